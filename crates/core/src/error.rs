@@ -1,0 +1,69 @@
+//! Validation errors that name the offending field (and line, for files).
+
+use std::fmt;
+
+/// One problem with one field of an input.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `title`, `translations.en.body`, `cover.alt`.
+    pub field: String,
+    /// Machine-readable code, e.g. `required`, `invalid`, `unknown_language`.
+    pub code: &'static str,
+    /// Human message naming the problem.
+    pub message: String,
+    /// 1-based line in the source text, when the input came from a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), code, message: message.into(), line: None }
+    }
+
+    pub fn at_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}: {}", self.field, self.message),
+            None => write!(f, "{}: {}", self.field, self.message),
+        }
+    }
+}
+
+/// Every problem found in one input; never empty.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ValidationError(pub Vec<FieldError>);
+
+impl ValidationError {
+    pub fn one(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        ValidationError(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn first(&self) -> Option<&FieldError> {
+        self.0.first()
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<FieldError> for ValidationError {
+    fn from(e: FieldError) -> Self {
+        ValidationError(vec![e])
+    }
+}

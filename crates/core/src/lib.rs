@@ -1,0 +1,15 @@
+//! Gazette's domain: organisations, authors, articles and their translations,
+//! the validation rules they obey, and Markdown rendering. No I/O, no async.
+
+pub mod error;
+mod iso_codes;
+pub mod language;
+pub mod markdown;
+pub mod media;
+pub mod model;
+pub mod slug;
+pub mod validate;
+
+pub use error::{FieldError, ValidationError};
+pub use language::{Country, Language};
+pub use model::*;

@@ -1,0 +1,301 @@
+//! The content model: organisation, authors, articles, translations, media.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::language::{Country, Language};
+
+/// Legal form of a social and solidarity economy organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalForm {
+    Cooperative,
+    Mutual,
+    Association,
+    Foundation,
+    SocialEnterprise,
+    Other,
+}
+
+impl LegalForm {
+    pub const ALL: [LegalForm; 6] = [
+        LegalForm::Cooperative,
+        LegalForm::Mutual,
+        LegalForm::Association,
+        LegalForm::Foundation,
+        LegalForm::SocialEnterprise,
+        LegalForm::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegalForm::Cooperative => "cooperative",
+            LegalForm::Mutual => "mutual",
+            LegalForm::Association => "association",
+            LegalForm::Foundation => "foundation",
+            LegalForm::SocialEnterprise => "social_enterprise",
+            LegalForm::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        LegalForm::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// The member organisation that runs this instance (one per instance).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organisation {
+    /// Local username of the organisation's actor, e.g. `demo` in `@demo@host`.
+    pub username: String,
+    pub name: String,
+    pub description: String,
+    /// Media id of the logo.
+    pub logo: Option<String>,
+    pub website: Option<String>,
+    pub country: Country,
+    pub legal_form: LegalForm,
+    pub sectors: Vec<String>,
+    pub languages: Vec<Language>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A person who writes articles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Author {
+    pub id: String,
+    /// Local username (URL segment and future actor name), unique.
+    pub username: String,
+    pub name: String,
+    pub bio: String,
+    /// Media id of the avatar.
+    pub avatar: Option<String>,
+    /// `@user@host` on the fediverse, if the author has one.
+    pub fediverse_handle: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an author looks like before it is stored.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AuthorInput {
+    pub username: String,
+    pub name: String,
+    #[serde(default)]
+    pub bio: String,
+    #[serde(default)]
+    pub avatar: Option<String>,
+    #[serde(default)]
+    pub fediverse_handle: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArticleKind {
+    News,
+    Interview,
+}
+
+impl ArticleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArticleKind::News => "news",
+            ArticleKind::Interview => "interview",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "news" => Some(ArticleKind::News),
+            "interview" => Some(ArticleKind::Interview),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArticleStatus {
+    Draft,
+    Scheduled,
+    Published,
+    Deleted,
+}
+
+impl ArticleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArticleStatus::Draft => "draft",
+            ArticleStatus::Scheduled => "scheduled",
+            ArticleStatus::Published => "published",
+            ArticleStatus::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "draft" => Some(ArticleStatus::Draft),
+            "scheduled" => Some(ArticleStatus::Scheduled),
+            "published" => Some(ArticleStatus::Published),
+            "deleted" => Some(ArticleStatus::Deleted),
+            _ => None,
+        }
+    }
+}
+
+/// Title, standfirst and body of an article in one language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Translation {
+    pub language: Language,
+    pub title: String,
+    /// The standfirst: what Mastodon shows under the title.
+    pub summary: String,
+    pub body_markdown: String,
+    /// Sanitised HTML rendered from `body_markdown`.
+    pub body_html: String,
+}
+
+/// The person an interview is with.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Interviewee {
+    pub name: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub organisation: String,
+    #[serde(default)]
+    pub bio: String,
+    /// Media id of the photo.
+    #[serde(default)]
+    pub photo: Option<String>,
+    #[serde(default)]
+    pub fediverse_handle: Option<String>,
+}
+
+/// A cover image: a stored media item and the alt text that describes it here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cover {
+    pub media_id: String,
+    pub alt: String,
+}
+
+/// A stored article with all its translations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Article {
+    pub id: String,
+    pub slug: String,
+    pub kind: ArticleKind,
+    pub status: ArticleStatus,
+    pub default_language: Language,
+    /// The default language comes first.
+    pub translations: Vec<Translation>,
+    pub tags: Vec<String>,
+    pub author_id: String,
+    pub cover: Option<Cover>,
+    pub interviewee: Option<Interviewee>,
+    /// When the article went (or goes, if scheduled) public.
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Incremented on every write; used to refuse lost updates.
+    pub version: i64,
+}
+
+impl Article {
+    /// The translation in `lang`, falling back to the default language.
+    pub fn translation(&self, lang: Option<&Language>) -> &Translation {
+        lang.and_then(|l| self.translations.iter().find(|t| &t.language == l))
+            .or_else(|| self.translations.iter().find(|t| t.language == self.default_language))
+            .unwrap_or(&self.translations[0])
+    }
+
+    pub fn languages(&self) -> impl Iterator<Item = &Language> {
+        self.translations.iter().map(|t| &t.language)
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.status == ArticleStatus::Published
+    }
+}
+
+/// Article text in one language as submitted (Markdown, not yet rendered).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TranslationInput {
+    pub language: String,
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub body: String,
+}
+
+/// An article as submitted by the API, the CLI or the editor, before validation.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ArticleInput {
+    #[serde(default)]
+    pub slug: Option<String>,
+    pub kind: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The default language; its translation must be present.
+    pub language: String,
+    pub translations: Vec<TranslationInput>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Author id or username.
+    pub author: String,
+    #[serde(default)]
+    pub cover: Option<CoverInput>,
+    #[serde(default)]
+    pub interviewee: Option<Interviewee>,
+    /// When a scheduled article goes public (RFC 3339); for published ones, the date shown.
+    #[serde(default)]
+    pub publish_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CoverInput {
+    pub media_id: String,
+    #[serde(default)]
+    pub alt: String,
+}
+
+/// A validated article ready to store: every field checked, Markdown rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewArticle {
+    pub slug: String,
+    pub kind: ArticleKind,
+    pub status: ArticleStatus,
+    pub default_language: Language,
+    pub translations: Vec<Translation>,
+    pub tags: Vec<String>,
+    /// Author id or username, resolved by the store.
+    pub author: String,
+    pub cover: Option<Cover>,
+    pub interviewee: Option<Interviewee>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// Stored image metadata (bytes are fetched separately).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Media {
+    pub id: String,
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub size: u64,
+    pub alt: String,
+    /// Hex SHA-256 of the bytes, used as ETag.
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API token as listed (the secret itself is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}

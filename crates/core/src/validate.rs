@@ -1,0 +1,428 @@
+//! Turns submitted input into validated values, naming every bad field.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{FieldError, ValidationError};
+use crate::language::Language;
+use crate::markdown;
+use crate::model::*;
+use crate::slug;
+
+const MAX_TITLE: usize = 300;
+const MAX_SUMMARY: usize = 2_000;
+const MAX_BODY: usize = 1_000_000;
+const MAX_TAGS: usize = 30;
+
+/// Where each field of an input sits in its file, for error messages.
+pub trait LineOf {
+    fn line_of(&self, field: &str) -> Option<usize>;
+}
+
+/// Input that did not come from a file.
+pub struct NoLines;
+
+impl LineOf for NoLines {
+    fn line_of(&self, _field: &str) -> Option<usize> {
+        None
+    }
+}
+
+struct Errs<'a> {
+    list: Vec<FieldError>,
+    lines: &'a dyn LineOf,
+}
+
+impl Errs<'_> {
+    fn add(&mut self, field: &str, code: &'static str, msg: String) {
+        let mut e = FieldError::new(field, code, msg);
+        e.line = self.lines.line_of(field);
+        self.list.push(e);
+    }
+}
+
+/// Validates an article. `default_status` applies when the input names none;
+/// `body_lines` gives, per language, the line where that body starts in its file.
+pub fn article(
+    input: &ArticleInput,
+    default_status: ArticleStatus,
+    now: DateTime<Utc>,
+    lines: &dyn LineOf,
+    body_lines: &dyn Fn(&str) -> usize,
+) -> Result<NewArticle, ValidationError> {
+    let mut errs = Errs { list: Vec::new(), lines };
+
+    let kind = ArticleKind::parse(input.kind.trim());
+    if kind.is_none() {
+        errs.add("kind", "invalid", format!("unknown kind `{}`: expected `news` or `interview`", input.kind));
+    }
+    let status = match input.status.as_deref().map(str::trim) {
+        None | Some("") => Some(default_status),
+        Some(s) => match ArticleStatus::parse(s) {
+            Some(ArticleStatus::Deleted) => {
+                errs.add("status", "invalid", "status `deleted` cannot be set on save: delete the article instead".into());
+                None
+            }
+            Some(st) => Some(st),
+            None => {
+                errs.add("status", "invalid", format!("unknown status `{s}`: expected `draft`, `scheduled` or `published`"));
+                None
+            }
+        },
+    };
+    let default_language = match Language::parse(&input.language) {
+        Ok(l) => Some(l),
+        Err(m) => {
+            errs.add("language", "unknown_language", m);
+            None
+        }
+    };
+
+    let mut translations: Vec<Translation> = Vec::new();
+    if input.translations.is_empty() {
+        errs.add("title", "required", "an article needs a title".into());
+    }
+    for (i, t) in input.translations.iter().enumerate() {
+        let key = if t.language.is_empty() { i.to_string() } else { t.language.clone() };
+        let lang = match Language::parse(&t.language) {
+            Ok(l) => l,
+            Err(m) => {
+                errs.add(&format!("translations.{key}.language"), "unknown_language", m);
+                continue;
+            }
+        };
+        let is_default = default_language.as_ref() == Some(&lang);
+        let prefix = if is_default { String::new() } else { format!("translations.{lang}.") };
+        if translations.iter().any(|x| x.language == lang) {
+            errs.add(&format!("{prefix}language"), "duplicate", format!("language `{lang}` is given twice"));
+            continue;
+        }
+        let title = t.title.trim();
+        if title.is_empty() {
+            errs.add(&format!("{prefix}title"), "required", format!("title is missing for language `{lang}`"));
+        } else if title.chars().count() > MAX_TITLE {
+            errs.add(&format!("{prefix}title"), "too_long", format!("title is longer than {MAX_TITLE} characters"));
+        }
+        let summary = t.summary.trim();
+        if summary.chars().count() > MAX_SUMMARY {
+            errs.add(&format!("{prefix}summary"), "too_long", format!("summary is longer than {MAX_SUMMARY} characters"));
+        }
+        if t.body.len() > MAX_BODY {
+            errs.add(&format!("{prefix}body"), "too_long", format!("body is longer than {MAX_BODY} bytes"));
+            continue;
+        }
+        let body_field = format!("{prefix}body");
+        let body_html = match markdown::render(&t.body, &body_field, body_lines(lang.as_str())) {
+            Ok(h) => h,
+            Err(list) => {
+                errs.list.extend(list);
+                String::new()
+            }
+        };
+        translations.push(Translation {
+            language: lang,
+            title: title.to_owned(),
+            summary: summary.to_owned(),
+            body_markdown: t.body.clone(),
+            body_html,
+        });
+    }
+    if let Some(dl) = &default_language {
+        match translations.iter().position(|t| &t.language == dl) {
+            Some(pos) => {
+                let t = translations.remove(pos);
+                translations.insert(0, t);
+            }
+            None if !input.translations.is_empty() && !errs.list.iter().any(|e| e.field.ends_with("language")) => {
+                errs.add("language", "invalid", format!("no title and text given for the default language `{dl}`"));
+            }
+            None => {}
+        }
+    }
+
+    let mut tags: Vec<String> = Vec::new();
+    for t in &input.tags {
+        match normalise_tag(t) {
+            Ok(tag) => {
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+            Err(m) => errs.add("tags", "invalid", m),
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        errs.add("tags", "too_many", format!("at most {MAX_TAGS} tags"));
+    }
+
+    if input.author.trim().is_empty() {
+        errs.add("author", "required", "an article needs an author".into());
+    }
+
+    let cover = match &input.cover {
+        None => None,
+        Some(c) if c.media_id.trim().is_empty() => {
+            errs.add("cover", "required", "cover image is missing".into());
+            None
+        }
+        Some(c) if c.alt.trim().is_empty() => {
+            errs.add("cover.alt", "required", "cover image needs alt text describing it".into());
+            None
+        }
+        Some(c) => Some(Cover { media_id: c.media_id.trim().to_owned(), alt: c.alt.trim().to_owned() }),
+    };
+
+    let interviewee = match (&kind, &input.interviewee) {
+        (Some(ArticleKind::News), Some(_)) => {
+            errs.add("interviewee", "invalid", "only interviews have an interviewee".into());
+            None
+        }
+        (Some(ArticleKind::Interview), None) => {
+            errs.add("interviewee", "required", "an interview needs an interviewee".into());
+            None
+        }
+        (_, Some(iv)) => {
+            if iv.name.trim().is_empty() {
+                errs.add("interviewee.name", "required", "the interviewee's name is missing".into());
+            }
+            if let Some(h) = iv.fediverse_handle.as_deref().filter(|h| !h.trim().is_empty())
+                && let Err(m) = check_handle(h)
+            {
+                errs.add("interviewee.fediverse_handle", "invalid", m);
+            }
+            let mut iv = iv.clone();
+            iv.fediverse_handle = iv.fediverse_handle.filter(|h| !h.trim().is_empty()).map(|h| normalise_handle(&h));
+            Some(iv)
+        }
+        (_, None) => None,
+    };
+
+    let publish_at = match input.publish_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => match parse_time(s) {
+            Some(t) => Some(t),
+            None => {
+                errs.add("publish_at", "invalid", format!("`{s}` is not a date and time such as 2026-12-01T09:00:00Z"));
+                None
+            }
+        },
+    };
+    let published_at = match status {
+        Some(ArticleStatus::Scheduled) => {
+            if publish_at.is_none() && input.publish_at.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                errs.add("publish_at", "required", "a scheduled article needs publish_at".into());
+            }
+            publish_at
+        }
+        Some(ArticleStatus::Published) => Some(publish_at.unwrap_or(now)),
+        _ => publish_at,
+    };
+
+    let slug = match input.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => {
+            if let Err(m) = slug::check(s) {
+                errs.add("slug", "invalid", m);
+            }
+            s.to_owned()
+        }
+        None => {
+            let s = translations.first().map(|t| slug::slugify(&t.title)).unwrap_or_default();
+            if s.is_empty() && translations.first().is_some_and(|t| !t.title.is_empty()) {
+                errs.add("slug", "required", "no slug given and none can be made from the title".into());
+            }
+            s
+        }
+    };
+
+    if !errs.list.is_empty() {
+        return Err(ValidationError(errs.list));
+    }
+    let (Some(kind), Some(status), Some(default_language)) = (kind, status, default_language) else {
+        return Err(ValidationError::one("kind", "invalid", "invalid article"));
+    };
+    Ok(NewArticle {
+        slug,
+        kind,
+        status,
+        default_language,
+        translations,
+        tags,
+        author: input.author.trim().to_owned(),
+        cover,
+        interviewee,
+        published_at,
+    })
+}
+
+/// Accepts RFC 3339, or a date and time without zone (taken as UTC), or a date.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+}
+
+/// `#Économie_Sociale` → `économie_sociale`; letters, digits and `_` only.
+pub fn normalise_tag(tag: &str) -> Result<String, String> {
+    let t = tag.trim().trim_start_matches('#');
+    if t.is_empty() {
+        return Err("empty tag".into());
+    }
+    if !t.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(format!("tag `{tag}` may only contain letters, digits and `_` (write it as one word, e.g. SocialEconomy)"));
+    }
+    if t.chars().count() > 100 {
+        return Err(format!("tag `{tag}` is longer than 100 characters"));
+    }
+    Ok(t.to_lowercase())
+}
+
+/// Checks a fediverse handle `@user@host` (the leading `@` is optional).
+pub fn check_handle(handle: &str) -> Result<(), String> {
+    let h = handle.trim().trim_start_matches('@');
+    let mut parts = h.split('@');
+    let (Some(user), Some(host), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("`{handle}` is not a fediverse handle such as @name@example.org"));
+    };
+    let user_ok = !user.is_empty() && user.chars().all(|c| c.is_alphanumeric() || "_.-".contains(c));
+    let host_ok = host.contains('.') || host.starts_with("localhost");
+    let host_ok = host_ok && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c)) && !host.starts_with('.');
+    if user_ok && host_ok {
+        Ok(())
+    } else {
+        Err(format!("`{handle}` is not a fediverse handle such as @name@example.org"))
+    }
+}
+
+/// `name@host` or `@name@host` → `@name@host`.
+pub fn normalise_handle(handle: &str) -> String {
+    format!("@{}", handle.trim().trim_start_matches('@'))
+}
+
+/// Validates an author.
+pub fn author(input: &AuthorInput) -> Result<AuthorInput, ValidationError> {
+    let mut errs = Vec::new();
+    let username = input.username.trim().to_ascii_lowercase();
+    if username.is_empty() {
+        errs.push(FieldError::new("username", "required", "an author needs a username"));
+    } else if username.len() > 64 || !username.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        errs.push(FieldError::new("username", "invalid", format!("username `{}` may only contain letters, digits and `_` (at most 64)", input.username)));
+    }
+    if input.name.trim().is_empty() {
+        errs.push(FieldError::new("name", "required", "an author needs a name"));
+    }
+    let handle = input.fediverse_handle.as_deref().map(str::trim).filter(|h| !h.is_empty());
+    if let Some(h) = handle
+        && let Err(m) = check_handle(h)
+    {
+        errs.push(FieldError::new("fediverse_handle", "invalid", m));
+    }
+    if !errs.is_empty() {
+        return Err(ValidationError(errs));
+    }
+    Ok(AuthorInput {
+        username,
+        name: input.name.trim().to_owned(),
+        bio: input.bio.trim().to_owned(),
+        avatar: input.avatar.clone().filter(|a| !a.trim().is_empty()),
+        fediverse_handle: handle.map(normalise_handle),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> ArticleInput {
+        ArticleInput {
+            kind: "news".into(),
+            language: "fr".into(),
+            translations: vec![
+                TranslationInput { language: "en".into(), title: "Hello".into(), summary: "S".into(), body: "Body".into() },
+                TranslationInput { language: "fr".into(), title: "Bonjour à tous".into(), summary: "S".into(), body: "Texte".into() },
+            ],
+            tags: vec!["#SocialEconomy".into(), "socialeconomy".into()],
+            author: "marie".into(),
+            ..Default::default()
+        }
+    }
+
+    fn check(i: &ArticleInput) -> Result<NewArticle, ValidationError> {
+        article(i, ArticleStatus::Draft, Utc::now(), &NoLines, &|_| 1)
+    }
+
+    fn fields(e: ValidationError) -> Vec<String> {
+        e.0.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn valid_article() {
+        let a = check(&input()).unwrap();
+        assert_eq!(a.slug, "bonjour-a-tous");
+        assert_eq!(a.translations[0].language.as_str(), "fr");
+        assert_eq!(a.tags, vec!["socialeconomy"]);
+        assert_eq!(a.status, ArticleStatus::Draft);
+        assert!(a.published_at.is_none());
+    }
+
+    #[test]
+    fn names_bad_fields() {
+        let mut i = input();
+        i.kind = "opinion".into();
+        assert_eq!(fields(check(&i).unwrap_err()), vec!["kind"]);
+
+        let mut i = input();
+        i.translations[1].title = " ".into();
+        assert_eq!(fields(check(&i).unwrap_err()), vec!["title"]);
+        let mut i = input();
+        i.translations[0].title = "".into();
+        assert_eq!(fields(check(&i).unwrap_err()), vec!["translations.en.title"]);
+
+        let mut i = input();
+        i.translations[0].language = "zz".into();
+        assert_eq!(fields(check(&i).unwrap_err()), vec!["translations.zz.language"]);
+
+        let mut i = input();
+        i.cover = Some(CoverInput { media_id: "m1".into(), alt: "".into() });
+        assert_eq!(fields(check(&i).unwrap_err()), vec!["cover.alt"]);
+
+        let mut i = input();
+        i.translations[0].body = "<script>x</script>".into();
+        assert_eq!(fields(check(&i).unwrap_err()), vec!["translations.en.body"]);
+
+        let mut i = input();
+        i.kind = "interview".into();
+        assert_eq!(fields(check(&i).unwrap_err()), vec!["interviewee"]);
+
+        let mut i = input();
+        i.status = Some("scheduled".into());
+        assert_eq!(fields(check(&i).unwrap_err()), vec!["publish_at"]);
+
+        let mut i = input();
+        i.slug = Some("Not A Slug".into());
+        assert_eq!(fields(check(&i).unwrap_err()), vec!["slug"]);
+    }
+
+    #[test]
+    fn published_gets_a_date() {
+        let mut i = input();
+        i.status = Some("published".into());
+        assert!(check(&i).unwrap().published_at.is_some());
+    }
+
+    #[test]
+    fn times_and_handles() {
+        assert!(parse_time("2026-12-01T09:00:00Z").is_some());
+        assert!(parse_time("2026-12-01T09:00:00+01:00").is_some());
+        assert!(parse_time("2026-12-01").is_some());
+        assert!(parse_time("tomorrow").is_none());
+        assert!(check_handle("@anna@social.example.org").is_ok());
+        assert!(check_handle("anna@localhost:8081").is_ok());
+        assert!(check_handle("anna").is_err());
+        assert!(check_handle("@a@b@c").is_err());
+    }
+}

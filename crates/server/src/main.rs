@@ -1,0 +1,2 @@
+//! The gazette binary.
+fn main() {}
