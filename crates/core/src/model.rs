@@ -273,6 +273,8 @@ pub struct NewArticle {
     pub author: String,
     pub cover: Option<Cover>,
     pub interviewee: Option<Interviewee>,
+    /// The explicit publication date, if one was given; the store keeps an
+    /// existing date or uses the current time when publishing without one.
     pub published_at: Option<DateTime<Utc>>,
 }
 

@@ -211,9 +211,11 @@ pub fn article(
             if publish_at.is_none() && input.publish_at.as_deref().is_none_or(|s| s.trim().is_empty()) {
                 errs.add("publish_at", "required", "a scheduled article needs publish_at".into());
             }
+            if publish_at.is_some_and(|t| t <= now) {
+                errs.add("publish_at", "invalid", "publish_at of a scheduled article must be in the future (or publish it now)".into());
+            }
             publish_at
         }
-        Some(ArticleStatus::Published) => Some(publish_at.unwrap_or(now)),
         _ => publish_at,
     };
 
@@ -408,9 +410,11 @@ mod tests {
     }
 
     #[test]
-    fn published_gets_a_date() {
+    fn published_date_is_only_the_explicit_one() {
         let mut i = input();
         i.status = Some("published".into());
+        assert!(check(&i).unwrap().published_at.is_none());
+        i.publish_at = Some("2026-11-01".into());
         assert!(check(&i).unwrap().published_at.is_some());
     }
 

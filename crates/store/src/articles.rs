@@ -1,0 +1,508 @@
+//! Articles with their translations and tags; every write is one transaction.
+
+use chrono::{DateTime, Utc};
+use gazette_core::{
+    Article, ArticleKind, ArticleStatus, Cover, Interviewee, Language, NewArticle, Translation,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use crate::error::{StoreError, StoreResult};
+use crate::ids::new_id;
+use crate::time::{from_db, from_db_opt, now, to_db};
+use crate::{Backend, Store};
+
+const ARTICLE_COLUMNS: &str = "id, slug, kind, status, default_language, author_id, cover_media, cover_alt, \
+                               interviewee, published_at, created_at, updated_at, version";
+
+/// Filters for listing articles. An empty `statuses` means every status but deleted.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleQuery {
+    pub statuses: Vec<ArticleStatus>,
+    pub kind: Option<ArticleKind>,
+    pub tag: Option<String>,
+    pub author_id: Option<String>,
+    /// Only articles with a translation in this language.
+    pub language: Option<Language>,
+    /// Case-insensitive substring of a title or slug.
+    pub search: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl ArticleQuery {
+    /// Published articles, newest first.
+    pub fn published(limit: i64, offset: i64) -> Self {
+        ArticleQuery { statuses: vec![ArticleStatus::Published], limit, offset, ..Default::default() }
+    }
+}
+
+/// One page of a listing and how many match in all.
+#[derive(Debug, Clone)]
+pub struct ArticlePage {
+    pub articles: Vec<Article>,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: i64,
+}
+
+impl Store {
+    /// Stores a validated article with all its translations, atomically.
+    pub async fn create_article(&self, new: &NewArticle) -> StoreResult<Article> {
+        let mut tx = self.pool.begin().await?;
+        let author_id = resolve_author(&mut tx, &new.author).await?;
+        self.check_media_refs(new).await?;
+        if let Some(other) = slug_owner(&mut tx, &new.slug).await? {
+            return Err(slug_taken(&new.slug, &other.1));
+        }
+        let t = now();
+        let id = new_id();
+        let published_at = published_at_for(new, None, t);
+        sqlx::query(
+            "INSERT INTO articles (id, slug, kind, status, default_language, author_id, cover_media, cover_alt,
+                                   interviewee, published_at, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)",
+        )
+        .bind(&id)
+        .bind(&new.slug)
+        .bind(new.kind.as_str())
+        .bind(new.status.as_str())
+        .bind(new.default_language.as_str())
+        .bind(&author_id)
+        .bind(new.cover.as_ref().map(|c| c.media_id.clone()))
+        .bind(new.cover.as_ref().map(|c| c.alt.clone()))
+        .bind(interviewee_json(&new.interviewee)?)
+        .bind(published_at.map(to_db))
+        .bind(to_db(t))
+        .bind(to_db(t))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_slug_violation(e, &new.slug))?;
+        insert_children(&mut tx, &id, new).await?;
+        tx.commit().await?;
+        self.get_article(&id).await
+    }
+
+    /// Replaces an article's content, keeping its id and creation date. With
+    /// `expected_version`, refuses to overwrite a newer save (lost update).
+    pub async fn update_article(&self, id: &str, new: &NewArticle, expected_version: Option<i64>) -> StoreResult<Article> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT version, status, published_at FROM articles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found("article", id))?;
+        let version: i64 = row.try_get("version")?;
+        let old_published: Option<i64> = row.try_get("published_at")?;
+        if let Some(expected) = expected_version
+            && expected != version
+        {
+            return Err(StoreError::StaleVersion { what: "article", current: version });
+        }
+        let author_id = resolve_author(&mut tx, &new.author).await?;
+        self.check_media_refs(new).await?;
+        if let Some(other) = slug_owner(&mut tx, &new.slug).await?
+            && other.0 != id
+        {
+            return Err(slug_taken(&new.slug, &other.1));
+        }
+        let t = now();
+        let published_at = published_at_for(new, from_db_opt(old_published)?, t);
+        let done = sqlx::query(
+            "UPDATE articles SET slug = $1, kind = $2, status = $3, default_language = $4, author_id = $5,
+                 cover_media = $6, cover_alt = $7, interviewee = $8, published_at = $9, updated_at = $10,
+                 version = version + 1
+             WHERE id = $11 AND version = $12",
+        )
+        .bind(&new.slug)
+        .bind(new.kind.as_str())
+        .bind(new.status.as_str())
+        .bind(new.default_language.as_str())
+        .bind(&author_id)
+        .bind(new.cover.as_ref().map(|c| c.media_id.clone()))
+        .bind(new.cover.as_ref().map(|c| c.alt.clone()))
+        .bind(interviewee_json(&new.interviewee)?)
+        .bind(published_at.map(to_db))
+        .bind(to_db(t))
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_slug_violation(e, &new.slug))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::StaleVersion { what: "article", current: version + 1 });
+        }
+        sqlx::query("DELETE FROM article_translations WHERE article_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM article_tags WHERE article_id = $1").bind(id).execute(&mut *tx).await?;
+        insert_children(&mut tx, id, new).await?;
+        tx.commit().await?;
+        self.get_article(id).await
+    }
+
+    /// Moves an article to `status`: publishing sets `published_at` if unset;
+    /// deleting keeps the row as a tombstone (its URL then answers 410).
+    pub async fn set_article_status(&self, id: &str, status: ArticleStatus) -> StoreResult<Article> {
+        let t = to_db(now());
+        let done = match status {
+            ArticleStatus::Published => {
+                sqlx::query(
+                    "UPDATE articles SET status = $1, published_at = COALESCE(published_at, $2), updated_at = $2,
+                         version = version + 1 WHERE id = $3",
+                )
+                .bind(status.as_str())
+                .bind(t)
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+            }
+            ArticleStatus::Scheduled => {
+                let a = self.get_article(id).await?;
+                if a.published_at.is_none_or(|p| p <= Utc::now()) {
+                    return Err(StoreError::Invalid {
+                        field: "publish_at",
+                        message: "schedule needs a publish_at in the future".into(),
+                    });
+                }
+                sqlx::query("UPDATE articles SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3")
+                    .bind(status.as_str())
+                    .bind(t)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?
+            }
+            ArticleStatus::Draft | ArticleStatus::Deleted => {
+                sqlx::query("UPDATE articles SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3")
+                    .bind(status.as_str())
+                    .bind(t)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("article", id));
+        }
+        self.get_article(id).await
+    }
+
+    /// Publishes every scheduled article whose time has come; returns their ids.
+    /// Each row is flipped by exactly one caller, even with several processes.
+    pub async fn publish_due(&self, at: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "UPDATE articles SET status = 'published', updated_at = $1, version = version + 1
+             WHERE status = 'scheduled' AND published_at <= $1 RETURNING id",
+        )
+        .bind(to_db(at))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| r.try_get::<String, _>("id").map_err(StoreError::from)).collect()
+    }
+
+    /// The earliest time a scheduled article is due, for the scheduler's sleep.
+    pub async fn next_scheduled(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let row = sqlx::query("SELECT MIN(published_at) AS t FROM articles WHERE status = 'scheduled'")
+            .fetch_one(&self.pool)
+            .await?;
+        from_db_opt(row.try_get("t")?)
+    }
+
+    pub async fn find_article(&self, id: &str) -> StoreResult<Option<Article>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        self.one_with_children(row).await
+    }
+
+    pub async fn get_article(&self, id: &str) -> StoreResult<Article> {
+        self.find_article(id).await?.ok_or_else(|| StoreError::not_found("article", id))
+    }
+
+    /// Any article with this slug, whatever its status.
+    pub async fn find_article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE slug = $1")))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        self.one_with_children(row).await
+    }
+
+    pub async fn get_article_by_slug(&self, slug: &str) -> StoreResult<Article> {
+        self.find_article_by_slug(slug).await?.ok_or_else(|| StoreError::not_found("article", slug))
+    }
+
+    /// A page of articles matching `q`, newest first.
+    pub async fn list_articles(&self, q: &ArticleQuery) -> StoreResult<ArticlePage> {
+        let mut sql_where = String::from(" WHERE 1 = 1");
+        let mut binds: Vec<String> = Vec::new();
+        let bind = |v: String, binds: &mut Vec<String>| {
+            binds.push(v);
+            format!("${}", binds.len())
+        };
+        if q.statuses.is_empty() {
+            sql_where.push_str(" AND a.status <> 'deleted'");
+        } else {
+            let list: Vec<String> = q.statuses.iter().map(|s| bind(s.as_str().to_owned(), &mut binds)).collect();
+            sql_where.push_str(&format!(" AND a.status IN ({})", list.join(", ")));
+        }
+        if let Some(kind) = q.kind {
+            let p = bind(kind.as_str().to_owned(), &mut binds);
+            sql_where.push_str(&format!(" AND a.kind = {p}"));
+        }
+        if let Some(author) = &q.author_id {
+            let p = bind(author.clone(), &mut binds);
+            sql_where.push_str(&format!(" AND a.author_id = {p}"));
+        }
+        if let Some(tag) = &q.tag {
+            let p = bind(tag.clone(), &mut binds);
+            sql_where.push_str(&format!(" AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = {p})"));
+        }
+        if let Some(lang) = &q.language {
+            let p = bind(lang.as_str().to_owned(), &mut binds);
+            sql_where.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM article_translations l WHERE l.article_id = a.id AND l.language = {p})"
+            ));
+        }
+        if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let p = bind(pattern, &mut binds);
+            let like = crate::dialect::ilike(self.backend);
+            sql_where.push_str(&format!(
+                " AND (a.slug {like} {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM article_translations s
+                   WHERE s.article_id = a.id AND s.title {like} {p} ESCAPE '\\'))"
+            ));
+        }
+        let order = if q.statuses == [ArticleStatus::Published] {
+            "a.published_at DESC, a.id DESC"
+        } else {
+            "COALESCE(a.published_at, a.created_at) DESC, a.id DESC"
+        };
+        let count_sql = format!("SELECT COUNT(*) AS n FROM articles a{sql_where}");
+        let mut count = sqlx::query(AssertSqlSafe(count_sql));
+        for b in &binds {
+            count = count.bind(b.clone());
+        }
+        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        let cols = ARTICLE_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+        let list_sql = format!(
+            "SELECT {cols} FROM articles a{sql_where} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            binds.len() + 1,
+            binds.len() + 2
+        );
+        let mut list = sqlx::query(AssertSqlSafe(list_sql));
+        for b in &binds {
+            list = list.bind(b.clone());
+        }
+        let rows = list.bind(q.limit.clamp(0, 1000)).bind(q.offset.max(0)).fetch_all(&self.pool).await?;
+        Ok(ArticlePage { articles: self.with_children(rows).await?, total })
+    }
+
+    /// Tags of published articles with how many use each, most used first.
+    pub async fn list_tags(&self, limit: i64) -> StoreResult<Vec<TagCount>> {
+        let rows = sqlx::query(
+            "SELECT g.tag AS tag, COUNT(*) AS n FROM article_tags g JOIN articles a ON a.id = g.article_id
+             WHERE a.status = 'published' GROUP BY g.tag ORDER BY n DESC, g.tag LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(TagCount { tag: r.try_get("tag")?, count: r.try_get("n")? })).collect()
+    }
+
+    /// Languages that at least one published article is written in.
+    pub async fn published_languages(&self) -> StoreResult<Vec<Language>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT t.language AS language FROM article_translations t JOIN articles a ON a.id = t.article_id
+             WHERE a.status = 'published' ORDER BY t.language",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let l: String = r.try_get("language")?;
+                Language::parse(&l).map_err(StoreError::Corrupt)
+            })
+            .collect()
+    }
+
+    /// Counts articles by status, for NodeInfo and the dashboard.
+    pub async fn count_articles(&self, status: ArticleStatus) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM articles WHERE status = $1")
+            .bind(status.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    async fn check_media_refs(&self, new: &NewArticle) -> StoreResult<()> {
+        if let Some(c) = &new.cover {
+            self.require_media("cover", &c.media_id).await?;
+        }
+        if let Some(photo) = new.interviewee.as_ref().and_then(|i| i.photo.as_deref()) {
+            self.require_media("interviewee.photo", photo).await?;
+        }
+        Ok(())
+    }
+
+    async fn one_with_children(&self, row: Option<AnyRow>) -> StoreResult<Option<Article>> {
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(self.with_children(vec![r]).await?.pop()),
+        }
+    }
+
+    /// Loads translations and tags for `rows` in two queries, keeping row order.
+    async fn with_children(&self, rows: Vec<AnyRow>) -> StoreResult<Vec<Article>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut articles: Vec<Article> = rows.iter().map(article_from_row).collect::<StoreResult<_>>()?;
+        let placeholders: Vec<String> = (1..=articles.len()).map(|i| format!("${i}")).collect();
+        let placeholders = placeholders.join(", ");
+        let tr_sql = format!(
+            "SELECT article_id, language, title, summary, body_markdown, body_html FROM article_translations
+             WHERE article_id IN ({placeholders}) ORDER BY article_id, position"
+        );
+        let mut tr = sqlx::query(AssertSqlSafe(tr_sql));
+        for a in &articles {
+            tr = tr.bind(a.id.clone());
+        }
+        for r in tr.fetch_all(&self.pool).await? {
+            let article_id: String = r.try_get("article_id")?;
+            let lang: String = r.try_get("language")?;
+            let t = Translation {
+                language: Language::parse(&lang).map_err(StoreError::Corrupt)?,
+                title: r.try_get("title")?,
+                summary: r.try_get("summary")?,
+                body_markdown: r.try_get("body_markdown")?,
+                body_html: r.try_get("body_html")?,
+            };
+            if let Some(a) = articles.iter_mut().find(|a| a.id == article_id) {
+                a.translations.push(t);
+            }
+        }
+        let tag_sql =
+            format!("SELECT article_id, tag FROM article_tags WHERE article_id IN ({placeholders}) ORDER BY article_id, position");
+        let mut tags = sqlx::query(AssertSqlSafe(tag_sql));
+        for a in &articles {
+            tags = tags.bind(a.id.clone());
+        }
+        for r in tags.fetch_all(&self.pool).await? {
+            let article_id: String = r.try_get("article_id")?;
+            if let Some(a) = articles.iter_mut().find(|a| a.id == article_id) {
+                a.tags.push(r.try_get("tag")?);
+            }
+        }
+        for a in &articles {
+            if a.translations.is_empty() {
+                return Err(StoreError::Corrupt(format!("article {} has no translation", a.id)));
+            }
+        }
+        Ok(articles)
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+}
+
+/// The date an article shows: the explicit one, else the one it already had,
+/// else now if it is being published.
+fn published_at_for(new: &NewArticle, existing: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match new.status {
+        ArticleStatus::Published => Some(new.published_at.or(existing).unwrap_or(now)),
+        _ => new.published_at.or(existing),
+    }
+}
+
+async fn resolve_author(conn: &mut AnyConnection, author: &str) -> StoreResult<String> {
+    let row = sqlx::query("SELECT id FROM authors WHERE id = $1 OR username = $1")
+        .bind(author)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => Ok(r.try_get("id")?),
+        None => Err(StoreError::Invalid { field: "author", message: format!("no author has id or username `{author}`") }),
+    }
+}
+
+/// (id, status) of the article holding `slug`, if any.
+async fn slug_owner(conn: &mut AnyConnection, slug: &str) -> StoreResult<Option<(String, String)>> {
+    let row = sqlx::query("SELECT id, status FROM articles WHERE slug = $1").bind(slug).fetch_optional(&mut *conn).await?;
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("status")?))).transpose()
+}
+
+fn slug_taken(slug: &str, status: &str) -> StoreError {
+    let message = if status == "deleted" {
+        format!("slug `{slug}` belongs to a deleted article; choose another slug or update that article to restore it")
+    } else {
+        format!("slug `{slug}` is already used by another article")
+    };
+    StoreError::Conflict { field: "slug", message }
+}
+
+fn map_slug_violation(e: sqlx::Error, slug: &str) -> StoreError {
+    if StoreError::is_unique_violation(&e) { slug_taken(slug, "") } else { e.into() }
+}
+
+fn interviewee_json(i: &Option<Interviewee>) -> StoreResult<Option<String>> {
+    i.as_ref().map(|i| serde_json::to_string(i).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
+}
+
+async fn insert_children(conn: &mut AnyConnection, id: &str, new: &NewArticle) -> StoreResult<()> {
+    for (pos, t) in new.translations.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO article_translations (article_id, language, position, title, summary, body_markdown, body_html)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(t.language.as_str())
+        .bind(pos as i64)
+        .bind(&t.title)
+        .bind(&t.summary)
+        .bind(&t.body_markdown)
+        .bind(&t.body_html)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (pos, tag) in new.tags.iter().enumerate() {
+        sqlx::query("INSERT INTO article_tags (article_id, tag, position) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(tag)
+            .bind(pos as i64)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn article_from_row(r: &AnyRow) -> StoreResult<Article> {
+    let kind: String = r.try_get("kind")?;
+    let status: String = r.try_get("status")?;
+    let lang: String = r.try_get("default_language")?;
+    let cover_media: Option<String> = r.try_get("cover_media")?;
+    let cover_alt: Option<String> = r.try_get("cover_alt")?;
+    let interviewee: Option<String> = r.try_get("interviewee")?;
+    Ok(Article {
+        id: r.try_get("id")?,
+        slug: r.try_get("slug")?,
+        kind: ArticleKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("article kind {kind}")))?,
+        status: ArticleStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("article status {status}")))?,
+        default_language: Language::parse(&lang).map_err(StoreError::Corrupt)?,
+        translations: Vec::new(),
+        tags: Vec::new(),
+        author_id: r.try_get("author_id")?,
+        cover: cover_media.map(|media_id| Cover { media_id, alt: cover_alt.unwrap_or_default() }),
+        interviewee: interviewee
+            .map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("interviewee: {e}"))))
+            .transpose()?,
+        published_at: from_db_opt(r.try_get("published_at")?)?,
+        created_at: from_db(r.try_get("created_at")?)?,
+        updated_at: from_db(r.try_get("updated_at")?)?,
+        version: r.try_get("version")?,
+    })
+}

@@ -1,0 +1,101 @@
+//! Schema migrations, embedded in the binary: the same version numbers for
+//! SQLite and PostgreSQL, applied in order, each in its own transaction, with
+//! a checksum so an edited migration is noticed instead of silently skipped.
+
+use sqlx::{Acquire, Executor, Row};
+
+use crate::error::{StoreError, StoreResult};
+use crate::ids::sha256_hex;
+use crate::{Backend, Store};
+
+/// One schema change in both dialects.
+pub struct Migration {
+    pub version: i64,
+    pub description: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "init",
+    sqlite: include_str!("../../../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../../../migrations/postgres/0001_init.sql"),
+}];
+
+/// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
+const PG_LOCK_KEY: i64 = 0x6761_7a65_7474_65;
+
+impl Store {
+    /// Applies every migration not yet applied; returns the versions applied now.
+    /// Safe to call from several processes at once on PostgreSQL (advisory lock).
+    pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_lock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+        }
+        let result = self.migrate_locked(&mut conn).await;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_unlock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+        }
+        result
+    }
+
+    async fn migrate_locked(&self, conn: &mut sqlx::AnyConnection) -> StoreResult<Vec<i64>> {
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS gazette_migrations (
+                version BIGINT PRIMARY KEY,
+                description TEXT NOT NULL,
+                checksum TEXT NOT NULL,
+                applied_at BIGINT NOT NULL
+            )",
+        )
+        .await?;
+        let rows = sqlx::query("SELECT version, checksum FROM gazette_migrations ORDER BY version").fetch_all(&mut *conn).await?;
+        let mut applied = Vec::new();
+        for row in &rows {
+            let version: i64 = row.try_get("version")?;
+            let checksum: String = row.try_get("checksum")?;
+            match MIGRATIONS.iter().find(|m| m.version == version) {
+                None => {
+                    return Err(StoreError::Migration(format!(
+                        "the database is at schema version {version}, newer than this Gazette knows; upgrade Gazette"
+                    )));
+                }
+                Some(m) if sha256_hex(self.sql_of(m).as_bytes()) != checksum => {
+                    return Err(StoreError::Migration(format!(
+                        "migration {version} ({}) changed after it was applied",
+                        m.description
+                    )));
+                }
+                Some(_) => applied.push(version),
+            }
+        }
+        let mut done = Vec::new();
+        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+            let sql = self.sql_of(m);
+            let mut tx = conn.begin().await?;
+            tx.execute(sqlx::raw_sql(sql))
+                .await
+                .map_err(|e| StoreError::Migration(format!("migration {} ({}) failed: {e}", m.version, m.description)))?;
+            sqlx::query("INSERT INTO gazette_migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, $4)")
+                .bind(m.version)
+                .bind(m.description)
+                .bind(sha256_hex(sql.as_bytes()))
+                .bind(crate::time::to_db(crate::time::now()))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version = m.version, description = m.description, "applied migration");
+            done.push(m.version);
+        }
+        Ok(done)
+    }
+
+    fn sql_of(&self, m: &Migration) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        }
+    }
+}

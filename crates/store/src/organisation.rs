@@ -1,0 +1,78 @@
+//! The instance's organisation profile (a single row).
+
+use gazette_core::{Country, Language, LegalForm, Organisation};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::error::{StoreError, StoreResult};
+use crate::Store;
+use crate::time::{from_db, to_db};
+
+impl Store {
+    pub async fn find_organisation(&self) -> StoreResult<Option<Organisation>> {
+        let row = sqlx::query(
+            "SELECT username, name, description, logo, website, country, legal_form, sectors, languages, updated_at
+             FROM organisation WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| org_from_row(&r)).transpose()
+    }
+
+    pub async fn get_organisation(&self) -> StoreResult<Organisation> {
+        self.find_organisation().await?.ok_or_else(|| StoreError::not_found("organisation", "1"))
+    }
+
+    /// Creates or replaces the organisation profile.
+    pub async fn save_organisation(&self, org: &Organisation) -> StoreResult<Organisation> {
+        if let Some(logo) = &org.logo {
+            self.require_media("logo", logo).await?;
+        }
+        let updated_at = crate::time::now();
+        sqlx::query(
+            "INSERT INTO organisation (id, username, name, description, logo, website, country, legal_form, sectors, languages, updated_at)
+             VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO UPDATE SET username = excluded.username, name = excluded.name,
+               description = excluded.description, logo = excluded.logo, website = excluded.website,
+               country = excluded.country, legal_form = excluded.legal_form, sectors = excluded.sectors,
+               languages = excluded.languages, updated_at = excluded.updated_at",
+        )
+        .bind(&org.username)
+        .bind(&org.name)
+        .bind(&org.description)
+        .bind(&org.logo)
+        .bind(&org.website)
+        .bind(org.country.as_str())
+        .bind(org.legal_form.as_str())
+        .bind(json(&org.sectors)?)
+        .bind(json(&org.languages)?)
+        .bind(to_db(updated_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(Organisation { updated_at, ..org.clone() })
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn org_from_row(r: &AnyRow) -> StoreResult<Organisation> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("organisation: {e}"));
+    let country: String = r.try_get("country")?;
+    let legal_form: String = r.try_get("legal_form")?;
+    let sectors: String = r.try_get("sectors")?;
+    let languages: String = r.try_get("languages")?;
+    Ok(Organisation {
+        username: r.try_get("username")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        logo: r.try_get("logo")?,
+        website: r.try_get("website")?,
+        country: Country::parse(&country).map_err(corrupt)?,
+        legal_form: LegalForm::parse(&legal_form).ok_or_else(|| corrupt(format!("legal form {legal_form}")))?,
+        sectors: serde_json::from_str(&sectors).map_err(|e| corrupt(e.to_string()))?,
+        languages: serde_json::from_str::<Vec<Language>>(&languages).map_err(|e| corrupt(e.to_string()))?,
+        updated_at: from_db(r.try_get("updated_at")?)?,
+    })
+}

@@ -1,0 +1,133 @@
+//! Throw-away databases for tests: a SQLite file in the temp dir, or a fresh
+//! PostgreSQL database created through `GAZETTE_TEST_POSTGRES_URL` (an admin
+//! connection URL). `GAZETTE_TEST_REQUIRE_POSTGRES=1` makes a missing URL an
+//! error instead of a skip, so CI can never pass without PostgreSQL.
+
+use std::path::PathBuf;
+
+use sqlx::Executor;
+use sqlx::AnyConnection;
+use sqlx::Connection;
+
+use crate::ids::new_id;
+use crate::{Backend, Store, StoreResult};
+
+/// A migrated database that is removed when dropped.
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(PathBuf),
+    Database { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => Some(Self::sqlite().await),
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    pub async fn sqlite() -> TestDb {
+        let dir = std::env::temp_dir().join(format!("gazette-test-{}", new_id()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let url = format!("sqlite://{}/gazette.db", dir.display());
+        let store = Store::connect(&url, 4).await.expect("open sqlite");
+        store.migrate().await.expect("migrate sqlite");
+        TestDb { store, url, cleanup: Cleanup::File(dir) }
+    }
+
+    /// `None` when no PostgreSQL is configured (and none is required).
+    pub async fn postgres() -> Option<TestDb> {
+        let url = Self::postgres_url()?;
+        let (store, url, name) = Self::create_pg(&url).await.expect("create postgres test database");
+        Some(TestDb { store, url, cleanup: Cleanup::Database { admin_url: Self::postgres_url()?, name } })
+    }
+
+    /// The admin URL, if configured; panics when it is required but missing.
+    pub fn postgres_url() -> Option<String> {
+        match std::env::var("GAZETTE_TEST_POSTGRES_URL") {
+            Ok(u) if !u.is_empty() => Some(u),
+            _ => {
+                if std::env::var("GAZETTE_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                    panic!("GAZETTE_TEST_REQUIRE_POSTGRES=1 but GAZETTE_TEST_POSTGRES_URL is not set");
+                }
+                eprintln!("skipping PostgreSQL: GAZETTE_TEST_POSTGRES_URL is not set");
+                None
+            }
+        }
+    }
+
+    /// Creates an empty database next to the admin one and returns its URL.
+    pub async fn create_pg_database(admin_url: &str) -> StoreResult<(String, String)> {
+        sqlx::any::install_default_drivers();
+        let name = format!("gazette_test_{}", new_id());
+        let mut admin = AnyConnection::connect(admin_url).await?;
+        admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
+        admin.close().await?;
+        Ok((replace_db_name(admin_url, &name), name))
+    }
+
+    async fn create_pg(admin_url: &str) -> StoreResult<(Store, String, String)> {
+        let (url, name) = Self::create_pg_database(admin_url).await?;
+        let store = Store::connect(&url, 4).await?;
+        store.migrate().await?;
+        Ok((store, url, name))
+    }
+}
+
+/// `postgres://h/db?x` → `postgres://h/NAME?x`.
+pub fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Database { admin_url, name } => {
+                // Dropping needs async I/O; do it on a short-lived thread so it works
+                // inside and outside a runtime. FORCE ends the pool's connections.
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                let _ = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    rt.block_on(async move {
+                        if let Ok(mut admin) = AnyConnection::connect(&admin_url).await {
+                            let _ = admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_db_name() {
+        assert_eq!(
+            super::replace_db_name("postgres:///postgres?host=/var/run/postgresql", "t1"),
+            "postgres:///t1?host=/var/run/postgresql"
+        );
+        assert_eq!(super::replace_db_name("postgres://u:p@localhost:5432/x", "t1"), "postgres://u:p@localhost:5432/t1");
+    }
+}
