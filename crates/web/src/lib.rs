@@ -1,1 +1,37 @@
-//! Gazette web.
+//! Gazette's HTTP layer: public pages, feeds, media and the REST API as axum
+//! routers over one [`AppState`]. Errors from below are mapped to HTTP here
+//! and nowhere else.
+
+mod api;
+mod error;
+mod feeds;
+mod media;
+mod openapi;
+mod pages;
+mod state;
+mod templates;
+
+use std::future::Future;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use error::{ApiError, PageError};
+pub use state::{AppConfig, AppState, ThemeConfig};
+pub use templates::Templates;
+
+/// Every route of the instance.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::router())
+        .merge(feeds::router())
+        .merge(media::router())
+        .nest("/api", api::router())
+        .with_state(state)
+}
+
+/// Serves `state` on an already-bound listener until `shutdown` resolves, so
+/// tests can bind port 0 and several instances can share one process.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
