@@ -12,6 +12,7 @@ CREATE TABLE media (
     data         BYTEA NOT NULL,
     created_at   BIGINT NOT NULL
 );
+CREATE INDEX media_by_sha256 ON media (sha256);
 
 CREATE TABLE organisation (
     id          BIGINT PRIMARY KEY CHECK (id = 1),

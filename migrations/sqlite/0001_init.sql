@@ -12,6 +12,7 @@ CREATE TABLE media (
     data         BLOB NOT NULL,
     created_at   INTEGER NOT NULL
 );
+CREATE INDEX media_by_sha256 ON media (sha256);
 
 CREATE TABLE organisation (
     id          INTEGER PRIMARY KEY CHECK (id = 1),

@@ -9,6 +9,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::error::{StoreError, StoreResult};
 use crate::ids::new_id;
+use crate::media::{NewMedia, insert_media_in, require_media_in};
 use crate::time::{from_db, from_db_opt, now, to_db};
 use crate::{Backend, Store};
 
@@ -53,9 +54,16 @@ pub struct TagCount {
 impl Store {
     /// Stores a validated article with all its translations, atomically.
     pub async fn create_article(&self, new: &NewArticle) -> StoreResult<Article> {
-        let mut tx = self.pool.begin().await?;
+        self.create_article_with_media(new, &[]).await
+    }
+
+    /// Stores `media` and the article that uses them in one transaction: if
+    /// anything is refused, no image is left behind either.
+    pub async fn create_article_with_media(&self, new: &NewArticle, media: &[NewMedia]) -> StoreResult<Article> {
+        let mut tx = self.begin_write().await?;
+        let new = &attach_media(&mut tx, new, media).await?;
         let author_id = resolve_author(&mut tx, &new.author).await?;
-        self.check_media_refs(new).await?;
+        check_media_refs(&mut tx, new).await?;
         if let Some(other) = slug_owner(&mut tx, &new.slug).await? {
             return Err(slug_taken(&new.slug, &other.1));
         }
@@ -90,7 +98,18 @@ impl Store {
     /// Replaces an article's content, keeping its id and creation date. With
     /// `expected_version`, refuses to overwrite a newer save (lost update).
     pub async fn update_article(&self, id: &str, new: &NewArticle, expected_version: Option<i64>) -> StoreResult<Article> {
-        let mut tx = self.pool.begin().await?;
+        self.update_article_with_media(id, new, expected_version, &[]).await
+    }
+
+    /// [`Store::update_article`] storing `media` in the same transaction.
+    pub async fn update_article_with_media(
+        &self,
+        id: &str,
+        new: &NewArticle,
+        expected_version: Option<i64>,
+        media: &[NewMedia],
+    ) -> StoreResult<Article> {
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT version, status, published_at FROM articles WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -103,8 +122,9 @@ impl Store {
         {
             return Err(StoreError::StaleVersion { what: "article", current: version });
         }
+        let new = &attach_media(&mut tx, new, media).await?;
         let author_id = resolve_author(&mut tx, &new.author).await?;
-        self.check_media_refs(new).await?;
+        check_media_refs(&mut tx, new).await?;
         if let Some(other) = slug_owner(&mut tx, &new.slug).await?
             && other.0 != id
         {
@@ -338,16 +358,6 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    async fn check_media_refs(&self, new: &NewArticle) -> StoreResult<()> {
-        if let Some(c) = &new.cover {
-            self.require_media("cover", &c.media_id).await?;
-        }
-        if let Some(photo) = new.interviewee.as_ref().and_then(|i| i.photo.as_deref()) {
-            self.require_media("interviewee.photo", photo).await?;
-        }
-        Ok(())
-    }
-
     async fn one_with_children(&self, row: Option<AnyRow>) -> StoreResult<Option<Article>> {
         match row {
             None => Ok(None),
@@ -417,6 +427,31 @@ fn published_at_for(new: &NewArticle, existing: Option<DateTime<Utc>>, now: Date
         ArticleStatus::Published => Some(new.published_at.or(existing).unwrap_or(now)),
         _ => new.published_at.or(existing),
     }
+}
+
+async fn check_media_refs(conn: &mut AnyConnection, new: &NewArticle) -> StoreResult<()> {
+    if let Some(c) = &new.cover {
+        require_media_in(conn, "cover", &c.media_id).await?;
+    }
+    if let Some(photo) = new.interviewee.as_ref().and_then(|i| i.photo.as_deref()) {
+        require_media_in(conn, "interviewee.photo", photo).await?;
+    }
+    Ok(())
+}
+
+/// Inserts `media` and returns `new` with their placeholders replaced by ids.
+async fn attach_media(conn: &mut AnyConnection, new: &NewArticle, media: &[NewMedia]) -> StoreResult<NewArticle> {
+    let mut new = new.clone();
+    for m in media {
+        let id = insert_media_in(conn, m).await?;
+        if let Some(c) = new.cover.as_mut().filter(|c| c.media_id == m.key) {
+            c.media_id = id.clone();
+        }
+        if let Some(p) = new.interviewee.as_mut().and_then(|i| i.photo.as_mut()).filter(|p| **p == m.key) {
+            *p = id;
+        }
+    }
+    Ok(new)
 }
 
 async fn resolve_author(conn: &mut AnyConnection, author: &str) -> StoreResult<String> {

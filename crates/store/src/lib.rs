@@ -23,6 +23,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use articles::{ArticleQuery, ArticlePage, TagCount};
 pub use error::{StoreError, StoreResult};
+pub use media::NewMedia;
 pub use migrate::MIGRATIONS;
 
 /// Which database a [`Store`] talks to.
@@ -86,6 +87,16 @@ impl Store {
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of
+    /// one failing when it upgrades from reading to writing.
+    pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Closes every connection (after a checkpoint on SQLite).

@@ -2,8 +2,8 @@
 
 use gazette_core::Media;
 use gazette_core::media::ImageInfo;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use crate::error::{StoreError, StoreResult};
 use crate::ids::{new_id, sha256_hex};
@@ -53,6 +53,19 @@ impl Store {
         row.map(|r| media_from_row(&r)).transpose()
     }
 
+    /// An already stored image with exactly these bytes, so re-publishing a
+    /// file does not store its images twice.
+    pub async fn find_media_by_sha256(&self, sha256: &str) -> StoreResult<Option<Media>> {
+        let row = sqlx::query(
+            "SELECT id, content_type, width, height, size, alt, sha256, created_at FROM media
+             WHERE sha256 = $1 ORDER BY created_at LIMIT 1",
+        )
+        .bind(sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| media_from_row(&r)).transpose()
+    }
+
     pub async fn get_media(&self, id: &str) -> StoreResult<Media> {
         self.find_media(id).await?.ok_or_else(|| StoreError::not_found("media", id))
     }
@@ -82,11 +95,62 @@ impl Store {
 
     /// Fails with `Invalid { field }` when `id` names no stored image.
     pub(crate) async fn require_media(&self, field: &'static str, id: &str) -> StoreResult<()> {
-        match self.find_media(id).await? {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Invalid { field, message: format!("no uploaded image has id `{id}`") }),
-        }
+        let mut conn = self.pool.acquire().await?;
+        require_media_in(&mut conn, field, id).await
     }
+}
+
+/// An image to store together with the article that uses it, in one
+/// transaction. `key` is the placeholder the article uses for it (e.g. the
+/// file path in `cover.media_id`); the store replaces it with the media id.
+#[derive(Debug, Clone)]
+pub struct NewMedia {
+    pub key: String,
+    pub info: ImageInfo,
+    pub alt: String,
+    pub bytes: Vec<u8>,
+}
+
+/// [`Store::require_media`] inside a transaction, which sees its own inserts.
+pub(crate) async fn require_media_in(conn: &mut AnyConnection, field: &'static str, id: &str) -> StoreResult<()> {
+    let row = sqlx::query("SELECT id FROM media WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    match row {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Invalid { field, message: format!("no uploaded image has id `{id}`") }),
+    }
+}
+
+/// Stores `m` (or finds identical bytes already stored) and returns its id.
+pub(crate) async fn insert_media_in(conn: &mut AnyConnection, m: &NewMedia) -> StoreResult<String> {
+    let alt = m.alt.trim();
+    if alt.is_empty() {
+        return Err(StoreError::Invalid { field: "alt", message: format!("image `{}` needs alt text describing it", m.key) });
+    }
+    let sha = sha256_hex(&m.bytes);
+    if let Some(row) = sqlx::query("SELECT id FROM media WHERE sha256 = $1 ORDER BY created_at LIMIT 1")
+        .bind(&sha)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        return Ok(row.try_get("id")?);
+    }
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO media (id, content_type, width, height, size, alt, sha256, data, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&id)
+    .bind(m.info.content_type)
+    .bind(i64::from(m.info.width))
+    .bind(i64::from(m.info.height))
+    .bind(m.bytes.len() as i64)
+    .bind(alt)
+    .bind(&sha)
+    .bind(m.bytes.clone())
+    .bind(to_db(now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
 }
 
 fn media_from_row(r: &AnyRow) -> StoreResult<Media> {

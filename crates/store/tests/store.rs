@@ -6,7 +6,7 @@ use gazette_core::media::ImageInfo;
 use gazette_core::validate::{self, NoLines};
 use gazette_core::*;
 use gazette_store::testing::TestDb;
-use gazette_store::{ArticleQuery, Backend, Store, StoreError};
+use gazette_store::{ArticleQuery, Backend, NewMedia, Store, StoreError};
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
@@ -31,6 +31,8 @@ both!(
     status_changes_and_scheduling,
     media_round_trip,
     tokens_create_verify_revoke,
+    article_with_media_is_one_transaction,
+    concurrent_writers_all_succeed,
 );
 
 const PNG: &[u8] = &[
@@ -286,7 +288,9 @@ async fn media_round_trip(store: &Store) {
     assert_eq!(bytes, PNG);
     assert_eq!(m.size, PNG.len() as u64);
     assert_eq!(m.sha256.len(), 64);
-    assert_eq!(store.list_media(10, 0).await.unwrap(), vec![m]);
+    assert_eq!(store.list_media(10, 0).await.unwrap(), vec![m.clone()]);
+    assert_eq!(store.find_media_by_sha256(&m.sha256).await.unwrap(), Some(m));
+    assert_eq!(store.find_media_by_sha256("00").await.unwrap(), None);
     assert!(matches!(store.get_media("zzz").await, Err(StoreError::NotFound { .. })));
 }
 
@@ -300,4 +304,40 @@ async fn tokens_create_verify_revoke(store: &Store) {
     assert!(store.verify_token(&secret).await.unwrap().is_none());
     assert!(matches!(store.revoke_token("ci").await, Err(StoreError::NotFound { .. })));
     assert!(matches!(store.create_token(" ").await, Err(StoreError::Invalid { .. })));
+}
+
+async fn article_with_media_is_one_transaction(store: &Store) {
+    author(store, "lea").await;
+    let info = ImageInfo { content_type: "image/png", width: 1, height: 1 };
+    let media = vec![NewMedia { key: "cover.png".into(), info: info.clone(), alt: "A dot".into(), bytes: PNG.to_vec() }];
+    let mut input = article_input("with-cover", "lea");
+    input.cover = Some(CoverInput { media_id: "cover.png".into(), alt: "A dot on white".into() });
+    // Refused (unknown author): the image must not stay behind.
+    let mut bad = input.clone();
+    bad.author = "nobody".into();
+    assert!(store.create_article_with_media(&valid(&bad), &media).await.is_err());
+    assert!(store.list_media(10, 0).await.unwrap().is_empty());
+    let a = store.create_article_with_media(&valid(&input), &media).await.unwrap();
+    let cover = a.cover.unwrap();
+    assert_ne!(cover.media_id, "cover.png");
+    assert_eq!(store.get_media(&cover.media_id).await.unwrap().alt, "A dot");
+    // The same bytes again reuse the stored image.
+    let mut again = input.clone();
+    again.slug = Some("with-cover-2".into());
+    let b = store.create_article_with_media(&valid(&again), &media).await.unwrap();
+    assert_eq!(b.cover.unwrap().media_id, cover.media_id);
+    assert_eq!(store.list_media(10, 0).await.unwrap().len(), 1);
+}
+
+async fn concurrent_writers_all_succeed(store: &Store) {
+    author(store, "lea").await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.create_article(&valid(&article_input(&format!("c-{i}"), "lea"))).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(store.list_articles(&ArticleQuery { limit: 100, ..Default::default() }).await.unwrap().total, 16);
 }
