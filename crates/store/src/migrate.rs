@@ -24,7 +24,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
-const PG_LOCK_KEY: i64 = 0x6761_7a65_7474_65;
+const PG_LOCK_KEY: i64 = 0x0067_617a_6574_7465;
 
 impl Store {
     /// Applies every migration not yet applied; returns the versions applied now.

@@ -72,6 +72,17 @@ impl TestDb {
         Ok((replace_db_name(admin_url, &name), name))
     }
 
+    /// Takes ownership of a database made by [`TestDb::create_pg_database`]
+    /// without migrating it (the code under test does), so it is dropped at the end.
+    pub async fn postgres_existing(admin_url: &str, url: &str, name: &str) -> TestDb {
+        let store = Store::connect(url, 1).await.expect("connect to postgres test database");
+        TestDb {
+            store,
+            url: url.to_owned(),
+            cleanup: Cleanup::Database { admin_url: admin_url.to_owned(), name: name.to_owned() },
+        }
+    }
+
     async fn create_pg(admin_url: &str) -> StoreResult<(Store, String, String)> {
         let (url, name) = Self::create_pg_database(admin_url).await?;
         let store = Store::connect(&url, 4).await?;

@@ -1,6 +1,8 @@
 //! The store suite, run on SQLite and on PostgreSQL: every test body is
 //! written once and instantiated for both backends by `both!`.
 
+#![allow(clippy::unwrap_used)]
+
 use chrono::{Duration, Utc};
 use gazette_core::media::ImageInfo;
 use gazette_core::validate::{self, NoLines};
