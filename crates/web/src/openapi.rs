@@ -1,1 +1,538 @@
-//! placeholder, replaced by the real module.
+//! `GET /api/openapi.json`: the REST API described as OpenAPI 3.1, written by
+//! hand next to the handlers (no macros, no build step) so that the document
+//! reads like the API and a test can check it against the router.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// `GET /api/openapi.json` — public, so tools can discover the API before they hold a token.
+pub(crate) async fn get_openapi(State(state): State<AppState>) -> Json<Value> {
+    Json(document(&state.config().public_url))
+}
+
+/// A reference to a component schema.
+fn schema(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn response(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/responses/{name}") })
+}
+
+fn param(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/parameters/{name}") })
+}
+
+fn json_body(description: &str, s: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": s } } })
+}
+
+/// The document for an instance at `public_url`.
+pub(crate) fn document(public_url: &str) -> Value {
+    let secured = json!([{ "bearerAuth": [] }]);
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Gazette REST API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Publish news and interviews, upload images and edit the organisation profile of a \
+                Gazette instance. Every endpoint except this document needs `Authorization: Bearer <token>` \
+                (create a token with `gazette token create`). Errors are always JSON: \
+                `{\"error\": {\"code\", \"message\", \"field\", \"details\"}}`, with `field` naming the \
+                offending input (`title`, `translations.en.body`, `cover.alt`, `file`…).",
+            "license": { "name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later" }
+        },
+        "servers": [{ "url": public_url }],
+        "security": secured,
+        "tags": [
+            { "name": "articles" }, { "name": "authors" }, { "name": "media" }, { "name": "organisation" }, { "name": "meta" }
+        ],
+        "paths": paths(),
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "An API token from `gazette token create`, sent as `Authorization: Bearer gzt_…`"
+                }
+            },
+            "headers": {
+                "ArticleETag": { "description": "`\"<version>\"` of the article", "schema": { "type": "string", "examples": ["\"3\""] } }
+            },
+            "parameters": {
+                "IdOrSlug": { "name": "id_or_slug", "in": "path", "required": true, "description": "Article id or slug", "schema": { "type": "string" } },
+                "IdOrUsername": { "name": "id_or_username", "in": "path", "required": true, "description": "Author id or username", "schema": { "type": "string" } },
+                "MediaId": { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
+                "Page": { "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "default": 1 } },
+                "PerPage": { "name": "per_page", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 20 } },
+                "IfMatch": {
+                    "name": "If-Match", "in": "header",
+                    "description": "`\"<version>\"` the edit is based on (the article's ETag); `*` skips the check",
+                    "schema": { "type": "string" }
+                }
+            },
+            "responses": {
+                "BadRequest": { "description": "Malformed request: `invalid_json` (with the field, line and column), `invalid_query`, `invalid_multipart`, `invalid`", "content": { "application/json": { "schema": schema("Error") } } },
+                "Unauthorized": {
+                    "description": "Missing, invalid or revoked token (`unauthorized`)",
+                    "headers": { "WWW-Authenticate": { "schema": { "type": "string", "examples": ["Bearer realm=\"gazette\""] } } },
+                    "content": { "application/json": { "schema": schema("Error") } }
+                },
+                "NotFound": { "description": "No such resource (`not_found`)", "content": { "application/json": { "schema": schema("Error") } } },
+                "Conflict": { "description": "A unique value is taken (`conflict`, e.g. field `slug` or `username`), or the article changed since the given version (`stale_version`)", "content": { "application/json": { "schema": schema("Error") } } },
+                "TooLarge": { "description": "The body or file is over the limit (`too_large`, field `file` for uploads)", "content": { "application/json": { "schema": schema("Error") } } },
+                "UnsupportedMediaType": { "description": "Wrong body type, or an upload that is not a JPEG, PNG, GIF or WebP image (`unsupported_media_type`, field `file`)", "content": { "application/json": { "schema": schema("Error") } } },
+                "ValidationFailed": { "description": "One or more fields are invalid; `field` names the first, `details` lists them all. Also `invalid_json` for a body of the wrong shape", "content": { "application/json": { "schema": schema("Error") } } }
+            },
+            "schemas": schemas()
+        }
+    })
+}
+
+/// Every endpoint, under its full path (the server URL is the instance origin).
+fn paths() -> Value {
+    let article_etag = || {
+        json!({
+            "description": "The article; its ETag is the version to send back in If-Match",
+            "headers": { "ETag": { "$ref": "#/components/headers/ArticleETag" } },
+            "content": { "application/json": { "schema": schema("Article") } }
+        })
+    };
+    let author = || json_body("The author", schema("Author"));
+    let media = || json_body("The image's metadata", schema("Media"));
+    let organisation = || json_body("The organisation profile", schema("Organisation"));
+    let created = |what: &str, s: Value| {
+        json!({
+            "description": format!("{what} created"),
+            "headers": { "Location": { "description": "API URL of the new resource", "schema": { "type": "string", "format": "uri" } } },
+            "content": { "application/json": { "schema": s } }
+        })
+    };
+    let no_content = || json!({ "description": "Done; no body" });
+    json!({
+            "/api/openapi.json": {
+                "get": {
+                    "operationId": "getOpenapi", "tags": ["meta"], "summary": "This document",
+                    "security": [],
+                    "responses": { "200": { "description": "The OpenAPI document", "content": { "application/json": { "schema": { "type": "object" } } } } }
+                }
+            },
+            "/api/articles": {
+                "get": {
+                    "operationId": "listArticles", "tags": ["articles"],
+                    "summary": "List articles, newest first (all but deleted ones unless `status` says otherwise)",
+                    "parameters": [
+                        { "name": "status", "in": "query", "description": "Comma-separated statuses, e.g. `draft,published`",
+                          "schema": { "type": "string", "examples": ["published", "draft,scheduled"] } },
+                        { "name": "kind", "in": "query", "schema": schema("ArticleKind") },
+                        { "name": "tag", "in": "query", "schema": { "type": "string" } },
+                        { "name": "lang", "in": "query", "description": "Only articles with a translation in this BCP 47 language",
+                          "schema": { "type": "string" } },
+                        { "name": "q", "in": "query", "description": "Case-insensitive text in a title or slug", "schema": { "type": "string" } },
+                        param("Page"),
+                        param("PerPage")
+                    ],
+                    "responses": {
+                        "200": json_body("One page of articles", schema("ArticleList")),
+                        "401": response("Unauthorized"),
+                        "422": response("ValidationFailed")
+                    }
+                },
+                "post": {
+                    "operationId": "createArticle", "tags": ["articles"],
+                    "summary": "Create an article (a draft unless `status` says otherwise)",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": schema("ArticleInput") } } },
+                    "responses": {
+                        "201": created("Article", schema("Article")),
+                        "400": response("BadRequest"),
+                        "401": response("Unauthorized"),
+                        "409": response("Conflict"),
+                        "413": response("TooLarge"),
+                        "415": response("UnsupportedMediaType"),
+                        "422": response("ValidationFailed")
+                    }
+                }
+            },
+            "/api/articles/{id_or_slug}": {
+                "parameters": [param("IdOrSlug")],
+                "get": {
+                    "operationId": "getArticle", "tags": ["articles"], "summary": "One article, whatever its status",
+                    "responses": { "200": article_etag(), "401": response("Unauthorized"), "404": response("NotFound") }
+                },
+                "put": {
+                    "operationId": "updateArticle", "tags": ["articles"],
+                    "summary": "Replace an article's content, keeping its id",
+                    "description": "The version the edit is based on may be given as `If-Match`, `?version=` or `version` \
+                        in the body; if the article was saved since, the answer is 409 `stale_version`. Without \
+                        `status`, the article keeps its status (a deleted one comes back as a draft).",
+                    "parameters": [
+                        param("IfMatch"),
+                        { "name": "version", "in": "query", "schema": { "type": "integer", "minimum": 1 } }
+                    ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "allOf": [schema("ArticleInput")],
+                        "properties": { "version": { "type": "integer", "minimum": 1, "description": "The version this edit is based on" } }
+                    } } } },
+                    "responses": {
+                        "200": article_etag(),
+                        "400": response("BadRequest"),
+                        "401": response("Unauthorized"),
+                        "404": response("NotFound"),
+                        "409": response("Conflict"),
+                        "413": response("TooLarge"),
+                        "415": response("UnsupportedMediaType"),
+                        "422": response("ValidationFailed")
+                    }
+                },
+                "delete": {
+                    "operationId": "deleteArticle", "tags": ["articles"],
+                    "summary": "Delete an article (kept as a tombstone: its page answers 410 Gone)",
+                    "responses": { "204": no_content(), "401": response("Unauthorized"), "404": response("NotFound") }
+                }
+            },
+            "/api/articles/{id_or_slug}/publish": {
+                "parameters": [param("IdOrSlug")],
+                "post": {
+                    "operationId": "publishArticle", "tags": ["articles"], "summary": "Make an article public now",
+                    "responses": { "200": article_etag(), "401": response("Unauthorized"), "404": response("NotFound") }
+                }
+            },
+            "/api/articles/{id_or_slug}/unpublish": {
+                "parameters": [param("IdOrSlug")],
+                "post": {
+                    "operationId": "unpublishArticle", "tags": ["articles"], "summary": "Take an article back to draft",
+                    "responses": { "200": article_etag(), "401": response("Unauthorized"), "404": response("NotFound") }
+                }
+            },
+            "/api/authors": {
+                "get": {
+                    "operationId": "listAuthors", "tags": ["authors"], "summary": "Every author, by name",
+                    "responses": { "200": json_body("The authors", schema("AuthorList")), "401": response("Unauthorized") }
+                },
+                "post": {
+                    "operationId": "createAuthor", "tags": ["authors"], "summary": "Create an author",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": schema("AuthorInput") } } },
+                    "responses": {
+                        "201": created("Author", schema("Author")),
+                        "400": response("BadRequest"),
+                        "401": response("Unauthorized"),
+                        "409": response("Conflict"),
+                        "415": response("UnsupportedMediaType"),
+                        "422": response("ValidationFailed")
+                    }
+                }
+            },
+            "/api/authors/{id_or_username}": {
+                "parameters": [param("IdOrUsername")],
+                "get": {
+                    "operationId": "getAuthor", "tags": ["authors"], "summary": "One author",
+                    "responses": { "200": author(), "401": response("Unauthorized"), "404": response("NotFound") }
+                },
+                "put": {
+                    "operationId": "updateAuthor", "tags": ["authors"], "summary": "Replace an author's profile, keeping the id",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": schema("AuthorInput") } } },
+                    "responses": {
+                        "200": author(),
+                        "400": response("BadRequest"),
+                        "401": response("Unauthorized"),
+                        "404": response("NotFound"),
+                        "409": response("Conflict"),
+                        "415": response("UnsupportedMediaType"),
+                        "422": response("ValidationFailed")
+                    }
+                },
+                "delete": {
+                    "operationId": "deleteAuthor", "tags": ["authors"], "summary": "Delete an author who has no articles",
+                    "responses": {
+                        "204": no_content(),
+                        "401": response("Unauthorized"),
+                        "404": response("NotFound"),
+                        "409": response("Conflict")
+                    }
+                }
+            },
+            "/api/media": {
+                "get": {
+                    "operationId": "listMedia", "tags": ["media"], "summary": "Uploaded images, newest first",
+                    "parameters": [param("Page"), param("PerPage")],
+                    "responses": {
+                        "200": json_body("One page of images", schema("MediaList")),
+                        "401": response("Unauthorized"),
+                        "422": response("ValidationFailed")
+                    }
+                },
+                "post": {
+                    "operationId": "uploadMedia", "tags": ["media"],
+                    "summary": "Upload an image (JPEG, PNG, GIF or WebP) with its alt text",
+                    "description": "The type is read from the bytes; the part's declared Content-Type and file name are ignored.",
+                    "requestBody": { "required": true, "content": { "multipart/form-data": {
+                        "schema": schema("MediaUpload"),
+                        "encoding": { "file": { "contentType": "image/jpeg, image/png, image/gif, image/webp" } }
+                    } } },
+                    "responses": {
+                        "201": created("Image", schema("Media")),
+                        "400": response("BadRequest"),
+                        "401": response("Unauthorized"),
+                        "413": response("TooLarge"),
+                        "415": response("UnsupportedMediaType"),
+                        "422": response("ValidationFailed")
+                    }
+                }
+            },
+            "/api/media/{id}": {
+                "parameters": [param("MediaId")],
+                "get": {
+                    "operationId": "getMedia", "tags": ["media"], "summary": "One image's metadata",
+                    "responses": { "200": media(), "401": response("Unauthorized"), "404": response("NotFound") }
+                }
+            },
+            "/media/{id}": {
+                "parameters": [param("MediaId")],
+                "get": {
+                    "operationId": "getMediaBytes", "tags": ["media"],
+                    "summary": "The image itself (public, cached for a year, ETag = SHA-256)",
+                    "security": [],
+                    "parameters": [{ "name": "If-None-Match", "in": "header", "schema": { "type": "string" } }],
+                    "responses": {
+                        "200": {
+                            "description": "The image bytes",
+                            "headers": {
+                                "ETag": { "description": "`\"<sha256>\"` of the bytes", "schema": { "type": "string" } },
+                                "Cache-Control": { "schema": { "type": "string", "const": "public, max-age=31536000, immutable" } }
+                            },
+                            "content": {
+                                "image/jpeg": {}, "image/png": {}, "image/gif": {}, "image/webp": {}
+                            }
+                        },
+                        "304": { "description": "Not modified: the If-None-Match ETag is current" },
+                        "404": { "description": "No image has this id" }
+                    }
+                }
+            },
+            "/api/organisation": {
+                "get": {
+                    "operationId": "getOrganisation", "tags": ["organisation"], "summary": "The organisation profile",
+                    "responses": { "200": organisation(), "401": response("Unauthorized"), "404": response("NotFound") }
+                },
+                "put": {
+                    "operationId": "updateOrganisation", "tags": ["organisation"], "summary": "Create or replace the organisation profile",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": schema("OrganisationInput") } } },
+                    "responses": {
+                        "200": organisation(),
+                        "400": response("BadRequest"),
+                        "401": response("Unauthorized"),
+                        "415": response("UnsupportedMediaType"),
+                        "422": response("ValidationFailed")
+                    }
+                }
+            }
+    })
+}
+
+/// The request and response bodies.
+fn schemas() -> Value {
+    json!({
+                "Error": {
+                    "type": "object", "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object", "required": ["code", "message"],
+                            "properties": {
+                                "code": { "type": "string", "examples": ["required", "invalid", "unknown_language", "conflict", "stale_version", "invalid_json", "too_large", "unsupported_media_type", "unauthorized", "not_found"] },
+                                "message": { "type": "string" },
+                                "field": { "type": "string", "description": "Dotted path of the first offending field", "examples": ["title", "translations.en.body", "cover.alt", "file"] },
+                                "details": { "type": "array", "items": schema("FieldError") }
+                            }
+                        }
+                    }
+                },
+                "FieldError": {
+                    "type": "object", "required": ["field", "code", "message"],
+                    "properties": {
+                        "field": { "type": "string" },
+                        "code": { "type": "string" },
+                        "message": { "type": "string" },
+                        "line": { "type": "integer", "minimum": 1 }
+                    }
+                },
+                "ArticleKind": { "type": "string", "enum": ["news", "interview"] },
+                "ArticleStatus": { "type": "string", "enum": ["draft", "scheduled", "published", "deleted"] },
+                "Language": { "type": "string", "description": "BCP 47 tag: ISO 639-1 language, optional script and region", "examples": ["fr", "pt-BR"] },
+                "Translation": {
+                    "type": "object", "required": ["language", "title", "summary", "body_markdown", "body_html"],
+                    "properties": {
+                        "language": schema("Language"),
+                        "title": { "type": "string" },
+                        "summary": { "type": "string", "description": "The standfirst" },
+                        "body_markdown": { "type": "string" },
+                        "body_html": { "type": "string", "description": "Sanitised HTML rendered from body_markdown" }
+                    }
+                },
+                "Cover": {
+                    "type": "object", "required": ["media_id", "alt"],
+                    "properties": { "media_id": { "type": "string" }, "alt": { "type": "string" } }
+                },
+                "Interviewee": {
+                    "type": "object", "required": ["name"],
+                    "properties": {
+                        "name": { "type": "string" },
+                        "role": { "type": "string" },
+                        "organisation": { "type": "string" },
+                        "bio": { "type": "string" },
+                        "photo": { "type": ["string", "null"], "description": "Media id" },
+                        "fediverse_handle": { "type": ["string", "null"], "examples": ["@name@example.org"] }
+                    }
+                },
+                "Article": {
+                    "type": "object",
+                    "required": ["id", "slug", "kind", "status", "default_language", "translations", "tags", "author_id",
+                                 "cover", "interviewee", "published_at", "created_at", "updated_at", "version", "url"],
+                    "properties": {
+                        "id": { "type": "string" },
+                        "slug": { "type": "string" },
+                        "kind": schema("ArticleKind"),
+                        "status": schema("ArticleStatus"),
+                        "default_language": schema("Language"),
+                        "translations": { "type": "array", "items": schema("Translation"), "description": "The default language first" },
+                        "tags": { "type": "array", "items": { "type": "string" } },
+                        "author_id": { "type": "string" },
+                        "cover": { "oneOf": [schema("Cover"), { "type": "null" }] },
+                        "interviewee": { "oneOf": [schema("Interviewee"), { "type": "null" }] },
+                        "published_at": { "type": ["string", "null"], "format": "date-time" },
+                        "created_at": { "type": "string", "format": "date-time" },
+                        "updated_at": { "type": "string", "format": "date-time" },
+                        "version": { "type": "integer", "minimum": 1, "description": "Incremented on every write" },
+                        "url": { "type": "string", "format": "uri", "description": "The public HTML page" }
+                    }
+                },
+                "TranslationInput": {
+                    "type": "object", "required": ["language", "title"],
+                    "properties": {
+                        "language": { "type": "string", "examples": ["fr"] },
+                        "title": { "type": "string", "maxLength": 300 },
+                        "summary": { "type": "string", "maxLength": 2000 },
+                        "body": { "type": "string", "description": "Markdown; `<script>`, `javascript:` links and images without alt text are refused" }
+                    }
+                },
+                "CoverInput": {
+                    "type": "object", "required": ["media_id", "alt"],
+                    "properties": { "media_id": { "type": "string" }, "alt": { "type": "string", "minLength": 1 } }
+                },
+                "ArticleInput": {
+                    "type": "object", "required": ["kind", "language", "translations", "author"],
+                    "properties": {
+                        "slug": { "type": ["string", "null"], "description": "Made from the title when absent" },
+                        "kind": schema("ArticleKind"),
+                        "status": { "type": ["string", "null"], "enum": ["draft", "scheduled", "published", null] },
+                        "language": { "type": "string", "description": "The default language; its translation must be present" },
+                        "translations": { "type": "array", "items": schema("TranslationInput"), "minItems": 1 },
+                        "tags": { "type": "array", "items": { "type": "string" }, "maxItems": 30 },
+                        "author": { "type": "string", "description": "Author id or username" },
+                        "cover": { "oneOf": [schema("CoverInput"), { "type": "null" }] },
+                        "interviewee": { "oneOf": [schema("Interviewee"), { "type": "null" }], "description": "Required for interviews only" },
+                        "publish_at": { "type": ["string", "null"], "description": "RFC 3339; required when scheduled" }
+                    }
+                },
+                "ArticleList": {
+                    "type": "object", "required": ["items", "total", "page", "per_page"],
+                    "properties": {
+                        "items": { "type": "array", "items": schema("Article") },
+                        "total": { "type": "integer" },
+                        "page": { "type": "integer" },
+                        "per_page": { "type": "integer" }
+                    }
+                },
+                "Author": {
+                    "type": "object", "required": ["id", "username", "name", "bio", "avatar", "fediverse_handle", "created_at", "updated_at", "url"],
+                    "properties": {
+                        "id": { "type": "string" },
+                        "username": { "type": "string" },
+                        "name": { "type": "string" },
+                        "bio": { "type": "string" },
+                        "avatar": { "type": ["string", "null"], "description": "Media id" },
+                        "fediverse_handle": { "type": ["string", "null"] },
+                        "created_at": { "type": "string", "format": "date-time" },
+                        "updated_at": { "type": "string", "format": "date-time" },
+                        "url": { "type": "string", "format": "uri", "description": "The author's public page" }
+                    }
+                },
+                "AuthorInput": {
+                    "type": "object", "required": ["username", "name"],
+                    "properties": {
+                        "username": { "type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$" },
+                        "name": { "type": "string" },
+                        "bio": { "type": "string" },
+                        "avatar": { "type": ["string", "null"], "description": "Media id" },
+                        "fediverse_handle": { "type": ["string", "null"] }
+                    }
+                },
+                "AuthorList": {
+                    "type": "object", "required": ["items"],
+                    "properties": { "items": { "type": "array", "items": schema("Author") } }
+                },
+                "Media": {
+                    "type": "object", "required": ["id", "content_type", "width", "height", "size", "alt", "sha256", "created_at", "url"],
+                    "properties": {
+                        "id": { "type": "string" },
+                        "content_type": { "type": "string", "enum": ["image/jpeg", "image/png", "image/gif", "image/webp"] },
+                        "width": { "type": "integer" },
+                        "height": { "type": "integer" },
+                        "size": { "type": "integer", "description": "Bytes" },
+                        "alt": { "type": "string" },
+                        "sha256": { "type": "string", "description": "Hex SHA-256 of the bytes; the ETag" },
+                        "created_at": { "type": "string", "format": "date-time" },
+                        "url": { "type": "string", "format": "uri", "description": "Where the bytes are served" }
+                    }
+                },
+                "MediaUpload": {
+                    "type": "object", "required": ["file", "alt"],
+                    "properties": {
+                        "file": { "type": "string", "contentMediaType": "application/octet-stream", "description": "The image" },
+                        "alt": { "type": "string", "minLength": 1, "maxLength": 1500, "description": "Describes the image for people who cannot see it" }
+                    }
+                },
+                "MediaList": {
+                    "type": "object", "required": ["items", "page", "per_page"],
+                    "properties": {
+                        "items": { "type": "array", "items": schema("Media") },
+                        "page": { "type": "integer" },
+                        "per_page": { "type": "integer" }
+                    }
+                },
+                "LegalForm": { "type": "string", "enum": ["cooperative", "mutual", "association", "foundation", "social_enterprise", "other"] },
+                "Organisation": {
+                    "type": "object",
+                    "required": ["username", "name", "description", "logo", "website", "country", "legal_form", "sectors", "languages", "updated_at", "url"],
+                    "properties": {
+                        "username": { "type": "string" },
+                        "name": { "type": "string" },
+                        "description": { "type": "string" },
+                        "logo": { "type": ["string", "null"], "description": "Media id" },
+                        "website": { "type": ["string", "null"], "format": "uri" },
+                        "country": { "type": "string", "description": "ISO 3166-1 alpha-2", "examples": ["FR"] },
+                        "legal_form": schema("LegalForm"),
+                        "sectors": { "type": "array", "items": { "type": "string" } },
+                        "languages": { "type": "array", "items": schema("Language") },
+                        "updated_at": { "type": "string", "format": "date-time" },
+                        "url": { "type": "string", "format": "uri", "description": "The instance's home page" }
+                    }
+                },
+                "OrganisationInput": {
+                    "type": "object", "required": ["name", "country", "legal_form"],
+                    "properties": {
+                        "username": { "type": "string", "description": "Defaults to the current one; required the first time" },
+                        "name": { "type": "string" },
+                        "description": { "type": "string" },
+                        "logo": { "type": ["string", "null"], "description": "Media id" },
+                        "website": { "type": ["string", "null"], "format": "uri" },
+                        "country": { "type": "string", "examples": ["FR"] },
+                        "legal_form": schema("LegalForm"),
+                        "sectors": { "type": "array", "items": { "type": "string" } },
+                        "languages": { "type": "array", "items": { "type": "string" }, "description": "Defaults to the instance's language" }
+                    }
+                }
+    })
+}

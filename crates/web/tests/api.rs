@@ -1,0 +1,926 @@
+//! The REST API, media serving and the OpenAPI document, driven through the
+//! real router on a real (throw-away) SQLite database.
+
+// A failing unwrap is a failing test, which is what it should be.
+#![allow(clippy::unwrap_used)]
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use gazette_core::{AuthorInput, Language};
+use gazette_store::testing::TestDb;
+use gazette_web::{AppConfig, AppState, Templates, ThemeConfig};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const PUBLIC_URL: &str = "https://gazette.test";
+const MAX_UPLOAD: usize = 4096;
+
+// A 1×1 transparent PNG.
+const PNG: [u8; 67] = [
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+struct App {
+    router: Router,
+    token: String,
+    // Dropped last: removes the database file.
+    _db: TestDb,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or_else(|| panic!("no {name} header"))
+    }
+
+    /// Asserts a JSON error with this status, code and field.
+    #[track_caller]
+    fn assert_error(&self, status: StatusCode, code: &str, field: Option<&str>) -> Value {
+        let v = self.json();
+        assert_eq!(self.status, status, "{v}");
+        assert_eq!(v["error"]["code"], code, "{v}");
+        if let Some(f) = field {
+            assert_eq!(v["error"]["field"], f, "{v}");
+        }
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        v
+    }
+}
+
+async fn app() -> App {
+    let db = TestDb::sqlite().await;
+    let (_, token) = db.store.create_token("tests").await.unwrap();
+    db.store
+        .create_author(&AuthorInput {
+            username: "marie".into(),
+            name: "Marie Dupont".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let config = AppConfig {
+        public_url: PUBLIC_URL.into(),
+        instance_name: "Test coop".into(),
+        default_language: Language::parse("fr").unwrap(),
+        max_upload_bytes: MAX_UPLOAD,
+        theme: ThemeConfig {
+            dir: None,
+            primary_color: "#1d4ed8".into(),
+            accent_color: "#b91c1c".into(),
+            footer: String::new(),
+        },
+    };
+    let state = AppState::new(db.store.clone(), config, Templates::load(None).unwrap());
+    App {
+        router: gazette_web::router(state),
+        token,
+        _db: db,
+    }
+}
+
+impl App {
+    async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        Reply { status, headers, body }
+    }
+
+    fn request(&self, method: Method, uri: &str) -> axum::http::request::Builder {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {}", self.token))
+    }
+
+    async fn get(&self, uri: &str) -> Reply {
+        self.send(self.request(Method::GET, uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    async fn post(&self, uri: &str) -> Reply {
+        self.send(self.request(Method::POST, uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    async fn delete(&self, uri: &str) -> Reply {
+        self.send(self.request(Method::DELETE, uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    async fn json(&self, method: Method, uri: &str, body: &Value) -> Reply {
+        self.raw_json(method, uri, &[], body.to_string()).await
+    }
+
+    async fn raw_json(&self, method: Method, uri: &str, headers: &[(&str, &str)], body: String) -> Reply {
+        let mut req = self.request(method, uri).header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    /// `POST /api/media` with the given parts: (name, declared content type, bytes).
+    async fn upload(&self, parts: &[(&str, Option<&str>, &[u8])], content_length: bool) -> Reply {
+        let boundary = "gazette-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body: Vec<u8> = Vec::new();
+        for (name, ct, bytes) in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            match ct {
+                Some(ct) => body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"x.png\"\r\nContent-Type: {ct}\r\n\r\n")
+                        .as_bytes(),
+                ),
+                None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+            }
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut req = self
+            .request(Method::POST, "/api/media")
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"));
+        if content_length {
+            req = req.header("content-length", body.len());
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+}
+
+fn article(slug: &str) -> Value {
+    json!({
+        "slug": slug,
+        "kind": "news",
+        "language": "fr",
+        "translations": [
+            { "language": "fr", "title": "Une coopérative ouvre", "summary": "Résumé", "body": "Du **texte**." },
+            { "language": "en", "title": "A cooperative opens", "summary": "Summary", "body": "Some **text**." }
+        ],
+        "tags": ["#EconomieSociale"],
+        "author": "marie"
+    })
+}
+
+#[tokio::test]
+async fn refuses_requests_without_a_valid_token() {
+    let app = app().await;
+    let routes: [(Method, &str); 17] = [
+        (Method::GET, "/api/articles"),
+        (Method::POST, "/api/articles"),
+        (Method::GET, "/api/articles/x"),
+        (Method::PUT, "/api/articles/x"),
+        (Method::DELETE, "/api/articles/x"),
+        (Method::POST, "/api/articles/x/publish"),
+        (Method::POST, "/api/articles/x/unpublish"),
+        (Method::GET, "/api/authors"),
+        (Method::POST, "/api/authors"),
+        (Method::GET, "/api/authors/x"),
+        (Method::PUT, "/api/authors/x"),
+        (Method::DELETE, "/api/authors/x"),
+        (Method::GET, "/api/media"),
+        (Method::POST, "/api/media"),
+        (Method::GET, "/api/media/x"),
+        (Method::GET, "/api/organisation"),
+        (Method::PUT, "/api/organisation"),
+    ];
+    for (method, uri) in routes {
+        let none = app
+            .send(
+                Request::builder()
+                    .method(method.clone())
+                    .uri(uri)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        none.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+        assert!(none.header("www-authenticate").starts_with("Bearer"), "{method} {uri}");
+
+        let bad = Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .header("authorization", "Bearer gzt_not-a-real-token")
+            .body(Body::empty())
+            .unwrap();
+        let bad = app.send(bad).await;
+        bad.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+        assert!(
+            bad.header("www-authenticate").contains("invalid_token"),
+            "{method} {uri}"
+        );
+    }
+    // Not a bearer scheme at all.
+    let basic = Request::builder()
+        .uri("/api/articles")
+        .header("authorization", "Basic dXNlcjpwdw==")
+        .body(Body::empty());
+    app.send(basic.unwrap())
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+    // The token itself works, with any case of the scheme.
+    let lower = Request::builder()
+        .uri("/api/articles")
+        .header("authorization", format!("bearer {}", app.token))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(lower).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn article_lifecycle() {
+    let app = app().await;
+
+    let created = app.json(Method::POST, "/api/articles", &article("ouverture")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json());
+    let a = created.json();
+    let id = a["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.header("location"), format!("{PUBLIC_URL}/api/articles/{id}"));
+    assert_eq!(created.header("etag"), "\"1\"");
+    assert_eq!(a["status"], "draft");
+    assert_eq!(a["version"], 1);
+    assert_eq!(a["url"], format!("{PUBLIC_URL}/articles/ouverture"));
+    assert_eq!(a["translations"][0]["language"], "fr");
+    assert_eq!(
+        a["translations"][0]["body_html"].as_str().unwrap().trim(),
+        "<p>Du <strong>texte</strong>.</p>"
+    );
+    assert_eq!(a["tags"], json!(["economiesociale"]));
+
+    // By id and by slug.
+    let by_id = app.get(&format!("/api/articles/{id}")).await;
+    assert_eq!(by_id.status, StatusCode::OK);
+    assert_eq!(by_id.json()["slug"], "ouverture");
+    let by_slug = app.get("/api/articles/ouverture").await;
+    assert_eq!(by_slug.json()["id"], id);
+    app.get("/api/articles/nothing-here")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+
+    // Replace the content, based on version 1: the id is kept.
+    let mut edit = article("ouverture-officielle");
+    edit["translations"][0]["title"] = json!("La coopérative est ouverte");
+    let updated = app
+        .raw_json(
+            Method::PUT,
+            "/api/articles/ouverture",
+            &[("if-match", "\"1\"")],
+            edit.to_string(),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.json());
+    let u = updated.json();
+    assert_eq!(u["id"], id);
+    assert_eq!(u["version"], 2);
+    assert_eq!(u["slug"], "ouverture-officielle");
+    assert_eq!(u["translations"][0]["title"], "La coopérative est ouverte");
+    assert_eq!(u["created_at"], a["created_at"]);
+    assert_eq!(updated.header("etag"), "\"2\"");
+
+    // Edits based on version 1 are now stale, however the version is given.
+    let uri = format!("/api/articles/{id}");
+    app.raw_json(Method::PUT, &uri, &[("if-match", "\"1\"")], edit.to_string())
+        .await
+        .assert_error(StatusCode::CONFLICT, "stale_version", Some("version"));
+    app.json(Method::PUT, &format!("{uri}?version=1"), &edit)
+        .await
+        .assert_error(StatusCode::CONFLICT, "stale_version", Some("version"));
+    let mut with_version = edit.clone();
+    with_version["version"] = json!(1);
+    app.json(Method::PUT, &uri, &with_version).await.assert_error(
+        StatusCode::CONFLICT,
+        "stale_version",
+        Some("version"),
+    );
+    app.raw_json(Method::PUT, &uri, &[("if-match", "\"x\"")], edit.to_string())
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid", Some("If-Match"));
+    assert_eq!(
+        app.get(&uri).await.json()["version"],
+        2,
+        "a refused edit changes nothing"
+    );
+    // The current version, and no version at all, are accepted.
+    with_version["version"] = json!(2);
+    assert_eq!(app.json(Method::PUT, &uri, &with_version).await.status, StatusCode::OK);
+    assert_eq!(app.json(Method::PUT, &uri, &edit).await.json()["version"], 4);
+
+    let published = app.post(&format!("{uri}/publish")).await;
+    assert_eq!(published.status, StatusCode::OK);
+    let p = published.json();
+    assert_eq!(p["status"], "published");
+    assert!(p["published_at"].is_string());
+    let listed = app.get("/api/articles?status=published").await.json();
+    assert_eq!(listed["total"], 1);
+
+    let unpublished = app.post("/api/articles/ouverture-officielle/unpublish").await.json();
+    assert_eq!(unpublished["status"], "draft");
+
+    let deleted = app.delete(&uri).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert!(deleted.body.is_empty());
+    assert_eq!(app.get(&uri).await.json()["status"], "deleted");
+    let list = app.get("/api/articles").await.json();
+    assert_eq!(list["total"], 0, "deleted articles are not listed by default");
+    assert_eq!(app.get("/api/articles?status=deleted").await.json()["total"], 1);
+}
+
+#[tokio::test]
+async fn lists_with_filters_and_pages() {
+    let app = app().await;
+    for i in 0..3 {
+        let r = app
+            .json(Method::POST, "/api/articles", &article(&format!("news-{i}")))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let mut interview = article("entretien");
+    interview["kind"] = json!("interview");
+    interview["interviewee"] = json!({ "name": "Ana Silva", "role": "Présidente" });
+    interview["translations"] = json!([{ "language": "fr", "title": "Entretien", "body": "Q/R" }]);
+    assert_eq!(
+        app.json(Method::POST, "/api/articles", &interview).await.status,
+        StatusCode::CREATED
+    );
+    app.post("/api/articles/news-1/publish").await;
+
+    let page = app.get("/api/articles?per_page=2&page=2").await.json();
+    assert_eq!(
+        (page["total"].as_i64(), page["page"].as_i64(), page["per_page"].as_i64()),
+        (Some(4), Some(2), Some(2))
+    );
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(app.get("/api/articles?kind=interview").await.json()["total"], 1);
+    assert_eq!(app.get("/api/articles?lang=en").await.json()["total"], 3);
+    assert_eq!(
+        app.get("/api/articles?status=published").await.json()["items"][0]["slug"],
+        "news-1"
+    );
+    assert_eq!(app.get("/api/articles?status=draft,published").await.json()["total"], 4);
+    assert_eq!(app.get("/api/articles?tag=EconomieSociale").await.json()["total"], 4);
+    assert_eq!(app.get("/api/articles?q=entre").await.json()["total"], 1);
+
+    app.get("/api/articles?per_page=101").await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        Some("per_page"),
+    );
+    app.get("/api/articles?page=0")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("page"));
+    app.get("/api/articles?kind=opinion")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("kind"));
+    app.get("/api/articles?status=gone").await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        Some("status"),
+    );
+    app.get("/api/articles?lang=zz").await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_language",
+        Some("lang"),
+    );
+}
+
+#[tokio::test]
+async fn bad_articles_name_the_field_and_store_nothing() {
+    let app = app().await;
+    // (what, how the valid article is spoiled, status, code, field)
+    type Case = (
+        &'static str,
+        Box<dyn Fn(&mut Value)>,
+        StatusCode,
+        &'static str,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "unknown kind",
+            Box::new(|a| a["kind"] = json!("opinion")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "kind",
+        ),
+        (
+            "missing title",
+            Box::new(|a| a["translations"][0]["title"] = json!("  ")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "required",
+            "title",
+        ),
+        (
+            "no translations",
+            Box::new(|a| a["translations"] = json!([])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "required",
+            "title",
+        ),
+        (
+            "unknown language",
+            Box::new(|a| {
+                a["language"] = json!("zz");
+                a["translations"][0]["language"] = json!("zz");
+            }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_language",
+            "language",
+        ),
+        (
+            "cover without alt",
+            Box::new(|a| a["cover"] = json!({ "media_id": "m1", "alt": "" })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "required",
+            "cover.alt",
+        ),
+        (
+            "script in Markdown",
+            Box::new(|a| a["translations"][0]["body"] = json!("Hello\n\n<script>alert(1)</script>")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsafe_html",
+            "body",
+        ),
+        (
+            "script in a translation",
+            Box::new(|a| a["translations"][1]["body"] = json!("<SCRIPT src=x></SCRIPT>")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsafe_html",
+            "translations.en.body",
+        ),
+        (
+            "javascript: link",
+            Box::new(|a| a["translations"][0]["body"] = json!("[click](javascript:alert(1))")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsafe_link",
+            "body",
+        ),
+        (
+            "unknown author",
+            Box::new(|a| a["author"] = json!("nobody")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "author",
+        ),
+        (
+            "cover that was never uploaded",
+            Box::new(|a| a["cover"] = json!({ "media_id": "m1", "alt": "A photo" })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "cover",
+        ),
+        (
+            "kind of the wrong type",
+            Box::new(|a| a["kind"] = json!(5)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_json",
+            "kind",
+        ),
+        (
+            "translation without its title field",
+            Box::new(|a| a["translations"][1] = json!({ "language": "en" })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_json",
+            "translations.1.title",
+        ),
+    ];
+    for (what, change, status, code, field) in cases {
+        let mut a = article("bad");
+        change(&mut a);
+        let r = app.json(Method::POST, "/api/articles", &a).await;
+        let v = r.json();
+        assert_eq!(r.status, status, "{what}: {v}");
+        assert_eq!(v["error"]["code"], code, "{what}: {v}");
+        assert_eq!(v["error"]["field"], field, "{what}: {v}");
+        if what == "javascript: link" {
+            assert!(v["error"]["message"].as_str().unwrap().contains("javascript:"), "{v}");
+        }
+    }
+
+    // Not JSON at all: the message says where.
+    let r = app
+        .raw_json(
+            Method::POST,
+            "/api/articles",
+            &[],
+            "{\"kind\": \"news\",\n \"language\": ".into(),
+        )
+        .await;
+    let v = r.assert_error(StatusCode::BAD_REQUEST, "invalid_json", None);
+    assert!(v["error"]["message"].as_str().unwrap().contains("line 2"), "{v}");
+    let r = app
+        .raw_json(Method::POST, "/api/articles", &[], "{\"kind\": news}".into())
+        .await;
+    r.assert_error(StatusCode::BAD_REQUEST, "invalid_json", None);
+    // JSON, but not an object.
+    let r = app.raw_json(Method::POST, "/api/articles", &[], "[1, 2]".into()).await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json", None);
+    // Not declared as JSON.
+    let r = app
+        .send(
+            app.request(Method::POST, "/api/articles")
+                .body(Body::from(article("x").to_string()))
+                .unwrap(),
+        )
+        .await;
+    r.assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None);
+
+    let list = app
+        .get("/api/articles?status=draft,scheduled,published,deleted")
+        .await
+        .json();
+    assert_eq!(list["total"], 0, "a failed create leaves nothing stored: {list}");
+    assert_eq!(list["items"], json!([]));
+}
+
+#[tokio::test]
+async fn slug_clash_is_a_conflict_on_slug() {
+    let app = app().await;
+    assert_eq!(
+        app.json(Method::POST, "/api/articles", &article("taken")).await.status,
+        StatusCode::CREATED
+    );
+    let r = app.json(Method::POST, "/api/articles", &article("taken")).await;
+    r.assert_error(StatusCode::CONFLICT, "conflict", Some("slug"));
+    // Renaming another article onto it is refused the same way.
+    assert_eq!(
+        app.json(Method::POST, "/api/articles", &article("other")).await.status,
+        StatusCode::CREATED
+    );
+    let r = app.json(Method::PUT, "/api/articles/other", &article("taken")).await;
+    r.assert_error(StatusCode::CONFLICT, "conflict", Some("slug"));
+    // A deleted article keeps its slug.
+    assert_eq!(app.delete("/api/articles/taken").await.status, StatusCode::NO_CONTENT);
+    let r = app.json(Method::POST, "/api/articles", &article("taken")).await;
+    r.assert_error(StatusCode::CONFLICT, "conflict", Some("slug"));
+    assert_eq!(app.get("/api/articles").await.json()["total"], 1);
+}
+
+#[tokio::test]
+async fn uploads_and_serves_media() {
+    let app = app().await;
+
+    // The declared type of the part is ignored: the bytes say PNG.
+    let r = app
+        .upload(
+            &[("alt", None, b"A red logo"), ("file", Some("text/plain"), &PNG)],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+    let m = r.json();
+    let id = m["id"].as_str().unwrap().to_owned();
+    assert_eq!(m["content_type"], "image/png");
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64(), m["size"].as_u64()),
+        (Some(1), Some(1), Some(67))
+    );
+    assert_eq!(m["alt"], "A red logo");
+    assert_eq!(m["url"], format!("{PUBLIC_URL}/media/{id}"));
+    assert_eq!(r.header("location"), format!("{PUBLIC_URL}/api/media/{id}"));
+    let sha = m["sha256"].as_str().unwrap().to_owned();
+
+    // Too large, just over the limit and far over it (the body is then cut off while read).
+    let big = vec![0x89u8; MAX_UPLOAD + 1];
+    app.upload(&[("file", Some("image/png"), &big), ("alt", None, b"x")], false)
+        .await
+        .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", Some("file"));
+    let huge = vec![0u8; 200 * 1024];
+    app.upload(&[("file", Some("image/png"), &huge), ("alt", None, b"x")], false)
+        .await
+        .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", Some("file"));
+    app.upload(&[("file", Some("image/png"), &huge), ("alt", None, b"x")], true)
+        .await
+        .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", Some("file"));
+    // Not an image, whatever it claims to be.
+    app.upload(
+        &[
+            ("file", Some("image/png"), b"%PDF-1.4 not an image"),
+            ("alt", None, b"x"),
+        ],
+        true,
+    )
+    .await
+    .assert_error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        Some("file"),
+    );
+    app.upload(
+        &[
+            (
+                "file",
+                Some("image/svg+xml"),
+                b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            ),
+            ("alt", None, b"x"),
+        ],
+        true,
+    )
+    .await
+    .assert_error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        Some("file"),
+    );
+    // No alt text, or only blanks.
+    app.upload(&[("file", Some("image/png"), &PNG)], true)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "required", Some("alt"));
+    app.upload(&[("file", Some("image/png"), &PNG), ("alt", None, b"  ")], true)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "required", Some("alt"));
+    app.upload(&[("alt", None, b"no file")], true).await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "required",
+        Some("file"),
+    );
+    // Not multipart.
+    app.json(Method::POST, "/api/media", &json!({ "alt": "x" }))
+        .await
+        .assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None);
+
+    let list = app.get("/api/media").await.json();
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "failed uploads store nothing: {list}"
+    );
+    assert_eq!(app.get(&format!("/api/media/{id}")).await.json()["sha256"], sha);
+    app.get("/api/media/unknown")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+
+    // Public serving: no token needed, cached forever, revalidated by ETag.
+    let served = app
+        .send(
+            Request::builder()
+                .uri(format!("/media/{id}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert_eq!(served.body.as_ref(), PNG.as_slice());
+    assert_eq!(served.header("content-type"), "image/png");
+    assert_eq!(served.header("cache-control"), "public, max-age=31536000, immutable");
+    assert_eq!(served.header("x-content-type-options"), "nosniff");
+    let etag = served.header("etag").to_owned();
+    assert_eq!(etag, format!("\"{sha}\""));
+    let again = Request::builder()
+        .uri(format!("/media/{id}"))
+        .header("if-none-match", &etag)
+        .body(Body::empty());
+    let again = app.send(again.unwrap()).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+    assert_eq!(again.header("etag"), etag);
+    let other = Request::builder()
+        .uri(format!("/media/{id}"))
+        .header("if-none-match", "\"abc\"")
+        .body(Body::empty());
+    assert_eq!(app.send(other.unwrap()).await.status, StatusCode::OK);
+    let missing = app
+        .send(Request::builder().uri("/media/unknown").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    // The upload can be a cover, with alt text of its own.
+    let mut a = article("with-cover");
+    a["cover"] = json!({ "media_id": id, "alt": "The logo of the cooperative" });
+    let r = app.json(Method::POST, "/api/articles", &a).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+    assert_eq!(r.json()["cover"]["media_id"], id);
+}
+
+#[tokio::test]
+async fn authors_crud() {
+    let app = app().await;
+    let r = app
+        .json(
+            Method::POST,
+            "/api/authors",
+            &json!({ "username": "Tom_B", "name": "Tom B", "fediverse_handle": "tom@social.example.org" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+    let t = r.json();
+    assert_eq!(t["username"], "tom_b");
+    assert_eq!(t["fediverse_handle"], "@tom@social.example.org");
+    assert_eq!(t["url"], format!("{PUBLIC_URL}/authors/tom_b"));
+    let id = t["id"].as_str().unwrap().to_owned();
+
+    assert_eq!(app.get("/api/authors/tom_b").await.json()["id"], id);
+    assert_eq!(
+        app.get("/api/authors").await.json()["items"].as_array().unwrap().len(),
+        2
+    );
+    let r = app
+        .json(
+            Method::PUT,
+            &format!("/api/authors/{id}"),
+            &json!({ "username": "tom", "name": "Tom Bernard" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        (r.json()["id"].as_str(), r.json()["name"].as_str()),
+        (Some(id.as_str()), Some("Tom Bernard"))
+    );
+
+    app.json(
+        Method::POST,
+        "/api/authors",
+        &json!({ "username": "tom", "name": "Another" }),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "conflict", Some("username"));
+    app.json(Method::POST, "/api/authors", &json!({ "username": "a b", "name": "X" }))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("username"));
+    app.json(Method::POST, "/api/authors", &json!({ "username": "ann", "name": "" }))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "required", Some("name"));
+    app.json(Method::POST, "/api/authors", &json!({ "name": "No username" }))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json", Some("username"));
+
+    // An author with articles cannot be deleted; one without can.
+    assert_eq!(
+        app.json(Method::POST, "/api/articles", &article("par-marie"))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    app.delete("/api/authors/marie")
+        .await
+        .assert_error(StatusCode::CONFLICT, "conflict", Some("author"));
+    assert_eq!(app.delete("/api/authors/tom").await.status, StatusCode::NO_CONTENT);
+    app.get("/api/authors/tom")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+}
+
+#[tokio::test]
+async fn organisation_profile() {
+    let app = app().await;
+    app.get("/api/organisation")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+    let good = json!({
+        "username": "demo", "name": "Coopérative Demo", "description": "Une SCOP",
+        "website": "https://coop.example.org", "country": "fr", "legal_form": "cooperative",
+        "sectors": ["Édition"], "languages": ["fr", "en"]
+    });
+    let cases = [
+        ("country", json!("XX"), "invalid"),
+        ("legal_form", json!("company"), "invalid"),
+        ("languages", json!(["fr", "klingon"]), "unknown_language"),
+        ("name", json!(""), "required"),
+        ("website", json!("javascript:alert(1)"), "invalid"),
+    ];
+    for (field, value, code) in cases {
+        let mut bad = good.clone();
+        bad[field] = value;
+        app.json(Method::PUT, "/api/organisation", &bad).await.assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            Some(field),
+        );
+    }
+    let mut no_name = good.clone();
+    no_name.as_object_mut().unwrap().remove("name");
+    app.json(Method::PUT, "/api/organisation", &no_name).await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "required",
+        Some("name"),
+    );
+
+    let r = app.json(Method::PUT, "/api/organisation", &good).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json());
+    let o = app.get("/api/organisation").await.json();
+    assert_eq!(
+        (o["country"].as_str(), o["legal_form"].as_str()),
+        (Some("FR"), Some("cooperative"))
+    );
+    assert_eq!(o["languages"], json!(["fr", "en"]));
+    // The username is kept when not given again.
+    let mut renamed = good.clone();
+    renamed.as_object_mut().unwrap().remove("username");
+    renamed["name"] = json!("Demo SCOP");
+    let o = app.json(Method::PUT, "/api/organisation", &renamed).await.json();
+    assert_eq!(
+        (o["username"].as_str(), o["name"].as_str()),
+        (Some("demo"), Some("Demo SCOP"))
+    );
+}
+
+/// Every `$ref` in `v` that points into the document must exist.
+fn check_refs(doc: &Value, v: &Value, path: &str, missing: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                if k == "$ref" {
+                    let target = child.as_str().unwrap_or_default();
+                    let resolved = target.strip_prefix('#').and_then(|pointer| doc.pointer(pointer));
+                    if resolved.is_none() {
+                        missing.push(format!("{path}: {target}"));
+                    }
+                } else {
+                    check_refs(doc, child, &format!("{path}/{k}"), missing);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                check_refs(doc, child, &format!("{path}/{i}"), missing);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_describes_every_route() {
+    let app = app().await;
+    let r = app
+        .send(Request::builder().uri("/api/openapi.json").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("content-type").starts_with("application/json"));
+    let doc = r.json();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["servers"][0]["url"], PUBLIC_URL);
+    assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+
+    let routes: [(&str, &[&str]); 11] = [
+        ("/api/openapi.json", &["get"]),
+        ("/api/articles", &["get", "post"]),
+        ("/api/articles/{id_or_slug}", &["get", "put", "delete"]),
+        ("/api/articles/{id_or_slug}/publish", &["post"]),
+        ("/api/articles/{id_or_slug}/unpublish", &["post"]),
+        ("/api/authors", &["get", "post"]),
+        ("/api/authors/{id_or_username}", &["get", "put", "delete"]),
+        ("/api/media", &["get", "post"]),
+        ("/api/media/{id}", &["get"]),
+        ("/media/{id}", &["get"]),
+        ("/api/organisation", &["get", "put"]),
+    ];
+    for (path, methods) in routes {
+        for m in methods {
+            let op = &doc["paths"][path][m];
+            assert!(op.is_object(), "no {m} {path}");
+            assert!(op["responses"].is_object(), "no responses for {m} {path}");
+        }
+    }
+    assert_eq!(
+        doc["paths"].as_object().unwrap().len(),
+        routes.len(),
+        "documented paths that do not exist"
+    );
+    for schema in [
+        "Article",
+        "ArticleInput",
+        "TranslationInput",
+        "Author",
+        "AuthorInput",
+        "Media",
+        "Organisation",
+        "Error",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "no schema {schema}");
+    }
+    let mut missing = Vec::new();
+    check_refs(&doc, &doc, "", &mut missing);
+    assert!(missing.is_empty(), "unresolved $refs: {missing:?}");
+    // Unknown API paths and methods answer in JSON too.
+    app.get("/api/nothing")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+    let patch = app
+        .send(app.request(Method::PATCH, "/api/articles").body(Body::empty()).unwrap())
+        .await;
+    patch.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None);
+    assert!(patch.header("allow").contains("POST"), "{:?}", patch.headers);
+}
