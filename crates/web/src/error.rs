@@ -20,7 +20,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None, details: Vec::new() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            details: Vec::new(),
+        }
     }
 
     pub fn field(status: StatusCode, code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -45,7 +51,11 @@ impl ApiError {
 
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
     }
 }
 
@@ -66,9 +76,15 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { .. } => ApiError::not_found(e.to_string()),
-            StoreError::Conflict { field, message } => ApiError::field(StatusCode::CONFLICT, "conflict", field, message),
-            StoreError::StaleVersion { .. } => ApiError::field(StatusCode::CONFLICT, "stale_version", "version", e.to_string()),
-            StoreError::Invalid { field, message } => ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid", field, message),
+            StoreError::Conflict { field, message } => {
+                ApiError::field(StatusCode::CONFLICT, "conflict", field, message)
+            }
+            StoreError::StaleVersion { .. } => {
+                ApiError::field(StatusCode::CONFLICT, "stale_version", "version", e.to_string())
+            }
+            StoreError::Invalid { field, message } => {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid", field, message)
+            }
             other => ApiError::internal(other),
         }
     }
@@ -115,12 +131,24 @@ impl From<minijinja::Error> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, title, text) = match &self {
-            PageError::NotFound => (StatusCode::NOT_FOUND, "Page not found", "There is nothing at this address.".to_owned()),
-            PageError::Gone => (StatusCode::GONE, "Article deleted", "This article was deleted by its publisher.".to_owned()),
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is nothing at this address.".to_owned(),
+            ),
+            PageError::Gone => (
+                StatusCode::GONE,
+                "Article deleted",
+                "This article was deleted by its publisher.".to_owned(),
+            ),
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m.clone()),
             PageError::Internal(m) => {
                 tracing::error!(error = %m, "page failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The server could not show this page.".to_owned())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The server could not show this page.".to_owned(),
+                )
             }
         };
         let body = format!(
@@ -134,5 +162,8 @@ impl IntoResponse for PageError {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -42,7 +42,11 @@ pub(crate) struct Inner {
 
 impl AppState {
     pub fn new(store: Store, config: AppConfig, templates: Templates) -> Self {
-        AppState(Arc::new(Inner { store, config, templates }))
+        AppState(Arc::new(Inner {
+            store,
+            config,
+            templates,
+        }))
     }
 
     pub fn store(&self) -> &Store {

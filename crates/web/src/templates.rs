@@ -1,4 +1,600 @@
-//! placeholder, replaced by the real module.
+//! The public web's look: minijinja templates, interface strings and static
+//! files, built into the binary and overridable file by file from a theme
+//! folder. Everything is read once, at startup, so an organisation restyles
+//! without recompiling and no request ever touches the theme folder.
+//!
+//! Theme layout (every file optional):
+//! - `<theme>/templates/NAME` replaces the built-in template `NAME` (or adds a
+//!   new one a replaced template can include);
+//! - `<theme>/templates/strings.json` is merged key by key over the built-in
+//!   interface strings (so a theme can reword one label or add a language);
+//! - `<theme>/static/PATH` replaces or adds the file served at `/static/PATH`.
 
-/// Compiled templates (built-in, overridden by the theme folder).
-pub struct Templates;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use chrono::{DateTime, Datelike, Utc};
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, Error, ErrorKind, State};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Built-in templates, by the name handlers render them with.
+const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("article.html", include_str!("../templates/article.html")),
+    ("author.html", include_str!("../templates/author.html")),
+    ("tag.html", include_str!("../templates/tag.html")),
+    ("feed.xml", include_str!("../templates/feed.xml")),
+    ("sitemap.xml", include_str!("../templates/sitemap.xml")),
+    ("robots.txt", include_str!("../templates/robots.txt")),
+];
+
+/// Interface strings per language; not a template, but themed the same way.
+const STRINGS_FILE: &str = "strings.json";
+const BUILTIN_STRINGS: &str = include_str!("../templates/strings.json");
+
+/// Built-in static files, by their path under `/static/`.
+const BUILTIN_STATIC: &[(&str, &[u8])] = &[
+    ("style.css", include_bytes!("../static/style.css")),
+    ("favicon.svg", include_bytes!("../static/favicon.svg")),
+];
+
+/// A file served under `/static/`, with what its response headers need.
+#[derive(Debug, Clone)]
+pub(crate) struct StaticFile {
+    pub(crate) bytes: Bytes,
+    pub(crate) content_type: &'static str,
+    /// Quoted strong ETag.
+    pub(crate) etag: String,
+}
+
+/// Interface strings: language tag → key → string (or list, for month names).
+type Strings = HashMap<String, HashMap<String, serde_json::Value>>;
+
+/// Compiled templates and static files (built-in, overridden by the theme folder).
+pub struct Templates {
+    env: Environment<'static>,
+    statics: HashMap<String, StaticFile>,
+}
+
+impl Templates {
+    /// Builds the templates and static files once. A theme file that cannot
+    /// be read or does not compile is an error naming the file, so a broken
+    /// theme stops the server at startup rather than on some later request.
+    pub fn load(theme_dir: Option<&Path>) -> Result<Templates, String> {
+        let mut sources: HashMap<String, String> = BUILTIN_TEMPLATES
+            .iter()
+            .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+            .collect();
+        let mut strings: Strings =
+            serde_json::from_str(BUILTIN_STRINGS).map_err(|e| format!("built-in {STRINGS_FILE}: {e}"))?;
+        let mut statics: HashMap<String, StaticFile> = BUILTIN_STATIC
+            .iter()
+            .map(|(p, b)| ((*p).to_owned(), static_file(p, Bytes::from_static(b))))
+            .collect();
+
+        if let Some(dir) = theme_dir {
+            if !dir.is_dir() {
+                return Err(format!("theme.dir `{}` is not a folder", dir.display()));
+            }
+            for (name, path) in files_under(&dir.join("templates"))? {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| format!("theme file `{}`: {e}", path.display()))?;
+                if name == STRINGS_FILE {
+                    let theirs: Strings =
+                        serde_json::from_str(&text).map_err(|e| format!("theme file `{}`: {e}", path.display()))?;
+                    for (lang, map) in theirs {
+                        strings.entry(lang).or_default().extend(map);
+                    }
+                } else {
+                    sources.insert(name, text);
+                }
+            }
+            for (name, path) in files_under(&dir.join("static"))? {
+                let bytes = std::fs::read(&path).map_err(|e| format!("theme file `{}`: {e}", path.display()))?;
+                statics.insert(name.clone(), static_file(&name, Bytes::from(bytes)));
+            }
+        }
+
+        let mut env = Environment::new();
+        // Block tags leave no blank lines behind; text files keep their final newline.
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .map_err(|e| format!("template syntax: {e}"))?;
+        env.set_syntax(syntax);
+        env.set_formatter(format_value);
+        // Escape for HTML and XML; robots.txt and other plain text stay raw.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") || name.ends_with(".xml") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
+        let strings = Arc::new(strings);
+        register_helpers(&mut env, &strings, &statics);
+        let mut names: Vec<_> = sources.keys().cloned().collect();
+        names.sort();
+        for name in names {
+            if let Some(source) = sources.remove(&name) {
+                env.add_template_owned(name.clone(), source)
+                    .map_err(|e| format!("template `{name}`: {e:#}"))?;
+            }
+        }
+        Ok(Templates { env, statics })
+    }
+
+    /// Renders template `name` with `ctx`.
+    pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(minijinja::value::Serde(ctx))
+    }
+
+    /// A static file by its path under `/static/`.
+    pub(crate) fn static_file(&self, path: &str) -> Option<&StaticFile> {
+        self.statics.get(path)
+    }
+}
+
+/// Every regular file below `root`, keyed by its `/`-separated relative path.
+/// A missing folder is simply empty: a theme may override only static files.
+fn files_under(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    let mut out = Vec::new();
+    if !root.is_dir() {
+        return Ok(out);
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("theme folder `{}`: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry
+                .map_err(|e| format!("theme folder `{}`: {e}", dir.display()))?
+                .path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.is_file() {
+                let Ok(rel) = path.strip_prefix(root) else { continue };
+                let name: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                // Editor backups and dotfiles (.DS_Store, .swp) are not theme files.
+                if name.iter().any(|part| part.starts_with('.')) {
+                    continue;
+                }
+                out.push((name.join("/"), path));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn static_file(path: &str, bytes: Bytes) -> StaticFile {
+    let digest = Sha256::digest(&bytes);
+    let etag = format!("\"{}\"", hex16(&digest));
+    StaticFile {
+        content_type: content_type_for(path),
+        etag,
+        bytes,
+    }
+}
+
+fn hex16(digest: &[u8]) -> String {
+    digest.iter().take(8).fold(String::with_capacity(16), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Content type by extension, for the few kinds of files a theme ships.
+pub(crate) fn content_type_for(path: &str) -> &'static str {
+    let ext = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "txt" => "text/plain; charset=utf-8",
+        "json" | "map" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "xml" => "application/xml",
+        "html" | "htm" => "text/html; charset=utf-8",
+        "pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Prints values, escaping strings for HTML and XML with the five entities
+/// both need. minijinja's own HTML escaping also turns `/` into `&#x2f;`,
+/// which is valid but makes every URL in a page, a feed or an `og:url` three
+/// times longer and unreadable for the people who view the source.
+fn format_value(out: &mut minijinja::Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    if *state.auto_escape() != minijinja::AutoEscape::Html || value.is_safe() {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let Some(s) = value.as_str() else {
+        return minijinja::escape_formatter(out, state, value);
+    };
+    let mut last = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.write_str(&s[last..i])?;
+        out.write_str(entity)?;
+        last = i + 1;
+    }
+    out.write_str(&s[last..])?;
+    Ok(())
+}
+
+/// Filters and functions every template can use:
+/// - `t("key", name=value…)`: the interface string `key` in the page's `lang`,
+///   with `{name}` placeholders filled in;
+/// - `asset("style.css")`: the URL of a static file, versioned by its content
+///   so a new theme is seen at once despite caching;
+/// - `value|date`, `value|date("%B %Y")`, `value|date(fmt, "fr")`: a date in
+///   the page language (month and weekday names from the strings);
+/// - `value|rfc3339`: `2026-11-18T09:00:00Z`, for feeds and `<time datetime>`;
+/// - `tag|language_name`: the language's own name (`fr` → `Français`).
+fn register_helpers(env: &mut Environment<'static>, strings: &Arc<Strings>, statics: &HashMap<String, StaticFile>) {
+    let s = Arc::clone(strings);
+    env.add_function(
+        "t",
+        move |state: &State, key: &str, kwargs: Kwargs| -> Result<Value, Error> {
+            let lang = page_lang(state);
+            let Some(found) = lookup(&s, &lang, key) else {
+                return Ok(Value::from(key));
+            };
+            let Some(text) = found.as_str() else {
+                return Ok(Value::from(minijinja::value::Serde(found)));
+            };
+            let mut out = text.to_owned();
+            for name in kwargs.args() {
+                let v: Value = kwargs.get(name)?;
+                out = out.replace(&format!("{{{name}}}"), &v.to_string());
+            }
+            Ok(Value::from(out))
+        },
+    );
+
+    let versions: HashMap<String, String> = statics
+        .iter()
+        .map(|(p, f)| (p.clone(), f.etag.trim_matches('"').chars().take(10).collect()))
+        .collect();
+    env.add_function("asset", move |path: &str| -> String {
+        match versions.get(path) {
+            Some(v) => format!("/static/{path}?v={v}"),
+            None => format!("/static/{path}"),
+        }
+    });
+
+    let s = Arc::clone(strings);
+    env.add_filter(
+        "date",
+        move |state: &State, value: &str, fmt: Option<&str>, lang: Option<&str>| -> Result<String, Error> {
+            let t = parse_time(value)?;
+            let lang = lang.map(str::to_owned).unwrap_or_else(|| page_lang(state));
+            let default_fmt = lookup(&s, &lang, "date_format").and_then(|v| v.as_str().map(str::to_owned));
+            let fmt = fmt
+                .map(str::to_owned)
+                .or(default_fmt)
+                .unwrap_or_else(|| "%-d %B %Y".to_owned());
+            format_date(t, &fmt, &lang, &s)
+        },
+    );
+    env.add_filter("rfc3339", |value: &str| -> Result<String, Error> {
+        Ok(parse_time(value)?.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    });
+    env.add_filter("language_name", |tag: &str| -> String { language_name(tag) });
+    env.add_filter("typo", |text: &str, lang: &str| -> String { typography(text, lang) });
+}
+
+/// Micro-typography for display text (`{{ title|typo(lang) }}`): French puts
+/// a no-break space before `:`, `;`, `!`, `?` and `»` and after `«`, so a
+/// title never wraps with the punctuation alone at the start of a line.
+/// Other languages are returned unchanged.
+pub(crate) fn typography(text: &str, lang: &str) -> String {
+    if lang.split('-').next() != Some("fr") {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            (' ', Some(':' | '»')) => out.push('\u{A0}'),
+            // The narrow no-break space is the typographers' choice before these.
+            (' ', Some(';' | '!' | '?')) => out.push('\u{202F}'),
+            ('«', Some(' ')) => {
+                chars.next();
+                out.push_str("«\u{A0}");
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page language templates are rendered in (`lang` in the context).
+fn page_lang(state: &State) -> String {
+    state
+        .lookup("lang")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "en".to_owned())
+}
+
+/// `key` in `lang`, then in its primary language, then in English.
+fn lookup<'a>(strings: &'a Strings, lang: &str, key: &str) -> Option<&'a serde_json::Value> {
+    let primary = lang.split('-').next().unwrap_or(lang);
+    [lang, primary, "en"]
+        .into_iter()
+        .find_map(|l| strings.get(l).and_then(|m| m.get(key)))
+}
+
+fn parse_time(value: &str) -> Result<DateTime<Utc>, Error> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("`{value}` is not an RFC 3339 date: {e}"),
+            )
+        })
+}
+
+/// strftime-style formatting where `%B`, `%b`, `%A` and `%a` use the names in
+/// the strings for `lang` (chrono only knows English), and `%-d` becomes the
+/// language's `day_one` on the first of the month (French writes `1er`).
+fn format_date(t: DateTime<Utc>, fmt: &str, lang: &str, strings: &Strings) -> Result<String, Error> {
+    let name = |key: &str, index: usize| -> Option<String> {
+        lookup(strings, lang, key)
+            .and_then(|v| v.get(index))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let month = t.month0() as usize;
+    let weekday = t.weekday().num_days_from_monday() as usize;
+    let mut out = String::with_capacity(fmt.len() + 16);
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut spec = String::from("%");
+        // Padding flags (`%-d`, `%_d`, `%0d`) belong to the specifier.
+        if let Some(&flag) = chars.peek()
+            && matches!(flag, '-' | '_' | '0')
+        {
+            spec.push(flag);
+            chars.next();
+        }
+        let Some(conv) = chars.next() else {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("date format `{fmt}` ends with `%`"),
+            ));
+        };
+        spec.push(conv);
+        let localised = match spec.as_str() {
+            "%B" => name("months", month),
+            "%b" => name("months_short", month).or_else(|| name("months", month)),
+            "%A" => name("weekdays", weekday),
+            "%a" => name("weekdays_short", weekday).or_else(|| name("weekdays", weekday)),
+            "%-d" | "%e" if t.day() == 1 => lookup(strings, lang, "day_one")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            _ => None,
+        };
+        match localised {
+            Some(s) => out.push_str(&s),
+            None => write!(out, "{}", t.format(&spec))
+                .map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("bad date format `{fmt}`")))?,
+        }
+    }
+    Ok(out)
+}
+
+/// A language's name in that language, for language switches. Unknown tags
+/// are shown as the tag itself, which is still meaningful to readers.
+pub(crate) fn language_name(tag: &str) -> String {
+    let (primary, region) = match tag.split_once('-') {
+        Some((p, r)) => (p, Some(r)),
+        None => (tag, None),
+    };
+    let name = match primary.to_ascii_lowercase().as_str() {
+        "bg" => "Български",
+        "ca" => "Català",
+        "cs" => "Čeština",
+        "cy" => "Cymraeg",
+        "da" => "Dansk",
+        "de" => "Deutsch",
+        "el" => "Ελληνικά",
+        "en" => "English",
+        "eo" => "Esperanto",
+        "es" => "Español",
+        "et" => "Eesti",
+        "eu" => "Euskara",
+        "fi" => "Suomi",
+        "fr" => "Français",
+        "ga" => "Gaeilge",
+        "gl" => "Galego",
+        "hr" => "Hrvatski",
+        "hu" => "Magyar",
+        "is" => "Íslenska",
+        "it" => "Italiano",
+        "lb" => "Lëtzebuergesch",
+        "lt" => "Lietuvių",
+        "lv" => "Latviešu",
+        "mt" => "Malti",
+        "nb" => "Norsk bokmål",
+        "nl" => "Nederlands",
+        "nn" => "Norsk nynorsk",
+        "no" => "Norsk",
+        "pl" => "Polski",
+        "pt" => "Português",
+        "ro" => "Română",
+        "ru" => "Русский",
+        "sk" => "Slovenčina",
+        "sl" => "Slovenščina",
+        "sq" => "Shqip",
+        "sr" => "Srpski",
+        "sv" => "Svenska",
+        "tr" => "Türkçe",
+        "uk" => "Українська",
+        "ar" => "العربية",
+        _ => return tag.to_owned(),
+    };
+    match region {
+        Some(r) => format!("{name} ({r})"),
+        None => name.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_compile_and_escape() {
+        let t = Templates::load(None).unwrap();
+        let out = t
+            .render(
+                "robots.txt",
+                serde_json::json!({"sitemap_url": "https://x.example/sitemap.xml"}),
+            )
+            .unwrap();
+        assert!(out.contains("Sitemap: https://x.example/sitemap.xml"));
+        assert!(t.static_file("style.css").is_some());
+        assert!(t.static_file("nope.css").is_none());
+    }
+
+    #[test]
+    fn dates_in_the_page_language() {
+        let t = Templates::load(None).unwrap();
+        let render = |src: &str, lang: &str| {
+            t.env
+                .render_str(src, minijinja::context! { lang => lang, d => "2026-03-01T09:30:00Z" })
+                .unwrap()
+        };
+        assert_eq!(render("{{ d|date }}", "fr"), "1er mars 2026");
+        assert_eq!(render("{{ d|date }}", "en"), "1 March 2026");
+        assert_eq!(
+            render("{{ d|date('%A %d %B %Y', 'fr') }}", "en"),
+            "dimanche 01 mars 2026"
+        );
+        assert_eq!(render("{{ d|date('%Y-%m-%d') }}", "de"), "2026-03-01");
+        assert_eq!(render("{{ d|date }}", "de"), "1. März 2026");
+        assert_eq!(render("{{ d|rfc3339 }}", "en"), "2026-03-01T09:30:00Z");
+        assert!(
+            t.env
+                .render_str("{{ d|date('%') }}", minijinja::context! { d => "2026-03-01T09:30:00Z" })
+                .is_err()
+        );
+        assert!(t.env.render_str("{{ 'x'|date }}", minijinja::context! {}).is_err());
+    }
+
+    #[test]
+    fn strings_fall_back_to_primary_then_english() {
+        let t = Templates::load(None).unwrap();
+        let render = |lang: &str| {
+            t.env
+                .render_str(
+                    "{{ t('skip_to_content') }}|{{ t('no_such_key') }}",
+                    minijinja::context! { lang => lang },
+                )
+                .unwrap()
+        };
+        assert_eq!(render("fr-BE"), "Aller au contenu|no_such_key");
+        assert_eq!(render("xx"), "Skip to content|no_such_key");
+        let out = t
+            .env
+            .render_str(
+                "{{ t('page_of', page=2, pages=5) }}",
+                minijinja::context! { lang => "en" },
+            )
+            .unwrap();
+        assert_eq!(out, "Page 2 of 5");
+    }
+
+    #[test]
+    fn french_typography() {
+        assert_eq!(
+            typography("Delcourt : « Oui ! »", "fr-BE"),
+            "Delcourt\u{A0}: «\u{A0}Oui\u{202F}!\u{A0}»"
+        );
+        assert_eq!(typography("Why? Because: yes", "en"), "Why? Because: yes");
+    }
+
+    #[test]
+    fn language_names() {
+        assert_eq!(language_name("fr"), "Français");
+        assert_eq!(language_name("pt-BR"), "Português (BR)");
+        assert_eq!(language_name("xx"), "xx");
+    }
+
+    #[test]
+    fn theme_overrides_templates_strings_and_static() {
+        let dir = std::env::temp_dir().join(format!("gazette-theme-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("templates")).unwrap();
+        std::fs::create_dir_all(dir.join("static/img")).unwrap();
+        std::fs::write(dir.join("templates/robots.txt"), "User-agent: *\nDisallow: /\n").unwrap();
+        std::fs::write(
+            dir.join("templates/strings.json"),
+            r#"{"en": {"skip_to_content": "Jump"}}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("static/style.css"), "body{}").unwrap();
+        std::fs::write(dir.join("static/img/x.svg"), "<svg/>").unwrap();
+        let t = Templates::load(Some(&dir)).unwrap();
+        assert_eq!(
+            t.render("robots.txt", serde_json::json!({})).unwrap(),
+            "User-agent: *\nDisallow: /\n"
+        );
+        assert_eq!(
+            t.env
+                .render_str(
+                    "{{ t('skip_to_content') }}/{{ t('home') }}",
+                    minijinja::context! { lang => "en" }
+                )
+                .unwrap(),
+            "Jump/Home"
+        );
+        assert_eq!(&t.static_file("style.css").unwrap().bytes[..], b"body{}");
+        assert_eq!(t.static_file("img/x.svg").unwrap().content_type, "image/svg+xml");
+
+        std::fs::write(dir.join("templates/home.html"), "{% if %}").unwrap();
+        let err = Templates::load(Some(&dir)).err().unwrap();
+        assert!(err.contains("home.html"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            Templates::load(Some(&dir)).is_err(),
+            "a missing theme folder is a startup error"
+        );
+    }
+}
