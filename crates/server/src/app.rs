@@ -1,0 +1,123 @@
+//! Wiring: config → store → web state → a running server with its scheduler.
+
+use std::net::SocketAddr;
+
+use gazette_store::Store;
+use gazette_web::{AppConfig, AppState, Templates, ThemeConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::error::CliError;
+
+/// Opens the configured database (creating the SQLite data dir) and migrates it.
+pub async fn open_store(config: &Config) -> Result<Store, CliError> {
+    let url = config.database_url();
+    if let Some(dir) = sqlite_dir(&url) {
+        std::fs::create_dir_all(&dir).map_err(|e| CliError::Io {
+            what: format!("cannot create data directory {}", dir.display()),
+            source: e,
+        })?;
+    }
+    let store = Store::connect(&url, config.database.max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The directory a SQLite database file lives in, so it can be created first.
+fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let file = rest.split('?').next().unwrap_or(rest);
+    if file.is_empty() || file == ":memory:" {
+        return None;
+    }
+    std::path::Path::new(file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| p.to_path_buf())
+}
+
+/// The web layer's state for `config`.
+pub fn web_state(config: &Config, store: Store) -> Result<AppState, CliError> {
+    let templates = Templates::load(config.theme.dir.as_deref()).map_err(CliError::Theme)?;
+    let app = AppConfig {
+        public_url: config.instance.public_url.clone(),
+        instance_name: config.instance.name.clone(),
+        default_language: config.instance.default_language.clone(),
+        max_upload_bytes: usize::try_from(config.media.max_upload_bytes).unwrap_or(usize::MAX),
+        theme: ThemeConfig {
+            dir: config.theme.dir.clone(),
+            primary_color: config.theme.primary_color.clone(),
+            accent_color: config.theme.accent_color.clone(),
+            footer: config.theme.footer.clone(),
+        },
+    };
+    Ok(AppState::new(store, app, templates))
+}
+
+/// Binds `listen`; when the public URL was left at its default, it follows
+/// the address actually bound, so links work on any port (including port 0).
+pub async fn bind(config: &mut Config, listen: SocketAddr) -> Result<TcpListener, CliError> {
+    let listener = TcpListener::bind(listen).await.map_err(|e| CliError::Io {
+        what: format!("cannot listen on {listen}"),
+        source: e,
+    })?;
+    let bound = listener.local_addr().map_err(|e| CliError::Io {
+        what: "cannot read bound address".into(),
+        source: e,
+    })?;
+    if config.instance.public_url == crate::config::Config::default().instance.public_url {
+        let host = if bound.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            bound.ip().to_string()
+        };
+        let host = if bound.is_ipv6() && !bound.ip().is_unspecified() {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        config.instance.public_url = format!("http://{host}:{}", bound.port());
+    }
+    Ok(listener)
+}
+
+/// Serves until `shutdown` turns true, with the scheduled-publishing task beside it.
+pub async fn serve(
+    config: &Config,
+    store: Store,
+    listener: TcpListener,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), CliError> {
+    let state = web_state(config, store.clone())?;
+    let scheduler = tokio::spawn(crate::scheduler::run(store.clone(), shutdown.clone()));
+    let mut stop = shutdown.clone();
+    let result = gazette_web::serve(listener, state, async move {
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    let _ = scheduler.await;
+    store.close().await;
+    result.map_err(|e| CliError::Io {
+        what: "server failed".into(),
+        source: e,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_dirs() {
+        assert_eq!(super::sqlite_dir("sqlite://data/gazette.db"), Some("data".into()));
+        assert_eq!(
+            super::sqlite_dir("sqlite:///var/lib/g/g.db?mode=rwc"),
+            Some("/var/lib/g".into())
+        );
+        assert_eq!(super::sqlite_dir("sqlite:g.db"), None);
+        assert_eq!(super::sqlite_dir("postgres://h/db"), None);
+    }
+}

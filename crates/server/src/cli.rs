@@ -1,0 +1,127 @@
+//! The command line: subcommands and the options every data command shares.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gazette",
+    version,
+    about = "Federated publishing for the social and solidarity economy"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted by every subcommand that touches data.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalOpts {
+    /// Config file (TOML); default: $GAZETTE_CONFIG, else ./gazette.toml if present
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for the SQLite database (default ./data)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Origin used in every link and id, e.g. https://news.example.org
+    #[arg(long, global = true, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Database URL (sqlite://FILE or postgres://…); default: SQLite in the data dir
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the config file, the data directory, the database and an admin API token
+    Init(InitArgs),
+    /// Run the server
+    Serve(ServeArgs),
+    /// Apply database migrations and exit
+    Migrate,
+    /// Publish (or with --update, replace) an article from a Markdown file with front matter
+    Publish(PublishArgs),
+    /// List, show or delete articles
+    #[command(subcommand)]
+    Article(ArticleCommand),
+    /// Create, list or revoke API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Address the server will listen on
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Overwrite an existing config file
+    #[arg(long)]
+    pub force: bool,
+    /// Organisation name (creates the organisation profile, with --country)
+    #[arg(long)]
+    pub org_name: Option<String>,
+    /// Organisation username, the `name` in @name@host
+    #[arg(long, default_value = "news")]
+    pub org_username: String,
+    /// Organisation country (ISO 3166 alpha-2, e.g. FR)
+    #[arg(long)]
+    pub country: Option<String>,
+    /// cooperative, mutual, association, foundation, social_enterprise or other
+    #[arg(long, default_value = "other")]
+    pub legal_form: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Seed demo content (organisation, authors, an interview and news) into an empty database
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Markdown file with YAML front matter
+    pub file: PathBuf,
+    /// Replace the existing article with the same slug (or the one given by --url), keeping its id
+    #[arg(long)]
+    pub update: bool,
+    /// With --update: the URL (or slug) of the article to replace
+    #[arg(long, requires = "update", value_name = "URL")]
+    pub url: Option<String>,
+    /// Status when the front matter gives none (draft, scheduled or published)
+    #[arg(long, default_value = "published")]
+    pub status: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArticleCommand {
+    /// List articles, newest first
+    List {
+        /// Only this status (draft, scheduled, published, deleted)
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Show one article, named by slug, id or URL
+    Show { article: String },
+    /// Delete an article (its URL then answers 410 Gone), named by slug, id or URL
+    Delete { article: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; the secret is printed once, on the last line
+    Create { name: String },
+    /// List tokens (never their secrets)
+    List,
+    /// Revoke a token by id or name
+    Revoke { token: String },
+}

@@ -1,0 +1,485 @@
+//! What each subcommand does. Output meant for scripts goes to stdout (the
+//! article URL or token secret on the last line); logs go to stderr.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use gazette_core::media::sniff;
+use gazette_core::{Article, ArticleStatus, Country, LegalForm, Organisation};
+use gazette_store::{ArticleQuery, NewMedia, Store};
+use tokio::sync::watch;
+
+use crate::app;
+use crate::cli::{ArticleCommand, Cli, Command, GlobalOpts, InitArgs, PublishArgs, ServeArgs, TokenCommand};
+use crate::config::{self, CONFIG_FILE_ENV, Config};
+use crate::error::CliError;
+use crate::frontmatter;
+
+/// Runs one command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let mut config = load_config(&cli.global)?;
+    match cli.command {
+        Command::Init(args) => init(&cli.global, &mut config, args).await,
+        Command::Serve(args) => serve(config, args).await,
+        Command::Migrate => {
+            let store = app::open_store(&config).await?;
+            println!("database is up to date ({})", redact(&config.database_url()));
+            store.close().await;
+            Ok(())
+        }
+        Command::Publish(args) => {
+            let store = app::open_store(&config).await?;
+            let result = publish(&store, &config, &args).await;
+            store.close().await;
+            let article = result?;
+            println!("{}", article_url(&config, &article));
+            Ok(())
+        }
+        Command::Article(cmd) => {
+            let store = app::open_store(&config).await?;
+            let result = article(&store, &config, cmd).await;
+            store.close().await;
+            result
+        }
+        Command::Token(cmd) => {
+            let store = app::open_store(&config).await?;
+            let result = token(&store, cmd).await;
+            store.close().await;
+            result
+        }
+    }
+}
+
+/// Config file, then environment, then flags; warnings are logged.
+fn load_config(global: &GlobalOpts) -> Result<Config, CliError> {
+    let file = global
+        .config
+        .clone()
+        .or_else(|| std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("gazette.toml")).filter(|p| p.exists()));
+    let loaded = config::load(file.as_deref(), std::env::vars())?;
+    let mut config = loaded.config;
+    if let Some(dir) = &global.data_dir {
+        config.server.data_dir = dir.clone();
+    }
+    if let Some(url) = &global.public_url {
+        config.instance.public_url =
+            config::normalise_public_url(url).map_err(|m| CliError::Usage(format!("--public-url: {m}")))?;
+    }
+    if let Some(url) = &global.database_url {
+        config.database.url = Some(url.clone());
+    }
+    init_logging(&config.log.level);
+    for w in loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(config)
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn init(global: &GlobalOpts, config: &mut Config, args: InitArgs) -> Result<(), CliError> {
+    let path = global.config.clone().unwrap_or_else(|| PathBuf::from("gazette.toml"));
+    if path.exists() && !args.force {
+        println!(
+            "keeping existing config file {} (use --force to overwrite)",
+            path.display()
+        );
+    } else {
+        config.server.listen = args.listen;
+        if global.public_url.is_none() {
+            config.instance.public_url = format!("http://{}", args.listen);
+        }
+        let text = format!(
+            "# Gazette configuration; every key is documented in config/gazette.example.toml.\n\
+             # Environment variables GAZETTE_<SECTION>__<KEY> override these values.\n\n\
+             [instance]\npublic_url = {}\n\n[server]\nlisten = {}\ndata_dir = {}\n",
+            toml_str(&config.instance.public_url),
+            toml_str(&config.server.listen.to_string()),
+            toml_str(&config.server.data_dir.display().to_string()),
+        );
+        let text = match &config.database.url {
+            Some(url) => format!("{text}\n[database]\nurl = {}\n", toml_str(url)),
+            None => text,
+        };
+        std::fs::write(&path, text).map_err(|e| CliError::Io {
+            what: format!("cannot write {}", path.display()),
+            source: e,
+        })?;
+        println!("wrote {}", path.display());
+    }
+    let store = app::open_store(config).await?;
+    println!("database ready: {}", redact(&config.database_url()));
+    if let Some(name) = args.org_name.as_deref().filter(|n| !n.trim().is_empty()) {
+        let country = args
+            .country
+            .as_deref()
+            .ok_or_else(|| CliError::Usage("--country is required with --org-name".into()))?;
+        let org = Organisation {
+            username: args.org_username.trim().to_ascii_lowercase(),
+            name: name.trim().to_owned(),
+            description: String::new(),
+            logo: None,
+            website: None,
+            country: Country::parse(country).map_err(|m| CliError::Usage(format!("--country: {m}")))?,
+            legal_form: LegalForm::parse(&args.legal_form).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--legal-form: unknown legal form `{}`: expected cooperative, mutual, association, foundation, social_enterprise or other",
+                    args.legal_form
+                ))
+            })?,
+            sectors: Vec::new(),
+            languages: vec![config.instance.default_language.clone()],
+            updated_at: Utc::now(),
+        };
+        store.save_organisation(&org).await?;
+        println!("organisation `{}` saved", org.name);
+    }
+    let (token, secret) = store.create_token("admin").await?;
+    store.close().await;
+    println!(
+        "admin API token `{}` created (shown once; revoke with `gazette token revoke {}`):",
+        token.name, token.id
+    );
+    println!("{secret}");
+    Ok(())
+}
+
+async fn serve(mut config: Config, args: ServeArgs) -> Result<(), CliError> {
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    let store = app::open_store(&config).await?;
+    if args.demo {
+        if crate::demo::seed(&store, &config).await? {
+            tracing::info!("demo content added");
+        } else {
+            tracing::info!("database already has content; demo content not added");
+        }
+    }
+    let listen = config.server.listen;
+    let listener = app::bind(&mut config, listen).await?;
+    let addr = listener.local_addr().map_err(|e| CliError::Io {
+        what: "cannot read bound address".into(),
+        source: e,
+    })?;
+    tracing::info!(public_url = %config.instance.public_url, "Gazette listening on http://{addr}");
+    // Scripts and tests read this line to learn the port.
+    println!("listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = tx.send(true);
+    });
+    app::serve(&config, store, listener, rx).await
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Validates the file, reads its images and stores everything in one transaction.
+pub async fn publish(store: &Store, config: &Config, args: &PublishArgs) -> Result<Article, CliError> {
+    let default_status = match ArticleStatus::parse(&args.status) {
+        Some(s) if s != ArticleStatus::Deleted => s,
+        _ => return Err(CliError::Usage(format!("--status: unknown status `{}`", args.status))),
+    };
+    let parsed = frontmatter::parse_file(&args.file, &|p| std::fs::read_to_string(p))?;
+    let read = |p: &Path| std::fs::read(p);
+    publish_parsed(
+        store,
+        config,
+        &parsed,
+        default_status,
+        &read,
+        args.update,
+        args.url.as_deref(),
+        &args.file,
+    )
+    .await
+}
+
+/// Shared by `publish` and the demo seeding (which reads from memory).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn publish_parsed(
+    store: &Store,
+    config: &Config,
+    parsed: &frontmatter::ParsedArticle,
+    default_status: ArticleStatus,
+    read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
+    update: bool,
+    target: Option<&str>,
+    file: &Path,
+) -> Result<Article, CliError> {
+    let new = frontmatter::validate(parsed, default_status, Utc::now())?;
+    let limit = usize::try_from(config.media.max_upload_bytes).unwrap_or(usize::MAX);
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut media = Vec::new();
+    for img in &parsed.images {
+        let at = format!("{name}: line {}: {}", img.line, img.field);
+        let bytes = read(&img.path)
+            .map_err(|e| CliError::Usage(format!("{at}: cannot read image {}: {e}", img.path.display())))?;
+        let info = sniff(&bytes, limit).map_err(|e| CliError::Usage(format!("{at}: {}: {e}", img.path.display())))?;
+        let alt = match img.field.as_str() {
+            "cover" => new.cover.as_ref().map(|c| c.alt.clone()).unwrap_or_default(),
+            _ => new
+                .interviewee
+                .as_ref()
+                .map(|i| format!("Portrait of {}", i.name))
+                .unwrap_or_default(),
+        };
+        media.push(NewMedia {
+            key: img.path.to_string_lossy().into_owned(),
+            info,
+            alt,
+            bytes,
+        });
+    }
+    if !update {
+        return Ok(store.create_article_with_media(&new, &media).await?);
+    }
+    let key = match target {
+        Some(t) => slug_of(t),
+        None => new.slug.clone(),
+    };
+    let existing = find_article(store, &key).await?.ok_or_else(|| {
+        CliError::Usage(format!(
+            "--update: no article `{key}` to replace (drop --update to create it)"
+        ))
+    })?;
+    Ok(store
+        .update_article_with_media(&existing.id, &new, None, &media)
+        .await?)
+}
+
+async fn article(store: &Store, config: &Config, cmd: ArticleCommand) -> Result<(), CliError> {
+    match cmd {
+        ArticleCommand::List { status, limit } => {
+            let statuses = match status.as_deref() {
+                None => Vec::new(),
+                Some(s) => vec![ArticleStatus::parse(s).ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "--status: unknown status `{s}`: expected draft, scheduled, published or deleted"
+                    ))
+                })?],
+            };
+            let page = store
+                .list_articles(&ArticleQuery {
+                    statuses,
+                    limit,
+                    ..Default::default()
+                })
+                .await?;
+            println!(
+                "{:<10} {:<10} {:<20} {:<8} {:<40} TITLE",
+                "STATUS", "KIND", "PUBLISHED", "LANGS", "SLUG"
+            );
+            for a in &page.articles {
+                let langs: Vec<&str> = a.languages().map(|l| l.as_str()).collect();
+                println!(
+                    "{:<10} {:<10} {:<20} {:<8} {:<40} {}",
+                    a.status.as_str(),
+                    a.kind.as_str(),
+                    a.published_at
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    langs.join(","),
+                    a.slug,
+                    a.translation(None).title
+                );
+            }
+            println!("{} of {} article(s)", page.articles.len(), page.total);
+            Ok(())
+        }
+        ArticleCommand::Show { article } => {
+            let a = get_article(store, &article).await?;
+            let author = store.get_author(&a.author_id).await?;
+            println!("id:        {}", a.id);
+            println!("slug:      {}", a.slug);
+            println!("kind:      {}", a.kind.as_str());
+            println!("status:    {}", a.status.as_str());
+            println!("author:    {} ({})", author.name, author.username);
+            println!(
+                "published: {}",
+                a.published_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
+            );
+            println!("updated:   {}", a.updated_at.to_rfc3339());
+            println!("version:   {}", a.version);
+            println!("tags:      {}", a.tags.join(", "));
+            if let Some(c) = &a.cover {
+                println!(
+                    "cover:     {} ({})",
+                    config.instance.public_url.clone() + "/media/" + &c.media_id,
+                    c.alt
+                );
+            }
+            if let Some(i) = &a.interviewee {
+                println!("interviewee: {} — {}, {}", i.name, i.role, i.organisation);
+            }
+            for t in &a.translations {
+                println!("[{}] {}", t.language, t.title);
+                if !t.summary.is_empty() {
+                    println!("     {}", t.summary);
+                }
+            }
+            println!("{}", article_url(config, &a));
+            Ok(())
+        }
+        ArticleCommand::Delete { article } => {
+            let a = get_article(store, &article).await?;
+            if a.status == ArticleStatus::Deleted {
+                return Err(CliError::Usage(format!("article `{}` is already deleted", a.slug)));
+            }
+            let a = store.set_article_status(&a.id, ArticleStatus::Deleted).await?;
+            println!("deleted (its URL now answers 410 Gone):");
+            println!("{}", article_url(config, &a));
+            Ok(())
+        }
+    }
+}
+
+async fn token(store: &Store, cmd: TokenCommand) -> Result<(), CliError> {
+    match cmd {
+        TokenCommand::Create { name } => {
+            let (token, secret) = store.create_token(&name).await?;
+            println!(
+                "token `{}` created with id {} (the secret is shown once):",
+                token.name, token.id
+            );
+            println!("{secret}");
+        }
+        TokenCommand::List => {
+            println!(
+                "{:<34} {:<20} {:<20} {:<20} NAME",
+                "ID", "CREATED", "LAST USED", "REVOKED"
+            );
+            let fmt = |t: Option<chrono::DateTime<Utc>>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
+            for t in store.list_tokens().await? {
+                println!(
+                    "{:<34} {:<20} {:<20} {:<20} {}",
+                    t.id,
+                    fmt(Some(t.created_at)),
+                    fmt(t.last_used_at),
+                    fmt(t.revoked_at),
+                    t.name
+                );
+            }
+        }
+        TokenCommand::Revoke { token } => {
+            let t = store.revoke_token(&token).await?;
+            println!("token `{}` ({}) revoked", t.name, t.id);
+        }
+    }
+    Ok(())
+}
+
+fn article_url(config: &Config, a: &Article) -> String {
+    format!("{}/articles/{}", config.instance.public_url, a.slug)
+}
+
+/// `https://host/articles/slug[/lang]` → `slug`; anything else is taken as a slug or id.
+fn slug_of(s: &str) -> String {
+    let s = s.trim();
+    if let Some(rest) = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://")) {
+        let path = rest.split_once('/').map(|(_, p)| p).unwrap_or("");
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let mut parts = path.split('/');
+        if parts.next() == Some("articles")
+            && let Some(slug) = parts.next()
+        {
+            return slug.to_owned();
+        }
+        return path.to_owned();
+    }
+    s.to_owned()
+}
+
+async fn find_article(store: &Store, slug_id_or_url: &str) -> Result<Option<Article>, CliError> {
+    let key = slug_of(slug_id_or_url);
+    if let Some(a) = store.find_article_by_slug(&key).await? {
+        return Ok(Some(a));
+    }
+    Ok(store.find_article(&key).await?)
+}
+
+async fn get_article(store: &Store, slug_id_or_url: &str) -> Result<Article, CliError> {
+    find_article(store, slug_id_or_url).await?.ok_or_else(|| {
+        CliError::Usage(format!(
+            "no article `{}` (give a slug, id or URL)",
+            slug_of(slug_id_or_url)
+        ))
+    })
+}
+
+fn toml_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_from_urls() {
+        assert_eq!(slug_of("https://news.example.org/articles/hello-world"), "hello-world");
+        assert_eq!(slug_of("http://localhost:8081/articles/hello/fr?x=1"), "hello");
+        assert_eq!(slug_of("hello"), "hello");
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://data/gazette.db"), "sqlite://data/gazette.db");
+    }
+}

@@ -1,0 +1,896 @@
+//! Configuration: built-in defaults, then an optional TOML file, then
+//! `GAZETTE_<SECTION>__<KEY>` environment variables; the CLI overrides last.
+//!
+//! Every key is listed once in [`KEYS`] with the setter that parses and checks
+//! it. Unknown keys are collected as warnings rather than refused, so a config
+//! written for a newer Gazette still starts an older one; a known key with a
+//! wrong value is an error naming the key (and the variable, for the env).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use gazette_core::Language;
+use serde::Serialize;
+
+/// The variable the CLI reads the config file path from. It is not a config
+/// key, so the loader must not warn about it.
+pub const CONFIG_FILE_ENV: &str = "GAZETTE_CONFIG";
+
+const ENV_PREFIX: &str = "GAZETTE_";
+
+/// Everything the server can be configured with. Fields are plain and public
+/// so the CLI can apply its flags after loading.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Config {
+    pub instance: InstanceConfig,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub media: MediaConfig,
+    pub theme: ThemeConfig,
+    pub federation: FederationConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceConfig {
+    /// Origin the instance is reached at, without trailing slash, e.g.
+    /// `https://news.example.org`. Every public link and ActivityPub id
+    /// starts with it.
+    pub public_url: String,
+    pub name: String,
+    pub default_language: Language,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Where the SQLite database and uploaded media live by default.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatabaseConfig {
+    /// `sqlite:…`, `postgres:…` or `postgresql:…`; `None` means SQLite in
+    /// `data_dir` (see [`Config::database_url`]).
+    pub url: Option<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MediaConfig {
+    pub max_upload_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThemeConfig {
+    /// Folder whose `templates/` and `static/` override the built-in ones.
+    pub dir: Option<PathBuf>,
+    /// `#rrggbb`, lower case.
+    pub primary_color: String,
+    /// `#rrggbb`, lower case.
+    pub accent_color: String,
+    /// Extra text shown in the page footer.
+    pub footer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct FederationConfig {
+    /// Reserved for the federation work: whether remote actors may resolve to
+    /// loopback or private network addresses (only for local testing).
+    pub allow_private_addresses: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogConfig {
+    /// A `tracing` filter: a level (`info`) or directives (`gazette=debug,info`).
+    pub level: String,
+}
+
+impl Default for InstanceConfig {
+    fn default() -> Self {
+        InstanceConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            name: "Gazette".into(),
+            // A literal in the ISO 639-1 table: this cannot fail, and `Default`
+            // cannot return an error, so a panic here would be a bug in core.
+            default_language: Language::parse("en").expect("`en` is a known language tag"),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: None,
+            max_connections: 8,
+        }
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            max_upload_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for ThemeConfig {
+    fn default() -> Self {
+        ThemeConfig {
+            dir: None,
+            primary_color: "#1d6b4f".into(),
+            accent_color: "#f2a900".into(),
+            footer: String::new(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".into() }
+    }
+}
+
+impl Config {
+    /// The configured database URL, or SQLite at `<data_dir>/gazette.db`.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.server.data_dir.join("gazette.db").display()),
+        }
+    }
+}
+
+/// A loaded configuration and what the caller should log about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub config: Config,
+    /// Unknown keys and variables, one readable sentence each.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: line {line}: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// `key` is dotted, e.g. `database.max_connections`.
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+/// How a key's value is parsed before its setter checks it further.
+#[derive(Clone, Copy)]
+enum Setter {
+    Text(fn(&mut Config, &str) -> Result<(), String>),
+    /// Receives a number already known to be > 0.
+    PositiveInt(fn(&mut Config, u64) -> Result<(), String>),
+    Bool(fn(&mut Config, bool)),
+}
+
+/// One configuration key.
+#[derive(Clone, Copy)]
+pub struct Key {
+    pub section: &'static str,
+    pub name: &'static str,
+    set: Setter,
+}
+
+impl Key {
+    /// `section.name`, as used in error messages.
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.section, self.name)
+    }
+
+    /// `GAZETTE_SECTION__NAME`.
+    pub fn env_name(&self) -> String {
+        format!(
+            "{ENV_PREFIX}{}__{}",
+            self.section.to_ascii_uppercase(),
+            self.name.to_ascii_uppercase()
+        )
+    }
+}
+
+/// Every key Gazette knows, in the order of the example config file.
+pub const KEYS: &[Key] = &[
+    Key {
+        section: "instance",
+        name: "public_url",
+        set: Setter::Text(|c, v| {
+            c.instance.public_url = normalise_public_url(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "instance",
+        name: "name",
+        set: Setter::Text(|c, v| {
+            c.instance.name = non_empty(v)?.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "instance",
+        name: "default_language",
+        set: Setter::Text(|c, v| {
+            c.instance.default_language = Language::parse(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "server",
+        name: "listen",
+        set: Setter::Text(|c, v| {
+            c.server.listen = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("expected an IP address and port such as 127.0.0.1:8080, got {v:?}"))?;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "server",
+        name: "data_dir",
+        set: Setter::Text(|c, v| {
+            c.server.data_dir = PathBuf::from(non_empty(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        section: "database",
+        name: "url",
+        set: Setter::Text(|c, v| {
+            c.database.url = check_database_url(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "database",
+        name: "max_connections",
+        set: Setter::PositiveInt(|c, n| {
+            c.database.max_connections =
+                u32::try_from(n).map_err(|_| format!("expected at most {}, got {n}", u32::MAX))?;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "media",
+        name: "max_upload_bytes",
+        set: Setter::PositiveInt(|c, n| {
+            c.media.max_upload_bytes = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "theme",
+        name: "dir",
+        set: Setter::Text(|c, v| {
+            // Empty means "no theme", so an env variable can unset a file value.
+            c.theme.dir = Some(v.trim()).filter(|v| !v.is_empty()).map(PathBuf::from);
+            Ok(())
+        }),
+    },
+    Key {
+        section: "theme",
+        name: "primary_color",
+        set: Setter::Text(|c, v| {
+            c.theme.primary_color = hex_color(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "theme",
+        name: "accent_color",
+        set: Setter::Text(|c, v| {
+            c.theme.accent_color = hex_color(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "theme",
+        name: "footer",
+        set: Setter::Text(|c, v| {
+            c.theme.footer = v.trim().to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "federation",
+        name: "allow_private_addresses",
+        set: Setter::Bool(|c, b| c.federation.allow_private_addresses = b),
+    },
+    Key {
+        section: "log",
+        name: "level",
+        set: Setter::Text(|c, v| {
+            let v = non_empty(v)?;
+            // Parse now so a typo fails at startup, not silently at the first log line.
+            tracing_subscriber::EnvFilter::try_new(v)
+                .map_err(|e| format!("not a log level or filter such as `info` or `gazette=debug,info`: {e}"))?;
+            c.log.level = v.to_owned();
+            Ok(())
+        }),
+    },
+];
+
+fn find_key(section: &str, name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.section == section && k.name == name)
+}
+
+fn sections() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for k in KEYS {
+        if !out.contains(&k.section) {
+            out.push(k.section);
+        }
+    }
+    out
+}
+
+/// Loads the configuration: defaults, then `file` if given (it must exist),
+/// then the `GAZETTE_*` variables of `env`.
+pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Loaded, ConfigError> {
+    match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            build(Some((path, &text)), env)
+        }
+        None => build(None, env),
+    }
+}
+
+/// Like [`load`] with the file's text already in memory; `path` names it in
+/// messages.
+pub fn load_str(
+    path: &Path,
+    text: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Loaded, ConfigError> {
+    build(Some((path, text)), env)
+}
+
+/// Where a raw value came from, for parsing and error messages.
+enum Raw<'a> {
+    Toml(&'a toml::Value),
+    Env { var: &'a str, value: &'a str },
+}
+
+fn build(file: Option<(&Path, &str)>, env: impl IntoIterator<Item = (String, String)>) -> Result<Loaded, ConfigError> {
+    let mut config = Config::default();
+    let mut warnings = Vec::new();
+
+    if let Some((path, text)) = file {
+        let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            line: e.span().map_or(1, |s| line_at(text, s.start)),
+            message: e.message().trim().to_owned(),
+        })?;
+        apply_table(&mut config, path, &table, &mut warnings)?;
+    }
+
+    // Sorted so that messages come out in a stable order.
+    let mut vars: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+    vars.sort();
+    for (var, value) in &vars {
+        if var == CONFIG_FILE_ENV {
+            continue;
+        }
+        let rest = &var[ENV_PREFIX.len()..];
+        let Some((section, name)) = rest.split_once("__") else {
+            warnings.push(format!(
+                "unknown environment variable {var}: configuration variables are named GAZETTE_<SECTION>__<KEY>, e.g. GAZETTE_DATABASE__URL"
+            ));
+            continue;
+        };
+        match find_key(&section.to_ascii_lowercase(), &name.to_ascii_lowercase()) {
+            Some(key) => apply(&mut config, key, Raw::Env { var, value })?,
+            None => warnings.push(format!(
+                "unknown environment variable {var}: `{}.{}` is not a configuration key",
+                section.to_ascii_lowercase(),
+                name.to_ascii_lowercase()
+            )),
+        }
+    }
+
+    Ok(Loaded { config, warnings })
+}
+
+fn apply_table(
+    config: &mut Config,
+    path: &Path,
+    table: &toml::Table,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let known_sections = sections();
+    for (section, value) in table {
+        if !known_sections.contains(&section.as_str()) {
+            let what = if value.is_table() {
+                format!("section [{section}]")
+            } else {
+                format!("key `{section}`")
+            };
+            warnings.push(format!(
+                "{}: unknown {what} (keys live in the sections {})",
+                path.display(),
+                known_sections
+                    .iter()
+                    .map(|s| format!("[{s}]"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            continue;
+        }
+        let Some(entries) = value.as_table() else {
+            return Err(ConfigError::Invalid {
+                key: section.clone(),
+                message: format!("expected a section [{section}] with keys, got {}", describe(value)),
+            });
+        };
+        for (name, value) in entries {
+            match find_key(section, name) {
+                Some(key) => apply(config, key, Raw::Toml(value))?,
+                None => {
+                    let known: Vec<&str> = KEYS.iter().filter(|k| k.section == section).map(|k| k.name).collect();
+                    warnings.push(format!(
+                        "{}: unknown key `{section}.{name}` (known keys in [{section}]: {})",
+                        path.display(),
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply(config: &mut Config, key: &Key, raw: Raw<'_>) -> Result<(), ConfigError> {
+    let result = match key.set {
+        Setter::Text(set) => text(&raw).and_then(|v| set(config, &v)),
+        Setter::PositiveInt(set) => positive_int(&raw).and_then(|n| set(config, n)),
+        Setter::Bool(set) => boolean(&raw).map(|b| set(config, b)),
+    };
+    result.map_err(|message| ConfigError::Invalid {
+        key: key.path(),
+        message: match raw {
+            Raw::Toml(_) => message,
+            Raw::Env { var, .. } => format!("{message} (from {var})"),
+        },
+    })
+}
+
+fn text(raw: &Raw<'_>) -> Result<String, String> {
+    match raw {
+        Raw::Toml(toml::Value::String(s)) => Ok(s.clone()),
+        Raw::Toml(v) => Err(format!("expected a string, got {}", describe(v))),
+        Raw::Env { value, .. } => Ok((*value).to_owned()),
+    }
+}
+
+fn positive_int(raw: &Raw<'_>) -> Result<u64, String> {
+    let n = match raw {
+        Raw::Toml(toml::Value::Integer(n)) => u64::try_from(*n).ok(),
+        Raw::Toml(_) => None,
+        Raw::Env { value, .. } => value.trim().parse::<u64>().ok(),
+    };
+    match n {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(format!("expected a positive integer, got {}", shown(raw))),
+    }
+}
+
+fn boolean(raw: &Raw<'_>) -> Result<bool, String> {
+    let b = match raw {
+        Raw::Toml(toml::Value::Boolean(b)) => Some(*b),
+        Raw::Toml(_) => None,
+        Raw::Env { value, .. } => match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" => Some(false),
+            _ => None,
+        },
+    };
+    b.ok_or_else(|| format!("expected true or false, got {}", shown(raw)))
+}
+
+/// The value as the user wrote it, for "got …" in messages.
+fn shown(raw: &Raw<'_>) -> String {
+    match raw {
+        Raw::Toml(v) => describe(v),
+        Raw::Env { value, .. } => format!("{value:?}"),
+    }
+}
+
+fn describe(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => format!("{s:?}"),
+        toml::Value::Table(_) => "a table".into(),
+        toml::Value::Array(_) => "a list".into(),
+        other => other.to_string(),
+    }
+}
+
+/// 1-based line of byte `offset` in `text`.
+fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+fn non_empty(v: &str) -> Result<&str, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(v)
+    }
+}
+
+/// Checks that `s` is the origin of an http(s) site and returns it without a
+/// trailing slash. Paths are refused because every page, feed and ActivityPub
+/// id is served from the root of the host.
+/// Public so the CLI can check `--public-url` the same way.
+pub fn normalise_public_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let not_http = || format!("must be an http(s) URL such as https://news.example.org, got {s:?}");
+    let url = url::Url::parse(s).map_err(|_| not_http())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(not_http());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("must not contain a user name or password, got {s:?}"));
+    }
+    if url.path() != "/" {
+        return Err(format!(
+            "must not have a path (got {:?}): Gazette is served from the root of its host",
+            url.path()
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("must not have a query or fragment, got {s:?}"));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// Accepts sqlite:, postgres: and postgresql: URLs; empty means the default
+/// (SQLite in `data_dir`). Public so the CLI can check `--database-url` too.
+pub fn check_database_url(v: &str) -> Result<Option<String>, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        // Empty falls back to SQLite in data_dir, so an env variable can undo a file value.
+        return Ok(None);
+    }
+    if ["sqlite:", "postgres:", "postgresql:"].iter().any(|p| v.starts_with(p)) {
+        Ok(Some(v.to_owned()))
+    } else {
+        let scheme = v.split_once(':').map_or(v, |(s, _)| s);
+        Err(format!(
+            "unsupported database {scheme:?}: expected a sqlite:, postgres: or postgresql: URL"
+        ))
+    }
+}
+
+fn hex_color(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    match v.strip_prefix('#') {
+        Some(hex) if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) => Ok(v.to_ascii_lowercase()),
+        _ => Err(format!("expected a colour such as #1d6b4f, got {v:?}")),
+    }
+}
+
+#[cfg(test)]
+// A failing unwrap is a failing test, which is what it should be.
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../config/gazette.example.toml");
+
+    fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn from_file(text: &str) -> Result<Loaded, ConfigError> {
+        load_str(Path::new("gazette.toml"), text, Vec::new())
+    }
+
+    fn err(r: Result<Loaded, ConfigError>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let l = load(None, Vec::new()).unwrap();
+        assert!(l.warnings.is_empty());
+        let c = l.config;
+        assert_eq!(c.instance.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.instance.name, "Gazette");
+        assert_eq!(c.instance.default_language.as_str(), "en");
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.server.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.database.url, None);
+        assert_eq!(c.database_url(), "sqlite://./data/gazette.db");
+        assert_eq!(c.database.max_connections, 8);
+        assert_eq!(c.media.max_upload_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.theme.dir, None);
+        assert_eq!(c.theme.primary_color, "#1d6b4f");
+        assert_eq!(c.theme.accent_color, "#f2a900");
+        assert_eq!(c.theme.footer, "");
+        assert!(!c.federation.allow_private_addresses);
+        assert_eq!(c.log.level, "info");
+    }
+
+    #[test]
+    fn example_file_loads_without_warnings_and_documents_every_key() {
+        let l = load_str(Path::new("gazette.example.toml"), EXAMPLE, Vec::new()).unwrap();
+        assert_eq!(l.warnings, Vec::<String>::new());
+        assert_eq!(l.config, Config::default());
+        for key in KEYS {
+            let mut section = "";
+            let mut found = false;
+            for line in EXAMPLE.lines() {
+                let line = line.trim();
+                if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                    section = s;
+                }
+                let uncommented = line.trim_start_matches('#').trim_start();
+                if section == key.section && uncommented.starts_with(&format!("{} =", key.name)) {
+                    found = true;
+                }
+            }
+            assert!(found, "{} is not in the example file", key.path());
+            assert!(
+                EXAMPLE.contains(&key.env_name()),
+                "{} is not named in the example file",
+                key.env_name()
+            );
+        }
+    }
+
+    #[test]
+    fn serialised_config_reads_back() {
+        let defaults = toml::to_string(&Config::default()).unwrap();
+        assert_eq!(
+            from_file(&defaults).unwrap(),
+            Loaded {
+                config: Config::default(),
+                warnings: Vec::new()
+            }
+        );
+
+        let mut c = Config::default();
+        c.database.url = Some("postgres://u@db/gazette".into());
+        c.theme.dir = Some(PathBuf::from("/srv/theme"));
+        c.federation.allow_private_addresses = true;
+        let text = toml::to_string(&c).unwrap();
+        let l = from_file(&text).unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        assert_eq!(l.config, c);
+    }
+
+    #[test]
+    fn file_values() {
+        let l = from_file(
+            r##"
+[instance]
+public_url = "https://News.Example.org/"
+name = "Coop News"
+default_language = "pt-br"
+
+[server]
+listen = "0.0.0.0:3000"
+data_dir = "/var/lib/gazette"
+
+[database]
+max_connections = 20
+
+[media]
+max_upload_bytes = 1048576
+
+[theme]
+dir = "/srv/theme"
+primary_color = "#AABBCC"
+footer = "Made by a cooperative"
+
+[federation]
+allow_private_addresses = true
+
+[log]
+level = "gazette=debug,info"
+"##,
+        )
+        .unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let c = l.config;
+        assert_eq!(c.instance.public_url, "https://news.example.org");
+        assert_eq!(c.instance.name, "Coop News");
+        assert_eq!(c.instance.default_language.as_str(), "pt-BR");
+        assert_eq!(c.server.listen.to_string(), "0.0.0.0:3000");
+        assert_eq!(c.database_url(), "sqlite:///var/lib/gazette/gazette.db");
+        assert_eq!(c.database.max_connections, 20);
+        assert_eq!(c.media.max_upload_bytes, 1_048_576);
+        assert_eq!(c.theme.dir, Some(PathBuf::from("/srv/theme")));
+        assert_eq!(c.theme.primary_color, "#aabbcc");
+        assert_eq!(c.theme.accent_color, "#f2a900");
+        assert_eq!(c.theme.footer, "Made by a cooperative");
+        assert!(c.federation.allow_private_addresses);
+        assert_eq!(c.log.level, "gazette=debug,info");
+    }
+
+    #[test]
+    fn env_beats_file() {
+        let file = "[database]\nurl = \"sqlite://file.db\"\nmax_connections = 3\n[instance]\nname = \"From file\"\n";
+        let l = load_str(
+            Path::new("gazette.toml"),
+            file,
+            env(&[
+                ("GAZETTE_DATABASE__URL", "postgres://gazette@db/gazette"),
+                ("GAZETTE_DATABASE__MAX_CONNECTIONS", "12"),
+                ("GAZETTE_INSTANCE__PUBLIC_URL", "https://example.org"),
+                ("GAZETTE_SERVER__LISTEN", "[::1]:9000"),
+                ("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true"),
+                ("GAZETTE_CONFIG", "gazette.toml"),
+                ("PATH", "/usr/bin"),
+            ]),
+        )
+        .unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let c = l.config;
+        assert_eq!(c.database_url(), "postgres://gazette@db/gazette");
+        assert_eq!(c.database.max_connections, 12);
+        assert_eq!(c.instance.name, "From file");
+        assert_eq!(c.instance.public_url, "https://example.org");
+        assert_eq!(c.server.listen.to_string(), "[::1]:9000");
+        assert!(c.federation.allow_private_addresses);
+
+        // An empty variable unsets an optional value from the file.
+        let l = load_str(Path::new("gazette.toml"), file, env(&[("GAZETTE_DATABASE__URL", "")])).unwrap();
+        assert_eq!(l.config.database_url(), "sqlite://./data/gazette.db");
+    }
+
+    #[test]
+    fn unknown_keys_are_warnings() {
+        let l = from_file("listen = \"1\"\n[instance]\ntitel = \"x\"\nname = \"N\"\n[themes]\ndir = \"t\"\n").unwrap();
+        assert_eq!(l.config.instance.name, "N");
+        assert_eq!(l.warnings.len(), 3, "{:?}", l.warnings);
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.contains("gazette.toml") && w.contains("`instance.titel`"))
+        );
+        assert!(l.warnings.iter().any(|w| w.contains("section [themes]")));
+        assert!(l.warnings.iter().any(|w| w.contains("key `listen`")));
+
+        let l = load(
+            None,
+            env(&[
+                ("GAZETTE_INSTANCE__TITEL", "x"),
+                ("GAZETTE_DATABASE_URL", "sqlite://x"),
+                ("GAZETTE_NOPE__X", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(l.warnings.len(), 3, "{:?}", l.warnings);
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.contains("GAZETTE_INSTANCE__TITEL") && w.contains("instance.titel"))
+        );
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.contains("GAZETTE_DATABASE_URL") && w.contains("GAZETTE_<SECTION>__<KEY>"))
+        );
+        assert!(l.warnings.iter().any(|w| w.contains("GAZETTE_NOPE__X")));
+        assert_eq!(l.config, Config::default());
+    }
+
+    #[test]
+    fn wrong_values_name_the_key() {
+        assert_eq!(
+            err(from_file("[database]\nmax_connections = \"abc\"\n")),
+            r#"database.max_connections: expected a positive integer, got "abc""#
+        );
+        assert_eq!(
+            err(from_file("[database]\nmax_connections = 0\n")),
+            "database.max_connections: expected a positive integer, got 0"
+        );
+        assert_eq!(
+            err(load(None, env(&[("GAZETTE_DATABASE__MAX_CONNECTIONS", "abc")]))),
+            r#"database.max_connections: expected a positive integer, got "abc" (from GAZETTE_DATABASE__MAX_CONNECTIONS)"#
+        );
+        assert_eq!(
+            err(load(
+                None,
+                env(&[("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "maybe")])
+            )),
+            r#"federation.allow_private_addresses: expected true or false, got "maybe" (from GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES)"#
+        );
+        assert!(
+            err(from_file("[instance]\npublic_url = \"ftp://example.org\"\n"))
+                .starts_with("instance.public_url: must be an http(s) URL")
+        );
+        assert!(err(from_file("[instance]\nname = 5\n")).starts_with("instance.name: expected a string, got 5"));
+        assert!(
+            err(from_file("[instance]\ndefault_language = \"xx\"\n"))
+                .starts_with("instance.default_language: unknown language tag")
+        );
+        assert!(
+            err(from_file("[server]\nlisten = \"localhost\"\n"))
+                .starts_with("server.listen: expected an IP address and port")
+        );
+        assert!(
+            err(from_file("[database]\nurl = \"mysql://x\"\n"))
+                .starts_with("database.url: unsupported database \"mysql\"")
+        );
+        assert!(
+            err(from_file("[theme]\nprimary_color = \"green\"\n"))
+                .starts_with("theme.primary_color: expected a colour")
+        );
+        assert!(
+            err(from_file("[federation]\nallow_private_addresses = \"yes\"\n"))
+                .starts_with("federation.allow_private_addresses: expected true or false")
+        );
+        assert!(err(from_file("[log]\nlevel = \"gazette=loud\"\n")).starts_with("log.level: not a log level"));
+        assert!(err(from_file("instance = 3\n")).starts_with("instance: expected a section [instance]"));
+        assert!(
+            err(load(None, env(&[("GAZETTE_INSTANCE__PUBLIC_URL", "example.org")])))
+                .ends_with("(from GAZETTE_INSTANCE__PUBLIC_URL)")
+        );
+    }
+
+    #[test]
+    fn syntax_and_io_errors_name_the_file() {
+        let e = err(from_file("[instance]\nname = \"Gazette\"\npublic_url = \n"));
+        assert!(e.starts_with("gazette.toml: line 3: "), "{e}");
+        let e = err(load(Some(Path::new("/nonexistent/gazette.toml")), Vec::new()));
+        assert!(
+            e.starts_with("cannot read config file /nonexistent/gazette.toml: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn public_url_normalisation() {
+        let n = |s: &str| normalise_public_url(s);
+        assert_eq!(n("https://example.org/").unwrap(), "https://example.org");
+        assert_eq!(n(" https://Example.ORG ").unwrap(), "https://example.org");
+        assert_eq!(n("https://example.org:443").unwrap(), "https://example.org");
+        assert_eq!(n("http://localhost:8081/").unwrap(), "http://localhost:8081");
+        assert_eq!(n("http://[::1]:8080").unwrap(), "http://[::1]:8080");
+        assert!(
+            n("https://example.org/blog")
+                .unwrap_err()
+                .contains("must not have a path")
+        );
+        assert!(n("https://example.org/?a=1").unwrap_err().contains("query"));
+        assert!(n("https://example.org/#top").unwrap_err().contains("fragment"));
+        assert!(n("https://user:pw@example.org").unwrap_err().contains("password"));
+        assert!(n("example.org").unwrap_err().contains("http(s)"));
+        assert!(n("mailto:a@example.org").unwrap_err().contains("http(s)"));
+        assert!(n("").unwrap_err().contains("http(s)"));
+    }
+}

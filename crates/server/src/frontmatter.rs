@@ -1,0 +1,1256 @@
+//! Reads an article written as Markdown for `gazette publish FILE.md`: YAML
+//! front matter between `---` lines, then the body. Translations live in
+//! sibling files listed under `translations:`; images are named by relative
+//! path and uploaded by the caller.
+//!
+//! Every problem names the file, the field and the line, because the person
+//! reading the message is editing a text file, not a form. YAML parsers drop
+//! positions once parsed, so lines come from a plain scan of the front matter
+//! for `key:` lines, which is enough for the flat layout articles use.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use gazette_core::validate::{self, LineOf};
+use gazette_core::{
+    ArticleInput, ArticleStatus, CoverInput, FieldError, Interviewee, Language, NewArticle, TranslationInput,
+};
+use serde_norway::{Mapping, Value};
+
+const ARTICLE_KEYS: &[&str] = &[
+    "slug",
+    "kind",
+    "title",
+    "summary",
+    "language",
+    "translations",
+    "tags",
+    "author",
+    "interviewee",
+    "cover",
+    "status",
+    "publish_at",
+];
+const TRANSLATION_KEYS: &[&str] = &["title", "summary", "language"];
+const COVER_KEYS: &[&str] = &["src", "alt"];
+const INTERVIEWEE_KEYS: &[&str] = &["name", "role", "organisation", "bio", "photo", "fediverse_handle"];
+
+/// An article read from its files, not yet validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedArticle {
+    /// `cover.media_id` and `interviewee.photo` hold the image path (as in
+    /// [`ImageRef::path`]) until the caller uploads it and calls
+    /// [`ParsedArticle::set_media`].
+    pub input: ArticleInput,
+    /// Local images to upload, in the order they appear.
+    pub images: Vec<ImageRef>,
+    /// Where each field is, for messages.
+    pub source: SourceMap,
+}
+
+/// An image the article refers to by path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// `cover` or `interviewee.photo`.
+    pub field: String,
+    /// Resolved relative to the directory of the Markdown file.
+    pub path: PathBuf,
+    /// Line of the path in the Markdown file.
+    pub line: usize,
+}
+
+/// Line numbers of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLines {
+    /// The file as named in messages (the path as given).
+    pub file: String,
+    /// Line of each key: `title`, `cover`, `cover.alt`, `translations.fr`…
+    keys: HashMap<String, usize>,
+    /// Line where the body starts.
+    pub body_line: usize,
+}
+
+impl FileLines {
+    /// Line of `field`, else of its nearest parent (`cover.alt` → `cover`),
+    /// else 1: a missing key is reported at the start of the front matter.
+    pub fn line(&self, field: &str) -> usize {
+        line_in(&self.keys, field)
+    }
+}
+
+/// A translation file and where it is listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranslationSource {
+    /// The language as written under `translations:`.
+    pub key: String,
+    /// Its canonical form, which core uses in field names (`pt-br` → `pt-BR`).
+    pub canonical: Option<String>,
+    pub lines: FileLines,
+}
+
+/// Where every field of a parsed article is: the main file and each
+/// translation file. Implements [`LineOf`] for core validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceMap {
+    pub main: FileLines,
+    pub translations: Vec<TranslationSource>,
+}
+
+/// A field placed in a file: what a [`Problem`] is reported against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location<'a> {
+    pub file: &'a str,
+    pub line: usize,
+    /// The field as it is named in that file: `translations.fr.title` is just
+    /// `title` in the French file.
+    pub field: String,
+}
+
+impl SourceMap {
+    fn translation(&self, key: &str) -> Option<&TranslationSource> {
+        self.translations
+            .iter()
+            .find(|t| t.key == key || t.canonical.as_deref() == Some(key))
+    }
+
+    /// Finds the file and line of a dotted field name as used by core.
+    pub fn locate(&self, field: &str) -> Location<'_> {
+        let main = |field: &str| Location {
+            file: &self.main.file,
+            line: self.main.line(field),
+            field: field.to_owned(),
+        };
+        if field == "body" {
+            return Location {
+                file: &self.main.file,
+                line: self.main.body_line,
+                field: field.to_owned(),
+            };
+        }
+        let Some(rest) = field.strip_prefix("translations.") else {
+            return main(field);
+        };
+        // Language keys may contain dots only if they are invalid anyway, so
+        // splitting at the first one is good enough.
+        let (key, sub) = rest.split_once('.').unwrap_or((rest, ""));
+        let Some(t) = self.translation(key) else {
+            return main(&format!("translations.{key}"));
+        };
+        let listed = || main(&format!("translations.{}", t.key));
+        match sub {
+            "" => listed(),
+            "body" => Location {
+                file: &t.lines.file,
+                line: t.lines.body_line,
+                field: "body".into(),
+            },
+            // Without a `language:` line the language comes from the key in the main file.
+            "language" if !t.lines.keys.contains_key("language") => listed(),
+            sub => Location {
+                file: &t.lines.file,
+                line: t.lines.line(sub),
+                field: sub.to_owned(),
+            },
+        }
+    }
+
+    /// The line where the body in `language` starts (canonical tag or key).
+    pub fn body_line(&self, language: &str) -> usize {
+        self.translation(language)
+            .map_or(self.main.body_line, |t| t.lines.body_line)
+    }
+
+    /// A problem reported against `field` (a core field name).
+    pub fn problem(&self, field: &str, message: impl Into<String>) -> Problem {
+        let loc = self.locate(field);
+        Problem {
+            file: loc.file.to_owned(),
+            line: loc.line,
+            field: Some(loc.field),
+            message: message.into(),
+        }
+    }
+
+    fn field_problem(&self, e: FieldError) -> Problem {
+        let loc = self.locate(&e.field);
+        // Core computes body lines itself (through `body_line`); those win.
+        Problem {
+            file: loc.file.to_owned(),
+            line: e.line.unwrap_or(loc.line),
+            field: Some(loc.field),
+            message: e.message,
+        }
+    }
+}
+
+impl LineOf for SourceMap {
+    fn line_of(&self, field: &str) -> Option<usize> {
+        Some(self.locate(field).line)
+    }
+}
+
+impl ParsedArticle {
+    /// Replaces the image path in `field` (`cover` or `interviewee.photo`)
+    /// with the id of the uploaded media; false if the field has no image.
+    pub fn set_media(&mut self, field: &str, media_id: String) -> bool {
+        match (field, &mut self.input.cover, &mut self.input.interviewee) {
+            ("cover", Some(c), _) => c.media_id = media_id,
+            ("interviewee.photo", _, Some(iv)) => iv.photo = Some(media_id),
+            _ => return false,
+        }
+        true
+    }
+
+    /// A problem against `field`, e.g. for an image that fails to upload or
+    /// a slug already taken, so the caller's messages point at the line too.
+    pub fn problem(&self, field: &str, message: impl Into<String>) -> FrontMatterError {
+        FrontMatterError::Invalid(vec![self.source.problem(field, message)])
+    }
+
+    /// A problem with an image (missing file, refused upload), at the line of its path.
+    pub fn image_problem(&self, image: &ImageRef, message: impl Into<String>) -> FrontMatterError {
+        FrontMatterError::Invalid(vec![Problem {
+            file: self.source.main.file.clone(),
+            line: image.line,
+            field: Some(image.field.clone()),
+            message: message.into(),
+        }])
+    }
+}
+
+/// One problem in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    /// The key as written in `file`, when the problem is about one.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: line {}: ", self.file, self.line)?;
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrontMatterError {
+    /// The Markdown file itself cannot be read (translation files that
+    /// cannot be read are a [`Problem`] at their `translations.<lang>` line).
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: io::Error,
+    },
+    /// Everything wrong with the article; never empty, one per line when shown.
+    #[error("{}", join_lines(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn join_lines(problems: &[Problem]) -> String {
+    problems.iter().map(Problem::to_string).collect::<Vec<_>>().join("\n")
+}
+
+/// Reads the article at `path` and the translation files it lists, through
+/// `read` (so embedded demo content can be parsed from memory).
+pub fn parse_file(path: &Path, read: &dyn Fn(&Path) -> io::Result<String>) -> Result<ParsedArticle, FrontMatterError> {
+    let file = path.display().to_string();
+    let text = read(path).map_err(|source| FrontMatterError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    let base = path.parent().unwrap_or(Path::new(""));
+    let doc = Document::split(&file, &text).map_err(|p| FrontMatterError::Invalid(vec![p]))?;
+    let map = doc.mapping(&file).map_err(|p| FrontMatterError::Invalid(vec![p]))?;
+
+    let mut cx = Ctx {
+        file: &file,
+        keys: &doc.keys,
+        problems: Vec::new(),
+    };
+    let mut input = ArticleInput::default();
+    let mut main = TranslationInput {
+        body: doc.body.to_owned(),
+        ..Default::default()
+    };
+    let mut images = Vec::new();
+    let mut listed: Vec<(String, String)> = Vec::new();
+
+    for (key, value) in &map {
+        match key.as_str() {
+            "slug" => input.slug = cx.text(key, value),
+            "kind" => input.kind = cx.text(key, value).unwrap_or_default(),
+            "title" => main.title = cx.text(key, value).unwrap_or_default(),
+            "summary" => main.summary = cx.text(key, value).unwrap_or_default(),
+            "language" => input.language = cx.text(key, value).unwrap_or_default(),
+            "author" => input.author = cx.text(key, value).unwrap_or_default(),
+            "status" => input.status = cx.text(key, value),
+            "publish_at" => input.publish_at = cx.text(key, value),
+            "tags" => input.tags = cx.tags(value),
+            "translations" => listed = cx.translation_list(value),
+            "cover" => {
+                if let Some(m) = cx.mapping(key, value, "`src:` and `alt:` on the lines below, indented") {
+                    let fields = cx.fields(key, &m, COVER_KEYS);
+                    let src = cx
+                        .image(base, "cover.src", "cover", fields.get("src"), &mut images)
+                        .unwrap_or_default();
+                    let alt = fields
+                        .get("alt")
+                        .and_then(|v| cx.text("cover.alt", v))
+                        .unwrap_or_default();
+                    input.cover = Some(CoverInput { media_id: src, alt });
+                }
+            }
+            "interviewee" => {
+                if let Some(m) = cx.mapping(key, value, "`name:`, `role:`… on the lines below, indented") {
+                    let fields = cx.fields(key, &m, INTERVIEWEE_KEYS);
+                    let mut text = |k: &str| fields.get(k).and_then(|v| cx.text(&format!("interviewee.{k}"), v));
+                    let (name, role, organisation, bio, handle) = (
+                        text("name"),
+                        text("role"),
+                        text("organisation"),
+                        text("bio"),
+                        text("fediverse_handle"),
+                    );
+                    let photo = cx.image(
+                        base,
+                        "interviewee.photo",
+                        "interviewee.photo",
+                        fields.get("photo"),
+                        &mut images,
+                    );
+                    input.interviewee = Some(Interviewee {
+                        name: name.unwrap_or_default(),
+                        role: role.unwrap_or_default(),
+                        organisation: organisation.unwrap_or_default(),
+                        bio: bio.unwrap_or_default(),
+                        photo,
+                        fediverse_handle: handle,
+                    });
+                }
+            }
+            other => cx.push(
+                other,
+                format!("unknown front matter key{}", suggest(other, ARTICLE_KEYS)),
+            ),
+        }
+    }
+    main.language = input.language.clone();
+    input.translations.push(main);
+
+    let mut translations = Vec::new();
+    for (key, rel) in listed {
+        let field = format!("translations.{key}");
+        if same_language(&key, &input.language) {
+            cx.push(
+                &field,
+                format!("`{key}` is the language of this file: its text is the body below the front matter"),
+            );
+            continue;
+        }
+        let tpath = base.join(&rel);
+        let tfile = tpath.display().to_string();
+        let text = match read(&tpath) {
+            Ok(t) => t,
+            Err(e) => {
+                cx.push(&field, format!("cannot read {tfile}: {e}"));
+                continue;
+            }
+        };
+        match parse_translation(&key, &tfile, &text, &file) {
+            Ok((t, lines)) => {
+                input.translations.push(t);
+                translations.push(TranslationSource {
+                    canonical: Language::parse(&key).ok().map(|l| l.to_string()),
+                    key,
+                    lines,
+                });
+            }
+            Err(mut problems) => cx.problems.append(&mut problems),
+        }
+    }
+
+    if !cx.problems.is_empty() {
+        return Err(FrontMatterError::Invalid(cx.problems));
+    }
+    let source = SourceMap {
+        main: FileLines {
+            file,
+            keys: doc.keys.clone(),
+            body_line: doc.body_line,
+        },
+        translations,
+    };
+    Ok(ParsedArticle { input, images, source })
+}
+
+/// Validates a parsed article with core's rules; errors carry file and line.
+pub fn validate(
+    parsed: &ParsedArticle,
+    default_status: ArticleStatus,
+    now: DateTime<Utc>,
+) -> Result<NewArticle, FrontMatterError> {
+    let source = &parsed.source;
+    validate::article(&parsed.input, default_status, now, source, &|lang| {
+        source.body_line(lang)
+    })
+    .map_err(|e| {
+        let own_language = format!("translations.{}.language", parsed.input.language);
+        FrontMatterError::Invalid(
+            e.0.into_iter()
+                // An invalid `language:` is also reported for the body's own
+                // translation under this name; once is enough.
+                .filter(|fe| fe.field != own_language)
+                .map(|fe| source.field_problem(fe))
+                .collect(),
+        )
+    })
+}
+
+fn parse_translation(
+    key: &str,
+    file: &str,
+    text: &str,
+    main_file: &str,
+) -> Result<(TranslationInput, FileLines), Vec<Problem>> {
+    let doc = Document::split(file, text).map_err(|p| vec![p])?;
+    let map = doc.mapping(file).map_err(|p| vec![p])?;
+    let mut cx = Ctx {
+        file,
+        keys: &doc.keys,
+        problems: Vec::new(),
+    };
+    let mut t = TranslationInput {
+        language: key.to_owned(),
+        body: doc.body.to_owned(),
+        ..Default::default()
+    };
+    for (k, value) in &map {
+        match k.as_str() {
+            "title" => t.title = cx.text(k, value).unwrap_or_default(),
+            "summary" => t.summary = cx.text(k, value).unwrap_or_default(),
+            "language" => {
+                if let Some(lang) = cx.text(k, value)
+                    && !same_language(&lang, key)
+                {
+                    cx.push(
+                        k,
+                        format!(
+                            "`{lang}` does not match `{key}`, the language this file is listed under in {main_file}"
+                        ),
+                    );
+                }
+            }
+            other => {
+                let message = match near(other, TRANSLATION_KEYS) {
+                    Some(k) => format!("unknown key (did you mean `{k}`?)"),
+                    None => format!(
+                        "not allowed in a translation file: only {} go here; the rest is set in {main_file}",
+                        TRANSLATION_KEYS.join(", ")
+                    ),
+                };
+                cx.push(other, message);
+            }
+        }
+    }
+    if !cx.problems.is_empty() {
+        return Err(cx.problems);
+    }
+    Ok((
+        t,
+        FileLines {
+            file: file.to_owned(),
+            keys: doc.keys,
+            body_line: doc.body_line,
+        },
+    ))
+}
+
+/// Compares language tags by their canonical form when both are valid.
+fn same_language(a: &str, b: &str) -> bool {
+    match (Language::parse(a), Language::parse(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a.trim() == b.trim(),
+    }
+}
+
+/// A Markdown file cut into front matter and body.
+struct Document<'a> {
+    /// The front matter with the opening `---` replaced by an empty line, so
+    /// that line numbers in YAML errors are line numbers in the file.
+    yaml: String,
+    body: &'a str,
+    body_line: usize,
+    keys: HashMap<String, usize>,
+}
+
+impl<'a> Document<'a> {
+    fn split(file: &str, text: &'a str) -> Result<Self, Problem> {
+        let at_start = |message: &str| Problem {
+            file: file.to_owned(),
+            line: 1,
+            field: None,
+            message: message.to_owned(),
+        };
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut lines = text.split_inclusive('\n');
+        let first = lines.next().unwrap_or_default();
+        if first.trim_end() != "---" {
+            return Err(at_start(
+                "the file must start with a `---` line, then the front matter (title, kind, …), then another `---` line",
+            ));
+        }
+        let mut offset = first.len();
+        let mut yaml = String::from("\n");
+        for (i, line) in lines.enumerate() {
+            offset += line.len();
+            if line.trim_end() == "---" {
+                let keys = scan_keys(&yaml);
+                return Ok(Document {
+                    yaml,
+                    body: &text[offset..],
+                    body_line: i + 3,
+                    keys,
+                });
+            }
+            yaml.push_str(line);
+        }
+        Err(at_start(
+            "the front matter that starts here is not closed by a `---` line",
+        ))
+    }
+
+    /// Parses the front matter into its top-level keys, in file order.
+    fn mapping(&self, file: &str) -> Result<Vec<(String, Value)>, Problem> {
+        let value: Value = serde_norway::from_str(&self.yaml).map_err(|e| {
+            let line = e.location().map_or(1, |l| l.line());
+            let message = e.to_string();
+            // The parser reports a repeated key at the start of its mapping;
+            // point at the repetition instead when it is a top-level key.
+            if let Some(key) = message
+                .strip_prefix("duplicate entry with key \"")
+                .and_then(|m| m.split('"').next())
+                && let [first, again, ..] = top_level_lines(&self.yaml, key)[..]
+            {
+                return Problem {
+                    file: file.to_owned(),
+                    line: again,
+                    field: Some(key.to_owned()),
+                    message: format!("given twice (first on line {first})"),
+                };
+            }
+            let mut message = format!("invalid YAML: {message}");
+            if message.contains("mapping values are not allowed") {
+                message.push_str(" (put text that contains `: ` in quotes)");
+            }
+            Problem {
+                file: file.to_owned(),
+                line,
+                field: None,
+                message,
+            }
+        })?;
+        let map = match value {
+            Value::Null => Mapping::new(),
+            Value::Mapping(m) => m,
+            _ => {
+                return Err(Problem {
+                    file: file.to_owned(),
+                    line: 2,
+                    field: None,
+                    message: "the front matter must be `key: value` lines".into(),
+                });
+            }
+        };
+        let mut out = Vec::new();
+        for (k, v) in map {
+            match key_text(&k) {
+                Some(k) => out.push((k, v)),
+                None => {
+                    return Err(Problem {
+                        file: file.to_owned(),
+                        line: 2,
+                        field: None,
+                        message: format!("`{k:?}` is not a key name"),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn key_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Finds the line of each top-level key (`title`) and of each key one level
+/// below it (`cover.alt`, `translations.fr`). `yaml` line 1 is file line 1.
+fn scan_keys(yaml: &str) -> HashMap<String, usize> {
+    let mut keys = HashMap::new();
+    let mut parent: Option<String> = None;
+    let mut child_indent: Option<usize> = None;
+    for (i, raw) in yaml.lines().enumerate() {
+        let line = raw.trim_end();
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if indent == 0 {
+            let key = key_of_line(trimmed);
+            child_indent = None;
+            if let Some((k, _)) = &key {
+                keys.entry(k.clone()).or_insert(i + 1);
+            }
+            // The lines of a `|` or `>` block are text, not keys.
+            parent = key.filter(|(_, value)| !value.starts_with(['|', '>'])).map(|(k, _)| k);
+        } else if let Some(p) = &parent {
+            // Only the first level below a key: deeper lines (or the
+            // continuation of a long text) must not shadow it.
+            let level = *child_indent.get_or_insert(indent);
+            if indent == level
+                && let Some((k, _)) = key_of_line(trimmed)
+            {
+                keys.entry(format!("{p}.{k}")).or_insert(i + 1);
+            }
+        }
+    }
+    keys
+}
+
+/// Every line where `key` appears as a top-level key.
+fn top_level_lines(yaml: &str, key: &str) -> Vec<usize> {
+    yaml.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with([' ', '\t']) && key_of_line(l.trim_end()).is_some_and(|(k, _)| k == key))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+/// `title: x` → (`title`, `x`); `"odd key": x` → (`odd key`, `x`); a list
+/// item → none.
+fn key_of_line(line: &str) -> Option<(String, &str)> {
+    let (key, rest) = match line.chars().next()? {
+        q @ ('"' | '\'') => {
+            let inner = &line[1..];
+            let end = inner.find(q)?;
+            (&inner[..end], &inner[end + 1..])
+        }
+        '-' | '[' | '{' | '?' | '&' | '*' | '!' | '|' | '>' => return None,
+        _ => {
+            let end = line.find(':')?;
+            (&line[..end], &line[end..])
+        }
+    };
+    let after = rest.trim_start().strip_prefix(':')?;
+    (after.is_empty() || after.starts_with([' ', '\t'])).then(|| (key.trim().to_owned(), after.trim()))
+}
+
+/// `(did you mean `title`?)` for a near miss, else the list of keys.
+fn suggest(word: &str, known: &[&str]) -> String {
+    match near(word, known) {
+        Some(k) => format!(" (did you mean `{k}`?)"),
+        None => format!(" (known keys: {})", known.join(", ")),
+    }
+}
+
+/// The known key `word` is most likely a typo of, if any.
+fn near<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(word, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Reads values out of one file's front matter, collecting problems.
+struct Ctx<'a> {
+    file: &'a str,
+    keys: &'a HashMap<String, usize>,
+    problems: Vec<Problem>,
+}
+
+impl Ctx<'_> {
+    fn push(&mut self, field: &str, message: impl Into<String>) {
+        let line = line_in(self.keys, field);
+        self.problems.push(Problem {
+            file: self.file.to_owned(),
+            line,
+            field: Some(field.to_owned()),
+            message: message.into(),
+        });
+    }
+
+    /// Text for a text field; numbers and booleans count as text (a title may
+    /// be `1984`); an empty value counts as absent.
+    fn text(&mut self, field: &str, value: &Value) -> Option<String> {
+        match value {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            other => {
+                self.push(field, format!("expected text, got {}", describe(other)));
+                None
+            }
+        }
+    }
+
+    fn mapping(&mut self, field: &str, value: &Value, expected: &str) -> Option<Mapping> {
+        match value {
+            Value::Null => None,
+            Value::Mapping(m) => Some(m.clone()),
+            other => {
+                self.push(field, format!("expected {expected}, got {}", describe(other)));
+                None
+            }
+        }
+    }
+
+    /// The entries of a nested mapping, refusing keys not in `known`.
+    fn fields(&mut self, parent: &str, m: &Mapping, known: &[&str]) -> HashMap<String, Value> {
+        let mut out = HashMap::new();
+        for (k, v) in m {
+            let Some(k) = key_text(k) else {
+                self.push(parent, "nested keys must be names");
+                continue;
+            };
+            if known.contains(&k.as_str()) {
+                out.insert(k, v.clone());
+            } else {
+                self.push(&format!("{parent}.{k}"), format!("unknown key{}", suggest(&k, known)));
+            }
+        }
+        out
+    }
+
+    fn tags(&mut self, value: &Value) -> Vec<String> {
+        match value {
+            Value::Null => Vec::new(),
+            Value::Sequence(items) => items.iter().filter_map(|v| self.text("tags", v)).collect(),
+            other => {
+                self.push(
+                    "tags",
+                    format!(
+                        "expected a list such as [cooperatives, housing], got {}",
+                        describe(other)
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// `translations:` as (language as written, relative path) pairs.
+    fn translation_list(&mut self, value: &Value) -> Vec<(String, String)> {
+        let Some(m) = self.mapping(
+            "translations",
+            value,
+            "`language: file.md` lines such as `fr: article.fr.md`, indented",
+        ) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in &m {
+            let Some(lang) = key_text(k) else {
+                self.push("translations", "each translation is listed as `language: file.md`");
+                continue;
+            };
+            let field = format!("translations.{lang}");
+            match self.text(&field, v) {
+                Some(p) if !p.trim().is_empty() => out.push((lang, p.trim().to_owned())),
+                _ => self.push(&field, "expected the path of a Markdown file, such as article.fr.md"),
+            }
+        }
+        out
+    }
+
+    /// An image given as a media id or a path relative to the article: paths
+    /// are recorded in `images` and returned resolved, as a placeholder id.
+    fn image(
+        &mut self,
+        base: &Path,
+        field: &str,
+        image_field: &str,
+        value: Option<&Value>,
+        images: &mut Vec<ImageRef>,
+    ) -> Option<String> {
+        let src = self.text(field, value?)?;
+        let src = src.trim();
+        if src.is_empty() {
+            return None;
+        }
+        if src.contains("://") {
+            self.push(
+                field,
+                format!("`{src}` is a URL: save the image next to the article and give its relative path"),
+            );
+            return None;
+        }
+        // Media ids are bare tokens; anything with a directory or an
+        // extension is a file name.
+        if !src.contains(['/', '.']) {
+            return Some(src.to_owned());
+        }
+        let path = base.join(src);
+        images.push(ImageRef {
+            field: image_field.to_owned(),
+            path: path.clone(),
+            line: line_in(self.keys, field),
+        });
+        Some(path.display().to_string())
+    }
+}
+
+/// Line of `field` or its nearest parent in `keys`, else 1.
+fn line_in(keys: &HashMap<String, usize>, field: &str) -> usize {
+    let mut f = field;
+    loop {
+        if let Some(l) = keys.get(f) {
+            return *l;
+        }
+        match f.rsplit_once('.') {
+            Some((parent, _)) => f = parent,
+            None => return 1,
+        }
+    }
+}
+
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "true or false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "nested keys",
+        Value::Tagged(_) => "a tagged value (`!tag`)",
+    }
+}
+
+#[cfg(test)]
+// A failing unwrap is a failing test, which is what it should be.
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use gazette_core::ArticleKind;
+
+    const INTERVIEW: &str = "---
+slug: housing-coop
+kind: interview
+title: \"Housing co-ops: a how-to\"
+summary: Why members build together.
+language: en
+translations:
+  fr: interview.fr.md
+tags: [Housing, SocialEconomy]
+author: marie
+interviewee:
+  name: Ana Lima
+  role: President
+  organisation: Casa Coop
+  photo: img/ana.jpg
+  fediverse_handle: ana@social.example.org
+cover:
+  src: img/cover.jpg
+  alt: Members on a building site
+status: published
+publish_at: 2026-01-15T09:00:00Z
+---
+First paragraph.
+
+Second paragraph.
+";
+
+    const FRENCH: &str = "---
+title: Les coopératives d'habitants
+language: fr
+summary: Pourquoi construire ensemble.
+---
+Premier paragraphe.
+";
+
+    type Files = HashMap<PathBuf, String>;
+
+    fn files(list: &[(&str, &str)]) -> Files {
+        list.iter().map(|(p, t)| (PathBuf::from(p), (*t).to_owned())).collect()
+    }
+
+    fn parse_in(fs: &Files, path: &str) -> Result<ParsedArticle, FrontMatterError> {
+        let read = |p: &Path| {
+            fs.get(p)
+                .cloned()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+        };
+        parse_file(Path::new(path), &read)
+    }
+
+    /// Parses `main` as content/interview.md next to the French translation.
+    fn parse(main: &str) -> Result<ParsedArticle, FrontMatterError> {
+        parse_in(
+            &files(&[("content/interview.md", main), ("content/interview.fr.md", FRENCH)]),
+            "content/interview.md",
+        )
+    }
+
+    fn check(main: &str) -> Result<NewArticle, FrontMatterError> {
+        validate(&parse(main)?, ArticleStatus::Draft, Utc::now())
+    }
+
+    fn problems(r: Result<impl fmt::Debug, FrontMatterError>) -> Vec<Problem> {
+        match r {
+            Err(FrontMatterError::Invalid(p)) => p,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    fn one(r: Result<impl fmt::Debug, FrontMatterError>) -> String {
+        let p = problems(r);
+        assert_eq!(p.len(), 1, "{p:?}");
+        p[0].to_string()
+    }
+
+    #[test]
+    fn happy_path_with_translation_cover_and_interviewee() {
+        let parsed = parse(INTERVIEW).unwrap();
+        let i = &parsed.input;
+        assert_eq!(i.slug.as_deref(), Some("housing-coop"));
+        assert_eq!(i.kind, "interview");
+        assert_eq!(i.language, "en");
+        assert_eq!(i.tags, vec!["Housing", "SocialEconomy"]);
+        assert_eq!(i.author, "marie");
+        assert_eq!(i.status.as_deref(), Some("published"));
+        assert_eq!(i.publish_at.as_deref(), Some("2026-01-15T09:00:00Z"));
+        assert_eq!(i.translations.len(), 2);
+        assert_eq!(i.translations[0].title, "Housing co-ops: a how-to");
+        assert_eq!(i.translations[0].body, "First paragraph.\n\nSecond paragraph.\n");
+        assert_eq!(i.translations[1].language, "fr");
+        assert_eq!(i.translations[1].summary, "Pourquoi construire ensemble.");
+        assert_eq!(i.translations[1].body, "Premier paragraphe.\n");
+        let cover = i.cover.as_ref().unwrap();
+        assert_eq!(cover.media_id, "content/img/cover.jpg");
+        assert_eq!(cover.alt, "Members on a building site");
+        let iv = i.interviewee.as_ref().unwrap();
+        assert_eq!(iv.name, "Ana Lima");
+        assert_eq!(iv.organisation, "Casa Coop");
+        assert_eq!(iv.photo.as_deref(), Some("content/img/ana.jpg"));
+        assert_eq!(
+            parsed.images,
+            vec![
+                ImageRef {
+                    field: "interviewee.photo".into(),
+                    path: "content/img/ana.jpg".into(),
+                    line: 15
+                },
+                ImageRef {
+                    field: "cover".into(),
+                    path: "content/img/cover.jpg".into(),
+                    line: 18
+                },
+            ]
+        );
+        assert_eq!(parsed.source.main.body_line, 23);
+        assert_eq!(parsed.source.body_line("fr"), 6);
+        assert_eq!(parsed.source.main.line("cover.alt"), 19);
+        assert_eq!(parsed.source.main.line("translations.fr"), 8);
+
+        assert_eq!(
+            parsed
+                .image_problem(&parsed.images[1], "cannot read: no such file")
+                .to_string(),
+            "content/interview.md: line 18: cover: cannot read: no such file"
+        );
+        let mut parsed = parsed;
+        assert!(parsed.set_media("cover", "m-cover".into()));
+        assert!(parsed.set_media("interviewee.photo", "m-ana".into()));
+        assert!(!parsed.set_media("logo", "x".into()));
+        let a = validate(&parsed, ArticleStatus::Draft, Utc::now()).unwrap();
+        assert_eq!(a.kind, ArticleKind::Interview);
+        assert_eq!(a.status, ArticleStatus::Published);
+        assert_eq!(a.translations.len(), 2);
+        assert_eq!(a.translations[1].language.as_str(), "fr");
+        assert_eq!(a.cover.unwrap().media_id, "m-cover");
+        assert_eq!(
+            a.interviewee.unwrap().fediverse_handle.as_deref(),
+            Some("@ana@social.example.org")
+        );
+        assert_eq!(a.tags, vec!["housing", "socialeconomy"]);
+        assert_eq!(a.published_at.unwrap().to_rfc3339(), "2026-01-15T09:00:00+00:00");
+    }
+
+    #[test]
+    fn media_ids_are_kept_and_defaults_apply() {
+        let md = "---\nkind: news\ntitle: Hello\nlanguage: fr\nauthor: marie\ncover:\n  src: 01HXYZMEDIA\n  alt: A field\n---\nText\n";
+        let parsed = parse(md).unwrap();
+        assert!(parsed.images.is_empty());
+        assert_eq!(parsed.input.cover.as_ref().unwrap().media_id, "01HXYZMEDIA");
+        let a = validate(&parsed, ArticleStatus::Draft, Utc::now()).unwrap();
+        assert_eq!(a.status, ArticleStatus::Draft);
+        assert_eq!(a.slug, "hello");
+    }
+
+    #[test]
+    fn from_memory_without_a_directory() {
+        let fs = files(&[
+            (
+                "a.md",
+                "---\nkind: news\ntitle: T\nlanguage: en\nauthor: a\ntranslations:\n  fr: a.fr.md\n---\nx\n",
+            ),
+            ("a.fr.md", FRENCH),
+        ]);
+        let parsed = parse_in(&fs, "a.md").unwrap();
+        assert_eq!(parsed.input.translations[1].title, "Les coopératives d'habitants");
+        assert_eq!(parsed.source.translations[0].lines.file, "a.fr.md");
+    }
+
+    #[test]
+    fn must_start_with_front_matter() {
+        assert_eq!(
+            one(parse("# Title\n---\nkind: news\n---\n")),
+            "content/interview.md: line 1: the file must start with a `---` line, then the front matter (title, kind, …), then another `---` line"
+        );
+        assert!(
+            one(parse("---\nkind: news\ntitle: x\n"))
+                .starts_with("content/interview.md: line 1: the front matter that starts here is not closed")
+        );
+    }
+
+    #[test]
+    fn main_file_that_cannot_be_read() {
+        let e = parse_in(&files(&[]), "missing.md").unwrap_err();
+        assert_eq!(e.to_string(), "missing.md: no such file");
+    }
+
+    #[test]
+    fn yaml_syntax_error_has_the_file_line() {
+        let e = one(parse("---\nkind: news\ntitle: [unclosed\nauthor: x\n---\n"));
+        assert!(e.starts_with("content/interview.md: line "), "{e}");
+        assert!(e.contains("invalid YAML"), "{e}");
+        let e = one(parse("---\nkind: news\ntitle: Co-ops: why\n---\n"));
+        assert!(e.starts_with("content/interview.md: line 3: invalid YAML"), "{e}");
+        assert!(e.contains("quotes"), "{e}");
+        let e = one(parse("---\nkind: news\ntitle: A\ntitle: B\n---\n"));
+        assert_eq!(e, "content/interview.md: line 4: title: given twice (first on line 3)");
+    }
+
+    #[test]
+    fn unknown_keys_name_key_and_line() {
+        let md = "---\nkind: news\nlanguage: en\nauthor: a\n\n# a comment\ntitel: Hello\n---\n";
+        assert_eq!(
+            one(parse(md)),
+            "content/interview.md: line 7: titel: unknown front matter key (did you mean `title`?)"
+        );
+        let md = "---\nkind: news\ntitle: T\nlanguage: en\nauthor: a\ncover:\n  src: 01ABC\n  alts: x\n---\n";
+        assert_eq!(
+            one(parse(md)),
+            "content/interview.md: line 8: cover.alts: unknown key (did you mean `alt`?)"
+        );
+        let md = "---\nkind: interview\ntitle: T\nlanguage: en\nauthor: a\ninterviewee:\n  name: N\n  email: n@example.org\n---\n";
+        assert!(
+            one(parse(md))
+                .starts_with("content/interview.md: line 8: interviewee.email: unknown key (known keys: name,")
+        );
+    }
+
+    #[test]
+    fn wrong_types_name_key_and_line() {
+        let md = "---\nkind: news\ntitle: T\nlanguage: en\nauthor: a\ntags: housing\n---\n";
+        assert_eq!(
+            one(parse(md)),
+            "content/interview.md: line 6: tags: expected a list such as [cooperatives, housing], got text"
+        );
+        let md = "---\nkind: news\ntitle:\n  - a\nlanguage: en\nauthor: a\n---\n";
+        assert_eq!(
+            one(parse(md)),
+            "content/interview.md: line 3: title: expected text, got a list"
+        );
+        let md = "---\nkind: news\ntitle: T\nlanguage: en\nauthor: a\ncover: img/x.jpg\n---\n";
+        assert!(one(parse(md)).starts_with("content/interview.md: line 6: cover: expected `src:` and `alt:`"));
+        let md = "---\nkind: news\ntitle: T\nlanguage: en\nauthor: a\ncover:\n  src: https://example.org/x.jpg\n  alt: x\n---\n";
+        assert!(
+            one(parse(md)).starts_with("content/interview.md: line 7: cover.src: `https://example.org/x.jpg` is a URL")
+        );
+    }
+
+    #[test]
+    fn validation_errors_carry_file_field_and_line() {
+        let md = INTERVIEW.replace("kind: interview", "kind: opinion");
+        assert_eq!(
+            one(check(&md)),
+            "content/interview.md: line 3: kind: unknown kind `opinion`: expected `news` or `interview`"
+        );
+
+        let md = INTERVIEW.replace("  alt: Members on a building site\n", "  alt: \"\"\n");
+        assert_eq!(
+            one(check(&md)),
+            "content/interview.md: line 19: cover.alt: cover image needs alt text describing it"
+        );
+
+        let md = INTERVIEW.replace("  fediverse_handle: ana@social.example.org", "  fediverse_handle: ana");
+        assert!(one(check(&md)).starts_with("content/interview.md: line 16: interviewee.fediverse_handle: "));
+
+        let md = INTERVIEW.replace("Second paragraph.", "<script>alert(1)</script>");
+        assert!(
+            one(check(&md)).starts_with("content/interview.md: line 25: body: `<script>`"),
+            "{}",
+            one(check(&md))
+        );
+
+        let md = INTERVIEW.replace("language: en", "language: xx");
+        assert!(one(check(&md)).starts_with("content/interview.md: line 6: language: unknown language tag `xx`"));
+
+        // A missing key is reported at the start of the front matter.
+        let md = INTERVIEW.replace("author: marie\n", "");
+        assert_eq!(
+            one(check(&md)),
+            "content/interview.md: line 1: author: an article needs an author"
+        );
+
+        // Several problems come together, in the order core finds them.
+        let md = INTERVIEW
+            .replace("kind: interview", "kind: opinion")
+            .replace("status: published", "status: later");
+        let p = problems(check(&md));
+        assert_eq!(p.iter().map(|p| p.line).collect::<Vec<_>>(), vec![3, 20]);
+        assert!(check(&md).unwrap_err().to_string().contains('\n'));
+    }
+
+    #[test]
+    fn translation_problems_point_into_the_translation_file() {
+        let fs = |fr: &str| files(&[("content/interview.md", INTERVIEW), ("content/interview.fr.md", fr)]);
+        let check_fr = |fr: &str| {
+            let fs = fs(fr);
+            let parsed = parse_in(&fs, "content/interview.md")?;
+            validate(&parsed, ArticleStatus::Draft, Utc::now())
+        };
+
+        let fr = "---\nlanguage: fr\ntitle: \"\"\n---\nTexte\n";
+        assert_eq!(
+            one(check_fr(fr)),
+            "content/interview.fr.md: line 3: title: title is missing for language `fr`"
+        );
+
+        let fr = "---\nlanguage: fr\n---\nTexte\n";
+        assert_eq!(
+            one(check_fr(fr)),
+            "content/interview.fr.md: line 1: title: title is missing for language `fr`"
+        );
+
+        let fr = "---\ntitle: T\n---\nLigne un\n\n<iframe src=x></iframe>\n";
+        assert!(
+            one(check_fr(fr)).starts_with("content/interview.fr.md: line 6: body: `<iframe>`"),
+            "{}",
+            one(check_fr(fr))
+        );
+
+        let fr = "---\ntitle: T\nlanguage: de\n---\nTexte\n";
+        assert_eq!(
+            one(check_fr(fr)),
+            "content/interview.fr.md: line 3: language: `de` does not match `fr`, the language this file is listed under in content/interview.md"
+        );
+
+        let fr = "---\ntitle: T\nkind: news\n---\nTexte\n";
+        assert_eq!(
+            one(check_fr(fr)),
+            "content/interview.fr.md: line 3: kind: not allowed in a translation file: only title, summary, language go here; the rest is set in content/interview.md"
+        );
+
+        let fr = "Pas de front matter\n";
+        assert!(
+            one(check_fr(fr)).starts_with("content/interview.fr.md: line 1: the file must start with a `---` line")
+        );
+    }
+
+    #[test]
+    fn translation_listing_problems_point_into_the_main_file() {
+        let only_main = files(&[("content/interview.md", INTERVIEW)]);
+        assert_eq!(
+            one(parse_in(&only_main, "content/interview.md")),
+            "content/interview.md: line 8: translations.fr: cannot read content/interview.fr.md: no such file"
+        );
+
+        let md = INTERVIEW.replace("  fr: interview.fr.md", "  en: interview.fr.md");
+        assert!(
+            one(parse(&md))
+                .starts_with("content/interview.md: line 8: translations.en: `en` is the language of this file")
+        );
+
+        let md = INTERVIEW.replace("  fr: interview.fr.md", "  zz: interview.fr.md");
+        let fr_as_zz = files(&[
+            ("content/interview.md", &md),
+            ("content/interview.fr.md", "---\ntitle: T\n---\nx\n"),
+        ]);
+        let parsed = parse_in(&fr_as_zz, "content/interview.md").unwrap();
+        let e = one(validate(&parsed, ArticleStatus::Draft, Utc::now()));
+        assert!(
+            e.starts_with("content/interview.md: line 8: translations.zz: unknown language tag `zz`"),
+            "{e}"
+        );
+
+        let md = INTERVIEW.replace("  fr: interview.fr.md", "  fr:");
+        assert_eq!(
+            one(parse(&md)),
+            "content/interview.md: line 8: translations.fr: expected the path of a Markdown file, such as article.fr.md"
+        );
+    }
+
+    #[test]
+    fn canonical_language_keys_find_their_lines() {
+        let md = INTERVIEW.replace("  fr: interview.fr.md", "  pt-br: interview.fr.md");
+        let fs = files(&[
+            ("content/interview.md", &md),
+            ("content/interview.fr.md", "---\ntitle: \"\"\n---\nx\n"),
+        ]);
+        let parsed = parse_in(&fs, "content/interview.md").unwrap();
+        assert_eq!(
+            one(validate(&parsed, ArticleStatus::Draft, Utc::now())),
+            "content/interview.fr.md: line 2: title: title is missing for language `pt-BR`"
+        );
+    }
+
+    #[test]
+    fn key_scan() {
+        let keys = scan_keys(
+            "\ntitle: a\n\"odd\": b\ncover:\n  src: x\n    deep: y\n  alt: z\ntags:\n- a\nsummary: |\n  text: not a key\n",
+        );
+        assert_eq!(keys.get("title"), Some(&2));
+        assert_eq!(keys.get("odd"), Some(&3));
+        assert_eq!(keys.get("cover.src"), Some(&5));
+        assert_eq!(keys.get("cover.deep"), None);
+        assert_eq!(keys.get("cover.alt"), Some(&7));
+        assert_eq!(keys.get("tags"), Some(&8));
+        assert_eq!(keys.get("summary"), Some(&10));
+        assert_eq!(keys.len(), 7, "{keys:?}");
+    }
+}

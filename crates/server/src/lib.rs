@@ -1,0 +1,12 @@
+//! The gazette server as a library: configuration, the parsing of
+//! Markdown files for `gazette publish`, the CLI commands and the wiring that
+//! starts a server; `main.rs` only parses arguments and runs them.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod frontmatter;
+pub mod scheduler;

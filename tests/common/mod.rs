@@ -1,0 +1,229 @@
+//! Helpers for end-to-end tests: run the real `gazette` binary against a
+//! throw-away SQLite or PostgreSQL database, start servers on ephemeral
+//! ports, and poll (never sleep) until something holds.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use gazette_store::Backend;
+use gazette_store::testing::TestDb;
+
+/// A 1×1 PNG.
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+/// One instance's files and database; removed on drop.
+pub struct Env {
+    pub dir: PathBuf,
+    pub backend: Backend,
+    /// Keeps the PostgreSQL database alive (and drops it at the end).
+    db: Option<TestDb>,
+    database_url: String,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Env {
+    /// `None` for PostgreSQL when it is not configured (and not required).
+    pub async fn new(backend: Backend) -> Option<Env> {
+        let dir = std::env::temp_dir().join(format!("gazette-e2e-{}-{}", std::process::id(), unique()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (db, database_url) = match backend {
+            Backend::Sqlite => (None, format!("sqlite://{}/data/gazette.db", dir.display())),
+            Backend::Postgres => {
+                let admin = TestDb::postgres_url()?;
+                let (url, name) = TestDb::create_pg_database(&admin).await.unwrap();
+                // Opened only to own the database's lifetime; the binary migrates it.
+                let db = TestDb::postgres_existing(&admin, &url, &name).await;
+                (Some(db), url)
+            }
+        };
+        Some(Env {
+            dir,
+            backend,
+            db,
+            database_url,
+            extra_env: Vec::new(),
+        })
+    }
+
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.extra_env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gazette"));
+        cmd.current_dir(&self.dir)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.join("data"))
+            .env("GAZETTE_DATABASE__URL", &self.database_url)
+            .env("GAZETTE_LOG__LEVEL", "warn")
+            .env_remove("GAZETTE_CONFIG")
+            .env_remove("GAZETTE_TEST_POSTGRES_URL")
+            .env_remove("GAZETTE_TEST_REQUIRE_POSTGRES")
+            .env_remove("RUST_LOG");
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs a command to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "`gazette {}` failed:\nstdout: {}\nstderr: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command that must fail; returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "`gazette {}` should have failed:\nstdout: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Starts `gazette serve` on an ephemeral port.
+    pub fn serve(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("listening on ") {
+                        break url.trim().to_owned();
+                    }
+                }
+                _ => {
+                    let status = child.wait().unwrap();
+                    panic!("gazette serve exited before listening: {status}");
+                }
+            }
+        };
+        Server { child, base }
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        self.db.take();
+    }
+}
+
+/// A running `gazette serve`; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t ^ N.fetch_add(1, Ordering::Relaxed)
+}
+
+pub fn last_line(s: &str) -> &str {
+    s.trim_end().lines().last().unwrap_or("")
+}
+
+pub fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Instantiates each async test body once per backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread")] async fn $name() {
+                if let Some(env) = super::common::Env::new(gazette_store::Backend::Sqlite).await { super::$name(env).await }
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread")] async fn $name() {
+                if let Some(env) = super::common::Env::new(gazette_store::Backend::Postgres).await { super::$name(env).await }
+            })*
+        }
+    };
+}

@@ -1,0 +1,133 @@
+//! End-to-end tests of `gazette serve` on SQLite and PostgreSQL: the demo
+//! instance, scheduled publishing, and durability across `kill -9`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Env, eventually, last_line, path};
+use serde_json::json;
+
+both_backends!(
+    demo_instance_serves_pages_feeds_and_api,
+    scheduled_article_publishes_itself,
+    acknowledged_writes_survive_kill_9
+);
+
+async fn demo_instance_serves_pages_feeds_and_api(env: Env) {
+    let server = env.serve(&["--demo"]);
+    let client = reqwest::Client::new();
+    let get = |p: &str| client.get(server.url(p)).send();
+
+    let health = get("/healthz").await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    let home = get("/").await.unwrap().text().await.unwrap();
+    assert!(home.contains("Solstice Commun"), "home shows the organisation");
+    let links: Vec<&str> = home
+        .match_indices("href=\"/articles/")
+        .map(|(i, _)| &home[i + 6..])
+        .collect();
+    assert!(links.len() >= 3, "home lists the interview and two news items");
+
+    let slug = "maite-delcourt-solstice-commun-energie-citoyenne";
+    let fr = client
+        .get(server.url(&format!("/articles/{slug}")))
+        .header("Accept-Language", "fr-BE,fr;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fr.status(), 200);
+    let fr = fr.text().await.unwrap();
+    assert!(fr.contains("lang=\"fr\"") && fr.contains("Présentation de Maïté Delcourt"));
+    let en = client
+        .get(server.url(&format!("/articles/{slug}")))
+        .header("Accept-Language", "en-GB,en")
+        .send()
+        .await
+        .unwrap();
+    let en = en.text().await.unwrap();
+    assert!(en.contains("lang=\"en\""), "Accept-Language picks English");
+    assert!(en.contains("fediverse:creator") && en.contains("@camille@social.example.org"));
+    assert!(en.contains("og:image") && en.contains("NewsArticle"));
+
+    for feed in ["/feed.atom", "/feed/fr.atom", "/tags/cooperatives/feed.atom"] {
+        let resp = get(feed).await.unwrap();
+        assert_eq!(resp.status(), 200, "{feed}");
+        assert!(resp.text().await.unwrap().contains("<entry"), "{feed} has entries");
+    }
+    assert!(get("/sitemap.xml").await.unwrap().text().await.unwrap().contains(slug));
+    assert!(
+        get("/robots.txt")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("Sitemap:")
+    );
+    let openapi: serde_json::Value = get("/api/openapi.json").await.unwrap().json().await.unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"));
+
+    // Restarting with --demo on a non-empty database adds nothing twice.
+    drop(server);
+    let again = env.serve(&["--demo"]);
+    let list = env.ok(&["article", "list"]);
+    assert!(list.contains("3 of 3"), "{list}");
+    drop(again);
+}
+
+async fn scheduled_article_publishes_itself(env: Env) {
+    env.ok(&["init"]);
+    let server = env.serve(&["--demo"]);
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let file = env.write(
+        "later.md",
+        format!(
+            "---\nslug: later\nkind: news\ntitle: Later\nlanguage: en\nauthor: tom_verbeke\nstatus: scheduled\npublish_at: \"{at}\"\n---\nSoon.\n"
+        ),
+    );
+    env.ok(&["publish", path(&file)]);
+    let page = reqwest::get(server.url("/articles/later")).await.unwrap();
+    assert_eq!(page.status(), 404, "not public before its time");
+    eventually(
+        "the scheduled article to be published",
+        Duration::from_secs(20),
+        || async {
+            let r = reqwest::get(server.url("/articles/later")).await.ok()?;
+            (r.status() == 200).then_some(())
+        },
+    )
+    .await;
+    assert!(env.ok(&["article", "show", "later"]).contains("status:    published"));
+}
+
+async fn acknowledged_writes_survive_kill_9(env: Env) {
+    let token = last_line(&env.ok(&["init"])).to_owned();
+    let server = env.serve(&["--demo"]);
+    let client = reqwest::Client::new();
+    let mut slugs = Vec::new();
+    for i in 0..20 {
+        let slug = format!("durable-{i}");
+        let resp = client
+            .post(server.url("/api/articles"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "slug": slug, "kind": "news", "status": "published", "language": "en", "author": "tom_verbeke",
+                "translations": [{"language": "en", "title": format!("Durable {i}"), "summary": "S", "body": "B"}]
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+        slugs.push(slug);
+    }
+    server.kill9();
+    let server = env.serve(&[]);
+    for slug in slugs {
+        let r = reqwest::get(server.url(&format!("/articles/{slug}"))).await.unwrap();
+        assert_eq!(r.status(), 200, "{slug} survived kill -9");
+    }
+}
