@@ -18,7 +18,12 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), code, message: message.into(), line: None }
+        FieldError {
+            field: field.into(),
+            code,
+            message: message.into(),
+            line: None,
+        }
     }
 
     pub fn at_line(mut self, line: usize) -> Self {

@@ -22,7 +22,9 @@ impl Language {
         let mut parts = tag.split(['-', '_']);
         let primary = parts.next().unwrap_or_default().to_ascii_lowercase();
         if !LANGUAGES.contains(&primary.as_str()) {
-            return Err(format!("unknown language tag `{tag}` (expected an ISO 639-1 code such as `fr` or `en`)"));
+            return Err(format!(
+                "unknown language tag `{tag}` (expected an ISO 639-1 code such as `fr` or `en`)"
+            ));
         }
         let mut out = primary;
         let mut seen_region = false;
@@ -127,7 +129,9 @@ impl Country {
         if COUNTRIES.contains(&up.as_str()) {
             Ok(Country(up))
         } else {
-            Err(format!("unknown country `{code}` (expected an ISO 3166-1 alpha-2 code such as `FR`)"))
+            Err(format!(
+                "unknown country `{code}` (expected an ISO 3166-1 alpha-2 code such as `FR`)"
+            ))
         }
     }
 

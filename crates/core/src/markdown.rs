@@ -17,7 +17,11 @@ fn options() -> Options {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Scheme check that survives the tricks browsers forgive: case, embedded
@@ -52,7 +56,10 @@ fn dangerous_html(raw: &str) -> Option<String> {
             let rest = &lower[i + 2..];
             let name_len = rest.chars().take_while(|c| c.is_ascii_alphabetic()).count();
             if name_len > 0 && rest[name_len..].trim_start().starts_with('=') {
-                return Some(format!("event handler attribute `on{}` is not allowed", &rest[..name_len]));
+                return Some(format!(
+                    "event handler attribute `on{}` is not allowed",
+                    &rest[..name_len]
+                ));
             }
         }
     }
@@ -77,13 +84,24 @@ pub fn render(markdown: &str, field: &str, first_line: usize) -> Result<String, 
             }
             Event::Start(Tag::Link { dest_url, .. }) if dangerous_url(dest_url) => {
                 errors.push(
-                    FieldError::new(field, "unsafe_link", format!("link to `{dest_url}` is not allowed: only http(s), mailto and relative links"))
-                        .at_line(line),
+                    FieldError::new(
+                        field,
+                        "unsafe_link",
+                        format!("link to `{dest_url}` is not allowed: only http(s), mailto and relative links"),
+                    )
+                    .at_line(line),
                 );
             }
             Event::Start(Tag::Image { dest_url, .. }) => {
                 if dangerous_url(dest_url) {
-                    errors.push(FieldError::new(field, "unsafe_link", format!("image source `{dest_url}` is not allowed")).at_line(line));
+                    errors.push(
+                        FieldError::new(
+                            field,
+                            "unsafe_link",
+                            format!("image source `{dest_url}` is not allowed"),
+                        )
+                        .at_line(line),
+                    );
                 }
                 image_start = Some((line, dest_url.to_string()));
                 image_alt.clear();
@@ -94,8 +112,12 @@ pub fn render(markdown: &str, field: &str, first_line: usize) -> Result<String, 
                     && image_alt.trim().is_empty()
                 {
                     errors.push(
-                        FieldError::new(field, "missing_alt", format!("image `{src}` has no alt text: write it as ![description]({src})"))
-                            .at_line(line),
+                        FieldError::new(
+                            field,
+                            "missing_alt",
+                            format!("image `{src}` has no alt text: write it as ![description]({src})"),
+                        )
+                        .at_line(line),
                     );
                 }
             }
@@ -148,7 +170,12 @@ mod tests {
 
     #[test]
     fn renders_headings_with_emoji_and_tables() {
-        let html = render("## 🔷 A heading\n\nSome *text*.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n", "body", 1).unwrap();
+        let html = render(
+            "## 🔷 A heading\n\nSome *text*.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+            "body",
+            1,
+        )
+        .unwrap();
         assert!(html.contains("<h2>🔷 A heading</h2>"), "{html}");
         assert!(html.contains("<em>text</em>"));
         assert!(html.contains("<table>"));
@@ -166,9 +193,17 @@ mod tests {
 
     #[test]
     fn refuses_javascript_links() {
-        for md in ["[x](javascript:alert(1))", "[x](JaVaScRiPt:alert(1))", "[x](<javascript:alert(1)>)", "<a href=\"javascript:x\">y</a>"] {
+        for md in [
+            "[x](javascript:alert(1))",
+            "[x](JaVaScRiPt:alert(1))",
+            "[x](<javascript:alert(1)>)",
+            "<a href=\"javascript:x\">y</a>",
+        ] {
             let err = render(md, "body", 1).unwrap_err();
-            assert!(err[0].code == "unsafe_link" || err[0].code == "unsafe_html", "{md}: {err:?}");
+            assert!(
+                err[0].code == "unsafe_link" || err[0].code == "unsafe_html",
+                "{md}: {err:?}"
+            );
         }
     }
 
@@ -182,7 +217,12 @@ mod tests {
 
     #[test]
     fn sanitises_what_is_left() {
-        let html = render("<span style=\"color:red\">hi</span> [ok](https://example.org)", "body", 1).unwrap();
+        let html = render(
+            "<span style=\"color:red\">hi</span> [ok](https://example.org)",
+            "body",
+            1,
+        )
+        .unwrap();
         assert!(!html.contains("style"), "{html}");
         assert!(html.contains("rel=\"noopener noreferrer nofollow ugc\""));
     }

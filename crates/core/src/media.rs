@@ -28,7 +28,10 @@ pub fn sniff(bytes: &[u8], limit: usize) -> Result<ImageInfo, ImageError> {
         return Err(ImageError::Empty);
     }
     if bytes.len() > limit {
-        return Err(ImageError::TooLarge { size: bytes.len(), limit });
+        return Err(ImageError::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
     }
     let content_type = match imagesize::image_type(bytes) {
         Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
@@ -41,7 +44,11 @@ pub fn sniff(bytes: &[u8], limit: usize) -> Result<ImageInfo, ImageError> {
     if size.width == 0 || size.height == 0 {
         return Err(ImageError::Unreadable("zero width or height".into()));
     }
-    Ok(ImageInfo { content_type, width: size.width as u32, height: size.height as u32 })
+    Ok(ImageInfo {
+        content_type,
+        width: size.width as u32,
+        height: size.height as u32,
+    })
 }
 
 #[cfg(test)]
@@ -50,22 +57,32 @@ mod tests {
 
     // A 1×1 transparent PNG.
     const PNG: [u8; 67] = [
-        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
-        0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49,
-        0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00,
-        0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00,
+        0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D,
+        0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
     ];
 
     #[test]
     fn sniffs_png() {
-        assert_eq!(sniff(&PNG, 1000), Ok(ImageInfo { content_type: "image/png", width: 1, height: 1 }));
+        assert_eq!(
+            sniff(&PNG, 1000),
+            Ok(ImageInfo {
+                content_type: "image/png",
+                width: 1,
+                height: 1
+            })
+        );
     }
 
     #[test]
     fn refuses_bad_files() {
         assert_eq!(sniff(b"", 10), Err(ImageError::Empty));
         assert_eq!(sniff(&PNG, 10), Err(ImageError::TooLarge { size: 67, limit: 10 }));
-        assert_eq!(sniff(b"<svg xmlns='http://www.w3.org/2000/svg'/>", 1000), Err(ImageError::NotAnImage));
+        assert_eq!(
+            sniff(b"<svg xmlns='http://www.w3.org/2000/svg'/>", 1000),
+            Err(ImageError::NotAnImage)
+        );
         assert_eq!(sniff(b"%PDF-1.4 hello", 1000), Err(ImageError::NotAnImage));
     }
 }

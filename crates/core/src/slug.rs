@@ -53,8 +53,15 @@ pub fn check(slug: &str) -> Result<(), String> {
     if slug.len() > 120 {
         return Err("slug is longer than 120 characters".into());
     }
-    if !slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') || slug.starts_with('-') || slug.ends_with('-') {
-        return Err(format!("slug `{slug}` may only contain lowercase letters, digits and inner hyphens"));
+    if !slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || slug.starts_with('-')
+        || slug.ends_with('-')
+    {
+        return Err(format!(
+            "slug `{slug}` may only contain lowercase letters, digits and inner hyphens"
+        ));
     }
     Ok(())
 }
@@ -65,7 +72,10 @@ mod tests {
 
     #[test]
     fn folds_accents() {
-        assert_eq!(slugify("Économie sociale : l'œuvre d'une coopérative !"), "economie-sociale-l-oeuvre-d-une-cooperative");
+        assert_eq!(
+            slugify("Économie sociale : l'œuvre d'une coopérative !"),
+            "economie-sociale-l-oeuvre-d-une-cooperative"
+        );
         assert_eq!(slugify("  Ünïcode -- 2026 "), "unicode-2026");
     }
 

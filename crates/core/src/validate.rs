@@ -49,22 +49,37 @@ pub fn article(
     lines: &dyn LineOf,
     body_lines: &dyn Fn(&str) -> usize,
 ) -> Result<NewArticle, ValidationError> {
-    let mut errs = Errs { list: Vec::new(), lines };
+    let mut errs = Errs {
+        list: Vec::new(),
+        lines,
+    };
 
     let kind = ArticleKind::parse(input.kind.trim());
     if kind.is_none() {
-        errs.add("kind", "invalid", format!("unknown kind `{}`: expected `news` or `interview`", input.kind));
+        errs.add(
+            "kind",
+            "invalid",
+            format!("unknown kind `{}`: expected `news` or `interview`", input.kind),
+        );
     }
     let status = match input.status.as_deref().map(str::trim) {
         None | Some("") => Some(default_status),
         Some(s) => match ArticleStatus::parse(s) {
             Some(ArticleStatus::Deleted) => {
-                errs.add("status", "invalid", "status `deleted` cannot be set on save: delete the article instead".into());
+                errs.add(
+                    "status",
+                    "invalid",
+                    "status `deleted` cannot be set on save: delete the article instead".into(),
+                );
                 None
             }
             Some(st) => Some(st),
             None => {
-                errs.add("status", "invalid", format!("unknown status `{s}`: expected `draft`, `scheduled` or `published`"));
+                errs.add(
+                    "status",
+                    "invalid",
+                    format!("unknown status `{s}`: expected `draft`, `scheduled` or `published`"),
+                );
                 None
             }
         },
@@ -82,7 +97,11 @@ pub fn article(
         errs.add("title", "required", "an article needs a title".into());
     }
     for (i, t) in input.translations.iter().enumerate() {
-        let key = if t.language.is_empty() { i.to_string() } else { t.language.clone() };
+        let key = if t.language.is_empty() {
+            i.to_string()
+        } else {
+            t.language.clone()
+        };
         let lang = match Language::parse(&t.language) {
             Ok(l) => l,
             Err(m) => {
@@ -91,23 +110,47 @@ pub fn article(
             }
         };
         let is_default = default_language.as_ref() == Some(&lang);
-        let prefix = if is_default { String::new() } else { format!("translations.{lang}.") };
+        let prefix = if is_default {
+            String::new()
+        } else {
+            format!("translations.{lang}.")
+        };
         if translations.iter().any(|x| x.language == lang) {
-            errs.add(&format!("{prefix}language"), "duplicate", format!("language `{lang}` is given twice"));
+            errs.add(
+                &format!("{prefix}language"),
+                "duplicate",
+                format!("language `{lang}` is given twice"),
+            );
             continue;
         }
         let title = t.title.trim();
         if title.is_empty() {
-            errs.add(&format!("{prefix}title"), "required", format!("title is missing for language `{lang}`"));
+            errs.add(
+                &format!("{prefix}title"),
+                "required",
+                format!("title is missing for language `{lang}`"),
+            );
         } else if title.chars().count() > MAX_TITLE {
-            errs.add(&format!("{prefix}title"), "too_long", format!("title is longer than {MAX_TITLE} characters"));
+            errs.add(
+                &format!("{prefix}title"),
+                "too_long",
+                format!("title is longer than {MAX_TITLE} characters"),
+            );
         }
         let summary = t.summary.trim();
         if summary.chars().count() > MAX_SUMMARY {
-            errs.add(&format!("{prefix}summary"), "too_long", format!("summary is longer than {MAX_SUMMARY} characters"));
+            errs.add(
+                &format!("{prefix}summary"),
+                "too_long",
+                format!("summary is longer than {MAX_SUMMARY} characters"),
+            );
         }
         if t.body.len() > MAX_BODY {
-            errs.add(&format!("{prefix}body"), "too_long", format!("body is longer than {MAX_BODY} bytes"));
+            errs.add(
+                &format!("{prefix}body"),
+                "too_long",
+                format!("body is longer than {MAX_BODY} bytes"),
+            );
             continue;
         }
         let body_field = format!("{prefix}body");
@@ -133,7 +176,11 @@ pub fn article(
                 translations.insert(0, t);
             }
             None if !input.translations.is_empty() && !errs.list.iter().any(|e| e.field.ends_with("language")) => {
-                errs.add("language", "invalid", format!("no title and text given for the default language `{dl}`"));
+                errs.add(
+                    "language",
+                    "invalid",
+                    format!("no title and text given for the default language `{dl}`"),
+                );
             }
             None => {}
         }
@@ -165,10 +212,17 @@ pub fn article(
             None
         }
         Some(c) if c.alt.trim().is_empty() => {
-            errs.add("cover.alt", "required", "cover image needs alt text describing it".into());
+            errs.add(
+                "cover.alt",
+                "required",
+                "cover image needs alt text describing it".into(),
+            );
             None
         }
-        Some(c) => Some(Cover { media_id: c.media_id.trim().to_owned(), alt: c.alt.trim().to_owned() }),
+        Some(c) => Some(Cover {
+            media_id: c.media_id.trim().to_owned(),
+            alt: c.alt.trim().to_owned(),
+        }),
     };
 
     let interviewee = match (&kind, &input.interviewee) {
@@ -182,7 +236,11 @@ pub fn article(
         }
         (_, Some(iv)) => {
             if iv.name.trim().is_empty() {
-                errs.add("interviewee.name", "required", "the interviewee's name is missing".into());
+                errs.add(
+                    "interviewee.name",
+                    "required",
+                    "the interviewee's name is missing".into(),
+                );
             }
             if let Some(h) = iv.fediverse_handle.as_deref().filter(|h| !h.trim().is_empty())
                 && let Err(m) = check_handle(h)
@@ -190,7 +248,10 @@ pub fn article(
                 errs.add("interviewee.fediverse_handle", "invalid", m);
             }
             let mut iv = iv.clone();
-            iv.fediverse_handle = iv.fediverse_handle.filter(|h| !h.trim().is_empty()).map(|h| normalise_handle(&h));
+            iv.fediverse_handle = iv
+                .fediverse_handle
+                .filter(|h| !h.trim().is_empty())
+                .map(|h| normalise_handle(&h));
             Some(iv)
         }
         (_, None) => None,
@@ -201,7 +262,11 @@ pub fn article(
         Some(s) => match parse_time(s) {
             Some(t) => Some(t),
             None => {
-                errs.add("publish_at", "invalid", format!("`{s}` is not a date and time such as 2026-12-01T09:00:00Z"));
+                errs.add(
+                    "publish_at",
+                    "invalid",
+                    format!("`{s}` is not a date and time such as 2026-12-01T09:00:00Z"),
+                );
                 None
             }
         },
@@ -212,7 +277,11 @@ pub fn article(
                 errs.add("publish_at", "required", "a scheduled article needs publish_at".into());
             }
             if publish_at.is_some_and(|t| t <= now) {
-                errs.add("publish_at", "invalid", "publish_at of a scheduled article must be in the future (or publish it now)".into());
+                errs.add(
+                    "publish_at",
+                    "invalid",
+                    "publish_at of a scheduled article must be in the future (or publish it now)".into(),
+                );
             }
             publish_at
         }
@@ -227,9 +296,16 @@ pub fn article(
             s.to_owned()
         }
         None => {
-            let s = translations.first().map(|t| slug::slugify(&t.title)).unwrap_or_default();
+            let s = translations
+                .first()
+                .map(|t| slug::slugify(&t.title))
+                .unwrap_or_default();
             if s.is_empty() && translations.first().is_some_and(|t| !t.title.is_empty()) {
-                errs.add("slug", "required", "no slug given and none can be made from the title".into());
+                errs.add(
+                    "slug",
+                    "required",
+                    "no slug given and none can be made from the title".into(),
+                );
             }
             s
         }
@@ -260,12 +336,20 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
             return Some(t.and_utc());
         }
     }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }
 
 /// `#Économie_Sociale` → `économie_sociale`; letters, digits and `_` only.
@@ -275,7 +359,9 @@ pub fn normalise_tag(tag: &str) -> Result<String, String> {
         return Err("empty tag".into());
     }
     if !t.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        return Err(format!("tag `{tag}` may only contain letters, digits and `_` (write it as one word, e.g. SocialEconomy)"));
+        return Err(format!(
+            "tag `{tag}` may only contain letters, digits and `_` (write it as one word, e.g. SocialEconomy)"
+        ));
     }
     if t.chars().count() > 100 {
         return Err(format!("tag `{tag}` is longer than 100 characters"));
@@ -288,15 +374,20 @@ pub fn check_handle(handle: &str) -> Result<(), String> {
     let h = handle.trim().trim_start_matches('@');
     let mut parts = h.split('@');
     let (Some(user), Some(host), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(format!("`{handle}` is not a fediverse handle such as @name@example.org"));
+        return Err(format!(
+            "`{handle}` is not a fediverse handle such as @name@example.org"
+        ));
     };
     let user_ok = !user.is_empty() && user.chars().all(|c| c.is_alphanumeric() || "_.-".contains(c));
     let host_ok = host.contains('.') || host.starts_with("localhost");
-    let host_ok = host_ok && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c)) && !host.starts_with('.');
+    let host_ok =
+        host_ok && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c)) && !host.starts_with('.');
     if user_ok && host_ok {
         Ok(())
     } else {
-        Err(format!("`{handle}` is not a fediverse handle such as @name@example.org"))
+        Err(format!(
+            "`{handle}` is not a fediverse handle such as @name@example.org"
+        ))
     }
 }
 
@@ -312,12 +403,23 @@ pub fn author(input: &AuthorInput) -> Result<AuthorInput, ValidationError> {
     if username.is_empty() {
         errs.push(FieldError::new("username", "required", "an author needs a username"));
     } else if username.len() > 64 || !username.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        errs.push(FieldError::new("username", "invalid", format!("username `{}` may only contain letters, digits and `_` (at most 64)", input.username)));
+        errs.push(FieldError::new(
+            "username",
+            "invalid",
+            format!(
+                "username `{}` may only contain letters, digits and `_` (at most 64)",
+                input.username
+            ),
+        ));
     }
     if input.name.trim().is_empty() {
         errs.push(FieldError::new("name", "required", "an author needs a name"));
     }
-    let handle = input.fediverse_handle.as_deref().map(str::trim).filter(|h| !h.is_empty());
+    let handle = input
+        .fediverse_handle
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
     if let Some(h) = handle
         && let Err(m) = check_handle(h)
     {
@@ -344,8 +446,18 @@ mod tests {
             kind: "news".into(),
             language: "fr".into(),
             translations: vec![
-                TranslationInput { language: "en".into(), title: "Hello".into(), summary: "S".into(), body: "Body".into() },
-                TranslationInput { language: "fr".into(), title: "Bonjour à tous".into(), summary: "S".into(), body: "Texte".into() },
+                TranslationInput {
+                    language: "en".into(),
+                    title: "Hello".into(),
+                    summary: "S".into(),
+                    body: "Body".into(),
+                },
+                TranslationInput {
+                    language: "fr".into(),
+                    title: "Bonjour à tous".into(),
+                    summary: "S".into(),
+                    body: "Texte".into(),
+                },
             ],
             tags: vec!["#SocialEconomy".into(), "socialeconomy".into()],
             author: "marie".into(),
@@ -389,7 +501,10 @@ mod tests {
         assert_eq!(fields(check(&i).unwrap_err()), vec!["translations.zz.language"]);
 
         let mut i = input();
-        i.cover = Some(CoverInput { media_id: "m1".into(), alt: "".into() });
+        i.cover = Some(CoverInput {
+            media_id: "m1".into(),
+            alt: "".into(),
+        });
         assert_eq!(fields(check(&i).unwrap_err()), vec!["cover.alt"]);
 
         let mut i = input();

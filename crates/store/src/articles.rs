@@ -1,9 +1,7 @@
 //! Articles with their translations and tags; every write is one transaction.
 
 use chrono::{DateTime, Utc};
-use gazette_core::{
-    Article, ArticleKind, ArticleStatus, Cover, Interviewee, Language, NewArticle, Translation,
-};
+use gazette_core::{Article, ArticleKind, ArticleStatus, Cover, Interviewee, Language, NewArticle, Translation};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
@@ -34,7 +32,12 @@ pub struct ArticleQuery {
 impl ArticleQuery {
     /// Published articles, newest first.
     pub fn published(limit: i64, offset: i64) -> Self {
-        ArticleQuery { statuses: vec![ArticleStatus::Published], limit, offset, ..Default::default() }
+        ArticleQuery {
+            statuses: vec![ArticleStatus::Published],
+            limit,
+            offset,
+            ..Default::default()
+        }
     }
 }
 
@@ -97,7 +100,12 @@ impl Store {
 
     /// Replaces an article's content, keeping its id and creation date. With
     /// `expected_version`, refuses to overwrite a newer save (lost update).
-    pub async fn update_article(&self, id: &str, new: &NewArticle, expected_version: Option<i64>) -> StoreResult<Article> {
+    pub async fn update_article(
+        &self,
+        id: &str,
+        new: &NewArticle,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Article> {
         self.update_article_with_media(id, new, expected_version, &[]).await
     }
 
@@ -120,7 +128,10 @@ impl Store {
         if let Some(expected) = expected_version
             && expected != version
         {
-            return Err(StoreError::StaleVersion { what: "article", current: version });
+            return Err(StoreError::StaleVersion {
+                what: "article",
+                current: version,
+            });
         }
         let new = &attach_media(&mut tx, new, media).await?;
         let author_id = resolve_author(&mut tx, &new.author).await?;
@@ -154,10 +165,19 @@ impl Store {
         .await
         .map_err(|e| map_slug_violation(e, &new.slug))?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::StaleVersion { what: "article", current: version + 1 });
+            return Err(StoreError::StaleVersion {
+                what: "article",
+                current: version + 1,
+            });
         }
-        sqlx::query("DELETE FROM article_translations WHERE article_id = $1").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM article_tags WHERE article_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM article_translations WHERE article_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM article_tags WHERE article_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         insert_children(&mut tx, id, new).await?;
         tx.commit().await?;
         self.get_article(id).await
@@ -219,7 +239,9 @@ impl Store {
         .bind(to_db(at))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| r.try_get::<String, _>("id").map_err(StoreError::from)).collect()
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("id").map_err(StoreError::from))
+            .collect()
     }
 
     /// The earliest time a scheduled article is due, for the scheduler's sleep.
@@ -231,28 +253,36 @@ impl Store {
     }
 
     pub async fn find_article(&self, id: &str) -> StoreResult<Option<Article>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         self.one_with_children(row).await
     }
 
     pub async fn get_article(&self, id: &str) -> StoreResult<Article> {
-        self.find_article(id).await?.ok_or_else(|| StoreError::not_found("article", id))
+        self.find_article(id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("article", id))
     }
 
     /// Any article with this slug, whatever its status.
     pub async fn find_article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE slug = $1")))
-            .bind(slug)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE slug = $1"
+        )))
+        .bind(slug)
+        .fetch_optional(&self.pool)
+        .await?;
         self.one_with_children(row).await
     }
 
     pub async fn get_article_by_slug(&self, slug: &str) -> StoreResult<Article> {
-        self.find_article_by_slug(slug).await?.ok_or_else(|| StoreError::not_found("article", slug))
+        self.find_article_by_slug(slug)
+            .await?
+            .ok_or_else(|| StoreError::not_found("article", slug))
     }
 
     /// A page of articles matching `q`, newest first.
@@ -266,7 +296,11 @@ impl Store {
         if q.statuses.is_empty() {
             sql_where.push_str(" AND a.status <> 'deleted'");
         } else {
-            let list: Vec<String> = q.statuses.iter().map(|s| bind(s.as_str().to_owned(), &mut binds)).collect();
+            let list: Vec<String> = q
+                .statuses
+                .iter()
+                .map(|s| bind(s.as_str().to_owned(), &mut binds))
+                .collect();
             sql_where.push_str(&format!(" AND a.status IN ({})", list.join(", ")));
         }
         if let Some(kind) = q.kind {
@@ -279,7 +313,9 @@ impl Store {
         }
         if let Some(tag) = &q.tag {
             let p = bind(tag.clone(), &mut binds);
-            sql_where.push_str(&format!(" AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = {p})"));
+            sql_where.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = {p})"
+            ));
         }
         if let Some(lang) = &q.language {
             let p = bind(lang.as_str().to_owned(), &mut binds);
@@ -288,7 +324,10 @@ impl Store {
             ));
         }
         if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let pattern = format!(
+                "%{}%",
+                search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            );
             let p = bind(pattern, &mut binds);
             let like = crate::dialect::ilike(self.backend);
             sql_where.push_str(&format!(
@@ -307,7 +346,11 @@ impl Store {
             count = count.bind(b.clone());
         }
         let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
-        let cols = ARTICLE_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+        let cols = ARTICLE_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let list_sql = format!(
             "SELECT {cols} FROM articles a{sql_where} ORDER BY {order} LIMIT ${} OFFSET ${}",
             binds.len() + 1,
@@ -317,8 +360,15 @@ impl Store {
         for b in &binds {
             list = list.bind(b.clone());
         }
-        let rows = list.bind(q.limit.clamp(0, 1000)).bind(q.offset.max(0)).fetch_all(&self.pool).await?;
-        Ok(ArticlePage { articles: self.with_children(rows).await?, total })
+        let rows = list
+            .bind(q.limit.clamp(0, 1000))
+            .bind(q.offset.max(0))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ArticlePage {
+            articles: self.with_children(rows).await?,
+            total,
+        })
     }
 
     /// Tags of published articles with how many use each, most used first.
@@ -330,7 +380,14 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok(TagCount { tag: r.try_get("tag")?, count: r.try_get("n")? })).collect()
+        rows.iter()
+            .map(|r| {
+                Ok(TagCount {
+                    tag: r.try_get("tag")?,
+                    count: r.try_get("n")?,
+                })
+            })
+            .collect()
     }
 
     /// Languages that at least one published article is written in.
@@ -395,8 +452,9 @@ impl Store {
                 a.translations.push(t);
             }
         }
-        let tag_sql =
-            format!("SELECT article_id, tag FROM article_tags WHERE article_id IN ({placeholders}) ORDER BY article_id, position");
+        let tag_sql = format!(
+            "SELECT article_id, tag FROM article_tags WHERE article_id IN ({placeholders}) ORDER BY article_id, position"
+        );
         let mut tags = sqlx::query(AssertSqlSafe(tag_sql));
         for a in &articles {
             tags = tags.bind(a.id.clone());
@@ -447,7 +505,12 @@ async fn attach_media(conn: &mut AnyConnection, new: &NewArticle, media: &[NewMe
         if let Some(c) = new.cover.as_mut().filter(|c| c.media_id == m.key) {
             c.media_id = id.clone();
         }
-        if let Some(p) = new.interviewee.as_mut().and_then(|i| i.photo.as_mut()).filter(|p| **p == m.key) {
+        if let Some(p) = new
+            .interviewee
+            .as_mut()
+            .and_then(|i| i.photo.as_mut())
+            .filter(|p| **p == m.key)
+        {
             *p = id;
         }
     }
@@ -461,13 +524,19 @@ async fn resolve_author(conn: &mut AnyConnection, author: &str) -> StoreResult<S
         .await?;
     match row {
         Some(r) => Ok(r.try_get("id")?),
-        None => Err(StoreError::Invalid { field: "author", message: format!("no author has id or username `{author}`") }),
+        None => Err(StoreError::Invalid {
+            field: "author",
+            message: format!("no author has id or username `{author}`"),
+        }),
     }
 }
 
 /// (id, status) of the article holding `slug`, if any.
 async fn slug_owner(conn: &mut AnyConnection, slug: &str) -> StoreResult<Option<(String, String)>> {
-    let row = sqlx::query("SELECT id, status FROM articles WHERE slug = $1").bind(slug).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query("SELECT id, status FROM articles WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.map(|r| Ok((r.try_get("id")?, r.try_get("status")?))).transpose()
 }
 
@@ -481,11 +550,17 @@ fn slug_taken(slug: &str, status: &str) -> StoreError {
 }
 
 fn map_slug_violation(e: sqlx::Error, slug: &str) -> StoreError {
-    if StoreError::is_unique_violation(&e) { slug_taken(slug, "") } else { e.into() }
+    if StoreError::is_unique_violation(&e) {
+        slug_taken(slug, "")
+    } else {
+        e.into()
+    }
 }
 
 fn interviewee_json(i: &Option<Interviewee>) -> StoreResult<Option<String>> {
-    i.as_ref().map(|i| serde_json::to_string(i).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
+    i.as_ref()
+        .map(|i| serde_json::to_string(i).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
 }
 
 async fn insert_children(conn: &mut AnyConnection, id: &str, new: &NewArticle) -> StoreResult<()> {
@@ -531,7 +606,10 @@ fn article_from_row(r: &AnyRow) -> StoreResult<Article> {
         translations: Vec::new(),
         tags: Vec::new(),
         author_id: r.try_get("author_id")?,
-        cover: cover_media.map(|media_id| Cover { media_id, alt: cover_alt.unwrap_or_default() }),
+        cover: cover_media.map(|media_id| Cover {
+            media_id,
+            alt: cover_alt.unwrap_or_default(),
+        }),
         interviewee: interviewee
             .map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("interviewee: {e}"))))
             .transpose()?,

@@ -4,10 +4,10 @@ use gazette_core::{Author, AuthorInput};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::Store;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::new_id;
 use crate::time::{from_db, now, to_db};
-use crate::Store;
 
 impl Store {
     /// Stores a validated author; a taken username is a conflict.
@@ -80,7 +80,9 @@ impl Store {
     }
 
     pub async fn get_author(&self, id_or_username: &str) -> StoreResult<Author> {
-        self.find_author(id_or_username).await?.ok_or_else(|| StoreError::not_found("author", id_or_username))
+        self.find_author(id_or_username)
+            .await?
+            .ok_or_else(|| StoreError::not_found("author", id_or_username))
     }
 
     pub async fn list_authors(&self) -> StoreResult<Vec<Author>> {
@@ -104,17 +106,26 @@ impl Store {
         if n > 0 {
             return Err(StoreError::Conflict {
                 field: "author",
-                message: format!("author `{}` still has {n} article(s); reassign or delete them first", author.username),
+                message: format!(
+                    "author `{}` still has {n} article(s); reassign or delete them first",
+                    author.username
+                ),
             });
         }
-        sqlx::query("DELETE FROM authors WHERE id = $1").bind(&author.id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM authors WHERE id = $1")
+            .bind(&author.id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
 
 fn username_conflict(e: sqlx::Error, username: &str) -> StoreError {
     if StoreError::is_unique_violation(&e) {
-        StoreError::Conflict { field: "username", message: format!("username `{username}` is already taken") }
+        StoreError::Conflict {
+            field: "username",
+            message: format!("username `{username}` is already taken"),
+        }
     } else {
         e.into()
     }

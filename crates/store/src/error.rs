@@ -28,7 +28,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
     pub(crate) fn not_found(what: &'static str, key: &str) -> Self {
-        StoreError::NotFound { what, key: key.to_owned() }
+        StoreError::NotFound {
+            what,
+            key: key.to_owned(),
+        }
     }
 
     /// True when the database refused a write because of a unique constraint.

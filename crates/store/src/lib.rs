@@ -10,10 +10,10 @@ mod ids;
 mod media;
 mod migrate;
 mod organisation;
-mod time;
-mod tokens;
 #[cfg(feature = "test-util")]
 pub mod testing;
+mod time;
+mod tokens;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,7 +21,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use articles::{ArticleQuery, ArticlePage, TagCount};
+pub use articles::{ArticlePage, ArticleQuery, TagCount};
 pub use error::{StoreError, StoreResult};
 pub use media::NewMedia;
 pub use migrate::MIGRATIONS;
@@ -51,7 +51,9 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::Config(format!("database.url `{url}`: expected a sqlite:// or postgres:// URL")));
+            return Err(StoreError::Config(format!(
+                "database.url `{url}`: expected a sqlite:// or postgres:// URL"
+            )));
         };
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
@@ -59,7 +61,8 @@ impl Store {
             }
             _ => url.to_owned(),
         };
-        let options = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Config(format!("database.url: {e}")))?;
+        let options =
+            AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Config(format!("database.url: {e}")))?;
         let mut pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10));

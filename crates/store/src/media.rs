@@ -5,17 +5,20 @@ use gazette_core::media::ImageInfo;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::Store;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::{new_id, sha256_hex};
 use crate::time::{from_db, now, to_db};
-use crate::Store;
 
 impl Store {
     /// Stores a sniffed image with its alt text.
     pub async fn create_media(&self, info: &ImageInfo, alt: &str, bytes: &[u8]) -> StoreResult<Media> {
         let alt = alt.trim();
         if alt.is_empty() {
-            return Err(StoreError::Invalid { field: "alt", message: "an image needs alt text describing it".into() });
+            return Err(StoreError::Invalid {
+                field: "alt",
+                message: "an image needs alt text describing it".into(),
+            });
         }
         let media = Media {
             id: new_id(),
@@ -46,10 +49,12 @@ impl Store {
     }
 
     pub async fn find_media(&self, id: &str) -> StoreResult<Option<Media>> {
-        let row = sqlx::query("SELECT id, content_type, width, height, size, alt, sha256, created_at FROM media WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, content_type, width, height, size, alt, sha256, created_at FROM media WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| media_from_row(&r)).transpose()
     }
 
@@ -67,16 +72,20 @@ impl Store {
     }
 
     pub async fn get_media(&self, id: &str) -> StoreResult<Media> {
-        self.find_media(id).await?.ok_or_else(|| StoreError::not_found("media", id))
+        self.find_media(id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("media", id))
     }
 
     /// Metadata and bytes of one image.
     pub async fn get_media_data(&self, id: &str) -> StoreResult<(Media, Vec<u8>)> {
-        let row = sqlx::query("SELECT id, content_type, width, height, size, alt, sha256, created_at, data FROM media WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::not_found("media", id))?;
+        let row = sqlx::query(
+            "SELECT id, content_type, width, height, size, alt, sha256, created_at, data FROM media WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("media", id))?;
         Ok((media_from_row(&row)?, row.try_get("data")?))
     }
 
@@ -113,10 +122,16 @@ pub struct NewMedia {
 
 /// [`Store::require_media`] inside a transaction, which sees its own inserts.
 pub(crate) async fn require_media_in(conn: &mut AnyConnection, field: &'static str, id: &str) -> StoreResult<()> {
-    let row = sqlx::query("SELECT id FROM media WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query("SELECT id FROM media WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     match row {
         Some(_) => Ok(()),
-        None => Err(StoreError::Invalid { field, message: format!("no uploaded image has id `{id}`") }),
+        None => Err(StoreError::Invalid {
+            field,
+            message: format!("no uploaded image has id `{id}`"),
+        }),
     }
 }
 
@@ -124,7 +139,10 @@ pub(crate) async fn require_media_in(conn: &mut AnyConnection, field: &'static s
 pub(crate) async fn insert_media_in(conn: &mut AnyConnection, m: &NewMedia) -> StoreResult<String> {
     let alt = m.alt.trim();
     if alt.is_empty() {
-        return Err(StoreError::Invalid { field: "alt", message: format!("image `{}` needs alt text describing it", m.key) });
+        return Err(StoreError::Invalid {
+            field: "alt",
+            message: format!("image `{}` needs alt text describing it", m.key),
+        });
     }
     let sha = sha256_hex(&m.bytes);
     if let Some(row) = sqlx::query("SELECT id FROM media WHERE sha256 = $1 ORDER BY created_at LIMIT 1")

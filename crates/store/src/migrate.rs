@@ -32,11 +32,17 @@ impl Store {
     pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_lock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(PG_LOCK_KEY)
+                .execute(&mut *conn)
+                .await?;
         }
         let result = self.migrate_locked(&mut conn).await;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(PG_LOCK_KEY)
+                .execute(&mut *conn)
+                .await?;
         }
         result
     }
@@ -51,7 +57,9 @@ impl Store {
             )",
         )
         .await?;
-        let rows = sqlx::query("SELECT version, checksum FROM gazette_migrations ORDER BY version").fetch_all(&mut *conn).await?;
+        let rows = sqlx::query("SELECT version, checksum FROM gazette_migrations ORDER BY version")
+            .fetch_all(&mut *conn)
+            .await?;
         let mut applied = Vec::new();
         for row in &rows {
             let version: i64 = row.try_get("version")?;
@@ -75,16 +83,18 @@ impl Store {
         for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             let sql = self.sql_of(m);
             let mut tx = conn.begin().await?;
-            tx.execute(sqlx::raw_sql(sql))
-                .await
-                .map_err(|e| StoreError::Migration(format!("migration {} ({}) failed: {e}", m.version, m.description)))?;
-            sqlx::query("INSERT INTO gazette_migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, $4)")
-                .bind(m.version)
-                .bind(m.description)
-                .bind(sha256_hex(sql.as_bytes()))
-                .bind(crate::time::to_db(crate::time::now()))
-                .execute(&mut *tx)
-                .await?;
+            tx.execute(sqlx::raw_sql(sql)).await.map_err(|e| {
+                StoreError::Migration(format!("migration {} ({}) failed: {e}", m.version, m.description))
+            })?;
+            sqlx::query(
+                "INSERT INTO gazette_migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(m.version)
+            .bind(m.description)
+            .bind(sha256_hex(sql.as_bytes()))
+            .bind(crate::time::to_db(crate::time::now()))
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             tracing::info!(version = m.version, description = m.description, "applied migration");
             done.push(m.version);

@@ -4,8 +4,8 @@ use gazette_core::{Country, Language, LegalForm, Organisation};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::error::{StoreError, StoreResult};
 use crate::Store;
+use crate::error::{StoreError, StoreResult};
 use crate::time::{from_db, to_db};
 
 impl Store {
@@ -20,7 +20,9 @@ impl Store {
     }
 
     pub async fn get_organisation(&self) -> StoreResult<Organisation> {
-        self.find_organisation().await?.ok_or_else(|| StoreError::not_found("organisation", "1"))
+        self.find_organisation()
+            .await?
+            .ok_or_else(|| StoreError::not_found("organisation", "1"))
     }
 
     /// Creates or replaces the organisation profile.
@@ -49,7 +51,10 @@ impl Store {
         .bind(to_db(updated_at))
         .execute(&self.pool)
         .await?;
-        Ok(Organisation { updated_at, ..org.clone() })
+        Ok(Organisation {
+            updated_at,
+            ..org.clone()
+        })
     }
 }
 

@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
-use sqlx::Executor;
 use sqlx::AnyConnection;
 use sqlx::Connection;
+use sqlx::Executor;
 
 use crate::ids::new_id;
 use crate::{Backend, Store, StoreResult};
@@ -38,14 +38,25 @@ impl TestDb {
         let url = format!("sqlite://{}/gazette.db", dir.display());
         let store = Store::connect(&url, 4).await.expect("open sqlite");
         store.migrate().await.expect("migrate sqlite");
-        TestDb { store, url, cleanup: Cleanup::File(dir) }
+        TestDb {
+            store,
+            url,
+            cleanup: Cleanup::File(dir),
+        }
     }
 
     /// `None` when no PostgreSQL is configured (and none is required).
     pub async fn postgres() -> Option<TestDb> {
         let url = Self::postgres_url()?;
         let (store, url, name) = Self::create_pg(&url).await.expect("create postgres test database");
-        Some(TestDb { store, url, cleanup: Cleanup::Database { admin_url: Self::postgres_url()?, name } })
+        Some(TestDb {
+            store,
+            url,
+            cleanup: Cleanup::Database {
+                admin_url: Self::postgres_url()?,
+                name,
+            },
+        })
     }
 
     /// The admin URL, if configured; panics when it is required but missing.
@@ -67,7 +78,9 @@ impl TestDb {
         sqlx::any::install_default_drivers();
         let name = format!("gazette_test_{}", new_id());
         let mut admin = AnyConnection::connect(admin_url).await?;
-        admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await?;
         admin.close().await?;
         Ok((replace_db_name(admin_url, &name), name))
     }
@@ -79,7 +92,10 @@ impl TestDb {
         TestDb {
             store,
             url: url.to_owned(),
-            cleanup: Cleanup::Database { admin_url: admin_url.to_owned(), name: name.to_owned() },
+            cleanup: Cleanup::Database {
+                admin_url: admin_url.to_owned(),
+                name: name.to_owned(),
+            },
         }
     }
 
@@ -98,7 +114,10 @@ pub fn replace_db_name(url: &str, name: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -118,10 +137,16 @@ impl Drop for TestDb {
                 // inside and outside a runtime. FORCE ends the pool's connections.
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                        return;
+                    };
                     rt.block_on(async move {
                         if let Ok(mut admin) = AnyConnection::connect(&admin_url).await {
-                            let _ = admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                            let _ = admin
+                                .execute(sqlx::AssertSqlSafe(format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                )))
+                                .await;
                         }
                     });
                 })
@@ -139,6 +164,9 @@ mod tests {
             super::replace_db_name("postgres:///postgres?host=/var/run/postgresql", "t1"),
             "postgres:///t1?host=/var/run/postgresql"
         );
-        assert_eq!(super::replace_db_name("postgres://u:p@localhost:5432/x", "t1"), "postgres://u:p@localhost:5432/t1");
+        assert_eq!(
+            super::replace_db_name("postgres://u:p@localhost:5432/x", "t1"),
+            "postgres://u:p@localhost:5432/t1"
+        );
     }
 }

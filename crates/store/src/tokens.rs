@@ -4,20 +4,29 @@ use gazette_core::ApiToken;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::Store;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::{new_id, new_secret, sha256_hex};
 use crate::time::{from_db, from_db_opt, now, to_db};
-use crate::Store;
 
 impl Store {
     /// Creates a token; the secret is returned once and never stored.
     pub async fn create_token(&self, name: &str) -> StoreResult<(ApiToken, String)> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(StoreError::Invalid { field: "name", message: "a token needs a name".into() });
+            return Err(StoreError::Invalid {
+                field: "name",
+                message: "a token needs a name".into(),
+            });
         }
         let secret = new_secret();
-        let token = ApiToken { id: new_id(), name: name.to_owned(), created_at: now(), last_used_at: None, revoked_at: None };
+        let token = ApiToken {
+            id: new_id(),
+            name: name.to_owned(),
+            created_at: now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
         sqlx::query("INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&token.id)
             .bind(&token.name)
@@ -71,14 +80,23 @@ impl Store {
             }
         };
         let t = now();
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2").bind(to_db(t)).bind(&token.id).execute(&self.pool).await?;
-        Ok(ApiToken { revoked_at: Some(t), ..token })
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
+            .bind(to_db(t))
+            .bind(&token.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(ApiToken {
+            revoked_at: Some(t),
+            ..token
+        })
     }
 
     pub async fn list_tokens(&self) -> StoreResult<Vec<ApiToken>> {
-        let rows = sqlx::query("SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(token_from_row).collect()
     }
 }

@@ -38,14 +38,19 @@ both!(
 );
 
 const PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01,
-    0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41,
-    0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49,
-    0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
 async fn author(store: &Store, username: &str) -> Author {
-    let input = AuthorInput { username: username.into(), name: format!("Name {username}"), bio: "Bio".into(), ..Default::default() };
+    let input = AuthorInput {
+        username: username.into(),
+        name: format!("Name {username}"),
+        bio: "Bio".into(),
+        ..Default::default()
+    };
     store.create_author(&validate::author(&input).unwrap()).await.unwrap()
 }
 
@@ -56,8 +61,18 @@ fn article_input(slug: &str, author: &str) -> ArticleInput {
         status: Some("published".into()),
         language: "fr".into(),
         translations: vec![
-            TranslationInput { language: "fr".into(), title: "Titre".into(), summary: "Résumé".into(), body: "## 🌱 Texte\n\nCorps.".into() },
-            TranslationInput { language: "en".into(), title: "Title".into(), summary: "Summary".into(), body: "Body".into() },
+            TranslationInput {
+                language: "fr".into(),
+                title: "Titre".into(),
+                summary: "Résumé".into(),
+                body: "## 🌱 Texte\n\nCorps.".into(),
+            },
+            TranslationInput {
+                language: "en".into(),
+                title: "Title".into(),
+                summary: "Summary".into(),
+                body: "Body".into(),
+            },
         ],
         tags: vec!["Cooperatives".into(), "energy".into()],
         author: author.into(),
@@ -90,43 +105,79 @@ async fn organisation_round_trip(store: &Store) {
     };
     let saved = store.save_organisation(&org).await.unwrap();
     assert_eq!(store.get_organisation().await.unwrap(), saved);
-    let renamed = Organisation { name: "Coop 2".into(), ..saved };
+    let renamed = Organisation {
+        name: "Coop 2".into(),
+        ..saved
+    };
     store.save_organisation(&renamed).await.unwrap();
     assert_eq!(store.get_organisation().await.unwrap().name, "Coop 2");
-    let bad_logo = Organisation { logo: Some("nope".into()), ..renamed };
-    assert!(matches!(store.save_organisation(&bad_logo).await, Err(StoreError::Invalid { field: "logo", .. })));
+    let bad_logo = Organisation {
+        logo: Some("nope".into()),
+        ..renamed
+    };
+    assert!(matches!(
+        store.save_organisation(&bad_logo).await,
+        Err(StoreError::Invalid { field: "logo", .. })
+    ));
 }
 
 async fn authors_crud_and_unique_username(store: &Store) {
     let a = author(store, "lea").await;
     assert_eq!(store.get_author("lea").await.unwrap(), a);
     assert_eq!(store.get_author(&a.id).await.unwrap(), a);
-    let dup = AuthorInput { username: "lea".into(), name: "Other".into(), ..Default::default() };
+    let dup = AuthorInput {
+        username: "lea".into(),
+        name: "Other".into(),
+        ..Default::default()
+    };
     match store.create_author(&dup).await {
         Err(StoreError::Conflict { field: "username", .. }) => {}
         other => panic!("expected username conflict, got {other:?}"),
     }
-    let changed = AuthorInput { username: "lea".into(), name: "Léa M.".into(), fediverse_handle: Some("@lea@social.example".into()), ..Default::default() };
+    let changed = AuthorInput {
+        username: "lea".into(),
+        name: "Léa M.".into(),
+        fediverse_handle: Some("@lea@social.example".into()),
+        ..Default::default()
+    };
     let updated = store.update_author("lea", &changed).await.unwrap();
     assert_eq!(updated.id, a.id);
     assert_eq!(updated.name, "Léa M.");
     assert_eq!(store.list_authors().await.unwrap().len(), 1);
     store.create_article(&valid(&article_input("a1", "lea"))).await.unwrap();
-    assert!(matches!(store.delete_author("lea").await, Err(StoreError::Conflict { .. })));
+    assert!(matches!(
+        store.delete_author("lea").await,
+        Err(StoreError::Conflict { .. })
+    ));
     let b = author(store, "bob").await;
     store.delete_author(&b.id).await.unwrap();
     assert!(store.find_author("bob").await.unwrap().is_none());
-    assert!(matches!(store.get_author("bob").await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.get_author("bob").await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn article_round_trip_with_translations(store: &Store) {
     let a = author(store, "lea").await;
-    let info = ImageInfo { content_type: "image/png", width: 1, height: 1 };
+    let info = ImageInfo {
+        content_type: "image/png",
+        width: 1,
+        height: 1,
+    };
     let media = store.create_media(&info, "A dot", PNG).await.unwrap();
     let mut input = article_input("hello", "lea");
     input.kind = "interview".into();
-    input.cover = Some(CoverInput { media_id: media.id.clone(), alt: "A single dot".into() });
-    input.interviewee = Some(Interviewee { name: "Ana".into(), role: "Director".into(), photo: Some(media.id.clone()), ..Default::default() });
+    input.cover = Some(CoverInput {
+        media_id: media.id.clone(),
+        alt: "A single dot".into(),
+    });
+    input.interviewee = Some(Interviewee {
+        name: "Ana".into(),
+        role: "Director".into(),
+        photo: Some(media.id.clone()),
+        ..Default::default()
+    });
     let created = store.create_article(&valid(&input)).await.unwrap();
     assert_eq!(created.author_id, a.id);
     assert_eq!(created.status, ArticleStatus::Published);
@@ -140,20 +191,35 @@ async fn article_round_trip_with_translations(store: &Store) {
     assert_eq!(created.interviewee.as_ref().unwrap().name, "Ana");
     let by_slug = store.get_article_by_slug("hello").await.unwrap();
     assert_eq!(by_slug, created);
-    assert_eq!(by_slug.translation(Some(&Language::parse("en").unwrap())).title, "Title");
-    assert_eq!(by_slug.translation(Some(&Language::parse("de").unwrap())).title, "Titre");
+    assert_eq!(
+        by_slug.translation(Some(&Language::parse("en").unwrap())).title,
+        "Title"
+    );
+    assert_eq!(
+        by_slug.translation(Some(&Language::parse("de").unwrap())).title,
+        "Titre"
+    );
 }
 
 async fn slug_clash_is_a_conflict_and_leaves_nothing(store: &Store) {
     author(store, "lea").await;
-    store.create_article(&valid(&article_input("same", "lea"))).await.unwrap();
+    store
+        .create_article(&valid(&article_input("same", "lea")))
+        .await
+        .unwrap();
     let mut second = article_input("same", "lea");
     second.translations[0].title = "Autre".into();
     match store.create_article(&valid(&second)).await {
         Err(StoreError::Conflict { field: "slug", message }) => assert!(message.contains("same")),
         other => panic!("expected slug conflict, got {other:?}"),
     }
-    let page = store.list_articles(&ArticleQuery { limit: 10, ..Default::default() }).await.unwrap();
+    let page = store
+        .list_articles(&ArticleQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.articles[0].translations[0].title, "Titre");
 }
@@ -165,39 +231,71 @@ async fn bad_references_write_nothing(store: &Store) {
         other => panic!("expected invalid author, got {other:?}"),
     }
     let mut input = article_input("y", "lea");
-    input.cover = Some(CoverInput { media_id: "missing".into(), alt: "alt".into() });
+    input.cover = Some(CoverInput {
+        media_id: "missing".into(),
+        alt: "alt".into(),
+    });
     match store.create_article(&valid(&input)).await {
         Err(StoreError::Invalid { field: "cover", .. }) => {}
         other => panic!("expected invalid cover, got {other:?}"),
     }
-    assert_eq!(store.list_articles(&ArticleQuery { limit: 10, ..Default::default() }).await.unwrap().total, 0);
+    assert_eq!(
+        store
+            .list_articles(&ArticleQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 }
 
 async fn update_keeps_id_and_refuses_stale_versions(store: &Store) {
     author(store, "lea").await;
     author(store, "bob").await;
-    let created = store.create_article(&valid(&article_input("first", "lea"))).await.unwrap();
+    let created = store
+        .create_article(&valid(&article_input("first", "lea")))
+        .await
+        .unwrap();
     let mut input = article_input("renamed", "bob");
     input.translations.pop();
     input.tags = vec!["housing".into()];
-    let updated = store.update_article(&created.id, &valid(&input), Some(1)).await.unwrap();
+    let updated = store
+        .update_article(&created.id, &valid(&input), Some(1))
+        .await
+        .unwrap();
     assert_eq!(updated.id, created.id);
     assert_eq!(updated.slug, "renamed");
     assert_eq!(updated.version, 2);
     assert_eq!(updated.translations.len(), 1);
     assert_eq!(updated.tags, vec!["housing"]);
     assert_eq!(updated.created_at, created.created_at);
-    assert_eq!(updated.published_at, created.published_at, "an edit keeps the publication date");
+    assert_eq!(
+        updated.published_at, created.published_at,
+        "an edit keeps the publication date"
+    );
     assert!(updated.updated_at >= created.updated_at);
     match store.update_article(&created.id, &valid(&input), Some(1)).await {
         Err(StoreError::StaleVersion { current: 2, .. }) => {}
         other => panic!("expected stale version, got {other:?}"),
     }
     assert!(store.find_article_by_slug("first").await.unwrap().is_none());
-    store.create_article(&valid(&article_input("other", "lea"))).await.unwrap();
+    store
+        .create_article(&valid(&article_input("other", "lea")))
+        .await
+        .unwrap();
     let clash = article_input("other", "lea");
-    assert!(matches!(store.update_article(&created.id, &valid(&clash), None).await, Err(StoreError::Conflict { field: "slug", .. })));
-    assert_eq!(store.get_article(&created.id).await.unwrap(), updated, "a refused update changes nothing");
+    assert!(matches!(
+        store.update_article(&created.id, &valid(&clash), None).await,
+        Err(StoreError::Conflict { field: "slug", .. })
+    ));
+    assert_eq!(
+        store.get_article(&created.id).await.unwrap(),
+        updated,
+        "a refused update changes nothing"
+    );
 }
 
 async fn listing_filters_and_pages(store: &Store) {
@@ -219,27 +317,72 @@ async fn listing_filters_and_pages(store: &Store) {
 
     let page = store.list_articles(&ArticleQuery::published(2, 0)).await.unwrap();
     assert_eq!(page.total, 5);
-    assert_eq!(page.articles.iter().map(|a| a.slug.as_str()).collect::<Vec<_>>(), ["news-4", "news-3"]);
+    assert_eq!(
+        page.articles.iter().map(|a| a.slug.as_str()).collect::<Vec<_>>(),
+        ["news-4", "news-3"]
+    );
     let page3 = store.list_articles(&ArticleQuery::published(2, 4)).await.unwrap();
     assert_eq!(page3.articles.len(), 1);
     assert_eq!(page3.articles[0].slug, "news-0");
 
-    let by_tag = store.list_articles(&ArticleQuery { tag: Some("solo".into()), ..ArticleQuery::published(10, 0) }).await.unwrap();
+    let by_tag = store
+        .list_articles(&ArticleQuery {
+            tag: Some("solo".into()),
+            ..ArticleQuery::published(10, 0)
+        })
+        .await
+        .unwrap();
     assert_eq!(by_tag.total, 1);
     let en = store
-        .list_articles(&ArticleQuery { language: Some(Language::parse("en").unwrap()), ..ArticleQuery::published(10, 0) })
+        .list_articles(&ArticleQuery {
+            language: Some(Language::parse("en").unwrap()),
+            ..ArticleQuery::published(10, 0)
+        })
         .await
         .unwrap();
     assert_eq!(en.total, 4);
-    let by_author = store.list_articles(&ArticleQuery { author_id: Some(lea.id.clone()), ..ArticleQuery::published(10, 0) }).await.unwrap();
+    let by_author = store
+        .list_articles(&ArticleQuery {
+            author_id: Some(lea.id.clone()),
+            ..ArticleQuery::published(10, 0)
+        })
+        .await
+        .unwrap();
     assert_eq!(by_author.total, 3);
-    let all = store.list_articles(&ArticleQuery { limit: 10, ..Default::default() }).await.unwrap();
+    let all = store
+        .list_articles(&ArticleQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(all.total, 6);
-    let search = store.list_articles(&ArticleQuery { search: Some("ÉNERGIE".into()), limit: 10, ..Default::default() }).await.unwrap();
-    let search_lower = store.list_articles(&ArticleQuery { search: Some("citoyenne".into()), limit: 10, ..Default::default() }).await.unwrap();
+    let search = store
+        .list_articles(&ArticleQuery {
+            search: Some("ÉNERGIE".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let search_lower = store
+        .list_articles(&ArticleQuery {
+            search: Some("citoyenne".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(search_lower.total, 1);
     assert!(search.total <= 1);
-    let pct = store.list_articles(&ArticleQuery { search: Some("%".into()), limit: 10, ..Default::default() }).await.unwrap();
+    let pct = store
+        .list_articles(&ArticleQuery {
+            search: Some("%".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(pct.total, 0, "wildcards are escaped");
 
     let tags = store.list_tags(10).await.unwrap();
@@ -259,10 +402,16 @@ async fn status_changes_and_scheduling(store: &Store) {
     let a = store.create_article(&valid(&input)).await.unwrap();
     assert_eq!(a.status, ArticleStatus::Scheduled);
     assert!(store.publish_due(Utc::now()).await.unwrap().is_empty());
-    assert_eq!(store.next_scheduled().await.unwrap().map(|t| t.timestamp()), Some(at.timestamp()));
+    assert_eq!(
+        store.next_scheduled().await.unwrap().map(|t| t.timestamp()),
+        Some(at.timestamp())
+    );
     let due = store.publish_due(at + Duration::seconds(1)).await.unwrap();
     assert_eq!(due, vec![a.id.clone()]);
-    assert!(store.publish_due(at + Duration::seconds(2)).await.unwrap().is_empty(), "published once only");
+    assert!(
+        store.publish_due(at + Duration::seconds(2)).await.unwrap().is_empty(),
+        "published once only"
+    );
     let published = store.get_article(&a.id).await.unwrap();
     assert_eq!(published.status, ArticleStatus::Published);
     assert_eq!(published.published_at.map(|t| t.timestamp()), Some(at.timestamp()));
@@ -273,17 +422,37 @@ async fn status_changes_and_scheduling(store: &Store) {
     assert_eq!(again.published_at, published.published_at);
     let deleted = store.set_article_status(&a.id, ArticleStatus::Deleted).await.unwrap();
     assert_eq!(deleted.status, ArticleStatus::Deleted);
-    assert_eq!(store.list_articles(&ArticleQuery { limit: 10, ..Default::default() }).await.unwrap().total, 0);
+    assert_eq!(
+        store
+            .list_articles(&ArticleQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .total,
+        0
+    );
     match store.create_article(&valid(&article_input("later", "lea"))).await {
         Err(StoreError::Conflict { message, .. }) => assert!(message.contains("deleted")),
         other => panic!("expected conflict with deleted article, got {other:?}"),
     }
-    assert!(matches!(store.set_article_status("nope", ArticleStatus::Published).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.set_article_status("nope", ArticleStatus::Published).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn media_round_trip(store: &Store) {
-    let info = ImageInfo { content_type: "image/png", width: 1, height: 1 };
-    assert!(matches!(store.create_media(&info, "  ", PNG).await, Err(StoreError::Invalid { field: "alt", .. })));
+    let info = ImageInfo {
+        content_type: "image/png",
+        width: 1,
+        height: 1,
+    };
+    assert!(matches!(
+        store.create_media(&info, "  ", PNG).await,
+        Err(StoreError::Invalid { field: "alt", .. })
+    ));
     let m = store.create_media(&info, "A dot", PNG).await.unwrap();
     let (meta, bytes) = store.get_media_data(&m.id).await.unwrap();
     assert_eq!(meta, m);
@@ -299,21 +468,39 @@ async fn media_round_trip(store: &Store) {
 async fn tokens_create_verify_revoke(store: &Store) {
     let (token, secret) = store.create_token("ci").await.unwrap();
     assert!(secret.starts_with("gzt_"));
-    assert_eq!(store.verify_token(&secret).await.unwrap().map(|t| t.id), Some(token.id.clone()));
+    assert_eq!(
+        store.verify_token(&secret).await.unwrap().map(|t| t.id),
+        Some(token.id.clone())
+    );
     assert!(store.verify_token("gzt_wrong").await.unwrap().is_none());
     assert!(store.list_tokens().await.unwrap()[0].last_used_at.is_some());
     store.revoke_token("ci").await.unwrap();
     assert!(store.verify_token(&secret).await.unwrap().is_none());
-    assert!(matches!(store.revoke_token("ci").await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.revoke_token("ci").await,
+        Err(StoreError::NotFound { .. })
+    ));
     assert!(matches!(store.create_token(" ").await, Err(StoreError::Invalid { .. })));
 }
 
 async fn article_with_media_is_one_transaction(store: &Store) {
     author(store, "lea").await;
-    let info = ImageInfo { content_type: "image/png", width: 1, height: 1 };
-    let media = vec![NewMedia { key: "cover.png".into(), info: info.clone(), alt: "A dot".into(), bytes: PNG.to_vec() }];
+    let info = ImageInfo {
+        content_type: "image/png",
+        width: 1,
+        height: 1,
+    };
+    let media = vec![NewMedia {
+        key: "cover.png".into(),
+        info: info.clone(),
+        alt: "A dot".into(),
+        bytes: PNG.to_vec(),
+    }];
     let mut input = article_input("with-cover", "lea");
-    input.cover = Some(CoverInput { media_id: "cover.png".into(), alt: "A dot on white".into() });
+    input.cover = Some(CoverInput {
+        media_id: "cover.png".into(),
+        alt: "A dot on white".into(),
+    });
     // Refused (unknown author): the image must not stay behind.
     let mut bad = input.clone();
     bad.author = "nobody".into();
@@ -336,10 +523,24 @@ async fn concurrent_writers_all_succeed(store: &Store) {
     let mut tasks = Vec::new();
     for i in 0..16 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.create_article(&valid(&article_input(&format!("c-{i}"), "lea"))).await }));
+        tasks.push(tokio::spawn(async move {
+            store
+                .create_article(&valid(&article_input(&format!("c-{i}"), "lea")))
+                .await
+        }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    assert_eq!(store.list_articles(&ArticleQuery { limit: 100, ..Default::default() }).await.unwrap().total, 16);
+    assert_eq!(
+        store
+            .list_articles(&ArticleQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .total,
+        16
+    );
 }
