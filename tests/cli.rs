@@ -109,6 +109,17 @@ async fn publish_update_show_delete(env: Env) {
     let shown = env.ok(&["article", "show", &url]);
     assert!(shown.contains(&format!("id:        {id}")), "{shown}");
     assert!(shown.contains("First news, edited"), "{shown}");
+    // The running server (which rendered the page before) shows the edit at once.
+    let html = reqwest::get(server.url("/articles/first-news"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("First news, edited") && html.contains("Edited body."),
+        "{html}"
+    );
     let renamed = env.write("renamed.md", article("renamed-news", "Renamed", "", "Body."));
     let out = env.ok(&["publish", "--update", "--url", &url, path(&renamed)]);
     assert!(last_line(&out).ends_with("/articles/renamed-news"));

@@ -1,13 +1,17 @@
 //! Articles with their translations and tags; every write is one transaction.
 
 use chrono::{DateTime, Utc};
-use gazette_core::{Article, ArticleKind, ArticleStatus, Cover, Interviewee, Language, NewArticle, Translation};
+use gazette_core::{
+    Article, ArticleKind, ArticleStatus, Author, Cover, Interviewee, Language, NewArticle, Organisation, Translation,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
+use crate::authors::author_from_prefixed_row;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::new_id;
 use crate::media::{NewMedia, insert_media_in, require_media_in};
+use crate::organisation::org_from_prefixed_row;
 use crate::time::{from_db, from_db_opt, now, to_db};
 use crate::{Backend, Store};
 
@@ -39,6 +43,15 @@ impl ArticleQuery {
             ..Default::default()
         }
     }
+}
+
+/// An article with its author and the instance's organisation: everything an
+/// article page needs, read in two queries.
+#[derive(Debug, Clone)]
+pub struct ArticleView {
+    pub article: Article,
+    pub author: Author,
+    pub organisation: Option<Organisation>,
 }
 
 /// One page of a listing and how many match in all.
@@ -285,6 +298,48 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("article", slug))
     }
 
+    /// The article with this slug (any status), its author and the
+    /// organisation, in two round trips instead of five.
+    pub async fn find_article_view(&self, slug: &str) -> StoreResult<Option<ArticleView>> {
+        let cols = ARTICLE_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols},
+                    au.id AS au_id, au.username AS au_username, au.name AS au_name, au.bio AS au_bio,
+                    au.avatar AS au_avatar, au.fediverse_handle AS au_fediverse_handle,
+                    au.created_at AS au_created_at, au.updated_at AS au_updated_at,
+                    o.username AS o_username, o.name AS o_name, o.description AS o_description, o.logo AS o_logo,
+                    o.website AS o_website, o.country AS o_country, o.legal_form AS o_legal_form,
+                    o.sectors AS o_sectors, o.languages AS o_languages, o.updated_at AS o_updated_at
+             FROM articles a
+             JOIN authors au ON au.id = a.author_id
+             LEFT JOIN organisation o ON o.id = 1
+             WHERE a.slug = $1"
+        );
+        let Some(row) = sqlx::query(AssertSqlSafe(sql))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let author = author_from_prefixed_row(&row, "au_")?;
+        let has_org: Option<String> = row.try_get("o_username")?;
+        let organisation = match has_org {
+            Some(_) => Some(org_from_prefixed_row(&row, "o_")?),
+            None => None,
+        };
+        let article = self.with_children(vec![row]).await?.pop();
+        Ok(article.map(|article| ArticleView {
+            article,
+            author,
+            organisation,
+        }))
+    }
+
     /// A page of articles matching `q`, newest first.
     pub async fn list_articles(&self, q: &ArticleQuery) -> StoreResult<ArticlePage> {
         let mut sql_where = String::from(" WHERE 1 = 1");
@@ -430,16 +485,36 @@ impl Store {
         let mut articles: Vec<Article> = rows.iter().map(article_from_row).collect::<StoreResult<_>>()?;
         let placeholders: Vec<String> = (1..=articles.len()).map(|i| format!("${i}")).collect();
         let placeholders = placeholders.join(", ");
-        let tr_sql = format!(
-            "SELECT article_id, language, title, summary, body_markdown, body_html FROM article_translations
-             WHERE article_id IN ({placeholders}) ORDER BY article_id, position"
+        // Translations and tags in one round trip: pages are latency-bound by
+        // the number of queries, not by their size.
+        let sql = format!(
+            "SELECT article_id, 't' AS part, position, language, title, summary, body_markdown, body_html
+               FROM article_translations WHERE article_id IN ({placeholders})
+             UNION ALL
+             SELECT article_id, 'g' AS part, position, tag AS language, '' AS title, '' AS summary,
+                    '' AS body_markdown, '' AS body_html
+               FROM article_tags WHERE article_id IN ({placeholders})"
         );
-        let mut tr = sqlx::query(AssertSqlSafe(tr_sql));
+        let mut children = sqlx::query(AssertSqlSafe(sql));
+        // `$n` names the same parameter both times, on SQLite and PostgreSQL.
         for a in &articles {
-            tr = tr.bind(a.id.clone());
+            children = children.bind(a.id.clone());
         }
-        for r in tr.fetch_all(&self.pool).await? {
+        // No ORDER BY: sorting would copy every body through a temporary
+        // b-tree; rows are put in order here instead, by their position.
+        let mut translations: Vec<(usize, i64, Translation)> = Vec::new();
+        let mut tags: Vec<(usize, i64, String)> = Vec::new();
+        for r in children.fetch_all(&self.pool).await? {
             let article_id: String = r.try_get("article_id")?;
+            let Some(index) = articles.iter().position(|a| a.id == article_id) else {
+                continue;
+            };
+            let part: String = r.try_get("part")?;
+            let position: i64 = r.try_get("position")?;
+            if part == "g" {
+                tags.push((index, position, r.try_get("language")?));
+                continue;
+            }
             let lang: String = r.try_get("language")?;
             let t = Translation {
                 language: Language::parse(&lang).map_err(StoreError::Corrupt)?,
@@ -448,22 +523,15 @@ impl Store {
                 body_markdown: r.try_get("body_markdown")?,
                 body_html: r.try_get("body_html")?,
             };
-            if let Some(a) = articles.iter_mut().find(|a| a.id == article_id) {
-                a.translations.push(t);
-            }
+            translations.push((index, position, t));
         }
-        let tag_sql = format!(
-            "SELECT article_id, tag FROM article_tags WHERE article_id IN ({placeholders}) ORDER BY article_id, position"
-        );
-        let mut tags = sqlx::query(AssertSqlSafe(tag_sql));
-        for a in &articles {
-            tags = tags.bind(a.id.clone());
+        translations.sort_by_key(|(i, p, _)| (*i, *p));
+        tags.sort_by_key(|(i, p, _)| (*i, *p));
+        for (i, _, t) in translations {
+            articles[i].translations.push(t);
         }
-        for r in tags.fetch_all(&self.pool).await? {
-            let article_id: String = r.try_get("article_id")?;
-            if let Some(a) = articles.iter_mut().find(|a| a.id == article_id) {
-                a.tags.push(r.try_get("tag")?);
-            }
+        for (i, _, tag) in tags {
+            articles[i].tags.push(tag);
         }
         for a in &articles {
             if a.translations.is_empty() {

@@ -132,14 +132,20 @@ fn username_conflict(e: sqlx::Error, username: &str) -> StoreError {
 }
 
 pub(crate) fn author_from_row(r: &AnyRow) -> StoreResult<Author> {
+    author_from_prefixed_row(r, "")
+}
+
+/// Reads an author from columns named `{prefix}id`, `{prefix}name`… (joins).
+pub(crate) fn author_from_prefixed_row(r: &AnyRow, prefix: &str) -> StoreResult<Author> {
+    let col = |c: &str| format!("{prefix}{c}");
     Ok(Author {
-        id: r.try_get("id")?,
-        username: r.try_get("username")?,
-        name: r.try_get("name")?,
-        bio: r.try_get("bio")?,
-        avatar: r.try_get("avatar")?,
-        fediverse_handle: r.try_get("fediverse_handle")?,
-        created_at: from_db(r.try_get("created_at")?)?,
-        updated_at: from_db(r.try_get("updated_at")?)?,
+        id: r.try_get(col("id").as_str())?,
+        username: r.try_get(col("username").as_str())?,
+        name: r.try_get(col("name").as_str())?,
+        bio: r.try_get(col("bio").as_str())?,
+        avatar: r.try_get(col("avatar").as_str())?,
+        fediverse_handle: r.try_get(col("fediverse_handle").as_str())?,
+        created_at: from_db(r.try_get(col("created_at").as_str())?)?,
+        updated_at: from_db(r.try_get(col("updated_at").as_str())?)?,
     })
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use articles::{ArticlePage, ArticleQuery, TagCount};
+pub use articles::{ArticlePage, ArticleQuery, ArticleView, TagCount};
 pub use error::{StoreError, StoreResult};
 pub use media::NewMedia;
 pub use migrate::MIGRATIONS;

@@ -63,21 +63,27 @@ fn json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
 }
 
 fn org_from_row(r: &AnyRow) -> StoreResult<Organisation> {
+    org_from_prefixed_row(r, "")
+}
+
+/// Reads the organisation from columns named `{prefix}name`… (joins).
+pub(crate) fn org_from_prefixed_row(r: &AnyRow, prefix: &str) -> StoreResult<Organisation> {
+    let col = |c: &str| format!("{prefix}{c}");
     let corrupt = |e: String| StoreError::Corrupt(format!("organisation: {e}"));
-    let country: String = r.try_get("country")?;
-    let legal_form: String = r.try_get("legal_form")?;
-    let sectors: String = r.try_get("sectors")?;
-    let languages: String = r.try_get("languages")?;
+    let country: String = r.try_get(col("country").as_str())?;
+    let legal_form: String = r.try_get(col("legal_form").as_str())?;
+    let sectors: String = r.try_get(col("sectors").as_str())?;
+    let languages: String = r.try_get(col("languages").as_str())?;
     Ok(Organisation {
-        username: r.try_get("username")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        logo: r.try_get("logo")?,
-        website: r.try_get("website")?,
+        username: r.try_get(col("username").as_str())?,
+        name: r.try_get(col("name").as_str())?,
+        description: r.try_get(col("description").as_str())?,
+        logo: r.try_get(col("logo").as_str())?,
+        website: r.try_get(col("website").as_str())?,
         country: Country::parse(&country).map_err(corrupt)?,
         legal_form: LegalForm::parse(&legal_form).ok_or_else(|| corrupt(format!("legal form {legal_form}")))?,
         sectors: serde_json::from_str(&sectors).map_err(|e| corrupt(e.to_string()))?,
         languages: serde_json::from_str::<Vec<Language>>(&languages).map_err(|e| corrupt(e.to_string()))?,
-        updated_at: from_db(r.try_get("updated_at")?)?,
+        updated_at: from_db(r.try_get(col("updated_at").as_str())?)?,
     })
 }

@@ -35,6 +35,7 @@ both!(
     tokens_create_verify_revoke,
     article_with_media_is_one_transaction,
     concurrent_writers_all_succeed,
+    article_view_joins_author_and_organisation,
 );
 
 const PNG: &[u8] = &[
@@ -543,4 +544,32 @@ async fn concurrent_writers_all_succeed(store: &Store) {
             .total,
         16
     );
+}
+
+async fn article_view_joins_author_and_organisation(store: &Store) {
+    let a = author(store, "lea").await;
+    store
+        .create_article(&valid(&article_input("viewed", "lea")))
+        .await
+        .unwrap();
+    let v = store.find_article_view("viewed").await.unwrap().unwrap();
+    assert_eq!(v.author, a);
+    assert!(v.organisation.is_none(), "no organisation yet");
+    assert_eq!(v.article, store.get_article_by_slug("viewed").await.unwrap());
+    let org = Organisation {
+        username: "demo".into(),
+        name: "Coop".into(),
+        description: "D".into(),
+        logo: None,
+        website: None,
+        country: Country::parse("FR").unwrap(),
+        legal_form: LegalForm::Mutual,
+        sectors: vec![],
+        languages: vec![Language::parse("fr").unwrap()],
+        updated_at: Utc::now(),
+    };
+    let saved = store.save_organisation(&org).await.unwrap();
+    let v = store.find_article_view("viewed").await.unwrap().unwrap();
+    assert_eq!(v.organisation, Some(saved));
+    assert!(store.find_article_view("nope").await.unwrap().is_none());
 }

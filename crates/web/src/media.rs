@@ -26,7 +26,7 @@ async fn get_media(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let media = state.store().find_media(&id).await?.ok_or(PageError::NotFound)?;
+    let media = state.media_meta(&id).await?.ok_or(PageError::NotFound)?;
     let etag = format!("\"{}\"", media.sha256);
     let mut common = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&etag) {

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -23,7 +24,7 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 use gazette_core::validate::{check_handle, normalise_handle, normalise_tag};
 use gazette_core::{Article, ArticleStatus, Author, Language, Organisation};
-use gazette_store::{ArticleQuery, StoreError};
+use gazette_store::{ArticleQuery, ArticleView as StoredArticle, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -354,9 +355,8 @@ async fn get_article(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let store = state.store();
-    let (article, org) = tokio::try_join!(store.find_article_by_slug(&slug), store.find_organisation())?;
-    let article = public(article)?;
+    let view = public_view(state.store().find_article_view(&slug).await?)?;
+    let article = &view.article;
     let available: Vec<Language> = article.languages().cloned().collect();
     let lang = headers
         .get(ACCEPT_LANGUAGE)
@@ -364,7 +364,7 @@ async fn get_article(
         .and_then(|h| Language::negotiate(h, &available))
         .unwrap_or(&article.default_language)
         .clone();
-    let body = render_article(&state, &article, org.as_ref(), &lang).await?;
+    let body = article_page(&state, &view, &lang).await?;
     Ok(html_response(body, true))
 }
 
@@ -374,13 +374,12 @@ async fn get_article_translation(
     Path((slug, lang)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let lang = Language::parse(&lang).map_err(|_| PageError::NotFound)?;
-    let store = state.store();
-    let (article, org) = tokio::try_join!(store.find_article_by_slug(&slug), store.find_organisation())?;
-    let article = public(article)?;
+    let view = public_view(state.store().find_article_view(&slug).await?)?;
+    let article = &view.article;
     if !article.languages().any(|l| *l == lang) {
         return Err(PageError::NotFound);
     }
-    let body = render_article(&state, &article, org.as_ref(), &lang).await?;
+    let body = article_page(&state, &view, &lang).await?;
     Ok(html_response(body, false))
 }
 
@@ -655,34 +654,60 @@ async fn get_static(
 
 /// Published articles pass; deleted ones are gone (410); drafts and
 /// scheduled ones do not exist for readers.
-fn public(article: Option<Article>) -> Result<Article, PageError> {
-    match article {
-        Some(a) if a.status == ArticleStatus::Published => Ok(a),
-        Some(a) if a.status == ArticleStatus::Deleted => Err(PageError::Gone),
+/// Published articles are shown; deleted ones are gone (410); drafts and
+/// scheduled ones do not exist yet as far as readers know (404).
+fn public_view(view: Option<StoredArticle>) -> Result<StoredArticle, PageError> {
+    match view {
+        Some(v) if v.article.status == ArticleStatus::Published => Ok(v),
+        Some(v) if v.article.status == ArticleStatus::Deleted => Err(PageError::Gone),
         _ => Err(PageError::NotFound),
     }
+}
+
+/// The rendered article page, from the page cache when nothing it shows has
+/// changed: the validator names the article's, author's and organisation's
+/// versions, so an edit from any process is seen on the next request.
+async fn article_page(state: &AppState, view: &StoredArticle, lang: &Language) -> Result<Bytes, PageError> {
+    let a = &view.article;
+    let key = format!("{}|{lang}", a.slug);
+    let validator = format!(
+        "{}:{}:{}:{}:{}",
+        a.id,
+        a.version,
+        a.updated_at.timestamp_micros(),
+        view.author.updated_at.timestamp_micros(),
+        view.organisation
+            .as_ref()
+            .map_or(0, |o| o.updated_at.timestamp_micros())
+    );
+    if let Some(page) = state.cached_page(&key, &validator) {
+        return Ok(page);
+    }
+    let page = Bytes::from(render_article(state, a, view.organisation.as_ref(), &view.author, lang).await?);
+    state.cache_page(key, validator, page.clone());
+    Ok(page)
 }
 
 async fn render_article(
     state: &AppState,
     article: &Article,
     org: Option<&Organisation>,
+    author: &Author,
     lang: &Language,
 ) -> Result<String, PageError> {
-    let store = state.store();
     let cover = async {
         match &article.cover {
-            Some(c) => store.find_media(&c.media_id).await,
+            Some(c) => state.media_meta(&c.media_id).await,
             None => Ok(None),
         }
     };
     let photo = async {
         match article.interviewee.as_ref().and_then(|i| i.photo.as_deref()) {
-            Some(id) => store.find_media(id).await,
+            Some(id) => state.media_meta(id).await,
             None => Ok(None),
         }
     };
-    let (author, cover_media, photo_media) = tokio::try_join!(store.find_author(&article.author_id), cover, photo)?;
+    let (cover_media, photo_media) = tokio::try_join!(cover, photo)?;
 
     let site = site(state, org);
     let t = article.translation(Some(lang));
@@ -707,7 +732,7 @@ async fn render_article(
         width: Some(m.width),
         height: Some(m.height),
     });
-    let person = author.as_ref().map(person);
+    let person = Some(person(author));
     let interviewee = article.interviewee.as_ref().map(|i| IntervieweeView {
         name: i.name.clone(),
         role: i.role.clone(),
@@ -803,9 +828,7 @@ async fn render_article(
         // Mastodon credits the author on preview cards from this tag.
         meta.push(Meta::name("fediverse:creator", h));
     }
-    if let Some(name) = author.as_ref().map(|a| a.name.clone()) {
-        meta.push(Meta::name("author", name));
-    }
+    meta.push(Meta::name("author", author.name.clone()));
 
     let mut ld = json!({
         "@context": "https://schema.org",
@@ -983,7 +1006,8 @@ fn render_page(
     state.templates().render(template, ctx)
 }
 
-fn html_response(body: String, varies_by_language: bool) -> Response {
+fn html_response(body: impl Into<Body>, varies_by_language: bool) -> Response {
+    let body: Body = body.into();
     let mut resp = Html(body).into_response();
     if varies_by_language {
         resp.headers_mut()

@@ -1,10 +1,12 @@
 //! What every handler gets: the store, the instance settings and the templates.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use gazette_core::Language;
-use gazette_store::Store;
+use axum::body::Bytes;
+use gazette_core::{Language, Media};
+use gazette_store::{Store, StoreError};
 
 use crate::templates::Templates;
 
@@ -38,7 +40,19 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) config: AppConfig,
     pub(crate) templates: Templates,
+    /// Image metadata never changes once stored, so pages read it from here
+    /// instead of asking the database on every request.
+    media: Mutex<HashMap<String, Media>>,
+    /// Rendered article pages by `slug|lang`, each with the validator it was
+    /// rendered for (see [`AppState::cached_page`]).
+    pages: Mutex<HashMap<String, (String, Bytes)>>,
 }
+
+/// Bound on cached rendered pages (tens of KiB each).
+const PAGE_CACHE_MAX: usize = 500;
+
+/// Bound on cached image metadata (a few hundred bytes each).
+const MEDIA_CACHE_MAX: usize = 10_000;
 
 impl AppState {
     pub fn new(store: Store, config: AppConfig, templates: Templates) -> Self {
@@ -46,6 +60,8 @@ impl AppState {
             store,
             config,
             templates,
+            media: Mutex::new(HashMap::new()),
+            pages: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -59,6 +75,40 @@ impl AppState {
 
     pub(crate) fn templates(&self) -> &Templates {
         &self.0.templates
+    }
+
+    /// Metadata of a stored image, from memory when seen before.
+    pub(crate) async fn media_meta(&self, id: &str) -> Result<Option<Media>, StoreError> {
+        if let Some(m) = self.0.media.lock().ok().and_then(|c| c.get(id).cloned()) {
+            return Ok(Some(m));
+        }
+        let found = self.0.store.find_media(id).await?;
+        if let (Some(m), Ok(mut cache)) = (&found, self.0.media.lock()) {
+            if cache.len() >= MEDIA_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(id.to_owned(), m.clone());
+        }
+        Ok(found)
+    }
+
+    /// A page rendered earlier for `key`, if it was rendered for exactly
+    /// `validator` (which names every version the page depends on).
+    pub(crate) fn cached_page(&self, key: &str, validator: &str) -> Option<Bytes> {
+        let cache = self.0.pages.lock().ok()?;
+        cache
+            .get(key)
+            .filter(|(v, _)| v == validator)
+            .map(|(_, page)| page.clone())
+    }
+
+    pub(crate) fn cache_page(&self, key: String, validator: String, page: Bytes) {
+        if let Ok(mut cache) = self.0.pages.lock() {
+            if cache.len() >= PAGE_CACHE_MAX && !cache.contains_key(&key) {
+                cache.clear();
+            }
+            cache.insert(key, (validator, page));
+        }
     }
 
     /// Absolute URL for a path on this instance.
