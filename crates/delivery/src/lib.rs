@@ -1,0 +1,1 @@
+//! Persistent outbound delivery of signed ActivityPub activities.

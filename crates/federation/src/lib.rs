@@ -1,0 +1,1 @@
+//! ActivityPub federation for Gazette.
