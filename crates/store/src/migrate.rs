@@ -21,6 +21,12 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     description: "init",
     sqlite: include_str!("../../../migrations/sqlite/0001_init.sql"),
     postgres: include_str!("../../../migrations/postgres/0001_init.sql"),
+},
+Migration {
+    version: 2,
+    description: "federation",
+    sqlite: include_str!("../../../migrations/sqlite/0002_federation.sql"),
+    postgres: include_str!("../../../migrations/postgres/0002_federation.sql"),
 }];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
