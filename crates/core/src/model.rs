@@ -301,3 +301,80 @@ pub struct ApiToken {
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// An actor on another server, as last fetched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteActor {
+    /// The actor's ActivityPub id (a URL).
+    pub id: String,
+    /// `Person`, `Service`, `Group`, `Organization`, `Application`.
+    pub kind: String,
+    pub preferred_username: String,
+    pub name: String,
+    /// Host (and port) of the id, e.g. `mastodon.social`.
+    pub host: String,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    /// Profile page.
+    pub url: Option<String>,
+    pub icon: Option<String>,
+    pub public_key_id: String,
+    pub public_key_pem: String,
+    /// Set when the actor announced a `Move` to a new account.
+    pub moved_to: Option<String>,
+    pub refreshed_at: DateTime<Utc>,
+}
+
+impl RemoteActor {
+    /// Where deliveries to this actor go: its server's shared inbox if it has one.
+    pub fn delivery_inbox(&self) -> &str {
+        self.shared_inbox.as_deref().unwrap_or(&self.inbox)
+    }
+
+    /// `@name@host`.
+    pub fn handle(&self) -> String {
+        format!("@{}@{}", self.preferred_username, self.host)
+    }
+}
+
+/// Whether a follower has been let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowStatus {
+    Accepted,
+    Pending,
+}
+
+impl FollowStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowStatus::Accepted => "accepted",
+            FollowStatus::Pending => "pending",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "accepted" => Some(FollowStatus::Accepted),
+            "pending" => Some(FollowStatus::Pending),
+            _ => None,
+        }
+    }
+}
+
+/// A reply to a local article from the fediverse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    /// The Note's ActivityPub id.
+    pub id: String,
+    pub article_id: String,
+    pub actor: String,
+    pub url: Option<String>,
+    /// Sanitised HTML.
+    pub content_html: String,
+    pub language: Option<String>,
+    /// `visible`, `pending` (held for moderation) or `hidden`.
+    pub status: String,
+    pub published_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -6,6 +6,7 @@ mod articles;
 mod authors;
 mod dialect;
 mod error;
+mod federation;
 mod ids;
 mod media;
 mod migrate;
@@ -23,6 +24,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use articles::{ArticlePage, ArticleQuery, ArticleView, TagCount};
 pub use error::{StoreError, StoreResult};
+pub use federation::{Follower, InteractionCounts};
 pub use media::NewMedia;
 pub use migrate::MIGRATIONS;
 

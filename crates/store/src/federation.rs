@@ -1,0 +1,355 @@
+//! Federation state: local actors' keys, remote actors, followers, seen
+//! activity ids, likes and boosts, and replies.
+
+use chrono::{DateTime, Utc};
+use gazette_core::{Comment, FollowStatus, RemoteActor};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::error::{StoreError, StoreResult};
+use crate::time::{from_db, now, to_db};
+use crate::Store;
+
+/// One follower of a local actor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Follower {
+    pub actor: RemoteActor,
+    pub status: FollowStatus,
+    pub follow_id: String,
+    pub since: DateTime<Utc>,
+}
+
+/// Likes, boosts and visible replies of one article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct InteractionCounts {
+    pub likes: i64,
+    pub shares: i64,
+    pub replies: i64,
+}
+
+const ACTOR_COLUMNS: &str = "id, kind, preferred_username, name, host, inbox, shared_inbox, url, icon, \
+                             public_key_id, public_key_pem, moved_to, refreshed_at";
+
+impl Store {
+    /// The key pair stored for a local actor, as (public PEM, private PEM).
+    pub async fn find_actor_key(&self, local_key: &str) -> StoreResult<Option<(String, String)>> {
+        let row = sqlx::query("SELECT public_key_pem, private_key_pem FROM actor_keys WHERE local_key = $1")
+            .bind(local_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("public_key_pem")?, r.try_get("private_key_pem")?))).transpose()
+    }
+
+    /// Stores a key pair unless one exists, and returns the one that is
+    /// stored: when two processes generate at once, both end up with the same.
+    pub async fn ensure_actor_key(&self, local_key: &str, public_pem: &str, private_pem: &str) -> StoreResult<(String, String)> {
+        sqlx::query(
+            "INSERT INTO actor_keys (local_key, public_key_pem, private_key_pem, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (local_key) DO NOTHING",
+        )
+        .bind(local_key)
+        .bind(public_pem)
+        .bind(private_pem)
+        .bind(to_db(now()))
+        .execute(&self.pool)
+        .await?;
+        self.find_actor_key(local_key).await?.ok_or_else(|| StoreError::not_found("actor key", local_key))
+    }
+
+    /// Creates or refreshes a remote actor.
+    pub async fn upsert_remote_actor(&self, a: &RemoteActor) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO remote_actors (id, kind, preferred_username, name, host, inbox, shared_inbox, url, icon,
+                                        public_key_id, public_key_pem, moved_to, refreshed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, preferred_username = excluded.preferred_username,
+               name = excluded.name, host = excluded.host, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
+               url = excluded.url, icon = excluded.icon, public_key_id = excluded.public_key_id,
+               public_key_pem = excluded.public_key_pem, moved_to = excluded.moved_to, refreshed_at = excluded.refreshed_at",
+        )
+        .bind(&a.id)
+        .bind(&a.kind)
+        .bind(&a.preferred_username)
+        .bind(&a.name)
+        .bind(&a.host)
+        .bind(&a.inbox)
+        .bind(&a.shared_inbox)
+        .bind(&a.url)
+        .bind(&a.icon)
+        .bind(&a.public_key_id)
+        .bind(&a.public_key_pem)
+        .bind(&a.moved_to)
+        .bind(to_db(a.refreshed_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_remote_actor(&self, id: &str) -> StoreResult<Option<RemoteActor>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACTOR_COLUMNS} FROM remote_actors WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| actor_from_row(&r)).transpose()
+    }
+
+    /// Forgets a remote actor and everything it did here (follows, likes, replies).
+    pub async fn delete_remote_actor(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM remote_actors WHERE id = $1").bind(id).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records a follow (or changes its status); returns true when it is new.
+    pub async fn add_follower(&self, local_actor: &str, follower: &str, follow_id: &str, status: FollowStatus) -> StoreResult<bool> {
+        let existed = sqlx::query("SELECT 1 AS x FROM followers WHERE local_actor = $1 AND follower = $2")
+            .bind(local_actor)
+            .bind(follower)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some();
+        sqlx::query(
+            "INSERT INTO followers (local_actor, follower, status, follow_id, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (local_actor, follower) DO UPDATE SET follow_id = excluded.follow_id,
+               status = CASE WHEN followers.status = 'accepted' THEN 'accepted' ELSE excluded.status END",
+        )
+        .bind(local_actor)
+        .bind(follower)
+        .bind(status.as_str())
+        .bind(follow_id)
+        .bind(to_db(now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(!existed)
+    }
+
+    pub async fn set_follower_status(&self, local_actor: &str, follower: &str, status: FollowStatus) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE followers SET status = $1 WHERE local_actor = $2 AND follower = $3")
+            .bind(status.as_str())
+            .bind(local_actor)
+            .bind(follower)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("follower", follower));
+        }
+        Ok(())
+    }
+
+    /// Removes a follower; returns whether there was one.
+    pub async fn remove_follower(&self, local_actor: &str, follower: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM followers WHERE local_actor = $1 AND follower = $2")
+            .bind(local_actor)
+            .bind(follower)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Moves every follow of `old` to `new` (a follower's `Move`).
+    pub async fn move_follower(&self, old: &str, new: &str) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE followers SET follower = $2 WHERE follower = $1
+               AND NOT EXISTS (SELECT 1 FROM followers f2 WHERE f2.local_actor = followers.local_actor AND f2.follower = $2)",
+        )
+        .bind(old)
+        .bind(new)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("DELETE FROM followers WHERE follower = $1").bind(old).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Followers of `local_actor`, newest first.
+    pub async fn list_followers(&self, local_actor: &str, status: FollowStatus, limit: i64, offset: i64) -> StoreResult<Vec<Follower>> {
+        let cols = ACTOR_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {cols}, f.status AS f_status, f.follow_id AS f_follow_id, f.created_at AS f_created_at
+             FROM followers f JOIN remote_actors r ON r.id = f.follower
+             WHERE f.local_actor = $1 AND f.status = $2 ORDER BY f.created_at DESC, r.id LIMIT $3 OFFSET $4"
+        )))
+        .bind(local_actor)
+        .bind(status.as_str())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("f_status")?;
+                Ok(Follower {
+                    actor: actor_from_row(r)?,
+                    status: FollowStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("follow status {status}")))?,
+                    follow_id: r.try_get("f_follow_id")?,
+                    since: from_db(r.try_get("f_created_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn count_followers(&self, local_actor: &str) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM followers WHERE local_actor = $1 AND status = 'accepted'")
+            .bind(local_actor)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// One inbox per server for the accepted followers of any of `local_actors`:
+    /// the shared inbox when the server has one, else each actor's own inbox.
+    pub async fn follower_inboxes(&self, local_actors: &[String]) -> StoreResult<Vec<String>> {
+        if local_actors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=local_actors.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT COALESCE(r.shared_inbox, r.inbox) AS inbox FROM followers f
+             JOIN remote_actors r ON r.id = f.follower
+             WHERE f.status = 'accepted' AND f.local_actor IN ({}) ORDER BY inbox",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in local_actors {
+            q = q.bind(a.clone());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(|r| r.try_get::<String, _>("inbox").map_err(StoreError::from)).collect()
+    }
+
+    /// Records an incoming activity id; false when it was seen before.
+    pub async fn mark_activity_received(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("INSERT INTO received_activities (id, received_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+            .bind(id)
+            .bind(to_db(now()))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records a like or boost; false if this actor already did the same.
+    pub async fn add_interaction(&self, activity_id: &str, kind: &str, article_id: &str, actor: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO interactions (activity_id, kind, article_id, actor, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(activity_id)
+        .bind(kind)
+        .bind(article_id)
+        .bind(actor)
+        .bind(to_db(now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Undoes a like or boost by its activity id (only the actor who made it may).
+    pub async fn remove_interaction(&self, activity_id: &str, actor: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM interactions WHERE activity_id = $1 AND actor = $2")
+            .bind(activity_id)
+            .bind(actor)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn interaction_counts(&self, article_id: &str) -> StoreResult<InteractionCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM interactions WHERE article_id = $1 AND kind = 'like') AS likes,
+                    (SELECT COUNT(*) FROM interactions WHERE article_id = $1 AND kind = 'announce') AS shares,
+                    (SELECT COUNT(*) FROM comments WHERE article_id = $1 AND status = 'visible') AS replies",
+        )
+        .bind(article_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(InteractionCounts { likes: row.try_get("likes")?, shares: row.try_get("shares")?, replies: row.try_get("replies")? })
+    }
+
+    /// Stores or replaces a reply (only its author may replace it).
+    pub async fn upsert_comment(&self, c: &Comment) -> StoreResult<()> {
+        let done = sqlx::query(
+            "INSERT INTO comments (id, article_id, actor, url, content_html, language, status, published_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (id) DO UPDATE SET content_html = excluded.content_html, language = excluded.language,
+               url = excluded.url, updated_at = excluded.updated_at
+             WHERE comments.actor = excluded.actor",
+        )
+        .bind(&c.id)
+        .bind(&c.article_id)
+        .bind(&c.actor)
+        .bind(&c.url)
+        .bind(&c.content_html)
+        .bind(&c.language)
+        .bind(&c.status)
+        .bind(to_db(c.published_at))
+        .bind(to_db(c.updated_at))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict { field: "actor", message: format!("reply {} belongs to another actor", c.id) });
+        }
+        Ok(())
+    }
+
+    /// Deletes a reply by its author; returns whether there was one.
+    pub async fn delete_comment(&self, id: &str, actor: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM comments WHERE id = $1 AND actor = $2").bind(id).bind(actor).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn set_comment_status(&self, id: &str, status: &str) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE comments SET status = $1 WHERE id = $2").bind(status).bind(id).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("comment", id));
+        }
+        Ok(())
+    }
+
+    /// Replies to an article with the given status, oldest first, with their authors.
+    pub async fn list_comments(&self, article_id: &str, status: &str) -> StoreResult<Vec<(Comment, RemoteActor)>> {
+        let cols = ACTOR_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {cols}, c.id AS c_id, c.article_id AS c_article_id, c.actor AS c_actor, c.url AS c_url,
+                    c.content_html AS c_content_html, c.language AS c_language, c.status AS c_status,
+                    c.published_at AS c_published_at, c.updated_at AS c_updated_at
+             FROM comments c JOIN remote_actors r ON r.id = c.actor
+             WHERE c.article_id = $1 AND c.status = $2 ORDER BY c.published_at, c.id"
+        )))
+        .bind(article_id)
+        .bind(status)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let comment = Comment {
+                    id: r.try_get("c_id")?,
+                    article_id: r.try_get("c_article_id")?,
+                    actor: r.try_get("c_actor")?,
+                    url: r.try_get("c_url")?,
+                    content_html: r.try_get("c_content_html")?,
+                    language: r.try_get("c_language")?,
+                    status: r.try_get("c_status")?,
+                    published_at: from_db(r.try_get("c_published_at")?)?,
+                    updated_at: from_db(r.try_get("c_updated_at")?)?,
+                };
+                Ok((comment, actor_from_row(r)?))
+            })
+            .collect()
+    }
+}
+
+fn actor_from_row(r: &AnyRow) -> StoreResult<RemoteActor> {
+    Ok(RemoteActor {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        preferred_username: r.try_get("preferred_username")?,
+        name: r.try_get("name")?,
+        host: r.try_get("host")?,
+        inbox: r.try_get("inbox")?,
+        shared_inbox: r.try_get("shared_inbox")?,
+        url: r.try_get("url")?,
+        icon: r.try_get("icon")?,
+        public_key_id: r.try_get("public_key_id")?,
+        public_key_pem: r.try_get("public_key_pem")?,
+        moved_to: r.try_get("moved_to")?,
+        refreshed_at: from_db(r.try_get("refreshed_at")?)?,
+    })
+}

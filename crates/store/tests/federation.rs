@@ -1,0 +1,149 @@
+//! Federation state on SQLite and PostgreSQL: keys, remote actors, followers,
+//! activity dedupe, interactions and replies.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::Utc;
+use gazette_core::validate::{self, NoLines};
+use gazette_core::*;
+use gazette_store::testing::TestDb;
+use gazette_store::{Backend, Store};
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db.store).await } })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db.store).await } })*
+        }
+    };
+}
+
+both!(keys_are_created_once, followers_and_inboxes, activities_are_seen_once, interactions_and_comments);
+
+fn remote(id: &str, host: &str, shared: Option<&str>) -> RemoteActor {
+    RemoteActor {
+        id: id.into(),
+        kind: "Person".into(),
+        preferred_username: id.rsplit('/').next().unwrap().into(),
+        name: "Someone".into(),
+        host: host.into(),
+        inbox: format!("{id}/inbox"),
+        shared_inbox: shared.map(Into::into),
+        url: None,
+        icon: None,
+        public_key_id: format!("{id}#main-key"),
+        public_key_pem: "PEM".into(),
+        moved_to: None,
+        // Stored with microsecond precision.
+        refreshed_at: chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap(),
+    }
+}
+
+async fn article(store: &Store) -> Article {
+    let a = AuthorInput { username: "lea".into(), name: "Léa".into(), ..Default::default() };
+    store.create_author(&validate::author(&a).unwrap()).await.unwrap();
+    let input = ArticleInput {
+        slug: Some("a".into()),
+        kind: "news".into(),
+        status: Some("published".into()),
+        language: "en".into(),
+        translations: vec![TranslationInput { language: "en".into(), title: "T".into(), summary: "S".into(), body: "B".into() }],
+        author: "lea".into(),
+        ..Default::default()
+    };
+    let new = validate::article(&input, ArticleStatus::Draft, Utc::now(), &NoLines, &|_| 1).unwrap();
+    store.create_article(&new).await.unwrap()
+}
+
+async fn keys_are_created_once(store: &Store) {
+    assert!(store.find_actor_key("organisation").await.unwrap().is_none());
+    let first = store.ensure_actor_key("organisation", "pub1", "priv1").await.unwrap();
+    let second = store.ensure_actor_key("organisation", "pub2", "priv2").await.unwrap();
+    assert_eq!(first, ("pub1".to_owned(), "priv1".to_owned()));
+    assert_eq!(second, first, "the first key stays");
+}
+
+async fn followers_and_inboxes(store: &Store) {
+    let org = "https://here.example/users/demo".to_owned();
+    let author = "https://here.example/users/lea".to_owned();
+    let a = remote("https://m.example/users/a", "m.example", Some("https://m.example/inbox"));
+    let b = remote("https://m.example/users/b", "m.example", Some("https://m.example/inbox"));
+    let c = remote("https://gts.example/users/c", "gts.example", None);
+    for r in [&a, &b, &c] {
+        store.upsert_remote_actor(r).await.unwrap();
+    }
+    assert_eq!(store.find_remote_actor(&a.id).await.unwrap().as_ref(), Some(&a));
+    assert!(store.add_follower(&org, &a.id, "f1", FollowStatus::Accepted).await.unwrap());
+    assert!(!store.add_follower(&org, &a.id, "f1b", FollowStatus::Pending).await.unwrap(), "a repeated follow is not new");
+    store.add_follower(&author, &b.id, "f2", FollowStatus::Accepted).await.unwrap();
+    store.add_follower(&org, &c.id, "f3", FollowStatus::Accepted).await.unwrap();
+    let inboxes = store.follower_inboxes(&[org.clone(), author.clone()]).await.unwrap();
+    assert_eq!(inboxes, vec!["https://gts.example/users/c/inbox", "https://m.example/inbox"], "one per shared inbox");
+    assert_eq!(store.count_followers(&org).await.unwrap(), 2);
+    let listed = store.list_followers(&org, FollowStatus::Accepted, 10, 0).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.iter().find(|f| f.actor.id == a.id).unwrap().status, FollowStatus::Accepted, "accepted stays accepted");
+
+    let d = remote("https://p.example/users/d", "p.example", None);
+    store.upsert_remote_actor(&d).await.unwrap();
+    store.add_follower(&author, &d.id, "f4", FollowStatus::Pending).await.unwrap();
+    assert_eq!(store.count_followers(&author).await.unwrap(), 1, "pending followers are not counted");
+    store.set_follower_status(&author, &d.id, FollowStatus::Accepted).await.unwrap();
+    assert_eq!(store.count_followers(&author).await.unwrap(), 2);
+
+    let moved = remote("https://new.example/users/a2", "new.example", None);
+    store.upsert_remote_actor(&moved).await.unwrap();
+    store.move_follower(&a.id, &moved.id).await.unwrap();
+    let listed = store.list_followers(&org, FollowStatus::Accepted, 10, 0).await.unwrap();
+    assert!(listed.iter().any(|f| f.actor.id == moved.id) && !listed.iter().any(|f| f.actor.id == a.id));
+
+    assert!(store.remove_follower(&org, &c.id).await.unwrap());
+    assert!(!store.remove_follower(&org, &c.id).await.unwrap());
+    assert!(store.delete_remote_actor(&b.id).await.unwrap());
+    assert_eq!(store.count_followers(&author).await.unwrap(), 1, "deleting an actor removes its follows");
+}
+
+async fn activities_are_seen_once(store: &Store) {
+    assert!(store.mark_activity_received("https://m.example/activities/1").await.unwrap());
+    assert!(!store.mark_activity_received("https://m.example/activities/1").await.unwrap());
+}
+
+async fn interactions_and_comments(store: &Store) {
+    let art = article(store).await;
+    let a = remote("https://m.example/users/a", "m.example", None);
+    let b = remote("https://m.example/users/b", "m.example", None);
+    store.upsert_remote_actor(&a).await.unwrap();
+    store.upsert_remote_actor(&b).await.unwrap();
+    assert!(store.add_interaction("l1", "like", &art.id, &a.id).await.unwrap());
+    assert!(!store.add_interaction("l1-again", "like", &art.id, &a.id).await.unwrap(), "one like per actor");
+    store.add_interaction("s1", "announce", &art.id, &b.id).await.unwrap();
+    let c = Comment {
+        id: "https://m.example/notes/1".into(),
+        article_id: art.id.clone(),
+        actor: a.id.clone(),
+        url: None,
+        content_html: "<p>Nice</p>".into(),
+        language: Some("en".into()),
+        status: "visible".into(),
+        published_at: Utc::now(),
+        updated_at: Utc::now(),
+    };
+    store.upsert_comment(&c).await.unwrap();
+    assert_eq!(store.interaction_counts(&art.id).await.unwrap(), gazette_store::InteractionCounts { likes: 1, shares: 1, replies: 1 });
+    // Someone else may not edit or delete the reply.
+    let forged = Comment { actor: b.id.clone(), content_html: "<p>forged</p>".into(), ..c.clone() };
+    assert!(store.upsert_comment(&forged).await.is_err());
+    assert!(!store.delete_comment(&c.id, &b.id).await.unwrap());
+    let edited = Comment { content_html: "<p>Nice, edited</p>".into(), ..c.clone() };
+    store.upsert_comment(&edited).await.unwrap();
+    let listed = store.list_comments(&art.id, "visible").await.unwrap();
+    assert_eq!(listed[0].0.content_html, "<p>Nice, edited</p>");
+    assert_eq!(listed[0].1.id, a.id);
+    assert!(!store.remove_interaction("l1", &b.id).await.unwrap(), "only the liker can undo");
+    assert!(store.remove_interaction("l1", &a.id).await.unwrap());
+    store.set_comment_status(&c.id, "hidden").await.unwrap();
+    assert_eq!(store.interaction_counts(&art.id).await.unwrap(), gazette_store::InteractionCounts { likes: 0, shares: 1, replies: 0 });
+    assert!(store.delete_comment(&c.id, &a.id).await.unwrap());
+}
