@@ -4,6 +4,7 @@
 
 mod articles;
 mod authors;
+mod deliveries;
 mod dialect;
 mod error;
 mod federation;
@@ -23,6 +24,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use articles::{ArticlePage, ArticleQuery, ArticleView, TagCount};
+pub use deliveries::{
+    Delivery, DeliveryOutcome, DeliveryRecord, DeliveryResult, DeliveryStatus, HostDeliveryStats, Recorded,
+    RetryPolicy, inbox_host,
+};
 pub use error::{StoreError, StoreResult};
 pub use federation::{Follower, InteractionCounts};
 pub use media::NewMedia;

@@ -16,18 +16,26 @@ pub struct Migration {
     postgres: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "init",
-    sqlite: include_str!("../../../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../../../migrations/postgres/0001_init.sql"),
-},
-Migration {
-    version: 2,
-    description: "federation",
-    sqlite: include_str!("../../../migrations/sqlite/0002_federation.sql"),
-    postgres: include_str!("../../../migrations/postgres/0002_federation.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "init",
+        sqlite: include_str!("../../../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "federation",
+        sqlite: include_str!("../../../migrations/sqlite/0002_federation.sql"),
+        postgres: include_str!("../../../migrations/postgres/0002_federation.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "deliveries",
+        sqlite: include_str!("../../../migrations/sqlite/0003_deliveries.sql"),
+        postgres: include_str!("../../../migrations/postgres/0003_deliveries.sql"),
+    },
+];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
 const PG_LOCK_KEY: i64 = 0x0067_617a_6574_7465;
