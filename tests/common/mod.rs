@@ -33,6 +33,8 @@ pub struct Env {
 impl Env {
     /// `None` for PostgreSQL when it is not configured (and not required).
     pub async fn new(backend: Backend) -> Option<Env> {
+        // reqwest is built without a TLS provider of its own (see gazette-federation).
+        gazette_federation::install_crypto_provider();
         let dir = std::env::temp_dir().join(format!("gazette-e2e-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).unwrap();
         let (db, database_url) = match backend {

@@ -1,1 +1,84 @@
-//! ActivityPub federation for Gazette.
+//! Gazette's ActivityPub federation, built on activitypub_federation:
+//! local actors (organisation, authors, instance), articles as AS2 objects,
+//! discovery, the inbox, and the activities queued for delivery.
+//!
+//! Outgoing activities are never sent from here: they are written to the
+//! delivery queue in the database (see `gazette-delivery`), so publishing
+//! never waits on the network and nothing is lost in a crash.
+
+pub mod context;
+pub mod error;
+pub mod inbox;
+pub mod json;
+pub mod keys;
+pub mod local;
+pub mod outbound;
+pub mod remote;
+pub mod routes;
+pub mod urls;
+
+use activitypub_federation::config::{FederationConfig, FederationMiddleware};
+use axum::Router;
+use axum::routing::{get, post};
+use url::Url;
+
+pub use context::{CommentPolicy, FedContext, FederationSettings};
+pub use error::FederationError;
+pub use local::{LocalActor, find_local_actor, private_key_for};
+pub use outbound::{ArticleEvent, article_changed, article_json, federate_change};
+pub use routes::{activity_response, gone_tombstone, wants_activity_json};
+pub use urls::Urls;
+
+/// activitypub_federation's configuration for this instance: our domain,
+/// the instance actor signing fetches, and `debug` (http, private addresses)
+/// only when `allow_private_addresses` is set, which only tests do.
+pub async fn federation_config(ctx: FedContext) -> Result<FederationConfig<FedContext>, FederationError> {
+    install_crypto_provider();
+    let urls = ctx.urls().clone();
+    let (public, private) = keys::ensure_key(ctx.store(), keys::INSTANCE_KEY).await?;
+    let instance = remote::InstanceActor {
+        id: Url::parse(&urls.instance_actor())?,
+        inbox: Url::parse(&urls.shared_inbox())?,
+        public_key_pem: public,
+        private_key_pem: private,
+    };
+    let debug = ctx.settings().allow_private_addresses;
+    let allow_http = debug || urls.base().starts_with("http://");
+    FederationConfig::builder()
+        .domain(urls.host())
+        .app_data(ctx)
+        .signed_fetch_actor(&instance)
+        .debug(debug)
+        .allow_http_urls(allow_http)
+        .http_signature_compat(true)
+        .build()
+        .await
+        .map_err(|e| FederationError::Internal(format!("federation config: {e}")))
+}
+
+/// Makes ring the process-wide rustls crypto provider. reqwest is built
+/// without one (to keep aws-lc-rs out of the build), so this must run before
+/// any HTTP client is created; later calls do nothing.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The federation routes, ready to merge into the instance's router.
+pub fn router(config: FederationConfig<FedContext>) -> Router {
+    Router::new()
+        .route("/.well-known/webfinger", get(routes::get_webfinger))
+        .route("/.well-known/host-meta", get(routes::get_host_meta))
+        .route("/.well-known/nodeinfo", get(routes::get_nodeinfo_links))
+        .route("/nodeinfo/2.1", get(routes::get_nodeinfo))
+        .route("/actor", get(routes::get_instance_actor))
+        .route("/inbox", post(inbox::post_inbox))
+        .route("/users/{username}", get(routes::get_actor))
+        .route("/users/{username}/inbox", post(inbox::post_inbox))
+        .route("/users/{username}/outbox", get(routes::get_outbox))
+        .route("/users/{username}/followers", get(routes::get_followers))
+        .route("/users/{username}/following", get(routes::get_following))
+        .route("/objects/{id}", get(routes::get_object))
+        .route("/objects/{id}/replies", get(routes::get_replies))
+        .route("/objects/{id}/{which}", get(routes::get_counts))
+        .layer(FederationMiddleware::new(config))
+}

@@ -1,7 +1,9 @@
 //! Wiring: config → store → web state → a running server with its scheduler.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use gazette_federation::{FedContext, FederationSettings};
 use gazette_store::Store;
 use gazette_web::{AppConfig, AppState, Templates, ThemeConfig};
 use tokio::net::TcpListener;
@@ -37,8 +39,25 @@ fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
         .map(|p| p.to_path_buf())
 }
 
+/// Federation settings for `config`.
+pub fn federation_settings(config: &Config) -> FederationSettings {
+    let mut settings = FederationSettings::new(&config.instance.public_url);
+    settings.allow_private_addresses = config.federation.allow_private_addresses;
+    settings
+}
+
+/// A federation context for commands that change articles outside the
+/// server (their deliveries are queued; a running server sends them).
+pub fn fed_context(config: &Config, store: &Store) -> FedContext {
+    FedContext::new(store.clone(), federation_settings(config), Arc::new(|| {}))
+}
+
 /// The web layer's state for `config`.
-pub fn web_state(config: &Config, store: Store) -> Result<AppState, CliError> {
+pub async fn web_state(
+    config: &Config,
+    store: Store,
+    on_enqueued: Arc<dyn Fn() + Send + Sync>,
+) -> Result<AppState, CliError> {
     let templates = Templates::load(config.theme.dir.as_deref()).map_err(CliError::Theme)?;
     let app = AppConfig {
         public_url: config.instance.public_url.clone(),
@@ -52,7 +71,9 @@ pub fn web_state(config: &Config, store: Store) -> Result<AppState, CliError> {
             footer: config.theme.footer.clone(),
         },
     };
-    Ok(AppState::new(store, app, templates))
+    AppState::build(store, app, templates, federation_settings(config), on_enqueued)
+        .await
+        .map_err(|e| CliError::Federation(e.to_string()))
 }
 
 /// Binds `listen`; when the public URL was left at its default, it follows
@@ -89,8 +110,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), CliError> {
-    let state = web_state(config, store.clone())?;
-    let scheduler = tokio::spawn(crate::scheduler::run(store.clone(), shutdown.clone()));
+    let state = web_state(config, store.clone(), Arc::new(|| {})).await?;
+    let fed = state.fed().clone();
+    let scheduler = tokio::spawn(crate::scheduler::run(store.clone(), fed, shutdown.clone()));
     let mut stop = shutdown.clone();
     let result = gazette_web::serve(listener, state, async move {
         while !*stop.borrow() {

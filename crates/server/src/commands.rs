@@ -269,8 +269,11 @@ pub(crate) async fn publish_parsed(
             bytes,
         });
     }
+    let fed = app::fed_context(config, store);
     if !update {
-        return Ok(store.create_article_with_media(&new, &media).await?);
+        let article = store.create_article_with_media(&new, &media).await?;
+        gazette_federation::federate_change(&fed, None, &article).await;
+        return Ok(article);
     }
     let key = match target {
         Some(t) => slug_of(t),
@@ -364,7 +367,9 @@ async fn article(store: &Store, config: &Config, cmd: ArticleCommand) -> Result<
             if a.status == ArticleStatus::Deleted {
                 return Err(CliError::Usage(format!("article `{}` is already deleted", a.slug)));
             }
-            let a = store.set_article_status(&a.id, ArticleStatus::Deleted).await?;
+            let before = a;
+            let a = store.set_article_status(&before.id, ArticleStatus::Deleted).await?;
+            gazette_federation::federate_change(&app::fed_context(config, store), Some(&before), &a).await;
             println!("deleted (its URL now answers 410 Gone):");
             println!("{}", article_url(config, &a));
             Ok(())

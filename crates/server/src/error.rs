@@ -13,6 +13,8 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Validation(#[from] gazette_core::ValidationError),
+    #[error("federation: {0}")]
+    Federation(String),
     #[error("theme: {0}")]
     Theme(String),
     #[error("{what}: {source}")]

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use gazette_federation::FedContext;
 use gazette_store::Store;
 use tokio::sync::watch;
 
@@ -12,12 +13,20 @@ use tokio::sync::watch;
 const MAX_SLEEP: Duration = Duration::from_secs(5);
 
 /// Runs until `shutdown` changes to true.
-pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(store: Store, fed: FedContext, mut shutdown: watch::Receiver<bool>) {
     loop {
         match store.publish_due(Utc::now()).await {
             Ok(ids) => {
                 for id in ids {
                     tracing::info!(article = %id, "published scheduled article");
+                    // Only this process flipped it, so only this one sends the `Create`.
+                    match store.find_article(&id).await {
+                        Ok(Some(article)) => gazette_federation::federate_change(&fed, None, &article).await,
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(article = %id, error = %e, "cannot load published article to federate it")
+                        }
+                    }
                 }
             }
             Err(e) => tracing::warn!(error = %e, "publishing scheduled articles failed; will retry"),

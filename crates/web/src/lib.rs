@@ -22,12 +22,14 @@ pub use templates::Templates;
 
 /// Every route of the instance.
 pub fn router(state: AppState) -> Router {
+    let federation = gazette_federation::router(state.federation_config().clone());
     Router::new()
         .merge(pages::router())
         .merge(feeds::router())
         .merge(media::router())
         .nest("/api", api::router())
         .with_state(state)
+        .merge(federation)
 }
 
 /// Serves `state` on an already-bound listener until `shutdown` resolves, so

@@ -355,6 +355,9 @@ async fn get_article(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
+    if gazette_federation::wants_activity_json(&headers) {
+        return article_activity(&state, &slug).await;
+    }
     let view = public_view(state.store().find_article_view(&slug).await?)?;
     let article = &view.article;
     let available: Vec<Language> = article.languages().cloned().collect();
@@ -372,7 +375,11 @@ async fn get_article(
 async fn get_article_translation(
     State(state): State<AppState>,
     Path((slug, lang)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
+    if gazette_federation::wants_activity_json(&headers) {
+        return article_activity(&state, &slug).await;
+    }
     let lang = Language::parse(&lang).map_err(|_| PageError::NotFound)?;
     let view = public_view(state.store().find_article_view(&slug).await?)?;
     let article = &view.article;
@@ -654,6 +661,26 @@ async fn get_static(
 
 /// Published articles pass; deleted ones are gone (410); drafts and
 /// scheduled ones do not exist for readers.
+/// The article at this slug as an ActivityStreams `Article` (the same URL
+/// serves HTML to browsers); a deleted one answers 410 with a `Tombstone`.
+async fn article_activity(state: &AppState, slug: &str) -> Result<Response, PageError> {
+    let article = state
+        .store()
+        .find_article_by_slug(slug)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    match article.status {
+        ArticleStatus::Published => {
+            let json = gazette_federation::article_json(state.fed(), &article)
+                .await
+                .map_err(|e| PageError::Internal(e.to_string()))?;
+            Ok(gazette_federation::activity_response(&json))
+        }
+        ArticleStatus::Deleted => Ok(gazette_federation::gone_tombstone(state.fed(), &article)),
+        _ => Err(PageError::NotFound),
+    }
+}
+
 /// Published articles are shown; deleted ones are gone (410); drafts and
 /// scheduled ones do not exist yet as far as readers know (404).
 fn public_view(view: Option<StoredArticle>) -> Result<StoredArticle, PageError> {
@@ -1009,10 +1036,13 @@ fn render_page(
 fn html_response(body: impl Into<Body>, varies_by_language: bool) -> Response {
     let body: Body = body.into();
     let mut resp = Html(body).into_response();
-    if varies_by_language {
-        resp.headers_mut()
-            .insert(VARY, HeaderValue::from_static("Accept-Language"));
-    }
+    // Article URLs also serve ActivityStreams JSON by `Accept`.
+    let vary = if varies_by_language {
+        "Accept, Accept-Language"
+    } else {
+        "Accept"
+    };
+    resp.headers_mut().insert(VARY, HeaderValue::from_static(vary));
     resp
 }
 

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use activitypub_federation::config::FederationConfig;
 use axum::body::Bytes;
 use gazette_core::{Language, Media};
+use gazette_federation::{FedContext, FederationError, FederationSettings};
 use gazette_store::{Store, StoreError};
 
 use crate::templates::Templates;
@@ -40,6 +42,8 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) config: AppConfig,
     pub(crate) templates: Templates,
+    pub(crate) fed: FedContext,
+    pub(crate) federation: FederationConfig<FedContext>,
     /// Image metadata never changes once stored, so pages read it from here
     /// instead of asking the database on every request.
     media: Mutex<HashMap<String, Media>>,
@@ -55,14 +59,35 @@ const PAGE_CACHE_MAX: usize = 500;
 const MEDIA_CACHE_MAX: usize = 10_000;
 
 impl AppState {
-    pub fn new(store: Store, config: AppConfig, templates: Templates) -> Self {
-        AppState(Arc::new(Inner {
+    /// Builds the state, including federation (the instance actor's key is
+    /// created on first start). `on_enqueued` wakes the delivery worker.
+    pub async fn build(
+        store: Store,
+        config: AppConfig,
+        templates: Templates,
+        federation: FederationSettings,
+        on_enqueued: Arc<dyn Fn() + Send + Sync>,
+    ) -> Result<Self, FederationError> {
+        let fed = FedContext::new(store.clone(), federation, on_enqueued);
+        let federation = gazette_federation::federation_config(fed.clone()).await?;
+        Ok(AppState(Arc::new(Inner {
             store,
             config,
             templates,
+            fed,
+            federation,
             media: Mutex::new(HashMap::new()),
             pages: Mutex::new(HashMap::new()),
-        }))
+        })))
+    }
+
+    /// The federation context (store, URLs, settings).
+    pub fn fed(&self) -> &FedContext {
+        &self.0.fed
+    }
+
+    pub(crate) fn federation_config(&self) -> &FederationConfig<FedContext> {
+        &self.0.federation
     }
 
     pub fn store(&self) -> &Store {

@@ -88,7 +88,16 @@ async fn app() -> App {
             footer: String::new(),
         },
     };
-    let state = AppState::new(db.store.clone(), config, Templates::load(None).unwrap());
+    let federation = gazette_federation::FederationSettings::new(PUBLIC_URL);
+    let state = AppState::build(
+        db.store.clone(),
+        config,
+        Templates::load(None).unwrap(),
+        federation,
+        std::sync::Arc::new(|| {}),
+    )
+    .await
+    .unwrap();
     App {
         router: gazette_web::router(state),
         token,

@@ -208,7 +208,11 @@ async fn app_with(theme_dir: Option<&Path>) -> App {
     create(&store, &markup).await;
 
     let templates = Templates::load(theme_dir).unwrap();
-    let state = AppState::new(store.clone(), config(theme_dir), templates);
+    let config = config(theme_dir);
+    let federation = gazette_federation::FederationSettings::new(&config.public_url);
+    let state = AppState::build(store.clone(), config, templates, federation, std::sync::Arc::new(|| {}))
+        .await
+        .unwrap();
     App {
         router: gazette_web::router(state),
         store,
@@ -380,7 +384,8 @@ async fn article_language_follows_accept_language() {
         explicit.text().contains("Interview with Ana"),
         "the URL's language wins"
     );
-    assert!(explicit.header("vary").is_none());
+    // The URL names the language; only the AS2/HTML negotiation varies.
+    assert_eq!(explicit.header("vary"), Some("Accept"));
     // Language switch and hreflang alternates.
     let page = explicit.text();
     assert!(

@@ -1,0 +1,87 @@
+//! The federation layer's error type and its HTTP mapping: refusals are 4xx
+//! with a reason, our own failures are 500, and nothing a remote server sends
+//! can make us answer 5xx by itself being odd.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gazette_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    #[error("not found")]
+    NotFound,
+    #[error("gone")]
+    Gone,
+    /// The request is refused (bad signature, blocked domain, malformed…).
+    #[error("{1}")]
+    Refused(StatusCode, String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("federation library: {0}")]
+    Library(#[from] activitypub_federation::error::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl FederationError {
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        FederationError::Refused(StatusCode::BAD_REQUEST, msg.into())
+    }
+}
+
+impl From<serde_json::Error> for FederationError {
+    fn from(e: serde_json::Error) -> Self {
+        FederationError::bad_request(format!("malformed JSON: {e}"))
+    }
+}
+
+impl From<url::ParseError> for FederationError {
+    fn from(e: url::ParseError) -> Self {
+        FederationError::bad_request(format!("malformed URL: {e}"))
+    }
+}
+
+impl IntoResponse for FederationError {
+    fn into_response(self) -> Response {
+        use activitypub_federation::error::Error as L;
+        let (status, msg) = match &self {
+            FederationError::NotFound => (StatusCode::NOT_FOUND, "not found".to_owned()),
+            FederationError::Gone => (StatusCode::GONE, "gone".to_owned()),
+            FederationError::Refused(s, m) => (*s, m.clone()),
+            FederationError::Store(StoreError::NotFound { .. }) => (StatusCode::NOT_FOUND, self.to_string()),
+            FederationError::Library(e) => match e {
+                L::ActivitySignatureInvalid => (StatusCode::UNAUTHORIZED, e.to_string()),
+                L::ActivityBodyDigestInvalid => (StatusCode::BAD_REQUEST, e.to_string()),
+                L::ParseReceivedActivity { .. } | L::UrlParse(_) | L::UrlVerificationError(_) => {
+                    (StatusCode::BAD_REQUEST, e.to_string())
+                }
+                L::NotFound | L::ObjectDeleted(_) => (StatusCode::BAD_REQUEST, e.to_string()),
+                // The sender's actor or key could not be fetched: we cannot
+                // verify the request, so it is refused, not failed.
+                L::Reqwest(_)
+                | L::ReqwestMiddleware(_)
+                | L::ParseFetchedObject(..)
+                | L::RequestLimit
+                | L::ResponseBodyLimit
+                | L::DomainResolveError(_)
+                | L::ResolveInternalIpError(..) => (StatusCode::UNAUTHORIZED, format!("cannot verify the sender: {e}")),
+                other => {
+                    tracing::warn!(error = %other, "federation request refused");
+                    (StatusCode::BAD_REQUEST, other.to_string())
+                }
+            },
+            FederationError::Store(e) => {
+                tracing::error!(error = %e, "federation: store failure");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
+            }
+            FederationError::Internal(e) => {
+                tracing::error!(error = %e, "federation: internal failure");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
+            }
+        };
+        if status.is_client_error() {
+            tracing::info!(%status, reason = %msg, "federation request refused");
+        }
+        (status, msg).into_response()
+    }
+}

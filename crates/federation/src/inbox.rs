@@ -1,0 +1,310 @@
+//! The inbox: activities other servers send us, after activitypub_federation
+//! has checked the digest, the signature (against the sender's fetched key)
+//! and that the activity id and actor share a host. Every type is accepted:
+//! the ones we understand change state, the rest are logged.
+
+use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::traits::Activity;
+use axum::http::StatusCode;
+use chrono::Utc;
+use gazette_core::{Comment, FollowStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use crate::context::{CommentPolicy, FedContext};
+use crate::error::FederationError;
+use crate::local::local_actor_by_id;
+use crate::outbound;
+use crate::remote::DbRemoteActor;
+
+/// Any activity: typed fields we always need, the rest read per type.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IncomingActivity {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: ObjectId<DbRemoteActor>,
+    #[serde(default)]
+    pub object: Value,
+    #[serde(default)]
+    pub target: Option<Value>,
+}
+
+/// `POST /inbox` and `POST /users/{username}/inbox`: 202 once processed.
+pub async fn post_inbox(data: Data<FedContext>, activity: ActivityData) -> Result<StatusCode, FederationError> {
+    receive_activity::<IncomingActivity, DbRemoteActor, FedContext>(activity, &data).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The `id` of an embedded object or the object itself when it is a bare id.
+fn object_id(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+fn object_type(v: &Value) -> Option<&str> {
+    v.get("type").and_then(Value::as_str)
+}
+
+#[async_trait::async_trait]
+impl Activity for IncomingActivity {
+    type DataType = FedContext;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, _data: &Data<FedContext>) -> Result<(), FederationError> {
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<FedContext>) -> Result<(), FederationError> {
+        if !data.store().mark_activity_received(self.id.as_str()).await? {
+            tracing::debug!(id = %self.id, "duplicate activity ignored");
+            return Ok(());
+        }
+        let actor = self.actor.dereference(data).await?;
+        match self.kind.as_str() {
+            "Follow" => self.follow(data, &actor).await,
+            "Undo" => self.undo(data, &actor).await,
+            "Like" => self.interact(data, &actor, "like").await,
+            "Announce" => self.interact(data, &actor, "announce").await,
+            "Create" | "Update" if object_type(&self.object) == Some("Note") => self.reply(data, &actor).await,
+            "Update" if object_id(&self.object) == Some(actor.actor.id.as_str()) => {
+                // A profile edit: fetch the actor again rather than trusting the embedded copy.
+                self.actor.dereference_forced(data).await?;
+                Ok(())
+            }
+            "Delete" => self.delete(data, &actor).await,
+            "Move" => self.moved(data, &actor).await,
+            other => {
+                tracing::info!(kind = other, id = %self.id, actor = %actor.actor.id, "activity type not handled; accepted and ignored");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl IncomingActivity {
+    async fn follow(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        let target = object_id(&self.object).ok_or_else(|| FederationError::bad_request("Follow without object"))?;
+        let Some(local) = local_actor_by_id(data, target).await? else {
+            return Err(FederationError::Refused(
+                StatusCode::NOT_FOUND,
+                format!("no local actor {target}"),
+            ));
+        };
+        let local_id = data.urls().actor(local.username());
+        let status = if local.manually_approves_followers() {
+            FollowStatus::Pending
+        } else {
+            FollowStatus::Accepted
+        };
+        data.store()
+            .add_follower(&local_id, &actor.actor.id, self.id.as_str(), status)
+            .await?;
+        tracing::info!(follower = %actor.actor.id, local = %local_id, ?status, "new follower");
+        if status == FollowStatus::Accepted {
+            let follow =
+                serde_json::json!({ "id": self.id, "type": "Follow", "actor": actor.actor.id, "object": local_id });
+            outbound::accept_follow(data, &local, &follow, &actor.actor).await?;
+        }
+        Ok(())
+    }
+
+    async fn undo(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        let inner_id = object_id(&self.object).unwrap_or_default();
+        match object_type(&self.object) {
+            Some("Follow") => {
+                let target = self.object.get("object").and_then(object_id).unwrap_or_default();
+                if let Some(local) = local_actor_by_id(data, target).await? {
+                    let local_id = data.urls().actor(local.username());
+                    data.store().remove_follower(&local_id, &actor.actor.id).await?;
+                    tracing::info!(follower = %actor.actor.id, local = %local_id, "follower left");
+                }
+            }
+            _ => {
+                // Like, Announce, or a bare id: only the actor who did it can undo it.
+                data.store().remove_interaction(inner_id, &actor.actor.id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The local article an object id or URL points at, if any.
+    async fn local_article(
+        &self,
+        data: &Data<FedContext>,
+        id: &str,
+    ) -> Result<Option<gazette_core::Article>, FederationError> {
+        let urls = data.urls();
+        if let Some(article_id) = urls.local_article_id(id) {
+            return Ok(data.store().find_article(article_id).await?);
+        }
+        if let Some(slug) = urls.local_article_slug(id) {
+            return Ok(data.store().find_article_by_slug(slug).await?);
+        }
+        Ok(None)
+    }
+
+    async fn interact(
+        &self,
+        data: &Data<FedContext>,
+        actor: &DbRemoteActor,
+        kind: &str,
+    ) -> Result<(), FederationError> {
+        let target = object_id(&self.object).unwrap_or_default();
+        match self.local_article(data, target).await? {
+            Some(article) if article.is_public() => {
+                data.store()
+                    .add_interaction(self.id.as_str(), kind, &article.id, &actor.actor.id)
+                    .await?;
+                tracing::info!(kind, article = %article.slug, actor = %actor.actor.id, "interaction");
+            }
+            _ => tracing::debug!(kind, object = target, "interaction with something not ours; ignored"),
+        }
+        Ok(())
+    }
+
+    async fn reply(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        let note = &self.object;
+        let note_id = object_id(note).ok_or_else(|| FederationError::bad_request("Note without id"))?;
+        // The note must come from the sender's own server.
+        let note_url = Url::parse(note_id)?;
+        if note_url.host_str() != actor.id.host_str() || note_url.port() != actor.id.port() {
+            return Err(FederationError::bad_request(format!(
+                "note {note_id} is not on the server of {}",
+                actor.actor.id
+            )));
+        }
+        if note
+            .get("attributedTo")
+            .and_then(object_id)
+            .is_some_and(|a| a != actor.actor.id)
+        {
+            return Err(FederationError::bad_request("note attributed to someone else"));
+        }
+        let in_reply_to = note.get("inReplyTo").and_then(object_id).unwrap_or_default();
+        let Some(article) = self.local_article(data, in_reply_to).await? else {
+            tracing::debug!(note = note_id, "note not replying to one of our articles; ignored");
+            return Ok(());
+        };
+        if !article.is_public() {
+            return Ok(());
+        }
+        let content = note.get("content").and_then(Value::as_str).unwrap_or_default();
+        let content_html = gazette_core::markdown::sanitise(content);
+        let language = note
+            .get("contentMap")
+            .and_then(Value::as_object)
+            .and_then(|m| m.keys().next().cloned());
+        let published = note
+            .get("published")
+            .and_then(Value::as_str)
+            .and_then(gazette_core::validate::parse_time)
+            .unwrap_or_else(Utc::now);
+        let status = match data.settings().comment_policy {
+            CommentPolicy::Open => "visible",
+            CommentPolicy::Moderated => "pending",
+            CommentPolicy::FollowersOnly => {
+                let author = data.store().get_author(&article.author_id).await?;
+                let mut local = vec![data.urls().actor(&author.username)];
+                if let Some(org) = data.store().find_organisation().await? {
+                    local.push(data.urls().actor(&org.username));
+                }
+                let mut follows = false;
+                for l in &local {
+                    let list = data
+                        .store()
+                        .list_followers(l, FollowStatus::Accepted, 10_000, 0)
+                        .await?;
+                    follows |= list.iter().any(|f| f.actor.id == actor.actor.id);
+                }
+                if follows { "visible" } else { "pending" }
+            }
+        };
+        let comment = Comment {
+            id: note_id.to_owned(),
+            article_id: article.id.clone(),
+            actor: actor.actor.id.clone(),
+            url: note.get("url").and_then(object_id).map(str::to_owned),
+            content_html,
+            language,
+            status: status.to_owned(),
+            published_at: published,
+            updated_at: Utc::now(),
+        };
+        data.store().upsert_comment(&comment).await?;
+        tracing::info!(article = %article.slug, note = note_id, status, "reply stored");
+        Ok(())
+    }
+
+    async fn delete(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        let target = object_id(&self.object).unwrap_or_default();
+        if target == actor.actor.id {
+            data.store().delete_remote_actor(&actor.actor.id).await?;
+            tracing::info!(actor = %actor.actor.id, "remote actor deleted");
+        } else {
+            data.store().delete_comment(target, &actor.actor.id).await?;
+        }
+        Ok(())
+    }
+
+    async fn moved(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        let target = self
+            .target
+            .as_ref()
+            .and_then(object_id)
+            .ok_or_else(|| FederationError::bad_request("Move without target"))?;
+        // The new account must exist and claim the old one, or anyone could steal followers.
+        let new: DbRemoteActor = ObjectId::<DbRemoteActor>::parse(target)?
+            .dereference_forced(data)
+            .await?;
+        let raw = data
+            .store()
+            .find_remote_actor(&new.actor.id)
+            .await?
+            .ok_or_else(|| FederationError::bad_request("Move target could not be stored"))?;
+        let also_known_as = fetch_also_known_as(data, &new).await;
+        if !also_known_as.iter().any(|a| a == &actor.actor.id) {
+            return Err(FederationError::bad_request(format!(
+                "{} does not list {} in alsoKnownAs",
+                raw.id, actor.actor.id
+            )));
+        }
+        let mut old = actor.actor.clone();
+        old.moved_to = Some(raw.id.clone());
+        data.store().upsert_remote_actor(&old).await?;
+        let n = data.store().move_follower(&actor.actor.id, &raw.id).await?;
+        tracing::info!(from = %actor.actor.id, to = %raw.id, follows = n, "follower moved");
+        Ok(())
+    }
+}
+
+/// `alsoKnownAs` of a remote actor, fetched with a signed GET.
+async fn fetch_also_known_as(data: &Data<FedContext>, actor: &DbRemoteActor) -> Vec<String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Aka {
+        #[serde(default)]
+        also_known_as: Vec<String>,
+    }
+    match activitypub_federation::fetch::fetch_object_http::<FedContext, Aka>(&actor.id, data).await {
+        Ok(res) => res.object.also_known_as,
+        Err(e) => {
+            tracing::warn!(actor = %actor.id, error = %e, "cannot fetch alsoKnownAs");
+            Vec::new()
+        }
+    }
+}

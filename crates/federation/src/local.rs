@@ -1,0 +1,111 @@
+//! Local actors: the organisation (`Organization`) and each author (`Person`),
+//! sharing the `/users/{username}` namespace, plus their JSON and keys.
+
+use gazette_core::{Author, Organisation};
+use serde_json::Value;
+
+use crate::context::FedContext;
+use crate::error::FederationError;
+use crate::json::{self, ActorParts};
+use crate::keys::{ORGANISATION_KEY, author_key, ensure_key};
+
+#[derive(Debug, Clone)]
+pub enum LocalActor {
+    Organisation(Organisation),
+    Author(Author),
+}
+
+impl LocalActor {
+    pub fn username(&self) -> &str {
+        match self {
+            LocalActor::Organisation(o) => &o.username,
+            LocalActor::Author(a) => &a.username,
+        }
+    }
+
+    pub fn key_name(&self) -> String {
+        match self {
+            LocalActor::Organisation(_) => ORGANISATION_KEY.to_owned(),
+            LocalActor::Author(a) => author_key(&a.id),
+        }
+    }
+
+    pub fn display_name(&self) -> &str {
+        match self {
+            LocalActor::Organisation(o) => &o.name,
+            LocalActor::Author(a) => &a.name,
+        }
+    }
+
+    /// Followers wait for approval when this is true (not yet configurable:
+    /// public organisations and authors accept everyone).
+    pub fn manually_approves_followers(&self) -> bool {
+        false
+    }
+}
+
+/// The local actor with this username: the organisation first, then authors.
+pub async fn find_local_actor(ctx: &FedContext, username: &str) -> Result<Option<LocalActor>, FederationError> {
+    if let Some(org) = ctx.store().find_organisation().await?
+        && org.username == username
+    {
+        return Ok(Some(LocalActor::Organisation(org)));
+    }
+    match ctx.store().find_author(username).await? {
+        Some(a) if a.username == username => Ok(Some(LocalActor::Author(a))),
+        _ => Ok(None),
+    }
+}
+
+/// The local actor whose id is `actor_id`, if it is one of ours.
+pub async fn local_actor_by_id(ctx: &FedContext, actor_id: &str) -> Result<Option<LocalActor>, FederationError> {
+    match ctx.urls().local_username(actor_id) {
+        Some(username) => find_local_actor(ctx, username).await,
+        None => Ok(None),
+    }
+}
+
+/// The private key (PEM) of the local actor with id `actor_id`, for signing.
+pub async fn private_key_for(ctx: &FedContext, actor_id: &str) -> Result<Option<String>, FederationError> {
+    if actor_id == ctx.urls().instance_actor() {
+        return Ok(Some(ensure_key(ctx.store(), crate::keys::INSTANCE_KEY).await?.1));
+    }
+    match local_actor_by_id(ctx, actor_id).await? {
+        Some(actor) => Ok(Some(ensure_key(ctx.store(), &actor.key_name()).await?.1)),
+        None => Ok(None),
+    }
+}
+
+/// The actor document of a local actor.
+pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, FederationError> {
+    let (public_key_pem, _) = ensure_key(ctx.store(), &actor.key_name()).await?;
+    let store = ctx.store();
+    Ok(match actor {
+        LocalActor::Organisation(org) => {
+            let logo = match &org.logo {
+                Some(id) => store.find_media(id).await?,
+                None => None,
+            };
+            let parts = ActorParts {
+                public_key_pem: &public_key_pem,
+                icon: logo.as_ref(),
+                image: None,
+                manually_approves_followers: actor.manually_approves_followers(),
+            };
+            json::organisation_actor(ctx.urls(), org, &parts)
+        }
+        LocalActor::Author(author) => {
+            let avatar = match &author.avatar {
+                Some(id) => store.find_media(id).await?,
+                None => None,
+            };
+            let parts = ActorParts {
+                public_key_pem: &public_key_pem,
+                icon: avatar.as_ref(),
+                image: None,
+                manually_approves_followers: actor.manually_approves_followers(),
+            };
+            json::author_actor(ctx.urls(), author, &parts)
+        }
+    })
+}

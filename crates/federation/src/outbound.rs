@@ -1,0 +1,217 @@
+//! What we send, queued in the database and delivered by the delivery worker:
+//! `Create`/`Update`/`Delete` of articles by their author, the organisation's
+//! `Announce` of them, and `Accept` of follows. Nothing here waits on the network.
+
+use chrono::Utc;
+use gazette_core::{Article, ArticleStatus, RemoteActor};
+use serde_json::{Value, json};
+
+use crate::context::FedContext;
+use crate::error::FederationError;
+use crate::json::{self, ArticleMedia, Counts, PUBLIC};
+use crate::local::LocalActor;
+
+/// The AS2 JSON of a local article as it is now.
+pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, FederationError> {
+    let store = ctx.store();
+    let author = store.get_author(&article.author_id).await?;
+    let cover = match &article.cover {
+        Some(c) => store.find_media(&c.media_id).await?,
+        None => None,
+    };
+    let counts = store.interaction_counts(&article.id).await?;
+    let counts = Counts {
+        likes: counts.likes,
+        shares: counts.shares,
+        replies: counts.replies,
+    };
+    Ok(json::article(
+        ctx.urls(),
+        article,
+        &author,
+        &ArticleMedia { cover: cover.as_ref() },
+        counts,
+        None,
+    ))
+}
+
+/// Queues `activity` (signed as `actor_id`) for `inboxes`; wakes the worker.
+async fn enqueue(
+    ctx: &FedContext,
+    actor_id: &str,
+    activity: &Value,
+    inboxes: &[String],
+) -> Result<u64, FederationError> {
+    if inboxes.is_empty() {
+        return Ok(0);
+    }
+    let id = activity["id"].as_str().unwrap_or_default().to_owned();
+    let n = ctx
+        .store()
+        .enqueue_delivery(&id, actor_id, &activity.to_string(), inboxes)
+        .await?;
+    if n > 0 {
+        ctx.wake_delivery();
+    }
+    Ok(n)
+}
+
+/// `Accept` of a follow, sent to the follower.
+pub async fn accept_follow(
+    ctx: &FedContext,
+    local: &LocalActor,
+    follow: &Value,
+    follower: &RemoteActor,
+) -> Result<(), FederationError> {
+    let actor_id = ctx.urls().actor(local.username());
+    let follow_id = follow["id"].as_str().unwrap_or_default();
+    let id = ctx.urls().activity(&actor_id, "accepts", &uniq(follow_id));
+    let object = json!({ "id": follow_id, "type": "Follow", "actor": follower.id, "object": actor_id });
+    let mut accept = json!({ "@context": json::AS2, "id": id, "type": "Accept", "actor": actor_id, "object": object });
+    accept["to"] = json!([follower.id]);
+    enqueue(ctx, &actor_id, &accept, std::slice::from_ref(&follower.inbox)).await?;
+    Ok(())
+}
+
+/// `Reject` of a follow, sent to the follower.
+pub async fn reject_follow(
+    ctx: &FedContext,
+    local: &LocalActor,
+    follow_id: &str,
+    follower: &RemoteActor,
+) -> Result<(), FederationError> {
+    let actor_id = ctx.urls().actor(local.username());
+    let id = ctx.urls().activity(&actor_id, "rejects", &uniq(follow_id));
+    let object = json!({ "id": follow_id, "type": "Follow", "actor": follower.id, "object": actor_id });
+    let reject = json!({ "@context": json::AS2, "id": id, "type": "Reject", "actor": actor_id, "object": object, "to": [follower.id] });
+    enqueue(ctx, &actor_id, &reject, std::slice::from_ref(&follower.inbox)).await?;
+    Ok(())
+}
+
+/// Which activity an article change becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleEvent {
+    Published,
+    Updated,
+    Deleted,
+}
+
+/// Queues what followers must receive after `event` on `article`: the author
+/// sends `Create`/`Update`/`Delete` to its followers, the organisation
+/// `Announce`s new articles (and `Undo`es the boost on deletion) to its own.
+pub async fn article_changed(ctx: &FedContext, article: &Article, event: ArticleEvent) -> Result<u64, FederationError> {
+    let store = ctx.store();
+    let urls = ctx.urls();
+    let author = store.get_author(&article.author_id).await?;
+    let author_id = urls.actor(&author.username);
+    let object_id = urls.article(article);
+    let author_followers = store.follower_inboxes(std::slice::from_ref(&author_id)).await?;
+    let org = store.find_organisation().await?;
+    let mut sent = 0;
+    match event {
+        ArticleEvent::Published | ArticleEvent::Updated => {
+            if article.status != ArticleStatus::Published {
+                return Ok(0);
+            }
+            let object = article_json(ctx, article).await?;
+            let (kind, tag) = if event == ArticleEvent::Published {
+                ("Create", "create")
+            } else {
+                ("Update", "update")
+            };
+            let id = format!("{object_id}#{tag}-{}", article.version);
+            let mut inner = object.clone();
+            if let Some(o) = inner.as_object_mut() {
+                o.remove("@context");
+            }
+            let activity = json::activity(
+                &id,
+                kind,
+                &author_id,
+                inner,
+                json!([PUBLIC]),
+                json!([urls.followers(&author.username)]),
+            );
+            sent += enqueue(ctx, &author_id, &activity, &author_followers).await?;
+            if event == ArticleEvent::Published
+                && let Some(org) = &org
+            {
+                let org_id = urls.actor(&org.username);
+                let org_followers = store.follower_inboxes(std::slice::from_ref(&org_id)).await?;
+                let announce = announce(ctx, &org_id, &org.username, &object_id);
+                sent += enqueue(ctx, &org_id, &announce, &org_followers).await?;
+            }
+        }
+        ArticleEvent::Deleted => {
+            let id = format!("{object_id}#delete-{}", article.version);
+            let activity = json::activity(
+                &id,
+                "Delete",
+                &author_id,
+                json::tombstone(&object_id, Utc::now()),
+                json!([PUBLIC]),
+                json!([urls.followers(&author.username)]),
+            );
+            sent += enqueue(ctx, &author_id, &activity, &author_followers).await?;
+            if let Some(org) = &org {
+                let org_id = urls.actor(&org.username);
+                let org_followers = store.follower_inboxes(std::slice::from_ref(&org_id)).await?;
+                let mut boost = announce(ctx, &org_id, &org.username, &object_id);
+                if let Some(o) = boost.as_object_mut() {
+                    o.remove("@context");
+                }
+                let undo = json::activity(
+                    &format!("{object_id}#undo-announce-{}", article.version),
+                    "Undo",
+                    &org_id,
+                    boost,
+                    json!([PUBLIC]),
+                    json!([urls.followers(&org.username)]),
+                );
+                sent += enqueue(ctx, &org_id, &undo, &org_followers).await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+fn announce(ctx: &FedContext, org_id: &str, org_username: &str, object_id: &str) -> Value {
+    let urls = ctx.urls();
+    json::activity(
+        &format!("{object_id}#announce"),
+        "Announce",
+        org_id,
+        json!(object_id),
+        json!([PUBLIC]),
+        json!([urls.followers(org_username)]),
+    )
+}
+
+/// A short token derived from another id, stable across processes and
+/// versions, so answering the same follow twice gives the same activity id.
+fn uniq(s: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes())
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Queues what an article's change from `before` to `after` means for
+/// followers: going public is a `Create`, an edit while public an `Update`,
+/// leaving public (unpublished or deleted) a `Delete`. Failures are logged:
+/// the article itself is already saved.
+pub async fn federate_change(ctx: &FedContext, before: Option<&Article>, after: &Article) {
+    let was_public = before.is_some_and(Article::is_public);
+    let event = match (was_public, after.is_public()) {
+        (false, true) => ArticleEvent::Published,
+        (true, true) => ArticleEvent::Updated,
+        (true, false) => ArticleEvent::Deleted,
+        (false, false) => return,
+    };
+    match article_changed(ctx, after, event).await {
+        Ok(n) => tracing::info!(article = %after.slug, ?event, deliveries = n, "federated"),
+        Err(e) => tracing::error!(article = %after.slug, ?event, error = %e, "could not queue deliveries"),
+    }
+}

@@ -1,0 +1,253 @@
+//! Remote actors as activitypub_federation sees them: fetched, verified and
+//! cached in the store (`remote_actors`), refreshed after a day. Also the
+//! instance actor, whose key signs our outgoing fetches.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::protocol::verification::verify_domains_match;
+use activitypub_federation::traits::{Actor, Object};
+use chrono::{DateTime, Utc};
+use gazette_core::RemoteActor;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::context::FedContext;
+use crate::error::FederationError;
+
+/// A remote actor and its parsed id.
+#[derive(Debug, Clone)]
+pub struct DbRemoteActor {
+    pub id: Url,
+    pub actor: RemoteActor,
+}
+
+impl DbRemoteActor {
+    fn new(actor: RemoteActor) -> Result<Self, FederationError> {
+        Ok(DbRemoteActor {
+            id: Url::parse(&actor.id)?,
+            actor,
+        })
+    }
+}
+
+/// The fields of a remote actor document we read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApActor {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub inbox: Url,
+    #[serde(default)]
+    pub endpoints: Option<Endpoints>,
+    pub public_key: ApPublicKey,
+    #[serde(default)]
+    pub url: Option<serde_json::Value>,
+    #[serde(default)]
+    pub icon: Option<serde_json::Value>,
+    #[serde(default)]
+    pub moved_to: Option<Url>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    #[serde(default)]
+    pub shared_inbox: Option<Url>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApPublicKey {
+    pub id: String,
+    pub owner: Url,
+    pub public_key_pem: String,
+}
+
+/// `url` and `icon` come as a string, an object with `href`/`url`, or a list of either.
+fn first_link(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(items) => items.iter().find_map(first_link),
+        serde_json::Value::Object(o) => o.get("href").or_else(|| o.get("url")).and_then(first_link),
+        _ => None,
+    }
+}
+
+pub(crate) fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => String::new(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Object for DbRemoteActor {
+    type DataType = FedContext;
+    type Kind = ApActor;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        Some(self.actor.refreshed_at)
+    }
+
+    async fn read_from_id(object_id: Url, data: &Data<FedContext>) -> Result<Option<Self>, FederationError> {
+        match data.store().find_remote_actor(object_id.as_str()).await? {
+            Some(a) => Ok(Some(DbRemoteActor::new(a)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn into_json(self, _data: &Data<FedContext>) -> Result<ApActor, FederationError> {
+        let a = self.actor;
+        Ok(ApActor {
+            id: self.id.clone(),
+            kind: a.kind,
+            preferred_username: Some(a.preferred_username),
+            name: Some(a.name),
+            inbox: Url::parse(&a.inbox)?,
+            endpoints: Some(Endpoints {
+                shared_inbox: a.shared_inbox.as_deref().map(Url::parse).transpose()?,
+            }),
+            public_key: ApPublicKey {
+                id: a.public_key_id,
+                owner: self.id,
+                public_key_pem: a.public_key_pem,
+            },
+            url: a.url.map(serde_json::Value::String),
+            icon: a.icon.map(serde_json::Value::String),
+            moved_to: a.moved_to.as_deref().map(Url::parse).transpose()?,
+        })
+    }
+
+    async fn verify(json: &ApActor, expected_domain: &Url, _data: &Data<FedContext>) -> Result<(), FederationError> {
+        verify_domains_match(&json.id, expected_domain)?;
+        if json.public_key.owner != json.id {
+            return Err(FederationError::bad_request(format!(
+                "key of {} is owned by {}",
+                json.id, json.public_key.owner
+            )));
+        }
+        Ok(())
+    }
+
+    async fn from_json(json: ApActor, data: &Data<FedContext>) -> Result<Self, FederationError> {
+        let host = host_of(&json.id);
+        let username = json.preferred_username.clone().unwrap_or_else(|| {
+            json.id
+                .path_segments()
+                .and_then(|mut s| s.next_back().map(str::to_owned))
+                .unwrap_or_default()
+        });
+        let actor = RemoteActor {
+            id: json.id.to_string(),
+            kind: json.kind,
+            name: json
+                .name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| username.clone()),
+            preferred_username: username,
+            host,
+            inbox: json.inbox.to_string(),
+            shared_inbox: json.endpoints.and_then(|e| e.shared_inbox).map(|u| u.to_string()),
+            url: json.url.as_ref().and_then(first_link),
+            icon: json.icon.as_ref().and_then(first_link),
+            public_key_id: json.public_key.id,
+            public_key_pem: json.public_key.public_key_pem,
+            moved_to: json.moved_to.map(|u| u.to_string()),
+            refreshed_at: Utc::now(),
+        };
+        data.store().upsert_remote_actor(&actor).await?;
+        DbRemoteActor::new(actor)
+    }
+}
+
+impl Actor for DbRemoteActor {
+    fn public_key_pem(&self) -> &str {
+        &self.actor.public_key_pem
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        None
+    }
+
+    fn inbox(&self) -> Url {
+        Url::parse(&self.actor.inbox).unwrap_or_else(|_| self.id.clone())
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.actor.shared_inbox.as_deref().and_then(|s| Url::parse(s).ok())
+    }
+}
+
+/// The instance actor: an `Application` whose key signs our GET requests so
+/// servers in authorized-fetch mode answer them.
+#[derive(Debug, Clone)]
+pub struct InstanceActor {
+    pub id: Url,
+    pub inbox: Url,
+    pub public_key_pem: String,
+    pub private_key_pem: String,
+}
+
+#[async_trait::async_trait]
+impl Object for InstanceActor {
+    type DataType = FedContext;
+    type Kind = serde_json::Value;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    async fn read_from_id(_object_id: Url, _data: &Data<FedContext>) -> Result<Option<Self>, FederationError> {
+        // The instance actor is local and never looked up through the library.
+        Ok(None)
+    }
+
+    async fn into_json(self, data: &Data<FedContext>) -> Result<serde_json::Value, FederationError> {
+        Ok(crate::json::instance_actor(
+            data.urls(),
+            data.urls().host(),
+            &self.public_key_pem,
+        ))
+    }
+
+    async fn verify(
+        _json: &serde_json::Value,
+        _expected: &Url,
+        _data: &Data<FedContext>,
+    ) -> Result<(), FederationError> {
+        Err(FederationError::bad_request(
+            "the instance actor is local and is not received from others",
+        ))
+    }
+
+    async fn from_json(_json: serde_json::Value, _data: &Data<FedContext>) -> Result<Self, FederationError> {
+        Err(FederationError::bad_request(
+            "the instance actor is local and is not received from others",
+        ))
+    }
+}
+
+impl Actor for InstanceActor {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key_pem
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        Some(self.private_key_pem.clone())
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox.clone()
+    }
+}
