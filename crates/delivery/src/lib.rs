@@ -1,1 +1,66 @@
 //! Persistent outbound delivery of signed ActivityPub activities.
+//!
+//! **The queue.** Publishing calls [`DeliveryHandle::enqueue`] (or
+//! `Store::enqueue_delivery`, then [`DeliveryHandle::wake`]) with the
+//! activity JSON, the local actor whose key signs it, and the inboxes: a
+//! shared inbox for every server that has one, so each server gets one POST
+//! however many of its users follow us. That is one database transaction
+//! and nothing else: publishing never waits on the network. The queue keeps
+//! the activity once and one row per (activity, inbox); the same inbox twice
+//! is one delivery, and an activity is never queued twice for one inbox.
+//!
+//! **The worker.** [`Worker::run`] claims due rows under a lease (5 minutes
+//! by default), signs each POST (draft-cavage `rsa-sha256` over
+//! `(request-target) host date digest`, `Digest: SHA-256=…`, key id
+//! `<actor>#main-key`) and sends it through one pooled HTTP client, at most
+//! 64 requests at once and 8 per host per process. Each request carries
+//! `User-Agent: Gazette/<version> (+<public URL>)`; connecting may take 10 s
+//! and the whole request 30 s; redirects are not followed. Results are
+//! written back in batches. A worker that dies (`kill -9`) leaves its claimed
+//! rows leased; when the lease ends any worker sends them. With PostgreSQL
+//! several `gazette serve` processes share the queue: claiming uses
+//! `FOR UPDATE SKIP LOCKED`, so no row is claimed twice, and a worker never
+//! starts a request it could not finish before its lease ends, so no row is
+//! sent twice by two workers. SQLite takes one process.
+//!
+//! **What is retried.** As Mastodon decides: a 2xx is delivered; network
+//! errors, timeouts, 5xx (but 501), 401 (the remote server may not have our
+//! key yet), 408 and 429 are retried; any other 4xx, 501 and redirects are
+//! final, and the delivery is given up at once. So is a delivery the worker
+//! refuses to send: an inbox that resolves only to loopback, private,
+//! link-local, multicast, unique-local or other non-public addresses (unless
+//! `allow_private_addresses` is set; the check is in the DNS resolver, so it
+//! holds for the address actually connected to), or an actor without a key.
+//!
+//! **The retry schedule.** Sidekiq's, which Mastodon uses: after failure n
+//! the next attempt waits (n−1)⁴ + 15 + rand(0..10)·n seconds; the first
+//! attempt and 16 retries span about 2.1 days, then the delivery is given
+//! up. A delivery still failing 3 days after it was queued is given up at
+//! its next failure.
+//!
+//! **Circuit breaker and unavailable hosts.** Five failures in a row on one
+//! host open its circuit for a minute, doubling with every further failure
+//! up to an hour; while it is open, that host's deliveries wait (without
+//! using retries) and others go on. Any answer from the host, even a 4xx,
+//! closes it. A host that has failed without a single success for 7 days
+//! is marked unavailable: its pending deliveries are given up and new ones
+//! are not queued, until it speaks to us again (a valid signed activity
+//! from it: call `Store::host_alive`).
+//!
+//! **Visibility.** `Store::delivery_stats` gives per host: pending, retrying,
+//! delivered, given up, the breaker's state and the last error (for
+//! `gazette deliveries` and the API); `Store::purge_delivered` drops
+//! finished rows after a while.
+
+mod config;
+mod error;
+mod guard;
+mod send;
+mod signing;
+mod worker;
+
+pub use config::DeliveryConfig;
+pub use error::DeliveryError;
+pub use guard::{ForbiddenAddress, is_forbidden};
+pub use signing::{KeyError, KeySource, SignError, SignedHeaders, Signer, SigningKey};
+pub use worker::{DeliveryHandle, Worker};

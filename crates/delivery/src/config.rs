@@ -1,0 +1,56 @@
+//! The worker's settings, with production defaults.
+
+use std::time::Duration;
+
+use gazette_store::RetryPolicy;
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// The instance's public URL, named in the `User-Agent` of every request
+    /// (GoToSocial answers 418 to requests without one).
+    pub public_url: String,
+    /// Deliver to loopback, private and other non-public addresses too.
+    /// Only for tests and closed networks.
+    pub allow_private_addresses: bool,
+    /// Requests in flight at once, over all hosts.
+    pub concurrency: usize,
+    /// Requests in flight at once to one host (per process).
+    pub per_host_concurrency: usize,
+    pub connect_timeout: Duration,
+    /// For the whole request, response included.
+    pub request_timeout: Duration,
+    /// How long a claimed delivery belongs to this worker. After a crash its
+    /// deliveries go out again once the lease ends. Must be longer than
+    /// `request_timeout`: a delivery whose remaining lease is shorter than
+    /// that is handed back rather than sent, so no two workers send it.
+    pub lease: Duration,
+    /// Look at the queue at least this often, for what other processes
+    /// queued and for leases of crashed workers that ran out.
+    pub poll_interval: Duration,
+    /// Parsed private keys are trusted this long before the key source is
+    /// asked again (key rotation).
+    pub key_cache_ttl: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl DeliveryConfig {
+    pub fn new(public_url: impl Into<String>) -> Self {
+        DeliveryConfig {
+            public_url: public_url.into(),
+            allow_private_addresses: false,
+            concurrency: 64,
+            per_host_concurrency: 8,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            lease: Duration::from_secs(5 * 60),
+            poll_interval: Duration::from_secs(10),
+            key_cache_ttl: Duration::from_secs(5 * 60),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// `Gazette/<version> (+<public URL>)`.
+    pub fn user_agent(&self) -> String {
+        format!("Gazette/{} (+{})", env!("CARGO_PKG_VERSION"), self.public_url)
+    }
+}

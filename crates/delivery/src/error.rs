@@ -1,0 +1,12 @@
+//! The crate's error type: only setting the worker up can fail; failed
+//! deliveries are recorded in the queue, not returned.
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("delivery settings: {0}")]
+    Config(String),
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    #[error("HTTP client setup: {0}")]
+    Client(String),
+}

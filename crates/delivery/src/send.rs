@@ -1,0 +1,209 @@
+//! One attempt: sign, POST, and sort the answer into delivered, retry
+//! later, or give up — the same split Mastodon makes.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use gazette_store::{Delivery, DeliveryOutcome};
+use reqwest::header::{CONTENT_TYPE, DATE, HOST};
+use reqwest::{StatusCode, Url};
+
+use crate::config::DeliveryConfig;
+use crate::error::DeliveryError;
+use crate::guard::{GuardedResolver, find_forbidden, is_forbidden};
+use crate::signing::{KeyError, KeySource, Signer};
+
+/// Response bytes read (and thrown away) so the connection can be reused.
+const MAX_RESPONSE_BODY: usize = 64 * 1024;
+
+/// What an attempt came to. `Release` hands the row back untried (the key
+/// store was unreachable): the failure is ours, not the remote host's.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    Done(DeliveryOutcome),
+    Release(String),
+}
+
+/// The shared HTTP client: one connection pool, timeouts, no redirects (a
+/// signed POST cannot follow one, and a redirect could lead past the address
+/// guard), no proxy from the environment (it would resolve names for us,
+/// past the guard), TLS with ring.
+pub(crate) fn build_client(config: &DeliveryConfig) -> Result<reqwest::Client, DeliveryError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier =
+        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| DeliveryError::Tls(e.to_string()))?;
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| DeliveryError::Tls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    let mut builder = reqwest::Client::builder()
+        .user_agent(config.user_agent())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.request_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .pool_max_idle_per_host(config.per_host_concurrency)
+        .tls_backend_preconfigured(tls);
+    if !config.allow_private_addresses {
+        builder = builder.dns_resolver(GuardedResolver);
+    }
+    builder.build().map_err(|e| DeliveryError::Client(e.to_string()))
+}
+
+pub(crate) async fn attempt<K: KeySource>(
+    client: &reqwest::Client,
+    signer: &Signer<K>,
+    config: &DeliveryConfig,
+    d: &Delivery,
+) -> Attempt {
+    let abandon = |why: String| Attempt::Done(DeliveryOutcome::Abandoned(why));
+    let url = match Url::parse(&d.inbox) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
+        _ => return abandon(format!("not an http(s) inbox URL: {}", d.inbox)),
+    };
+    if !config.allow_private_addresses
+        && let Some(ip) = host_ip(&url)
+        && is_forbidden(ip)
+    {
+        return abandon(format!("refusing to deliver to non-public address {ip}"));
+    }
+    let key = match signer.key(&d.actor_id).await {
+        Ok(key) => key,
+        Err(e @ (KeyError::Missing(_) | KeyError::Invalid { .. })) => return abandon(e.to_string()),
+        Err(e @ KeyError::Lookup { .. }) => return Attempt::Release(e.to_string()),
+    };
+    let signed = match key.sign_post(&url, d.payload.as_bytes(), SystemTime::now()) {
+        Ok(s) => s,
+        Err(e) => return abandon(e.to_string()),
+    };
+    let response = client
+        .post(url)
+        .header(HOST, signed.host)
+        .header(DATE, signed.date)
+        .header("digest", signed.digest)
+        .header("signature", signed.signature)
+        .header(CONTENT_TYPE, "application/activity+json")
+        .body(d.payload.clone())
+        .send()
+        .await;
+    match response {
+        Ok(mut response) => {
+            let status = response.status();
+            // Read a little of the body so the connection goes back to the pool.
+            let mut read = 0;
+            while read < MAX_RESPONSE_BODY {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => read += chunk.len(),
+                    _ => break,
+                }
+            }
+            Attempt::Done(classify(status))
+        }
+        Err(e) => match find_forbidden(&e) {
+            Some(forbidden) => abandon(forbidden.to_string()),
+            None => Attempt::Done(DeliveryOutcome::Retry(error_chain(&e))),
+        },
+    }
+}
+
+/// The address of an IP-literal URL (these never reach the resolver).
+fn host_ip(url: &Url) -> Option<std::net::IpAddr> {
+    let host = url.host_str()?;
+    host.trim_start_matches('[').trim_end_matches(']').parse().ok()
+}
+
+/// Mastodon's rule (`DeliveryWorker`): 2xx is delivered; 401, 408, 429 and
+/// 5xx other than 501 are worth retrying (401 often means the remote server
+/// has not fetched our key yet); any other 4xx and 501 are final. Redirects
+/// are final too: the signature names the original host and path.
+pub(crate) fn classify(status: StatusCode) -> DeliveryOutcome {
+    let what = match status.canonical_reason() {
+        Some(reason) => format!("HTTP {} {reason}", status.as_u16()),
+        None => format!("HTTP {}", status.as_u16()),
+    };
+    match status.as_u16() {
+        200..=299 => DeliveryOutcome::Delivered,
+        401 | 408 | 429 => DeliveryOutcome::Retry(what),
+        501 => DeliveryOutcome::Rejected(what),
+        300..=499 => DeliveryOutcome::Rejected(what),
+        _ => DeliveryOutcome::Retry(what),
+    }
+}
+
+/// An error and its causes on one line ("error sending request: … :
+/// Connection refused"), since reqwest's own message hides the cause.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// reqwest without a TLS feature fails https URLs with "scheme is not
+    /// http"; ours must open a TLS handshake.
+    #[tokio::test]
+    async fn https_speaks_tls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let config = DeliveryConfig {
+            allow_private_addresses: true,
+            ..DeliveryConfig::new("https://here.example")
+        };
+        let client = build_client(&config).unwrap();
+        let request = tokio::spawn(async move { client.get(format!("https://localhost:{port}/")).send().await });
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut first = [0u8; 1];
+        socket.read_exact(&mut first).await.unwrap();
+        assert_eq!(first[0], 0x16, "a TLS handshake record");
+        drop(socket);
+        assert!(request.await.unwrap().is_err());
+    }
+
+    #[test]
+    fn statuses_are_sorted_like_mastodon() {
+        let kind = |code: u16| match classify(StatusCode::from_u16(code).unwrap()) {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Retry(_) => "retry",
+            DeliveryOutcome::Rejected(_) => "final",
+            DeliveryOutcome::Abandoned(_) => "abandoned",
+        };
+        for (code, expected) in [
+            (200, "delivered"),
+            (202, "delivered"),
+            (204, "delivered"),
+            (301, "final"),
+            (400, "final"),
+            (401, "retry"),
+            (403, "final"),
+            (404, "final"),
+            (408, "retry"),
+            (410, "final"),
+            (422, "final"),
+            (429, "retry"),
+            (500, "retry"),
+            (501, "final"),
+            (502, "retry"),
+            (503, "retry"),
+        ] {
+            assert_eq!(kind(code), expected, "HTTP {code}");
+        }
+        assert_eq!(
+            classify(StatusCode::GONE),
+            DeliveryOutcome::Rejected("HTTP 410 Gone".into())
+        );
+    }
+}
