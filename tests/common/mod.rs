@@ -28,6 +28,8 @@ pub struct Env {
     db: Option<TestDb>,
     database_url: String,
     extra_env: Vec<(String, String)>,
+    /// Fixed port of a federated instance (see [`Env::federated`]).
+    port: Option<u16>,
 }
 
 impl Env {
@@ -53,6 +55,7 @@ impl Env {
             db,
             database_url,
             extra_env: Vec::new(),
+            port: None,
         })
     }
 
@@ -118,6 +121,28 @@ impl Env {
         path
     }
 
+    /// Makes this instance `http://localhost:PORT` for every command (the
+    /// CLI must name actors as the server does) with private addresses
+    /// allowed, as federation tests need: activitypub_federation refuses
+    /// IP-literal hosts, and loopback is private.
+    pub fn federated(mut self) -> Self {
+        let port = free_port();
+        self.port = Some(port);
+        self.with_env("GAZETTE_INSTANCE__PUBLIC_URL", &format!("http://localhost:{port}"))
+            .with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true")
+    }
+
+    /// Starts `gazette serve` on the port chosen by [`Env::federated`].
+    pub fn serve_federated(&self, extra: &[&str]) -> Server {
+        let port = self.port.expect("call Env::federated first");
+        let listen = format!("127.0.0.1:{port}");
+        let mut args = vec!["serve", "--listen", listen.as_str()];
+        args.extend_from_slice(extra);
+        let mut server = spawn_listening(self.command(&args));
+        server.base = format!("http://localhost:{port}");
+        server
+    }
+
     /// Starts `gazette serve` on an ephemeral port.
     pub fn serve(&self, extra: &[&str]) -> Server {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
@@ -152,6 +177,37 @@ impl Drop for Env {
         let _ = std::fs::remove_dir_all(&self.dir);
         self.db.take();
     }
+}
+
+/// Spawns `gazette serve` and waits for its "listening on" line.
+fn spawn_listening(mut cmd: Command) -> Server {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    break url.trim().to_owned();
+                }
+            }
+            _ => {
+                let status = child.wait().unwrap();
+                panic!("gazette serve exited before listening: {status}");
+            }
+        }
+    };
+    Server { child, base }
+}
+
+/// A port that was free a moment ago (for servers that must know their
+/// public URL before they start).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running `gazette serve`; killed on drop.

@@ -75,6 +75,11 @@ impl Activity for IncomingActivity {
             return Ok(());
         }
         let actor = self.actor.dereference(data).await?;
+        // A valid signed activity: the sender's server is up, whatever we thought.
+        if data.store().host_alive(&actor.actor.host).await? {
+            tracing::info!(host = %actor.actor.host, "host is reachable again; resuming deliveries");
+            data.wake_delivery();
+        }
         match self.kind.as_str() {
             "Follow" => self.follow(data, &actor).await,
             "Undo" => self.undo(data, &actor).await,

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use gazette_delivery::{DeliveryConfig, KeySource, Worker};
 use gazette_federation::{FedContext, FederationSettings};
 use gazette_store::Store;
 use gazette_web::{AppConfig, AppState, Templates, ThemeConfig};
@@ -37,6 +38,20 @@ fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(|p| p.to_path_buf())
+}
+
+/// Private keys of local actors, for the delivery worker's signatures.
+struct FedKeys(FedContext);
+
+impl KeySource for FedKeys {
+    async fn private_key_pem(
+        &self,
+        actor_id: &str,
+    ) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+        gazette_federation::private_key_for(&self.0, actor_id)
+            .await
+            .map_err(|e| Box::new(e) as _)
+    }
 }
 
 /// Federation settings for `config`.
@@ -110,7 +125,21 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), CliError> {
-    let state = web_state(config, store.clone(), Arc::new(|| {})).await?;
+    let mut delivery_config = DeliveryConfig::new(config.instance.public_url.clone());
+    delivery_config.allow_private_addresses = config.federation.allow_private_addresses;
+    delivery_config.poll_interval = std::time::Duration::from_secs(5);
+    let worker = Worker::new(store.clone(), delivery_config, FedKeys(fed_context(config, &store)))
+        .map_err(|e| CliError::Federation(e.to_string()))?;
+    let handle = worker.handle();
+    let mut stop_worker = shutdown.clone();
+    let delivery = tokio::spawn(worker.run(async move {
+        while !*stop_worker.borrow() {
+            if stop_worker.changed().await.is_err() {
+                break;
+            }
+        }
+    }));
+    let state = web_state(config, store.clone(), Arc::new(move || handle.wake())).await?;
     let fed = state.fed().clone();
     let scheduler = tokio::spawn(crate::scheduler::run(store.clone(), fed, shutdown.clone()));
     let mut stop = shutdown.clone();
@@ -123,6 +152,7 @@ pub async fn serve(
     })
     .await;
     let _ = scheduler.await;
+    let _ = delivery.await;
     store.close().await;
     result.map_err(|e| CliError::Io {
         what: "server failed".into(),

@@ -284,9 +284,11 @@ pub(crate) async fn publish_parsed(
             "--update: no article `{key}` to replace (drop --update to create it)"
         ))
     })?;
-    Ok(store
+    let article = store
         .update_article_with_media(&existing.id, &new, None, &media)
-        .await?)
+        .await?;
+    gazette_federation::federate_change(&fed, Some(&existing), &article).await;
+    Ok(article)
 }
 
 async fn article(store: &Store, config: &Config, cmd: ArticleCommand) -> Result<(), CliError> {

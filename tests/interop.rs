@@ -1,0 +1,209 @@
+//! Interop with an independent ActivityPub implementation: a Fedify 2.3.6
+//! peer (tests/fedify, signing draft-cavage like Mastodon) follows a Gazette
+//! author and must receive a verified `Accept`, then `Create(Article)` with
+//! every field parsed, `Update` and `Delete`; its likes and replies must show
+//! on Gazette's side. Needs `npm ci` in tests/fedify (scripts/test does it).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Env, eventually, path};
+use serde_json::{Value, json};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+struct Peer {
+    child: Child,
+    base: String,
+    actor: String,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fedify_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fedify")
+}
+
+fn start_peer(data: &std::path::Path) -> Peer {
+    let dir = fedify_dir();
+    let node = dir.join("node_modules/node/bin/node");
+    assert!(node.exists(), "run `npm ci` in tests/fedify first (scripts/test does)");
+    let mut child = Command::new(node)
+        .arg(dir.join("peer.mjs"))
+        .args(["--port", "0", "--data"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["event"], "listening");
+    // Keep draining stdout so the peer never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Peer {
+        child,
+        base: first["base"].as_str().unwrap().to_owned(),
+        actor: first["actor"].as_str().unwrap().to_owned(),
+    }
+}
+
+impl Peer {
+    async fn control(&self, what: &str, body: Value) -> Value {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/control/{what}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert!(status.is_success(), "peer {what} failed: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn received(&self) -> Vec<Value> {
+        let v: Value = reqwest::get(format!("{}/control/received", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits for a received activity of `kind` matching `pred`.
+    async fn wait_for(&self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        eventually(&format!("the peer to receive {kind}"), DEADLINE, || async {
+            self.received().await.into_iter().find(|e| e["type"] == kind && pred(e))
+        })
+        .await
+    }
+}
+
+async fn as2(url: &str) -> Value {
+    reqwest::Client::new()
+        .get(url)
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_follows_receives_and_interacts() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let env = env.federated();
+    let server = env.serve_federated(&["--demo"]);
+    let peer = start_peer(&env.dir.join("peer"));
+    let author = server.url("/users/camille_renard");
+
+    // WebFinger and the actor document are what Mastodon looks up first.
+    let host = server.base.trim_start_matches("http://").to_owned();
+    let wf: Value = reqwest::get(server.url(&format!("/.well-known/webfinger?resource=acct:camille_renard@{host}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wf["links"][0]["href"], author);
+    let actor = as2(&author).await;
+    assert_eq!(actor["type"], "Person");
+    assert!(
+        actor["publicKey"]["publicKeyPem"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN PUBLIC KEY")
+    );
+
+    // Follow → a signed Accept that Fedify verified.
+    peer.control("follow", json!({ "target": author })).await;
+    let accept = peer.wait_for("Accept", |_| true).await;
+    assert_eq!(accept["actor"], author);
+
+    // Publish → Create(Article) with every field Fedify could parse.
+    env.write("cover.png", common::PNG);
+    let en = env.write(
+        "peer-news.en.md",
+        "---\ntitle: Hello from the cooperative\nsummary: Solar roofs for every school.\nlanguage: en\n---\nEnglish **body**.\n",
+    );
+    let _ = en;
+    let file = env.write(
+        "peer-news.md",
+        "---\nslug: peer-news\nkind: news\ntitle: Bonjour de la coopérative\nsummary: Des toits solaires pour chaque école.\n\
+         language: fr\ntranslations:\n  en: peer-news.en.md\ntags: [Cooperatives, Energie]\nauthor: camille_renard\n\
+         cover:\n  src: cover.png\n  alt: A white dot\n---\nCorps en **français**.\n",
+    );
+    env.ok(&["publish", path(&file)]);
+    let create = peer.wait_for("Create", |e| e["object"]["type"] == "Article").await;
+    let article = &create["object"];
+    assert_eq!(create["actor"], author);
+    assert_eq!(article["nameMap"]["fr"], "Bonjour de la coopérative");
+    assert_eq!(article["nameMap"]["en"], "Hello from the cooperative");
+    assert!(
+        article["contentMap"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("<strong>body</strong>")
+    );
+    assert!(article["summaryMap"]["fr"].as_str().unwrap().contains("toits solaires"));
+    assert_eq!(article["mediaType"], "text/html");
+    assert_eq!(article["source"]["mediaType"], "text/markdown");
+    assert!(article["url"].as_str().unwrap().ends_with("/articles/peer-news"));
+    assert!(article["published"].is_string());
+    let tags = article["tags"].as_array().unwrap();
+    assert!(
+        tags.iter()
+            .any(|t| t["type"] == "Hashtag" && t["name"] == "#cooperatives"),
+        "{tags:?}"
+    );
+    let object_id = article["id"].as_str().unwrap().to_owned();
+
+    // Like and reply → counted and stored on Gazette's side.
+    peer.control("like", json!({ "object": object_id })).await;
+    peer.control("reply", json!({ "inReplyTo": object_id, "content": "<p>Bravo!</p>" }))
+        .await;
+    eventually("the like and the reply to be counted", DEADLINE, || async {
+        let likes = as2(&format!("{object_id}/likes")).await;
+        let replies = as2(&format!("{object_id}/replies")).await;
+        (likes["totalItems"] == 1 && replies["totalItems"] == 1).then_some(())
+    })
+    .await;
+
+    // Edit → Update; delete → Delete of a Tombstone.
+    let edited = env.write(
+        "peer-news.md",
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("Corps en **français**.", "Corps modifié."),
+    );
+    env.ok(&["publish", "--update", path(&edited)]);
+    peer.wait_for("Update", |e| e["object"]["type"] == "Article").await;
+    env.ok(&["article", "delete", "peer-news"]);
+    peer.wait_for("Delete", |_| true).await;
+    let gone = reqwest::Client::new()
+        .get(&object_id)
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 410);
+    let _ = peer.actor.clone();
+}
