@@ -6,9 +6,9 @@ use gazette_core::{Comment, FollowStatus, RemoteActor};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::Store;
 use crate::error::{StoreError, StoreResult};
 use crate::time::{from_db, now, to_db};
-use crate::Store;
 
 /// One follower of a local actor.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,12 +37,18 @@ impl Store {
             .bind(local_key)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| Ok((r.try_get("public_key_pem")?, r.try_get("private_key_pem")?))).transpose()
+        row.map(|r| Ok((r.try_get("public_key_pem")?, r.try_get("private_key_pem")?)))
+            .transpose()
     }
 
     /// Stores a key pair unless one exists, and returns the one that is
     /// stored: when two processes generate at once, both end up with the same.
-    pub async fn ensure_actor_key(&self, local_key: &str, public_pem: &str, private_pem: &str) -> StoreResult<(String, String)> {
+    pub async fn ensure_actor_key(
+        &self,
+        local_key: &str,
+        public_pem: &str,
+        private_pem: &str,
+    ) -> StoreResult<(String, String)> {
         sqlx::query(
             "INSERT INTO actor_keys (local_key, public_key_pem, private_key_pem, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (local_key) DO NOTHING",
@@ -53,7 +59,9 @@ impl Store {
         .bind(to_db(now()))
         .execute(&self.pool)
         .await?;
-        self.find_actor_key(local_key).await?.ok_or_else(|| StoreError::not_found("actor key", local_key))
+        self.find_actor_key(local_key)
+            .await?
+            .ok_or_else(|| StoreError::not_found("actor key", local_key))
     }
 
     /// Creates or refreshes a remote actor.
@@ -86,21 +94,32 @@ impl Store {
     }
 
     pub async fn find_remote_actor(&self, id: &str) -> StoreResult<Option<RemoteActor>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACTOR_COLUMNS} FROM remote_actors WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTOR_COLUMNS} FROM remote_actors WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| actor_from_row(&r)).transpose()
     }
 
     /// Forgets a remote actor and everything it did here (follows, likes, replies).
     pub async fn delete_remote_actor(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM remote_actors WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM remote_actors WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// Records a follow (or changes its status); returns true when it is new.
-    pub async fn add_follower(&self, local_actor: &str, follower: &str, follow_id: &str, status: FollowStatus) -> StoreResult<bool> {
+    pub async fn add_follower(
+        &self,
+        local_actor: &str,
+        follower: &str,
+        follow_id: &str,
+        status: FollowStatus,
+    ) -> StoreResult<bool> {
         let existed = sqlx::query("SELECT 1 AS x FROM followers WHERE local_actor = $1 AND follower = $2")
             .bind(local_actor)
             .bind(follower)
@@ -122,7 +141,12 @@ impl Store {
         Ok(!existed)
     }
 
-    pub async fn set_follower_status(&self, local_actor: &str, follower: &str, status: FollowStatus) -> StoreResult<()> {
+    pub async fn set_follower_status(
+        &self,
+        local_actor: &str,
+        follower: &str,
+        status: FollowStatus,
+    ) -> StoreResult<()> {
         let done = sqlx::query("UPDATE followers SET status = $1 WHERE local_actor = $2 AND follower = $3")
             .bind(status.as_str())
             .bind(local_actor)
@@ -155,13 +179,26 @@ impl Store {
         .bind(new)
         .execute(&self.pool)
         .await?;
-        sqlx::query("DELETE FROM followers WHERE follower = $1").bind(old).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM followers WHERE follower = $1")
+            .bind(old)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 
     /// Followers of `local_actor`, newest first.
-    pub async fn list_followers(&self, local_actor: &str, status: FollowStatus, limit: i64, offset: i64) -> StoreResult<Vec<Follower>> {
-        let cols = ACTOR_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    pub async fn list_followers(
+        &self,
+        local_actor: &str,
+        status: FollowStatus,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Follower>> {
+        let cols = ACTOR_COLUMNS
+            .split(", ")
+            .map(|c| format!("r.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {cols}, f.status AS f_status, f.follow_id AS f_follow_id, f.created_at AS f_created_at
              FROM followers f JOIN remote_actors r ON r.id = f.follower
@@ -178,7 +215,8 @@ impl Store {
                 let status: String = r.try_get("f_status")?;
                 Ok(Follower {
                     actor: actor_from_row(r)?,
-                    status: FollowStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("follow status {status}")))?,
+                    status: FollowStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("follow status {status}")))?,
                     follow_id: r.try_get("f_follow_id")?,
                     since: from_db(r.try_get("f_created_at")?)?,
                 })
@@ -212,21 +250,31 @@ impl Store {
             q = q.bind(a.clone());
         }
         let rows = q.fetch_all(&self.pool).await?;
-        rows.iter().map(|r| r.try_get::<String, _>("inbox").map_err(StoreError::from)).collect()
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("inbox").map_err(StoreError::from))
+            .collect()
     }
 
     /// Records an incoming activity id; false when it was seen before.
     pub async fn mark_activity_received(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("INSERT INTO received_activities (id, received_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
-            .bind(id)
-            .bind(to_db(now()))
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "INSERT INTO received_activities (id, received_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(to_db(now()))
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// Records a like or boost; false if this actor already did the same.
-    pub async fn add_interaction(&self, activity_id: &str, kind: &str, article_id: &str, actor: &str) -> StoreResult<bool> {
+    pub async fn add_interaction(
+        &self,
+        activity_id: &str,
+        kind: &str,
+        article_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO interactions (activity_id, kind, article_id, actor, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT DO NOTHING",
@@ -260,7 +308,11 @@ impl Store {
         .bind(article_id)
         .fetch_one(&self.pool)
         .await?;
-        Ok(InteractionCounts { likes: row.try_get("likes")?, shares: row.try_get("shares")?, replies: row.try_get("replies")? })
+        Ok(InteractionCounts {
+            likes: row.try_get("likes")?,
+            shares: row.try_get("shares")?,
+            replies: row.try_get("replies")?,
+        })
     }
 
     /// Stores or replaces a reply (only its author may replace it).
@@ -284,19 +336,30 @@ impl Store {
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict { field: "actor", message: format!("reply {} belongs to another actor", c.id) });
+            return Err(StoreError::Conflict {
+                field: "actor",
+                message: format!("reply {} belongs to another actor", c.id),
+            });
         }
         Ok(())
     }
 
     /// Deletes a reply by its author; returns whether there was one.
     pub async fn delete_comment(&self, id: &str, actor: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM comments WHERE id = $1 AND actor = $2").bind(id).bind(actor).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM comments WHERE id = $1 AND actor = $2")
+            .bind(id)
+            .bind(actor)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
     pub async fn set_comment_status(&self, id: &str, status: &str) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE comments SET status = $1 WHERE id = $2").bind(status).bind(id).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE comments SET status = $1 WHERE id = $2")
+            .bind(status)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("comment", id));
         }
@@ -305,7 +368,11 @@ impl Store {
 
     /// Replies to an article with the given status, oldest first, with their authors.
     pub async fn list_comments(&self, article_id: &str, status: &str) -> StoreResult<Vec<(Comment, RemoteActor)>> {
-        let cols = ACTOR_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+        let cols = ACTOR_COLUMNS
+            .split(", ")
+            .map(|c| format!("r.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {cols}, c.id AS c_id, c.article_id AS c_article_id, c.actor AS c_actor, c.url AS c_url,
                     c.content_html AS c_content_html, c.language AS c_language, c.status AS c_status,

@@ -20,7 +20,12 @@ macro_rules! both {
     };
 }
 
-both!(keys_are_created_once, followers_and_inboxes, activities_are_seen_once, interactions_and_comments);
+both!(
+    keys_are_created_once,
+    followers_and_inboxes,
+    activities_are_seen_once,
+    interactions_and_comments
+);
 
 fn remote(id: &str, host: &str, shared: Option<&str>) -> RemoteActor {
     RemoteActor {
@@ -42,14 +47,23 @@ fn remote(id: &str, host: &str, shared: Option<&str>) -> RemoteActor {
 }
 
 async fn article(store: &Store) -> Article {
-    let a = AuthorInput { username: "lea".into(), name: "Léa".into(), ..Default::default() };
+    let a = AuthorInput {
+        username: "lea".into(),
+        name: "Léa".into(),
+        ..Default::default()
+    };
     store.create_author(&validate::author(&a).unwrap()).await.unwrap();
     let input = ArticleInput {
         slug: Some("a".into()),
         kind: "news".into(),
         status: Some("published".into()),
         language: "en".into(),
-        translations: vec![TranslationInput { language: "en".into(), title: "T".into(), summary: "S".into(), body: "B".into() }],
+        translations: vec![TranslationInput {
+            language: "en".into(),
+            title: "T".into(),
+            summary: "S".into(),
+            body: "B".into(),
+        }],
         author: "lea".into(),
         ..Default::default()
     };
@@ -68,29 +82,72 @@ async fn keys_are_created_once(store: &Store) {
 async fn followers_and_inboxes(store: &Store) {
     let org = "https://here.example/users/demo".to_owned();
     let author = "https://here.example/users/lea".to_owned();
-    let a = remote("https://m.example/users/a", "m.example", Some("https://m.example/inbox"));
-    let b = remote("https://m.example/users/b", "m.example", Some("https://m.example/inbox"));
+    let a = remote(
+        "https://m.example/users/a",
+        "m.example",
+        Some("https://m.example/inbox"),
+    );
+    let b = remote(
+        "https://m.example/users/b",
+        "m.example",
+        Some("https://m.example/inbox"),
+    );
     let c = remote("https://gts.example/users/c", "gts.example", None);
     for r in [&a, &b, &c] {
         store.upsert_remote_actor(r).await.unwrap();
     }
     assert_eq!(store.find_remote_actor(&a.id).await.unwrap().as_ref(), Some(&a));
-    assert!(store.add_follower(&org, &a.id, "f1", FollowStatus::Accepted).await.unwrap());
-    assert!(!store.add_follower(&org, &a.id, "f1b", FollowStatus::Pending).await.unwrap(), "a repeated follow is not new");
-    store.add_follower(&author, &b.id, "f2", FollowStatus::Accepted).await.unwrap();
-    store.add_follower(&org, &c.id, "f3", FollowStatus::Accepted).await.unwrap();
+    assert!(
+        store
+            .add_follower(&org, &a.id, "f1", FollowStatus::Accepted)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_follower(&org, &a.id, "f1b", FollowStatus::Pending)
+            .await
+            .unwrap(),
+        "a repeated follow is not new"
+    );
+    store
+        .add_follower(&author, &b.id, "f2", FollowStatus::Accepted)
+        .await
+        .unwrap();
+    store
+        .add_follower(&org, &c.id, "f3", FollowStatus::Accepted)
+        .await
+        .unwrap();
     let inboxes = store.follower_inboxes(&[org.clone(), author.clone()]).await.unwrap();
-    assert_eq!(inboxes, vec!["https://gts.example/users/c/inbox", "https://m.example/inbox"], "one per shared inbox");
+    assert_eq!(
+        inboxes,
+        vec!["https://gts.example/users/c/inbox", "https://m.example/inbox"],
+        "one per shared inbox"
+    );
     assert_eq!(store.count_followers(&org).await.unwrap(), 2);
     let listed = store.list_followers(&org, FollowStatus::Accepted, 10, 0).await.unwrap();
     assert_eq!(listed.len(), 2);
-    assert_eq!(listed.iter().find(|f| f.actor.id == a.id).unwrap().status, FollowStatus::Accepted, "accepted stays accepted");
+    assert_eq!(
+        listed.iter().find(|f| f.actor.id == a.id).unwrap().status,
+        FollowStatus::Accepted,
+        "accepted stays accepted"
+    );
 
     let d = remote("https://p.example/users/d", "p.example", None);
     store.upsert_remote_actor(&d).await.unwrap();
-    store.add_follower(&author, &d.id, "f4", FollowStatus::Pending).await.unwrap();
-    assert_eq!(store.count_followers(&author).await.unwrap(), 1, "pending followers are not counted");
-    store.set_follower_status(&author, &d.id, FollowStatus::Accepted).await.unwrap();
+    store
+        .add_follower(&author, &d.id, "f4", FollowStatus::Pending)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.count_followers(&author).await.unwrap(),
+        1,
+        "pending followers are not counted"
+    );
+    store
+        .set_follower_status(&author, &d.id, FollowStatus::Accepted)
+        .await
+        .unwrap();
     assert_eq!(store.count_followers(&author).await.unwrap(), 2);
 
     let moved = remote("https://new.example/users/a2", "new.example", None);
@@ -102,12 +159,26 @@ async fn followers_and_inboxes(store: &Store) {
     assert!(store.remove_follower(&org, &c.id).await.unwrap());
     assert!(!store.remove_follower(&org, &c.id).await.unwrap());
     assert!(store.delete_remote_actor(&b.id).await.unwrap());
-    assert_eq!(store.count_followers(&author).await.unwrap(), 1, "deleting an actor removes its follows");
+    assert_eq!(
+        store.count_followers(&author).await.unwrap(),
+        1,
+        "deleting an actor removes its follows"
+    );
 }
 
 async fn activities_are_seen_once(store: &Store) {
-    assert!(store.mark_activity_received("https://m.example/activities/1").await.unwrap());
-    assert!(!store.mark_activity_received("https://m.example/activities/1").await.unwrap());
+    assert!(
+        store
+            .mark_activity_received("https://m.example/activities/1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_activity_received("https://m.example/activities/1")
+            .await
+            .unwrap()
+    );
 }
 
 async fn interactions_and_comments(store: &Store) {
@@ -117,7 +188,10 @@ async fn interactions_and_comments(store: &Store) {
     store.upsert_remote_actor(&a).await.unwrap();
     store.upsert_remote_actor(&b).await.unwrap();
     assert!(store.add_interaction("l1", "like", &art.id, &a.id).await.unwrap());
-    assert!(!store.add_interaction("l1-again", "like", &art.id, &a.id).await.unwrap(), "one like per actor");
+    assert!(
+        !store.add_interaction("l1-again", "like", &art.id, &a.id).await.unwrap(),
+        "one like per actor"
+    );
     store.add_interaction("s1", "announce", &art.id, &b.id).await.unwrap();
     let c = Comment {
         id: "https://m.example/notes/1".into(),
@@ -131,19 +205,43 @@ async fn interactions_and_comments(store: &Store) {
         updated_at: Utc::now(),
     };
     store.upsert_comment(&c).await.unwrap();
-    assert_eq!(store.interaction_counts(&art.id).await.unwrap(), gazette_store::InteractionCounts { likes: 1, shares: 1, replies: 1 });
+    assert_eq!(
+        store.interaction_counts(&art.id).await.unwrap(),
+        gazette_store::InteractionCounts {
+            likes: 1,
+            shares: 1,
+            replies: 1
+        }
+    );
     // Someone else may not edit or delete the reply.
-    let forged = Comment { actor: b.id.clone(), content_html: "<p>forged</p>".into(), ..c.clone() };
+    let forged = Comment {
+        actor: b.id.clone(),
+        content_html: "<p>forged</p>".into(),
+        ..c.clone()
+    };
     assert!(store.upsert_comment(&forged).await.is_err());
     assert!(!store.delete_comment(&c.id, &b.id).await.unwrap());
-    let edited = Comment { content_html: "<p>Nice, edited</p>".into(), ..c.clone() };
+    let edited = Comment {
+        content_html: "<p>Nice, edited</p>".into(),
+        ..c.clone()
+    };
     store.upsert_comment(&edited).await.unwrap();
     let listed = store.list_comments(&art.id, "visible").await.unwrap();
     assert_eq!(listed[0].0.content_html, "<p>Nice, edited</p>");
     assert_eq!(listed[0].1.id, a.id);
-    assert!(!store.remove_interaction("l1", &b.id).await.unwrap(), "only the liker can undo");
+    assert!(
+        !store.remove_interaction("l1", &b.id).await.unwrap(),
+        "only the liker can undo"
+    );
     assert!(store.remove_interaction("l1", &a.id).await.unwrap());
     store.set_comment_status(&c.id, "hidden").await.unwrap();
-    assert_eq!(store.interaction_counts(&art.id).await.unwrap(), gazette_store::InteractionCounts { likes: 0, shares: 1, replies: 0 });
+    assert_eq!(
+        store.interaction_counts(&art.id).await.unwrap(),
+        gazette_store::InteractionCounts {
+            likes: 0,
+            shares: 1,
+            replies: 0
+        }
+    );
     assert!(store.delete_comment(&c.id, &a.id).await.unwrap());
 }
