@@ -16,6 +16,7 @@ use std::future::Future;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use api::deliveries::{DeliveryReport, DeliveryTotals};
 pub use error::{ApiError, PageError};
 pub use state::{AppConfig, AppState, ThemeConfig};
 pub use templates::Templates;

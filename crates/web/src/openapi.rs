@@ -39,7 +39,7 @@ pub(crate) fn document(public_url: &str) -> Value {
         "info": {
             "title": "Gazette REST API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Publish news and interviews, upload images and edit the organisation profile of a \
+            "description": "Publish news and interviews, upload images, edit the organisation profile and watch the delivery queue of a \
                 Gazette instance. Every endpoint except this document needs `Authorization: Bearer <token>` \
                 (create a token with `gazette token create`). Errors are always JSON: \
                 `{\"error\": {\"code\", \"message\", \"field\", \"details\"}}`, with `field` naming the \
@@ -49,7 +49,7 @@ pub(crate) fn document(public_url: &str) -> Value {
         "servers": [{ "url": public_url }],
         "security": secured,
         "tags": [
-            { "name": "articles" }, { "name": "authors" }, { "name": "media" }, { "name": "organisation" }, { "name": "meta" }
+            { "name": "articles" }, { "name": "authors" }, { "name": "media" }, { "name": "organisation" }, { "name": "deliveries" }, { "name": "meta" }
         ],
         "paths": paths(),
         "components": {
@@ -312,6 +312,16 @@ fn paths() -> Value {
                     }
                 }
             },
+            "/api/deliveries": {
+                "get": {
+                    "operationId": "getDeliveries", "tags": ["deliveries"],
+                    "summary": "The outbound delivery queue per remote host, with totals (what `gazette deliveries --json` prints)",
+                    "responses": {
+                        "200": json_body("Per remote host, sorted by host, and totals", schema("DeliveryReport")),
+                        "401": response("Unauthorized")
+                    }
+                }
+            },
             "/api/organisation": {
                 "get": {
                     "operationId": "getOrganisation", "tags": ["organisation"], "summary": "The organisation profile",
@@ -334,6 +344,61 @@ fn paths() -> Value {
 
 /// The request and response bodies.
 fn schemas() -> Value {
+    let mut all = content_schemas();
+    // Two macro calls: one would exceed serde_json's macro recursion limit.
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), delivery_schemas()) {
+        all.extend(more);
+    }
+    all
+}
+
+/// The delivery queue report (`GET /api/deliveries`).
+fn delivery_schemas() -> Value {
+    json!({
+        "HostDeliveryStats": {
+            "type": "object",
+            "required": ["host", "pending", "retrying", "delivered", "given_up", "unavailable", "consecutive_failures",
+                         "circuit_open_until", "failing_since", "last_success_at", "last_failure_at", "last_error"],
+            "properties": {
+                "host": { "type": "string", "description": "`host[:port]` of the inboxes, lower case", "examples": ["mastodon.social", "localhost:8001"] },
+                "pending": { "type": "integer", "description": "Deliveries waiting for their first attempt" },
+                "retrying": { "type": "integer", "description": "Deliveries that failed at least once, with a retry scheduled" },
+                "delivered": { "type": "integer", "description": "Delivered, until purged 7 days later" },
+                "given_up": { "type": "integer", "description": "Refused by the host, out of retries, or skipped; purged 7 days later" },
+                "unavailable": { "type": "boolean", "description": "Failing for 7 days without a success: its deliveries are given up until it speaks to us again" },
+                "consecutive_failures": { "type": "integer", "description": "The failure streak; any answer from the host ends it" },
+                "circuit_open_until": { "type": ["string", "null"], "format": "date-time", "description": "While set, this host's deliveries wait (after 5 failures in a row)" },
+                "failing_since": { "type": ["string", "null"], "format": "date-time" },
+                "last_success_at": { "type": ["string", "null"], "format": "date-time" },
+                "last_failure_at": { "type": ["string", "null"], "format": "date-time" },
+                "last_error": { "type": ["string", "null"], "examples": ["HTTP 503", "connection refused"] }
+            }
+        },
+        "DeliveryTotals": {
+            "type": "object",
+            "required": ["hosts", "pending", "retrying", "delivered", "given_up", "unavailable_hosts", "open_circuits"],
+            "properties": {
+                "hosts": { "type": "integer" },
+                "pending": { "type": "integer" },
+                "retrying": { "type": "integer" },
+                "delivered": { "type": "integer" },
+                "given_up": { "type": "integer" },
+                "unavailable_hosts": { "type": "integer" },
+                "open_circuits": { "type": "integer" }
+            }
+        },
+        "DeliveryReport": {
+            "type": "object", "required": ["hosts", "totals"],
+            "properties": {
+                "hosts": { "type": "array", "items": schema("HostDeliveryStats") },
+                "totals": schema("DeliveryTotals")
+            }
+        }
+    })
+}
+
+/// Articles, authors, media, the organisation and errors.
+fn content_schemas() -> Value {
     json!({
                 "Error": {
                     "type": "object", "required": ["error"],

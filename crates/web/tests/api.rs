@@ -192,7 +192,7 @@ fn article(slug: &str) -> Value {
 #[tokio::test]
 async fn refuses_requests_without_a_valid_token() {
     let app = app().await;
-    let routes: [(Method, &str); 17] = [
+    let routes: [(Method, &str); 18] = [
         (Method::GET, "/api/articles"),
         (Method::POST, "/api/articles"),
         (Method::GET, "/api/articles/x"),
@@ -210,6 +210,7 @@ async fn refuses_requests_without_a_valid_token() {
         (Method::GET, "/api/media/x"),
         (Method::GET, "/api/organisation"),
         (Method::PUT, "/api/organisation"),
+        (Method::GET, "/api/deliveries"),
     ];
     for (method, uri) in routes {
         let none = app
@@ -841,6 +842,92 @@ async fn organisation_profile() {
     );
 }
 
+#[tokio::test]
+async fn delivery_queue_per_host() {
+    let app = app().await;
+    let empty = app.get("/api/deliveries").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(
+        empty.json(),
+        json!({ "hosts": [], "totals": { "hosts": 0, "pending": 0, "retrying": 0, "delivered": 0, "given_up": 0,
+                                         "unavailable_hosts": 0, "open_circuits": 0 } })
+    );
+
+    // Four inboxes on three hosts: one delivered, one failing (its circuit
+    // opens at the first failure under this policy), one refused, one waiting.
+    let store = &app._db.store;
+    let inboxes = [
+        "https://a.example/inbox",
+        "https://b.example/inbox",
+        "https://b.example/users/x/inbox",
+        "https://c.example:8443/inbox",
+    ]
+    .map(String::from);
+    let activity = format!("{PUBLIC_URL}/activities/1");
+    let queued = store
+        .enqueue_delivery(&activity, &format!("{PUBLIC_URL}/users/marie"), "{}", &inboxes)
+        .await
+        .unwrap();
+    assert_eq!(queued, 4);
+    let rows = store.list_deliveries(&activity).await.unwrap();
+    let id = |inbox: &str| rows.iter().find(|r| r.inbox == inbox).unwrap().id.clone();
+    let now = chrono::Utc::now();
+    let policy = gazette_store::RetryPolicy {
+        circuit_threshold: 1,
+        ..Default::default()
+    };
+    store
+        .delivery_succeeded(&id(&inboxes[0]), "a.example", now)
+        .await
+        .unwrap();
+    store
+        .delivery_failed(
+            &id(&inboxes[1]),
+            "b.example",
+            now,
+            "HTTP 503 Service Unavailable",
+            true,
+            &policy,
+        )
+        .await
+        .unwrap();
+    store
+        .delivery_failed(&id(&inboxes[3]), "c.example:8443", now, "HTTP 410 Gone", false, &policy)
+        .await
+        .unwrap();
+
+    let r = app.get("/api/deliveries").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    let hosts = v["hosts"].as_array().unwrap();
+    let names: Vec<&str> = hosts.iter().map(|h| h["host"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a.example", "b.example", "c.example:8443"]);
+    let (a, b, c) = (&hosts[0], &hosts[1], &hosts[2]);
+    assert_eq!(
+        (&a["pending"], &a["delivered"], &a["consecutive_failures"]),
+        (&json!(0), &json!(1), &json!(0))
+    );
+    assert!(a["last_success_at"].is_string(), "{a}");
+    assert!(a["circuit_open_until"].is_null(), "{a}");
+    assert_eq!(
+        (&b["pending"], &b["retrying"], &b["delivered"]),
+        (&json!(1), &json!(1), &json!(0))
+    );
+    assert_eq!(b["consecutive_failures"], 1);
+    assert_eq!(b["last_error"], "HTTP 503 Service Unavailable");
+    assert_eq!(b["unavailable"], false);
+    let open_until = chrono::DateTime::parse_from_rfc3339(b["circuit_open_until"].as_str().unwrap()).unwrap();
+    assert!(open_until > now, "{b}");
+    assert_eq!((&c["given_up"], &c["pending"]), (&json!(1), &json!(0)));
+    // A refusal is an answer: the host is alive, so no streak.
+    assert_eq!(c["consecutive_failures"], 0);
+    assert_eq!(
+        v["totals"],
+        json!({ "hosts": 3, "pending": 1, "retrying": 1, "delivered": 1, "given_up": 1,
+                "unavailable_hosts": 0, "open_circuits": 1 })
+    );
+}
+
 /// Every `$ref` in `v` that points into the document must exist.
 fn check_refs(doc: &Value, v: &Value, path: &str, missing: &mut Vec<String>) {
     match v {
@@ -883,7 +970,7 @@ async fn openapi_document_describes_every_route() {
     assert_eq!(doc["servers"][0]["url"], PUBLIC_URL);
     assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
 
-    let routes: [(&str, &[&str]); 11] = [
+    let routes: [(&str, &[&str]); 12] = [
         ("/api/openapi.json", &["get"]),
         ("/api/articles", &["get", "post"]),
         ("/api/articles/{id_or_slug}", &["get", "put", "delete"]),
@@ -895,6 +982,7 @@ async fn openapi_document_describes_every_route() {
         ("/api/media/{id}", &["get"]),
         ("/media/{id}", &["get"]),
         ("/api/organisation", &["get", "put"]),
+        ("/api/deliveries", &["get"]),
     ];
     for (path, methods) in routes {
         for m in methods {
@@ -916,6 +1004,7 @@ async fn openapi_document_describes_every_route() {
         "AuthorInput",
         "Media",
         "Organisation",
+        "DeliveryReport",
         "Error",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "no schema {schema}");

@@ -1,14 +1,16 @@
-//! The REST API under `/api`: articles, authors, media and the organisation
-//! profile as JSON, for the CLI, editors and other tools. Every route but
-//! `GET /api/openapi.json` needs a bearer token (see [`ApiAuth`]); every error
-//! is the JSON shape of [`ApiError`], including the ones axum's own extractors
-//! would have answered in plain text ([`ApiJson`], [`ApiQuery`]).
+//! The REST API under `/api`: articles, authors, media, the organisation
+//! profile and the delivery queue as JSON, for the CLI, editors and other
+//! tools. Every route but `GET /api/openapi.json` needs a bearer token (see
+//! [`ApiAuth`]); every error is the JSON shape of [`ApiError`], including the
+//! ones axum's own extractors would have answered in plain text ([`ApiJson`],
+//! [`ApiQuery`]).
 //!
 //! One submodule per resource; this file holds the router and the extractors
 //! they share.
 
 mod articles;
 mod authors;
+pub(crate) mod deliveries;
 mod media;
 mod organisation;
 
@@ -52,6 +54,7 @@ pub(crate) fn router() -> Router<AppState> {
                 .layer(media::upload_body_limit()),
         )
         .route("/media/{id}", get(media::get_media))
+        .route("/deliveries", get(deliveries::get_deliveries))
         .route(
             "/organisation",
             get(organisation::get_organisation).put(organisation::update_organisation),
