@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use gazette_delivery::{DeliveryConfig, KeySource, Worker};
 use gazette_federation::{FedContext, FederationSettings};
@@ -12,6 +13,11 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::error::CliError;
+
+/// How often delivered and given-up deliveries are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// How long finished deliveries stay visible (`gazette deliveries`) before a purge.
+const KEEP_FINISHED_DAYS: i64 = 7;
 
 /// Opens the configured database (creating the SQLite data dir) and migrates it.
 pub async fn open_store(config: &Config) -> Result<Store, CliError> {
@@ -118,7 +124,8 @@ pub async fn bind(config: &mut Config, listen: SocketAddr) -> Result<TcpListener
     Ok(listener)
 }
 
-/// Serves until `shutdown` turns true, with the scheduled-publishing task beside it.
+/// Serves until `shutdown` turns true, with the delivery worker, the
+/// scheduled-publishing task and the hourly purge of finished deliveries beside it.
 pub async fn serve(
     config: &Config,
     store: Store,
@@ -127,7 +134,8 @@ pub async fn serve(
 ) -> Result<(), CliError> {
     let mut delivery_config = DeliveryConfig::new(config.instance.public_url.clone());
     delivery_config.allow_private_addresses = config.federation.allow_private_addresses;
-    delivery_config.poll_interval = std::time::Duration::from_secs(5);
+    delivery_config.poll_interval = Duration::from_secs(5);
+    delivery_config.retry.backoff_unit = Duration::from_millis(config.federation.delivery_backoff_unit_ms);
     let worker = Worker::new(store.clone(), delivery_config, FedKeys(fed_context(config, &store)))
         .map_err(|e| CliError::Federation(e.to_string()))?;
     let handle = worker.handle();
@@ -142,6 +150,7 @@ pub async fn serve(
     let state = web_state(config, store.clone(), Arc::new(move || handle.wake())).await?;
     let fed = state.fed().clone();
     let scheduler = tokio::spawn(crate::scheduler::run(store.clone(), fed, shutdown.clone()));
+    let purge = tokio::spawn(purge_finished_deliveries(store.clone(), shutdown.clone()));
     let mut stop = shutdown.clone();
     let result = gazette_web::serve(listener, state, async move {
         while !*stop.borrow() {
@@ -152,12 +161,33 @@ pub async fn serve(
     })
     .await;
     let _ = scheduler.await;
+    let _ = purge.await;
     let _ = delivery.await;
     store.close().await;
     result.map_err(|e| CliError::Io {
         what: "server failed".into(),
         source: e,
     })
+}
+
+/// Every hour (and once at start), drops deliveries finished more than
+/// [`KEEP_FINISHED_DAYS`] ago so the queue does not grow without bound. Safe
+/// with several processes on one database: deleting twice deletes nothing.
+async fn purge_finished_deliveries(store: Store, mut shutdown: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(PURGE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let before = chrono::Utc::now() - chrono::Duration::days(KEEP_FINISHED_DAYS);
+        match store.purge_delivered(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "purged finished deliveries"),
+            Err(e) => tracing::warn!(error = %e, "purging finished deliveries failed; will retry"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ pub enum Command {
     /// Create, list or revoke API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Show the outbound delivery queue per remote host: pending, retrying, delivered, given up, circuit breaker, last error
+    Deliveries(DeliveriesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +100,13 @@ pub struct PublishArgs {
     /// Status when the front matter gives none (draft, scheduled or published)
     #[arg(long, default_value = "published")]
     pub status: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    /// Print JSON (`{"hosts": [...], "totals": {...}}`, as `GET /api/deliveries` answers) instead of a table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,10 +8,13 @@ use chrono::Utc;
 use gazette_core::media::sniff;
 use gazette_core::{Article, ArticleStatus, Country, LegalForm, Organisation};
 use gazette_store::{ArticleQuery, NewMedia, Store};
+use gazette_web::DeliveryReport;
 use tokio::sync::watch;
 
 use crate::app;
-use crate::cli::{ArticleCommand, Cli, Command, GlobalOpts, InitArgs, PublishArgs, ServeArgs, TokenCommand};
+use crate::cli::{
+    ArticleCommand, Cli, Command, DeliveriesArgs, GlobalOpts, InitArgs, PublishArgs, ServeArgs, TokenCommand,
+};
 use crate::config::{self, CONFIG_FILE_ENV, Config};
 use crate::error::CliError;
 use crate::frontmatter;
@@ -45,6 +48,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token(cmd) => {
             let store = app::open_store(&config).await?;
             let result = token(&store, cmd).await;
+            store.close().await;
+            result
+        }
+        Command::Deliveries(args) => {
+            let store = app::open_store(&config).await?;
+            let result = deliveries(&store, &args).await;
             store.close().await;
             result
         }
@@ -415,6 +424,68 @@ async fn token(store: &Store, cmd: TokenCommand) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+async fn deliveries(store: &Store, args: &DeliveriesArgs) -> Result<(), CliError> {
+    let now = Utc::now();
+    let report = DeliveryReport::load(store, now).await?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| CliError::Io {
+            what: "cannot write the report as JSON".into(),
+            source: e.into(),
+        })?;
+        println!("{json}");
+        return Ok(());
+    }
+    let width = report.hosts.iter().map(|h| h.host.len()).max().unwrap_or(0).max(5);
+    let time = |t: Option<chrono::DateTime<Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "{:<width$} {:>8} {:>8} {:>9} {:>8} {:<11} {:>6} {:<19} LAST ERROR",
+        "HOST", "PENDING", "RETRYING", "DELIVERED", "GIVEN UP", "UNAVAILABLE", "STREAK", "CIRCUIT OPEN UNTIL"
+    );
+    for h in &report.hosts {
+        println!(
+            "{:<width$} {:>8} {:>8} {:>9} {:>8} {:<11} {:>6} {:<19} {}",
+            h.host,
+            h.pending,
+            h.retrying,
+            h.delivered,
+            h.given_up,
+            if h.unavailable { "yes" } else { "no" },
+            h.consecutive_failures,
+            time(h.circuit_open_until),
+            h.last_error.as_deref().map(one_line).unwrap_or_else(|| "-".into())
+        );
+    }
+    let t = &report.totals;
+    println!(
+        "{:<width$} {:>8} {:>8} {:>9} {:>8} {:<11} {:>6} {:<19} -",
+        "TOTAL",
+        t.pending,
+        t.retrying,
+        t.delivered,
+        t.given_up,
+        t.unavailable_hosts,
+        "-",
+        format!("{} open", t.open_circuits),
+    );
+    println!(
+        "{} host(s); times in UTC; delivered and given-up deliveries are kept 7 days",
+        t.hosts
+    );
+    Ok(())
+}
+
+/// An error message on one line, at most 100 characters, for the table.
+fn one_line(s: &str) -> String {
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
 }
 
 fn article_url(config: &Config, a: &Article) -> String {

@@ -73,11 +73,14 @@ pub struct ThemeConfig {
     pub footer: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FederationConfig {
-    /// Reserved for the federation work: whether remote actors may resolve to
-    /// loopback or private network addresses (only for local testing).
+    /// Whether remote actors may resolve to loopback or private network
+    /// addresses (only for local testing).
     pub allow_private_addresses: bool,
+    /// The unit of the delivery retry schedule, in milliseconds: one second
+    /// in production. Tests shrink it to run the real schedule quickly.
+    pub delivery_backoff_unit_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,6 +134,15 @@ impl Default for ThemeConfig {
             primary_color: "#1d6b4f".into(),
             accent_color: "#f2a900".into(),
             footer: String::new(),
+        }
+    }
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        FederationConfig {
+            allow_private_addresses: false,
+            delivery_backoff_unit_ms: 1000,
         }
     }
 }
@@ -318,6 +330,14 @@ pub const KEYS: &[Key] = &[
         section: "federation",
         name: "allow_private_addresses",
         set: Setter::Bool(|c, b| c.federation.allow_private_addresses = b),
+    },
+    Key {
+        section: "federation",
+        name: "delivery_backoff_unit_ms",
+        set: Setter::PositiveInt(|c, n| {
+            c.federation.delivery_backoff_unit_ms = n;
+            Ok(())
+        }),
     },
     Key {
         section: "log",
@@ -640,6 +660,7 @@ mod tests {
         assert_eq!(c.theme.accent_color, "#f2a900");
         assert_eq!(c.theme.footer, "");
         assert!(!c.federation.allow_private_addresses);
+        assert_eq!(c.federation.delivery_backoff_unit_ms, 1000);
         assert_eq!(c.log.level, "info");
     }
 
@@ -685,6 +706,7 @@ mod tests {
         c.database.url = Some("postgres://u@db/gazette".into());
         c.theme.dir = Some(PathBuf::from("/srv/theme"));
         c.federation.allow_private_addresses = true;
+        c.federation.delivery_backoff_unit_ms = 20;
         let text = toml::to_string(&c).unwrap();
         let l = from_file(&text).unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
@@ -717,6 +739,7 @@ footer = "Made by a cooperative"
 
 [federation]
 allow_private_addresses = true
+delivery_backoff_unit_ms = 50
 
 [log]
 level = "gazette=debug,info"
@@ -737,6 +760,7 @@ level = "gazette=debug,info"
         assert_eq!(c.theme.accent_color, "#f2a900");
         assert_eq!(c.theme.footer, "Made by a cooperative");
         assert!(c.federation.allow_private_addresses);
+        assert_eq!(c.federation.delivery_backoff_unit_ms, 50);
         assert_eq!(c.log.level, "gazette=debug,info");
     }
 
