@@ -59,6 +59,12 @@ impl Env {
         })
     }
 
+    /// The database every command of this instance uses, for tests that
+    /// open it with the store API beside the binary.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     pub fn with_env(mut self, key: &str, value: &str) -> Self {
         self.extra_env.push((key.into(), value.into()));
         self
