@@ -49,6 +49,8 @@ impl IntoResponse for FederationError {
             FederationError::Gone => (StatusCode::GONE, "gone".to_owned()),
             FederationError::Refused(s, m) => (*s, m.clone()),
             FederationError::Store(StoreError::NotFound { .. }) => (StatusCode::NOT_FOUND, self.to_string()),
+            // e.g. an `Update` of a reply by someone other than its author.
+            FederationError::Store(StoreError::Conflict { message, .. }) => (StatusCode::CONFLICT, message.clone()),
             FederationError::Library(e) => match e {
                 L::ActivitySignatureInvalid => (StatusCode::UNAUTHORIZED, e.to_string()),
                 L::ActivityBodyDigestInvalid => (StatusCode::BAD_REQUEST, e.to_string()),

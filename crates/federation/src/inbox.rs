@@ -1,4 +1,5 @@
-//! The inbox: activities other servers send us, after activitypub_federation
+//! The inbox: activities other servers send us, after we have checked that
+//! the request is signed, recent and at most 1 MiB, and activitypub_federation
 //! has checked the digest, the signature (against the sender's fetched key)
 //! and that the activity id and actor share a host. Every type is accepted:
 //! the ones we understand change state, the rest are logged.
@@ -7,8 +8,12 @@ use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::traits::Activity;
-use axum::http::StatusCode;
-use chrono::Utc;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, TimeDelta, Utc};
 use gazette_core::{Comment, FollowStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -33,10 +38,95 @@ pub struct IncomingActivity {
     pub target: Option<Value>,
 }
 
+/// The largest activity we read (activitypub_federation's own limit); the
+/// router sets it as the inbox routes' body limit, so a larger one is a 413.
+pub const MAX_ACTIVITY_BYTES: usize = 1024 * 1024;
+
+/// How far a signed `Date` may be from our clock. activitypub_federation
+/// refuses one more than an hour old but accepts any future date; an hour
+/// either way covers clock drift and queues, since senders sign every
+/// attempt afresh (Mastodon allows 12 hours, which the library's hour in the
+/// past already cuts short).
+const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::hours(1);
+
 /// `POST /inbox` and `POST /users/{username}/inbox`: 202 once processed.
-pub async fn post_inbox(data: Data<FedContext>, activity: ActivityData) -> Result<StatusCode, FederationError> {
-    receive_activity::<IncomingActivity, DbRemoteActor, FedContext>(activity, &data).await?;
-    Ok(StatusCode::ACCEPTED)
+///
+/// The body is read here, not by activitypub_federation's `ActivityData`
+/// extractor, because that one answers 500 to a body over its limit.
+pub async fn post_inbox(data: Data<FedContext>, parts: Parts, body: Bytes) -> Result<StatusCode, Response> {
+    check_signature_headers(&parts.headers, Utc::now()).map_err(IntoResponse::into_response)?;
+    let activity = ActivityData::from_request(Request::from_parts(parts, Body::from(body.clone())), &()).await?;
+    let error = match receive_activity::<IncomingActivity, DbRemoteActor, FedContext>(activity, &data).await {
+        Ok(()) => return Ok(StatusCode::ACCEPTED),
+        // Inside receive_activity, the library's untyped error only comes from
+        // checking the signature header (malformed, a signed header missing,
+        // expired, a key that does not parse): the sender is not verified.
+        Err(FederationError::Library(activitypub_federation::error::Error::Other(e))) => {
+            FederationError::Refused(StatusCode::UNAUTHORIZED, format!("signature not verified: {e}"))
+        }
+        Err(e) => e,
+    };
+    let response = error.into_response();
+    if response.status().is_server_error() {
+        // The id was recorded as received before processing failed on our
+        // side; forget it, or the sender's retry would be ignored as a duplicate.
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        if let Ok(Id { id }) = serde_json::from_slice(&body)
+            && let Err(e) = data.store().forget_activity_received(&id).await
+        {
+            tracing::warn!(id, error = %e, "cannot forget a failed activity; a retry will be ignored");
+        }
+    }
+    Err(response)
+}
+
+/// What activitypub_federation leaves unchecked, refused with 401 before
+/// anything is fetched: a request must be signed (draft-cavage `Signature`,
+/// or `Authorization: Signature …`), the signature must cover `date` (or
+/// `(created)`, which the library checks) so it cannot be replayed under a
+/// new date, and that `Date` must be a valid HTTP date within
+/// [`MAX_CLOCK_SKEW`] of `now`.
+fn check_signature_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), FederationError> {
+    let refuse = |msg: String| FederationError::Refused(StatusCode::UNAUTHORIZED, msg);
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signature = header("signature")
+        .or_else(|| header("authorization").and_then(|a| a.strip_prefix("Signature ")))
+        .ok_or_else(|| refuse("the request is not signed (no Signature header)".into()))?;
+    // Without a `headers` parameter, draft-cavage signs `date` alone.
+    let signed = signature_param(signature, "headers")
+        .unwrap_or("date")
+        .to_ascii_lowercase();
+    let signed: Vec<&str> = signed.split_whitespace().collect();
+    if !signed.contains(&"date") {
+        return if signed.contains(&"(created)") {
+            Ok(())
+        } else {
+            Err(refuse("the signature must cover the Date header".into()))
+        };
+    }
+    let date = header("date").ok_or_else(|| refuse("the request has no Date header".into()))?;
+    let date = DateTime::parse_from_rfc2822(date)
+        .map_err(|_| refuse(format!("the Date header `{date}` is not an HTTP date")))?
+        .with_timezone(&Utc);
+    if (now - date).abs() > MAX_CLOCK_SKEW {
+        return Err(refuse(format!(
+            "the Date header `{}` is more than {} minutes from our clock",
+            date.to_rfc2822(),
+            MAX_CLOCK_SKEW.num_minutes()
+        )));
+    }
+    Ok(())
+}
+
+/// The value of `name="…"` in a draft-cavage `Signature` header.
+fn signature_param<'a>(signature: &'a str, name: &str) -> Option<&'a str> {
+    signature.split(',').find_map(|part| {
+        let (k, v) = part.split_once('=')?;
+        (k.trim() == name).then(|| v.trim().trim_matches('"'))
+    })
 }
 
 /// The `id` of an embedded object or the object itself when it is a bare id.
@@ -311,5 +401,54 @@ async fn fetch_also_known_as(data: &Data<FedContext>, actor: &DbRemoteActor) -> 
             tracing::warn!(actor = %actor.id, error = %e, "cannot fetch alsoKnownAs");
             Vec::new()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    const SIGNED: &str = r#"keyId="https://a.example/u#main-key",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="AAAA==""#;
+
+    #[test]
+    fn signature_headers_must_be_present_and_recent() {
+        let now = DateTime::parse_from_rfc2822("Tue, 18 Nov 2025 09:00:00 GMT")
+            .unwrap()
+            .with_timezone(&Utc);
+        let status = |h: &HeaderMap| match check_signature_headers(h, now) {
+            Ok(()) => StatusCode::OK,
+            Err(FederationError::Refused(s, _)) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let ok = |date: &str| status(&headers(&[("signature", SIGNED), ("date", date)]));
+        assert_eq!(ok("Tue, 18 Nov 2025 09:00:00 GMT"), StatusCode::OK);
+        assert_eq!(ok("Tue, 18 Nov 2025 08:01:00 GMT"), StatusCode::OK);
+        assert_eq!(ok("Tue, 18 Nov 2025 09:59:00 GMT"), StatusCode::OK);
+        assert_eq!(ok("Tue, 18 Nov 2025 07:00:00 GMT"), StatusCode::UNAUTHORIZED);
+        assert_eq!(ok("Tue, 18 Nov 2025 11:00:00 GMT"), StatusCode::UNAUTHORIZED);
+        assert_eq!(ok("yesterday"), StatusCode::UNAUTHORIZED);
+        let date = ("date", "Tue, 18 Nov 2025 09:00:00 GMT");
+        assert_eq!(status(&headers(&[date])), StatusCode::UNAUTHORIZED);
+        assert_eq!(status(&headers(&[("signature", SIGNED)])), StatusCode::UNAUTHORIZED);
+        let undated = SIGNED.replace(" date", "");
+        assert_eq!(
+            status(&headers(&[("signature", &undated), date])),
+            StatusCode::UNAUTHORIZED
+        );
+        let created = SIGNED.replace(" date", " (created)");
+        assert_eq!(status(&headers(&[("signature", &created)])), StatusCode::OK);
+        let authorization = format!("Signature {SIGNED}");
+        assert_eq!(
+            status(&headers(&[("authorization", &authorization), date])),
+            StatusCode::OK
+        );
     }
 }

@@ -19,6 +19,7 @@ pub mod urls;
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use url::Url;
 
@@ -71,9 +72,9 @@ pub fn router(config: FederationConfig<FedContext>) -> Router {
         .route("/.well-known/nodeinfo", get(routes::get_nodeinfo_links))
         .route("/nodeinfo/2.1", get(routes::get_nodeinfo))
         .route("/actor", get(routes::get_instance_actor))
-        .route("/inbox", post(inbox::post_inbox))
+        .route("/inbox", post(inbox::post_inbox).layer(inbox_limit()))
         .route("/users/{username}", get(routes::get_actor))
-        .route("/users/{username}/inbox", post(inbox::post_inbox))
+        .route("/users/{username}/inbox", post(inbox::post_inbox).layer(inbox_limit()))
         .route("/users/{username}/outbox", get(routes::get_outbox))
         .route("/users/{username}/followers", get(routes::get_followers))
         .route("/users/{username}/following", get(routes::get_following))
@@ -81,4 +82,9 @@ pub fn router(config: FederationConfig<FedContext>) -> Router {
         .route("/objects/{id}/replies", get(routes::get_replies))
         .route("/objects/{id}/{which}", get(routes::get_counts))
         .layer(FederationMiddleware::new(config))
+}
+
+/// Inbox bodies over [`inbox::MAX_ACTIVITY_BYTES`] are refused with 413.
+fn inbox_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(inbox::MAX_ACTIVITY_BYTES)
 }

@@ -267,6 +267,16 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Forgets an incoming activity id, so that a redelivery is processed:
+    /// for when processing it failed on our side.
+    pub async fn forget_activity_received(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM received_activities WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Records a like or boost; false if this actor already did the same.
     pub async fn add_interaction(
         &self,

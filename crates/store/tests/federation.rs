@@ -179,6 +179,17 @@ async fn activities_are_seen_once(store: &Store) {
             .await
             .unwrap()
     );
+    // Forgotten after a failure of ours, it is new again.
+    store
+        .forget_activity_received("https://m.example/activities/1")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .mark_activity_received("https://m.example/activities/1")
+            .await
+            .unwrap()
+    );
 }
 
 async fn interactions_and_comments(store: &Store) {
