@@ -187,6 +187,21 @@ async fn fedify_follows_receives_and_interacts() {
     })
     .await;
 
+    // A profile edit → Update of the actor.
+    let token = common::last_line(&env.ok(&["token", "create", "interop"])).to_owned();
+    let resp = reqwest::Client::new()
+        .put(server.url("/api/authors/camille_renard"))
+        .bearer_auth(&token)
+        .json(&json!({ "username": "camille_renard", "name": "Camille R.", "bio": "Edits interviews." }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    peer.wait_for("Update", |e| {
+        e["object"]["type"] == "Person" || e["object"]["id"] == author
+    })
+    .await;
+
     // Edit → Update; delete → Delete of a Tombstone.
     let edited = env.write(
         "peer-news.md",

@@ -378,3 +378,26 @@ pub struct Comment {
     pub published_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// An article or note received from an actor this instance follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteArticle {
+    /// The object's ActivityPub id.
+    pub id: String,
+    /// The actor it is attributed to.
+    pub actor: String,
+    /// `Article`, `Note`, `Page`…
+    pub kind: String,
+    /// Its HTML page, if it has one.
+    pub url: Option<String>,
+    pub name: String,
+    /// Sanitised HTML.
+    pub summary_html: String,
+    /// Sanitised HTML.
+    pub content_html: String,
+    pub language: Option<String>,
+    pub image_url: Option<String>,
+    pub image_alt: Option<String>,
+    pub published_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -138,6 +138,15 @@ fn object_id(v: &Value) -> Option<&str> {
     }
 }
 
+/// A link given as a string, or as an object with `href`.
+fn object_id_or_href(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("href").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
 fn object_type(v: &Value) -> Option<&str> {
     v.get("type").and_then(Value::as_str)
 }
@@ -175,10 +184,23 @@ impl Activity for IncomingActivity {
             "Undo" => self.undo(data, &actor).await,
             "Like" => self.interact(data, &actor, "like").await,
             "Announce" => self.interact(data, &actor, "announce").await,
-            "Create" | "Update" if object_type(&self.object) == Some("Note") => self.reply(data, &actor).await,
             "Update" if object_id(&self.object) == Some(actor.actor.id.as_str()) => {
                 // A profile edit: fetch the actor again rather than trusting the embedded copy.
                 self.actor.dereference_forced(data).await?;
+                Ok(())
+            }
+            "Create" | "Update" => self.create_or_update(data, &actor).await,
+            "Accept" => {
+                let follow_id = object_id(&self.object).unwrap_or_default();
+                if data.store().accept_following(&actor.actor.id, follow_id).await? {
+                    tracing::info!(target = %actor.actor.id, "follow accepted");
+                }
+                Ok(())
+            }
+            "Reject" => {
+                if data.store().remove_following(None, &actor.actor.id).await? {
+                    tracing::info!(target = %actor.actor.id, "follow rejected");
+                }
                 Ok(())
             }
             "Delete" => self.delete(data, &actor).await,
@@ -272,6 +294,79 @@ impl IncomingActivity {
         Ok(())
     }
 
+    /// A reply to one of our articles, or an article from an actor we follow.
+    async fn create_or_update(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        let replies_to_us =
+            self.object.get("inReplyTo").and_then(object_id).is_some_and(|r| {
+                data.urls().local_article_id(r).is_some() || data.urls().local_article_slug(r).is_some()
+            });
+        if replies_to_us && object_type(&self.object) == Some("Note") {
+            return self.reply(data, actor).await;
+        }
+        if matches!(object_type(&self.object), Some("Article" | "Note" | "Page"))
+            && data.store().is_followed(&actor.actor.id).await?
+        {
+            return self.network_article(data, actor).await;
+        }
+        tracing::debug!(id = %self.id, "object neither replies to us nor comes from someone we follow; ignored");
+        Ok(())
+    }
+
+    /// Stores an article from a followed actor for the network page.
+    async fn network_article(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        let o = &self.object;
+        let id = object_id(o).ok_or_else(|| FederationError::bad_request("object without id"))?;
+        let object_url = Url::parse(id)?;
+        if object_url.host_str() != actor.id.host_str() || object_url.port() != actor.id.port() {
+            return Err(FederationError::bad_request(format!(
+                "object {id} is not on the server of {}",
+                actor.actor.id
+            )));
+        }
+        if o.get("attributedTo")
+            .and_then(object_id)
+            .is_some_and(|a| a != actor.actor.id)
+        {
+            return Err(FederationError::bad_request("object attributed to someone else"));
+        }
+        let text = |key: &str| o.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let time = |key: &str| {
+            o.get(key)
+                .and_then(Value::as_str)
+                .and_then(gazette_core::validate::parse_time)
+        };
+        let image = o
+            .get("image")
+            .and_then(|i| if i.is_array() { i.get(0) } else { Some(i) });
+        let published = time("published").unwrap_or_else(Utc::now);
+        let article = gazette_core::RemoteArticle {
+            id: id.to_owned(),
+            actor: actor.actor.id.clone(),
+            kind: object_type(o).unwrap_or("Article").to_owned(),
+            url: o.get("url").and_then(|u| match u {
+                Value::Array(items) => items.first().and_then(object_id_or_href),
+                other => object_id_or_href(other),
+            }),
+            name: text("name"),
+            summary_html: gazette_core::markdown::sanitise(&text("summary")),
+            content_html: gazette_core::markdown::sanitise(&text("content")),
+            language: o
+                .get("contentMap")
+                .and_then(Value::as_object)
+                .and_then(|m| m.keys().next().cloned()),
+            image_url: image.and_then(|i| i.get("url")).and_then(object_id_or_href),
+            image_alt: image
+                .and_then(|i| i.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            published_at: published,
+            updated_at: time("updated").unwrap_or(published),
+        };
+        data.store().upsert_remote_article(&article).await?;
+        tracing::info!(id, actor = %actor.actor.id, "network article stored");
+        Ok(())
+    }
+
     async fn reply(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
         let note = &self.object;
         let note_id = object_id(note).ok_or_else(|| FederationError::bad_request("Note without id"))?;
@@ -352,6 +447,7 @@ impl IncomingActivity {
             tracing::info!(actor = %actor.actor.id, "remote actor deleted");
         } else {
             data.store().delete_comment(target, &actor.actor.id).await?;
+            data.store().delete_remote_article(target, &actor.actor.id).await?;
         }
         Ok(())
     }

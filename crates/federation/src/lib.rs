@@ -26,7 +26,9 @@ use url::Url;
 pub use context::{CommentPolicy, FedContext, FederationSettings};
 pub use error::FederationError;
 pub use local::{LocalActor, find_local_actor, private_key_for};
-pub use outbound::{ArticleEvent, article_changed, article_json, federate_change};
+pub use outbound::{
+    ArticleEvent, actor_changed, article_changed, article_json, federate_change, follow, resolve_actor, unfollow,
+};
 pub use routes::{activity_response, gone_tombstone, wants_activity_json};
 pub use urls::Urls;
 

@@ -10,6 +10,10 @@ use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::json::{self, ArticleMedia, Counts, PUBLIC};
 use crate::local::LocalActor;
+use crate::remote::DbRemoteActor;
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
 
 /// The AS2 JSON of a local article as it is now.
 pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, FederationError> {
@@ -213,5 +217,100 @@ pub async fn federate_change(ctx: &FedContext, before: Option<&Article>, after: 
     match article_changed(ctx, after, event).await {
         Ok(n) => tracing::info!(article = %after.slug, ?event, deliveries = n, "federated"),
         Err(e) => tracing::error!(article = %after.slug, ?event, error = %e, "could not queue deliveries"),
+    }
+}
+
+/// The local actor that follows remote actors on the instance's behalf: the organisation.
+async fn follower_actor(ctx: &FedContext) -> Result<LocalActor, FederationError> {
+    match ctx.store().find_organisation().await? {
+        Some(org) => Ok(LocalActor::Organisation(org)),
+        None => Err(FederationError::bad_request(
+            "the instance has no organisation profile yet: it follows others as its organisation",
+        )),
+    }
+}
+
+/// Resolves `target` (`@user@host`, `user@host` or an actor URL) to a remote actor.
+pub async fn resolve_actor(data: &Data<FedContext>, target: &str) -> Result<RemoteActor, FederationError> {
+    let target = target.trim();
+    let actor: DbRemoteActor = if target.starts_with("http://") || target.starts_with("https://") {
+        ObjectId::<DbRemoteActor>::parse(target)?.dereference(data).await?
+    } else {
+        let handle = target.trim_start_matches('@');
+        if !handle.contains('@') {
+            return Err(FederationError::bad_request(format!(
+                "`{target}` is not a handle such as @name@example.org or an actor URL"
+            )));
+        }
+        webfinger_resolve_actor::<FedContext, DbRemoteActor>(handle, data).await?
+    };
+    Ok(actor.actor)
+}
+
+/// Follows a remote actor as the organisation: stores the follow as pending
+/// and queues a `Follow`; the remote `Accept` marks it accepted.
+pub async fn follow(data: &Data<FedContext>, target: &str) -> Result<RemoteActor, FederationError> {
+    let local = follower_actor(data).await?;
+    let remote = resolve_actor(data, target).await?;
+    let actor_id = data.urls().actor(local.username());
+    let id = data.urls().activity(&actor_id, "follows", &uniq(&remote.id));
+    data.store().add_following(&actor_id, &remote.id, &id).await?;
+    let follow = json!({ "@context": json::AS2, "id": id, "type": "Follow", "actor": actor_id, "object": remote.id, "to": [remote.id] });
+    enqueue(data, &actor_id, &follow, std::slice::from_ref(&remote.inbox)).await?;
+    Ok(remote)
+}
+
+/// Stops following a remote actor: queues `Undo` of the `Follow` and forgets it.
+pub async fn unfollow(data: &Data<FedContext>, target: &str) -> Result<RemoteActor, FederationError> {
+    let local = follower_actor(data).await?;
+    let remote = resolve_actor(data, target).await?;
+    let actor_id = data.urls().actor(local.username());
+    let follow_id = data
+        .store()
+        .list_following(&actor_id)
+        .await?
+        .into_iter()
+        .find(|f| f.target.id == remote.id)
+        .map(|f| f.follow_id)
+        .ok_or_else(|| FederationError::bad_request(format!("{} is not followed", remote.handle())))?;
+    let follow = json!({ "id": follow_id, "type": "Follow", "actor": actor_id, "object": remote.id });
+    let undo = json!({
+        "@context": json::AS2, "id": format!("{follow_id}/undo"), "type": "Undo", "actor": actor_id,
+        "object": follow, "to": [remote.id],
+    });
+    enqueue(data, &actor_id, &undo, std::slice::from_ref(&remote.inbox)).await?;
+    data.store().remove_following(Some(&actor_id), &remote.id).await?;
+    Ok(remote)
+}
+
+/// Queues an `Update` of a local actor's profile to its followers. Failures
+/// are logged: the profile itself is already saved.
+pub async fn actor_changed(ctx: &FedContext, actor: &LocalActor) {
+    let result = async {
+        let urls = ctx.urls();
+        let actor_id = urls.actor(actor.username());
+        let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
+        if inboxes.is_empty() {
+            return Ok(0);
+        }
+        let mut object = crate::local::actor_json(ctx, actor).await?;
+        if let Some(o) = object.as_object_mut() {
+            o.remove("@context");
+        }
+        let id = urls.activity(&actor_id, "updates", &Utc::now().timestamp_micros().to_string());
+        let update = json::activity(
+            &id,
+            "Update",
+            &actor_id,
+            object,
+            json!([PUBLIC]),
+            json!([urls.followers(actor.username())]),
+        );
+        enqueue(ctx, &actor_id, &update, &inboxes).await
+    }
+    .await;
+    match result {
+        Ok(n) => tracing::info!(actor = actor.username(), deliveries = n, "profile update federated"),
+        Err(e) => tracing::error!(actor = actor.username(), error = %e, "could not queue the profile update"),
     }
 }

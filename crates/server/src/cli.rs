@@ -53,6 +53,12 @@ pub enum Command {
     Token(TokenCommand),
     /// Show the outbound delivery queue per remote host: pending, retrying, delivered, given up, circuit breaker, last error
     Deliveries(DeliveriesArgs),
+    /// Follow a remote actor (@name@host or actor URL) as the organisation; its articles appear on /network
+    Follow { target: String },
+    /// Stop following a remote actor
+    Unfollow { target: String },
+    /// List the remote actors the organisation follows
+    Following,
 }
 
 #[derive(Debug, Args)]

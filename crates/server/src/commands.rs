@@ -45,6 +45,24 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             store.close().await;
             result
         }
+        Command::Follow { target } => {
+            let store = app::open_store(&config).await?;
+            let result = follow(&store, &config, &target, true).await;
+            store.close().await;
+            result
+        }
+        Command::Unfollow { target } => {
+            let store = app::open_store(&config).await?;
+            let result = follow(&store, &config, &target, false).await;
+            store.close().await;
+            result
+        }
+        Command::Following => {
+            let store = app::open_store(&config).await?;
+            let result = following(&store, &config).await;
+            store.close().await;
+            result
+        }
         Command::Token(cmd) => {
             let store = app::open_store(&config).await?;
             let result = token(&store, cmd).await;
@@ -426,6 +444,46 @@ async fn token(store: &Store, cmd: TokenCommand) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Follows or unfollows `target` as the organisation; the running server delivers the activity.
+async fn follow(store: &Store, config: &Config, target: &str, follow: bool) -> Result<(), CliError> {
+    let fed = gazette_federation::federation_config(app::fed_context(config, store))
+        .await
+        .map_err(|e| CliError::Federation(e.to_string()))?;
+    let data = fed.to_request_data();
+    let result = if follow {
+        gazette_federation::follow(&data, target).await
+    } else {
+        gazette_federation::unfollow(&data, target).await
+    };
+    let actor = result.map_err(|e| CliError::Federation(format!("{target}: {e}")))?;
+    if follow {
+        println!(
+            "follow request sent to {} ({}); it is pending until they accept",
+            actor.handle(),
+            actor.id
+        );
+    } else {
+        println!("unfollowed {} ({})", actor.handle(), actor.id);
+    }
+    Ok(())
+}
+
+async fn following(store: &Store, config: &Config) -> Result<(), CliError> {
+    let Some(org) = store.find_organisation().await? else {
+        println!("no organisation profile: nothing is followed");
+        return Ok(());
+    };
+    let actor_id = format!("{}/users/{}", config.instance.public_url, org.username);
+    let list = store.list_following(&actor_id).await?;
+    println!("{:<10} {:<40} ACTOR", "STATUS", "HANDLE");
+    for f in &list {
+        println!("{:<10} {:<40} {}", f.status.as_str(), f.target.handle(), f.target.id);
+    }
+    println!("{} followed", list.len());
+    Ok(())
+}
+
+/// The delivery queue per remote host, as a table or as the API's JSON.
 async fn deliveries(store: &Store, args: &DeliveriesArgs) -> Result<(), CliError> {
     let now = Utc::now();
     let report = DeliveryReport::load(store, now).await?;

@@ -12,6 +12,7 @@ use crate::time::{from_db, now, to_db};
 impl Store {
     /// Stores a validated author; a taken username is a conflict.
     pub async fn create_author(&self, input: &AuthorInput) -> StoreResult<Author> {
+        self.check_username_free_of_organisation(&input.username).await?;
         if let Some(avatar) = &input.avatar {
             self.require_media("avatar", avatar).await?;
         }
@@ -46,6 +47,9 @@ impl Store {
 
     pub async fn update_author(&self, id_or_username: &str, input: &AuthorInput) -> StoreResult<Author> {
         let current = self.get_author(id_or_username).await?;
+        if current.username != input.username {
+            self.check_username_free_of_organisation(&input.username).await?;
+        }
         if let Some(avatar) = &input.avatar {
             self.require_media("avatar", avatar).await?;
         }
@@ -117,6 +121,19 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Authors and the organisation share the `/users/{username}` namespace.
+    async fn check_username_free_of_organisation(&self, username: &str) -> StoreResult<()> {
+        match self.find_organisation().await? {
+            Some(org) if org.username == username => Err(StoreError::Conflict {
+                field: "username",
+                message: format!("username `{username}` is the organisation's"),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod federation;
 mod ids;
 mod media;
 mod migrate;
+mod network;
 mod organisation;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -32,6 +33,7 @@ pub use error::{StoreError, StoreResult};
 pub use federation::{Follower, InteractionCounts};
 pub use media::NewMedia;
 pub use migrate::MIGRATIONS;
+pub use network::Following;
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

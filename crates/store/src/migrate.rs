@@ -35,6 +35,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0003_deliveries.sql"),
         postgres: include_str!("../../../migrations/postgres/0003_deliveries.sql"),
     },
+    Migration {
+        version: 4,
+        description: "network",
+        sqlite: include_str!("../../../migrations/sqlite/0004_network.sql"),
+        postgres: include_str!("../../../migrations/postgres/0004_network.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -30,6 +30,17 @@ impl Store {
         if let Some(logo) = &org.logo {
             self.require_media("logo", logo).await?;
         }
+        // Authors and the organisation share the `/users/{username}` namespace.
+        if self
+            .find_author(&org.username)
+            .await?
+            .is_some_and(|a| a.username == org.username)
+        {
+            return Err(StoreError::Conflict {
+                field: "username",
+                message: format!("username `{}` belongs to an author", org.username),
+            });
+        }
         let updated_at = crate::time::now();
         sqlx::query(
             "INSERT INTO organisation (id, username, name, description, logo, website, country, legal_form, sectors, languages, updated_at)

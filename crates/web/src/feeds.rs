@@ -31,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/feed.atom", get(get_site_feed))
         .route("/feed/{file}", get(get_language_feed))
         .route("/tags/{tag}/feed.atom", get(get_tag_feed))
+        .route("/network.atom", get(get_network_feed))
 }
 
 #[derive(Debug, Serialize)]
@@ -171,6 +172,52 @@ async fn get_tag_feed(
         None,
     );
     render(&state, &headers, head, &listing, None, &authors)
+}
+
+/// `GET /network.atom`: the newest articles received from followed actors.
+async fn get_network_feed(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    let store = state.store();
+    let ((items, _), org) = tokio::try_join!(store.list_remote_articles(FEED_SIZE, 0), store.find_organisation())?;
+    let site = site(&state, org.as_ref());
+    let mut head = head(
+        &state,
+        &site,
+        "/network.atom",
+        "/network",
+        format!("{} · network", site.name),
+        None,
+    );
+    let entries: Vec<Entry> = items
+        .iter()
+        .map(|(a, actor)| {
+            let href = a.url.clone().unwrap_or_else(|| a.id.clone());
+            let lang = a
+                .language
+                .as_deref()
+                .and_then(|l| Language::parse(l).ok())
+                .unwrap_or_else(|| state.config().default_language.clone());
+            Entry {
+                id: a.id.clone(),
+                lang,
+                title: xml_text(if a.name.is_empty() { &actor.name } else { &a.name }),
+                href,
+                published: Some(a.published_at),
+                updated: a.updated_at,
+                author: Some(EntryAuthor {
+                    name: xml_text(&actor.name),
+                    uri: actor.url.clone().unwrap_or_else(|| actor.id.clone()),
+                }),
+                tags: Vec::new(),
+                summary: String::new(),
+                content: xml_text(&format!("{}{}", a.summary_html, a.content_html)),
+            }
+        })
+        .collect();
+    if let Some(newest) = entries.iter().map(|e| e.updated).max() {
+        head.updated = newest;
+    }
+    let body = state.templates().render("feed.xml", FeedCtx { feed: head, entries })?;
+    Ok(xml_response(&headers, body, ATOM))
 }
 
 fn head(

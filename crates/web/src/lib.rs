@@ -5,6 +5,7 @@
 mod api;
 mod error;
 mod feeds;
+mod follow;
 mod media;
 mod openapi;
 mod pages;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(feeds::router())
+        .merge(follow::router())
         .merge(media::router())
         .nest("/api", api::router())
         .with_state(state)

@@ -46,6 +46,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/articles/{slug}/{lang}", get(get_article_translation))
         .route("/authors/{username}", get(get_author))
         .route("/tags/{tag}", get(get_tag))
+        .route("/network", get(get_network))
         .route("/healthz", get(get_health))
         .route("/robots.txt", get(get_robots))
         .route("/sitemap.xml", get(get_sitemap))
@@ -69,6 +70,10 @@ pub(crate) struct Site {
     pub(crate) website: Option<String>,
     /// `@username@host` of the organisation's actor.
     pub(crate) handle: Option<String>,
+    /// The organisation's username (its actor), if it has a profile.
+    pub(crate) username: Option<String>,
+    /// `host[:port]` of the instance, as in handles.
+    pub(crate) host: String,
     pub(crate) primary_color: String,
     pub(crate) accent_color: String,
     pub(crate) footer: String,
@@ -533,6 +538,124 @@ async fn get_tag(
     Ok(html_response(body, true))
 }
 
+#[derive(Debug, Serialize)]
+struct NetworkItem {
+    href: String,
+    name: String,
+    summary: String,
+    lang: Option<String>,
+    image: Option<String>,
+    image_alt: Option<String>,
+    author: String,
+    author_url: Option<String>,
+    handle: String,
+    host: String,
+    published: String,
+}
+
+#[derive(Debug, Serialize)]
+struct NetworkPage {
+    items: Vec<NetworkItem>,
+    pagination: Pagination,
+}
+
+/// `GET /network`: articles received from the actors this instance follows, `?page=N`.
+async fn get_network(
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let page = parse_page(params.page.as_deref())?;
+    let store = state.store();
+    let ((items, total), org) = tokio::try_join!(
+        store.list_remote_articles(PER_PAGE, (page - 1) * PER_PAGE),
+        store.find_organisation()
+    )?;
+    if page > 1 && page > page_count(total) {
+        return Err(PageError::NotFound);
+    }
+    let site = site(&state, org.as_ref());
+    let (lang, explicit) = listing_language(&state, &site, &headers, params.lang.as_deref());
+    let items = items
+        .into_iter()
+        .map(|(a, actor)| NetworkItem {
+            href: a.url.clone().unwrap_or_else(|| a.id.clone()),
+            name: a.name,
+            summary: a.summary_html,
+            lang: a.language,
+            image: a.image_url,
+            image_alt: a.image_alt,
+            author: actor.name.clone(),
+            author_url: actor.url.clone(),
+            handle: actor.handle(),
+            host: actor.host.clone(),
+            published: a.published_at.to_rfc3339(),
+        })
+        .collect();
+    let path = "/network";
+    let head = Head {
+        title: format!(
+            "{} · {}",
+            state.templates().text(lang.as_str(), "network_title"),
+            site.name
+        ),
+        description: site.description.clone(),
+        canonical: state.url(&with_page(path, page)),
+        feeds: vec![FeedLink {
+            href: state.url("/network.atom"),
+            title: format!("{} · network", site.name),
+            hreflang: None,
+        }],
+        alternates: Vec::new(),
+        meta: site_meta(&site, &state.url(path), &lang),
+        jsonld: None,
+    };
+    let nav = Nav {
+        current: "network",
+        languages: language_choices(&site, &lang, path),
+    };
+    let pagination = pagination(path, page, total, explicit.then_some(&lang));
+    let body = render_page(
+        &state,
+        "network.html",
+        &lang,
+        &site,
+        head,
+        nav,
+        NetworkPage { items, pagination },
+    )?;
+    Ok(html_response(body, true))
+}
+
+/// Renders the "follow from your server" page (see `follow.rs`).
+pub(crate) async fn render_follow_page(
+    state: &AppState,
+    page: crate::follow::FollowPage,
+) -> Result<Response, PageError> {
+    let org = state.store().find_organisation().await?;
+    let site = site(state, org.as_ref());
+    let lang = site
+        .languages
+        .first()
+        .cloned()
+        .unwrap_or_else(|| state.config().default_language.clone());
+    let head = Head {
+        title: format!("{} · {}", state.templates().text(lang.as_str(), "follow"), site.name),
+        description: site.description.clone(),
+        canonical: state.url("/follow"),
+        feeds: Vec::new(),
+        alternates: Vec::new(),
+        meta: vec![Meta::name("robots", "noindex")],
+        jsonld: None,
+    };
+    let nav = Nav {
+        current: "follow",
+        languages: Vec::new(),
+    };
+    let body = render_page(state, "follow.html", &lang, &site, head, nav, page)?;
+    Ok(html_response(body, false))
+}
+
 /// `GET /healthz`: `ok` while the database answers, 503 otherwise.
 async fn get_health(State(state): State<AppState>) -> Response {
     let (status, text) = match state.store().ping().await {
@@ -991,7 +1114,9 @@ pub(crate) fn site(state: &AppState, org: Option<&Organisation>) -> Site {
         website: org
             .and_then(|o| o.website.clone())
             .filter(|w| w.starts_with("https://") || w.starts_with("http://")),
-        handle: org.zip(host).map(|(o, h)| format!("@{}@{h}", o.username)),
+        handle: org.zip(host.as_deref()).map(|(o, h)| format!("@{}@{h}", o.username)),
+        username: org.map(|o| o.username.clone()),
+        host: host.clone().unwrap_or_default(),
         primary_color: css_color(&theme.primary_color, "#1d6b4f"),
         accent_color: css_color(&theme.accent_color, "#f2a900"),
         footer: theme.footer.clone(),

@@ -30,6 +30,8 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("article.html", include_str!("../templates/article.html")),
     ("author.html", include_str!("../templates/author.html")),
     ("tag.html", include_str!("../templates/tag.html")),
+    ("network.html", include_str!("../templates/network.html")),
+    ("follow.html", include_str!("../templates/follow.html")),
     ("feed.xml", include_str!("../templates/feed.xml")),
     ("sitemap.xml", include_str!("../templates/sitemap.xml")),
     ("robots.txt", include_str!("../templates/robots.txt")),
@@ -61,6 +63,7 @@ type Strings = HashMap<String, HashMap<String, serde_json::Value>>;
 pub struct Templates {
     env: Environment<'static>,
     statics: HashMap<String, StaticFile>,
+    strings: Arc<Strings>,
 }
 
 impl Templates {
@@ -122,6 +125,7 @@ impl Templates {
         });
         let strings = Arc::new(strings);
         register_helpers(&mut env, &strings, &statics);
+        let kept_strings = Arc::clone(&strings);
         let mut names: Vec<_> = sources.keys().cloned().collect();
         names.sort();
         for name in names {
@@ -130,12 +134,24 @@ impl Templates {
                     .map_err(|e| format!("template `{name}`: {e:#}"))?;
             }
         }
-        Ok(Templates { env, statics })
+        Ok(Templates {
+            env,
+            statics,
+            strings: kept_strings,
+        })
     }
 
     /// Renders template `name` with `ctx`.
     pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(minijinja::value::Serde(ctx))
+    }
+
+    /// An interface string in `lang` (falling back as templates' `t()` does).
+    pub(crate) fn text(&self, lang: &str, key: &str) -> String {
+        lookup(&self.strings, lang, key)
+            .and_then(|v| v.as_str())
+            .unwrap_or(key)
+            .to_owned()
     }
 
     /// A static file by its path under `/static/`.

@@ -72,6 +72,8 @@ pub(crate) async fn update_author(
 ) -> Result<Response, ApiError> {
     let input = validate::author(&input)?;
     let author = state.store().update_author(&key, &input).await?;
+    // Followers' servers cache the profile: tell them it changed.
+    gazette_federation::actor_changed(state.fed(), &gazette_federation::LocalActor::Author(author.clone())).await;
     Ok(axum::Json(to_json(&state, &author)).into_response())
 }
 

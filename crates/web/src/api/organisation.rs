@@ -61,6 +61,14 @@ pub(crate) async fn update_organisation(
     let current = state.store().find_organisation().await?;
     let org = validate(&input, current.as_ref(), &state.config().default_language)?;
     let saved = state.store().save_organisation(&org).await?;
+    if current.is_some() {
+        // Followers' servers cache the profile: tell them it changed.
+        gazette_federation::actor_changed(
+            state.fed(),
+            &gazette_federation::LocalActor::Organisation(saved.clone()),
+        )
+        .await;
+    }
     Ok(respond(&state, &saved))
 }
 

@@ -1,0 +1,164 @@
+//! "Follow from your server": the reader gives their own fediverse handle,
+//! we look up their server's follow page (the OStatus subscribe template in
+//! their WebFinger) and send them there to confirm. Works without JavaScript.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+
+use crate::{AppState, PageError};
+
+const SUBSCRIBE_REL: &str = "http://ostatus.org/schema/1.0/subscribe";
+/// WebFinger documents are small; anything bigger is not one.
+const MAX_WEBFINGER_BYTES: usize = 64 * 1024;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/follow", get(get_follow))
+}
+
+#[derive(Deserialize)]
+struct FollowQuery {
+    target: String,
+    #[serde(default)]
+    handle: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct FollowPage {
+    name: String,
+    target: String,
+    /// `@username@host` of the actor to follow.
+    ours: String,
+    /// What the reader typed, shown again after an error.
+    handle: String,
+    /// Interface string naming the error, if any.
+    error: Option<&'static str>,
+    reason: String,
+}
+
+/// `GET /follow?target=USERNAME[&handle=@you@server]`: the form, or a redirect
+/// to the reader's server with our actor to follow.
+async fn get_follow(State(state): State<AppState>, Query(q): Query<FollowQuery>) -> Result<Response, PageError> {
+    let actor = gazette_federation::find_local_actor(state.fed(), &q.target)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .ok_or(PageError::NotFound)?;
+    let ours = format!("@{}@{}", actor.username(), state.fed().urls().host());
+    let handle = q.handle.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let error = if handle.is_empty() {
+        None
+    } else {
+        match parse_handle(&handle) {
+            None => Some(("follow_bad_handle", String::new())),
+            Some((user, host)) => match subscribe_url(&state, user, host, &ours).await {
+                Ok(url) => return Ok(Redirect::to(&url).into_response()),
+                Err(reason) => Some(("follow_failed", reason)),
+            },
+        }
+    };
+    let (error, reason) = match error {
+        Some((key, reason)) => (Some(key), reason),
+        None => (None, String::new()),
+    };
+    crate::pages::render_follow_page(
+        &state,
+        FollowPage {
+            name: actor.display_name().to_owned(),
+            target: actor.username().to_owned(),
+            ours,
+            handle,
+            error,
+            reason,
+        },
+    )
+    .await
+}
+
+/// `@user@host` (the leading `@` optional) → (user, host).
+fn parse_handle(handle: &str) -> Option<(&str, &str)> {
+    let (user, host) = handle.trim_start_matches('@').split_once('@')?;
+    let user_ok = !user.is_empty() && user.chars().all(|c| c.is_alphanumeric() || "_.-".contains(c));
+    let host_ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c));
+    (user_ok && host_ok).then_some((user, host))
+}
+
+/// The reader's server's follow page for `ours`, or why it cannot be found.
+async fn subscribe_url(state: &AppState, user: &str, host: &str, ours: &str) -> Result<String, String> {
+    let allow_private = state.fed().settings().allow_private_addresses;
+    // Refuse to be used to probe the local network: every address the host
+    // resolves to must be public (tests on loopback allow private ones).
+    let port = host.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok());
+    let name = port.map_or(host, |_| host.rsplit_once(':').map_or(host, |(h, _)| h));
+    let addrs = tokio::net::lookup_host((name, port.unwrap_or(443)))
+        .await
+        .map_err(|e| format!("{host} cannot be found ({e})"))?;
+    for addr in addrs {
+        if !allow_private && gazette_delivery::is_forbidden(addr.ip()) {
+            return Err(format!("{host} is not a public address"));
+        }
+    }
+    let scheme = if allow_private { "http" } else { "https" };
+    let url = format!("{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(8))
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .user_agent(format!(
+            "Gazette/{} (+{})",
+            env!("CARGO_PKG_VERSION"),
+            state.config().public_url
+        ))
+        .build()
+        .map_err(|e| format!("internal error ({e})"))?;
+    let resp = client
+        .get(&url)
+        .header("Accept", "application/jrd+json, application/json")
+        .send()
+        .await
+        .map_err(|e| format!("{host} did not answer ({e})"))?;
+    if !resp.status().is_success() {
+        return Err(format!("{host} answered {}", resp.status()));
+    }
+    let bytes = resp.bytes().await.map_err(|e| format!("{host}: {e}"))?;
+    if bytes.len() > MAX_WEBFINGER_BYTES {
+        return Err(format!("{host} sent an oversized answer"));
+    }
+    let doc: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|_| format!("{host} sent no WebFinger document"))?;
+    let template = doc["links"]
+        .as_array()
+        .and_then(|links| links.iter().find(|l| l["rel"] == SUBSCRIBE_REL))
+        .and_then(|l| l["template"].as_str())
+        .ok_or_else(|| format!("{host} has no follow page"))?;
+    if !(template.starts_with("https://") || (allow_private && template.starts_with("http://"))) {
+        return Err(format!("{host} gave an unusable follow page"));
+    }
+    let uri = format!("acct:{}", ours.trim_start_matches('@'));
+    Ok(template.replace("{uri}", &urlencode(&uri)))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles() {
+        assert_eq!(parse_handle("@ana@social.example"), Some(("ana", "social.example")));
+        assert_eq!(parse_handle("ana@localhost:8081"), Some(("ana", "localhost:8081")));
+        assert_eq!(parse_handle("ana"), None);
+        assert_eq!(parse_handle("@ana@evil/path"), None);
+        assert_eq!(urlencode("acct:demo@host:1"), "acct%3Ademo%40host%3A1");
+    }
+}

@@ -1,0 +1,177 @@
+//! Two Gazette instances federating on loopback: B follows an author of A,
+//! A accepts, and A's articles appear on B's /network page; edits arrive as
+//! edits, deletions as deletions, and unfollowing stops the follow.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Env, eventually, path};
+use serde_json::Value;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+async fn text(url: &str) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
+async fn as2(url: &str) -> Value {
+    reqwest::Client::new()
+        .get(url)
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_follow_publish_edit_delete() {
+    let Some(a) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let Some(b) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let (a, b) = (a.federated(), b.federated());
+    let server_a = a.serve_federated(&["--demo"]);
+    let server_b = b.serve_federated(&["--demo"]);
+    let host_a = server_a.base.trim_start_matches("http://").to_owned();
+    let camille = server_a.url("/users/camille_renard");
+
+    // B follows camille on A by handle; A accepts; B's follow turns accepted.
+    let out = b.ok(&["follow", &format!("@camille_renard@{host_a}")]);
+    assert!(out.contains("pending"), "{out}");
+    eventually("A to count B's organisation as a follower", DEADLINE, || async {
+        (as2(&format!("{camille}/followers")).await["totalItems"] == 1).then_some(())
+    })
+    .await;
+    eventually("B's follow to be accepted", DEADLINE, || async {
+        b.ok(&["following"]).contains("accepted").then_some(())
+    })
+    .await;
+
+    // A publishes: the article shows on B's network page and feed.
+    let file = a.write(
+        "net.md",
+        "---\nslug: net-news\nkind: news\ntitle: Shared across the network\nsummary: A standfirst for the network.\n\
+         language: en\nauthor: camille_renard\n---\nBody for the network.\n",
+    );
+    a.ok(&["publish", path(&file)]);
+    eventually("the article on B's /network", DEADLINE, || async {
+        text(&server_b.url("/network"))
+            .await
+            .contains("Shared across the network")
+            .then_some(())
+    })
+    .await;
+    let feed = text(&server_b.url("/network.atom")).await;
+    assert!(
+        feed.contains("Shared across the network") && feed.contains("<entry"),
+        "{feed}"
+    );
+
+    // An edit arrives as an edit.
+    let edited = a.write(
+        "net.md",
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("Shared across the network", "Edited for the network"),
+    );
+    a.ok(&["publish", "--update", path(&edited)]);
+    eventually("the edit on B", DEADLINE, || async {
+        let page = text(&server_b.url("/network")).await;
+        (page.contains("Edited for the network") && !page.contains("Shared across the network")).then_some(())
+    })
+    .await;
+
+    // A deletion arrives as a deletion.
+    a.ok(&["article", "delete", "net-news"]);
+    eventually("the deletion on B", DEADLINE, || async {
+        (!text(&server_b.url("/network")).await.contains("Edited for the network")).then_some(())
+    })
+    .await;
+
+    // Unfollowing removes B from camille's followers.
+    b.ok(&["unfollow", &camille]);
+    eventually("A to drop the follower", DEADLINE, || async {
+        (as2(&format!("{camille}/followers")).await["totalItems"] == 0).then_some(())
+    })
+    .await;
+    assert!(!b.ok(&["following"]).contains("camille_renard"));
+}
+
+/// "Follow from your server": the reader's handle leads, through their
+/// server's WebFinger subscribe template, to their own follow page.
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_from_your_server_redirects_to_the_readers_server() {
+    let Some(a) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let a = a.federated();
+    let server = a.serve_federated(&["--demo"]);
+    let host_a = server.base.trim_start_matches("http://").to_owned();
+
+    // The reader's server: WebFinger with an OStatus subscribe template.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let reader_host = format!("localhost:{}", listener.local_addr().unwrap().port());
+    let template = format!("http://{reader_host}/authorize_interaction?uri={{uri}}");
+    let doc = serde_json::json!({
+        "subject": format!("acct:reader@{reader_host}"),
+        "links": [{ "rel": "http://ostatus.org/schema/1.0/subscribe", "template": template }]
+    });
+    let app = axum::Router::new().route(
+        "/.well-known/webfinger",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = client
+        .get(server.url(&format!("/follow?target=camille_renard&handle=@reader@{reader_host}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let expected_uri = format!("acct%3Acamille_renard%40{}", host_a.replace(':', "%3A"));
+    assert_eq!(
+        location,
+        format!("http://{reader_host}/authorize_interaction?uri={expected_uri}")
+    );
+
+    // The form itself, a bad handle (shown again with a message), an unknown actor.
+    let form = client.get(server.url("/follow?target=demo")).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains(&format!("@demo@{host_a}")));
+    let bad = client
+        .get(server.url("/follow?target=demo&handle=not-a-handle"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 200);
+    let bad = bad.text().await.unwrap();
+    assert!(bad.contains("role=\"alert\"") && bad.contains("not-a-handle"), "{bad}");
+    assert_eq!(
+        client
+            .get(server.url("/follow?target=nobody"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // Pages carry the form.
+    let page = text(&server.url("/authors/camille_renard")).await;
+    assert!(page.contains("action=\"/follow\"") && page.contains(&format!("@camille_renard@{host_a}")));
+}
