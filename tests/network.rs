@@ -175,3 +175,65 @@ async fn follow_from_your_server_redirects_to_the_readers_server() {
     let page = text(&server.url("/authors/camille_renard")).await;
     assert!(page.contains("action=\"/follow\"") && page.contains(&format!("@camille_renard@{host_a}")));
 }
+
+/// With manual approval, follows wait until an editor approves or rejects them.
+#[tokio::test(flavor = "multi_thread")]
+async fn manual_approval_of_followers() {
+    let Some(a) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let Some(b) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let a = a
+        .federated()
+        .with_env("GAZETTE_FEDERATION__MANUALLY_APPROVES_FOLLOWERS", "true");
+    let b = b.federated();
+    let server_a = a.serve_federated(&["--demo"]);
+    let _server_b = b.serve_federated(&["--demo"]);
+    let host_a = server_a.base.trim_start_matches("http://").to_owned();
+    let camille = server_a.url("/users/camille_renard");
+    assert_eq!(as2(&camille).await["manuallyApprovesFollowers"], true);
+
+    // Rejected: B's follow disappears on both sides.
+    b.ok(&["follow", &format!("@camille_renard@{host_a}")]);
+    let b_demo = eventually("the pending follow on A", DEADLINE, || async {
+        let list = a.ok(&["followers", "list", "--pending"]);
+        list.lines()
+            .find(|l| l.contains("camille_renard") && l.contains("pending"))
+            .map(|l| l.rsplit('(').next().unwrap().trim_end_matches(')').to_owned())
+    })
+    .await;
+    assert_eq!(
+        as2(&format!("{camille}/followers")).await["totalItems"],
+        0,
+        "pending followers are not counted"
+    );
+    assert!(b.ok(&["following"]).contains("pending"));
+    a.ok(&["followers", "reject", &b_demo]);
+    eventually("B to learn of the rejection", DEADLINE, || async {
+        (!b.ok(&["following"]).contains("camille_renard")).then_some(())
+    })
+    .await;
+    assert!(
+        a.fails(&["followers", "approve", &b_demo])
+            .contains("no pending follow")
+    );
+
+    // Approved: accepted on both sides.
+    b.ok(&["follow", &format!("@camille_renard@{host_a}")]);
+    eventually("the second pending follow on A", DEADLINE, || async {
+        a.ok(&["followers", "list", "--pending"])
+            .contains(&b_demo)
+            .then_some(())
+    })
+    .await;
+    let out = a.ok(&["followers", "approve", &b_demo, "--actor", "camille_renard"]);
+    assert!(out.contains("camille_renard"), "{out}");
+    eventually("B's follow to be accepted", DEADLINE, || async {
+        b.ok(&["following"]).contains("accepted").then_some(())
+    })
+    .await;
+    assert_eq!(as2(&format!("{camille}/followers")).await["totalItems"], 1);
+    assert!(a.ok(&["followers", "list"]).contains(&b_demo));
+}

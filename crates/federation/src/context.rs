@@ -19,6 +19,15 @@ pub struct FederationSettings {
     /// Whether replies show at once (`open`), only from followers
     /// (`followers_only`) or wait for a moderator (`moderated`).
     pub comment_policy: CommentPolicy,
+    /// New followers of local actors wait for approval.
+    pub manually_approves_followers: bool,
+    /// `Open` federates with everyone but blocked domains; `Allowlist` only
+    /// with the domains on the allowlist (a closed network).
+    pub mode: FederationMode,
+    /// AS2 representations (actors, collections, objects) answer only signed
+    /// GETs (Mastodon's "secure mode"); the instance actor, WebFinger and
+    /// NodeInfo stay public.
+    pub authorized_fetch: bool,
 }
 
 impl FederationSettings {
@@ -30,6 +39,29 @@ impl FederationSettings {
             allow_private_addresses: false,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             comment_policy: CommentPolicy::Open,
+            manually_approves_followers: false,
+            mode: FederationMode::Open,
+            authorized_fetch: false,
+        }
+    }
+}
+
+/// Whom the instance federates with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FederationMode {
+    /// Everyone but blocked domains and actors.
+    #[default]
+    Open,
+    /// Only domains on the allowlist (and never blocked ones).
+    Allowlist,
+}
+
+impl FederationMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(FederationMode::Open),
+            "allowlist" => Some(FederationMode::Allowlist),
+            _ => None,
         }
     }
 }

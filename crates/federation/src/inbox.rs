@@ -223,7 +223,7 @@ impl IncomingActivity {
             ));
         };
         let local_id = data.urls().actor(local.username());
-        let status = if local.manually_approves_followers() {
+        let status = if data.settings().manually_approves_followers {
             FollowStatus::Pending
         } else {
             FollowStatus::Accepted

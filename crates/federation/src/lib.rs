@@ -27,7 +27,8 @@ pub use context::{CommentPolicy, FedContext, FederationSettings};
 pub use error::FederationError;
 pub use local::{LocalActor, find_local_actor, private_key_for};
 pub use outbound::{
-    ArticleEvent, actor_changed, article_changed, article_json, federate_change, follow, resolve_actor, unfollow,
+    ArticleEvent, actor_changed, answer_follow, article_changed, article_json, federate_change, follow, local_actors,
+    resolve_actor, unfollow,
 };
 pub use routes::{activity_response, gone_tombstone, wants_activity_json};
 pub use urls::Urls;

@@ -36,12 +36,6 @@ impl LocalActor {
             LocalActor::Author(a) => &a.name,
         }
     }
-
-    /// Followers wait for approval when this is true (not yet configurable:
-    /// public organisations and authors accept everyone).
-    pub fn manually_approves_followers(&self) -> bool {
-        false
-    }
 }
 
 /// The local actor with this username: the organisation first, then authors.
@@ -90,7 +84,7 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
                 public_key_pem: &public_key_pem,
                 icon: logo.as_ref(),
                 image: None,
-                manually_approves_followers: actor.manually_approves_followers(),
+                manually_approves_followers: ctx.settings().manually_approves_followers,
             };
             json::organisation_actor(ctx.urls(), org, &parts)
         }
@@ -103,7 +97,7 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
                 public_key_pem: &public_key_pem,
                 icon: avatar.as_ref(),
                 image: None,
-                manually_approves_followers: actor.manually_approves_followers(),
+                manually_approves_followers: ctx.settings().manually_approves_followers,
             };
             json::author_actor(ctx.urls(), author, &parts)
         }

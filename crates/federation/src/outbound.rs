@@ -3,7 +3,7 @@
 //! `Announce` of them, and `Accept` of follows. Nothing here waits on the network.
 
 use chrono::Utc;
-use gazette_core::{Article, ArticleStatus, RemoteActor};
+use gazette_core::{Article, ArticleStatus, FollowStatus, RemoteActor};
 use serde_json::{Value, json};
 
 use crate::context::FedContext;
@@ -253,7 +253,12 @@ pub async fn follow(data: &Data<FedContext>, target: &str) -> Result<RemoteActor
     let local = follower_actor(data).await?;
     let remote = resolve_actor(data, target).await?;
     let actor_id = data.urls().actor(local.username());
-    let id = data.urls().activity(&actor_id, "follows", &uniq(&remote.id));
+    // A fresh id each time: the remote server ignores an activity id it has seen.
+    let id = data.urls().activity(
+        &actor_id,
+        "follows",
+        &uniq(&format!("{} {}", remote.id, Utc::now().timestamp_micros())),
+    );
     data.store().add_following(&actor_id, &remote.id, &id).await?;
     let follow = json!({ "@context": json::AS2, "id": id, "type": "Follow", "actor": actor_id, "object": remote.id, "to": [remote.id] });
     enqueue(data, &actor_id, &follow, std::slice::from_ref(&remote.inbox)).await?;
@@ -313,4 +318,63 @@ pub async fn actor_changed(ctx: &FedContext, actor: &LocalActor) {
         Ok(n) => tracing::info!(actor = actor.username(), deliveries = n, "profile update federated"),
         Err(e) => tracing::error!(actor = actor.username(), error = %e, "could not queue the profile update"),
     }
+}
+
+/// Every local actor: the organisation (if set up) and the authors.
+pub async fn local_actors(ctx: &FedContext) -> Result<Vec<LocalActor>, FederationError> {
+    let mut out = Vec::new();
+    if let Some(org) = ctx.store().find_organisation().await? {
+        out.push(LocalActor::Organisation(org));
+    }
+    out.extend(ctx.store().list_authors().await?.into_iter().map(LocalActor::Author));
+    Ok(out)
+}
+
+/// Answers pending follows from `follower` (an actor id or `@name@host`) to
+/// `local` (a username; every local actor when `None`): approving marks them
+/// accepted and queues `Accept`, rejecting forgets them and queues `Reject`.
+/// Returns the local usernames whose follow was answered.
+pub async fn answer_follow(
+    ctx: &FedContext,
+    local: Option<&str>,
+    follower: &str,
+    approve: bool,
+) -> Result<Vec<String>, FederationError> {
+    let wanted = follower.trim();
+    let wanted_handle = format!("@{}", wanted.trim_start_matches('@'));
+    let mut answered = Vec::new();
+    for actor in local_actors(ctx).await? {
+        if local.is_some_and(|l| l != actor.username()) {
+            continue;
+        }
+        let actor_id = ctx.urls().actor(actor.username());
+        let pending = ctx
+            .store()
+            .list_followers(&actor_id, FollowStatus::Pending, 100_000, 0)
+            .await?;
+        let Some(f) = pending
+            .into_iter()
+            .find(|f| f.actor.id == wanted || f.actor.handle() == wanted_handle)
+        else {
+            continue;
+        };
+        if approve {
+            ctx.store()
+                .set_follower_status(&actor_id, &f.actor.id, FollowStatus::Accepted)
+                .await?;
+            let follow = json!({ "id": f.follow_id, "type": "Follow", "actor": f.actor.id, "object": actor_id });
+            accept_follow(ctx, &actor, &follow, &f.actor).await?;
+        } else {
+            ctx.store().remove_follower(&actor_id, &f.actor.id).await?;
+            reject_follow(ctx, &actor, &f.follow_id, &f.actor).await?;
+        }
+        answered.push(actor.username().to_owned());
+    }
+    if answered.is_empty() {
+        return Err(FederationError::Refused(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("no pending follow from `{follower}`"),
+        ));
+    }
+    Ok(answered)
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gazette_delivery::{DeliveryConfig, KeySource, Worker};
-use gazette_federation::{FedContext, FederationSettings};
+use gazette_federation::{CommentPolicy, FedContext, FederationSettings};
 use gazette_store::Store;
 use gazette_web::{AppConfig, AppState, Templates, ThemeConfig};
 use tokio::net::TcpListener;
@@ -64,6 +64,9 @@ impl KeySource for FedKeys {
 pub fn federation_settings(config: &Config) -> FederationSettings {
     let mut settings = FederationSettings::new(&config.instance.public_url);
     settings.allow_private_addresses = config.federation.allow_private_addresses;
+    settings.manually_approves_followers = config.federation.manually_approves_followers;
+    settings.comment_policy =
+        CommentPolicy::parse(&config.federation.comment_policy).unwrap_or(gazette_federation::CommentPolicy::Open);
     settings
 }
 

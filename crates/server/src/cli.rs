@@ -59,6 +59,9 @@ pub enum Command {
     Unfollow { target: String },
     /// List the remote actors the organisation follows
     Following,
+    /// List followers; approve or reject pending ones
+    #[command(subcommand)]
+    Followers(FollowersCommand),
 }
 
 #[derive(Debug, Args)]
@@ -139,4 +142,28 @@ pub enum TokenCommand {
     List,
     /// Revoke a token by id or name
     Revoke { token: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FollowersCommand {
+    /// Followers of every local actor (or of --actor), accepted or --pending
+    List {
+        #[arg(long)]
+        pending: bool,
+        /// Username of the organisation or an author
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Accept a pending follower (actor URL or @name@host)
+    Approve {
+        follower: String,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Refuse a pending follower (actor URL or @name@host)
+    Reject {
+        follower: String,
+        #[arg(long)]
+        actor: Option<String>,
+    },
 }

@@ -6,14 +6,15 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use gazette_core::media::sniff;
-use gazette_core::{Article, ArticleStatus, Country, LegalForm, Organisation};
+use gazette_core::{Article, ArticleStatus, Country, FollowStatus, LegalForm, Organisation};
 use gazette_store::{ArticleQuery, NewMedia, Store};
 use gazette_web::DeliveryReport;
 use tokio::sync::watch;
 
 use crate::app;
 use crate::cli::{
-    ArticleCommand, Cli, Command, DeliveriesArgs, GlobalOpts, InitArgs, PublishArgs, ServeArgs, TokenCommand,
+    ArticleCommand, Cli, Command, DeliveriesArgs, FollowersCommand, GlobalOpts, InitArgs, PublishArgs, ServeArgs,
+    TokenCommand,
 };
 use crate::config::{self, CONFIG_FILE_ENV, Config};
 use crate::error::CliError;
@@ -54,6 +55,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Unfollow { target } => {
             let store = app::open_store(&config).await?;
             let result = follow(&store, &config, &target, false).await;
+            store.close().await;
+            result
+        }
+        Command::Followers(cmd) => {
+            let store = app::open_store(&config).await?;
+            let result = followers(&store, &config, cmd).await;
             store.close().await;
             result
         }
@@ -464,6 +471,59 @@ async fn follow(store: &Store, config: &Config, target: &str, follow: bool) -> R
         );
     } else {
         println!("unfollowed {} ({})", actor.handle(), actor.id);
+    }
+    Ok(())
+}
+
+async fn followers(store: &Store, config: &Config, cmd: FollowersCommand) -> Result<(), CliError> {
+    let fed = app::fed_context(config, store);
+    let fed_err = |e: gazette_federation::FederationError| CliError::Federation(e.to_string());
+    match cmd {
+        FollowersCommand::List { pending, actor } => {
+            let status = if pending {
+                FollowStatus::Pending
+            } else {
+                FollowStatus::Accepted
+            };
+            let actors = gazette_federation::local_actors(&fed).await.map_err(fed_err)?;
+            println!("{:<24} {:<10} {:<20} FOLLOWER", "LOCAL ACTOR", "STATUS", "SINCE");
+            let mut n = 0;
+            for a in actors
+                .iter()
+                .filter(|a| actor.as_deref().is_none_or(|u| u == a.username()))
+            {
+                let id = fed.urls().actor(a.username());
+                for f in store.list_followers(&id, status, 100_000, 0).await? {
+                    n += 1;
+                    println!(
+                        "{:<24} {:<10} {:<20} {} ({})",
+                        a.username(),
+                        f.status.as_str(),
+                        f.since.format("%Y-%m-%d %H:%M"),
+                        f.actor.handle(),
+                        f.actor.id
+                    );
+                }
+            }
+            println!("{n} follower(s)");
+        }
+        FollowersCommand::Approve { follower, actor } | FollowersCommand::Reject { follower, actor }
+            if follower.trim().is_empty() || actor.as_deref().is_some_and(str::is_empty) =>
+        {
+            return Err(CliError::Usage("give a follower (actor URL or @name@host)".into()));
+        }
+        FollowersCommand::Approve { follower, actor } => {
+            let done = gazette_federation::answer_follow(&fed, actor.as_deref(), &follower, true)
+                .await
+                .map_err(fed_err)?;
+            println!("approved {follower} as a follower of {}", done.join(", "));
+        }
+        FollowersCommand::Reject { follower, actor } => {
+            let done = gazette_federation::answer_follow(&fed, actor.as_deref(), &follower, false)
+                .await
+                .map_err(fed_err)?;
+            println!("rejected {follower} as a follower of {}", done.join(", "));
+        }
     }
     Ok(())
 }

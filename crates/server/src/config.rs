@@ -81,6 +81,10 @@ pub struct FederationConfig {
     /// The unit of the delivery retry schedule, in milliseconds: one second
     /// in production. Tests shrink it to run the real schedule quickly.
     pub delivery_backoff_unit_ms: u64,
+    /// Followers of the organisation and authors wait for approval.
+    pub manually_approves_followers: bool,
+    /// Who sees replies at once: `open`, `followers_only` or `moderated`.
+    pub comment_policy: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -143,6 +147,8 @@ impl Default for FederationConfig {
         FederationConfig {
             allow_private_addresses: false,
             delivery_backoff_unit_ms: 1000,
+            manually_approves_followers: false,
+            comment_policy: "open".into(),
         }
     }
 }
@@ -330,6 +336,23 @@ pub const KEYS: &[Key] = &[
         section: "federation",
         name: "allow_private_addresses",
         set: Setter::Bool(|c, b| c.federation.allow_private_addresses = b),
+    },
+    Key {
+        section: "federation",
+        name: "manually_approves_followers",
+        set: Setter::Bool(|c, b| c.federation.manually_approves_followers = b),
+    },
+    Key {
+        section: "federation",
+        name: "comment_policy",
+        set: Setter::Text(|c, v| {
+            let v = v.trim();
+            if !["open", "followers_only", "moderated"].contains(&v) {
+                return Err(format!("expected `open`, `followers_only` or `moderated`, got `{v}`"));
+            }
+            c.federation.comment_policy = v.to_owned();
+            Ok(())
+        }),
     },
     Key {
         section: "federation",
