@@ -49,9 +49,9 @@ pub(crate) fn document(public_url: &str) -> Value {
         "servers": [{ "url": public_url }],
         "security": secured,
         "tags": [
-            { "name": "articles" }, { "name": "authors" }, { "name": "media" }, { "name": "organisation" }, { "name": "deliveries" }, { "name": "meta" }
+            { "name": "articles" }, { "name": "authors" }, { "name": "media" }, { "name": "organisation" }, { "name": "deliveries" }, { "name": "followers" }, { "name": "meta" }
         ],
-        "paths": paths(),
+        "paths": merge(paths(), follower_paths()),
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -339,6 +339,72 @@ fn paths() -> Value {
                     }
                 }
             }
+    })
+}
+
+/// `a` with the keys of `b` added (documents are built in parts: one
+/// `json!` call for everything would exceed serde_json's recursion limit).
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+/// Followers and the answer to pending follows.
+fn follower_paths() -> Value {
+    let answer = |op: &str, summary: &str| {
+        json!({
+            "post": {
+                "operationId": op, "tags": ["followers"], "summary": summary,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["follower"],
+                    "properties": {
+                        "follower": { "type": "string", "description": "Actor id or @name@host of the follower" },
+                        "actor": { "type": "string", "description": "Username of the followed local actor; every one when absent" }
+                    }
+                } } } },
+                "responses": {
+                    "200": { "description": "The local actors whose pending follow was answered", "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "properties": { "follower": { "type": "string" }, "actors": { "type": "array", "items": { "type": "string" } }, "approved": { "type": "boolean" } }
+                    } } } },
+                    "401": response("Unauthorized"),
+                    "404": response("NotFound"),
+                    "422": response("ValidationFailed")
+                }
+            }
+        })
+    };
+    json!({
+        "/api/followers": {
+            "get": {
+                "operationId": "listFollowers", "tags": ["followers"],
+                "summary": "Followers of the organisation and the authors, newest first",
+                "parameters": [
+                    { "name": "status", "in": "query", "schema": { "type": "string", "enum": ["accepted", "pending"], "default": "accepted" } },
+                    { "name": "actor", "in": "query", "description": "Username of one local actor", "schema": { "type": "string" } }
+                ],
+                "responses": {
+                    "200": { "description": "Followers", "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "properties": { "items": { "type": "array", "items": {
+                            "type": "object",
+                            "properties": {
+                                "actor": { "type": "string" }, "follower": { "type": "string" }, "handle": { "type": "string" },
+                                "name": { "type": "string" }, "status": { "type": "string", "enum": ["accepted", "pending"] },
+                                "since": { "type": "string", "format": "date-time" }
+                            }
+                        } } }
+                    } } } },
+                    "401": response("Unauthorized"),
+                    "404": response("NotFound"),
+                    "422": response("ValidationFailed")
+                }
+            }
+        },
+        "/api/followers/approve": answer("approveFollower", "Accept pending follows from a follower"),
+        "/api/followers/reject": answer("rejectFollower", "Refuse pending follows from a follower")
     })
 }
 

@@ -970,7 +970,7 @@ async fn openapi_document_describes_every_route() {
     assert_eq!(doc["servers"][0]["url"], PUBLIC_URL);
     assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
 
-    let routes: [(&str, &[&str]); 12] = [
+    let routes: [(&str, &[&str]); 15] = [
         ("/api/openapi.json", &["get"]),
         ("/api/articles", &["get", "post"]),
         ("/api/articles/{id_or_slug}", &["get", "put", "delete"]),
@@ -983,6 +983,9 @@ async fn openapi_document_describes_every_route() {
         ("/media/{id}", &["get"]),
         ("/api/organisation", &["get", "put"]),
         ("/api/deliveries", &["get"]),
+        ("/api/followers", &["get"]),
+        ("/api/followers/approve", &["post"]),
+        ("/api/followers/reject", &["post"]),
     ];
     for (path, methods) in routes {
         for m in methods {
@@ -1021,4 +1024,32 @@ async fn openapi_document_describes_every_route() {
         .await;
     patch.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None);
     assert!(patch.header("allow").contains("POST"), "{:?}", patch.headers);
+}
+
+#[tokio::test]
+async fn followers_list_and_answers() {
+    let app = app().await;
+    let r = app.get("/api/followers").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["items"], serde_json::json!([]));
+    let r = app.get("/api/followers?status=blocked").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["error"]["field"], "status");
+    let r = app
+        .json(
+            Method::POST,
+            "/api/followers/approve",
+            &serde_json::json!({ "follower": "@nobody@example.org" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["error"]["field"], "follower");
+    let r = app
+        .json(
+            Method::POST,
+            "/api/followers/reject",
+            &serde_json::json!({ "follower": " " }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -11,6 +11,7 @@
 mod articles;
 mod authors;
 pub(crate) mod deliveries;
+mod followers;
 mod media;
 mod organisation;
 
@@ -55,6 +56,9 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/media/{id}", get(media::get_media))
         .route("/deliveries", get(deliveries::get_deliveries))
+        .route("/followers", get(followers::list_followers))
+        .route("/followers/approve", post(followers::approve_follower))
+        .route("/followers/reject", post(followers::reject_follower))
         .route(
             "/organisation",
             get(organisation::get_organisation).put(organisation::update_organisation),

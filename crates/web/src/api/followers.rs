@@ -1,0 +1,124 @@
+//! Followers of the organisation and authors, and the answer to pending
+//! follows when the instance approves followers by hand.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gazette_core::FollowStatus;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiAuth, ApiJson, ApiQuery};
+use crate::{ApiError, AppState};
+
+#[derive(Deserialize)]
+pub(crate) struct FollowersQuery {
+    #[serde(default)]
+    status: Option<String>,
+    /// Username of the organisation or an author; all when absent.
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FollowerJson {
+    /// Username of the followed local actor.
+    actor: String,
+    follower: String,
+    handle: String,
+    name: String,
+    status: FollowStatus,
+    since: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /api/followers?status=accepted|pending&actor=USERNAME` — followers, newest first.
+pub(crate) async fn list_followers(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<FollowersQuery>,
+) -> Result<Response, ApiError> {
+    let s = q.status.as_deref().unwrap_or("accepted");
+    let status = FollowStatus::parse(s).ok_or_else(|| {
+        ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "status",
+            format!("unknown status `{s}`: expected accepted or pending"),
+        )
+    })?;
+    let fed = state.fed();
+    let actors = gazette_federation::local_actors(fed)
+        .await
+        .map_err(ApiError::internal)?;
+    if let Some(a) = &q.actor
+        && !actors.iter().any(|x| x.username() == a)
+    {
+        return Err(ApiError::not_found(format!("no local actor `{a}`")));
+    }
+    let mut items = Vec::new();
+    for actor in actors
+        .iter()
+        .filter(|a| q.actor.as_deref().is_none_or(|u| u == a.username()))
+    {
+        let id = fed.urls().actor(actor.username());
+        for f in state.store().list_followers(&id, status, 100_000, 0).await? {
+            items.push(FollowerJson {
+                actor: actor.username().to_owned(),
+                handle: f.actor.handle(),
+                name: f.actor.name.clone(),
+                follower: f.actor.id,
+                status: f.status,
+                since: f.since,
+            });
+        }
+    }
+    Ok(Json(serde_json::json!({ "items": items })).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AnswerInput {
+    /// The follower's actor id or `@name@host`.
+    follower: String,
+    /// Only this local actor's pending follow; all when absent.
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+/// `POST /api/followers/approve` — accepts pending follows from `follower`.
+pub(crate) async fn approve_follower(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<AnswerInput>,
+) -> Result<Response, ApiError> {
+    answer(&state, input, true).await
+}
+
+/// `POST /api/followers/reject` — refuses pending follows from `follower`.
+pub(crate) async fn reject_follower(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<AnswerInput>,
+) -> Result<Response, ApiError> {
+    answer(&state, input, false).await
+}
+
+async fn answer(state: &AppState, input: AnswerInput, approve: bool) -> Result<Response, ApiError> {
+    if input.follower.trim().is_empty() {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "required",
+            "follower",
+            "give the follower's actor id or @name@host",
+        ));
+    }
+    match gazette_federation::answer_follow(state.fed(), input.actor.as_deref(), &input.follower, approve).await {
+        Ok(actors) => Ok(Json(
+            serde_json::json!({ "follower": input.follower, "actors": actors, "approved": approve }),
+        )
+        .into_response()),
+        Err(gazette_federation::FederationError::Refused(StatusCode::NOT_FOUND, m)) => {
+            Err(ApiError::field(StatusCode::NOT_FOUND, "not_found", "follower", m))
+        }
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
