@@ -47,7 +47,7 @@ pub const MAX_ACTIVITY_BYTES: usize = 1024 * 1024;
 /// either way covers clock drift and queues, since senders sign every
 /// attempt afresh (Mastodon allows 12 hours, which the library's hour in the
 /// past already cuts short).
-const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::hours(1);
+pub(crate) const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::hours(1);
 
 /// `POST /inbox` and `POST /users/{username}/inbox`: 202 once processed.
 ///
@@ -55,6 +55,10 @@ const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::hours(1);
 /// extractor, because that one answers 500 to a body over its limit.
 pub async fn post_inbox(data: Data<FedContext>, parts: Parts, body: Bytes) -> Result<StatusCode, Response> {
     check_signature_headers(&parts.headers, Utc::now()).map_err(IntoResponse::into_response)?;
+    // Blocked senders (and, in allowlist mode, unlisted ones) are refused before anyone is fetched.
+    crate::safety::refuse_blocked_sender(&data, &parts.headers, &body)
+        .await
+        .map_err(IntoResponse::into_response)?;
     let activity = ActivityData::from_request(Request::from_parts(parts, Body::from(body.clone())), &()).await?;
     let error = match receive_activity::<IncomingActivity, DbRemoteActor, FedContext>(activity, &data).await {
         Ok(()) => return Ok(StatusCode::ACCEPTED),
@@ -89,7 +93,7 @@ pub async fn post_inbox(data: Data<FedContext>, parts: Parts, body: Bytes) -> Re
 /// `(created)`, which the library checks) so it cannot be replayed under a
 /// new date, and that `Date` must be a valid HTTP date within
 /// [`MAX_CLOCK_SKEW`] of `now`.
-fn check_signature_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), FederationError> {
+pub(crate) fn check_signature_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), FederationError> {
     let refuse = |msg: String| FederationError::Refused(StatusCode::UNAUTHORIZED, msg);
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signature = header("signature")

@@ -15,6 +15,8 @@ pub mod local;
 pub mod outbound;
 pub mod remote;
 pub mod routes;
+pub mod safety;
+pub mod signed_fetch;
 pub mod urls;
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
@@ -23,7 +25,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use url::Url;
 
-pub use context::{CommentPolicy, FedContext, FederationSettings};
+pub use context::{CommentPolicy, FedContext, FederationMode, FederationSettings};
 pub use error::FederationError;
 pub use local::{LocalActor, find_local_actor, private_key_for};
 pub use outbound::{
@@ -31,11 +33,15 @@ pub use outbound::{
     resolve_actor, unfollow,
 };
 pub use routes::{activity_response, gone_tombstone, wants_activity_json};
+pub use signed_fetch::{RequestHead, authorize_fetch};
 pub use urls::Urls;
 
 /// activitypub_federation's configuration for this instance: our domain,
-/// the instance actor signing fetches, and `debug` (http, private addresses)
-/// only when `allow_private_addresses` is set, which only tests do.
+/// the instance actor signing fetches, the domain blocks and allowlist
+/// checked before every fetch ([`safety::SafetyVerifier`]), and `debug`
+/// (http, private addresses) only when `allow_private_addresses` is set,
+/// which only tests do. Fetches keep the library's limits: 10 seconds per
+/// request, 1 MiB per response, 20 fetches per incoming request.
 pub async fn federation_config(ctx: FedContext) -> Result<FederationConfig<FedContext>, FederationError> {
     install_crypto_provider();
     let urls = ctx.urls().clone();
@@ -47,6 +53,7 @@ pub async fn federation_config(ctx: FedContext) -> Result<FederationConfig<FedCo
         private_key_pem: private,
     };
     let debug = ctx.settings().allow_private_addresses;
+    let verifier = safety::SafetyVerifier::new(&ctx);
     let allow_http = debug || urls.base().starts_with("http://");
     FederationConfig::builder()
         .domain(urls.host())
@@ -55,6 +62,7 @@ pub async fn federation_config(ctx: FedContext) -> Result<FederationConfig<FedCo
         .debug(debug)
         .allow_http_urls(allow_http)
         .http_signature_compat(true)
+        .url_verifier(Box::new(verifier))
         .build()
         .await
         .map_err(|e| FederationError::Internal(format!("federation config: {e}")))

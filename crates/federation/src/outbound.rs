@@ -40,12 +40,15 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
 }
 
 /// Queues `activity` (signed as `actor_id`) for `inboxes`; wakes the worker.
+/// Every delivery is queued here, so this is where inboxes on hosts we do not
+/// federate with (blocked, or not on the allowlist) are left out.
 async fn enqueue(
     ctx: &FedContext,
     actor_id: &str,
     activity: &Value,
     inboxes: &[String],
 ) -> Result<u64, FederationError> {
+    let inboxes = &crate::safety::deliverable_inboxes(ctx, inboxes).await?;
     if inboxes.is_empty() {
         return Ok(0);
     }
@@ -252,6 +255,7 @@ pub async fn resolve_actor(data: &Data<FedContext>, target: &str) -> Result<Remo
 pub async fn follow(data: &Data<FedContext>, target: &str) -> Result<RemoteActor, FederationError> {
     let local = follower_actor(data).await?;
     let remote = resolve_actor(data, target).await?;
+    crate::safety::check_actor(data, &remote.id).await?;
     let actor_id = data.urls().actor(local.username());
     // A fresh id each time: the remote server ignores an activity id it has seen.
     let id = data.urls().activity(

@@ -1,5 +1,7 @@
 //! Federation HTTP endpoints: discovery (WebFinger, host-meta, NodeInfo),
 //! actor documents and their collections, article objects, and the inboxes.
+//! With authorized fetch on, every AS2 document here but the instance actor
+//! answers only signed GETs ([`authorize_fetch`]); discovery stays public.
 
 use activitypub_federation::config::Data;
 use axum::Json;
@@ -18,6 +20,7 @@ use crate::json::{self, AS2};
 use crate::keys::{INSTANCE_KEY, ensure_key};
 use crate::local::{LocalActor, actor_json, find_local_actor};
 use crate::outbound::article_json;
+use crate::signed_fetch::{RequestHead, authorize_fetch};
 
 pub const ACTIVITY_JSON: &str = "application/activity+json";
 const PAGE_SIZE: i64 = 20;
@@ -188,18 +191,19 @@ pub async fn get_instance_actor(data: Data<FedContext>) -> Result<Response, Fede
 pub async fn get_actor(
     data: Data<FedContext>,
     Path(username): Path<String>,
-    headers: HeaderMap,
+    head: RequestHead,
 ) -> Result<Response, FederationError> {
     let actor = find_local_actor(&data, &username)
         .await?
         .ok_or(FederationError::NotFound)?;
-    if !wants_activity_json(&headers) {
+    if !wants_activity_json(&head.headers) {
         let page = match &actor {
             LocalActor::Organisation(_) => data.urls().url("/"),
             LocalActor::Author(a) => data.urls().url(&format!("/authors/{}", a.username)),
         };
         return Ok(redirect(&page));
     }
+    authorize_fetch(&data, &head).await?;
     Ok(activity_response(&actor_json(&data, &actor).await?))
 }
 
@@ -213,7 +217,9 @@ pub async fn get_outbox(
     data: Data<FedContext>,
     Path(username): Path<String>,
     Query(q): Query<PageQuery>,
+    head: RequestHead,
 ) -> Result<Response, FederationError> {
+    authorize_fetch(&data, &head).await?;
     let actor = find_local_actor(&data, &username)
         .await?
         .ok_or(FederationError::NotFound)?;
@@ -292,7 +298,9 @@ pub async fn get_followers(
     data: Data<FedContext>,
     Path(username): Path<String>,
     Query(q): Query<PageQuery>,
+    head: RequestHead,
 ) -> Result<Response, FederationError> {
+    authorize_fetch(&data, &head).await?;
     let actor = find_local_actor(&data, &username)
         .await?
         .ok_or(FederationError::NotFound)?;
@@ -321,7 +329,12 @@ pub async fn get_followers(
 }
 
 /// `GET /users/{username}/following`: local actors follow nobody yet.
-pub async fn get_following(data: Data<FedContext>, Path(username): Path<String>) -> Result<Response, FederationError> {
+pub async fn get_following(
+    data: Data<FedContext>,
+    Path(username): Path<String>,
+    head: RequestHead,
+) -> Result<Response, FederationError> {
+    authorize_fetch(&data, &head).await?;
     let actor = find_local_actor(&data, &username)
         .await?
         .ok_or(FederationError::NotFound)?;
@@ -335,15 +348,19 @@ pub async fn get_following(data: Data<FedContext>, Path(username): Path<String>)
 pub async fn get_object(
     data: Data<FedContext>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    head: RequestHead,
 ) -> Result<Response, FederationError> {
+    let wants_as2 = wants_activity_json(&head.headers);
+    if wants_as2 {
+        authorize_fetch(&data, &head).await?;
+    }
     let article = data.store().find_article(&id).await?.ok_or(FederationError::NotFound)?;
     match article.status {
         ArticleStatus::Published => {}
         ArticleStatus::Deleted => return Ok(gone_tombstone(&data, &article)),
         _ => return Err(FederationError::NotFound),
     }
-    if !wants_activity_json(&headers) {
+    if !wants_as2 {
         return Ok(redirect(&data.urls().article_page(&article)));
     }
     Ok(activity_response(&article_json(&data, &article).await?))
@@ -359,7 +376,12 @@ pub fn gone_tombstone(data: &FedContext, article: &gazette_core::Article) -> Res
 }
 
 /// `GET /objects/{id}/replies`: visible replies' ids.
-pub async fn get_replies(data: Data<FedContext>, Path(id): Path<String>) -> Result<Response, FederationError> {
+pub async fn get_replies(
+    data: Data<FedContext>,
+    Path(id): Path<String>,
+    head: RequestHead,
+) -> Result<Response, FederationError> {
+    authorize_fetch(&data, &head).await?;
     let article = data
         .store()
         .find_article(&id)
@@ -378,7 +400,9 @@ pub async fn get_replies(data: Data<FedContext>, Path(id): Path<String>) -> Resu
 pub async fn get_counts(
     data: Data<FedContext>,
     Path((id, which)): Path<(String, String)>,
+    head: RequestHead,
 ) -> Result<Response, FederationError> {
+    authorize_fetch(&data, &head).await?;
     let article = data
         .store()
         .find_article(&id)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gazette_delivery::{DeliveryConfig, KeySource, Worker};
-use gazette_federation::{CommentPolicy, FedContext, FederationSettings};
+use gazette_federation::{CommentPolicy, FedContext, FederationMode, FederationSettings};
 use gazette_store::Store;
 use gazette_web::{AppConfig, AppState, Templates, ThemeConfig};
 use tokio::net::TcpListener;
@@ -67,6 +67,8 @@ pub fn federation_settings(config: &Config) -> FederationSettings {
     settings.manually_approves_followers = config.federation.manually_approves_followers;
     settings.comment_policy =
         CommentPolicy::parse(&config.federation.comment_policy).unwrap_or(gazette_federation::CommentPolicy::Open);
+    settings.mode = FederationMode::parse(&config.federation.mode).unwrap_or_default();
+    settings.authorized_fetch = config.federation.authorized_fetch;
     settings
 }
 

@@ -53,6 +53,20 @@ pub enum Command {
     Token(TokenCommand),
     /// Show the outbound delivery queue per remote host: pending, retrying, delivered, given up, circuit breaker, last error
     Deliveries(DeliveriesArgs),
+    /// Block a domain (no delivery, inbox refused, its stored content purged) or an actor
+    #[command(subcommand)]
+    Block(BlockCommand),
+    /// Lift a domain or actor block
+    #[command(subcommand)]
+    Unblock(UnblockCommand),
+    /// Put a domain on the allowlist (used when federation.mode = "allowlist")
+    #[command(subcommand)]
+    Allow(AllowCommand),
+    /// Take a domain off the allowlist
+    #[command(subcommand)]
+    Disallow(AllowCommand),
+    /// List blocked domains and actors, and the allowlist
+    Blocks,
     /// Follow a remote actor (@name@host or actor URL) as the organisation; its articles appear on /network
     Follow { target: String },
     /// Stop following a remote actor
@@ -166,4 +180,36 @@ pub enum FollowersCommand {
         #[arg(long)]
         actor: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlockCommand {
+    /// Block a domain and its subdomains (`example.org`; `host:port` blocks that port only)
+    Domain {
+        domain: String,
+        /// Why, for the record (shown by `gazette blocks`)
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Block one remote actor (actor URL or @name@host) and forget what it did here
+    Actor {
+        target: String,
+        /// Why, for the record (shown by `gazette blocks`)
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UnblockCommand {
+    /// Lift a domain block (content purged by it does not come back)
+    Domain { domain: String },
+    /// Lift an actor block (actor URL, as `gazette blocks` lists it, or @name@host)
+    Actor { target: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AllowCommand {
+    /// A domain and its subdomains (`example.org`; `host:port` for that port only)
+    Domain { domain: String },
 }

@@ -82,6 +82,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             store.close().await;
             result
         }
+        Command::Block(cmd) => crate::blocks::run(&config, crate::blocks::Action::Block(cmd)).await,
+        Command::Unblock(cmd) => crate::blocks::run(&config, crate::blocks::Action::Unblock(cmd)).await,
+        Command::Allow(cmd) => crate::blocks::run(&config, crate::blocks::Action::Allow(cmd)).await,
+        Command::Disallow(cmd) => crate::blocks::run(&config, crate::blocks::Action::Disallow(cmd)).await,
+        Command::Blocks => crate::blocks::run(&config, crate::blocks::Action::List).await,
     }
 }
 

@@ -85,6 +85,11 @@ pub struct FederationConfig {
     pub manually_approves_followers: bool,
     /// Who sees replies at once: `open`, `followers_only` or `moderated`.
     pub comment_policy: String,
+    /// `open` (everyone but blocked domains) or `allowlist` (only the
+    /// domains on the allowlist: a closed network).
+    pub mode: String,
+    /// AS2 documents answer only signed GETs (Mastodon's secure mode).
+    pub authorized_fetch: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -149,6 +154,8 @@ impl Default for FederationConfig {
             delivery_backoff_unit_ms: 1000,
             manually_approves_followers: false,
             comment_policy: "open".into(),
+            mode: "open".into(),
+            authorized_fetch: false,
         }
     }
 }
@@ -353,6 +360,23 @@ pub const KEYS: &[Key] = &[
             c.federation.comment_policy = v.to_owned();
             Ok(())
         }),
+    },
+    Key {
+        section: "federation",
+        name: "mode",
+        set: Setter::Text(|c, v| {
+            let v = v.trim();
+            if !["open", "allowlist"].contains(&v) {
+                return Err(format!("expected `open` or `allowlist`, got `{v}`"));
+            }
+            c.federation.mode = v.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "federation",
+        name: "authorized_fetch",
+        set: Setter::Bool(|c, b| c.federation.authorized_fetch = b),
     },
     Key {
         section: "federation",
@@ -853,6 +877,30 @@ level = "gazette=debug,info"
         );
         assert!(l.warnings.iter().any(|w| w.contains("GAZETTE_NOPE__X")));
         assert_eq!(l.config, Config::default());
+    }
+
+    #[test]
+    fn federation_safety_keys() {
+        let l = load(
+            None,
+            env(&[
+                ("GAZETTE_FEDERATION__MODE", "allowlist"),
+                ("GAZETTE_FEDERATION__AUTHORIZED_FETCH", "true"),
+            ]),
+        )
+        .unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        assert_eq!(l.config.federation.mode, "allowlist");
+        assert!(l.config.federation.authorized_fetch);
+        let c = Config::default();
+        assert_eq!(
+            (c.federation.mode.as_str(), c.federation.authorized_fetch),
+            ("open", false)
+        );
+        assert_eq!(
+            err(from_file("[federation]\nmode = \"closed\"\n")),
+            "federation.mode: expected `open` or `allowlist`, got `closed`"
+        );
     }
 
     #[test]

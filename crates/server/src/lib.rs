@@ -3,6 +3,7 @@
 //! starts a server; `main.rs` only parses arguments and runs them.
 
 pub mod app;
+pub mod blocks;
 pub mod cli;
 pub mod commands;
 pub mod config;

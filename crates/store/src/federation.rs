@@ -103,6 +103,20 @@ impl Store {
         row.map(|r| actor_from_row(&r)).transpose()
     }
 
+    /// A stored remote actor by `preferred_username` and `host[:port]`
+    /// (its handle), ignoring case.
+    pub async fn find_remote_actor_by_handle(&self, username: &str, host: &str) -> StoreResult<Option<RemoteActor>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTOR_COLUMNS} FROM remote_actors WHERE LOWER(preferred_username) = $1 AND LOWER(host) = $2
+             ORDER BY refreshed_at DESC LIMIT 1"
+        )))
+        .bind(username.to_lowercase())
+        .bind(host.to_ascii_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| actor_from_row(&r)).transpose()
+    }
+
     /// Forgets a remote actor and everything it did here (follows, likes, replies).
     pub async fn delete_remote_actor(&self, id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM remote_actors WHERE id = $1")

@@ -13,6 +13,7 @@ mod media;
 mod migrate;
 mod network;
 mod organisation;
+mod safety;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod time;
@@ -34,6 +35,7 @@ pub use federation::{Follower, InteractionCounts};
 pub use media::NewMedia;
 pub use migrate::MIGRATIONS;
 pub use network::Following;
+pub use safety::{ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, host_candidates, normalise_domain};
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -41,6 +41,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0004_network.sql"),
         postgres: include_str!("../../../migrations/postgres/0004_network.sql"),
     },
+    Migration {
+        version: 5,
+        description: "safety",
+        sqlite: include_str!("../../../migrations/sqlite/0005_safety.sql"),
+        postgres: include_str!("../../../migrations/postgres/0005_safety.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -89,6 +89,10 @@ fn parse_handle(handle: &str) -> Option<(&str, &str)> {
 /// The reader's server's follow page for `ours`, or why it cannot be found.
 async fn subscribe_url(state: &AppState, user: &str, host: &str, ours: &str) -> Result<String, String> {
     let allow_private = state.fed().settings().allow_private_addresses;
+    // Servers we do not federate with (blocked, or not on the allowlist) are not asked.
+    if gazette_federation::safety::check_host(state.fed(), host).await.is_err() {
+        return Err(format!("{host} is not a server this one federates with"));
+    }
     // Refuse to be used to probe the local network: every address the host
     // resolves to must be public (tests on loopback allow private ones).
     let port = host.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok());
@@ -105,7 +109,17 @@ async fn subscribe_url(state: &AppState, user: &str, host: &str, ours: &str) -> 
     let url = format!("{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(8))
-        .redirect(reqwest::redirect::Policy::limited(3))
+        // Redirects only within the host whose addresses were checked above:
+        // another host could resolve to a private address.
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 3 {
+                attempt.error("too many redirects")
+            } else if attempt.url().host_str() == attempt.previous().first().and_then(|u| u.host_str()) {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }))
         .user_agent(format!(
             "Gazette/{} (+{})",
             env!("CARGO_PKG_VERSION"),
@@ -113,7 +127,7 @@ async fn subscribe_url(state: &AppState, user: &str, host: &str, ours: &str) -> 
         ))
         .build()
         .map_err(|e| format!("internal error ({e})"))?;
-    let resp = client
+    let mut resp = client
         .get(&url)
         .header("Accept", "application/jrd+json, application/json")
         .send()
@@ -122,9 +136,13 @@ async fn subscribe_url(state: &AppState, user: &str, host: &str, ours: &str) -> 
     if !resp.status().is_success() {
         return Err(format!("{host} answered {}", resp.status()));
     }
-    let bytes = resp.bytes().await.map_err(|e| format!("{host}: {e}"))?;
-    if bytes.len() > MAX_WEBFINGER_BYTES {
-        return Err(format!("{host} sent an oversized answer"));
+    // Read at most MAX_WEBFINGER_BYTES, however long the body claims or turns out to be.
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{host}: {e}"))? {
+        if bytes.len() + chunk.len() > MAX_WEBFINGER_BYTES {
+            return Err(format!("{host} sent an oversized answer"));
+        }
+        bytes.extend_from_slice(&chunk);
     }
     let doc: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|_| format!("{host} sent no WebFinger document"))?;

@@ -49,9 +49,9 @@ pub(crate) fn document(public_url: &str) -> Value {
         "servers": [{ "url": public_url }],
         "security": secured,
         "tags": [
-            { "name": "articles" }, { "name": "authors" }, { "name": "media" }, { "name": "organisation" }, { "name": "deliveries" }, { "name": "followers" }, { "name": "meta" }
+            { "name": "articles" }, { "name": "authors" }, { "name": "media" }, { "name": "organisation" }, { "name": "deliveries" }, { "name": "followers" }, { "name": "safety" }, { "name": "meta" }
         ],
-        "paths": merge(paths(), follower_paths()),
+        "paths": merge(merge(paths(), follower_paths()), safety_paths()),
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -415,7 +415,7 @@ fn schemas() -> Value {
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), delivery_schemas()) {
         all.extend(more);
     }
-    all
+    merge(all, safety_schemas())
 }
 
 /// The delivery queue report (`GET /api/deliveries`).
@@ -665,5 +665,142 @@ fn content_schemas() -> Value {
                         "languages": { "type": "array", "items": { "type": "string" }, "description": "Defaults to the instance's language" }
                     }
                 }
+    })
+}
+
+/// Domain and actor blocks, and the allowlist.
+fn safety_paths() -> Value {
+    json!({
+        "/api/blocks": {
+            "get": {
+                "operationId": "listBlocks", "tags": ["safety"], "summary": "Blocked domains and actors (what `gazette blocks` lists)",
+                "responses": { "200": json_body("Blocked domains and actors", schema("BlockList")), "401": response("Unauthorized") }
+            },
+            "post": {
+                "operationId": "createBlock", "tags": ["safety"],
+                "summary": "Block a domain (and its subdomains: no delivery, inbox refused with 403, fetches refused, its remote actors \
+                    with their follows, likes, replies and articles purged, unsent deliveries to it dropped) or an actor \
+                    (refused, and forgotten with what it did here). Blocking again only changes the reason",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": schema("BlockInput") } } },
+                "responses": {
+                    "201": json_body("The block as stored", schema("BlockCreated")),
+                    "400": response("BadRequest"),
+                    "401": response("Unauthorized"),
+                    "415": response("UnsupportedMediaType"),
+                    "422": response("ValidationFailed")
+                }
+            }
+        },
+        "/api/blocks/{kind}/{value}": {
+            "delete": {
+                "operationId": "deleteBlock", "tags": ["safety"], "summary": "Lift a block (purged content does not come back)",
+                "parameters": [
+                    { "name": "kind", "in": "path", "required": true, "schema": { "type": "string", "enum": ["domain", "actor"] } },
+                    { "name": "value", "in": "path", "required": true, "description": "The domain, or the actor id (percent-encoded) or `@name@host`",
+                      "schema": { "type": "string" } }
+                ],
+                "responses": {
+                    "204": { "description": "Unblocked" },
+                    "401": response("Unauthorized"),
+                    "404": response("NotFound"),
+                    "422": response("ValidationFailed")
+                }
+            }
+        },
+        "/api/allowlist": {
+            "get": {
+                "operationId": "listAllowlist", "tags": ["safety"],
+                "summary": "The domains an instance with `federation.mode = \"allowlist\"` federates with, and the mode",
+                "responses": { "200": json_body("The allowlist", schema("Allowlist")), "401": response("Unauthorized") }
+            },
+            "post": {
+                "operationId": "createAllow", "tags": ["safety"], "summary": "Put a domain (and its subdomains) on the allowlist",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["domain"], "properties": { "domain": { "type": "string", "examples": ["friends.example", "localhost:8001"] } }
+                } } } },
+                "responses": {
+                    "201": json_body("The entry as stored", schema("DomainAllow")),
+                    "400": response("BadRequest"),
+                    "401": response("Unauthorized"),
+                    "415": response("UnsupportedMediaType"),
+                    "422": response("ValidationFailed")
+                }
+            }
+        },
+        "/api/allowlist/{domain}": {
+            "delete": {
+                "operationId": "deleteAllow", "tags": ["safety"], "summary": "Take a domain off the allowlist",
+                "parameters": [{ "name": "domain", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": { "204": { "description": "Removed" }, "401": response("Unauthorized"), "404": response("NotFound"), "422": response("ValidationFailed") }
+            }
+        }
+    })
+}
+
+/// The bodies of the block and allowlist endpoints.
+fn safety_schemas() -> Value {
+    json!({
+        "DomainBlock": {
+            "type": "object", "required": ["domain", "reason", "created_at"],
+            "properties": {
+                "domain": { "type": "string", "description": "Lower case; covers subdomains; with a port, that port only", "examples": ["spam.example", "localhost:8001"] },
+                "reason": { "type": "string" },
+                "created_at": { "type": "string", "format": "date-time" }
+            }
+        },
+        "ActorBlock": {
+            "type": "object", "required": ["actor_id", "reason", "created_at"],
+            "properties": {
+                "actor_id": { "type": "string", "format": "uri" },
+                "reason": { "type": "string" },
+                "created_at": { "type": "string", "format": "date-time" }
+            }
+        },
+        "BlockList": {
+            "type": "object", "required": ["domains", "actors"],
+            "properties": {
+                "domains": { "type": "array", "items": schema("DomainBlock") },
+                "actors": { "type": "array", "items": schema("ActorBlock") }
+            }
+        },
+        "BlockInput": {
+            "type": "object", "required": ["kind", "value"],
+            "properties": {
+                "kind": { "type": "string", "enum": ["domain", "actor"] },
+                "value": { "type": "string", "description": "A domain (`example.org`, a URL is cut to its host), or an actor id or `@name@host`" },
+                "reason": { "type": "string", "default": "" }
+            }
+        },
+        "PurgeReport": {
+            "type": "object", "required": ["actors", "deliveries"],
+            "properties": {
+                "actors": { "type": "integer", "description": "Remote actors deleted, with their follows, likes, boosts, replies and articles" },
+                "deliveries": { "type": "integer", "description": "Unsent deliveries to the domain dropped" }
+            }
+        },
+        "BlockCreated": {
+            "type": "object", "required": ["kind", "value", "reason", "created_at"],
+            "properties": {
+                "kind": { "type": "string", "enum": ["domain", "actor"] },
+                "value": { "type": "string", "description": "The normalised domain, or the actor id" },
+                "reason": { "type": "string" },
+                "created_at": { "type": "string", "format": "date-time" },
+                "purged": schema("PurgeReport")
+            }
+        },
+        "DomainAllow": {
+            "type": "object", "required": ["domain", "created_at"],
+            "properties": {
+                "domain": { "type": "string" },
+                "created_at": { "type": "string", "format": "date-time" }
+            }
+        },
+        "Allowlist": {
+            "type": "object", "required": ["mode", "domains"],
+            "properties": {
+                "mode": { "type": "string", "enum": ["open", "allowlist"], "description": "`open`: the list is not in force" },
+                "domains": { "type": "array", "items": schema("DomainAllow") }
+            }
+        }
     })
 }

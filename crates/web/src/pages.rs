@@ -359,9 +359,10 @@ async fn get_article(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
+    head: gazette_federation::RequestHead,
 ) -> Result<Response, PageError> {
     if gazette_federation::wants_activity_json(&headers) {
-        return article_activity(&state, &slug).await;
+        return article_activity(&state, &slug, &head).await;
     }
     let view = public_view(state.store().find_article_view(&slug).await?)?;
     let article = &view.article;
@@ -381,9 +382,10 @@ async fn get_article_translation(
     State(state): State<AppState>,
     Path((slug, lang)): Path<(String, String)>,
     headers: HeaderMap,
+    head: gazette_federation::RequestHead,
 ) -> Result<Response, PageError> {
     if gazette_federation::wants_activity_json(&headers) {
-        return article_activity(&state, &slug).await;
+        return article_activity(&state, &slug, &head).await;
     }
     let lang = Language::parse(&lang).map_err(|_| PageError::NotFound)?;
     let view = public_view(state.store().find_article_view(&slug).await?)?;
@@ -786,7 +788,16 @@ async fn get_static(
 /// scheduled ones do not exist for readers.
 /// The article at this slug as an ActivityStreams `Article` (the same URL
 /// serves HTML to browsers); a deleted one answers 410 with a `Tombstone`.
-async fn article_activity(state: &AppState, slug: &str) -> Result<Response, PageError> {
+async fn article_activity(
+    state: &AppState,
+    slug: &str,
+    head: &gazette_federation::RequestHead,
+) -> Result<Response, PageError> {
+    // Authorized fetch covers this representation too (HTML never needs a signature).
+    let data = state.federation_config().to_request_data();
+    if let Err(refused) = gazette_federation::authorize_fetch(&data, head).await {
+        return Ok(refused.into_response());
+    }
     let article = state
         .store()
         .find_article_by_slug(slug)

@@ -192,7 +192,7 @@ fn article(slug: &str) -> Value {
 #[tokio::test]
 async fn refuses_requests_without_a_valid_token() {
     let app = app().await;
-    let routes: [(Method, &str); 18] = [
+    let routes: [(Method, &str); 23] = [
         (Method::GET, "/api/articles"),
         (Method::POST, "/api/articles"),
         (Method::GET, "/api/articles/x"),
@@ -211,6 +211,11 @@ async fn refuses_requests_without_a_valid_token() {
         (Method::GET, "/api/organisation"),
         (Method::PUT, "/api/organisation"),
         (Method::GET, "/api/deliveries"),
+        (Method::GET, "/api/blocks"),
+        (Method::POST, "/api/blocks"),
+        (Method::DELETE, "/api/blocks/domain/x.example"),
+        (Method::GET, "/api/allowlist"),
+        (Method::DELETE, "/api/allowlist/x.example"),
     ];
     for (method, uri) in routes {
         let none = app
@@ -970,7 +975,7 @@ async fn openapi_document_describes_every_route() {
     assert_eq!(doc["servers"][0]["url"], PUBLIC_URL);
     assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
 
-    let routes: [(&str, &[&str]); 15] = [
+    let routes: [(&str, &[&str]); 19] = [
         ("/api/openapi.json", &["get"]),
         ("/api/articles", &["get", "post"]),
         ("/api/articles/{id_or_slug}", &["get", "put", "delete"]),
@@ -986,6 +991,10 @@ async fn openapi_document_describes_every_route() {
         ("/api/followers", &["get"]),
         ("/api/followers/approve", &["post"]),
         ("/api/followers/reject", &["post"]),
+        ("/api/blocks", &["get", "post"]),
+        ("/api/blocks/{kind}/{value}", &["delete"]),
+        ("/api/allowlist", &["get", "post"]),
+        ("/api/allowlist/{domain}", &["delete"]),
     ];
     for (path, methods) in routes {
         for m in methods {
@@ -1008,6 +1017,8 @@ async fn openapi_document_describes_every_route() {
         "Media",
         "Organisation",
         "DeliveryReport",
+        "BlockList",
+        "Allowlist",
         "Error",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "no schema {schema}");
@@ -1052,4 +1063,114 @@ async fn followers_list_and_answers() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn blocks_and_allowlist() {
+    let app = app().await;
+    let store = &app._db.store;
+    let spammer = "https://spam.example/users/a";
+    store
+        .upsert_remote_actor(&gazette_core::RemoteActor {
+            id: spammer.into(),
+            kind: "Person".into(),
+            preferred_username: "a".into(),
+            name: "A".into(),
+            host: "spam.example".into(),
+            inbox: format!("{spammer}/inbox"),
+            shared_inbox: None,
+            url: None,
+            icon: None,
+            public_key_id: format!("{spammer}#main-key"),
+            public_key_pem: "PEM".into(),
+            moved_to: None,
+            refreshed_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let r = app.get("/api/blocks").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), serde_json::json!({ "domains": [], "actors": [] }));
+
+    // A domain block purges the domain's actors.
+    let block = serde_json::json!({ "kind": "domain", "value": "https://Spam.Example/", "reason": "spam" });
+    let r = app.json(Method::POST, "/api/blocks", &block).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+    let v = r.json();
+    assert_eq!(
+        (v["value"].as_str(), v["reason"].as_str()),
+        (Some("spam.example"), Some("spam"))
+    );
+    assert_eq!(v["purged"]["actors"], 1);
+    assert!(store.find_remote_actor(spammer).await.unwrap().is_none());
+    assert!(store.is_domain_blocked("www.spam.example").await.unwrap());
+    let r = app
+        .json(
+            Method::POST,
+            "/api/blocks",
+            &serde_json::json!({ "kind": "domain", "value": "not a domain" }),
+        )
+        .await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("domain"));
+    let r = app
+        .json(
+            Method::POST,
+            "/api/blocks",
+            &serde_json::json!({ "kind": "server", "value": "x.example" }),
+        )
+        .await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("kind"));
+
+    // An actor block by id needs no lookup.
+    let troll = "https://ok.example/users/troll";
+    let r = app
+        .json(
+            Method::POST,
+            "/api/blocks",
+            &serde_json::json!({ "kind": "actor", "value": troll }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+    assert_eq!(r.json()["value"], troll);
+    let r = app.get("/api/blocks").await;
+    assert_eq!(r.json()["domains"][0]["domain"], "spam.example");
+    assert_eq!(r.json()["actors"][0]["actor_id"], troll);
+
+    let encoded = "https%3A%2F%2Fok.example%2Fusers%2Ftroll";
+    assert_eq!(
+        app.delete(&format!("/api/blocks/actor/{encoded}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.delete("/api/blocks/domain/spam.example").await.status,
+        StatusCode::NO_CONTENT
+    );
+    app.delete("/api/blocks/domain/spam.example")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+    assert_eq!(
+        app.get("/api/blocks").await.json(),
+        serde_json::json!({ "domains": [], "actors": [] })
+    );
+
+    // The allowlist (not in force in open mode, which the answer says).
+    let r = app
+        .json(
+            Method::POST,
+            "/api/allowlist",
+            &serde_json::json!({ "domain": "Friends.Example" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.json()["domain"], "friends.example");
+    let r = app.get("/api/allowlist").await;
+    assert_eq!(r.json()["mode"], "open");
+    assert_eq!(r.json()["domains"][0]["domain"], "friends.example");
+    assert_eq!(
+        app.delete("/api/allowlist/friends.example").await.status,
+        StatusCode::NO_CONTENT
+    );
+    app.delete("/api/allowlist/friends.example")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found", None);
 }

@@ -1,15 +1,16 @@
 //! The REST API under `/api`: articles, authors, media, the organisation
-//! profile and the delivery queue as JSON, for the CLI, editors and other
-//! tools. Every route but `GET /api/openapi.json` needs a bearer token (see
-//! [`ApiAuth`]); every error is the JSON shape of [`ApiError`], including the
-//! ones axum's own extractors would have answered in plain text ([`ApiJson`],
-//! [`ApiQuery`]).
+//! profile, the delivery queue, and blocks and the allowlist as JSON, for
+//! the CLI, editors and other tools. Every route but `GET /api/openapi.json`
+//! needs a bearer token (see [`ApiAuth`]); every error is the JSON shape of
+//! [`ApiError`], including the ones axum's own extractors would have answered
+//! in plain text ([`ApiJson`], [`ApiQuery`]).
 //!
 //! One submodule per resource; this file holds the router and the extractors
 //! they share.
 
 mod articles;
 mod authors;
+mod blocks;
 pub(crate) mod deliveries;
 mod followers;
 mod media;
@@ -56,6 +57,10 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/media/{id}", get(media::get_media))
         .route("/deliveries", get(deliveries::get_deliveries))
+        .route("/blocks", get(blocks::list_blocks).post(blocks::create_block))
+        .route("/blocks/{kind}/{value}", axum::routing::delete(blocks::delete_block))
+        .route("/allowlist", get(blocks::list_allowlist).post(blocks::create_allow))
+        .route("/allowlist/{domain}", axum::routing::delete(blocks::delete_allow))
         .route("/followers", get(followers::list_followers))
         .route("/followers/approve", post(followers::approve_follower))
         .route("/followers/reject", post(followers::reject_follower))

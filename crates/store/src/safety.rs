@@ -1,0 +1,458 @@
+//! Safety lists: blocked domains, blocked actors and the allowlist (the only
+//! domains an instance in allowlist mode federates with), and the purge of
+//! everything stored from a blocked domain.
+//!
+//! Domains are kept normalised ([`normalise_domain`]): lower case, no scheme,
+//! path or trailing dot. An entry covers the domain and its subdomains
+//! (`example.org` covers `social.example.org`), on any port unless it names
+//! one (`localhost:8001` covers that port only).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::Store;
+use crate::error::{StoreError, StoreResult};
+use crate::time::{from_db, now, to_db};
+
+/// A blocked domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DomainBlock {
+    pub domain: String,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A blocked remote actor, by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActorBlock {
+    pub actor_id: String,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A domain on the allowlist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DomainAllow {
+    pub domain: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What [`Store::purge_domain`] deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct PurgeReport {
+    /// Remote actors, with their follows, likes, boosts, replies and articles.
+    pub actors: u64,
+    /// Deliveries to the domain that had not been sent yet.
+    pub deliveries: u64,
+}
+
+/// Both domain lists at one moment, for checking many hosts at once (a
+/// fan-out) without a query per host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainLists {
+    blocked: HashSet<String>,
+    allowed: HashSet<String>,
+}
+
+impl DomainLists {
+    /// Whether `host` (`name[:port]`) or a parent domain is blocked.
+    pub fn is_blocked(&self, host: &str) -> bool {
+        host_candidates(host).iter().any(|c| self.blocked.contains(c))
+    }
+
+    /// Whether `host` or a parent domain is on the allowlist.
+    pub fn is_allowed(&self, host: &str) -> bool {
+        host_candidates(host).iter().any(|c| self.allowed.contains(c))
+    }
+}
+
+/// Normalises a domain as given by a person: `Example.ORG.`,
+/// `https://example.org/about` and `*.example.org` all become `example.org`;
+/// a port is kept (`localhost:8001`). Only letters, digits, dots and hyphens
+/// (or a bracketed IPv6 address) are accepted, so the result is safe inside
+/// a `LIKE` pattern.
+pub fn normalise_domain(input: &str) -> StoreResult<String> {
+    let invalid = |why: &str| StoreError::Invalid {
+        field: "domain",
+        message: format!("`{input}` {why}"),
+    };
+    let mut s = input.trim().to_ascii_lowercase();
+    if let Some((_, rest)) = s.split_once("://") {
+        s = rest.to_owned();
+    }
+    let s = s.split(['/', '?', '#']).next().unwrap_or_default();
+    if s.contains('@') {
+        return Err(invalid("is a handle or has a user name: give the domain alone"));
+    }
+    let s = s.strip_prefix("*.").unwrap_or(s);
+    let (name, port) = split_port(s);
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty() {
+        return Err(invalid("is not a domain"));
+    }
+    let ipv6 = name.starts_with('[') && name.ends_with(']');
+    let valid = if ipv6 {
+        name[1..name.len() - 1]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+    } else {
+        name.split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    };
+    if !valid {
+        return Err(invalid(
+            "is not a domain (letters, digits, dots and hyphens, e.g. example.org)",
+        ));
+    }
+    match port {
+        None => Ok(name.to_owned()),
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => Ok(format!("{name}:{n}")),
+            _ => Err(invalid("has a port that is not a number from 1 to 65535")),
+        },
+    }
+}
+
+/// `name` and `port` of `name[:port]` (IPv6 in brackets keeps its colons).
+fn split_port(host: &str) -> (&str, Option<&str>) {
+    if host.starts_with('[') {
+        return match host.find(']') {
+            Some(end) => match host[end + 1..].strip_prefix(':') {
+                Some(port) => (&host[..=end], Some(port)),
+                None => (host, None),
+            },
+            None => (host, None),
+        };
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    }
+}
+
+/// Every list entry that would cover `host`: the host and each parent
+/// domain, with and without its port. `a.example.org:8001` gives
+/// `a.example.org:8001`, `a.example.org`, `example.org:8001`, `example.org`,
+/// `org:8001` and `org`.
+pub fn host_candidates(host: &str) -> Vec<String> {
+    let host = host.trim().to_ascii_lowercase();
+    let (name, port) = split_port(&host);
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let mut names = vec![name];
+    if !name.starts_with('[') {
+        let mut rest = name;
+        while let Some((_, parent)) = rest.split_once('.') {
+            if parent.is_empty() {
+                break;
+            }
+            names.push(parent);
+            rest = parent;
+        }
+    }
+    let mut out = Vec::with_capacity(names.len() * 2);
+    for n in names {
+        if let Some(p) = port {
+            out.push(format!("{n}:{p}"));
+        }
+        out.push(n.to_owned());
+    }
+    out
+}
+
+/// `host = …` or a subdomain of it, for an already normalised entry, on
+/// column `column`, with placeholders from `$first`; returns the SQL and the
+/// values to bind.
+fn covers_sql(column: &str, domain: &str, first: usize) -> (String, Vec<String>) {
+    let [a, b, c, d] = [first, first + 1, first + 2, first + 3];
+    if split_port(domain).1.is_some() {
+        (
+            format!("({column} = ${a} OR {column} LIKE ${b})"),
+            vec![domain.to_owned(), format!("%.{domain}")],
+        )
+    } else {
+        (
+            format!("({column} = ${a} OR {column} LIKE ${b} OR {column} LIKE ${c} OR {column} LIKE ${d})"),
+            vec![
+                domain.to_owned(),
+                format!("{domain}:%"),
+                format!("%.{domain}"),
+                format!("%.{domain}:%"),
+            ],
+        )
+    }
+}
+
+impl Store {
+    /// Blocks `domain` (normalised first), or changes the reason of its
+    /// block; returns the block as stored. Does not purge: see
+    /// [`Store::purge_domain`].
+    pub async fn add_domain_block(&self, domain: &str, reason: &str) -> StoreResult<DomainBlock> {
+        let domain = normalise_domain(domain)?;
+        sqlx::query(
+            "INSERT INTO domain_blocks (domain, reason, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason",
+        )
+        .bind(&domain)
+        .bind(reason.trim())
+        .bind(to_db(now()))
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT domain, reason, created_at FROM domain_blocks WHERE domain = $1")
+            .bind(&domain)
+            .fetch_one(&self.pool)
+            .await?;
+        domain_block_from_row(&row)
+    }
+
+    /// Lifts a domain block; false when there was none.
+    pub async fn remove_domain_block(&self, domain: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM domain_blocks WHERE domain = $1")
+            .bind(normalise_domain(domain)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Blocked domains, alphabetically.
+    pub async fn list_domain_blocks(&self) -> StoreResult<Vec<DomainBlock>> {
+        let rows = sqlx::query("SELECT domain, reason, created_at FROM domain_blocks ORDER BY domain")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(domain_block_from_row).collect()
+    }
+
+    /// Whether `host` (`name[:port]`, as in a URL) is blocked, itself or
+    /// through a parent domain.
+    pub async fn is_domain_blocked(&self, host: &str) -> StoreResult<bool> {
+        self.any_listed("domain_blocks", host).await
+    }
+
+    /// Blocks a remote actor by id, or changes the reason of its block.
+    pub async fn add_actor_block(&self, actor_id: &str, reason: &str) -> StoreResult<ActorBlock> {
+        let actor_id = actor_id.trim();
+        if !(actor_id.starts_with("https://") || actor_id.starts_with("http://")) {
+            return Err(StoreError::Invalid {
+                field: "actor",
+                message: format!("`{actor_id}` is not an actor id (an http(s) URL)"),
+            });
+        }
+        sqlx::query(
+            "INSERT INTO actor_blocks (actor_id, reason, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (actor_id) DO UPDATE SET reason = excluded.reason",
+        )
+        .bind(actor_id)
+        .bind(reason.trim())
+        .bind(to_db(now()))
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT actor_id, reason, created_at FROM actor_blocks WHERE actor_id = $1")
+            .bind(actor_id)
+            .fetch_one(&self.pool)
+            .await?;
+        actor_block_from_row(&row)
+    }
+
+    /// Lifts an actor block; false when there was none.
+    pub async fn remove_actor_block(&self, actor_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM actor_blocks WHERE actor_id = $1")
+            .bind(actor_id.trim())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Blocked actors, by id.
+    pub async fn list_actor_blocks(&self) -> StoreResult<Vec<ActorBlock>> {
+        let rows = sqlx::query("SELECT actor_id, reason, created_at FROM actor_blocks ORDER BY actor_id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(actor_block_from_row).collect()
+    }
+
+    pub async fn is_actor_blocked(&self, actor_id: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 AS x FROM actor_blocks WHERE actor_id = $1")
+            .bind(actor_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Puts `domain` (normalised first) on the allowlist; returns the entry.
+    pub async fn add_domain_allow(&self, domain: &str) -> StoreResult<DomainAllow> {
+        let domain = normalise_domain(domain)?;
+        sqlx::query("INSERT INTO domain_allows (domain, created_at) VALUES ($1, $2) ON CONFLICT (domain) DO NOTHING")
+            .bind(&domain)
+            .bind(to_db(now()))
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT domain, created_at FROM domain_allows WHERE domain = $1")
+            .bind(&domain)
+            .fetch_one(&self.pool)
+            .await?;
+        domain_allow_from_row(&row)
+    }
+
+    /// Takes a domain off the allowlist; false when it was not on it.
+    pub async fn remove_domain_allow(&self, domain: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM domain_allows WHERE domain = $1")
+            .bind(normalise_domain(domain)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The allowlist, alphabetically.
+    pub async fn list_domain_allows(&self) -> StoreResult<Vec<DomainAllow>> {
+        let rows = sqlx::query("SELECT domain, created_at FROM domain_allows ORDER BY domain")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(domain_allow_from_row).collect()
+    }
+
+    /// Whether `host` or a parent domain is on the allowlist.
+    pub async fn is_domain_allowed(&self, host: &str) -> StoreResult<bool> {
+        self.any_listed("domain_allows", host).await
+    }
+
+    /// Both domain lists, for checking many hosts with [`DomainLists`].
+    pub async fn domain_lists(&self) -> StoreResult<DomainLists> {
+        let read = |table: &'static str| async move {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT domain FROM {table}")))
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter()
+                .map(|r| r.try_get::<String, _>("domain").map_err(StoreError::from))
+                .collect::<StoreResult<HashSet<String>>>()
+        };
+        Ok(DomainLists {
+            blocked: read("domain_blocks").await?,
+            allowed: read("domain_allows").await?,
+        })
+    }
+
+    /// Deletes what is stored from `domain` and its subdomains (see the
+    /// module doc for ports): its remote actors, and with them (by cascade)
+    /// their follows of us, our follows of them, their likes, boosts and
+    /// replies and their articles on the network page; and the deliveries to
+    /// it not yet sent. One transaction.
+    pub async fn purge_domain(&self, domain: &str) -> StoreResult<PurgeReport> {
+        let domain = normalise_domain(domain)?;
+        let mut tx = self.begin_write().await?;
+        let (covers, values) = covers_sql("host", &domain, 1);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM remote_actors WHERE {covers}")));
+        for v in &values {
+            q = q.bind(v.clone());
+        }
+        let actors = q.execute(&mut *tx).await?.rows_affected();
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM deliveries WHERE status = 'pending' AND {covers}"
+        )));
+        for v in &values {
+            q = q.bind(v.clone());
+        }
+        let deliveries = q.execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(PurgeReport { actors, deliveries })
+    }
+
+    /// Whether `table` (a domain list) holds an entry covering `host`.
+    async fn any_listed(&self, table: &'static str, host: &str) -> StoreResult<bool> {
+        let candidates = host_candidates(host);
+        let placeholders: Vec<String> = (1..=candidates.len()).map(|i| format!("${i}")).collect();
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT 1 AS x FROM {table} WHERE domain IN ({})",
+            placeholders.join(", ")
+        )));
+        for c in candidates {
+            q = q.bind(c);
+        }
+        Ok(q.fetch_optional(&self.pool).await?.is_some())
+    }
+}
+
+fn domain_block_from_row(r: &AnyRow) -> StoreResult<DomainBlock> {
+    Ok(DomainBlock {
+        domain: r.try_get("domain")?,
+        reason: r.try_get("reason")?,
+        created_at: from_db(r.try_get("created_at")?)?,
+    })
+}
+
+fn actor_block_from_row(r: &AnyRow) -> StoreResult<ActorBlock> {
+    Ok(ActorBlock {
+        actor_id: r.try_get("actor_id")?,
+        reason: r.try_get("reason")?,
+        created_at: from_db(r.try_get("created_at")?)?,
+    })
+}
+
+fn domain_allow_from_row(r: &AnyRow) -> StoreResult<DomainAllow> {
+    Ok(DomainAllow {
+        domain: r.try_get("domain")?,
+        created_at: from_db(r.try_get("created_at")?)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_normalised() {
+        for (given, expected) in [
+            ("Example.ORG.", "example.org"),
+            ("https://example.org/about?x", "example.org"),
+            ("*.example.org", "example.org"),
+            (" localhost:8001 ", "localhost:8001"),
+            ("http://[::1]:8080/", "[::1]:8080"),
+            ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+        ] {
+            assert_eq!(normalise_domain(given).unwrap(), expected, "{given}");
+        }
+        for bad in [
+            "",
+            "@alice@example.org",
+            "exa mple.org",
+            "a..b",
+            "ex_ample.org",
+            "100%.org",
+            "example.org:0",
+            "example.org:http",
+            "bücher.example",
+        ] {
+            assert!(normalise_domain(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn candidates_cover_parents_and_ports() {
+        assert_eq!(
+            host_candidates("A.example.org:8001"),
+            [
+                "a.example.org:8001",
+                "a.example.org",
+                "example.org:8001",
+                "example.org",
+                "org:8001",
+                "org"
+            ]
+        );
+        assert_eq!(host_candidates("localhost"), ["localhost"]);
+        assert_eq!(host_candidates("[::1]:80"), ["[::1]:80", "[::1]"]);
+        let lists = DomainLists {
+            blocked: ["example.org".to_owned(), "localhost:8001".to_owned()].into(),
+            allowed: HashSet::new(),
+        };
+        assert!(lists.is_blocked("social.example.org"));
+        assert!(lists.is_blocked("example.org:8443"));
+        assert!(!lists.is_blocked("notexample.org"));
+        assert!(lists.is_blocked("localhost:8001"));
+        assert!(!lists.is_blocked("localhost:8002"));
+        assert!(!lists.is_blocked("localhost"));
+        assert!(!lists.is_allowed("example.org"));
+    }
+}

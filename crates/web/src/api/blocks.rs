@@ -1,0 +1,188 @@
+//! Domain and actor blocks, and the allowlist: what `gazette block`,
+//! `unblock`, `allow`, `disallow` and `blocks` do, over HTTP. Blocking a
+//! domain purges what was stored from it; changes apply at once.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gazette_federation::{FederationError, FederationMode};
+use gazette_store::{ActorBlock, DomainAllow, DomainBlock, PurgeReport};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiAuth, ApiJson};
+use crate::{ApiError, AppState};
+
+/// Everything blocked.
+#[derive(Serialize)]
+struct BlockList {
+    domains: Vec<DomainBlock>,
+    actors: Vec<ActorBlock>,
+}
+
+/// `GET /api/blocks` — blocked domains and actors.
+pub(crate) async fn list_blocks(_auth: ApiAuth, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let store = state.store();
+    Ok(Json(BlockList {
+        domains: store.list_domain_blocks().await?,
+        actors: store.list_actor_blocks().await?,
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BlockInput {
+    /// `domain` or `actor`.
+    kind: String,
+    /// The domain, or the actor's id or `@name@host`.
+    value: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// One block, as created.
+#[derive(Serialize)]
+struct BlockCreated {
+    kind: &'static str,
+    /// The normalised domain, or the actor id.
+    value: String,
+    reason: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    /// For a domain: what was deleted with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purged: Option<PurgeReport>,
+}
+
+/// `POST /api/blocks` — blocks a domain (purging what was stored from it) or
+/// an actor (forgetting it); blocking again only changes the reason.
+pub(crate) async fn create_block(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<BlockInput>,
+) -> Result<Response, ApiError> {
+    let created = match input.kind.as_str() {
+        "domain" => {
+            let (b, purged) = gazette_federation::safety::block_domain(state.store(), &input.value, &input.reason)
+                .await
+                .map_err(federation_error)?;
+            BlockCreated {
+                kind: "domain",
+                value: b.domain,
+                reason: b.reason,
+                created_at: b.created_at,
+                purged: Some(purged),
+            }
+        }
+        "actor" => {
+            let data = state.federation_config().to_request_data();
+            let b = gazette_federation::safety::block_actor(&data, &input.value, &input.reason)
+                .await
+                .map_err(federation_error)?;
+            BlockCreated {
+                kind: "actor",
+                value: b.actor_id,
+                reason: b.reason,
+                created_at: b.created_at,
+                purged: None,
+            }
+        }
+        other => return Err(bad_kind(other)),
+    };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// `DELETE /api/blocks/{kind}/{value}` — lifts a block; `value` is the
+/// domain, or the actor id (percent-encoded) or handle.
+pub(crate) async fn delete_block(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    Path((kind, value)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let removed = match kind.as_str() {
+        "domain" => state.store().remove_domain_block(&value).await?,
+        "actor" => {
+            let data = state.federation_config().to_request_data();
+            gazette_federation::safety::unblock_actor(&data, &value)
+                .await
+                .map_err(federation_error)?
+                .is_some()
+        }
+        other => return Err(bad_kind(other)),
+    };
+    if !removed {
+        return Err(ApiError::not_found(format!("no {kind} block for `{value}`")));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The allowlist and whether it is in force.
+#[derive(Serialize)]
+struct Allowlist {
+    /// `open` (the list is not in force) or `allowlist`.
+    mode: &'static str,
+    domains: Vec<DomainAllow>,
+}
+
+/// `GET /api/allowlist` — the domains an instance in allowlist mode federates with.
+pub(crate) async fn list_allowlist(_auth: ApiAuth, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let mode = match state.fed().settings().mode {
+        FederationMode::Open => "open",
+        FederationMode::Allowlist => "allowlist",
+    };
+    Ok(Json(Allowlist {
+        mode,
+        domains: state.store().list_domain_allows().await?,
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AllowInput {
+    domain: String,
+}
+
+/// `POST /api/allowlist` — puts a domain (and its subdomains) on the allowlist.
+pub(crate) async fn create_allow(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<AllowInput>,
+) -> Result<Response, ApiError> {
+    let allow = state.store().add_domain_allow(&input.domain).await?;
+    Ok((StatusCode::CREATED, Json(allow)).into_response())
+}
+
+/// `DELETE /api/allowlist/{domain}` — takes a domain off the allowlist.
+pub(crate) async fn delete_allow(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+) -> Result<Response, ApiError> {
+    if !state.store().remove_domain_allow(&domain).await? {
+        return Err(ApiError::not_found(format!("`{domain}` is not on the allowlist")));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn bad_kind(kind: &str) -> ApiError {
+    ApiError::field(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        "kind",
+        format!("unknown kind `{kind}`: expected domain or actor"),
+    )
+}
+
+/// Store failures keep their mapping; a handle that cannot be looked up is
+/// the client's input at fault (422, field `value`).
+fn federation_error(e: FederationError) -> ApiError {
+    match e {
+        FederationError::Store(e) => e.into(),
+        FederationError::Internal(e) => ApiError::internal(e),
+        other => ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "value",
+            format!("cannot find this actor: {other}"),
+        ),
+    }
+}
