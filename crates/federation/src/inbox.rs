@@ -36,6 +36,9 @@ pub struct IncomingActivity {
     pub object: Value,
     #[serde(default)]
     pub target: Option<Value>,
+    /// The comment of a `Flag`.
+    #[serde(default)]
+    pub content: Option<String>,
 }
 
 /// The largest activity we read (activitypub_federation's own limit); the
@@ -209,6 +212,7 @@ impl Activity for IncomingActivity {
             }
             "Delete" => self.delete(data, &actor).await,
             "Move" => self.moved(data, &actor).await,
+            "Flag" => self.report(data, &actor).await,
             other => {
                 tracing::info!(kind = other, id = %self.id, actor = %actor.actor.id, "activity type not handled; accepted and ignored");
                 Ok(())
@@ -453,6 +457,23 @@ impl IncomingActivity {
             data.store().delete_comment(target, &actor.actor.id).await?;
             data.store().delete_remote_article(target, &actor.actor.id).await?;
         }
+        Ok(())
+    }
+
+    /// A report about our actors or articles, kept for moderators.
+    async fn report(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        let targets: Vec<String> = match &self.object {
+            Value::Array(items) => items.iter().filter_map(object_id).map(str::to_owned).collect(),
+            other => object_id(other).map(str::to_owned).into_iter().collect(),
+        };
+        if targets.is_empty() {
+            return Err(FederationError::bad_request("Flag without object"));
+        }
+        let content = self.content.as_deref().unwrap_or_default();
+        data.store()
+            .add_report(self.id.as_str(), &actor.actor.id, &targets, content)
+            .await?;
+        tracing::warn!(reporter = %actor.actor.id, ?targets, "report received");
         Ok(())
     }
 

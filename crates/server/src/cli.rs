@@ -76,6 +76,9 @@ pub enum Command {
     /// List followers; approve or reject pending ones
     #[command(subcommand)]
     Followers(FollowersCommand),
+    /// Reports (`Flag`) received from other servers
+    #[command(subcommand)]
+    Reports(ReportsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +183,17 @@ pub enum FollowersCommand {
         #[arg(long)]
         actor: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportsCommand {
+    /// Open reports, newest first (with --all, resolved ones too)
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Mark a report handled
+    Resolve { id: String },
 }
 
 #[derive(Debug, Subcommand)]

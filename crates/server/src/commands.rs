@@ -13,8 +13,8 @@ use tokio::sync::watch;
 
 use crate::app;
 use crate::cli::{
-    ArticleCommand, Cli, Command, DeliveriesArgs, FollowersCommand, GlobalOpts, InitArgs, PublishArgs, ServeArgs,
-    TokenCommand,
+    ArticleCommand, Cli, Command, DeliveriesArgs, FollowersCommand, GlobalOpts, InitArgs, PublishArgs, ReportsCommand,
+    ServeArgs, TokenCommand,
 };
 use crate::config::{self, CONFIG_FILE_ENV, Config};
 use crate::error::CliError;
@@ -61,6 +61,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Followers(cmd) => {
             let store = app::open_store(&config).await?;
             let result = followers(&store, &config, cmd).await;
+            store.close().await;
+            result
+        }
+        Command::Reports(cmd) => {
+            let store = app::open_store(&config).await?;
+            let result = reports(&store, cmd).await;
             store.close().await;
             result
         }
@@ -528,6 +534,35 @@ async fn followers(store: &Store, config: &Config, cmd: FollowersCommand) -> Res
                 .await
                 .map_err(fed_err)?;
             println!("rejected {follower} as a follower of {}", done.join(", "));
+        }
+    }
+    Ok(())
+}
+
+async fn reports(store: &Store, cmd: ReportsCommand) -> Result<(), CliError> {
+    match cmd {
+        ReportsCommand::List { all } => {
+            let list = store.list_reports(all).await?;
+            for r in &list {
+                println!(
+                    "[{}] {} — from {}",
+                    r.status,
+                    r.created_at.format("%Y-%m-%d %H:%M"),
+                    r.reporter
+                );
+                println!("  id: {}", r.id);
+                for t in &r.targets {
+                    println!("  about: {t}");
+                }
+                if !r.content.is_empty() {
+                    println!("  \"{}\"", r.content);
+                }
+            }
+            println!("{} report(s)", list.len());
+        }
+        ReportsCommand::Resolve { id } => {
+            store.resolve_report(&id).await?;
+            println!("report {id} resolved");
         }
     }
     Ok(())

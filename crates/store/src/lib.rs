@@ -13,6 +13,7 @@ mod media;
 mod migrate;
 mod network;
 mod organisation;
+mod reports;
 mod safety;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -35,6 +36,7 @@ pub use federation::{Follower, InteractionCounts};
 pub use media::NewMedia;
 pub use migrate::MIGRATIONS;
 pub use network::Following;
+pub use reports::Report;
 pub use safety::{ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, host_candidates, normalise_domain};
 
 /// Which database a [`Store`] talks to.

@@ -47,6 +47,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0005_safety.sql"),
         postgres: include_str!("../../../migrations/postgres/0005_safety.sql"),
     },
+    Migration {
+        version: 6,
+        description: "reports",
+        sqlite: include_str!("../../../migrations/sqlite/0006_reports.sql"),
+        postgres: include_str!("../../../migrations/postgres/0006_reports.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -256,3 +256,33 @@ async fn interactions_and_comments(store: &Store) {
     );
     assert!(store.delete_comment(&c.id, &a.id).await.unwrap());
 }
+
+mod reports {
+    use super::*;
+
+    async fn reports_are_listed_and_resolved(store: &Store) {
+        let targets = vec!["https://here.example/users/lea".to_owned()];
+        assert!(
+            store
+                .add_report("https://m.example/flag/1", "https://m.example/actor", &targets, "Spam")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .add_report("https://m.example/flag/1", "https://m.example/actor", &targets, "Spam")
+                .await
+                .unwrap()
+        );
+        let open = store.list_reports(false).await.unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].targets, targets);
+        assert_eq!(open[0].status, "open");
+        store.resolve_report("https://m.example/flag/1").await.unwrap();
+        assert!(store.list_reports(false).await.unwrap().is_empty());
+        assert_eq!(store.list_reports(true).await.unwrap()[0].status, "resolved");
+        assert!(store.resolve_report("nope").await.is_err());
+    }
+
+    both!(reports_are_listed_and_resolved);
+}

@@ -403,6 +403,41 @@ fn follower_paths() -> Value {
                 }
             }
         },
+        "/api/reports": {
+            "get": {
+                "operationId": "listReports", "tags": ["followers"],
+                "summary": "Reports (Flag activities) from other servers, newest first",
+                "parameters": [{ "name": "all", "in": "query", "description": "Include resolved reports", "schema": { "type": "boolean", "default": false } }],
+                "responses": {
+                    "200": { "description": "Reports", "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "properties": { "items": { "type": "array", "items": {
+                            "type": "object",
+                            "properties": {
+                                "id": { "type": "string" }, "reporter": { "type": "string" },
+                                "targets": { "type": "array", "items": { "type": "string" } },
+                                "content": { "type": "string" }, "status": { "type": "string", "enum": ["open", "resolved"] },
+                                "created_at": { "type": "string", "format": "date-time" }
+                            }
+                        } } }
+                    } } } },
+                    "401": response("Unauthorized")
+                }
+            }
+        },
+        "/api/reports/resolve": {
+            "post": {
+                "operationId": "resolveReport", "tags": ["followers"], "summary": "Mark a report handled",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["id"], "properties": { "id": { "type": "string" } }
+                } } } },
+                "responses": {
+                    "200": { "description": "Resolved" },
+                    "401": response("Unauthorized"),
+                    "404": response("NotFound")
+                }
+            }
+        },
         "/api/followers/approve": answer("approveFollower", "Accept pending follows from a follower"),
         "/api/followers/reject": answer("rejectFollower", "Refuse pending follows from a follower")
     })

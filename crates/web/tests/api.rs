@@ -975,7 +975,7 @@ async fn openapi_document_describes_every_route() {
     assert_eq!(doc["servers"][0]["url"], PUBLIC_URL);
     assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
 
-    let routes: [(&str, &[&str]); 19] = [
+    let routes: [(&str, &[&str]); 21] = [
         ("/api/openapi.json", &["get"]),
         ("/api/articles", &["get", "post"]),
         ("/api/articles/{id_or_slug}", &["get", "put", "delete"]),
@@ -991,6 +991,8 @@ async fn openapi_document_describes_every_route() {
         ("/api/followers", &["get"]),
         ("/api/followers/approve", &["post"]),
         ("/api/followers/reject", &["post"]),
+        ("/api/reports", &["get"]),
+        ("/api/reports/resolve", &["post"]),
         ("/api/blocks", &["get", "post"]),
         ("/api/blocks/{kind}/{value}", &["delete"]),
         ("/api/allowlist", &["get", "post"]),

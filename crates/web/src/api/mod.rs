@@ -15,6 +15,7 @@ pub(crate) mod deliveries;
 mod followers;
 mod media;
 mod organisation;
+mod reports;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -64,6 +65,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/followers", get(followers::list_followers))
         .route("/followers/approve", post(followers::approve_follower))
         .route("/followers/reject", post(followers::reject_follower))
+        .route("/reports", get(reports::list_reports))
+        .route("/reports/resolve", post(reports::resolve_report))
         .route(
             "/organisation",
             get(organisation::get_organisation).put(organisation::update_organisation),
