@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use gazette_store::Store;
 
+use crate::remote::FirstFetches;
 use crate::urls::Urls;
 
 /// Federation settings from the instance configuration.
@@ -94,6 +95,8 @@ struct Inner {
     settings: FederationSettings,
     /// Called after deliveries were queued, to wake the delivery worker.
     on_enqueued: Arc<dyn Fn() + Send + Sync>,
+    /// Remote actors being fetched for the first time (see [`FirstFetches`]).
+    first_fetches: FirstFetches,
 }
 
 impl FedContext {
@@ -104,6 +107,7 @@ impl FedContext {
             urls,
             settings,
             on_enqueued,
+            first_fetches: FirstFetches::default(),
         }))
     }
 
@@ -121,5 +125,9 @@ impl FedContext {
 
     pub(crate) fn wake_delivery(&self) {
         (self.0.on_enqueued)();
+    }
+
+    pub(crate) fn first_fetches(&self) -> &FirstFetches {
+        &self.0.first_fetches
     }
 }

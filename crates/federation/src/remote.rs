@@ -1,8 +1,14 @@
 //! Remote actors as activitypub_federation sees them: fetched, verified and
-//! cached in the store (`remote_actors`), refreshed after a day. Also the
-//! instance actor, whose key signs our outgoing fetches.
+//! cached in the store (`remote_actors`), refreshed after a day. The first
+//! fetch of an actor is shared by every request that needs it meanwhile
+//! ([`FirstFetches`]). Also the instance actor, whose key signs our outgoing
+//! fetches.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use activitypub_federation::config::Data;
+use activitypub_federation::fetch::fetch_object_http;
 use activitypub_federation::protocol::verification::verify_domains_match;
 use activitypub_federation::traits::{Actor, Object};
 use chrono::{DateTime, Utc};
@@ -99,11 +105,36 @@ impl Object for DbRemoteActor {
         Some(self.actor.refreshed_at)
     }
 
+    /// The stored actor; an actor we have never seen is fetched here, once
+    /// however many requests ask for it at the same time (the library would
+    /// fetch it for each of them: a burst of activities from a new actor
+    /// meant a burst of fetches).
     async fn read_from_id(object_id: Url, data: &Data<FedContext>) -> Result<Option<Self>, FederationError> {
-        match data.store().find_remote_actor(object_id.as_str()).await? {
-            Some(a) => Ok(Some(DbRemoteActor::new(a)?)),
-            None => Ok(None),
+        if let Some(a) = data.store().find_remote_actor(object_id.as_str()).await? {
+            return Ok(Some(DbRemoteActor::new(a)?));
         }
+        if host_of(&object_id) == data.domain() {
+            return Ok(None);
+        }
+        let turn = data.first_fetches().turn(object_id.as_str()).await;
+        if let Some(a) = data.store().find_remote_actor(object_id.as_str()).await? {
+            // Fetched by the request we waited for.
+            return Ok(Some(DbRemoteActor::new(a)?));
+        }
+        if turn.earlier_failed() {
+            // Leave it to the library, as before: the failure may have been passing.
+            return Ok(None);
+        }
+        let fetched = async {
+            let res = fetch_object_http::<FedContext, ApActor>(&object_id, data).await?;
+            DbRemoteActor::verify(&res.object, &res.url, data).await?;
+            DbRemoteActor::from_json(res.object, data).await
+        }
+        .await;
+        if fetched.is_err() {
+            turn.failed();
+        }
+        fetched.map(Some)
     }
 
     async fn into_json(self, _data: &Data<FedContext>) -> Result<ApActor, FederationError> {
@@ -188,6 +219,60 @@ impl Actor for DbRemoteActor {
     }
 }
 
+/// Remote actors being fetched for the first time. The first request that
+/// needs an unknown actor fetches it; the others wait for their turn, find
+/// it stored and fetch nothing. If that fetch failed, each waiter goes on as
+/// the library would (fetching for itself), so one bad answer is not
+/// handed to every request.
+#[derive(Default)]
+pub(crate) struct FirstFetches(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<bool>>>>>);
+
+/// One request's turn at fetching an actor; the next waiter goes on when it
+/// is dropped, and the last one removes the entry.
+pub(crate) struct Turn {
+    guard: Option<tokio::sync::OwnedMutexGuard<bool>>,
+    map: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<bool>>>>>,
+    key: String,
+}
+
+impl FirstFetches {
+    pub(crate) async fn turn(&self, actor_id: &str) -> Turn {
+        let gate = {
+            let mut map = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            map.entry(actor_id.to_owned()).or_default().clone()
+        };
+        Turn {
+            guard: Some(gate.lock_owned().await),
+            map: self.0.clone(),
+            key: actor_id.to_owned(),
+        }
+    }
+}
+
+impl Turn {
+    /// Whether a request before this one failed to fetch the actor.
+    fn earlier_failed(&self) -> bool {
+        self.guard.as_deref().copied().unwrap_or(false)
+    }
+
+    fn failed(mut self) {
+        if let Some(guard) = self.guard.as_mut() {
+            **guard = true;
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut map = self.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Only the map holds it: nobody waits, nobody else has a turn.
+        if map.get(&self.key).is_some_and(|gate| Arc::strong_count(gate) == 1) {
+            map.remove(&self.key);
+        }
+    }
+}
+
 /// The instance actor: an `Application` whose key signs our GET requests so
 /// servers in authorized-fetch mode answer them.
 #[derive(Debug, Clone)]
@@ -249,5 +334,34 @@ impl Actor for InstanceActor {
 
     fn inbox(&self) -> Url {
         self.inbox.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn one_turn_at_a_time_per_actor_and_failures_are_passed_on() {
+        let fetches = Arc::new(FirstFetches::default());
+        let first = fetches.turn("https://a.example/u/1").await;
+        // Another actor is not held up.
+        let other = fetches.turn("https://b.example/u/2").await;
+        drop(other);
+        let waiter = tokio::spawn({
+            let fetches = fetches.clone();
+            async move { fetches.turn("https://a.example/u/1").await.earlier_failed() }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished(), "the second request waits for the first fetch");
+        first.failed();
+        assert!(waiter.await.unwrap(), "the waiter learns that the fetch failed");
+        assert!(
+            fetches.0.lock().unwrap().is_empty(),
+            "finished turns leave nothing behind"
+        );
+        assert!(!fetches.turn("https://a.example/u/1").await.earlier_failed());
     }
 }
