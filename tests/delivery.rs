@@ -190,6 +190,53 @@ async fn pending_deliveries_go_out_after_kill_9() {
     drop(server);
 }
 
+/// An article change is recorded in the same transaction as the article
+/// write; deliveries are queued from it afterwards. Here the process "dies"
+/// between the two: the change is written straight through the store (as
+/// the server's own write does) and nothing queues its deliveries, until a
+/// server starts and sends them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_saved_just_before_a_crash_still_reaches_followers() {
+    let Some(env) = Env::new(Backend::Sqlite).await else {
+        return;
+    };
+    let env = env.federated();
+    let server = env.serve_federated(&["--demo"]);
+    let peer = start_peer(&env.dir.join("peer"), 0);
+    let author = server.url("/users/camille_renard");
+    peer.follow(&author).await;
+    peer.wait_for("Accept", |e| e["actor"] == author).await;
+    server.kill9();
+
+    let store = Store::connect(env.database_url(), 1).await.unwrap();
+    let camille = store.get_author("camille_renard").await.unwrap();
+    let article = store
+        .list_articles(&gazette_store::ArticleQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .articles
+        .into_iter()
+        .find(|a| a.is_public() && a.author_id == camille.id)
+        .unwrap();
+    store
+        .set_article_status(&article.id, gazette_core::ArticleStatus::Deleted)
+        .await
+        .unwrap();
+    assert_eq!(store.pending_article_events(10).await.unwrap().len(), 1);
+    drop(store);
+
+    let server = env.serve_federated(&[]);
+    let object = server.url(&format!("/objects/{}", article.id));
+    let delete = peer
+        .wait_for("Delete", |e| e["object"]["id"] == object || e["object"] == object)
+        .await;
+    assert_eq!(delete["actor"], author);
+    drop(server);
+}
+
 // ---------------------------------------------------------------- inbox sinks
 
 /// Stands in for a remote server: answers every POST with 202 after a

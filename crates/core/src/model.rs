@@ -143,6 +143,45 @@ impl ArticleStatus {
     }
 }
 
+/// What a change of an article means for its followers: going public is a
+/// `Create`, an edit while public an `Update`, leaving public a `Delete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArticleEvent {
+    Published,
+    Updated,
+    Deleted,
+}
+
+impl ArticleEvent {
+    /// The event a change from `was_public` to `is_public` makes, if any.
+    pub fn of_change(was_public: bool, is_public: bool) -> Option<Self> {
+        match (was_public, is_public) {
+            (false, true) => Some(ArticleEvent::Published),
+            (true, true) => Some(ArticleEvent::Updated),
+            (true, false) => Some(ArticleEvent::Deleted),
+            (false, false) => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArticleEvent::Published => "published",
+            ArticleEvent::Updated => "updated",
+            ArticleEvent::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "published" => Some(ArticleEvent::Published),
+            "updated" => Some(ArticleEvent::Updated),
+            "deleted" => Some(ArticleEvent::Deleted),
+            _ => None,
+        }
+    }
+}
+
 /// Title, standfirst and body of an article in one language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Translation {

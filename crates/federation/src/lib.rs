@@ -29,8 +29,8 @@ pub use context::{CommentPolicy, FedContext, FederationMode, FederationSettings}
 pub use error::FederationError;
 pub use local::{LocalActor, find_local_actor, private_key_for};
 pub use outbound::{
-    ArticleEvent, actor_changed, answer_follow, article_changed, article_json, federate_change, follow, local_actors,
-    resolve_actor, unfollow,
+    actor_changed, answer_follow, article_changed, article_json, dispatch_article_events, federate_changes, follow,
+    local_actors, resolve_actor, unfollow,
 };
 pub use routes::{activity_response, gone_tombstone, wants_activity_json};
 pub use signed_fetch::{RequestHead, authorize_fetch};

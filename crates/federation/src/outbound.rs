@@ -3,7 +3,7 @@
 //! `Announce` of them, and `Accept` of follows. Nothing here waits on the network.
 
 use chrono::Utc;
-use gazette_core::{Article, ArticleStatus, FollowStatus, RemoteActor};
+use gazette_core::{Article, ArticleEvent, ArticleStatus, FollowStatus, RemoteActor};
 use serde_json::{Value, json};
 
 use crate::context::FedContext;
@@ -95,18 +95,17 @@ pub async fn reject_follow(
     Ok(())
 }
 
-/// Which activity an article change becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArticleEvent {
-    Published,
-    Updated,
-    Deleted,
-}
-
 /// Queues what followers must receive after `event` on `article`: the author
 /// sends `Create`/`Update`/`Delete` to its followers, the organisation
 /// `Announce`s new articles (and `Undo`es the boost on deletion) to its own.
-pub async fn article_changed(ctx: &FedContext, article: &Article, event: ArticleEvent) -> Result<u64, FederationError> {
+/// `version` is the article's version right after the change: it names the
+/// activities, so queueing the same change twice sends nothing twice.
+pub async fn article_changed(
+    ctx: &FedContext,
+    article: &Article,
+    event: ArticleEvent,
+    version: i64,
+) -> Result<u64, FederationError> {
     let store = ctx.store();
     let urls = ctx.urls();
     let author = store.get_author(&article.author_id).await?;
@@ -126,7 +125,7 @@ pub async fn article_changed(ctx: &FedContext, article: &Article, event: Article
             } else {
                 ("Update", "update")
             };
-            let id = format!("{object_id}#{tag}-{}", article.version);
+            let id = format!("{object_id}#{tag}-{version}");
             let mut inner = object.clone();
             if let Some(o) = inner.as_object_mut() {
                 o.remove("@context");
@@ -150,7 +149,7 @@ pub async fn article_changed(ctx: &FedContext, article: &Article, event: Article
             }
         }
         ArticleEvent::Deleted => {
-            let id = format!("{object_id}#delete-{}", article.version);
+            let id = format!("{object_id}#delete-{version}");
             let activity = json::activity(
                 &id,
                 "Delete",
@@ -168,7 +167,7 @@ pub async fn article_changed(ctx: &FedContext, article: &Article, event: Article
                     o.remove("@context");
                 }
                 let undo = json::activity(
-                    &format!("{object_id}#undo-announce-{}", article.version),
+                    &format!("{object_id}#undo-announce-{version}"),
                     "Undo",
                     &org_id,
                     boost,
@@ -205,21 +204,36 @@ fn uniq(s: &str) -> String {
         .collect()
 }
 
-/// Queues what an article's change from `before` to `after` means for
-/// followers: going public is a `Create`, an edit while public an `Update`,
-/// leaving public (unpublished or deleted) a `Delete`. Failures are logged:
-/// the article itself is already saved.
-pub async fn federate_change(ctx: &FedContext, before: Option<&Article>, after: &Article) {
-    let was_public = before.is_some_and(Article::is_public);
-    let event = match (was_public, after.is_public()) {
-        (false, true) => ArticleEvent::Published,
-        (true, true) => ArticleEvent::Updated,
-        (true, false) => ArticleEvent::Deleted,
-        (false, false) => return,
-    };
-    match article_changed(ctx, after, event).await {
-        Ok(n) => tracing::info!(article = %after.slug, ?event, deliveries = n, "federated"),
-        Err(e) => tracing::error!(article = %after.slug, ?event, error = %e, "could not queue deliveries"),
+/// Turns recorded article changes into queued deliveries, oldest first, and
+/// forgets each once queued. The store records a change in the same
+/// transaction as the article write, so a crash before this runs loses
+/// nothing: the next run (the server runs one every few seconds and after
+/// each write) picks it up; activity ids make a repeated run harmless.
+/// Returns how many changes were handled; stops at the first failure,
+/// leaving it and the rest for the next run.
+pub async fn dispatch_article_events(ctx: &FedContext) -> Result<usize, FederationError> {
+    let mut handled = 0;
+    loop {
+        let events = ctx.store().pending_article_events(100).await?;
+        if events.is_empty() {
+            return Ok(handled);
+        }
+        for e in events {
+            if let Some(article) = ctx.store().find_article(&e.article_id).await? {
+                let n = article_changed(ctx, &article, e.event, e.version).await?;
+                tracing::info!(article = %article.slug, event = ?e.event, deliveries = n, "federated");
+            }
+            ctx.store().finish_article_event(&e.id).await?;
+            handled += 1;
+        }
+    }
+}
+
+/// [`dispatch_article_events`] after a write, logging instead of failing:
+/// the article itself is saved and the change will be retried.
+pub async fn federate_changes(ctx: &FedContext) {
+    if let Err(e) = dispatch_article_events(ctx).await {
+        tracing::warn!(error = %e, "could not queue article deliveries yet; will retry");
     }
 }
 

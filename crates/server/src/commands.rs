@@ -317,7 +317,7 @@ pub(crate) async fn publish_parsed(
     let fed = app::fed_context(config, store);
     if !update {
         let article = store.create_article_with_media(&new, &media).await?;
-        gazette_federation::federate_change(&fed, None, &article).await;
+        gazette_federation::federate_changes(&fed).await;
         return Ok(article);
     }
     let key = match target {
@@ -332,7 +332,7 @@ pub(crate) async fn publish_parsed(
     let article = store
         .update_article_with_media(&existing.id, &new, None, &media)
         .await?;
-    gazette_federation::federate_change(&fed, Some(&existing), &article).await;
+    gazette_federation::federate_changes(&fed).await;
     Ok(article)
 }
 
@@ -416,7 +416,7 @@ async fn article(store: &Store, config: &Config, cmd: ArticleCommand) -> Result<
             }
             let before = a;
             let a = store.set_article_status(&before.id, ArticleStatus::Deleted).await?;
-            gazette_federation::federate_change(&app::fed_context(config, store), Some(&before), &a).await;
+            gazette_federation::federate_changes(&app::fed_context(config, store)).await;
             println!("deleted (its URL now answers 410 Gone):");
             println!("{}", article_url(config, &a));
             Ok(())

@@ -1,5 +1,7 @@
-//! Publishes scheduled articles when their time comes. Safe with several
-//! processes on one database: the store flips each article exactly once.
+//! Publishes scheduled articles when their time comes and queues the
+//! deliveries of recorded article changes. Safe with several processes on
+//! one database: the store flips each article exactly once, and queueing a
+//! change twice sends nothing twice.
 
 use std::time::Duration;
 
@@ -19,18 +21,14 @@ pub async fn run(store: Store, fed: FedContext, mut shutdown: watch::Receiver<bo
             Ok(ids) => {
                 for id in ids {
                     tracing::info!(article = %id, "published scheduled article");
-                    // Only this process flipped it, so only this one sends the `Create`.
-                    match store.find_article(&id).await {
-                        Ok(Some(article)) => gazette_federation::federate_change(&fed, None, &article).await,
-                        Ok(None) => {}
-                        Err(e) => {
-                            tracing::warn!(article = %id, error = %e, "cannot load published article to federate it")
-                        }
-                    }
                 }
             }
             Err(e) => tracing::warn!(error = %e, "publishing scheduled articles failed; will retry"),
         }
+        // The `Create`s of what was just published, and any change whose
+        // deliveries were not queued yet (a crash right after a write, or a
+        // write by `gazette publish` while this server runs).
+        gazette_federation::federate_changes(&fed).await;
         let sleep = match store.next_scheduled().await {
             Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP),
             _ => MAX_SLEEP,

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use gazette_core::{
-    Article, ArticleKind, ArticleStatus, Author, Cover, Interviewee, Language, NewArticle, Organisation, Translation,
+    Article, ArticleEvent, ArticleKind, ArticleStatus, Author, Cover, Interviewee, Language, NewArticle, Organisation,
+    Translation,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
@@ -61,6 +62,16 @@ pub struct ArticlePage {
     pub total: i64,
 }
 
+/// An article change waiting to be turned into deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingArticleEvent {
+    pub id: String,
+    pub article_id: String,
+    pub event: ArticleEvent,
+    /// The article's version right after the change; it names the activity.
+    pub version: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TagCount {
     pub tag: String,
@@ -107,6 +118,7 @@ impl Store {
         .await
         .map_err(|e| map_slug_violation(e, &new.slug))?;
         insert_children(&mut tx, &id, new).await?;
+        record_event(&mut tx, &id, false, new.status == ArticleStatus::Published, 1, t).await?;
         tx.commit().await?;
         self.get_article(&id).await
     }
@@ -137,6 +149,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::not_found("article", id))?;
         let version: i64 = row.try_get("version")?;
+        let old_status: String = row.try_get("status")?;
         let old_published: Option<i64> = row.try_get("published_at")?;
         if let Some(expected) = expected_version
             && expected != version
@@ -192,69 +205,111 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         insert_children(&mut tx, id, new).await?;
+        let was_public = old_status == ArticleStatus::Published.as_str();
+        let is_public = new.status == ArticleStatus::Published;
+        record_event(&mut tx, id, was_public, is_public, version + 1, t).await?;
         tx.commit().await?;
         self.get_article(id).await
     }
 
     /// Moves an article to `status`: publishing sets `published_at` if unset;
     /// deleting keeps the row as a tombstone (its URL then answers 410).
+    /// What followers must hear about the change is recorded in the same
+    /// transaction (see [`Store::pending_article_events`]).
     pub async fn set_article_status(&self, id: &str, status: ArticleStatus) -> StoreResult<Article> {
-        let t = to_db(now());
-        let done = match status {
-            ArticleStatus::Published => {
-                sqlx::query(
-                    "UPDATE articles SET status = $1, published_at = COALESCE(published_at, $2), updated_at = $2,
-                         version = version + 1 WHERE id = $3",
-                )
-                .bind(status.as_str())
-                .bind(t)
-                .bind(id)
-                .execute(&self.pool)
-                .await?
-            }
-            ArticleStatus::Scheduled => {
-                let a = self.get_article(id).await?;
-                if a.published_at.is_none_or(|p| p <= Utc::now()) {
-                    return Err(StoreError::Invalid {
-                        field: "publish_at",
-                        message: "schedule needs a publish_at in the future".into(),
-                    });
-                }
-                sqlx::query("UPDATE articles SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3")
-                    .bind(status.as_str())
-                    .bind(t)
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?
-            }
-            ArticleStatus::Draft | ArticleStatus::Deleted => {
-                sqlx::query("UPDATE articles SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3")
-                    .bind(status.as_str())
-                    .bind(t)
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?
-            }
-        };
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("article", id));
+        let now = now();
+        let t = to_db(now);
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT status, version, published_at FROM articles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found("article", id))?;
+        let old_status: String = row.try_get("status")?;
+        let version: i64 = row.try_get("version")?;
+        let published_at = from_db_opt(row.try_get("published_at")?)?;
+        if status == ArticleStatus::Scheduled && published_at.is_none_or(|p| p <= now) {
+            return Err(StoreError::Invalid {
+                field: "publish_at",
+                message: "schedule needs a publish_at in the future".into(),
+            });
         }
+        let sql = if status == ArticleStatus::Published {
+            "UPDATE articles SET status = $1, published_at = COALESCE(published_at, $2), updated_at = $2,
+                 version = version + 1 WHERE id = $3"
+        } else {
+            "UPDATE articles SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3"
+        };
+        sqlx::query(sql)
+            .bind(status.as_str())
+            .bind(t)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let was_public = old_status == ArticleStatus::Published.as_str();
+        record_event(
+            &mut tx,
+            id,
+            was_public,
+            status == ArticleStatus::Published,
+            version + 1,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         self.get_article(id).await
     }
 
-    /// Publishes every scheduled article whose time has come; returns their ids.
-    /// Each row is flipped by exactly one caller, even with several processes.
+    /// Publishes every scheduled article whose time has come; returns their
+    /// ids. Each row is flipped by exactly one caller, even with several
+    /// processes, and its `published` event recorded with it.
     pub async fn publish_due(&self, at: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "UPDATE articles SET status = 'published', updated_at = $1, version = version + 1
-             WHERE status = 'scheduled' AND published_at <= $1 RETURNING id",
+             WHERE status = 'scheduled' AND published_at <= $1 RETURNING id, version",
         )
         .bind(to_db(at))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            record_event(&mut tx, &id, false, true, r.try_get("version")?, now()).await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Article changes not yet turned into deliveries, oldest first.
+    pub async fn pending_article_events(&self, limit: i64) -> StoreResult<Vec<PendingArticleEvent>> {
+        let rows =
+            sqlx::query("SELECT id, article_id, kind, version FROM article_events ORDER BY created_at, id LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
-            .map(|r| r.try_get::<String, _>("id").map_err(StoreError::from))
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(PendingArticleEvent {
+                    id: r.try_get("id")?,
+                    article_id: r.try_get("article_id")?,
+                    event: ArticleEvent::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("article event kind `{kind}`")))?,
+                    version: r.try_get("version")?,
+                })
+            })
             .collect()
+    }
+
+    /// Forgets an article event once its deliveries are queued.
+    pub async fn finish_article_event(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM article_events WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The earliest time a scheduled article is due, for the scheduler's sleep.
@@ -548,6 +603,29 @@ impl Store {
 
 /// The date an article shows: the explicit one, else the one it already had,
 /// else now if it is being published.
+/// Records what followers must hear about a change, inside its transaction.
+async fn record_event(
+    conn: &mut AnyConnection,
+    article_id: &str,
+    was_public: bool,
+    is_public: bool,
+    version: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let Some(event) = ArticleEvent::of_change(was_public, is_public) else {
+        return Ok(());
+    };
+    sqlx::query("INSERT INTO article_events (id, article_id, kind, version, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(new_id())
+        .bind(article_id)
+        .bind(event.as_str())
+        .bind(version)
+        .bind(to_db(at))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 fn published_at_for(new: &NewArticle, existing: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     match new.status {
         ArticleStatus::Published => Some(new.published_at.or(existing).unwrap_or(now)),

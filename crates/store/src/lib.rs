@@ -26,7 +26,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use articles::{ArticlePage, ArticleQuery, ArticleView, TagCount};
+pub use articles::{ArticlePage, ArticleQuery, ArticleView, PendingArticleEvent, TagCount};
 pub use deliveries::{
     Delivery, DeliveryOutcome, DeliveryRecord, DeliveryResult, DeliveryStatus, HostDeliveryStats, Recorded,
     RetryPolicy, inbox_host,

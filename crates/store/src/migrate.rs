@@ -53,6 +53,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0006_reports.sql"),
         postgres: include_str!("../../../migrations/postgres/0006_reports.sql"),
     },
+    Migration {
+        version: 7,
+        description: "outbox",
+        sqlite: include_str!("../../../migrations/sqlite/0007_outbox.sql"),
+        postgres: include_str!("../../../migrations/postgres/0007_outbox.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -36,6 +36,7 @@ both!(
     article_with_media_is_one_transaction,
     concurrent_writers_all_succeed,
     article_view_joins_author_and_organisation,
+    changes_record_what_followers_must_hear,
 );
 
 const PNG: &[u8] = &[
@@ -572,4 +573,71 @@ async fn article_view_joins_author_and_organisation(store: &Store) {
     let v = store.find_article_view("viewed").await.unwrap().unwrap();
     assert_eq!(v.organisation, Some(saved));
     assert!(store.find_article_view("nope").await.unwrap().is_none());
+}
+
+/// Each write that changes what the public sees records its event in the
+/// same transaction; writes that do not (drafts) record none.
+async fn changes_record_what_followers_must_hear(store: &Store) {
+    author(store, "ana").await;
+    let events = |store: &Store| {
+        let store = store.clone();
+        async move {
+            store
+                .pending_article_events(100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.event, e.version))
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut draft = article_input("quiet", "ana");
+    draft.status = Some("draft".into());
+    let a = store.create_article(&valid(&draft)).await.unwrap();
+    assert_eq!(events(store).await, vec![]);
+    let a = store.set_article_status(&a.id, ArticleStatus::Published).await.unwrap();
+    let mut edit = article_input("quiet", "ana");
+    edit.tags = vec!["edited".into()];
+    let b = store
+        .update_article(&a.id, &valid(&edit), Some(a.version))
+        .await
+        .unwrap();
+    let c = store.set_article_status(&a.id, ArticleStatus::Deleted).await.unwrap();
+    assert_eq!(
+        events(store).await,
+        vec![
+            (ArticleEvent::Published, a.version),
+            (ArticleEvent::Updated, b.version),
+            (ArticleEvent::Deleted, c.version),
+        ]
+    );
+    // A refused write records nothing.
+    assert!(store.update_article(&a.id, &valid(&edit), Some(1)).await.is_err());
+    assert_eq!(events(store).await.len(), 3);
+    for e in store.pending_article_events(100).await.unwrap() {
+        store.finish_article_event(&e.id).await.unwrap();
+    }
+    assert_eq!(events(store).await, vec![]);
+
+    let fresh = store
+        .create_article(&valid(&article_input("loud", "ana")))
+        .await
+        .unwrap();
+    let mut later = article_input("later", "ana");
+    later.status = Some("scheduled".into());
+    let at = Utc::now() + Duration::seconds(60);
+    later.publish_at = Some(at.to_rfc3339());
+    let s = store.create_article(&valid(&later)).await.unwrap();
+    store.publish_due(at + Duration::seconds(1)).await.unwrap();
+    let pending = store.pending_article_events(100).await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|e| (e.article_id.clone(), e.event, e.version))
+            .collect::<Vec<_>>(),
+        vec![
+            (fresh.id, ArticleEvent::Published, 1),
+            (s.id, ArticleEvent::Published, s.version + 1),
+        ]
+    );
 }

@@ -142,7 +142,7 @@ pub(crate) async fn create_article(
 ) -> Result<Response, ApiError> {
     let new = validate::article(&input, ArticleStatus::Draft, Utc::now(), &NoLines, &|_| 1)?;
     let article = state.store().create_article(&new).await?;
-    gazette_federation::federate_change(state.fed(), None, &article).await;
+    gazette_federation::federate_changes(state.fed()).await;
     Ok(respond(&state, StatusCode::CREATED, &article, true))
 }
 
@@ -206,7 +206,7 @@ pub(crate) async fn update_article(
     };
     let new = validate::article(&update.input, keep, Utc::now(), &NoLines, &|_| 1)?;
     let article = state.store().update_article(&current.id, &new, expected).await?;
-    gazette_federation::federate_change(state.fed(), Some(&current), &article).await;
+    gazette_federation::federate_changes(state.fed()).await;
     Ok(respond(&state, StatusCode::OK, &article, false))
 }
 
@@ -251,12 +251,12 @@ pub(crate) async fn delete_article(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let before = find(&state, &key).await?;
-    let after = state
+    let article = find(&state, &key).await?;
+    state
         .store()
-        .set_article_status(&before.id, ArticleStatus::Deleted)
+        .set_article_status(&article.id, ArticleStatus::Deleted)
         .await?;
-    gazette_federation::federate_change(state.fed(), Some(&before), &after).await;
+    gazette_federation::federate_changes(state.fed()).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -282,7 +282,7 @@ pub(crate) async fn unpublish_article(
 async fn set_status(state: &AppState, key: &str, status: ArticleStatus) -> Result<Response, ApiError> {
     let before = find(state, key).await?;
     let article = state.store().set_article_status(&before.id, status).await?;
-    gazette_federation::federate_change(state.fed(), Some(&before), &article).await;
+    gazette_federation::federate_changes(state.fed()).await;
     Ok(respond(state, StatusCode::OK, &article, false))
 }
 
