@@ -237,3 +237,120 @@ async fn manual_approval_of_followers() {
     assert_eq!(as2(&format!("{camille}/followers")).await["totalItems"], 1);
     assert!(a.ok(&["followers", "list"]).contains(&b_demo));
 }
+
+/// The organisation of each instance likes, boosts and replies to an
+/// article of the other (A by the CLI, B by the API); the article's page
+/// and its AS2 counts show them, and taking them back removes them.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_like_boost_and_reply_both_ways() {
+    let Some(a) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let Some(b) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let (a, b) = (a.federated(), b.federated());
+    let server_a = a.serve_federated(&["--demo"]);
+    let server_b = b.serve_federated(&["--demo"]);
+    let article_a = server_a.url("/articles/permanences-comprendre-sa-facture-hiver-2026");
+    let article_b = server_b.url("/articles/share-offer-solar-roofs-social-housing");
+    let counts = |url: String| async move {
+        let o = as2(&url).await;
+        (
+            o["likes"]["totalItems"].as_i64().unwrap(),
+            o["shares"]["totalItems"].as_i64().unwrap(),
+            o["replies"]["totalItems"].as_i64().unwrap(),
+        )
+    };
+
+    // A → B, from the command line.
+    let out = a.ok(&["like", &article_b]);
+    assert!(out.contains("like of"), "{out}");
+    a.ok(&["boost", &article_b]);
+    let out = a.ok(&[
+        "reply",
+        &article_b,
+        "Bravo from **instance A**: we will share this offer.",
+    ]);
+    let note = out.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(note.starts_with(&server_a.url("/notes/")), "{out}");
+    eventually("B to count A's like, boost and reply", DEADLINE, || async {
+        (counts(article_b.clone()).await == (1, 1, 1)).then_some(())
+    })
+    .await;
+    let page = text(&article_b).await;
+    assert!(page.contains("Likes: 1") && page.contains("Boosts: 1"), "{page}");
+    assert!(
+        page.contains("Bravo from <strong>instance A</strong>: we will share this offer."),
+        "{page}"
+    );
+    let reply = as2(&note).await;
+    assert_eq!(reply["type"], "Note");
+    assert_eq!(reply["inReplyTo"], as2(&article_b).await["id"]);
+    assert_eq!(reply["tag"][0]["type"], "Mention");
+
+    // What makes no sense is refused with a message that says why.
+    let err = a.fails(&["like", &article_b]);
+    assert!(err.contains("already"), "{err}");
+    let err = a.fails(&["like", &article_a]);
+    assert!(err.contains("on this instance"), "{err}");
+    let err = a.fails(&["reply", &article_b]);
+    assert!(err.contains("needs some text"), "{err}");
+
+    // Taking them back.
+    a.ok(&["like", &article_b, "--undo"]);
+    a.ok(&["reply", &note, "--delete"]);
+    eventually("B to drop the like and the reply", DEADLINE, || async {
+        (counts(article_b.clone()).await == (0, 1, 0)).then_some(())
+    })
+    .await;
+    assert!(!text(&article_b).await.contains("Bravo from"));
+    let gone = reqwest::Client::new()
+        .get(&note)
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 410);
+
+    // B → A, through the API.
+    let token = common::last_line(&b.ok(&["token", "create", "interactions"])).to_owned();
+    let api = reqwest::Client::new();
+    let post = |body: Value| {
+        api.post(server_b.url("/api/interactions"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let boost = post(serde_json::json!({ "kind": "boost", "object": article_a }))
+        .await
+        .unwrap();
+    assert_eq!(boost.status(), 201);
+    let boost: Value = boost.json().await.unwrap();
+    let resp = post(serde_json::json!({ "kind": "reply", "object": article_a, "content": "Merci, *instance B*." }))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp = post(serde_json::json!({ "kind": "wave", "object": article_a }))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "kind", "{body}");
+    eventually("A to count B's boost and reply", DEADLINE, || async {
+        (counts(article_a.clone()).await == (0, 1, 1)).then_some(())
+    })
+    .await;
+    assert!(text(&article_a).await.contains("Merci, <em>instance B</em>."));
+    let undone = api
+        .delete(server_b.url(&format!("/api/interactions/{}", boost["id"].as_str().unwrap())))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(undone.status(), 204);
+    eventually("A to drop B's boost", DEADLINE, || async {
+        (counts(article_a.clone()).await == (0, 0, 1)).then_some(())
+    })
+    .await;
+}

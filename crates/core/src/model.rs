@@ -440,3 +440,54 @@ pub struct RemoteArticle {
     pub published_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// What a local actor does to a remote object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionKind {
+    Like,
+    /// A boost (`Announce`).
+    Announce,
+    /// A `Note` in reply.
+    Reply,
+}
+
+impl InteractionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionKind::Like => "like",
+            InteractionKind::Announce => "announce",
+            InteractionKind::Reply => "reply",
+        }
+    }
+
+    /// Also accepts `boost` for `announce`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "like" => Some(InteractionKind::Like),
+            "announce" | "boost" => Some(InteractionKind::Announce),
+            "reply" => Some(InteractionKind::Reply),
+            _ => None,
+        }
+    }
+}
+
+/// A like, boost or reply a local actor sent to a remote object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboundInteraction {
+    pub id: String,
+    /// The local actor (its URL).
+    pub actor_id: String,
+    pub kind: InteractionKind,
+    /// The remote object liked, boosted or replied to.
+    pub object_id: String,
+    /// The remote actor the object is attributed to.
+    pub object_actor: String,
+    /// A reply's Markdown.
+    pub source: Option<String>,
+    /// A reply's sanitised HTML.
+    pub content_html: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When a reply was deleted (its id then answers 410).
+    pub deleted_at: Option<DateTime<Utc>>,
+}

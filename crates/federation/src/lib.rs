@@ -9,6 +9,7 @@
 pub mod context;
 pub mod error;
 pub mod inbox;
+pub mod interact;
 pub mod json;
 pub mod keys;
 pub mod local;
@@ -27,6 +28,7 @@ use url::Url;
 
 pub use context::{CommentPolicy, FedContext, FederationMode, FederationSettings};
 pub use error::FederationError;
+pub use interact::{interact, undo as undo_interaction};
 pub use local::{LocalActor, find_local_actor, private_key_for};
 pub use outbound::{
     actor_changed, answer_follow, article_changed, article_json, dispatch_article_events, federate_changes, follow,
@@ -90,6 +92,7 @@ pub fn router(config: FederationConfig<FedContext>) -> Router {
         .route("/users/{username}/followers", get(routes::get_followers))
         .route("/users/{username}/following", get(routes::get_following))
         .route("/objects/{id}", get(routes::get_object))
+        .route("/notes/{id}", get(routes::get_note))
         .route("/objects/{id}/replies", get(routes::get_replies))
         .route("/objects/{id}/{which}", get(routes::get_counts))
         .layer(FederationMiddleware::new(config))

@@ -42,7 +42,7 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
 /// Queues `activity` (signed as `actor_id`) for `inboxes`; wakes the worker.
 /// Every delivery is queued here, so this is where inboxes on hosts we do not
 /// federate with (blocked, or not on the allowlist) are left out.
-async fn enqueue(
+pub(crate) async fn enqueue(
     ctx: &FedContext,
     actor_id: &str,
     activity: &Value,
@@ -195,7 +195,7 @@ fn announce(ctx: &FedContext, org_id: &str, org_username: &str, object_id: &str)
 
 /// A short token derived from another id, stable across processes and
 /// versions, so answering the same follow twice gives the same activity id.
-fn uniq(s: &str) -> String {
+pub(crate) fn uniq(s: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(s.as_bytes())
         .iter()
@@ -238,7 +238,7 @@ pub async fn federate_changes(ctx: &FedContext) {
 }
 
 /// The local actor that follows remote actors on the instance's behalf: the organisation.
-async fn follower_actor(ctx: &FedContext) -> Result<LocalActor, FederationError> {
+pub(crate) async fn follower_actor(ctx: &FedContext) -> Result<LocalActor, FederationError> {
     match ctx.store().find_organisation().await? {
         Some(org) => Ok(LocalActor::Organisation(org)),
         None => Err(FederationError::bad_request(

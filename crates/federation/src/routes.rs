@@ -366,6 +366,48 @@ pub async fn get_object(
     Ok(activity_response(&article_json(&data, &article).await?))
 }
 
+/// `GET /notes/{id}`: a reply written here, as AS2 (410 once deleted); a
+/// browser is sent to what it replies to.
+pub async fn get_note(
+    data: Data<FedContext>,
+    Path(id): Path<String>,
+    head: RequestHead,
+) -> Result<Response, FederationError> {
+    let wants_as2 = wants_activity_json(&head.headers);
+    if wants_as2 {
+        authorize_fetch(&data, &head).await?;
+    }
+    let note = data
+        .store()
+        .find_outbound_interaction(&id)
+        .await?
+        .filter(|i| i.kind == gazette_core::InteractionKind::Reply)
+        .ok_or(FederationError::NotFound)?;
+    if let Some(deleted) = note.deleted_at {
+        let mut body = json::tombstone(&data.urls().note(&note.id), deleted);
+        body["@context"] = json!(AS2);
+        body["formerType"] = json!("Note");
+        let mut resp = activity_response(&body);
+        *resp.status_mut() = StatusCode::GONE;
+        return Ok(resp);
+    }
+    if !wants_as2 {
+        return Ok(redirect(&note.object_id));
+    }
+    let username = data
+        .urls()
+        .local_username(&note.actor_id)
+        .unwrap_or_default()
+        .to_owned();
+    let object_actor = data.store().find_remote_actor(&note.object_actor).await?;
+    Ok(activity_response(&crate::interact::note_json(
+        &data,
+        &note,
+        &username,
+        object_actor.as_ref(),
+    )))
+}
+
 /// 410 with a `Tombstone` body, for deleted articles.
 pub fn gone_tombstone(data: &FedContext, article: &gazette_core::Article) -> Response {
     let mut body = json::tombstone(&data.urls().article(article), article.updated_at);

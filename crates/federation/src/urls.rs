@@ -94,6 +94,11 @@ impl Urls {
         format!("{}/media/{id}", self.base)
     }
 
+    /// A reply written here (a `Note`).
+    pub fn note(&self, id: &str) -> String {
+        format!("{}/notes/{id}", self.base)
+    }
+
     /// A fresh activity id under the actor: `{actor}/activities/{kind}/{unique}`.
     pub fn activity(&self, actor_id: &str, kind: &str, unique: &str) -> String {
         format!("{actor_id}#{kind}/{unique}")

@@ -73,6 +73,27 @@ pub enum Command {
     Unfollow { target: String },
     /// List the remote actors the organisation follows
     Following,
+    /// Like a remote article or note (its URL) as the organisation; --undo takes it back
+    Like {
+        object: String,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Boost (Announce) a remote article or note to the organisation's followers; --undo takes it back
+    Boost {
+        object: String,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Reply to a remote article or note as the organisation, in Markdown;
+    /// `--delete` deletes a reply (give the reply's URL or id instead of the object)
+    Reply {
+        object: String,
+        /// The reply's Markdown text
+        text: Option<String>,
+        #[arg(long, conflicts_with = "text")]
+        delete: bool,
+    },
     /// List followers; approve or reject pending ones
     #[command(subcommand)]
     Followers(FollowersCommand),

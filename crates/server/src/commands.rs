@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use gazette_core::media::sniff;
-use gazette_core::{Article, ArticleStatus, Country, FollowStatus, LegalForm, Organisation};
+use gazette_core::{Article, ArticleStatus, Country, FollowStatus, InteractionKind, LegalForm, Organisation};
 use gazette_store::{ArticleQuery, NewMedia, Store};
 use gazette_web::DeliveryReport;
 use tokio::sync::watch;
@@ -69,6 +69,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let result = reports(&store, cmd).await;
             store.close().await;
             result
+        }
+        Command::Like { object, undo } => interaction(&config, InteractionKind::Like, &object, None, undo).await,
+        Command::Boost { object, undo } => interaction(&config, InteractionKind::Announce, &object, None, undo).await,
+        Command::Reply { object, text, delete } => {
+            interaction(&config, InteractionKind::Reply, &object, text.as_deref(), delete).await
         }
         Command::Following => {
             let store = app::open_store(&config).await?;
@@ -484,6 +489,48 @@ async fn follow(store: &Store, config: &Config, target: &str, follow: bool) -> R
         println!("unfollowed {} ({})", actor.handle(), actor.id);
     }
     Ok(())
+}
+
+/// Likes, boosts or replies to a remote object as the organisation (or
+/// undoes that); the running server delivers the activity.
+async fn interaction(
+    config: &Config,
+    kind: InteractionKind,
+    object: &str,
+    text: Option<&str>,
+    undo: bool,
+) -> Result<(), CliError> {
+    let store = app::open_store(config).await?;
+    let result = async {
+        let fed = gazette_federation::federation_config(app::fed_context(config, &store))
+            .await
+            .map_err(|e| CliError::Federation(e.to_string()))?;
+        let data = fed.to_request_data();
+        let done = if undo {
+            gazette_federation::undo_interaction(&data, kind, object).await
+        } else {
+            gazette_federation::interact(&data, kind, object, text).await
+        }
+        .map_err(|e| CliError::Federation(format!("{object}: {e}")))?;
+        let what = match kind {
+            InteractionKind::Like => "like",
+            InteractionKind::Announce => "boost",
+            InteractionKind::Reply => "reply",
+        };
+        match (undo, kind) {
+            (true, _) => println!("{what} of {} taken back", done.object_id),
+            (false, InteractionKind::Reply) => println!(
+                "reply to {} queued: {}",
+                done.object_id,
+                gazette_federation::Urls::new(&config.instance.public_url).note(&done.id)
+            ),
+            (false, _) => println!("{what} of {} queued ({})", done.object_id, done.id),
+        }
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
 }
 
 async fn followers(store: &Store, config: &Config, cmd: FollowersCommand) -> Result<(), CliError> {

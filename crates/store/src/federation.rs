@@ -339,6 +339,25 @@ impl Store {
         })
     }
 
+    /// A short string that changes whenever the likes, boosts or visible
+    /// replies of an article change, for validating cached pages that show them.
+    pub async fn reactions_stamp(&self, article_id: &str) -> StoreResult<String> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM interactions WHERE article_id = $1) AS n,
+                    (SELECT MAX(created_at) FROM interactions WHERE article_id = $1) AS n_at,
+                    (SELECT COUNT(*) FROM comments WHERE article_id = $1 AND status = 'visible') AS c,
+                    (SELECT MAX(updated_at) FROM comments WHERE article_id = $1 AND status = 'visible') AS c_at",
+        )
+        .bind(article_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        let n_at: Option<i64> = row.try_get("n_at")?;
+        let c: i64 = row.try_get("c")?;
+        let c_at: Option<i64> = row.try_get("c_at")?;
+        Ok(format!("{n}.{}.{c}.{}", n_at.unwrap_or(0), c_at.unwrap_or(0)))
+    }
+
     /// Stores or replaces a reply (only its author may replace it).
     pub async fn upsert_comment(&self, c: &Comment) -> StoreResult<()> {
         let done = sqlx::query(
@@ -379,8 +398,9 @@ impl Store {
     }
 
     pub async fn set_comment_status(&self, id: &str, status: &str) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE comments SET status = $1 WHERE id = $2")
+        let done = sqlx::query("UPDATE comments SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status)
+            .bind(to_db(now()))
             .bind(id)
             .execute(&self.pool)
             .await?;

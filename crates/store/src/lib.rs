@@ -9,6 +9,7 @@ mod dialect;
 mod error;
 mod federation;
 mod ids;
+mod interactions;
 mod media;
 mod migrate;
 mod network;

@@ -24,7 +24,8 @@ both!(
     keys_are_created_once,
     followers_and_inboxes,
     activities_are_seen_once,
-    interactions_and_comments
+    interactions_and_comments,
+    outbound_interactions_once_and_undone
 );
 
 fn remote(id: &str, host: &str, shared: Option<&str>) -> RemoteActor {
@@ -285,4 +286,80 @@ mod reports {
     }
 
     both!(reports_are_listed_and_resolved);
+}
+
+/// Likes and boosts sent by a local actor: once per object; undoing forgets
+/// them. Replies: several per object; deleting keeps a tombstone.
+async fn outbound_interactions_once_and_undone(store: &Store) {
+    let sent = |id: &str, kind: InteractionKind, source: Option<&str>| OutboundInteraction {
+        id: id.into(),
+        actor_id: "https://here.example/users/org".into(),
+        kind,
+        object_id: "https://there.example/objects/1".into(),
+        object_actor: "https://there.example/users/ann".into(),
+        source: source.map(Into::into),
+        content_html: source.map(|s| format!("<p>{s}</p>")),
+        created_at: Utc::now(),
+        deleted_at: None,
+    };
+    store
+        .add_outbound_interaction(&sent("l1", InteractionKind::Like, None))
+        .await
+        .unwrap();
+    match store
+        .add_outbound_interaction(&sent("l2", InteractionKind::Like, None))
+        .await
+    {
+        Err(gazette_store::StoreError::Conflict { message, .. }) => assert!(message.contains("already"), "{message}"),
+        other => panic!("a second like of the same object must conflict, got {other:?}"),
+    }
+    store
+        .add_outbound_interaction(&sent("b1", InteractionKind::Announce, None))
+        .await
+        .unwrap();
+    store
+        .add_outbound_interaction(&sent("r1", InteractionKind::Reply, Some("one")))
+        .await
+        .unwrap();
+    store
+        .add_outbound_interaction(&sent("r2", InteractionKind::Reply, Some("two")))
+        .await
+        .unwrap();
+    let found = store
+        .find_outbound_by_object(
+            "https://here.example/users/org",
+            InteractionKind::Like,
+            "https://there.example/objects/1",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, "l1");
+    assert_eq!(store.list_outbound_interactions(10, 0).await.unwrap().len(), 4);
+
+    assert!(store.undo_outbound_interaction("l1").await.unwrap());
+    assert!(!store.undo_outbound_interaction("l1").await.unwrap(), "undone once");
+    assert!(store.find_outbound_interaction("l1").await.unwrap().is_none());
+    // Liking again after undoing is allowed.
+    store
+        .add_outbound_interaction(&sent("l3", InteractionKind::Like, None))
+        .await
+        .unwrap();
+
+    assert!(store.undo_outbound_interaction("r1").await.unwrap());
+    assert!(!store.undo_outbound_interaction("r1").await.unwrap());
+    let tomb = store.find_outbound_interaction("r1").await.unwrap().unwrap();
+    assert!(tomb.deleted_at.is_some());
+    assert_eq!(tomb.source.as_deref(), Some("one"));
+    let live: Vec<String> = store
+        .list_outbound_interactions(10, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert!(
+        !live.contains(&"r1".to_owned()) && live.contains(&"r2".to_owned()),
+        "{live:?}"
+    );
 }

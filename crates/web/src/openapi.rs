@@ -438,8 +438,70 @@ fn follower_paths() -> Value {
                 }
             }
         },
+        "/api/interactions": {
+            "get": {
+                "operationId": "listInteractions", "tags": ["followers"],
+                "summary": "Likes, boosts and replies the organisation sent, newest first",
+                "responses": {
+                    "200": { "description": "Interactions", "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "properties": { "items": { "type": "array", "items": interaction_schema() } }
+                    } } } },
+                    "401": response("Unauthorized")
+                }
+            },
+            "post": {
+                "operationId": "createInteraction", "tags": ["followers"],
+                "summary": "Like, boost or reply to a remote article or note as the organisation",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["kind", "object"],
+                    "properties": {
+                        "kind": { "type": "string", "enum": ["like", "announce", "boost", "reply"] },
+                        "object": { "type": "string", "format": "uri", "description": "The remote object's URL" },
+                        "content": { "type": "string", "description": "The reply's Markdown (replies only)" }
+                    }
+                } } } },
+                "responses": {
+                    "201": { "description": "Queued for delivery", "content": { "application/json": { "schema": interaction_schema() } } },
+                    "401": response("Unauthorized"),
+                    "409": response("Conflict"),
+                    "422": response("Invalid")
+                }
+            }
+        },
+        "/api/interactions/{id}": {
+            "delete": {
+                "operationId": "deleteInteraction", "tags": ["followers"],
+                "summary": "Take back a like or boost (Undo), or delete a reply (Delete)",
+                "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": {
+                    "204": { "description": "Taken back; the activity is queued" },
+                    "401": response("Unauthorized"),
+                    "404": response("NotFound")
+                }
+            }
+        },
         "/api/followers/approve": answer("approveFollower", "Accept pending follows from a follower"),
         "/api/followers/reject": answer("rejectFollower", "Refuse pending follows from a follower")
+    })
+}
+
+/// A like, boost or reply sent by the organisation.
+fn interaction_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "id": { "type": "string" },
+            "actor_id": { "type": "string", "format": "uri" },
+            "kind": { "type": "string", "enum": ["like", "announce", "reply"] },
+            "object_id": { "type": "string", "format": "uri" },
+            "object_actor": { "type": "string", "format": "uri" },
+            "source": { "type": ["string", "null"] },
+            "content_html": { "type": ["string", "null"] },
+            "created_at": { "type": "string", "format": "date-time" },
+            "deleted_at": { "type": ["string", "null"], "format": "date-time" },
+            "note": { "type": "string", "format": "uri", "description": "The reply's Note id (replies only)" }
+        }
     })
 }
 

@@ -243,6 +243,28 @@ struct ArticleView {
     /// Set only when the article changed noticeably after publication.
     updated: Option<DateTime<Utc>>,
     translations: Vec<LangLink>,
+    reactions: Reactions,
+}
+
+/// What came back from the fediverse: counts and the visible replies.
+#[derive(Debug, Serialize)]
+struct Reactions {
+    likes: i64,
+    boosts: i64,
+    replies: Vec<ReplyView>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReplyView {
+    /// Where the reply can be read on its own server.
+    href: String,
+    author_name: String,
+    author_handle: String,
+    author_href: String,
+    /// Sanitised when it was received.
+    content_html: String,
+    lang: Option<String>,
+    published: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize)]
@@ -831,8 +853,9 @@ fn public_view(view: Option<StoredArticle>) -> Result<StoredArticle, PageError> 
 async fn article_page(state: &AppState, view: &StoredArticle, lang: &Language) -> Result<Bytes, PageError> {
     let a = &view.article;
     let key = format!("{}|{lang}", a.slug);
+    let reactions = state.store().reactions_stamp(&a.id).await?;
     let validator = format!(
-        "{}:{}:{}:{}:{}",
+        "{}:{}:{}:{}:{}:{reactions}",
         a.id,
         a.version,
         a.updated_at.timestamp_micros(),
@@ -868,7 +891,33 @@ async fn render_article(
             None => Ok(None),
         }
     };
-    let (cover_media, photo_media) = tokio::try_join!(cover, photo)?;
+    let store = state.store();
+    let (cover_media, photo_media, counts, comments) = tokio::try_join!(
+        cover,
+        photo,
+        store.interaction_counts(&article.id),
+        store.list_comments(&article.id, "visible"),
+    )?;
+    let reactions = Reactions {
+        likes: counts.likes,
+        boosts: counts.shares,
+        replies: comments
+            .into_iter()
+            .map(|(c, actor)| ReplyView {
+                href: c.url.clone().unwrap_or_else(|| c.id.clone()),
+                author_name: if actor.name.is_empty() {
+                    actor.preferred_username.clone()
+                } else {
+                    actor.name.clone()
+                },
+                author_handle: actor.handle(),
+                author_href: actor.url.clone().unwrap_or_else(|| actor.id.clone()),
+                content_html: c.content_html,
+                lang: c.language,
+                published: c.published_at,
+            })
+            .collect(),
+    };
 
     let site = site(state, org);
     let t = article.translation(Some(lang));
@@ -1063,6 +1112,7 @@ async fn render_article(
         published,
         updated,
         translations,
+        reactions,
     };
     let nav = Nav {
         current: "article",

@@ -13,6 +13,7 @@ mod authors;
 mod blocks;
 pub(crate) mod deliveries;
 mod followers;
+mod interactions;
 mod media;
 mod organisation;
 mod reports;
@@ -65,6 +66,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/followers", get(followers::list_followers))
         .route("/followers/approve", post(followers::approve_follower))
         .route("/followers/reject", post(followers::reject_follower))
+        .route(
+            "/interactions",
+            get(interactions::list_interactions).post(interactions::create_interaction),
+        )
+        .route(
+            "/interactions/{id}",
+            axum::routing::delete(interactions::delete_interaction),
+        )
         .route("/reports", get(reports::list_reports))
         .route("/reports/resolve", post(reports::resolve_report))
         .route(
