@@ -222,3 +222,55 @@ async fn fedify_follows_receives_and_interacts() {
     assert_eq!(gone.status(), 410);
     let _ = peer.actor.clone();
 }
+
+/// An interview whose interviewee has a fediverse handle mentions them: the
+/// handle is resolved by WebFinger when the article goes out, the `Article`
+/// carries a `Mention` and the interviewee's server is sent the `Create`
+/// even though nobody there follows the author.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_interviewee_is_mentioned_and_notified() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let env = env.federated();
+    let server = env.serve_federated(&["--demo"]);
+    let peer = start_peer(&env.dir.join("peer"));
+    let peer_host = peer.base.trim_start_matches("http://").to_owned();
+    let username = peer.actor.rsplit('/').next().unwrap().to_owned();
+    let handle = format!("@{username}@{peer_host}");
+    let file = env.write(
+        "mention.md",
+        format!(
+            "---\nslug: talking-to-the-peer\nkind: interview\ntitle: A conversation with the peer\n\
+             summary: Questions and answers.\nlanguage: en\nauthor: camille_renard\n\
+             interviewee:\n  name: The Peer\n  fediverse_handle: \"{handle}\"\n---\n**Q.** Hello?\n\n**A.** Hello.\n"
+        ),
+    );
+    env.ok(&["publish", path(&file)]);
+    let create = peer.wait_for("Create", |e| e["object"]["type"] == "Article").await;
+    let tags = create["object"]["tags"].as_array().cloned().unwrap_or_default();
+    assert!(
+        tags.iter()
+            .any(|t| t["type"] == "Mention" && t["href"] == peer.actor.as_str()),
+        "{create}"
+    );
+    // The article served later carries the same mention, from the store.
+    let object = as2(create["object"]["id"].as_str().unwrap()).await;
+    let mention = object["tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "Mention")
+        .cloned()
+        .unwrap();
+    assert_eq!(mention["href"], peer.actor.as_str());
+    assert_eq!(mention["name"], handle.as_str());
+    assert!(
+        object["cc"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == peer.actor.as_str())
+    );
+    drop(server);
+}

@@ -210,8 +210,10 @@ pub fn article(
         .iter()
         .map(|t| json!({ "type": "Hashtag", "href": urls.tag(t), "name": format!("#{t}") }))
         .collect();
+    let mut cc = vec![json!(urls.followers(&author.username))];
     if let Some(m) = mention {
         tags.push(json!({ "type": "Mention", "href": m.actor_id, "name": m.handle }));
+        cc.push(json!(m.actor_id));
     }
     let mut v = json!({
         "@context": context(),
@@ -228,7 +230,7 @@ pub fn article(
         "url": urls.article_page(a),
         "attributedTo": author_id,
         "to": [PUBLIC],
-        "cc": [urls.followers(&author.username)],
+        "cc": cc,
         "tag": tags,
         "sensitive": false,
         "replies": { "id": urls.replies(a), "type": "Collection", "totalItems": counts.replies },

@@ -29,14 +29,64 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
         shares: counts.shares,
         replies: counts.replies,
     };
+    let interviewee = interviewee_actor(ctx, article).await?;
+    let handle = interviewee.as_ref().map(RemoteActor::handle);
+    let mention = interviewee
+        .as_ref()
+        .zip(handle.as_deref())
+        .map(|(a, handle)| json::Mention {
+            actor_id: &a.id,
+            handle,
+        });
     Ok(json::article(
         ctx.urls(),
         article,
         &author,
         &ArticleMedia { cover: cover.as_ref() },
         counts,
-        None,
+        mention,
     ))
+}
+
+/// The interviewee's `@name@host`, split, if the article names one.
+fn interviewee_handle(article: &Article) -> Option<(String, String)> {
+    let handle = article.interviewee.as_ref()?.fediverse_handle.as_deref()?;
+    let (user, host) = handle.trim().trim_start_matches('@').split_once('@')?;
+    Some((user.to_owned(), host.to_owned()))
+}
+
+/// The interviewee's actor, as resolved when the article was federated
+/// (from the store only: reading an article never waits on the network).
+async fn interviewee_actor(ctx: &FedContext, article: &Article) -> Result<Option<RemoteActor>, FederationError> {
+    match interviewee_handle(article) {
+        Some((user, host)) => Ok(ctx.store().find_remote_actor_by_handle(&user, &host).await?),
+        None => Ok(None),
+    }
+}
+
+/// Resolves the interviewee's handle by WebFinger (once; the actor is then
+/// stored), so the article can mention them and they are notified. A handle
+/// that cannot be resolved is logged and the article goes out without the
+/// mention.
+async fn resolve_interviewee(ctx: &FedContext, article: &Article) -> Option<RemoteActor> {
+    let (user, host) = interviewee_handle(article)?;
+    if let Ok(Some(actor)) = ctx.store().find_remote_actor_by_handle(&user, &host).await {
+        return Some(actor);
+    }
+    let resolved = async {
+        let config = crate::federation_config(ctx.clone()).await?;
+        let data = config.to_request_data();
+        resolve_actor(&data, &format!("@{user}@{host}")).await
+    }
+    .await;
+    match resolved {
+        Ok(actor) => Some(actor),
+        Err(e) => {
+            tracing::warn!(article = %article.slug, handle = %format!("@{user}@{host}"), error = %e,
+                "cannot resolve the interviewee's handle; the article goes out without mentioning them");
+            None
+        }
+    }
 }
 
 /// Queues `activity` (signed as `actor_id`) for `inboxes`; wakes the worker.
@@ -119,6 +169,10 @@ pub async fn article_changed(
             if article.status != ArticleStatus::Published {
                 return Ok(0);
             }
+            let mut recipients = author_followers.clone();
+            if let Some(interviewee) = resolve_interviewee(ctx, article).await {
+                recipients.push(interviewee.inbox);
+            }
             let object = article_json(ctx, article).await?;
             let (kind, tag) = if event == ArticleEvent::Published {
                 ("Create", "create")
@@ -130,15 +184,8 @@ pub async fn article_changed(
             if let Some(o) = inner.as_object_mut() {
                 o.remove("@context");
             }
-            let activity = json::activity(
-                &id,
-                kind,
-                &author_id,
-                inner,
-                json!([PUBLIC]),
-                json!([urls.followers(&author.username)]),
-            );
-            sent += enqueue(ctx, &author_id, &activity, &author_followers).await?;
+            let activity = json::activity(&id, kind, &author_id, inner, json!([PUBLIC]), object["cc"].clone());
+            sent += enqueue(ctx, &author_id, &activity, &recipients).await?;
             if event == ArticleEvent::Published
                 && let Some(org) = &org
             {
@@ -149,6 +196,10 @@ pub async fn article_changed(
             }
         }
         ArticleEvent::Deleted => {
+            let mut recipients = author_followers.clone();
+            if let Some(interviewee) = interviewee_actor(ctx, article).await? {
+                recipients.push(interviewee.inbox);
+            }
             let id = format!("{object_id}#delete-{version}");
             let activity = json::activity(
                 &id,
@@ -158,7 +209,7 @@ pub async fn article_changed(
                 json!([PUBLIC]),
                 json!([urls.followers(&author.username)]),
             );
-            sent += enqueue(ctx, &author_id, &activity, &author_followers).await?;
+            sent += enqueue(ctx, &author_id, &activity, &recipients).await?;
             if let Some(org) = &org {
                 let org_id = urls.actor(&org.username);
                 let org_followers = store.follower_inboxes(std::slice::from_ref(&org_id)).await?;

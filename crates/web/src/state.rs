@@ -81,6 +81,15 @@ impl AppState {
         })))
     }
 
+    /// Queues the deliveries of the article changes just saved, in the
+    /// background: the request answers at once, and the change is already
+    /// recorded with the article, so nothing is lost if this is cut short
+    /// (the scheduler retries every few seconds).
+    pub fn federate_soon(&self) {
+        let fed = self.0.fed.clone();
+        tokio::spawn(async move { gazette_federation::federate_changes(&fed).await });
+    }
+
     /// The federation context (store, URLs, settings).
     pub fn fed(&self) -> &FedContext {
         &self.0.fed

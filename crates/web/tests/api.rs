@@ -993,6 +993,8 @@ async fn openapi_document_describes_every_route() {
         ("/api/followers/reject", &["post"]),
         ("/api/reports", &["get"]),
         ("/api/reports/resolve", &["post"]),
+        ("/api/interactions", &["get", "post"]),
+        ("/api/interactions/{id}", &["delete"]),
         ("/api/blocks", &["get", "post"]),
         ("/api/blocks/{kind}/{value}", &["delete"]),
         ("/api/allowlist", &["get", "post"]),

@@ -142,7 +142,7 @@ pub(crate) async fn create_article(
 ) -> Result<Response, ApiError> {
     let new = validate::article(&input, ArticleStatus::Draft, Utc::now(), &NoLines, &|_| 1)?;
     let article = state.store().create_article(&new).await?;
-    gazette_federation::federate_changes(state.fed()).await;
+    state.federate_soon();
     Ok(respond(&state, StatusCode::CREATED, &article, true))
 }
 
@@ -206,7 +206,7 @@ pub(crate) async fn update_article(
     };
     let new = validate::article(&update.input, keep, Utc::now(), &NoLines, &|_| 1)?;
     let article = state.store().update_article(&current.id, &new, expected).await?;
-    gazette_federation::federate_changes(state.fed()).await;
+    state.federate_soon();
     Ok(respond(&state, StatusCode::OK, &article, false))
 }
 
@@ -256,7 +256,7 @@ pub(crate) async fn delete_article(
         .store()
         .set_article_status(&article.id, ArticleStatus::Deleted)
         .await?;
-    gazette_federation::federate_changes(state.fed()).await;
+    state.federate_soon();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -282,7 +282,7 @@ pub(crate) async fn unpublish_article(
 async fn set_status(state: &AppState, key: &str, status: ArticleStatus) -> Result<Response, ApiError> {
     let before = find(state, key).await?;
     let article = state.store().set_article_status(&before.id, status).await?;
-    gazette_federation::federate_changes(state.fed()).await;
+    state.federate_soon();
     Ok(respond(state, StatusCode::OK, &article, false))
 }
 
