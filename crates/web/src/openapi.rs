@@ -465,7 +465,7 @@ fn follower_paths() -> Value {
                     "201": { "description": "Queued for delivery", "content": { "application/json": { "schema": interaction_schema() } } },
                     "401": response("Unauthorized"),
                     "409": response("Conflict"),
-                    "422": response("Invalid")
+                    "422": response("ValidationFailed")
                 }
             }
         },
