@@ -7,7 +7,7 @@ use std::time::Duration;
 use gazette_delivery::{DeliveryConfig, KeySource, Worker};
 use gazette_federation::{CommentPolicy, FedContext, FederationMode, FederationSettings};
 use gazette_store::Store;
-use gazette_web::{AppConfig, AppState, Templates, ThemeConfig};
+use gazette_web::{AdminSettings, AppConfig, AppState, Templates, ThemeConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -95,6 +95,13 @@ pub async fn web_state(
             primary_color: config.theme.primary_color.clone(),
             accent_color: config.theme.accent_color.clone(),
             footer: config.theme.footer.clone(),
+        },
+        admin: AdminSettings {
+            // Ten years at most: chrono's durations are bounded.
+            session_idle: chrono::Duration::minutes(
+                i64::try_from(config.admin.session_idle_minutes.min(10 * 366 * 24 * 60)).unwrap_or(720),
+            ),
+            ..AdminSettings::default()
         },
     };
     AppState::build(store, app, templates, federation_settings(config), on_enqueued)

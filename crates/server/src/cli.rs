@@ -100,6 +100,40 @@ pub enum Command {
     /// Reports (`Flag`) received from other servers
     #[command(subcommand)]
     Reports(ReportsCommand),
+    /// Accounts of the web interface at /admin: create, list, roles, disable, password reset links
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints a one-time link to set the password (or reads it from stdin with --password-stdin)
+    Create {
+        /// Sign-in name: letters, digits, `_`, `.` and `-`
+        username: String,
+        /// admin (also users, tokens, organisation), editor (all content and moderation) or author (own drafts)
+        #[arg(long, default_value = "editor")]
+        role: String,
+        /// Name shown in the interface (default: the username)
+        #[arg(long)]
+        name: Option<String>,
+        /// Author profile (username) whose articles the user writes; required for the author role
+        #[arg(long)]
+        author: Option<String>,
+        /// Read the password from the first line of standard input instead of printing a link
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users with their role and state
+    List,
+    /// Change a user's role (admin, editor or author)
+    SetRole { username: String, role: String },
+    /// Stop a user from signing in (their sessions end at once)
+    Disable { username: String },
+    /// Let a disabled user sign in again
+    Enable { username: String },
+    /// Print a one-time link that sets a new password (valid admin.reset_link_hours)
+    ResetPassword { username: String },
 }
 
 #[derive(Debug, Args)]

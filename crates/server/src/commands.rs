@@ -98,6 +98,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Allow(cmd) => crate::blocks::run(&config, crate::blocks::Action::Allow(cmd)).await,
         Command::Disallow(cmd) => crate::blocks::run(&config, crate::blocks::Action::Disallow(cmd)).await,
         Command::Blocks => crate::blocks::run(&config, crate::blocks::Action::List).await,
+        Command::User(cmd) => crate::users::run(&config, cmd).await,
     }
 }
 

@@ -28,6 +28,7 @@ pub struct Config {
     pub media: MediaConfig,
     pub theme: ThemeConfig,
     pub federation: FederationConfig,
+    pub admin: AdminConfig,
     pub log: LogConfig,
 }
 
@@ -90,6 +91,14 @@ pub struct FederationConfig {
     pub mode: String,
     /// AS2 documents answer only signed GETs (Mastodon's secure mode).
     pub authorized_fetch: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdminConfig {
+    /// A signed-in session ends after this many minutes without a request.
+    pub session_idle_minutes: u64,
+    /// How long a `gazette user reset-password` link works.
+    pub reset_link_hours: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -156,6 +165,15 @@ impl Default for FederationConfig {
             comment_policy: "open".into(),
             mode: "open".into(),
             authorized_fetch: false,
+        }
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            session_idle_minutes: 720,
+            reset_link_hours: 24,
         }
     }
 }
@@ -383,6 +401,22 @@ pub const KEYS: &[Key] = &[
         name: "delivery_backoff_unit_ms",
         set: Setter::PositiveInt(|c, n| {
             c.federation.delivery_backoff_unit_ms = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "admin",
+        name: "session_idle_minutes",
+        set: Setter::PositiveInt(|c, n| {
+            c.admin.session_idle_minutes = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "admin",
+        name: "reset_link_hours",
+        set: Setter::PositiveInt(|c, n| {
+            c.admin.reset_link_hours = n;
             Ok(())
         }),
     },

@@ -11,3 +11,4 @@ pub mod demo;
 pub mod error;
 pub mod frontmatter;
 pub mod scheduler;
+pub mod users;

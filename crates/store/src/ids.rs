@@ -26,6 +26,13 @@ pub(crate) fn new_secret() -> String {
     out
 }
 
+/// `bytes` random bytes as lowercase hex: session, CSRF and reset secrets.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut rnd = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut rnd);
+    rnd.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()

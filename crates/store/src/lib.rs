@@ -14,12 +14,14 @@ mod media;
 mod migrate;
 mod network;
 mod organisation;
+mod password;
 mod reports;
 mod safety;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod time;
 mod tokens;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,8 +39,10 @@ pub use federation::{Follower, InteractionCounts};
 pub use media::NewMedia;
 pub use migrate::MIGRATIONS;
 pub use network::Following;
+pub use password::{MIN_PASSWORD_CHARS, check_password};
 pub use reports::Report;
 pub use safety::{ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, host_candidates, normalise_domain};
+pub use users::{LoginFailures, NewUser, Role, Session, User, normalise_username};
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -59,6 +59,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0007_outbox.sql"),
         postgres: include_str!("../../../migrations/postgres/0007_outbox.sql"),
     },
+    Migration {
+        version: 8,
+        description: "accounts",
+        sqlite: include_str!("../../../migrations/sqlite/0008_accounts.sql"),
+        postgres: include_str!("../../../migrations/postgres/0008_accounts.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

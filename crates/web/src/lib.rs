@@ -2,7 +2,9 @@
 //! routers over one [`AppState`]. Errors from below are mapped to HTTP here
 //! and nowhere else.
 
+mod admin;
 mod api;
+mod content;
 mod error;
 mod feeds;
 mod follow;
@@ -19,7 +21,7 @@ use tokio::net::TcpListener;
 
 pub use api::deliveries::{DeliveryReport, DeliveryTotals};
 pub use error::{ApiError, PageError};
-pub use state::{AppConfig, AppState, ThemeConfig};
+pub use state::{AdminSettings, AppConfig, AppState, ThemeConfig};
 pub use templates::Templates;
 
 /// Every route of the instance.
@@ -31,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(follow::router())
         .merge(media::router())
         .nest("/api", api::router())
+        .nest("/admin", admin::router())
         .with_state(state)
         .merge(federation)
 }
@@ -42,7 +45,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address feeds the admin's sign-in rate limit per address.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -32,6 +32,25 @@ pub struct AppConfig {
     pub default_language: Language,
     pub max_upload_bytes: usize,
     pub theme: ThemeConfig,
+    pub admin: AdminSettings,
+}
+
+/// Settings of the editors' web interface at `/admin`.
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    /// A session ends after this long without a request.
+    pub session_idle: chrono::Duration,
+    /// And in any case this long after signing in.
+    pub session_max: chrono::Duration,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        AdminSettings {
+            session_idle: chrono::Duration::hours(12),
+            session_max: chrono::Duration::days(14),
+        }
+    }
 }
 
 /// Shared, cheaply cloned state; no globals, so several instances can run in one process.

@@ -35,16 +35,30 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("feed.xml", include_str!("../templates/feed.xml")),
     ("sitemap.xml", include_str!("../templates/sitemap.xml")),
     ("robots.txt", include_str!("../templates/robots.txt")),
+    ("admin/base.html", include_str!("../templates/admin/base.html")),
+    ("admin/error.html", include_str!("../templates/admin/error.html")),
+    ("admin/login.html", include_str!("../templates/admin/login.html")),
+    ("admin/reset.html", include_str!("../templates/admin/reset.html")),
+    (
+        "admin/dashboard.html",
+        include_str!("../templates/admin/dashboard.html"),
+    ),
+    ("admin/articles.html", include_str!("../templates/admin/articles.html")),
+    ("admin/editor.html", include_str!("../templates/admin/editor.html")),
 ];
 
 /// Interface strings per language; not a template, but themed the same way.
 const STRINGS_FILE: &str = "strings.json";
 const BUILTIN_STRINGS: &str = include_str!("../templates/strings.json");
+/// The admin interface's strings, kept apart from the public ones (no key in both).
+const ADMIN_STRINGS: &str = include_str!("../templates/admin/strings.json");
 
 /// Built-in static files, by their path under `/static/`.
 const BUILTIN_STATIC: &[(&str, &[u8])] = &[
     ("style.css", include_bytes!("../static/style.css")),
     ("favicon.svg", include_bytes!("../static/favicon.svg")),
+    ("admin.css", include_bytes!("../static/admin.css")),
+    ("admin.js", include_bytes!("../static/admin.js")),
 ];
 
 /// A file served under `/static/`, with what its response headers need.
@@ -77,6 +91,14 @@ impl Templates {
             .collect();
         let mut strings: Strings =
             serde_json::from_str(BUILTIN_STRINGS).map_err(|e| format!("built-in {STRINGS_FILE}: {e}"))?;
+        let admin: Strings =
+            serde_json::from_str(ADMIN_STRINGS).map_err(|e| format!("built-in admin/{STRINGS_FILE}: {e}"))?;
+        for (lang, map) in admin {
+            let into = strings.entry(lang).or_default();
+            for (k, v) in map {
+                into.entry(k).or_insert(v);
+            }
+        }
         let mut statics: HashMap<String, StaticFile> = BUILTIN_STATIC
             .iter()
             .map(|(p, b)| ((*p).to_owned(), static_file(p, Bytes::from_static(b))))

@@ -87,6 +87,7 @@ async fn app() -> App {
             accent_color: "#b91c1c".into(),
             footer: String::new(),
         },
+        admin: Default::default(),
     };
     let federation = gazette_federation::FederationSettings::new(PUBLIC_URL);
     let state = AppState::build(

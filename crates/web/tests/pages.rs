@@ -73,6 +73,7 @@ fn config(theme_dir: Option<&Path>) -> AppConfig {
             accent_color: "#b45309".into(),
             footer: "Coopérative à finalité sociale".into(),
         },
+        admin: Default::default(),
     }
 }
 

@@ -6,13 +6,13 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::header::{ETAG, IF_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
-use gazette_core::validate::{self, NoLines};
+use gazette_core::validate;
 use gazette_core::{Article, ArticleInput, ArticleKind, ArticleStatus, Language};
 use gazette_store::ArticleQuery;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiAuth, ApiJson, ApiQuery, json_bytes, parse_count, parse_json};
+use crate::content::{self, WriteError};
 use crate::{ApiError, AppState};
 
 const DEFAULT_PER_PAGE: i64 = 20;
@@ -140,9 +140,7 @@ pub(crate) async fn create_article(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<ArticleInput>,
 ) -> Result<Response, ApiError> {
-    let new = validate::article(&input, ArticleStatus::Draft, Utc::now(), &NoLines, &|_| 1)?;
-    let article = state.store().create_article(&new).await?;
-    state.federate_soon();
+    let article = content::create_article(&state, &input, &[]).await?;
     Ok(respond(&state, StatusCode::CREATED, &article, true))
 }
 
@@ -200,13 +198,7 @@ pub(crate) async fn update_article(
 ) -> Result<Response, ApiError> {
     let expected = expected_version(&headers, query.version.as_deref(), update.version)?;
     let current = find(&state, &key).await?;
-    let keep = match current.status {
-        ArticleStatus::Deleted => ArticleStatus::Draft,
-        s => s,
-    };
-    let new = validate::article(&update.input, keep, Utc::now(), &NoLines, &|_| 1)?;
-    let article = state.store().update_article(&current.id, &new, expected).await?;
-    state.federate_soon();
+    let article = content::update_article(&state, &current, &update.input, expected, &[]).await?;
     Ok(respond(&state, StatusCode::OK, &article, false))
 }
 
@@ -251,12 +243,8 @@ pub(crate) async fn delete_article(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let article = find(&state, &key).await?;
-    state
-        .store()
-        .set_article_status(&article.id, ArticleStatus::Deleted)
-        .await?;
-    state.federate_soon();
+    let before = find(&state, &key).await?;
+    content::set_status(&state, &before, ArticleStatus::Deleted).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -281,9 +269,17 @@ pub(crate) async fn unpublish_article(
 
 async fn set_status(state: &AppState, key: &str, status: ArticleStatus) -> Result<Response, ApiError> {
     let before = find(state, key).await?;
-    let article = state.store().set_article_status(&before.id, status).await?;
-    state.federate_soon();
+    let article = content::set_status(state, &before, status).await?;
     Ok(respond(state, StatusCode::OK, &article, false))
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Invalid(v) => v.into(),
+            WriteError::Store(s) => s.into(),
+        }
+    }
 }
 
 /// An article by id, else by slug.

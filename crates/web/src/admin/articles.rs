@@ -1,0 +1,804 @@
+//! Articles in the admin: the list (status filter, search, pages) and the
+//! editor, one multipart form for create and edit with every translation
+//! side by side, the interview fields, tags, schedule and cover image (a
+//! new file is stored in the same transaction as the article, so a refused
+//! save leaves no orphan image). Saves go through [`crate::content`], the
+//! write path the REST API uses, which also federates the change.
+//!
+//! A refused save never loses what was typed: the form comes back with the
+//! text as sent and a message per field (only a chosen file must be chosen
+//! again: browsers do not keep file inputs). The article's version travels
+//! in a hidden field, so a save based on an older version is refused with
+//! a conflict instead of overwriting someone else's edit.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::multipart::Field;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{Html, IntoResponse, Response};
+use gazette_core::media::{ImageError, sniff};
+use gazette_core::{Article, ArticleInput, ArticleStatus, CoverInput, Interviewee, TranslationInput};
+use gazette_store::{ArticleQuery, NewMedia, Role, StoreError};
+use http_body_util::Limited;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::session::{CsrfForm, csrf_ok};
+use super::{Signed, error_page_text, forbidden, render, see_other, store_failure};
+use crate::AppState;
+use crate::content::{self, WriteError};
+
+const PER_PAGE: i64 = 25;
+/// Room for the text fields on top of the image in one editor post.
+const TEXT_SLACK: usize = 8 * 1024 * 1024;
+/// Key that ties an uploaded cover to the article input in one transaction.
+const UPLOAD_KEY: &str = "upload:cover";
+
+#[derive(Deserialize, Default)]
+pub(crate) struct ListParams {
+    status: Option<String>,
+    q: Option<String>,
+    page: Option<String>,
+    done: Option<String>,
+}
+
+/// One row of the articles list.
+#[derive(Serialize)]
+struct Row {
+    id: String,
+    title: String,
+    slug: String,
+    status: &'static str,
+    kind: &'static str,
+    languages: Vec<String>,
+    author: String,
+    date: String,
+}
+
+/// `GET /admin/articles?status=&q=&page=` — newest first; authors see their own.
+pub(crate) async fn get_articles(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(p): Query<ListParams>,
+) -> Response {
+    let user = &signed.session.user;
+    let status = p.status.as_deref().and_then(ArticleStatus::parse);
+    let page = p
+        .page
+        .as_deref()
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1);
+    let search = p.q.clone().filter(|q| !q.trim().is_empty());
+    let query = ArticleQuery {
+        statuses: status.into_iter().collect(),
+        author_id: if user.role.is_editor() {
+            None
+        } else {
+            Some(user.author_id.clone().unwrap_or_default())
+        },
+        search: search.clone(),
+        limit: PER_PAGE,
+        offset: (page - 1).saturating_mul(PER_PAGE),
+        ..Default::default()
+    };
+    let (found, authors) = match tokio::try_join!(state.store().list_articles(&query), state.store().list_authors()) {
+        Ok(v) => v,
+        Err(e) => return store_failure(&state, &signed.lang, e),
+    };
+    let names: HashMap<&str, &str> = authors.iter().map(|a| (a.id.as_str(), a.name.as_str())).collect();
+    let rows: Vec<Row> = found
+        .articles
+        .iter()
+        .map(|a| Row {
+            id: a.id.clone(),
+            title: a.translation(None).title.clone(),
+            slug: a.slug.clone(),
+            status: a.status.as_str(),
+            kind: a.kind.as_str(),
+            languages: a.languages().map(|l| l.as_str().to_owned()).collect(),
+            author: names.get(a.author_id.as_str()).copied().unwrap_or("").to_owned(),
+            date: a.published_at.unwrap_or(a.updated_at).to_rfc3339(),
+        })
+        .collect();
+    let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let link = |n: i64| {
+        let mut q = vec![format!("page={n}")];
+        if let Some(s) = status {
+            q.push(format!("status={}", s.as_str()));
+        }
+        if let Some(s) = &search {
+            q.push(format!("q={}", crate::pages::encode_segment(s)));
+        }
+        format!("/admin/articles?{}", q.join("&"))
+    };
+    let page_json = json!({
+        "rows": rows,
+        "total": found.total,
+        "status": status.map(|s| s.as_str()).unwrap_or(""),
+        "q": search.clone().unwrap_or_default(),
+        "page": page,
+        "pages": pages,
+        "prev": (page > 1).then(|| link(page - 1)),
+        "next": (page < pages).then(|| link(page + 1)),
+        "done": p.done,
+    });
+    render(&state, &signed, "articles", "admin/articles.html", page_json)
+}
+
+/// Exactly what the editor form holds, so a refused save shows it again.
+#[derive(Serialize, Default, Clone)]
+struct EditorForm {
+    id: Option<String>,
+    version: Option<i64>,
+    /// The stored status (`new` before the first save).
+    status: String,
+    slug: String,
+    kind: String,
+    author: String,
+    tags: String,
+    /// `YYYY-MM-DDTHH:MM`, UTC, as `<input type="datetime-local">` sends it.
+    publish_at: String,
+    translations: Vec<TranslationForm>,
+    interviewee: IntervieweeForm,
+    /// The stored cover, if any.
+    cover: Option<CoverView>,
+    cover_alt: String,
+    cover_remove: bool,
+}
+
+#[derive(Serialize, Default, Clone)]
+struct TranslationForm {
+    language: String,
+    title: String,
+    summary: String,
+    body: String,
+    /// Rendered body, after the Preview button.
+    preview: Option<String>,
+}
+
+impl TranslationForm {
+    fn is_blank(&self) -> bool {
+        self.title.trim().is_empty() && self.summary.trim().is_empty() && self.body.trim().is_empty()
+    }
+}
+
+#[derive(Serialize, Default, Clone)]
+struct IntervieweeForm {
+    name: String,
+    role: String,
+    organisation: String,
+    bio: String,
+    handle: String,
+    /// Media id of a photo set elsewhere (CLI, API), kept as is.
+    photo: Option<String>,
+}
+
+#[derive(Serialize, Clone)]
+struct CoverView {
+    media_id: String,
+    url: String,
+}
+
+/// An uploaded cover, already checked to be an image within the limit.
+struct Upload {
+    media: NewMedia,
+}
+
+impl EditorForm {
+    fn from_article(a: &Article, author_username: &str) -> Self {
+        let mut translations: Vec<TranslationForm> = a
+            .translations
+            .iter()
+            .map(|t| TranslationForm {
+                language: t.language.as_str().to_owned(),
+                title: t.title.clone(),
+                summary: t.summary.clone(),
+                body: t.body_markdown.clone(),
+                preview: None,
+            })
+            .collect();
+        translations.push(TranslationForm::default());
+        let iv = a.interviewee.clone().unwrap_or_default();
+        EditorForm {
+            id: Some(a.id.clone()),
+            version: Some(a.version),
+            status: a.status.as_str().to_owned(),
+            slug: a.slug.clone(),
+            kind: a.kind.as_str().to_owned(),
+            author: author_username.to_owned(),
+            tags: a.tags.join(", "),
+            publish_at: a
+                .published_at
+                .filter(|_| a.status == ArticleStatus::Scheduled)
+                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+                .unwrap_or_default(),
+            translations,
+            interviewee: IntervieweeForm {
+                name: iv.name,
+                role: iv.role,
+                organisation: iv.organisation,
+                bio: iv.bio,
+                handle: iv.fediverse_handle.unwrap_or_default(),
+                photo: iv.photo,
+            },
+            cover: a.cover.as_ref().map(|c| CoverView {
+                media_id: c.media_id.clone(),
+                url: crate::pages::media_path(&c.media_id),
+            }),
+            cover_alt: a.cover.as_ref().map(|c| c.alt.clone()).unwrap_or_default(),
+            cover_remove: false,
+        }
+    }
+
+    fn blank(default_language: &str, author: &str) -> Self {
+        EditorForm {
+            status: "new".into(),
+            kind: "interview".into(),
+            author: author.to_owned(),
+            translations: vec![
+                TranslationForm {
+                    language: default_language.to_owned(),
+                    ..Default::default()
+                },
+                TranslationForm::default(),
+            ],
+            ..Default::default()
+        }
+    }
+
+    /// The article input this form describes, for `status` (`None`: keep).
+    fn to_input(&self, status: Option<&str>, upload: Option<&Upload>) -> ArticleInput {
+        let translations = self
+            .translations
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| *i == 0 || !t.is_blank())
+            .map(|(_, t)| TranslationInput {
+                language: t.language.trim().to_owned(),
+                title: t.title.clone(),
+                summary: t.summary.clone(),
+                body: t.body.clone(),
+            })
+            .collect();
+        let cover = match (upload, &self.cover) {
+            (Some(_), _) => Some(CoverInput {
+                media_id: UPLOAD_KEY.into(),
+                alt: self.cover_alt.clone(),
+            }),
+            (None, Some(c)) if !self.cover_remove => Some(CoverInput {
+                media_id: c.media_id.clone(),
+                alt: self.cover_alt.clone(),
+            }),
+            _ => None,
+        };
+        let interviewee = (self.kind == "interview").then(|| Interviewee {
+            name: self.interviewee.name.trim().to_owned(),
+            role: self.interviewee.role.trim().to_owned(),
+            organisation: self.interviewee.organisation.trim().to_owned(),
+            bio: self.interviewee.bio.trim().to_owned(),
+            photo: self.interviewee.photo.clone(),
+            fediverse_handle: Some(self.interviewee.handle.trim().to_owned()).filter(|h| !h.is_empty()),
+        });
+        ArticleInput {
+            slug: Some(self.slug.trim().to_owned()).filter(|s| !s.is_empty()),
+            kind: self.kind.clone(),
+            status: status.map(str::to_owned),
+            language: self
+                .translations
+                .first()
+                .map(|t| t.language.trim().to_owned())
+                .unwrap_or_default(),
+            translations,
+            tags: self
+                .tags
+                .split([',', ' ', '\n'])
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            author: self.author.clone(),
+            cover,
+            interviewee,
+            publish_at: Some(self.publish_at.trim().to_owned()).filter(|s| !s.is_empty()),
+        }
+    }
+
+    /// The form id of the input a validation or store field names.
+    fn field_id(&self, field: &str) -> String {
+        let column = |lang: &str| {
+            self.translations
+                .iter()
+                .position(|t| t.language.trim() == lang)
+                .or_else(|| lang.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        match field {
+            "title" | "summary" | "body" => format!("tr-0-{field}"),
+            "language" => "tr-0-language".into(),
+            "cover" | "cover.alt" | "alt" => "cover_alt".into(),
+            "file" => "cover_file".into(),
+            "interviewee" | "interviewee.name" => "iv-name".into(),
+            "interviewee.fediverse_handle" => "iv-handle".into(),
+            "kind" | "slug" | "tags" | "author" | "publish_at" => field.into(),
+            f => match f.strip_prefix("translations.").and_then(|r| r.split_once('.')) {
+                Some((lang, part)) => format!("tr-{}-{part}", column(lang)),
+                None => String::new(),
+            },
+        }
+    }
+}
+
+/// A message for the form: shown in the summary, and beside its field when it has one.
+#[derive(Serialize, Clone)]
+struct FormError {
+    field: String,
+    message: String,
+}
+
+/// Everything the editor template needs besides the form.
+struct EditorView {
+    errors: Vec<FormError>,
+    conflict: Option<i64>,
+    notice: Option<String>,
+    status: StatusCode,
+}
+
+impl EditorView {
+    fn ok() -> Self {
+        EditorView {
+            errors: Vec::new(),
+            conflict: None,
+            notice: None,
+            status: StatusCode::OK,
+        }
+    }
+
+    fn failed(status: StatusCode, errors: Vec<FormError>) -> Self {
+        EditorView {
+            errors,
+            status,
+            ..EditorView::ok()
+        }
+    }
+}
+
+async fn render_editor(state: &AppState, signed: &Signed, form: &EditorForm, view: EditorView) -> Response {
+    let authors = match state.store().list_authors().await {
+        Ok(a) => a,
+        Err(e) => return store_failure(state, &signed.lang, e),
+    };
+    let user = &signed.session.user;
+    let field_errors: HashMap<&str, &str> = view
+        .errors
+        .iter()
+        .filter(|e| !e.field.is_empty())
+        .map(|e| (e.field.as_str(), e.message.as_str()))
+        .collect();
+    let public_url = (form.status == "published").then(|| state.url(&format!("/articles/{}", form.slug)));
+    let page = json!({
+        "form": form,
+        "errors": view.errors,
+        "field_errors": field_errors,
+        "conflict": view.conflict,
+        "notice": view.notice,
+        "authors": authors.iter().map(|a| json!({"username": a.username, "name": a.name})).collect::<Vec<_>>(),
+        "can_publish": user.role.is_editor(),
+        "max_upload_mb": state.config().max_upload_bytes as f64 / (1024.0 * 1024.0),
+        "action": form.id.as_ref().map(|id| format!("/admin/articles/{id}")).unwrap_or_else(|| "/admin/articles/new".into()),
+        "public_url": public_url,
+    });
+    let mut r = render(state, signed, "articles", "admin/editor.html", page);
+    *r.status_mut() = view.status;
+    r
+}
+
+/// The author profile an `author`-role user writes as; `None` for others.
+fn own_author(signed: &Signed) -> Option<&str> {
+    let user = &signed.session.user;
+    (user.role == Role::Author).then(|| user.author_id.as_deref().unwrap_or(""))
+}
+
+/// Whether the signed-in user may change this article (see docs/ADMIN.md).
+fn may_edit(signed: &Signed, a: &Article) -> bool {
+    match own_author(signed) {
+        None => true,
+        Some(own) => a.author_id == own && a.status == ArticleStatus::Draft,
+    }
+}
+
+/// `GET /admin/articles/new` — a blank editor.
+pub(crate) async fn get_new_article(State(state): State<AppState>, signed: Signed) -> Response {
+    let author = match own_author(&signed) {
+        Some("") => return no_author_profile(&state, &signed),
+        Some(id) => match state.store().get_author(id).await {
+            Ok(a) => a.username,
+            Err(e) => return store_failure(&state, &signed.lang, e),
+        },
+        None => String::new(),
+    };
+    let form = EditorForm::blank(state.config().default_language.as_str(), &author);
+    render_editor(&state, &signed, &form, EditorView::ok()).await
+}
+
+fn no_author_profile(state: &AppState, signed: &Signed) -> Response {
+    let t = |k: &str| state.templates().text(&signed.lang, k);
+    error_page_text(
+        state,
+        &signed.lang,
+        StatusCode::FORBIDDEN,
+        &t("error_forbidden"),
+        &t("no_author_profile"),
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct EditParams {
+    done: Option<String>,
+}
+
+/// `GET /admin/articles/{id}` — the editor for a stored article.
+pub(crate) async fn get_edit_article(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Query(p): Query<EditParams>,
+) -> Response {
+    let article = match state.store().get_article(&id).await {
+        Ok(a) => a,
+        Err(e) => return store_failure(&state, &signed.lang, e),
+    };
+    if !may_edit(&signed, &article) {
+        return forbidden(&state, &signed);
+    }
+    let author = match state.store().get_author(&article.author_id).await {
+        Ok(a) => a,
+        Err(e) => return store_failure(&state, &signed.lang, e),
+    };
+    let form = EditorForm::from_article(&article, &author.username);
+    let mut view = EditorView::ok();
+    view.notice = p
+        .done
+        .as_deref()
+        .filter(|d| ["save", "publish", "schedule", "unpublish"].contains(d))
+        .map(|d| state.templates().text(&signed.lang, &format!("done_{d}")));
+    render_editor(&state, &signed, &form, view).await
+}
+
+/// `POST /admin/articles/new` — creates the article (or previews it).
+pub(crate) async fn post_new_article(State(state): State<AppState>, signed: Signed, req: Request) -> Response {
+    save(state, signed, None, req).await
+}
+
+/// `POST /admin/articles/{id}` — saves, publishes, schedules, unpublishes or previews.
+pub(crate) async fn post_edit_article(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
+    let current = match state.store().get_article(&id).await {
+        Ok(a) => a,
+        Err(e) => return store_failure(&state, &signed.lang, e),
+    };
+    if !may_edit(&signed, &current) {
+        return forbidden(&state, &signed);
+    }
+    save(state, signed, Some(current), req).await
+}
+
+/// The posted editor: its fields, the chosen action and any uploaded cover.
+struct Posted {
+    form: EditorForm,
+    action: String,
+    csrf: String,
+    upload: Option<Upload>,
+    errors: Vec<FormError>,
+    /// The file was over the instance's limit.
+    too_big: bool,
+}
+
+async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Request) -> Response {
+    let t = |k: &str| state.templates().text(&signed.lang, k);
+    let mut posted = match read_editor(&state, &signed, current.as_ref(), req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    // A form without this session's token is not saved, but what it carried
+    // is shown again, so nothing typed is lost.
+    if !csrf_ok(&signed, &posted.csrf) {
+        let errors = vec![FormError {
+            field: String::new(),
+            message: t("csrf_refused_text_editor"),
+        }];
+        return render_editor(
+            &state,
+            &signed,
+            &posted.form,
+            EditorView::failed(StatusCode::FORBIDDEN, errors),
+        )
+        .await;
+    }
+    if !posted.errors.is_empty() {
+        let status = if posted.too_big {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        let errors = std::mem::take(&mut posted.errors);
+        return render_editor(&state, &signed, &posted.form, EditorView::failed(status, errors)).await;
+    }
+    let editor = signed.session.user.role.is_editor();
+    let status = match (posted.action.as_str(), editor) {
+        ("preview", _) => {
+            for tr in posted.form.translations.iter_mut().filter(|t| !t.is_blank()) {
+                tr.preview = Some(match gazette_core::markdown::render(&tr.body, "body", 1) {
+                    Ok(html) => html,
+                    Err(errs) => errs.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "),
+                });
+            }
+            return render_editor(&state, &signed, &posted.form, EditorView::ok()).await;
+        }
+        ("save", _) if current.is_none() => Some("draft"),
+        ("save", _) => None,
+        ("publish", true) => Some("published"),
+        ("schedule", true) => Some("scheduled"),
+        ("unpublish", true) => Some("draft"),
+        _ => return forbidden(&state, &signed),
+    };
+    if let Some(own) = own_author(&signed) {
+        // Authors write as themselves, whatever the form says.
+        match state.store().get_author(own).await {
+            Ok(a) => posted.form.author = a.username,
+            Err(_) => return no_author_profile(&state, &signed),
+        }
+    }
+    let input = posted.form.to_input(status, posted.upload.as_ref());
+    let media: Vec<NewMedia> = posted.upload.into_iter().map(|u| u.media).collect();
+    let result = match &current {
+        None => content::create_article(&state, &input, &media).await,
+        Some(c) => content::update_article(&state, c, &input, posted.form.version, &media).await,
+    };
+    let form = &posted.form;
+    let fail = |status, errors| EditorView::failed(status, errors);
+    match result {
+        Ok(article) => see_other(&format!("/admin/articles/{}?done={}", article.id, posted.action)),
+        Err(WriteError::Invalid(v)) => {
+            let errors =
+                v.0.iter()
+                    .map(|e| FormError {
+                        field: form.field_id(&e.field),
+                        message: e.to_string(),
+                    })
+                    .collect();
+            render_editor(&state, &signed, form, fail(StatusCode::UNPROCESSABLE_ENTITY, errors)).await
+        }
+        Err(WriteError::Store(StoreError::StaleVersion { current: now_at, .. })) => {
+            // Keep the typed text; the next save, made knowingly, replaces version `now_at`.
+            let mut form = posted.form.clone();
+            form.version = Some(now_at);
+            let mut view = fail(StatusCode::CONFLICT, Vec::new());
+            view.conflict = Some(now_at);
+            render_editor(&state, &signed, &form, view).await
+        }
+        Err(WriteError::Store(e @ (StoreError::Conflict { .. } | StoreError::Invalid { .. }))) => {
+            let (field, message, status) = match &e {
+                StoreError::Conflict { field, message } => (*field, message.clone(), StatusCode::CONFLICT),
+                StoreError::Invalid { field, message } => (*field, message.clone(), StatusCode::UNPROCESSABLE_ENTITY),
+                _ => ("", String::new(), StatusCode::UNPROCESSABLE_ENTITY),
+            };
+            let errors = vec![FormError {
+                field: form.field_id(field),
+                message: format!("{field}: {message}"),
+            }];
+            render_editor(&state, &signed, form, fail(status, errors)).await
+        }
+        Err(WriteError::Store(e)) => store_failure(&state, &signed.lang, e),
+    }
+}
+
+/// Reads the multipart editor form. Text fields come before the file input
+/// in the page, so an oversized file still leaves every typed field read.
+async fn read_editor(
+    state: &AppState,
+    signed: &Signed,
+    current: Option<&Article>,
+    req: Request,
+) -> Result<Posted, Response> {
+    let bad = |msg: String| error_page_text(state, &signed.lang, StatusCode::BAD_REQUEST, "Bad request", &msg);
+    let is_multipart = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(bad("the editor posts multipart/form-data".into()));
+    }
+    let limit = state.config().max_upload_bytes;
+    let req = req.map(|body| Body::new(Limited::new(body, limit.saturating_add(TEXT_SLACK))));
+    let mut multipart = Multipart::from_request(req, state)
+        .await
+        .map_err(|e| bad(e.body_text()))?;
+    let mut form = EditorForm {
+        status: current
+            .map(|a| a.status.as_str().to_owned())
+            .unwrap_or_else(|| "new".into()),
+        id: current.map(|a| a.id.clone()),
+        ..Default::default()
+    };
+    if let Some(a) = current {
+        form.cover = a.cover.as_ref().map(|c| CoverView {
+            media_id: c.media_id.clone(),
+            url: crate::pages::media_path(&c.media_id),
+        });
+        form.interviewee.photo = a.interviewee.as_ref().and_then(|i| i.photo.clone());
+    }
+    let mut action = String::from("save");
+    let mut csrf = String::new();
+    let mut file: Option<Vec<u8>> = None;
+    let mut errors = Vec::new();
+    let mut too_big = false;
+    let t = |k: &str| state.templates().text(&signed.lang, k);
+    let too_large = || FormError {
+        field: "cover_file".into(),
+        message: t("upload_too_large").replace("{mb}", &format!("{:.1}", limit as f64 / (1024.0 * 1024.0))),
+    };
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            // The body ran past the cap: only an oversized file gets here once the text is read.
+            Err(_) if !form.translations.is_empty() => {
+                errors.push(too_large());
+                too_big = true;
+                file = None;
+                break;
+            }
+            Err(e) => return Err(bad(e.body_text())),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "cover_file" {
+            match read_capped(field, limit).await {
+                Ok(Some(bytes)) if !bytes.is_empty() => file = Some(bytes),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => {
+                    errors.push(too_large());
+                    too_big = true;
+                    break;
+                }
+            }
+            continue;
+        }
+        let value = match field.text().await {
+            Ok(v) => v,
+            Err(e) => return Err(bad(e.body_text())),
+        };
+        match name.as_str() {
+            "_csrf" => csrf = value,
+            "action" => action = value,
+            "version" => form.version = value.trim().parse().ok(),
+            "slug" => form.slug = value,
+            "kind" => form.kind = value,
+            "author" => form.author = value,
+            "tags" => form.tags = value,
+            "publish_at" => form.publish_at = value,
+            "cover_alt" => form.cover_alt = value,
+            "cover_remove" => form.cover_remove = !value.is_empty(),
+            "iv-name" => form.interviewee.name = value,
+            "iv-role" => form.interviewee.role = value,
+            "iv-organisation" => form.interviewee.organisation = value,
+            "iv-bio" => form.interviewee.bio = value,
+            "iv-handle" => form.interviewee.handle = value,
+            other => {
+                // tr-{i}-{part}: one column of the translations.
+                if let Some((i, part)) = other
+                    .strip_prefix("tr-")
+                    .and_then(|r| r.split_once('-'))
+                    .and_then(|(i, p)| Some((i.parse::<usize>().ok()?, p)))
+                    .filter(|(i, _)| *i < 50)
+                {
+                    while form.translations.len() <= i {
+                        form.translations.push(TranslationForm::default());
+                    }
+                    let tr = &mut form.translations[i];
+                    match part {
+                        "language" => tr.language = value,
+                        "title" => tr.title = value,
+                        "summary" => tr.summary = value,
+                        "body" => tr.body = value,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    if form.translations.is_empty() {
+        form.translations.push(TranslationForm::default());
+    }
+    if form.translations.last().is_some_and(|t| !t.is_blank()) {
+        form.translations.push(TranslationForm::default());
+    }
+    let upload = match file {
+        None => None,
+        Some(bytes) => match sniff(&bytes, limit) {
+            Ok(info) => Some(Upload {
+                media: NewMedia {
+                    key: UPLOAD_KEY.into(),
+                    info,
+                    alt: form.cover_alt.trim().to_owned(),
+                    bytes,
+                },
+            }),
+            Err(ImageError::TooLarge { .. }) => {
+                errors.push(too_large());
+                too_big = true;
+                None
+            }
+            Err(_) => {
+                errors.push(FormError {
+                    field: "cover_file".into(),
+                    message: t("upload_not_image"),
+                });
+                None
+            }
+        },
+    };
+    if upload.is_some() && form.cover_alt.trim().is_empty() {
+        errors.push(FormError {
+            field: "cover_alt".into(),
+            message: t("cover_alt_required"),
+        });
+    }
+    Ok(Posted {
+        form,
+        action,
+        csrf,
+        upload,
+        errors,
+        too_big,
+    })
+}
+
+/// The bytes of a file part, or `None` when it is larger than `limit`.
+async fn read_capped(
+    mut field: Field<'_>,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, axum::extract::multipart::MultipartError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field.chunk().await? {
+        if out.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Some(out))
+}
+
+/// `POST /admin/preview` — the live preview: Markdown `body` rendered as
+/// the public page renders it (an HTML fragment), or what is wrong with it.
+pub(crate) async fn post_preview(State(_state): State<AppState>, form: CsrfForm) -> Response {
+    match gazette_core::markdown::render(form.fields.get("body"), "body", 1) {
+        Ok(html) => Html(html).into_response(),
+        Err(errs) => {
+            let list: String = errs
+                .iter()
+                .map(|e| format!("<li>{}</li>", escape(&e.to_string())))
+                .collect();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(format!("<ul class=\"preview-errors\">{list}</ul>")),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

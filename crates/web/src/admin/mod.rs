@@ -1,0 +1,213 @@
+//! The editors' web interface under `/admin`: server-rendered pages that
+//! work without JavaScript (scripts only add live preview), in English or
+//! French (the user's choice, else `Accept-Language`), every asset served
+//! by Gazette itself.
+//!
+//! Layout: [`session`] signs people in and out (cookies, CSRF, rate limits,
+//! reset links); [`dashboard`] is the home page; [`articles`] the list and
+//! the editor. This
+//! file holds the router, the page frame every template gets, and the
+//! error pages. Who may do what is decided by [`Role`]; see docs/ADMIN.md.
+
+mod articles;
+mod dashboard;
+mod session;
+
+use axum::Router;
+use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use gazette_core::Language;
+use gazette_store::{Role, StoreError, User};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+pub(crate) use session::Signed;
+
+/// Languages the interface is written in.
+const UI_LANGUAGES: [&str; 2] = ["en", "fr"];
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard::get_dashboard))
+        .route("/login", get(session::get_login).post(session::post_login))
+        .route("/logout", post(session::post_logout))
+        .route("/reset/{token}", get(session::get_reset).post(session::post_reset))
+        .route("/language", post(session::post_language))
+        .route("/articles", get(articles::get_articles))
+        .route(
+            "/articles/new",
+            get(articles::get_new_article)
+                .post(articles::post_new_article)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/articles/{id}",
+            get(articles::get_edit_article)
+                .post(articles::post_edit_article)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/preview", post(articles::post_preview))
+        .fallback(not_found)
+}
+
+async fn not_found(state: axum::extract::State<AppState>, headers: HeaderMap) -> Response {
+    let lang = ui_language(None, &headers);
+    error_page(
+        &state,
+        &lang,
+        StatusCode::NOT_FOUND,
+        "error_not_found",
+        "error_not_found_text",
+    )
+}
+
+/// The interface language: the user's choice, else the best match for
+/// `Accept-Language`, else English.
+pub(crate) fn ui_language(user: Option<&User>, headers: &HeaderMap) -> String {
+    if let Some(l) = user
+        .and_then(|u| u.locale.as_deref())
+        .filter(|l| UI_LANGUAGES.contains(l))
+    {
+        return l.to_owned();
+    }
+    let available: Vec<Language> = UI_LANGUAGES.iter().filter_map(|l| Language::parse(l).ok()).collect();
+    headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| Language::negotiate(h, &available))
+        .map(|l| l.as_str().to_owned())
+        .unwrap_or_else(|| "en".to_owned())
+}
+
+/// The signed-in user as templates see them.
+#[derive(Serialize)]
+struct UserView<'a> {
+    username: &'a str,
+    display_name: &'a str,
+    role: &'static str,
+    is_editor: bool,
+    is_admin: bool,
+}
+
+/// Renders `template` inside the admin frame: `page` is merged with the
+/// language, the user, the CSRF token and the navigation.
+pub(crate) fn render(state: &AppState, signed: &Signed, nav: &str, template: &str, page: Value) -> Response {
+    let lang = signed.lang.clone();
+    let user = &signed.session.user;
+    let mut ctx = json!({
+        "lang": lang,
+        "locale": user.locale,
+        "here": signed.here,
+        "csrf": signed.session.csrf_token,
+        "nav": nav,
+        "site_name": state.config().instance_name,
+        "user": UserView {
+            username: &user.username,
+            display_name: &user.display_name,
+            role: user.role.as_str(),
+            is_editor: user.role.is_editor(),
+            is_admin: user.role == Role::Admin,
+        },
+    });
+    merge(&mut ctx, page);
+    render_ctx(state, &lang, StatusCode::OK, template, ctx)
+}
+
+/// Renders a template with a full context (pages outside the session too).
+pub(crate) fn render_ctx(state: &AppState, lang: &str, status: StatusCode, template: &str, ctx: Value) -> Response {
+    match state.templates().render(template, ctx) {
+        Ok(html) => html_response(status, html),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), template, "admin template failed");
+            let text = state.templates().text(lang, "error_internal_text");
+            html_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("<!doctype html><title>Error</title><p>{text}</p>"),
+            )
+        }
+    }
+}
+
+/// Admin pages are private and change with every save: never cached.
+fn html_response(status: StatusCode, html: String) -> Response {
+    let mut r = (status, Html(html)).into_response();
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Some(a), Value::Object(b)) = (into.as_object_mut(), from) {
+        a.extend(b);
+    }
+}
+
+/// A small page saying what went wrong, in the interface language.
+pub(crate) fn error_page(
+    state: &AppState,
+    lang: &str,
+    status: StatusCode,
+    title_key: &str,
+    text_key: &str,
+) -> Response {
+    let templates = state.templates();
+    error_page_text(
+        state,
+        lang,
+        status,
+        &templates.text(lang, title_key),
+        &templates.text(lang, text_key),
+    )
+}
+
+pub(crate) fn error_page_text(state: &AppState, lang: &str, status: StatusCode, title: &str, text: &str) -> Response {
+    let ctx = json!({
+        "lang": lang,
+        "site_name": state.config().instance_name,
+        "title": title,
+        "text": text,
+    });
+    render_ctx(state, lang, status, "admin/error.html", ctx)
+}
+
+/// A failure inside a signed-in page.
+pub(crate) fn store_failure(state: &AppState, lang: &str, e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound { .. } => error_page(
+            state,
+            lang,
+            StatusCode::NOT_FOUND,
+            "error_not_found",
+            "error_not_found_text",
+        ),
+        other => {
+            tracing::error!(error = %other, "admin page failed");
+            error_page(
+                state,
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error_internal",
+                "error_internal_text",
+            )
+        }
+    }
+}
+
+/// 403 for a role that may not do this.
+pub(crate) fn forbidden(state: &AppState, signed: &Signed) -> Response {
+    error_page(
+        state,
+        &signed.lang,
+        StatusCode::FORBIDDEN,
+        "error_forbidden",
+        "error_forbidden_text",
+    )
+}
+
+/// 303 See Other to `to` (after a POST, so reloading does not post again).
+pub(crate) fn see_other(to: &str) -> Response {
+    axum::response::Redirect::to(to).into_response()
+}

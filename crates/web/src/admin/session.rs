@@ -1,0 +1,519 @@
+//! Signing in and out: the session cookie and the [`Signed`] extractor that
+//! every admin page takes, CSRF tokens on every form ([`CsrfForm`] for
+//! ordinary forms; multipart forms check theirs with [`csrf_ok`]), sign-in
+//! rate limits per account and per address, one-time password reset links,
+//! and the interface language switch.
+//!
+//! The session cookie holds a random secret whose hash the store keeps with
+//! the session's own CSRF token; it is `HttpOnly`, `SameSite=Lax`, limited
+//! to `/admin`, and `Secure` when the instance is served over https. Forms
+//! shown before signing in (sign-in, password reset) carry a token that
+//! must match a short-lived cookie of their own (double submit).
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use gazette_store::{Session, StoreError};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{error_page, error_page_text, render_ctx, see_other, store_failure, ui_language};
+use crate::AppState;
+
+const SESSION_COOKIE: &str = "gazette_session";
+const FORM_COOKIE: &str = "gazette_form";
+/// Failed sign-ins counted over this window…
+const LIMIT_WINDOW_MINUTES: i64 = 15;
+/// …refuse the account after this many (since its last success)…
+const MAX_ACCOUNT_FAILURES: i64 = 5;
+/// …and the address after this many, whatever the account.
+const MAX_ADDRESS_FAILURES: i64 = 20;
+
+/// A signed-in request: the live session, its cookie secret, and the
+/// interface language. Without a live session, a page answers with a
+/// redirect to the sign-in page (a form post, with a page saying the
+/// session ended: going back in the browser keeps what was typed).
+pub(crate) struct Signed {
+    pub(crate) session: Session,
+    secret: String,
+    pub(crate) lang: String,
+    /// Path and query of this request, to come back to after a side form.
+    pub(crate) here: String,
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = ui_language(None, &parts.headers);
+        let settings = &state.config().admin;
+        // Nested routers see their own path; the original one names the page.
+        let here = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .and_then(|u| u.0.path_and_query().map(|p| p.as_str().to_owned()))
+            .unwrap_or_else(|| "/admin".to_owned());
+        let found = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(secret) => state
+                .store()
+                .find_session(secret, settings.session_idle, settings.session_max)
+                .await
+                .map_err(|e| store_failure(state, &lang, e))?
+                .map(|s| (s, secret.to_owned())),
+            None => None,
+        };
+        match found {
+            Some((session, secret)) => {
+                let lang = ui_language(Some(&session.user), &parts.headers);
+                Ok(Signed {
+                    session,
+                    secret,
+                    lang,
+                    here,
+                })
+            }
+            None if parts.method == Method::GET || parts.method == Method::HEAD => Err(see_other(&format!(
+                "/admin/login?next={}",
+                crate::pages::encode_segment(&here)
+            ))),
+            None => Err(error_page(
+                state,
+                &lang,
+                StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "session_expired_text",
+            )),
+        }
+    }
+}
+
+/// A urlencoded form posted by a signed-in user, its CSRF token checked.
+pub(crate) struct CsrfForm {
+    pub(crate) signed: Signed,
+    pub(crate) fields: Fields,
+}
+
+impl FromRequest<AppState> for CsrfForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let signed = Signed::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state)
+            .await
+            .map_err(|e| {
+                error_page_text(
+                    state,
+                    &signed.lang,
+                    StatusCode::BAD_REQUEST,
+                    "Bad request",
+                    &e.body_text(),
+                )
+            })?;
+        let fields = Fields(pairs);
+        if !csrf_ok(&signed, fields.get("_csrf")) {
+            return Err(csrf_refused(state, &signed.lang));
+        }
+        Ok(CsrfForm { signed, fields })
+    }
+}
+
+/// Posted form fields, in order.
+pub(crate) struct Fields(pub(crate) Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of `name`, or `""`.
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// True when `given` is this session's CSRF token.
+pub(crate) fn csrf_ok(signed: &Signed, given: &str) -> bool {
+    same(given, &signed.session.csrf_token)
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && !a.is_empty() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// 403 for a form without the right CSRF token.
+pub(crate) fn csrf_refused(state: &AppState, lang: &str) -> Response {
+    error_page(state, lang, StatusCode::FORBIDDEN, "csrf_refused", "csrf_refused_text")
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v)
+}
+
+/// `Set-Cookie` for an admin cookie; `max_age` `Some(0)` deletes it.
+fn set_cookie(state: &AppState, name: &str, value: &str, same_site: &str, max_age: Option<i64>) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/admin; HttpOnly; SameSite={same_site}");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if state.config().public_url.starts_with("https://") {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("gazette_invalid=1"))
+}
+
+fn random_hex() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The address a request came from: the peer, or the last hop a reverse
+/// proxy on this machine recorded in `X-Forwarded-For`.
+fn client_address(parts_headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    let Some(peer) = peer else {
+        return "unknown".to_owned();
+    };
+    if peer.ip().is_loopback()
+        && let Some(forwarded) = parts_headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+    {
+        return forwarded.to_owned();
+    }
+    peer.ip().to_string()
+}
+
+/// Only paths inside the admin are followed after signing in.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with("/admin") && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/admin"
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct LoginParams {
+    next: Option<String>,
+    done: Option<String>,
+}
+
+/// `GET /admin/login` — the sign-in form (already signed in: the dashboard).
+pub(crate) async fn get_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<LoginParams>,
+) -> Response {
+    let lang = ui_language(None, &headers);
+    if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
+        let s = &state.config().admin;
+        if let Ok(Some(_)) = state.store().find_session(secret, s.session_idle, s.session_max).await {
+            return see_other(safe_next(p.next.as_deref().unwrap_or("/admin")));
+        }
+    }
+    let notice = match p.done.as_deref() {
+        Some("signed_out") => Some(state.templates().text(&lang, "signed_out")),
+        Some("password_set") => Some(state.templates().text(&lang, "password_set")),
+        _ => None,
+    };
+    login_page(
+        &state,
+        &lang,
+        StatusCode::OK,
+        "",
+        p.next.as_deref().unwrap_or("/admin"),
+        None,
+        notice,
+    )
+}
+
+/// The sign-in form with a fresh form token (and its cookie).
+fn login_page(
+    state: &AppState,
+    lang: &str,
+    status: StatusCode,
+    username: &str,
+    next: &str,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let token = random_hex();
+    let ctx = json!({
+        "lang": lang,
+        "site_name": state.config().instance_name,
+        "csrf": token,
+        "username": username,
+        "next": safe_next(next),
+        "error": error,
+        "notice": notice,
+    });
+    let mut r = render_ctx(state, lang, status, "admin/login.html", ctx);
+    r.headers_mut()
+        .append(SET_COOKIE, set_cookie(state, FORM_COOKIE, &token, "Strict", Some(3600)));
+    r
+}
+
+/// `POST /admin/login` — checks the form token, the rate limits, then the
+/// password; on success opens a session and goes to `next`.
+pub(crate) async fn post_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    peer: Option<axum::extract::Extension<ConnectInfo<SocketAddr>>>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let lang = ui_language(None, &headers);
+    let fields = Fields(fields);
+    let (username, password, next) = (
+        fields.get("username").trim(),
+        fields.get("password"),
+        fields.get("next"),
+    );
+    let t = |k: &str| state.templates().text(&lang, k);
+    if !cookie(&headers, FORM_COOKIE).is_some_and(|c| same(c, fields.get("_csrf"))) {
+        return csrf_refused(&state, &lang);
+    }
+    if username.is_empty() || password.is_empty() {
+        return login_page(
+            &state,
+            &lang,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            username,
+            next,
+            Some(t("login_missing")),
+            None,
+        );
+    }
+    let ip = client_address(&headers, peer.map(|p| p.0.0));
+    let since = Utc::now() - Duration::minutes(LIMIT_WINDOW_MINUTES);
+    let failures = match state.store().login_failures(username, &ip, since).await {
+        Ok(f) => f,
+        Err(e) => return store_failure(&state, &lang, e),
+    };
+    if failures.account >= MAX_ACCOUNT_FAILURES || failures.address >= MAX_ADDRESS_FAILURES {
+        let msg = t("login_rate_limited").replace("{minutes}", &LIMIT_WINDOW_MINUTES.to_string());
+        return login_page(
+            &state,
+            &lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            username,
+            next,
+            Some(msg),
+            None,
+        );
+    }
+    let user = match state.store().check_login(username, password).await {
+        Ok(u) => u,
+        Err(e) => return store_failure(&state, &lang, e),
+    };
+    if let Err(e) = state.store().record_login_attempt(username, &ip, user.is_some()).await {
+        return store_failure(&state, &lang, e);
+    }
+    let Some(user) = user else {
+        tracing::info!(username, ip, "failed admin sign-in");
+        return login_page(
+            &state,
+            &lang,
+            StatusCode::UNAUTHORIZED,
+            username,
+            next,
+            Some(t("login_wrong")),
+            None,
+        );
+    };
+    let s = &state.config().admin;
+    let (secret, _) = match state
+        .store()
+        .create_session(&user.id, s.session_idle, s.session_max)
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return store_failure(&state, &lang, e),
+    };
+    tracing::info!(username = user.username, ip, "admin signed in");
+    let mut r = see_other(safe_next(next));
+    let h = r.headers_mut();
+    h.append(SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &secret, "Lax", None));
+    h.append(SET_COOKIE, set_cookie(&state, FORM_COOKIE, "", "Strict", Some(0)));
+    r
+}
+
+/// `POST /admin/logout` — ends this session.
+pub(crate) async fn post_logout(State(state): State<AppState>, form: CsrfForm) -> Response {
+    if let Err(e) = state.store().delete_session(&form.signed.secret).await {
+        return store_failure(&state, &form.signed.lang, e);
+    }
+    let mut r = see_other("/admin/login?done=signed_out");
+    r.headers_mut()
+        .append(SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", "Lax", Some(0)));
+    r
+}
+
+/// `GET /admin/reset/{token}` — the form that sets a new password.
+pub(crate) async fn get_reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let lang = ui_language(None, &headers);
+    match state.store().find_password_reset(&token).await {
+        Ok(Some(user)) => reset_page(&state, &lang, StatusCode::OK, &token, &user.username, None),
+        Ok(None) => reset_expired(&state, &lang),
+        Err(e) => store_failure(&state, &lang, e),
+    }
+}
+
+fn reset_expired(state: &AppState, lang: &str) -> Response {
+    error_page(
+        state,
+        lang,
+        StatusCode::NOT_FOUND,
+        "reset_expired",
+        "reset_expired_text",
+    )
+}
+
+fn reset_page(
+    state: &AppState,
+    lang: &str,
+    status: StatusCode,
+    token: &str,
+    username: &str,
+    error: Option<String>,
+) -> Response {
+    let form_token = random_hex();
+    let ctx = json!({
+        "lang": lang,
+        "site_name": state.config().instance_name,
+        "csrf": form_token,
+        "token": token,
+        "username": username,
+        "error": error,
+        "min_chars": gazette_store::MIN_PASSWORD_CHARS,
+    });
+    let mut r = render_ctx(state, lang, status, "admin/reset.html", ctx);
+    r.headers_mut().append(
+        SET_COOKIE,
+        set_cookie(state, FORM_COOKIE, &form_token, "Strict", Some(3600)),
+    );
+    r
+}
+
+/// `POST /admin/reset/{token}` — sets the password once, signs out everywhere.
+pub(crate) async fn post_reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let lang = ui_language(None, &headers);
+    let fields = Fields(fields);
+    if !cookie(&headers, FORM_COOKIE).is_some_and(|c| same(c, fields.get("_csrf"))) {
+        return csrf_refused(&state, &lang);
+    }
+    let user = match state.store().find_password_reset(&token).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return reset_expired(&state, &lang),
+        Err(e) => return store_failure(&state, &lang, e),
+    };
+    let (password, again) = (fields.get("password"), fields.get("password_again"));
+    if password != again {
+        let msg = state.templates().text(&lang, "passwords_differ");
+        return reset_page(
+            &state,
+            &lang,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &token,
+            &user.username,
+            Some(msg),
+        );
+    }
+    match state.store().use_password_reset(&token, password).await {
+        Ok(_) => see_other("/admin/login?done=password_set"),
+        Err(StoreError::Invalid { .. }) => {
+            let msg = state
+                .templates()
+                .text(&lang, "password_too_short")
+                .replace("{min}", &gazette_store::MIN_PASSWORD_CHARS.to_string());
+            reset_page(
+                &state,
+                &lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &token,
+                &user.username,
+                Some(msg),
+            )
+        }
+        Err(StoreError::NotFound { .. }) => reset_expired(&state, &lang),
+        Err(e) => store_failure(&state, &lang, e),
+    }
+}
+
+/// `POST /admin/language` — the interface language (`en`, `fr`, or empty
+/// to follow the browser), then back to the page it was chosen on.
+pub(crate) async fn post_language(State(state): State<AppState>, form: CsrfForm) -> Response {
+    let locale = match form.fields.get("locale") {
+        l @ ("en" | "fr") => Some(l),
+        _ => None,
+    };
+    if let Err(e) = state
+        .store()
+        .set_user_locale(&form.signed.session.user.id, locale)
+        .await
+    {
+        return store_failure(&state, &form.signed.lang, e);
+    }
+    see_other(safe_next(form.fields.get("back")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_and_next() {
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, HeaderValue::from_static("a=1; gazette_session=abc; b=2"));
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, FORM_COOKIE), None);
+        assert_eq!(
+            safe_next("/admin/articles?status=draft"),
+            "/admin/articles?status=draft"
+        );
+        assert_eq!(safe_next("https://evil.example/admin"), "/admin");
+        assert_eq!(safe_next("//evil.example"), "/admin");
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("", ""));
+    }
+
+    #[test]
+    fn forwarded_address_only_from_a_local_proxy() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1, 203.0.113.9"));
+        let local: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let remote: SocketAddr = "198.51.100.2:4000".parse().unwrap();
+        assert_eq!(client_address(&h, Some(local)), "203.0.113.9");
+        assert_eq!(client_address(&h, Some(remote)), "198.51.100.2");
+        assert_eq!(client_address(&HeaderMap::new(), Some(local)), "127.0.0.1");
+    }
+}

@@ -1,0 +1,224 @@
+// End-to-end test of Gazette's admin in Debian's headless Chromium, driven
+// by tests/admin_browser.rs (which starts `gazette serve` and creates the
+// users). Every admin page visited is checked with axe-core (no serious or
+// critical WCAG 2.1 A/AA violation) and photographed into --screenshots.
+//
+// Usage: node admin.mjs --base URL --user NAME --password PW
+//          --writer NAME --writer-password PW --image FILE --not-image FILE
+//          --screenshots DIR --profile DIR
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve("axe-core/axe.min.js");
+
+const opts = {};
+for (let i = 2; i < process.argv.length; i += 2) {
+  opts[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
+}
+for (const k of ["base", "user", "password", "writer", "writer-password", "image", "not-image", "screenshots", "profile"]) {
+  if (!opts[k]) throw new Error(`missing --${k}`);
+}
+mkdirSync(opts.screenshots, { recursive: true });
+
+const checked = [];
+function step(name) {
+  console.log(JSON.stringify({ step: name }));
+}
+function expect(cond, what) {
+  if (!cond) throw new Error(`expected: ${what}`);
+}
+
+const context = await chromium.launchPersistentContext(opts.profile, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+  locale: "en-GB",
+  viewport: { width: 1280, height: 900 },
+});
+const page = context.pages()[0] ?? (await context.newPage());
+page.setDefaultTimeout(15000);
+
+/** Runs axe-core on the page: no serious or critical violation allowed. */
+async function audit(name) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  checked.push({ page: name, url: page.url(), violations: result.violations.length, serious: bad.length });
+  if (bad.length) {
+    const detail = bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    throw new Error(`axe on ${name} (${page.url()}):\n  ${detail.join("\n  ")}`);
+  }
+  await page.screenshot({ path: join(opts.screenshots, `${name}.png`), fullPage: true });
+}
+
+async function text() {
+  return page.locator("body").innerText();
+}
+
+async function signIn(user, password) {
+  await page.goto(`${opts.base}/admin/login`);
+  await page.fill("#username", user);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForLoadState(), page.click("button[type=submit] >> text=Sign in")]);
+}
+
+try {
+  step("the admin asks to sign in");
+  await page.goto(`${opts.base}/admin/articles`);
+  expect(page.url().includes("/admin/login?next="), `redirect to the sign-in page, got ${page.url()}`);
+  await audit("login");
+
+  step("a wrong password is refused with a clear message, the username kept");
+  await page.fill("#username", opts.user);
+  await page.fill("#password", "not the password at all");
+  await page.click("button[type=submit]");
+  expect((await text()).includes("Wrong username or password"), "the wrong-password message");
+  expect((await page.inputValue("#username")) === opts.user, "the username is kept");
+  await audit("login-wrong-password");
+
+  step("a sign-in form without its CSRF token is refused");
+  const forged = await page.request.post(`${opts.base}/admin/login`, {
+    form: { username: opts.user, password: opts.password },
+    maxRedirects: 0,
+  });
+  expect(forged.status() === 403, `403 for a missing CSRF token, got ${forged.status()}`);
+  expect((await forged.text()).includes("could not be accepted"), "the CSRF page says why");
+
+  step("sign in, then the dashboard");
+  await page.fill("#username", opts.user);
+  await page.fill("#password", opts.password);
+  await Promise.all([page.waitForURL("**/admin/articles"), page.click("button[type=submit]")]);
+  await page.goto(`${opts.base}/admin`);
+  expect((await text()).includes("Dashboard"), "the dashboard");
+  await audit("dashboard");
+
+  step("a signed-in form without its CSRF token is refused");
+  const noToken = await page.request.post(`${opts.base}/admin/logout`, { form: {}, maxRedirects: 0 });
+  expect(noToken.status() === 403, `403 for logout without a token, got ${noToken.status()}`);
+
+  step("write a bilingual interview with a cover image, with live preview");
+  await page.goto(`${opts.base}/admin/articles/new`);
+  await audit("editor-new");
+  await page.selectOption("#kind", "interview");
+  await page.selectOption("#author", "camille_renard");
+  await page.fill("#tags", "SocialEconomy, Energy");
+  await page.fill("#tr-0-language", "en");
+  await page.fill("#tr-0-title", "Sharing the sun on school roofs");
+  await page.fill("#tr-0-summary", "A cooperative puts panels on public buildings and shares the power.");
+  await page.fill("#tr-0-body", "## Why roofs?\n\nBecause **schools** are everywhere.");
+  await page.waitForFunction(() => document.querySelector("#tr-0-preview strong")?.textContent === "schools");
+  await page.fill("#tr-1-language", "fr");
+  await page.fill("#tr-1-title", "Partager le soleil sur les toits des écoles");
+  await page.fill("#tr-1-summary", "Une coopérative équipe les bâtiments publics et partage l’énergie.");
+  await page.fill("#tr-1-body", "## Pourquoi les toits ?\n\nParce que les **écoles** sont partout.");
+  await page.fill("#iv-name", "Ana Pereira");
+  await page.fill("#iv-role", "Director");
+  await page.fill("#iv-organisation", "Sunfield Energy Cooperative");
+
+  step("a file that is not an image is refused and nothing typed is lost");
+  await page.fill("#cover_alt", "Solar panels on a school roof at sunrise");
+  await page.setInputFiles("#cover_file", opts["not-image"]);
+  await page.click("button[value=publish]");
+  expect((await text()).includes("is not an image Gazette can use"), "the not-an-image message");
+  expect((await page.inputValue("#tr-1-title")) === "Partager le soleil sur les toits des écoles", "the French title is kept");
+  expect((await page.inputValue("#tr-0-body")).includes("**schools**"), "the body is kept");
+  await audit("editor-errors");
+
+  step("publish it with a real cover");
+  await page.setInputFiles("#cover_file", opts.image);
+  await Promise.all([page.waitForURL("**done=publish"), page.click("button[value=publish]")]);
+  expect((await text()).includes("Published"), "the published notice");
+  await audit("editor-published");
+  const editUrl = page.url().split("?")[0];
+
+  step("the public page shows it in both languages with its cover");
+  const publicUrl = await page.getAttribute("a:has-text('View the public page')", "href");
+  await page.goto(`${publicUrl}/en`);
+  expect((await text()).includes("Sharing the sun on school roofs"), "the English title on the public page");
+  const alt = await page.getAttribute("img[alt='Solar panels on a school roof at sunrise']", "src");
+  expect(alt && alt.startsWith("/media/"), "the cover with its alt text");
+  await page.screenshot({ path: join(opts.screenshots, "public-en.png"), fullPage: true });
+  await page.goto(`${publicUrl}/fr`);
+  expect((await text()).includes("Partager le soleil"), "the French title on the public page");
+
+  step("edit it");
+  await page.goto(editUrl);
+  await page.fill("#tr-0-title", "Sharing the sun on every school roof");
+  await Promise.all([page.waitForURL("**done=save"), page.click("button[value=save]")]);
+  await page.goto(`${publicUrl}/en`);
+  expect((await text()).includes("Sharing the sun on every school roof"), "the edited title is public");
+
+  step("a save based on an older version is a conflict that keeps the text");
+  await page.goto(editUrl);
+  const stale = await page.inputValue("input[name=version]");
+  const other = await context.newPage();
+  await other.goto(editUrl);
+  await other.fill("#tr-0-summary", "Changed by someone else meanwhile.");
+  await Promise.all([other.waitForURL("**done=save"), other.click("button[value=save]")]);
+  await other.close();
+  await page.fill("#tr-0-title", "My own edit");
+  await page.click("button[value=save]");
+  expect((await text()).includes("Someone else saved this article"), "the conflict message");
+  expect((await page.inputValue("#tr-0-title")) === "My own edit", "the typed title is kept");
+  expect((await page.inputValue("input[name=version]")) !== stale, "the form now knows the newer version");
+  await audit("editor-conflict");
+
+  step("unpublish it");
+  await page.goto(editUrl);
+  await Promise.all([page.waitForURL("**done=unpublish"), page.click("button[value=unpublish]")]);
+  const gone = await page.request.get(`${publicUrl}/en`);
+  expect(gone.status() === 404, `the public page is gone after unpublishing, got ${gone.status()}`);
+
+  step("the articles list, filtered and searched");
+  await page.goto(`${opts.base}/admin/articles?status=draft&q=sun`);
+  expect((await text()).includes("Sharing the sun"), "the article in the drafts");
+  await audit("articles");
+
+  step("the interface in French");
+  await page.selectOption("#ui-locale", "fr");
+  await page.click("form[action='/admin/language'] button");
+  expect((await text()).includes("Articles") && (await text()).includes("Se déconnecter"), "French interface");
+  await audit("articles-fr");
+  await page.selectOption("#ui-locale", "");
+  await page.click("form[action='/admin/language'] button");
+
+  step("an author may not edit a published article nor publish");
+  await page.click("form[action='/admin/logout'] button");
+  await signIn(opts.writer, opts["writer-password"]);
+  const published = (await page.request.get(`${opts.base}/admin/articles?status=published`)).status();
+  expect(published === 200, "an author sees the list");
+  const list = await page.request.get(`${opts.base}/admin/articles`);
+  expect(!(await list.text()).includes("Sharing the sun"), "an author does not see others' articles");
+  const foreign = await page.request.get(editUrl);
+  expect(foreign.status() === 403, `403 for another author's article, got ${foreign.status()}`);
+  await page.goto(`${opts.base}/admin/articles/new`);
+  expect((await page.locator("button[value=publish]").count()) === 0, "no Publish button for an author");
+  await audit("editor-author");
+  const csrf = await page.inputValue("input[name=_csrf]");
+  const forbidden = await page.request.post(`${opts.base}/admin/articles/new`, {
+    multipart: { _csrf: csrf, action: "publish", kind: "news", "tr-0-language": "en", "tr-0-title": "Sneaky" },
+    maxRedirects: 0,
+  });
+  expect(forbidden.status() === 403, `403 when an author publishes, got ${forbidden.status()}`);
+
+  console.log(JSON.stringify({ ok: true, audited: checked }));
+  await context.close();
+} catch (e) {
+  await page.screenshot({ path: join(opts.screenshots, "failure.png"), fullPage: true }).catch(() => {});
+  console.log(JSON.stringify({ ok: false, error: String(e.stack || e), url: page.url(), audited: checked }));
+  await context.close();
+  process.exit(1);
+}
