@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use gazette_store::Store;
 
-use crate::remote::FirstFetches;
+use crate::remote::{ActorCache, FirstFetches};
 use crate::urls::Urls;
 
 /// Federation settings from the instance configuration.
@@ -89,6 +89,9 @@ impl CommentPolicy {
 #[derive(Clone)]
 pub struct FedContext(Arc<Inner>);
 
+/// How often the inbox looks whether a sender's host is marked failing.
+const HOST_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
 struct Inner {
     store: Store,
     urls: Urls,
@@ -97,6 +100,11 @@ struct Inner {
     on_enqueued: Arc<dyn Fn() + Send + Sync>,
     /// Remote actors being fetched for the first time (see [`FirstFetches`]).
     first_fetches: FirstFetches,
+    /// Remote actors read recently (see [`ActorCache`]).
+    actor_cache: ActorCache,
+    /// When each remote host was last found healthy in the delivery table,
+    /// so the inbox does not ask for every activity (see `host_spoke`).
+    hosts_checked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 impl FedContext {
@@ -108,6 +116,8 @@ impl FedContext {
             settings,
             on_enqueued,
             first_fetches: FirstFetches::default(),
+            actor_cache: ActorCache::default(),
+            hosts_checked: std::sync::Mutex::default(),
         }))
     }
 
@@ -129,5 +139,30 @@ impl FedContext {
 
     pub(crate) fn first_fetches(&self) -> &FirstFetches {
         &self.0.first_fetches
+    }
+
+    pub(crate) fn actor_cache(&self) -> &ActorCache {
+        &self.0.actor_cache
+    }
+
+    /// Records that `host` sent us a valid signed activity: if our delivery
+    /// table thought it down or failing, it is revived (and the worker
+    /// woken). Checked at most every [`HOST_CHECK_INTERVAL`] per host.
+    pub(crate) async fn host_spoke(&self, host: &str) -> Result<(), gazette_store::StoreError> {
+        {
+            let mut checked = self.0.hosts_checked.lock().unwrap_or_else(|p| p.into_inner());
+            if checked.get(host).is_some_and(|at| at.elapsed() < HOST_CHECK_INTERVAL) {
+                return Ok(());
+            }
+            if checked.len() >= 10_000 {
+                checked.clear();
+            }
+            checked.insert(host.to_owned(), std::time::Instant::now());
+        }
+        if self.store().host_alive(host).await? {
+            tracing::info!(host, "host is reachable again; resuming deliveries");
+            self.wake_delivery();
+        }
+        Ok(())
     }
 }

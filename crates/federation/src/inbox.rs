@@ -176,16 +176,22 @@ impl Activity for IncomingActivity {
     }
 
     async fn receive(self, data: &Data<FedContext>) -> Result<(), FederationError> {
-        if !data.store().mark_activity_received(self.id.as_str()).await? {
+        // Likes and boosts are recorded under their activity id, which is
+        // their duplicate check; every other activity is checked here.
+        let dedupe_here = !matches!(self.kind.as_str(), "Like" | "Announce");
+        if dedupe_here && !data.store().mark_activity_received(self.id.as_str()).await? {
             tracing::debug!(id = %self.id, "duplicate activity ignored");
             return Ok(());
         }
+        if dedupe_here {
+            // Not the hot path: read the sender from the database rather than
+            // the in-memory cache, so a row deleted by another process
+            // meanwhile is fetched and stored again before anything refers to it.
+            data.actor_cache().forget(self.actor.inner().as_str());
+        }
         let actor = self.actor.dereference(data).await?;
         // A valid signed activity: the sender's server is up, whatever we thought.
-        if data.store().host_alive(&actor.actor.host).await? {
-            tracing::info!(host = %actor.actor.host, "host is reachable again; resuming deliveries");
-            data.wake_delivery();
-        }
+        data.host_spoke(&actor.actor.host).await?;
         match self.kind.as_str() {
             "Follow" => self.follow(data, &actor).await,
             "Undo" => self.undo(data, &actor).await,
@@ -283,6 +289,8 @@ impl IncomingActivity {
         Ok(None)
     }
 
+    /// A like or boost of one of our public articles: one write, which is
+    /// also its duplicate check (the activity id is the row's key).
     async fn interact(
         &self,
         data: &Data<FedContext>,
@@ -290,14 +298,41 @@ impl IncomingActivity {
         kind: &str,
     ) -> Result<(), FederationError> {
         let target = object_id(&self.object).unwrap_or_default();
-        match self.local_article(data, target).await? {
-            Some(article) if article.is_public() => {
-                data.store()
-                    .add_interaction(self.id.as_str(), kind, &article.id, &actor.actor.id)
-                    .await?;
-                tracing::info!(kind, article = %article.slug, actor = %actor.actor.id, "interaction");
+        let urls = data.urls();
+        let (id, slug) = (urls.local_article_id(target), urls.local_article_slug(target));
+        if id.is_none() && slug.is_none() {
+            tracing::debug!(kind, object = target, "interaction with something not ours; ignored");
+            return Ok(());
+        }
+        let store = data.store();
+        let added = match store
+            .add_interaction_if_public(self.id.as_str(), kind, id, slug, &actor.actor.id)
+            .await
+        {
+            Ok(added) => added,
+            // The actor came from the in-memory cache, but another process
+            // may have deleted its row meanwhile (a domain block, lifted
+            // since): read or fetch it again, which stores it, and retry once.
+            Err(e) => {
+                tracing::debug!(error = %e, actor = %actor.actor.id, "recording the interaction failed; re-reading the actor");
+                data.actor_cache().forget(&actor.actor.id);
+                let actor = self.actor.dereference(data).await?;
+                if store.find_remote_actor(&actor.actor.id).await?.is_none() {
+                    store.upsert_remote_actor(&actor.actor).await?;
+                }
+                store
+                    .add_interaction_if_public(self.id.as_str(), kind, id, slug, &actor.actor.id)
+                    .await?
             }
-            _ => tracing::debug!(kind, object = target, "interaction with something not ours; ignored"),
+        };
+        if added {
+            tracing::info!(kind, object = target, actor = %actor.actor.id, "interaction");
+        } else {
+            tracing::debug!(
+                kind,
+                object = target,
+                "not a public article of ours, or already counted; ignored"
+            );
         }
         Ok(())
     }
@@ -452,6 +487,7 @@ impl IncomingActivity {
         let target = object_id(&self.object).unwrap_or_default();
         if target == actor.actor.id {
             data.store().delete_remote_actor(&actor.actor.id).await?;
+            data.actor_cache().forget(&actor.actor.id);
             tracing::info!(actor = %actor.actor.id, "remote actor deleted");
         } else {
             data.store().delete_comment(target, &actor.actor.id).await?;
@@ -502,6 +538,7 @@ impl IncomingActivity {
         let mut old = actor.actor.clone();
         old.moved_to = Some(raw.id.clone());
         data.store().upsert_remote_actor(&old).await?;
+        data.actor_cache().forget(&old.id);
         let n = data.store().move_follower(&actor.actor.id, &raw.id).await?;
         tracing::info!(from = %actor.actor.id, to = %raw.id, follows = n, "follower moved");
         Ok(())

@@ -110,7 +110,11 @@ impl Object for DbRemoteActor {
     /// fetch it for each of them: a burst of activities from a new actor
     /// meant a burst of fetches).
     async fn read_from_id(object_id: Url, data: &Data<FedContext>) -> Result<Option<Self>, FederationError> {
+        if let Some(a) = data.actor_cache().get(object_id.as_str()) {
+            return Ok(Some(DbRemoteActor::new(a)?));
+        }
         if let Some(a) = data.store().find_remote_actor(object_id.as_str()).await? {
+            data.actor_cache().put(&a);
             return Ok(Some(DbRemoteActor::new(a)?));
         }
         if host_of(&object_id) == data.domain() {
@@ -197,6 +201,7 @@ impl Object for DbRemoteActor {
             refreshed_at: Utc::now(),
         };
         data.store().upsert_remote_actor(&actor).await?;
+        data.actor_cache().put(&actor);
         DbRemoteActor::new(actor)
     }
 }
@@ -216,6 +221,42 @@ impl Actor for DbRemoteActor {
 
     fn shared_inbox(&self) -> Option<Url> {
         self.actor.shared_inbox.as_deref().and_then(|s| Url::parse(s).ok())
+    }
+}
+
+/// Remote actors read recently, so a burst of activities from the same
+/// senders does not read each one from the database again. Entries live
+/// [`ActorCache::TTL`] (another process sharing the database may have
+/// refreshed the actor meanwhile; a key that stopped verifying is re-fetched
+/// by the inbox anyway) and the whole cache is dropped when it grows past
+/// [`ActorCache::MAX`], which bounds its memory.
+#[derive(Default)]
+pub(crate) struct ActorCache(Mutex<HashMap<String, (RemoteActor, std::time::Instant)>>);
+
+impl ActorCache {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+    const MAX: usize = 10_000;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (RemoteActor, std::time::Instant)>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<RemoteActor> {
+        let map = self.lock();
+        let (actor, at) = map.get(id)?;
+        (at.elapsed() < Self::TTL).then(|| actor.clone())
+    }
+
+    pub(crate) fn put(&self, actor: &RemoteActor) {
+        let mut map = self.lock();
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(actor.id.clone(), (actor.clone(), std::time::Instant::now()));
+    }
+
+    pub(crate) fn forget(&self, id: &str) {
+        self.lock().remove(id);
     }
 }
 

@@ -91,16 +91,37 @@ pub(crate) async fn refuse_blocked_sender(
         Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
         _ => None,
     });
-    if let Some(key_host) = signature_key_id(headers)
-        .and_then(|k| Url::parse(&k).ok())
-        .map(|u| host_of(&u))
-    {
-        check_host(ctx, &key_host).await?;
+    let local = ctx.urls().host();
+    let mut hosts: Vec<String> = Vec::with_capacity(2);
+    let mut push = |url: &str| {
+        if let Ok(u) = Url::parse(url) {
+            let host = host_of(&u);
+            if !host.eq_ignore_ascii_case(local) && !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+    };
+    if let Some(key_id) = signature_key_id(headers) {
+        push(&key_id);
     }
-    if let Some(actor) = actor
-        && Url::parse(&actor).is_ok()
+    let actor = actor.filter(|a| Url::parse(a).is_ok());
+    if let Some(a) = &actor {
+        push(a);
+    }
+    // One query for the key's host, the actor's host and the actor itself.
+    let check = ctx.store().sender_check(&hosts, actor.as_deref()).await?;
+    if let Some(host) = check.blocked_hosts.first() {
+        return Err(forbidden(format!("{host}: {BLOCKED}")));
+    }
+    if ctx.settings().mode == FederationMode::Allowlist
+        && let Some(host) = check.unlisted_hosts.first()
     {
-        check_actor(ctx, &actor).await?;
+        return Err(forbidden(format!("{host}: {NOT_ALLOWED}")));
+    }
+    if check.actor_blocked
+        && let Some(a) = &actor
+    {
+        return Err(forbidden(format!("{a} is blocked on this instance")));
     }
     Ok(())
 }
@@ -198,6 +219,7 @@ pub async fn block_actor(data: &Data<FedContext>, target: &str, reason: &str) ->
     let id = actor_id_of(data, target).await?;
     let block = data.store().add_actor_block(&id, reason).await?;
     data.store().delete_remote_actor(&id).await?;
+    data.actor_cache().forget(&id);
     tracing::info!(actor = %id, "actor blocked");
     Ok(block)
 }

@@ -486,11 +486,18 @@ impl Store {
     /// healthy (nothing is written), so it can run on every inbox request.
     pub async fn host_alive(&self, host: &str) -> StoreResult<bool> {
         let host = host.to_ascii_lowercase();
-        let was = sqlx::query("SELECT unavailable FROM delivery_hosts WHERE host = $1 AND unavailable = 1")
-            .bind(&host)
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some();
+        // Usually the host is healthy: one read, no write.
+        let Some(row) = sqlx::query(
+            "SELECT unavailable FROM delivery_hosts
+             WHERE host = $1 AND (unavailable = 1 OR consecutive_failures > 0 OR circuit_open_until IS NOT NULL)",
+        )
+        .bind(&host)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(false);
+        };
+        let was = row.try_get::<i64, _>("unavailable")? == 1;
         sqlx::query(
             "UPDATE delivery_hosts SET unavailable = 0, consecutive_failures = 0, failing_since = NULL,
                circuit_open_until = NULL

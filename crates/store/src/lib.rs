@@ -41,7 +41,9 @@ pub use migrate::MIGRATIONS;
 pub use network::Following;
 pub use password::{MIN_PASSWORD_CHARS, check_password};
 pub use reports::Report;
-pub use safety::{ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, host_candidates, normalise_domain};
+pub use safety::{
+    ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, SenderCheck, host_candidates, normalise_domain,
+};
 pub use users::{LoginFailures, NewUser, Role, Session, User, normalise_username};
 
 /// Which database a [`Store`] talks to.

@@ -360,6 +360,59 @@ impl Store {
     }
 
     /// Whether `table` (a domain list) holds an entry covering `host`.
+    /// Everything the inbox must know about a sender, in one query: which of
+    /// `hosts` are blocked, which are on the allowlist (for allowlist mode),
+    /// and whether `actor` is blocked.
+    pub async fn sender_check(&self, hosts: &[String], actor: Option<&str>) -> StoreResult<SenderCheck> {
+        let candidates: Vec<Vec<String>> = hosts.iter().map(|h| host_candidates(h)).collect();
+        let all: Vec<&String> = candidates.iter().flatten().collect();
+        let mut check = SenderCheck::default();
+        if all.is_empty() && actor.is_none() {
+            return Ok(check);
+        }
+        let list: Vec<String> = (1..=all.len()).map(|i| format!("${i}")).collect();
+        let list = if list.is_empty() {
+            "NULL".to_owned()
+        } else {
+            list.join(", ")
+        };
+        let actor_param = all.len() + 1;
+        let sql = format!(
+            "SELECT 'b' AS list, domain AS value FROM domain_blocks WHERE domain IN ({list})
+             UNION ALL SELECT 'a', domain FROM domain_allows WHERE domain IN ({list})
+             UNION ALL SELECT 'x', actor_id FROM actor_blocks WHERE actor_id = ${actor_param}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for c in &all {
+            q = q.bind(c.as_str());
+        }
+        q = q.bind(actor.unwrap_or_default());
+        let mut blocked = HashSet::new();
+        let mut allowed = HashSet::new();
+        for row in q.fetch_all(&self.pool).await? {
+            let list: String = row.try_get("list")?;
+            let value: String = row.try_get("value")?;
+            match list.as_str() {
+                "b" => {
+                    blocked.insert(value);
+                }
+                "a" => {
+                    allowed.insert(value);
+                }
+                _ => check.actor_blocked = true,
+            }
+        }
+        for (host, cands) in hosts.iter().zip(&candidates) {
+            if cands.iter().any(|c| blocked.contains(c)) {
+                check.blocked_hosts.push(host.clone());
+            }
+            if !cands.iter().any(|c| allowed.contains(c)) {
+                check.unlisted_hosts.push(host.clone());
+            }
+        }
+        Ok(check)
+    }
+
     async fn any_listed(&self, table: &'static str, host: &str) -> StoreResult<bool> {
         let candidates = host_candidates(host);
         let placeholders: Vec<String> = (1..=candidates.len()).map(|i| format!("${i}")).collect();
@@ -372,6 +425,16 @@ impl Store {
         }
         Ok(q.fetch_optional(&self.pool).await?.is_some())
     }
+}
+
+/// What [`Store::sender_check`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SenderCheck {
+    /// Hosts on the block list (or under a blocked domain).
+    pub blocked_hosts: Vec<String>,
+    /// Hosts not on the allowlist (refused in allowlist mode).
+    pub unlisted_hosts: Vec<String>,
+    pub actor_blocked: bool,
 }
 
 fn domain_block_from_row(r: &AnyRow) -> StoreResult<DomainBlock> {
