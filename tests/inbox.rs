@@ -142,7 +142,8 @@ struct RemoteState {
 struct Remote {
     flavour: Flavour,
     base: String,
-    public_pem: Arc<String>,
+    /// The key every actor publishes; [`Remote::rotate_key`] changes it.
+    public_pem: Arc<Mutex<String>>,
     state: Arc<Mutex<RemoteState>>,
 }
 
@@ -154,7 +155,7 @@ impl Remote {
         let remote = Remote {
             flavour,
             base: format!("http://localhost:{port}"),
-            public_pem: Arc::new(public_pem),
+            public_pem: Arc::new(Mutex::new(public_pem)),
             state: Arc::default(),
         };
         let app = Router::new().fallback(remote_request).with_state(remote.clone());
@@ -191,12 +192,17 @@ impl Remote {
             "inbox": format!("{id}/inbox"),
             "outbox": format!("{id}/outbox"),
             "followers": format!("{id}/followers"),
-            "publicKey": { "id": self.key_id(&id), "owner": id, "publicKeyPem": *self.public_pem },
+            "publicKey": { "id": self.key_id(&id), "owner": id, "publicKeyPem": *self.public_pem.lock().unwrap() },
         });
         if self.flavour.shared_inbox {
             doc["endpoints"] = json!({ "sharedInbox": format!("{}/inbox", self.base) });
         }
         Some(doc)
+    }
+
+    /// Every actor of this server publishes `key` from now on.
+    fn rotate_key(&self, key: &RsaPrivateKey) {
+        *self.public_pem.lock().unwrap() = RsaPublicKey::from(key).to_public_key_pem(LineEnding::LF).unwrap();
     }
 
     fn set_gone(&self, path: &str) {
@@ -824,4 +830,48 @@ async fn real_world_payloads(env: Env) {
     for flavour in FLAVOURS {
         assert!(softwares.contains(flavour.name), "no fixture from {}", flavour.name);
     }
+}
+
+/// A sender that rotated its key: the first signature with the new key fails
+/// against the stored one, Gazette fetches the actor again and accepts it.
+/// A signature with the key it no longer publishes is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_key_is_fetched_again() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let gz = Instance::start(env).await;
+    let remote = Remote::start(MASTODON).await;
+    let alice = remote.actor("users/alice");
+    gz.accepted(&remote, &activity(&remote, &alice, "Like", json!(gz.article)))
+        .await;
+    let before = gz.counts().await;
+
+    let (old, new) = keys();
+    remote.rotate_key(new);
+    let boost = activity(&remote, &alice, "Announce", json!(gz.article));
+    let post = Post::signed(
+        remote.flavour,
+        new,
+        &remote.key_id(&alice),
+        &gz.shared_inbox(),
+        serde_json::to_vec(&boost).unwrap(),
+        SystemTime::now(),
+    );
+    let (status, body) = post.send().await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(gz.counts().await.shares, before.shares + 1);
+
+    // The old key no longer verifies.
+    let again = activity(&remote, &alice, "Like", json!(gz.article));
+    let post = Post::signed(
+        remote.flavour,
+        old,
+        &remote.key_id(&alice),
+        &gz.shared_inbox(),
+        serde_json::to_vec(&again).unwrap(),
+        SystemTime::now(),
+    );
+    let (status, body) = post.send().await;
+    assert_eq!(status, 401, "{body}");
 }

@@ -105,6 +105,8 @@ struct Inner {
     /// When each remote host was last found healthy in the delivery table,
     /// so the inbox does not ask for every activity (see `host_spoke`).
     hosts_checked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// When each sender's key was last fetched again after a bad signature.
+    key_refetches: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 impl FedContext {
@@ -118,6 +120,7 @@ impl FedContext {
             first_fetches: FirstFetches::default(),
             actor_cache: ActorCache::default(),
             hosts_checked: std::sync::Mutex::default(),
+            key_refetches: std::sync::Mutex::default(),
         }))
     }
 
@@ -143,6 +146,20 @@ impl FedContext {
 
     pub(crate) fn actor_cache(&self) -> &ActorCache {
         &self.0.actor_cache
+    }
+
+    /// Whether the key of `actor` may be fetched again now (and records that
+    /// it is): at most once per `interval` per actor.
+    pub(crate) fn key_refetch_allowed(&self, actor: &str, interval: std::time::Duration) -> bool {
+        let mut map = self.0.key_refetches.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(actor).is_some_and(|at| at.elapsed() < interval) {
+            return false;
+        }
+        if map.len() >= 10_000 {
+            map.retain(|_, at| at.elapsed() < interval);
+        }
+        map.insert(actor.to_owned(), std::time::Instant::now());
+        true
     }
 
     /// Records that `host` sent us a valid signed activity: if our delivery

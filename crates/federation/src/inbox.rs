@@ -62,8 +62,25 @@ pub async fn post_inbox(data: Data<FedContext>, parts: Parts, body: Bytes) -> Re
     crate::safety::refuse_blocked_sender(&data, &parts.headers, &body)
         .await
         .map_err(IntoResponse::into_response)?;
+    let (method, uri, headers) = (parts.method.clone(), parts.uri.clone(), parts.headers.clone());
     let activity = ActivityData::from_request(Request::from_parts(parts, Body::from(body.clone())), &()).await?;
-    let error = match receive_activity::<IncomingActivity, DbRemoteActor, FedContext>(activity, &data).await {
+    let mut result = receive_activity::<IncomingActivity, DbRemoteActor, FedContext>(activity, &data).await;
+    if matches!(
+        result,
+        Err(FederationError::Library(
+            activitypub_federation::error::Error::ActivitySignatureInvalid
+        ))
+    ) && refetch_rotated_key(&data, &body).await
+    {
+        // The sender's key changed since we stored it: check once more with the new one.
+        let mut request = Request::new(Body::from(body.clone()));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        let activity = ActivityData::from_request(request, &()).await?;
+        result = receive_activity::<IncomingActivity, DbRemoteActor, FedContext>(activity, &data).await;
+    }
+    let error = match result {
         Ok(()) => return Ok(StatusCode::ACCEPTED),
         // Inside receive_activity, the library's untyped error only comes from
         // checking the signature header (malformed, a signed header missing,
@@ -89,6 +106,49 @@ pub async fn post_inbox(data: Data<FedContext>, parts: Parts, body: Bytes) -> Re
     }
     Err(response)
 }
+
+/// After a signature did not verify against the stored key of the sender:
+/// fetches the sender's actor again, in case it rotated its key, and tells
+/// whether the key changed (worth checking the signature once more). At
+/// most one such fetch per actor per [`KEY_REFETCH_INTERVAL`], so forged
+/// requests cannot make us fetch in a loop.
+async fn refetch_rotated_key(data: &Data<FedContext>, body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Sender {
+        actor: Value,
+    }
+    let Some(actor) = serde_json::from_slice::<Sender>(body).ok().and_then(|s| match s.actor {
+        Value::String(id) => Some(id),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }) else {
+        return false;
+    };
+    if !data.key_refetch_allowed(&actor, KEY_REFETCH_INTERVAL) {
+        return false;
+    }
+    let Ok(id) = ObjectId::<DbRemoteActor>::parse(&actor) else {
+        return false;
+    };
+    let before = data.store().find_remote_actor(&actor).await.ok().flatten();
+    match id.dereference_forced(data).await {
+        Ok(fresh) => {
+            let changed = before.is_none_or(|b| b.public_key_pem != fresh.actor.public_key_pem);
+            if changed {
+                tracing::info!(actor, "sender's key changed; checking the signature again");
+            }
+            changed
+        }
+        Err(e) => {
+            tracing::debug!(actor, error = %e, "cannot fetch the sender again after a bad signature");
+            false
+        }
+    }
+}
+
+/// How often the key of one sender may be fetched again after a signature
+/// that did not verify.
+const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What activitypub_federation leaves unchecked, refused with 401 before
 /// anything is fetched: a request must be signed (draft-cavage `Signature`,
