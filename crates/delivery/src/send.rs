@@ -91,6 +91,11 @@ pub(crate) async fn attempt<K: KeySource>(
     match response {
         Ok(mut response) => {
             let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry_after(v, std::time::SystemTime::now()));
             // Read a little of the body so the connection goes back to the pool.
             let mut read = 0;
             while read < MAX_RESPONSE_BODY {
@@ -99,7 +104,12 @@ pub(crate) async fn attempt<K: KeySource>(
                     _ => break,
                 }
             }
-            Attempt::Done(classify(status))
+            Attempt::Done(match (classify(status), retry_after) {
+                (DeliveryOutcome::Retry(what), Some(wait)) if matches!(status.as_u16(), 429 | 503) => {
+                    DeliveryOutcome::RetryAfter(what, wait)
+                }
+                (outcome, _) => outcome,
+            })
         }
         Err(e) => match find_forbidden(&e) {
             Some(forbidden) => abandon(forbidden.to_string()),
@@ -132,6 +142,24 @@ pub(crate) fn classify(status: StatusCode) -> DeliveryOutcome {
     }
 }
 
+/// The longest `Retry-After` we honour: a host asking for more is retried
+/// on the usual schedule after a day.
+const MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// A `Retry-After` value (seconds, or an HTTP date) as a wait from `now`,
+/// at most [`MAX_RETRY_AFTER`].
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<std::time::Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => std::time::Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(now)
+            .unwrap_or_default(),
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
 /// An error and its causes on one line ("error sending request: … :
 /// Connection refused"), since reqwest's own message hides the cause.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -152,6 +180,18 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        assert_eq!(retry_after("120", now), Some(std::time::Duration::from_secs(120)));
+        let later = httpdate::fmt_http_date(now + std::time::Duration::from_secs(600));
+        assert_eq!(retry_after(&later, now), Some(std::time::Duration::from_secs(600)));
+        let past = httpdate::fmt_http_date(now - std::time::Duration::from_secs(600));
+        assert_eq!(retry_after(&past, now), Some(std::time::Duration::ZERO));
+        assert_eq!(retry_after("999999999", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after("soon", now), None);
+    }
 
     /// reqwest without a TLS feature fails https URLs with "scheme is not
     /// http"; ours must open a TLS handshake.
@@ -177,7 +217,7 @@ mod tests {
     fn statuses_are_sorted_like_mastodon() {
         let kind = |code: u16| match classify(StatusCode::from_u16(code).unwrap()) {
             DeliveryOutcome::Delivered => "delivered",
-            DeliveryOutcome::Retry(_) => "retry",
+            DeliveryOutcome::Retry(_) | DeliveryOutcome::RetryAfter(..) => "retry",
             DeliveryOutcome::Rejected(_) => "final",
             DeliveryOutcome::Abandoned(_) => "abandoned",
         };

@@ -241,7 +241,7 @@ async fn deliver<K: KeySource>(
     }
     match send::attempt(&shared.client, &shared.signer, &shared.config, &d).await {
         Attempt::Done(outcome) => {
-            if let DeliveryOutcome::Retry(error) = &outcome {
+            if let DeliveryOutcome::Retry(error) | DeliveryOutcome::RetryAfter(error, _) = &outcome {
                 tracing::debug!(inbox = %d.inbox, attempts = d.attempts + 1, %error, "delivery failed");
             }
             let result = DeliveryResult {
@@ -300,7 +300,10 @@ async fn record_results(store: Store, policy: RetryPolicy, mut rx: mpsc::Receive
 fn log_recorded(result: &DeliveryResult, recorded: Recorded) {
     let error = match &result.outcome {
         DeliveryOutcome::Delivered => None,
-        DeliveryOutcome::Retry(e) | DeliveryOutcome::Rejected(e) | DeliveryOutcome::Abandoned(e) => Some(e.as_str()),
+        DeliveryOutcome::Retry(e)
+        | DeliveryOutcome::RetryAfter(e, _)
+        | DeliveryOutcome::Rejected(e)
+        | DeliveryOutcome::Abandoned(e) => Some(e.as_str()),
     };
     match recorded {
         Recorded::GivenUp => {

@@ -157,6 +157,9 @@ pub enum DeliveryOutcome {
     /// Worth another try later (network error, timeout, 5xx, 401, 408, 429):
     /// counts against the host's circuit breaker.
     Retry(String),
+    /// Like `Retry`, but the host said when to come back (`Retry-After` on a
+    /// 429 or 503): the next attempt waits at least that long.
+    RetryAfter(String, std::time::Duration),
     /// The host answered but refused for good (another 4xx, 501, a redirect):
     /// given up now. The host is alive, so its failure streak ends.
     Rejected(String),
@@ -650,7 +653,11 @@ async fn record_one(
             give_up(tx, &r.id, attempts, error, t).await?;
             Recorded::GivenUp
         }
-        DeliveryOutcome::Retry(error) => {
+        DeliveryOutcome::Retry(error) | DeliveryOutcome::RetryAfter(error, _) => {
+            let asked = match &r.outcome {
+                DeliveryOutcome::RetryAfter(_, wait) => *wait,
+                _ => Duration::ZERO,
+            };
             let failures = attempts + 1;
             let too_old = now
                 .signed_duration_since(created_at)
@@ -660,7 +667,8 @@ async fn record_one(
                 give_up(tx, &r.id, failures, error, t).await?;
                 Recorded::GivenUp
             } else {
-                let at = now + chrono::Duration::from_std(policy.backoff(failures)).unwrap_or(chrono::Duration::MAX);
+                let wait = policy.backoff(failures).max(asked);
+                let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
                 sqlx::query(
                     "UPDATE deliveries SET attempts = $2, next_attempt_at = $3, last_error = $4, locked_until = NULL,
                        updated_at = $5

@@ -35,6 +35,7 @@ both!(
     circuit_opens_and_closes,
     unavailable_hosts_are_skipped_until_they_speak,
     stats_count_per_host_and_purge_cleans_up,
+    retry_after_is_honoured,
 );
 
 const ACTOR: &str = "https://here.example/users/org";
@@ -622,4 +623,45 @@ async fn stats_count_per_host_and_purge_cleans_up(db: &TestDb) {
         enqueue(store, "https://here.example/a/2", &[inbox("b.example", 1)]).await,
         1
     );
+}
+
+/// A host that answers 429 or 503 with `Retry-After` is not tried again
+/// before then, even when the backoff would come back sooner; a short
+/// `Retry-After` does not shorten the backoff.
+async fn retry_after_is_honoured(db: &TestDb) {
+    let store = &db.store;
+    let policy = no_breaker();
+    enqueue(
+        store,
+        "https://here.example/a/1",
+        &[inbox("a.example", 1), inbox("b.example", 1)],
+    )
+    .await;
+    let t = soon();
+    let claimed = store.claim_deliveries(t, LEASE, 10, 10, &[]).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let hour = Duration::from_secs(3600);
+    let results = vec![
+        result(
+            &claimed[0].id,
+            &claimed[0].host,
+            DeliveryOutcome::RetryAfter("HTTP 429".into(), hour),
+        ),
+        result(
+            &claimed[1].id,
+            &claimed[1].host,
+            DeliveryOutcome::RetryAfter("HTTP 503".into(), Duration::from_secs(1)),
+        ),
+    ];
+    let recorded = store.record_delivery_results(t, &results, &policy).await.unwrap();
+    let [Recorded::RetryAt(long), Recorded::RetryAt(short)] = recorded[..] else {
+        panic!("{recorded:?}")
+    };
+    assert!((long - t).to_std().unwrap() >= hour, "{long} is sooner than asked");
+    let backoff_floor = policy.backoff_with_jitter(1, 0);
+    assert!(
+        (short - t).to_std().unwrap() >= backoff_floor,
+        "{short} is sooner than the backoff"
+    );
+    assert!((short - t).to_std().unwrap() < hour);
 }
