@@ -144,6 +144,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), CliError> {
+    if FederationMode::parse(&config.federation.mode) == Some(FederationMode::Allowlist) {
+        // Deliveries queued before the switch to allowlist mode (or before a
+        // domain left the list while this server was down) must not go out.
+        let n = store.drop_deliveries_outside_allowlist().await?;
+        if n > 0 {
+            tracing::info!(
+                deliveries = n,
+                "allowlist mode: pending deliveries to unlisted hosts given up"
+            );
+        }
+    }
     let mut delivery_config = DeliveryConfig::new(config.instance.public_url.clone());
     delivery_config.allow_private_addresses = config.federation.allow_private_addresses;
     delivery_config.poll_interval = Duration::from_secs(5);

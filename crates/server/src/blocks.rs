@@ -92,6 +92,10 @@ async fn act(store: &Store, config: &Config, action: Action) -> Result<(), CliEr
                 gazette_store::normalise_domain(&domain)?,
                 mode_note(config)
             );
+            if mode_note(config).is_empty() {
+                let n = store.drop_deliveries_outside_allowlist().await?;
+                println!("{n} pending deliveries to it given up");
+            }
         }
         Action::List => list(store, config).await?,
     }

@@ -359,6 +359,29 @@ impl Store {
         Ok(PurgeReport { actors, deliveries })
     }
 
+    /// In allowlist mode: gives up the deliveries not yet sent to hosts that
+    /// are not (or no longer) on the allowlist; returns how many. Run when
+    /// the server starts in that mode and when a domain leaves the list.
+    pub async fn drop_deliveries_outside_allowlist(&self) -> StoreResult<u64> {
+        let lists = self.domain_lists().await?;
+        let rows = sqlx::query("SELECT DISTINCT host FROM deliveries WHERE status = 'pending'")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut dropped = 0;
+        for r in rows {
+            let host: String = r.try_get("host")?;
+            if host_candidates(&host).iter().any(|c| lists.allowed.contains(c)) {
+                continue;
+            }
+            dropped += sqlx::query("DELETE FROM deliveries WHERE status = 'pending' AND host = $1")
+                .bind(&host)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(dropped)
+    }
+
     /// Whether `table` (a domain list) holds an entry covering `host`.
     /// Everything the inbox must know about a sender, in one query: which of
     /// `hosts` are blocked, which are on the allowlist (for allowlist mode),

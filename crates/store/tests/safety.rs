@@ -26,7 +26,8 @@ both!(
     domain_blocks_cover_subdomains,
     actor_blocks,
     allowlist,
-    purge_removes_a_domains_content
+    purge_removes_a_domains_content,
+    allowlist_drops_pending_deliveries_elsewhere
 );
 
 const LOCAL: &str = "https://news.local/users/news";
@@ -262,4 +263,34 @@ async fn purge_removes_a_domains_content(store: &Store) {
     assert_eq!(left, ["good.example", "notbad.example"]);
     // Purging again finds nothing.
     assert_eq!(store.purge_domain("bad.example").await.unwrap(), PurgeReport::default());
+}
+
+/// Switching to allowlist mode (or taking a domain off the list) gives up
+/// what was queued for hosts off the list; listed hosts and their
+/// subdomains keep their deliveries.
+async fn allowlist_drops_pending_deliveries_elsewhere(store: &Store) {
+    let inboxes: Vec<String> = ["a.example", "news.b.example", "b.example", "c.example:8443"]
+        .iter()
+        .map(|h| format!("https://{h}/inbox"))
+        .collect();
+    assert_eq!(
+        store
+            .enqueue_delivery("https://news.local/activities/1", LOCAL, "{}", &inboxes)
+            .await
+            .unwrap(),
+        4
+    );
+    store.add_domain_allow("b.example").await.unwrap();
+    assert_eq!(store.drop_deliveries_outside_allowlist().await.unwrap(), 2);
+    let mut left: Vec<String> = store
+        .delivery_stats()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.pending > 0)
+        .map(|s| s.host)
+        .collect();
+    left.sort();
+    assert_eq!(left, ["b.example", "news.b.example"]);
+    assert_eq!(store.drop_deliveries_outside_allowlist().await.unwrap(), 0);
 }

@@ -160,6 +160,14 @@ pub(crate) async fn delete_allow(
     if !state.store().remove_domain_allow(&domain).await? {
         return Err(ApiError::not_found(format!("`{domain}` is not on the allowlist")));
     }
+    if state.fed().settings().mode == FederationMode::Allowlist {
+        let n = state.store().drop_deliveries_outside_allowlist().await?;
+        tracing::info!(
+            domain,
+            deliveries = n,
+            "domain left the allowlist; its pending deliveries given up"
+        );
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
