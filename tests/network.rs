@@ -240,7 +240,8 @@ async fn manual_approval_of_followers() {
 
 /// The organisation of each instance likes, boosts and replies to an
 /// article of the other (A by the CLI, B by the API); the article's page
-/// and its AS2 counts show them, and taking them back removes them.
+/// and its AS2 counts show them, and taking them back removes them. A also
+/// follows an author of B and receives B's new article.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_like_boost_and_reply_both_ways() {
     let Some(a) = Env::new(gazette_store::Backend::Sqlite).await else {
@@ -312,6 +313,28 @@ async fn two_instances_like_boost_and_reply_both_ways() {
         .await
         .unwrap();
     assert_eq!(gone.status(), 410);
+
+    // A follows B (the other way round from the test above) and gets B's
+    // new articles on its network page.
+    let host_b = server_b.base.trim_start_matches("http://").to_owned();
+    a.ok(&["follow", &format!("@tom_verbeke@{host_b}")]);
+    eventually("A's follow of tom to be accepted", DEADLINE, || async {
+        a.ok(&["following"]).contains("accepted").then_some(())
+    })
+    .await;
+    let file = b.write(
+        "from-b.md",
+        "---\nslug: from-b\nkind: news\ntitle: News from instance B\nsummary: For A's network page.\n\
+         language: en\nauthor: tom_verbeke\n---\nBody.\n",
+    );
+    b.ok(&["publish", path(&file)]);
+    eventually("B's article on A's /network", DEADLINE, || async {
+        text(&server_a.url("/network"))
+            .await
+            .contains("News from instance B")
+            .then_some(())
+    })
+    .await;
 
     // B → A, through the API.
     let token = common::last_line(&b.ok(&["token", "create", "interactions"])).to_owned();

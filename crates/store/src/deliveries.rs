@@ -423,13 +423,25 @@ impl Store {
         results: &[DeliveryResult],
         policy: &RetryPolicy,
     ) -> StoreResult<Vec<Recorded>> {
+        // Host rows are locked in one order (by name) whatever the batch's
+        // order, so two processes recording at once on PostgreSQL cannot
+        // deadlock on each other's hosts.
+        let mut order: Vec<usize> = (0..results.len()).collect();
+        order.sort_by(|&a, &b| {
+            results[a]
+                .host
+                .cmp(&results[b].host)
+                .then(results[a].id.cmp(&results[b].id))
+        });
         let mut tx = self.begin_write().await?;
-        let mut out = Vec::with_capacity(results.len());
-        for r in results {
-            out.push(record_one(&mut tx, now, r, policy).await?);
+        let mut out: Vec<Option<Recorded>> = vec![None; results.len()];
+        for i in order {
+            out[i] = Some(record_one(&mut tx, now, &results[i], policy).await?);
         }
         tx.commit().await?;
-        Ok(out)
+        out.into_iter()
+            .map(|r| r.ok_or_else(|| StoreError::Corrupt("a delivery result was not recorded".into())))
+            .collect()
     }
 
     /// Records a successful delivery (see [`Store::record_delivery_results`]).
