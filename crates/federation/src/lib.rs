@@ -13,6 +13,7 @@ pub mod interact;
 pub mod json;
 pub mod keys;
 pub mod local;
+pub mod network;
 pub mod outbound;
 pub mod remote;
 pub mod routes;
@@ -26,7 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use url::Url;
 
-pub use context::{CommentPolicy, FedContext, FederationMode, FederationSettings};
+pub use context::{CommentPolicy, FedContext, FederationMode, FederationSettings, NetworkSettings};
 pub use error::FederationError;
 pub use interact::{interact, undo as undo_interaction};
 pub use local::{LocalActor, find_local_actor, private_key_for};

@@ -11,12 +11,14 @@ mod federation;
 mod ids;
 mod interactions;
 mod media;
+mod members;
 mod migrate;
 mod network;
 mod organisation;
 mod password;
 mod reports;
 mod safety;
+mod shared_feed;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod time;
@@ -37,11 +39,13 @@ pub use deliveries::{
 pub use error::{StoreError, StoreResult};
 pub use federation::{Follower, InteractionCounts};
 pub use media::NewMedia;
+pub use members::MemberHealth;
 pub use migrate::MIGRATIONS;
 pub use network::Following;
 pub use password::{MIN_PASSWORD_CHARS, check_password};
 pub use reports::Report;
 pub use safety::{ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, host_candidates, normalise_domain};
+pub use shared_feed::{FeedEntry, FeedPage, ItemWrite};
 pub use users::{LoginFailures, NewUser, Role, Session, User, normalise_username};
 
 /// Which database a [`Store`] talks to.
