@@ -84,8 +84,9 @@ async fn act(store: &Store, config: &Config, cmd: NetworkCommand) -> Result<(), 
                     ))
                 })?),
             };
+            let network_actor = format!("{}/users/{}", config.instance.public_url, config.network.username);
             let health: Vec<_> = store
-                .member_health()
+                .member_health(&network_actor)
                 .await?
                 .into_iter()
                 .filter(|h| status.is_none_or(|s| h.member.status == s))
@@ -103,16 +104,26 @@ async fn act(store: &Store, config: &Config, cmd: NetworkCommand) -> Result<(), 
                     .unwrap_or_else(|| "-".into())
             };
             println!(
-                "{:<10} {:<36} {:<7} {:<17} {:>8} {:>7} {:>7} {:>7} {:<16} NAME",
-                "STATUS", "HANDLE", "COUNTRY", "LAST ACTIVITY", "ARTICLES", "PENDING", "FAILING", "SIG.ERR", "BACKFILL"
+                "{:<10} {:<36} {:<7} {:<9} {:<17} {:>8} {:>7} {:>7} {:>7} {:<16} NAME",
+                "STATUS",
+                "HANDLE",
+                "COUNTRY",
+                "FOLLOWED",
+                "LAST ACTIVITY",
+                "ARTICLES",
+                "PENDING",
+                "FAILING",
+                "SIG.ERR",
+                "BACKFILL"
             );
             for h in &health {
                 let m = &h.member;
                 println!(
-                    "{:<10} {:<36} {:<7} {:<17} {:>8} {:>7} {:>7} {:>7} {:<16} {}",
+                    "{:<10} {:<36} {:<7} {:<9} {:<17} {:>8} {:>7} {:>7} {:>7} {:<16} {}",
                     m.status.as_str(),
                     format!("@{}", m.handle),
                     m.profile.country.as_deref().unwrap_or("-"),
+                    h.followed,
                     time(m.last_activity_at),
                     h.articles,
                     h.deliveries_pending,

@@ -22,6 +22,9 @@ pub struct MemberHealth {
     /// Deliveries to the member's host not yet sent, and those retrying after failures.
     pub deliveries_pending: i64,
     pub deliveries_failing: i64,
+    /// The network actor's follow of the member: `accepted`, `pending`, or
+    /// `none` (not followed: its articles do not arrive).
+    pub followed: String,
 }
 
 impl Store {
@@ -221,8 +224,9 @@ impl Store {
         Ok(())
     }
 
-    /// Every member with its article count and the deliveries waiting for its host.
-    pub async fn member_health(&self) -> StoreResult<Vec<MemberHealth>> {
+    /// Every member with its article count, the deliveries waiting for its
+    /// host, and whether `network_actor` follows it.
+    pub async fn member_health(&self, network_actor: &str) -> StoreResult<Vec<MemberHealth>> {
         let members = self.list_members(None).await?;
         let mut out = Vec::with_capacity(members.len());
         for member in members {
@@ -231,16 +235,21 @@ impl Store {
                         (SELECT COUNT(*) FROM deliveries WHERE host = $2 AND status = 'pending' AND attempts = 0)
                           AS pending,
                         (SELECT COUNT(*) FROM deliveries WHERE host = $2 AND status = 'pending' AND attempts > 0)
-                          AS failing",
+                          AS failing,
+                        (SELECT MIN(status) FROM following WHERE local_actor = $3 AND target = $1) AS followed",
             )
             .bind(&member.actor)
             .bind(&member.host)
+            .bind(network_actor)
             .fetch_one(&self.pool)
             .await?;
             out.push(MemberHealth {
                 articles: row.try_get("articles")?,
                 deliveries_pending: row.try_get("pending")?,
                 deliveries_failing: row.try_get("failing")?,
+                followed: row
+                    .try_get::<Option<String>, _>("followed")?
+                    .unwrap_or_else(|| "none".to_owned()),
                 member,
             });
         }

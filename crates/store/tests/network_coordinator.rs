@@ -163,8 +163,12 @@ async fn membership_requests_and_decisions(store: &Store) {
 
     assert!(store.count_member_signature_failure("a.example").await.unwrap());
     assert!(!store.count_member_signature_failure("nobody.example").await.unwrap());
-    let health = store.member_health().await.unwrap();
+    let health = store
+        .member_health("https://coord.example/users/network")
+        .await
+        .unwrap();
     assert_eq!(health.len(), 1);
+    assert_eq!(health[0].followed, "none");
     assert_eq!(health[0].member.signature_failures, 1);
     assert_eq!(health[0].articles, 0);
 

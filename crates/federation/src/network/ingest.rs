@@ -170,7 +170,11 @@ pub(crate) async fn refetch_and_store(
             remove(data, member, id).await?;
             return Ok(ItemWrite::Deleted);
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => {
+            return Err(FederationError::bad_request(format!(
+                "{id} is not confirmed by its origin: {e}"
+            )));
+        }
     };
     if host_of(&fetched.url) != member.host || object_id(&fetched.object) != Some(id) {
         return Err(FederationError::bad_request(format!(
