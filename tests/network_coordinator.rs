@@ -241,6 +241,26 @@ async fn coordinator_and_two_members() {
     assert_eq!(status, 202, "{body}");
     assert_eq!(count(&sc.base, "").await, 7);
     assert!(count(&sc.base, "q=Forged").await == 0 && count(&sc.base, "q=Stranger").await == 0);
+    // Signed with another key than member 1's: refused, and counted in its health.
+    let (status, body) = forger
+        .create_as(
+            &sc.url("/inbox"),
+            &s1.url("/users/demo"),
+            &s1.url("/objects/x"),
+            "Impostor",
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    let members: Value = serde_json::from_str(&c.ok(&["network", "members", "--json"])).unwrap();
+    let m1_health = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["member"]["handle"] == format!("demo@{h1}"))
+        .unwrap();
+    assert_eq!(m1_health["member"]["signature_failures"], 1, "{m1_health}");
+    assert_eq!(m1_health["followed"], "accepted");
+    assert_eq!(count(&sc.base, "q=Impostor").await, 0);
 
     // Moderation: an item removed from the feed is kept, and comes back.
     let out = c.ok(&["network", "hide", &object_id]);
@@ -295,12 +315,17 @@ impl Forger {
         Forger { base, key }
     }
 
-    /// POSTs a signed `Create` of an `Article` with `object_id` to `inbox`.
+    /// POSTs a `Create` of an `Article` with `object_id` to `inbox`, signed by the forger.
     async fn create(&self, inbox: &str, object_id: &str, title: &str) -> (u16, String) {
-        let actor = format!("{}/users/forger", self.base);
+        self.create_as(inbox, &format!("{}/users/forger", self.base), object_id, title)
+            .await
+    }
+
+    /// The same as `actor`, still signed with the forger's own key.
+    async fn create_as(&self, inbox: &str, actor: &str, object_id: &str, title: &str) -> (u16, String) {
         let activity = json!({
             "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{}/activities/{}", self.base, BASE64.encode(object_id)),
+            "id": format!("{actor}/activities/{}", BASE64.encode(object_id)),
             "type": "Create", "actor": actor,
             "object": {"id": object_id, "type": "Article", "name": title, "content": "<p>Not what it claims</p>",
                        "attributedTo": actor, "to": ["https://www.w3.org/ns/activitystreams#Public"]},

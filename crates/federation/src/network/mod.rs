@@ -39,3 +39,28 @@ pub fn settings(ctx: &FedContext) -> Result<&NetworkSettings, FederationError> {
 pub fn actor_id(ctx: &FedContext, network: &NetworkSettings) -> String {
     ctx.urls().actor(&network.username)
 }
+
+/// Inbox middleware of a coordinator: a request refused with `401` (its
+/// signature did not verify) whose key lives on a member's host counts as a
+/// signature failure of that member, shown in its health. Only the response
+/// status and the `keyId` host are read; the request goes on untouched.
+pub async fn count_signature_failures(
+    axum::extract::State(ctx): axum::extract::State<FedContext>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let key_host = match ctx.settings().network {
+        Some(_) => crate::safety::signature_key_id(request.headers())
+            .and_then(|k| url::Url::parse(&k).ok())
+            .map(|u| crate::remote::host_of(&u)),
+        None => None,
+    };
+    let response = next.run(request).await;
+    if response.status() == axum::http::StatusCode::UNAUTHORIZED
+        && let Some(host) = key_host
+        && let Err(e) = ctx.store().count_member_signature_failure(&host).await
+    {
+        tracing::warn!(host, error = %e, "cannot count a member's signature failure");
+    }
+    response
+}
