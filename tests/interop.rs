@@ -274,3 +274,59 @@ async fn the_interviewee_is_mentioned_and_notified() {
     );
     drop(server);
 }
+
+/// A Fedify follower of a network coordinator's network actor (as a
+/// Mastodon user would follow it) gets a verified `Accept`, then the
+/// network actor's `Announce` of each new member article, and its `Undo`
+/// when the article is deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_follows_the_network_actor_and_gets_its_boosts() {
+    let (Some(c), Some(m)) = (
+        Env::new(gazette_store::Backend::Sqlite).await,
+        Env::new(gazette_store::Backend::Sqlite).await,
+    ) else {
+        return;
+    };
+    let c = c.federated().with_env("GAZETTE_NETWORK__ENABLED", "true");
+    let m = m.federated();
+    let coordinator = c.serve_federated(&[]);
+    let member = m.serve_federated(&["--demo"]);
+    let peer = start_peer(&c.dir.join("peer"));
+    let network = coordinator.url("/users/network");
+    let member_host = member.base.trim_start_matches("http://").to_owned();
+
+    peer.control("follow", json!({ "target": network })).await;
+    let accept = peer.wait_for("Accept", |e| e["actor"] == network.as_str()).await;
+    assert_eq!(accept["actor"], network);
+
+    c.ok(&["network", "invite", &format!("@demo@{member_host}")]);
+    eventually(
+        "the network's follow of the member to be accepted",
+        DEADLINE,
+        || async { c.ok(&["network", "members"]).contains(" accepted ").then_some(()) },
+    )
+    .await;
+
+    let file = m.write(
+        "boosted.md",
+        "---\nslug: boosted-news\nkind: news\ntitle: Boosted by the network\nsummary: Every member article is boosted.\n\
+         language: en\nauthor: camille_renard\n---\nBody.\n",
+    );
+    m.ok(&["publish", path(&file)]);
+    let announce = peer
+        .wait_for("Announce", |e| {
+            e["actor"] == network.as_str()
+                && e["object"]["id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with(&member.url("/objects/")))
+        })
+        .await;
+    let object_id = announce["object"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(announce["to"][0], "https://www.w3.org/ns/activitystreams#Public");
+    assert_eq!(announce["cc"][0], format!("{network}/followers"));
+
+    m.ok(&["article", "delete", "boosted-news"]);
+    let undo = peer.wait_for("Undo", |e| e["actor"] == network.as_str()).await;
+    assert_eq!(undo["object"]["id"], announce["id"], "{undo}");
+    assert!(object_id.starts_with("http://"));
+}

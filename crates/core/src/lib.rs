@@ -7,9 +7,11 @@ pub mod language;
 pub mod markdown;
 pub mod media;
 pub mod model;
+pub mod network;
 pub mod slug;
 pub mod validate;
 
 pub use error::{FieldError, ValidationError};
 pub use language::{Country, Language};
 pub use model::*;
+pub use network::{Backfill, FeedCursor, FeedFilter, Member, MemberProfile, MemberStatus, NetworkItem};

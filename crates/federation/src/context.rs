@@ -29,6 +29,23 @@ pub struct FederationSettings {
     /// GETs (Mastodon's "secure mode"); the instance actor, WebFinger and
     /// NodeInfo stay public.
     pub authorized_fetch: bool,
+    /// The network coordinator role (`[network] enabled`): the network
+    /// actor, members and the shared feed. `None` on an ordinary instance.
+    pub network: Option<NetworkSettings>,
+}
+
+/// The coordinator role's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkSettings {
+    /// Username of the network actor (a `Group`): `@{username}@{host}`.
+    pub username: String,
+    /// Its display name, e.g. "European SSE Network".
+    pub name: String,
+    /// A short description (plain text).
+    pub summary: String,
+    /// Bounds of a member's outbox backfill: pages fetched, articles read.
+    pub backfill_max_pages: u32,
+    pub backfill_max_items: u32,
 }
 
 impl FederationSettings {
@@ -43,6 +60,7 @@ impl FederationSettings {
             manually_approves_followers: false,
             mode: FederationMode::Open,
             authorized_fetch: false,
+            network: None,
         }
     }
 }

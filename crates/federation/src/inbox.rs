@@ -256,11 +256,12 @@ impl Activity for IncomingActivity {
             "Follow" => self.follow(data, &actor).await,
             "Undo" => self.undo(data, &actor).await,
             "Like" => self.interact(data, &actor, "like").await,
+            "Announce" if crate::network::on_announce(data, &self.object, &actor).await? => Ok(()),
             "Announce" => self.interact(data, &actor, "announce").await,
             "Update" if object_id(&self.object) == Some(actor.actor.id.as_str()) => {
                 // A profile edit: fetch the actor again rather than trusting the embedded copy.
-                self.actor.dereference_forced(data).await?;
-                Ok(())
+                let actor = self.actor.dereference_forced(data).await?;
+                crate::network::on_actor_update(data, &actor).await
             }
             "Create" | "Update" => self.create_or_update(data, &actor).await,
             "Accept" => {
@@ -311,7 +312,7 @@ impl IncomingActivity {
                 serde_json::json!({ "id": self.id, "type": "Follow", "actor": actor.actor.id, "object": local_id });
             outbound::accept_follow(data, &local, &follow, &actor.actor).await?;
         }
-        Ok(())
+        crate::network::on_follow(data, &local, actor).await
     }
 
     async fn undo(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
@@ -399,6 +400,9 @@ impl IncomingActivity {
 
     /// A reply to one of our articles, or an article from an actor we follow.
     async fn create_or_update(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        if crate::network::on_object(data, &self.object, actor).await? {
+            return Ok(());
+        }
         let replies_to_us =
             self.object.get("inReplyTo").and_then(object_id).is_some_and(|r| {
                 data.urls().local_article_id(r).is_some() || data.urls().local_article_slug(r).is_some()
@@ -552,6 +556,7 @@ impl IncomingActivity {
         } else {
             data.store().delete_comment(target, &actor.actor.id).await?;
             data.store().delete_remote_article(target, &actor.actor.id).await?;
+            crate::network::on_delete(data, target, actor).await?;
         }
         Ok(())
     }

@@ -11,6 +11,10 @@ use crate::urls::Urls;
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 pub const AS2: &str = "https://www.w3.org/ns/activitystreams";
 pub const SECURITY: &str = "https://w3id.org/security/v1";
+/// Namespace of Gazette's small extension for the social and solidarity
+/// economy (`sse:country`, `sse:legalForm`, `sse:sectors`, `sse:languages`
+/// on organisations, `sse:kind` on articles); see docs/FEDERATION.md.
+pub const SSE: &str = "https://gazette-sse.github.io/ns#";
 
 /// The `@context` of everything we publish: AS2, security/v1, and the terms
 /// Mastodon uses that AS2 lacks (Hashtag must be defined, or JSON-LD
@@ -30,7 +34,8 @@ pub fn context() -> Value {
             "alsoKnownAs": { "@id": "as:alsoKnownAs", "@type": "@id" },
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",
-            "value": "schema:value"
+            "value": "schema:value",
+            "sse": SSE
         }
     ])
 }
@@ -124,6 +129,10 @@ pub fn organisation_actor(urls: &Urls, org: &Organisation, parts: &ActorParts<'_
         parts,
     );
     v["published"] = json!(time(org.updated_at));
+    v["sse:country"] = json!(org.country.as_str());
+    v["sse:legalForm"] = json!(org.legal_form.as_str());
+    v["sse:sectors"] = json!(org.sectors);
+    v["sse:languages"] = json!(org.languages.iter().map(|l| l.as_str()).collect::<Vec<_>>());
     if let Some(site) = &org.website {
         v["attachment"] = json!([{
             "type": "PropertyValue",
@@ -131,6 +140,27 @@ pub fn organisation_actor(urls: &Urls, org: &Organisation, parts: &ActorParts<'_
             "value": format!("<a href=\"{0}\" rel=\"me nofollow noopener noreferrer\" target=\"_blank\">{0}</a>", escape(site)),
         }]);
     }
+    v
+}
+
+/// A network coordinator's network actor, a `Group` (FEP-1b12): members'
+/// articles reach its followers as its `Announce`s.
+pub fn network_actor(urls: &Urls, network: &crate::context::NetworkSettings, parts: &ActorParts<'_>) -> Value {
+    let mut v = actor_common(
+        urls,
+        &network.username,
+        "Group",
+        &network.name,
+        html_paragraphs(&network.summary),
+        urls.url(crate::network::FEED_PATH),
+        parts,
+    );
+    v["attachment"] = json!([{
+        "type": "PropertyValue",
+        "name": "Feed",
+        "value": format!("<a href=\"{0}\" rel=\"nofollow noopener noreferrer\" target=\"_blank\">{0}</a>",
+            escape(&urls.url(crate::network::FEED_PATH))),
+    }]);
     v
 }
 
@@ -233,6 +263,7 @@ pub fn article(
         "cc": cc,
         "tag": tags,
         "sensitive": false,
+        "sse:kind": a.kind.as_str(),
         "replies": { "id": urls.replies(a), "type": "Collection", "totalItems": counts.replies },
         "likes": { "id": urls.likes(a), "type": "Collection", "totalItems": counts.likes },
         "shares": { "id": urls.shares(a), "type": "Collection", "totalItems": counts.shares },

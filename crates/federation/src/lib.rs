@@ -13,6 +13,7 @@ pub mod interact;
 pub mod json;
 pub mod keys;
 pub mod local;
+pub mod network;
 pub mod outbound;
 pub mod remote;
 pub mod routes;
@@ -26,7 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use url::Url;
 
-pub use context::{CommentPolicy, FedContext, FederationMode, FederationSettings};
+pub use context::{CommentPolicy, FedContext, FederationMode, FederationSettings, NetworkSettings};
 pub use error::FederationError;
 pub use interact::{interact, undo as undo_interaction};
 pub use local::{LocalActor, find_local_actor, private_key_for};
@@ -79,15 +80,25 @@ pub fn install_crypto_provider() {
 
 /// The federation routes, ready to merge into the instance's router.
 pub fn router(config: FederationConfig<FedContext>) -> Router {
+    let ctx: FedContext = (*config.to_request_data()).clone();
+    let signature_failures = axum::middleware::from_fn_with_state(ctx, network::count_signature_failures);
     Router::new()
         .route("/.well-known/webfinger", get(routes::get_webfinger))
         .route("/.well-known/host-meta", get(routes::get_host_meta))
         .route("/.well-known/nodeinfo", get(routes::get_nodeinfo_links))
         .route("/nodeinfo/2.1", get(routes::get_nodeinfo))
         .route("/actor", get(routes::get_instance_actor))
-        .route("/inbox", post(inbox::post_inbox).layer(inbox_limit()))
+        .route(
+            "/inbox",
+            post(inbox::post_inbox)
+                .layer(inbox_limit())
+                .layer(signature_failures.clone()),
+        )
         .route("/users/{username}", get(routes::get_actor))
-        .route("/users/{username}/inbox", post(inbox::post_inbox).layer(inbox_limit()))
+        .route(
+            "/users/{username}/inbox",
+            post(inbox::post_inbox).layer(inbox_limit()).layer(signature_failures),
+        )
         .route("/users/{username}/outbox", get(routes::get_outbox))
         .route("/users/{username}/followers", get(routes::get_followers))
         .route("/users/{username}/following", get(routes::get_following))

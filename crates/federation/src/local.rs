@@ -1,18 +1,24 @@
-//! Local actors: the organisation (`Organization`) and each author (`Person`),
-//! sharing the `/users/{username}` namespace, plus their JSON and keys.
+//! Local actors: the organisation (`Organization`), each author (`Person`)
+//! and, on a network coordinator, the network actor (`Group`), sharing the
+//! `/users/{username}` namespace, plus their JSON and keys.
 
 use gazette_core::{Author, Organisation};
 use serde_json::Value;
 
-use crate::context::FedContext;
+use crate::context::{FedContext, NetworkSettings};
 use crate::error::FederationError;
 use crate::json::{self, ActorParts};
 use crate::keys::{ORGANISATION_KEY, author_key, ensure_key};
+
+/// Key name of the network actor in `actor_keys`.
+pub const NETWORK_KEY: &str = "network";
 
 #[derive(Debug, Clone)]
 pub enum LocalActor {
     Organisation(Organisation),
     Author(Author),
+    /// The network actor of a coordinator (see `crate::network`).
+    Network(NetworkSettings),
 }
 
 impl LocalActor {
@@ -20,6 +26,7 @@ impl LocalActor {
         match self {
             LocalActor::Organisation(o) => &o.username,
             LocalActor::Author(a) => &a.username,
+            LocalActor::Network(n) => &n.username,
         }
     }
 
@@ -27,6 +34,7 @@ impl LocalActor {
         match self {
             LocalActor::Organisation(_) => ORGANISATION_KEY.to_owned(),
             LocalActor::Author(a) => author_key(&a.id),
+            LocalActor::Network(_) => NETWORK_KEY.to_owned(),
         }
     }
 
@@ -34,12 +42,19 @@ impl LocalActor {
         match self {
             LocalActor::Organisation(o) => &o.name,
             LocalActor::Author(a) => &a.name,
+            LocalActor::Network(n) => &n.name,
         }
     }
 }
 
-/// The local actor with this username: the organisation first, then authors.
+/// The local actor with this username: the network actor (on a
+/// coordinator), the organisation, then authors.
 pub async fn find_local_actor(ctx: &FedContext, username: &str) -> Result<Option<LocalActor>, FederationError> {
+    if let Some(network) = &ctx.settings().network
+        && network.username == username
+    {
+        return Ok(Some(LocalActor::Network(network.clone())));
+    }
     if let Some(org) = ctx.store().find_organisation().await?
         && org.username == username
     {
@@ -100,6 +115,15 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
                 manually_approves_followers: ctx.settings().manually_approves_followers,
             };
             json::author_actor(ctx.urls(), author, &parts)
+        }
+        LocalActor::Network(network) => {
+            let parts = ActorParts {
+                public_key_pem: &public_key_pem,
+                icon: None,
+                image: None,
+                manually_approves_followers: ctx.settings().manually_approves_followers,
+            };
+            json::network_actor(ctx.urls(), network, &parts)
         }
     })
 }

@@ -163,6 +163,12 @@ pub async fn article_changed(
     let object_id = urls.article(article);
     let author_followers = store.follower_inboxes(std::slice::from_ref(&author_id)).await?;
     let org = store.find_organisation().await?;
+    // The organisation's followers get the edits and deletions of what it
+    // announced (a network coordinator follows only the organisation).
+    let org_followers = match &org {
+        Some(org) => store.follower_inboxes(&[urls.actor(&org.username)]).await?,
+        None => Vec::new(),
+    };
     let mut sent = 0;
     match event {
         ArticleEvent::Published | ArticleEvent::Updated => {
@@ -172,6 +178,9 @@ pub async fn article_changed(
             let mut recipients = author_followers.clone();
             if let Some(interviewee) = resolve_interviewee(ctx, article).await {
                 recipients.push(interviewee.inbox);
+            }
+            if event == ArticleEvent::Updated {
+                recipients.extend(org_followers.iter().cloned());
             }
             let object = article_json(ctx, article).await?;
             let (kind, tag) = if event == ArticleEvent::Published {
@@ -197,6 +206,7 @@ pub async fn article_changed(
         }
         ArticleEvent::Deleted => {
             let mut recipients = author_followers.clone();
+            recipients.extend(org_followers.iter().cloned());
             if let Some(interviewee) = interviewee_actor(ctx, article).await? {
                 recipients.push(interviewee.inbox);
             }
@@ -389,9 +399,13 @@ pub async fn actor_changed(ctx: &FedContext, actor: &LocalActor) {
     }
 }
 
-/// Every local actor: the organisation (if set up) and the authors.
+/// Every local actor: the network actor (on a coordinator), the
+/// organisation (if set up) and the authors.
 pub async fn local_actors(ctx: &FedContext) -> Result<Vec<LocalActor>, FederationError> {
     let mut out = Vec::new();
+    if let Some(network) = &ctx.settings().network {
+        out.push(LocalActor::Network(network.clone()));
+    }
     if let Some(org) = ctx.store().find_organisation().await? {
         out.push(LocalActor::Organisation(org));
     }

@@ -97,6 +97,7 @@ pub async fn get_webfinger(
         let profile = match &actor {
             LocalActor::Organisation(_) => urls.url("/"),
             LocalActor::Author(a) => urls.url(&format!("/authors/{}", a.username)),
+            LocalActor::Network(_) => urls.url(crate::network::FEED_PATH),
         };
         (
             format!("acct:{}@{}", actor.username(), urls.host()),
@@ -200,6 +201,7 @@ pub async fn get_actor(
         let page = match &actor {
             LocalActor::Organisation(_) => data.urls().url("/"),
             LocalActor::Author(a) => data.urls().url(&format!("/authors/{}", a.username)),
+            LocalActor::Network(_) => data.urls().url(crate::network::FEED_PATH),
         };
         return Ok(redirect(&page));
     }
@@ -223,6 +225,9 @@ pub async fn get_outbox(
     let actor = find_local_actor(&data, &username)
         .await?
         .ok_or(FederationError::NotFound)?;
+    if let LocalActor::Network(_) = &actor {
+        return crate::network::outbox::get_outbox(&data, q.page).await;
+    }
     let urls = data.urls();
     let outbox = urls.outbox(actor.username());
     let mut query = ArticleQuery::published(PAGE_SIZE, 0);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gazette_delivery::{DeliveryConfig, KeySource, Worker};
-use gazette_federation::{CommentPolicy, FedContext, FederationMode, FederationSettings};
+use gazette_federation::{CommentPolicy, FedContext, FederationMode, FederationSettings, NetworkSettings};
 use gazette_store::Store;
 use gazette_web::{AdminSettings, AppConfig, AppState, Templates, ThemeConfig};
 use tokio::net::TcpListener;
@@ -69,6 +69,13 @@ pub fn federation_settings(config: &Config) -> FederationSettings {
         CommentPolicy::parse(&config.federation.comment_policy).unwrap_or(gazette_federation::CommentPolicy::Open);
     settings.mode = FederationMode::parse(&config.federation.mode).unwrap_or_default();
     settings.authorized_fetch = config.federation.authorized_fetch;
+    settings.network = config.network.enabled.then(|| NetworkSettings {
+        username: config.network.username.clone(),
+        name: config.network.name.clone(),
+        summary: config.network.summary.clone(),
+        backfill_max_pages: u32::try_from(config.network.backfill_max_pages).unwrap_or(u32::MAX),
+        backfill_max_items: u32::try_from(config.network.backfill_max_items).unwrap_or(u32::MAX),
+    });
     settings
 }
 
@@ -170,8 +177,21 @@ pub async fn serve(
             }
         }
     }));
+    crate::network::check_username(config, &store).await?;
     let state = web_state(config, store.clone(), Arc::new(move || handle.wake())).await?;
     let fed = state.fed().clone();
+    let backfill = match config.network.enabled {
+        true => {
+            let federation = gazette_federation::federation_config(fed.clone())
+                .await
+                .map_err(|e| CliError::Federation(e.to_string()))?;
+            Some(tokio::spawn(gazette_federation::network::backfill::run(
+                federation,
+                shutdown.clone(),
+            )))
+        }
+        false => None,
+    };
     let scheduler = tokio::spawn(crate::scheduler::run(store.clone(), fed, shutdown.clone()));
     let purge = tokio::spawn(purge_finished_deliveries(store.clone(), shutdown.clone()));
     let mut stop = shutdown.clone();
@@ -185,6 +205,9 @@ pub async fn serve(
     .await;
     let _ = scheduler.await;
     let _ = purge.await;
+    if let Some(backfill) = backfill {
+        let _ = backfill.await;
+    }
     let _ = delivery.await;
     store.close().await;
     result.map_err(|e| CliError::Io {

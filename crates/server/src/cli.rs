@@ -103,6 +103,38 @@ pub enum Command {
     /// Accounts of the web interface at /admin: create, list, roles, disable, password reset links
     #[command(subcommand)]
     User(UserCommand),
+    /// The network: join one (as a member), or run one (as its coordinator: members, moderation)
+    #[command(subcommand)]
+    Network(NetworkCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Ask to join the network whose actor is TARGET (@network@host): the organisation follows it
+    Join { target: String },
+    /// Coordinator: members and requests with their health (articles, last activity, deliveries, backfill)
+    Members {
+        /// Only requested, approved, suspended, rejected or removed members
+        #[arg(long)]
+        status: Option<String>,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Coordinator: approve a request (actor URL or @name@host); the network follows it and backfills its outbox
+    Approve { member: String },
+    /// Coordinator: refuse a request
+    Reject { member: String },
+    /// Coordinator: suspend a member: its articles are hidden (kept) and nothing new is aggregated
+    Suspend { member: String },
+    /// Coordinator: remove a member: like suspend, and the network stops following it
+    Remove { member: String },
+    /// Coordinator: invite an organisation (@name@host): approved at once, the network follows it
+    Invite { target: String },
+    /// Coordinator: remove an article (its id) from the shared feed; the network's boost is undone
+    Hide { item: String },
+    /// Coordinator: show a removed article again
+    Restore { item: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -99,6 +99,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Disallow(cmd) => crate::blocks::run(&config, crate::blocks::Action::Disallow(cmd)).await,
         Command::Blocks => crate::blocks::run(&config, crate::blocks::Action::List).await,
         Command::User(cmd) => crate::users::run(&config, cmd).await,
+        Command::Network(cmd) => crate::network::run(&config, cmd).await,
     }
 }
 

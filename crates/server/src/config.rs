@@ -29,6 +29,7 @@ pub struct Config {
     pub theme: ThemeConfig,
     pub federation: FederationConfig,
     pub admin: AdminConfig,
+    pub network: NetworkConfig,
     pub log: LogConfig,
 }
 
@@ -99,6 +100,24 @@ pub struct AdminConfig {
     pub session_idle_minutes: u64,
     /// How long a `gazette user reset-password` link works.
     pub reset_link_hours: u64,
+}
+
+/// The network coordinator role.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkConfig {
+    /// This instance aggregates its member organisations' articles into one
+    /// shared feed, re-published by a network actor.
+    pub enabled: bool,
+    /// Username of the network actor, `@{username}@{host}`.
+    pub username: String,
+    /// Display name of the network.
+    pub name: String,
+    /// Short description of the network (plain text).
+    pub summary: String,
+    /// Most outbox pages read when backfilling a new member.
+    pub backfill_max_pages: u64,
+    /// Most articles read when backfilling a new member.
+    pub backfill_max_items: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -174,6 +193,19 @@ impl Default for AdminConfig {
         AdminConfig {
             session_idle_minutes: 720,
             reset_link_hours: 24,
+        }
+    }
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            enabled: false,
+            username: "network".into(),
+            name: "Network".into(),
+            summary: String::new(),
+            backfill_max_pages: 50,
+            backfill_max_items: 1000,
         }
     }
 }
@@ -417,6 +449,55 @@ pub const KEYS: &[Key] = &[
         name: "reset_link_hours",
         set: Setter::PositiveInt(|c, n| {
             c.admin.reset_link_hours = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "network",
+        name: "enabled",
+        set: Setter::Bool(|c, b| c.network.enabled = b),
+    },
+    Key {
+        section: "network",
+        name: "username",
+        set: Setter::Text(|c, v| {
+            let v = non_empty(v)?.to_ascii_lowercase();
+            if !v.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') || v.len() > 64 {
+                return Err(format!("expected letters, digits and `_` (at most 64), got {v:?}"));
+            }
+            c.network.username = v;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "network",
+        name: "name",
+        set: Setter::Text(|c, v| {
+            c.network.name = non_empty(v)?.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "network",
+        name: "summary",
+        set: Setter::Text(|c, v| {
+            c.network.summary = v.trim().to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "network",
+        name: "backfill_max_pages",
+        set: Setter::PositiveInt(|c, n| {
+            c.network.backfill_max_pages = n.min(10_000);
+            Ok(())
+        }),
+    },
+    Key {
+        section: "network",
+        name: "backfill_max_items",
+        set: Setter::PositiveInt(|c, n| {
+            c.network.backfill_max_items = n.min(1_000_000);
             Ok(())
         }),
     },

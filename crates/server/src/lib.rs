@@ -10,5 +10,6 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod frontmatter;
+pub mod network;
 pub mod scheduler;
 pub mod users;

@@ -20,3 +20,85 @@ pub(crate) fn for_update_skip_locked(backend: Backend) -> &'static str {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
     }
 }
+
+/// How the shared feed's full-text search is written on each backend: the
+/// columns adding highlighted `title_hl` and `snippet` (matches between
+/// [`gazette_core::network::MATCH_START`] and `MATCH_END`), a join, and the
+/// condition; `$q` stands for the query's parameter and is replaced by the
+/// caller. SQLite searches the FTS5 table `network_items_fts` (kept by
+/// [`fts_delete`]/[`fts_insert`]); PostgreSQL the generated `tsvector`
+/// column `network_items.search` with the `simple` configuration, so no
+/// language is favoured on either.
+pub(crate) struct FeedSearch {
+    pub(crate) columns: &'static str,
+    pub(crate) join: &'static str,
+    pub(crate) condition: &'static str,
+}
+
+pub(crate) fn feed_search(backend: Backend) -> FeedSearch {
+    match backend {
+        Backend::Sqlite => FeedSearch {
+            columns: ", highlight(network_items_fts, 1, char(57344), char(57345)) AS title_hl, \
+                      snippet(network_items_fts, 2, char(57344), char(57345), '…', 32) AS snippet",
+            join: " JOIN network_items_fts ON network_items_fts.item_id = i.id",
+            condition: "network_items_fts MATCH $q",
+        },
+        Backend::Postgres => FeedSearch {
+            columns: ", ts_headline('simple', i.title, plainto_tsquery('simple', $q), \
+                        'HighlightAll=true, StartSel=' || chr(57344) || ', StopSel=' || chr(57345)) AS title_hl, \
+                      ts_headline('simple', i.search_text, plainto_tsquery('simple', $q), \
+                        'MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \", StartSel=' \
+                        || chr(57344) || ', StopSel=' || chr(57345)) AS snippet",
+            join: "",
+            condition: "i.search @@ plainto_tsquery('simple', $q)",
+        },
+    }
+}
+
+/// The search text as each backend's query language wants it: on SQLite an
+/// FTS5 expression in which every word is a quoted string (so nothing a
+/// reader types is taken as FTS5 syntax), all required; on PostgreSQL the
+/// text itself, for `plainto_tsquery`. `None` when there is no word.
+pub(crate) fn feed_search_query(backend: Backend, q: &str) -> Option<String> {
+    let words: Vec<&str> = q.split_whitespace().collect();
+    if words.is_empty() {
+        return None;
+    }
+    Some(match backend {
+        Backend::Sqlite => words
+            .iter()
+            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Backend::Postgres => words.join(" "),
+    })
+}
+
+/// Removes an item (`$1`: its [`fts_rowid`]) from SQLite's full-text index
+/// (PostgreSQL keeps its own).
+pub(crate) fn fts_delete(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => Some("DELETE FROM network_items_fts WHERE rowid = $1"),
+        Backend::Postgres => None,
+    }
+}
+
+/// Adds an item (`$1` its [`fts_rowid`], `$2` id, `$3` title, `$4` text) to
+/// SQLite's full-text index.
+pub(crate) fn fts_insert(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => Some("INSERT INTO network_items_fts (rowid, item_id, title, body) VALUES ($1, $2, $3, $4)"),
+        Backend::Postgres => None,
+    }
+}
+
+/// The FTS5 row of an item: 63 bits of the SHA-256 of its id, so an item is
+/// found (and replaced) by rowid without scanning the index, and the number
+/// survives `VACUUM`, unlike an implicit rowid.
+pub(crate) fn fts_rowid(item_id: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(item_id.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(bytes) >> 1) as i64
+}

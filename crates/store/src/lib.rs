@@ -11,12 +11,14 @@ mod federation;
 mod ids;
 mod interactions;
 mod media;
+mod members;
 mod migrate;
 mod network;
 mod organisation;
 mod password;
 mod reports;
 mod safety;
+mod shared_feed;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod time;
@@ -37,6 +39,7 @@ pub use deliveries::{
 pub use error::{StoreError, StoreResult};
 pub use federation::{Follower, InteractionCounts};
 pub use media::NewMedia;
+pub use members::MemberHealth;
 pub use migrate::MIGRATIONS;
 pub use network::Following;
 pub use password::{MIN_PASSWORD_CHARS, check_password};
@@ -44,6 +47,7 @@ pub use reports::Report;
 pub use safety::{
     ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, SenderCheck, host_candidates, normalise_domain,
 };
+pub use shared_feed::{FeedEntry, FeedPage, ItemWrite};
 pub use users::{LoginFailures, NewUser, Role, Session, User, normalise_username};
 
 /// Which database a [`Store`] talks to.

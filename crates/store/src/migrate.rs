@@ -65,6 +65,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0008_accounts.sql"),
         postgres: include_str!("../../../migrations/postgres/0008_accounts.sql"),
     },
+    Migration {
+        version: 9,
+        description: "network coordinator",
+        sqlite: include_str!("../../../migrations/sqlite/0009_network_coordinator.sql"),
+        postgres: include_str!("../../../migrations/postgres/0009_network_coordinator.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

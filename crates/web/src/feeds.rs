@@ -19,6 +19,8 @@ use gazette_core::{Article, Author, Language};
 use gazette_store::{ArticlePage, ArticleQuery};
 use serde::Serialize;
 
+mod shared_feed;
+
 use crate::pages::{Site, article_path, author_path, media_path, site, tag_path, xml_response};
 use crate::{AppState, PageError};
 
@@ -32,6 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/feed/{file}", get(get_language_feed))
         .route("/tags/{tag}/feed.atom", get(get_tag_feed))
         .route("/network.atom", get(get_network_feed))
+        .route("/network/feed.atom", get(shared_feed::get_shared_feed_atom))
 }
 
 #[derive(Debug, Serialize)]

@@ -30,6 +30,8 @@ use serde_json::json;
 
 use crate::{AppState, PageError};
 
+pub(crate) mod shared_feed;
+
 /// Articles per listing page.
 const PER_PAGE: i64 = 10;
 /// Tags listed on the home page.
@@ -47,6 +49,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/authors/{username}", get(get_author))
         .route("/tags/{tag}", get(get_tag))
         .route("/network", get(get_network))
+        .route("/network/feed", get(shared_feed::get_shared_feed))
+        .route("/network/feed.json", get(shared_feed::get_shared_feed_json))
         .route("/healthz", get(get_health))
         .route("/robots.txt", get(get_robots))
         .route("/sitemap.xml", get(get_sitemap))

@@ -31,6 +31,7 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("author.html", include_str!("../templates/author.html")),
     ("tag.html", include_str!("../templates/tag.html")),
     ("network.html", include_str!("../templates/network.html")),
+    ("shared_feed.html", include_str!("../templates/shared_feed.html")),
     ("follow.html", include_str!("../templates/follow.html")),
     ("feed.xml", include_str!("../templates/feed.xml")),
     ("sitemap.xml", include_str!("../templates/sitemap.xml")),

@@ -1,0 +1,239 @@
+//! The network coordinator's domain: member organisations, the items of the
+//! shared feed, and the filters readers apply to it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a member organisation stands with the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// Asked to join (followed the network actor); waits for the coordinator.
+    Requested,
+    /// A member: its articles are aggregated and re-published.
+    Approved,
+    /// Its articles are hidden (kept) and nothing new is aggregated.
+    Suspended,
+    /// The request was refused.
+    Rejected,
+    /// No longer a member; its articles are hidden (kept).
+    Removed,
+}
+
+impl MemberStatus {
+    pub const ALL: [MemberStatus; 5] = [
+        MemberStatus::Requested,
+        MemberStatus::Approved,
+        MemberStatus::Suspended,
+        MemberStatus::Rejected,
+        MemberStatus::Removed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Requested => "requested",
+            MemberStatus::Approved => "approved",
+            MemberStatus::Suspended => "suspended",
+            MemberStatus::Rejected => "rejected",
+            MemberStatus::Removed => "removed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        MemberStatus::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// What a member organisation says about itself in its actor document (the
+/// `sse:` extension, see docs/FEDERATION.md), as last read.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MemberProfile {
+    pub name: String,
+    /// Its profile page.
+    pub url: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: Option<String>,
+    /// One of [`crate::LegalForm`]'s names.
+    pub legal_form: Option<String>,
+    pub sectors: Vec<String>,
+    /// BCP 47 tags.
+    pub languages: Vec<String>,
+    /// URL of its logo.
+    pub logo: Option<String>,
+}
+
+/// A member organisation of the network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    /// Its actor id.
+    pub actor: String,
+    /// `host[:port]` of the actor: content from this host is the member's.
+    pub host: String,
+    pub status: MemberStatus,
+    /// `name@host`.
+    pub handle: String,
+    pub inbox: String,
+    pub profile: MemberProfile,
+    pub requested_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub last_activity_at: Option<DateTime<Utc>>,
+    pub signature_failures: i64,
+    pub backfill: Backfill,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How far the backfill of a member's outbox got.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Backfill {
+    /// `pending` (to run or resume), `done` or `failed`.
+    pub state: String,
+    /// The next outbox page to fetch, when it was interrupted.
+    pub next: Option<String>,
+    pub pages: i64,
+    pub items: i64,
+    pub error: Option<String>,
+}
+
+/// A member article as the shared feed keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkItem {
+    /// The article's ActivityPub id, on its origin host.
+    pub id: String,
+    /// The member (actor id) whose host the article lives on.
+    pub member: String,
+    pub attributed_to: Option<String>,
+    /// Its HTML page.
+    pub url: Option<String>,
+    /// `interview` or `news` (from `sse:kind`), when the origin says.
+    pub kind: Option<String>,
+    /// The default language, and every language it is written in.
+    pub language: Option<String>,
+    pub languages: Vec<String>,
+    pub title: String,
+    /// Sanitised HTML.
+    pub summary_html: String,
+    /// Sanitised HTML.
+    pub content_html: String,
+    pub tags: Vec<String>,
+    pub image_url: Option<String>,
+    pub image_alt: Option<String>,
+    pub published_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl NetworkItem {
+    /// The text the full-text index sees: summary and body without markup.
+    pub fn search_text(&self) -> String {
+        let mut out = plain_text(&self.summary_html);
+        out.push(' ');
+        out.push_str(&plain_text(&self.content_html));
+        out
+    }
+}
+
+/// Marks around matched words in highlighted search results (private-use
+/// characters, stripped from indexed text, so they cannot come from content).
+pub const MATCH_START: char = '\u{E000}';
+pub const MATCH_END: char = '\u{E001}';
+
+/// Text of sanitised HTML: tags dropped, the common entities decoded,
+/// whitespace collapsed, match marks removed.
+pub fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            MATCH_START | MATCH_END => {}
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let decoded = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&");
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What a reader filters the shared feed by; every field optional.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FeedFilter {
+    pub language: Option<String>,
+    pub country: Option<String>,
+    /// A member's handle, `name@host`.
+    pub organisation: Option<String>,
+    pub kind: Option<String>,
+    pub sector: Option<String>,
+    pub legal_form: Option<String>,
+    pub tag: Option<String>,
+    /// Full-text query.
+    pub q: Option<String>,
+}
+
+/// A position in the feed (newest first): the last item shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedCursor {
+    pub published_at_micros: i64,
+    pub id: String,
+}
+
+impl FeedCursor {
+    /// `{micros}.{id}`, safe in a query string once URL-encoded.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.published_at_micros, self.id)
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = || format!("cursor `{s}` is not one this server gave (expected the `next` link of a feed page)");
+        let (micros, id) = s.split_once('.').ok_or_else(bad)?;
+        let published_at_micros = micros.parse().map_err(|_| bad())?;
+        if id.is_empty() {
+            return Err(bad());
+        }
+        Ok(FeedCursor {
+            published_at_micros,
+            id: id.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in MemberStatus::ALL {
+            assert_eq!(MemberStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(MemberStatus::parse("member"), None);
+    }
+
+    #[test]
+    fn plain_text_of_html() {
+        assert_eq!(
+            plain_text("<p>Caf&eacute; &amp; <b>co</b>ops\u{E000}</p><p>x&lt;y</p>"),
+            "Caf&eacute; & co ops x<y"
+        );
+    }
+
+    #[test]
+    fn cursors() {
+        let c = FeedCursor {
+            published_at_micros: 1_700_000_000_000_000,
+            id: "https://a.example/objects/1.2".into(),
+        };
+        assert_eq!(FeedCursor::parse(&c.encode()).unwrap(), c);
+        assert!(FeedCursor::parse("yesterday").unwrap_err().contains("yesterday"));
+        assert!(FeedCursor::parse("12.").is_err());
+    }
+}

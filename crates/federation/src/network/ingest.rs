@@ -1,0 +1,211 @@
+//! Aggregation: member articles arriving in the inbox (or read from a
+//! member's outbox) become feed items. The rules:
+//!
+//! - an article counts only when its id lives on the host of an approved
+//!   member; from any other host it is none of the network's business;
+//! - it is taken as sent only when the sender is on that same host (the
+//!   inbox has verified the sender's signature); anything relayed by someone
+//!   else (an `Announce`, a forwarded `Create`/`Update`/`Delete`) is trusted
+//!   only after fetching the object again from its origin;
+//! - edits apply in order (an older `updated` never replaces a newer one) and
+//!   a deletion leaves a tombstone that no late `Create` can undo.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::fetch_object_http;
+use gazette_core::{Member, MemberStatus};
+use gazette_store::ItemWrite;
+use serde_json::Value;
+use url::Url;
+
+use crate::context::FedContext;
+use crate::error::FederationError;
+use crate::remote::{DbRemoteActor, host_of};
+
+fn object_id(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// The member whose host `id` lives on, whatever its status.
+async fn member_of(ctx: &FedContext, id: &str) -> Result<Option<(Member, String)>, FederationError> {
+    let Ok(url) = Url::parse(id) else {
+        return Ok(None);
+    };
+    let host = host_of(&url);
+    if let Some(m) = ctx.store().approved_member_on_host(&host).await? {
+        return Ok(Some((m, host)));
+    }
+    let any = ctx
+        .store()
+        .list_members(None)
+        .await?
+        .into_iter()
+        .find(|m| m.host == host);
+    Ok(any.map(|m| (m, host)))
+}
+
+/// `Create`/`Update` of an object. Returns true when the object was the
+/// network's to handle (stored, or refused by the rules above), false when
+/// it has nothing to do with the network and the inbox goes on as usual.
+pub async fn on_object(
+    data: &Data<FedContext>,
+    object: &Value,
+    sender: &DbRemoteActor,
+) -> Result<bool, FederationError> {
+    if data.settings().network.is_none()
+        || !matches!(object.get("type").and_then(Value::as_str), Some("Article" | "Page"))
+    {
+        return Ok(false);
+    }
+    let Some(id) = object_id(object) else {
+        return Ok(false);
+    };
+    let Some((member, host)) = member_of(data, id).await? else {
+        return Ok(false);
+    };
+    if member.status != MemberStatus::Approved {
+        tracing::info!(object = id, member = %member.actor, status = member.status.as_str(),
+            "article of a member that is not approved; ignored");
+        return Ok(true);
+    }
+    data.store().touch_member(&member.actor).await?;
+    if sender.actor.host == host {
+        store_item(data, &member, object, true).await?;
+    } else {
+        tracing::info!(object = id, sender = %sender.actor.id, "member article relayed by another host; fetching it from its origin");
+        refetch_and_store(data, &member, id, true).await?;
+    }
+    Ok(true)
+}
+
+/// `Announce` of an object: a member's article is fetched from its origin
+/// (an `Announce` carries, or is trusted for, nothing more than the id).
+/// Returns true when the network handled it.
+pub async fn on_announce(
+    data: &Data<FedContext>,
+    object: &Value,
+    sender: &DbRemoteActor,
+) -> Result<bool, FederationError> {
+    if data.settings().network.is_none() {
+        return Ok(false);
+    }
+    let Some(id) = object_id(object) else {
+        return Ok(false);
+    };
+    let Some((member, _)) = member_of(data, id).await? else {
+        return Ok(false);
+    };
+    if member.status != MemberStatus::Approved {
+        return Ok(true);
+    }
+    if sender.actor.host == member.host {
+        data.store().touch_member(&member.actor).await?;
+    }
+    refetch_and_store(data, &member, id, true).await?;
+    Ok(true)
+}
+
+/// `Delete` of `target`: a member article leaves the feed (and the network
+/// actor undoes its boost). From the origin's host it is applied at once;
+/// relayed, only once the origin answers that the object is gone.
+pub async fn on_delete(data: &Data<FedContext>, target: &str, sender: &DbRemoteActor) -> Result<(), FederationError> {
+    if data.settings().network.is_none() {
+        return Ok(());
+    }
+    let Some((member, host)) = member_of(data, target).await? else {
+        return Ok(());
+    };
+    if sender.actor.host != host {
+        let url = Url::parse(target)?;
+        match fetch_object_http::<FedContext, Value>(&url, data).await {
+            Err(
+                activitypub_federation::error::Error::ObjectDeleted(_) | activitypub_federation::error::Error::NotFound,
+            ) => {}
+            Ok(_) => {
+                tracing::warn!(object = target, sender = %sender.actor.id, "relayed Delete of an article its origin still serves; ignored");
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::warn!(object = target, error = %e, "cannot check a relayed Delete with the origin; ignored");
+                return Ok(());
+            }
+        }
+    } else {
+        data.store().touch_member(&member.actor).await?;
+    }
+    remove(data, &member, target).await
+}
+
+async fn remove(ctx: &FedContext, member: &Member, id: &str) -> Result<(), FederationError> {
+    match ctx.store().delete_network_item(id, &member.actor).await? {
+        Some(announced) => {
+            tracing::info!(object = id, member = %member.actor, "member article deleted from the feed");
+            if announced.is_some() {
+                super::publish::undo_announce(ctx, id).await?;
+            }
+        }
+        None => tracing::debug!(object = id, "delete of an unknown or already deleted item"),
+    }
+    Ok(())
+}
+
+/// Fetches `id` from its origin (signed by our instance actor) and stores
+/// it (announcing it when new and `announce`); a gone object is deleted
+/// from the feed, an unreachable one refused.
+pub(crate) async fn refetch_and_store(
+    data: &Data<FedContext>,
+    member: &Member,
+    id: &str,
+    announce: bool,
+) -> Result<ItemWrite, FederationError> {
+    let url = Url::parse(id)?;
+    let fetched = match fetch_object_http::<FedContext, Value>(&url, data).await {
+        Ok(res) => res,
+        Err(
+            activitypub_federation::error::Error::ObjectDeleted(_) | activitypub_federation::error::Error::NotFound,
+        ) => {
+            remove(data, member, id).await?;
+            return Ok(ItemWrite::Deleted);
+        }
+        Err(e) => {
+            return Err(FederationError::bad_request(format!(
+                "{id} is not confirmed by its origin: {e}"
+            )));
+        }
+    };
+    if host_of(&fetched.url) != member.host || object_id(&fetched.object) != Some(id) {
+        return Err(FederationError::bad_request(format!(
+            "{id}: the origin answered with another object ({})",
+            fetched.url
+        )));
+    }
+    store_item(data, member, &fetched.object, announce).await
+}
+
+/// Stores a member's article (already trusted); a new one is announced
+/// when `announce` is set (live, not during a backfill).
+pub(crate) async fn store_item(
+    ctx: &FedContext,
+    member: &Member,
+    object: &Value,
+    announce: bool,
+) -> Result<ItemWrite, FederationError> {
+    let item = super::item_from_object(object, &member.actor).map_err(FederationError::bad_request)?;
+    if let Some(author) = &item.attributed_to
+        && Url::parse(author).map(|u| host_of(&u)).ok().as_deref() != Some(member.host.as_str())
+    {
+        return Err(FederationError::bad_request(format!(
+            "{}: attributed to {author}, not someone on {}",
+            item.id, member.host
+        )));
+    }
+    let write = ctx.store().upsert_network_item(&item).await?;
+    tracing::info!(object = %item.id, member = %member.actor, ?write, "member article");
+    if write == ItemWrite::Inserted && announce {
+        super::publish::announce_item(ctx, &item.id).await?;
+    }
+    Ok(write)
+}

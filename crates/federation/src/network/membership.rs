@@ -1,0 +1,213 @@
+//! Membership of the network. An organisation asks to join by following
+//! the network actor (`gazette network join` on its own instance); a
+//! coordinator may also invite one by handle. Approving a member makes the
+//! network actor follow the member's organisation (so its articles arrive)
+//! and queues the backfill of its outbox; removing it undoes that follow.
+//!
+//! Anyone may follow the network actor to receive its boosts: only a
+//! follower that is an `Organization` is taken as asking to join.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::fetch_object_http;
+use chrono::Utc;
+use gazette_core::{Member, MemberProfile, MemberStatus, RemoteActor};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::context::FedContext;
+use crate::error::FederationError;
+use crate::json;
+use crate::local::LocalActor;
+use crate::outbound::{enqueue, resolve_actor, uniq};
+use crate::remote::DbRemoteActor;
+
+/// The actor document of `actor_id` as the member publishes it (signed
+/// fetch), for its `sse:` profile and outbox.
+pub(crate) async fn fetch_actor_document(data: &Data<FedContext>, actor_id: &str) -> Result<Value, FederationError> {
+    let url = Url::parse(actor_id)?;
+    Ok(fetch_object_http::<FedContext, Value>(&url, data).await?.object)
+}
+
+async fn profile_of(data: &Data<FedContext>, actor: &RemoteActor) -> MemberProfile {
+    match fetch_actor_document(data, &actor.id).await {
+        Ok(doc) => super::profile_from_actor(&doc),
+        Err(e) => {
+            tracing::warn!(actor = %actor.id, error = %e, "cannot read the member's profile; using its name only");
+            MemberProfile {
+                name: actor.name.clone(),
+                url: actor.url.clone(),
+                logo: actor.icon.clone(),
+                ..MemberProfile::default()
+            }
+        }
+    }
+}
+
+fn handle(actor: &RemoteActor) -> String {
+    format!("{}@{}", actor.preferred_username, actor.host)
+}
+
+/// Inbox hook, after a follow of a local actor was stored: an organisation
+/// following the network actor asks to join.
+pub async fn on_follow(
+    data: &Data<FedContext>,
+    local: &LocalActor,
+    follower: &DbRemoteActor,
+) -> Result<(), FederationError> {
+    if !matches!(local, LocalActor::Network(_)) || follower.actor.kind != "Organization" {
+        return Ok(());
+    }
+    let actor = &follower.actor;
+    let profile = profile_of(data, actor).await;
+    let member = data
+        .store()
+        .request_membership(
+            &actor.id,
+            &actor.host,
+            &handle(actor),
+            actor.delivery_inbox(),
+            &profile,
+            MemberStatus::Requested,
+        )
+        .await?;
+    tracing::info!(actor = %actor.id, status = member.status.as_str(), "membership request");
+    Ok(())
+}
+
+/// Inbox hook, after an `Update` of the sending actor: a member's profile
+/// (name, country, sectors…) follows its actor document.
+pub async fn on_actor_update(data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+    if data.settings().network.is_none() || data.store().find_member(&actor.actor.id).await?.is_none() {
+        return Ok(());
+    }
+    let profile = profile_of(data, &actor.actor).await;
+    data.store().update_member_profile(&actor.actor.id, &profile).await?;
+    tracing::info!(actor = %actor.actor.id, "member profile refreshed");
+    Ok(())
+}
+
+/// The member `target` names (actor id or `@name@host`), or a refusal that says how to list them.
+async fn member(ctx: &FedContext, target: &str) -> Result<Member, FederationError> {
+    ctx.store().find_member_by_name(target).await?.ok_or_else(|| {
+        FederationError::Refused(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("`{target}` is not a member or candidate of the network (see `gazette network members`)"),
+        )
+    })
+}
+
+/// Approves a member (a pending request, or a suspended, rejected or
+/// removed member): the network actor follows its organisation and the
+/// backfill of its outbox is queued.
+pub async fn approve(ctx: &FedContext, target: &str) -> Result<Member, FederationError> {
+    super::settings(ctx)?;
+    let m = member(ctx, target).await?;
+    crate::safety::check_actor(ctx, &m.actor).await?;
+    let m = ctx.store().set_member_status(&m.actor, MemberStatus::Approved).await?;
+    follow_member(ctx, &m).await?;
+    Ok(m)
+}
+
+/// Invites `target` (`@name@host` or an actor URL): it becomes an approved
+/// member at once and the network actor follows it; its instance accepts
+/// the follow (or, with manual approval, its editors do).
+pub async fn invite(data: &Data<FedContext>, target: &str) -> Result<Member, FederationError> {
+    super::settings(data)?;
+    let actor = resolve_actor(data, target).await?;
+    crate::safety::check_actor(data, &actor.id).await?;
+    let profile = profile_of(data, &actor).await;
+    let m = data
+        .store()
+        .request_membership(
+            &actor.id,
+            &actor.host,
+            &handle(&actor),
+            actor.delivery_inbox(),
+            &profile,
+            MemberStatus::Approved,
+        )
+        .await?;
+    let m = data.store().set_member_status(&m.actor, MemberStatus::Approved).await?;
+    follow_member(data, &m).await?;
+    Ok(m)
+}
+
+/// Rejects a request, suspends a member (its articles hidden, kept, and
+/// nothing new aggregated) or removes it (likewise, and the network actor
+/// stops following it).
+pub async fn decide(ctx: &FedContext, target: &str, status: MemberStatus) -> Result<Member, FederationError> {
+    super::settings(ctx)?;
+    if status == MemberStatus::Approved {
+        return approve(ctx, target).await;
+    }
+    let m = member(ctx, target).await?;
+    let m = ctx.store().set_member_status(&m.actor, status).await?;
+    if matches!(status, MemberStatus::Removed | MemberStatus::Rejected) {
+        unfollow_member(ctx, &m).await?;
+    }
+    Ok(m)
+}
+
+/// The network actor follows the member's organisation (a fresh `Follow`).
+async fn follow_member(ctx: &FedContext, m: &Member) -> Result<(), FederationError> {
+    let network = super::settings(ctx)?;
+    let actor_id = super::actor_id(ctx, network);
+    let id = ctx.urls().activity(
+        &actor_id,
+        "follows",
+        &uniq(&format!("{} {}", m.actor, Utc::now().timestamp_micros())),
+    );
+    ctx.store().add_following(&actor_id, &m.actor, &id).await?;
+    let follow = json!({ "@context": json::AS2, "id": id, "type": "Follow", "actor": actor_id, "object": m.actor, "to": [m.actor] });
+    enqueue(ctx, &actor_id, &follow, std::slice::from_ref(&m.inbox)).await?;
+    tracing::info!(member = %m.actor, "network actor follows the member");
+    Ok(())
+}
+
+/// The network actor stops following the member, if it did.
+async fn unfollow_member(ctx: &FedContext, m: &Member) -> Result<(), FederationError> {
+    let network = super::settings(ctx)?;
+    let actor_id = super::actor_id(ctx, network);
+    let Some(follow) = ctx
+        .store()
+        .list_following(&actor_id)
+        .await?
+        .into_iter()
+        .find(|f| f.target.id == m.actor)
+    else {
+        return Ok(());
+    };
+    let object = json!({ "id": follow.follow_id, "type": "Follow", "actor": actor_id, "object": m.actor });
+    let undo = json!({
+        "@context": json::AS2, "id": format!("{}/undo", follow.follow_id), "type": "Undo", "actor": actor_id,
+        "object": object, "to": [m.actor],
+    });
+    enqueue(ctx, &actor_id, &undo, std::slice::from_ref(&m.inbox)).await?;
+    ctx.store().remove_following(Some(&actor_id), &m.actor).await?;
+    Ok(())
+}
+
+/// Member side: asks to join the network at `target` (`@network@host`):
+/// the organisation follows the network actor.
+pub async fn join(data: &Data<FedContext>, target: &str) -> Result<RemoteActor, FederationError> {
+    let group = resolve_actor(data, target).await?;
+    if group.kind != "Group" {
+        return Err(FederationError::bad_request(format!(
+            "{} is a {}, not a network (a Group actor)",
+            group.handle(),
+            group.kind
+        )));
+    }
+    crate::outbound::follow(data, &group.id).await
+}
+
+/// Moderation: removes an item from the feed (hidden, kept) and undoes the
+/// network actor's boost of it; `restore` shows it again.
+pub async fn hide_item(ctx: &FedContext, id: &str, hidden: bool) -> Result<(), FederationError> {
+    super::settings(ctx)?;
+    let announced = ctx.store().hide_network_item(id, hidden).await?;
+    if hidden && announced.is_some() {
+        super::publish::undo_announce(ctx, id).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,469 @@
+//! The shared feed of the network coordinator: member articles written in
+//! order (an older edit never replaces a newer one, a deletion is kept as a
+//! tombstone so a late `Create` cannot bring the article back), hidden by
+//! moderators without being lost, read newest first with filters, cursor
+//! pagination and full-text search.
+
+use std::collections::HashMap;
+
+use gazette_core::{FeedCursor, FeedFilter, NetworkItem};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::Store;
+use crate::dialect;
+use crate::error::{StoreError, StoreResult};
+use crate::time::{from_db, now, to_db};
+
+/// What writing an item did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemWrite {
+    /// A new article in the feed.
+    Inserted,
+    /// A newer (or the same) version replaced the stored one.
+    Updated,
+    /// The stored version is newer: nothing changed.
+    Stale,
+    /// The article was deleted at its origin: nothing changed.
+    Deleted,
+    /// The id belongs to another member: nothing changed.
+    OtherMember,
+}
+
+/// A feed item with its member, as readers see it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FeedEntry {
+    pub item: NetworkItem,
+    pub member_name: String,
+    /// `name@host`.
+    pub member_handle: String,
+    pub member_url: Option<String>,
+    pub member_logo: Option<String>,
+    pub country: Option<String>,
+    pub legal_form: Option<String>,
+    /// With a search: the title and an excerpt, matches between
+    /// `MATCH_START` and `MATCH_END` (plain text otherwise).
+    pub title_highlighted: Option<String>,
+    pub snippet: Option<String>,
+}
+
+/// One page of the feed and where the next one starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedPage {
+    pub entries: Vec<FeedEntry>,
+    pub next: Option<FeedCursor>,
+}
+
+const ITEM_COLUMNS: &str = "i.id, i.member, i.attributed_to, i.url, i.kind, i.language, i.title, i.summary_html, \
+     i.content_html, i.image_url, i.image_alt, i.published_at, i.updated_at";
+
+impl Store {
+    /// Writes a member article: inserts it, or replaces the stored version
+    /// unless that one is newer, was deleted, or belongs to another member.
+    /// Tags, languages and the search index change in the same transaction.
+    pub async fn upsert_network_item(&self, item: &NetworkItem) -> StoreResult<ItemWrite> {
+        let mut tx = self.begin_write().await?;
+        let existing = sqlx::query("SELECT member, updated_at, deleted_at FROM network_items WHERE id = $1")
+            .bind(&item.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let write = match &existing {
+            None => ItemWrite::Inserted,
+            Some(row) => {
+                let member: String = row.try_get("member")?;
+                let updated_at: i64 = row.try_get("updated_at")?;
+                let deleted_at: Option<i64> = row.try_get("deleted_at")?;
+                if member != item.member {
+                    return Ok(ItemWrite::OtherMember);
+                }
+                if deleted_at.is_some() {
+                    return Ok(ItemWrite::Deleted);
+                }
+                if updated_at > to_db(item.updated_at) {
+                    return Ok(ItemWrite::Stale);
+                }
+                ItemWrite::Updated
+            }
+        };
+        let search_text = item.search_text();
+        sqlx::query(
+            "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
+                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             ON CONFLICT (id) DO UPDATE SET attributed_to = excluded.attributed_to, url = excluded.url,
+               kind = excluded.kind, language = excluded.language, title = excluded.title,
+               summary_html = excluded.summary_html, content_html = excluded.content_html,
+               search_text = excluded.search_text, image_url = excluded.image_url, image_alt = excluded.image_alt,
+               updated_at = excluded.updated_at",
+        )
+        .bind(&item.id)
+        .bind(&item.member)
+        .bind(&item.attributed_to)
+        .bind(&item.url)
+        .bind(&item.kind)
+        .bind(&item.language)
+        .bind(&item.title)
+        .bind(&item.summary_html)
+        .bind(&item.content_html)
+        .bind(&search_text)
+        .bind(&item.image_url)
+        .bind(&item.image_alt)
+        .bind(to_db(item.published_at))
+        .bind(to_db(item.updated_at))
+        .bind(to_db(now()))
+        .execute(&mut *tx)
+        .await?;
+        if write == ItemWrite::Updated {
+            for table in ["network_item_tags", "network_item_languages"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE item = $1")))
+                    .bind(&item.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for tag in &item.tags {
+            sqlx::query("INSERT INTO network_item_tags (item, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(&item.id)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for language in &item.languages {
+            sqlx::query("INSERT INTO network_item_languages (item, language) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(&item.id)
+                .bind(language)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rowid = dialect::fts_rowid(&item.id);
+        if let Some(delete) = dialect::fts_delete(self.backend) {
+            sqlx::query(delete).bind(rowid).execute(&mut *tx).await?;
+        }
+        if let Some(insert) = dialect::fts_insert(self.backend) {
+            sqlx::query(insert)
+                .bind(rowid)
+                .bind(&item.id)
+                .bind(&item.title)
+                .bind(&search_text)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(write)
+    }
+
+    /// Records that `member` deleted the article `id` at its origin: the
+    /// item leaves the feed and a tombstone stays, so an older `Create` or
+    /// `Update` arriving later cannot bring it back. Returns the id of our
+    /// `Announce` of it (to undo), `Some(None)` when it was not announced,
+    /// `None` when the id belongs to another member or was already deleted.
+    pub async fn delete_network_item(&self, id: &str, member: &str) -> StoreResult<Option<Option<String>>> {
+        let mut tx = self.begin_write().await?;
+        let existing = sqlx::query("SELECT member, deleted_at, announce_id FROM network_items WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let t = to_db(now());
+        let announce = match existing {
+            Some(row) => {
+                let owner: String = row.try_get("member")?;
+                let deleted_at: Option<i64> = row.try_get("deleted_at")?;
+                if owner != member || deleted_at.is_some() {
+                    return Ok(None);
+                }
+                let announce: Option<String> = row.try_get("announce_id")?;
+                sqlx::query(
+                    "UPDATE network_items SET deleted_at = $2, title = '', summary_html = '', content_html = '',
+                       search_text = '' WHERE id = $1",
+                )
+                .bind(id)
+                .bind(t)
+                .execute(&mut *tx)
+                .await?;
+                for table in ["network_item_tags", "network_item_languages"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE item = $1")))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                announce
+            }
+            None => {
+                // Deleted before we saw it (out of order): the tombstone alone.
+                sqlx::query(
+                    "INSERT INTO network_items (id, member, title, summary_html, content_html, search_text,
+                        published_at, updated_at, received_at, deleted_at)
+                     VALUES ($1, $2, '', '', '', '', $3, $3, $3, $3)",
+                )
+                .bind(id)
+                .bind(member)
+                .bind(t)
+                .execute(&mut *tx)
+                .await?;
+                None
+            }
+        };
+        if let Some(delete) = dialect::fts_delete(self.backend) {
+            sqlx::query(delete)
+                .bind(dialect::fts_rowid(id))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(announce))
+    }
+
+    /// Hides an item from the feed (a moderator's removal) or shows it
+    /// again; returns its `Announce` id, if any. Not found: `NotFound`.
+    pub async fn hide_network_item(&self, id: &str, hidden: bool) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "UPDATE network_items SET hidden = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING announce_id",
+        )
+        .bind(id)
+        .bind(i64::from(hidden))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("feed item", id))?;
+        Ok(row.try_get("announce_id")?)
+    }
+
+    /// Remembers the id of the network actor's `Announce` of an item.
+    pub async fn set_item_announce(&self, id: &str, announce_id: Option<&str>) -> StoreResult<()> {
+        sqlx::query("UPDATE network_items SET announce_id = $2 WHERE id = $1")
+            .bind(id)
+            .bind(announce_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The network actor's boosts still standing (visible items it
+    /// announced), newest first: `(item id, announce id, published)`, and
+    /// how many there are.
+    pub async fn network_announces(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<(String, String, chrono::DateTime<chrono::Utc>)>, i64)> {
+        const VISIBLE: &str =
+            "i.announce_id IS NOT NULL AND i.hidden = 0 AND i.deleted_at IS NULL AND m.status = 'approved'";
+        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM network_items i JOIN network_members m ON m.actor = i.member WHERE {VISIBLE}"
+        )))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT i.id, i.announce_id, i.published_at FROM network_items i JOIN network_members m ON m.actor = i.member
+             WHERE {VISIBLE} ORDER BY i.published_at DESC, i.id DESC LIMIT $1 OFFSET $2"
+        )))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push((
+                r.try_get("id")?,
+                r.try_get("announce_id")?,
+                from_db(r.try_get("published_at")?)?,
+            ));
+        }
+        Ok((out, total))
+    }
+
+    /// A feed item by id (visible or not; not deleted ones).
+    pub async fn find_network_item(&self, id: &str) -> StoreResult<Option<NetworkItem>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ITEM_COLUMNS} FROM network_items i WHERE i.id = $1 AND i.deleted_at IS NULL"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut item = item_from_row(&row)?;
+        self.load_item_lists(std::slice::from_mut(&mut item)).await?;
+        Ok(Some(item))
+    }
+
+    /// The visible feed, newest first: items of approved members, neither
+    /// hidden nor deleted, matching every filter given; `limit` items after
+    /// `cursor`. With a search text, only matching items, highlighted.
+    pub async fn network_feed(
+        &self,
+        filter: &FeedFilter,
+        cursor: Option<&FeedCursor>,
+        limit: i64,
+    ) -> StoreResult<FeedPage> {
+        let mut conditions = vec![
+            "i.hidden = 0".to_owned(),
+            "i.deleted_at IS NULL".to_owned(),
+            "m.status = 'approved'".to_owned(),
+        ];
+        let mut binds: Vec<Bind> = Vec::new();
+        let search = dialect::feed_search(self.backend);
+        let query = filter
+            .q
+            .as_deref()
+            .and_then(|q| dialect::feed_search_query(self.backend, q));
+        let (columns, join) = match &query {
+            Some(q) => {
+                let p = param(&mut binds, Bind::Text(q.clone()));
+                conditions.push(search.condition.replace("$q", &p));
+                (search.columns.replace("$q", &p), search.join)
+            }
+            None => (String::new(), ""),
+        };
+        if let Some(v) = &filter.language {
+            let p = param(&mut binds, Bind::Text(v.clone()));
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM network_item_languages l WHERE l.item = i.id AND l.language = {p})"
+            ));
+        }
+        if let Some(v) = &filter.tag {
+            let p = param(&mut binds, Bind::Text(v.clone()));
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM network_item_tags t WHERE t.item = i.id AND t.tag = {p})"
+            ));
+        }
+        if let Some(v) = &filter.sector {
+            let p = param(&mut binds, Bind::Text(v.clone()));
+            conditions.push(format!(
+                "i.member IN (SELECT s.member FROM network_member_sectors s WHERE s.sector = {p})"
+            ));
+        }
+        for (value, column) in [
+            (&filter.country, "m.country"),
+            (&filter.legal_form, "m.legal_form"),
+            (&filter.kind, "i.kind"),
+        ] {
+            if let Some(v) = value {
+                let p = param(&mut binds, Bind::Text(v.clone()));
+                conditions.push(format!("{column} = {p}"));
+            }
+        }
+        if let Some(v) = &filter.organisation {
+            let p = param(&mut binds, Bind::Text(v.trim_start_matches('@').to_lowercase()));
+            conditions.push(format!("LOWER(m.handle) = {p}"));
+        }
+        if let Some(c) = cursor {
+            let t = param(&mut binds, Bind::Int(c.published_at_micros));
+            let id = param(&mut binds, Bind::Text(c.id.clone()));
+            conditions.push(format!(
+                "(i.published_at < {t} OR (i.published_at = {t} AND i.id < {id}))"
+            ));
+        }
+        let limit_param = param(&mut binds, Bind::Int(limit.max(0) + 1));
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS}, m.name AS m_name, m.handle AS m_handle, m.url AS m_url, m.logo AS m_logo,
+                    m.country AS m_country, m.legal_form AS m_legal_form{columns}
+             FROM network_items i JOIN network_members m ON m.actor = i.member{join}
+             WHERE {}
+             ORDER BY i.published_at DESC, i.id DESC LIMIT {limit_param}",
+            conditions.join(" AND ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s),
+                Bind::Int(n) => q.bind(n),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for r in rows.iter().take(usize::try_from(limit.max(0)).unwrap_or(0)) {
+            let item = item_from_row(r)?;
+            let (title_highlighted, snippet) = if query.is_some() {
+                (r.try_get("title_hl")?, r.try_get("snippet")?)
+            } else {
+                (None, None)
+            };
+            entries.push(FeedEntry {
+                item,
+                member_name: r.try_get("m_name")?,
+                member_handle: r.try_get("m_handle")?,
+                member_url: r.try_get("m_url")?,
+                member_logo: r.try_get("m_logo")?,
+                country: r.try_get("m_country")?,
+                legal_form: r.try_get("m_legal_form")?,
+                title_highlighted,
+                snippet,
+            });
+        }
+        let next = (rows.len() > entries.len())
+            .then(|| entries.last())
+            .flatten()
+            .map(|e| FeedCursor {
+                published_at_micros: to_db(e.item.published_at),
+                id: e.item.id.clone(),
+            });
+        let mut items: Vec<NetworkItem> = entries.iter().map(|e| e.item.clone()).collect();
+        self.load_item_lists(&mut items).await?;
+        for (e, item) in entries.iter_mut().zip(items) {
+            e.item = item;
+        }
+        Ok(FeedPage { entries, next })
+    }
+
+    /// Fills the tags and languages of `items` (two queries for the lot).
+    async fn load_item_lists(&self, items: &mut [NetworkItem]) -> StoreResult<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> = (1..=items.len()).map(|i| format!("${i}")).collect();
+        let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+        let mut languages: HashMap<String, Vec<String>> = HashMap::new();
+        for (table, column, into) in [
+            ("network_item_tags", "tag", &mut tags),
+            ("network_item_languages", "language", &mut languages),
+        ] {
+            let sql = format!(
+                "SELECT item, {column} AS v FROM {table} WHERE item IN ({}) ORDER BY item, {column}",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for item in items.iter() {
+                q = q.bind(item.id.clone());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                into.entry(r.try_get("item")?).or_default().push(r.try_get("v")?);
+            }
+        }
+        for item in items.iter_mut() {
+            item.tags = tags.remove(&item.id).unwrap_or_default();
+            item.languages = languages.remove(&item.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
+/// Adds a parameter; returns its placeholder.
+fn param(binds: &mut Vec<Bind>, v: Bind) -> String {
+    binds.push(v);
+    format!("${}", binds.len())
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+fn item_from_row(r: &AnyRow) -> StoreResult<NetworkItem> {
+    Ok(NetworkItem {
+        id: r.try_get("id")?,
+        member: r.try_get("member")?,
+        attributed_to: r.try_get("attributed_to")?,
+        url: r.try_get("url")?,
+        kind: r.try_get("kind")?,
+        language: r.try_get("language")?,
+        languages: Vec::new(),
+        title: r.try_get("title")?,
+        summary_html: r.try_get("summary_html")?,
+        content_html: r.try_get("content_html")?,
+        tags: Vec::new(),
+        image_url: r.try_get("image_url")?,
+        image_alt: r.try_get("image_alt")?,
+        published_at: from_db(r.try_get("published_at")?)?,
+        updated_at: from_db(r.try_get("updated_at")?)?,
+    })
+}

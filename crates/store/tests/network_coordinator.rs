@@ -1,0 +1,446 @@
+//! The network coordinator's tables on SQLite and PostgreSQL: membership,
+//! items written in order with tombstones, filters, cursors and search.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::{DateTime, Duration, Utc};
+use gazette_core::network::{MATCH_END, MATCH_START};
+use gazette_core::{FeedCursor, FeedFilter, MemberProfile, MemberStatus, NetworkItem};
+use gazette_store::testing::TestDb;
+use gazette_store::{Backend, ItemWrite, Store};
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db.store).await } })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db.store).await } })*
+        }
+    };
+}
+
+both!(
+    membership_requests_and_decisions,
+    items_are_written_in_order_and_deletions_stick,
+    feed_filters_cursor_and_search,
+    moderation_hides_without_losing
+);
+
+fn profile(name: &str, country: &str, legal_form: &str, sectors: &[&str]) -> MemberProfile {
+    MemberProfile {
+        name: name.into(),
+        url: Some(format!("https://{}.example/", name.to_lowercase())),
+        country: Some(country.into()),
+        legal_form: Some(legal_form.into()),
+        sectors: sectors.iter().map(|s| (*s).to_owned()).collect(),
+        languages: vec!["en".into()],
+        logo: None,
+    }
+}
+
+async fn member(store: &Store, host: &str, name: &str, country: &str, legal_form: &str, sectors: &[&str]) -> String {
+    let actor = format!("https://{host}/users/org");
+    store
+        .request_membership(
+            &actor,
+            host,
+            &format!("org@{host}"),
+            &format!("{actor}/inbox"),
+            &profile(name, country, legal_form, sectors),
+            MemberStatus::Requested,
+        )
+        .await
+        .unwrap();
+    store.set_member_status(&actor, MemberStatus::Approved).await.unwrap();
+    actor
+}
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::minutes(minutes)
+}
+
+fn item(member: &str, id: &str, title: &str, body: &str, minutes: i64) -> NetworkItem {
+    let host = member.split('/').nth(2).unwrap();
+    NetworkItem {
+        id: format!("https://{host}/objects/{id}"),
+        member: member.into(),
+        attributed_to: Some(format!("https://{host}/users/author")),
+        url: Some(format!("https://{host}/articles/{id}")),
+        kind: Some("news".into()),
+        language: Some("en".into()),
+        languages: vec!["en".into()],
+        title: title.into(),
+        summary_html: "<p>Standfirst</p>".into(),
+        content_html: format!("<p>{body}</p>"),
+        tags: vec![],
+        image_url: None,
+        image_alt: None,
+        published_at: at(minutes),
+        updated_at: at(minutes),
+    }
+}
+
+async fn membership_requests_and_decisions(store: &Store) {
+    let actor = "https://a.example/users/org";
+    let m = store
+        .request_membership(
+            actor,
+            "a.example",
+            "org@a.example",
+            "https://a.example/inbox",
+            &profile("Alpha", "BE", "cooperative", &["energy", "housing"]),
+            MemberStatus::Requested,
+        )
+        .await
+        .unwrap();
+    assert_eq!(m.status, MemberStatus::Requested);
+    assert_eq!(m.profile.sectors, vec!["energy", "housing"]);
+    assert_eq!(m.backfill.state, "pending");
+    assert!(store.approved_member_on_host("a.example").await.unwrap().is_none());
+    assert_eq!(
+        store.list_members(Some(MemberStatus::Requested)).await.unwrap().len(),
+        1
+    );
+
+    let m = store.set_member_status(actor, MemberStatus::Approved).await.unwrap();
+    assert_eq!(m.status, MemberStatus::Approved);
+    assert!(m.decided_at.is_some());
+    assert_eq!(
+        store.approved_member_on_host("a.example").await.unwrap().unwrap().actor,
+        actor
+    );
+    assert_eq!(store.members_to_backfill().await.unwrap().len(), 1);
+    // Asking again does not undo the approval; the profile is refreshed.
+    let again = store
+        .request_membership(
+            actor,
+            "a.example",
+            "org@a.example",
+            "https://a.example/inbox",
+            &profile("Alpha Coop", "BE", "cooperative", &["energy"]),
+            MemberStatus::Requested,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.status, MemberStatus::Approved);
+    assert_eq!(again.profile.name, "Alpha Coop");
+    assert_eq!(again.profile.sectors, vec!["energy"]);
+    // By handle, with or without @, any case.
+    assert_eq!(
+        store
+            .find_member_by_name("@ORG@a.example")
+            .await
+            .unwrap()
+            .unwrap()
+            .actor,
+        actor
+    );
+
+    // Removed members may ask again.
+    store.set_member_status(actor, MemberStatus::Removed).await.unwrap();
+    assert!(store.approved_member_on_host("a.example").await.unwrap().is_none());
+    let back = store
+        .request_membership(
+            actor,
+            "a.example",
+            "org@a.example",
+            "https://a.example/inbox",
+            &profile("Alpha", "BE", "cooperative", &[]),
+            MemberStatus::Requested,
+        )
+        .await
+        .unwrap();
+    assert_eq!(back.status, MemberStatus::Requested);
+
+    // Backfill progress is kept.
+    let mut b = back.backfill.clone();
+    b.next = Some("https://a.example/users/org/outbox?page=3".into());
+    b.pages = 2;
+    b.items = 40;
+    store.save_backfill(actor, &b).await.unwrap();
+    assert_eq!(store.get_member(actor).await.unwrap().backfill, b);
+
+    assert!(store.count_member_signature_failure("a.example").await.unwrap());
+    assert!(!store.count_member_signature_failure("nobody.example").await.unwrap());
+    let health = store
+        .member_health("https://coord.example/users/network")
+        .await
+        .unwrap();
+    assert_eq!(health.len(), 1);
+    assert_eq!(health[0].followed, "none");
+    assert_eq!(health[0].member.signature_failures, 1);
+    assert_eq!(health[0].articles, 0);
+
+    let err = store
+        .set_member_status("https://x.example/users/nobody", MemberStatus::Approved)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not found"), "{err}");
+}
+
+async fn items_are_written_in_order_and_deletions_stick(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    let b = member(store, "b.example", "Beta", "FR", "mutual", &[]).await;
+    let first = item(&a, "1", "First", "original", 0);
+    assert_eq!(store.upsert_network_item(&first).await.unwrap(), ItemWrite::Inserted);
+
+    // A newer edit replaces, an older one does not, the same one is harmless.
+    let mut newer = first.clone();
+    newer.title = "First, edited".into();
+    newer.updated_at = at(10);
+    assert_eq!(store.upsert_network_item(&newer).await.unwrap(), ItemWrite::Updated);
+    assert_eq!(store.upsert_network_item(&first).await.unwrap(), ItemWrite::Stale);
+    assert_eq!(store.upsert_network_item(&newer).await.unwrap(), ItemWrite::Updated);
+    let stored = store.find_network_item(&first.id).await.unwrap().unwrap();
+    assert_eq!(stored.title, "First, edited");
+    assert_eq!(stored.languages, vec!["en"]);
+
+    // Another member cannot take it over or delete it.
+    let mut stolen = newer.clone();
+    stolen.member = b.clone();
+    stolen.updated_at = at(20);
+    assert_eq!(
+        store.upsert_network_item(&stolen).await.unwrap(),
+        ItemWrite::OtherMember
+    );
+    assert_eq!(store.delete_network_item(&first.id, &b).await.unwrap(), None);
+
+    // Deleted: gone from the feed, and a late Create or Update cannot revive it.
+    store
+        .set_item_announce(&first.id, Some("https://coord/announce/1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.delete_network_item(&first.id, &a).await.unwrap(),
+        Some(Some("https://coord/announce/1".to_owned()))
+    );
+    assert!(store.find_network_item(&first.id).await.unwrap().is_none());
+    let mut late = newer.clone();
+    late.updated_at = at(30);
+    assert_eq!(store.upsert_network_item(&late).await.unwrap(), ItemWrite::Deleted);
+    assert_eq!(store.delete_network_item(&first.id, &a).await.unwrap(), None);
+
+    // A Delete before its Create (out of order) leaves a tombstone too.
+    let second = item(&a, "2", "Second", "body", 5);
+    assert_eq!(store.delete_network_item(&second.id, &a).await.unwrap(), Some(None));
+    assert_eq!(store.upsert_network_item(&second).await.unwrap(), ItemWrite::Deleted);
+    let page = store.network_feed(&FeedFilter::default(), None, 10).await.unwrap();
+    assert!(page.entries.is_empty(), "{:?}", page.entries);
+    let q = FeedFilter {
+        q: Some("original".into()),
+        ..Default::default()
+    };
+    assert!(store.network_feed(&q, None, 10).await.unwrap().entries.is_empty());
+}
+
+async fn feed_filters_cursor_and_search(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &["energy"]).await;
+    let b = member(store, "b.example", "Beta", "FR", "mutual", &["health"]).await;
+    let mut interview = item(
+        &a,
+        "i1",
+        "Solar cooperatives in Ghent",
+        "Citizens own the rooftop panels",
+        3,
+    );
+    interview.kind = Some("interview".into());
+    interview.tags = vec!["energy".into(), "cooperatives".into()];
+    interview.languages = vec!["en".into(), "nl".into()];
+    store.upsert_network_item(&interview).await.unwrap();
+    let mut french = item(&b, "f1", "Mutuelles et santé", "Une coopérative de santé à Lyon", 2);
+    french.language = Some("fr".into());
+    french.languages = vec!["fr".into()];
+    french.tags = vec!["health".into()];
+    store.upsert_network_item(&french).await.unwrap();
+    for n in 0..3 {
+        store
+            .upsert_network_item(&item(&b, &format!("n{n}"), &format!("News {n}"), "plain news", -10 - n))
+            .await
+            .unwrap();
+    }
+
+    let titles =
+        |page: &gazette_store::FeedPage| -> Vec<String> { page.entries.iter().map(|e| e.item.title.clone()).collect() };
+    let all = store.network_feed(&FeedFilter::default(), None, 10).await.unwrap();
+    assert_eq!(
+        titles(&all),
+        vec![
+            "Solar cooperatives in Ghent",
+            "Mutuelles et santé",
+            "News 0",
+            "News 1",
+            "News 2"
+        ]
+    );
+    assert!(all.next.is_none());
+    assert_eq!(all.entries[0].member_name, "Alpha");
+    assert_eq!(all.entries[0].country.as_deref(), Some("BE"));
+    assert_eq!(all.entries[0].item.tags, vec!["cooperatives", "energy"]);
+
+    // Cursor pagination: pages of two, no overlap, no gap.
+    let mut seen = Vec::new();
+    let mut cursor: Option<FeedCursor> = None;
+    loop {
+        let page = store
+            .network_feed(&FeedFilter::default(), cursor.as_ref(), 2)
+            .await
+            .unwrap();
+        seen.extend(titles(&page));
+        match page.next {
+            Some(c) => cursor = Some(FeedCursor::parse(&c.encode()).unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, titles(&all));
+
+    let only = |f: FeedFilter| async move { titles(&store.network_feed(&f, None, 10).await.unwrap()) };
+    let f = FeedFilter::default;
+    assert_eq!(
+        only(FeedFilter {
+            language: Some("nl".into()),
+            ..f()
+        })
+        .await,
+        vec!["Solar cooperatives in Ghent"]
+    );
+    assert_eq!(
+        only(FeedFilter {
+            country: Some("FR".into()),
+            ..f()
+        })
+        .await
+        .len(),
+        4
+    );
+    assert_eq!(
+        only(FeedFilter {
+            organisation: Some("@ORG@a.example".into()),
+            ..f()
+        })
+        .await,
+        vec!["Solar cooperatives in Ghent"]
+    );
+    assert_eq!(
+        only(FeedFilter {
+            kind: Some("interview".into()),
+            ..f()
+        })
+        .await,
+        vec!["Solar cooperatives in Ghent"]
+    );
+    assert_eq!(
+        only(FeedFilter {
+            sector: Some("health".into()),
+            ..f()
+        })
+        .await
+        .len(),
+        4
+    );
+    assert_eq!(
+        only(FeedFilter {
+            legal_form: Some("cooperative".into()),
+            ..f()
+        })
+        .await
+        .len(),
+        1
+    );
+    assert_eq!(
+        only(FeedFilter {
+            tag: Some("health".into()),
+            ..f()
+        })
+        .await,
+        vec!["Mutuelles et santé"]
+    );
+    assert!(
+        only(FeedFilter {
+            tag: Some("health".into()),
+            country: Some("BE".into()),
+            ..f()
+        })
+        .await
+        .is_empty()
+    );
+
+    // Search: across languages, words anywhere, highlighted; syntax is text.
+    let search = |q: &str| FeedFilter {
+        q: Some(q.into()),
+        ..f()
+    };
+    let found = store.network_feed(&search("rooftop panels"), None, 10).await.unwrap();
+    assert_eq!(titles(&found), vec!["Solar cooperatives in Ghent"]);
+    let snippet = found.entries[0].snippet.clone().unwrap();
+    assert!(
+        snippet.contains(&format!("{MATCH_START}rooftop{MATCH_END}")),
+        "{snippet:?}"
+    );
+    let found = store.network_feed(&search("Lyon"), None, 10).await.unwrap();
+    assert_eq!(titles(&found), vec!["Mutuelles et santé"]);
+    let title = found.entries[0].title_highlighted.clone().unwrap();
+    assert_eq!(title, "Mutuelles et santé");
+    let found = store.network_feed(&search("ghent"), None, 10).await.unwrap();
+    assert_eq!(
+        found.entries[0].title_highlighted.as_deref(),
+        Some(format!("Solar cooperatives in {MATCH_START}Ghent{MATCH_END}").as_str())
+    );
+    assert!(only(search("rooftop Lyon")).await.is_empty(), "every word is required");
+    assert!(only(search("\"unbalanced AND (")).await.is_empty());
+    assert!(only(search("nothing-like-this")).await.is_empty());
+    assert_eq!(only(search("news")).await.len(), 3);
+    assert_eq!(
+        only(FeedFilter {
+            q: Some("news".into()),
+            organisation: Some("org@a.example".into()),
+            ..f()
+        })
+        .await
+        .len(),
+        0
+    );
+    // An edit is searchable at once, the old words no more.
+    let mut edited = interview.clone();
+    edited.content_html = "<p>Wind turbines now</p>".into();
+    edited.updated_at = at(50);
+    store.upsert_network_item(&edited).await.unwrap();
+    assert!(only(search("rooftop")).await.is_empty());
+    assert_eq!(only(search("turbines")).await.len(), 1);
+}
+
+async fn moderation_hides_without_losing(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    let one = item(&a, "1", "Kept", "text", 0);
+    store.upsert_network_item(&one).await.unwrap();
+    store.set_item_announce(&one.id, Some("announce-1")).await.unwrap();
+    let count = || async {
+        store
+            .network_feed(&FeedFilter::default(), None, 10)
+            .await
+            .unwrap()
+            .entries
+            .len()
+    };
+    assert_eq!(count().await, 1);
+    assert_eq!(
+        store.hide_network_item(&one.id, true).await.unwrap().as_deref(),
+        Some("announce-1")
+    );
+    assert_eq!(count().await, 0);
+    store.hide_network_item(&one.id, false).await.unwrap();
+    assert_eq!(count().await, 1);
+    assert!(
+        store
+            .hide_network_item("https://a.example/objects/none", true)
+            .await
+            .is_err()
+    );
+
+    // A suspended member's items are hidden, and back when it is reinstated.
+    store.set_member_status(&a, MemberStatus::Suspended).await.unwrap();
+    assert_eq!(count().await, 0);
+    assert!(store.find_network_item(&one.id).await.unwrap().is_some(), "kept");
+    store.set_member_status(&a, MemberStatus::Approved).await.unwrap();
+    assert_eq!(count().await, 1);
+}
