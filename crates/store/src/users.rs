@@ -238,12 +238,22 @@ impl Store {
         self.get_user(&user.id).await
     }
 
-    /// Links a user to an author profile (id or username), or unlinks with `None`.
+    /// Links a user to an author profile (id or username), or unlinks with
+    /// `None` (not an author-role user: they write as that profile).
     pub async fn set_user_author(&self, id_or_username: &str, author: Option<&str>) -> StoreResult<User> {
         let user = self.get_user(id_or_username).await?;
         let author_id = match author {
+            None if user.role == Role::Author => return Err(author_profile_needed()),
             None => None,
-            Some(a) => Some(self.get_author(a).await?.id),
+            Some(a) => Some(
+                self.find_author(a)
+                    .await?
+                    .ok_or_else(|| StoreError::Invalid {
+                        field: "author",
+                        message: format!("no author `{a}` (see the authors' usernames)"),
+                    })?
+                    .id,
+            ),
         };
         sqlx::query("UPDATE users SET author_id = $1, updated_at = $2 WHERE id = $3")
             .bind(&author_id)
