@@ -236,9 +236,14 @@ impl Store {
     ) -> StoreResult<Vec<Follower>> {
         let cols = actor_columns_of_r();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            // The page is picked from the index alone (migration 10), so a
+            // deep page skips index entries instead of joined rows.
             "SELECT {cols}, f.status AS f_status, f.follow_id AS f_follow_id, f.created_at AS f_created_at
-             FROM followers f JOIN remote_actors r ON r.id = f.follower
-             WHERE f.local_actor = $1 AND f.status = $2 ORDER BY f.created_at DESC, r.id LIMIT $3 OFFSET $4"
+             FROM (SELECT follower FROM followers WHERE local_actor = $1 AND status = $2
+                   ORDER BY created_at DESC, follower LIMIT $3 OFFSET $4) p
+             JOIN followers f ON f.local_actor = $1 AND f.follower = p.follower
+             JOIN remote_actors r ON r.id = f.follower
+             ORDER BY f.created_at DESC, r.id"
         )))
         .bind(local_actor)
         .bind(status.as_str())

@@ -65,6 +65,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0008_accounts.sql"),
         postgres: include_str!("../../../migrations/postgres/0008_accounts.sql"),
     },
+    // 9 is taken by a change being made on another branch.
+    Migration {
+        version: 10,
+        description: "admin indexes",
+        sqlite: include_str!("../../../migrations/sqlite/0010_admin_indexes.sql"),
+        postgres: include_str!("../../../migrations/postgres/0010_admin_indexes.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

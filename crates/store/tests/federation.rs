@@ -26,6 +26,7 @@ both!(
     activities_are_seen_once,
     interactions_and_comments,
     moderation_queue_and_who_interacted,
+    followers_seeded_in_bulk,
     outbound_interactions_once_and_undone
 );
 
@@ -346,6 +347,46 @@ async fn moderation_queue_and_who_interacted(store: &Store) {
             .unwrap_err(),
         gazette_store::StoreError::NotFound { .. }
     ));
+}
+
+async fn followers_seeded_in_bulk(store: &Store) {
+    let local = "https://gz.example/users/org";
+    let actors: Vec<RemoteActor> = (0..1201)
+        .map(|i| {
+            remote(
+                &format!("https://h{}.example/users/u{i}", i % 7),
+                &format!("h{}.example", i % 7),
+                None,
+            )
+        })
+        .collect();
+    gazette_store::testing::seed_followers(store, local, &actors, FollowStatus::Accepted)
+        .await
+        .unwrap();
+    gazette_store::testing::seed_followers(store, local, &actors[..3], FollowStatus::Pending)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .count_followers_with_status(local, FollowStatus::Accepted)
+            .await
+            .unwrap(),
+        1201,
+        "three batches, and a second seeding changes nothing stored"
+    );
+    assert_eq!(
+        store
+            .count_followers_with_status(local, FollowStatus::Pending)
+            .await
+            .unwrap(),
+        0
+    );
+    let page = store
+        .list_followers(local, FollowStatus::Accepted, 50, 1200)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(store.follower_inboxes(&[local.to_owned()]).await.unwrap().len(), 1201);
 }
 
 mod reports {
