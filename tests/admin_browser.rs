@@ -95,7 +95,7 @@ async fn seed_moderation(store: &Store) -> String {
         .add_report(
             "https://friendly.example/flags/1",
             "https://friendly.example/actor",
-            &[troll.id.clone()],
+            std::slice::from_ref(&troll.id),
             "Spam in the replies",
         )
         .await

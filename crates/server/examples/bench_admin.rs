@@ -227,7 +227,7 @@ async fn seed(store: &Store, public_url: &str, articles: usize, followers: usize
         .add_report(
             "https://server1.example/flags/1",
             "https://server1.example/actor",
-            &[all[1].id.clone()],
+            std::slice::from_ref(&all[1].id),
             "Benchmark report",
         )
         .await
