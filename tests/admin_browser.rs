@@ -5,8 +5,16 @@
 //! bilingual interview with a cover image (after a non-image file is
 //! refused without losing the text), sees it on the public page, edits it,
 //! gets a conflict for a stale save, unpublishes it, switches the interface
-//! to French, and checks what an author-role user is refused. axe-core
-//! checks every admin page visited; screenshots go to target/screenshots/.
+//! to French, and checks what an author-role user is refused. Then the
+//! moderation and administration pages, on data seeded here through the
+//! store (remote accounts, replies held under the `moderated` comment
+//! policy, a follow waiting for approval, a report): approves a reply and
+//! sees it on the public page, approves the follow, resolves the report,
+//! blocks a server (after a bad domain is refused with the text kept) and
+//! sees its reply purged, invites a user, creates, uses and revokes an API
+//! token, edits the organisation's profile; and every role's forbidden
+//! routes are refused (403). axe-core checks every admin page visited;
+//! screenshots go to target/screenshots/.
 //!
 //! Needs /usr/bin/chromium and `npm ci` in tests/browser (.ci/run and
 //! scripts/test see to both), and Node 20 or later (the Node 22 that
@@ -20,10 +28,80 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use chrono::Utc;
 use common::{Env, PNG, path};
+use gazette_core::{Comment, FollowStatus, RemoteActor};
+use gazette_store::{ArticleQuery, Store};
 
 const ADMIN_PASSWORD: &str = "correct horse battery staple";
 const WRITER_PASSWORD: &str = "a writer's own long password";
+const EDITOR_PASSWORD: &str = "an editor's password, long";
+
+fn remote(id: &str) -> RemoteActor {
+    let url = url::Url::parse(id).unwrap();
+    RemoteActor {
+        id: id.into(),
+        kind: "Person".into(),
+        preferred_username: id.rsplit('/').next().unwrap().into(),
+        name: String::new(),
+        host: url.host_str().unwrap().into(),
+        inbox: format!("{id}/inbox"),
+        shared_inbox: None,
+        url: None,
+        icon: None,
+        public_key_id: format!("{id}#main-key"),
+        public_key_pem: "PEM".into(),
+        moved_to: None,
+        refreshed_at: Utc::now(),
+    }
+}
+
+/// What the moderation pages work on: two remote accounts' replies held
+/// for approval on a published article, and a report about one of them.
+/// Returns the article's slug.
+async fn seed_moderation(store: &Store) -> String {
+    let article = store
+        .list_articles(&ArticleQuery::published(1, 0))
+        .await
+        .unwrap()
+        .articles
+        .remove(0);
+    let ana = remote("https://friendly.example/users/ana");
+    let troll = remote("https://spam.example/users/troll");
+    let bob = remote("https://friendly.example/users/bob");
+    for a in [&ana, &troll, &bob] {
+        store.upsert_remote_actor(a).await.unwrap();
+    }
+    for (actor, text) in [
+        (&ana, "Thank you for this interview, we run a school roof project too."),
+        (&troll, "Buy cheap followers now"),
+    ] {
+        store
+            .upsert_comment(&Comment {
+                id: format!("{}/notes/1", actor.id),
+                article_id: article.id.clone(),
+                actor: actor.id.clone(),
+                url: None,
+                content_html: format!("<p>{text}</p>"),
+                language: Some("en".into()),
+                status: "pending".into(),
+                published_at: Utc::now(),
+                updated_at: Utc::now(),
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .add_report(
+            "https://friendly.example/flags/1",
+            "https://friendly.example/actor",
+            std::slice::from_ref(&troll.id),
+            "Spam in the replies",
+        )
+        .await
+        .unwrap();
+    article.slug
+}
 
 fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
@@ -69,6 +147,10 @@ async fn admin_in_headless_chromium() {
     let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
         return;
     };
+    // Replies wait for approval, and so do follows.
+    let env = env
+        .with_env("GAZETTE_FEDERATION__COMMENT_POLICY", "moderated")
+        .with_env("GAZETTE_FEDERATION__MANUALLY_APPROVES_FOLLOWERS", "true");
     // The demo content brings the authors; the server must seed it before users link to them.
     let server = env.serve(&["--demo"]);
     create_user(
@@ -81,6 +163,20 @@ async fn admin_in_headless_chromium() {
         &["writer", "--role", "author", "--author", "tom_verbeke"],
         WRITER_PASSWORD,
     );
+    create_user(&env, &["edna", "--role", "editor"], EDITOR_PASSWORD);
+    let store = Store::connect(env.database_url(), 1).await.unwrap();
+    let slug = seed_moderation(&store).await;
+    let org = store.get_organisation().await.unwrap();
+    let bob = "https://friendly.example/users/bob";
+    store
+        .add_follower(
+            &format!("{}/users/{}", server.base, org.username),
+            bob,
+            "https://friendly.example/follows/1",
+            FollowStatus::Pending,
+        )
+        .await
+        .unwrap();
     // Too short a password is refused, and nothing is created.
     let mut short = env
         .command(&["user", "create", "shorty", "--password-stdin"])
@@ -107,6 +203,8 @@ async fn admin_in_headless_chromium() {
         .args(["--base", &server.base])
         .args(["--user", "marie", "--password", ADMIN_PASSWORD])
         .args(["--writer", "writer", "--writer-password", WRITER_PASSWORD])
+        .args(["--editor", "edna", "--editor-password", EDITOR_PASSWORD])
+        .args(["--slug", &slug])
         .args(["--image", path(&image), "--not-image", path(&not_image)])
         .args(["--screenshots", path(&screenshots)])
         .args(["--profile", path(&env.dir.join("chromium-profile"))])
@@ -123,4 +221,44 @@ async fn admin_in_headless_chromium() {
     println!("{}", stdout.lines().last().unwrap_or(""));
     assert!(screenshots.join("dashboard.png").exists());
     assert!(screenshots.join("editor-published.png").exists());
+    assert!(screenshots.join("comments.png").exists());
+    assert!(screenshots.join("blocks.png").exists());
+
+    // What the browser did is in the database.
+    let visible = store.list_comments_by_status("visible", 10, 0).await.unwrap();
+    assert_eq!(visible.len(), 1, "ana's reply was approved");
+    assert_eq!(visible[0].actor.id, "https://friendly.example/users/ana");
+    assert_eq!(store.count_comments_by_status("pending").await.unwrap(), 0);
+    assert!(
+        store
+            .find_remote_actor("https://spam.example/users/troll")
+            .await
+            .unwrap()
+            .is_none(),
+        "blocking spam.example purged its account and reply"
+    );
+    assert!(store.is_domain_blocked("spam.example").await.unwrap());
+    let org_id = format!("{}/users/{}", server.base, org.username);
+    assert_eq!(
+        store
+            .count_followers_with_status(&org_id, FollowStatus::Accepted)
+            .await
+            .unwrap(),
+        1,
+        "bob's follow was approved"
+    );
+    assert!(
+        store.list_reports(false).await.unwrap().is_empty(),
+        "the report is resolved"
+    );
+    let eddie = store.get_user("eddie").await.unwrap();
+    assert_eq!(eddie.role, gazette_store::Role::Editor);
+    assert!(!eddie.has_password, "an invited user sets a password with the link");
+    let tokens = store.list_tokens().await.unwrap();
+    assert!(tokens.iter().any(|t| t.name == "newsletter" && t.revoked_at.is_some()));
+    assert_eq!(
+        store.get_organisation().await.unwrap().description,
+        "Cooperatives sharing the sun, edited in the browser."
+    );
+    store.close().await;
 }

@@ -4,8 +4,8 @@
 // critical WCAG 2.1 A/AA violation) and photographed into --screenshots.
 //
 // Usage: node admin.mjs --base URL --user NAME --password PW
-//          --writer NAME --writer-password PW --image FILE --not-image FILE
-//          --screenshots DIR --profile DIR
+//          --writer NAME --writer-password PW --editor NAME --editor-password PW
+//          --slug SLUG --image FILE --not-image FILE --screenshots DIR --profile DIR
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +18,7 @@ const opts = {};
 for (let i = 2; i < process.argv.length; i += 2) {
   opts[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
 }
-for (const k of ["base", "user", "password", "writer", "writer-password", "image", "not-image", "screenshots", "profile"]) {
+for (const k of ["base", "user", "password", "writer", "writer-password", "editor", "editor-password", "slug", "image", "not-image", "screenshots", "profile"]) {
   if (!opts[k]) throw new Error(`missing --${k}`);
 }
 mkdirSync(opts.screenshots, { recursive: true });
@@ -213,6 +213,163 @@ try {
     maxRedirects: 0,
   });
   expect(forbidden.status() === 403, `403 when an author publishes, got ${forbidden.status()}`);
+
+  // Pages for editors and admins, and pages for admins only.
+  const EDITOR_PAGES = ["/admin/comments", "/admin/followers", "/admin/reports", "/admin/blocks", "/admin/deliveries"];
+  const ADMIN_PAGES = ["/admin/users", "/admin/tokens", "/admin/organisation", "/admin/authors", "/admin/authors/new"];
+  async function statusOf(path) {
+    return (await page.request.get(`${opts.base}${path}`, { maxRedirects: 0 })).status();
+  }
+
+  step("an author is refused every moderation and administration page");
+  for (const path of [...EDITOR_PAGES, ...ADMIN_PAGES]) {
+    const s = await statusOf(path);
+    expect(s === 403, `403 for an author on ${path}, got ${s}`);
+  }
+  await page.goto(`${opts.base}/admin/blocks`);
+  expect((await text()).includes("Your role does not allow this"), "the 403 page says why");
+  await audit("forbidden-author");
+  const authorBlock = await page.request.post(`${opts.base}/admin/blocks`, {
+    form: { _csrf: csrf, kind: "domain", value: "example.org", confirm: "yes" },
+    maxRedirects: 0,
+  });
+  expect(authorBlock.status() === 403, `403 when an author blocks a server, got ${authorBlock.status()}`);
+  expect((await page.locator("nav.bar__nav a[href='/admin/blocks']").count()) === 0, "no Blocks link for an author");
+
+  step("an editor moderates but is refused the administration pages");
+  await page.goto(`${opts.base}/admin`);
+  await page.click("form[action='/admin/logout'] button");
+  await signIn(opts.editor, opts["editor-password"]);
+  for (const path of EDITOR_PAGES) {
+    const s = await statusOf(path);
+    expect(s === 200, `200 for an editor on ${path}, got ${s}`);
+  }
+  for (const path of ADMIN_PAGES) {
+    const s = await statusOf(path);
+    expect(s === 403, `403 for an editor on ${path}, got ${s}`);
+  }
+  await page.goto(`${opts.base}/admin`);
+  const editorCsrf = await page.inputValue("input[name=_csrf]");
+  const editorToken = await page.request.post(`${opts.base}/admin/tokens`, {
+    form: { _csrf: editorCsrf, name: "sneaky" },
+    maxRedirects: 0,
+  });
+  expect(editorToken.status() === 403, `403 when an editor creates a token, got ${editorToken.status()}`);
+  expect((await page.locator("nav.bar__nav a[href='/admin/users']").count()) === 0, "no Users link for an editor");
+  await page.click("form[action='/admin/logout'] button");
+
+  step("approve a reply held for moderation; it shows on the public page");
+  await signIn(opts.user, opts.password);
+  await page.goto(`${opts.base}/admin/comments`);
+  expect((await text()).includes("Thank you for this interview"), "ana's reply is waiting");
+  expect((await text()).includes("Buy cheap followers"), "the spam reply is waiting");
+  await audit("comments");
+  const anaReply = page.locator("article.reply", { hasText: "Thank you for this interview" });
+  await Promise.all([page.waitForURL("**done=visible"), anaReply.locator("button[value=visible]").click()]);
+  expect((await text()).includes("The reply is approved"), "the approval notice");
+  const article = await page.request.get(`${opts.base}/articles/${opts.slug}`);
+  const articleHtml = await article.text();
+  expect(articleHtml.includes("Thank you for this interview"), "the approved reply is on the public page");
+  expect(!articleHtml.includes("Buy cheap followers"), "the waiting reply is not on the public page");
+
+  step("likes, boosts and replies of the article");
+  await page.goto(`${opts.base}/admin/comments?status=visible`);
+  await Promise.all([page.waitForURL("**/interactions"), page.click("article.reply a[href$='/interactions']")]);
+  expect((await text()).includes("Who liked it"), "the interactions page");
+  await audit("interactions");
+  await page.click("a:has-text('Edit article')");
+  expect((await page.locator("a[href$='/interactions']").count()) > 0, "the editor links to the interactions");
+
+  step("approve a follow waiting for approval");
+  await page.goto(`${opts.base}/admin/followers?status=pending`);
+  expect((await text()).includes("@bob@friendly.example"), "bob's follow is waiting");
+  await audit("followers-pending");
+  await Promise.all([page.waitForURL("**done=approved"), page.click("button[value=approve]")]);
+  await page.goto(`${opts.base}/admin/followers`);
+  expect((await text()).includes("@bob@friendly.example"), "bob follows now");
+  expect((await text()).includes("friendly.example"), "with his server");
+  await audit("followers");
+
+  step("resolve a report");
+  await page.goto(`${opts.base}/admin/reports`);
+  expect((await text()).includes("Spam in the replies"), "the open report");
+  await audit("reports");
+  await Promise.all([page.waitForURL("**done=resolved"), page.click("button:has-text('Mark resolved')")]);
+  expect((await text()).includes("No report."), "no open report left");
+
+  step("a bad domain is refused with the text kept, then a server is blocked and purged");
+  await page.goto(`${opts.base}/admin/blocks`);
+  await page.fill("#block-value", "spam example!");
+  await page.fill("#block-reason", "Spam replies");
+  await page.click("form[action='/admin/blocks'] button[type=submit]");
+  expect((await text()).includes("is not a domain"), "the bad-domain message");
+  expect((await page.inputValue("#block-value")) === "spam example!", "the typed domain is kept");
+  expect((await page.inputValue("#block-reason")) === "Spam replies", "the typed reason is kept");
+  await audit("blocks-error");
+  await page.fill("#block-value", "spam.example");
+  await page.click("form[action='/admin/blocks'] button[type=submit]");
+  expect((await text()).includes("Block spam.example and its subdomains?"), "the confirmation page");
+  expect((await text()).includes("deletes everything stored from this server"), "it says what is purged");
+  await audit("block-confirm");
+  await page.click("button[value=yes]");
+  expect((await text()).includes("spam.example is blocked: 1 account(s)"), "the block and what it purged");
+  await audit("blocks");
+  await page.goto(`${opts.base}/admin/comments`);
+  expect((await text()).includes("No reply is waiting"), "the blocked server's reply is gone");
+
+  step("deliveries per server");
+  await page.goto(`${opts.base}/admin/deliveries`);
+  expect((await text()).includes("friendly.example"), "the Accept to bob's server is queued");
+  await audit("deliveries");
+
+  step("invite a user: a taken name is refused with the text kept, then the one-time link");
+  await page.goto(`${opts.base}/admin/users`);
+  await page.fill("#invite-username", opts.writer);
+  await page.fill("#invite-name", "Eddie Example");
+  await page.click("form[action='/admin/users'] button[type=submit]");
+  expect((await text()).includes("already a user"), "the taken-username message");
+  expect((await page.inputValue("#invite-name")) === "Eddie Example", "the typed name is kept");
+  await audit("users-error");
+  await page.fill("#invite-username", "eddie");
+  await page.selectOption("#invite-role", "editor");
+  await page.click("form[action='/admin/users'] button[type=submit]");
+  expect((await page.inputValue("#link-url")).includes("/admin/reset/"), "the one-time link");
+  await audit("users");
+
+  step("create an API token, use it, revoke it");
+  await page.goto(`${opts.base}/admin/tokens`);
+  await page.fill("#token-name", "newsletter");
+  await page.click("form[action='/admin/tokens'] button[type=submit]");
+  const secret = await page.inputValue("#token-secret");
+  const withToken = () =>
+    page.request.get(`${opts.base}/api/articles`, { headers: { Authorization: `Bearer ${secret}` } });
+  expect((await withToken()).status() === 200, "the new token works");
+  await audit("tokens");
+  await page.click("button[aria-label='Revoke newsletter']");
+  expect((await text()).includes("is revoked"), "the revocation notice");
+  expect((await withToken()).status() === 401, "the revoked token is refused");
+
+  step("the organisation's profile: a missing name is refused with the text kept, then saved");
+  await page.goto(`${opts.base}/admin/organisation`);
+  await audit("organisation");
+  const orgName = await page.inputValue("#org-name");
+  await page.fill("#org-name", "");
+  await page.fill("#org-description", "Cooperatives sharing the sun, edited in the browser.");
+  await page.click("form[action='/admin/organisation'] button[type=submit]");
+  expect((await text()).includes("the organisation needs a name"), "the missing-name message");
+  expect(
+    (await page.inputValue("#org-description")) === "Cooperatives sharing the sun, edited in the browser.",
+    "the typed description is kept",
+  );
+  await audit("organisation-errors");
+  await page.fill("#org-name", orgName);
+  await Promise.all([page.waitForURL("**done=profile_saved"), page.click("form[action='/admin/organisation'] button[type=submit]")]);
+
+  step("authors' profiles");
+  await page.goto(`${opts.base}/admin/authors`);
+  await audit("authors");
+  await page.click("a[href='/admin/authors/tom_verbeke']");
+  await audit("author");
 
   console.log(JSON.stringify({ ok: true, audited: checked }));
   await context.close();

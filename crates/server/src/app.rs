@@ -108,6 +108,10 @@ pub async fn web_state(
             session_idle: chrono::Duration::minutes(
                 i64::try_from(config.admin.session_idle_minutes.min(10 * 366 * 24 * 60)).unwrap_or(720),
             ),
+            // A year at most, as `gazette user` allows.
+            reset_link_valid: chrono::Duration::hours(
+                i64::try_from(config.admin.reset_link_hours.min(24 * 366)).unwrap_or(24),
+            ),
             ..AdminSettings::default()
         },
     };

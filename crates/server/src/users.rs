@@ -34,12 +34,8 @@ async fn act(store: &Store, config: &Config, cmd: UserCommand) -> Result<(), Cli
             author,
             password_stdin,
         } => {
+            // The store refuses an author-role user without --author (field `author`).
             let role = role(&raw_role)?;
-            if role == Role::Author && author.is_none() {
-                return Err(CliError::Usage(
-                    "an author-role user writes as an author profile: give --author USERNAME".into(),
-                ));
-            }
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().lock().read_line(&mut line).map_err(|e| CliError::Io {
@@ -80,15 +76,7 @@ async fn act(store: &Store, config: &Config, cmd: UserCommand) -> Result<(), Cli
             println!("{} user(s)", users.len());
         }
         UserCommand::SetRole { username, role: raw } => {
-            let role = role(&raw)?;
-            let user = store.get_user(&username).await?;
-            if role == Role::Author && user.author_id.is_none() {
-                return Err(CliError::Usage(format!(
-                    "`{}` has no author profile to write as; an author-role user needs one",
-                    user.username
-                )));
-            }
-            let user = store.set_user_role(&username, role).await?;
+            let user = store.set_user_role(&username, role(&raw)?).await?;
             println!("`{}` is now {}", user.username, user.role.as_str());
         }
         UserCommand::Disable { username } => {

@@ -27,8 +27,34 @@ pub struct InteractionCounts {
     pub replies: i64,
 }
 
+/// A reply with its author and the article it answers, for moderators.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModerationComment {
+    pub comment: Comment,
+    pub actor: RemoteActor,
+    pub article_slug: String,
+    /// The article's title in its default language.
+    pub article_title: String,
+}
+
+/// The statuses a reply can have: shown, held for moderation, or hidden by a moderator.
+pub const COMMENT_STATUSES: [&str; 3] = ["visible", "pending", "hidden"];
+
 const ACTOR_COLUMNS: &str = "id, kind, preferred_username, name, host, inbox, shared_inbox, url, icon, \
                              public_key_id, public_key_pem, moved_to, refreshed_at";
+
+/// [`ACTOR_COLUMNS`] of the `remote_actors` table aliased `r`.
+fn actor_columns_of_r() -> String {
+    ACTOR_COLUMNS
+        .split(", ")
+        .map(|c| format!("r.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const COMMENT_COLUMNS: &str = "c.id AS c_id, c.article_id AS c_article_id, c.actor AS c_actor, c.url AS c_url,
+                    c.content_html AS c_content_html, c.language AS c_language, c.status AS c_status,
+                    c.published_at AS c_published_at, c.updated_at AS c_updated_at";
 
 impl Store {
     /// The key pair stored for a local actor, as (public PEM, private PEM).
@@ -208,15 +234,16 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<Vec<Follower>> {
-        let cols = ACTOR_COLUMNS
-            .split(", ")
-            .map(|c| format!("r.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = actor_columns_of_r();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            // The page is picked from the index alone (migration 10), so a
+            // deep page skips index entries instead of joined rows.
             "SELECT {cols}, f.status AS f_status, f.follow_id AS f_follow_id, f.created_at AS f_created_at
-             FROM followers f JOIN remote_actors r ON r.id = f.follower
-             WHERE f.local_actor = $1 AND f.status = $2 ORDER BY f.created_at DESC, r.id LIMIT $3 OFFSET $4"
+             FROM (SELECT follower FROM followers WHERE local_actor = $1 AND status = $2
+                   ORDER BY created_at DESC, follower LIMIT $3 OFFSET $4) p
+             JOIN followers f ON f.local_actor = $1 AND f.follower = p.follower
+             JOIN remote_actors r ON r.id = f.follower
+             ORDER BY f.created_at DESC, r.id"
         )))
         .bind(local_actor)
         .bind(status.as_str())
@@ -239,8 +266,15 @@ impl Store {
     }
 
     pub async fn count_followers(&self, local_actor: &str) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM followers WHERE local_actor = $1 AND status = 'accepted'")
+        self.count_followers_with_status(local_actor, FollowStatus::Accepted)
+            .await
+    }
+
+    /// Followers of `local_actor` with `status` (accepted, or waiting for approval).
+    pub async fn count_followers_with_status(&self, local_actor: &str, status: FollowStatus) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM followers WHERE local_actor = $1 AND status = $2")
             .bind(local_actor)
+            .bind(status.as_str())
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("n")?)
@@ -352,6 +386,28 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Who liked (`like`) or boosted (`announce`) an article, newest first, and when.
+    pub async fn list_interactions(
+        &self,
+        article_id: &str,
+        kind: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<(RemoteActor, DateTime<Utc>)>> {
+        let cols = actor_columns_of_r();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {cols}, i.created_at AS i_created_at FROM interactions i JOIN remote_actors r ON r.id = i.actor
+             WHERE i.article_id = $1 AND i.kind = $2 ORDER BY i.created_at DESC, r.id LIMIT $3"
+        )))
+        .bind(article_id)
+        .bind(kind)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((actor_from_row(r)?, from_db(r.try_get("i_created_at")?)?)))
+            .collect()
+    }
+
     pub async fn interaction_counts(&self, article_id: &str) -> StoreResult<InteractionCounts> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM interactions WHERE article_id = $1 AND kind = 'like') AS likes,
@@ -426,7 +482,14 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Shows, holds or hides a reply (`status` is one of [`COMMENT_STATUSES`]).
     pub async fn set_comment_status(&self, id: &str, status: &str) -> StoreResult<()> {
+        if !COMMENT_STATUSES.contains(&status) {
+            return Err(StoreError::Invalid {
+                field: "status",
+                message: format!("unknown reply status `{status}`: expected visible, pending or hidden"),
+            });
+        }
         let done = sqlx::query("UPDATE comments SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status)
             .bind(to_db(now()))
@@ -441,15 +504,9 @@ impl Store {
 
     /// Replies to an article with the given status, oldest first, with their authors.
     pub async fn list_comments(&self, article_id: &str, status: &str) -> StoreResult<Vec<(Comment, RemoteActor)>> {
-        let cols = ACTOR_COLUMNS
-            .split(", ")
-            .map(|c| format!("r.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = actor_columns_of_r();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {cols}, c.id AS c_id, c.article_id AS c_article_id, c.actor AS c_actor, c.url AS c_url,
-                    c.content_html AS c_content_html, c.language AS c_language, c.status AS c_status,
-                    c.published_at AS c_published_at, c.updated_at AS c_updated_at
+            "SELECT {cols}, {COMMENT_COLUMNS}
              FROM comments c JOIN remote_actors r ON r.id = c.actor
              WHERE c.article_id = $1 AND c.status = $2 ORDER BY c.published_at, c.id"
         )))
@@ -458,22 +515,65 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
+            .map(|r| Ok((comment_from_row(r)?, actor_from_row(r)?)))
+            .collect()
+    }
+
+    /// Replies to any article with the given status, newest first, with
+    /// their authors and articles: the moderation queue.
+    pub async fn list_comments_by_status(
+        &self,
+        status: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<ModerationComment>> {
+        let cols = actor_columns_of_r();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {cols}, {COMMENT_COLUMNS}, a.slug AS a_slug, COALESCE(t.title, a.slug) AS a_title
+             FROM comments c JOIN remote_actors r ON r.id = c.actor
+             JOIN articles a ON a.id = c.article_id
+             LEFT JOIN article_translations t ON t.article_id = a.id AND t.language = a.default_language
+             WHERE c.status = $1 ORDER BY c.published_at DESC, c.id LIMIT $2 OFFSET $3"
+        )))
+        .bind(status)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
             .map(|r| {
-                let comment = Comment {
-                    id: r.try_get("c_id")?,
-                    article_id: r.try_get("c_article_id")?,
-                    actor: r.try_get("c_actor")?,
-                    url: r.try_get("c_url")?,
-                    content_html: r.try_get("c_content_html")?,
-                    language: r.try_get("c_language")?,
-                    status: r.try_get("c_status")?,
-                    published_at: from_db(r.try_get("c_published_at")?)?,
-                    updated_at: from_db(r.try_get("c_updated_at")?)?,
-                };
-                Ok((comment, actor_from_row(r)?))
+                Ok(ModerationComment {
+                    comment: comment_from_row(r)?,
+                    actor: actor_from_row(r)?,
+                    article_slug: r.try_get("a_slug")?,
+                    article_title: r.try_get("a_title")?,
+                })
             })
             .collect()
     }
+
+    /// How many replies have `status`, over every article.
+    pub async fn count_comments_by_status(&self, status: &str) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM comments WHERE status = $1")
+            .bind(status)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}
+
+fn comment_from_row(r: &AnyRow) -> StoreResult<Comment> {
+    Ok(Comment {
+        id: r.try_get("c_id")?,
+        article_id: r.try_get("c_article_id")?,
+        actor: r.try_get("c_actor")?,
+        url: r.try_get("c_url")?,
+        content_html: r.try_get("c_content_html")?,
+        language: r.try_get("c_language")?,
+        status: r.try_get("c_status")?,
+        published_at: from_db(r.try_get("c_published_at")?)?,
+        updated_at: from_db(r.try_get("c_updated_at")?)?,
+    })
 }
 
 fn actor_from_row(r: &AnyRow) -> StoreResult<RemoteActor> {

@@ -37,7 +37,7 @@ pub use deliveries::{
     RetryPolicy, inbox_host,
 };
 pub use error::{StoreError, StoreResult};
-pub use federation::{Follower, InteractionCounts};
+pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationComment};
 pub use media::NewMedia;
 pub use members::MemberHealth;
 pub use migrate::MIGRATIONS;

@@ -71,6 +71,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0009_network_coordinator.sql"),
         postgres: include_str!("../../../migrations/postgres/0009_network_coordinator.sql"),
     },
+    Migration {
+        version: 10,
+        description: "admin indexes",
+        sqlite: include_str!("../../../migrations/sqlite/0010_admin_indexes.sql"),
+        postgres: include_str!("../../../migrations/postgres/0010_admin_indexes.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -9,8 +9,83 @@ use sqlx::AnyConnection;
 use sqlx::Connection;
 use sqlx::Executor;
 
+use gazette_core::{FollowStatus, RemoteActor};
+
 use crate::ids::new_id;
+use crate::time::to_db;
 use crate::{Backend, Store, StoreResult};
+
+/// Rows per multi-row `INSERT` in [`seed_followers`]: 13 columns stay well
+/// under SQLite's and PostgreSQL's limits on bound parameters.
+const SEED_BATCH: usize = 500;
+
+/// Stores `actors` as remote actors following `local_actor` with `status`,
+/// in one transaction of multi-row inserts: seeding tens of thousands of
+/// followers for benchmarks takes seconds instead of one commit each.
+/// Actors already stored are left as they are.
+pub async fn seed_followers(
+    store: &Store,
+    local_actor: &str,
+    actors: &[RemoteActor],
+    status: FollowStatus,
+) -> StoreResult<()> {
+    let mut tx = store.begin_write().await?;
+    for chunk in actors.chunks(SEED_BATCH) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p: Vec<String> = (1..=13).map(|c| format!("${}", i * 13 + c)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO remote_actors (id, kind, preferred_username, name, host, inbox, shared_inbox, url, icon,
+                                        public_key_id, public_key_pem, moved_to, refreshed_at)
+             VALUES {} ON CONFLICT (id) DO NOTHING",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in chunk {
+            q = q
+                .bind(a.id.clone())
+                .bind(a.kind.clone())
+                .bind(a.preferred_username.clone())
+                .bind(a.name.clone())
+                .bind(a.host.clone())
+                .bind(a.inbox.clone())
+                .bind(a.shared_inbox.clone())
+                .bind(a.url.clone())
+                .bind(a.icon.clone())
+                .bind(a.public_key_id.clone())
+                .bind(a.public_key_pem.clone())
+                .bind(a.moved_to.clone())
+                .bind(to_db(a.refreshed_at));
+        }
+        q.execute(&mut *tx).await?;
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p: Vec<String> = (1..=5).map(|c| format!("${}", i * 5 + c)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO followers (local_actor, follower, status, follow_id, created_at) VALUES {}
+             ON CONFLICT (local_actor, follower) DO NOTHING",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in chunk {
+            q = q
+                .bind(local_actor.to_owned())
+                .bind(a.id.clone())
+                .bind(status.as_str())
+                .bind(format!("{}#follow", a.id))
+                .bind(to_db(a.refreshed_at));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
 
 /// A migrated database that is removed when dropped.
 pub struct TestDb {

@@ -117,6 +117,14 @@ pub fn normalise_username(raw: &str) -> StoreResult<String> {
     Ok(u)
 }
 
+/// An `author` writes as their author profile, so they need one.
+fn author_profile_needed() -> StoreError {
+    StoreError::Invalid {
+        field: "author",
+        message: "an author-role user writes as an author profile: link one (an author's username)".into(),
+    }
+}
+
 impl Store {
     /// Creates a user; with `password`, it can sign in at once, otherwise a
     /// reset link must set one. A taken username is a conflict.
@@ -138,6 +146,9 @@ impl Store {
                     .id,
             ),
         };
+        if new.role == Role::Author && author_id.is_none() {
+            return Err(author_profile_needed());
+        }
         let hash = match password {
             Some(p) => password::hash_blocking(p).await?,
             None => String::new(),
@@ -208,9 +219,13 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    /// Changes a user's role. The last active admin cannot be demoted.
+    /// Changes a user's role. The last active admin cannot be demoted, and
+    /// only a user linked to an author profile can be an author.
     pub async fn set_user_role(&self, id_or_username: &str, role: Role) -> StoreResult<User> {
         let user = self.get_user(id_or_username).await?;
+        if role == Role::Author && user.author_id.is_none() {
+            return Err(author_profile_needed());
+        }
         if user.role == Role::Admin && role != Role::Admin && user.disabled_at.is_none() {
             self.keep_an_admin(&user.id).await?;
         }
@@ -223,12 +238,22 @@ impl Store {
         self.get_user(&user.id).await
     }
 
-    /// Links a user to an author profile (id or username), or unlinks with `None`.
+    /// Links a user to an author profile (id or username), or unlinks with
+    /// `None` (not an author-role user: they write as that profile).
     pub async fn set_user_author(&self, id_or_username: &str, author: Option<&str>) -> StoreResult<User> {
         let user = self.get_user(id_or_username).await?;
         let author_id = match author {
+            None if user.role == Role::Author => return Err(author_profile_needed()),
             None => None,
-            Some(a) => Some(self.get_author(a).await?.id),
+            Some(a) => Some(
+                self.find_author(a)
+                    .await?
+                    .ok_or_else(|| StoreError::Invalid {
+                        field: "author",
+                        message: format!("no author `{a}` (see the authors' usernames)"),
+                    })?
+                    .id,
+            ),
         };
         sqlx::query("UPDATE users SET author_id = $1, updated_at = $2 WHERE id = $3")
             .bind(&author_id)

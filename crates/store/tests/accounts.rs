@@ -81,6 +81,14 @@ async fn users_and_roles(store: &Store) {
     let err = store.create_user(&ghost, None).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid { field: "author", .. }), "{err}");
     let err = store
+        .create_user(&new_user("unlinked", Role::Author), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Invalid { field: "author", .. }),
+        "an author-role user needs an author profile: {err}"
+    );
+    let err = store
         .create_user(&new_user("shorty", Role::Editor), Some("short"))
         .await
         .unwrap_err();
@@ -102,11 +110,23 @@ async fn users_and_roles(store: &Store) {
     let err = store.set_user_role("root", Role::Editor).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { field: "role", .. }), "{err}");
     assert!(store.set_user_disabled("root", true).await.is_err());
+    // An author-role user keeps the profile they write as.
+    let err = store.set_user_author("lea", None).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { field: "author", .. }), "{err}");
+    let err = store.set_user_author("lea", Some("nobody")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { field: "author", .. }), "{err}");
     store.set_user_role("lea", Role::Admin).await.unwrap();
     assert_eq!(
         store.set_user_role("root", Role::Editor).await.unwrap().role,
         Role::Editor
     );
+    let err = store.set_user_role("root", Role::Author).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Invalid { field: "author", .. }),
+        "root has no author profile to write as: {err}"
+    );
+    assert_eq!(store.get_user("root").await.unwrap().role, Role::Editor);
+
     let disabled = store.set_user_disabled("root", true).await.unwrap();
     assert!(disabled.disabled_at.is_some());
     assert!(

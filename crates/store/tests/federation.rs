@@ -25,6 +25,8 @@ both!(
     followers_and_inboxes,
     activities_are_seen_once,
     interactions_and_comments,
+    moderation_queue_and_who_interacted,
+    followers_seeded_in_bulk,
     outbound_interactions_once_and_undone
 );
 
@@ -256,6 +258,135 @@ async fn interactions_and_comments(store: &Store) {
         }
     );
     assert!(store.delete_comment(&c.id, &a.id).await.unwrap());
+}
+
+async fn moderation_queue_and_who_interacted(store: &Store) {
+    let art = article(store).await;
+    let a = remote("https://m.example/users/a", "m.example", None);
+    let b = remote(
+        "https://n.example/users/b",
+        "n.example",
+        Some("https://n.example/inbox"),
+    );
+    store.upsert_remote_actor(&a).await.unwrap();
+    store.upsert_remote_actor(&b).await.unwrap();
+    store.add_interaction("l-a", "like", &art.id, &a.id).await.unwrap();
+    store.add_interaction("l-b", "like", &art.id, &b.id).await.unwrap();
+    store.add_interaction("s-b", "announce", &art.id, &b.id).await.unwrap();
+    let likers: Vec<String> = store
+        .list_interactions(&art.id, "like", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(actor, _)| actor.id)
+        .collect();
+    assert_eq!(likers.len(), 2);
+    assert!(likers.contains(&a.id) && likers.contains(&b.id));
+    assert_eq!(store.list_interactions(&art.id, "like", 1).await.unwrap().len(), 1);
+    let boosters = store.list_interactions(&art.id, "announce", 10).await.unwrap();
+    assert_eq!(boosters.len(), 1);
+    assert_eq!(boosters[0].0.id, b.id);
+
+    let t0 = Utc::now();
+    for (i, (actor, status)) in [(&a, "pending"), (&b, "pending"), (&a, "visible")]
+        .into_iter()
+        .enumerate()
+    {
+        store
+            .upsert_comment(&Comment {
+                id: format!("https://{}/notes/{i}", actor.host),
+                article_id: art.id.clone(),
+                actor: actor.id.clone(),
+                url: None,
+                content_html: format!("<p>reply {i}</p>"),
+                language: None,
+                status: status.into(),
+                published_at: t0 + chrono::Duration::seconds(i as i64),
+                updated_at: t0,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.count_comments_by_status("pending").await.unwrap(), 2);
+    let queue = store.list_comments_by_status("pending", 10, 0).await.unwrap();
+    assert_eq!(queue.len(), 2);
+    assert_eq!(queue[0].comment.content_html, "<p>reply 1</p>", "newest first");
+    assert_eq!(queue[0].actor.id, b.id);
+    assert_eq!(queue[0].article_slug, art.slug);
+    assert_eq!(queue[0].article_title, art.translation(None).title);
+    assert_eq!(
+        store.list_comments_by_status("pending", 1, 1).await.unwrap()[0]
+            .actor
+            .id,
+        a.id
+    );
+
+    // Approving moves a reply from the queue to the article's visible replies.
+    let first = queue[1].comment.id.clone();
+    store.set_comment_status(&first, "visible").await.unwrap();
+    assert_eq!(store.count_comments_by_status("pending").await.unwrap(), 1);
+    assert_eq!(store.list_comments(&art.id, "visible").await.unwrap().len(), 2);
+    store.set_comment_status(&first, "hidden").await.unwrap();
+    assert_eq!(
+        store.list_comments_by_status("hidden", 10, 0).await.unwrap()[0]
+            .comment
+            .id,
+        first
+    );
+    // A status that does not exist is refused and changes nothing.
+    let err = store.set_comment_status(&first, "deleted").await.unwrap_err();
+    assert!(
+        matches!(err, gazette_store::StoreError::Invalid { field: "status", .. }),
+        "{err}"
+    );
+    assert_eq!(store.count_comments_by_status("hidden").await.unwrap(), 1);
+    assert!(matches!(
+        store
+            .set_comment_status("https://nowhere/1", "visible")
+            .await
+            .unwrap_err(),
+        gazette_store::StoreError::NotFound { .. }
+    ));
+}
+
+async fn followers_seeded_in_bulk(store: &Store) {
+    let local = "https://gz.example/users/org";
+    let actors: Vec<RemoteActor> = (0..1201)
+        .map(|i| {
+            remote(
+                &format!("https://h{}.example/users/u{i}", i % 7),
+                &format!("h{}.example", i % 7),
+                None,
+            )
+        })
+        .collect();
+    gazette_store::testing::seed_followers(store, local, &actors, FollowStatus::Accepted)
+        .await
+        .unwrap();
+    gazette_store::testing::seed_followers(store, local, &actors[..3], FollowStatus::Pending)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .count_followers_with_status(local, FollowStatus::Accepted)
+            .await
+            .unwrap(),
+        1201,
+        "three batches, and a second seeding changes nothing stored"
+    );
+    assert_eq!(
+        store
+            .count_followers_with_status(local, FollowStatus::Pending)
+            .await
+            .unwrap(),
+        0
+    );
+    let page = store
+        .list_followers(local, FollowStatus::Accepted, 50, 1200)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(store.follower_inboxes(&[local.to_owned()]).await.unwrap().len(), 1201);
 }
 
 mod reports {

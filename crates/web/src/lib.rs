@@ -11,6 +11,7 @@ mod follow;
 mod media;
 mod openapi;
 mod pages;
+mod profiles;
 mod state;
 mod templates;
 

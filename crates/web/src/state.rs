@@ -42,6 +42,8 @@ pub struct AdminSettings {
     pub session_idle: chrono::Duration,
     /// And in any case this long after signing in.
     pub session_max: chrono::Duration,
+    /// One-time password links made from the users page work this long.
+    pub reset_link_valid: chrono::Duration,
 }
 
 impl Default for AdminSettings {
@@ -49,6 +51,7 @@ impl Default for AdminSettings {
         AdminSettings {
             session_idle: chrono::Duration::hours(12),
             session_max: chrono::Duration::days(14),
+            reset_link_valid: chrono::Duration::hours(24),
         }
     }
 }

@@ -46,6 +46,34 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("admin/articles.html", include_str!("../templates/admin/articles.html")),
     ("admin/editor.html", include_str!("../templates/admin/editor.html")),
+    ("admin/macros.html", include_str!("../templates/admin/macros.html")),
+    (
+        "admin/followers.html",
+        include_str!("../templates/admin/followers.html"),
+    ),
+    (
+        "admin/interactions.html",
+        include_str!("../templates/admin/interactions.html"),
+    ),
+    ("admin/comments.html", include_str!("../templates/admin/comments.html")),
+    ("admin/reports.html", include_str!("../templates/admin/reports.html")),
+    ("admin/blocks.html", include_str!("../templates/admin/blocks.html")),
+    (
+        "admin/block_confirm.html",
+        include_str!("../templates/admin/block_confirm.html"),
+    ),
+    (
+        "admin/deliveries.html",
+        include_str!("../templates/admin/deliveries.html"),
+    ),
+    ("admin/users.html", include_str!("../templates/admin/users.html")),
+    ("admin/tokens.html", include_str!("../templates/admin/tokens.html")),
+    (
+        "admin/organisation.html",
+        include_str!("../templates/admin/organisation.html"),
+    ),
+    ("admin/authors.html", include_str!("../templates/admin/authors.html")),
+    ("admin/author.html", include_str!("../templates/admin/author.html")),
 ];
 
 /// Interface strings per language; not a template, but themed the same way.

@@ -5,13 +5,25 @@
 //!
 //! Layout: [`session`] signs people in and out (cookies, CSRF, rate limits,
 //! reset links); [`dashboard`] is the home page; [`articles`] the list and
-//! the editor. This
-//! file holds the router, the page frame every template gets, and the
+//! the editor. Editors also get [`followers`], [`interactions`] of an
+//! article, [`comments`] moderation, [`reports`], [`blocks`] (and the
+//! allowlist) and [`deliveries`]; admins [`users`], [`tokens`] and the
+//! [`profiles`] of the organisation and authors. This file holds the
+//! router, the page frame every template gets, the role checks and the
 //! error pages. Who may do what is decided by [`Role`]; see docs/ADMIN.md.
 
 mod articles;
+mod blocks;
+mod comments;
 mod dashboard;
+mod deliveries;
+mod followers;
+mod interactions;
+mod profiles;
+mod reports;
 mod session;
+mod tokens;
+mod users;
 
 use axum::Router;
 use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL};
@@ -49,8 +61,48 @@ pub(crate) fn router() -> Router<AppState> {
                 .post(articles::post_edit_article)
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route("/articles/{id}/interactions", get(interactions::get_interactions))
         .route("/preview", post(articles::post_preview))
+        .route("/followers", get(followers::get_followers))
+        .route("/followers/answer", post(followers::post_answer))
+        .route("/comments", get(comments::get_comments))
+        .route("/comments/status", post(comments::post_status))
+        .route("/reports", get(reports::get_reports))
+        .route("/reports/resolve", post(reports::post_resolve))
+        .route("/blocks", get(blocks::get_blocks).post(blocks::post_block))
+        .route("/blocks/remove", post(blocks::post_unblock))
+        .route("/allowlist", post(blocks::post_allow))
+        .route("/allowlist/remove", post(blocks::post_disallow))
+        .route("/deliveries", get(deliveries::get_deliveries))
+        .route("/users", get(users::get_users).post(users::post_invite))
+        .route("/users/{username}/{action}", post(users::post_user_action))
+        .route("/tokens", get(tokens::get_tokens).post(tokens::post_create))
+        .route("/tokens/{id}/revoke", post(tokens::post_revoke))
+        .route(
+            "/organisation",
+            get(profiles::get_organisation).post(profiles::post_organisation),
+        )
+        .route("/authors", get(profiles::get_authors))
+        .route(
+            "/authors/new",
+            get(profiles::get_new_author).post(profiles::post_new_author),
+        )
+        .route(
+            "/authors/{username}",
+            get(profiles::get_author).post(profiles::post_author),
+        )
         .fallback(not_found)
+}
+
+/// The 404 page inside a signed-in page.
+pub(crate) fn not_found_page(state: &AppState, lang: &str) -> Response {
+    error_page(
+        state,
+        lang,
+        StatusCode::NOT_FOUND,
+        "error_not_found",
+        "error_not_found_text",
+    )
 }
 
 async fn not_found(state: axum::extract::State<AppState>, headers: HeaderMap) -> Response {
@@ -183,6 +235,16 @@ pub(crate) fn store_failure(state: &AppState, lang: &str, e: StoreError) -> Resp
             "error_not_found",
             "error_not_found_text",
         ),
+        // Forms that can be refused show their own message beside the
+        // field; these come from hand-made or stale requests.
+        e @ (StoreError::Invalid { .. } | StoreError::Conflict { .. }) => {
+            let (status, title) = match e {
+                StoreError::Conflict { .. } => (StatusCode::CONFLICT, "error_conflict"),
+                _ => (StatusCode::UNPROCESSABLE_ENTITY, "error_bad_request"),
+            };
+            let title = state.templates().text(lang, title);
+            error_page_text(state, lang, status, &title, &e.to_string())
+        }
         other => {
             tracing::error!(error = %other, "admin page failed");
             error_page(
@@ -205,6 +267,65 @@ pub(crate) fn forbidden(state: &AppState, signed: &Signed) -> Response {
         "error_forbidden",
         "error_forbidden_text",
     )
+}
+
+/// For editors and admins only: the 403 page for anyone else.
+pub(crate) fn require_editor(state: &AppState, signed: &Signed) -> Option<Response> {
+    (!signed.session.user.role.is_editor()).then(|| forbidden(state, signed))
+}
+
+/// For admins only: the 403 page for anyone else.
+pub(crate) fn require_admin(state: &AppState, signed: &Signed) -> Option<Response> {
+    (signed.session.user.role != Role::Admin).then(|| forbidden(state, signed))
+}
+
+/// The one-line notice for `?done=KEY` after a form, when `KEY` is one of
+/// `known` (the string `done_KEY`); anything else shows nothing.
+pub(crate) fn done_notice(state: &AppState, lang: &str, done: Option<&str>, known: &[&str]) -> Option<String> {
+    done.filter(|d| known.contains(d))
+        .map(|d| state.templates().text(lang, &format!("done_{d}")))
+}
+
+/// 303 back to the admin page a form came from (its `back` field, else
+/// `fallback`), saying `done=KEY` there.
+pub(crate) fn back_to(back: &str, fallback: &str, done: &str) -> Response {
+    let page = if back.starts_with("/admin") { back } else { fallback };
+    let page = session::safe_next(page);
+    let (path, query) = page.split_once('?').unwrap_or((page, ""));
+    let mut pairs: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("done="))
+        .collect();
+    let done = format!("done={done}");
+    pairs.push(&done);
+    see_other(&format!("{path}?{}", pairs.join("&")))
+}
+
+/// A page number from the query (1 when absent or bad).
+pub(crate) fn page_number(raw: Option<&str>) -> i64 {
+    raw.and_then(|n| n.parse::<i64>().ok()).filter(|n| *n >= 1).unwrap_or(1)
+}
+
+/// Pages needed for `total` rows, at least one.
+pub(crate) fn page_count(total: i64, per_page: i64) -> i64 {
+    ((total + per_page - 1) / per_page).max(1)
+}
+
+/// A federation failure inside a page: store failures keep their meaning.
+pub(crate) fn fed_failure(state: &AppState, lang: &str, e: gazette_federation::FederationError) -> Response {
+    match e {
+        gazette_federation::FederationError::Store(e) => store_failure(state, lang, e),
+        other => {
+            tracing::error!(error = %other, "admin page failed");
+            error_page(
+                state,
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error_internal",
+                "error_internal_text",
+            )
+        }
+    }
 }
 
 /// 303 See Other to `to` (after a POST, so reloading does not post again).

@@ -204,7 +204,7 @@ fn client_address(parts_headers: &HeaderMap, peer: Option<SocketAddr>) -> String
 }
 
 /// Only paths inside the admin are followed after signing in.
-fn safe_next(next: &str) -> &str {
+pub(crate) fn safe_next(next: &str) -> &str {
     if next.starts_with("/admin") && !next.starts_with("//") && !next.contains('\\') {
         next
     } else {

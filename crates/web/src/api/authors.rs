@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gazette_core::validate;
 use gazette_core::{Author, AuthorInput};
 use serde::Serialize;
 
 use super::{ApiAuth, ApiJson};
+use crate::profiles;
 use crate::{ApiError, AppState};
 
 #[derive(Serialize)]
@@ -44,8 +44,7 @@ pub(crate) async fn create_author(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<AuthorInput>,
 ) -> Result<Response, ApiError> {
-    let input = validate::author(&input)?;
-    let author = state.store().create_author(&input).await?;
+    let author = profiles::create_author(&state, &input).await?;
     let mut response = (StatusCode::CREATED, axum::Json(to_json(&state, &author))).into_response();
     if let Ok(v) = HeaderValue::from_str(&state.url(&format!("/api/authors/{}", author.id))) {
         response.headers_mut().insert(LOCATION, v);
@@ -70,10 +69,7 @@ pub(crate) async fn update_author(
     Path(key): Path<String>,
     ApiJson(input): ApiJson<AuthorInput>,
 ) -> Result<Response, ApiError> {
-    let input = validate::author(&input)?;
-    let author = state.store().update_author(&key, &input).await?;
-    // Followers' servers cache the profile: tell them it changed.
-    gazette_federation::actor_changed(state.fed(), &gazette_federation::LocalActor::Author(author.clone())).await;
+    let author = profiles::update_author(&state, &key, &input).await?;
     Ok(axum::Json(to_json(&state, &author)).into_response())
 }
 

@@ -2,10 +2,11 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use gazette_core::{Country, FieldError, Language, LegalForm, Organisation, ValidationError};
-use serde::{Deserialize, Serialize};
+use gazette_core::Organisation;
+use serde::Serialize;
 
 use super::{ApiAuth, ApiJson};
+use crate::profiles::{self, OrganisationInput};
 use crate::{ApiError, AppState};
 
 #[derive(Serialize)]
@@ -34,199 +35,12 @@ pub(crate) async fn get_organisation(_auth: ApiAuth, State(state): State<AppStat
     Ok(respond(&state, &org))
 }
 
-/// The profile as submitted. Every field defaults, so a missing one is named by
-/// validation (`name`: required) rather than by a serde error.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct OrganisationInput {
-    /// The actor's username; defaults to the current one (required the first time).
-    username: Option<String>,
-    name: String,
-    description: String,
-    logo: Option<String>,
-    website: Option<String>,
-    country: String,
-    legal_form: String,
-    sectors: Vec<String>,
-    /// Empty means the instance's default language.
-    languages: Vec<String>,
-}
-
 /// `PUT /api/organisation` — creates or replaces the profile.
 pub(crate) async fn update_organisation(
     _auth: ApiAuth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<OrganisationInput>,
 ) -> Result<Response, ApiError> {
-    let current = state.store().find_organisation().await?;
-    let org = validate(&input, current.as_ref(), &state.config().default_language)?;
-    let saved = state.store().save_organisation(&org).await?;
-    if current.is_some() {
-        // Followers' servers cache the profile: tell them it changed.
-        gazette_federation::actor_changed(
-            state.fed(),
-            &gazette_federation::LocalActor::Organisation(saved.clone()),
-        )
-        .await;
-    }
+    let saved = profiles::save_organisation(&state, &input).await?;
     Ok(respond(&state, &saved))
-}
-
-fn validate(
-    input: &OrganisationInput,
-    current: Option<&Organisation>,
-    default_language: &Language,
-) -> Result<Organisation, ValidationError> {
-    let mut errs: Vec<FieldError> = Vec::new();
-
-    let username = match input.username.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        Some(u) => u.to_ascii_lowercase(),
-        None => current.map(|c| c.username.clone()).unwrap_or_default(),
-    };
-    if username.is_empty() {
-        errs.push(FieldError::new(
-            "username",
-            "required",
-            "the organisation needs a username (its fediverse name)",
-        ));
-    } else if username.len() > 64 || !username.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        errs.push(FieldError::new(
-            "username",
-            "invalid",
-            format!("username `{username}` may only contain letters, digits and `_` (at most 64)"),
-        ));
-    }
-    let name = input.name.trim();
-    if name.is_empty() {
-        errs.push(FieldError::new("name", "required", "the organisation needs a name"));
-    }
-    let country = if input.country.trim().is_empty() {
-        errs.push(FieldError::new(
-            "country",
-            "required",
-            "the organisation needs a country (e.g. `FR`)",
-        ));
-        None
-    } else {
-        Country::parse(&input.country)
-            .map_err(|m| errs.push(FieldError::new("country", "invalid", m)))
-            .ok()
-    };
-    let legal_form = LegalForm::parse(input.legal_form.trim());
-    if legal_form.is_none() {
-        let expected: Vec<&str> = LegalForm::ALL.iter().map(|f| f.as_str()).collect();
-        errs.push(FieldError::new(
-            "legal_form",
-            if input.legal_form.trim().is_empty() {
-                "required"
-            } else {
-                "invalid"
-            },
-            format!(
-                "unknown legal form `{}`: expected one of {}",
-                input.legal_form,
-                expected.join(", ")
-            ),
-        ));
-    }
-    let mut languages: Vec<Language> = Vec::new();
-    for tag in &input.languages {
-        match Language::parse(tag) {
-            Ok(l) if !languages.contains(&l) => languages.push(l),
-            Ok(_) => {}
-            Err(m) => errs.push(FieldError::new("languages", "unknown_language", m)),
-        }
-    }
-    if languages.is_empty() {
-        languages.push(default_language.clone());
-    }
-    let website = input.website.as_deref().map(str::trim).filter(|w| !w.is_empty());
-    if let Some(w) = website
-        && !url::Url::parse(w).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-    {
-        errs.push(FieldError::new(
-            "website",
-            "invalid",
-            format!("`{w}` is not an http(s) address"),
-        ));
-    }
-    let sectors: Vec<String> = input
-        .sectors
-        .iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
-
-    if !errs.is_empty() {
-        return Err(ValidationError(errs));
-    }
-    let (Some(country), Some(legal_form)) = (country, legal_form) else {
-        return Err(ValidationError::one("country", "invalid", "invalid organisation"));
-    };
-    Ok(Organisation {
-        username,
-        name: name.to_owned(),
-        description: input.description.trim().to_owned(),
-        logo: input
-            .logo
-            .as_deref()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned),
-        website: website.map(str::to_owned),
-        country,
-        legal_form,
-        sectors,
-        languages,
-        updated_at: chrono::Utc::now(),
-    })
-}
-
-#[cfg(test)]
-// A failing unwrap is a failing test, which is what it should be.
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn input() -> OrganisationInput {
-        OrganisationInput {
-            username: Some("demo".into()),
-            name: "Coop".into(),
-            country: "fr".into(),
-            legal_form: "cooperative".into(),
-            languages: vec!["fr".into(), "en".into()],
-            ..Default::default()
-        }
-    }
-
-    fn fields(i: &OrganisationInput) -> Vec<String> {
-        let fr = Language::parse("fr").unwrap();
-        validate(i, None, &fr)
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|e| e.field)
-            .collect()
-    }
-
-    #[test]
-    fn names_bad_fields() {
-        let fr = Language::parse("fr").unwrap();
-        assert_eq!(validate(&input(), None, &fr).unwrap().country.as_str(), "FR");
-        let mut i = input();
-        i.country = "XX".into();
-        assert_eq!(fields(&i), vec!["country"]);
-        let mut i = input();
-        i.legal_form = "company".into();
-        assert_eq!(fields(&i), vec!["legal_form"]);
-        let mut i = input();
-        i.languages = vec!["zz".into()];
-        assert_eq!(fields(&i), vec!["languages"]);
-        let mut i = input();
-        i.name = " ".into();
-        assert_eq!(fields(&i), vec!["name"]);
-        let mut i = input();
-        i.website = Some("javascript:alert(1)".into());
-        assert_eq!(fields(&i), vec!["website"]);
-    }
 }

@@ -1,0 +1,131 @@
+//! `/admin/tokens` (admins only): the REST API's bearer tokens — create one
+//! (its secret is shown once, then only its SHA-256 is kept), list them with
+//! their last use, revoke. The same store calls as `gazette token`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use gazette_store::StoreError;
+use serde_json::json;
+
+use super::session::CsrfForm;
+use super::{Signed, render, require_admin, store_failure};
+use crate::AppState;
+
+/// What the page shows besides the list.
+#[derive(Default)]
+struct View {
+    name: String,
+    error: Option<String>,
+    /// A token just created: its name and secret, shown once.
+    created: Option<(String, String)>,
+    flash: Option<String>,
+    status: Option<StatusCode>,
+}
+
+/// `GET /admin/tokens`
+pub(crate) async fn get_tokens(State(state): State<AppState>, signed: Signed) -> Response {
+    if let Some(r) = require_admin(&state, &signed) {
+        return r;
+    }
+    page(&state, &signed, View::default()).await
+}
+
+async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
+    let tokens = match state.store().list_tokens().await {
+        Ok(t) => t,
+        Err(e) => return store_failure(state, &signed.lang, e),
+    };
+    let rows: Vec<_> = tokens
+        .iter()
+        .rev()
+        .map(|t| {
+            json!({
+                "id": t.id,
+                "name": t.name,
+                "created_at": t.created_at.to_rfc3339(),
+                "last_used_at": t.last_used_at.map(|x| x.to_rfc3339()),
+                "revoked_at": t.revoked_at.map(|x| x.to_rfc3339()),
+            })
+        })
+        .collect();
+    let page = json!({
+        "rows": rows,
+        "name": view.name,
+        "error": view.error,
+        "created": view.created.map(|(name, secret)| json!({"name": name, "secret": secret})),
+        "flash": view.flash,
+        "api_url": state.url("/api"),
+    });
+    let mut r = render(state, signed, "tokens", "admin/tokens.html", page);
+    if let Some(s) = view.status {
+        *r.status_mut() = s;
+    }
+    r
+}
+
+/// `POST /admin/tokens` — creates a token named `name` and shows its secret once.
+pub(crate) async fn post_create(State(state): State<AppState>, form: CsrfForm) -> Response {
+    let signed = &form.signed;
+    if let Some(r) = require_admin(&state, signed) {
+        return r;
+    }
+    let name = form.fields.get("name").to_owned();
+    match state.store().create_token(&name).await {
+        Ok((token, secret)) => {
+            tracing::info!(
+                by = signed.session.user.username,
+                token = token.name,
+                "API token created"
+            );
+            let view = View {
+                created: Some((token.name, secret)),
+                ..Default::default()
+            };
+            page(&state, signed, view).await
+        }
+        Err(StoreError::Invalid { .. }) => {
+            let view = View {
+                name,
+                error: Some(state.templates().text(&signed.lang, "token_name_required")),
+                status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+                ..Default::default()
+            };
+            page(&state, signed, view).await
+        }
+        Err(e) => store_failure(&state, &signed.lang, e),
+    }
+}
+
+/// `POST /admin/tokens/{id}/revoke` — the token stops working at once.
+pub(crate) async fn post_revoke(State(state): State<AppState>, Path(id): Path<String>, form: CsrfForm) -> Response {
+    let signed = &form.signed;
+    if let Some(r) = require_admin(&state, signed) {
+        return r;
+    }
+    match state.store().revoke_token(&id).await {
+        Ok(token) => {
+            tracing::info!(
+                by = signed.session.user.username,
+                token = token.name,
+                "API token revoked"
+            );
+            let flash = Some(
+                state
+                    .templates()
+                    .text(&signed.lang, "done_token_revoked")
+                    .replace("{name}", &token.name),
+            );
+            page(
+                &state,
+                signed,
+                View {
+                    flash,
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Err(e) => store_failure(&state, &signed.lang, e),
+    }
+}

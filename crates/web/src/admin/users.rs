@@ -1,0 +1,314 @@
+//! `/admin/users` (admins only): the accounts of this interface — invite
+//! (create the user and show the one-time link that sets their password),
+//! change a role, link an author profile, disable and enable, and make a
+//! fresh password link. The same store calls as `gazette user`, so the same
+//! rules hold: the last active admin is neither demoted nor disabled, and
+//! an author-role user is always linked to the author profile they write as.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use gazette_store::{NewUser, Role, StoreError, User};
+use serde::Serialize;
+use serde_json::json;
+
+use super::session::CsrfForm;
+use super::{Signed, render, require_admin, store_failure};
+use crate::AppState;
+
+#[derive(Serialize, Default)]
+struct Invite {
+    username: String,
+    name: String,
+    role: String,
+    author: String,
+}
+
+#[derive(Serialize)]
+struct FormError {
+    field: String,
+    message: String,
+}
+
+/// A one-time link just made, shown once.
+#[derive(Serialize)]
+struct Link {
+    username: String,
+    url: String,
+    until: String,
+    invited: bool,
+}
+
+/// What the page shows besides the list.
+#[derive(Default)]
+struct View {
+    invite: Invite,
+    errors: Vec<FormError>,
+    link: Option<Link>,
+    flash: Option<String>,
+    status: Option<StatusCode>,
+}
+
+/// `GET /admin/users`
+pub(crate) async fn get_users(State(state): State<AppState>, signed: Signed) -> Response {
+    if let Some(r) = require_admin(&state, &signed) {
+        return r;
+    }
+    let view = View {
+        invite: Invite {
+            role: "editor".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    page(&state, &signed, view).await
+}
+
+async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
+    let (users, authors) = match tokio::try_join!(state.store().list_users(), state.store().list_authors()) {
+        Ok(v) => v,
+        Err(e) => return store_failure(state, &signed.lang, e),
+    };
+    let author_name = |id: &Option<String>| {
+        id.as_deref()
+            .and_then(|id| authors.iter().find(|a| a.id == id))
+            .map(|a| a.username.clone())
+    };
+    let rows: Vec<_> = users
+        .iter()
+        .map(|u| {
+            json!({
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role.as_str(),
+                "author": author_name(&u.author_id),
+                "state": user_state(u),
+                "created_at": u.created_at.to_rfc3339(),
+                "is_me": u.id == signed.session.user.id,
+            })
+        })
+        .collect();
+    let field_errors: serde_json::Map<String, serde_json::Value> = view
+        .errors
+        .iter()
+        .filter(|e| !e.field.is_empty())
+        .map(|e| (e.field.clone(), json!(e.message)))
+        .collect();
+    let page = json!({
+        "rows": rows,
+        "authors": authors.iter().map(|a| json!({"username": a.username, "name": a.name})).collect::<Vec<_>>(),
+        "roles": Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "invite": view.invite,
+        "errors": view.errors,
+        "field_errors": field_errors,
+        "link": view.link,
+        "flash": view.flash,
+    });
+    let mut r = render(state, signed, "users", "admin/users.html", page);
+    if let Some(s) = view.status {
+        *r.status_mut() = s;
+    }
+    r
+}
+
+fn user_state(u: &User) -> &'static str {
+    if u.disabled_at.is_some() {
+        "disabled"
+    } else if !u.has_password {
+        "invited"
+    } else {
+        "active"
+    }
+}
+
+/// A refused change, as a message in the page (the field's id when it has one).
+fn refusal(e: &StoreError, prefix: &str) -> Option<(StatusCode, FormError)> {
+    let (status, field, message) = match e {
+        StoreError::Invalid { field, message } => (StatusCode::UNPROCESSABLE_ENTITY, *field, message),
+        StoreError::Conflict { field, message } => (StatusCode::CONFLICT, *field, message),
+        _ => return None,
+    };
+    let field = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}{field}")
+    };
+    Some((
+        status,
+        FormError {
+            field,
+            message: message.clone(),
+        },
+    ))
+}
+
+/// A fresh one-time link for `username`.
+async fn make_link(state: &AppState, username: &str, invited: bool) -> Result<Link, StoreError> {
+    let valid = state.config().admin.reset_link_valid;
+    let (user, secret) = state.store().create_password_reset(username, valid).await?;
+    Ok(Link {
+        username: user.username,
+        url: state.url(&format!("/admin/reset/{secret}")),
+        until: (Utc::now() + valid).to_rfc3339(),
+        invited,
+    })
+}
+
+/// `POST /admin/users` — invites a user: creates the account (without a
+/// password) and shows the one-time link that sets it, once.
+pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -> Response {
+    let signed = &form.signed;
+    if let Some(r) = require_admin(&state, signed) {
+        return r;
+    }
+    let f = &form.fields;
+    let invite = Invite {
+        username: f.get("invite-username").to_owned(),
+        name: f.get("invite-name").to_owned(),
+        role: f.get("role").to_owned(),
+        author: f.get("author").to_owned(),
+    };
+    let Some(role) = Role::parse(&invite.role) else {
+        let errors = vec![FormError {
+            field: "invite-role".into(),
+            message: state.templates().text(&signed.lang, "role_unknown"),
+        }];
+        let view = View {
+            invite,
+            errors,
+            status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+            ..Default::default()
+        };
+        return page(&state, signed, view).await;
+    };
+    let new = NewUser {
+        username: invite.username.clone(),
+        display_name: invite.name.clone(),
+        role,
+        author: Some(invite.author.clone()).filter(|a| !a.trim().is_empty()),
+    };
+    let user = match state.store().create_user(&new, None).await {
+        Ok(u) => u,
+        Err(e) => {
+            return match refusal(&e, "invite-") {
+                Some((status, err)) => {
+                    let view = View {
+                        invite,
+                        errors: vec![err],
+                        status: Some(status),
+                        ..Default::default()
+                    };
+                    page(&state, signed, view).await
+                }
+                None => store_failure(&state, &signed.lang, e),
+            };
+        }
+    };
+    tracing::info!(
+        by = signed.session.user.username,
+        user = user.username,
+        role = user.role.as_str(),
+        "user invited"
+    );
+    match make_link(&state, &user.username, true).await {
+        Ok(link) => {
+            let view = View {
+                invite: Invite {
+                    role: "editor".into(),
+                    ..Default::default()
+                },
+                link: Some(link),
+                ..Default::default()
+            };
+            page(&state, signed, view).await
+        }
+        Err(e) => store_failure(&state, &signed.lang, e),
+    }
+}
+
+/// `POST /admin/users/{username}/{action}` — `role` (field `role`),
+/// `author` (field `author`, empty to unlink), `disable`, `enable`, or
+/// `reset` (a new one-time password link, shown once).
+pub(crate) async fn post_user_action(
+    State(state): State<AppState>,
+    Path((username, action)): Path<(String, String)>,
+    form: CsrfForm,
+) -> Response {
+    let signed = &form.signed;
+    if let Some(r) = require_admin(&state, signed) {
+        return r;
+    }
+    let store = state.store();
+    let t = |k: &str| state.templates().text(&signed.lang, k);
+    let result = match action.as_str() {
+        "role" => match Role::parse(form.fields.get("role")) {
+            Some(role) => store.set_user_role(&username, role).await.map(|_| "done_role"),
+            None => Err(StoreError::Invalid {
+                field: "role",
+                message: t("role_unknown"),
+            }),
+        },
+        "author" => {
+            let author = Some(form.fields.get("author")).filter(|a| !a.is_empty());
+            store.set_user_author(&username, author).await.map(|_| "done_author")
+        }
+        "disable" => store.set_user_disabled(&username, true).await.map(|_| "done_disabled"),
+        "enable" => store.set_user_disabled(&username, false).await.map(|_| "done_enabled"),
+        "reset" => {
+            return match make_link(&state, &username, false).await {
+                Ok(link) => {
+                    let view = View {
+                        invite: Invite {
+                            role: "editor".into(),
+                            ..Default::default()
+                        },
+                        link: Some(link),
+                        ..Default::default()
+                    };
+                    page(&state, signed, view).await
+                }
+                Err(e) => store_failure(&state, &signed.lang, e),
+            };
+        }
+        _ => return super::not_found_page(&state, &signed.lang),
+    };
+    let invite = Invite {
+        role: "editor".into(),
+        ..Default::default()
+    };
+    match result {
+        Ok(key) => {
+            tracing::info!(
+                by = signed.session.user.username,
+                user = username,
+                action,
+                "user changed"
+            );
+            let flash = Some(t(key).replace("{user}", &username));
+            page(
+                &state,
+                signed,
+                View {
+                    invite,
+                    flash,
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Err(e) => match refusal(&e, "") {
+            Some((status, mut err)) => {
+                err.message = format!("{username}: {}", err.message);
+                let view = View {
+                    invite,
+                    errors: vec![err],
+                    status: Some(status),
+                    ..Default::default()
+                };
+                page(&state, signed, view).await
+            }
+            None => store_failure(&state, &signed.lang, e),
+        },
+    }
+}
