@@ -270,8 +270,8 @@ pub(crate) fn uniq(s: &str) -> String {
 /// transaction as the article write, so a crash before this runs loses
 /// nothing: the next run (the server runs one every few seconds and after
 /// each write) picks it up; activity ids make a repeated run harmless.
-/// Returns how many changes were handled; stops at the first failure,
-/// leaving it and the rest for the next run.
+/// Returns how many changes were handled. A change that fails is logged
+/// and left for the next run, without holding up the others.
 pub async fn dispatch_article_events(ctx: &FedContext) -> Result<usize, FederationError> {
     let mut handled = 0;
     loop {
@@ -279,13 +279,29 @@ pub async fn dispatch_article_events(ctx: &FedContext) -> Result<usize, Federati
         if events.is_empty() {
             return Ok(handled);
         }
+        let mut failed = 0;
         for e in events {
-            if let Some(article) = ctx.store().find_article(&e.article_id).await? {
-                let n = article_changed(ctx, &article, e.event, e.version).await?;
-                tracing::info!(article = %article.slug, event = ?e.event, deliveries = n, "federated");
+            let done = async {
+                if let Some(article) = ctx.store().find_article(&e.article_id).await? {
+                    let n = article_changed(ctx, &article, e.event, e.version).await?;
+                    tracing::info!(article = %article.slug, event = ?e.event, deliveries = n, "federated");
+                }
+                ctx.store().finish_article_event(&e.id).await?;
+                Ok::<_, FederationError>(())
             }
-            ctx.store().finish_article_event(&e.id).await?;
-            handled += 1;
+            .await;
+            match done {
+                Ok(()) => handled += 1,
+                Err(err) => {
+                    failed += 1;
+                    tracing::warn!(article = %e.article_id, event = ?e.event, error = %err,
+                        "could not queue this article change yet; will retry");
+                }
+            }
+        }
+        if failed > 0 {
+            // Those come first again: leave them to the next run.
+            return Ok(handled);
         }
     }
 }
