@@ -113,15 +113,7 @@ pub async fn post_inbox(data: Data<FedContext>, parts: Parts, body: Bytes) -> Re
 /// most one such fetch per actor per [`KEY_REFETCH_INTERVAL`], so forged
 /// requests cannot make us fetch in a loop.
 async fn refetch_rotated_key(data: &Data<FedContext>, body: &[u8]) -> bool {
-    #[derive(Deserialize)]
-    struct Sender {
-        actor: Value,
-    }
-    let Some(actor) = serde_json::from_slice::<Sender>(body).ok().and_then(|s| match s.actor {
-        Value::String(id) => Some(id),
-        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    }) else {
+    let Some(actor) = crate::safety::sender_actor(body) else {
         return false;
     };
     if !data.key_refetch_allowed(&actor, KEY_REFETCH_INTERVAL) {

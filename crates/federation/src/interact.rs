@@ -31,7 +31,7 @@ struct Target {
 async fn resolve_target(data: &Data<FedContext>, object: &str) -> Result<Target, FederationError> {
     let url = Url::parse(object.trim())
         .map_err(|e| FederationError::bad_request(format!("`{object}` is not an object URL: {e}")))?;
-    if url.as_str().starts_with(data.urls().base()) {
+    if crate::remote::host_of(&url).eq_ignore_ascii_case(data.urls().host()) {
         return Err(FederationError::bad_request(format!(
             "{url} is on this instance: likes, boosts and replies go to other servers' objects"
         )));

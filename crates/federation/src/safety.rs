@@ -81,16 +81,7 @@ pub(crate) async fn refuse_blocked_sender(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), FederationError> {
-    #[derive(Deserialize)]
-    struct Sender {
-        #[serde(default)]
-        actor: Value,
-    }
-    let actor = serde_json::from_slice::<Sender>(body).ok().and_then(|s| match s.actor {
-        Value::String(id) => Some(id),
-        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    });
+    let actor = sender_actor(body);
     let local = ctx.urls().host();
     let mut hosts: Vec<String> = Vec::with_capacity(2);
     let mut push = |url: &str| {
@@ -124,6 +115,21 @@ pub(crate) async fn refuse_blocked_sender(
         return Err(forbidden(format!("{a} is blocked on this instance")));
     }
     Ok(())
+}
+
+/// The `actor` named in an activity's body (an id, or an object with one),
+/// read without parsing the rest.
+pub(crate) fn sender_actor(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Sender {
+        #[serde(default)]
+        actor: Value,
+    }
+    serde_json::from_slice::<Sender>(body).ok().and_then(|s| match s.actor {
+        Value::String(id) => Some(id),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    })
 }
 
 /// The `keyId` of a draft-cavage `Signature` (or `Authorization: Signature`) header.
