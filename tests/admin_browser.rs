@@ -13,7 +13,11 @@
 //! blocks a server (after a bad domain is refused with the text kept) and
 //! sees its reply purged, invites a user, creates, uses and revokes an API
 //! token, edits the organisation's profile; and every role's forbidden
-//! routes are refused (403). axe-core checks every admin page visited;
+//! routes are refused (403). The image library (upload, a non-image refused,
+//! alt text, a used image's delete refused), images inserted into the text
+//! (without script, and by the toolbar) and shown on the public page, the
+//! organisation's logo (its actor's `icon`), and an invitation mailed to a
+//! real SMTP listener on loopback. axe-core checks every admin page visited;
 //! screenshots go to target/screenshots/.
 //!
 //! Needs /usr/bin/chromium and `npm ci` in tests/browser (.ci/run and
@@ -29,6 +33,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use chrono::Utc;
+use common::smtp::SmtpServer;
 use common::{Env, PNG, path};
 use gazette_core::{Comment, FollowStatus, RemoteActor};
 use gazette_store::{ArticleQuery, Store};
@@ -148,9 +153,15 @@ async fn admin_in_headless_chromium() {
         return;
     };
     // Replies wait for approval, and so do follows.
+    // Invitations are mailed here.
+    let smtp = SmtpServer::start().await;
     let env = env
         .with_env("GAZETTE_FEDERATION__COMMENT_POLICY", "moderated")
-        .with_env("GAZETTE_FEDERATION__MANUALLY_APPROVES_FOLLOWERS", "true");
+        .with_env("GAZETTE_FEDERATION__MANUALLY_APPROVES_FOLLOWERS", "true")
+        .with_env("GAZETTE_MAIL__HOST", "127.0.0.1")
+        .with_env("GAZETTE_MAIL__PORT", &smtp.port.to_string())
+        .with_env("GAZETTE_MAIL__TLS", "none")
+        .with_env("GAZETTE_MAIL__FROM", "news@coop.example");
     // The demo content brings the authors; the server must seed it before users link to them.
     let server = env.serve(&["--demo"]);
     create_user(
@@ -223,6 +234,33 @@ async fn admin_in_headless_chromium() {
     assert!(screenshots.join("editor-published.png").exists());
     assert!(screenshots.join("comments.png").exists());
     assert!(screenshots.join("blocks.png").exists());
+    assert!(screenshots.join("media.png").exists());
+    assert!(screenshots.join("editor-inline-image.png").exists());
+    assert!(screenshots.join("organisation-logo.png").exists());
+
+    // The invitation went out by mail, with the link the page showed.
+    let mail = smtp.message_to("eddie@coop.example").await;
+    assert!(mail.text().contains("/admin/reset/"), "{}", mail.text());
+    // The logo is the organisation actor's icon.
+    let logo = store
+        .get_organisation()
+        .await
+        .unwrap()
+        .logo
+        .expect("a logo was uploaded");
+    let actor: serde_json::Value = reqwest::Client::new()
+        .get(server.url(&format!("/users/{}", org.username)))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(actor["icon"]["type"], "Image");
+    assert_eq!(actor["icon"]["mediaType"], "image/png");
+    assert_eq!(actor["icon"]["url"], server.url(&format!("/media/{logo}")));
+    assert_eq!(actor["icon"]["name"], "Sunfield cooperative logo");
 
     // What the browser did is in the database.
     let visible = store.list_comments_by_status("visible", 10, 0).await.unwrap();

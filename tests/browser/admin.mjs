@@ -6,6 +6,10 @@
 // Usage: node admin.mjs --base URL --user NAME --password PW
 //          --writer NAME --writer-password PW --editor NAME --editor-password PW
 //          --slug SLUG --image FILE --not-image FILE --screenshots DIR --profile DIR
+// Covers the image library (/admin/media), images inserted into an article's
+// text (the plain form and the toolbar's script), the organisation's logo,
+// and the one-time link mailed on invitation (tests/admin_browser.rs runs
+// an SMTP listener on loopback and checks the mail).
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -160,6 +164,50 @@ try {
   await Promise.all([page.waitForURL("**done=save"), page.click("button[value=save]")]);
   await page.goto(`${publicUrl}/en`);
   expect((await text()).includes("Sharing the sun on every school roof"), "the edited title is public");
+
+  step("insert an image into the text with the plain form: everything typed is kept");
+  await page.goto(editUrl);
+  await audit("editor-edit");
+  const typedBody = (await page.inputValue("#tr-0-body")) + "\n\nWords typed but not saved yet.";
+  await page.fill("#tr-0-body", typedBody);
+  await page.fill("#tr-0-summary", "A summary typed but not saved yet.");
+  await page.selectOption("#inline_column", "0");
+  await page.fill("#inline_alt", "Pupils looking at the panels on their school roof");
+  await page.setInputFiles("#inline_file", opts["not-image"]);
+  await page.click("button[value=insert_image]");
+  expect((await text()).includes("is not an image Gazette can use"), "a non-image is refused for the text too");
+  expect((await page.inputValue("#tr-0-body")) === typedBody, "the typed body is kept after the refusal");
+  expect((await page.inputValue("#inline_alt")) === "Pupils looking at the panels on their school roof", "the alt text is kept");
+  await page.setInputFiles("#inline_file", opts.image);
+  await page.click("button[value=insert_image]");
+  expect((await text()).includes("Image inserted"), "the inserted notice");
+  const withImage = await page.inputValue("#tr-0-body");
+  expect(withImage.startsWith(typedBody), "the typed body is kept");
+  expect(/!\[Pupils looking at the panels on their school roof\]\(\/media\/[0-9a-f]+\)\n$/.test(withImage), `the image Markdown at the end, got ${withImage}`);
+  expect((await page.inputValue("#tr-0-summary")) === "A summary typed but not saved yet.", "the typed summary is kept");
+  await audit("editor-inline-image");
+
+  step("the toolbar's Image button uploads an image and inserts it at the cursor (script)");
+  page.once("dialog", (d) => d.accept("Panneaux solaires sur le toit d’une école"));
+  await page.focus("#tr-1-body");
+  await page.evaluate(() => { const a = document.querySelector("#tr-1-body"); a.setSelectionRange(0, 0); });
+  const [chooser] = await Promise.all([
+    page.waitForEvent("filechooser"),
+    page.click("[aria-controls='tr-1-body'] button:has-text('Image')"),
+  ]);
+  await chooser.setFiles(opts.image);
+  await page.waitForFunction(() => document.querySelector("#tr-1-body").value.startsWith("![Panneaux solaires sur le toit d’une école](/media/"));
+  await Promise.all([page.waitForURL("**done=save"), page.click("button[value=save]")]);
+
+  step("the public page shows the inline images with their alt text");
+  await page.goto(`${publicUrl}/en`);
+  const inline = await page.getAttribute("img[alt='Pupils looking at the panels on their school roof']", "src");
+  expect(inline && inline.startsWith("/media/"), "the inline image with its alt text");
+  expect((await page.request.get(`${opts.base}${inline}`)).headers()["content-type"] === "image/png", "the inline image is served");
+  expect((await text()).includes("Words typed but not saved yet."), "the text typed around the image");
+  await page.screenshot({ path: join(opts.screenshots, "public-inline-image.png"), fullPage: true });
+  await page.goto(`${publicUrl}/fr`);
+  expect(await page.isVisible("img[alt='Panneaux solaires sur le toit d’une école']"), "the image inserted by the toolbar");
 
   step("a save based on an older version is a conflict that keeps the text");
   await page.goto(editUrl);
@@ -331,10 +379,41 @@ try {
   expect((await page.inputValue("#invite-name")) === "Eddie Example", "the typed name is kept");
   await audit("users-error");
   await page.fill("#invite-username", "eddie");
+  await page.fill("#invite-email", "eddie@coop.example");
   await page.selectOption("#invite-role", "editor");
   await page.click("form[action='/admin/users'] button[type=submit]");
   expect((await page.inputValue("#link-url")).includes("/admin/reset/"), "the one-time link");
+  expect((await text()).includes("The link was also mailed to eddie@coop.example"), "the link was mailed");
   await audit("users");
+
+  step("the image library: a non-image is refused with the alt text kept, an upload, alt text, deletes");
+  await page.goto(`${opts.base}/admin/media`);
+  await audit("media");
+  await page.fill("#media-alt", "A field of sunflowers");
+  await page.setInputFiles("#media-file", opts["not-image"]);
+  await page.click("form[action='/admin/media'] button[type=submit]");
+  expect((await text()).includes("is not an image Gazette can use"), "the not-an-image message");
+  expect((await page.inputValue("#media-alt")) === "A field of sunflowers", "the alt text is kept");
+  await audit("media-errors");
+  await page.fill("#media-alt", "");
+  await page.setInputFiles("#media-file", opts.image);
+  await page.click("form[action='/admin/media'] button[type=submit]");
+  expect((await text()).includes("Describe the image in the alternative text"), "alt text is required");
+  await page.fill("#media-alt", "A field of sunflowers");
+  await page.setInputFiles("#media-file", opts.image);
+  await Promise.all([page.waitForURL("**done=media_uploaded"), page.click("form[action='/admin/media'] button[type=submit]")]);
+  const fresh = page.locator("li.media-item", { hasText: "A field of sunflowers" });
+  expect((await fresh.locator("input.code").inputValue()).startsWith("![A field of sunflowers](/media/"), "the Markdown snippet");
+  await fresh.locator("input[name=alt]").fill("A field of sunflowers in July");
+  await Promise.all([page.waitForURL("**done=media_alt_saved"), fresh.locator("button:has-text('Save alternative text')").click()]);
+  const used = page.locator("li.media-item", { hasText: "text of “" }).first();
+  await used.locator("button:has-text('Delete')").click();
+  expect((await text()).includes("This image is still used, so it was not deleted"), "deleting a used image is refused");
+  expect((await text()).includes("text of “Sharing the sun"), "the refusal names the article");
+  await audit("media-delete-refused");
+  const renamed = page.locator("li.media-item", { hasText: "A field of sunflowers in July" });
+  await Promise.all([page.waitForURL("**done=media_deleted"), renamed.locator("button:has-text('Delete')").click()]);
+  expect(!(await text()).includes("A field of sunflowers in July"), "the unused image is deleted");
 
   step("create an API token, use it, revoke it");
   await page.goto(`${opts.base}/admin/tokens`);
@@ -364,6 +443,23 @@ try {
   await audit("organisation-errors");
   await page.fill("#org-name", orgName);
   await Promise.all([page.waitForURL("**done=profile_saved"), page.click("form[action='/admin/organisation'] button[type=submit]")]);
+
+  step("the organisation's logo: a non-image is refused with the alt text kept, then uploaded and federated");
+  await page.fill("#logo-alt", "Sunfield cooperative logo");
+  await page.setInputFiles("#logo-file", opts["not-image"]);
+  await page.click("#logo-form button[type=submit]");
+  expect((await text()).includes("is not an image Gazette can use"), "the not-an-image message");
+  expect((await page.inputValue("#logo-alt")) === "Sunfield cooperative logo", "the alt text is kept");
+  await audit("organisation-logo-errors");
+  await page.setInputFiles("#logo-file", opts.image);
+  await Promise.all([page.waitForURL("**done=logo_saved"), page.click("#logo-form button[type=submit]")]);
+  expect(await page.isVisible("#logo-form img[src^='/media/']"), "the current logo");
+  await audit("organisation-logo");
+  await page.goto(`${opts.base}/`);
+  const logo = await page.getAttribute("img.brand__logo", "src");
+  expect(logo && logo.startsWith("/media/"), "the logo on the public pages");
+  await page.screenshot({ path: join(opts.screenshots, "public-home-logo.png"), fullPage: true });
+  await page.goto(`${opts.base}/admin/organisation`);
 
   step("authors' profiles");
   await page.goto(`${opts.base}/admin/authors`);

@@ -112,6 +112,7 @@ pub async fn web_state(
             reset_link_valid: chrono::Duration::hours(
                 i64::try_from(config.admin.reset_link_hours.min(24 * 366)).unwrap_or(24),
             ),
+            mail: config.mail.settings(&config.instance.public_url),
             ..AdminSettings::default()
         },
     };

@@ -155,6 +155,9 @@ pub enum UserCommand {
         /// Read the password from the first line of standard input instead of printing a link
         #[arg(long)]
         password_stdin: bool,
+        /// Address the one-time link is also mailed to when [mail] is configured
+        #[arg(long)]
+        email: Option<String>,
     },
     /// List users with their role and state
     List,
@@ -164,8 +167,10 @@ pub enum UserCommand {
     Disable { username: String },
     /// Let a disabled user sign in again
     Enable { username: String },
-    /// Print a one-time link that sets a new password (valid admin.reset_link_hours)
+    /// Print a one-time link that sets a new password (valid admin.reset_link_hours); also mailed when [mail] is configured and the user has an address
     ResetPassword { username: String },
+    /// Set the address one-time links are mailed to (an empty string clears it)
+    SetEmail { username: String, email: String },
 }
 
 #[derive(Debug, Args)]

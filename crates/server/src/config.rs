@@ -30,6 +30,7 @@ pub struct Config {
     pub federation: FederationConfig,
     pub admin: AdminConfig,
     pub network: NetworkConfig,
+    pub mail: MailConfig,
     pub log: LogConfig,
 }
 
@@ -100,6 +101,20 @@ pub struct AdminConfig {
     pub session_idle_minutes: u64,
     /// How long a `gazette user reset-password` link works.
     pub reset_link_hours: u64,
+}
+
+/// Optional SMTP for mailing one-time password links. Empty `host`: off.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MailConfig {
+    pub host: String,
+    pub port: u64,
+    /// `starttls`, `tls` or `none` (a relay on this machine only).
+    pub tls: String,
+    pub username: String,
+    pub password: String,
+    /// The sender, `news@coop.example` or `Coop news <news@coop.example>`.
+    pub from: String,
+    pub timeout_seconds: u64,
 }
 
 /// The network coordinator role.
@@ -206,6 +221,20 @@ impl Default for NetworkConfig {
             summary: String::new(),
             backfill_max_pages: 50,
             backfill_max_items: 1000,
+        }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            host: String::new(),
+            port: 587,
+            tls: "starttls".into(),
+            username: String::new(),
+            password: String::new(),
+            from: String::new(),
+            timeout_seconds: 30,
         }
     }
 }
@@ -502,6 +531,79 @@ pub const KEYS: &[Key] = &[
         }),
     },
     Key {
+        section: "mail",
+        name: "host",
+        set: Setter::Text(|c, v| {
+            let v = v.trim();
+            if v.contains(['/', ':', ' ', '@']) && !v.starts_with('[') {
+                return Err(format!(
+                    "expected a host name or address without scheme or port, got {v:?}"
+                ));
+            }
+            c.mail.host = v.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "mail",
+        name: "port",
+        set: Setter::PositiveInt(|c, n| {
+            if n > 65535 {
+                return Err(format!("expected a port from 1 to 65535, got {n}"));
+            }
+            c.mail.port = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "mail",
+        name: "tls",
+        set: Setter::Text(|c, v| {
+            let v = v.trim();
+            if gazette_web::mail::MailTls::parse(v).is_none() {
+                return Err(format!("expected `starttls`, `tls` or `none`, got `{v}`"));
+            }
+            c.mail.tls = v.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "mail",
+        name: "username",
+        set: Setter::Text(|c, v| {
+            c.mail.username = v.trim().to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "mail",
+        name: "password",
+        set: Setter::Text(|c, v| {
+            c.mail.password = v.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "mail",
+        name: "from",
+        set: Setter::Text(|c, v| {
+            let v = v.trim();
+            if !v.is_empty() && (!v.contains('@') || v.contains(['\r', '\n'])) {
+                return Err(format!("expected a mail address such as news@coop.example, got {v:?}"));
+            }
+            c.mail.from = v.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "mail",
+        name: "timeout_seconds",
+        set: Setter::PositiveInt(|c, n| {
+            c.mail.timeout_seconds = n.min(3600);
+            Ok(())
+        }),
+    },
+    Key {
         section: "log",
         name: "level",
         set: Setter::Text(|c, v| {
@@ -597,7 +699,63 @@ fn build(file: Option<(&Path, &str)>, env: impl IntoIterator<Item = (String, Str
         }
     }
 
+    check_mail(&config.mail)?;
     Ok(Loaded { config, warnings })
+}
+
+/// The `[mail]` keys that only make sense together.
+fn check_mail(m: &MailConfig) -> Result<(), ConfigError> {
+    let invalid = |key: &str, message: &str| ConfigError::Invalid {
+        key: format!("mail.{key}"),
+        message: message.to_owned(),
+    };
+    if m.host.is_empty() {
+        return Ok(());
+    }
+    if m.from.is_empty() {
+        return Err(invalid(
+            "from",
+            "required when mail.host is set: the sender address of the mails",
+        ));
+    }
+    if m.username.is_empty() != m.password.is_empty() {
+        let key = if m.username.is_empty() { "username" } else { "password" };
+        return Err(invalid(
+            key,
+            "mail.username and mail.password are set together (or neither)",
+        ));
+    }
+    let local = m.host == "localhost" || m.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if m.tls == "none" && !local {
+        return Err(invalid(
+            "tls",
+            "`none` sends mail unencrypted: only allowed for a relay on this machine (localhost); use `starttls` or `tls`",
+        ));
+    }
+    Ok(())
+}
+
+impl MailConfig {
+    /// The web layer's mail settings, `None` when mail is off.
+    pub fn settings(&self, public_url: &str) -> Option<gazette_web::mail::MailSettings> {
+        if self.host.is_empty() {
+            return None;
+        }
+        let hello_name = url::Url::parse(public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".into());
+        Some(gazette_web::mail::MailSettings {
+            host: self.host.clone(),
+            port: u16::try_from(self.port).unwrap_or(587),
+            tls: gazette_web::mail::MailTls::parse(&self.tls).unwrap_or(gazette_web::mail::MailTls::StartTls),
+            username: Some(self.username.clone()).filter(|u| !u.is_empty()),
+            password: Some(self.password.clone()).filter(|p| !p.is_empty()),
+            from: self.from.clone(),
+            timeout: std::time::Duration::from_secs(self.timeout_seconds),
+            hello_name,
+        })
+    }
 }
 
 fn apply_table(
@@ -1070,6 +1228,36 @@ level = "gazette=debug,info"
             err(load(None, env(&[("GAZETTE_INSTANCE__PUBLIC_URL", "example.org")])))
                 .ends_with("(from GAZETTE_INSTANCE__PUBLIC_URL)")
         );
+    }
+
+    #[test]
+    fn mail_keys_are_checked_together() {
+        let l = from_file("[mail]\nhost = \"smtp.coop.example\"\nfrom = \"news@coop.example\"\n").unwrap();
+        let m = l.config.mail.settings("https://news.coop.example").unwrap();
+        assert_eq!(
+            (m.port, m.tls, m.hello_name.as_str()),
+            (587, gazette_web::mail::MailTls::StartTls, "news.coop.example")
+        );
+        assert!(Config::default().mail.settings("http://x.example").is_none());
+        assert!(err(from_file("[mail]\nhost = \"smtp.coop.example\"\n")).starts_with("mail.from: required"));
+        assert!(
+            err(from_file(
+                "[mail]\nhost = \"smtp.coop.example\"\nfrom = \"a@b.example\"\ntls = \"none\"\n"
+            ))
+            .starts_with("mail.tls:")
+        );
+        assert!(from_file("[mail]\nhost = \"127.0.0.1\"\nfrom = \"a@b.example\"\ntls = \"none\"\n").is_ok());
+        assert!(
+            err(from_file(
+                "[mail]\nhost = \"smtp.coop.example\"\nfrom = \"a@b.example\"\nusername = \"u\"\n"
+            ))
+            .starts_with("mail.password:")
+        );
+        assert!(err(from_file("[mail]\ntls = \"ssl\"\n")).starts_with("mail.tls: expected"));
+        assert!(err(from_file("[mail]\nport = 70000\n")).starts_with("mail.port:"));
+        assert!(err(from_file("[mail]\nhost = \"smtp://x\"\n")).starts_with("mail.host:"));
+        let env = env(&[("GAZETTE_MAIL__FROM", "nobody")]);
+        assert!(load(None, env).unwrap_err().to_string().contains("GAZETTE_MAIL__FROM"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `gazette user …`: accounts of the web interface at `/admin`. Passwords
 //! never appear on the command line: a new user gets a one-time link to set
 //! theirs (or the password is read from standard input), and
-//! `reset-password` prints such a link; no mail server is needed.
+//! `reset-password` prints such a link; no mail server is needed. When
+//! `[mail]` is configured and the user has an address, the link is also
+//! mailed; a failed send is reported on stderr and the printed link stands.
 
 use std::io::BufRead;
 
@@ -33,6 +35,7 @@ async fn act(store: &Store, config: &Config, cmd: UserCommand) -> Result<(), Cli
             name,
             author,
             password_stdin,
+            email,
         } => {
             // The store refuses an author-role user without --author (field `author`).
             let role = role(&raw_role)?;
@@ -53,6 +56,9 @@ async fn act(store: &Store, config: &Config, cmd: UserCommand) -> Result<(), Cli
                 author,
             };
             let user = store.create_user(&new, password.as_deref()).await?;
+            if let Some(email) = email.as_deref().filter(|e| !e.trim().is_empty()) {
+                store.set_user_email(&user.username, email).await?;
+            }
             println!("user `{}` created with role {}", user.username, user.role.as_str());
             if password.is_none() {
                 print_reset_link(store, config, &user.username, "to set a password").await?;
@@ -90,6 +96,13 @@ async fn act(store: &Store, config: &Config, cmd: UserCommand) -> Result<(), Cli
         UserCommand::ResetPassword { username } => {
             print_reset_link(store, config, &username, "to set a new password").await?;
         }
+        UserCommand::SetEmail { username, email } => {
+            let user = store.set_user_email(&username, &email).await?;
+            match &user.email {
+                Some(e) => println!("one-time links for `{}` go to {e}", user.username),
+                None => println!("`{}` has no mail address: links are only printed", user.username),
+            }
+        }
     }
     Ok(())
 }
@@ -115,6 +128,18 @@ async fn print_reset_link(store: &Store, config: &Config, username: &str, why: &
         user.username,
         until.format("%Y-%m-%d %H:%M")
     );
-    println!("{}/admin/reset/{secret}", config.instance.public_url);
+    let link = format!("{}/admin/reset/{secret}", config.instance.public_url);
+    println!("{link}");
+    // The link is printed first: a mail that fails loses nothing.
+    if let (Some(settings), Some(to)) = (config.mail.settings(&config.instance.public_url), user.email.as_deref()) {
+        let message = gazette_web::mail::reset_message(&config.instance.name, &user.username, &link, until, to);
+        match gazette_web::mail::send(&settings, &message.as_message()).await {
+            Ok(()) => eprintln!("the link was also mailed to {to}"),
+            Err(e) => {
+                tracing::warn!(user = %user.username, error = %e, "mailing a reset link failed");
+                eprintln!("could not mail the link to {to} ({e}): give it to them yourself");
+            }
+        }
+    }
     Ok(())
 }

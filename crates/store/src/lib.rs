@@ -38,7 +38,7 @@ pub use deliveries::{
 };
 pub use error::{StoreError, StoreResult};
 pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationComment};
-pub use media::NewMedia;
+pub use media::{MediaUse, NewMedia};
 pub use members::MemberHealth;
 pub use migrate::MIGRATIONS;
 pub use network::Following;

@@ -102,11 +102,141 @@ impl Store {
         rows.iter().map(media_from_row).collect()
     }
 
+    /// How many images are stored (for the library's page count).
+    pub async fn count_media(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM media")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Changes the alt text of a stored image (the bytes never change).
+    pub async fn update_media_alt(&self, id: &str, alt: &str) -> StoreResult<Media> {
+        let alt = alt.trim();
+        if alt.is_empty() {
+            return Err(StoreError::Invalid {
+                field: "alt",
+                message: "an image needs alt text describing it".into(),
+            });
+        }
+        let done = sqlx::query("UPDATE media SET alt = $1 WHERE id = $2")
+            .bind(alt)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("media", id));
+        }
+        self.get_media(id).await
+    }
+
+    /// Where an image is used: articles' covers, interviewee photos and
+    /// bodies (`/media/{id}` in the Markdown of any translation), the
+    /// organisation's logo and authors' avatars.
+    pub async fn media_uses(&self, id: &str) -> StoreResult<Vec<MediaUse>> {
+        let mut conn = self.pool.acquire().await?;
+        media_uses_in(&mut conn, id).await
+    }
+
+    /// Deletes an unused image. One that is still used is refused with a
+    /// `Conflict` naming every place it is used, and stays stored.
+    pub async fn delete_media(&self, id: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let uses = media_uses_in(&mut tx, id).await?;
+        if !uses.is_empty() {
+            let places: Vec<String> = uses.iter().map(MediaUse::to_string).collect();
+            return Err(StoreError::Conflict {
+                field: "media",
+                message: format!("the image is still used by {}", places.join(", ")),
+            });
+        }
+        let done = sqlx::query("DELETE FROM media WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("media", id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Fails with `Invalid { field }` when `id` names no stored image.
     pub(crate) async fn require_media(&self, field: &'static str, id: &str) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await?;
         require_media_in(&mut conn, field, id).await
     }
+}
+
+/// One place an image is used.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MediaUse {
+    /// `cover`, `inline`, `interviewee`, `logo` or `avatar`.
+    pub kind: &'static str,
+    /// The article's id, the author's username, or empty for the logo.
+    pub key: String,
+    /// The article's title (first translation), the author's name, or the
+    /// organisation's name.
+    pub label: String,
+}
+
+impl std::fmt::Display for MediaUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            "cover" => write!(f, "the cover of article “{}”", self.label),
+            "inline" => write!(f, "the text of article “{}”", self.label),
+            "interviewee" => write!(f, "the interviewee photo of article “{}”", self.label),
+            "logo" => write!(f, "the logo of {}", self.label),
+            _ => write!(f, "the avatar of author {}", self.label),
+        }
+    }
+}
+
+async fn media_uses_in(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<MediaUse>> {
+    // Ids are hex, so they hold none of LIKE's wildcards; anything else
+    // cannot name a stored image and is used nowhere.
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Ok(Vec::new());
+    }
+    // The label is the article's first title.
+    let sql = "SELECT 'cover' AS kind, a.id AS k,
+                 (SELECT t.title FROM article_translations t WHERE t.article_id = a.id ORDER BY t.position LIMIT 1) AS label
+               FROM articles a WHERE a.cover_media = $1
+         UNION ALL
+         SELECT 'interviewee', a.id,
+                 (SELECT t.title FROM article_translations t WHERE t.article_id = a.id ORDER BY t.position LIMIT 1)
+               FROM articles a WHERE a.interviewee LIKE $2
+         UNION ALL
+         SELECT 'inline', a.id,
+                 (SELECT t.title FROM article_translations t WHERE t.article_id = a.id ORDER BY t.position LIMIT 1)
+               FROM articles a
+               WHERE EXISTS (SELECT 1 FROM article_translations u WHERE u.article_id = a.id AND u.body_markdown LIKE $3)
+         UNION ALL
+         SELECT 'logo', '', o.name FROM organisation o WHERE o.logo = $1
+         UNION ALL
+         SELECT 'avatar', au.username, au.name FROM authors au WHERE au.avatar = $1";
+    let rows = sqlx::query(sql)
+        .bind(id)
+        .bind(format!("%\"photo\":\"{id}\"%"))
+        .bind(format!("%/media/{id}%"))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(MediaUse {
+                kind: match kind.as_str() {
+                    "cover" => "cover",
+                    "interviewee" => "interviewee",
+                    "inline" => "inline",
+                    "logo" => "logo",
+                    _ => "avatar",
+                },
+                key: r.try_get("k")?,
+                label: r.try_get::<Option<String>, _>("label")?.unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// An image to store together with the article that uses it, in one

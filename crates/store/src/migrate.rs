@@ -77,6 +77,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0010_admin_indexes.sql"),
         postgres: include_str!("../../../migrations/postgres/0010_admin_indexes.sql"),
     },
+    Migration {
+        version: 11,
+        description: "user email",
+        sqlite: include_str!("../../../migrations/sqlite/0011_user_email.sql"),
+        postgres: include_str!("../../../migrations/postgres/0011_user_email.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -61,6 +61,8 @@ pub struct User {
     pub disabled_at: Option<DateTime<Utc>>,
     /// False until a password is set (through a reset link).
     pub has_password: bool,
+    /// Where one-time password links are mailed when `[mail]` is configured.
+    pub email: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -187,7 +189,7 @@ impl Store {
         let key = id_or_username.trim().to_lowercase();
         let row = sqlx::query(
             "SELECT id, username, display_name, password_hash, role, author_id, locale, disabled_at, created_at,
-                    updated_at FROM users WHERE id = $1 OR username = $1",
+                    updated_at, email FROM users WHERE id = $1 OR username = $1",
         )
         .bind(&key)
         .fetch_optional(&self.pool)
@@ -205,11 +207,31 @@ impl Store {
     pub async fn list_users(&self) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(
             "SELECT id, username, display_name, password_hash, role, author_id, locale, disabled_at, created_at,
-                    updated_at FROM users ORDER BY username",
+                    updated_at, email FROM users ORDER BY username",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(user_from_row).collect()
+    }
+
+    /// Sets (or, with an empty address, clears) the address a user's
+    /// one-time links are mailed to.
+    pub async fn set_user_email(&self, id_or_username: &str, email: &str) -> StoreResult<User> {
+        let email = email.trim();
+        if !email.is_empty() && !plausible_email(email) {
+            return Err(StoreError::Invalid {
+                field: "email",
+                message: format!("`{email}` is not an email address such as name@example.org"),
+            });
+        }
+        let user = self.get_user(id_or_username).await?;
+        sqlx::query("UPDATE users SET email = $1, updated_at = $2 WHERE id = $3")
+            .bind(Some(email).filter(|e| !e.is_empty()))
+            .bind(to_db(now()))
+            .bind(&user.id)
+            .execute(&self.pool)
+            .await?;
+        self.get_user(&user.id).await
     }
 
     pub async fn count_users(&self) -> StoreResult<i64> {
@@ -575,6 +597,23 @@ impl Store {
 pub(crate) const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qm9xMGt3eVFqQ0RTb2NwZk5ZcmZ0cWRqV2tUb2lSbGI";
 
+/// One `@` with something on both sides, a dot in the domain, and nothing
+/// that could break a mail header.
+fn plausible_email(e: &str) -> bool {
+    match e.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && e.chars()
+                    .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | ',' | ';' | '"' | '\\'))
+        }
+        None => false,
+    }
+}
+
 fn user_from_row(r: &AnyRow) -> StoreResult<User> {
     let role: String = r.try_get("role")?;
     let hash: String = r.try_get("password_hash")?;
@@ -587,6 +626,7 @@ fn user_from_row(r: &AnyRow) -> StoreResult<User> {
         locale: r.try_get("locale")?,
         disabled_at: from_db_opt(r.try_get("disabled_at")?)?,
         has_password: !hash.is_empty(),
+        email: r.try_get("email")?,
         created_at: from_db(r.try_get("created_at")?)?,
         updated_at: from_db(r.try_get("updated_at")?)?,
     })

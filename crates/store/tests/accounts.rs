@@ -26,7 +26,8 @@ both!(
     sign_in_checks_the_password,
     sessions_expire_and_end,
     reset_links_work_once,
-    failed_sign_ins_are_counted
+    failed_sign_ins_are_counted,
+    email_addresses_are_checked_and_cleared,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -303,4 +304,39 @@ async fn failed_sign_ins_are_counted(store: &Store) {
         .await
         .unwrap();
     assert_eq!((f.account, f.address), (0, 0));
+}
+
+async fn email_addresses_are_checked_and_cleared(store: &Store) {
+    store.create_user(&new_user("mail", Role::Editor), None).await.unwrap();
+    assert_eq!(store.get_user("mail").await.unwrap().email, None);
+    let u = store.set_user_email("mail", " ana@coop.example ").await.unwrap();
+    assert_eq!(u.email.as_deref(), Some("ana@coop.example"));
+    assert_eq!(
+        store.list_users().await.unwrap()[0].email.as_deref(),
+        Some("ana@coop.example")
+    );
+    for bad in [
+        "ana",
+        "ana@localhost",
+        "a\r\nBcc: x@y.example@z.example",
+        "<a@b.example>",
+        "a@.example",
+    ] {
+        assert!(
+            matches!(
+                store.set_user_email("mail", bad).await,
+                Err(StoreError::Invalid { field: "email", .. })
+            ),
+            "{bad:?} accepted"
+        );
+    }
+    assert_eq!(
+        store.get_user("mail").await.unwrap().email.as_deref(),
+        Some("ana@coop.example")
+    );
+    assert_eq!(store.set_user_email("mail", "").await.unwrap().email, None);
+    assert!(matches!(
+        store.set_user_email("nobody", "a@b.example").await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

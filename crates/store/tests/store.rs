@@ -8,7 +8,7 @@ use gazette_core::media::ImageInfo;
 use gazette_core::validate::{self, NoLines};
 use gazette_core::*;
 use gazette_store::testing::TestDb;
-use gazette_store::{ArticleQuery, Backend, NewMedia, Store, StoreError};
+use gazette_store::{ArticleQuery, Backend, MediaUse, NewMedia, Store, StoreError};
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
@@ -32,6 +32,7 @@ both!(
     listing_filters_and_pages,
     status_changes_and_scheduling,
     media_round_trip,
+    media_library_uses_alt_and_delete,
     tokens_create_verify_revoke,
     article_with_media_is_one_transaction,
     concurrent_writers_all_succeed,
@@ -465,6 +466,99 @@ async fn media_round_trip(store: &Store) {
     assert_eq!(store.find_media_by_sha256(&m.sha256).await.unwrap(), Some(m));
     assert_eq!(store.find_media_by_sha256("00").await.unwrap(), None);
     assert!(matches!(store.get_media("zzz").await, Err(StoreError::NotFound { .. })));
+}
+
+async fn media_library_uses_alt_and_delete(store: &Store) {
+    let info = ImageInfo {
+        content_type: "image/png",
+        width: 1,
+        height: 1,
+    };
+    let lea = author(store, "lea").await;
+    let cover = store.create_media(&info, "Cover", PNG).await.unwrap();
+    let inline = store.create_media(&info, "Inline", PNG).await.unwrap();
+    let avatar = store.create_media(&info, "Avatar", PNG).await.unwrap();
+    let photo = store.create_media(&info, "Photo", PNG).await.unwrap();
+    let free = store.create_media(&info, "Free", PNG).await.unwrap();
+    assert_eq!(store.count_media().await.unwrap(), 5);
+
+    let mut input = article_input("uses", "lea");
+    input.cover = Some(CoverInput {
+        media_id: cover.id.clone(),
+        alt: "A cover".into(),
+    });
+    input.translations[1].body = format!("Text\n\n![A dot](/media/{})\n", inline.id);
+    input.kind = "interview".into();
+    input.interviewee = Some(Interviewee {
+        name: "Ana".into(),
+        photo: Some(photo.id.clone()),
+        ..Default::default()
+    });
+    let a = store.create_article(&valid(&input)).await.unwrap();
+    let avatar_input = AuthorInput {
+        username: "lea".into(),
+        name: lea.name.clone(),
+        bio: lea.bio.clone(),
+        avatar: Some(avatar.id.clone()),
+        fediverse_handle: None,
+    };
+    store.update_author("lea", &avatar_input).await.unwrap();
+
+    let used = |kind: &'static str, key: &str, label: &str| MediaUse {
+        kind,
+        key: key.into(),
+        label: label.into(),
+    };
+    assert_eq!(
+        store.media_uses(&cover.id).await.unwrap(),
+        vec![used("cover", &a.id, "Titre")]
+    );
+    assert_eq!(
+        store.media_uses(&inline.id).await.unwrap(),
+        vec![used("inline", &a.id, "Titre")]
+    );
+    assert_eq!(
+        store.media_uses(&photo.id).await.unwrap(),
+        vec![used("interviewee", &a.id, "Titre")]
+    );
+    assert_eq!(
+        store.media_uses(&avatar.id).await.unwrap(),
+        vec![used("avatar", "lea", "Name lea")]
+    );
+    assert!(store.media_uses(&free.id).await.unwrap().is_empty());
+    assert!(store.media_uses("%").await.unwrap().is_empty());
+
+    // A used image is refused, naming where it is used, and stays.
+    match store.delete_media(&inline.id).await {
+        Err(StoreError::Conflict {
+            field: "media",
+            message,
+        }) => {
+            assert!(message.contains("the text of article “Titre”"), "{message}")
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert!(store.find_media(&inline.id).await.unwrap().is_some());
+    store.delete_media(&free.id).await.unwrap();
+    assert!(store.find_media(&free.id).await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_media(&free.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    assert_eq!(
+        store.update_media_alt(&inline.id, " A red dot ").await.unwrap().alt,
+        "A red dot"
+    );
+    assert!(matches!(
+        store.update_media_alt(&inline.id, " ").await,
+        Err(StoreError::Invalid { field: "alt", .. })
+    ));
+    assert!(matches!(
+        store.update_media_alt("nope", "x").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(store.get_media(&inline.id).await.unwrap().alt, "A red dot");
 }
 
 async fn tokens_create_verify_revoke(store: &Store) {

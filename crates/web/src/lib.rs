@@ -8,6 +8,7 @@ mod content;
 mod error;
 mod feeds;
 mod follow;
+pub mod mail;
 mod media;
 mod openapi;
 mod pages;

@@ -38,6 +38,43 @@ pub(crate) async fn update_author(state: &AppState, key: &str, input: &AuthorInp
     Ok(author)
 }
 
+/// Sets (or, with `None`, removes) the organisation's logo, a stored image:
+/// the rest of the profile is kept, and followers are sent the `Update`
+/// whose actor carries the new `icon`.
+pub(crate) async fn set_organisation_logo(state: &AppState, logo: Option<String>) -> Result<Organisation, WriteError> {
+    let current = state.store().get_organisation().await?;
+    let input = OrganisationInput {
+        username: Some(current.username.clone()),
+        name: current.name.clone(),
+        description: current.description.clone(),
+        logo,
+        website: current.website.clone(),
+        country: current.country.as_str().to_owned(),
+        legal_form: current.legal_form.as_str().to_owned(),
+        sectors: current.sectors.clone(),
+        languages: current.languages.iter().map(|l| l.as_str().to_owned()).collect(),
+    };
+    save_organisation(state, &input).await
+}
+
+/// Sets (or removes) an author's avatar, keeping the rest of the profile;
+/// followers are sent the `Update` whose actor carries the new `icon`.
+pub(crate) async fn set_author_avatar(
+    state: &AppState,
+    key: &str,
+    avatar: Option<String>,
+) -> Result<Author, WriteError> {
+    let current = state.store().get_author(key).await?;
+    let input = AuthorInput {
+        username: current.username.clone(),
+        name: current.name.clone(),
+        bio: current.bio.clone(),
+        avatar,
+        fediverse_handle: current.fediverse_handle.clone(),
+    };
+    update_author(state, &current.id, &input).await
+}
+
 /// The profile as submitted. Every field defaults, so a missing one is named by
 /// validation (`name`: required) rather than by a serde error.
 #[derive(Deserialize, Default)]

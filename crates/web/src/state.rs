@@ -44,6 +44,8 @@ pub struct AdminSettings {
     pub session_max: chrono::Duration,
     /// One-time password links made from the users page work this long.
     pub reset_link_valid: chrono::Duration,
+    /// Where one-time links are also mailed (`[mail]`); `None`: only shown.
+    pub mail: Option<crate::mail::MailSettings>,
 }
 
 impl Default for AdminSettings {
@@ -52,6 +54,7 @@ impl Default for AdminSettings {
             session_idle: chrono::Duration::hours(12),
             session_max: chrono::Duration::days(14),
             reset_link_valid: chrono::Duration::hours(24),
+            mail: None,
         }
     }
 }
@@ -131,6 +134,14 @@ impl AppState {
 
     pub(crate) fn templates(&self) -> &Templates {
         &self.0.templates
+    }
+
+    /// Drops an image's remembered metadata after its alt text changed or
+    /// it was deleted.
+    pub(crate) fn forget_media(&self, id: &str) {
+        if let Ok(mut cache) = self.0.media.lock() {
+            cache.remove(id);
+        }
     }
 
     /// Metadata of a stored image, from memory when seen before.

@@ -19,7 +19,7 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse, Response};
-use gazette_core::media::{ImageError, sniff};
+use gazette_core::media::{ImageError, ImageInfo, sniff};
 use gazette_core::{Article, ArticleInput, ArticleStatus, CoverInput, Interviewee, TranslationInput};
 use gazette_store::{ArticleQuery, NewMedia, Role, StoreError};
 use http_body_util::Limited;
@@ -36,6 +36,8 @@ const PER_PAGE: i64 = 25;
 const TEXT_SLACK: usize = 8 * 1024 * 1024;
 /// Key that ties an uploaded cover to the article input in one transaction.
 const UPLOAD_KEY: &str = "upload:cover";
+/// How many recent library images the editor offers to insert.
+const LIBRARY_CHOICES: i64 = 50;
 
 #[derive(Deserialize, Default)]
 pub(crate) struct ListParams {
@@ -148,6 +150,11 @@ struct EditorForm {
     cover: Option<CoverView>,
     cover_alt: String,
     cover_remove: bool,
+    /// The "insert an image" part: which text column, the alt text, and a
+    /// library image chosen instead of a new file.
+    inline_column: usize,
+    inline_alt: String,
+    inline_existing: String,
 }
 
 #[derive(Serialize, Default, Clone)]
@@ -231,6 +238,7 @@ impl EditorForm {
             }),
             cover_alt: a.cover.as_ref().map(|c| c.alt.clone()).unwrap_or_default(),
             cover_remove: false,
+            ..Default::default()
         }
     }
 
@@ -321,6 +329,7 @@ impl EditorForm {
             "language" => "tr-0-language".into(),
             "cover" | "cover.alt" | "alt" => "cover_alt".into(),
             "file" => "cover_file".into(),
+            "inline_file" | "inline_alt" => field.into(),
             "interviewee" | "interviewee.name" => "iv-name".into(),
             "interviewee.fediverse_handle" => "iv-handle".into(),
             "kind" | "slug" | "tags" | "author" | "publish_at" => field.into(),
@@ -367,8 +376,11 @@ impl EditorView {
 }
 
 async fn render_editor(state: &AppState, signed: &Signed, form: &EditorForm, view: EditorView) -> Response {
-    let authors = match state.store().list_authors().await {
-        Ok(a) => a,
+    let (authors, library) = match tokio::try_join!(
+        state.store().list_authors(),
+        state.store().list_media(LIBRARY_CHOICES, 0)
+    ) {
+        Ok(v) => v,
         Err(e) => return store_failure(state, &signed.lang, e),
     };
     let user = &signed.session.user;
@@ -390,6 +402,7 @@ async fn render_editor(state: &AppState, signed: &Signed, form: &EditorForm, vie
         "max_upload_mb": state.config().max_upload_bytes as f64 / (1024.0 * 1024.0),
         "action": form.id.as_ref().map(|id| format!("/admin/articles/{id}")).unwrap_or_else(|| "/admin/articles/new".into()),
         "public_url": public_url,
+        "library": library.iter().map(|m| json!({"id": m.id, "alt": m.alt})).collect::<Vec<_>>(),
     });
     let mut r = render(state, signed, "articles", "admin/editor.html", page);
     *r.status_mut() = view.status;
@@ -496,6 +509,8 @@ struct Posted {
     action: String,
     csrf: String,
     upload: Option<Upload>,
+    /// A new image to insert into the text.
+    inline: Option<(ImageInfo, Vec<u8>)>,
     errors: Vec<FormError>,
     /// The file was over the instance's limit.
     too_big: bool,
@@ -530,6 +545,9 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
         };
         let errors = std::mem::take(&mut posted.errors);
         return render_editor(&state, &signed, &posted.form, EditorView::failed(status, errors)).await;
+    }
+    if posted.action == "insert_image" {
+        return insert_image(&state, &signed, posted).await;
     }
     let editor = signed.session.user.role.is_editor();
     let status = match (posted.action.as_str(), editor) {
@@ -600,6 +618,85 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
     }
 }
 
+/// The editor's "insert image" button: stores the chosen file in the
+/// library (or takes the chosen library image) and appends its Markdown to
+/// the chosen text column. Nothing is saved to the article: the form comes
+/// back with everything as typed plus the image, to be saved as usual.
+async fn insert_image(state: &AppState, signed: &Signed, mut posted: Posted) -> Response {
+    let t = |k: &str| state.templates().text(&signed.lang, k);
+    let form = &mut posted.form;
+    let refuse = |field: &str, key: &str| {
+        vec![FormError {
+            field: field.into(),
+            message: t(key),
+        }]
+    };
+    let chosen = match (posted.inline.take(), form.inline_existing.trim()) {
+        (Some((info, bytes)), _) => {
+            let alt = form.inline_alt.trim();
+            if alt.is_empty() {
+                let errors = refuse("inline_alt", "media_alt_required");
+                return render_editor(
+                    state,
+                    signed,
+                    form,
+                    EditorView::failed(StatusCode::UNPROCESSABLE_ENTITY, errors),
+                )
+                .await;
+            }
+            match state.store().create_media(&info, alt, &bytes).await {
+                Ok(m) => (m.id, alt.to_owned()),
+                Err(e) => return store_failure(state, &signed.lang, e),
+            }
+        }
+        (None, "") => {
+            let errors = refuse("inline_file", "inline_choose");
+            return render_editor(
+                state,
+                signed,
+                form,
+                EditorView::failed(StatusCode::UNPROCESSABLE_ENTITY, errors),
+            )
+            .await;
+        }
+        (None, id) => match state.store().find_media(id).await {
+            Ok(Some(m)) => {
+                let alt = Some(form.inline_alt.trim().to_owned()).filter(|a| !a.is_empty());
+                (m.id, alt.unwrap_or(m.alt))
+            }
+            Ok(None) => {
+                let errors = refuse("inline_existing", "inline_unknown");
+                return render_editor(
+                    state,
+                    signed,
+                    form,
+                    EditorView::failed(StatusCode::UNPROCESSABLE_ENTITY, errors),
+                )
+                .await;
+            }
+            Err(e) => return store_failure(state, &signed.lang, e),
+        },
+    };
+    let column = form.inline_column.min(form.translations.len().saturating_sub(1));
+    if let Some(tr) = form.translations.get_mut(column) {
+        let body = tr.body.trim_end().to_owned();
+        let snippet = super::upload::markdown_snippet(&chosen.1, &chosen.0);
+        tr.body = if body.is_empty() {
+            format!("{snippet}\n")
+        } else {
+            format!("{body}\n\n{snippet}\n")
+        };
+    }
+    form.inline_alt.clear();
+    form.inline_existing.clear();
+    if form.translations.last().is_some_and(|t| !t.is_blank()) {
+        form.translations.push(TranslationForm::default());
+    }
+    let mut view = EditorView::ok();
+    view.notice = Some(t("inline_inserted"));
+    render_editor(state, signed, form, view).await
+}
+
 /// Reads the multipart editor form. Text fields come before the file input
 /// in the page, so an oversized file still leaves every typed field read.
 async fn read_editor(
@@ -639,33 +736,44 @@ async fn read_editor(
     let mut action = String::from("save");
     let mut csrf = String::new();
     let mut file: Option<Vec<u8>> = None;
+    let mut inline_file: Option<Vec<u8>> = None;
     let mut errors = Vec::new();
     let mut too_big = false;
     let t = |k: &str| state.templates().text(&signed.lang, k);
-    let too_large = || FormError {
-        field: "cover_file".into(),
+    let too_large_for = |field: &str| FormError {
+        field: field.into(),
         message: t("upload_too_large").replace("{mb}", &format!("{:.1}", limit as f64 / (1024.0 * 1024.0))),
     };
+    let too_large = || too_large_for("cover_file");
+    // The file part being read when the body ran past the cap.
+    let mut last_file = "cover_file";
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
             // The body ran past the cap: only an oversized file gets here once the text is read.
             Err(_) if !form.translations.is_empty() => {
-                errors.push(too_large());
+                errors.push(too_large_for(last_file));
                 too_big = true;
                 file = None;
+                inline_file = None;
                 break;
             }
             Err(e) => return Err(bad(e.body_text())),
         };
         let name = field.name().unwrap_or("").to_owned();
-        if name == "cover_file" {
+        if name == "cover_file" || name == "inline_file" {
+            last_file = if name == "cover_file" {
+                "cover_file"
+            } else {
+                "inline_file"
+            };
             match read_capped(field, limit).await {
-                Ok(Some(bytes)) if !bytes.is_empty() => file = Some(bytes),
+                Ok(Some(bytes)) if !bytes.is_empty() && name == "cover_file" => file = Some(bytes),
+                Ok(Some(bytes)) if !bytes.is_empty() => inline_file = Some(bytes),
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => {
-                    errors.push(too_large());
+                    errors.push(too_large_for(last_file));
                     too_big = true;
                     break;
                 }
@@ -687,6 +795,9 @@ async fn read_editor(
             "publish_at" => form.publish_at = value,
             "cover_alt" => form.cover_alt = value,
             "cover_remove" => form.cover_remove = !value.is_empty(),
+            "inline_column" => form.inline_column = value.trim().parse().unwrap_or(0),
+            "inline_alt" => form.inline_alt = value,
+            "inline_existing" => form.inline_existing = value,
             "iv-name" => form.interviewee.name = value,
             "iv-role" => form.interviewee.role = value,
             "iv-organisation" => form.interviewee.organisation = value,
@@ -746,6 +857,24 @@ async fn read_editor(
             }
         },
     };
+    let inline = match inline_file {
+        None => None,
+        Some(bytes) => match sniff(&bytes, limit) {
+            Ok(info) => Some((info, bytes)),
+            Err(ImageError::TooLarge { .. }) => {
+                errors.push(too_large_for("inline_file"));
+                too_big = true;
+                None
+            }
+            Err(_) => {
+                errors.push(FormError {
+                    field: "inline_file".into(),
+                    message: t("upload_not_image"),
+                });
+                None
+            }
+        },
+    };
     if upload.is_some() && form.cover_alt.trim().is_empty() {
         errors.push(FormError {
             field: "cover_alt".into(),
@@ -757,6 +886,7 @@ async fn read_editor(
         action,
         csrf,
         upload,
+        inline,
         errors,
         too_big,
     })

@@ -5,7 +5,8 @@
 //!
 //! Layout: [`session`] signs people in and out (cookies, CSRF, rate limits,
 //! reset links); [`dashboard`] is the home page; [`articles`] the list and
-//! the editor. Editors also get [`followers`], [`interactions`] of an
+//! the editor; [`media`] the image library
+//! (with [`upload`], the reading of forms that carry a file). Editors also get [`followers`], [`interactions`] of an
 //! article, [`comments`] moderation, [`reports`], [`blocks`] (and the
 //! allowlist) and [`deliveries`]; admins [`users`], [`tokens`] and the
 //! [`profiles`] of the organisation and authors. This file holds the
@@ -19,10 +20,12 @@ mod dashboard;
 mod deliveries;
 mod followers;
 mod interactions;
+mod media;
 mod profiles;
 mod reports;
 mod session;
 mod tokens;
+mod upload;
 mod users;
 
 use axum::Router;
@@ -63,6 +66,14 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/articles/{id}/interactions", get(interactions::get_interactions))
         .route("/preview", post(articles::post_preview))
+        .route(
+            "/media",
+            get(media::get_media)
+                .post(media::post_media)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/media/{id}/alt", post(media::post_alt))
+        .route("/media/{id}/delete", post(media::post_delete))
         .route("/followers", get(followers::get_followers))
         .route("/followers/answer", post(followers::post_answer))
         .route("/comments", get(comments::get_comments))
@@ -82,6 +93,10 @@ pub(crate) fn router() -> Router<AppState> {
             "/organisation",
             get(profiles::get_organisation).post(profiles::post_organisation),
         )
+        .route(
+            "/organisation/logo",
+            post(profiles::post_logo).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/authors", get(profiles::get_authors))
         .route(
             "/authors/new",
@@ -90,6 +105,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/authors/{username}",
             get(profiles::get_author).post(profiles::post_author),
+        )
+        .route(
+            "/authors/{username}/avatar",
+            post(profiles::post_avatar).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .fallback(not_found)
 }

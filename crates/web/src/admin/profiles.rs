@@ -6,10 +6,15 @@
 //!
 //! Usernames are fediverse names (`@name@host`) that followers' servers
 //! keep: once set they are shown, not edited, here.
+//!
+//! The logo and avatars have their own small forms on these pages (a file
+//! with its alt text, or an image from the library, or none): the chosen
+//! image becomes the actor's `icon`, and the change is federated by the
+//! same save.
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use gazette_core::{AuthorInput, LegalForm, Organisation};
@@ -17,8 +22,9 @@ use gazette_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::session::{CsrfForm, Fields};
-use super::{Signed, done_notice, render, require_admin, see_other, store_failure};
+use super::session::{CsrfForm, Fields, csrf_ok};
+use super::upload::{Refusal, check_image, read_upload_form, too_large};
+use super::{Signed, done_notice, error_page_text, render, require_admin, see_other, store_failure};
 use crate::AppState;
 use crate::content::WriteError;
 use crate::profiles::{self, OrganisationInput};
@@ -130,7 +136,28 @@ impl OrgForm {
     }
 }
 
-fn org_page(
+/// What the logo or avatar form held when it was refused.
+#[derive(Serialize, Default)]
+struct ImageForm {
+    alt: String,
+    existing: String,
+}
+
+/// Recent library images to choose a logo or avatar from.
+const LIBRARY_CHOICES: i64 = 50;
+
+async fn library(state: &AppState) -> Result<Vec<serde_json::Value>, StoreError> {
+    Ok(state
+        .store()
+        .list_media(LIBRARY_CHOICES, 0)
+        .await?
+        .iter()
+        .map(|m| json!({"id": m.id, "alt": m.alt}))
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn org_page(
     state: &AppState,
     signed: &Signed,
     form: &OrgForm,
@@ -138,8 +165,16 @@ fn org_page(
     errors: Vec<FormError>,
     flash: Option<String>,
     status: StatusCode,
+    image: ImageForm,
 ) -> Response {
+    let library = match library(state).await {
+        Ok(l) => l,
+        Err(e) => return store_failure(state, &signed.lang, e),
+    };
     let page = json!({
+        "image": image,
+        "library": library,
+        "max_upload_mb": state.config().max_upload_bytes as f64 / (1024.0 * 1024.0),
         "form": form,
         "exists": exists,
         "legal_forms": LegalForm::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
@@ -167,7 +202,12 @@ pub(crate) async fn get_organisation(
         Err(e) => return store_failure(&state, &signed.lang, e),
     };
     let form = current.as_ref().map(OrgForm::from_org).unwrap_or_default();
-    let flash = done_notice(&state, &signed.lang, p.done.as_deref(), &["profile_saved"]);
+    let flash = done_notice(
+        &state,
+        &signed.lang,
+        p.done.as_deref(),
+        &["profile_saved", "logo_saved", "logo_removed"],
+    );
     org_page(
         &state,
         &signed,
@@ -176,7 +216,9 @@ pub(crate) async fn get_organisation(
         Vec::new(),
         flash,
         StatusCode::OK,
+        ImageForm::default(),
     )
+    .await
 }
 
 /// `POST /admin/organisation` — saves the profile (and federates the change).
@@ -193,7 +235,19 @@ pub(crate) async fn post_organisation(State(state): State<AppState>, form: CsrfF
     match profiles::save_organisation(&state, &typed.to_input()).await {
         Ok(_) => see_other("/admin/organisation?done=profile_saved"),
         Err(e) => match write_errors(e, "org-") {
-            Ok((status, errors)) => org_page(&state, signed, &typed, current.is_some(), errors, None, status),
+            Ok((status, errors)) => {
+                org_page(
+                    &state,
+                    signed,
+                    &typed,
+                    current.is_some(),
+                    errors,
+                    None,
+                    status,
+                    ImageForm::default(),
+                )
+                .await
+            }
             Err(e) => store_failure(&state, &signed.lang, e),
         },
     }
@@ -244,14 +298,24 @@ impl AuthorForm {
     }
 }
 
-fn author_page(
+async fn author_page(
     state: &AppState,
     signed: &Signed,
     form: &AuthorForm,
     errors: Vec<FormError>,
     status: StatusCode,
+    image: ImageForm,
+    flash: Option<String>,
 ) -> Response {
+    let library = match library(state).await {
+        Ok(l) => l,
+        Err(e) => return store_failure(state, &signed.lang, e),
+    };
     let page = json!({
+        "image": image,
+        "library": library,
+        "flash": flash,
+        "max_upload_mb": state.config().max_upload_bytes as f64 / (1024.0 * 1024.0),
         "form": form,
         "field_errors": field_errors(&errors),
         "errors": errors,
@@ -268,7 +332,16 @@ pub(crate) async fn get_new_author(State(state): State<AppState>, signed: Signed
     if let Some(r) = require_admin(&state, &signed) {
         return r;
     }
-    author_page(&state, &signed, &AuthorForm::default(), Vec::new(), StatusCode::OK)
+    author_page(
+        &state,
+        &signed,
+        &AuthorForm::default(),
+        Vec::new(),
+        StatusCode::OK,
+        ImageForm::default(),
+        None,
+    )
+    .await
 }
 
 /// `POST /admin/authors/new`
@@ -289,7 +362,9 @@ pub(crate) async fn post_new_author(State(state): State<AppState>, form: CsrfFor
     match profiles::create_author(&state, &typed.to_input()).await {
         Ok(_) => see_other("/admin/authors?done=author_created"),
         Err(e) => match write_errors(e, "author-") {
-            Ok((status, errors)) => author_page(&state, signed, &typed, errors, status),
+            Ok((status, errors)) => {
+                author_page(&state, signed, &typed, errors, status, ImageForm::default(), None).await
+            }
             Err(e) => store_failure(&state, &signed.lang, e),
         },
     }
@@ -300,6 +375,7 @@ pub(crate) async fn get_author(
     State(state): State<AppState>,
     signed: Signed,
     Path(username): Path<String>,
+    Query(p): Query<Params>,
 ) -> Response {
     if let Some(r) = require_admin(&state, &signed) {
         return r;
@@ -316,7 +392,22 @@ pub(crate) async fn get_author(
         handle: a.fediverse_handle.unwrap_or_default(),
         avatar: a.avatar,
     };
-    author_page(&state, &signed, &form, Vec::new(), StatusCode::OK)
+    let flash = done_notice(
+        &state,
+        &signed.lang,
+        p.done.as_deref(),
+        &["avatar_saved", "avatar_removed"],
+    );
+    author_page(
+        &state,
+        &signed,
+        &form,
+        Vec::new(),
+        StatusCode::OK,
+        ImageForm::default(),
+        flash,
+    )
+    .await
 }
 
 /// `POST /admin/authors/{username}` — saves the profile (and federates the change).
@@ -345,7 +436,160 @@ pub(crate) async fn post_author(
     match profiles::update_author(&state, &current.id, &typed.to_input()).await {
         Ok(_) => see_other("/admin/authors?done=profile_saved"),
         Err(e) => match write_errors(e, "author-") {
-            Ok((status, errors)) => author_page(&state, signed, &typed, errors, status),
+            Ok((status, errors)) => {
+                author_page(&state, signed, &typed, errors, status, ImageForm::default(), None).await
+            }
+            Err(e) => store_failure(&state, &signed.lang, e),
+        },
+    }
+}
+
+/// What a logo or avatar form asks for.
+enum ImageChoice {
+    Set(String),
+    Remove,
+}
+
+/// Reads a logo or avatar form (fields `{prefix}-file`, `-alt`, `-existing`,
+/// `-remove`): a new file is checked and stored in the library with its alt
+/// text. A refusal comes with its status, messages and what was typed.
+async fn image_choice(
+    state: &AppState,
+    signed: &Signed,
+    req: Request,
+    prefix: &str,
+) -> Result<ImageChoice, Result<(StatusCode, Vec<FormError>, ImageForm), Response>> {
+    let lang = &signed.lang;
+    let t = |k: &str| state.templates().text(lang, k);
+    let file_field = format!("{prefix}-file");
+    let form = match read_upload_form(state, req, &file_field).await {
+        Ok(f) => f,
+        Err(msg) => {
+            let r = error_page_text(state, lang, StatusCode::BAD_REQUEST, &t("error_bad_request"), &msg);
+            return Err(Err(r));
+        }
+    };
+    if !csrf_ok(signed, form.fields.get("_csrf")) {
+        return Err(Err(super::session::csrf_refused(state, lang)));
+    }
+    let typed = ImageForm {
+        alt: form.fields.get(&format!("{prefix}-alt")).trim().to_owned(),
+        existing: form.fields.get(&format!("{prefix}-existing")).trim().to_owned(),
+    };
+    let refuse = |status: StatusCode, field: &str, message: String, typed: ImageForm| {
+        Err(Ok((
+            status,
+            vec![FormError {
+                field: field.to_owned(),
+                message,
+            }],
+            typed,
+        )))
+    };
+    if !form.fields.get(&format!("{prefix}-remove")).is_empty() {
+        return Ok(ImageChoice::Remove);
+    }
+    if form.too_big {
+        let Refusal { status, message } = too_large(state, lang);
+        return refuse(status, &file_field, message, typed);
+    }
+    if let Some(bytes) = &form.file {
+        let info = match check_image(state, lang, bytes) {
+            Ok(i) => i,
+            Err(Refusal { status, message }) => return refuse(status, &file_field, message, typed),
+        };
+        if typed.alt.is_empty() {
+            let field = format!("{prefix}-alt");
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, &field, t("media_alt_required"), typed);
+        }
+        return match state.store().create_media(&info, &typed.alt, bytes).await {
+            Ok(m) => Ok(ImageChoice::Set(m.id)),
+            Err(e) => Err(Err(store_failure(state, lang, e))),
+        };
+    }
+    if typed.existing.is_empty() {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, &file_field, t("inline_choose"), typed);
+    }
+    match state.store().find_media(&typed.existing).await {
+        Ok(Some(m)) => Ok(ImageChoice::Set(m.id)),
+        Ok(None) => {
+            let field = format!("{prefix}-existing");
+            refuse(StatusCode::UNPROCESSABLE_ENTITY, &field, t("inline_unknown"), typed)
+        }
+        Err(e) => Err(Err(store_failure(state, lang, e))),
+    }
+}
+
+/// `POST /admin/organisation/logo` — sets or removes the logo (multipart).
+pub(crate) async fn post_logo(State(state): State<AppState>, signed: Signed, req: Request) -> Response {
+    if let Some(r) = require_admin(&state, &signed) {
+        return r;
+    }
+    let current = match state.store().find_organisation().await {
+        Ok(Some(c)) => c,
+        Ok(None) => return see_other("/admin/organisation"),
+        Err(e) => return store_failure(&state, &signed.lang, e),
+    };
+    let (logo, done) = match image_choice(&state, &signed, req, "logo").await {
+        Ok(ImageChoice::Set(id)) => (Some(id), "logo_saved"),
+        Ok(ImageChoice::Remove) => (None, "logo_removed"),
+        Err(Err(r)) => return r,
+        Err(Ok((status, errors, typed))) => {
+            let form = OrgForm::from_org(&current);
+            return org_page(&state, &signed, &form, true, errors, None, status, typed).await;
+        }
+    };
+    match profiles::set_organisation_logo(&state, logo).await {
+        Ok(_) => see_other(&format!("/admin/organisation?done={done}")),
+        Err(e) => match write_errors(e, "org-") {
+            Ok((status, errors)) => {
+                let form = OrgForm::from_org(&current);
+                org_page(&state, &signed, &form, true, errors, None, status, ImageForm::default()).await
+            }
+            Err(e) => store_failure(&state, &signed.lang, e),
+        },
+    }
+}
+
+/// `POST /admin/authors/{username}/avatar` — sets or removes an author's avatar (multipart).
+pub(crate) async fn post_avatar(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(username): Path<String>,
+    req: Request,
+) -> Response {
+    if let Some(r) = require_admin(&state, &signed) {
+        return r;
+    }
+    let current = match state.store().get_author(&username).await {
+        Ok(a) => a,
+        Err(e) => return store_failure(&state, &signed.lang, e),
+    };
+    let form = AuthorForm {
+        current: Some(current.username.clone()),
+        username: current.username.clone(),
+        name: current.name.clone(),
+        bio: current.bio.clone(),
+        handle: current.fediverse_handle.clone().unwrap_or_default(),
+        avatar: current.avatar.clone(),
+    };
+    let (avatar, done) = match image_choice(&state, &signed, req, "avatar").await {
+        Ok(ImageChoice::Set(id)) => (Some(id), "avatar_saved"),
+        Ok(ImageChoice::Remove) => (None, "avatar_removed"),
+        Err(Err(r)) => return r,
+        Err(Ok((status, errors, typed))) => {
+            return author_page(&state, &signed, &form, errors, status, typed, None).await;
+        }
+    };
+    match profiles::set_author_avatar(&state, &current.id, avatar).await {
+        Ok(a) => see_other(&format!(
+            "/admin/authors/{}?done={done}",
+            crate::pages::encode_segment(&a.username)
+        )),
+        Err(e) => match write_errors(e, "author-") {
+            Ok((status, errors)) => {
+                author_page(&state, &signed, &form, errors, status, ImageForm::default(), None).await
+            }
             Err(e) => store_failure(&state, &signed.lang, e),
         },
     }

@@ -4,6 +4,10 @@
 //! fresh password link. The same store calls as `gazette user`, so the same
 //! rules hold: the last active admin is neither demoted nor disabled, and
 //! an author-role user is always linked to the author profile they write as.
+//!
+//! With `[mail]` configured, a link is also mailed to the user's address
+//! (set when inviting, or in their row); the page says whether that
+//! worked, and shows the link either way, so a failed send loses nothing.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -23,6 +27,7 @@ struct Invite {
     name: String,
     role: String,
     author: String,
+    email: String,
 }
 
 #[derive(Serialize)]
@@ -38,6 +43,10 @@ struct Link {
     url: String,
     until: String,
     invited: bool,
+    /// The address the link was mailed to.
+    mailed: Option<String>,
+    /// The address mailing the link to failed.
+    mail_failed: Option<String>,
 }
 
 /// What the page shows besides the list.
@@ -83,6 +92,7 @@ async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
                 "display_name": u.display_name,
                 "role": u.role.as_str(),
                 "author": author_name(&u.author_id),
+                "email": u.email,
                 "state": user_state(u),
                 "created_at": u.created_at.to_rfc3339(),
                 "is_me": u.id == signed.session.user.id,
@@ -104,6 +114,7 @@ async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
         "field_errors": field_errors,
         "link": view.link,
         "flash": view.flash,
+        "mail_on": state.config().admin.mail.is_some(),
     });
     let mut r = render(state, signed, "users", "admin/users.html", page);
     if let Some(s) = view.status {
@@ -147,11 +158,26 @@ fn refusal(e: &StoreError, prefix: &str) -> Option<(StatusCode, FormError)> {
 async fn make_link(state: &AppState, username: &str, invited: bool) -> Result<Link, StoreError> {
     let valid = state.config().admin.reset_link_valid;
     let (user, secret) = state.store().create_password_reset(username, valid).await?;
+    let url = state.url(&format!("/admin/reset/{secret}"));
+    let until = Utc::now() + valid;
+    let (mut mailed, mut mail_failed) = (None, None);
+    if let (Some(settings), Some(to)) = (&state.config().admin.mail, &user.email) {
+        let message = crate::mail::reset_message(&state.config().instance_name, &user.username, &url, until, to);
+        match crate::mail::send(settings, &message.as_message()).await {
+            Ok(()) => mailed = Some(to.clone()),
+            Err(e) => {
+                tracing::warn!(user = user.username, error = %e, "mailing a reset link failed");
+                mail_failed = Some(to.clone());
+            }
+        }
+    }
     Ok(Link {
         username: user.username,
-        url: state.url(&format!("/admin/reset/{secret}")),
-        until: (Utc::now() + valid).to_rfc3339(),
+        url,
+        until: until.to_rfc3339(),
         invited,
+        mailed,
+        mail_failed,
     })
 }
 
@@ -168,6 +194,7 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
         name: f.get("invite-name").to_owned(),
         role: f.get("role").to_owned(),
         author: f.get("author").to_owned(),
+        email: f.get("invite-email").trim().to_owned(),
     };
     let Some(role) = Role::parse(&invite.role) else {
         let errors = vec![FormError {
@@ -211,6 +238,29 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
         role = user.role.as_str(),
         "user invited"
     );
+    if !invite.email.is_empty() {
+        // Checked before the account exists would be nicer, but the store
+        // owns the rule; a refused address leaves a usable account and link.
+        if let Err(e) = state.store().set_user_email(&user.username, &invite.email).await {
+            return match refusal(&e, "invite-") {
+                Some((status, err)) => {
+                    let link = match make_link(&state, &user.username, true).await {
+                        Ok(l) => l,
+                        Err(e) => return store_failure(&state, &signed.lang, e),
+                    };
+                    let view = View {
+                        invite,
+                        errors: vec![err],
+                        link: Some(link),
+                        status: Some(status),
+                        ..Default::default()
+                    };
+                    page(&state, signed, view).await
+                }
+                None => store_failure(&state, &signed.lang, e),
+            };
+        }
+    }
     match make_link(&state, &user.username, true).await {
         Ok(link) => {
             let view = View {
@@ -253,6 +303,10 @@ pub(crate) async fn post_user_action(
             let author = Some(form.fields.get("author")).filter(|a| !a.is_empty());
             store.set_user_author(&username, author).await.map(|_| "done_author")
         }
+        "email" => store
+            .set_user_email(&username, form.fields.get("email"))
+            .await
+            .map(|_| "done_email"),
         "disable" => store.set_user_disabled(&username, true).await.map(|_| "done_disabled"),
         "enable" => store.set_user_disabled(&username, false).await.map(|_| "done_enabled"),
         "reset" => {

@@ -1,0 +1,350 @@
+//! `/admin/media`: the image library. Everyone signed in sees the images
+//! (newest first, with size, dimensions, alt text, where each is used and a
+//! Markdown snippet to paste) and may upload one with its alt text; editors
+//! and admins also correct alt text and delete images that nothing uses.
+//! A delete of a used image is refused with the list of places using it.
+//!
+//! The editor's script uploads here too (`Accept: application/json`): it
+//! gets the stored image's URL and snippet back instead of a page.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::ACCEPT;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gazette_core::Media;
+use gazette_store::{MediaUse, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::session::{CsrfForm, csrf_ok};
+use super::upload::{Refusal, check_image, markdown_snippet, read_upload_form, too_large};
+use super::{Signed, done_notice, error_page_text, page_count, page_number, render, require_editor, store_failure};
+use crate::AppState;
+
+const PER_PAGE: i64 = 20;
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Params {
+    page: Option<String>,
+    done: Option<String>,
+}
+
+#[derive(Serialize, Clone)]
+struct FormError {
+    field: String,
+    message: String,
+}
+
+/// One place an image is used, as the page shows it.
+#[derive(Serialize)]
+struct UseView {
+    text: String,
+    href: String,
+}
+
+#[derive(Serialize)]
+struct Row {
+    id: String,
+    url: String,
+    alt: String,
+    content_type: String,
+    width: u32,
+    height: u32,
+    size: String,
+    created: String,
+    markdown: String,
+    uses: Vec<UseView>,
+}
+
+/// What a refused form brings back to the page.
+#[derive(Default)]
+struct Refused {
+    errors: Vec<FormError>,
+    /// Alt text typed in the upload form.
+    upload_alt: String,
+    /// Alt text typed for an image, by id.
+    row_alt: HashMap<String, String>,
+    status: Option<StatusCode>,
+}
+
+/// A size for people: bytes, KB or MB.
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+fn use_view(state: &AppState, lang: &str, u: &MediaUse) -> UseView {
+    let text = state
+        .templates()
+        .text(lang, &format!("media_use_{}", u.kind))
+        .replace("{name}", &u.label);
+    let href = match u.kind {
+        "logo" => "/admin/organisation".to_owned(),
+        "avatar" => format!("/admin/authors/{}", crate::pages::encode_segment(&u.key)),
+        _ => format!("/admin/articles/{}", crate::pages::encode_segment(&u.key)),
+    };
+    UseView { text, href }
+}
+
+async fn row(state: &AppState, lang: &str, m: &Media) -> Result<Row, StoreError> {
+    let uses = state.store().media_uses(&m.id).await?;
+    Ok(Row {
+        id: m.id.clone(),
+        url: crate::pages::media_path(&m.id),
+        alt: m.alt.clone(),
+        content_type: m.content_type.clone(),
+        width: m.width,
+        height: m.height,
+        size: human_size(m.size),
+        created: m.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        markdown: markdown_snippet(&m.alt, &m.id),
+        uses: uses.iter().map(|u| use_view(state, lang, u)).collect(),
+    })
+}
+
+async fn page(state: &AppState, signed: &Signed, number: i64, flash: Option<String>, refused: Refused) -> Response {
+    let store = state.store();
+    let (found, total) = match tokio::try_join!(
+        store.list_media(PER_PAGE, (number - 1).saturating_mul(PER_PAGE)),
+        store.count_media()
+    ) {
+        Ok(v) => v,
+        Err(e) => return store_failure(state, &signed.lang, e),
+    };
+    let mut rows = Vec::with_capacity(found.len());
+    for m in &found {
+        match row(state, &signed.lang, m).await {
+            Ok(mut r) => {
+                if let Some(typed) = refused.row_alt.get(&m.id) {
+                    r.alt = typed.clone();
+                }
+                rows.push(r)
+            }
+            Err(e) => return store_failure(state, &signed.lang, e),
+        }
+    }
+    let pages = page_count(total, PER_PAGE);
+    let link = |n: i64| format!("/admin/media?page={n}");
+    let field_errors: HashMap<&str, &str> = refused
+        .errors
+        .iter()
+        .map(|e| (e.field.as_str(), e.message.as_str()))
+        .collect();
+    let body = json!({
+        "rows": rows,
+        "total": total,
+        "page": number,
+        "pages": pages,
+        "prev": (number > 1).then(|| link(number - 1)),
+        "next": (number < pages).then(|| link(number + 1)),
+        "can_manage": signed.session.user.role.is_editor(),
+        "flash": flash,
+        "errors": refused.errors,
+        "field_errors": field_errors,
+        "upload_alt": refused.upload_alt,
+        "max_upload_mb": state.config().max_upload_bytes as f64 / (1024.0 * 1024.0),
+    });
+    let mut r = render(state, signed, "media", "admin/media.html", body);
+    if let Some(s) = refused.status {
+        *r.status_mut() = s;
+    }
+    r
+}
+
+/// `GET /admin/media?page=` — the library, newest first.
+pub(crate) async fn get_media(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
+    let flash = done_notice(
+        &state,
+        &signed.lang,
+        p.done.as_deref(),
+        &["media_uploaded", "media_alt_saved", "media_deleted"],
+    );
+    let number = page_number(p.page.as_deref());
+    page(&state, &signed, number, flash, Refused::default()).await
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// `POST /admin/media` — stores an uploaded image with its alt text. A page
+/// post comes back to the library; the editor's script (asking for JSON)
+/// gets `{id, url, alt, markdown}` or `{error}`.
+pub(crate) async fn post_media(State(state): State<AppState>, signed: Signed, req: Request) -> Response {
+    let json_reply = wants_json(req.headers());
+    let lang = signed.lang.clone();
+    let t = |k: &str| state.templates().text(&lang, k);
+    let form = match read_upload_form(&state, req, "file").await {
+        Ok(f) => f,
+        Err(msg) => return error_page_text(&state, &lang, StatusCode::BAD_REQUEST, &t("error_bad_request"), &msg),
+    };
+    if !csrf_ok(&signed, form.fields.get("_csrf")) {
+        return super::session::csrf_refused(&state, &lang);
+    }
+    let alt = form.fields.get("alt").trim().to_owned();
+    let mut errors = Vec::new();
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    let mut info = None;
+    match (&form.file, form.too_big) {
+        (_, true) => {
+            let Refusal { status: s, message } = too_large(&state, &lang);
+            status = s;
+            errors.push(FormError {
+                field: "media-file".into(),
+                message,
+            });
+        }
+        (None, false) => errors.push(FormError {
+            field: "media-file".into(),
+            message: t("media_file_required"),
+        }),
+        (Some(bytes), false) => match check_image(&state, &lang, bytes) {
+            Ok(i) => info = Some(i),
+            Err(Refusal { status: s, message }) => {
+                status = s;
+                errors.push(FormError {
+                    field: "media-file".into(),
+                    message,
+                });
+            }
+        },
+    }
+    if alt.is_empty() {
+        errors.push(FormError {
+            field: "media-alt".into(),
+            message: t("media_alt_required"),
+        });
+    }
+    if let (true, Some(info), Some(bytes)) = (errors.is_empty(), info, &form.file) {
+        return match state.store().create_media(&info, &alt, bytes).await {
+            Ok(m) if json_reply => (
+                StatusCode::CREATED,
+                Json(json!({
+                    "id": m.id,
+                    "url": crate::pages::media_path(&m.id),
+                    "alt": m.alt,
+                    "markdown": markdown_snippet(&m.alt, &m.id),
+                })),
+            )
+                .into_response(),
+            Ok(_) => super::see_other("/admin/media?done=media_uploaded"),
+            Err(e) => store_failure(&state, &lang, e),
+        };
+    }
+    if json_reply {
+        let message = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
+        return (status, Json(json!({ "error": message }))).into_response();
+    }
+    let refused = Refused {
+        errors,
+        upload_alt: alt,
+        status: Some(status),
+        ..Default::default()
+    };
+    page(&state, &signed, 1, None, refused).await
+}
+
+/// `POST /admin/media/{id}/alt` — corrects an image's alt text (editors).
+pub(crate) async fn post_alt(State(state): State<AppState>, Path(id): Path<String>, form: CsrfForm) -> Response {
+    let signed = &form.signed;
+    if let Some(r) = require_editor(&state, signed) {
+        return r;
+    }
+    let alt = form.fields.get("alt");
+    match state.store().update_media_alt(&id, alt).await {
+        Ok(_) => {
+            state.forget_media(&id);
+            back(&form, "media_alt_saved")
+        }
+        Err(StoreError::Invalid { .. }) => {
+            let mut refused = Refused {
+                errors: vec![FormError {
+                    field: format!("alt-{id}"),
+                    message: state.templates().text(&signed.lang, "media_alt_required"),
+                }],
+                status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+                ..Default::default()
+            };
+            refused.row_alt.insert(id, alt.to_owned());
+            page(
+                &state,
+                signed,
+                page_number(Some(form.fields.get("page"))),
+                None,
+                refused,
+            )
+            .await
+        }
+        Err(e) => store_failure(&state, &signed.lang, e),
+    }
+}
+
+/// `POST /admin/media/{id}/delete` — deletes an unused image (editors); a
+/// used one stays, and the page says where it is used.
+pub(crate) async fn post_delete(State(state): State<AppState>, Path(id): Path<String>, form: CsrfForm) -> Response {
+    let signed = &form.signed;
+    if let Some(r) = require_editor(&state, signed) {
+        return r;
+    }
+    match state.store().delete_media(&id).await {
+        Ok(()) => {
+            state.forget_media(&id);
+            back(&form, "media_deleted")
+        }
+        Err(StoreError::Conflict { .. }) => {
+            let uses = match state.store().media_uses(&id).await {
+                Ok(u) => u,
+                Err(e) => return store_failure(&state, &signed.lang, e),
+            };
+            let places: Vec<String> = uses.iter().map(|u| use_view(&state, &signed.lang, u).text).collect();
+            let message = state
+                .templates()
+                .text(&signed.lang, "media_in_use")
+                .replace("{places}", &places.join("; "));
+            let refused = Refused {
+                errors: vec![FormError {
+                    field: format!("delete-{id}"),
+                    message,
+                }],
+                status: Some(StatusCode::CONFLICT),
+                ..Default::default()
+            };
+            page(
+                &state,
+                signed,
+                page_number(Some(form.fields.get("page"))),
+                None,
+                refused,
+            )
+            .await
+        }
+        Err(e) => store_failure(&state, &signed.lang, e),
+    }
+}
+
+/// 303 back to the library page the form was on.
+fn back(form: &CsrfForm, done: &str) -> Response {
+    let n = page_number(Some(form.fields.get("page")));
+    super::see_other(&format!("/admin/media?page={n}&done={done}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_people_say_them() {
+        assert_eq!(human_size(67), "67 B");
+        assert_eq!(human_size(2048), "2.0 KB");
+        assert_eq!(human_size(3 * 1024 * 1024 + 1), "3.0 MB");
+    }
+}

@@ -1,0 +1,148 @@
+//! Admin forms that carry one image file (the media library, the logo and
+//! avatar forms): the multipart body read under the instance's size cap,
+//! every text field kept even when the file is too big, and the file checked
+//! by its bytes, with a message in the interface language for each refusal.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use gazette_core::media::{ImageError, ImageInfo, sniff};
+use http_body_util::Limited;
+
+use super::session::Fields;
+use crate::AppState;
+
+/// Room for the text fields on top of the file.
+const TEXT_SLACK: usize = 256 * 1024;
+
+/// A posted form: its text fields and the bytes of its file, if one was chosen.
+pub(crate) struct UploadForm {
+    pub(crate) fields: Fields,
+    pub(crate) file: Option<Vec<u8>>,
+    /// The file was over the limit (its bytes are dropped).
+    pub(crate) too_big: bool,
+}
+
+/// Reads a multipart form whose file part is named `file_field`. `Err` is a
+/// message for a body that is not a multipart form at all.
+pub(crate) async fn read_upload_form(state: &AppState, req: Request, file_field: &str) -> Result<UploadForm, String> {
+    let is_multipart = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err("this form posts multipart/form-data".into());
+    }
+    let limit = state.config().max_upload_bytes;
+    let req = req.map(|body| Body::new(Limited::new(body, limit.saturating_add(TEXT_SLACK))));
+    let mut multipart = Multipart::from_request(req, state).await.map_err(|e| e.body_text())?;
+    let mut fields = Vec::new();
+    let mut file = None;
+    let mut too_big = false;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            // Past the cap: the text fields come first in the page, so
+            // only the file is lost.
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                too_big = true;
+                break;
+            }
+            Err(e) => return Err(e.body_text()),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        if name == file_field {
+            let mut bytes = Vec::new();
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) if bytes.len() + chunk.len() > limit => {
+                        too_big = true;
+                        break;
+                    }
+                    Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                    Ok(None) => break,
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        too_big = true;
+                        break;
+                    }
+                    Err(e) => return Err(e.body_text()),
+                }
+            }
+            if too_big {
+                break;
+            }
+            if !bytes.is_empty() {
+                file = Some(bytes);
+            }
+            continue;
+        }
+        match field.text().await {
+            Ok(v) => fields.push((name, v)),
+            Err(e) => return Err(e.body_text()),
+        }
+    }
+    Ok(UploadForm {
+        fields: Fields(fields),
+        file: if too_big { None } else { file },
+        too_big,
+    })
+}
+
+/// A refused file: the HTTP status and the message to show beside the field.
+pub(crate) struct Refusal {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
+}
+
+/// The message for a file over the limit.
+pub(crate) fn too_large(state: &AppState, lang: &str) -> Refusal {
+    let mb = state.config().max_upload_bytes as f64 / (1024.0 * 1024.0);
+    Refusal {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: state
+            .templates()
+            .text(lang, "upload_too_large")
+            .replace("{mb}", &format!("{mb:.1}")),
+    }
+}
+
+/// Checks the chosen file is an image within the limit.
+pub(crate) fn check_image(state: &AppState, lang: &str, bytes: &[u8]) -> Result<ImageInfo, Refusal> {
+    match sniff(bytes, state.config().max_upload_bytes) {
+        Ok(info) => Ok(info),
+        Err(ImageError::TooLarge { .. }) => Err(too_large(state, lang)),
+        Err(_) => Err(Refusal {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: state.templates().text(lang, "upload_not_image"),
+        }),
+    }
+}
+
+/// The Markdown that shows a stored image in an article.
+pub(crate) fn markdown_snippet(alt: &str, id: &str) -> String {
+    // Brackets and line breaks would end the alt text early.
+    let alt: String = alt
+        .chars()
+        .map(|c| match c {
+            '[' | ']' | '\n' | '\r' => ' ',
+            c => c,
+        })
+        .collect();
+    format!("![{}]({})", alt.trim(), crate::pages::media_path(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_keep_alt_text_inside_the_brackets() {
+        assert_eq!(markdown_snippet("A [red] dot\n", "abc"), "![A  red  dot](/media/abc)");
+        let md = markdown_snippet("A field of sunflowers", "abc");
+        let html = gazette_core::markdown::render(&md, "body", 1).unwrap_or_default();
+        assert!(html.contains("alt=\"A field of sunflowers\""), "{html}");
+    }
+}
