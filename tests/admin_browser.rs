@@ -261,6 +261,10 @@ async fn admin_in_headless_chromium() {
     assert_eq!(actor["icon"]["mediaType"], "image/png");
     assert_eq!(actor["icon"]["url"], server.url(&format!("/media/{logo}")));
     assert_eq!(actor["icon"]["name"], "Sunfield cooperative logo");
+    assert!(
+        store.get_author("tom_verbeke").await.unwrap().avatar.is_some(),
+        "the avatar was chosen"
+    );
 
     // What the browser did is in the database.
     let visible = store.list_comments_by_status("visible", 10, 0).await.unwrap();

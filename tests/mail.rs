@@ -102,11 +102,12 @@ async fn reset_links_are_mailed_and_work() {
     let done = client
         .post(server.url(path))
         .header("cookie", cookie)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("password", password),
-            ("password_again", password),
-        ])
+        .header("content-type", "application/x-www-form-urlencoded")
+        // The password has spaces: `+` is their form encoding.
+        .body(format!(
+            "_csrf={csrf}&password={p}&password_again={p}",
+            p = password.replace(' ', "+")
+        ))
         .send()
         .await
         .unwrap();

@@ -467,6 +467,13 @@ try {
   await page.click("a[href='/admin/authors/tom_verbeke']");
   await audit("author");
 
+  step("an author's avatar chosen from the library");
+  const choice = await page.locator("#avatar-existing option").nth(1).getAttribute("value");
+  await page.selectOption("#avatar-existing", choice);
+  await Promise.all([page.waitForURL("**done=avatar_saved"), page.click("#avatar-form button[type=submit]")]);
+  expect(await page.isVisible(`#avatar-form img[src='/media/${choice}']`), "the chosen avatar");
+  await audit("author-avatar");
+
   console.log(JSON.stringify({ ok: true, audited: checked }));
   await context.close();
 } catch (e) {

@@ -1,9 +1,11 @@
 //! Uploaded images, kept in the database so a backup is one file or one dump.
 
+use std::collections::HashMap;
+
 use gazette_core::Media;
 use gazette_core::media::ImageInfo;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::Store;
 use crate::error::{StoreError, StoreResult};
@@ -135,14 +137,21 @@ impl Store {
     /// organisation's logo and authors' avatars.
     pub async fn media_uses(&self, id: &str) -> StoreResult<Vec<MediaUse>> {
         let mut conn = self.pool.acquire().await?;
-        media_uses_in(&mut conn, id).await
+        Ok(media_uses_in(&mut conn, &[id]).await?.remove(id).unwrap_or_default())
+    }
+
+    /// [`Store::media_uses`] of several images at once (a page of the
+    /// library): unused ones are absent from the map.
+    pub async fn media_uses_of(&self, ids: &[&str]) -> StoreResult<HashMap<String, Vec<MediaUse>>> {
+        let mut conn = self.pool.acquire().await?;
+        media_uses_in(&mut conn, ids).await
     }
 
     /// Deletes an unused image. One that is still used is refused with a
     /// `Conflict` naming every place it is used, and stays stored.
     pub async fn delete_media(&self, id: &str) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        let uses = media_uses_in(&mut tx, id).await?;
+        let uses = media_uses_in(&mut tx, &[id]).await?.remove(id).unwrap_or_default();
         if !uses.is_empty() {
             let places: Vec<String> = uses.iter().map(MediaUse::to_string).collect();
             return Err(StoreError::Conflict {
@@ -192,51 +201,105 @@ impl std::fmt::Display for MediaUse {
     }
 }
 
-async fn media_uses_in(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<MediaUse>> {
-    // Ids are hex, so they hold none of LIKE's wildcards; anything else
-    // cannot name a stored image and is used nowhere.
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Ok(Vec::new());
+/// The uses of each of `ids`, in one pass per kind of use (the library
+/// page asks for a whole page of images at once). Ids are hex, so they hold
+/// none of LIKE's wildcards; anything else cannot name a stored image and
+/// is used nowhere.
+async fn media_uses_in(conn: &mut AnyConnection, ids: &[&str]) -> StoreResult<HashMap<String, Vec<MediaUse>>> {
+    let ids: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
+        .collect();
+    let mut out: HashMap<String, Vec<MediaUse>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
     }
-    // The label is the article's first title.
-    let sql = "SELECT 'cover' AS kind, a.id AS k,
-                 (SELECT t.title FROM article_translations t WHERE t.article_id = a.id ORDER BY t.position LIMIT 1) AS label
-               FROM articles a WHERE a.cover_media = $1
+    let n = ids.len();
+    let list = |from: usize| (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let like_any = |column: &str| {
+        (1..=n)
+            .map(|i| format!("{column} LIKE ${i}"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    };
+    const TITLE: &str =
+        "(SELECT t.title FROM article_translations t WHERE t.article_id = a.id ORDER BY t.position LIMIT 1)";
+
+    // Covers, the logo and avatars name the image in a column.
+    let direct = format!(
+        "SELECT a.cover_media AS media, 'cover' AS kind, a.id AS k, {TITLE} AS label
+           FROM articles a WHERE a.cover_media IN ({l})
          UNION ALL
-         SELECT 'interviewee', a.id,
-                 (SELECT t.title FROM article_translations t WHERE t.article_id = a.id ORDER BY t.position LIMIT 1)
-               FROM articles a WHERE a.interviewee LIKE $2
+         SELECT o.logo, 'logo', '', o.name FROM organisation o WHERE o.logo IN ({l})
          UNION ALL
-         SELECT 'inline', a.id,
-                 (SELECT t.title FROM article_translations t WHERE t.article_id = a.id ORDER BY t.position LIMIT 1)
-               FROM articles a
-               WHERE EXISTS (SELECT 1 FROM article_translations u WHERE u.article_id = a.id AND u.body_markdown LIKE $3)
-         UNION ALL
-         SELECT 'logo', '', o.name FROM organisation o WHERE o.logo = $1
-         UNION ALL
-         SELECT 'avatar', au.username, au.name FROM authors au WHERE au.avatar = $1";
-    let rows = sqlx::query(sql)
-        .bind(id)
-        .bind(format!("%\"photo\":\"{id}\"%"))
-        .bind(format!("%/media/{id}%"))
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let kind: String = r.try_get("kind")?;
-            Ok(MediaUse {
-                kind: match kind.as_str() {
-                    "cover" => "cover",
-                    "interviewee" => "interviewee",
-                    "inline" => "inline",
-                    "logo" => "logo",
-                    _ => "avatar",
-                },
-                key: r.try_get("k")?,
-                label: r.try_get::<Option<String>, _>("label")?.unwrap_or_default(),
-            })
-        })
-        .collect()
+         SELECT au.avatar, 'avatar', au.username, au.name FROM authors au WHERE au.avatar IN ({l})",
+        l = list(1)
+    );
+    let mut q = sqlx::query(AssertSqlSafe(direct));
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    for r in q.fetch_all(&mut *conn).await? {
+        let kind: String = r.try_get("kind")?;
+        out.entry(r.try_get("media")?).or_default().push(MediaUse {
+            kind: match kind.as_str() {
+                "cover" => "cover",
+                "logo" => "logo",
+                _ => "avatar",
+            },
+            key: r.try_get("k")?,
+            label: r.try_get::<Option<String>, _>("label")?.unwrap_or_default(),
+        });
+    }
+
+    // Interviewee photos (in the JSON column) and texts name it inside
+    // text: only the rows that match one of the images come back, and the
+    // image is found in them here.
+    let in_text = [
+        (
+            "interviewee",
+            format!(
+                "SELECT a.id AS k, {TITLE} AS label, a.interviewee AS body FROM articles a WHERE {}",
+                like_any("a.interviewee")
+            ),
+        ),
+        (
+            "inline",
+            format!(
+                "SELECT a.id AS k, {TITLE} AS label, u.body_markdown AS body
+                   FROM article_translations u JOIN articles a ON a.id = u.article_id WHERE {}",
+                like_any("u.body_markdown")
+            ),
+        ),
+    ];
+    for (kind, sql) in in_text {
+        let needle = |id: &str| match kind {
+            "interviewee" => format!("\"photo\":\"{id}\""),
+            _ => format!("/media/{id}"),
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in &ids {
+            q = q.bind(format!("%{}%", needle(id)));
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let body: Option<String> = r.try_get("body")?;
+            let body = body.unwrap_or_default();
+            let key: String = r.try_get("k")?;
+            for id in ids.iter().filter(|id| body.contains(&needle(id))) {
+                let uses = out.entry((*id).to_owned()).or_default();
+                // An article uses an image once, however many of its translations show it.
+                if !uses.iter().any(|u| u.kind == kind && u.key == key) {
+                    uses.push(MediaUse {
+                        kind: if kind == "inline" { "inline" } else { "interviewee" },
+                        key: key.clone(),
+                        label: r.try_get::<Option<String>, _>("label")?.unwrap_or_default(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// An image to store together with the article that uses it, in one

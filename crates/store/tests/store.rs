@@ -488,6 +488,8 @@ async fn media_library_uses_alt_and_delete(store: &Store) {
         alt: "A cover".into(),
     });
     input.translations[1].body = format!("Text\n\n![A dot](/media/{})\n", inline.id);
+    // Shown in both languages: still one use of the article.
+    input.translations[0].body = format!("Texte\n\n![Un point](/media/{})\n", inline.id);
     input.kind = "interview".into();
     input.interviewee = Some(Interviewee {
         name: "Ana".into(),
@@ -527,6 +529,13 @@ async fn media_library_uses_alt_and_delete(store: &Store) {
     );
     assert!(store.media_uses(&free.id).await.unwrap().is_empty());
     assert!(store.media_uses("%").await.unwrap().is_empty());
+    let page = store
+        .media_uses_of(&[&cover.id, &inline.id, &free.id, "%"])
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 2, "{page:?}");
+    assert_eq!(page[&cover.id], vec![used("cover", &a.id, "Titre")]);
+    assert_eq!(page[&inline.id], vec![used("inline", &a.id, "Titre")]);
 
     // A used image is refused, naming where it is used, and stays.
     match store.delete_media(&inline.id).await {

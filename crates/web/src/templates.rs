@@ -74,6 +74,7 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("admin/authors.html", include_str!("../templates/admin/authors.html")),
     ("admin/author.html", include_str!("../templates/admin/author.html")),
+    ("admin/media.html", include_str!("../templates/admin/media.html")),
 ];
 
 /// Interface strings per language; not a template, but themed the same way.

@@ -92,9 +92,8 @@ fn use_view(state: &AppState, lang: &str, u: &MediaUse) -> UseView {
     UseView { text, href }
 }
 
-async fn row(state: &AppState, lang: &str, m: &Media) -> Result<Row, StoreError> {
-    let uses = state.store().media_uses(&m.id).await?;
-    Ok(Row {
+fn row(state: &AppState, lang: &str, m: &Media, uses: &[MediaUse]) -> Row {
+    Row {
         id: m.id.clone(),
         url: crate::pages::media_path(&m.id),
         alt: m.alt.clone(),
@@ -105,7 +104,7 @@ async fn row(state: &AppState, lang: &str, m: &Media) -> Result<Row, StoreError>
         created: m.created_at.format("%Y-%m-%d %H:%M").to_string(),
         markdown: markdown_snippet(&m.alt, &m.id),
         uses: uses.iter().map(|u| use_view(state, lang, u)).collect(),
-    })
+    }
 }
 
 async fn page(state: &AppState, signed: &Signed, number: i64, flash: Option<String>, refused: Refused) -> Response {
@@ -117,18 +116,26 @@ async fn page(state: &AppState, signed: &Signed, number: i64, flash: Option<Stri
         Ok(v) => v,
         Err(e) => return store_failure(state, &signed.lang, e),
     };
-    let mut rows = Vec::with_capacity(found.len());
-    for m in &found {
-        match row(state, &signed.lang, m).await {
-            Ok(mut r) => {
-                if let Some(typed) = refused.row_alt.get(&m.id) {
-                    r.alt = typed.clone();
-                }
-                rows.push(r)
+    let ids: Vec<&str> = found.iter().map(|m| m.id.as_str()).collect();
+    let uses = match store.media_uses_of(&ids).await {
+        Ok(u) => u,
+        Err(e) => return store_failure(state, &signed.lang, e),
+    };
+    let rows: Vec<Row> = found
+        .iter()
+        .map(|m| {
+            let mut r = row(
+                state,
+                &signed.lang,
+                m,
+                uses.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
+            );
+            if let Some(typed) = refused.row_alt.get(&m.id) {
+                r.alt = typed.clone();
             }
-            Err(e) => return store_failure(state, &signed.lang, e),
-        }
-    }
+            r
+        })
+        .collect();
     let pages = page_count(total, PER_PAGE);
     let link = |n: i64| format!("/admin/media?page={n}");
     let field_errors: HashMap<&str, &str> = refused

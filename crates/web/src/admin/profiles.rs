@@ -450,6 +450,14 @@ enum ImageChoice {
     Remove,
 }
 
+/// Why a logo or avatar form was not applied.
+enum ImageRefusal {
+    /// Shown beside the form's fields, with what was typed.
+    Form(StatusCode, Vec<FormError>, ImageForm),
+    /// A whole page (bad request, CSRF, store failure).
+    Page(Response),
+}
+
 /// Reads a logo or avatar form (fields `{prefix}-file`, `-alt`, `-existing`,
 /// `-remove`): a new file is checked and stored in the library with its alt
 /// text. A refusal comes with its status, messages and what was typed.
@@ -458,7 +466,7 @@ async fn image_choice(
     signed: &Signed,
     req: Request,
     prefix: &str,
-) -> Result<ImageChoice, Result<(StatusCode, Vec<FormError>, ImageForm), Response>> {
+) -> Result<ImageChoice, Box<ImageRefusal>> {
     let lang = &signed.lang;
     let t = |k: &str| state.templates().text(lang, k);
     let file_field = format!("{prefix}-file");
@@ -466,18 +474,18 @@ async fn image_choice(
         Ok(f) => f,
         Err(msg) => {
             let r = error_page_text(state, lang, StatusCode::BAD_REQUEST, &t("error_bad_request"), &msg);
-            return Err(Err(r));
+            return Err(Box::new(ImageRefusal::Page(r)));
         }
     };
     if !csrf_ok(signed, form.fields.get("_csrf")) {
-        return Err(Err(super::session::csrf_refused(state, lang)));
+        return Err(Box::new(ImageRefusal::Page(super::session::csrf_refused(state, lang))));
     }
     let typed = ImageForm {
         alt: form.fields.get(&format!("{prefix}-alt")).trim().to_owned(),
         existing: form.fields.get(&format!("{prefix}-existing")).trim().to_owned(),
     };
     let refuse = |status: StatusCode, field: &str, message: String, typed: ImageForm| {
-        Err(Ok((
+        Err(Box::new(ImageRefusal::Form(
             status,
             vec![FormError {
                 field: field.to_owned(),
@@ -504,7 +512,7 @@ async fn image_choice(
         }
         return match state.store().create_media(&info, &typed.alt, bytes).await {
             Ok(m) => Ok(ImageChoice::Set(m.id)),
-            Err(e) => Err(Err(store_failure(state, lang, e))),
+            Err(e) => Err(Box::new(ImageRefusal::Page(store_failure(state, lang, e)))),
         };
     }
     if typed.existing.is_empty() {
@@ -516,7 +524,7 @@ async fn image_choice(
             let field = format!("{prefix}-existing");
             refuse(StatusCode::UNPROCESSABLE_ENTITY, &field, t("inline_unknown"), typed)
         }
-        Err(e) => Err(Err(store_failure(state, lang, e))),
+        Err(e) => Err(Box::new(ImageRefusal::Page(store_failure(state, lang, e)))),
     }
 }
 
@@ -533,11 +541,13 @@ pub(crate) async fn post_logo(State(state): State<AppState>, signed: Signed, req
     let (logo, done) = match image_choice(&state, &signed, req, "logo").await {
         Ok(ImageChoice::Set(id)) => (Some(id), "logo_saved"),
         Ok(ImageChoice::Remove) => (None, "logo_removed"),
-        Err(Err(r)) => return r,
-        Err(Ok((status, errors, typed))) => {
-            let form = OrgForm::from_org(&current);
-            return org_page(&state, &signed, &form, true, errors, None, status, typed).await;
-        }
+        Err(refusal) => match *refusal {
+            ImageRefusal::Page(r) => return r,
+            ImageRefusal::Form(status, errors, typed) => {
+                let form = OrgForm::from_org(&current);
+                return org_page(&state, &signed, &form, true, errors, None, status, typed).await;
+            }
+        },
     };
     match profiles::set_organisation_logo(&state, logo).await {
         Ok(_) => see_other(&format!("/admin/organisation?done={done}")),
@@ -576,10 +586,12 @@ pub(crate) async fn post_avatar(
     let (avatar, done) = match image_choice(&state, &signed, req, "avatar").await {
         Ok(ImageChoice::Set(id)) => (Some(id), "avatar_saved"),
         Ok(ImageChoice::Remove) => (None, "avatar_removed"),
-        Err(Err(r)) => return r,
-        Err(Ok((status, errors, typed))) => {
-            return author_page(&state, &signed, &form, errors, status, typed, None).await;
-        }
+        Err(refusal) => match *refusal {
+            ImageRefusal::Page(r) => return r,
+            ImageRefusal::Form(status, errors, typed) => {
+                return author_page(&state, &signed, &form, errors, status, typed, None).await;
+            }
+        },
     };
     match profiles::set_author_avatar(&state, &current.id, avatar).await {
         Ok(a) => see_other(&format!(
