@@ -143,8 +143,8 @@ async fn remove(ctx: &FedContext, member: &Member, id: &str) -> Result<(), Feder
     match ctx.store().delete_network_item(id, &member.actor).await? {
         Some(announced) => {
             tracing::info!(object = id, member = %member.actor, "member article deleted from the feed");
-            if announced.is_some() {
-                super::publish::undo_announce(ctx, id).await?;
+            if let Some(announce_id) = announced {
+                super::publish::undo_announce(ctx, id, &announce_id).await?;
             }
         }
         None => tracing::debug!(object = id, "delete of an unknown or already deleted item"),
@@ -205,7 +205,7 @@ pub(crate) async fn store_item(
     let write = ctx.store().upsert_network_item(&item).await?;
     tracing::info!(object = %item.id, member = %member.actor, ?write, "member article");
     if write == ItemWrite::Inserted && announce {
-        super::publish::announce_item(ctx, &item.id).await?;
+        super::publish::announce_item(ctx, &item.id, false).await?;
     }
     Ok(write)
 }
