@@ -395,7 +395,7 @@ impl IncomingActivity {
 
     /// A reply to one of our articles, or an article from an actor we follow.
     async fn create_or_update(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
-        if crate::network::on_object(data, &self.object, actor).await? {
+        if crate::network::on_object(data, &self.kind, &self.object, actor).await? {
             return Ok(());
         }
         let replies_to_us =

@@ -21,7 +21,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use url::Url;
 
-use super::ingest::{refetch_and_store, store_item};
+use super::ingest::{Source, refetch_and_store, store_item};
 use super::membership::fetch_actor_document;
 use crate::context::FedContext;
 use crate::error::FederationError;
@@ -201,14 +201,14 @@ async fn read_items(
             Value::Object(o) if kind != "Announce" && o.contains_key("content") => {
                 let id = link(Some(&object)).unwrap_or_default();
                 match check_host(member, &id) {
-                    Ok(()) => store_item(&data, member, &object, false).await.map(|_| ()),
+                    Ok(()) => store_item(&data, member, &object, Source::Backfill).await.map(|_| ()),
                     Err(e) => Err(e),
                 }
             }
             other => match link(Some(other)) {
-                Some(id) if check_host(member, &id).is_ok() => {
-                    refetch_and_store(&data, member, &id, false).await.map(|_| ())
-                }
+                Some(id) if check_host(member, &id).is_ok() => refetch_and_store(&data, member, &id, Source::Backfill)
+                    .await
+                    .map(|_| ()),
                 Some(id) => {
                     tracing::debug!(member = %member.actor, object = %id, "outbox item from another host; skipped");
                     Ok(())
