@@ -147,10 +147,12 @@ async fn admin_in_headless_chromium() {
     let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
         return;
     };
-    // Replies wait for approval, and so do follows.
+    // Replies wait for approval, and so do follows. The instance is also a
+    // network coordinator, so its network page is audited too.
     let env = env
         .with_env("GAZETTE_FEDERATION__COMMENT_POLICY", "moderated")
-        .with_env("GAZETTE_FEDERATION__MANUALLY_APPROVES_FOLLOWERS", "true");
+        .with_env("GAZETTE_FEDERATION__MANUALLY_APPROVES_FOLLOWERS", "true")
+        .with_env("GAZETTE_NETWORK__ENABLED", "true");
     // The demo content brings the authors; the server must seed it before users link to them.
     let server = env.serve(&["--demo"]);
     create_user(

@@ -105,6 +105,9 @@ async fn page(
     let network = state.fed().settings().network.clone();
     let page_ctx = json!({
         "network_name": network.as_ref().map(|n| n.name.clone()),
+        "network_handle": network
+            .as_ref()
+            .map(|n| format!("@{}@{}", n.username, state.fed().urls().host())),
         "members": rows,
         "items": items,
         "items_total": total,
