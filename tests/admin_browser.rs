@@ -152,8 +152,9 @@ async fn admin_in_headless_chromium() {
     let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
         return;
     };
-    // Replies wait for approval, and so do follows.
-    // Invitations are mailed here.
+    // Replies wait for approval, and so do follows. Invitations are mailed
+    // to the SMTP server below. The instance is also a network coordinator,
+    // so its network page is audited too.
     let smtp = SmtpServer::start().await;
     let env = env
         .with_env("GAZETTE_FEDERATION__COMMENT_POLICY", "moderated")
@@ -161,7 +162,8 @@ async fn admin_in_headless_chromium() {
         .with_env("GAZETTE_MAIL__HOST", "127.0.0.1")
         .with_env("GAZETTE_MAIL__PORT", &smtp.port.to_string())
         .with_env("GAZETTE_MAIL__TLS", "none")
-        .with_env("GAZETTE_MAIL__FROM", "news@coop.example");
+        .with_env("GAZETTE_MAIL__FROM", "news@coop.example")
+        .with_env("GAZETTE_NETWORK__ENABLED", "true");
     // The demo content brings the authors; the server must seed it before users link to them.
     let server = env.serve(&["--demo"]);
     create_user(

@@ -3,7 +3,12 @@
 //! invited; their earlier articles are backfilled; a new article, its edit
 //! and its deletion reach the shared feed; suspension hides a member; the
 //! network actor's boost is in its outbox; filters, search and their Atom
-//! and JSON forms; bad filters and forged articles are refused.
+//! and JSON forms; bad filters and forged articles are refused. The REST
+//! API and the admin pages for members and moderation; a flooding member
+//! rate limited with nothing lost; backfills again when a member accepts
+//! the network's follow late and when it is approved again; a member that
+//! leaves; "Member of" on members' pages and the public members page. The
+//! same scenario runs on SQLite and, when configured, on PostgreSQL.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,6 +19,7 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use common::{Env, eventually, path};
+use gazette_store::Backend;
 use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use rsa::sha2::{Digest, Sha256};
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
@@ -58,19 +64,41 @@ async fn count(base: &str, query: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn coordinator_and_two_members() {
+async fn coordinator_and_two_members_sqlite() {
+    scenario(Backend::Sqlite).await;
+}
+
+/// Each instance gets a fresh PostgreSQL database of its own; skipped when
+/// `GAZETTE_TEST_POSTGRES_URL` is not set (unless it is required).
+#[tokio::test(flavor = "multi_thread")]
+async fn coordinator_and_two_members_postgres() {
+    scenario(Backend::Postgres).await;
+}
+
+async fn scenario(backend: Backend) {
     let (Some(c), Some(m1), Some(m2)) = (
-        Env::new(gazette_store::Backend::Sqlite).await,
-        Env::new(gazette_store::Backend::Sqlite).await,
-        Env::new(gazette_store::Backend::Sqlite).await,
+        Env::new(backend).await,
+        Env::new(backend).await,
+        Env::new(backend).await,
     ) else {
         return;
     };
+    // A low rate for members, so the flood below is refused in part; the
+    // members retry fast (a short backoff unit), Retry-After setting the pace.
     let c = c
         .federated()
         .with_env("GAZETTE_NETWORK__ENABLED", "true")
-        .with_env("GAZETTE_NETWORK__NAME", "European SSE Network");
-    let (m1, m2) = (m1.federated(), m2.federated());
+        .with_env("GAZETTE_NETWORK__NAME", "European SSE Network")
+        .with_env("GAZETTE_NETWORK__MEMBER_RATE_PER_SECOND", "1")
+        .with_env("GAZETTE_NETWORK__MEMBER_BURST", "1");
+    let m1 = m1
+        .federated()
+        .with_env("GAZETTE_FEDERATION__DELIVERY_BACKOFF_UNIT_MS", "20");
+    // Member 2 approves its followers by hand: the network's follow waits.
+    let m2 = m2
+        .federated()
+        .with_env("GAZETTE_FEDERATION__DELIVERY_BACKOFF_UNIT_MS", "20")
+        .with_env("GAZETTE_FEDERATION__MANUALLY_APPROVES_FOLLOWERS", "true");
     let sc = c.serve_federated(&[]);
     let s1 = m1.serve_federated(&["--demo"]);
     let s2 = m2.serve_federated(&["--demo"]);
@@ -137,6 +165,49 @@ async fn coordinator_and_two_members() {
         (count(&sc.base, "").await == 6).then_some(())
     })
     .await;
+    // Once that first backfill is done it publishes, while the network's
+    // follow still waits for its editors: the article does not reach the
+    // coordinator…
+    eventually("member 2's first backfill done", DEADLINE, || async {
+        let members = c.ok(&["network", "members"]);
+        (members.matches("done").count() == 2).then_some(())
+    })
+    .await;
+    let gap = m2.write(
+        "gap.md",
+        "---\nslug: gap-article\nkind: news\ntitle: Article between approval and acceptance\n\
+         summary: Written while the follow waited.\nlanguage: fr\nauthor: camille_renard\n---\nUn texte.\n",
+    );
+    m2.ok(&["publish", path(&gap)]);
+    assert_eq!(count(&sc.base, "q=acceptance").await, 0);
+    // …until it accepts the follow: its outbox is read again.
+    let token2 = common::last_line(&m2.ok(&["token", "create", "followers"])).to_owned();
+    eventually(
+        "the network's follow waiting on member 2, approved",
+        DEADLINE,
+        || async {
+            let resp = reqwest::Client::new()
+                .post(s2.url("/api/followers/approve"))
+                .bearer_auth(&token2)
+                .json(&json!({ "follower": format!("@network@{hc}") }))
+                .send()
+                .await
+                .unwrap();
+            match resp.status().as_u16() {
+                200 => Some(()),
+                // Its Follow has not arrived yet.
+                404 => None,
+                other => panic!("{other}: {}", resp.text().await.unwrap()),
+            }
+        },
+    )
+    .await;
+    eventually(
+        "the article published before the Accept backfilled",
+        DEADLINE,
+        || async { (count(&sc.base, "q=acceptance").await == 1).then_some(()) },
+    )
+    .await;
     let members = c.ok(&["network", "members"]);
     assert!(
         members.contains("Mutuelle Entraide") && members.contains("FR"),
@@ -149,12 +220,12 @@ async fn coordinator_and_two_members() {
     .await;
 
     // Filters, from the members' metadata and the articles' own.
-    assert_eq!(count(&sc.base, "country=FR").await, 3);
+    assert_eq!(count(&sc.base, "country=FR").await, 4);
     assert_eq!(count(&sc.base, "country=be").await, 3);
-    assert_eq!(count(&sc.base, "legal_form=mutual").await, 3);
-    assert_eq!(count(&sc.base, "sector=health").await, 3);
+    assert_eq!(count(&sc.base, "legal_form=mutual").await, 4);
+    assert_eq!(count(&sc.base, "sector=health").await, 4);
     assert_eq!(count(&sc.base, "sector=energy").await, 3);
-    assert_eq!(count(&sc.base, &format!("organisation=demo%40{h2}")).await, 3);
+    assert_eq!(count(&sc.base, &format!("organisation=demo%40{h2}")).await, 4);
     assert_eq!(count(&sc.base, "kind=interview").await, 2);
     assert_eq!(count(&sc.base, "kind=interview&country=FR").await, 1);
     assert_eq!(count(&sc.base, "language=en").await, 4);
@@ -214,7 +285,7 @@ async fn coordinator_and_two_members() {
         .text()
         .await
         .unwrap();
-    assert_eq!(atom.matches("<entry").count(), 3, "{atom}");
+    assert_eq!(atom.matches("<entry").count(), 4, "{atom}");
     assert!(atom.contains("Mutuelle Entraide"), "{atom}");
 
     // Bad filters are refused with the parameter named.
@@ -226,7 +297,7 @@ async fn coordinator_and_two_members() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["field"], "cursor", "{body}");
 
-    // Cursor pagination through the JSON: 7 items in pages of 20 is one page.
+    // Cursor pagination through the JSON: 8 items in pages of 20 is one page.
     assert!(feed(&sc.base, "").await["next"].is_null());
 
     // Forged articles: a stranger's signed Create claiming member 1's host,
@@ -239,7 +310,7 @@ async fn coordinator_and_two_members() {
     let own = format!("{}/objects/1", forger.base);
     let (status, body) = forger.create(&sc.url("/inbox"), &own, "Stranger's article").await;
     assert_eq!(status, 202, "{body}");
-    assert_eq!(count(&sc.base, "").await, 7);
+    assert_eq!(count(&sc.base, "").await, 8);
     assert!(count(&sc.base, "q=Forged").await == 0 && count(&sc.base, "q=Stranger").await == 0);
     // Signed with another key than member 1's: refused, and counted in its health.
     let (status, body) = forger
@@ -262,12 +333,198 @@ async fn coordinator_and_two_members() {
     assert_eq!(m1_health["followed"], "accepted");
     assert_eq!(count(&sc.base, "q=Impostor").await, 0);
 
-    // Moderation: an item removed from the feed is kept, and comes back.
+    // Moderation: an item removed from the feed is kept, and comes back,
+    // announced again under a new id.
+    let announce_of = |outbox: &Value| {
+        outbox["orderedItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["object"] == object_id.as_str())
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+    };
+    let first_announce = announce_of(&as2(&sc.url("/users/network/outbox?page=1")).await).unwrap();
     let out = c.ok(&["network", "hide", &object_id]);
     assert!(out.contains("removed"), "{out}");
     assert_eq!(count(&sc.base, "q=sourdough").await, 0);
-    c.ok(&["network", "restore", &object_id]);
+    assert_eq!(announce_of(&as2(&sc.url("/users/network/outbox?page=1")).await), None);
+    let err = c.fails(&["network", "hide", &object_id]);
+    assert!(err.contains("already hidden"), "{err}");
+    let out = c.ok(&["network", "restore", &object_id]);
+    assert!(out.contains("announced again"), "{out}");
     assert_eq!(count(&sc.base, "q=sourdough").await, 1);
+    let second_announce = announce_of(&as2(&sc.url("/users/network/outbox?page=1")).await).unwrap();
+    assert_ne!(first_announce, second_announce);
+
+    // The REST API: members with their health, decisions, clear refusals.
+    let api = Api::new(&sc.base, common::last_line(&c.ok(&["token", "create", "network"])));
+    let (status, body) = api.get("/api/network/members").await;
+    assert_eq!(status, 200, "{body}");
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{body}");
+    assert!(
+        items
+            .iter()
+            .all(|h| h["followed"] == "accepted" && h["member"]["status"] == "approved"),
+        "{body}"
+    );
+    let m1_handle = format!("demo@{h1}");
+    let m2_handle = format!("demo@{h2}");
+    let (status, body) = api.get("/api/network/members?status=nope").await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("status")),
+        "{body}"
+    );
+    let (status, body) = api
+        .post("/api/network/members/nobody@example.org/approve", json!(null))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = api
+        .post(&format!("/api/network/members/{m1_handle}/reject"), json!(null))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("is approved"),
+        "{body}"
+    );
+    let (status, _) = api
+        .post(&format!("/api/network/members/{m1_handle}/dance"), json!(null))
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = api
+        .post("/api/network/invitations", json!({ "target": format!("@{m2_handle}") }))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = api
+        .post("/api/network/items/hide", json!({ "id": "https://nowhere.example/x" }))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = api.post("/api/network/items/hide", json!({ "id": object_id })).await;
+    assert_eq!((status, body["hidden"].as_bool()), (200, Some(true)), "{body}");
+    let (status, body) = api.get("/api/network/items?hidden=true").await;
+    assert_eq!((status, body["total"].as_i64()), (200, Some(1)), "{body}");
+    let (status, body) = api.post("/api/network/items/restore", json!({ "id": object_id })).await;
+    assert_eq!((status, body["hidden"].as_bool()), (200, Some(false)), "{body}");
+    let (status, body) = api.post("/api/network/items/restore", json!({ "id": object_id })).await;
+    assert_eq!(status, 409, "{body}");
+    // An ordinary instance has none of it.
+    let m1_api = Api::new(&s1.base, common::last_line(&m1.ok(&["token", "create", "x"])));
+    let (status, body) = m1_api.get("/api/network/members").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a network coordinator")
+    );
+
+    // A flooding member: six articles published at once by member 1.
+    // Over its rate the coordinator answers 429; its server retries after
+    // Retry-After and every article arrives; the refusals are counted.
+    let mut drafts = Vec::new();
+    for i in 0..6 {
+        let slug = format!("flood-{i}");
+        let (status, body) = m1_api
+            .post(
+                "/api/articles",
+                json!({
+                    "slug": slug, "kind": "news", "language": "en", "author": "camille_renard",
+                    "translations": [{ "language": "en", "title": format!("Flood number {i}"),
+                                       "summary": "One of many.", "body": "Floodwater text." }]
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        drafts.push(slug);
+    }
+    let publishes = drafts
+        .iter()
+        .map(|slug| m1_api.post_owned(format!("/api/articles/{slug}/publish")));
+    for (status, body) in futures_join_all(publishes).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    eventually("every flood article in the feed", DEADLINE, || async {
+        (count(&sc.base, "q=Floodwater").await == 6).then_some(())
+    })
+    .await;
+    let (_, body) = api.get("/api/network/members?status=approved").await;
+    let limited = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["member"]["handle"] == m1_handle.as_str())
+        .unwrap()["member"]["rate_limited"]
+        .as_i64()
+        .unwrap();
+    assert!(limited > 0, "no activity of member 1 was refused for its rate: {body}");
+    assert_eq!(count(&sc.base, "").await, 14);
+
+    // The admin pages, signed in through the real form as an editor.
+    create_user(&c, &["edna", "--role", "editor"], "correct horse battery staple");
+    let admin = Admin::sign_in(&sc.base, "edna", "correct horse battery staple").await;
+    let (status, html) = admin.get("/admin/network").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("href=\"/admin/network\""), "no nav link");
+    assert!(
+        html.contains("Mutuelle Entraide") && html.contains(&format!("@{m1_handle}")),
+        "{html}"
+    );
+    assert!(html.contains("Flood number 5"), "{html}");
+    let (status, html_fr) = admin.get_lang("/admin/network", "fr").await;
+    assert_eq!(status, 200);
+    assert!(html_fr.contains("Membres et demandes"), "{html_fr}");
+    let csrf = admin.csrf(&html);
+    let (status, location) = admin
+        .post(
+            "/admin/network/items",
+            &[("_csrf", &csrf), ("id", &object_id), ("action", "hide")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("done=item_hidden"), "{location}");
+    assert_eq!(count(&sc.base, "q=sourdough").await, 0);
+    let (_, hidden) = admin.get("/admin/network?items=hidden").await;
+    assert!(hidden.contains("Cooperative bakeries of Ghent and Bruges"), "{hidden}");
+    let (status, _) = admin
+        .post(
+            "/admin/network/items",
+            &[("_csrf", &csrf), ("id", &object_id), ("action", "restore")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(count(&sc.base, "q=sourdough").await, 1);
+    // A decision the status does not allow is refused with the reason.
+    let (status, page) = admin
+        .post_page(
+            "/admin/network/members",
+            &[("_csrf", &csrf), ("member", &m1_handle), ("decision", "reject")],
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(page.contains("is approved"), "{page}");
+    // A form without its token is refused.
+    let (status, _) = admin
+        .post_page(
+            "/admin/network/members",
+            &[("_csrf", "forged"), ("member", &m1_handle), ("decision", "suspend")],
+        )
+        .await;
+    assert_eq!(status, 403);
+    // Removal asks for a confirmation first.
+    let (status, confirm) = admin
+        .post_page(
+            "/admin/network/members",
+            &[("_csrf", &csrf), ("member", &m2_handle), ("decision", "remove")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(confirm.contains("name=\"confirm\" value=\"yes\""), "{confirm}");
+    assert_eq!(
+        count(&sc.base, "country=FR").await,
+        4,
+        "nothing removed before the confirmation"
+    );
 
     // Deleted at its origin: it leaves the feed.
     m1.ok(&["article", "delete", "cooperative-bakeries"]);
@@ -275,14 +532,281 @@ async fn coordinator_and_two_members() {
         (count(&sc.base, "q=sourdough").await == 0).then_some(())
     })
     .await;
-    assert_eq!(count(&sc.base, "").await, 6);
+    assert_eq!(count(&sc.base, "").await, 13);
 
-    // Suspension hides member 2's articles without losing them.
+    // Suspension hides member 2's articles without losing them; what it
+    // publishes meanwhile is not aggregated, and arrives on re-approval.
     c.ok(&["network", "suspend", &format!("@demo@{h2}")]);
-    assert_eq!(count(&sc.base, "").await, 3);
     assert_eq!(count(&sc.base, "country=FR").await, 0);
+    let during = m2.write(
+        "during.md",
+        "---\nslug: during-suspension\nkind: news\ntitle: Written during the suspension\n\
+         summary: Later.\nlanguage: fr\nauthor: camille_renard\n---\nUn texte pendant.\n",
+    );
+    m2.ok(&["publish", path(&during)]);
     c.ok(&["network", "approve", &format!("@demo@{h2}")]);
-    assert_eq!(count(&sc.base, "country=FR").await, 3);
+    eventually(
+        "the article of the suspension backfilled on re-approval",
+        DEADLINE,
+        || async { (count(&sc.base, "country=FR").await == 5).then_some(()) },
+    )
+    .await;
+
+    // Member side: both members say which network they belong to, linked
+    // to its feed; the coordinator links its feed and lists its members.
+    let home1 = get(&s1.url("/")).await.text().await.unwrap();
+    assert!(home1.contains("Member of"), "{home1}");
+    assert!(
+        home1.contains(&format!(
+            "<a href=\"{}\">European SSE Network</a>",
+            sc.url("/network/feed")
+        )),
+        "{home1}"
+    );
+    assert!(!home1.contains("href=\"/network/feed\""), "{home1}");
+    assert_eq!(get(&s1.url("/network/members")).await.status(), 404);
+    let home_c = get(&sc.url("/")).await.text().await.unwrap();
+    assert!(home_c.contains("href=\"/network/feed\"") && home_c.contains("href=\"/network/members\""));
+    let members_page = get(&sc.url("/network/members")).await.text().await.unwrap();
+    assert!(
+        members_page.contains("Mutuelle Entraide")
+            && members_page.contains("mutual")
+            && members_page.contains("health"),
+        "{members_page}"
+    );
+    assert!(members_page.contains(&format!("@{m1_handle}")), "{members_page}");
+
+    // Member 1 leaves (stops following the network actor): marked left,
+    // its articles hidden but kept, and its pages no longer say member.
+    m1.ok(&["unfollow", &format!("@network@{hc}")]);
+    eventually("member 1 marked as left", DEADLINE, || async {
+        c.ok(&["network", "members", "--status", "left"])
+            .contains(&format!("@{m1_handle}"))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(count(&sc.base, "country=BE").await, 0);
+    let home1 = get(&s1.url("/")).await.text().await.unwrap();
+    assert!(!home1.contains("European SSE Network"), "{home1}");
+    let (status, body) = api
+        .post(&format!("/api/network/members/{m1_handle}/suspend"), json!(null))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("is left"), "{body}");
+    let (status, body) = api
+        .post(&format!("/api/network/members/{m1_handle}/approve"), json!(null))
+        .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("approved")), "{body}");
+    assert_eq!(count(&sc.base, "country=BE").await, 9);
+
+    // Confirmed, the removal of member 2 hides its articles (kept).
+    let (status, _) = admin
+        .post(
+            "/admin/network/members",
+            &[
+                ("_csrf", &csrf),
+                ("member", &m2_handle),
+                ("decision", "remove"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(count(&sc.base, "country=FR").await, 0);
+    let (_, body) = api.get("/api/network/members?status=removed").await;
+    assert_eq!(body["items"][0]["articles"], 5, "{body}");
+}
+
+/// Runs the futures together (tests have no `futures` crate).
+async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+/// `gazette user create …` with the password on standard input.
+fn create_user(env: &Env, args: &[&str], password: &str) {
+    use std::io::Write;
+    let mut full = vec!["user", "create"];
+    full.extend_from_slice(args);
+    full.push("--password-stdin");
+    let mut child = env
+        .command(&full)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A REST API client with a bearer token.
+#[derive(Clone)]
+struct Api {
+    base: String,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    fn new(base: &str, token: &str) -> Api {
+        Api {
+            base: base.to_owned(),
+            token: token.to_owned(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn read(resp: reqwest::Response) -> (u16, Value) {
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        Api::read(resp).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if !body.is_null() {
+            req = req.json(&body);
+        }
+        Api::read(req.send().await.unwrap()).await
+    }
+
+    /// A POST without a body that owns what it needs (to be spawned).
+    fn post_owned(&self, path: String) -> impl std::future::Future<Output = (u16, Value)> + Send + 'static {
+        let api = self.clone();
+        async move { api.post(&path, Value::Null).await }
+    }
+}
+
+/// A browser-like session on the admin pages: cookies by hand, no redirects followed.
+struct Admin {
+    base: String,
+    session: String,
+    client: reqwest::Client,
+}
+
+fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+impl Admin {
+    async fn sign_in(base: &str, username: &str, password: &str) -> Admin {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let resp = client.get(format!("{base}/admin/login")).send().await.unwrap();
+        let form_cookie = cookie_value(&resp, "gazette_form").expect("the login form sets its CSRF cookie");
+        let resp = client
+            .post(format!("{base}/admin/login"))
+            .header("cookie", format!("gazette_form={form_cookie}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[
+                ("_csrf", &form_cookie),
+                ("username", username),
+                ("password", password),
+                ("next", "/admin"),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303, "sign-in refused");
+        let session = cookie_value(&resp, "gazette_session").expect("a session cookie");
+        Admin {
+            base: base.to_owned(),
+            session,
+            client,
+        }
+    }
+
+    async fn get_lang(&self, path: &str, lang: &str) -> (u16, String) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", format!("gazette_session={}", self.session))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        self.get_lang(path, "en").await
+    }
+
+    /// The CSRF token of the forms on a page.
+    fn csrf(&self, html: &str) -> String {
+        let at = html.find("name=\"_csrf\" value=\"").expect("a form with a CSRF token");
+        let rest = &html[at + "name=\"_csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+
+    async fn send(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", format!("gazette_session={}", self.session))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(fields))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A form answered with a redirect: its status and `Location`.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let resp = self.send(path, fields).await;
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (resp.status().as_u16(), location)
+    }
+
+    /// A form answered with a page.
+    async fn post_page(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let resp = self.send(path, fields).await;
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
 }
 
 /// A server outside the network that signs what it sends (draft-cavage,

@@ -263,7 +263,7 @@ try {
   expect(forbidden.status() === 403, `403 when an author publishes, got ${forbidden.status()}`);
 
   // Pages for editors and admins, and pages for admins only.
-  const EDITOR_PAGES = ["/admin/comments", "/admin/followers", "/admin/reports", "/admin/blocks", "/admin/deliveries"];
+  const EDITOR_PAGES = ["/admin/comments", "/admin/followers", "/admin/reports", "/admin/blocks", "/admin/deliveries", "/admin/network"];
   const ADMIN_PAGES = ["/admin/users", "/admin/tokens", "/admin/organisation", "/admin/authors", "/admin/authors/new"];
   async function statusOf(path) {
     return (await page.request.get(`${opts.base}${path}`, { maxRedirects: 0 })).status();
@@ -329,11 +329,12 @@ try {
   expect((await page.locator("a[href$='/interactions']").count()) > 0, "the editor links to the interactions");
 
   step("approve a follow waiting for approval");
-  await page.goto(`${opts.base}/admin/followers?status=pending`);
+  // The organisation's tab (the instance, a coordinator, has a network actor too).
+  await page.goto(`${opts.base}/admin/followers?actor=demo&status=pending`);
   expect((await text()).includes("@bob@friendly.example"), "bob's follow is waiting");
   await audit("followers-pending");
   await Promise.all([page.waitForURL("**done=approved"), page.click("button[value=approve]")]);
-  await page.goto(`${opts.base}/admin/followers`);
+  await page.goto(`${opts.base}/admin/followers?actor=demo`);
   expect((await text()).includes("@bob@friendly.example"), "bob follows now");
   expect((await text()).includes("friendly.example"), "with his server");
   await audit("followers");
@@ -369,6 +370,12 @@ try {
   await page.goto(`${opts.base}/admin/deliveries`);
   expect((await text()).includes("friendly.example"), "the Accept to bob's server is queued");
   await audit("deliveries");
+
+  step("the network page of a coordinator: members and the shared feed's moderation");
+  await page.goto(`${opts.base}/admin/network`);
+  expect((await page.locator("nav.bar__nav a[href='/admin/network']").count()) === 1, "a Network link on a coordinator");
+  expect((await text()).includes("Invite an organisation"), "the invitation form");
+  await audit("network");
 
   step("invite a user: a taken name is refused with the text kept, then the one-time link");
   await page.goto(`${opts.base}/admin/users`);

@@ -18,15 +18,20 @@ pub enum MemberStatus {
     Rejected,
     /// No longer a member; its articles are hidden (kept).
     Removed,
+    /// The member's organisation stopped following the network actor
+    /// (`Undo` of its `Follow`): its articles are hidden (kept) until it is
+    /// approved again.
+    Left,
 }
 
 impl MemberStatus {
-    pub const ALL: [MemberStatus; 5] = [
+    pub const ALL: [MemberStatus; 6] = [
         MemberStatus::Requested,
         MemberStatus::Approved,
         MemberStatus::Suspended,
         MemberStatus::Rejected,
         MemberStatus::Removed,
+        MemberStatus::Left,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,7 +41,31 @@ impl MemberStatus {
             MemberStatus::Suspended => "suspended",
             MemberStatus::Rejected => "rejected",
             MemberStatus::Removed => "removed",
+            MemberStatus::Left => "left",
         }
+    }
+
+    /// Whether the coordinator may move a member from this status to `to`:
+    /// approve anyone not approved, reject only a request, suspend only an
+    /// approved member, remove an approved or suspended one.
+    pub fn can_become(self, to: MemberStatus) -> bool {
+        use MemberStatus::*;
+        match to {
+            Approved => self != Approved,
+            Rejected => self == Requested,
+            Suspended => self == Approved,
+            Removed => matches!(self, Approved | Suspended),
+            Requested | Left => false,
+        }
+    }
+
+    /// The statuses from which `to` can be reached, for error messages.
+    pub fn sources_of(to: MemberStatus) -> Vec<&'static str> {
+        MemberStatus::ALL
+            .into_iter()
+            .filter(|s| s.can_become(to))
+            .map(MemberStatus::as_str)
+            .collect()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -78,6 +107,8 @@ pub struct Member {
     pub decided_at: Option<DateTime<Utc>>,
     pub last_activity_at: Option<DateTime<Utc>>,
     pub signature_failures: i64,
+    /// Activities from its host refused with 429 (over its rate; retried by its server).
+    pub rate_limited: i64,
     pub backfill: Backfill,
     pub updated_at: DateTime<Utc>,
 }
@@ -92,6 +123,8 @@ pub struct Backfill {
     pub pages: i64,
     pub items: i64,
     pub error: Option<String>,
+    /// The outbox is to be read again from its first page once this run ends.
+    pub rerun: bool,
 }
 
 /// A member article as the shared feed keeps it.
@@ -216,6 +249,22 @@ mod tests {
             assert_eq!(MemberStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(MemberStatus::parse("member"), None);
+    }
+
+    #[test]
+    fn coordinator_decisions_follow_the_status() {
+        use MemberStatus::*;
+        assert!(Requested.can_become(Approved) && Left.can_become(Approved) && Suspended.can_become(Approved));
+        assert!(!Approved.can_become(Approved));
+        assert!(Requested.can_become(Rejected) && !Approved.can_become(Rejected));
+        assert!(Approved.can_become(Suspended) && !Requested.can_become(Suspended) && !Left.can_become(Suspended));
+        assert!(Suspended.can_become(Removed) && !Rejected.can_become(Removed) && !Left.can_become(Removed));
+        assert!(
+            MemberStatus::ALL
+                .iter()
+                .all(|s| !s.can_become(Left) && !s.can_become(Requested))
+        );
+        assert_eq!(MemberStatus::sources_of(Rejected), ["requested"]);
     }
 
     #[test]

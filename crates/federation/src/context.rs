@@ -46,6 +46,10 @@ pub struct NetworkSettings {
     /// Bounds of a member's outbox backfill: pages fetched, articles read.
     pub backfill_max_pages: u32,
     pub backfill_max_items: u32,
+    /// Article activities accepted per second from one member's host, and
+    /// how many may come at once; past that the inbox answers `429`.
+    pub member_rate_per_second: u32,
+    pub member_burst: u32,
 }
 
 impl FederationSettings {
@@ -125,6 +129,8 @@ struct Inner {
     hosts_checked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     /// When each sender's key was last fetched again after a bad signature.
     key_refetches: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// Coordinator: article activities per member host (see `network::rate`).
+    member_buckets: crate::network::rate::HostBuckets,
 }
 
 impl FedContext {
@@ -139,6 +145,7 @@ impl FedContext {
             actor_cache: ActorCache::default(),
             hosts_checked: std::sync::Mutex::default(),
             key_refetches: std::sync::Mutex::default(),
+            member_buckets: Default::default(),
         }))
     }
 
@@ -160,6 +167,10 @@ impl FedContext {
 
     pub(crate) fn first_fetches(&self) -> &FirstFetches {
         &self.0.first_fetches
+    }
+
+    pub(crate) fn member_buckets(&self) -> &crate::network::rate::HostBuckets {
+        &self.0.member_buckets
     }
 
     pub(crate) fn actor_cache(&self) -> &ActorCache {

@@ -19,6 +19,9 @@ pub enum FederationError {
     Store(#[from] StoreError),
     #[error("federation library: {0}")]
     Library(#[from] activitypub_federation::error::Error),
+    /// Too many requests from the sender: retry after this many seconds.
+    #[error("{1}")]
+    RateLimited(u64, String),
     #[error("{0}")]
     Internal(String),
 }
@@ -48,6 +51,13 @@ impl IntoResponse for FederationError {
             FederationError::NotFound => (StatusCode::NOT_FOUND, "not found".to_owned()),
             FederationError::Gone => (StatusCode::GONE, "gone".to_owned()),
             FederationError::Refused(s, m) => (*s, m.clone()),
+            FederationError::RateLimited(secs, m) => {
+                tracing::info!(retry_after = secs, reason = %m, "federation request rate limited");
+                let mut r = (StatusCode::TOO_MANY_REQUESTS, m.clone()).into_response();
+                r.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*secs));
+                return r;
+            }
             FederationError::Store(StoreError::NotFound { .. }) => (StatusCode::NOT_FOUND, self.to_string()),
             // e.g. an `Update` of a reply by someone other than its author.
             FederationError::Store(StoreError::Conflict { message, .. }) => (StatusCode::CONFLICT, message.clone()),

@@ -231,6 +231,7 @@ impl Activity for IncomingActivity {
         // Likes and boosts are recorded under their activity id, which is
         // their duplicate check; every other activity is checked here.
         let dedupe_here = !matches!(self.kind.as_str(), "Like" | "Announce");
+        crate::network::check_member_rate(data, &self.kind, self.actor.inner()).await?;
         if dedupe_here && !data.store().mark_activity_received(self.id.as_str()).await? {
             tracing::debug!(id = %self.id, "duplicate activity ignored");
             return Ok(());
@@ -260,6 +261,7 @@ impl Activity for IncomingActivity {
                 let follow_id = object_id(&self.object).unwrap_or_default();
                 if data.store().accept_following(&actor.actor.id, follow_id).await? {
                     tracing::info!(target = %actor.actor.id, "follow accepted");
+                    crate::network::on_follow_accepted(data, &actor).await?;
                 }
                 Ok(())
             }
@@ -316,6 +318,7 @@ impl IncomingActivity {
                     let local_id = data.urls().actor(local.username());
                     data.store().remove_follower(&local_id, &actor.actor.id).await?;
                     tracing::info!(follower = %actor.actor.id, local = %local_id, "follower left");
+                    crate::network::on_unfollow(data, &local, actor).await?;
                 }
             }
             _ => {
@@ -392,7 +395,7 @@ impl IncomingActivity {
 
     /// A reply to one of our articles, or an article from an actor we follow.
     async fn create_or_update(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
-        if crate::network::on_object(data, &self.object, actor).await? {
+        if crate::network::on_object(data, &self.kind, &self.object, actor).await? {
             return Ok(());
         }
         let replies_to_us =

@@ -75,6 +75,8 @@ pub fn federation_settings(config: &Config) -> FederationSettings {
         summary: config.network.summary.clone(),
         backfill_max_pages: u32::try_from(config.network.backfill_max_pages).unwrap_or(u32::MAX),
         backfill_max_items: u32::try_from(config.network.backfill_max_items).unwrap_or(u32::MAX),
+        member_rate_per_second: u32::try_from(config.network.member_rate_per_second).unwrap_or(u32::MAX),
+        member_burst: u32::try_from(config.network.member_burst).unwrap_or(u32::MAX),
     });
     settings
 }

@@ -133,6 +133,10 @@ pub struct NetworkConfig {
     pub backfill_max_pages: u64,
     /// Most articles read when backfilling a new member.
     pub backfill_max_items: u64,
+    /// Article activities accepted per second from one member's host…
+    pub member_rate_per_second: u64,
+    /// …and in one burst; past that the inbox answers 429 with Retry-After.
+    pub member_burst: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -221,6 +225,8 @@ impl Default for NetworkConfig {
             summary: String::new(),
             backfill_max_pages: 50,
             backfill_max_items: 1000,
+            member_rate_per_second: 500,
+            member_burst: 2000,
         }
     }
 }
@@ -556,6 +562,14 @@ pub const KEYS: &[Key] = &[
         }),
     },
     Key {
+        section: "network",
+        name: "member_rate_per_second",
+        set: Setter::PositiveInt(|c, n| {
+            c.network.member_rate_per_second = n.min(1_000_000);
+            Ok(())
+        }),
+    },
+    Key {
         section: "mail",
         name: "tls",
         set: Setter::Text(|c, v| {
@@ -600,6 +614,14 @@ pub const KEYS: &[Key] = &[
         name: "timeout_seconds",
         set: Setter::PositiveInt(|c, n| {
             c.mail.timeout_seconds = n.min(3600);
+            Ok(())
+        }),
+    },
+    Key {
+        section: "network",
+        name: "member_burst",
+        set: Setter::PositiveInt(|c, n| {
+            c.network.member_burst = n.min(10_000_000);
             Ok(())
         }),
     },

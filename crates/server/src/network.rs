@@ -80,17 +80,11 @@ async fn act(store: &Store, config: &Config, cmd: NetworkCommand) -> Result<(), 
                 None => None,
                 Some(s) => Some(MemberStatus::parse(s).ok_or_else(|| {
                     CliError::Usage(format!(
-                        "--status: unknown status `{s}`: expected requested, approved, suspended, rejected or removed"
+                        "--status: unknown status `{s}`: expected requested, approved, suspended, rejected, removed or left"
                     ))
                 })?),
             };
-            let network_actor = format!("{}/users/{}", config.instance.public_url, config.network.username);
-            let health: Vec<_> = store
-                .member_health(&network_actor)
-                .await?
-                .into_iter()
-                .filter(|h| status.is_none_or(|s| h.member.status == s))
-                .collect();
+            let health = membership::health(&ctx, status).await.map_err(federation("members"))?;
             if json {
                 let text = serde_json::to_string_pretty(&health).map_err(|e| CliError::Io {
                     what: "cannot write the members as JSON".into(),
@@ -104,7 +98,7 @@ async fn act(store: &Store, config: &Config, cmd: NetworkCommand) -> Result<(), 
                     .unwrap_or_else(|| "-".into())
             };
             println!(
-                "{:<10} {:<36} {:<7} {:<9} {:<17} {:>8} {:>7} {:>7} {:>7} {:<16} NAME",
+                "{:<10} {:<36} {:<7} {:<9} {:<17} {:>8} {:>7} {:>7} {:>7} {:>7} {:<16} NAME",
                 "STATUS",
                 "HANDLE",
                 "COUNTRY",
@@ -114,12 +108,13 @@ async fn act(store: &Store, config: &Config, cmd: NetworkCommand) -> Result<(), 
                 "PENDING",
                 "FAILING",
                 "SIG.ERR",
+                "LIMITED",
                 "BACKFILL"
             );
             for h in &health {
                 let m = &h.member;
                 println!(
-                    "{:<10} {:<36} {:<7} {:<9} {:<17} {:>8} {:>7} {:>7} {:>7} {:<16} {}",
+                    "{:<10} {:<36} {:<7} {:<9} {:<17} {:>8} {:>7} {:>7} {:>7} {:>7} {:<16} {}",
                     m.status.as_str(),
                     format!("@{}", m.handle),
                     m.profile.country.as_deref().unwrap_or("-"),
@@ -129,6 +124,7 @@ async fn act(store: &Store, config: &Config, cmd: NetworkCommand) -> Result<(), 
                     h.deliveries_pending,
                     h.deliveries_failing,
                     m.signature_failures,
+                    m.rate_limited,
                     format!("{} {}/{}", m.backfill.state, m.backfill.pages, m.backfill.items),
                     m.profile.name
                 );
@@ -164,10 +160,13 @@ async fn act(store: &Store, config: &Config, cmd: NetworkCommand) -> Result<(), 
         }
         NetworkCommand::Restore { item } => {
             coordinator(config)?;
-            membership::hide_item(&ctx, &item, false)
+            let restored = membership::hide_item(&ctx, &item, false)
                 .await
                 .map_err(federation(&item))?;
-            println!("{item} is back in the shared feed");
+            match restored.announce_id {
+                Some(_) => println!("{item} is back in the shared feed, announced again"),
+                None => println!("{item} is back in the shared feed"),
+            }
         }
     }
     Ok(())
@@ -189,6 +188,7 @@ async fn decide(
         MemberStatus::Suspended => "suspended: its articles are hidden from the feed (kept)",
         MemberStatus::Removed => "removed: its articles are hidden (kept) and the network no longer follows it",
         MemberStatus::Requested => "requested",
+        MemberStatus::Left => "left",
     };
     println!("@{} ({}) {what}", m.handle, m.actor);
     Ok(())

@@ -695,7 +695,13 @@ async fn record_one(
                 .await?;
                 Recorded::RetryAt(from_db(to_db(at))?)
             };
-            if host_failed(tx, &r.host, now, error, policy).await? {
+            if matches!(&r.outcome, DeliveryOutcome::RetryAfter(..)) && error.starts_with("HTTP 429") {
+                // Throttled (e.g. a network coordinator's per-member rate):
+                // the host is up and said when to come back, which the wait
+                // above honours; opening its circuit would hold every other
+                // delivery to it longer than it asked.
+                host_answered(tx, &r.host, None).await?;
+            } else if host_failed(tx, &r.host, now, error, policy).await? {
                 // The host was just marked unavailable and all its rows given up.
                 return Ok(Recorded::GivenUp);
             }

@@ -8,6 +8,7 @@ mod deliveries;
 mod dialect;
 mod error;
 mod federation;
+mod feed_moderation;
 mod ids;
 mod interactions;
 mod media;
@@ -38,6 +39,7 @@ pub use deliveries::{
 };
 pub use error::{StoreError, StoreResult};
 pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationComment};
+pub use feed_moderation::ModeratedItem;
 pub use media::{MediaUse, NewMedia};
 pub use members::MemberHealth;
 pub use migrate::MIGRATIONS;

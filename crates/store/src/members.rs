@@ -10,8 +10,8 @@ use crate::error::{StoreError, StoreResult};
 use crate::time::{from_db, from_db_opt, now, to_db};
 
 const MEMBER_COLUMNS: &str = "actor, host, status, handle, name, url, inbox, country, legal_form, sectors, languages, \
-     logo, requested_at, decided_at, last_activity_at, signature_failures, backfill_state, backfill_next, \
-     backfill_pages, backfill_items, backfill_error, updated_at";
+     logo, requested_at, decided_at, last_activity_at, signature_failures, rate_limited, backfill_state, \
+     backfill_next, backfill_pages, backfill_items, backfill_error, backfill_rerun, updated_at";
 
 /// One member's federation health, for the coordinator.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -103,13 +103,13 @@ impl Store {
     }
 
     /// Sets a member's status (the coordinator's decision); approving
-    /// (again) queues a backfill of its outbox.
+    /// (again) queues a backfill of its outbox from the first page (what it
+    /// published while it was not approved comes in too).
     pub async fn set_member_status(&self, actor: &str, status: MemberStatus) -> StoreResult<Member> {
         let t = to_db(now());
         let done = sqlx::query(
             "UPDATE network_members SET status = $2, decided_at = $3, updated_at = $3,
-               backfill_state = CASE WHEN $2 = 'approved' AND backfill_state <> 'done' THEN 'pending'
-                                     ELSE backfill_state END
+               backfill_rerun = CASE WHEN $2 = 'approved' THEN 1 ELSE backfill_rerun END
              WHERE actor = $1",
         )
         .bind(actor)
@@ -196,15 +196,66 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Approved members whose backfill is still to run or to resume.
+    /// Approved members whose backfill is still to run, to resume, or to
+    /// run again from the first page.
     pub async fn members_to_backfill(&self) -> StoreResult<Vec<Member>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {MEMBER_COLUMNS} FROM network_members WHERE status = 'approved' AND backfill_state = 'pending'
-             ORDER BY decided_at"
+            "SELECT {MEMBER_COLUMNS} FROM network_members
+             WHERE status = 'approved' AND (backfill_state = 'pending' OR backfill_rerun = 1) ORDER BY decided_at"
         )))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(member_from_row).collect()
+    }
+
+    /// Asks for the member's outbox to be read again from its first page
+    /// once the backfill in progress (if any) ends; false when the member is
+    /// unknown or not approved.
+    pub async fn rerun_backfill(&self, actor: &str) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE network_members SET backfill_rerun = 1 WHERE actor = $1 AND status = 'approved'")
+                .bind(actor)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Takes the request of [`Store::rerun_backfill`]: true (once) when there was one.
+    pub async fn take_backfill_rerun(&self, actor: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE network_members SET backfill_rerun = 0 WHERE actor = $1 AND backfill_rerun = 1")
+            .bind(actor)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Counts an activity from the approved member on `host` refused for its rate.
+    pub async fn count_member_rate_limited(&self, host: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE network_members SET rate_limited = rate_limited + 1 WHERE host = $1 AND status = 'approved'",
+        )
+        .bind(host)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The member's organisation stopped following the network actor: it is
+    /// `left` (its articles hidden, kept) unless it was already out
+    /// (rejected, removed). Returns the member when its status changed.
+    pub async fn mark_member_left(&self, actor: &str) -> StoreResult<Option<Member>> {
+        let done = sqlx::query(
+            "UPDATE network_members SET status = 'left', decided_at = $2, updated_at = $2
+             WHERE actor = $1 AND status IN ('requested', 'approved', 'suspended')",
+        )
+        .bind(actor)
+        .bind(to_db(now()))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.find_member(actor).await
     }
 
     /// Saves backfill progress after a page (so it resumes there), or its end.
@@ -305,12 +356,14 @@ fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
         decided_at: from_db_opt(r.try_get("decided_at")?)?,
         last_activity_at: from_db_opt(r.try_get("last_activity_at")?)?,
         signature_failures: r.try_get("signature_failures")?,
+        rate_limited: r.try_get("rate_limited")?,
         backfill: Backfill {
             state: r.try_get("backfill_state")?,
             next: r.try_get("backfill_next")?,
             pages: r.try_get("backfill_pages")?,
             items: r.try_get("backfill_items")?,
             error: r.try_get("backfill_error")?,
+            rerun: r.try_get::<i64, _>("backfill_rerun")? != 0,
         },
         updated_at: from_db(r.try_get("updated_at")?)?,
     })

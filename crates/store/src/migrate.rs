@@ -83,6 +83,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0011_user_email.sql"),
         postgres: include_str!("../../../migrations/postgres/0011_user_email.sql"),
     },
+    Migration {
+        version: 13,
+        description: "network rate limits",
+        sqlite: include_str!("../../../migrations/sqlite/0013_network_rate_limits.sql"),
+        postgres: include_str!("../../../migrations/postgres/0013_network_rate_limits.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

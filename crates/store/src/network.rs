@@ -72,6 +72,26 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// The networks (`Group` actors) whose follow by `local_actor` was
+    /// accepted: the networks its organisation is a member of, by name.
+    pub async fn accepted_groups(&self, local_actor: &str) -> StoreResult<Vec<RemoteActor>> {
+        let rows = sqlx::query(
+            "SELECT r.id AS id FROM following f JOIN remote_actors r ON r.id = f.target
+             WHERE f.local_actor = $1 AND f.status = 'accepted' AND r.kind = 'Group' ORDER BY r.name, r.id",
+        )
+        .bind(local_actor)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: String = r.try_get("id")?;
+            if let Some(actor) = self.find_remote_actor(&id).await? {
+                out.push(actor);
+            }
+        }
+        Ok(out)
+    }
+
     /// Whom `local_actor` follows, with each follow's state.
     pub async fn list_following(&self, local_actor: &str) -> StoreResult<Vec<Following>> {
         let rows = sqlx::query(

@@ -36,6 +36,7 @@ both!(
     unavailable_hosts_are_skipped_until_they_speak,
     stats_count_per_host_and_purge_cleans_up,
     retry_after_is_honoured,
+    throttling_does_not_open_the_circuit,
 );
 
 const ACTOR: &str = "https://here.example/users/org";
@@ -664,4 +665,44 @@ async fn retry_after_is_honoured(db: &TestDb) {
         "{short} is sooner than the backoff"
     );
     assert!((short - t).to_std().unwrap() < hour);
+}
+
+/// A host that answers 429 with `Retry-After` is throttling us, not down:
+/// its rows wait as asked, but its circuit stays closed (other deliveries to
+/// it go on as soon as it allows). A 503 still counts as a failure.
+async fn throttling_does_not_open_the_circuit(db: &TestDb) {
+    let store = &db.store;
+    let policy = RetryPolicy {
+        circuit_threshold: 2,
+        ..Default::default()
+    };
+    let inboxes: Vec<String> = (0..3).map(|i| inbox("busy.example", i)).collect();
+    enqueue(store, "https://here.example/a/1", &inboxes).await;
+    let more: Vec<String> = (0..3).map(|i| inbox("sick.example", i)).collect();
+    enqueue(store, "https://here.example/a/1", &more).await;
+    let t = soon();
+    let claimed = store.claim_deliveries(t, LEASE, 10, 10, &[]).await.unwrap();
+    assert_eq!(claimed.len(), 6);
+    let results: Vec<_> = claimed
+        .iter()
+        .map(|d| {
+            let what = if d.host == "busy.example" {
+                "HTTP 429 Too Many Requests"
+            } else {
+                "HTTP 503 Service Unavailable"
+            };
+            result(
+                &d.id,
+                &d.host,
+                DeliveryOutcome::RetryAfter(what.into(), Duration::from_secs(2)),
+            )
+        })
+        .collect();
+    store.record_delivery_results(t, &results, &policy).await.unwrap();
+    let stats = store.delivery_stats().await.unwrap();
+    let host = |h: &str| stats.iter().find(|s| s.host == h).unwrap().clone();
+    assert_eq!(host("busy.example").consecutive_failures, 0);
+    assert_eq!(host("busy.example").circuit_open_until, None);
+    assert_eq!(host("sick.example").consecutive_failures, 3);
+    assert!(host("sick.example").circuit_open_until.is_some());
 }

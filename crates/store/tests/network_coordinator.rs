@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use gazette_core::network::{MATCH_END, MATCH_START};
-use gazette_core::{FeedCursor, FeedFilter, MemberProfile, MemberStatus, NetworkItem};
+use gazette_core::{FeedCursor, FeedFilter, MemberProfile, MemberStatus, NetworkItem, RemoteActor};
 use gazette_store::testing::TestDb;
 use gazette_store::{Backend, ItemWrite, Store};
 
@@ -24,7 +24,8 @@ both!(
     membership_requests_and_decisions,
     items_are_written_in_order_and_deletions_stick,
     feed_filters_cursor_and_search,
-    moderation_hides_without_losing
+    moderation_hides_without_losing,
+    reruns_rate_limits_departures_and_groups
 );
 
 fn profile(name: &str, country: &str, legal_form: &str, sectors: &[&str]) -> MemberProfile {
@@ -443,4 +444,105 @@ async fn moderation_hides_without_losing(store: &Store) {
     assert!(store.find_network_item(&one.id).await.unwrap().is_some(), "kept");
     store.set_member_status(&a, MemberStatus::Approved).await.unwrap();
     assert_eq!(count().await, 1);
+}
+
+async fn reruns_rate_limits_departures_and_groups(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    // Approval asks for a backfill from the first page, taken once.
+    assert!(store.get_member(&a).await.unwrap().backfill.rerun);
+    assert_eq!(store.members_to_backfill().await.unwrap().len(), 1);
+    assert!(store.take_backfill_rerun(&a).await.unwrap());
+    assert!(!store.take_backfill_rerun(&a).await.unwrap());
+    let mut done = store.get_member(&a).await.unwrap().backfill;
+    done.state = "done".into();
+    store.save_backfill(&a, &done).await.unwrap();
+    assert!(store.members_to_backfill().await.unwrap().is_empty());
+    // The member's Accept asks again, even after a finished run.
+    assert!(store.rerun_backfill(&a).await.unwrap());
+    assert_eq!(store.members_to_backfill().await.unwrap().len(), 1);
+    assert!(!store.rerun_backfill("https://x.example/users/nobody").await.unwrap());
+
+    // Refusals for the rate count for approved members only.
+    assert!(store.count_member_rate_limited("a.example").await.unwrap());
+    assert!(store.count_member_rate_limited("a.example").await.unwrap());
+    assert!(!store.count_member_rate_limited("z.example").await.unwrap());
+    assert_eq!(store.get_member(&a).await.unwrap().rate_limited, 2);
+
+    // Moderators' list: hidden ones apart, deleted ones not at all.
+    let one = item(&a, "1", "One", "text", 0);
+    let two = item(&a, "2", "Two", "text", 1);
+    let three = item(&a, "3", "Three", "text", 2);
+    for i in [&one, &two, &three] {
+        store.upsert_network_item(i).await.unwrap();
+    }
+    store.hide_network_item(&two.id, true).await.unwrap();
+    store.delete_network_item(&three.id, &a).await.unwrap();
+    let (all, total) = store.moderation_items(false, 10, 0).await.unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(all.iter().map(|i| i.title.as_str()).collect::<Vec<_>>(), ["Two", "One"]);
+    assert!(all[0].hidden && !all[1].hidden);
+    assert_eq!(all[0].member_name, "Alpha");
+    let (hidden, total) = store.moderation_items(true, 10, 0).await.unwrap();
+    assert_eq!((hidden.len(), total), (1, 1));
+    assert!(store.find_moderated_item(&three.id).await.unwrap().is_none());
+    assert!(store.find_moderated_item(&one.id).await.unwrap().is_some());
+
+    // Leaving: out of the feed, kept; not for members already out.
+    let left = store.mark_member_left(&a).await.unwrap().unwrap();
+    assert_eq!(left.status, MemberStatus::Left);
+    assert!(store.mark_member_left(&a).await.unwrap().is_none());
+    assert!(
+        store
+            .network_feed(&FeedFilter::default(), None, 10)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+    assert_eq!(store.moderation_items(false, 10, 0).await.unwrap().1, 2);
+    assert!(
+        store
+            .mark_member_left("https://x.example/users/nobody")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Member side: the networks whose follow was accepted.
+    let local = "https://here.example/users/org";
+    let group = |id: &str, kind: &str, name: &str| RemoteActor {
+        id: id.into(),
+        kind: kind.into(),
+        preferred_username: "network".into(),
+        name: name.into(),
+        host: "net.example".into(),
+        inbox: format!("{id}/inbox"),
+        shared_inbox: None,
+        url: Some("https://net.example/network/feed".into()),
+        icon: None,
+        public_key_id: format!("{id}#main-key"),
+        public_key_pem: "pem".into(),
+        moved_to: None,
+        refreshed_at: chrono::Utc::now(),
+    };
+    let g = group("https://net.example/users/network", "Group", "The Network");
+    let p = group("https://net.example/users/person", "Person", "Someone");
+    store.upsert_remote_actor(&g).await.unwrap();
+    store.upsert_remote_actor(&p).await.unwrap();
+    store
+        .add_following(local, &g.id, "https://here.example/f/1")
+        .await
+        .unwrap();
+    store
+        .add_following(local, &p.id, "https://here.example/f/2")
+        .await
+        .unwrap();
+    assert!(store.accepted_groups(local).await.unwrap().is_empty(), "pending");
+    store.accept_following(&g.id, "https://here.example/f/1").await.unwrap();
+    store.accept_following(&p.id, "https://here.example/f/2").await.unwrap();
+    let groups = store.accepted_groups(local).await.unwrap();
+    assert_eq!(
+        groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        ["The Network"]
+    );
 }

@@ -49,9 +49,9 @@ pub(crate) fn document(public_url: &str) -> Value {
         "servers": [{ "url": public_url }],
         "security": secured,
         "tags": [
-            { "name": "articles" }, { "name": "authors" }, { "name": "media" }, { "name": "organisation" }, { "name": "deliveries" }, { "name": "followers" }, { "name": "safety" }, { "name": "meta" }
+            { "name": "articles" }, { "name": "authors" }, { "name": "media" }, { "name": "organisation" }, { "name": "deliveries" }, { "name": "followers" }, { "name": "safety" }, { "name": "network" }, { "name": "meta" }
         ],
-        "paths": merge(merge(paths(), follower_paths()), safety_paths()),
+        "paths": merge(merge(merge(paths(), follower_paths()), safety_paths()), network_paths()),
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -512,7 +512,7 @@ fn schemas() -> Value {
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), delivery_schemas()) {
         all.extend(more);
     }
-    merge(all, safety_schemas())
+    merge(merge(all, safety_schemas()), network_schemas())
 }
 
 /// The delivery queue report (`GET /api/deliveries`).
@@ -897,6 +897,155 @@ fn safety_schemas() -> Value {
             "properties": {
                 "mode": { "type": "string", "enum": ["open", "allowlist"], "description": "`open`: the list is not in force" },
                 "domains": { "type": "array", "items": schema("DomainAllow") }
+            }
+        }
+    })
+}
+
+/// The network coordinator: members, invitations, moderation of the shared
+/// feed. Each answers 404 on an instance that is not a coordinator.
+fn network_paths() -> Value {
+    let not_coordinator = "No such member or item, or this instance is not a network coordinator (`not_found`)";
+    let decide = json!({
+        "post": {
+            "operationId": "decideMember", "tags": ["network"],
+            "summary": "Approve (the network actor follows the member and reads its outbox), reject a request, suspend a \
+                member (its articles hidden, kept) or remove it (likewise, and no longer followed)",
+            "parameters": [
+                { "name": "member", "in": "path", "required": true, "description": "`name@host` or the actor id (percent-encoded)",
+                  "schema": { "type": "string" } },
+                { "name": "action", "in": "path", "required": true,
+                  "schema": { "type": "string", "enum": ["approve", "reject", "suspend", "remove"] } }
+            ],
+            "responses": {
+                "200": json_body("The member as it now stands", schema("NetworkMember")),
+                "401": response("Unauthorized"),
+                "404": { "description": not_coordinator, "content": { "application/json": { "schema": schema("Error") } } },
+                "409": { "description": "The member's status does not allow it (`wrong_state`; the message names the status, \
+                    e.g. only a requested member can be rejected)", "content": { "application/json": { "schema": schema("Error") } } }
+            }
+        }
+    });
+    let item_action = |op: &str, summary: &str| {
+        json!({
+            "post": {
+                "operationId": op, "tags": ["network"], "summary": summary,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["id"], "properties": { "id": { "type": "string", "format": "uri" } }
+                } } } },
+                "responses": {
+                    "200": json_body("The item as it now stands", schema("NetworkItemState")),
+                    "401": response("Unauthorized"),
+                    "404": { "description": not_coordinator, "content": { "application/json": { "schema": schema("Error") } } },
+                    "409": { "description": "Already hidden, or not hidden (`wrong_state`)", "content": { "application/json": { "schema": schema("Error") } } }
+                }
+            }
+        })
+    };
+    json!({
+        "/api/network/members": {
+            "get": {
+                "operationId": "listNetworkMembers", "tags": ["network"],
+                "summary": "Members and candidates with their health, by name (what `gazette network members` lists)",
+                "parameters": [{ "name": "status", "in": "query",
+                    "schema": { "type": "string", "enum": ["requested", "approved", "suspended", "rejected", "removed", "left"] } }],
+                "responses": {
+                    "200": { "description": "Members", "content": { "application/json": { "schema": {
+                        "type": "object", "properties": { "items": { "type": "array", "items": schema("MemberHealth") } }
+                    } } } },
+                    "401": response("Unauthorized"),
+                    "404": { "description": not_coordinator, "content": { "application/json": { "schema": schema("Error") } } },
+                    "422": response("ValidationFailed")
+                }
+            }
+        },
+        "/api/network/members/{member}/{action}": decide,
+        "/api/network/invitations": {
+            "post": {
+                "operationId": "inviteNetworkMember", "tags": ["network"],
+                "summary": "Invite an organisation: an approved member at once, followed by the network actor",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["target"],
+                    "properties": { "target": { "type": "string", "description": "`@name@host` or an actor URL" } }
+                } } } },
+                "responses": {
+                    "201": json_body("The member", schema("NetworkMember")),
+                    "401": response("Unauthorized"),
+                    "404": { "description": not_coordinator, "content": { "application/json": { "schema": schema("Error") } } },
+                    "409": { "description": "Already a member (approved or suspended: `wrong_state`)", "content": { "application/json": { "schema": schema("Error") } } },
+                    "422": response("ValidationFailed")
+                }
+            }
+        },
+        "/api/network/items": {
+            "get": {
+                "operationId": "listNetworkItems", "tags": ["network"],
+                "summary": "Shared feed items (not deleted at their origin), newest first, 50 a page",
+                "parameters": [
+                    { "name": "hidden", "in": "query", "description": "Only the hidden ones", "schema": { "type": "boolean" } },
+                    param("Page")
+                ],
+                "responses": {
+                    "200": { "description": "Items", "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "properties": {
+                            "items": { "type": "array", "items": schema("NetworkItemState") },
+                            "total": { "type": "integer" }, "page": { "type": "integer" }, "per_page": { "type": "integer" }
+                        }
+                    } } } },
+                    "401": response("Unauthorized"),
+                    "404": { "description": not_coordinator, "content": { "application/json": { "schema": schema("Error") } } }
+                }
+            }
+        },
+        "/api/network/items/hide": item_action("hideNetworkItem", "Remove an item from the shared feed (kept) and undo the network actor's boost"),
+        "/api/network/items/restore": item_action("restoreNetworkItem", "Show a hidden item again (announced anew, under a new id, if it had been)")
+    })
+}
+
+fn network_schemas() -> Value {
+    json!({
+        "NetworkMember": {
+            "type": "object",
+            "properties": {
+                "actor": { "type": "string", "format": "uri" },
+                "host": { "type": "string" },
+                "status": { "type": "string", "enum": ["requested", "approved", "suspended", "rejected", "removed", "left"] },
+                "handle": { "type": "string", "description": "`name@host`" },
+                "inbox": { "type": "string", "format": "uri" },
+                "profile": { "type": "object", "description": "What it says about itself (`sse:` extension): name, url, country, legal_form, sectors, languages, logo" },
+                "requested_at": { "type": "string", "format": "date-time" },
+                "decided_at": { "type": ["string", "null"], "format": "date-time" },
+                "last_activity_at": { "type": ["string", "null"], "format": "date-time" },
+                "signature_failures": { "type": "integer" },
+                "rate_limited": { "type": "integer", "description": "Activities refused with 429 (over the member's rate; retried by its server)" },
+                "backfill": { "type": "object", "description": "Outbox backfill: state (pending, done, failed), next, pages, items, error, rerun" },
+                "updated_at": { "type": "string", "format": "date-time" }
+            }
+        },
+        "MemberHealth": {
+            "type": "object",
+            "properties": {
+                "member": schema("NetworkMember"),
+                "articles": { "type": "integer" },
+                "deliveries_pending": { "type": "integer" },
+                "deliveries_failing": { "type": "integer" },
+                "followed": { "type": "string", "enum": ["accepted", "pending", "none"], "description": "The network actor's follow of the member" }
+            }
+        },
+        "NetworkItemState": {
+            "type": "object",
+            "properties": {
+                "id": { "type": "string", "format": "uri" },
+                "url": { "type": ["string", "null"] },
+                "title": { "type": "string" },
+                "published_at": { "type": "string", "format": "date-time" },
+                "hidden": { "type": "boolean" },
+                "announce_id": { "type": ["string", "null"] },
+                "member": { "type": "string" },
+                "member_name": { "type": "string" },
+                "member_handle": { "type": "string" },
+                "member_status": { "type": "string" }
             }
         }
     })

@@ -30,6 +30,7 @@ use serde_json::json;
 
 use crate::{AppState, PageError};
 
+mod network_members;
 pub(crate) mod shared_feed;
 
 /// Articles per listing page.
@@ -51,6 +52,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/network", get(get_network))
         .route("/network/feed", get(shared_feed::get_shared_feed))
         .route("/network/feed.json", get(shared_feed::get_shared_feed_json))
+        .route(network_members::PATH, get(network_members::get_network_members))
         .route("/healthz", get(get_health))
         .route("/robots.txt", get(get_robots))
         .route("/sitemap.xml", get(get_sitemap))
@@ -83,6 +85,17 @@ pub(crate) struct Site {
     pub(crate) footer: String,
     pub(crate) languages: Vec<Language>,
     pub(crate) updated_at: Option<DateTime<Utc>>,
+    /// This instance is a network coordinator (its nav links the shared feed).
+    pub(crate) coordinator: bool,
+    /// Networks the organisation is a member of (filled on listing pages).
+    pub(crate) networks: Vec<NetworkLink>,
+}
+
+/// A network the organisation belongs to: its name and page.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct NetworkLink {
+    pub(crate) name: String,
+    pub(crate) href: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -328,7 +341,8 @@ async fn get_home(
     if page > pages {
         return Err(PageError::NotFound);
     }
-    let site = site(&state, org.as_ref());
+    let mut site = site(&state, org.as_ref());
+    network_members::member_networks(&state, &mut site).await?;
     let (lang, explicit) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let authors: HashMap<&str, &Author> = authors.iter().map(|a| (a.id.as_str(), a)).collect();
     let cards = listing
@@ -443,7 +457,8 @@ async fn get_author(
     if page > pages {
         return Err(PageError::NotFound);
     }
-    let site = site(&state, org.as_ref());
+    let mut site = site(&state, org.as_ref());
+    network_members::member_networks(&state, &mut site).await?;
     let (lang, explicit) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let path = author_path(&author.username);
     let cards: Vec<Card> = listing.articles.iter().map(|a| card(a, &lang, Some(&author))).collect();
@@ -516,7 +531,8 @@ async fn get_tag(
     if listing.total == 0 || page > page_count(listing.total) {
         return Err(PageError::NotFound);
     }
-    let site = site(&state, org.as_ref());
+    let mut site = site(&state, org.as_ref());
+    network_members::member_networks(&state, &mut site).await?;
     let (lang, explicit) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let authors: HashMap<&str, &Author> = authors.iter().map(|a| (a.id.as_str(), a)).collect();
     let cards: Vec<Card> = listing
@@ -602,7 +618,8 @@ async fn get_network(
     if page > 1 && page > page_count(total) {
         return Err(PageError::NotFound);
     }
-    let site = site(&state, org.as_ref());
+    let mut site = site(&state, org.as_ref());
+    network_members::member_networks(&state, &mut site).await?;
     let (lang, explicit) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let items = items
         .into_iter()
@@ -1187,6 +1204,8 @@ pub(crate) fn site(state: &AppState, org: Option<&Organisation>) -> Site {
         footer: theme.footer.clone(),
         languages,
         updated_at: org.map(|o| o.updated_at),
+        coordinator: state.fed().settings().network.is_some(),
+        networks: Vec::new(),
     }
 }
 

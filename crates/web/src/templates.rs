@@ -32,6 +32,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("tag.html", include_str!("../templates/tag.html")),
     ("network.html", include_str!("../templates/network.html")),
     ("shared_feed.html", include_str!("../templates/shared_feed.html")),
+    (
+        "network_members.html",
+        include_str!("../templates/network_members.html"),
+    ),
     ("follow.html", include_str!("../templates/follow.html")),
     ("feed.xml", include_str!("../templates/feed.xml")),
     ("sitemap.xml", include_str!("../templates/sitemap.xml")),
@@ -73,6 +77,11 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin/organisation.html"),
     ),
     ("admin/authors.html", include_str!("../templates/admin/authors.html")),
+    ("admin/network.html", include_str!("../templates/admin/network.html")),
+    (
+        "admin/network_remove.html",
+        include_str!("../templates/admin/network_remove.html"),
+    ),
     ("admin/author.html", include_str!("../templates/admin/author.html")),
     ("admin/media.html", include_str!("../templates/admin/media.html")),
 ];

@@ -976,7 +976,7 @@ async fn openapi_document_describes_every_route() {
     assert_eq!(doc["servers"][0]["url"], PUBLIC_URL);
     assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
 
-    let routes: [(&str, &[&str]); 23] = [
+    let routes: [(&str, &[&str]); 29] = [
         ("/api/openapi.json", &["get"]),
         ("/api/articles", &["get", "post"]),
         ("/api/articles/{id_or_slug}", &["get", "put", "delete"]),
@@ -1000,6 +1000,12 @@ async fn openapi_document_describes_every_route() {
         ("/api/blocks/{kind}/{value}", &["delete"]),
         ("/api/allowlist", &["get", "post"]),
         ("/api/allowlist/{domain}", &["delete"]),
+        ("/api/network/members", &["get"]),
+        ("/api/network/members/{member}/{action}", &["post"]),
+        ("/api/network/invitations", &["post"]),
+        ("/api/network/items", &["get"]),
+        ("/api/network/items/hide", &["post"]),
+        ("/api/network/items/restore", &["post"]),
     ];
     for (path, methods) in routes {
         for m in methods {
@@ -1178,4 +1184,34 @@ async fn blocks_and_allowlist() {
     app.delete("/api/allowlist/friends.example")
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+}
+
+#[tokio::test]
+async fn network_routes_are_404_off_a_coordinator() {
+    let app = app().await;
+    let r = app.get("/api/network/members").await;
+    let v = r.assert_error(StatusCode::NOT_FOUND, "not_found", None);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a network coordinator"),
+        "{v}"
+    );
+    let r = app
+        .json(
+            Method::POST,
+            "/api/network/items/hide",
+            &json!({ "id": "https://a.example/x" }),
+        )
+        .await;
+    r.assert_error(StatusCode::NOT_FOUND, "not_found", None);
+    let r = app
+        .json(
+            Method::POST,
+            "/api/network/invitations",
+            &json!({ "target": "@org@a.example" }),
+        )
+        .await;
+    r.assert_error(StatusCode::NOT_FOUND, "not_found", None);
 }

@@ -5,6 +5,11 @@
 //! `backfill_max_items`; a page seen twice (a loop), a page on another host
 //! or a page that does not parse ends it. Progress is saved after every
 //! page, so a restart resumes where it stopped.
+//!
+//! It runs again from the first page when the member accepts the network's
+//! follow and when it is approved again (a suspended, removed or departed
+//! member): what it published in between would otherwise be missing. A run
+//! asked for while one is in progress starts once that one ends.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -16,7 +21,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use url::Url;
 
-use super::ingest::{refetch_and_store, store_item};
+use super::ingest::{Source, refetch_and_store, store_item};
 use super::membership::fetch_actor_document;
 use crate::context::FedContext;
 use crate::error::FederationError;
@@ -81,6 +86,11 @@ pub async fn backfill_member(
     let data = config.to_request_data();
     let network = super::settings(&data)?.clone();
     let mut b = member.backfill.clone();
+    if data.store().take_backfill_rerun(&member.actor).await? {
+        // Read again from the first page: what was published since the
+        // last run (items already in the feed are written again, harmlessly).
+        b = Backfill::default();
+    }
     b.state = "pending".into();
     b.error = None;
     let result = walk(
@@ -191,14 +201,14 @@ async fn read_items(
             Value::Object(o) if kind != "Announce" && o.contains_key("content") => {
                 let id = link(Some(&object)).unwrap_or_default();
                 match check_host(member, &id) {
-                    Ok(()) => store_item(&data, member, &object, false).await.map(|_| ()),
+                    Ok(()) => store_item(&data, member, &object, Source::Backfill).await.map(|_| ()),
                     Err(e) => Err(e),
                 }
             }
             other => match link(Some(other)) {
-                Some(id) if check_host(member, &id).is_ok() => {
-                    refetch_and_store(&data, member, &id, false).await.map(|_| ())
-                }
+                Some(id) if check_host(member, &id).is_ok() => refetch_and_store(&data, member, &id, Source::Backfill)
+                    .await
+                    .map(|_| ()),
                 Some(id) => {
                     tracing::debug!(member = %member.actor, object = %id, "outbox item from another host; skipped");
                     Ok(())

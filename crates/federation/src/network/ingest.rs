@@ -8,7 +8,10 @@
 //!   else (an `Announce`, a forwarded `Create`/`Update`/`Delete`) is trusted
 //!   only after fetching the object again from its origin;
 //! - edits apply in order (an older `updated` never replaces a newer one) and
-//!   a deletion leaves a tombstone that no late `Create` can undo.
+//!   a deletion leaves a tombstone that no late `Create` can undo;
+//! - a publication (`Create`, or the organisation's `Announce`) is boosted
+//!   by the network actor once, even when a backfill stored the article
+//!   first; an edit or a backfill alone never boosts an article we had.
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
@@ -27,6 +30,18 @@ fn object_id(v: &Value) -> Option<&str> {
         Value::Object(o) => o.get("id").and_then(Value::as_str),
         _ => None,
     }
+}
+
+/// How an article reached us, which decides whether the network actor boosts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// Read from the member's outbox: never boosted (old articles).
+    Backfill,
+    /// An `Update`: boosted only when the article is new to us.
+    Edit,
+    /// A `Create` or an `Announce`: boosted unless it already was, or a
+    /// moderator hid it.
+    Publication,
 }
 
 /// The member whose host `id` lives on, whatever its status.
@@ -52,6 +67,7 @@ async fn member_of(ctx: &FedContext, id: &str) -> Result<Option<(Member, String)
 /// it has nothing to do with the network and the inbox goes on as usual.
 pub async fn on_object(
     data: &Data<FedContext>,
+    kind: &str,
     object: &Value,
     sender: &DbRemoteActor,
 ) -> Result<bool, FederationError> {
@@ -72,11 +88,16 @@ pub async fn on_object(
         return Ok(true);
     }
     data.store().touch_member(&member.actor).await?;
+    let source = if kind == "Update" {
+        Source::Edit
+    } else {
+        Source::Publication
+    };
     if sender.actor.host == host {
-        store_item(data, &member, object, true).await?;
+        store_item(data, &member, object, source).await?;
     } else {
         tracing::info!(object = id, sender = %sender.actor.id, "member article relayed by another host; fetching it from its origin");
-        refetch_and_store(data, &member, id, true).await?;
+        refetch_and_store(data, &member, id, source).await?;
     }
     Ok(true)
 }
@@ -104,7 +125,7 @@ pub async fn on_announce(
     if sender.actor.host == member.host {
         data.store().touch_member(&member.actor).await?;
     }
-    refetch_and_store(data, &member, id, true).await?;
+    refetch_and_store(data, &member, id, Source::Publication).await?;
     Ok(true)
 }
 
@@ -143,8 +164,8 @@ async fn remove(ctx: &FedContext, member: &Member, id: &str) -> Result<(), Feder
     match ctx.store().delete_network_item(id, &member.actor).await? {
         Some(announced) => {
             tracing::info!(object = id, member = %member.actor, "member article deleted from the feed");
-            if announced.is_some() {
-                super::publish::undo_announce(ctx, id).await?;
+            if let Some(announce_id) = announced {
+                super::publish::undo_announce(ctx, id, &announce_id).await?;
             }
         }
         None => tracing::debug!(object = id, "delete of an unknown or already deleted item"),
@@ -153,13 +174,13 @@ async fn remove(ctx: &FedContext, member: &Member, id: &str) -> Result<(), Feder
 }
 
 /// Fetches `id` from its origin (signed by our instance actor) and stores
-/// it (announcing it when new and `announce`); a gone object is deleted
-/// from the feed, an unreachable one refused.
+/// it (announced as `source` says); a gone object is deleted from the
+/// feed, an unreachable one refused.
 pub(crate) async fn refetch_and_store(
     data: &Data<FedContext>,
     member: &Member,
     id: &str,
-    announce: bool,
+    source: Source,
 ) -> Result<ItemWrite, FederationError> {
     let url = Url::parse(id)?;
     let fetched = match fetch_object_http::<FedContext, Value>(&url, data).await {
@@ -182,16 +203,16 @@ pub(crate) async fn refetch_and_store(
             fetched.url
         )));
     }
-    store_item(data, member, &fetched.object, announce).await
+    store_item(data, member, &fetched.object, source).await
 }
 
-/// Stores a member's article (already trusted); a new one is announced
-/// when `announce` is set (live, not during a backfill).
+/// Stores a member's article (already trusted) and has the network actor
+/// boost it as `source` says.
 pub(crate) async fn store_item(
     ctx: &FedContext,
     member: &Member,
     object: &Value,
-    announce: bool,
+    source: Source,
 ) -> Result<ItemWrite, FederationError> {
     let item = super::item_from_object(object, &member.actor).map_err(FederationError::bad_request)?;
     if let Some(author) = &item.attributed_to
@@ -204,8 +225,20 @@ pub(crate) async fn store_item(
     }
     let write = ctx.store().upsert_network_item(&item).await?;
     tracing::info!(object = %item.id, member = %member.actor, ?write, "member article");
-    if write == ItemWrite::Inserted && announce {
-        super::publish::announce_item(ctx, &item.id).await?;
+    let boost = match (source, write) {
+        (Source::Backfill, _) => false,
+        (_, ItemWrite::Inserted) => true,
+        // A publication whose article a backfill stored first (it read the
+        // outbox before the activity arrived): boosted now, once.
+        (Source::Publication, ItemWrite::Updated | ItemWrite::Stale) => ctx
+            .store()
+            .find_moderated_item(&item.id)
+            .await?
+            .is_some_and(|i| i.announce_id.is_none() && !i.hidden),
+        _ => false,
+    };
+    if boost {
+        super::publish::announce_item(ctx, &item.id, false).await?;
     }
     Ok(write)
 }

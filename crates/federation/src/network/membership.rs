@@ -11,6 +11,7 @@ use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
 use chrono::Utc;
 use gazette_core::{Member, MemberProfile, MemberStatus, RemoteActor};
+use gazette_store::{MemberHealth, ModeratedItem};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -86,7 +87,7 @@ pub async fn on_actor_update(data: &Data<FedContext>, actor: &DbRemoteActor) -> 
     Ok(())
 }
 
-/// The member `target` names (actor id or `@name@host`), or a refusal that says how to list them.
+/// The member `target` names (actor id or `@name@host`), or a 404 that says how to list them.
 async fn member(ctx: &FedContext, target: &str) -> Result<Member, FederationError> {
     ctx.store().find_member_by_name(target).await?.ok_or_else(|| {
         FederationError::Refused(
@@ -96,12 +97,43 @@ async fn member(ctx: &FedContext, target: &str) -> Result<Member, FederationErro
     })
 }
 
-/// Approves a member (a pending request, or a suspended, rejected or
-/// removed member): the network actor follows its organisation and the
-/// backfill of its outbox is queued.
+/// A 409 when `m` cannot go from its status to `to`, naming both.
+fn check_transition(m: &Member, to: MemberStatus) -> Result<(), FederationError> {
+    if m.status.can_become(to) {
+        return Ok(());
+    }
+    let from = MemberStatus::sources_of(to).join(", ");
+    Err(FederationError::Refused(
+        axum::http::StatusCode::CONFLICT,
+        format!(
+            "@{} is {}: only a member that is {from} can be {}",
+            m.handle,
+            m.status.as_str(),
+            to.as_str()
+        ),
+    ))
+}
+
+/// Every member and candidate with its health (optionally of one status), by name.
+pub async fn health(ctx: &FedContext, status: Option<MemberStatus>) -> Result<Vec<MemberHealth>, FederationError> {
+    let network = super::settings(ctx)?;
+    let actor_id = super::actor_id(ctx, network);
+    Ok(ctx
+        .store()
+        .member_health(&actor_id)
+        .await?
+        .into_iter()
+        .filter(|h| status.is_none_or(|s| h.member.status == s))
+        .collect())
+}
+
+/// Approves a member (a pending request, or a suspended, rejected, removed
+/// or departed member): the network actor follows its organisation and the
+/// backfill of its outbox is queued (from the first page).
 pub async fn approve(ctx: &FedContext, target: &str) -> Result<Member, FederationError> {
     super::settings(ctx)?;
     let m = member(ctx, target).await?;
+    check_transition(&m, MemberStatus::Approved)?;
     crate::safety::check_actor(ctx, &m.actor).await?;
     let m = ctx.store().set_member_status(&m.actor, MemberStatus::Approved).await?;
     follow_member(ctx, &m).await?;
@@ -110,10 +142,23 @@ pub async fn approve(ctx: &FedContext, target: &str) -> Result<Member, Federatio
 
 /// Invites `target` (`@name@host` or an actor URL): it becomes an approved
 /// member at once and the network actor follows it; its instance accepts
-/// the follow (or, with manual approval, its editors do).
+/// the follow (or, with manual approval, its editors do). A member already
+/// approved, or suspended (approve it instead), is refused with 409.
 pub async fn invite(data: &Data<FedContext>, target: &str) -> Result<Member, FederationError> {
     super::settings(data)?;
     let actor = resolve_actor(data, target).await?;
+    if let Some(m) = data.store().find_member(&actor.id).await?
+        && matches!(m.status, MemberStatus::Approved | MemberStatus::Suspended)
+    {
+        return Err(FederationError::Refused(
+            axum::http::StatusCode::CONFLICT,
+            format!(
+                "@{} is already a member ({}); approve a suspended member instead of inviting it",
+                m.handle,
+                m.status.as_str()
+            ),
+        ));
+    }
     crate::safety::check_actor(data, &actor.id).await?;
     let profile = profile_of(data, &actor).await;
     let m = data
@@ -134,18 +179,51 @@ pub async fn invite(data: &Data<FedContext>, target: &str) -> Result<Member, Fed
 
 /// Rejects a request, suspends a member (its articles hidden, kept, and
 /// nothing new aggregated) or removes it (likewise, and the network actor
-/// stops following it).
+/// stops following it). A decision its status does not allow is a 409.
 pub async fn decide(ctx: &FedContext, target: &str, status: MemberStatus) -> Result<Member, FederationError> {
     super::settings(ctx)?;
     if status == MemberStatus::Approved {
         return approve(ctx, target).await;
     }
     let m = member(ctx, target).await?;
+    check_transition(&m, status)?;
     let m = ctx.store().set_member_status(&m.actor, status).await?;
     if matches!(status, MemberStatus::Removed | MemberStatus::Rejected) {
         unfollow_member(ctx, &m).await?;
     }
     Ok(m)
+}
+
+/// Inbox hook, after a follow of ours was accepted: when it is the network
+/// actor's follow of an approved member, the member's outbox is read again
+/// from its first page (articles published between the approval and the
+/// `Accept` did not reach us).
+pub async fn on_follow_accepted(ctx: &FedContext, actor: &DbRemoteActor) -> Result<(), FederationError> {
+    if ctx.settings().network.is_none() {
+        return Ok(());
+    }
+    if ctx.store().rerun_backfill(&actor.actor.id).await? {
+        tracing::info!(member = %actor.actor.id, "member accepted the network's follow; its outbox is read again");
+    }
+    Ok(())
+}
+
+/// Inbox hook, after a follower of a local actor left: a member (or
+/// candidate) that stops following the network actor has left. Its
+/// articles are hidden (kept) and the network stops following it.
+pub async fn on_unfollow(
+    ctx: &FedContext,
+    local: &LocalActor,
+    follower: &DbRemoteActor,
+) -> Result<(), FederationError> {
+    if ctx.settings().network.is_none() || !matches!(local, LocalActor::Network(_)) {
+        return Ok(());
+    }
+    if let Some(m) = ctx.store().mark_member_left(&follower.actor.id).await? {
+        tracing::info!(member = %m.actor, "member left the network");
+        unfollow_member(ctx, &m).await?;
+    }
+    Ok(())
 }
 
 /// The network actor follows the member's organisation (a fresh `Follow`).
@@ -202,12 +280,36 @@ pub async fn join(data: &Data<FedContext>, target: &str) -> Result<RemoteActor, 
 }
 
 /// Moderation: removes an item from the feed (hidden, kept) and undoes the
-/// network actor's boost of it; `restore` shows it again.
-pub async fn hide_item(ctx: &FedContext, id: &str, hidden: bool) -> Result<(), FederationError> {
+/// network actor's boost of it; `restore` (hidden false) shows it again and
+/// announces it anew, under a new id, if it had been announced. An unknown
+/// item is a 404; hiding a hidden item (or restoring a visible one) a 409.
+pub async fn hide_item(ctx: &FedContext, id: &str, hidden: bool) -> Result<ModeratedItem, FederationError> {
     super::settings(ctx)?;
-    let announced = ctx.store().hide_network_item(id, hidden).await?;
-    if hidden && announced.is_some() {
-        super::publish::undo_announce(ctx, id).await?;
+    let Some(item) = ctx.store().find_moderated_item(id).await? else {
+        return Err(FederationError::Refused(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("`{id}` is not an item of the shared feed (deleted at its origin, or never received)"),
+        ));
+    };
+    if item.hidden == hidden {
+        let state = if hidden { "already hidden" } else { "not hidden" };
+        return Err(FederationError::Refused(
+            axum::http::StatusCode::CONFLICT,
+            format!("`{id}` is {state}"),
+        ));
     }
-    Ok(())
+    let announced = ctx.store().hide_network_item(id, hidden).await?;
+    match (hidden, announced) {
+        (true, Some(announce_id)) => {
+            super::publish::undo_announce(ctx, id, &announce_id).await?;
+        }
+        (false, Some(_)) if item.member_status == MemberStatus::Approved => {
+            super::publish::announce_item(ctx, id, true).await?;
+        }
+        _ => {}
+    }
+    ctx.store()
+        .find_moderated_item(id)
+        .await?
+        .ok_or(FederationError::NotFound)
 }

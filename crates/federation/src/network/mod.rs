@@ -15,9 +15,10 @@ pub mod membership;
 pub mod outbox;
 mod profile;
 mod publish;
+pub(crate) mod rate;
 
 pub use ingest::{on_announce, on_delete, on_object};
-pub use membership::{on_actor_update, on_follow};
+pub use membership::{on_actor_update, on_follow, on_follow_accepted, on_unfollow};
 pub use profile::{item_from_object, profile_from_actor};
 
 use crate::context::{FedContext, NetworkSettings};
@@ -33,6 +34,40 @@ pub fn settings(ctx: &FedContext) -> Result<&NetworkSettings, FederationError> {
             "this instance is not a network coordinator (set `[network] enabled = true`, or GAZETTE_NETWORK__ENABLED=true)",
         )
     })
+}
+
+/// Inbox hook, before an activity is processed (and before it is recorded
+/// as received, so a retry is not taken for a duplicate): an article
+/// activity from an approved member's host over the member's rate is
+/// refused with `429` and `Retry-After`, and counted in its health.
+pub async fn check_member_rate(ctx: &FedContext, kind: &str, actor: &url::Url) -> Result<(), FederationError> {
+    let Some(network) = &ctx.settings().network else {
+        return Ok(());
+    };
+    if !matches!(kind, "Create" | "Update" | "Delete" | "Announce") {
+        return Ok(());
+    }
+    let host = crate::remote::host_of(actor);
+    let Err(wait) = ctx.member_buckets().take(
+        &host,
+        network.member_rate_per_second,
+        network.member_burst,
+        std::time::Instant::now(),
+    ) else {
+        return Ok(());
+    };
+    // Only members are limited here; anyone else's articles are not aggregated anyway.
+    if !ctx.store().count_member_rate_limited(&host).await? {
+        return Ok(());
+    }
+    let secs = rate::retry_after_secs(wait);
+    Err(FederationError::RateLimited(
+        secs,
+        format!(
+            "{host} sent more than {} article activities per second (bursts of {}); retry after {secs} s",
+            network.member_rate_per_second, network.member_burst
+        ),
+    ))
 }
 
 /// The network actor's id.

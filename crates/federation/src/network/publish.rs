@@ -1,6 +1,8 @@
 //! Re-publication: the network actor `Announce`s each new member article to
 //! its followers (a boost on Mastodon) and `Undo`es it when the article is
-//! deleted at its origin or removed by a moderator.
+//! deleted at its origin or removed by a moderator. An item restored by a
+//! moderator is announced again under a new id (followers that saw the
+//! `Undo` of the first one would ignore it as a duplicate).
 
 use serde_json::{Value, json};
 
@@ -9,10 +11,10 @@ use crate::error::FederationError;
 use crate::json::{self, PUBLIC};
 use crate::outbound::{enqueue, uniq};
 
-/// The `Announce` of `object_id` by the network actor `actor_id`.
-fn announce(ctx: &FedContext, actor_id: &str, username: &str, object_id: &str) -> Value {
+/// The `Announce` `id` of `object_id` by the network actor `actor_id`.
+fn announce(ctx: &FedContext, id: &str, actor_id: &str, username: &str, object_id: &str) -> Value {
     let mut activity = json::activity(
-        &ctx.urls().activity(actor_id, "announce", &uniq(object_id)),
+        id,
         "Announce",
         actor_id,
         json!(object_id),
@@ -26,11 +28,18 @@ fn announce(ctx: &FedContext, actor_id: &str, username: &str, object_id: &str) -
 
 /// Queues the network actor's `Announce` of a new member article to its
 /// followers and remembers it, so it can be undone.
-pub(crate) async fn announce_item(ctx: &FedContext, object_id: &str) -> Result<u64, FederationError> {
+/// The first announce of an item has an id derived from the item alone;
+/// `again` (a restored item) adds the time, so the id is new.
+pub(crate) async fn announce_item(ctx: &FedContext, object_id: &str, again: bool) -> Result<u64, FederationError> {
     let network = super::settings(ctx)?;
     let actor_id = super::actor_id(ctx, network);
-    let activity = announce(ctx, &actor_id, &network.username, object_id);
-    let id = activity["id"].as_str().unwrap_or_default().to_owned();
+    let unique = if again {
+        uniq(&format!("{object_id} {}", chrono::Utc::now().timestamp_micros()))
+    } else {
+        uniq(object_id)
+    };
+    let id = ctx.urls().activity(&actor_id, "announce", &unique);
+    let activity = announce(ctx, &id, &actor_id, &network.username, object_id);
     let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
     // Remembered even with no follower yet: a later removal still undoes nothing twice.
     ctx.store().set_item_announce(object_id, Some(&id)).await?;
@@ -43,11 +52,15 @@ pub(crate) async fn announce_item(ctx: &FedContext, object_id: &str) -> Result<u
     Ok(n)
 }
 
-/// Queues the `Undo` of the network actor's `Announce` of `object_id`.
-pub(crate) async fn undo_announce(ctx: &FedContext, object_id: &str) -> Result<u64, FederationError> {
+/// Queues the `Undo` of the network actor's `Announce` `announce_id` of `object_id`.
+pub(crate) async fn undo_announce(
+    ctx: &FedContext,
+    object_id: &str,
+    announce_id: &str,
+) -> Result<u64, FederationError> {
     let network = super::settings(ctx)?;
     let actor_id = super::actor_id(ctx, network);
-    let mut boost = announce(ctx, &actor_id, &network.username, object_id);
+    let mut boost = announce(ctx, announce_id, &actor_id, &network.username, object_id);
     if let Some(o) = boost.as_object_mut() {
         o.remove("@context");
     }

@@ -5,10 +5,11 @@
 //!
 //! Layout: [`session`] signs people in and out (cookies, CSRF, rate limits,
 //! reset links); [`dashboard`] is the home page; [`articles`] the list and
-//! the editor; [`media`] the image library
-//! (with [`upload`], the reading of forms that carry a file). Editors also get [`followers`], [`interactions`] of an
+//! the editor; [`media`] the image library (with [`upload`], the reading
+//! of forms that carry a file). Editors also get [`followers`], [`interactions`] of an
 //! article, [`comments`] moderation, [`reports`], [`blocks`] (and the
-//! allowlist) and [`deliveries`]; admins [`users`], [`tokens`] and the
+//! allowlist), [`deliveries`] and, on a network coordinator, the
+//! [`network`] (members and feed moderation); admins [`users`], [`tokens`] and the
 //! [`profiles`] of the organisation and authors. This file holds the
 //! router, the page frame every template gets, the role checks and the
 //! error pages. Who may do what is decided by [`Role`]; see docs/ADMIN.md.
@@ -21,6 +22,7 @@ mod deliveries;
 mod followers;
 mod interactions;
 mod media;
+mod network;
 mod profiles;
 mod reports;
 mod session;
@@ -85,6 +87,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/allowlist", post(blocks::post_allow))
         .route("/allowlist/remove", post(blocks::post_disallow))
         .route("/deliveries", get(deliveries::get_deliveries))
+        .route("/network", get(network::get_network))
+        .route("/network/members", post(network::post_member))
+        .route("/network/invite", post(network::post_invite))
+        .route("/network/items", post(network::post_item))
         .route("/users", get(users::get_users).post(users::post_invite))
         .route("/users/{username}/{action}", post(users::post_user_action))
         .route("/tokens", get(tokens::get_tokens).post(tokens::post_create))
@@ -175,6 +181,7 @@ pub(crate) fn render(state: &AppState, signed: &Signed, nav: &str, template: &st
         "csrf": signed.session.csrf_token,
         "nav": nav,
         "site_name": state.config().instance_name,
+        "network_coordinator": state.fed().settings().network.is_some(),
         "user": UserView {
             username: &user.username,
             display_name: &user.display_name,

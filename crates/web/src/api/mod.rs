@@ -1,6 +1,7 @@
 //! The REST API under `/api`: articles, authors, media, the organisation
 //! profile, the delivery queue, and blocks and the allowlist as JSON, for
-//! the CLI, editors and other tools. Every route but `GET /api/openapi.json`
+//! the CLI, editors and other tools; on a network coordinator, its members
+//! and the moderation of the shared feed. Every route but `GET /api/openapi.json`
 //! needs a bearer token (see [`ApiAuth`]); every error is the JSON shape of
 //! [`ApiError`], including the ones axum's own extractors would have answered
 //! in plain text ([`ApiJson`], [`ApiQuery`]).
@@ -15,6 +16,7 @@ pub(crate) mod deliveries;
 mod followers;
 mod interactions;
 mod media;
+mod network;
 mod organisation;
 mod reports;
 
@@ -80,6 +82,12 @@ pub(crate) fn router() -> Router<AppState> {
             "/organisation",
             get(organisation::get_organisation).put(organisation::update_organisation),
         )
+        .route("/network/members", get(network::list_members))
+        .route("/network/members/{member}/{action}", post(network::decide_member))
+        .route("/network/invitations", post(network::create_invitation))
+        .route("/network/items", get(network::list_items))
+        .route("/network/items/hide", post(network::hide_item))
+        .route("/network/items/restore", post(network::restore_item))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
 }

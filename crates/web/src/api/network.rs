@@ -1,0 +1,220 @@
+//! The network coordinator over HTTP: what `gazette network members`,
+//! `approve`, `reject`, `suspend`, `remove`, `invite`, `hide` and `restore`
+//! do, through the same functions (`gazette_federation::network::membership`).
+//! Only on a coordinator (`[network] enabled`); a 404 elsewhere. API tokens
+//! are made by admins (the tokens page and `gazette token create`), so every
+//! token may take these decisions.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gazette_core::MemberStatus;
+use gazette_federation::FederationError;
+use gazette_federation::network::membership;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiAuth, ApiJson, ApiQuery};
+use crate::{ApiError, AppState};
+
+/// Items per page of `GET /api/network/items`.
+const PER_PAGE: i64 = 50;
+
+/// The 404 of an instance that is not a coordinator.
+fn coordinator(state: &AppState) -> Result<(), ApiError> {
+    match state.fed().settings().network {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(
+            "this instance is not a network coordinator (set `[network] enabled = true`)",
+        )),
+    }
+}
+
+/// Decisions refused for the member's status are 409s naming it; unknown
+/// members and items 404s; a handle that cannot be looked up is the input
+/// at fault (422, naming `field`).
+fn federation_error(e: FederationError, field: &'static str) -> ApiError {
+    match e {
+        FederationError::Store(e) => e.into(),
+        FederationError::Internal(e) => ApiError::internal(e),
+        FederationError::NotFound => ApiError::not_found("not found"),
+        FederationError::Refused(StatusCode::NOT_FOUND, m) => ApiError::not_found(m),
+        FederationError::Refused(StatusCode::CONFLICT, m) => ApiError::new(StatusCode::CONFLICT, "wrong_state", m),
+        FederationError::Refused(StatusCode::FORBIDDEN, m) => {
+            ApiError::field(StatusCode::FORBIDDEN, "blocked", field, m)
+        }
+        other => ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid", field, other.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MembersQuery {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MemberList {
+    items: Vec<gazette_store::MemberHealth>,
+}
+
+/// `GET /api/network/members?status=…` — members and candidates with their health, by name.
+pub(crate) async fn list_members(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<MembersQuery>,
+) -> Result<Response, ApiError> {
+    coordinator(&state)?;
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(MemberStatus::parse(s).ok_or_else(|| {
+            ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "status",
+                format!("unknown status `{s}`: expected requested, approved, suspended, rejected, removed or left"),
+            )
+        })?),
+    };
+    let items = membership::health(state.fed(), status)
+        .await
+        .map_err(|e| federation_error(e, "status"))?;
+    Ok(Json(MemberList { items }).into_response())
+}
+
+/// `POST /api/network/members/{member}/{action}` — `approve`, `reject`,
+/// `suspend` or `remove` the member named by its `name@host` handle or its
+/// actor id (percent-encoded). Answers the member as it now stands.
+pub(crate) async fn decide_member(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    Path((member, action)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    coordinator(&state)?;
+    let status = match action.as_str() {
+        "approve" => MemberStatus::Approved,
+        "reject" => MemberStatus::Rejected,
+        "suspend" => MemberStatus::Suspended,
+        "remove" => MemberStatus::Removed,
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no action `{other}`: expected approve, reject, suspend or remove"
+            )));
+        }
+    };
+    let m = membership::decide(state.fed(), &member, status)
+        .await
+        .map_err(|e| federation_error(e, "member"))?;
+    Ok(Json(m).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InviteInput {
+    /// `@name@host` or an actor URL.
+    target: String,
+}
+
+/// `POST /api/network/invitations` — invites an organisation: an approved
+/// member at once, followed by the network actor (201 with the member).
+pub(crate) async fn create_invitation(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<InviteInput>,
+) -> Result<Response, ApiError> {
+    coordinator(&state)?;
+    let target = input.target.trim();
+    if target.is_empty() {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "required",
+            "target",
+            "give the organisation to invite as @name@host or its actor URL",
+        ));
+    }
+    let data = state.federation_config().to_request_data();
+    let m = membership::invite(&data, target)
+        .await
+        .map_err(|e| federation_error(e, "target"))?;
+    Ok((StatusCode::CREATED, Json(m)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ItemsQuery {
+    /// Only hidden items.
+    #[serde(default)]
+    hidden: Option<bool>,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ItemList {
+    items: Vec<gazette_store::ModeratedItem>,
+    total: i64,
+    page: i64,
+    per_page: i64,
+}
+
+/// `GET /api/network/items?hidden=true&page=N` — feed items (not deleted
+/// at their origin), newest first, with whether moderators hid them.
+pub(crate) async fn list_items(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ItemsQuery>,
+) -> Result<Response, ApiError> {
+    coordinator(&state)?;
+    let page = q.page.unwrap_or(1);
+    if page < 1 {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "page",
+            "pages start at 1",
+        ));
+    }
+    let (items, total) = state
+        .store()
+        .moderation_items(q.hidden.unwrap_or(false), PER_PAGE, (page - 1) * PER_PAGE)
+        .await?;
+    Ok(Json(ItemList {
+        items,
+        total,
+        page,
+        per_page: PER_PAGE,
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ItemInput {
+    /// The item's id (its origin URL).
+    id: String,
+}
+
+/// `POST /api/network/items/hide` — removes an item from the shared feed
+/// (kept) and undoes the network actor's boost of it.
+pub(crate) async fn hide_item(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ItemInput>,
+) -> Result<Response, ApiError> {
+    set_hidden(&state, &input.id, true).await
+}
+
+/// `POST /api/network/items/restore` — shows a hidden item again (and
+/// announces it anew if it had been announced).
+pub(crate) async fn restore_item(
+    _auth: ApiAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ItemInput>,
+) -> Result<Response, ApiError> {
+    set_hidden(&state, &input.id, false).await
+}
+
+async fn set_hidden(state: &AppState, id: &str, hidden: bool) -> Result<Response, ApiError> {
+    coordinator(state)?;
+    let item = membership::hide_item(state.fed(), id.trim(), hidden)
+        .await
+        .map_err(|e| federation_error(e, "id"))?;
+    Ok(Json(item).into_response())
+}
