@@ -434,16 +434,16 @@ impl Store {
             ));
         }
         if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let pattern = format!(
-                "%{}%",
-                search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-            );
-            let p = bind(pattern, &mut binds);
-            let like = crate::dialect::ilike(self.backend);
-            sql_where.push_str(&format!(
-                " AND (a.slug {like} {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM article_translations s
-                   WHERE s.article_id = a.id AND s.title {like} {p} ESCAPE '\\'))"
-            ));
+            // Words of the slug or of any title that start with each word
+            // searched for, through the full-text index (migration 12).
+            let Some(expr) = crate::dialect::article_search_query(self.backend, search) else {
+                return Ok(ArticlePage {
+                    articles: Vec::new(),
+                    total: 0,
+                });
+            };
+            let p = bind(expr, &mut binds);
+            sql_where.push_str(&crate::dialect::article_search_condition(self.backend, &p));
         }
         let order = if q.statuses == [ArticleStatus::Published] {
             "a.published_at DESC, a.id DESC"

@@ -8,6 +8,7 @@ mod deliveries;
 mod dialect;
 mod error;
 mod federation;
+mod follower_pages;
 mod ids;
 mod interactions;
 mod media;
@@ -18,6 +19,7 @@ mod organisation;
 mod password;
 mod reports;
 mod safety;
+mod settings;
 mod shared_feed;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -38,6 +40,7 @@ pub use deliveries::{
 };
 pub use error::{StoreError, StoreResult};
 pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationComment};
+pub use follower_pages::{FollowerCursor, FollowerPage};
 pub use media::NewMedia;
 pub use members::MemberHealth;
 pub use migrate::MIGRATIONS;
@@ -47,6 +50,7 @@ pub use reports::Report;
 pub use safety::{
     ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, SenderCheck, host_candidates, normalise_domain,
 };
+pub use settings::StoredSetting;
 pub use shared_feed::{FeedEntry, FeedPage, ItemWrite};
 pub use users::{LoginFailures, NewUser, Role, Session, User, normalise_username};
 

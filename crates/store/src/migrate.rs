@@ -77,6 +77,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0010_admin_indexes.sql"),
         postgres: include_str!("../../../migrations/postgres/0010_admin_indexes.sql"),
     },
+    Migration {
+        version: 12,
+        description: "admin search and settings",
+        sqlite: include_str!("../../../migrations/sqlite/0012_admin_search_settings.sql"),
+        postgres: include_str!("../../../migrations/postgres/0012_admin_search_settings.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

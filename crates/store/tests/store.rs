@@ -284,6 +284,19 @@ async fn update_keeps_id_and_refuses_stale_versions(store: &Store) {
         other => panic!("expected stale version, got {other:?}"),
     }
     assert!(store.find_article_by_slug("first").await.unwrap().is_none());
+    // The search index follows the new slug and titles.
+    let found = |q: &'static str| {
+        let query = ArticleQuery {
+            search: Some(q.into()),
+            limit: 10,
+            ..Default::default()
+        };
+        async move { store.list_articles(&query).await.unwrap().total }
+    };
+    assert_eq!(found("renamed").await, 1);
+    assert_eq!(found("first").await, 0);
+    assert_eq!(found("titre").await, 1);
+    assert_eq!(found("title").await, 0, "the removed translation's title is gone");
     store
         .create_article(&valid(&article_input("other", "lea")))
         .await
@@ -376,7 +389,31 @@ async fn listing_filters_and_pages(store: &Store) {
         .await
         .unwrap();
     assert_eq!(search_lower.total, 1);
-    assert!(search.total <= 1);
+    assert_eq!(search.total, 1, "case folds beyond ASCII: ÉNERGIE finds Énergie");
+    assert_eq!(search.articles[0].slug, "news-4");
+    let prefix_and_slug = store
+        .list_articles(&ArticleQuery {
+            search: Some("énerg news".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        prefix_and_slug.total, 1,
+        "every word begins a word of a title or the slug"
+    );
+    let any_translation = store
+        .list_articles(&ArticleQuery {
+            search: Some("TITLE".into()),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(any_translation.total, 5, "the English titles count too");
+    assert_eq!(any_translation.articles.len(), 2);
+    assert_eq!(any_translation.articles[0].slug, "draft-1", "newest first");
     let pct = store
         .list_articles(&ArticleQuery {
             search: Some("%".into()),

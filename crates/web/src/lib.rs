@@ -12,6 +12,7 @@ mod media;
 mod openapi;
 mod pages;
 mod profiles;
+mod settings;
 mod state;
 mod templates;
 

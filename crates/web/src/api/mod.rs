@@ -17,6 +17,7 @@ mod interactions;
 mod media;
 mod organisation;
 mod reports;
+mod settings;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -80,6 +81,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/organisation",
             get(organisation::get_organisation).put(organisation::update_organisation),
         )
+        .route("/settings", get(settings::get_settings).put(settings::update_settings))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
 }
