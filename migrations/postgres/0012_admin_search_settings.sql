@@ -4,11 +4,17 @@
 -- One row per article: its slug and every translation's title, the text the
 -- admin's article search looks in, as a tsvector with the 'simple'
 -- configuration (no stemming, so no language is favoured; lower case over
--- all of Unicode). Kept by the triggers below, whatever code writes articles.
+-- all of Unicode), with the article's status and date so a search counts
+-- and orders its matches here without reading the articles. Kept by the
+-- triggers below, whatever code writes articles.
 CREATE TABLE article_search (
     article_id TEXT PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
     slug       TEXT NOT NULL,
     titles     TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    author_id  TEXT NOT NULL,
+    -- COALESCE(published_at, created_at): the admin list's order.
+    sort_at    BIGINT NOT NULL,
     search     tsvector GENERATED ALWAYS AS (to_tsvector('simple', slug || ' ' || titles)) STORED
 );
 CREATE INDEX article_search_search ON article_search USING GIN (search);
@@ -16,14 +22,17 @@ CREATE INDEX article_search_search ON article_search USING GIN (search);
 CREATE FUNCTION gazette_article_search_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO article_search (article_id, slug, titles) VALUES (NEW.id, NEW.slug, '');
-    ELSIF NEW.slug <> OLD.slug THEN
-        UPDATE article_search SET slug = NEW.slug WHERE article_id = NEW.id;
+        INSERT INTO article_search (article_id, slug, titles, status, author_id, sort_at)
+            VALUES (NEW.id, NEW.slug, '', NEW.status, NEW.author_id, COALESCE(NEW.published_at, NEW.created_at));
+    ELSE
+        UPDATE article_search SET slug = NEW.slug, status = NEW.status, author_id = NEW.author_id,
+            sort_at = COALESCE(NEW.published_at, NEW.created_at)
+        WHERE article_id = NEW.id;
     END IF;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER articles_search AFTER INSERT OR UPDATE OF slug ON articles
+CREATE TRIGGER articles_search AFTER INSERT OR UPDATE OF slug, status, author_id, published_at, created_at ON articles
     FOR EACH ROW EXECUTE FUNCTION gazette_article_search_row();
 
 CREATE FUNCTION gazette_article_search_titles() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -44,9 +53,10 @@ $$;
 CREATE TRIGGER article_translations_search AFTER INSERT OR DELETE OR UPDATE OF title ON article_translations
     FOR EACH ROW EXECUTE FUNCTION gazette_article_search_titles();
 
-INSERT INTO article_search (article_id, slug, titles)
+INSERT INTO article_search (article_id, slug, titles, status, author_id, sort_at)
 SELECT a.id, a.slug, COALESCE(
-    (SELECT string_agg(t.title, ' ' ORDER BY t.position) FROM article_translations t WHERE t.article_id = a.id), '')
+    (SELECT string_agg(t.title, ' ' ORDER BY t.position) FROM article_translations t WHERE t.article_id = a.id), ''),
+    a.status, a.author_id, COALESCE(a.published_at, a.created_at)
 FROM articles a;
 
 -- Instance settings an administrator changes at run time (admin settings

@@ -3,14 +3,20 @@
 -- Keep in step with migrations/postgres/0012_admin_search_settings.sql.
 
 -- One row per article: its slug and every translation's title, the text the
--- admin's article search looks in. `id` is an INTEGER PRIMARY KEY so the
--- full-text index below can point at it and the number survives VACUUM.
--- Kept by the triggers below, whatever code writes articles.
+-- admin's article search looks in, with the article's status and date so a
+-- search counts and orders its matches here without reading the articles.
+-- `id` is an INTEGER PRIMARY KEY so the full-text index below can point at
+-- it and the number survives VACUUM. Kept by the triggers below, whatever
+-- code writes articles.
 CREATE TABLE article_search (
     id         INTEGER PRIMARY KEY,
     article_id TEXT NOT NULL UNIQUE REFERENCES articles (id) ON DELETE CASCADE,
     slug       TEXT NOT NULL,
-    titles     TEXT NOT NULL
+    titles     TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    author_id  TEXT NOT NULL,
+    -- COALESCE(published_at, created_at): the admin list's order.
+    sort_at    INTEGER NOT NULL
 );
 
 -- The full-text index over article_search (external content): words folded
@@ -32,7 +38,7 @@ CREATE TRIGGER article_search_ad AFTER DELETE ON article_search BEGIN
     INSERT INTO article_search_fts (article_search_fts, rowid, slug, titles)
         VALUES ('delete', old.id, old.slug, old.titles);
 END;
-CREATE TRIGGER article_search_au AFTER UPDATE ON article_search BEGIN
+CREATE TRIGGER article_search_au AFTER UPDATE OF slug, titles ON article_search BEGIN
     INSERT INTO article_search_fts (article_search_fts, rowid, slug, titles)
         VALUES ('delete', old.id, old.slug, old.titles);
     INSERT INTO article_search_fts (rowid, slug, titles) VALUES (new.id, new.slug, new.titles);
@@ -40,11 +46,13 @@ END;
 
 -- Articles and their translations keep article_search up to date.
 CREATE TRIGGER articles_search_ai AFTER INSERT ON articles BEGIN
-    INSERT INTO article_search (article_id, slug, titles) VALUES (new.id, new.slug, '');
+    INSERT INTO article_search (article_id, slug, titles, status, author_id, sort_at)
+        VALUES (new.id, new.slug, '', new.status, new.author_id, COALESCE(new.published_at, new.created_at));
 END;
-CREATE TRIGGER articles_search_au AFTER UPDATE OF slug ON articles
-WHEN new.slug <> old.slug BEGIN
-    UPDATE article_search SET slug = new.slug WHERE article_id = new.id;
+CREATE TRIGGER articles_search_au AFTER UPDATE OF slug, status, author_id, published_at, created_at ON articles BEGIN
+    UPDATE article_search SET slug = new.slug, status = new.status, author_id = new.author_id,
+        sort_at = COALESCE(new.published_at, new.created_at)
+    WHERE article_id = new.id;
 END;
 CREATE TRIGGER article_translations_search_ai AFTER INSERT ON article_translations BEGIN
     UPDATE article_search SET titles = COALESCE(
@@ -62,9 +70,10 @@ CREATE TRIGGER article_translations_search_ad AFTER DELETE ON article_translatio
     WHERE article_id = old.article_id;
 END;
 
-INSERT INTO article_search (article_id, slug, titles)
+INSERT INTO article_search (article_id, slug, titles, status, author_id, sort_at)
 SELECT a.id, a.slug, COALESCE(
-    (SELECT group_concat(t.title, ' ') FROM article_translations t WHERE t.article_id = a.id), '')
+    (SELECT group_concat(t.title, ' ') FROM article_translations t WHERE t.article_id = a.id), ''),
+    a.status, a.author_id, COALESCE(a.published_at, a.created_at)
 FROM articles a;
 
 -- Instance settings an administrator changes at run time (admin settings

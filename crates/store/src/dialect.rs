@@ -114,6 +114,15 @@ pub(crate) fn article_search_query(backend: Backend, q: &str) -> Option<String> 
     })
 }
 
+/// The condition on `article_search s` for an article search whose
+/// [`article_search_query`] is bound as `$1`.
+pub(crate) fn article_search_match(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "s.id IN (SELECT rowid FROM article_search_fts WHERE article_search_fts MATCH $1)",
+        Backend::Postgres => "s.search @@ to_tsquery('simple', $1)",
+    }
+}
+
 /// The condition on `articles a` for an article search whose
 /// [`article_search_query`] is bound as `param`.
 pub(crate) fn article_search_condition(backend: Backend, param: &str) -> String {

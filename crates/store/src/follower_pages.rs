@@ -63,16 +63,21 @@ impl Store {
     ) -> StoreResult<FollowerPage> {
         let limit = limit.clamp(1, 1000);
         let cols = actor_columns_of_r();
-        let mut sql = format!(
-            "SELECT {cols}, f.status AS f_status, f.follow_id AS f_follow_id, f.created_at AS f_created_at
-             FROM followers f JOIN remote_actors r ON r.id = f.follower
-             WHERE f.local_actor = $1 AND f.status = $2"
-        );
-        let mut n = 2;
-        if host.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND r.host = ${n}"));
-        }
+        let cols = format!("{cols}, f.status AS f_status, f.follow_id AS f_follow_id, f.created_at AS f_created_at");
+        let mut sql = match host {
+            // One server's accounts first (by host), then their follows: on
+            // SQLite `CROSS JOIN` keeps that order, instead of walking every
+            // follower by date and dropping those on other servers.
+            Some(_) => format!(
+                "SELECT {cols} FROM remote_actors r CROSS JOIN followers f
+                 WHERE r.host = $3 AND f.local_actor = $1 AND f.follower = r.id AND f.status = $2"
+            ),
+            None => format!(
+                "SELECT {cols} FROM followers f JOIN remote_actors r ON r.id = f.follower
+                 WHERE f.local_actor = $1 AND f.status = $2"
+            ),
+        };
+        let mut n = if host.is_some() { 3 } else { 2 };
         if before.is_some() {
             sql.push_str(&format!(
                 " AND f.created_at <= ${a} AND (f.created_at < ${a} OR f.follower > ${b})",

@@ -414,6 +414,29 @@ async fn listing_filters_and_pages(store: &Store) {
     assert_eq!(any_translation.total, 5, "the English titles count too");
     assert_eq!(any_translation.articles.len(), 2);
     assert_eq!(any_translation.articles[0].slug, "draft-1", "newest first");
+    let search = |q: &str, statuses: Vec<ArticleStatus>, tag: Option<&str>| ArticleQuery {
+        search: Some(q.into()),
+        statuses,
+        tag: tag.map(Into::into),
+        limit: 10,
+        ..Default::default()
+    };
+    let drafts = store
+        .list_articles(&search("titre", vec![ArticleStatus::Draft], None))
+        .await
+        .unwrap();
+    assert_eq!(drafts.total, 1, "the search index knows each article's status");
+    assert_eq!(drafts.articles[0].slug, "draft-1");
+    let tagged = store
+        .list_articles(&search("énergie", Vec::new(), Some("solo")))
+        .await
+        .unwrap();
+    assert_eq!(tagged.total, 1, "search with other filters");
+    let none = store
+        .list_articles(&search("titre", Vec::new(), Some("solo")))
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
     let pct = store
         .list_articles(&ArticleQuery {
             search: Some("%".into()),
@@ -453,6 +476,16 @@ async fn status_changes_and_scheduling(store: &Store) {
     );
     let published = store.get_article(&a.id).await.unwrap();
     assert_eq!(published.status, ArticleStatus::Published);
+    let found = store
+        .list_articles(&ArticleQuery {
+            search: Some("later".into()),
+            statuses: vec![ArticleStatus::Published],
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.total, 1, "published by the scheduler, found as published");
     assert_eq!(published.published_at.map(|t| t.timestamp()), Some(at.timestamp()));
 
     let draft = store.set_article_status(&a.id, ArticleStatus::Draft).await.unwrap();
