@@ -17,7 +17,13 @@
 //! alt text, a used image's delete refused), images inserted into the text
 //! (without script, and by the toolbar) and shown on the public page, the
 //! organisation's logo (its actor's `icon`), and an invitation mailed to a
-//! real SMTP listener on loopback. axe-core checks every admin page visited;
+//! real SMTP listener on loopback. A session ended mid-edit (old cookie,
+//! or none) loses nothing: sign in, the typed text is back, unsaved, then saved.
+//! Validation messages in French. The settings page (bad values refused
+//! with the text kept; name, default language, follower approval and
+//! footer changed and in effect at once on public pages, a cached article
+//! page and the actor; one put back), the account page, and followers
+//! counted and filtered by server, paged by cursor. axe-core checks every admin page visited;
 //! screenshots go to target/screenshots/.
 //!
 //! Needs /usr/bin/chromium and `npm ci` in tests/browser (.ci/run and
@@ -190,6 +196,17 @@ async fn admin_in_headless_chromium() {
         )
         .await
         .unwrap();
+    // Followers of an author on two servers: more than one page of them.
+    let camille = format!("{}/users/camille_renard", server.base);
+    for i in 0..60 {
+        let host = if i < 2 { "other.example" } else { "many.example" };
+        let id = format!("https://{host}/users/reader{i}");
+        store.upsert_remote_actor(&remote(&id)).await.unwrap();
+        store
+            .add_follower(&camille, &id, &format!("{id}/follows/1"), FollowStatus::Accepted)
+            .await
+            .unwrap();
+    }
     // Too short a password is refused, and nothing is created.
     let mut short = env
         .command(&["user", "create", "shorty", "--password-stdin"])
@@ -217,7 +234,7 @@ async fn admin_in_headless_chromium() {
         .args(["--user", "marie", "--password", ADMIN_PASSWORD])
         .args(["--writer", "writer", "--writer-password", WRITER_PASSWORD])
         .args(["--editor", "edna", "--editor-password", EDITOR_PASSWORD])
-        .args(["--slug", &slug])
+        .args(["--slug", &slug, "--org", &org.username])
         .args(["--image", path(&image), "--not-image", path(&not_image)])
         .args(["--screenshots", path(&screenshots)])
         .args(["--profile", path(&env.dir.join("chromium-profile"))])
@@ -236,6 +253,9 @@ async fn admin_in_headless_chromium() {
     assert!(screenshots.join("editor-published.png").exists());
     assert!(screenshots.join("comments.png").exists());
     assert!(screenshots.join("blocks.png").exists());
+    assert!(screenshots.join("settings.png").exists());
+    assert!(screenshots.join("settings-errors.png").exists());
+    assert!(screenshots.join("settings-fr.png").exists());
     assert!(screenshots.join("media.png").exists());
     assert!(screenshots.join("editor-inline-image.png").exists());
     assert!(screenshots.join("organisation-logo.png").exists());
@@ -303,6 +323,39 @@ async fn admin_in_headless_chromium() {
     assert_eq!(
         store.get_organisation().await.unwrap().description,
         "Cooperatives sharing the sun, edited in the browser."
+    );
+    // The settings saved in the browser, by marie; the footer put back.
+    let settings = store.list_instance_settings().await.unwrap();
+    let names: Vec<&str> = settings.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "federation.manually_approves_followers",
+            "instance.default_language",
+            "instance.name"
+        ]
+    );
+    let marie = store.get_user("marie").await.unwrap();
+    assert!(
+        settings
+            .iter()
+            .all(|s| s.updated_by.as_deref() == Some(marie.id.as_str()))
+    );
+    // The text typed while signed out was saved once signed in again.
+    let saved = store
+        .list_articles(&ArticleQuery {
+            search: Some("school roof".into()),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        saved.articles.iter().any(|a| a
+            .translations
+            .iter()
+            .any(|t| t.body_markdown.contains("Texte tapé hors session."))),
+        "the French text typed while signed out was saved"
     );
     store.close().await;
 }

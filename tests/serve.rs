@@ -1,5 +1,6 @@
 //! End-to-end tests of `gazette serve` on SQLite and PostgreSQL: the demo
-//! instance, scheduled publishing, and durability across `kill -9`.
+//! instance, scheduled publishing, durability across `kill -9`, and run-time
+//! settings and stable error codes through the API.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,7 +14,8 @@ use serde_json::json;
 both_backends!(
     demo_instance_serves_pages_feeds_and_api,
     scheduled_article_publishes_itself,
-    acknowledged_writes_survive_kill_9
+    acknowledged_writes_survive_kill_9,
+    settings_and_error_codes_through_the_api
 );
 
 async fn demo_instance_serves_pages_feeds_and_api(env: Env) {
@@ -130,4 +132,114 @@ async fn acknowledged_writes_survive_kill_9(env: Env) {
         let r = reqwest::get(server.url(&format!("/articles/{slug}"))).await.unwrap();
         assert_eq!(r.status(), 200, "{slug} survived kill -9");
     }
+}
+
+async fn settings_and_error_codes_through_the_api(env: Env) {
+    let token = last_line(&env.ok(&["init"])).to_owned();
+    let server = env.serve(&["--demo"]);
+    let client = reqwest::Client::new();
+    let put = |body: serde_json::Value| {
+        client
+            .put(server.url("/api/settings"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let list: serde_json::Value = client
+        .get(server.url("/api/articles?status=published"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let slug = list["items"][0]["slug"].as_str().unwrap().to_owned();
+    let page = || async {
+        reqwest::get(server.url(&format!("/articles/{slug}")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    assert!(
+        !page().await.contains("Footer from the API"),
+        "cached before the change"
+    );
+
+    // Every bad value named, with a stable code; nothing stored.
+    let bad = put(json!({"set": {"instance.name": " ", "nope": "x", "theme.footer": "fine"}}))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let bad: serde_json::Value = bad.json().await.unwrap();
+    let codes: Vec<&str> = bad["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["settings_name_required", "settings_unknown"]);
+    let now: serde_json::Value = client
+        .get(server.url("/api/settings"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        now["settings"]["theme.footer"]["overridden"], false,
+        "a refused change stores nothing"
+    );
+
+    let ok =
+        put(json!({"set": {"theme.footer": "Footer from the API", "federation.manually_approves_followers": true}}))
+            .await
+            .unwrap();
+    assert_eq!(ok.status(), 200);
+    let ok: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(ok["settings"]["theme.footer"]["value"], "Footer from the API");
+    assert_eq!(
+        ok["settings"]["federation.manually_approves_followers"]["value"],
+        "true"
+    );
+    assert_eq!(ok["settings"]["theme.footer"]["default"], "");
+    let home = reqwest::get(server.url("/")).await.unwrap().text().await.unwrap();
+    assert!(home.contains("Footer from the API"), "the home page at once");
+    assert!(
+        page().await.contains("Footer from the API"),
+        "the cached article page too"
+    );
+    let reset = put(json!({"reset": ["theme.footer"]})).await.unwrap();
+    assert_eq!(reset.status(), 200);
+    assert!(!page().await.contains("Footer from the API"), "gone once put back");
+
+    // The API keeps English messages and adds stable codes.
+    let article = |slug: &str, title: &str| {
+        json!({
+            "slug": slug, "kind": "news", "status": "draft", "language": "en", "author": "tom_verbeke",
+            "translations": [{"language": "en", "title": title, "summary": "S", "body": "B"}]
+        })
+    };
+    let post = |body: serde_json::Value| {
+        client
+            .post(server.url("/api/articles"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let clash = post(article(&slug, "Same address")).await.unwrap();
+    assert_eq!(clash.status(), 409);
+    let clash: serde_json::Value = clash.json().await.unwrap();
+    assert_eq!(clash["error"]["details"][0]["message_code"], "slug_taken");
+    let untitled = post(article("untitled", "")).await.unwrap();
+    assert_eq!(untitled.status(), 422);
+    let untitled: serde_json::Value = untitled.json().await.unwrap();
+    let detail = &untitled["error"]["details"][0];
+    assert_eq!(detail["message_code"], "title_required_in");
+    assert_eq!(detail["params"]["lang"], "en");
+    assert!(detail["message"].as_str().unwrap().contains("title is missing"));
 }

@@ -5,7 +5,7 @@
 //
 // Usage: node admin.mjs --base URL --user NAME --password PW
 //          --writer NAME --writer-password PW --editor NAME --editor-password PW
-//          --slug SLUG --image FILE --not-image FILE --screenshots DIR --profile DIR
+//          --slug SLUG --org USERNAME --image FILE --not-image FILE --screenshots DIR --profile DIR
 // Covers the image library (/admin/media), images inserted into an article's
 // text (the plain form and the toolbar's script), the organisation's logo,
 // and the one-time link mailed on invitation (tests/admin_browser.rs runs
@@ -22,7 +22,7 @@ const opts = {};
 for (let i = 2; i < process.argv.length; i += 2) {
   opts[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
 }
-for (const k of ["base", "user", "password", "writer", "writer-password", "editor", "editor-password", "slug", "image", "not-image", "screenshots", "profile"]) {
+for (const k of ["base", "user", "password", "writer", "writer-password", "editor", "editor-password", "slug", "org", "image", "not-image", "screenshots", "profile"]) {
   if (!opts[k]) throw new Error(`missing --${k}`);
 }
 mkdirSync(opts.screenshots, { recursive: true });
@@ -209,6 +209,54 @@ try {
   await page.goto(`${publicUrl}/fr`);
   expect(await page.isVisible("img[alt='Panneaux solaires sur le toit d’une école']"), "the image inserted by the toolbar");
 
+  step("a session that ended mid-edit loses nothing typed: sign in, the text is back, not yet saved");
+  await page.goto(editUrl);
+  const cookies = await context.cookies(`${opts.base}/admin`);
+  const stale_session = cookies.find((c) => c.name === "gazette_session");
+  expect(stale_session, "a session cookie");
+  // The session ends on the server (signed out from another tab), but this
+  // tab still holds the old cookie, as after an expiry.
+  const otherTab = await context.newPage();
+  await otherTab.goto(`${opts.base}/admin`);
+  await otherTab.click("form[action='/admin/logout'] button");
+  await otherTab.close();
+  await context.addCookies([stale_session]);
+  const typedSummary = "Typed after the session ended: every word of it must survive.";
+  await page.fill("#tr-0-summary", typedSummary);
+  await page.fill("#tr-1-body", "## Pourquoi les toits ?\n\nTexte tapé hors session.");
+  await page.click("button[value=save]");
+  expect((await text()).includes("Your session had ended, so nothing was saved"), "the sign-in page says nothing was saved");
+  await audit("login-session-ended");
+  expect(!(await page.request.get(`${publicUrl}/en`).then((r) => r.text())).includes(typedSummary), "not saved yet");
+  step("a wrong password still keeps the typed text");
+  await page.fill("#username", opts.user);
+  await page.fill("#password", "not the password at all");
+  await page.click("button[type=submit]");
+  expect((await text()).includes("Wrong username or password"), "the wrong-password message");
+  await page.fill("#password", opts.password);
+  await page.click("button[type=submit]");
+  expect((await text()).includes("nothing has been saved yet"), "the restored-text notice");
+  expect((await page.inputValue("#tr-0-summary")) === typedSummary, "the typed summary is back");
+  expect((await page.inputValue("#tr-1-body")).includes("Texte tapé hors session."), "the typed French body is back");
+  expect(!(await page.request.get(`${publicUrl}/en`).then((r) => r.text())).includes(typedSummary), "still not saved");
+  await audit("editor-restored");
+  await Promise.all([page.waitForURL("**done=save"), page.click("button[value=save]")]);
+  expect((await page.request.get(`${publicUrl}/en`).then((r) => r.text())).includes(typedSummary), "saved with the new session");
+  step("the cookie gone altogether: the same, for a new article");
+  await page.goto(`${opts.base}/admin/articles/new`);
+  await page.fill("#tr-0-language", "en");
+  await page.fill("#tr-0-title", "Written while signed out");
+  await page.fill("#tr-0-body", "Nothing of this may be lost.");
+  await context.clearCookies({ name: "gazette_session" });
+  await page.click("button[value=save]");
+  expect((await text()).includes("Your session had ended"), "the sign-in page for the new article");
+  await page.fill("#username", opts.user);
+  await page.fill("#password", opts.password);
+  await page.click("button[type=submit]");
+  expect((await page.inputValue("#tr-0-title")) === "Written while signed out", "the new article's title is back");
+  expect((await page.inputValue("#tr-0-body")) === "Nothing of this may be lost.", "its body is back");
+  expect((await page.locator("form[action='/admin/articles/new']").count()) === 1, "still a new article");
+
   step("a save based on an older version is a conflict that keeps the text");
   await page.goto(editUrl);
   const stale = await page.inputValue("input[name=version]");
@@ -240,6 +288,25 @@ try {
   await page.click("form[action='/admin/language'] button");
   expect((await text()).includes("Articles") && (await text()).includes("Se déconnecter"), "French interface");
   await audit("articles-fr");
+
+  step("validation messages in French: an empty title, then an address already used");
+  await page.goto(`${opts.base}/admin/articles/new`);
+  await page.selectOption("#kind", "news");
+  await page.selectOption("#author", "camille_renard");
+  await page.fill("#tr-0-language", "fr");
+  await page.fill("#tr-0-summary", "Résumé sans titre");
+  await page.click("button[value=save]");
+  expect((await text()).includes("Le titre manque pour la langue fr"), "the French missing-title message");
+  expect((await page.inputValue("#tr-0-summary")) === "Résumé sans titre", "the summary is kept");
+  await audit("editor-errors-fr");
+  await page.fill("#tr-0-title", "Un doublon");
+  await page.fill("#slug", opts.slug);
+  await page.click("button[value=save]");
+  expect((await text()).includes(`L’adresse « ${opts.slug} » est déjà utilisée`), "the French slug-clash message");
+  expect((await page.inputValue("#tr-0-title")) === "Un doublon", "the title is kept");
+  const apiClash = await page.request.get(`${opts.base}/admin/articles?q=doublon`);
+  expect(!(await apiClash.text()).includes("Un doublon"), "nothing was saved");
+  await page.goto(`${opts.base}/admin/articles`);
   await page.selectOption("#ui-locale", "");
   await page.click("form[action='/admin/language'] button");
 
@@ -467,6 +534,81 @@ try {
   expect(logo && logo.startsWith("/media/"), "the logo on the public pages");
   await page.screenshot({ path: join(opts.screenshots, "public-home-logo.png"), fullPage: true });
   await page.goto(`${opts.base}/admin/organisation`);
+
+  step("settings: bad values are refused with the text kept, then saved and in effect at once");
+  const articleBefore = await page.request.get(`${opts.base}/articles/${opts.slug}`);
+  expect(!(await articleBefore.text()).includes("Printed on recycled electrons"), "no footer yet");
+  await page.goto(`${opts.base}/admin/settings`);
+  expect((await text()).includes("From the configuration file"), "values from the config file");
+  expect(await page.isChecked("#set-manual_followers"), "manual approval from the config (environment)");
+  await audit("settings");
+  await page.fill("#set-name", "");
+  await page.fill("#set-default_language", "zz-top");
+  await page.fill("#set-footer", "Printed on recycled electrons.");
+  await page.click("form[action='/admin/settings'] button[type=submit]");
+  expect((await text()).includes("The instance needs a name."), "the missing-name message");
+  expect((await text()).includes("“zz-top” is not a language code"), "the bad-language message");
+  expect((await page.inputValue("#set-footer")) === "Printed on recycled electrons.", "the typed footer is kept");
+  expect((await page.inputValue("#set-default_language")) === "zz-top", "the typed language is kept");
+  await audit("settings-errors");
+  await page.fill("#set-name", "Sunfield News");
+  await page.fill("#set-default_language", "fr");
+  await page.uncheck("#set-manual_followers");
+  await Promise.all([page.waitForURL("**done=settings_saved"), page.click("form[action='/admin/settings'] button[type=submit]")]);
+  expect((await text()).includes("Settings saved"), "the saved notice");
+  expect((await page.locator("a.bar__brand").innerText()) === "Sunfield News", "the new name in the admin");
+  expect((await page.locator(".badge--overridden").count()) === 4, "four values set here");
+  await audit("settings-saved");
+  const home = await page.request.get(`${opts.base}/`);
+  expect((await home.text()).includes("Printed on recycled electrons."), "the footer on the home page at once");
+  const articleAfter = await page.request.get(`${opts.base}/articles/${opts.slug}`);
+  expect((await articleAfter.text()).includes("Printed on recycled electrons."), "and on a cached article page");
+  const actor = await page.request.get(`${opts.base}/users/${opts.org}`, { headers: { Accept: "application/activity+json" } });
+  expect((await actor.json()).manuallyApprovesFollowers === false, "the actor no longer asks for approval");
+  await page.goto(`${opts.base}/admin/articles/new`);
+  expect((await page.inputValue("#tr-0-language")) === "fr", "a new article starts in the new default language");
+  step("a setting put back to the config file's value");
+  await page.goto(`${opts.base}/admin/settings`);
+  await page.check("input[name='reset-set-footer']");
+  await Promise.all([page.waitForURL("**done=settings_saved"), page.click("form[action='/admin/settings'] button[type=submit]")]);
+  expect((await page.inputValue("#set-footer")) === "", "the footer is the file's (empty) again");
+  expect(!(await page.request.get(`${opts.base}/articles/${opts.slug}`).then((r) => r.text())).includes("Printed on recycled electrons."), "gone from the article page");
+
+  step("your account: a wrong current password is refused, the language saved");
+  await page.goto(`${opts.base}/admin/account`);
+  await audit("account");
+  await page.fill("#current_password", "not my password");
+  await page.fill("#new_password", "a brand new long password");
+  await page.fill("#new_password_again", "a brand new long password");
+  await page.click("form[action='/admin/account/password'] button[type=submit]");
+  expect((await text()).includes("This is not your current password"), "the wrong-password message");
+  await audit("account-errors");
+  await page.selectOption("#account-locale", "fr");
+  await Promise.all([page.waitForURL("**done=language_saved"), page.click("#main form[action='/admin/language'] button")]);
+  expect((await text()).includes("Langue de l’interface enregistrée"), "saved, in French");
+  await audit("account-fr");
+  await page.goto(`${opts.base}/admin/settings`);
+  expect((await text()).includes("Réglages"), "the settings page in French");
+  await audit("settings-fr");
+  await page.goto(`${opts.base}/admin/account`);
+  await page.selectOption("#account-locale", "");
+  await Promise.all([page.waitForURL("**done=language_saved"), page.click("#main form[action='/admin/language'] button")]);
+
+  step("followers by server, counted, and pages by cursor");
+  await page.goto(`${opts.base}/admin/followers?actor=camille_renard`);
+  expect((await text()).includes("many.example"), "the server with many followers");
+  expect((await page.locator("table tbody tr").count()) === 50, "a first page of 50");
+  await audit("followers-servers");
+  await page.click("a:has-text('Older followers')");
+  expect((await page.locator("table tbody tr").count()) === 10, "the last 10 on the older page");
+  expect((await page.locator("a:has-text('Older followers')").count()) === 0, "no older page after the last");
+  await page.click("a:has-text('Newest')");
+  expect((await page.locator("table tbody tr").count()) === 50, "back to the newest");
+  await page.fill("#host-filter", "other.example");
+  await page.click("form[role=search] button");
+  expect((await text()).includes("2 follower(s) on other.example"), "the count on one server");
+  expect((await page.locator("table tbody tr").count()) === 2, "only that server's followers");
+  await audit("followers-filtered");
 
   step("authors' profiles");
   await page.goto(`${opts.base}/admin/authors`);

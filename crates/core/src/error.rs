@@ -9,7 +9,15 @@ pub struct FieldError {
     pub field: String,
     /// Machine-readable code, e.g. `required`, `invalid`, `unknown_language`.
     pub code: &'static str,
-    /// Human message naming the problem.
+    /// Stable name of the message, e.g. `title_required`: interfaces
+    /// translate it (with `params`) instead of showing `message`, which is
+    /// English. Until a more precise one is given, the `code`.
+    #[serde(rename = "message_code")]
+    pub key: &'static str,
+    /// Values the message names (`{name}` in a translation), e.g. `max`.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "params_map")]
+    pub params: Vec<(&'static str, String)>,
+    /// Human message naming the problem (English).
     pub message: String,
     /// 1-based line in the source text, when the input came from a file.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -21,15 +29,33 @@ impl FieldError {
         FieldError {
             field: field.into(),
             code,
+            key: code,
+            params: Vec::new(),
             message: message.into(),
             line: None,
         }
+    }
+
+    /// The stable message name and the values it names.
+    pub fn with_key(mut self, key: &'static str, params: impl IntoIterator<Item = (&'static str, String)>) -> Self {
+        self.key = key;
+        self.params = params.into_iter().collect();
+        self
     }
 
     pub fn at_line(mut self, line: usize) -> Self {
         self.line = Some(line);
         self
     }
+}
+
+fn params_map<S: serde::Serializer>(params: &[(&'static str, String)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(params.len()))?;
+    for (k, v) in params {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
 }
 
 impl fmt::Display for FieldError {

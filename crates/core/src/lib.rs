@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod media;
 pub mod model;
 pub mod network;
+pub mod settings;
 pub mod slug;
 pub mod validate;
 

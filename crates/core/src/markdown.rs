@@ -89,6 +89,7 @@ pub fn render(markdown: &str, field: &str, first_line: usize) -> Result<String, 
                         "unsafe_link",
                         format!("link to `{dest_url}` is not allowed: only http(s), mailto and relative links"),
                     )
+                    .with_key("unsafe_link", [("url", dest_url.to_string())])
                     .at_line(line),
                 );
             }
@@ -100,6 +101,7 @@ pub fn render(markdown: &str, field: &str, first_line: usize) -> Result<String, 
                             "unsafe_link",
                             format!("image source `{dest_url}` is not allowed"),
                         )
+                        .with_key("unsafe_image", [("url", dest_url.to_string())])
                         .at_line(line),
                     );
                 }
@@ -117,6 +119,7 @@ pub fn render(markdown: &str, field: &str, first_line: usize) -> Result<String, 
                             "missing_alt",
                             format!("image `{src}` has no alt text: write it as ![description]({src})"),
                         )
+                        .with_key("missing_alt", [("src", src.clone())])
                         .at_line(line),
                     );
                 }

@@ -33,8 +33,17 @@ struct Errs<'a> {
 }
 
 impl Errs<'_> {
-    fn add(&mut self, field: &str, code: &'static str, msg: String) {
-        let mut e = FieldError::new(field, code, msg);
+    /// A problem with `field`: `code` is the generic kind, `key` (with
+    /// `params`) the stable name of this message for translations.
+    fn add(
+        &mut self,
+        field: &str,
+        code: &'static str,
+        key: &'static str,
+        params: &[(&'static str, String)],
+        msg: String,
+    ) {
+        let mut e = FieldError::new(field, code, msg).with_key(key, params.iter().cloned());
         e.line = self.lines.line_of(field);
         self.list.push(e);
     }
@@ -59,6 +68,8 @@ pub fn article(
         errs.add(
             "kind",
             "invalid",
+            "kind_unknown",
+            &[("value", input.kind.clone())],
             format!("unknown kind `{}`: expected `news` or `interview`", input.kind),
         );
     }
@@ -69,6 +80,8 @@ pub fn article(
                 errs.add(
                     "status",
                     "invalid",
+                    "status_deleted",
+                    &[],
                     "status `deleted` cannot be set on save: delete the article instead".into(),
                 );
                 None
@@ -78,6 +91,8 @@ pub fn article(
                 errs.add(
                     "status",
                     "invalid",
+                    "status_unknown",
+                    &[("value", s.to_owned())],
                     format!("unknown status `{s}`: expected `draft`, `scheduled` or `published`"),
                 );
                 None
@@ -87,14 +102,26 @@ pub fn article(
     let default_language = match Language::parse(&input.language) {
         Ok(l) => Some(l),
         Err(m) => {
-            errs.add("language", "unknown_language", m);
+            errs.add(
+                "language",
+                "unknown_language",
+                "language_unknown",
+                &[("value", input.language.clone())],
+                m,
+            );
             None
         }
     };
 
     let mut translations: Vec<Translation> = Vec::new();
     if input.translations.is_empty() {
-        errs.add("title", "required", "an article needs a title".into());
+        errs.add(
+            "title",
+            "required",
+            "title_required",
+            &[],
+            "an article needs a title".into(),
+        );
     }
     for (i, t) in input.translations.iter().enumerate() {
         let key = if t.language.is_empty() {
@@ -105,7 +132,13 @@ pub fn article(
         let lang = match Language::parse(&t.language) {
             Ok(l) => l,
             Err(m) => {
-                errs.add(&format!("translations.{key}.language"), "unknown_language", m);
+                errs.add(
+                    &format!("translations.{key}.language"),
+                    "unknown_language",
+                    "language_unknown",
+                    &[("value", t.language.clone())],
+                    m,
+                );
                 continue;
             }
         };
@@ -119,6 +152,8 @@ pub fn article(
             errs.add(
                 &format!("{prefix}language"),
                 "duplicate",
+                "language_duplicate",
+                &[("lang", lang.to_string())],
                 format!("language `{lang}` is given twice"),
             );
             continue;
@@ -128,12 +163,16 @@ pub fn article(
             errs.add(
                 &format!("{prefix}title"),
                 "required",
+                "title_required_in",
+                &[("lang", lang.to_string())],
                 format!("title is missing for language `{lang}`"),
             );
         } else if title.chars().count() > MAX_TITLE {
             errs.add(
                 &format!("{prefix}title"),
                 "too_long",
+                "title_too_long",
+                &[("max", MAX_TITLE.to_string())],
                 format!("title is longer than {MAX_TITLE} characters"),
             );
         }
@@ -142,6 +181,8 @@ pub fn article(
             errs.add(
                 &format!("{prefix}summary"),
                 "too_long",
+                "summary_too_long",
+                &[("max", MAX_SUMMARY.to_string())],
                 format!("summary is longer than {MAX_SUMMARY} characters"),
             );
         }
@@ -149,6 +190,8 @@ pub fn article(
             errs.add(
                 &format!("{prefix}body"),
                 "too_long",
+                "body_too_long",
+                &[("max", MAX_BODY.to_string())],
                 format!("body is longer than {MAX_BODY} bytes"),
             );
             continue;
@@ -179,6 +222,8 @@ pub fn article(
                 errs.add(
                     "language",
                     "invalid",
+                    "default_language_missing",
+                    &[("lang", dl.to_string())],
                     format!("no title and text given for the default language `{dl}`"),
                 );
             }
@@ -194,27 +239,47 @@ pub fn article(
                     tags.push(tag);
                 }
             }
-            Err(m) => errs.add("tags", "invalid", m),
+            Err(m) => errs.add("tags", "invalid", tag_problem(t), &[("tag", t.trim().to_owned())], m),
         }
     }
     if tags.len() > MAX_TAGS {
-        errs.add("tags", "too_many", format!("at most {MAX_TAGS} tags"));
+        errs.add(
+            "tags",
+            "too_many",
+            "tags_too_many",
+            &[("max", MAX_TAGS.to_string())],
+            format!("at most {MAX_TAGS} tags"),
+        );
     }
 
     if input.author.trim().is_empty() {
-        errs.add("author", "required", "an article needs an author".into());
+        errs.add(
+            "author",
+            "required",
+            "author_required",
+            &[],
+            "an article needs an author".into(),
+        );
     }
 
     let cover = match &input.cover {
         None => None,
         Some(c) if c.media_id.trim().is_empty() => {
-            errs.add("cover", "required", "cover image is missing".into());
+            errs.add(
+                "cover",
+                "required",
+                "cover_required",
+                &[],
+                "cover image is missing".into(),
+            );
             None
         }
         Some(c) if c.alt.trim().is_empty() => {
             errs.add(
                 "cover.alt",
                 "required",
+                "cover_alt_required",
+                &[],
                 "cover image needs alt text describing it".into(),
             );
             None
@@ -227,11 +292,23 @@ pub fn article(
 
     let interviewee = match (&kind, &input.interviewee) {
         (Some(ArticleKind::News), Some(_)) => {
-            errs.add("interviewee", "invalid", "only interviews have an interviewee".into());
+            errs.add(
+                "interviewee",
+                "invalid",
+                "interviewee_not_news",
+                &[],
+                "only interviews have an interviewee".into(),
+            );
             None
         }
         (Some(ArticleKind::Interview), None) => {
-            errs.add("interviewee", "required", "an interview needs an interviewee".into());
+            errs.add(
+                "interviewee",
+                "required",
+                "interviewee_required",
+                &[],
+                "an interview needs an interviewee".into(),
+            );
             None
         }
         (_, Some(iv)) => {
@@ -239,13 +316,21 @@ pub fn article(
                 errs.add(
                     "interviewee.name",
                     "required",
+                    "interviewee_name_required",
+                    &[],
                     "the interviewee's name is missing".into(),
                 );
             }
             if let Some(h) = iv.fediverse_handle.as_deref().filter(|h| !h.trim().is_empty())
                 && let Err(m) = check_handle(h)
             {
-                errs.add("interviewee.fediverse_handle", "invalid", m);
+                errs.add(
+                    "interviewee.fediverse_handle",
+                    "invalid",
+                    "handle_invalid",
+                    &[("value", h.trim().to_owned())],
+                    m,
+                );
             }
             let mut iv = iv.clone();
             iv.fediverse_handle = iv
@@ -265,6 +350,8 @@ pub fn article(
                 errs.add(
                     "publish_at",
                     "invalid",
+                    "publish_at_invalid",
+                    &[("value", s.to_owned())],
                     format!("`{s}` is not a date and time such as 2026-12-01T09:00:00Z"),
                 );
                 None
@@ -274,12 +361,20 @@ pub fn article(
     let published_at = match status {
         Some(ArticleStatus::Scheduled) => {
             if publish_at.is_none() && input.publish_at.as_deref().is_none_or(|s| s.trim().is_empty()) {
-                errs.add("publish_at", "required", "a scheduled article needs publish_at".into());
+                errs.add(
+                    "publish_at",
+                    "required",
+                    "publish_at_required",
+                    &[],
+                    "a scheduled article needs publish_at".into(),
+                );
             }
             if publish_at.is_some_and(|t| t <= now) {
                 errs.add(
                     "publish_at",
                     "invalid",
+                    "publish_at_past",
+                    &[],
                     "publish_at of a scheduled article must be in the future (or publish it now)".into(),
                 );
             }
@@ -291,7 +386,7 @@ pub fn article(
     let slug = match input.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => {
             if let Err(m) = slug::check(s) {
-                errs.add("slug", "invalid", m);
+                errs.add("slug", "invalid", "slug_invalid", &[("value", s.to_owned())], m);
             }
             s.to_owned()
         }
@@ -304,6 +399,8 @@ pub fn article(
                 errs.add(
                     "slug",
                     "required",
+                    "slug_required",
+                    &[],
                     "no slug given and none can be made from the title".into(),
                 );
             }
@@ -350,6 +447,18 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
+}
+
+/// The stable message name of what [`normalise_tag`] refuses in `tag`.
+fn tag_problem(tag: &str) -> &'static str {
+    let t = tag.trim().trim_start_matches('#');
+    if t.is_empty() {
+        "tag_empty"
+    } else if t.chars().count() > 100 && t.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        "tag_too_long"
+    } else {
+        "tag_invalid"
+    }
 }
 
 /// `#Économie_Sociale` → `économie_sociale`; letters, digits and `_` only.

@@ -161,6 +161,21 @@ impl FedContext {
         &self.0.settings
     }
 
+    /// Whether new followers wait for an editor's approval now: the value an
+    /// administrator stored (admin settings page, API), else the config's.
+    pub async fn manually_approves_followers(&self) -> Result<bool, gazette_store::StoreError> {
+        Ok(
+            match self
+                .store()
+                .instance_setting(gazette_core::settings::MANUAL_FOLLOWERS)
+                .await?
+            {
+                Some(v) => v == "true",
+                None => self.0.settings.manually_approves_followers,
+            },
+        )
+    }
+
     pub(crate) fn wake_delivery(&self) {
         (self.0.on_enqueued)();
     }

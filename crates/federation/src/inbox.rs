@@ -292,7 +292,7 @@ impl IncomingActivity {
             ));
         };
         let local_id = data.urls().actor(local.username());
-        let status = if data.settings().manually_approves_followers {
+        let status = if data.manually_approves_followers().await? {
             FollowStatus::Pending
         } else {
             FollowStatus::Accepted

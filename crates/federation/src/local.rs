@@ -89,6 +89,7 @@ pub async fn private_key_for(ctx: &FedContext, actor_id: &str) -> Result<Option<
 pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, FederationError> {
     let (public_key_pem, _) = ensure_key(ctx.store(), &actor.key_name()).await?;
     let store = ctx.store();
+    let manually_approves_followers = ctx.manually_approves_followers().await?;
     Ok(match actor {
         LocalActor::Organisation(org) => {
             let logo = match &org.logo {
@@ -99,7 +100,7 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
                 public_key_pem: &public_key_pem,
                 icon: logo.as_ref(),
                 image: None,
-                manually_approves_followers: ctx.settings().manually_approves_followers,
+                manually_approves_followers,
             };
             json::organisation_actor(ctx.urls(), org, &parts)
         }
@@ -112,7 +113,7 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
                 public_key_pem: &public_key_pem,
                 icon: avatar.as_ref(),
                 image: None,
-                manually_approves_followers: ctx.settings().manually_approves_followers,
+                manually_approves_followers,
             };
             json::author_actor(ctx.urls(), author, &parts)
         }
@@ -121,7 +122,7 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
                 public_key_pem: &public_key_pem,
                 icon: None,
                 image: None,
-                manually_approves_followers: ctx.settings().manually_approves_followers,
+                manually_approves_followers,
             };
             json::network_actor(ctx.urls(), network, &parts)
         }

@@ -10,8 +10,8 @@
 //! articles' federation events are marked done, so a server started on it
 //! sends nothing.
 //!
-//! `bench_admin measure --database-url URL --base URL --user NAME
-//! --password PW [--requests N]` signs in like a browser and requests each
+//! `bench_admin measure --database-url URL --base URL --public-url URL
+//! --user NAME --password PW [--requests N]` signs in like a browser and requests each
 //! admin page N times, one at a time, printing p50, p90, p99 and max.
 
 #![allow(clippy::unwrap_used)]
@@ -57,6 +57,7 @@ async fn main() {
                 &get("base"),
                 &get("user"),
                 &get("password"),
+                &get("public-url"),
                 num("requests", 300),
             )
             .await
@@ -234,7 +235,7 @@ async fn seed(store: &Store, public_url: &str, articles: usize, followers: usize
         .unwrap();
 }
 
-async fn measure(store: &Store, base: &str, user: &str, password: &str, requests: usize) {
+async fn measure(store: &Store, base: &str, user: &str, password: &str, public_url: &str, requests: usize) {
     // reqwest is built without a TLS provider of its own.
     gazette_federation::install_crypto_provider();
     let client = reqwest::Client::builder()
@@ -249,17 +250,44 @@ async fn measure(store: &Store, base: &str, user: &str, password: &str, requests
         .articles
         .remove(0);
     let org = store.get_organisation().await.unwrap();
+    // The oldest page of the organisation's followers, by cursor: the
+    // follower just before the last 50.
+    let org_id = format!("{public_url}/users/{}", org.username);
+    let accepted = store
+        .count_followers_with_status(&org_id, FollowStatus::Accepted)
+        .await
+        .unwrap();
+    let before_last = store
+        .list_followers(&org_id, FollowStatus::Accepted, 1, (accepted - 51).max(0))
+        .await
+        .unwrap()
+        .remove(0);
+    let deepest = gazette_store::FollowerCursor {
+        since: before_last.since,
+        follower: before_last.actor.id,
+    }
+    .encode();
     let pages = [
         "/admin".to_owned(),
         "/admin/articles".to_owned(),
         "/admin/articles?status=published&q=solidarity&page=3".to_owned(),
+        "/admin/articles?q=solidarity".to_owned(),
+        "/admin/articles?q=solidarity&page=200".to_owned(),
         "/admin/articles?page=400".to_owned(),
         format!("/admin/articles/{}", article.id),
         format!("/admin/articles/{}/interactions", article.id),
         "/admin/articles/new".to_owned(),
         "/admin/comments".to_owned(),
         "/admin/followers".to_owned(),
-        format!("/admin/followers?actor={}&status=accepted&page=700", org.username),
+        format!(
+            "/admin/followers?actor={}&status=accepted&before={}",
+            org.username,
+            encode(&deepest)
+        ),
+        format!(
+            "/admin/followers?actor={}&status=accepted&host=server7.example",
+            org.username
+        ),
         format!("/admin/followers?actor={}&status=pending", org.username),
         "/admin/reports".to_owned(),
         "/admin/blocks".to_owned(),
@@ -268,6 +296,8 @@ async fn measure(store: &Store, base: &str, user: &str, password: &str, requests
         "/admin/tokens".to_owned(),
         "/admin/organisation".to_owned(),
         "/admin/authors".to_owned(),
+        "/admin/settings".to_owned(),
+        "/admin/account".to_owned(),
     ];
     println!(
         "{:<56} {:>7} {:>7} {:>7} {:>7} {:>6}",

@@ -434,16 +434,19 @@ impl Store {
             ));
         }
         if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let pattern = format!(
-                "%{}%",
-                search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-            );
-            let p = bind(pattern, &mut binds);
-            let like = crate::dialect::ilike(self.backend);
-            sql_where.push_str(&format!(
-                " AND (a.slug {like} {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM article_translations s
-                   WHERE s.article_id = a.id AND s.title {like} {p} ESCAPE '\\'))"
-            ));
+            // Words of the slug or of any title that start with each word
+            // searched for, through the full-text index (migration 12).
+            let Some(expr) = crate::dialect::article_search_query(self.backend, search) else {
+                return Ok(ArticlePage {
+                    articles: Vec::new(),
+                    total: 0,
+                });
+            };
+            if q.kind.is_none() && q.tag.is_none() && q.language.is_none() {
+                return self.search_articles(q, expr).await;
+            }
+            let p = bind(expr, &mut binds);
+            sql_where.push_str(&crate::dialect::article_search_condition(self.backend, &p));
         }
         let order = if q.statuses == [ArticleStatus::Published] {
             "a.published_at DESC, a.id DESC"
@@ -479,6 +482,79 @@ impl Store {
             articles: self.with_children(rows).await?,
             total,
         })
+    }
+
+    /// [`Store::list_articles`] for a search filtered by status and author
+    /// only: matches are counted and ordered in `article_search` alone
+    /// (status, author and date are kept there), then only the page's
+    /// articles are read.
+    async fn search_articles(&self, q: &ArticleQuery, expr: String) -> StoreResult<ArticlePage> {
+        let mut binds = vec![expr];
+        let mut sql_where = format!(" WHERE {}", crate::dialect::article_search_match(self.backend));
+        if q.statuses.is_empty() {
+            sql_where.push_str(" AND s.status <> 'deleted'");
+        } else {
+            let list: Vec<String> = q
+                .statuses
+                .iter()
+                .map(|st| {
+                    binds.push(st.as_str().to_owned());
+                    format!("${}", binds.len())
+                })
+                .collect();
+            sql_where.push_str(&format!(" AND s.status IN ({})", list.join(", ")));
+        }
+        if let Some(author) = &q.author_id {
+            binds.push(author.clone());
+            sql_where.push_str(&format!(" AND s.author_id = ${}", binds.len()));
+        }
+        let mut count = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM article_search s{sql_where}"
+        )));
+        for b in &binds {
+            count = count.bind(b.clone());
+        }
+        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        let mut page = sqlx::query(AssertSqlSafe(format!(
+            "SELECT s.article_id AS id FROM article_search s{sql_where}
+             ORDER BY s.sort_at DESC, s.article_id DESC LIMIT ${} OFFSET ${}",
+            binds.len() + 1,
+            binds.len() + 2
+        )));
+        for b in &binds {
+            page = page.bind(b.clone());
+        }
+        let ids: Vec<String> = page
+            .bind(q.limit.clamp(0, 1000))
+            .bind(q.offset.max(0))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            return Ok(ArticlePage {
+                articles: Vec::new(),
+                total,
+            });
+        }
+        let cols = ARTICLE_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let mut rows_q = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {cols} FROM articles a WHERE a.id IN ({})",
+            placeholders.join(", ")
+        )));
+        for id in &ids {
+            rows_q = rows_q.bind(id.clone());
+        }
+        let mut articles = self.with_children(rows_q.fetch_all(&self.pool).await?).await?;
+        // In the page's order.
+        articles.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
+        Ok(ArticlePage { articles, total })
     }
 
     /// Tags of published articles with how many use each, most used first.

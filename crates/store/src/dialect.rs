@@ -2,14 +2,6 @@
 
 use crate::Backend;
 
-/// Case-insensitive `LIKE` for searching titles.
-pub(crate) fn ilike(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "LIKE",
-        Backend::Postgres => "ILIKE",
-    }
-}
-
 /// Row locking for claiming queue rows: on PostgreSQL several processes claim
 /// at once, and `SKIP LOCKED` lets each pass over the rows another is taking
 /// instead of waiting for them. SQLite has one writer at a time (the claim
@@ -101,4 +93,64 @@ pub(crate) fn fts_rowid(item_id: &str) -> i64 {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest[..8]);
     (u64::from_be_bytes(bytes) >> 1) as i64
+}
+
+/// The words of an admin article search as each backend's full-text query
+/// wants them: every word must begin a word of the article's slug or of one
+/// of its titles. Words are runs of letters and digits, so nothing typed is
+/// read as query syntax. `None` when there is no word.
+pub(crate) fn article_search_query(backend: Backend, q: &str) -> Option<String> {
+    let words: Vec<&str> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    Some(match backend {
+        Backend::Sqlite => words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "),
+        Backend::Postgres => words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
+    })
+}
+
+/// The condition on `article_search s` for an article search whose
+/// [`article_search_query`] is bound as `$1`.
+pub(crate) fn article_search_match(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "s.id IN (SELECT rowid FROM article_search_fts WHERE article_search_fts MATCH $1)",
+        Backend::Postgres => "s.search @@ to_tsquery('simple', $1)",
+    }
+}
+
+/// The condition on `articles a` for an article search whose
+/// [`article_search_query`] is bound as `param`.
+pub(crate) fn article_search_condition(backend: Backend, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            " AND a.id IN (SELECT s.article_id FROM article_search s WHERE s.id IN \
+             (SELECT rowid FROM article_search_fts WHERE article_search_fts MATCH {param}))"
+        ),
+        Backend::Postgres => format!(
+            " AND a.id IN (SELECT s.article_id FROM article_search s WHERE s.search @@ to_tsquery('simple', {param}))"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn article_search_words_are_never_syntax() {
+        assert_eq!(
+            article_search_query(Backend::Sqlite, "Énergie \"x\" OR l'eau*").as_deref(),
+            Some("\"Énergie\"* \"x\"* \"OR\"* \"l\"* \"eau\"*")
+        );
+        assert_eq!(
+            article_search_query(Backend::Postgres, "a&b | !c:*").as_deref(),
+            Some("a:* & b:* & c:*")
+        );
+        assert_eq!(article_search_query(Backend::Sqlite, " % _ - "), None);
+    }
 }

@@ -44,7 +44,7 @@ const ACTOR_COLUMNS: &str = "id, kind, preferred_username, name, host, inbox, sh
                              public_key_id, public_key_pem, moved_to, refreshed_at";
 
 /// [`ACTOR_COLUMNS`] of the `remote_actors` table aliased `r`.
-fn actor_columns_of_r() -> String {
+pub(crate) fn actor_columns_of_r() -> String {
     ACTOR_COLUMNS
         .split(", ")
         .map(|c| format!("r.{c}"))
@@ -576,7 +576,7 @@ fn comment_from_row(r: &AnyRow) -> StoreResult<Comment> {
     })
 }
 
-fn actor_from_row(r: &AnyRow) -> StoreResult<RemoteActor> {
+pub(crate) fn actor_from_row(r: &AnyRow) -> StoreResult<RemoteActor> {
     Ok(RemoteActor {
         id: r.try_get("id")?,
         kind: r.try_get("kind")?,

@@ -9,6 +9,7 @@ mod dialect;
 mod error;
 mod federation;
 mod feed_moderation;
+mod follower_pages;
 mod ids;
 mod interactions;
 mod media;
@@ -19,6 +20,7 @@ mod organisation;
 mod password;
 mod reports;
 mod safety;
+mod settings;
 mod shared_feed;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -40,6 +42,7 @@ pub use deliveries::{
 pub use error::{StoreError, StoreResult};
 pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationComment};
 pub use feed_moderation::ModeratedItem;
+pub use follower_pages::{FollowerCursor, FollowerPage};
 pub use media::{MediaUse, NewMedia};
 pub use members::MemberHealth;
 pub use migrate::MIGRATIONS;
@@ -49,6 +52,7 @@ pub use reports::Report;
 pub use safety::{
     ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, SenderCheck, host_candidates, normalise_domain,
 };
+pub use settings::StoredSetting;
 pub use shared_feed::{FeedEntry, FeedPage, ItemWrite};
 pub use users::{LoginFailures, NewUser, Role, Session, User, normalise_username};
 

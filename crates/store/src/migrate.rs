@@ -84,6 +84,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0011_user_email.sql"),
     },
     Migration {
+        version: 12,
+        description: "admin search and settings",
+        sqlite: include_str!("../../../migrations/sqlite/0012_admin_search_settings.sql"),
+        postgres: include_str!("../../../migrations/postgres/0012_admin_search_settings.sql"),
+    },
+    Migration {
         version: 13,
         description: "network rate limits",
         sqlite: include_str!("../../../migrations/sqlite/0013_network_rate_limits.sql"),

@@ -27,7 +27,9 @@ both!(
     interactions_and_comments,
     moderation_queue_and_who_interacted,
     followers_seeded_in_bulk,
-    outbound_interactions_once_and_undone
+    outbound_interactions_once_and_undone,
+    followers_by_server_and_cursor,
+    instance_settings_override_and_reset
 );
 
 fn remote(id: &str, host: &str, shared: Option<&str>) -> RemoteActor {
@@ -387,6 +389,134 @@ async fn followers_seeded_in_bulk(store: &Store) {
         .unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!(store.follower_inboxes(&[local.to_owned()]).await.unwrap().len(), 1201);
+}
+
+/// Followers per server stay right through every way follows change (the
+/// triggers of migration 12), and cursor pages cover every follower once.
+async fn followers_by_server_and_cursor(store: &Store) {
+    let local = "https://here.example/users/org";
+    let other_local = "https://here.example/users/lea";
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let host = if i < 5 { "a.example" } else { "b.example" };
+        let id = format!("https://{host}/users/u{i}");
+        store.upsert_remote_actor(&remote(&id, host, None)).await.unwrap();
+        let status = if i == 6 {
+            FollowStatus::Pending
+        } else {
+            FollowStatus::Accepted
+        };
+        store
+            .add_follower(local, &id, &format!("{id}/f"), status)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    store
+        .add_follower(other_local, &ids[0], "https://a.example/f2", FollowStatus::Accepted)
+        .await
+        .unwrap();
+    let hosts = |status| async move { store.follower_hosts(local, status, 10).await.unwrap() };
+    assert_eq!(
+        hosts(FollowStatus::Accepted).await,
+        [("a.example".to_owned(), 5), ("b.example".to_owned(), 1)]
+    );
+    assert_eq!(hosts(FollowStatus::Pending).await, [("b.example".to_owned(), 1)]);
+    assert_eq!(
+        store.count_follower_hosts(local, FollowStatus::Accepted).await.unwrap(),
+        2
+    );
+    // Approving moves the count; removing and a deleted account lower it.
+    store
+        .set_follower_status(local, &ids[6], FollowStatus::Accepted)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .count_followers_on_host(local, FollowStatus::Accepted, "b.example")
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(hosts(FollowStatus::Pending).await.is_empty());
+    store.remove_follower(local, &ids[1]).await.unwrap();
+    assert!(store.delete_remote_actor(&ids[2]).await.unwrap());
+    assert_eq!(
+        hosts(FollowStatus::Accepted).await,
+        [("a.example".to_owned(), 3), ("b.example".to_owned(), 2)]
+    );
+    assert_eq!(
+        store
+            .follower_hosts(other_local, FollowStatus::Accepted, 10)
+            .await
+            .unwrap(),
+        [("a.example".to_owned(), 1)],
+        "another local actor's followers are counted apart"
+    );
+    // A follow asked again keeps its row and its count.
+    store
+        .add_follower(local, &ids[0], "https://a.example/f3", FollowStatus::Pending)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .count_followers_on_host(local, FollowStatus::Accepted, "a.example")
+            .await
+            .unwrap(),
+        3
+    );
+
+    // Pages of two by cursor, newest first, cover all five once.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .followers_page(local, FollowStatus::Accepted, None, cursor.as_ref(), 2)
+            .await
+            .unwrap();
+        assert!(page.followers.len() <= 2);
+        seen.extend(page.followers.iter().map(|f| f.actor.id.clone()));
+        match page.older {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let all = store
+        .list_followers(local, FollowStatus::Accepted, 100, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.actor.id)
+        .collect::<Vec<_>>();
+    assert_eq!(seen, all, "the same order as the offset listing, each once");
+    let on_b = store
+        .followers_page(local, FollowStatus::Accepted, Some("b.example"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(on_b.followers.len(), 2);
+    assert!(on_b.followers.iter().all(|f| f.actor.host == "b.example"));
+    assert!(on_b.older.is_none());
+}
+
+async fn instance_settings_override_and_reset(store: &Store) {
+    assert!(store.list_instance_settings().await.unwrap().is_empty());
+    let set = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+    store
+        .update_instance_settings(&[set("instance.name", "A"), set("theme.footer", "F")], &[], None)
+        .await
+        .unwrap();
+    store
+        .update_instance_settings(&[set("instance.name", "B")], &["theme.footer".to_owned()], None)
+        .await
+        .unwrap();
+    let all = store.list_instance_settings().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!((all[0].name.as_str(), all[0].value.as_str()), ("instance.name", "B"));
+    assert_eq!(
+        store.instance_setting("instance.name").await.unwrap().as_deref(),
+        Some("B")
+    );
+    assert_eq!(store.instance_setting("theme.footer").await.unwrap(), None);
 }
 
 mod reports {

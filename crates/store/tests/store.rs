@@ -285,6 +285,19 @@ async fn update_keeps_id_and_refuses_stale_versions(store: &Store) {
         other => panic!("expected stale version, got {other:?}"),
     }
     assert!(store.find_article_by_slug("first").await.unwrap().is_none());
+    // The search index follows the new slug and titles.
+    let found = |q: &'static str| {
+        let query = ArticleQuery {
+            search: Some(q.into()),
+            limit: 10,
+            ..Default::default()
+        };
+        async move { store.list_articles(&query).await.unwrap().total }
+    };
+    assert_eq!(found("renamed").await, 1);
+    assert_eq!(found("first").await, 0);
+    assert_eq!(found("titre").await, 1);
+    assert_eq!(found("title").await, 0, "the removed translation's title is gone");
     store
         .create_article(&valid(&article_input("other", "lea")))
         .await
@@ -377,7 +390,54 @@ async fn listing_filters_and_pages(store: &Store) {
         .await
         .unwrap();
     assert_eq!(search_lower.total, 1);
-    assert!(search.total <= 1);
+    assert_eq!(search.total, 1, "case folds beyond ASCII: ÉNERGIE finds Énergie");
+    assert_eq!(search.articles[0].slug, "news-4");
+    let prefix_and_slug = store
+        .list_articles(&ArticleQuery {
+            search: Some("énerg news".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        prefix_and_slug.total, 1,
+        "every word begins a word of a title or the slug"
+    );
+    let any_translation = store
+        .list_articles(&ArticleQuery {
+            search: Some("TITLE".into()),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(any_translation.total, 5, "the English titles count too");
+    assert_eq!(any_translation.articles.len(), 2);
+    assert_eq!(any_translation.articles[0].slug, "draft-1", "newest first");
+    let search = |q: &str, statuses: Vec<ArticleStatus>, tag: Option<&str>| ArticleQuery {
+        search: Some(q.into()),
+        statuses,
+        tag: tag.map(Into::into),
+        limit: 10,
+        ..Default::default()
+    };
+    let drafts = store
+        .list_articles(&search("titre", vec![ArticleStatus::Draft], None))
+        .await
+        .unwrap();
+    assert_eq!(drafts.total, 1, "the search index knows each article's status");
+    assert_eq!(drafts.articles[0].slug, "draft-1");
+    let tagged = store
+        .list_articles(&search("énergie", Vec::new(), Some("solo")))
+        .await
+        .unwrap();
+    assert_eq!(tagged.total, 1, "search with other filters");
+    let none = store
+        .list_articles(&search("titre", Vec::new(), Some("solo")))
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
     let pct = store
         .list_articles(&ArticleQuery {
             search: Some("%".into()),
@@ -417,6 +477,16 @@ async fn status_changes_and_scheduling(store: &Store) {
     );
     let published = store.get_article(&a.id).await.unwrap();
     assert_eq!(published.status, ArticleStatus::Published);
+    let found = store
+        .list_articles(&ArticleQuery {
+            search: Some("later".into()),
+            statuses: vec![ArticleStatus::Published],
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.total, 1, "published by the scheduler, found as published");
     assert_eq!(published.published_at.map(|t| t.timestamp()), Some(at.timestamp()));
 
     let draft = store.set_article_status(&a.id, ArticleStatus::Draft).await.unwrap();

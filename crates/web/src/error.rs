@@ -77,7 +77,14 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound { .. } => ApiError::not_found(e.to_string()),
             StoreError::Conflict { field, message } => {
-                ApiError::field(StatusCode::CONFLICT, "conflict", field, message)
+                let mut e = ApiError::field(StatusCode::CONFLICT, "conflict", field, message);
+                // A stable name for the conflict clients meet most.
+                if field == "slug" {
+                    for d in &mut e.details {
+                        d.key = "slug_taken";
+                    }
+                }
+                e
             }
             StoreError::StaleVersion { .. } => {
                 ApiError::field(StatusCode::CONFLICT, "stale_version", "version", e.to_string())

@@ -95,7 +95,7 @@ async fn get_site_feed(State(state): State<AppState>, headers: HeaderMap) -> Res
         store.find_organisation(),
         store.list_authors()
     )?;
-    let site = site(&state, org.as_ref());
+    let site = site(&state, org.as_ref()).await?;
     let head = head(&state, &site, "/feed.atom", "/", site.name.clone(), None);
     render(&state, &headers, head, &listing, None, &authors)
 }
@@ -124,7 +124,7 @@ async fn get_language_feed(
         store.find_organisation(),
         store.list_authors()
     )?;
-    let site = site(&state, org.as_ref());
+    let site = site(&state, org.as_ref()).await?;
     // A language the site neither publishes in nor plans to is a typo, not an empty feed.
     if listing.total == 0 && !site.languages.contains(&lang) {
         return Err(PageError::NotFound);
@@ -164,7 +164,7 @@ async fn get_tag_feed(
     if listing.total == 0 {
         return Err(PageError::NotFound);
     }
-    let site = site(&state, org.as_ref());
+    let site = site(&state, org.as_ref()).await?;
     let path = tag_path(&tag);
     let head = head(
         &state,
@@ -181,7 +181,7 @@ async fn get_tag_feed(
 async fn get_network_feed(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
     let store = state.store();
     let ((items, _), org) = tokio::try_join!(store.list_remote_articles(FEED_SIZE, 0), store.find_organisation())?;
-    let site = site(&state, org.as_ref());
+    let site = site(&state, org.as_ref()).await?;
     let mut head = head(
         &state,
         &site,
@@ -198,7 +198,7 @@ async fn get_network_feed(State(state): State<AppState>, headers: HeaderMap) -> 
                 .language
                 .as_deref()
                 .and_then(|l| Language::parse(l).ok())
-                .unwrap_or_else(|| state.config().default_language.clone());
+                .unwrap_or_else(|| state.last_settings().default_language.clone());
             Entry {
                 id: a.id.clone(),
                 lang,

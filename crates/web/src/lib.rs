@@ -13,6 +13,7 @@ mod media;
 mod openapi;
 mod pages;
 mod profiles;
+mod settings;
 mod state;
 mod templates;
 

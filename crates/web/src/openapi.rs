@@ -104,6 +104,20 @@ fn paths() -> Value {
     let author = || json_body("The author", schema("Author"));
     let media = || json_body("The image's metadata", schema("Media"));
     let organisation = || json_body("The organisation profile", schema("Organisation"));
+    let settings = || {
+        json_body(
+            "Every setting by name",
+            json!({ "type": "object", "required": ["settings"], "properties": { "settings": {
+                "type": "object", "additionalProperties": {
+                    "type": "object",
+                    "properties": {
+                        "value": { "type": "string" }, "default": { "type": "string" },
+                        "overridden": { "type": "boolean" }, "updated_at": { "type": ["string", "null"], "format": "date-time" }
+                    }
+                }
+            } } }),
+        )
+    };
     let created = |what: &str, s: Value| {
         json!({
             "description": format!("{what} created"),
@@ -332,6 +346,32 @@ fn paths() -> Value {
                     "requestBody": { "required": true, "content": { "application/json": { "schema": schema("OrganisationInput") } } },
                     "responses": {
                         "200": organisation(),
+                        "400": response("BadRequest"),
+                        "401": response("Unauthorized"),
+                        "415": response("UnsupportedMediaType"),
+                        "422": response("ValidationFailed")
+                    }
+                }
+            },
+            "/api/settings": {
+                "get": {
+                    "operationId": "getSettings", "tags": ["meta"],
+                    "summary": "Instance settings changed at run time: the value in effect, the config file's, and whether a stored value overrides it",
+                    "responses": { "200": settings(), "401": response("Unauthorized") }
+                },
+                "put": {
+                    "operationId": "updateSettings", "tags": ["meta"],
+                    "summary": "Change settings (`set`) and put others back to the config file's values (`reset`), all or nothing; takes effect at once",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "additionalProperties": false,
+                        "properties": {
+                            "set": { "type": "object", "additionalProperties": { "type": ["string", "boolean"] },
+                                     "description": "instance.name, instance.default_language, federation.manually_approves_followers, theme.footer" },
+                            "reset": { "type": "array", "items": { "type": "string" } }
+                        }
+                    } } } },
+                    "responses": {
+                        "200": settings(),
                         "400": response("BadRequest"),
                         "401": response("Unauthorized"),
                         "415": response("UnsupportedMediaType"),
@@ -578,10 +618,18 @@ fn content_schemas() -> Value {
                     }
                 },
                 "FieldError": {
-                    "type": "object", "required": ["field", "code", "message"],
+                    "type": "object", "required": ["field", "code", "message_code", "message"],
                     "properties": {
                         "field": { "type": "string" },
                         "code": { "type": "string" },
+                        "message_code": {
+                            "type": "string",
+                            "description": "Stable name of the message (e.g. title_required, slug_taken), for translating it; `message` is English",
+                        },
+                        "params": {
+                            "type": "object", "additionalProperties": { "type": "string" },
+                            "description": "Values the message names, e.g. {\"max\": \"300\"}",
+                        },
                         "message": { "type": "string" },
                         "line": { "type": "integer", "minimum": 1 }
                     }

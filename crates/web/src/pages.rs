@@ -341,7 +341,7 @@ async fn get_home(
     if page > pages {
         return Err(PageError::NotFound);
     }
-    let mut site = site(&state, org.as_ref());
+    let mut site = site(&state, org.as_ref()).await?;
     network_members::member_networks(&state, &mut site).await?;
     let (lang, explicit) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let authors: HashMap<&str, &Author> = authors.iter().map(|a| (a.id.as_str(), a)).collect();
@@ -457,7 +457,7 @@ async fn get_author(
     if page > pages {
         return Err(PageError::NotFound);
     }
-    let mut site = site(&state, org.as_ref());
+    let mut site = site(&state, org.as_ref()).await?;
     network_members::member_networks(&state, &mut site).await?;
     let (lang, explicit) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let path = author_path(&author.username);
@@ -531,7 +531,7 @@ async fn get_tag(
     if listing.total == 0 || page > page_count(listing.total) {
         return Err(PageError::NotFound);
     }
-    let mut site = site(&state, org.as_ref());
+    let mut site = site(&state, org.as_ref()).await?;
     network_members::member_networks(&state, &mut site).await?;
     let (lang, explicit) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let authors: HashMap<&str, &Author> = authors.iter().map(|a| (a.id.as_str(), a)).collect();
@@ -618,7 +618,7 @@ async fn get_network(
     if page > 1 && page > page_count(total) {
         return Err(PageError::NotFound);
     }
-    let mut site = site(&state, org.as_ref());
+    let mut site = site(&state, org.as_ref()).await?;
     network_members::member_networks(&state, &mut site).await?;
     let (lang, explicit) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let items = items
@@ -678,12 +678,12 @@ pub(crate) async fn render_follow_page(
     page: crate::follow::FollowPage,
 ) -> Result<Response, PageError> {
     let org = state.store().find_organisation().await?;
-    let site = site(state, org.as_ref());
+    let site = site(state, org.as_ref()).await?;
     let lang = site
         .languages
         .first()
         .cloned()
-        .unwrap_or_else(|| state.config().default_language.clone());
+        .unwrap_or_else(|| state.last_settings().default_language.clone());
     let head = Head {
         title: format!("{} · {}", state.templates().text(lang.as_str(), "follow"), site.name),
         description: site.description.clone(),
@@ -870,13 +870,16 @@ fn public_view(view: Option<StoredArticle>) -> Result<StoredArticle, PageError> 
 
 /// The rendered article page, from the page cache when nothing it shows has
 /// changed: the validator names the article's, author's and organisation's
-/// versions, so an edit from any process is seen on the next request.
+/// versions and the instance settings in effect, so an edit from any process
+/// is seen on the next request.
 async fn article_page(state: &AppState, view: &StoredArticle, lang: &Language) -> Result<Bytes, PageError> {
     let a = &view.article;
     let key = format!("{}|{lang}", a.slug);
-    let reactions = state.store().reactions_stamp(&a.id).await?;
+    let (reactions, settings) = tokio::try_join!(state.store().reactions_stamp(&a.id), state.settings())?;
+    // The instance settings (name, footer, languages) show on the page too.
+    let settings = crate::settings::fingerprint(&settings);
     let validator = format!(
-        "{}:{}:{}:{}:{}:{reactions}",
+        "{}:{}:{}:{}:{}:{reactions}:{settings:x}",
         a.id,
         a.version,
         a.updated_at.timestamp_micros(),
@@ -940,7 +943,7 @@ async fn render_article(
             .collect(),
     };
 
-    let site = site(state, org);
+    let site = site(state, org).await?;
     let t = article.translation(Some(lang));
     let canonical = state.url(&article_path(&article.slug, lang));
     let published = article.published_at;
@@ -1172,8 +1175,19 @@ pub(crate) fn script_safe_json(v: &serde_json::Value) -> String {
 // ---------------------------------------------------------------------------
 
 /// The instance as pages show it: the organisation's profile when there is
-/// one, the config's instance name otherwise.
-pub(crate) fn site(state: &AppState, org: Option<&Organisation>) -> Site {
+/// one, the instance's name otherwise, with the instance settings in effect
+/// now (see [`crate::settings`]).
+pub(crate) async fn site(state: &AppState, org: Option<&Organisation>) -> Result<Site, StoreError> {
+    let settings = state.settings().await?;
+    Ok(site_with(state, org, &settings))
+}
+
+/// [`site`] under `settings`.
+pub(crate) fn site_with(
+    state: &AppState,
+    org: Option<&Organisation>,
+    settings: &gazette_core::settings::InstanceSettings,
+) -> Site {
     let config = state.config();
     let theme = &config.theme;
     let host = url::Url::parse(&config.public_url).ok().and_then(|u| {
@@ -1185,10 +1199,10 @@ pub(crate) fn site(state: &AppState, org: Option<&Organisation>) -> Site {
     });
     let languages = match org {
         Some(o) if !o.languages.is_empty() => o.languages.clone(),
-        _ => vec![config.default_language.clone()],
+        _ => vec![settings.default_language.clone()],
     };
     Site {
-        name: org.map_or_else(|| config.instance_name.clone(), |o| o.name.clone()),
+        name: org.map_or_else(|| settings.name.clone(), |o| o.name.clone()),
         description: org.map(|o| o.description.clone()).unwrap_or_default(),
         url: config.public_url.clone(),
         logo: org.and_then(|o| o.logo.as_deref()).map(media_path),
@@ -1201,7 +1215,7 @@ pub(crate) fn site(state: &AppState, org: Option<&Organisation>) -> Site {
         host: host.clone().unwrap_or_default(),
         primary_color: css_color(&theme.primary_color, "#1d6b4f"),
         accent_color: css_color(&theme.accent_color, "#f2a900"),
-        footer: theme.footer.clone(),
+        footer: settings.footer.clone(),
         languages,
         updated_at: org.map(|o| o.updated_at),
         coordinator: state.fed().settings().network.is_some(),
@@ -1360,7 +1374,7 @@ fn listing_language(state: &AppState, site: &Site, headers: &HeaderMap, param: O
         .and_then(|h| Language::negotiate(h, &site.languages))
         .cloned();
     (
-        negotiated.unwrap_or_else(|| state.config().default_language.clone()),
+        negotiated.unwrap_or_else(|| state.last_settings().default_language.clone()),
         false,
     )
 }

@@ -15,7 +15,8 @@ use crate::content::WriteError;
 /// followers are sent an `Update`.
 pub(crate) async fn save_organisation(state: &AppState, input: &OrganisationInput) -> Result<Organisation, WriteError> {
     let current = state.store().find_organisation().await?;
-    let org = validate(input, current.as_ref(), &state.config().default_language)?;
+    let settings = state.settings().await?;
+    let org = validate(input, current.as_ref(), &settings.default_language)?;
     let saved = state.store().save_organisation(&org).await?;
     if current.is_some() {
         gazette_federation::actor_changed(state.fed(), &LocalActor::Organisation(saved.clone())).await;

@@ -75,6 +75,9 @@ pub(crate) struct Inner {
     /// Rendered article pages by `slug|lang`, each with the validator it was
     /// rendered for (see [`AppState::cached_page`]).
     pages: Mutex<HashMap<String, (String, Bytes)>>,
+    /// The instance settings last read from the database (or written), for
+    /// the few places that cannot wait for a query (error pages).
+    last_settings: Mutex<Option<Arc<gazette_core::settings::InstanceSettings>>>,
 }
 
 /// Bound on cached rendered pages (tens of KiB each).
@@ -103,6 +106,7 @@ impl AppState {
             federation,
             media: Mutex::new(HashMap::new()),
             pages: Mutex::new(HashMap::new()),
+            last_settings: Mutex::new(None),
         })))
     }
 
@@ -175,6 +179,23 @@ impl AppState {
                 cache.clear();
             }
             cache.insert(key, (validator, page));
+        }
+    }
+
+    /// The settings last read by [`AppState::settings`], else the config
+    /// file's: for pages that cannot wait for a query.
+    pub(crate) fn last_settings(&self) -> Arc<gazette_core::settings::InstanceSettings> {
+        self.0
+            .last_settings
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .unwrap_or_else(|| Arc::new(self.setting_defaults()))
+    }
+
+    pub(crate) fn remember_settings(&self, s: Arc<gazette_core::settings::InstanceSettings>) {
+        if let Ok(mut last) = self.0.last_settings.lock() {
+            *last = Some(s);
         }
     }
 

@@ -76,6 +76,8 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "admin/organisation.html",
         include_str!("../templates/admin/organisation.html"),
     ),
+    ("admin/settings.html", include_str!("../templates/admin/settings.html")),
+    ("admin/account.html", include_str!("../templates/admin/account.html")),
     ("admin/authors.html", include_str!("../templates/admin/authors.html")),
     ("admin/network.html", include_str!("../templates/admin/network.html")),
     (
@@ -208,6 +210,13 @@ impl Templates {
     }
 
     /// An interface string in `lang` (falling back as templates' `t()` does).
+    /// The string `key` in `lang` (or English), when there is one.
+    pub(crate) fn text_opt(&self, lang: &str, key: &str) -> Option<String> {
+        lookup(&self.strings, lang, key)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+
     pub(crate) fn text(&self, lang: &str, key: &str) -> String {
         lookup(&self.strings, lang, key)
             .and_then(|v| v.as_str())

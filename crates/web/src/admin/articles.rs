@@ -26,7 +26,7 @@ use http_body_util::Limited;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::session::{CsrfForm, csrf_ok};
+use super::session::{CsrfForm, MaybeSigned, Stash, csrf_ok};
 use super::{Signed, error_page_text, forbidden, render, see_other, store_failure};
 use crate::AppState;
 use crate::content::{self, WriteError};
@@ -34,6 +34,8 @@ use crate::content::{self, WriteError};
 const PER_PAGE: i64 = 25;
 /// Room for the text fields on top of the image in one editor post.
 const TEXT_SLACK: usize = 8 * 1024 * 1024;
+/// Largest sign-in post: one carrying an editor's text (JSON-escaped).
+pub(crate) const STASH_LIMIT: usize = 2 * TEXT_SLACK;
 /// Key that ties an uploaded cover to the article input in one transaction.
 const UPLOAD_KEY: &str = "upload:cover";
 /// How many recent library images the editor offers to insert.
@@ -132,7 +134,7 @@ pub(crate) async fn get_articles(
 }
 
 /// Exactly what the editor form holds, so a refused save shows it again.
-#[derive(Serialize, Default, Clone)]
+#[derive(Serialize, Deserialize, Default, Clone)]
 struct EditorForm {
     id: Option<String>,
     version: Option<i64>,
@@ -157,7 +159,7 @@ struct EditorForm {
     inline_existing: String,
 }
 
-#[derive(Serialize, Default, Clone)]
+#[derive(Serialize, Deserialize, Default, Clone)]
 struct TranslationForm {
     language: String,
     title: String,
@@ -173,7 +175,7 @@ impl TranslationForm {
     }
 }
 
-#[derive(Serialize, Default, Clone)]
+#[derive(Serialize, Deserialize, Default, Clone)]
 struct IntervieweeForm {
     name: String,
     role: String,
@@ -184,7 +186,7 @@ struct IntervieweeForm {
     photo: Option<String>,
 }
 
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Deserialize, Clone)]
 struct CoverView {
     media_id: String,
     url: String,
@@ -433,7 +435,11 @@ pub(crate) async fn get_new_article(State(state): State<AppState>, signed: Signe
         },
         None => String::new(),
     };
-    let form = EditorForm::blank(state.config().default_language.as_str(), &author);
+    let settings = match state.settings().await {
+        Ok(s) => s,
+        Err(e) => return store_failure(&state, &signed.lang, e),
+    };
+    let form = EditorForm::blank(settings.default_language.as_str(), &author);
     render_editor(&state, &signed, &form, EditorView::ok()).await
 }
 
@@ -482,17 +488,28 @@ pub(crate) async fn get_edit_article(
 }
 
 /// `POST /admin/articles/new` — creates the article (or previews it).
-pub(crate) async fn post_new_article(State(state): State<AppState>, signed: Signed, req: Request) -> Response {
+pub(crate) async fn post_new_article(State(state): State<AppState>, signed: MaybeSigned, req: Request) -> Response {
+    let signed = match signed {
+        MaybeSigned::Signed(s) => *s,
+        MaybeSigned::Ended { lang } => return keep_for_sign_in(&state, &lang, "/admin/articles/new", None, req).await,
+    };
     save(state, signed, None, req).await
 }
 
 /// `POST /admin/articles/{id}` — saves, publishes, schedules, unpublishes or previews.
 pub(crate) async fn post_edit_article(
     State(state): State<AppState>,
-    signed: Signed,
+    signed: MaybeSigned,
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
+    let signed = match signed {
+        MaybeSigned::Signed(s) => *s,
+        MaybeSigned::Ended { lang } => {
+            let next = format!("/admin/articles/{}", crate::pages::encode_segment(&id));
+            return keep_for_sign_in(&state, &lang, &next, Some(&id), req).await;
+        }
+    };
     let current = match state.store().get_article(&id).await {
         Ok(a) => a,
         Err(e) => return store_failure(&state, &signed.lang, e),
@@ -501,6 +518,84 @@ pub(crate) async fn post_edit_article(
         return forbidden(&state, &signed);
     }
     save(state, signed, Some(current), req).await
+}
+
+/// The editor posted after its session ended (expired, signed out in another
+/// window, cookie gone): nothing is saved; the sign-in page carries what was
+/// typed, and [`restore_after_sign_in`] shows it again in the editor.
+async fn keep_for_sign_in(state: &AppState, lang: &str, next: &str, id: Option<&str>, req: Request) -> Response {
+    let posted = match read_editor(state, lang, None, req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut form = posted.form;
+    form.id = id.map(str::to_owned);
+    // A chosen image is not kept (browsers do not either): it is chosen again.
+    let json = match serde_json::to_string(&form) {
+        Ok(j) => j,
+        Err(e) => {
+            tracing::error!(error = %e, "editor form not serialisable");
+            return error_page_text(state, lang, StatusCode::INTERNAL_SERVER_ERROR, "Error", &e.to_string());
+        }
+    };
+    super::session::login_page_keeping(state, lang, next, Stash { json: &json })
+}
+
+/// After signing in from [`keep_for_sign_in`]'s page: the editor of `next`
+/// with the text as it was posted and a note that nothing is saved yet.
+/// What the stash says is only shown, never saved: saving takes another post
+/// with the new session's CSRF token, checked against the article's version
+/// the text was based on.
+pub(crate) async fn restore_after_sign_in(state: &AppState, signed: &Signed, next: &str, stash: Stash<'_>) -> Response {
+    let Ok(mut form) = serde_json::from_str::<EditorForm>(stash.json) else {
+        return see_other(next);
+    };
+    let t = |k: &str| state.templates().text(&signed.lang, k);
+    let id = next
+        .strip_prefix("/admin/articles/")
+        .filter(|r| !r.contains(['/', '?']));
+    match id {
+        Some("new") => {
+            form.id = None;
+            form.status = "new".into();
+            form.cover = None;
+            form.interviewee.photo = None;
+            if let Some(own) = own_author(signed) {
+                match state.store().get_author(own).await {
+                    Ok(a) => form.author = a.username,
+                    Err(_) => return no_author_profile(state, signed),
+                }
+            }
+        }
+        Some(id) => {
+            let current = match state.store().get_article(id).await {
+                Ok(a) => a,
+                Err(e) => return store_failure(state, &signed.lang, e),
+            };
+            if !may_edit(signed, &current) {
+                return forbidden(state, signed);
+            }
+            // Only the typed fields come from the browser; what the form
+            // does not post comes from the stored article.
+            form.id = Some(current.id.clone());
+            form.status = current.status.as_str().to_owned();
+            form.cover = current.cover.as_ref().map(|c| CoverView {
+                media_id: c.media_id.clone(),
+                url: crate::pages::media_path(&c.media_id),
+            });
+            form.interviewee.photo = current.interviewee.as_ref().and_then(|i| i.photo.clone());
+        }
+        None => return see_other(next),
+    }
+    for tr in &mut form.translations {
+        tr.preview = None;
+    }
+    if form.translations.last().is_none_or(|t| !t.is_blank()) {
+        form.translations.push(TranslationForm::default());
+    }
+    let mut view = EditorView::ok();
+    view.notice = Some(t("restored_not_saved"));
+    render_editor(state, signed, &form, view).await
 }
 
 /// The posted editor: its fields, the chosen action and any uploaded cover.
@@ -518,7 +613,7 @@ struct Posted {
 
 async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Request) -> Response {
     let t = |k: &str| state.templates().text(&signed.lang, k);
-    let mut posted = match read_editor(&state, &signed, current.as_ref(), req).await {
+    let mut posted = match read_editor(&state, &signed.lang, current.as_ref(), req).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -589,7 +684,7 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
                 v.0.iter()
                     .map(|e| FormError {
                         field: form.field_id(&e.field),
-                        message: e.to_string(),
+                        message: super::field_message(&state, &signed.lang, e),
                     })
                     .collect();
             render_editor(&state, &signed, form, fail(StatusCode::UNPROCESSABLE_ENTITY, errors)).await
@@ -608,9 +703,22 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
                 StoreError::Invalid { field, message } => (*field, message.clone(), StatusCode::UNPROCESSABLE_ENTITY),
                 _ => ("", String::new(), StatusCode::UNPROCESSABLE_ENTITY),
             };
+            let message = match (&e, field) {
+                // The slug clash, the one conflict an editor meets by hand.
+                (StoreError::Conflict { .. }, "slug") => {
+                    let slug = match form.slug.trim() {
+                        "" => gazette_core::slug::slugify(
+                            &form.translations.first().map(|t| t.title.clone()).unwrap_or_default(),
+                        ),
+                        s => s.to_owned(),
+                    };
+                    t("v_slug_taken").replace("{slug}", &slug)
+                }
+                _ => format!("{field}: {message}"),
+            };
             let errors = vec![FormError {
                 field: form.field_id(field),
-                message: format!("{field}: {message}"),
+                message,
             }];
             render_editor(&state, &signed, form, fail(status, errors)).await
         }
@@ -701,11 +809,11 @@ async fn insert_image(state: &AppState, signed: &Signed, mut posted: Posted) -> 
 /// in the page, so an oversized file still leaves every typed field read.
 async fn read_editor(
     state: &AppState,
-    signed: &Signed,
+    lang: &str,
     current: Option<&Article>,
     req: Request,
 ) -> Result<Posted, Response> {
-    let bad = |msg: String| error_page_text(state, &signed.lang, StatusCode::BAD_REQUEST, "Bad request", &msg);
+    let bad = |msg: String| error_page_text(state, lang, StatusCode::BAD_REQUEST, "Bad request", &msg);
     let is_multipart = req
         .headers()
         .get(CONTENT_TYPE)
@@ -739,7 +847,7 @@ async fn read_editor(
     let mut inline_file: Option<Vec<u8>> = None;
     let mut errors = Vec::new();
     let mut too_big = false;
-    let t = |k: &str| state.templates().text(&signed.lang, k);
+    let t = |k: &str| state.templates().text(lang, k);
     let too_large_for = |field: &str| FormError {
         field: field.into(),
         message: t("upload_too_large").replace("{mb}", &format!("{:.1}", limit as f64 / (1024.0 * 1024.0))),

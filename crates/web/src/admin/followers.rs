@@ -1,5 +1,7 @@
 //! `/admin/followers`: who follows the organisation and each author, with
-//! their servers, page by page. When followers are approved by hand
+//! their servers (the servers with most followers, counted, and a filter by
+//! server), newest first, older pages by cursor so the last costs what the
+//! first does. When followers are approved by hand
 //! (`federation.manually_approves_followers`), pending follows are approved
 //! or rejected here through [`gazette_federation::answer_follow`], which
 //! queues the `Accept` or `Reject` exactly as `gazette followers` does.
@@ -9,15 +11,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use gazette_core::FollowStatus;
 use gazette_federation::{FederationError, LocalActor};
+use gazette_store::FollowerCursor;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{
-    Signed, back_to, done_notice, error_page_text, fed_failure, page_count, page_number, render, require_editor,
-    store_failure,
-};
+use super::{Signed, back_to, done_notice, error_page_text, fed_failure, render, require_editor, store_failure};
 use crate::AppState;
+use crate::pages::encode_segment;
 
 const PER_PAGE: i64 = 50;
 
@@ -25,9 +26,15 @@ const PER_PAGE: i64 = 50;
 pub(crate) struct Params {
     actor: Option<String>,
     status: Option<String>,
-    page: Option<String>,
+    /// Only followers on this server.
+    host: Option<String>,
+    /// The page after this follower (`FollowerCursor::encode`).
+    before: Option<String>,
     done: Option<String>,
 }
+
+/// Servers listed with their follower counts above the table.
+const TOP_HOSTS: i64 = 20;
 
 /// One local actor with its follower counts, for the tabs.
 #[derive(Serialize)]
@@ -49,8 +56,17 @@ struct Row {
     since: String,
 }
 
-/// `GET /admin/followers?actor=&status=accepted|pending&page=` — followers
-/// of one local actor (the organisation first), newest first.
+#[derive(Serialize)]
+struct HostCount {
+    host: String,
+    followers: i64,
+    href: String,
+}
+
+/// `GET /admin/followers?actor=&status=accepted|pending&host=&before=` —
+/// followers of one local actor (the organisation first), newest first,
+/// optionally of one server, with the servers they come from; pages go
+/// back in time with an "older than" cursor.
 pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
     if let Some(r) = require_editor(&state, &signed) {
         return r;
@@ -88,23 +104,51 @@ pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed,
         Some("pending") => FollowStatus::Pending,
         _ => FollowStatus::Accepted,
     };
-    let page = page_number(p.page.as_deref());
+    let host = p
+        .host
+        .as_deref()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty());
+    let before = p.before.as_deref().and_then(FollowerCursor::decode);
+    let link = |username: &str, host: Option<&str>, before: Option<&FollowerCursor>| {
+        let mut q = format!(
+            "/admin/followers?actor={}&status={}",
+            encode_segment(username),
+            status.as_str()
+        );
+        if let Some(h) = host {
+            q.push_str(&format!("&host={}", encode_segment(h)));
+        }
+        if let Some(c) = before {
+            q.push_str(&format!("&before={}", encode_segment(&c.encode())));
+        }
+        q
+    };
+    let mut page_json = json!({});
     let (rows, total, username) = match selected {
         None => (Vec::new(), 0, String::new()),
         Some(tab) => {
             let id = state.fed().urls().actor(&tab.username);
-            let total = match status {
-                FollowStatus::Accepted => tab.accepted,
-                FollowStatus::Pending => tab.pending,
-            };
-            let found = match store
-                .list_followers(&id, status, PER_PAGE, (page - 1).saturating_mul(PER_PAGE))
-                .await
-            {
+            let found = tokio::try_join!(
+                store.followers_page(&id, status, host.as_deref(), before.as_ref(), PER_PAGE),
+                store.follower_hosts(&id, status, TOP_HOSTS),
+                store.count_follower_hosts(&id, status),
+                async {
+                    match host.as_deref() {
+                        Some(h) => store.count_followers_on_host(&id, status, h).await,
+                        None => Ok(match status {
+                            FollowStatus::Accepted => tab.accepted,
+                            FollowStatus::Pending => tab.pending,
+                        }),
+                    }
+                },
+            );
+            let (page, hosts, host_total, total) = match found {
                 Ok(f) => f,
                 Err(e) => return store_failure(&state, &signed.lang, e),
             };
-            let rows: Vec<Row> = found
+            let rows: Vec<Row> = page
+                .followers
                 .into_iter()
                 .map(|f| Row {
                     handle: f.actor.handle(),
@@ -115,25 +159,39 @@ pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed,
                     since: f.since.to_rfc3339(),
                 })
                 .collect();
+            let hosts: Vec<HostCount> = hosts
+                .into_iter()
+                .map(|(h, n)| HostCount {
+                    href: link(&tab.username, Some(&h), None),
+                    host: h,
+                    followers: n,
+                })
+                .collect();
+            page_json = json!({
+                "hosts": hosts,
+                "host_total": host_total,
+                "older": page.older.as_ref().map(|c| link(&tab.username, host.as_deref(), Some(c))),
+                "newest": before.is_some().then(|| link(&tab.username, host.as_deref(), None)),
+                "all_hosts": host.is_some().then(|| link(&tab.username, None, None)),
+            });
             (rows, total, tab.username.clone())
         }
     };
-    let pages = page_count(total, PER_PAGE);
-    let link = |n: i64| format!("/admin/followers?actor={username}&status={}&page={n}", status.as_str());
-    let page_json = json!({
+    // Read with the session (see `Signed::find`): current.
+    let manual = state.last_settings().manually_approves_followers;
+    let page = json!({
         "tabs": tabs,
         "actor": username,
         "status": status.as_str(),
+        "host": host.clone().unwrap_or_default(),
         "rows": rows,
         "total": total,
-        "page": page,
-        "pages": pages,
-        "prev": (page > 1).then(|| link(page - 1)),
-        "next": (page < pages).then(|| link(page + 1)),
-        "manual": state.fed().settings().manually_approves_followers,
+        "manual": manual,
         "flash": done_notice(&state, &signed.lang, p.done.as_deref(), &["approved", "rejected"]),
     });
-    render(&state, &signed, "followers", "admin/followers.html", page_json)
+    let mut page = page;
+    super::merge(&mut page, page_json);
+    render(&state, &signed, "followers", "admin/followers.html", page)
 }
 
 /// `POST /admin/followers/answer` — `decision=approve|reject` of the pending

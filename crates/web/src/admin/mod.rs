@@ -9,8 +9,9 @@
 //! of forms that carry a file). Editors also get [`followers`], [`interactions`] of an
 //! article, [`comments`] moderation, [`reports`], [`blocks`] (and the
 //! allowlist), [`deliveries`] and, on a network coordinator, the
-//! [`network`] (members and feed moderation); admins [`users`], [`tokens`] and the
-//! [`profiles`] of the organisation and authors. This file holds the
+//! [`network`] (members and feed moderation); admins [`users`], [`tokens`],
+//! the [`profiles`] of the organisation and authors, and the instance
+//! [`settings`] (everyone has their own account preferences there too). This file holds the
 //! router, the page frame every template gets, the role checks and the
 //! error pages. Who may do what is decided by [`Role`]; see docs/ADMIN.md.
 
@@ -26,6 +27,7 @@ mod network;
 mod profiles;
 mod reports;
 mod session;
+mod settings;
 mod tokens;
 mod upload;
 mod users;
@@ -49,7 +51,13 @@ const UI_LANGUAGES: [&str; 2] = ["en", "fr"];
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::get_dashboard))
-        .route("/login", get(session::get_login).post(session::post_login))
+        .route(
+            "/login",
+            get(session::get_login)
+                .post(session::post_login)
+                // A sign-in may carry an editor's text posted after its session ended.
+                .layer(axum::extract::DefaultBodyLimit::max(articles::STASH_LIMIT)),
+        )
         .route("/logout", post(session::post_logout))
         .route("/reset/{token}", get(session::get_reset).post(session::post_reset))
         .route("/language", post(session::post_language))
@@ -93,6 +101,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/network/items", post(network::post_item))
         .route("/users", get(users::get_users).post(users::post_invite))
         .route("/users/{username}/{action}", post(users::post_user_action))
+        .route("/settings", get(settings::get_settings).post(settings::post_settings))
+        .route("/account", get(settings::get_account))
+        .route("/account/password", post(settings::post_password))
         .route("/tokens", get(tokens::get_tokens).post(tokens::post_create))
         .route("/tokens/{id}/revoke", post(tokens::post_revoke))
         .route(
@@ -180,7 +191,7 @@ pub(crate) fn render(state: &AppState, signed: &Signed, nav: &str, template: &st
         "here": signed.here,
         "csrf": signed.session.csrf_token,
         "nav": nav,
-        "site_name": state.config().instance_name,
+        "site_name": state.last_settings().name,
         "network_coordinator": state.fed().settings().network.is_some(),
         "user": UserView {
             username: &user.username,
@@ -217,7 +228,7 @@ fn html_response(status: StatusCode, html: String) -> Response {
     r
 }
 
-fn merge(into: &mut Value, from: Value) {
+pub(crate) fn merge(into: &mut Value, from: Value) {
     if let (Some(a), Value::Object(b)) = (into.as_object_mut(), from) {
         a.extend(b);
     }
@@ -244,7 +255,7 @@ pub(crate) fn error_page(
 pub(crate) fn error_page_text(state: &AppState, lang: &str, status: StatusCode, title: &str, text: &str) -> Response {
     let ctx = json!({
         "lang": lang,
-        "site_name": state.config().instance_name,
+        "site_name": state.last_settings().name,
         "title": title,
         "text": text,
     });
@@ -282,6 +293,19 @@ pub(crate) fn store_failure(state: &AppState, lang: &str, e: StoreError) -> Resp
             )
         }
     }
+}
+
+/// A validation problem in the interface language: the translation of its
+/// stable `key` (`v_KEY` in the strings, `{param}`s filled in), else its
+/// English message.
+pub(crate) fn field_message(state: &AppState, lang: &str, e: &gazette_core::FieldError) -> String {
+    let Some(mut text) = state.templates().text_opt(lang, &format!("v_{}", e.key)) else {
+        return e.to_string();
+    };
+    for (k, v) in &e.params {
+        text = text.replace(&format!("{{{k}}}"), v);
+    }
+    text
 }
 
 /// 403 for a role that may not do this.

@@ -48,10 +48,10 @@ pub(crate) struct Signed {
     pub(crate) here: String,
 }
 
-impl FromRequestParts<AppState> for Signed {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+impl Signed {
+    /// The live session of a request, `None` when it has none (no cookie,
+    /// or one whose session expired or ended).
+    pub(crate) async fn find(parts: &Parts, state: &AppState) -> Result<Option<Signed>, Response> {
         let lang = ui_language(None, &parts.headers);
         let settings = &state.config().admin;
         // Nested routers see their own path; the original one names the page.
@@ -60,37 +60,78 @@ impl FromRequestParts<AppState> for Signed {
             .get::<axum::extract::OriginalUri>()
             .and_then(|u| u.0.path_and_query().map(|p| p.as_str().to_owned()))
             .unwrap_or_else(|| "/admin".to_owned());
-        let found = match cookie(&parts.headers, SESSION_COOKIE) {
-            Some(secret) => state
-                .store()
-                .find_session(secret, settings.session_idle, settings.session_max)
-                .await
-                .map_err(|e| store_failure(state, &lang, e))?
-                .map(|s| (s, secret.to_owned())),
-            None => None,
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Ok(None);
         };
-        match found {
-            Some((session, secret)) => {
-                let lang = ui_language(Some(&session.user), &parts.headers);
-                Ok(Signed {
-                    session,
-                    secret,
-                    lang,
-                    here,
-                })
+        // The instance settings are read with the session, so the page's
+        // frame (the instance's name) is current.
+        let (found, _) = tokio::try_join!(
+            state
+                .store()
+                .find_session(secret, settings.session_idle, settings.session_max),
+            state.settings()
+        )
+        .map_err(|e| store_failure(state, &lang, e))?;
+        Ok(found.map(|session| {
+            let lang = ui_language(Some(&session.user), &parts.headers);
+            Signed {
+                session,
+                secret: secret.to_owned(),
+                lang,
+                here,
             }
-            None if parts.method == Method::GET || parts.method == Method::HEAD => Err(see_other(&format!(
-                "/admin/login?next={}",
-                crate::pages::encode_segment(&here)
-            ))),
+        }))
+    }
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Signed::find(parts, state).await? {
+            Some(signed) => Ok(signed),
+            None if parts.method == Method::GET || parts.method == Method::HEAD => {
+                let here = parts
+                    .extensions
+                    .get::<axum::extract::OriginalUri>()
+                    .and_then(|u| u.0.path_and_query().map(|p| p.as_str().to_owned()))
+                    .unwrap_or_else(|| "/admin".to_owned());
+                Err(see_other(&format!(
+                    "/admin/login?next={}",
+                    crate::pages::encode_segment(&here)
+                )))
+            }
             None => Err(error_page(
                 state,
-                &lang,
+                &ui_language(None, &parts.headers),
                 StatusCode::UNAUTHORIZED,
                 "session_expired",
                 "session_expired_text",
             )),
         }
+    }
+}
+
+/// A request that may or may not come with a live session: pages that keep
+/// what was posted when the session has ended (the article editor).
+pub(crate) enum MaybeSigned {
+    Signed(Box<Signed>),
+    /// No live session; the interface language from `Accept-Language`.
+    Ended {
+        lang: String,
+    },
+}
+
+impl FromRequestParts<AppState> for MaybeSigned {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(match Signed::find(parts, state).await? {
+            Some(signed) => MaybeSigned::Signed(Box::new(signed)),
+            None => MaybeSigned::Ended {
+                lang: ui_language(None, &parts.headers),
+            },
+        })
     }
 }
 
@@ -247,6 +288,29 @@ pub(crate) async fn get_login(
     )
 }
 
+/// Form fields posted after the session ended, carried through the sign-in
+/// form (`stash`, a JSON value the page that posted them reads back) and
+/// handed to [`restore_after_sign_in`] once the same browser signs in.
+pub(crate) struct Stash<'a> {
+    pub(crate) json: &'a str,
+}
+
+/// The sign-in page shown when a form arrives after its session ended: it
+/// carries what was posted in a hidden field, and says nothing was saved.
+pub(crate) fn login_page_keeping(state: &AppState, lang: &str, next: &str, stash: Stash<'_>) -> Response {
+    let notice = state.templates().text(lang, "session_expired_kept");
+    login_page_full(
+        state,
+        lang,
+        StatusCode::UNAUTHORIZED,
+        "",
+        next,
+        None,
+        Some(notice),
+        Some(stash.json),
+    )
+}
+
 /// The sign-in form with a fresh form token (and its cookie).
 fn login_page(
     state: &AppState,
@@ -257,15 +321,31 @@ fn login_page(
     error: Option<String>,
     notice: Option<String>,
 ) -> Response {
+    login_page_full(state, lang, status, username, next, error, notice, None)
+}
+
+/// [`login_page`], carrying a stash of posted fields when there is one.
+#[allow(clippy::too_many_arguments)]
+fn login_page_full(
+    state: &AppState,
+    lang: &str,
+    status: StatusCode,
+    username: &str,
+    next: &str,
+    error: Option<String>,
+    notice: Option<String>,
+    stash: Option<&str>,
+) -> Response {
     let token = random_hex();
     let ctx = json!({
         "lang": lang,
-        "site_name": state.config().instance_name,
+        "site_name": state.last_settings().name,
         "csrf": token,
         "username": username,
         "next": safe_next(next),
         "error": error,
         "notice": notice,
+        "stash": stash.filter(|s| !s.is_empty()),
     });
     let mut r = render_ctx(state, lang, status, "admin/login.html", ctx);
     r.headers_mut()
@@ -289,18 +369,36 @@ pub(crate) async fn post_login(
         fields.get("next"),
     );
     let t = |k: &str| state.templates().text(&lang, k);
+    // Fields posted after a session ended, to give back once signed in.
+    let stash = fields.get("stash");
+    let kept_notice = || (!stash.is_empty()).then(|| t("session_expired_kept"));
     if !cookie(&headers, FORM_COOKIE).is_some_and(|c| same(c, fields.get("_csrf"))) {
-        return csrf_refused(&state, &lang);
+        if stash.is_empty() {
+            return csrf_refused(&state, &lang);
+        }
+        // The sign-in form's own token ran out while it carried posted
+        // fields: a fresh form, still carrying them.
+        return login_page_full(
+            &state,
+            &lang,
+            StatusCode::FORBIDDEN,
+            username,
+            next,
+            Some(t("csrf_refused_sign_in")),
+            kept_notice(),
+            Some(stash),
+        );
     }
     if username.is_empty() || password.is_empty() {
-        return login_page(
+        return login_page_full(
             &state,
             &lang,
             StatusCode::UNPROCESSABLE_ENTITY,
             username,
             next,
             Some(t("login_missing")),
-            None,
+            kept_notice(),
+            Some(stash),
         );
     }
     let ip = client_address(&headers, peer.map(|p| p.0.0));
@@ -311,14 +409,15 @@ pub(crate) async fn post_login(
     };
     if failures.account >= MAX_ACCOUNT_FAILURES || failures.address >= MAX_ADDRESS_FAILURES {
         let msg = t("login_rate_limited").replace("{minutes}", &LIMIT_WINDOW_MINUTES.to_string());
-        return login_page(
+        return login_page_full(
             &state,
             &lang,
             StatusCode::TOO_MANY_REQUESTS,
             username,
             next,
             Some(msg),
-            None,
+            kept_notice(),
+            Some(stash),
         );
     }
     let user = match state.store().check_login(username, password).await {
@@ -330,18 +429,19 @@ pub(crate) async fn post_login(
     }
     let Some(user) = user else {
         tracing::info!(username, ip, "failed admin sign-in");
-        return login_page(
+        return login_page_full(
             &state,
             &lang,
             StatusCode::UNAUTHORIZED,
             username,
             next,
             Some(t("login_wrong")),
-            None,
+            kept_notice(),
+            Some(stash),
         );
     };
     let s = &state.config().admin;
-    let (secret, _) = match state
+    let (secret, session) = match state
         .store()
         .create_session(&user.id, s.session_idle, s.session_max)
         .await
@@ -350,7 +450,19 @@ pub(crate) async fn post_login(
         Err(e) => return store_failure(&state, &lang, e),
     };
     tracing::info!(username = user.username, ip, "admin signed in");
-    let mut r = see_other(safe_next(next));
+    let mut r = if stash.is_empty() {
+        see_other(safe_next(next))
+    } else {
+        // Back to the form that was posted, filled in again, not saved: the
+        // next save is a new post with this session's CSRF token.
+        let signed = Signed {
+            lang: ui_language(Some(&session.user), &headers),
+            session,
+            secret: secret.clone(),
+            here: safe_next(next).to_owned(),
+        };
+        super::articles::restore_after_sign_in(&state, &signed, safe_next(next), Stash { json: stash }).await
+    };
     let h = r.headers_mut();
     h.append(SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &secret, "Lax", None));
     h.append(SET_COOKIE, set_cookie(&state, FORM_COOKIE, "", "Strict", Some(0)));
@@ -403,7 +515,7 @@ fn reset_page(
     let form_token = random_hex();
     let ctx = json!({
         "lang": lang,
-        "site_name": state.config().instance_name,
+        "site_name": state.last_settings().name,
         "csrf": form_token,
         "token": token,
         "username": username,

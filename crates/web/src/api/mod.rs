@@ -19,6 +19,7 @@ mod media;
 mod network;
 mod organisation;
 mod reports;
+mod settings;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -88,6 +89,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/network/items", get(network::list_items))
         .route("/network/items/hide", post(network::hide_item))
         .route("/network/items/restore", post(network::restore_item))
+        .route("/settings", get(settings::get_settings).put(settings::update_settings))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
 }

@@ -23,7 +23,7 @@ pub(crate) async fn get_shared_feed_atom(
         None => PageError::BadRequest(e),
     })?;
     let org = state.store().find_organisation().await?;
-    let site = site(&state, org.as_ref());
+    let site = site(&state, org.as_ref()).await?;
     let path = gazette_federation::network::FEED_PATH;
     let query = filter_query(&filter);
     let mut head = head(
@@ -44,7 +44,7 @@ pub(crate) async fn get_shared_feed_atom(
                 .language
                 .as_deref()
                 .and_then(|l| Language::parse(l).ok())
-                .unwrap_or_else(|| state.config().default_language.clone());
+                .unwrap_or_else(|| state.last_settings().default_language.clone());
             let mut content = i.summary_html.clone();
             content.push_str(&i.content_html);
             Entry {

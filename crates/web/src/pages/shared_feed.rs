@@ -286,7 +286,7 @@ pub(crate) async fn get_shared_feed(
         state.store().find_organisation(),
         state.store().list_members(Some(MemberStatus::Approved))
     )?;
-    let site = site(&state, org.as_ref());
+    let site = site(&state, org.as_ref()).await?;
     let (lang, _) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let path = gazette_federation::network::FEED_PATH;
     let query = filter_query(&filter);
