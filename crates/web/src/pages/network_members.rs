@@ -54,7 +54,7 @@ pub(crate) async fn get_network_members(
         state.store().find_organisation(),
         state.store().list_members(Some(MemberStatus::Approved))
     )?;
-    let site = site(&state, org.as_ref());
+    let site = site(&state, org.as_ref()).await?;
     let (lang, _) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let members = members
         .into_iter()
