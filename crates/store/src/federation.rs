@@ -270,13 +270,19 @@ impl Store {
             .await
     }
 
-    /// Followers of `local_actor` with `status` (accepted, or waiting for approval).
+    /// Followers of `local_actor` with `status` (accepted, or waiting for
+    /// approval): summed from the per-server counts the `followers` triggers
+    /// keep (migration 12), so an actor with tens of thousands of followers
+    /// costs one row per server instead of one per follower.
     pub async fn count_followers_with_status(&self, local_actor: &str, status: FollowStatus) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM followers WHERE local_actor = $1 AND status = $2")
-            .bind(local_actor)
-            .bind(status.as_str())
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(followers), 0) AS BIGINT) AS n FROM follower_hosts
+             WHERE local_actor = $1 AND status = $2",
+        )
+        .bind(local_actor)
+        .bind(status.as_str())
+        .fetch_one(&self.pool)
+        .await?;
         Ok(row.try_get("n")?)
     }
 
