@@ -77,6 +77,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0010_admin_indexes.sql"),
         postgres: include_str!("../../../migrations/postgres/0010_admin_indexes.sql"),
     },
+    Migration {
+        version: 14,
+        description: "shared feed indexes",
+        sqlite: include_str!("../../../migrations/sqlite/0014_shared_feed_indexes.sql"),
+        postgres: include_str!("../../../migrations/postgres/0014_shared_feed_indexes.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

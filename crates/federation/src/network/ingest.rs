@@ -71,7 +71,7 @@ pub async fn on_object(
             "article of a member that is not approved; ignored");
         return Ok(true);
     }
-    data.store().touch_member(&member.actor).await?;
+    touch(data, &member).await?;
     if sender.actor.host == host {
         store_item(data, &member, object, true).await?;
     } else {
@@ -102,7 +102,7 @@ pub async fn on_announce(
         return Ok(true);
     }
     if sender.actor.host == member.host {
-        data.store().touch_member(&member.actor).await?;
+        touch(data, &member).await?;
     }
     refetch_and_store(data, &member, id, true).await?;
     Ok(true)
@@ -134,9 +134,21 @@ pub async fn on_delete(data: &Data<FedContext>, target: &str, sender: &DbRemoteA
             }
         }
     } else {
-        data.store().touch_member(&member.actor).await?;
+        touch(data, &member).await?;
     }
     remove(data, &member, target).await
+}
+
+/// Notes the member's activity, at most once a minute (a busy member's
+/// articles do not each pay for a write of the same fact).
+async fn touch(ctx: &FedContext, member: &Member) -> Result<(), FederationError> {
+    let recent = member
+        .last_activity_at
+        .is_some_and(|at| chrono::Utc::now() - at < chrono::Duration::minutes(1));
+    if !recent {
+        ctx.store().touch_member(&member.actor).await?;
+    }
+    Ok(())
 }
 
 async fn remove(ctx: &FedContext, member: &Member, id: &str) -> Result<(), FederationError> {
@@ -202,7 +214,12 @@ pub(crate) async fn store_item(
             item.id, member.host
         )));
     }
-    let write = ctx.store().upsert_network_item(&item).await?;
+    let write = if announce {
+        let announce_id = super::publish::announce_id(ctx, &item.id)?;
+        ctx.store().upsert_announced_network_item(&item, &announce_id).await?
+    } else {
+        ctx.store().upsert_network_item(&item).await?
+    };
     tracing::info!(object = %item.id, member = %member.actor, ?write, "member article");
     if write == ItemWrite::Inserted && announce {
         super::publish::announce_item(ctx, &item.id).await?;

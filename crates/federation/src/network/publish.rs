@@ -24,16 +24,22 @@ fn announce(ctx: &FedContext, actor_id: &str, username: &str, object_id: &str) -
     activity
 }
 
+/// The id of the network actor's `Announce` of `object_id` (the same
+/// every time), for the store to remember with the item.
+pub(crate) fn announce_id(ctx: &FedContext, object_id: &str) -> Result<String, FederationError> {
+    let network = super::settings(ctx)?;
+    let actor_id = super::actor_id(ctx, network);
+    Ok(ctx.urls().activity(&actor_id, "announce", &uniq(object_id)))
+}
+
 /// Queues the network actor's `Announce` of a new member article to its
-/// followers and remembers it, so it can be undone.
+/// followers. The item already remembers its id ([`announce_id`], stored
+/// with it even with no follower yet), so it can be undone.
 pub(crate) async fn announce_item(ctx: &FedContext, object_id: &str) -> Result<u64, FederationError> {
     let network = super::settings(ctx)?;
     let actor_id = super::actor_id(ctx, network);
     let activity = announce(ctx, &actor_id, &network.username, object_id);
-    let id = activity["id"].as_str().unwrap_or_default().to_owned();
     let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
-    // Remembered even with no follower yet: a later removal still undoes nothing twice.
-    ctx.store().set_item_announce(object_id, Some(&id)).await?;
     let n = enqueue(ctx, &actor_id, &activity, &inboxes).await?;
     tracing::info!(
         object = object_id,

@@ -164,15 +164,15 @@ pub(crate) async fn run(store: &Store, s: Settings) -> Result<(), BoxError> {
         });
     }
     let inbox = Url::parse(&format!("{}/inbox", s.target))?;
-    // Article numbers of this run start past the seed's, and the ids carry
-    // the run's time, so runs never collide.
+    // Article numbers start past the seed's (other texts, other dates), and
+    // the ids carry the run's time, so runs never collide.
     let run_id = format!("ingest-{}-", Utc::now().timestamp());
     let total = s.members + s.articles;
     let mut ids = Vec::with_capacity(total);
     let mut cold = Vec::with_capacity(s.members);
     let mut measured = Vec::with_capacity(s.articles);
     let mut covered = vec![false; s.members];
-    let mut n = 0u64;
+    let mut n = 1_000_000_000u64;
     // Phase 1: the first article of every member (in order of members).
     while cold.len() < s.members {
         let (m, sign, id) = create(&specs, n, &run_id);
