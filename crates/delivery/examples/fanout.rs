@@ -69,7 +69,8 @@ fn main() -> Result<(), BoxError> {
     if hosts == 0 || followers < hosts {
         return Err("need at least one host and one follower per host".into());
     }
-    common::install_crypto_provider();
+    // reqwest is built without a TLS provider of its own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 
     let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)?;
     let private_pem = key.to_pkcs8_pem(LineEnding::LF)?.to_string();

@@ -35,19 +35,14 @@ mod common;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use common::load::{self, Prepared, ToSign, closed_loop, generate_keys, ms, open_loop, statuses};
 use common::{BoxError, Flags};
-use gazette_delivery::{SignedHeaders, SigningKey};
 use reqwest::Url;
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 /// Distinct key pairs, shared round-robin by the actors (2048-bit key
 /// generation is slow); each actor still has its own document and key id.
@@ -96,7 +91,8 @@ fn main() -> Result<(), BoxError> {
     if settings.actors == 0 || settings.burst == 0 || settings.concurrency == 0 {
         return Err("--actors, --burst and --concurrency must be at least 1".into());
     }
-    common::install_crypto_provider();
+    // reqwest is built without a TLS provider of its own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("loadgen")
@@ -145,20 +141,6 @@ async fn other(State(remote): State<Arc<Remote>>) -> StatusCode {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A signed request, ready to send.
-struct Prepared {
-    body: Bytes,
-    headers: SignedHeaders,
-}
-
-/// What came back from one phase.
-struct Outcome {
-    elapsed: Duration,
-    /// Microseconds per request, sorted.
-    latencies: Vec<u64>,
-    statuses: HashMap<String, usize>,
 }
 
 async fn run(s: Settings) -> Result<(), BoxError> {
@@ -308,52 +290,6 @@ async fn run(s: Settings) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn ms(micros: u64) -> f64 {
-    micros as f64 / 1000.0
-}
-
-fn statuses(map: &HashMap<String, usize>) -> String {
-    let mut v: Vec<String> = map.iter().map(|(k, n)| format!("{n} × {k}")).collect();
-    v.sort();
-    v.join(", ")
-}
-
-fn generate_keys(n: usize) -> Result<(Vec<String>, Vec<String>), BoxError> {
-    let made: Vec<Result<(String, String), String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..2)
-            .map(|t| {
-                scope.spawn(move || {
-                    (t..n)
-                        .step_by(2)
-                        .map(|_| {
-                            let key =
-                                RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(|e| e.to_string())?;
-                            let private = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
-                            let public = key
-                                .to_public_key()
-                                .to_public_key_pem(LineEnding::LF)
-                                .map_err(|e| e.to_string())?;
-                            Ok((private.to_string(), public))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|_| vec![Err("key thread panicked".into())]))
-            .collect()
-    });
-    let mut privates = Vec::new();
-    let mut publics = Vec::new();
-    for m in made {
-        let (private, public) = m?;
-        privates.push(private);
-        publics.push(public);
-    }
-    Ok((privates, publics))
-}
-
 struct Signing<'a> {
     base: &'a str,
     article_id: &'a str,
@@ -364,37 +300,10 @@ struct Signing<'a> {
 impl Signing<'_> {
     /// Signs `Like`s of (actor number, activity id), on two threads.
     fn sign_all(&self, items: &[(usize, String)]) -> Result<Vec<Prepared>, BoxError> {
-        let now = SystemTime::now();
-        let chunks: Vec<&[(usize, String)]> = items.chunks(items.len().div_ceil(2).max(1)).collect();
-        let signed: Vec<Result<Vec<Prepared>, String>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|chunk| scope.spawn(move || self.sign_chunk(chunk, now)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err("signing thread panicked".into())))
-                .collect()
-        });
-        let mut out = Vec::with_capacity(items.len());
-        for part in signed {
-            out.extend(part?);
-        }
-        Ok(out)
-    }
-
-    fn sign_chunk(&self, chunk: &[(usize, String)], now: SystemTime) -> Result<Vec<Prepared>, String> {
-        let mut keys: HashMap<usize, SigningKey> = HashMap::new();
-        chunk
+        let items = items
             .iter()
             .map(|(actor, id)| {
                 let actor_id = format!("{}/users/a{actor}", self.base);
-                if !keys.contains_key(actor) {
-                    let pem = &self.keys[actor % self.keys.len()];
-                    let key = SigningKey::from_pem(&actor_id, pem).map_err(|e| e.to_string())?;
-                    keys.insert(*actor, key);
-                }
-                let key = keys.get(actor).ok_or("no key")?;
                 let body = serde_json::json!({
                     "@context": "https://www.w3.org/ns/activitystreams",
                     "id": id,
@@ -403,15 +312,14 @@ impl Signing<'_> {
                     "object": self.article_id,
                 })
                 .to_string();
-                let headers = key
-                    .sign_post(self.inbox, body.as_bytes(), now)
-                    .map_err(|e| e.to_string())?;
-                Ok(Prepared {
-                    body: Bytes::from(body),
-                    headers,
-                })
+                ToSign {
+                    actor_id,
+                    key: actor % self.keys.len(),
+                    body,
+                }
             })
-            .collect()
+            .collect();
+        load::sign_all(self.inbox, self.keys, items)
     }
 }
 
@@ -432,113 +340,4 @@ async fn likes(client: &reqwest::Client, article_id: &str) -> Result<i64, BoxErr
     json["totalItems"]
         .as_i64()
         .ok_or_else(|| "likes collection without totalItems".into())
-}
-
-/// Sends one request; the status (or "error") when it is over.
-async fn send(client: &reqwest::Client, inbox: &Url, p: &Prepared) -> String {
-    let res = client
-        .post(inbox.clone())
-        .header(header::HOST, &p.headers.host)
-        .header(header::DATE, &p.headers.date)
-        .header("digest", &p.headers.digest)
-        .header("signature", &p.headers.signature)
-        .header(header::CONTENT_TYPE, "application/activity+json")
-        .body(p.body.clone())
-        .send()
-        .await;
-    match res {
-        Ok(res) => {
-            let status = res.status().as_u16().to_string();
-            let body = res.bytes().await;
-            if status != "202" {
-                static SHOWN: AtomicUsize = AtomicUsize::new(0);
-                if SHOWN.fetch_add(1, Ordering::Relaxed) < 3 {
-                    let text = body
-                        .map(|b| String::from_utf8_lossy(&b).into_owned())
-                        .unwrap_or_default();
-                    eprintln!("answer {status}: {text}");
-                }
-            }
-            status
-        }
-        Err(e) => {
-            eprintln!("request failed: {e}");
-            "error".to_owned()
-        }
-    }
-}
-
-/// `concurrency` requests always in flight until all are sent.
-async fn closed_loop(client: &reqwest::Client, inbox: &Url, requests: Vec<Prepared>, concurrency: usize) -> Outcome {
-    let requests = Arc::new(requests);
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = JoinSet::new();
-    for _ in 0..concurrency {
-        let (client, inbox, requests, next) = (client.clone(), inbox.clone(), requests.clone(), next.clone());
-        tasks.spawn(async move {
-            let mut out = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(p) = requests.get(i) else { break };
-                let t = Instant::now();
-                let status = send(&client, &inbox, p).await;
-                out.push((t.elapsed().as_micros() as u64, status));
-            }
-            out
-        });
-    }
-    let mut results = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        results.extend(r.unwrap_or_default());
-    }
-    outcome(started.elapsed(), results)
-}
-
-/// Requests due at `rate` per second, latency counted from when each was due.
-async fn open_loop(
-    client: &reqwest::Client,
-    inbox: &Url,
-    requests: Vec<Prepared>,
-    rate: f64,
-    max_in_flight: usize,
-) -> Outcome {
-    let room = Arc::new(Semaphore::new(max_in_flight));
-    let started = Instant::now();
-    let mut tasks = JoinSet::new();
-    for (i, p) in requests.into_iter().enumerate() {
-        let due = started + Duration::from_secs_f64(i as f64 / rate);
-        tokio::time::sleep_until(due.into()).await;
-        let Ok(permit) = room.clone().acquire_owned().await else {
-            break;
-        };
-        let (client, inbox) = (client.clone(), inbox.clone());
-        tasks.spawn(async move {
-            let status = send(&client, &inbox, &p).await;
-            drop(permit);
-            (due.elapsed().as_micros() as u64, status)
-        });
-    }
-    let mut results = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        if let Ok(r) = r {
-            results.push(r);
-        }
-    }
-    outcome(started.elapsed(), results)
-}
-
-fn outcome(elapsed: Duration, results: Vec<(u64, String)>) -> Outcome {
-    let mut statuses = HashMap::new();
-    let mut latencies = Vec::with_capacity(results.len());
-    for (micros, status) in results {
-        latencies.push(micros);
-        *statuses.entry(status).or_insert(0) += 1;
-    }
-    latencies.sort_unstable();
-    Outcome {
-        elapsed,
-        latencies,
-        statuses,
-    }
 }

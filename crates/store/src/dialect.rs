@@ -13,37 +13,57 @@ pub(crate) fn for_update_skip_locked(backend: Backend) -> &'static str {
     }
 }
 
-/// How the shared feed's full-text search is written on each backend: the
-/// columns adding highlighted `title_hl` and `snippet` (matches between
-/// [`gazette_core::network::MATCH_START`] and `MATCH_END`), a join, and the
-/// condition; `$q` stands for the query's parameter and is replaced by the
-/// caller. SQLite searches the FTS5 table `network_items_fts` (kept by
-/// [`fts_delete`]/[`fts_insert`]); PostgreSQL the generated `tsvector`
-/// column `network_items.search` with the `simple` configuration, so no
-/// language is favoured on either.
+/// How the shared feed's full-text search is written on each backend: a
+/// join and the condition that pick the matching items (`$q` stands for
+/// the query's parameter and is replaced by the caller), and a second query
+/// that highlights only the items of the page, once it is known (computing
+/// excerpts of every match before sorting would cost as much as the whole
+/// search): `item_id`, `title_hl` and `snippet`, matches between
+/// [`gazette_core::network::MATCH_START`] and `MATCH_END`, for the search
+/// `$1` and the keys `$ids` (replaced by the caller with placeholders from
+/// `$2`; each key is [`highlight_key`] of an item). SQLite searches the
+/// FTS5 table `network_items_fts` (kept by [`fts_delete`]/[`fts_insert`]);
+/// PostgreSQL the generated `tsvector` column `network_items.search` with
+/// the `simple` configuration, so no language is favoured on either.
 pub(crate) struct FeedSearch {
-    pub(crate) columns: &'static str,
     pub(crate) join: &'static str,
     pub(crate) condition: &'static str,
+    pub(crate) highlights: &'static str,
 }
 
 pub(crate) fn feed_search(backend: Backend) -> FeedSearch {
     match backend {
         Backend::Sqlite => FeedSearch {
-            columns: ", highlight(network_items_fts, 1, char(57344), char(57345)) AS title_hl, \
-                      snippet(network_items_fts, 2, char(57344), char(57345), '…', 32) AS snippet",
             join: " JOIN network_items_fts ON network_items_fts.item_id = i.id",
             condition: "network_items_fts MATCH $q",
+            highlights: "SELECT item_id, highlight(network_items_fts, 1, char(57344), char(57345)) AS title_hl, \
+                         snippet(network_items_fts, 2, char(57344), char(57345), '…', 32) AS snippet \
+                         FROM network_items_fts WHERE network_items_fts MATCH $1 AND rowid IN ($ids)",
         },
         Backend::Postgres => FeedSearch {
-            columns: ", ts_headline('simple', i.title, plainto_tsquery('simple', $q), \
-                        'HighlightAll=true, StartSel=' || chr(57344) || ', StopSel=' || chr(57345)) AS title_hl, \
-                      ts_headline('simple', i.search_text, plainto_tsquery('simple', $q), \
-                        'MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \", StartSel=' \
-                        || chr(57344) || ', StopSel=' || chr(57345)) AS snippet",
             join: "",
             condition: "i.search @@ plainto_tsquery('simple', $q)",
+            highlights: "SELECT i.id AS item_id, ts_headline('simple', i.title, plainto_tsquery('simple', $1), \
+                           'HighlightAll=true, StartSel=' || chr(57344) || ', StopSel=' || chr(57345)) AS title_hl, \
+                         ts_headline('simple', i.search_text, plainto_tsquery('simple', $1), \
+                           'MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \", StartSel=' \
+                           || chr(57344) || ', StopSel=' || chr(57345)) AS snippet \
+                         FROM network_items i WHERE i.id IN ($ids)",
         },
+    }
+}
+
+/// How [`FeedSearch::highlights`] finds an item: its FTS5 rowid on SQLite
+/// (a lookup by rowid, not a scan of the index), its id on PostgreSQL.
+pub(crate) enum HighlightKey {
+    Rowid(i64),
+    Id(String),
+}
+
+pub(crate) fn highlight_key(backend: Backend, item_id: &str) -> HighlightKey {
+    match backend {
+        Backend::Sqlite => HighlightKey::Rowid(fts_rowid(item_id)),
+        Backend::Postgres => HighlightKey::Id(item_id.to_owned()),
     }
 }
 

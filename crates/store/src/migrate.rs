@@ -95,6 +95,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0013_network_rate_limits.sql"),
         postgres: include_str!("../../../migrations/postgres/0013_network_rate_limits.sql"),
     },
+    Migration {
+        version: 14,
+        description: "shared feed indexes",
+        sqlite: include_str!("../../../migrations/sqlite/0014_shared_feed_indexes.sql"),
+        postgres: include_str!("../../../migrations/postgres/0014_shared_feed_indexes.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

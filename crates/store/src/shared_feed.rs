@@ -63,9 +63,44 @@ impl Store {
     /// Tags, languages and the search index change in the same transaction.
     pub async fn upsert_network_item(&self, item: &NetworkItem) -> StoreResult<ItemWrite> {
         let mut tx = self.begin_write().await?;
+        let write = self.write_network_item(&mut tx, item, None).await?;
+        tx.commit().await?;
+        Ok(write)
+    }
+
+    /// [`Store::upsert_network_item`] of an article the network actor
+    /// announces when it is new: a new item records `announce_id` in the
+    /// same write (what [`Store::set_item_announce`] would do after it); an
+    /// existing one keeps the announce it has.
+    pub async fn upsert_announced_network_item(&self, item: &NetworkItem, announce_id: &str) -> StoreResult<ItemWrite> {
+        let mut tx = self.begin_write().await?;
+        let write = self.write_network_item(&mut tx, item, Some(announce_id)).await?;
+        tx.commit().await?;
+        Ok(write)
+    }
+
+    /// [`Store::upsert_network_item`] for several articles in one
+    /// transaction (the same statements, one commit): an outbox page, or
+    /// the benchmark's seed. What happened to each, in order.
+    pub async fn upsert_network_items(&self, items: &[NetworkItem]) -> StoreResult<Vec<ItemWrite>> {
+        let mut tx = self.begin_write().await?;
+        let mut writes = Vec::with_capacity(items.len());
+        for item in items {
+            writes.push(self.write_network_item(&mut tx, item, None).await?);
+        }
+        tx.commit().await?;
+        Ok(writes)
+    }
+
+    async fn write_network_item(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        item: &NetworkItem,
+        announce_id: Option<&str>,
+    ) -> StoreResult<ItemWrite> {
         let existing = sqlx::query("SELECT member, updated_at, deleted_at FROM network_items WHERE id = $1")
             .bind(&item.id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         let write = match &existing {
             None => ItemWrite::Inserted,
@@ -88,8 +123,8 @@ impl Store {
         let search_text = item.search_text();
         sqlx::query(
             "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
-                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at, announce_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (id) DO UPDATE SET attributed_to = excluded.attributed_to, url = excluded.url,
                kind = excluded.kind, language = excluded.language, title = excluded.title,
                summary_html = excluded.summary_html, content_html = excluded.content_html,
@@ -111,13 +146,14 @@ impl Store {
         .bind(to_db(item.published_at))
         .bind(to_db(item.updated_at))
         .bind(to_db(now()))
-        .execute(&mut *tx)
+        .bind(announce_id)
+        .execute(&mut **tx)
         .await?;
         if write == ItemWrite::Updated {
             for table in ["network_item_tags", "network_item_languages"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE item = $1")))
                     .bind(&item.id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
         }
@@ -125,19 +161,19 @@ impl Store {
             sqlx::query("INSERT INTO network_item_tags (item, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(&item.id)
                 .bind(tag)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         for language in &item.languages {
             sqlx::query("INSERT INTO network_item_languages (item, language) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(&item.id)
                 .bind(language)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         let rowid = dialect::fts_rowid(&item.id);
         if let Some(delete) = dialect::fts_delete(self.backend) {
-            sqlx::query(delete).bind(rowid).execute(&mut *tx).await?;
+            sqlx::query(delete).bind(rowid).execute(&mut **tx).await?;
         }
         if let Some(insert) = dialect::fts_insert(self.backend) {
             sqlx::query(insert)
@@ -145,10 +181,9 @@ impl Store {
                 .bind(&item.id)
                 .bind(&item.title)
                 .bind(&search_text)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        tx.commit().await?;
         Ok(write)
     }
 
@@ -306,13 +341,13 @@ impl Store {
             .q
             .as_deref()
             .and_then(|q| dialect::feed_search_query(self.backend, q));
-        let (columns, join) = match &query {
+        let join = match &query {
             Some(q) => {
                 let p = param(&mut binds, Bind::Text(q.clone()));
                 conditions.push(search.condition.replace("$q", &p));
-                (search.columns.replace("$q", &p), search.join)
+                search.join
             }
-            None => (String::new(), ""),
+            None => "",
         };
         if let Some(v) = &filter.language {
             let p = param(&mut binds, Bind::Text(v.clone()));
@@ -328,8 +363,11 @@ impl Store {
         }
         if let Some(v) = &filter.sector {
             let p = param(&mut binds, Bind::Text(v.clone()));
+            // Checked per item (correlated), so the plan still walks the
+            // date index: driving from the sector's members would sort all
+            // of their items.
             conditions.push(format!(
-                "i.member IN (SELECT s.member FROM network_member_sectors s WHERE s.sector = {p})"
+                "EXISTS (SELECT 1 FROM network_member_sectors s WHERE s.member = i.member AND s.sector = {p})"
             ));
         }
         for (value, column) in [
@@ -344,22 +382,33 @@ impl Store {
         }
         if let Some(v) = &filter.organisation {
             let p = param(&mut binds, Bind::Text(v.trim_start_matches('@').to_lowercase()));
-            conditions.push(format!("LOWER(m.handle) = {p}"));
+            // The member first, then its items by the (member, date) index.
+            conditions.push(format!(
+                "i.member = (SELECT o.actor FROM network_members o WHERE LOWER(o.handle) = {p} ORDER BY o.actor LIMIT 1)"
+            ));
         }
         if let Some(c) = cursor {
             let t = param(&mut binds, Bind::Int(c.published_at_micros));
             let id = param(&mut binds, Bind::Text(c.id.clone()));
+            // The first part alone bounds an index range on the date.
             conditions.push(format!(
-                "(i.published_at < {t} OR (i.published_at = {t} AND i.id < {id}))"
+                "i.published_at <= {t} AND (i.published_at < {t} OR i.id < {id})"
             ));
         }
         let limit_param = param(&mut binds, Bind::Int(limit.max(0) + 1));
+        // The page's ids first, from the indexes (migration 14 covers the
+        // date, kind and member orders with the columns filtered on), then
+        // the rows of those few: sorting or skipping whole rows, with their
+        // long texts, is what made large pages slow.
         let sql = format!(
             "SELECT {ITEM_COLUMNS}, m.name AS m_name, m.handle AS m_handle, m.url AS m_url, m.logo AS m_logo,
-                    m.country AS m_country, m.legal_form AS m_legal_form{columns}
-             FROM network_items i JOIN network_members m ON m.actor = i.member{join}
-             WHERE {}
-             ORDER BY i.published_at DESC, i.id DESC LIMIT {limit_param}",
+                    m.country AS m_country, m.legal_form AS m_legal_form
+             FROM network_items i JOIN network_members m ON m.actor = i.member
+             WHERE i.id IN (
+               SELECT i.id FROM network_items i JOIN network_members m ON m.actor = i.member{join}
+               WHERE {}
+               ORDER BY i.published_at DESC, i.id DESC LIMIT {limit_param})
+             ORDER BY i.published_at DESC, i.id DESC",
             conditions.join(" AND ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -370,14 +419,18 @@ impl Store {
             };
         }
         let rows = q.fetch_all(&self.pool).await?;
-        let mut entries = Vec::with_capacity(rows.len());
-        for r in rows.iter().take(usize::try_from(limit.max(0)).unwrap_or(0)) {
+        let page: Vec<&AnyRow> = rows.iter().take(usize::try_from(limit.max(0)).unwrap_or(0)).collect();
+        let mut highlights = match &query {
+            Some(q) => {
+                let ids: Vec<String> = page.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+                self.highlights(&search, q, &ids).await?
+            }
+            None => HashMap::new(),
+        };
+        let mut entries = Vec::with_capacity(page.len());
+        for r in page {
             let item = item_from_row(r)?;
-            let (title_highlighted, snippet) = if query.is_some() {
-                (r.try_get("title_hl")?, r.try_get("snippet")?)
-            } else {
-                (None, None)
-            };
+            let (title_highlighted, snippet) = highlights.remove(&item.id).unwrap_or((None, None));
             entries.push(FeedEntry {
                 item,
                 member_name: r.try_get("m_name")?,
@@ -403,6 +456,33 @@ impl Store {
             e.item = item;
         }
         Ok(FeedPage { entries, next })
+    }
+
+    /// The highlighted title and excerpt of each of `ids` for the search
+    /// `q` (one query for the page, after it is chosen).
+    async fn highlights(
+        &self,
+        search: &dialect::FeedSearch,
+        q: &str,
+        ids: &[String],
+    ) -> StoreResult<HashMap<String, (Option<String>, Option<String>)>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = search.highlights.replace("$ids", &placeholders.join(", "));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(q.to_owned());
+        for id in ids {
+            query = match dialect::highlight_key(self.backend, id) {
+                dialect::HighlightKey::Rowid(n) => query.bind(n),
+                dialect::HighlightKey::Id(s) => query.bind(s),
+            };
+        }
+        let mut out = HashMap::with_capacity(ids.len());
+        for r in query.fetch_all(&self.pool).await? {
+            out.insert(r.try_get("item_id")?, (r.try_get("title_hl")?, r.try_get("snippet")?));
+        }
+        Ok(out)
     }
 
     /// Fills the tags and languages of `items` (two queries for the lot).

@@ -23,6 +23,7 @@ macro_rules! both {
 both!(
     membership_requests_and_decisions,
     items_are_written_in_order_and_deletions_stick,
+    a_batch_is_written_like_single_items,
     feed_filters_cursor_and_search,
     moderation_hides_without_losing,
     reruns_rate_limits_departures_and_groups
@@ -233,6 +234,70 @@ async fn items_are_written_in_order_and_deletions_stick(store: &Store) {
         ..Default::default()
     };
     assert!(store.network_feed(&q, None, 10).await.unwrap().entries.is_empty());
+}
+
+async fn a_batch_is_written_like_single_items(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    let b = member(store, "b.example", "Beta", "FR", "mutual", &[]).await;
+    let mut first = item(&a, "1", "Windmill shares", "turbine", 0);
+    first.tags = vec!["energy".into()];
+    let mut edited = first.clone();
+    edited.title = "Windmill shares, edited".into();
+    edited.updated_at = at(10);
+    let mut stolen = edited.clone();
+    stolen.member = b.clone();
+    stolen.updated_at = at(20);
+    let second = item(&b, "2", "Mutual aid", "kitchen", 1);
+    let writes = store
+        .upsert_network_items(&[first.clone(), edited, first, stolen, second])
+        .await
+        .unwrap();
+    assert_eq!(
+        writes,
+        vec![
+            ItemWrite::Inserted,
+            ItemWrite::Updated,
+            ItemWrite::Stale,
+            ItemWrite::OtherMember,
+            ItemWrite::Inserted
+        ]
+    );
+    let page = store.network_feed(&FeedFilter::default(), None, 10).await.unwrap();
+    let titles: Vec<&str> = page.entries.iter().map(|e| e.item.title.as_str()).collect();
+    assert_eq!(titles, vec!["Mutual aid", "Windmill shares, edited"]);
+    assert_eq!(page.entries[1].item.tags, vec!["energy"]);
+    // The search index follows the batch: the edit once, not twice.
+    let q = FeedFilter {
+        q: Some("turbine".into()),
+        ..Default::default()
+    };
+    let found = store.network_feed(&q, None, 10).await.unwrap();
+    assert_eq!(found.entries.len(), 1);
+    assert_eq!(found.entries[0].item.member, a);
+    assert!(store.upsert_network_items(&[]).await.unwrap().is_empty());
+
+    // A new article announced in the same write; an existing one keeps its announce.
+    let third = item(&a, "3", "Community bakery", "bread", 2);
+    assert_eq!(
+        store
+            .upsert_announced_network_item(&third, "https://coord/announce/3")
+            .await
+            .unwrap(),
+        ItemWrite::Inserted
+    );
+    let mut third_edited = third.clone();
+    third_edited.updated_at = at(30);
+    assert_eq!(
+        store
+            .upsert_announced_network_item(&third_edited, "https://coord/announce/other")
+            .await
+            .unwrap(),
+        ItemWrite::Updated
+    );
+    let (announces, total) = store.network_announces(10, 0).await.unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(announces[0].0, third.id);
+    assert_eq!(announces[0].1, "https://coord/announce/3");
 }
 
 async fn feed_filters_cursor_and_search(store: &Store) {

@@ -1,8 +1,12 @@
-//! Helpers shared by the federation benchmarks in this folder: flags,
-//! CPU time read from `/proc` (per thread name, per process, whole machine)
-//! and latency percentiles. Linux only, like the benchmarks.
+//! Helpers shared by the federation benchmarks in this folder (and by
+//! crates/server/examples/bench_network.rs, which includes it by path):
+//! flags, CPU time read from `/proc` (per thread name, per process, whole
+//! machine), latency percentiles, and signed inbox load ([`load`]). Linux
+//! only, like the benchmarks.
 
 #![allow(dead_code)]
+
+pub(crate) mod load;
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -15,8 +19,12 @@ pub(crate) struct Flags(BTreeMap<String, String>);
 
 impl Flags {
     pub(crate) fn parse(known: &[&str]) -> Result<Flags, BoxError> {
+        Flags::parse_from(std::env::args().skip(1), known)
+    }
+
+    /// Like [`Flags::parse`], from `args` (e.g. after a command).
+    pub(crate) fn parse_from(mut args: impl Iterator<Item = String>, known: &[&str]) -> Result<Flags, BoxError> {
         let mut map = BTreeMap::new();
-        let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             let name = arg
                 .strip_prefix("--")
@@ -129,9 +137,4 @@ pub(crate) fn percentile(sorted: &[u64], p: f64) -> u64 {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// Installs ring as rustls' provider: reqwest is built without one here.
-pub(crate) fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -87,7 +87,7 @@ pub async fn on_object(
             "article of a member that is not approved; ignored");
         return Ok(true);
     }
-    data.store().touch_member(&member.actor).await?;
+    touch(data, &member).await?;
     let source = if kind == "Update" {
         Source::Edit
     } else {
@@ -123,7 +123,7 @@ pub async fn on_announce(
         return Ok(true);
     }
     if sender.actor.host == member.host {
-        data.store().touch_member(&member.actor).await?;
+        touch(data, &member).await?;
     }
     refetch_and_store(data, &member, id, Source::Publication).await?;
     Ok(true)
@@ -155,9 +155,21 @@ pub async fn on_delete(data: &Data<FedContext>, target: &str, sender: &DbRemoteA
             }
         }
     } else {
-        data.store().touch_member(&member.actor).await?;
+        touch(data, &member).await?;
     }
     remove(data, &member, target).await
+}
+
+/// Notes the member's activity, at most once a minute (a busy member's
+/// articles do not each pay for a write of the same fact).
+async fn touch(ctx: &FedContext, member: &Member) -> Result<(), FederationError> {
+    let recent = member
+        .last_activity_at
+        .is_some_and(|at| chrono::Utc::now() - at < chrono::Duration::minutes(1));
+    if !recent {
+        ctx.store().touch_member(&member.actor).await?;
+    }
+    Ok(())
 }
 
 async fn remove(ctx: &FedContext, member: &Member, id: &str) -> Result<(), FederationError> {
