@@ -63,18 +63,7 @@ impl Store {
     /// Tags, languages and the search index change in the same transaction.
     pub async fn upsert_network_item(&self, item: &NetworkItem) -> StoreResult<ItemWrite> {
         let mut tx = self.begin_write().await?;
-        let write = self.write_network_item(&mut tx, item, None).await?;
-        tx.commit().await?;
-        Ok(write)
-    }
-
-    /// [`Store::upsert_network_item`] of an article the network actor
-    /// announces when it is new: a new item records `announce_id` in the
-    /// same write (what [`Store::set_item_announce`] would do after it); an
-    /// existing one keeps the announce it has.
-    pub async fn upsert_announced_network_item(&self, item: &NetworkItem, announce_id: &str) -> StoreResult<ItemWrite> {
-        let mut tx = self.begin_write().await?;
-        let write = self.write_network_item(&mut tx, item, Some(announce_id)).await?;
+        let write = self.write_network_item(&mut tx, item).await?;
         tx.commit().await?;
         Ok(write)
     }
@@ -86,7 +75,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut writes = Vec::with_capacity(items.len());
         for item in items {
-            writes.push(self.write_network_item(&mut tx, item, None).await?);
+            writes.push(self.write_network_item(&mut tx, item).await?);
         }
         tx.commit().await?;
         Ok(writes)
@@ -96,7 +85,6 @@ impl Store {
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         item: &NetworkItem,
-        announce_id: Option<&str>,
     ) -> StoreResult<ItemWrite> {
         let existing = sqlx::query("SELECT member, updated_at, deleted_at FROM network_items WHERE id = $1")
             .bind(&item.id)
@@ -123,8 +111,8 @@ impl Store {
         let search_text = item.search_text();
         sqlx::query(
             "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
-                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at, announce_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              ON CONFLICT (id) DO UPDATE SET attributed_to = excluded.attributed_to, url = excluded.url,
                kind = excluded.kind, language = excluded.language, title = excluded.title,
                summary_html = excluded.summary_html, content_html = excluded.content_html,
@@ -146,7 +134,6 @@ impl Store {
         .bind(to_db(item.published_at))
         .bind(to_db(item.updated_at))
         .bind(to_db(now()))
-        .bind(announce_id)
         .execute(&mut **tx)
         .await?;
         if write == ItemWrite::Updated {

@@ -275,29 +275,6 @@ async fn a_batch_is_written_like_single_items(store: &Store) {
     assert_eq!(found.entries.len(), 1);
     assert_eq!(found.entries[0].item.member, a);
     assert!(store.upsert_network_items(&[]).await.unwrap().is_empty());
-
-    // A new article announced in the same write; an existing one keeps its announce.
-    let third = item(&a, "3", "Community bakery", "bread", 2);
-    assert_eq!(
-        store
-            .upsert_announced_network_item(&third, "https://coord/announce/3")
-            .await
-            .unwrap(),
-        ItemWrite::Inserted
-    );
-    let mut third_edited = third.clone();
-    third_edited.updated_at = at(30);
-    assert_eq!(
-        store
-            .upsert_announced_network_item(&third_edited, "https://coord/announce/other")
-            .await
-            .unwrap(),
-        ItemWrite::Updated
-    );
-    let (announces, total) = store.network_announces(10, 0).await.unwrap();
-    assert_eq!(total, 1);
-    assert_eq!(announces[0].0, third.id);
-    assert_eq!(announces[0].1, "https://coord/announce/3");
 }
 
 async fn feed_filters_cursor_and_search(store: &Store) {
