@@ -1006,6 +1006,7 @@ async fn openapi_document_describes_every_route() {
         ("/api/network/items", &["get"]),
         ("/api/network/items/hide", &["post"]),
         ("/api/network/items/restore", &["post"]),
+        ("/api/settings", &["get", "put"]),
     ];
     for (path, methods) in routes {
         for m in methods {
