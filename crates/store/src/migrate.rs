@@ -101,6 +101,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0014_shared_feed_indexes.sql"),
         postgres: include_str!("../../../migrations/postgres/0014_shared_feed_indexes.sql"),
     },
+    Migration {
+        version: 15,
+        description: "shared feed search key",
+        sqlite: include_str!("../../../migrations/sqlite/0015_shared_feed_search_key.sql"),
+        postgres: include_str!("../../../migrations/postgres/0015_shared_feed_search_key.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -111,8 +111,8 @@ impl Store {
         let search_text = item.search_text();
         sqlx::query(
             "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
-                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at, fts_rowid)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (id) DO UPDATE SET attributed_to = excluded.attributed_to, url = excluded.url,
                kind = excluded.kind, language = excluded.language, title = excluded.title,
                summary_html = excluded.summary_html, content_html = excluded.content_html,
@@ -134,6 +134,7 @@ impl Store {
         .bind(to_db(item.published_at))
         .bind(to_db(item.updated_at))
         .bind(to_db(now()))
+        .bind(dialect::fts_rowid(&item.id))
         .execute(&mut **tx)
         .await?;
         if write == ItemWrite::Updated {
@@ -328,14 +329,10 @@ impl Store {
             .q
             .as_deref()
             .and_then(|q| dialect::feed_search_query(self.backend, q));
-        let join = match &query {
-            Some(q) => {
-                let p = param(&mut binds, Bind::Text(q.clone()));
-                conditions.push(search.condition.replace("$q", &p));
-                search.join
-            }
-            None => "",
-        };
+        if let Some(q) = &query {
+            let p = param(&mut binds, Bind::Text(q.clone()));
+            conditions.push(search.condition.replace("$q", &p));
+        }
         if let Some(v) = &filter.language {
             let p = param(&mut binds, Bind::Text(v.clone()));
             conditions.push(format!(
@@ -392,7 +389,7 @@ impl Store {
                     m.country AS m_country, m.legal_form AS m_legal_form
              FROM network_items i JOIN network_members m ON m.actor = i.member
              WHERE i.id IN (
-               SELECT i.id FROM network_items i JOIN network_members m ON m.actor = i.member{join}
+               SELECT i.id FROM network_items i JOIN network_members m ON m.actor = i.member
                WHERE {}
                ORDER BY i.published_at DESC, i.id DESC LIMIT {limit_param})
              ORDER BY i.published_at DESC, i.id DESC",
