@@ -84,7 +84,8 @@ async fn demo_instance_serves_pages_feeds_and_api(env: Env) {
 async fn scheduled_article_publishes_itself(env: Env) {
     env.ok(&["init"]);
     let server = env.serve(&["--demo"]);
-    let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let due = chrono::Utc::now() + chrono::Duration::seconds(5);
+    let at = due.to_rfc3339();
     let file = env.write(
         "later.md",
         format!(
@@ -93,7 +94,11 @@ async fn scheduled_article_publishes_itself(env: Env) {
     );
     env.ok(&["publish", path(&file)]);
     let page = reqwest::get(server.url("/articles/later")).await.unwrap();
-    assert_eq!(page.status(), 404, "not public before its time");
+    // Checked only when the answer came before the publication time: on a
+    // loaded machine the CLI alone can take that long.
+    if chrono::Utc::now() < due {
+        assert_eq!(page.status(), 404, "not public before its time");
+    }
     eventually(
         "the scheduled article to be published",
         Duration::from_secs(20),
