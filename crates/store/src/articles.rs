@@ -28,7 +28,7 @@ pub struct ArticleQuery {
     pub author_id: Option<String>,
     /// Only articles with a translation in this language.
     pub language: Option<Language>,
-    /// Case-insensitive substring of a title or slug.
+    /// Words that begin words of a title or of the slug (case-folded).
     pub search: Option<String>,
     pub limit: i64,
     pub offset: i64,
@@ -453,35 +453,71 @@ impl Store {
         } else {
             "COALESCE(a.published_at, a.created_at) DESC, a.id DESC"
         };
-        let count_sql = format!("SELECT COUNT(*) AS n FROM articles a{sql_where}");
-        let mut count = sqlx::query(AssertSqlSafe(count_sql));
+        let by_status_only =
+            q.kind.is_none() && q.author_id.is_none() && q.tag.is_none() && q.language.is_none() && q.search.is_none();
+        let total = if by_status_only {
+            if q.statuses.is_empty() {
+                self.count_with_statuses(&[ArticleStatus::Deleted.as_str()], true)
+                    .await?
+            } else {
+                let statuses: Vec<&str> = q.statuses.iter().map(|s| s.as_str()).collect();
+                self.count_with_statuses(&statuses, false).await?
+            }
+        } else {
+            let mut count = sqlx::query(AssertSqlSafe(format!(
+                "SELECT COUNT(*) AS n FROM articles a{sql_where}"
+            )));
+            for b in &binds {
+                count = count.bind(b.clone());
+            }
+            count.fetch_one(&self.pool).await?.try_get("n")?
+        };
+        // The page's ids first, from the order's index alone (the rows an
+        // offset skips are never read), then only those articles.
+        let page_sql = format!(
+            "SELECT a.id AS id FROM articles a{sql_where} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            binds.len() + 1,
+            binds.len() + 2
+        );
+        let mut page = sqlx::query(AssertSqlSafe(page_sql));
         for b in &binds {
-            count = count.bind(b.clone());
+            page = page.bind(b.clone());
         }
-        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        let ids: Vec<String> = page
+            .bind(q.limit.clamp(0, 1000))
+            .bind(q.offset.max(0))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        Ok(ArticlePage {
+            articles: self.articles_in_order(&ids).await?,
+            total,
+        })
+    }
+
+    /// The articles `ids` (with their children), in that order.
+    async fn articles_in_order(&self, ids: &[String]) -> StoreResult<Vec<Article>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let cols = ARTICLE_COLUMNS
             .split(", ")
             .map(|c| format!("a.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let list_sql = format!(
-            "SELECT {cols} FROM articles a{sql_where} ORDER BY {order} LIMIT ${} OFFSET ${}",
-            binds.len() + 1,
-            binds.len() + 2
-        );
-        let mut list = sqlx::query(AssertSqlSafe(list_sql));
-        for b in &binds {
-            list = list.bind(b.clone());
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let mut rows_q = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {cols} FROM articles a WHERE a.id IN ({})",
+            placeholders.join(", ")
+        )));
+        for id in ids {
+            rows_q = rows_q.bind(id.clone());
         }
-        let rows = list
-            .bind(q.limit.clamp(0, 1000))
-            .bind(q.offset.max(0))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(ArticlePage {
-            articles: self.with_children(rows).await?,
-            total,
-        })
+        let mut articles = self.with_children(rows_q.fetch_all(&self.pool).await?).await?;
+        articles.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
+        Ok(articles)
     }
 
     /// [`Store::list_articles`] for a search filtered by status and author
@@ -508,15 +544,10 @@ impl Store {
             binds.push(author.clone());
             sql_where.push_str(&format!(" AND s.author_id = ${}", binds.len()));
         }
-        let mut count = sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*) AS n FROM article_search s{sql_where}"
-        )));
-        for b in &binds {
-            count = count.bind(b.clone());
-        }
-        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        // The page and the number of matches in one pass over the matches
+        // (`COUNT(*) OVER ()`): the search finds them all anyway to sort them.
         let mut page = sqlx::query(AssertSqlSafe(format!(
-            "SELECT s.article_id AS id FROM article_search s{sql_where}
+            "SELECT s.article_id AS id, COUNT(*) OVER () AS total FROM article_search s{sql_where}
              ORDER BY s.sort_at DESC, s.article_id DESC LIMIT ${} OFFSET ${}",
             binds.len() + 1,
             binds.len() + 2
@@ -524,37 +555,30 @@ impl Store {
         for b in &binds {
             page = page.bind(b.clone());
         }
-        let ids: Vec<String> = page
+        let rows = page
             .bind(q.limit.clamp(0, 1000))
             .bind(q.offset.max(0))
             .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get("id"))
-            .collect::<Result<_, _>>()?;
-        if ids.is_empty() {
-            return Ok(ArticlePage {
-                articles: Vec::new(),
-                total,
-            });
-        }
-        let cols = ARTICLE_COLUMNS
-            .split(", ")
-            .map(|c| format!("a.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let mut rows_q = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {cols} FROM articles a WHERE a.id IN ({})",
-            placeholders.join(", ")
-        )));
-        for id in &ids {
-            rows_q = rows_q.bind(id.clone());
-        }
-        let mut articles = self.with_children(rows_q.fetch_all(&self.pool).await?).await?;
-        // In the page's order.
-        articles.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
-        Ok(ArticlePage { articles, total })
+            .await?;
+        let total: i64 = match rows.first() {
+            Some(r) => r.try_get("total")?,
+            None if q.offset > 0 => {
+                // Past the last page: the count alone.
+                let mut count = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT COUNT(*) AS n FROM article_search s{sql_where}"
+                )));
+                for b in &binds {
+                    count = count.bind(b.clone());
+                }
+                count.fetch_one(&self.pool).await?.try_get("n")?
+            }
+            None => 0,
+        };
+        let ids: Vec<String> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+        Ok(ArticlePage {
+            articles: self.articles_in_order(&ids).await?,
+            total,
+        })
     }
 
     /// Tags of published articles with how many use each, most used first.
@@ -593,12 +617,25 @@ impl Store {
     }
 
     /// Counts articles by status, for NodeInfo and the dashboard.
+    /// Read from the counts the triggers of migration 19 keep.
     pub async fn count_articles(&self, status: ArticleStatus) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM articles WHERE status = $1")
-            .bind(status.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("n")?)
+        self.count_with_statuses(&[status.as_str()], false).await
+    }
+
+    /// How many articles have one of `statuses` (`negate`: none of them),
+    /// from the counts kept by triggers.
+    async fn count_with_statuses(&self, statuses: &[&str], negate: bool) -> StoreResult<i64> {
+        let list: Vec<String> = (1..=statuses.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM(articles), 0) AS BIGINT) AS n FROM article_status_counts WHERE status {}IN ({})",
+            if negate { "NOT " } else { "" },
+            list.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for s in statuses {
+            q = q.bind(*s);
+        }
+        Ok(q.fetch_one(&self.pool).await?.try_get("n")?)
     }
 
     async fn one_with_children(&self, row: Option<AnyRow>) -> StoreResult<Option<Article>> {

@@ -107,6 +107,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0015_shared_feed_search_key.sql"),
         postgres: include_str!("../../../migrations/postgres/0015_shared_feed_search_key.sql"),
     },
+    Migration {
+        version: 19,
+        description: "article counts",
+        sqlite: include_str!("../../../migrations/sqlite/0019_article_counts.sql"),
+        postgres: include_str!("../../../migrations/postgres/0019_article_counts.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

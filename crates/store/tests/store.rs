@@ -38,6 +38,7 @@ both!(
     concurrent_writers_all_succeed,
     article_view_joins_author_and_organisation,
     changes_record_what_followers_must_hear,
+    article_counts_follow_every_status_change,
 );
 
 const PNG: &[u8] = &[
@@ -447,6 +448,17 @@ async fn listing_filters_and_pages(store: &Store) {
         .await
         .unwrap();
     assert_eq!(pct.total, 0, "wildcards are escaped");
+    let past_the_end = store
+        .list_articles(&ArticleQuery {
+            search: Some("title".into()),
+            limit: 2,
+            offset: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(past_the_end.articles.is_empty());
+    assert_eq!(past_the_end.total, 5, "a page past the last still counts the matches");
 
     let tags = store.list_tags(10).await.unwrap();
     assert_eq!(tags[0].tag, "cooperatives");
@@ -813,4 +825,58 @@ async fn changes_record_what_followers_must_hear(store: &Store) {
             (s.id, ArticleEvent::Published, s.version + 1),
         ]
     );
+}
+
+async fn article_counts_follow_every_status_change(store: &Store) {
+    author(store, "cora").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut input = article_input(&format!("count-{i}"), "cora");
+        if i >= 3 {
+            input.status = Some("draft".into());
+        }
+        ids.push(store.create_article(&valid(&input)).await.unwrap().id);
+    }
+    let counts = |store: &Store| {
+        let store = store.clone();
+        async move {
+            let mut out = Vec::new();
+            for s in [
+                ArticleStatus::Draft,
+                ArticleStatus::Scheduled,
+                ArticleStatus::Published,
+                ArticleStatus::Deleted,
+            ] {
+                out.push(store.count_articles(s).await.unwrap());
+            }
+            out
+        }
+    };
+    assert_eq!(counts(store).await, [2, 0, 3, 0]);
+    store.set_article_status(&ids[0], ArticleStatus::Draft).await.unwrap();
+    store.set_article_status(&ids[3], ArticleStatus::Deleted).await.unwrap();
+    store.set_article_status(&ids[4], ArticleStatus::Draft).await.unwrap();
+    assert_eq!(counts(store).await, [2, 0, 2, 1], "a status kept is not counted twice");
+    let listed = |statuses: Vec<ArticleStatus>| ArticleQuery {
+        statuses,
+        limit: 2,
+        ..Default::default()
+    };
+    let all = store.list_articles(&listed(Vec::new())).await.unwrap();
+    assert_eq!(all.total, 4, "every article but the deleted one");
+    assert_eq!(all.articles.len(), 2);
+    let shown = store
+        .list_articles(&listed(vec![ArticleStatus::Draft, ArticleStatus::Published]))
+        .await
+        .unwrap();
+    assert_eq!(shown.total, 4);
+    let last_page = store
+        .list_articles(&ArticleQuery {
+            offset: 3,
+            ..listed(Vec::new())
+        })
+        .await
+        .unwrap();
+    assert_eq!(last_page.articles.len(), 1);
+    assert_eq!(last_page.articles[0].id, ids[0], "oldest last");
 }
