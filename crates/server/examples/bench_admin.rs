@@ -233,6 +233,7 @@ async fn seed(store: &Store, public_url: &str, articles: usize, followers: usize
         )
         .await
         .unwrap();
+    gazette_store::testing::settle(store).await.unwrap();
 }
 
 async fn measure(store: &Store, base: &str, user: &str, password: &str, public_url: &str, requests: usize) {
@@ -278,6 +279,7 @@ async fn measure(store: &Store, base: &str, user: &str, password: &str, public_u
         format!("/admin/articles/{}/interactions", article.id),
         "/admin/articles/new".to_owned(),
         "/admin/comments".to_owned(),
+        "/admin/media".to_owned(),
         "/admin/followers".to_owned(),
         format!(
             "/admin/followers?actor={}&status=accepted&before={}",
