@@ -307,7 +307,7 @@ impl Store {
     pub async fn finish_article_event(&self, id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM article_events WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }

@@ -39,7 +39,7 @@ impl Store {
         .bind(&author.fediverse_handle)
         .bind(to_db(t))
         .bind(to_db(t))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(|e| username_conflict(e, &author.username))?;
         Ok(author)
@@ -65,7 +65,7 @@ impl Store {
         .bind(&input.fediverse_handle)
         .bind(to_db(t))
         .bind(&current.id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(|e| username_conflict(e, &input.username))?;
         self.get_author(&current.id).await
@@ -118,7 +118,7 @@ impl Store {
         }
         sqlx::query("DELETE FROM authors WHERE id = $1")
             .bind(&author.id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }

@@ -410,7 +410,7 @@ impl Store {
             for id in chunk {
                 q = q.bind(id.as_str());
             }
-            q.execute(&self.pool).await?;
+            q.execute(self.writer()).await?;
         }
         Ok(())
     }
@@ -519,7 +519,7 @@ impl Store {
              WHERE host = $1 AND (unavailable = 1 OR consecutive_failures > 0 OR circuit_open_until IS NOT NULL)",
         )
         .bind(&host)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(was)
     }

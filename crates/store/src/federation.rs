@@ -83,7 +83,7 @@ impl Store {
         .bind(public_pem)
         .bind(private_pem)
         .bind(to_db(now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         self.find_actor_key(local_key)
             .await?
@@ -114,7 +114,7 @@ impl Store {
         .bind(&a.public_key_pem)
         .bind(&a.moved_to)
         .bind(to_db(a.refreshed_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -147,7 +147,7 @@ impl Store {
     pub async fn delete_remote_actor(&self, id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM remote_actors WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -176,7 +176,7 @@ impl Store {
         .bind(status.as_str())
         .bind(follow_id)
         .bind(to_db(now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(!existed)
     }
@@ -191,7 +191,7 @@ impl Store {
             .bind(status.as_str())
             .bind(local_actor)
             .bind(follower)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("follower", follower));
@@ -204,7 +204,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM followers WHERE local_actor = $1 AND follower = $2")
             .bind(local_actor)
             .bind(follower)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -217,11 +217,11 @@ impl Store {
         )
         .bind(old)
         .bind(new)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         sqlx::query("DELETE FROM followers WHERE follower = $1")
             .bind(old)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected())
     }
@@ -316,7 +316,7 @@ impl Store {
         )
         .bind(id)
         .bind(to_db(now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -326,7 +326,7 @@ impl Store {
     pub async fn forget_activity_received(&self, id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM received_activities WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -348,7 +348,7 @@ impl Store {
         .bind(article_id)
         .bind(actor)
         .bind(to_db(now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -377,7 +377,7 @@ impl Store {
         .bind(to_db(now()))
         .bind(article_id.unwrap_or_default())
         .bind(slug.unwrap_or_default())
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -387,7 +387,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM interactions WHERE activity_id = $1 AND actor = $2")
             .bind(activity_id)
             .bind(actor)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -467,7 +467,7 @@ impl Store {
         .bind(&c.status)
         .bind(to_db(c.published_at))
         .bind(to_db(c.updated_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict {
@@ -483,7 +483,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM comments WHERE id = $1 AND actor = $2")
             .bind(id)
             .bind(actor)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -500,7 +500,7 @@ impl Store {
             .bind(status)
             .bind(to_db(now()))
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("comment", id));

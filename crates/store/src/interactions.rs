@@ -26,7 +26,7 @@ impl Store {
         .bind(&i.source)
         .bind(&i.content_html)
         .bind(to_db(i.created_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(|e| {
             if StoreError::is_unique_violation(&e) {
@@ -79,14 +79,14 @@ impl Store {
         )
         .bind(to_db(now()))
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if done.rows_affected() > 0 {
             return Ok(true);
         }
         let done = sqlx::query("DELETE FROM outbound_interactions WHERE id = $1 AND kind <> 'reply'")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }

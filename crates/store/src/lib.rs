@@ -53,7 +53,7 @@ pub use safety::{
     ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, SenderCheck, host_candidates, normalise_domain,
 };
 pub use settings::StoredSetting;
-pub use shared_feed::{FeedEntry, FeedPage, ItemWrite};
+pub use shared_feed::{Boost, FeedEntry, FeedPage, ItemWrite};
 pub use users::{LoginFailures, NewUser, Role, Session, User, normalise_username};
 
 /// Which database a [`Store`] talks to.
@@ -63,17 +63,26 @@ pub enum Backend {
     Postgres,
 }
 
-/// Handle to the database; cheap to clone (a pool inside).
+/// Handle to the database; cheap to clone (pools inside).
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Every read, and every write on PostgreSQL.
     pool: AnyPool,
+    /// Writes on SQLite: one connection, so writers wait their turn in a
+    /// queue inside the process instead of polling SQLite's write lock
+    /// (its busy handler sleeps up to 100 ms between tries, which under
+    /// many concurrent writers costs more than the writes). On PostgreSQL
+    /// the same pool as `pool`.
+    writer: AnyPool,
     backend: Backend,
 }
 
 impl Store {
     /// Connects to `url` (`sqlite://FILE` or `postgres://…`). A SQLite file is
     /// created if missing and opened in WAL mode with foreign keys on, full
-    /// fsync on commit and a busy timeout. Does not migrate: call [`Store::migrate`].
+    /// fsync on commit and a busy timeout (for other processes: within this
+    /// one, writes queue for the single writing connection). Does not
+    /// migrate: call [`Store::migrate`].
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -93,11 +102,14 @@ impl Store {
         };
         let options =
             AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Config(format!("database.url: {e}")))?;
-        let mut pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10));
-        if backend == Backend::Sqlite {
-            pool = pool.after_connect(|conn, _meta| {
+        let pool_options = |connections: u32| {
+            let pool = AnyPoolOptions::new()
+                .max_connections(connections.max(1))
+                .acquire_timeout(Duration::from_secs(10));
+            if backend != Backend::Sqlite {
+                return pool;
+            }
+            pool.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute(sqlx::raw_sql(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -106,10 +118,24 @@ impl Store {
                     .await?;
                     Ok(())
                 })
-            });
-        }
-        let pool = pool.connect_with(options).await?;
-        Ok(Store { pool, backend })
+            })
+        };
+        // The writer first: it creates the file and switches it to WAL.
+        let writer = match backend {
+            Backend::Sqlite => Some(pool_options(1).connect_with(options.clone()).await?),
+            Backend::Postgres => None,
+        };
+        let pool = pool_options(max_connections).connect_with(options).await?;
+        Ok(Store {
+            writer: writer.unwrap_or_else(|| pool.clone()),
+            pool,
+            backend,
+        })
+    }
+
+    /// The pool writes go through (see [`Store::writer`]'s field).
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     pub fn backend(&self) -> Backend {
@@ -122,18 +148,20 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of
-    /// one failing when it upgrades from reading to writing.
+    /// Starts a write transaction, on the writing connection. On SQLite it
+    /// takes the write lock at once (`BEGIN IMMEDIATE`), so a writer in
+    /// another process waits on the busy timeout instead of one failing
+    /// when it upgrades from reading to writing.
     pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         })
     }
 
     /// Closes every connection (after a checkpoint on SQLite).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }

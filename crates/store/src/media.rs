@@ -45,7 +45,7 @@ impl Store {
         .bind(&media.sha256)
         .bind(bytes.to_vec())
         .bind(to_db(media.created_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(media)
     }
@@ -124,7 +124,7 @@ impl Store {
         let done = sqlx::query("UPDATE media SET alt = $1 WHERE id = $2")
             .bind(alt)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("media", id));

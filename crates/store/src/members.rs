@@ -115,7 +115,7 @@ impl Store {
         .bind(actor)
         .bind(status.as_str())
         .bind(t)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("network member", actor));
@@ -181,7 +181,7 @@ impl Store {
         sqlx::query("UPDATE network_members SET last_activity_at = $2 WHERE actor = $1")
             .bind(actor)
             .bind(to_db(now()))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -191,7 +191,7 @@ impl Store {
         let done =
             sqlx::query("UPDATE network_members SET signature_failures = signature_failures + 1 WHERE host = $1")
                 .bind(host)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -215,7 +215,7 @@ impl Store {
         let done =
             sqlx::query("UPDATE network_members SET backfill_rerun = 1 WHERE actor = $1 AND status = 'approved'")
                 .bind(actor)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -224,7 +224,7 @@ impl Store {
     pub async fn take_backfill_rerun(&self, actor: &str) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE network_members SET backfill_rerun = 0 WHERE actor = $1 AND backfill_rerun = 1")
             .bind(actor)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -235,7 +235,7 @@ impl Store {
             "UPDATE network_members SET rate_limited = rate_limited + 1 WHERE host = $1 AND status = 'approved'",
         )
         .bind(host)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -250,7 +250,7 @@ impl Store {
         )
         .bind(actor)
         .bind(to_db(now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if done.rows_affected() == 0 {
             return Ok(None);
@@ -270,7 +270,7 @@ impl Store {
         .bind(backfill.pages)
         .bind(backfill.items)
         .bind(&backfill.error)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }

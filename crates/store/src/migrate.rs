@@ -122,7 +122,7 @@ impl Store {
     /// Applies every migration not yet applied; returns the versions applied now.
     /// Safe to call from several processes at once on PostgreSQL (advisory lock).
     pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer().acquire().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_lock($1)")
                 .bind(PG_LOCK_KEY)

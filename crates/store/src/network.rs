@@ -27,7 +27,7 @@ impl Store {
         .bind(target)
         .bind(follow_id)
         .bind(to_db(now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -38,7 +38,7 @@ impl Store {
             sqlx::query("UPDATE following SET status = 'accepted' WHERE target = $1 AND (follow_id = $2 OR $2 = '')")
                 .bind(target)
                 .bind(follow_id)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -50,13 +50,13 @@ impl Store {
                 sqlx::query("DELETE FROM following WHERE local_actor = $1 AND target = $2")
                     .bind(l)
                     .bind(target)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?
             }
             None => {
                 sqlx::query("DELETE FROM following WHERE target = $1")
                     .bind(target)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?
             }
         };
@@ -143,7 +143,7 @@ impl Store {
         .bind(to_db(a.published_at))
         .bind(to_db(a.updated_at))
         .bind(to_db(now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if done.rows_affected() == 0 {
             tracing::debug!(id = %a.id, "remote article not replaced (other actor or older version)");
@@ -156,7 +156,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM remote_articles WHERE id = $1 AND actor = $2")
             .bind(id)
             .bind(actor)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }

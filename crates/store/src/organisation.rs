@@ -60,7 +60,7 @@ impl Store {
         .bind(json(&org.sectors)?)
         .bind(json(&org.languages)?)
         .bind(to_db(updated_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(Organisation {
             updated_at,

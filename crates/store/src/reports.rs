@@ -37,7 +37,7 @@ impl Store {
         .bind(targets)
         .bind(content)
         .bind(to_db(now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -58,7 +58,7 @@ impl Store {
     pub async fn resolve_report(&self, id: &str) -> StoreResult<()> {
         let done = sqlx::query("UPDATE reports SET status = 'resolved' WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("report", id));

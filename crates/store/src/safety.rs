@@ -199,7 +199,7 @@ impl Store {
         .bind(&domain)
         .bind(reason.trim())
         .bind(to_db(now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         let row = sqlx::query("SELECT domain, reason, created_at FROM domain_blocks WHERE domain = $1")
             .bind(&domain)
@@ -212,7 +212,7 @@ impl Store {
     pub async fn remove_domain_block(&self, domain: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM domain_blocks WHERE domain = $1")
             .bind(normalise_domain(domain)?)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -247,7 +247,7 @@ impl Store {
         .bind(actor_id)
         .bind(reason.trim())
         .bind(to_db(now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         let row = sqlx::query("SELECT actor_id, reason, created_at FROM actor_blocks WHERE actor_id = $1")
             .bind(actor_id)
@@ -260,7 +260,7 @@ impl Store {
     pub async fn remove_actor_block(&self, actor_id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM actor_blocks WHERE actor_id = $1")
             .bind(actor_id.trim())
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -287,7 +287,7 @@ impl Store {
         sqlx::query("INSERT INTO domain_allows (domain, created_at) VALUES ($1, $2) ON CONFLICT (domain) DO NOTHING")
             .bind(&domain)
             .bind(to_db(now()))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         let row = sqlx::query("SELECT domain, created_at FROM domain_allows WHERE domain = $1")
             .bind(&domain)
@@ -300,7 +300,7 @@ impl Store {
     pub async fn remove_domain_allow(&self, domain: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM domain_allows WHERE domain = $1")
             .bind(normalise_domain(domain)?)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -375,7 +375,7 @@ impl Store {
             }
             dropped += sqlx::query("DELETE FROM deliveries WHERE status = 'pending' AND host = $1")
                 .bind(&host)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected();
         }

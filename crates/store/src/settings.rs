@@ -59,7 +59,7 @@ impl Store {
         by: Option<&str>,
     ) -> StoreResult<()> {
         let t = to_db(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for name in reset {
             sqlx::query("DELETE FROM instance_settings WHERE name = $1")
                 .bind(name)

@@ -30,6 +30,20 @@ pub enum ItemWrite {
     OtherMember,
 }
 
+/// Whether writing a member article also records the network actor's
+/// `Announce` of it (its id given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boost<'a> {
+    /// Never (an article read from the member's outbox).
+    Never,
+    /// Only when the article is new to the feed (an edit).
+    IfNew(&'a str),
+    /// When the feed has not boosted it yet and a moderator has not hidden
+    /// it, even when it was stored before (a publication that a backfill
+    /// stored first).
+    IfNotYet(&'a str),
+}
+
 /// A feed item with its member, as readers see it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FeedEntry {
@@ -62,10 +76,43 @@ impl Store {
     /// unless that one is newer, was deleted, or belongs to another member.
     /// Tags, languages and the search index change in the same transaction.
     pub async fn upsert_network_item(&self, item: &NetworkItem) -> StoreResult<ItemWrite> {
+        Ok(self.upsert_network_item_boosting(item, Boost::Never).await?.0)
+    }
+
+    /// [`Store::upsert_network_item`] that also records the network
+    /// actor's `Announce` of the item when `boost` says it is due, in the
+    /// same transaction (one commit per member article). Returns what the
+    /// write did and whether the boost was recorded (the caller then sends it).
+    pub async fn upsert_network_item_boosting(
+        &self,
+        item: &NetworkItem,
+        boost: Boost<'_>,
+    ) -> StoreResult<(ItemWrite, bool)> {
         let mut tx = self.begin_write().await?;
-        let write = self.write_network_item(&mut tx, item).await?;
+        let on_insert = match boost {
+            Boost::Never => None,
+            Boost::IfNew(id) | Boost::IfNotYet(id) => Some(id),
+        };
+        let write = self.write_network_item(&mut tx, item, on_insert).await?;
+        let boosted = match (boost, write) {
+            (Boost::Never, _) => false,
+            (_, ItemWrite::Inserted) => true,
+            (Boost::IfNotYet(id), ItemWrite::Updated | ItemWrite::Stale) => {
+                sqlx::query(
+                    "UPDATE network_items SET announce_id = $2
+                     WHERE id = $1 AND announce_id IS NULL AND hidden = 0 AND deleted_at IS NULL",
+                )
+                .bind(&item.id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0
+            }
+            _ => false,
+        };
         tx.commit().await?;
-        Ok(write)
+        Ok((write, boosted))
     }
 
     /// [`Store::upsert_network_item`] for several articles in one
@@ -75,7 +122,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut writes = Vec::with_capacity(items.len());
         for item in items {
-            writes.push(self.write_network_item(&mut tx, item).await?);
+            writes.push(self.write_network_item(&mut tx, item, None).await?);
         }
         tx.commit().await?;
         Ok(writes)
@@ -85,6 +132,7 @@ impl Store {
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         item: &NetworkItem,
+        announce_if_new: Option<&str>,
     ) -> StoreResult<ItemWrite> {
         let existing = sqlx::query("SELECT member, updated_at, deleted_at FROM network_items WHERE id = $1")
             .bind(&item.id)
@@ -111,8 +159,9 @@ impl Store {
         let search_text = item.search_text();
         sqlx::query(
             "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
-                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at, fts_rowid)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at, fts_rowid,
+                announce_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (id) DO UPDATE SET attributed_to = excluded.attributed_to, url = excluded.url,
                kind = excluded.kind, language = excluded.language, title = excluded.title,
                summary_html = excluded.summary_html, content_html = excluded.content_html,
@@ -135,6 +184,7 @@ impl Store {
         .bind(to_db(item.updated_at))
         .bind(to_db(now()))
         .bind(dialect::fts_rowid(&item.id))
+        .bind(announce_if_new)
         .execute(&mut **tx)
         .await?;
         if write == ItemWrite::Updated {
@@ -145,19 +195,24 @@ impl Store {
                     .await?;
             }
         }
-        for tag in &item.tags {
-            sqlx::query("INSERT INTO network_item_tags (item, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(&item.id)
-                .bind(tag)
-                .execute(&mut **tx)
-                .await?;
-        }
-        for language in &item.languages {
-            sqlx::query("INSERT INTO network_item_languages (item, language) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(&item.id)
-                .bind(language)
-                .execute(&mut **tx)
-                .await?;
+        // One statement per table, whatever the number of tags.
+        for (table, column, values) in [
+            ("network_item_tags", "tag", &item.tags),
+            ("network_item_languages", "language", &item.languages),
+        ] {
+            if values.is_empty() {
+                continue;
+            }
+            let rows: Vec<String> = (0..values.len()).map(|i| format!("($1, ${})", i + 2)).collect();
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {table} (item, {column}) VALUES {} ON CONFLICT DO NOTHING",
+                rows.join(", ")
+            )))
+            .bind(&item.id);
+            for v in values {
+                insert = insert.bind(v);
+            }
+            insert.execute(&mut **tx).await?;
         }
         let rowid = dialect::fts_rowid(&item.id);
         if let Some(delete) = dialect::fts_delete(self.backend) {
@@ -244,7 +299,7 @@ impl Store {
         )
         .bind(id)
         .bind(i64::from(hidden))
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?
         .ok_or_else(|| StoreError::not_found("feed item", id))?;
         Ok(row.try_get("announce_id")?)
@@ -255,7 +310,7 @@ impl Store {
         sqlx::query("UPDATE network_items SET announce_id = $2 WHERE id = $1")
             .bind(id)
             .bind(announce_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }

@@ -32,7 +32,7 @@ impl Store {
             .bind(&token.name)
             .bind(sha256_hex(secret.as_bytes()))
             .bind(to_db(token.created_at))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok((token, secret))
     }
@@ -54,7 +54,7 @@ impl Store {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(to_db(t))
                 .bind(&token.id)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
         }
         Ok(Some(token))
@@ -83,7 +83,7 @@ impl Store {
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
             .bind(to_db(t))
             .bind(&token.id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(ApiToken {
             revoked_at: Some(t),

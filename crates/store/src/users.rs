@@ -169,7 +169,7 @@ impl Store {
         .bind(new.role.as_str())
         .bind(&author_id)
         .bind(to_db(t))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(|e| {
             if StoreError::is_unique_violation(&e) {
@@ -229,7 +229,7 @@ impl Store {
             .bind(Some(email).filter(|e| !e.is_empty()))
             .bind(to_db(now()))
             .bind(&user.id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         self.get_user(&user.id).await
     }
@@ -255,7 +255,7 @@ impl Store {
             .bind(role.as_str())
             .bind(to_db(now()))
             .bind(&user.id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         self.get_user(&user.id).await
     }
@@ -281,7 +281,7 @@ impl Store {
             .bind(&author_id)
             .bind(to_db(now()))
             .bind(&user.id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         self.get_user(&user.id).await
     }
@@ -317,7 +317,7 @@ impl Store {
             .bind(locale)
             .bind(to_db(now()))
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -404,12 +404,12 @@ impl Store {
         .bind(&csrf)
         .bind(to_db(t))
         .bind(to_db(expires))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         // Expired sessions are dropped now and then, here where it costs least.
         sqlx::query("DELETE FROM user_sessions WHERE expires_at < $1")
             .bind(to_db(t))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         let user = self.get_user(user_id).await?;
         Ok((
@@ -453,7 +453,7 @@ impl Store {
                 .bind(to_db(t))
                 .bind(to_db(expires_at))
                 .bind(&hash)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
         }
         Ok(Some(Session {
@@ -467,7 +467,7 @@ impl Store {
     pub async fn delete_session(&self, secret: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM user_sessions WHERE token_hash = $1")
             .bind(sha256_hex(secret.as_bytes()))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -560,11 +560,11 @@ impl Store {
             .bind(ip)
             .bind(i64::from(succeeded))
             .bind(to_db(t))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         sqlx::query("DELETE FROM login_attempts WHERE at < $1")
             .bind(to_db(t - Duration::days(1)))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use gazette_core::network::{MATCH_END, MATCH_START};
 use gazette_core::{FeedCursor, FeedFilter, MemberProfile, MemberStatus, NetworkItem, RemoteActor};
 use gazette_store::testing::TestDb;
-use gazette_store::{Backend, ItemWrite, Store};
+use gazette_store::{Backend, Boost, ItemWrite, Store};
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
@@ -26,7 +26,8 @@ both!(
     a_batch_is_written_like_single_items,
     feed_filters_cursor_and_search,
     moderation_hides_without_losing,
-    reruns_rate_limits_departures_and_groups
+    reruns_rate_limits_departures_and_groups,
+    boosts_are_recorded_with_the_write_once,
 );
 
 fn profile(name: &str, country: &str, legal_form: &str, sectors: &[&str]) -> MemberProfile {
@@ -586,5 +587,103 @@ async fn reruns_rate_limits_departures_and_groups(store: &Store) {
     assert_eq!(
         groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
         ["The Network"]
+    );
+}
+
+async fn boosts_are_recorded_with_the_write_once(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    let announce_of = |id: &str| {
+        let store = store.clone();
+        let id = id.to_owned();
+        async move { store.find_moderated_item(&id).await.unwrap().unwrap().announce_id }
+    };
+    // A publication new to the feed: stored and boosted in one write.
+    let mut tagged = item(&a, "1", "Tagged", "body", 0);
+    tagged.tags = vec!["youth".into(), "housing".into(), "youth-work".into()];
+    tagged.languages = vec!["en".into(), "fr".into()];
+    assert_eq!(
+        store
+            .upsert_network_item_boosting(&tagged, Boost::IfNotYet("ann-1"))
+            .await
+            .unwrap(),
+        (ItemWrite::Inserted, true)
+    );
+    assert_eq!(announce_of(&tagged.id).await.as_deref(), Some("ann-1"));
+    let stored = store.find_network_item(&tagged.id).await.unwrap().unwrap();
+    assert_eq!(stored.languages, vec!["en", "fr"]);
+    let mut tags = stored.tags.clone();
+    tags.sort();
+    assert_eq!(tags, vec!["housing", "youth", "youth-work"]);
+    // Its redelivery and its edit: no second boost, the first one kept.
+    let mut edited = tagged.clone();
+    edited.updated_at = at(5);
+    edited.tags = vec!["youth".into()];
+    assert_eq!(
+        store
+            .upsert_network_item_boosting(&edited, Boost::IfNotYet("ann-2"))
+            .await
+            .unwrap(),
+        (ItemWrite::Updated, false)
+    );
+    assert_eq!(
+        store
+            .upsert_network_item_boosting(&edited, Boost::IfNew("ann-2"))
+            .await
+            .unwrap(),
+        (ItemWrite::Updated, false)
+    );
+    assert_eq!(announce_of(&tagged.id).await.as_deref(), Some("ann-1"));
+    assert_eq!(
+        store.find_network_item(&tagged.id).await.unwrap().unwrap().tags,
+        vec!["youth"]
+    );
+
+    // Stored first by a backfill (never boosted): an edit does not boost
+    // it, the publication arriving late does, once.
+    let backfilled = item(&a, "2", "Backfilled", "body", 1);
+    assert_eq!(
+        store
+            .upsert_network_item_boosting(&backfilled, Boost::Never)
+            .await
+            .unwrap(),
+        (ItemWrite::Inserted, false)
+    );
+    assert_eq!(announce_of(&backfilled.id).await, None);
+    assert_eq!(
+        store
+            .upsert_network_item_boosting(&backfilled, Boost::IfNew("ann-3"))
+            .await
+            .unwrap(),
+        (ItemWrite::Updated, false)
+    );
+    assert_eq!(
+        store
+            .upsert_network_item_boosting(&backfilled, Boost::IfNotYet("ann-3"))
+            .await
+            .unwrap(),
+        (ItemWrite::Updated, true)
+    );
+    assert_eq!(announce_of(&backfilled.id).await.as_deref(), Some("ann-3"));
+
+    // Hidden by a moderator, or deleted: never boosted.
+    let hidden = item(&a, "3", "Hidden", "body", 2);
+    store.upsert_network_item(&hidden).await.unwrap();
+    store.hide_network_item(&hidden.id, true).await.unwrap();
+    assert_eq!(
+        store
+            .upsert_network_item_boosting(&hidden, Boost::IfNotYet("ann-4"))
+            .await
+            .unwrap(),
+        (ItemWrite::Updated, false)
+    );
+    assert_eq!(announce_of(&hidden.id).await, None);
+    let gone = item(&a, "4", "Gone", "body", 3);
+    store.delete_network_item(&gone.id, &a).await.unwrap();
+    assert_eq!(
+        store
+            .upsert_network_item_boosting(&gone, Boost::IfNotYet("ann-5"))
+            .await
+            .unwrap(),
+        (ItemWrite::Deleted, false)
     );
 }

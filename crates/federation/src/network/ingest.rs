@@ -16,7 +16,7 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
 use gazette_core::{Member, MemberStatus};
-use gazette_store::ItemWrite;
+use gazette_store::{Boost, ItemWrite};
 use serde_json::Value;
 use url::Url;
 
@@ -235,22 +235,18 @@ pub(crate) async fn store_item(
             item.id, member.host
         )));
     }
-    let write = ctx.store().upsert_network_item(&item).await?;
-    tracing::info!(object = %item.id, member = %member.actor, ?write, "member article");
-    let boost = match (source, write) {
-        (Source::Backfill, _) => false,
-        (_, ItemWrite::Inserted) => true,
+    let announce = super::publish::announce_id(ctx, &item.id, false)?;
+    let boost = match source {
+        Source::Backfill => Boost::Never,
+        Source::Edit => Boost::IfNew(&announce),
         // A publication whose article a backfill stored first (it read the
-        // outbox before the activity arrived): boosted now, once.
-        (Source::Publication, ItemWrite::Updated | ItemWrite::Stale) => ctx
-            .store()
-            .find_moderated_item(&item.id)
-            .await?
-            .is_some_and(|i| i.announce_id.is_none() && !i.hidden),
-        _ => false,
+        // outbox before the activity arrived) is boosted now, once.
+        Source::Publication => Boost::IfNotYet(&announce),
     };
-    if boost {
-        super::publish::announce_item(ctx, &item.id, false).await?;
+    let (write, boosted) = ctx.store().upsert_network_item_boosting(&item, boost).await?;
+    tracing::info!(object = %item.id, member = %member.actor, ?write, boosted, "member article");
+    if boosted {
+        super::publish::send_announce(ctx, &item.id, &announce).await?;
     }
     Ok(write)
 }

@@ -26,11 +26,10 @@ fn announce(ctx: &FedContext, id: &str, actor_id: &str, username: &str, object_i
     activity
 }
 
-/// Queues the network actor's `Announce` of a new member article to its
-/// followers and remembers it, so it can be undone.
-/// The first announce of an item has an id derived from the item alone;
-/// `again` (a restored item) adds the time, so the id is new.
-pub(crate) async fn announce_item(ctx: &FedContext, object_id: &str, again: bool) -> Result<u64, FederationError> {
+/// The id of the network actor's `Announce` of `object_id`. The first
+/// announce of an item has an id derived from the item alone; `again` (a
+/// restored item) adds the time, so the id is new.
+pub(crate) fn announce_id(ctx: &FedContext, object_id: &str, again: bool) -> Result<String, FederationError> {
     let network = super::settings(ctx)?;
     let actor_id = super::actor_id(ctx, network);
     let unique = if again {
@@ -38,11 +37,29 @@ pub(crate) async fn announce_item(ctx: &FedContext, object_id: &str, again: bool
     } else {
         uniq(object_id)
     };
-    let id = ctx.urls().activity(&actor_id, "announce", &unique);
-    let activity = announce(ctx, &id, &actor_id, &network.username, object_id);
-    let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
+    Ok(ctx.urls().activity(&actor_id, "announce", &unique))
+}
+
+/// Queues the network actor's `Announce` of a new member article to its
+/// followers and remembers it, so it can be undone (a restored item: see
+/// [`announce_id`]'s `again`).
+pub(crate) async fn announce_item(ctx: &FedContext, object_id: &str, again: bool) -> Result<u64, FederationError> {
+    let id = announce_id(ctx, object_id, again)?;
     // Remembered even with no follower yet: a later removal still undoes nothing twice.
     ctx.store().set_item_announce(object_id, Some(&id)).await?;
+    send_announce(ctx, object_id, &id).await
+}
+
+/// Queues the `Announce` `id` of `object_id`, already recorded with the
+/// item, to the network actor's followers.
+pub(crate) async fn send_announce(ctx: &FedContext, object_id: &str, id: &str) -> Result<u64, FederationError> {
+    let network = super::settings(ctx)?;
+    let actor_id = super::actor_id(ctx, network);
+    let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
+    if inboxes.is_empty() {
+        return Ok(0);
+    }
+    let activity = announce(ctx, id, &actor_id, &network.username, object_id);
     let n = enqueue(ctx, &actor_id, &activity, &inboxes).await?;
     tracing::info!(
         object = object_id,
