@@ -229,8 +229,15 @@ impl Activity for IncomingActivity {
 
     async fn receive(self, data: &Data<FedContext>) -> Result<(), FederationError> {
         // Likes and boosts are recorded under their activity id, which is
-        // their duplicate check; every other activity is checked here.
-        let dedupe_here = !matches!(self.kind.as_str(), "Like" | "Announce");
+        // their duplicate check. A coordinator's member articles need none:
+        // writing an item is idempotent (a replayed `Create` finds it stored
+        // and already boosted; the order and tombstone rules stop anything
+        // older), and this is the path a flood of articles takes, so it
+        // saves a commit per article. Every other activity is checked here.
+        let member_article = data.settings().network.is_some()
+            && matches!(self.kind.as_str(), "Create" | "Update")
+            && matches!(object_type(&self.object), Some("Article" | "Page"));
+        let dedupe_here = !matches!(self.kind.as_str(), "Like" | "Announce") && !member_article;
         crate::network::check_member_rate(data, &self.kind, self.actor.inner()).await?;
         if dedupe_here && !data.store().mark_activity_received(self.id.as_str()).await? {
             tracing::debug!(id = %self.id, "duplicate activity ignored");
