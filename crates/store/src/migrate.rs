@@ -113,6 +113,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0019_article_counts.sql"),
         postgres: include_str!("../../../migrations/postgres/0019_article_counts.sql"),
     },
+    Migration {
+        version: 20,
+        description: "feed tag and language dates",
+        sqlite: include_str!("../../../migrations/sqlite/0020_feed_tag_language_dates.sql"),
+        postgres: include_str!("../../../migrations/postgres/0020_feed_tag_language_dates.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -203,9 +203,12 @@ impl Store {
             if values.is_empty() {
                 continue;
             }
-            let rows: Vec<String> = (0..values.len()).map(|i| format!("($1, ${})", i + 2)).collect();
+            // With the stored date (an edit never moves an item in the feed).
+            let rows: Vec<String> = (0..values.len()).map(|i| format!("(${})", i + 2)).collect();
             let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO {table} (item, {column}) VALUES {} ON CONFLICT DO NOTHING",
+                "INSERT INTO {table} (item, {column}, published_at)
+                 SELECT i.id, v.column1, i.published_at FROM network_items i CROSS JOIN (VALUES {}) AS v
+                 WHERE i.id = $1 ON CONFLICT DO NOTHING",
                 rows.join(", ")
             )))
             .bind(&item.id);
@@ -388,17 +391,24 @@ impl Store {
             let p = param(&mut binds, Bind::Text(q.clone()));
             conditions.push(search.condition.replace("$q", &p));
         }
-        if let Some(v) = &filter.language {
+        // A tag (else a language) filter drives the walk: that tag's items
+        // newest first, from its (tag, date) index, each checked against the
+        // other filters. Tags are the narrower of the two.
+        let mut driver: Option<&str> = None;
+        for (value, table, column) in [
+            (&filter.tag, "network_item_tags", "tag"),
+            (&filter.language, "network_item_languages", "language"),
+        ] {
+            let Some(v) = value else { continue };
             let p = param(&mut binds, Bind::Text(v.clone()));
-            conditions.push(format!(
-                "EXISTS (SELECT 1 FROM network_item_languages l WHERE l.item = i.id AND l.language = {p})"
-            ));
-        }
-        if let Some(v) = &filter.tag {
-            let p = param(&mut binds, Bind::Text(v.clone()));
-            conditions.push(format!(
-                "EXISTS (SELECT 1 FROM network_item_tags t WHERE t.item = i.id AND t.tag = {p})"
-            ));
+            if driver.is_none() {
+                driver = Some(table);
+                conditions.push(format!("d.{column} = {p}"));
+            } else {
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM {table} x WHERE x.item = i.id AND x.{column} = {p})"
+                ));
+            }
         }
         if let Some(v) = &filter.sector {
             let p = param(&mut binds, Bind::Text(v.clone()));
@@ -426,13 +436,24 @@ impl Store {
                 "i.member = (SELECT o.actor FROM network_members o WHERE LOWER(o.handle) = {p} ORDER BY o.actor LIMIT 1)"
             ));
         }
+        // The order (and the cursor) on the driving table's copy of the date.
+        let (from, date, id_col) = match driver {
+            Some(table) => (
+                format!("{table} d JOIN network_items i ON i.id = d.item"),
+                "d.published_at".to_owned(),
+                "d.item".to_owned(),
+            ),
+            None => (
+                "network_items i".to_owned(),
+                "i.published_at".to_owned(),
+                "i.id".to_owned(),
+            ),
+        };
         if let Some(c) = cursor {
             let t = param(&mut binds, Bind::Int(c.published_at_micros));
             let id = param(&mut binds, Bind::Text(c.id.clone()));
             // The first part alone bounds an index range on the date.
-            conditions.push(format!(
-                "i.published_at <= {t} AND (i.published_at < {t} OR i.id < {id})"
-            ));
+            conditions.push(format!("{date} <= {t} AND ({date} < {t} OR {id_col} < {id})"));
         }
         let limit_param = param(&mut binds, Bind::Int(limit.max(0) + 1));
         // The page's ids first, from the indexes (migration 14 covers the
@@ -444,9 +465,9 @@ impl Store {
                     m.country AS m_country, m.legal_form AS m_legal_form
              FROM network_items i JOIN network_members m ON m.actor = i.member
              WHERE i.id IN (
-               SELECT i.id FROM network_items i JOIN network_members m ON m.actor = i.member
+               SELECT i.id FROM {from} JOIN network_members m ON m.actor = i.member
                WHERE {}
-               ORDER BY i.published_at DESC, i.id DESC LIMIT {limit_param})
+               ORDER BY {date} DESC, {id_col} DESC LIMIT {limit_param})
              ORDER BY i.published_at DESC, i.id DESC",
             conditions.join(" AND ")
         );

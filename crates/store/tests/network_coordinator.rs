@@ -28,6 +28,7 @@ both!(
     moderation_hides_without_losing,
     reruns_rate_limits_departures_and_groups,
     boosts_are_recorded_with_the_write_once,
+    tag_and_language_filters_page_in_feed_order,
 );
 
 fn profile(name: &str, country: &str, legal_form: &str, sectors: &[&str]) -> MemberProfile {
@@ -685,5 +686,71 @@ async fn boosts_are_recorded_with_the_write_once(store: &Store) {
             .await
             .unwrap(),
         (ItemWrite::Deleted, false)
+    );
+}
+
+async fn tag_and_language_filters_page_in_feed_order(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    let mut expected = Vec::new();
+    for n in 0..7 {
+        let mut it = item(&a, &format!("t{n}"), &format!("Item {n}"), "body", -n);
+        it.tags = if n % 3 == 2 {
+            vec!["other".into()]
+        } else {
+            vec!["youth".into(), "housing".into()]
+        };
+        it.languages = if n % 2 == 0 {
+            vec!["it".into()]
+        } else {
+            vec!["it".into(), "en".into()]
+        };
+        it.kind = Some(if n == 4 { "news" } else { "interview" }.into());
+        store.upsert_network_item(&it).await.unwrap();
+        if n % 3 != 2 && n != 4 {
+            expected.push(it.id.clone());
+        }
+    }
+    // An edit that claims another date does not move the item.
+    let mut moved = item(&a, "t0", "Item 0, edited", "body", -100);
+    moved.updated_at = at(50);
+    moved.tags = vec!["youth".into()];
+    moved.languages = vec!["it".into()];
+    moved.kind = Some("interview".into());
+    assert_eq!(store.upsert_network_item(&moved).await.unwrap(), ItemWrite::Updated);
+
+    let filter = FeedFilter {
+        tag: Some("youth".into()),
+        language: Some("it".into()),
+        kind: Some("interview".into()),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor: Option<FeedCursor> = None;
+    loop {
+        let page = store.network_feed(&filter, cursor.as_ref(), 2).await.unwrap();
+        assert!(page.entries.len() <= 2);
+        seen.extend(page.entries.iter().map(|e| e.item.id.clone()));
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected, "newest first, every match once, across pages");
+    let english = store
+        .network_feed(
+            &FeedFilter {
+                language: Some("en".into()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<&str> = english.entries.iter().map(|e| e.item.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["t1", "t3", "t5"].map(|n| format!("https://a.example/objects/{n}")),
+        "a language alone drives the walk too"
     );
 }
