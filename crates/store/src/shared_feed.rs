@@ -218,7 +218,9 @@ impl Store {
             insert.execute(&mut **tx).await?;
         }
         let rowid = dialect::fts_rowid(&item.id);
-        if let Some(delete) = dialect::fts_delete(self.backend) {
+        if let Some(delete) = dialect::fts_delete(self.backend)
+            && write != ItemWrite::Inserted
+        {
             sqlx::query(delete).bind(rowid).execute(&mut **tx).await?;
         }
         if let Some(insert) = dialect::fts_insert(self.backend) {
