@@ -875,3 +875,94 @@ async fn a_rotated_key_is_fetched_again() {
     let (status, body) = post.send().await;
     assert_eq!(status, 401, "{body}");
 }
+
+/// A coordinator's member articles are not checked against the activity
+/// ids already received (the item write is the duplicate check): the same
+/// signed `Create` twice, and the same article under a new activity id,
+/// leave one item in the shared feed and one boost to the network's
+/// followers.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_article_sent_again_is_stored_and_boosted_once() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let gz = Instance::start(env.with_env("GAZETTE_NETWORK__ENABLED", "true")).await;
+    let network = gz.server.url("/users/network");
+    let members = Remote::start(MASTODON).await;
+    let org = members.actor("users/coop");
+    let readers = Remote::start(MASTODON).await;
+    let reader = readers.actor("users/reader");
+
+    // The member, approved (as `gazette network approve` would leave it).
+    let store = Store::connect(gz.env.database_url(), 1).await.unwrap();
+    let host = members.base.trim_start_matches("http://");
+    store
+        .request_membership(
+            &org,
+            host,
+            &format!("coop@{host}"),
+            &format!("{org}/inbox"),
+            &gazette_core::MemberProfile {
+                name: "Coop".into(),
+                ..Default::default()
+            },
+            gazette_core::MemberStatus::Approved,
+        )
+        .await
+        .unwrap();
+    // A reader follows the network actor.
+    let follow = activity(&readers, &reader, "Follow", json!(network));
+    gz.accepted(&readers, &follow).await;
+    readers
+        .wait_for_accept("/users/reader/inbox", follow["id"].as_str().unwrap())
+        .await;
+
+    let article = |n: u32| {
+        json!({
+            "id": format!("{}/articles/{n}", members.base),
+            "type": "Article",
+            "attributedTo": org,
+            "name": format!("Article {n}"),
+            "content": "<p>Body</p>",
+            "published": "2026-11-20T10:00:00Z",
+            "to": [PUBLIC],
+        })
+    };
+    let create = activity(&members, &org, "Create", article(1));
+    let post = gz.post(&members, &gz.shared_inbox(), &create);
+    for what in ["the Create", "the same signed request again"] {
+        let (status, body) = post.send().await;
+        assert_eq!(status, 202, "{what}: {body}");
+    }
+    gz.accepted(&members, &activity(&members, &org, "Create", article(1)))
+        .await;
+    // A second article; once its boost is in, the first was boosted once.
+    gz.accepted(&members, &activity(&members, &org, "Create", article(2)))
+        .await;
+    let announced = |n: u32| {
+        let id = format!("{}/articles/{n}", members.base);
+        readers
+            .received()
+            .into_iter()
+            .filter(|d| d.body["type"] == "Announce" && d.body["object"] == id.as_str())
+            .count()
+    };
+    eventually("the boost of the second article", DEADLINE, || async {
+        (announced(2) == 1).then_some(())
+    })
+    .await;
+    assert_eq!(announced(1), 1, "{:?}", readers.received());
+    let feed: Value = http()
+        .get(gz.server.url("/network/feed.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = feed["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids.len(), 2, "{feed}");
+}
