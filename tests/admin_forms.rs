@@ -458,7 +458,9 @@ async fn forms_posted_after_the_session_ended_are_kept() {
     let home = c.get("/").await;
     assert!(home.body.contains("Footer typed while signed out."));
 
-    // With a live session but another session's token: shown again, not applied.
+    // With a live session but another session's token: shown again, not
+    // applied (in French for a French browser).
+    c.lang = "fr";
     let stale = c
         .post(
             "/admin/settings",
@@ -471,7 +473,13 @@ async fn forms_posted_after_the_session_ended_are_kept() {
         .await;
     assert_eq!(stale.status, 403);
     assert!(unescape(&stale.body).contains("Not Applied"));
-    assert!(unescape(&stale.body).contains("security token was out of date"));
+    assert!(
+        unescape(&stale.body).contains("Votre modification de « Réglages » n’est pas encore enregistrée"),
+        "{}",
+        stale.body
+    );
+    assert!(unescape(&stale.body).contains("son jeton de sécurité était périmé"));
+    c.lang = "en";
     let name = store.list_instance_settings().await.unwrap();
     assert!(name.iter().any(|s| s.value == "Kept Through Sign-In"));
 
