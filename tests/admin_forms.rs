@@ -384,6 +384,8 @@ async fn forms_posted_after_the_session_ended_are_kept() {
     let text = unescape(&kept.body);
     assert!(text.contains("Your change to Organisation is not saved yet"), "{text}");
     assert!(text.contains("Sunfield Renamed"), "the typed values are shown");
+    assert!(text.contains("<dt>Name</dt>"), "labelled as on the page: {text}");
+    assert!(text.contains("<dt>Description</dt>"), "labelled as on the page: {text}");
     let fields = hidden_fields(&kept.body, "/admin/organisation");
     let new_csrf = fields.iter().find(|(k, _)| k == "_csrf").unwrap().1.clone();
     assert_ne!(new_csrf, csrf);

@@ -263,7 +263,21 @@ fn shown(name: &str) -> bool {
 /// setting `set-name`, `org-name` as `org_name`, `author-bio` as `bio`),
 /// else its name.
 fn label(state: &AppState, lang: &str, name: &str) -> String {
+    // Fields whose page labels them with a string of another name.
+    const ALIASES: [(&str, &str); 8] = [
+        ("author-name", "display_name"),
+        ("author-username", "fediverse_name"),
+        ("author-fediverse_handle", "own_fediverse_account"),
+        ("org-username", "fediverse_name"),
+        ("invite-name", "display_name"),
+        ("logo-alt", "alt_text"),
+        ("avatar-alt", "alt_text"),
+        ("alt", "alt_text"),
+    ];
     let templates = state.templates();
+    if let Some((_, key)) = ALIASES.iter().find(|(field, _)| *field == name) {
+        return templates.text(lang, key);
+    }
     let suffix = name.split_once('-').map(|(_, s)| s).unwrap_or(name);
     [
         format!("setting_{name}"),
