@@ -418,7 +418,7 @@ try {
   await page.fill("#block-value", "spam example!");
   await page.fill("#block-reason", "Spam replies");
   await page.click("form[action='/admin/blocks'] button[type=submit]");
-  expect((await text()).includes("is not a domain"), "the bad-domain message");
+  expect((await text()).includes("“spam example!” is not a server's domain"), "the bad-domain message");
   expect((await page.inputValue("#block-value")) === "spam example!", "the typed domain is kept");
   expect((await page.inputValue("#block-reason")) === "Spam replies", "the typed reason is kept");
   await audit("blocks-error");
@@ -449,7 +449,7 @@ try {
   await page.fill("#invite-username", opts.writer);
   await page.fill("#invite-name", "Eddie Example");
   await page.click("form[action='/admin/users'] button[type=submit]");
-  expect((await text()).includes("already a user"), "the taken-username message");
+  expect((await text()).includes(`The username “${opts.writer}” is already taken here`), "the taken-username message");
   expect((await page.inputValue("#invite-name")) === "Eddie Example", "the typed name is kept");
   await audit("users-error");
   await page.fill("#invite-username", "eddie");
@@ -509,7 +509,7 @@ try {
   await page.fill("#org-name", "");
   await page.fill("#org-description", "Cooperatives sharing the sun, edited in the browser.");
   await page.click("form[action='/admin/organisation'] button[type=submit]");
-  expect((await text()).includes("the organisation needs a name"), "the missing-name message");
+  expect((await text()).includes("The organisation needs a name."), "the missing-name message");
   expect(
     (await page.inputValue("#org-description")) === "Cooperatives sharing the sun, edited in the browser.",
     "the typed description is kept",
@@ -609,6 +609,44 @@ try {
   expect((await text()).includes("2 follower(s) on other.example"), "the count on one server");
   expect((await page.locator("table tbody tr").count()) === 2, "only that server's followers");
   await audit("followers-filtered");
+
+  step("a profile edit sent after the session ended: sign in, a page says it is not saved yet, one button saves it");
+  await page.goto(`${opts.base}/admin/authors/tom_verbeke`);
+  const bioTyped = "Bio typed after the session ended: not one word of it may be lost.";
+  await page.fill("#author-bio", bioTyped);
+  await context.clearCookies({ name: "gazette_session" });
+  await page.click("form[action='/admin/authors/tom_verbeke'] button[type=submit]");
+  expect((await text()).includes("Your session had ended, so nothing was saved"), "the sign-in page says nothing was saved");
+  await page.fill("#username", opts.user);
+  await page.fill("#password", opts.password);
+  await page.click("button[type=submit]");
+  expect((await text()).includes("Your change to Authors is not saved yet"), "the not-saved-yet page");
+  expect((await text()).includes(bioTyped), "the typed bio is shown");
+  expect(!(await page.request.get(`${opts.base}/authors/tom_verbeke`).then((r) => r.text())).includes(bioTyped), "not saved by signing in");
+  await audit("kept-not-saved");
+  await Promise.all([page.waitForURL("**done=profile_saved"), page.click("button:has-text('Save it now')")]);
+  expect((await page.request.get(`${opts.base}/authors/tom_verbeke`).then((r) => r.text())).includes(bioTyped), "saved by the button");
+
+  step("a settings change sent with another session's token: shown again, saved knowingly");
+  await page.goto(`${opts.base}/admin/settings`);
+  await page.fill("#set-footer", "Footer kept through a stale token.");
+  // Signed out and in again in another tab: this page's token is stale.
+  const tab = await context.newPage();
+  await tab.goto(`${opts.base}/admin`);
+  await tab.click("form[action='/admin/logout'] button");
+  await tab.fill("#username", opts.user);
+  await tab.fill("#password", opts.password);
+  await Promise.all([tab.waitForURL("**/admin"), tab.click("button[type=submit]")]);
+  await tab.close();
+  await page.click("form[action='/admin/settings'] button[type=submit]");
+  expect((await text()).includes("Your change to Settings is not saved yet"), "the not-saved-yet page");
+  expect((await text()).includes("its security token was out of date"), "it says why");
+  expect((await text()).includes("Footer kept through a stale token."), "the typed footer is shown");
+  await audit("kept-stale-token");
+  await Promise.all([page.waitForURL("**done=settings_saved"), page.click("button:has-text('Save it now')")]);
+  expect((await page.inputValue("#set-footer")) === "Footer kept through a stale token.", "saved");
+  await page.check("input[name='reset-set-footer']");
+  await Promise.all([page.waitForURL("**done=settings_saved"), page.click("form[action='/admin/settings'] button[type=submit]")]);
 
   step("authors' profiles");
   await page.goto(`${opts.base}/admin/authors`);

@@ -510,19 +510,25 @@ pub fn author(input: &AuthorInput) -> Result<AuthorInput, ValidationError> {
     let mut errs = Vec::new();
     let username = input.username.trim().to_ascii_lowercase();
     if username.is_empty() {
-        errs.push(FieldError::new("username", "required", "an author needs a username"));
+        errs.push(
+            FieldError::new("username", "required", "an author needs a username")
+                .with_key("author_username_required", []),
+        );
     } else if username.len() > 64 || !username.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        errs.push(FieldError::new(
-            "username",
-            "invalid",
-            format!(
-                "username `{}` may only contain letters, digits and `_` (at most 64)",
-                input.username
-            ),
-        ));
+        errs.push(
+            FieldError::new(
+                "username",
+                "invalid",
+                format!(
+                    "username `{}` may only contain letters, digits and `_` (at most 64)",
+                    input.username
+                ),
+            )
+            .with_key("username_invalid", [("value", input.username.clone())]),
+        );
     }
     if input.name.trim().is_empty() {
-        errs.push(FieldError::new("name", "required", "an author needs a name"));
+        errs.push(FieldError::new("name", "required", "an author needs a name").with_key("author_name_required", []));
     }
     let handle = input
         .fediverse_handle
@@ -532,7 +538,9 @@ pub fn author(input: &AuthorInput) -> Result<AuthorInput, ValidationError> {
     if let Some(h) = handle
         && let Err(m) = check_handle(h)
     {
-        errs.push(FieldError::new("fediverse_handle", "invalid", m));
+        errs.push(
+            FieldError::new("fediverse_handle", "invalid", m).with_key("handle_invalid", [("value", h.to_owned())]),
+        );
     }
     if !errs.is_empty() {
         return Err(ValidationError(errs));
@@ -652,5 +660,33 @@ mod tests {
         assert!(check_handle("anna@localhost:8081").is_ok());
         assert!(check_handle("anna").is_err());
         assert!(check_handle("@a@b@c").is_err());
+    }
+
+    #[test]
+    fn author_messages_have_stable_names_to_translate() {
+        let bad = AuthorInput {
+            username: "no spaces".into(),
+            name: " ".into(),
+            bio: String::new(),
+            avatar: None,
+            fediverse_handle: Some("nobody".into()),
+        };
+        let errs = author(&bad).unwrap_err().0;
+        let keys: Vec<(&str, &str)> = errs.iter().map(|e| (e.field.as_str(), e.key)).collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("username", "username_invalid"),
+                ("name", "author_name_required"),
+                ("fediverse_handle", "handle_invalid"),
+            ]
+        );
+        assert_eq!(errs[0].params, vec![("value", "no spaces".to_owned())]);
+        assert_eq!(errs[2].params, vec![("value", "nobody".to_owned())]);
+        let empty = AuthorInput {
+            username: String::new(),
+            ..bad
+        };
+        assert_eq!(author(&empty).unwrap_err().0[0].key, "author_username_required");
     }
 }

@@ -106,57 +106,77 @@ fn validate(
         None => current.map(|c| c.username.clone()).unwrap_or_default(),
     };
     if username.is_empty() {
-        errs.push(FieldError::new(
-            "username",
-            "required",
-            "the organisation needs a username (its fediverse name)",
-        ));
+        errs.push(
+            FieldError::new(
+                "username",
+                "required",
+                "the organisation needs a username (its fediverse name)",
+            )
+            .with_key("org_username_required", []),
+        );
     } else if username.len() > 64 || !username.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        errs.push(FieldError::new(
-            "username",
-            "invalid",
-            format!("username `{username}` may only contain letters, digits and `_` (at most 64)"),
-        ));
+        errs.push(
+            FieldError::new(
+                "username",
+                "invalid",
+                format!("username `{username}` may only contain letters, digits and `_` (at most 64)"),
+            )
+            .with_key("username_invalid", [("value", username.clone())]),
+        );
     }
     let name = input.name.trim();
     if name.is_empty() {
-        errs.push(FieldError::new("name", "required", "the organisation needs a name"));
+        errs.push(
+            FieldError::new("name", "required", "the organisation needs a name").with_key("org_name_required", []),
+        );
     }
     let country = if input.country.trim().is_empty() {
-        errs.push(FieldError::new(
-            "country",
-            "required",
-            "the organisation needs a country (e.g. `FR`)",
-        ));
+        errs.push(
+            FieldError::new("country", "required", "the organisation needs a country (e.g. `FR`)")
+                .with_key("country_required", []),
+        );
         None
     } else {
         Country::parse(&input.country)
-            .map_err(|m| errs.push(FieldError::new("country", "invalid", m)))
+            .map_err(|m| {
+                let value = input.country.trim().to_owned();
+                errs.push(FieldError::new("country", "invalid", m).with_key("country_invalid", [("value", value)]))
+            })
             .ok()
     };
     let legal_form = LegalForm::parse(input.legal_form.trim());
     if legal_form.is_none() {
         let expected: Vec<&str> = LegalForm::ALL.iter().map(|f| f.as_str()).collect();
-        errs.push(FieldError::new(
-            "legal_form",
-            if input.legal_form.trim().is_empty() {
-                "required"
-            } else {
-                "invalid"
-            },
-            format!(
-                "unknown legal form `{}`: expected one of {}",
-                input.legal_form,
-                expected.join(", ")
+        let (code, key) = if input.legal_form.trim().is_empty() {
+            ("required", "legal_form_required")
+        } else {
+            ("invalid", "legal_form_unknown")
+        };
+        errs.push(
+            FieldError::new(
+                "legal_form",
+                code,
+                format!(
+                    "unknown legal form `{}`: expected one of {}",
+                    input.legal_form,
+                    expected.join(", ")
+                ),
+            )
+            .with_key(
+                key,
+                [("value", input.legal_form.clone()), ("expected", expected.join(", "))],
             ),
-        ));
+        );
     }
     let mut languages: Vec<Language> = Vec::new();
     for tag in &input.languages {
         match Language::parse(tag) {
             Ok(l) if !languages.contains(&l) => languages.push(l),
             Ok(_) => {}
-            Err(m) => errs.push(FieldError::new("languages", "unknown_language", m)),
+            Err(m) => errs.push(
+                FieldError::new("languages", "unknown_language", m)
+                    .with_key("language_unknown", [("value", tag.clone())]),
+            ),
         }
     }
     if languages.is_empty() {
@@ -166,11 +186,10 @@ fn validate(
     if let Some(w) = website
         && !url::Url::parse(w).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
     {
-        errs.push(FieldError::new(
-            "website",
-            "invalid",
-            format!("`{w}` is not an http(s) address"),
-        ));
+        errs.push(
+            FieldError::new("website", "invalid", format!("`{w}` is not an http(s) address"))
+                .with_key("website_invalid", [("value", w.to_owned())]),
+        );
     }
     let sectors: Vec<String> = input
         .sectors
@@ -250,5 +269,30 @@ mod tests {
         let mut i = input();
         i.website = Some("javascript:alert(1)".into());
         assert_eq!(fields(&i), vec!["website"]);
+    }
+
+    #[test]
+    fn messages_have_stable_names_to_translate() {
+        let fr = Language::parse("fr").unwrap();
+        let i = OrganisationInput {
+            username: Some("bad name".into()),
+            country: "XX".into(),
+            legal_form: "company".into(),
+            languages: vec!["zz-top".into()],
+            website: Some("ftp://x".into()),
+            ..Default::default()
+        };
+        let keys: Vec<(&str, Vec<(&str, String)>)> = validate(&i, None, &fr)
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| (e.key, e.params))
+            .collect();
+        assert_eq!(keys[0], ("username_invalid", vec![("value", "bad name".to_owned())]));
+        assert_eq!(keys[1].0, "org_name_required");
+        assert_eq!(keys[2], ("country_invalid", vec![("value", "XX".to_owned())]));
+        assert_eq!(keys[3].0, "legal_form_unknown");
+        assert_eq!(keys[4], ("language_unknown", vec![("value", "zz-top".to_owned())]));
+        assert_eq!(keys[5], ("website_invalid", vec![("value", "ftp://x".to_owned())]));
     }
 }

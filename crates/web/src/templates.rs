@@ -66,6 +66,7 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "admin/block_confirm.html",
         include_str!("../templates/admin/block_confirm.html"),
     ),
+    ("admin/kept.html", include_str!("../templates/admin/kept.html")),
     (
         "admin/deliveries.html",
         include_str!("../templates/admin/deliveries.html"),

@@ -26,16 +26,15 @@ use http_body_util::Limited;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::session::{CsrfForm, MaybeSigned, Stash, csrf_ok};
-use super::{Signed, error_page_text, forbidden, render, see_other, store_failure};
+use super::keep::Kept;
+use super::session::{CsrfForm, MaybeSigned, csrf_ok};
+use super::{FormError, Signed, error_page_text, forbidden, render, see_other, store_failure};
 use crate::AppState;
 use crate::content::{self, WriteError};
 
 const PER_PAGE: i64 = 25;
 /// Room for the text fields on top of the image in one editor post.
 const TEXT_SLACK: usize = 8 * 1024 * 1024;
-/// Largest sign-in post: one carrying an editor's text (JSON-escaped).
-pub(crate) const STASH_LIMIT: usize = 2 * TEXT_SLACK;
 /// Key that ties an uploaded cover to the article input in one transaction.
 const UPLOAD_KEY: &str = "upload:cover";
 /// How many recent library images the editor offers to insert.
@@ -134,7 +133,7 @@ pub(crate) async fn get_articles(
 }
 
 /// Exactly what the editor form holds, so a refused save shows it again.
-#[derive(Serialize, Deserialize, Default, Clone)]
+#[derive(Serialize, Default, Clone)]
 struct EditorForm {
     id: Option<String>,
     version: Option<i64>,
@@ -159,7 +158,7 @@ struct EditorForm {
     inline_existing: String,
 }
 
-#[derive(Serialize, Deserialize, Default, Clone)]
+#[derive(Serialize, Default, Clone)]
 struct TranslationForm {
     language: String,
     title: String,
@@ -175,7 +174,7 @@ impl TranslationForm {
     }
 }
 
-#[derive(Serialize, Deserialize, Default, Clone)]
+#[derive(Serialize, Default, Clone)]
 struct IntervieweeForm {
     name: String,
     role: String,
@@ -186,7 +185,7 @@ struct IntervieweeForm {
     photo: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, Clone)]
+#[derive(Serialize, Clone)]
 struct CoverView {
     media_id: String,
     url: String,
@@ -317,6 +316,49 @@ impl EditorForm {
         }
     }
 
+    /// Sets the field the editor page names `name` (unknown names are ignored).
+    fn set(&mut self, name: &str, value: String) {
+        match name {
+            "version" => self.version = value.trim().parse().ok(),
+            "slug" => self.slug = value,
+            "kind" => self.kind = value,
+            "author" => self.author = value,
+            "tags" => self.tags = value,
+            "publish_at" => self.publish_at = value,
+            "cover_alt" => self.cover_alt = value,
+            "cover_remove" => self.cover_remove = !value.is_empty(),
+            "inline_column" => self.inline_column = value.trim().parse().unwrap_or(0),
+            "inline_alt" => self.inline_alt = value,
+            "inline_existing" => self.inline_existing = value,
+            "iv-name" => self.interviewee.name = value,
+            "iv-role" => self.interviewee.role = value,
+            "iv-organisation" => self.interviewee.organisation = value,
+            "iv-bio" => self.interviewee.bio = value,
+            "iv-handle" => self.interviewee.handle = value,
+            other => {
+                // tr-{i}-{part}: one column of the translations.
+                if let Some((i, part)) = other
+                    .strip_prefix("tr-")
+                    .and_then(|r| r.split_once('-'))
+                    .and_then(|(i, p)| Some((i.parse::<usize>().ok()?, p)))
+                    .filter(|(i, _)| *i < 50)
+                {
+                    while self.translations.len() <= i {
+                        self.translations.push(TranslationForm::default());
+                    }
+                    let tr = &mut self.translations[i];
+                    match part {
+                        "language" => tr.language = value,
+                        "title" => tr.title = value,
+                        "summary" => tr.summary = value,
+                        "body" => tr.body = value,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
     /// The form id of the input a validation or store field names.
     fn field_id(&self, field: &str) -> String {
         let column = |lang: &str| {
@@ -341,13 +383,6 @@ impl EditorForm {
             },
         }
     }
-}
-
-/// A message for the form: shown in the summary, and beside its field when it has one.
-#[derive(Serialize, Clone)]
-struct FormError {
-    field: String,
-    message: String,
 }
 
 /// Everything the editor template needs besides the form.
@@ -386,12 +421,7 @@ async fn render_editor(state: &AppState, signed: &Signed, form: &EditorForm, vie
         Err(e) => return store_failure(state, &signed.lang, e),
     };
     let user = &signed.session.user;
-    let field_errors: HashMap<&str, &str> = view
-        .errors
-        .iter()
-        .filter(|e| !e.field.is_empty())
-        .map(|e| (e.field.as_str(), e.message.as_str()))
-        .collect();
+    let field_errors = super::field_errors(&view.errors);
     let public_url = (form.status == "published").then(|| state.url(&format!("/articles/{}", form.slug)));
     let page = json!({
         "form": form,
@@ -491,7 +521,7 @@ pub(crate) async fn get_edit_article(
 pub(crate) async fn post_new_article(State(state): State<AppState>, signed: MaybeSigned, req: Request) -> Response {
     let signed = match signed {
         MaybeSigned::Signed(s) => *s,
-        MaybeSigned::Ended { lang } => return keep_for_sign_in(&state, &lang, "/admin/articles/new", None, req).await,
+        MaybeSigned::Ended { lang } => return super::keep::after_session_ended(&state, &lang, req).await,
     };
     save(state, signed, None, req).await
 }
@@ -505,10 +535,7 @@ pub(crate) async fn post_edit_article(
 ) -> Response {
     let signed = match signed {
         MaybeSigned::Signed(s) => *s,
-        MaybeSigned::Ended { lang } => {
-            let next = format!("/admin/articles/{}", crate::pages::encode_segment(&id));
-            return keep_for_sign_in(&state, &lang, &next, Some(&id), req).await;
-        }
+        MaybeSigned::Ended { lang } => return super::keep::after_session_ended(&state, &lang, req).await,
     };
     let current = match state.store().get_article(&id).await {
         Ok(a) => a,
@@ -520,36 +547,26 @@ pub(crate) async fn post_edit_article(
     save(state, signed, Some(current), req).await
 }
 
-/// The editor posted after its session ended (expired, signed out in another
-/// window, cookie gone): nothing is saved; the sign-in page carries what was
-/// typed, and [`restore_after_sign_in`] shows it again in the editor.
-async fn keep_for_sign_in(state: &AppState, lang: &str, next: &str, id: Option<&str>, req: Request) -> Response {
-    let posted = match read_editor(state, lang, None, req).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let mut form = posted.form;
-    form.id = id.map(str::to_owned);
-    // A chosen image is not kept (browsers do not either): it is chosen again.
-    let json = match serde_json::to_string(&form) {
-        Ok(j) => j,
-        Err(e) => {
-            tracing::error!(error = %e, "editor form not serialisable");
-            return error_page_text(state, lang, StatusCode::INTERNAL_SERVER_ERROR, "Error", &e.to_string());
-        }
-    };
-    super::session::login_page_keeping(state, lang, next, Stash { json: &json })
+/// Whether a kept form was posted to the editor (`/admin/articles/new` or
+/// `/admin/articles/{id}`), which opens again with it instead of the
+/// generic "not saved yet" page.
+pub(crate) fn is_editor_path(target: &str) -> bool {
+    target
+        .strip_prefix("/admin/articles/")
+        .is_some_and(|r| !r.is_empty() && !r.contains(['/', '?']))
 }
 
-/// After signing in from [`keep_for_sign_in`]'s page: the editor of `next`
-/// with the text as it was posted and a note that nothing is saved yet.
-/// What the stash says is only shown, never saved: saving takes another post
-/// with the new session's CSRF token, checked against the article's version
-/// the text was based on.
-pub(crate) async fn restore_after_sign_in(state: &AppState, signed: &Signed, next: &str, stash: Stash<'_>) -> Response {
-    let Ok(mut form) = serde_json::from_str::<EditorForm>(stash.json) else {
-        return see_other(next);
-    };
+/// After signing in with an editor form that was posted while signed out:
+/// the editor of `kept.target` with the text as it was posted and a note
+/// that nothing is saved yet. What was kept is only shown, never saved:
+/// saving takes another post with the new session's CSRF token, checked
+/// against the article's version the text was based on.
+pub(crate) async fn restore_after_sign_in(state: &AppState, signed: &Signed, kept: &Kept) -> Response {
+    let next = kept.target.as_str();
+    let mut form = EditorForm::default();
+    for (name, value) in &kept.fields {
+        form.set(name, value.clone());
+    }
     let t = |k: &str| state.templates().text(&signed.lang, k);
     let id = next
         .strip_prefix("/admin/articles/")
@@ -594,7 +611,11 @@ pub(crate) async fn restore_after_sign_in(state: &AppState, signed: &Signed, nex
         form.translations.push(TranslationForm::default());
     }
     let mut view = EditorView::ok();
-    view.notice = Some(t("restored_not_saved"));
+    let mut notice = t("restored_not_saved");
+    if !kept.files.is_empty() {
+        notice = format!("{notice} {}", t("kept_choose_file_again"));
+    }
+    view.notice = Some(notice);
     render_editor(state, signed, &form, view).await
 }
 
@@ -698,10 +719,10 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
             render_editor(&state, &signed, &form, view).await
         }
         Err(WriteError::Store(e @ (StoreError::Conflict { .. } | StoreError::Invalid { .. }))) => {
-            let (field, message, status) = match &e {
-                StoreError::Conflict { field, message } => (*field, message.clone(), StatusCode::CONFLICT),
-                StoreError::Invalid { field, message } => (*field, message.clone(), StatusCode::UNPROCESSABLE_ENTITY),
-                _ => ("", String::new(), StatusCode::UNPROCESSABLE_ENTITY),
+            let field = super::store_field(&e);
+            let status = match &e {
+                StoreError::Conflict { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let message = match (&e, field) {
                 // The slug clash, the one conflict an editor meets by hand.
@@ -714,7 +735,7 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
                     };
                     t("v_slug_taken").replace("{slug}", &slug)
                 }
-                _ => format!("{field}: {message}"),
+                _ => super::store_message(&state, &signed.lang, &e, ""),
             };
             let errors = vec![FormError {
                 field: form.field_id(field),
@@ -733,57 +754,32 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
 async fn insert_image(state: &AppState, signed: &Signed, mut posted: Posted) -> Response {
     let t = |k: &str| state.templates().text(&signed.lang, k);
     let form = &mut posted.form;
-    let refuse = |field: &str, key: &str| {
-        vec![FormError {
-            field: field.into(),
-            message: t(key),
-        }]
-    };
-    let chosen = match (posted.inline.take(), form.inline_existing.trim()) {
-        (Some((info, bytes)), _) => {
-            let alt = form.inline_alt.trim();
-            if alt.is_empty() {
-                let errors = refuse("inline_alt", "media_alt_required");
-                return render_editor(
-                    state,
-                    signed,
-                    form,
-                    EditorView::failed(StatusCode::UNPROCESSABLE_ENTITY, errors),
-                )
-                .await;
-            }
-            match state.store().create_media(&info, alt, &bytes).await {
-                Ok(m) => (m.id, alt.to_owned()),
+    // The chosen image, or the field to show the refusal beside and its message.
+    let chosen: Result<(String, String), (&str, &str)> = match (posted.inline.take(), form.inline_existing.trim()) {
+        (Some((info, bytes)), _) => match form.inline_alt.trim() {
+            "" => Err(("inline_alt", "media_alt_required")),
+            alt => match state.store().create_media(&info, alt, &bytes).await {
+                Ok(m) => Ok((m.id, alt.to_owned())),
                 Err(e) => return store_failure(state, &signed.lang, e),
-            }
-        }
-        (None, "") => {
-            let errors = refuse("inline_file", "inline_choose");
-            return render_editor(
-                state,
-                signed,
-                form,
-                EditorView::failed(StatusCode::UNPROCESSABLE_ENTITY, errors),
-            )
-            .await;
-        }
+            },
+        },
+        (None, "") => Err(("inline_file", "inline_choose")),
         (None, id) => match state.store().find_media(id).await {
             Ok(Some(m)) => {
                 let alt = Some(form.inline_alt.trim().to_owned()).filter(|a| !a.is_empty());
-                (m.id, alt.unwrap_or(m.alt))
+                Ok((m.id, alt.unwrap_or(m.alt)))
             }
-            Ok(None) => {
-                let errors = refuse("inline_existing", "inline_unknown");
-                return render_editor(
-                    state,
-                    signed,
-                    form,
-                    EditorView::failed(StatusCode::UNPROCESSABLE_ENTITY, errors),
-                )
-                .await;
-            }
+            Ok(None) => Err(("inline_existing", "inline_unknown")),
             Err(e) => return store_failure(state, &signed.lang, e),
         },
+    };
+    let chosen = match chosen {
+        Ok(c) => c,
+        Err((field, key)) => {
+            let errors = vec![FormError::new(field, t(key))];
+            let view = EditorView::failed(StatusCode::UNPROCESSABLE_ENTITY, errors);
+            return render_editor(state, signed, form, view).await;
+        }
     };
     let column = form.inline_column.min(form.translations.len().saturating_sub(1));
     if let Some(tr) = form.translations.get_mut(column) {
@@ -813,7 +809,10 @@ async fn read_editor(
     current: Option<&Article>,
     req: Request,
 ) -> Result<Posted, Response> {
-    let bad = |msg: String| error_page_text(state, lang, StatusCode::BAD_REQUEST, "Bad request", &msg);
+    let bad = |msg: String| {
+        let title = state.templates().text(lang, "error_bad_request");
+        error_page_text(state, lang, StatusCode::BAD_REQUEST, &title, &msg)
+    };
     let is_multipart = req
         .headers()
         .get(CONTENT_TYPE)
@@ -895,43 +894,7 @@ async fn read_editor(
         match name.as_str() {
             "_csrf" => csrf = value,
             "action" => action = value,
-            "version" => form.version = value.trim().parse().ok(),
-            "slug" => form.slug = value,
-            "kind" => form.kind = value,
-            "author" => form.author = value,
-            "tags" => form.tags = value,
-            "publish_at" => form.publish_at = value,
-            "cover_alt" => form.cover_alt = value,
-            "cover_remove" => form.cover_remove = !value.is_empty(),
-            "inline_column" => form.inline_column = value.trim().parse().unwrap_or(0),
-            "inline_alt" => form.inline_alt = value,
-            "inline_existing" => form.inline_existing = value,
-            "iv-name" => form.interviewee.name = value,
-            "iv-role" => form.interviewee.role = value,
-            "iv-organisation" => form.interviewee.organisation = value,
-            "iv-bio" => form.interviewee.bio = value,
-            "iv-handle" => form.interviewee.handle = value,
-            other => {
-                // tr-{i}-{part}: one column of the translations.
-                if let Some((i, part)) = other
-                    .strip_prefix("tr-")
-                    .and_then(|r| r.split_once('-'))
-                    .and_then(|(i, p)| Some((i.parse::<usize>().ok()?, p)))
-                    .filter(|(i, _)| *i < 50)
-                {
-                    while form.translations.len() <= i {
-                        form.translations.push(TranslationForm::default());
-                    }
-                    let tr = &mut form.translations[i];
-                    match part {
-                        "language" => tr.language = value,
-                        "title" => tr.title = value,
-                        "summary" => tr.summary = value,
-                        "body" => tr.body = value,
-                        _ => {}
-                    }
-                }
-            }
+            _ => form.set(&name, value),
         }
     }
     if form.translations.is_empty() {

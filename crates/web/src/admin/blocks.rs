@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{Signed, back_to, done_notice, fed_failure, render, require_editor, store_failure};
+use super::{Signed, back_to, done_notice, fed_failure, render, require_editor, store_failure, store_message};
 use crate::AppState;
 
 #[derive(Deserialize, Default)]
@@ -132,7 +132,10 @@ pub(crate) async fn post_block(State(state): State<AppState>, form: CsrfForm) ->
     let value = match typed.kind.as_str() {
         "domain" => match normalise_domain(&value) {
             Ok(d) => d,
-            Err(e) => return refuse(typed, e.to_string()).await,
+            Err(e) => {
+                let message = store_message(&state, &signed.lang, &e, &value);
+                return refuse(typed, message).await;
+            }
         },
         "actor" => value,
         _ => return refuse(typed, t("block_kind_unknown")).await,
@@ -154,7 +157,10 @@ pub(crate) async fn post_block(State(state): State<AppState>, form: CsrfForm) ->
                 };
                 page(&state, signed, fresh, Vec::new(), Some(flash), StatusCode::OK).await
             }
-            Err(FederationError::Store(StoreError::Invalid { message, .. })) => refuse(typed, message).await,
+            Err(FederationError::Store(e @ StoreError::Invalid { .. })) => {
+                let message = store_message(&state, &signed.lang, &e, &value);
+                refuse(typed, message).await
+            }
             Err(e) => fed_failure(&state, &signed.lang, e),
         },
         _ => {
@@ -212,10 +218,10 @@ pub(crate) async fn post_allow(State(state): State<AppState>, form: CsrfForm) ->
     };
     match state.store().add_domain_allow(&typed.allow).await {
         Ok(_) => back_to("/admin/blocks", "/admin/blocks", "allowed"),
-        Err(StoreError::Invalid { message, .. }) => {
+        Err(e @ StoreError::Invalid { .. }) => {
             let errors = vec![FormError {
                 field: "allow-domain",
-                message,
+                message: store_message(&state, &signed.lang, &e, typed.allow.trim()),
             }];
             page(&state, signed, typed, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
         }

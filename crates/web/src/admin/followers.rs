@@ -206,14 +206,10 @@ pub(crate) async fn post_answer(State(state): State<AppState>, form: CsrfForm) -
         "approve" => true,
         "reject" => false,
         other => {
-            let msg = format!("unknown decision `{other}`: expected approve or reject");
-            return error_page_text(
-                &state,
-                &signed.lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Bad request",
-                &msg,
-            );
+            let t = |k: &str| state.templates().text(&signed.lang, k);
+            let msg = t("follow_decision_unknown").replace("{value}", other);
+            let title = t("error_bad_request");
+            return error_page_text(&state, &signed.lang, StatusCode::UNPROCESSABLE_ENTITY, &title, &msg);
         }
     };
     let actor = Some(f.get("actor")).filter(|a| !a.is_empty());

@@ -19,9 +19,11 @@ use gazette_store::{MediaUse, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::session::{CsrfForm, csrf_ok};
+use super::session::{CsrfForm, MaybeSigned, csrf_ok};
 use super::upload::{Refusal, check_image, markdown_snippet, read_upload_form, too_large};
-use super::{Signed, done_notice, error_page_text, page_count, page_number, render, require_editor, store_failure};
+use super::{
+    FormError, Signed, done_notice, error_page_text, page_count, page_number, render, require_editor, store_failure,
+};
 use crate::AppState;
 
 const PER_PAGE: i64 = 20;
@@ -30,12 +32,6 @@ const PER_PAGE: i64 = 20;
 pub(crate) struct Params {
     page: Option<String>,
     done: Option<String>,
-}
-
-#[derive(Serialize, Clone)]
-struct FormError {
-    field: String,
-    message: String,
 }
 
 /// One place an image is used, as the page shows it.
@@ -138,11 +134,7 @@ async fn page(state: &AppState, signed: &Signed, number: i64, flash: Option<Stri
         .collect();
     let pages = page_count(total, PER_PAGE);
     let link = |n: i64| format!("/admin/media?page={n}");
-    let field_errors: HashMap<&str, &str> = refused
-        .errors
-        .iter()
-        .map(|e| (e.field.as_str(), e.message.as_str()))
-        .collect();
+    let field_errors = super::field_errors(&refused.errors);
     let body = json!({
         "rows": rows,
         "total": total,
@@ -186,8 +178,13 @@ fn wants_json(headers: &HeaderMap) -> bool {
 /// `POST /admin/media` — stores an uploaded image with its alt text. A page
 /// post comes back to the library; the editor's script (asking for JSON)
 /// gets `{id, url, alt, markdown}` or `{error}`.
-pub(crate) async fn post_media(State(state): State<AppState>, signed: Signed, req: Request) -> Response {
+pub(crate) async fn post_media(State(state): State<AppState>, signed: MaybeSigned, req: Request) -> Response {
+    let signed = match signed {
+        MaybeSigned::Signed(s) => *s,
+        MaybeSigned::Ended { lang } => return super::keep::after_session_ended(&state, &lang, req).await,
+    };
     let json_reply = wants_json(req.headers());
+    let headers = req.headers().clone();
     let lang = signed.lang.clone();
     let t = |k: &str| state.templates().text(&lang, k);
     let form = match read_upload_form(&state, req, "file").await {
@@ -195,41 +192,36 @@ pub(crate) async fn post_media(State(state): State<AppState>, signed: Signed, re
         Err(msg) => return error_page_text(&state, &lang, StatusCode::BAD_REQUEST, &t("error_bad_request"), &msg),
     };
     if !csrf_ok(&signed, form.fields.get("_csrf")) {
-        return super::session::csrf_refused(&state, &lang);
+        if json_reply {
+            return super::session::csrf_refused(&state, &lang);
+        }
+        let kept = form.kept("/admin/media", "file");
+        return super::keep::stale_token(&state, &signed, &headers, kept);
     }
     let alt = form.fields.get("alt").trim().to_owned();
     let mut errors = Vec::new();
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     let mut info = None;
-    match (&form.file, form.too_big) {
-        (_, true) => {
-            let Refusal { status: s, message } = too_large(&state, &lang);
-            status = s;
-            errors.push(FormError {
-                field: "media-file".into(),
-                message,
-            });
-        }
-        (None, false) => errors.push(FormError {
-            field: "media-file".into(),
+    let file_refused = match (&form.file, form.too_big) {
+        (_, true) => Some(too_large(&state, &lang)),
+        (None, false) => Some(Refusal {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
             message: t("media_file_required"),
         }),
         (Some(bytes), false) => match check_image(&state, &lang, bytes) {
-            Ok(i) => info = Some(i),
-            Err(Refusal { status: s, message }) => {
-                status = s;
-                errors.push(FormError {
-                    field: "media-file".into(),
-                    message,
-                });
+            Ok(i) => {
+                info = Some(i);
+                None
             }
+            Err(refusal) => Some(refusal),
         },
+    };
+    if let Some(Refusal { status: s, message }) = file_refused {
+        status = s;
+        errors.push(FormError::new("media-file", message));
     }
     if alt.is_empty() {
-        errors.push(FormError {
-            field: "media-alt".into(),
-            message: t("media_alt_required"),
-        });
+        errors.push(FormError::new("media-alt", t("media_alt_required")));
     }
     if let (true, Some(info), Some(bytes)) = (errors.is_empty(), info, &form.file) {
         return match state.store().create_media(&info, &alt, bytes).await {
@@ -260,6 +252,28 @@ pub(crate) async fn post_media(State(state): State<AppState>, signed: Signed, re
     page(&state, &signed, 1, None, refused).await
 }
 
+/// The library page again, with one refused row form's message (and the
+/// alt text typed there, when there is one).
+async fn refuse_row(
+    state: &AppState,
+    form: &CsrfForm,
+    field: String,
+    message: String,
+    status: StatusCode,
+    typed_alt: Option<(&str, &str)>,
+) -> Response {
+    let mut refused = Refused {
+        errors: vec![FormError::new(field, message)],
+        status: Some(status),
+        ..Default::default()
+    };
+    if let Some((id, alt)) = typed_alt {
+        refused.row_alt.insert(id.to_owned(), alt.to_owned());
+    }
+    let number = page_number(Some(form.fields.get("page")));
+    page(state, &form.signed, number, None, refused).await
+}
+
 /// `POST /admin/media/{id}/alt` — corrects an image's alt text (editors).
 pub(crate) async fn post_alt(State(state): State<AppState>, Path(id): Path<String>, form: CsrfForm) -> Response {
     let signed = &form.signed;
@@ -273,23 +287,9 @@ pub(crate) async fn post_alt(State(state): State<AppState>, Path(id): Path<Strin
             back(&form, "media_alt_saved")
         }
         Err(StoreError::Invalid { .. }) => {
-            let mut refused = Refused {
-                errors: vec![FormError {
-                    field: format!("alt-{id}"),
-                    message: state.templates().text(&signed.lang, "media_alt_required"),
-                }],
-                status: Some(StatusCode::UNPROCESSABLE_ENTITY),
-                ..Default::default()
-            };
-            refused.row_alt.insert(id, alt.to_owned());
-            page(
-                &state,
-                signed,
-                page_number(Some(form.fields.get("page"))),
-                None,
-                refused,
-            )
-            .await
+            let message = state.templates().text(&signed.lang, "media_alt_required");
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            refuse_row(&state, &form, format!("alt-{id}"), message, status, Some((&id, alt))).await
         }
         Err(e) => store_failure(&state, &signed.lang, e),
     }
@@ -317,20 +317,13 @@ pub(crate) async fn post_delete(State(state): State<AppState>, Path(id): Path<St
                 .templates()
                 .text(&signed.lang, "media_in_use")
                 .replace("{places}", &places.join("; "));
-            let refused = Refused {
-                errors: vec![FormError {
-                    field: format!("delete-{id}"),
-                    message,
-                }],
-                status: Some(StatusCode::CONFLICT),
-                ..Default::default()
-            };
-            page(
+            refuse_row(
                 &state,
-                signed,
-                page_number(Some(form.fields.get("page"))),
+                &form,
+                format!("delete-{id}"),
+                message,
+                StatusCode::CONFLICT,
                 None,
-                refused,
             )
             .await
         }

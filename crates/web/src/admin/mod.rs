@@ -4,7 +4,8 @@
 //! by Gazette itself.
 //!
 //! Layout: [`session`] signs people in and out (cookies, CSRF, rate limits,
-//! reset links); [`dashboard`] is the home page; [`articles`] the list and
+//! reset links), and [`keep`] carries a form posted after its session ended
+//! through the sign-in, to be saved with a click; [`dashboard`] is the home page; [`articles`] the list and
 //! the editor; [`media`] the image library (with [`upload`], the reading
 //! of forms that carry a file). Editors also get [`followers`], [`interactions`] of an
 //! article, [`comments`] moderation, [`reports`], [`blocks`] (and the
@@ -22,6 +23,7 @@ mod dashboard;
 mod deliveries;
 mod followers;
 mod interactions;
+mod keep;
 mod media;
 mod network;
 mod profiles;
@@ -56,7 +58,7 @@ pub(crate) fn router() -> Router<AppState> {
             get(session::get_login)
                 .post(session::post_login)
                 // A sign-in may carry an editor's text posted after its session ended.
-                .layer(axum::extract::DefaultBodyLimit::max(articles::STASH_LIMIT)),
+                .layer(axum::extract::DefaultBodyLimit::max(keep::STASH_LIMIT)),
         )
         .route("/logout", post(session::post_logout))
         .route("/reset/{token}", get(session::get_reset).post(session::post_reset))
@@ -306,6 +308,55 @@ pub(crate) fn field_message(state: &AppState, lang: &str, e: &gazette_core::Fiel
         text = text.replace(&format!("{{{k}}}"), v);
     }
     text
+}
+
+/// A message for a refused form: shown in the page's summary, and beside
+/// its field (the input's id) when it has one.
+#[derive(Serialize, Clone)]
+pub(crate) struct FormError {
+    pub(crate) field: String,
+    pub(crate) message: String,
+}
+
+impl FormError {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FormError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The messages beside their fields, by input id (templates' `field_errors`).
+pub(crate) fn field_errors(errors: &[FormError]) -> std::collections::HashMap<&str, &str> {
+    errors
+        .iter()
+        .filter(|e| !e.field.is_empty())
+        .map(|e| (e.field.as_str(), e.message.as_str()))
+        .collect()
+}
+
+/// The field a store refusal names (`""` for other failures).
+pub(crate) fn store_field(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::Conflict { field, .. } | StoreError::Invalid { field, .. } => field,
+        _ => "",
+    }
+}
+
+/// A store refusal (a clash or a rule) in the interface language: the
+/// string `s_conflict_FIELD` or `s_invalid_FIELD` with `{value}` (what was
+/// typed) filled in, else the store's own (English) message.
+pub(crate) fn store_message(state: &AppState, lang: &str, e: &StoreError, value: &str) -> String {
+    let (kind, field, message) = match e {
+        StoreError::Conflict { field, message } => ("conflict", *field, message),
+        StoreError::Invalid { field, message } => ("invalid", *field, message),
+        other => return other.to_string(),
+    };
+    match state.templates().text_opt(lang, &format!("s_{kind}_{field}")) {
+        Some(text) => text.replace("{value}", value),
+        None => message.clone(),
+    }
 }
 
 /// 403 for a role that may not do this.

@@ -12,8 +12,6 @@
 //! image becomes the actor's `icon`, and the change is federated by the
 //! same save.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -22,9 +20,12 @@ use gazette_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::session::{CsrfForm, Fields, csrf_ok};
+use super::session::{CsrfForm, Fields, MaybeSigned, csrf_ok};
 use super::upload::{Refusal, check_image, read_upload_form, too_large};
-use super::{Signed, done_notice, error_page_text, render, require_admin, see_other, store_failure};
+use super::{
+    FormError, Signed, done_notice, error_page_text, field_errors, field_message, render, require_admin, see_other,
+    store_failure, store_message,
+};
 use crate::AppState;
 use crate::content::WriteError;
 use crate::profiles::{self, OrganisationInput};
@@ -32,12 +33,6 @@ use crate::profiles::{self, OrganisationInput};
 #[derive(Deserialize, Default)]
 pub(crate) struct Params {
     done: Option<String>,
-}
-
-#[derive(Serialize, Clone)]
-struct FormError {
-    field: String,
-    message: String,
 }
 
 /// Splits a comma- or line-separated list.
@@ -49,30 +44,40 @@ fn list(raw: &str) -> Vec<String> {
         .collect()
 }
 
-/// The messages of a refused save, keyed by the form's field ids (`{prefix}{field}`).
-fn write_errors(e: WriteError, prefix: &str) -> Result<(StatusCode, Vec<FormError>), StoreError> {
-    let one = |field: &str, message: String| FormError {
-        field: format!("{prefix}{field}"),
-        message,
-    };
+/// The messages of a refused save in the interface language, keyed by the
+/// form's field ids (`{prefix}{field}`); `typed` is the username the form
+/// asked for (named by a clash). `Err` for a failure that is not the form's.
+fn write_errors(
+    state: &AppState,
+    lang: &str,
+    e: WriteError,
+    prefix: &str,
+    typed: &str,
+) -> Result<(StatusCode, Vec<FormError>), StoreError> {
+    let one = |field: &str, message: String| FormError::new(format!("{prefix}{field}"), message);
     match e {
         WriteError::Invalid(v) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            v.0.iter().map(|f| one(&f.field, f.to_string())).collect(),
+            v.0.iter()
+                .map(|f| one(&f.field, field_message(state, lang, f)))
+                .collect(),
         )),
-        WriteError::Store(StoreError::Conflict { field, message }) => {
-            Ok((StatusCode::CONFLICT, vec![one(field, format!("{field}: {message}"))]))
+        WriteError::Store(e @ StoreError::Conflict { .. }) => {
+            let field = super::store_field(&e);
+            Ok((
+                StatusCode::CONFLICT,
+                vec![one(field, store_message(state, lang, &e, typed))],
+            ))
         }
-        WriteError::Store(StoreError::Invalid { field, message }) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec![one(field, format!("{field}: {message}"))],
-        )),
+        WriteError::Store(e @ StoreError::Invalid { .. }) => {
+            let field = super::store_field(&e);
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec![one(field, store_message(state, lang, &e, typed))],
+            ))
+        }
         WriteError::Store(e) => Err(e),
     }
-}
-
-fn field_errors(errors: &[FormError]) -> HashMap<&str, &str> {
-    errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect()
 }
 
 /// The organisation form, as typed.
@@ -234,7 +239,7 @@ pub(crate) async fn post_organisation(State(state): State<AppState>, form: CsrfF
     let typed = OrgForm::from_fields(&form.fields, current.as_ref());
     match profiles::save_organisation(&state, &typed.to_input()).await {
         Ok(_) => see_other("/admin/organisation?done=profile_saved"),
-        Err(e) => match write_errors(e, "org-") {
+        Err(e) => match write_errors(&state, &signed.lang, e, "org-", &typed.username) {
             Ok((status, errors)) => {
                 org_page(
                     &state,
@@ -361,7 +366,7 @@ pub(crate) async fn post_new_author(State(state): State<AppState>, form: CsrfFor
     };
     match profiles::create_author(&state, &typed.to_input()).await {
         Ok(_) => see_other("/admin/authors?done=author_created"),
-        Err(e) => match write_errors(e, "author-") {
+        Err(e) => match write_errors(&state, &signed.lang, e, "author-", &typed.username) {
             Ok((status, errors)) => {
                 author_page(&state, signed, &typed, errors, status, ImageForm::default(), None).await
             }
@@ -435,7 +440,7 @@ pub(crate) async fn post_author(
     };
     match profiles::update_author(&state, &current.id, &typed.to_input()).await {
         Ok(_) => see_other("/admin/authors?done=profile_saved"),
-        Err(e) => match write_errors(e, "author-") {
+        Err(e) => match write_errors(&state, &signed.lang, e, "author-", &typed.username) {
             Ok((status, errors)) => {
                 author_page(&state, signed, &typed, errors, status, ImageForm::default(), None).await
             }
@@ -450,17 +455,14 @@ enum ImageChoice {
     Remove,
 }
 
-/// Why a logo or avatar form was not applied.
-enum ImageRefusal {
-    /// Shown beside the form's fields, with what was typed.
-    Form(StatusCode, Vec<FormError>, ImageForm),
-    /// A whole page (bad request, CSRF, store failure).
-    Page(Response),
-}
+/// Why a logo or avatar form was not applied: `Ok` is shown on the profile
+/// page (its status, the messages, what was typed), `Err` is a whole page
+/// (bad request, CSRF, store failure).
+type ImageRefusal = Result<(StatusCode, Vec<FormError>, ImageForm), Response>;
 
 /// Reads a logo or avatar form (fields `{prefix}-file`, `-alt`, `-existing`,
-/// `-remove`): a new file is checked and stored in the library with its alt
-/// text. A refusal comes with its status, messages and what was typed.
+/// `-remove`), posted to `target`: a new file is checked and stored in the
+/// library with its alt text.
 async fn image_choice(
     state: &AppState,
     signed: &Signed,
@@ -469,30 +471,32 @@ async fn image_choice(
 ) -> Result<ImageChoice, Box<ImageRefusal>> {
     let lang = &signed.lang;
     let t = |k: &str| state.templates().text(lang, k);
+    let page = |r: Response| Err(Box::new(Err(r)));
+    let headers = req.headers().clone();
+    let target = super::keep::target_of(&req);
     let file_field = format!("{prefix}-file");
     let form = match read_upload_form(state, req, &file_field).await {
         Ok(f) => f,
         Err(msg) => {
-            let r = error_page_text(state, lang, StatusCode::BAD_REQUEST, &t("error_bad_request"), &msg);
-            return Err(Box::new(ImageRefusal::Page(r)));
+            return page(error_page_text(
+                state,
+                lang,
+                StatusCode::BAD_REQUEST,
+                &t("error_bad_request"),
+                &msg,
+            ));
         }
     };
     if !csrf_ok(signed, form.fields.get("_csrf")) {
-        return Err(Box::new(ImageRefusal::Page(super::session::csrf_refused(state, lang))));
+        let kept = form.kept(&target, &file_field);
+        return page(super::keep::stale_token(state, signed, &headers, kept));
     }
     let typed = ImageForm {
         alt: form.fields.get(&format!("{prefix}-alt")).trim().to_owned(),
         existing: form.fields.get(&format!("{prefix}-existing")).trim().to_owned(),
     };
     let refuse = |status: StatusCode, field: &str, message: String, typed: ImageForm| {
-        Err(Box::new(ImageRefusal::Form(
-            status,
-            vec![FormError {
-                field: field.to_owned(),
-                message,
-            }],
-            typed,
-        )))
+        Err(Box::new(Ok((status, vec![FormError::new(field, message)], typed))))
     };
     if !form.fields.get(&format!("{prefix}-remove")).is_empty() {
         return Ok(ImageChoice::Remove);
@@ -512,7 +516,7 @@ async fn image_choice(
         }
         return match state.store().create_media(&info, &typed.alt, bytes).await {
             Ok(m) => Ok(ImageChoice::Set(m.id)),
-            Err(e) => Err(Box::new(ImageRefusal::Page(store_failure(state, lang, e)))),
+            Err(e) => page(store_failure(state, lang, e)),
         };
     }
     if typed.existing.is_empty() {
@@ -524,12 +528,46 @@ async fn image_choice(
             let field = format!("{prefix}-existing");
             refuse(StatusCode::UNPROCESSABLE_ENTITY, &field, t("inline_unknown"), typed)
         }
-        Err(e) => Err(Box::new(ImageRefusal::Page(store_failure(state, lang, e)))),
+        Err(e) => page(store_failure(state, lang, e)),
+    }
+}
+
+/// Applies a logo or avatar form with `save` (which sets or, with `None`,
+/// removes the image and federates the change): `Ok` is the `done` key
+/// for the page's notice (`{what}_saved` or `{what}_removed`), `Err` what
+/// to show instead.
+async fn apply_image<T, F, Fut>(
+    state: &AppState,
+    signed: &Signed,
+    req: Request,
+    what: &str,
+    prefix: &str,
+    save: F,
+) -> Result<String, ImageRefusal>
+where
+    F: FnOnce(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, WriteError>>,
+{
+    let (image, done) = match image_choice(state, signed, req, what).await {
+        Ok(ImageChoice::Set(id)) => (Some(id), format!("{what}_saved")),
+        Ok(ImageChoice::Remove) => (None, format!("{what}_removed")),
+        Err(refusal) => return Err(*refusal),
+    };
+    match save(image).await {
+        Ok(_) => Ok(done),
+        Err(e) => match write_errors(state, &signed.lang, e, prefix, "") {
+            Ok((status, errors)) => Err(Ok((status, errors, ImageForm::default()))),
+            Err(e) => Err(Err(store_failure(state, &signed.lang, e))),
+        },
     }
 }
 
 /// `POST /admin/organisation/logo` — sets or removes the logo (multipart).
-pub(crate) async fn post_logo(State(state): State<AppState>, signed: Signed, req: Request) -> Response {
+pub(crate) async fn post_logo(State(state): State<AppState>, signed: MaybeSigned, req: Request) -> Response {
+    let signed = match signed {
+        MaybeSigned::Signed(s) => *s,
+        MaybeSigned::Ended { lang } => return super::keep::after_session_ended(&state, &lang, req).await,
+    };
     if let Some(r) = require_admin(&state, &signed) {
         return r;
     }
@@ -538,36 +576,28 @@ pub(crate) async fn post_logo(State(state): State<AppState>, signed: Signed, req
         Ok(None) => return see_other("/admin/organisation"),
         Err(e) => return store_failure(&state, &signed.lang, e),
     };
-    let (logo, done) = match image_choice(&state, &signed, req, "logo").await {
-        Ok(ImageChoice::Set(id)) => (Some(id), "logo_saved"),
-        Ok(ImageChoice::Remove) => (None, "logo_removed"),
-        Err(refusal) => match *refusal {
-            ImageRefusal::Page(r) => return r,
-            ImageRefusal::Form(status, errors, typed) => {
-                let form = OrgForm::from_org(&current);
-                return org_page(&state, &signed, &form, true, errors, None, status, typed).await;
-            }
-        },
-    };
-    match profiles::set_organisation_logo(&state, logo).await {
-        Ok(_) => see_other(&format!("/admin/organisation?done={done}")),
-        Err(e) => match write_errors(e, "org-") {
-            Ok((status, errors)) => {
-                let form = OrgForm::from_org(&current);
-                org_page(&state, &signed, &form, true, errors, None, status, ImageForm::default()).await
-            }
-            Err(e) => store_failure(&state, &signed.lang, e),
-        },
+    let save = |logo| profiles::set_organisation_logo(&state, logo);
+    match apply_image(&state, &signed, req, "logo", "org-", save).await {
+        Ok(done) => see_other(&format!("/admin/organisation?done={done}")),
+        Err(Err(page)) => page,
+        Err(Ok((status, errors, typed))) => {
+            let form = OrgForm::from_org(&current);
+            org_page(&state, &signed, &form, true, errors, None, status, typed).await
+        }
     }
 }
 
 /// `POST /admin/authors/{username}/avatar` — sets or removes an author's avatar (multipart).
 pub(crate) async fn post_avatar(
     State(state): State<AppState>,
-    signed: Signed,
+    signed: MaybeSigned,
     Path(username): Path<String>,
     req: Request,
 ) -> Response {
+    let signed = match signed {
+        MaybeSigned::Signed(s) => *s,
+        MaybeSigned::Ended { lang } => return super::keep::after_session_ended(&state, &lang, req).await,
+    };
     if let Some(r) = require_admin(&state, &signed) {
         return r;
     }
@@ -575,34 +605,23 @@ pub(crate) async fn post_avatar(
         Ok(a) => a,
         Err(e) => return store_failure(&state, &signed.lang, e),
     };
-    let form = AuthorForm {
-        current: Some(current.username.clone()),
-        username: current.username.clone(),
-        name: current.name.clone(),
-        bio: current.bio.clone(),
-        handle: current.fediverse_handle.clone().unwrap_or_default(),
-        avatar: current.avatar.clone(),
-    };
-    let (avatar, done) = match image_choice(&state, &signed, req, "avatar").await {
-        Ok(ImageChoice::Set(id)) => (Some(id), "avatar_saved"),
-        Ok(ImageChoice::Remove) => (None, "avatar_removed"),
-        Err(refusal) => match *refusal {
-            ImageRefusal::Page(r) => return r,
-            ImageRefusal::Form(status, errors, typed) => {
-                return author_page(&state, &signed, &form, errors, status, typed, None).await;
-            }
-        },
-    };
-    match profiles::set_author_avatar(&state, &current.id, avatar).await {
-        Ok(a) => see_other(&format!(
+    let save = |avatar| profiles::set_author_avatar(&state, &current.id, avatar);
+    match apply_image(&state, &signed, req, "avatar", "author-", save).await {
+        Ok(done) => see_other(&format!(
             "/admin/authors/{}?done={done}",
-            crate::pages::encode_segment(&a.username)
+            crate::pages::encode_segment(&current.username)
         )),
-        Err(e) => match write_errors(e, "author-") {
-            Ok((status, errors)) => {
-                author_page(&state, &signed, &form, errors, status, ImageForm::default(), None).await
-            }
-            Err(e) => store_failure(&state, &signed.lang, e),
-        },
+        Err(Err(page)) => page,
+        Err(Ok((status, errors, typed))) => {
+            let form = AuthorForm {
+                current: Some(current.username.clone()),
+                username: current.username.clone(),
+                name: current.name.clone(),
+                bio: current.bio.clone(),
+                handle: current.fediverse_handle.clone().unwrap_or_default(),
+                avatar: current.avatar.clone(),
+            };
+            author_page(&state, &signed, &form, errors, status, typed, None).await
+        }
     }
 }

@@ -24,6 +24,7 @@ use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::keep::Kept;
 use super::{error_page, error_page_text, render_ctx, see_other, store_failure, ui_language};
 use crate::AppState;
 
@@ -38,8 +39,9 @@ const MAX_ADDRESS_FAILURES: i64 = 20;
 
 /// A signed-in request: the live session, its cookie secret, and the
 /// interface language. Without a live session, a page answers with a
-/// redirect to the sign-in page (a form post, with a page saying the
-/// session ended: going back in the browser keeps what was typed).
+/// redirect to the sign-in page; forms ([`CsrfForm`], and the multipart
+/// ones through [`MaybeSigned`]) answer with the sign-in page carrying
+/// what was posted (see [`super::keep`]).
 pub(crate) struct Signed {
     pub(crate) session: Session,
     secret: String,
@@ -112,8 +114,9 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
-/// A request that may or may not come with a live session: pages that keep
-/// what was posted when the session has ended (the article editor).
+/// A request that may or may not come with a live session: the multipart
+/// forms (editor, image library, logo, avatar), which read their own body
+/// and keep what was posted when the session has ended.
 pub(crate) enum MaybeSigned {
     Signed(Box<Signed>),
     /// No live session; the interface language from `Accept-Language`.
@@ -136,6 +139,8 @@ impl FromRequestParts<AppState> for MaybeSigned {
 }
 
 /// A urlencoded form posted by a signed-in user, its CSRF token checked.
+/// Without a live session, or with another session's token, the form is
+/// not applied but kept (see [`super::keep`]).
 pub(crate) struct CsrfForm {
     pub(crate) signed: Signed,
     pub(crate) fields: Fields,
@@ -145,23 +150,27 @@ impl FromRequest<AppState> for CsrfForm {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let signed = Signed::from_request_parts(&mut parts, state).await?;
+        let (parts, body) = req.into_parts();
+        let found = Signed::find(&parts, state).await?;
         let req = Request::from_parts(parts, body);
+        let Some(signed) = found else {
+            // Signed out meanwhile: the sign-in page carries what was posted.
+            let lang = ui_language(None, req.headers());
+            return Err(super::keep::after_session_ended(state, &lang, req).await);
+        };
+        let headers = req.headers().clone();
+        let target = super::keep::target_of(&req);
         let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state)
             .await
             .map_err(|e| {
-                error_page_text(
-                    state,
-                    &signed.lang,
-                    StatusCode::BAD_REQUEST,
-                    "Bad request",
-                    &e.body_text(),
-                )
+                let title = state.templates().text(&signed.lang, "error_bad_request");
+                error_page_text(state, &signed.lang, StatusCode::BAD_REQUEST, &title, &e.body_text())
             })?;
         let fields = Fields(pairs);
         if !csrf_ok(&signed, fields.get("_csrf")) {
-            return Err(csrf_refused(state, &signed.lang));
+            // Another session's token (signed in again elsewhere): shown
+            // again to be saved knowingly, never applied as it is.
+            return Err(super::keep::stale_form(state, &signed, &headers, &target, &fields));
         }
         Ok(CsrfForm { signed, fields })
     }
@@ -288,26 +297,20 @@ pub(crate) async fn get_login(
     )
 }
 
-/// Form fields posted after the session ended, carried through the sign-in
-/// form (`stash`, a JSON value the page that posted them reads back) and
-/// handed to [`restore_after_sign_in`] once the same browser signs in.
-pub(crate) struct Stash<'a> {
-    pub(crate) json: &'a str,
-}
-
 /// The sign-in page shown when a form arrives after its session ended: it
 /// carries what was posted in a hidden field, and says nothing was saved.
-pub(crate) fn login_page_keeping(state: &AppState, lang: &str, next: &str, stash: Stash<'_>) -> Response {
+pub(crate) fn login_page_keeping(state: &AppState, lang: &str, kept: &Kept) -> Response {
     let notice = state.templates().text(lang, "session_expired_kept");
+    let json = kept.to_json();
     login_page_full(
         state,
         lang,
         StatusCode::UNAUTHORIZED,
         "",
-        next,
+        "/admin",
         None,
         Some(notice),
-        Some(stash.json),
+        Some(json.as_str()),
     )
 }
 
@@ -450,18 +453,19 @@ pub(crate) async fn post_login(
         Err(e) => return store_failure(&state, &lang, e),
     };
     tracing::info!(username = user.username, ip, "admin signed in");
-    let mut r = if stash.is_empty() {
-        see_other(safe_next(next))
-    } else {
-        // Back to the form that was posted, filled in again, not saved: the
-        // next save is a new post with this session's CSRF token.
-        let signed = Signed {
-            lang: ui_language(Some(&session.user), &headers),
-            session,
-            secret: secret.clone(),
-            here: safe_next(next).to_owned(),
-        };
-        super::articles::restore_after_sign_in(&state, &signed, safe_next(next), Stash { json: stash }).await
+    let mut r = match Kept::parse(stash) {
+        None => see_other(safe_next(next)),
+        Some(kept) => {
+            // The form that was posted, shown again, not saved: saving it
+            // is a new post with this session's CSRF token.
+            let signed = Signed {
+                lang: ui_language(Some(&session.user), &headers),
+                session,
+                secret: secret.clone(),
+                here: kept.target.clone(),
+            };
+            super::keep::after_sign_in(&state, &signed, &kept).await
+        }
     };
     let h = r.headers_mut();
     h.append(SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &secret, "Lax", None));

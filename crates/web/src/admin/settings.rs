@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{Signed, done_notice, field_message, render, require_admin, see_other, store_failure};
+use super::{FormError, Signed, done_notice, field_message, render, require_admin, see_other, store_failure};
 use crate::AppState;
 use crate::settings::{Effective, SettingsError};
 
@@ -60,12 +60,6 @@ struct SettingView {
     updated_by: Option<String>,
 }
 
-#[derive(Serialize, Clone)]
-struct FormError {
-    field: String,
-    message: String,
-}
-
 async fn settings_page(
     state: &AppState,
     signed: &Signed,
@@ -101,7 +95,7 @@ async fn settings_page(
             }
         })
         .collect();
-    let field_errors: HashMap<&str, &str> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
+    let field_errors = super::field_errors(&errors);
     let page = json!({
         "settings": view,
         "errors": errors,
@@ -200,7 +194,7 @@ fn account_page(
     status: StatusCode,
     flash: Option<String>,
 ) -> Response {
-    let field_errors: HashMap<&str, &str> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
+    let field_errors = super::field_errors(&errors);
     let page = json!({
         "errors": errors,
         "field_errors": field_errors,

@@ -24,6 +24,19 @@ pub(crate) struct UploadForm {
     pub(crate) too_big: bool,
 }
 
+impl UploadForm {
+    /// What to carry of this form when it cannot be applied (its CSRF
+    /// token was another session's): its text, and whether a file was chosen.
+    pub(crate) fn kept(&self, target: &str, file_field: &str) -> Option<super::keep::Kept> {
+        let files = if self.file.is_some() || self.too_big {
+            vec![file_field.to_owned()]
+        } else {
+            Vec::new()
+        };
+        super::keep::Kept::new(target, true, self.fields.0.clone(), files)
+    }
+}
+
 /// Reads a multipart form whose file part is named `file_field`. `Err` is a
 /// message for a body that is not a multipart form at all.
 pub(crate) async fn read_upload_form(state: &AppState, req: Request, file_field: &str) -> Result<UploadForm, String> {
@@ -89,6 +102,57 @@ pub(crate) async fn read_upload_form(state: &AppState, req: Request, file_field:
         file: if too_big { None } else { file },
         too_big,
     })
+}
+
+/// Room for the text of the largest form (the article editor) on top of a file.
+const LARGE_TEXT_SLACK: usize = 8 * 1024 * 1024;
+
+/// The text fields of any multipart form, in order, and the names of the
+/// file inputs that held a file (whose bytes are read and dropped). For a
+/// form that cannot be applied but whose text must not be lost. Past the
+/// size cap the rest is dropped: the text fields that came first are kept.
+pub(crate) async fn read_text_fields(
+    state: &AppState,
+    req: Request,
+) -> Result<(Vec<(String, String)>, Vec<String>), String> {
+    let limit = state.config().max_upload_bytes.saturating_add(LARGE_TEXT_SLACK);
+    let req = req.map(|body| Body::new(Limited::new(body, limit)));
+    let mut multipart = Multipart::from_request(req, state).await.map_err(|e| e.body_text())?;
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE && !fields.is_empty() => break,
+            Err(e) => return Err(e.body_text()),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        if field.file_name().is_some() {
+            let mut held = false;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => held |= !chunk.is_empty(),
+                    Ok(None) => break,
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        held = true;
+                        break;
+                    }
+                    Err(e) => return Err(e.body_text()),
+                }
+            }
+            if held && !files.contains(&name) {
+                files.push(name);
+            }
+            continue;
+        }
+        match field.text().await {
+            Ok(v) => fields.push((name, v)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => break,
+            Err(e) => return Err(e.body_text()),
+        }
+    }
+    Ok((fields, files))
 }
 
 /// A refused file: the HTTP status and the message to show beside the field.

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{Signed, render, require_admin, store_failure};
+use super::{FormError, Signed, render, require_admin, store_failure};
 use crate::AppState;
 
 #[derive(Serialize, Default)]
@@ -28,12 +28,6 @@ struct Invite {
     role: String,
     author: String,
     email: String,
-}
-
-#[derive(Serialize)]
-struct FormError {
-    field: String,
-    message: String,
 }
 
 /// A one-time link just made, shown once.
@@ -99,12 +93,7 @@ async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
             })
         })
         .collect();
-    let field_errors: serde_json::Map<String, serde_json::Value> = view
-        .errors
-        .iter()
-        .filter(|e| !e.field.is_empty())
-        .map(|e| (e.field.clone(), json!(e.message)))
-        .collect();
+    let field_errors = super::field_errors(&view.errors);
     let page = json!({
         "rows": rows,
         "authors": authors.iter().map(|a| json!({"username": a.username, "name": a.name})).collect::<Vec<_>>(),
@@ -133,25 +122,48 @@ fn user_state(u: &User) -> &'static str {
     }
 }
 
-/// A refused change, as a message in the page (the field's id when it has one).
-fn refusal(e: &StoreError, prefix: &str) -> Option<(StatusCode, FormError)> {
-    let (status, field, message) = match e {
-        StoreError::Invalid { field, message } => (StatusCode::UNPROCESSABLE_ENTITY, *field, message),
-        StoreError::Conflict { field, message } => (StatusCode::CONFLICT, *field, message),
+/// A refused change, as a message in the page in the interface language
+/// (beside the field `{prefix}{field}` when `prefix` is not empty);
+/// `typed` gives what was typed in each field, which the message names.
+fn refusal(
+    state: &AppState,
+    lang: &str,
+    e: &StoreError,
+    prefix: &str,
+    typed: &[(&str, &str)],
+) -> Option<(StatusCode, FormError)> {
+    let status = match e {
+        StoreError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        StoreError::Conflict { .. } => StatusCode::CONFLICT,
         _ => return None,
     };
-    let field = if prefix.is_empty() {
+    let field = super::store_field(e);
+    let value = typed.iter().find(|(f, _)| *f == field).map(|(_, v)| *v).unwrap_or("");
+    let id = if prefix.is_empty() {
         String::new()
     } else {
         format!("{prefix}{field}")
     };
-    Some((
-        status,
-        FormError {
-            field,
-            message: message.clone(),
-        },
-    ))
+    Some((status, FormError::new(id, super::store_message(state, lang, e, value))))
+}
+
+/// The users page again with the invitation form as typed and one refusal
+/// (and the link, when the account was made before the refusal).
+async fn refused_invite(
+    state: &AppState,
+    signed: &Signed,
+    invite: Invite,
+    (status, error): (StatusCode, FormError),
+    link: Option<Link>,
+) -> Response {
+    let view = View {
+        invite,
+        errors: vec![error],
+        link,
+        status: Some(status),
+        ..Default::default()
+    };
+    page(state, signed, view).await
 }
 
 /// A fresh one-time link for `username`.
@@ -197,18 +209,16 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
         email: f.get("invite-email").trim().to_owned(),
     };
     let Some(role) = Role::parse(&invite.role) else {
-        let errors = vec![FormError {
-            field: "invite-role".into(),
-            message: state.templates().text(&signed.lang, "role_unknown"),
-        }];
-        let view = View {
-            invite,
-            errors,
-            status: Some(StatusCode::UNPROCESSABLE_ENTITY),
-            ..Default::default()
-        };
-        return page(&state, signed, view).await;
+        let error = FormError::new("invite-role", state.templates().text(&signed.lang, "role_unknown"));
+        let refused = (StatusCode::UNPROCESSABLE_ENTITY, error);
+        return refused_invite(&state, signed, invite, refused, None).await;
     };
+    let typed = [
+        ("username", invite.username.clone()),
+        ("email", invite.email.clone()),
+        ("author", invite.author.clone()),
+    ];
+    let typed: Vec<(&str, &str)> = typed.iter().map(|(f, v)| (*f, v.as_str())).collect();
     let new = NewUser {
         username: invite.username.clone(),
         display_name: invite.name.clone(),
@@ -218,16 +228,8 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
     let user = match state.store().create_user(&new, None).await {
         Ok(u) => u,
         Err(e) => {
-            return match refusal(&e, "invite-") {
-                Some((status, err)) => {
-                    let view = View {
-                        invite,
-                        errors: vec![err],
-                        status: Some(status),
-                        ..Default::default()
-                    };
-                    page(&state, signed, view).await
-                }
+            return match refusal(&state, &signed.lang, &e, "invite-", &typed) {
+                Some(refused) => refused_invite(&state, signed, invite, refused, None).await,
                 None => store_failure(&state, &signed.lang, e),
             };
         }
@@ -242,21 +244,11 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
         // Checked before the account exists would be nicer, but the store
         // owns the rule; a refused address leaves a usable account and link.
         if let Err(e) = state.store().set_user_email(&user.username, &invite.email).await {
-            return match refusal(&e, "invite-") {
-                Some((status, err)) => {
-                    let link = match make_link(&state, &user.username, true).await {
-                        Ok(l) => l,
-                        Err(e) => return store_failure(&state, &signed.lang, e),
-                    };
-                    let view = View {
-                        invite,
-                        errors: vec![err],
-                        link: Some(link),
-                        status: Some(status),
-                        ..Default::default()
-                    };
-                    page(&state, signed, view).await
-                }
+            return match refusal(&state, &signed.lang, &e, "invite-", &typed) {
+                Some(refused) => match make_link(&state, &user.username, true).await {
+                    Ok(link) => refused_invite(&state, signed, invite, refused, Some(link)).await,
+                    Err(e) => store_failure(&state, &signed.lang, e),
+                },
                 None => store_failure(&state, &signed.lang, e),
             };
         }
@@ -351,18 +343,18 @@ pub(crate) async fn post_user_action(
             )
             .await
         }
-        Err(e) => match refusal(&e, "") {
-            Some((status, mut err)) => {
-                err.message = format!("{username}: {}", err.message);
-                let view = View {
-                    invite,
-                    errors: vec![err],
-                    status: Some(status),
-                    ..Default::default()
-                };
-                page(&state, signed, view).await
+        Err(e) => {
+            let typed = [
+                ("author", form.fields.get("author")),
+                ("email", form.fields.get("email")),
+            ];
+            match refusal(&state, &signed.lang, &e, "", &typed) {
+                Some((status, mut err)) => {
+                    err.message = format!("{username}: {}", err.message);
+                    refused_invite(&state, signed, invite, (status, err), None).await
+                }
+                None => store_failure(&state, &signed.lang, e),
             }
-            None => store_failure(&state, &signed.lang, e),
-        },
+        }
     }
 }
