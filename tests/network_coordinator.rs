@@ -7,8 +7,11 @@
 //! API and the admin pages for members and moderation; a flooding member
 //! rate limited with nothing lost; backfills again when a member accepts
 //! the network's follow late and when it is approved again; a member that
-//! leaves; "Member of" on members' pages and the public members page. The
-//! same scenario runs on SQLite and, when configured, on PostgreSQL.
+//! leaves; "Member of" on members' pages (listing and cached article pages)
+//! only once the coordinator approved it: a request waits, a rejection or
+//! removal refuses the follow, an invitation or approval accepts it, and an
+//! ordinary `Person` follower is accepted at once; the public members
+//! page. The same scenario runs on SQLite and, when configured, on PostgreSQL.
 
 #![allow(clippy::unwrap_used)]
 
@@ -61,6 +64,21 @@ fn titles(feed: &Value) -> Vec<String> {
 
 async fn count(base: &str, query: &str) -> usize {
     feed(base, query).await["items"].as_array().unwrap().len()
+}
+
+/// The status of `member`'s follow of the network actor `group`, from
+/// `gazette following` on the member's instance (`None`: not followed).
+fn network_follow(member: &Env, group: &str) -> Option<String> {
+    member
+        .ok(&["following"])
+        .lines()
+        .find(|l| l.trim_end().ends_with(group))
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+}
+
+/// Whether the page at `url` says the organisation is a member of a network.
+async fn says_member(url: &str) -> bool {
+    get(url).await.text().await.unwrap().contains("Member of")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -149,18 +167,78 @@ async fn scenario(backend: Backend) {
     })
     .await;
     assert_eq!(count(&sc.base, "").await, 0);
+    // Asking is not being a member: the follow of the network waits, is not
+    // counted among the network's followers, and member 1's pages (a listing
+    // and a cached article page, read once here) do not say "Member of".
+    let group_id = sc.url("/users/network");
+    let article1 = s1.url("/articles/share-offer-solar-roofs-social-housing");
+    assert_eq!(network_follow(&m1, &group_id).as_deref(), Some("pending"));
+    assert_eq!(as2(&sc.url("/users/network/followers")).await["totalItems"], 0);
+    assert!(!says_member(&s1.url("/")).await);
+    assert!(!says_member(&article1).await);
+    // An unknown member is refused by name. Approving the pending follow
+    // (`gazette followers approve`) is a membership decision too.
     let err = c.fails(&["network", "approve", "@nobody@example.org"]);
     assert!(err.contains("not a member"), "{err}");
-    c.ok(&["network", "approve", &format!("@demo@{h1}")]);
+    c.ok(&["followers", "approve", &format!("@demo@{h1}"), "--actor", "network"]);
+    assert!(
+        c.ok(&["network", "members", "--status", "approved"])
+            .contains(&format!("@demo@{h1}"))
+    );
+    eventually("member 1's follow of the network accepted", DEADLINE, || async {
+        (network_follow(&m1, &group_id).as_deref() == Some("accepted")).then_some(())
+    })
+    .await;
+    eventually("\"Member of\" on member 1's pages", DEADLINE, || async {
+        (says_member(&s1.url("/")).await && says_member(&article1).await).then_some(())
+    })
+    .await;
+    assert!(get(&article1).await.text().await.unwrap().contains(&format!(
+        "<a href=\"{}\">European SSE Network</a>",
+        sc.url("/network/feed")
+    )));
 
     // Approval: the network follows member 1 and backfills its three articles.
     eventually("member 1's articles backfilled", DEADLINE, || async {
         (count(&sc.base, "").await == 3).then_some(())
     })
     .await;
-    // Member 2 is invited, and backfilled too.
+    // Member 2 asks to join and is rejected: its follow is refused (the
+    // pending row goes on both sides) and its pages never say member.
+    m2.ok(&["network", "join", &format!("@network@{hc}")]);
+    eventually("member 2's request on the coordinator", DEADLINE, || async {
+        c.ok(&["network", "members", "--status", "requested"])
+            .contains(&format!("@demo@{h2}"))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(network_follow(&m2, &group_id).as_deref(), Some("pending"));
+    assert!(!says_member(&s2.url("/")).await);
+    c.ok(&["network", "reject", &format!("@demo@{h2}")]);
+    eventually("member 2's follow refused", DEADLINE, || async {
+        network_follow(&m2, &group_id).is_none().then_some(())
+    })
+    .await;
+    assert!(
+        !c.ok(&["followers", "list", "--pending"])
+            .contains(&s2.url("/users/demo"))
+    );
+    assert!(!says_member(&s2.url("/")).await);
+    // It asks again, and is invited meanwhile: the invitation accepts its
+    // waiting follow, and it is backfilled too.
+    m2.ok(&["network", "join", &format!("@network@{hc}")]);
+    eventually("member 2's second request on the coordinator", DEADLINE, || async {
+        c.ok(&["network", "members", "--status", "requested"])
+            .contains(&format!("@demo@{h2}"))
+            .then_some(())
+    })
+    .await;
     let out = c.ok(&["network", "invite", &format!("@demo@{h2}")]);
     assert!(out.contains("invited"), "{out}");
+    eventually("member 2's follow of the network accepted", DEADLINE, || async {
+        (network_follow(&m2, &group_id).as_deref() == Some("accepted")).then_some(())
+    })
+    .await;
     eventually("member 2's articles backfilled", DEADLINE, || async {
         (count(&sc.base, "").await == 6).then_some(())
     })
@@ -310,6 +388,24 @@ async fn scenario(backend: Backend) {
     let own = format!("{}/objects/1", forger.base);
     let (status, body) = forger.create(&sc.url("/inbox"), &own, "Stranger's article").await;
     assert_eq!(status, 202, "{body}");
+    // A `Person` following the network actor (a Mastodon reader) is no
+    // candidate: accepted at once, its `Accept` naming its `Follow`.
+    let followers_before = as2(&sc.url("/users/network/followers")).await["totalItems"]
+        .as_i64()
+        .unwrap();
+    let (status, follow_id) = forger.follow(&sc.url("/inbox"), &group_id).await;
+    assert_eq!(status, 202, "{follow_id}");
+    let accept = eventually("the network's Accept in the Person's inbox", DEADLINE, || async {
+        forger.received().into_iter().find(|a| a["type"] == "Accept")
+    })
+    .await;
+    assert_eq!(accept["actor"], group_id.as_str(), "{accept}");
+    assert_eq!(accept["object"]["id"], follow_id.as_str(), "{accept}");
+    assert_eq!(
+        as2(&sc.url("/users/network/followers")).await["totalItems"],
+        followers_before + 1
+    );
+    assert!(!c.ok(&["network", "members"]).contains("forger"));
     assert_eq!(count(&sc.base, "").await, 8);
     assert!(count(&sc.base, "q=Forged").await == 0 && count(&sc.base, "q=Stranger").await == 0);
     // Signed with another key than member 1's: refused, and counted in its health.
@@ -553,7 +649,10 @@ async fn scenario(backend: Backend) {
     .await;
 
     // Member side: both members say which network they belong to, linked
-    // to its feed; the coordinator links its feed and lists its members.
+    // to its feed (member 2's follow stayed accepted while it was
+    // suspended); the coordinator links its feed and lists its members.
+    assert!(says_member(&s2.url("/")).await);
+    assert_eq!(network_follow(&m2, &group_id).as_deref(), Some("accepted"));
     let home1 = get(&s1.url("/")).await.text().await.unwrap();
     assert!(home1.contains("Member of"), "{home1}");
     assert!(
@@ -588,6 +687,7 @@ async fn scenario(backend: Backend) {
     assert_eq!(count(&sc.base, "country=BE").await, 0);
     let home1 = get(&s1.url("/")).await.text().await.unwrap();
     assert!(!home1.contains("European SSE Network"), "{home1}");
+    assert!(!says_member(&article1).await, "a cached article page still says member");
     let (status, body) = api
         .post(&format!("/api/network/members/{m1_handle}/suspend"), json!(null))
         .await;
@@ -598,6 +698,16 @@ async fn scenario(backend: Backend) {
         .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("approved")), "{body}");
     assert_eq!(count(&sc.base, "country=BE").await, 9);
+    // Approved again, it joins again: a member's follow is accepted at once.
+    m1.ok(&["network", "join", &format!("@network@{hc}")]);
+    eventually("member 1's new follow accepted at once", DEADLINE, || async {
+        (network_follow(&m1, &group_id).as_deref() == Some("accepted")).then_some(())
+    })
+    .await;
+    eventually("member 1's pages say member again", DEADLINE, || async {
+        says_member(&article1).await.then_some(())
+    })
+    .await;
 
     // Confirmed, the removal of member 2 hides its articles (kept).
     let (status, _) = admin
@@ -615,6 +725,12 @@ async fn scenario(backend: Backend) {
     assert_eq!(count(&sc.base, "country=FR").await, 0);
     let (_, body) = api.get("/api/network/members?status=removed").await;
     assert_eq!(body["items"][0]["articles"], 5, "{body}");
+    // Removed, its follow of the network is refused: its pages stop saying member.
+    eventually("member 2's follow refused on removal", DEADLINE, || async {
+        network_follow(&m2, &group_id).is_none().then_some(())
+    })
+    .await;
+    assert!(!says_member(&s2.url("/")).await);
 }
 
 /// Runs the futures together (tests have no `futures` crate).
@@ -814,6 +930,8 @@ impl Admin {
 struct Forger {
     base: String,
     key: RsaPrivateKey,
+    /// What its inbox received.
+    inbox: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
 }
 
 impl Forger {
@@ -828,15 +946,45 @@ impl Forger {
             "id": actor, "type": "Person", "preferredUsername": "forger", "inbox": format!("{actor}/inbox"),
             "publicKey": {"id": format!("{actor}#main-key"), "owner": actor, "publicKeyPem": pem},
         });
-        let app = axum::Router::new().route(
-            "/users/forger",
-            axum::routing::get(move || {
-                let doc = doc.clone();
-                async move { ([("content-type", "application/activity+json")], doc.to_string()) }
-            }),
-        );
+        let inbox = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let received = inbox.clone();
+        let app = axum::Router::new()
+            .route(
+                "/users/forger",
+                axum::routing::get(move || {
+                    let doc = doc.clone();
+                    async move { ([("content-type", "application/activity+json")], doc.to_string()) }
+                }),
+            )
+            .route(
+                "/users/forger/inbox",
+                axum::routing::post(move |body: String| {
+                    let received = received.clone();
+                    async move {
+                        received.lock().unwrap().push(serde_json::from_str(&body).unwrap());
+                        axum::http::StatusCode::ACCEPTED
+                    }
+                }),
+            );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Forger { base, key }
+        Forger { base, key, inbox }
+    }
+
+    /// The activities its inbox received so far.
+    fn received(&self) -> Vec<Value> {
+        self.inbox.lock().unwrap().clone()
+    }
+
+    /// POSTs a `Follow` of `object` to `inbox`; its status and the follow's id.
+    async fn follow(&self, inbox: &str, object: &str) -> (u16, String) {
+        let actor = format!("{}/users/forger", self.base);
+        let id = format!("{actor}/follows/1");
+        let activity = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": id, "type": "Follow", "actor": actor, "object": object,
+        });
+        let (status, body) = self.post_signed(inbox, &actor, &activity).await;
+        (status, if status == 202 { id } else { body })
     }
 
     /// POSTs a `Create` of an `Article` with `object_id` to `inbox`, signed by the forger.
@@ -854,6 +1002,11 @@ impl Forger {
             "object": {"id": object_id, "type": "Article", "name": title, "content": "<p>Not what it claims</p>",
                        "attributedTo": actor, "to": ["https://www.w3.org/ns/activitystreams#Public"]},
         });
+        self.post_signed(inbox, actor, &activity).await
+    }
+
+    /// POSTs `activity` to `inbox` as `actor`, signed with the forger's key.
+    async fn post_signed(&self, inbox: &str, actor: &str, activity: &Value) -> (u16, String) {
         let body = activity.to_string().into_bytes();
         let url = reqwest::Url::parse(inbox).unwrap();
         let date = httpdate::fmt_http_date(SystemTime::now());

@@ -299,10 +299,12 @@ impl IncomingActivity {
             ));
         };
         let local_id = data.urls().actor(local.username());
-        let status = if data.manually_approves_followers().await? {
-            FollowStatus::Pending
-        } else {
-            FollowStatus::Accepted
+        // A request to join the network waits for the coordinator's decision;
+        // any other follow is accepted at once unless followers are approved by hand.
+        let status = match crate::network::membership::follow_status(data, &local, &actor.actor).await? {
+            Some(status) => status,
+            None if data.manually_approves_followers().await? => FollowStatus::Pending,
+            None => FollowStatus::Accepted,
         };
         data.store()
             .add_follower(&local_id, &actor.actor.id, self.id.as_str(), status)

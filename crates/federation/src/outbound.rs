@@ -432,6 +432,8 @@ pub async fn local_actors(ctx: &FedContext) -> Result<Vec<LocalActor>, Federatio
 /// Answers pending follows from `follower` (an actor id or `@name@host`) to
 /// `local` (a username; every local actor when `None`): approving marks them
 /// accepted and queues `Accept`, rejecting forgets them and queues `Reject`.
+/// On a coordinator, a pending follow of the network actor by a candidate
+/// member is answered by approving or rejecting the member.
 /// Returns the local usernames whose follow was answered.
 pub async fn answer_follow(
     ctx: &FedContext,
@@ -457,7 +459,16 @@ pub async fn answer_follow(
         else {
             continue;
         };
-        if approve {
+        if crate::network::membership::asks_to_join(&actor, &f.actor) {
+            // A request to join: answered as a membership decision, or the
+            // organisation would say "Member of" without being one.
+            let decision = if approve {
+                gazette_core::MemberStatus::Approved
+            } else {
+                gazette_core::MemberStatus::Rejected
+            };
+            crate::network::membership::decide(ctx, &f.actor.id, decision).await?;
+        } else if approve {
             ctx.store()
                 .set_follower_status(&actor_id, &f.actor.id, FollowStatus::Accepted)
                 .await?;

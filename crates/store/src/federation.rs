@@ -181,6 +181,22 @@ impl Store {
         Ok(!existed)
     }
 
+    /// The follow of `local_actor` by `follower`, with the id of its `Follow`
+    /// activity (kept so the `Accept` or `Reject` sent later names it).
+    pub async fn find_follower(&self, local_actor: &str, follower: &str) -> StoreResult<Option<Follower>> {
+        let cols = actor_columns_of_r();
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {cols}, f.status AS f_status, f.follow_id AS f_follow_id, f.created_at AS f_created_at
+             FROM followers f JOIN remote_actors r ON r.id = f.follower
+             WHERE f.local_actor = $1 AND f.follower = $2"
+        )))
+        .bind(local_actor)
+        .bind(follower)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(follower_from_row).transpose()
+    }
+
     pub async fn set_follower_status(
         &self,
         local_actor: &str,
@@ -251,18 +267,7 @@ impl Store {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let status: String = r.try_get("f_status")?;
-                Ok(Follower {
-                    actor: actor_from_row(r)?,
-                    status: FollowStatus::parse(&status)
-                        .ok_or_else(|| StoreError::Corrupt(format!("follow status {status}")))?,
-                    follow_id: r.try_get("f_follow_id")?,
-                    since: from_db(r.try_get("f_created_at")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(follower_from_row).collect()
     }
 
     pub async fn count_followers(&self, local_actor: &str) -> StoreResult<i64> {
@@ -597,5 +602,17 @@ pub(crate) fn actor_from_row(r: &AnyRow) -> StoreResult<RemoteActor> {
         public_key_pem: r.try_get("public_key_pem")?,
         moved_to: r.try_get("moved_to")?,
         refreshed_at: from_db(r.try_get("refreshed_at")?)?,
+    })
+}
+
+/// A follower from a row of `remote_actors` (as `r`) joined with `followers`
+/// (`f_status`, `f_follow_id`, `f_created_at`).
+fn follower_from_row(r: &AnyRow) -> StoreResult<Follower> {
+    let status: String = r.try_get("f_status")?;
+    Ok(Follower {
+        actor: actor_from_row(r)?,
+        status: FollowStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("follow status {status}")))?,
+        follow_id: r.try_get("f_follow_id")?,
+        since: from_db(r.try_get("f_created_at")?)?,
     })
 }

@@ -32,14 +32,18 @@ impl Store {
         Ok(())
     }
 
-    /// Marks the follow with this id accepted by `target`; false if unknown.
+    /// Marks the pending follow with this id accepted by `target`: true when
+    /// it was pending (false if unknown, or accepted already: an `Accept`
+    /// sent again, or of a `Follow` re-sent to confirm a standing follow).
     pub async fn accept_following(&self, target: &str, follow_id: &str) -> StoreResult<bool> {
-        let done =
-            sqlx::query("UPDATE following SET status = 'accepted' WHERE target = $1 AND (follow_id = $2 OR $2 = '')")
-                .bind(target)
-                .bind(follow_id)
-                .execute(self.writer())
-                .await?;
+        let done = sqlx::query(
+            "UPDATE following SET status = 'accepted'
+             WHERE target = $1 AND (follow_id = $2 OR $2 = '') AND status = 'pending'",
+        )
+        .bind(target)
+        .bind(follow_id)
+        .execute(self.writer())
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -74,31 +78,42 @@ impl Store {
 
     /// The networks (`Group` actors) whose follow by `local_actor` was
     /// accepted: the networks its organisation is a member of, by name.
+    /// One query: article pages read it on every request (their cache
+    /// validator covers it), so it must stay cheap.
     pub async fn accepted_groups(&self, local_actor: &str) -> StoreResult<Vec<RemoteActor>> {
-        let rows = sqlx::query(
-            "SELECT r.id AS id FROM following f JOIN remote_actors r ON r.id = f.target
-             WHERE f.local_actor = $1 AND f.status = 'accepted' AND r.kind = 'Group' ORDER BY r.name, r.id",
-        )
+        let cols = crate::federation::actor_columns_of_r();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {cols} FROM following f JOIN remote_actors r ON r.id = f.target
+             WHERE f.local_actor = $1 AND f.status = 'accepted' AND r.kind = 'Group' ORDER BY r.name, r.id"
+        )))
         .bind(local_actor)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id: String = r.try_get("id")?;
-            if let Some(actor) = self.find_remote_actor(&id).await? {
-                out.push(actor);
-            }
-        }
-        Ok(out)
+        rows.iter().map(crate::federation::actor_from_row).collect()
+    }
+
+    /// The follow of `target` by `local_actor`, if there is one.
+    pub async fn find_following(&self, local_actor: &str, target: &str) -> StoreResult<Option<Following>> {
+        Ok(self
+            .list_following_where(local_actor, Some(target))
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// Whom `local_actor` follows, with each follow's state.
     pub async fn list_following(&self, local_actor: &str) -> StoreResult<Vec<Following>> {
+        self.list_following_where(local_actor, None).await
+    }
+
+    async fn list_following_where(&self, local_actor: &str, target: Option<&str>) -> StoreResult<Vec<Following>> {
         let rows = sqlx::query(
             "SELECT f.follow_id AS follow_id, f.status AS status, r.id AS id FROM following f
-             JOIN remote_actors r ON r.id = f.target WHERE f.local_actor = $1 ORDER BY f.created_at DESC",
+             JOIN remote_actors r ON r.id = f.target WHERE f.local_actor = $1 AND ($2 = '' OR f.target = $2)
+             ORDER BY f.created_at DESC",
         )
         .bind(local_actor)
+        .bind(target.unwrap_or_default())
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::new();

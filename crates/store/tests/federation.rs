@@ -29,7 +29,8 @@ both!(
     followers_seeded_in_bulk,
     outbound_interactions_once_and_undone,
     followers_by_server_and_cursor,
-    instance_settings_override_and_reset
+    instance_settings_override_and_reset,
+    one_follower_with_its_follow_activity
 );
 
 fn remote(id: &str, host: &str, shared: Option<&str>) -> RemoteActor {
@@ -82,6 +83,48 @@ async fn keys_are_created_once(store: &Store) {
     let second = store.ensure_actor_key("organisation", "pub2", "priv2").await.unwrap();
     assert_eq!(first, ("pub1".to_owned(), "priv1".to_owned()));
     assert_eq!(second, first, "the first key stays");
+}
+
+/// A follow read back alone keeps the id of its `Follow` (the `Accept` or
+/// `Reject` sent later names it) and its status; a follow sent again keeps
+/// an acceptance.
+async fn one_follower_with_its_follow_activity(store: &Store) {
+    let network = "https://here.example/users/network";
+    let org = remote("https://m.example/users/org", "m.example", None);
+    store.upsert_remote_actor(&org).await.unwrap();
+    assert_eq!(store.find_follower(network, &org.id).await.unwrap(), None);
+    store
+        .add_follower(network, &org.id, "https://m.example/f/1", FollowStatus::Pending)
+        .await
+        .unwrap();
+    let f = store.find_follower(network, &org.id).await.unwrap().unwrap();
+    assert_eq!(
+        (f.actor, f.status, f.follow_id.as_str()),
+        (org.clone(), FollowStatus::Pending, "https://m.example/f/1")
+    );
+    assert_eq!(
+        store
+            .find_follower("https://here.example/users/demo", &org.id)
+            .await
+            .unwrap(),
+        None,
+        "another local actor's follower"
+    );
+    store
+        .set_follower_status(network, &org.id, FollowStatus::Accepted)
+        .await
+        .unwrap();
+    store
+        .add_follower(network, &org.id, "https://m.example/f/2", FollowStatus::Pending)
+        .await
+        .unwrap();
+    let f = store.find_follower(network, &org.id).await.unwrap().unwrap();
+    assert_eq!(
+        (f.status, f.follow_id.as_str()),
+        (FollowStatus::Accepted, "https://m.example/f/2")
+    );
+    assert!(store.remove_follower(network, &org.id).await.unwrap());
+    assert_eq!(store.find_follower(network, &org.id).await.unwrap(), None);
 }
 
 async fn followers_and_inboxes(store: &Store) {

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use gazette_core::network::{MATCH_END, MATCH_START};
-use gazette_core::{FeedCursor, FeedFilter, MemberProfile, MemberStatus, NetworkItem, RemoteActor};
+use gazette_core::{FeedCursor, FeedFilter, FollowStatus, MemberProfile, MemberStatus, NetworkItem, RemoteActor};
 use gazette_store::testing::TestDb;
 use gazette_store::{Backend, Boost, ItemWrite, Store};
 
@@ -567,7 +567,7 @@ async fn reruns_rate_limits_departures_and_groups(store: &Store) {
         public_key_id: format!("{id}#main-key"),
         public_key_pem: "pem".into(),
         moved_to: None,
-        refreshed_at: chrono::Utc::now(),
+        refreshed_at: chrono::DateTime::from_timestamp_micros(chrono::Utc::now().timestamp_micros()).unwrap(),
     };
     let g = group("https://net.example/users/network", "Group", "The Network");
     let p = group("https://net.example/users/person", "Person", "Someone");
@@ -582,13 +582,40 @@ async fn reruns_rate_limits_departures_and_groups(store: &Store) {
         .await
         .unwrap();
     assert!(store.accepted_groups(local).await.unwrap().is_empty(), "pending");
-    store.accept_following(&g.id, "https://here.example/f/1").await.unwrap();
-    store.accept_following(&p.id, "https://here.example/f/2").await.unwrap();
-    let groups = store.accepted_groups(local).await.unwrap();
+    let pending = store.find_following(local, &g.id).await.unwrap().unwrap();
     assert_eq!(
-        groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
-        ["The Network"]
+        (pending.follow_id.as_str(), pending.status),
+        ("https://here.example/f/1", FollowStatus::Pending)
     );
+    assert_eq!(
+        store
+            .find_following(local, "https://net.example/users/nobody")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        !store
+            .accept_following(&g.id, "https://here.example/f/other")
+            .await
+            .unwrap(),
+        "another follow's Accept"
+    );
+    assert!(store.accept_following(&g.id, "https://here.example/f/1").await.unwrap());
+    assert!(
+        !store.accept_following(&g.id, "https://here.example/f/1").await.unwrap(),
+        "accepted already: no change to report"
+    );
+    assert!(store.accept_following(&p.id, "https://here.example/f/2").await.unwrap());
+    assert_eq!(
+        store.find_following(local, &g.id).await.unwrap().unwrap().status,
+        FollowStatus::Accepted
+    );
+    let groups = store.accepted_groups(local).await.unwrap();
+    assert_eq!(groups, std::slice::from_ref(&g));
+    // A refused follow (`Reject`) is forgotten: no longer a member.
+    assert!(store.remove_following(None, &g.id).await.unwrap());
+    assert!(store.accepted_groups(local).await.unwrap().is_empty());
 }
 
 async fn boosts_are_recorded_with_the_write_once(store: &Store) {

@@ -870,16 +870,23 @@ fn public_view(view: Option<StoredArticle>) -> Result<StoredArticle, PageError> 
 
 /// The rendered article page, from the page cache when nothing it shows has
 /// changed: the validator names the article's, author's and organisation's
-/// versions and the instance settings in effect, so an edit from any process
-/// is seen on the next request.
+/// versions, the instance settings in effect and the networks the
+/// organisation is a member of, so an edit or a membership decision from
+/// any process is seen on the next request.
 async fn article_page(state: &AppState, view: &StoredArticle, lang: &Language) -> Result<Bytes, PageError> {
     let a = &view.article;
     let key = format!("{}|{lang}", a.slug);
-    let (reactions, settings) = tokio::try_join!(state.store().reactions_stamp(&a.id), state.settings())?;
+    let username = view.organisation.as_ref().map(|o| o.username.as_str());
+    let (reactions, settings, networks) = tokio::try_join!(
+        async { Ok::<_, PageError>(state.store().reactions_stamp(&a.id).await?) },
+        async { Ok(state.settings().await?) },
+        network_members::networks_of(state, username)
+    )?;
     // The instance settings (name, footer, languages) show on the page too.
     let settings = crate::settings::fingerprint(&settings);
+    let networks_stamp = network_members::networks_fingerprint(&networks);
     let validator = format!(
-        "{}:{}:{}:{}:{}:{reactions}:{settings:x}",
+        "{}:{}:{}:{}:{}:{reactions}:{settings:x}:{networks_stamp:x}",
         a.id,
         a.version,
         a.updated_at.timestamp_micros(),
@@ -891,7 +898,7 @@ async fn article_page(state: &AppState, view: &StoredArticle, lang: &Language) -
     if let Some(page) = state.cached_page(&key, &validator) {
         return Ok(page);
     }
-    let page = Bytes::from(render_article(state, a, view.organisation.as_ref(), &view.author, lang).await?);
+    let page = Bytes::from(render_article(state, a, view.organisation.as_ref(), &view.author, lang, networks).await?);
     state.cache_page(key, validator, page.clone());
     Ok(page)
 }
@@ -902,6 +909,7 @@ async fn render_article(
     org: Option<&Organisation>,
     author: &Author,
     lang: &Language,
+    networks: Vec<NetworkLink>,
 ) -> Result<String, PageError> {
     let cover = async {
         match &article.cover {
@@ -943,7 +951,8 @@ async fn render_article(
             .collect(),
     };
 
-    let site = site(state, org).await?;
+    let mut site = site(state, org).await?;
+    site.networks = networks;
     let t = article.translation(Some(lang));
     let canonical = state.url(&article_path(&article.slug, lang));
     let published = article.published_at;

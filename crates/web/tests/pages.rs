@@ -769,3 +769,62 @@ async fn theme_folder_overrides_templates_and_static_files() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The article page, though cached, says "Member of" exactly when the
+/// organisation's follow of a network's `Group` is accepted: its cache
+/// validator covers the membership (an acceptance, a rename, a `Reject`).
+#[tokio::test]
+async fn cached_article_page_follows_the_membership() {
+    let app = app().await;
+    let uri = "/articles/entretien/en";
+    let org = format!("{PUBLIC_URL}/users/soleil");
+    let mut group = RemoteActor {
+        id: "https://net.example/users/network".into(),
+        kind: "Group".into(),
+        preferred_username: "network".into(),
+        name: "European SSE Network".into(),
+        host: "net.example".into(),
+        inbox: "https://net.example/users/network/inbox".into(),
+        shared_inbox: None,
+        url: Some("https://net.example/network/feed".into()),
+        icon: None,
+        public_key_id: "https://net.example/users/network#main-key".into(),
+        public_key_pem: "PEM".into(),
+        moved_to: None,
+        refreshed_at: Utc::now(),
+    };
+    let page = app.get(uri).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text().contains("Member of"), "{}", page.text());
+
+    // Asked to join: pending, so nothing yet (the cached page is still right).
+    app.store.upsert_remote_actor(&group).await.unwrap();
+    app.store
+        .add_following(&org, &group.id, "https://news.coop.test/follows/1")
+        .await
+        .unwrap();
+    assert!(!app.get(uri).await.text().contains("Member of"));
+
+    // Accepted: the next request says so, linked to the network's page.
+    assert!(
+        app.store
+            .accept_following(&group.id, "https://news.coop.test/follows/1")
+            .await
+            .unwrap()
+    );
+    let page = app.get(uri).await;
+    assert!(
+        page.text()
+            .contains("Member of <a href=\"https://net.example/network/feed\">European SSE Network</a>"),
+        "{}",
+        page.text()
+    );
+
+    // Renamed, then refused (a `Reject` forgets the follow).
+    group.name = "SSE Network Europe".into();
+    app.store.upsert_remote_actor(&group).await.unwrap();
+    assert!(app.get(uri).await.text().contains(">SSE Network Europe</a>"));
+    assert!(app.store.remove_following(None, &group.id).await.unwrap());
+    let page = app.get(uri).await;
+    assert!(!page.text().contains("Member of"), "{}", page.text());
+}

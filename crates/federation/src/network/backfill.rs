@@ -6,17 +6,24 @@
 //! or a page that does not parse ends it. Progress is saved after every
 //! page, so a restart resumes where it stopped.
 //!
-//! It runs again from the first page when the member accepts the network's
-//! follow and when it is approved again (a suspended, removed or departed
-//! member): what it published in between would otherwise be missing. A run
-//! asked for while one is in progress starts once that one ends.
+//! A member's articles reach the coordinator from the moment its instance
+//! accepts the network's follow; the backfill covers what came before. So
+//! while that follow is pending, the first run waits for the `Accept`
+//! (state `waiting`): read then, the outbox misses nothing and is read
+//! once. A member whose actor says `manuallyApprovesFollowers` (its editors
+//! may take days) is read at once instead, so its earlier articles show
+//! meanwhile, and read again from the first page when its `Accept` comes:
+//! what it published in between was neither read nor delivered. A member
+//! approved again (suspended, removed or departed) is read again from the
+//! first page: what it published meanwhile was ignored. A run asked for
+//! while one is in progress starts once that one ends.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use activitypub_federation::config::FederationConfig;
 use activitypub_federation::fetch::fetch_object_http;
-use gazette_core::{Backfill, Member};
+use gazette_core::{Backfill, FollowStatus, Member};
 use serde_json::Value;
 use tokio::sync::watch;
 use url::Url;
@@ -86,16 +93,40 @@ pub async fn backfill_member(
     let data = config.to_request_data();
     let network = super::settings(&data)?.clone();
     let mut b = member.backfill.clone();
+    // Taken before the follow is looked at: an `Accept` arriving in between
+    // asks again, so a run is never lost (at worst one runs twice).
     if data.store().take_backfill_rerun(&member.actor).await? {
         // Read again from the first page: what was published since the
         // last run (items already in the feed are written again, harmlessly).
         b = Backfill::default();
+    }
+    let mut actor = None;
+    if b.next.is_none() && b.pages == 0 {
+        let follow = data
+            .store()
+            .find_following(&super::actor_id(&data, &network), &member.actor)
+            .await?
+            .map(|f| f.status);
+        if follow == Some(FollowStatus::Pending) {
+            match fetch_actor_document(&data, &member.actor).await {
+                Ok(doc) if waits_for_accept(&doc) => {
+                    b.state = WAITING.into();
+                    b.error = None;
+                    data.store().save_backfill(&member.actor, &b).await?;
+                    return Ok(b);
+                }
+                Ok(doc) => actor = Some(doc),
+                // Read below again, and recorded as the run's failure.
+                Err(_) => {}
+            }
+        }
     }
     b.state = "pending".into();
     b.error = None;
     let result = walk(
         config,
         member,
+        actor,
         &mut b,
         network.backfill_max_pages,
         network.backfill_max_items,
@@ -115,9 +146,21 @@ pub async fn backfill_member(
     Ok(b)
 }
 
+/// The backfill state of a member whose first run waits for its `Accept`.
+pub const WAITING: &str = "waiting";
+
+/// Whether the first run waits for the member to accept the network's
+/// (pending) follow: unless its actor says its followers are approved by
+/// hand, the `Accept` comes at once, and a run before it could miss what
+/// is published in between.
+fn waits_for_accept(actor: &Value) -> bool {
+    actor.get("manuallyApprovesFollowers").and_then(Value::as_bool) != Some(true)
+}
+
 async fn walk(
     config: &FederationConfig<FedContext>,
     member: &Member,
+    actor: Option<Value>,
     b: &mut Backfill,
     max_pages: u32,
     max_items: u32,
@@ -125,7 +168,10 @@ async fn walk(
     let data = config.to_request_data();
     let mut next = b.next.clone();
     if next.is_none() && b.pages == 0 {
-        let actor = fetch_actor_document(&data, &member.actor).await?;
+        let actor = match actor {
+            Some(doc) => doc,
+            None => fetch_actor_document(&data, &member.actor).await?,
+        };
         let outbox_url = link(actor.get("outbox"))
             .ok_or_else(|| FederationError::bad_request(format!("{} has no outbox", member.actor)))?;
         check_host(member, &outbox_url)?;
@@ -219,5 +265,19 @@ async fn read_items(
         if let Err(e) = result {
             tracing::info!(member = %member.actor, error = %e, "outbox item skipped");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_a_member_approving_followers_by_hand_is_read_before_its_accept() {
+        assert!(waits_for_accept(&json!({ "manuallyApprovesFollowers": false })));
+        assert!(waits_for_accept(&json!({ "type": "Organization" })));
+        assert!(waits_for_accept(&json!({ "manuallyApprovesFollowers": "yes" })));
+        assert!(!waits_for_accept(&json!({ "manuallyApprovesFollowers": true })));
     }
 }

@@ -5,12 +5,15 @@
 //! and queues the backfill of its outbox; removing it undoes that follow.
 //!
 //! Anyone may follow the network actor to receive its boosts: only a
-//! follower that is an `Organization` is taken as asking to join.
+//! follower that is an `Organization` is taken as asking to join, and its
+//! follow stays pending until the coordinator decides: approving sends the
+//! `Accept` of that `Follow`, rejecting or removing sends its `Reject`, so
+//! the organisation's own pages say "Member of" only once it is a member.
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
 use chrono::Utc;
-use gazette_core::{Member, MemberProfile, MemberStatus, RemoteActor};
+use gazette_core::{FollowStatus, Member, MemberProfile, MemberStatus, RemoteActor};
 use gazette_store::{MemberHealth, ModeratedItem};
 use serde_json::{Value, json};
 use url::Url;
@@ -48,6 +51,32 @@ fn handle(actor: &RemoteActor) -> String {
     format!("{}@{}", actor.preferred_username, actor.host)
 }
 
+/// Whether a follow of `local` by `follower` is a request to join the
+/// network (the network actor followed by an organisation).
+pub(crate) fn asks_to_join(local: &LocalActor, follower: &RemoteActor) -> bool {
+    matches!(local, LocalActor::Network(_)) && follower.kind == "Organization"
+}
+
+/// Inbox hook, before a follow of a local actor is stored: how the network
+/// decides it. A request to join waits for the coordinator (pending) unless
+/// the organisation is a member already, approved or suspended (accepted:
+/// an invited member joining, or a member following again). `None` for
+/// every other follow, which the instance's usual rule answers.
+pub async fn follow_status(
+    ctx: &FedContext,
+    local: &LocalActor,
+    follower: &RemoteActor,
+) -> Result<Option<FollowStatus>, FederationError> {
+    if !asks_to_join(local, follower) {
+        return Ok(None);
+    }
+    let member = ctx.store().find_member(&follower.id).await?;
+    Ok(Some(match member.map(|m| m.status) {
+        Some(MemberStatus::Approved | MemberStatus::Suspended) => FollowStatus::Accepted,
+        _ => FollowStatus::Pending,
+    }))
+}
+
 /// Inbox hook, after a follow of a local actor was stored: an organisation
 /// following the network actor asks to join.
 pub async fn on_follow(
@@ -55,7 +84,7 @@ pub async fn on_follow(
     local: &LocalActor,
     follower: &DbRemoteActor,
 ) -> Result<(), FederationError> {
-    if !matches!(local, LocalActor::Network(_)) || follower.actor.kind != "Organization" {
+    if !asks_to_join(local, &follower.actor) {
         return Ok(());
     }
     let actor = &follower.actor;
@@ -128,22 +157,27 @@ pub async fn health(ctx: &FedContext, status: Option<MemberStatus>) -> Result<Ve
 }
 
 /// Approves a member (a pending request, or a suspended, rejected, removed
-/// or departed member): the network actor follows its organisation and the
-/// backfill of its outbox is queued (from the first page).
+/// or departed member): its pending follow of the network actor is
+/// accepted, the network actor follows its organisation and the backfill
+/// of its outbox is queued (from the first page).
 pub async fn approve(ctx: &FedContext, target: &str) -> Result<Member, FederationError> {
     super::settings(ctx)?;
     let m = member(ctx, target).await?;
     check_transition(&m, MemberStatus::Approved)?;
     crate::safety::check_actor(ctx, &m.actor).await?;
     let m = ctx.store().set_member_status(&m.actor, MemberStatus::Approved).await?;
+    accept_member_follow(ctx, &m).await?;
     follow_member(ctx, &m).await?;
     Ok(m)
 }
 
 /// Invites `target` (`@name@host` or an actor URL): it becomes an approved
 /// member at once and the network actor follows it; its instance accepts
-/// the follow (or, with manual approval, its editors do). A member already
-/// approved, or suspended (approve it instead), is refused with 409.
+/// the follow (or, with manual approval, its editors do). If it had asked
+/// to join, its pending follow is accepted now; if it joins later
+/// (`gazette network join`), its follow is accepted as it arrives. A
+/// member already approved, or suspended (approve it instead), is refused
+/// with 409.
 pub async fn invite(data: &Data<FedContext>, target: &str) -> Result<Member, FederationError> {
     super::settings(data)?;
     let actor = resolve_actor(data, target).await?;
@@ -173,13 +207,17 @@ pub async fn invite(data: &Data<FedContext>, target: &str) -> Result<Member, Fed
         )
         .await?;
     let m = data.store().set_member_status(&m.actor, MemberStatus::Approved).await?;
+    accept_member_follow(data, &m).await?;
     follow_member(data, &m).await?;
     Ok(m)
 }
 
 /// Rejects a request, suspends a member (its articles hidden, kept, and
-/// nothing new aggregated) or removes it (likewise, and the network actor
-/// stops following it). A decision its status does not allow is a 409.
+/// nothing new aggregated; its follow of the network stays accepted) or
+/// removes it (likewise, and the network actor stops following it).
+/// Rejecting and removing also refuse the organisation's follow of the
+/// network actor (a `Reject`), so its pages stop saying "Member of". A
+/// decision its status does not allow is a 409.
 pub async fn decide(ctx: &FedContext, target: &str, status: MemberStatus) -> Result<Member, FederationError> {
     super::settings(ctx)?;
     if status == MemberStatus::Approved {
@@ -189,21 +227,67 @@ pub async fn decide(ctx: &FedContext, target: &str, status: MemberStatus) -> Res
     check_transition(&m, status)?;
     let m = ctx.store().set_member_status(&m.actor, status).await?;
     if matches!(status, MemberStatus::Removed | MemberStatus::Rejected) {
+        reject_member_follow(ctx, &m).await?;
         unfollow_member(ctx, &m).await?;
     }
     Ok(m)
 }
 
-/// Inbox hook, after a follow of ours was accepted: when it is the network
-/// actor's follow of an approved member, the member's outbox is read again
-/// from its first page (articles published between the approval and the
-/// `Accept` did not reach us).
+/// The network actor, and its id.
+fn network_actor(ctx: &FedContext) -> Result<(LocalActor, String), FederationError> {
+    let network = super::settings(ctx)?;
+    Ok((LocalActor::Network(network.clone()), super::actor_id(ctx, network)))
+}
+
+/// Accepts the member's pending follow of the network actor: `Accept` of
+/// the `Follow` it sent (its own id). Nothing when it has no follow (it was
+/// invited and has not joined; it left) or the follow is accepted already
+/// (a suspended member approved again: it never stopped being followed, and
+/// an `Accept` of the same `Follow` again would tell its instance nothing).
+async fn accept_member_follow(ctx: &FedContext, m: &Member) -> Result<(), FederationError> {
+    let (network, actor_id) = network_actor(ctx)?;
+    let Some(f) = ctx.store().find_follower(&actor_id, &m.actor).await? else {
+        return Ok(());
+    };
+    if f.status == FollowStatus::Accepted {
+        return Ok(());
+    }
+    let follow = json!({ "id": f.follow_id, "type": "Follow", "actor": f.actor.id, "object": actor_id });
+    crate::outbound::accept_follow(ctx, &network, &follow, &f.actor).await?;
+    ctx.store()
+        .set_follower_status(&actor_id, &m.actor, FollowStatus::Accepted)
+        .await?;
+    tracing::info!(member = %m.actor, "member's follow of the network accepted");
+    Ok(())
+}
+
+/// Refuses the member's follow of the network actor, pending or accepted:
+/// `Reject` of its `Follow` (Mastodon drops a follow, or a follow request,
+/// on it), and the follower forgotten.
+async fn reject_member_follow(ctx: &FedContext, m: &Member) -> Result<(), FederationError> {
+    let (network, actor_id) = network_actor(ctx)?;
+    let Some(f) = ctx.store().find_follower(&actor_id, &m.actor).await? else {
+        return Ok(());
+    };
+    crate::outbound::reject_follow(ctx, &network, &f.follow_id, &f.actor).await?;
+    ctx.store().remove_follower(&actor_id, &m.actor).await?;
+    tracing::info!(member = %m.actor, "member's follow of the network refused");
+    Ok(())
+}
+
+/// Inbox hook, after a pending follow of ours was accepted: when it is the
+/// network actor's follow of an approved member, the backfill waiting for
+/// it starts, or, when the outbox was read before (a member approving
+/// followers by hand), it is read again from its first page (articles
+/// published between that read and the `Accept` did not reach us). An
+/// `Accept` of a follow accepted already changes nothing (see
+/// [`super::backfill`]).
 pub async fn on_follow_accepted(ctx: &FedContext, actor: &DbRemoteActor) -> Result<(), FederationError> {
     if ctx.settings().network.is_none() {
         return Ok(());
     }
     if ctx.store().rerun_backfill(&actor.actor.id).await? {
-        tracing::info!(member = %actor.actor.id, "member accepted the network's follow; its outbox is read again");
+        tracing::info!(member = %actor.actor.id, "member accepted the network's follow; its outbox is read (again)");
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! organisations as they describe themselves (name, country, legal form,
 //! sectors, logo, link), by name. 404 on an instance that is not a
 //! coordinator. Also the member side: [`member_networks`], the networks an
-//! organisation belongs to, shown on its public pages.
+//! organisation belongs to, shown on its public pages (article pages too,
+//! their cache validator covering it through [`networks_fingerprint`]).
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -104,11 +105,18 @@ pub(crate) async fn get_network_members(
 /// of: the `Group` actors whose follow by the organisation was accepted,
 /// each linked to its page (the shared feed, on a Gazette coordinator).
 pub(crate) async fn member_networks(state: &AppState, site: &mut Site) -> Result<(), PageError> {
-    let Some(username) = &site.username else {
-        return Ok(());
+    site.networks = networks_of(state, site.username.as_deref()).await?;
+    Ok(())
+}
+
+/// The networks the organisation with this username is a member of (none
+/// without an organisation).
+pub(crate) async fn networks_of(state: &AppState, username: Option<&str>) -> Result<Vec<NetworkLink>, PageError> {
+    let Some(username) = username else {
+        return Ok(Vec::new());
     };
     let actor = state.fed().urls().actor(username);
-    site.networks = state
+    Ok(state
         .store()
         .accepted_groups(&actor)
         .await?
@@ -121,6 +129,18 @@ pub(crate) async fn member_networks(state: &AppState, site: &mut Site) -> Result
             },
             href: web_link(g.url.clone()).unwrap_or_else(|| g.id.clone()),
         })
-        .collect();
-    Ok(())
+        .collect())
+}
+
+/// A short stamp of what [`networks_of`] shows, for a page cache validator:
+/// it changes when a membership is accepted or ends, or a network is renamed.
+pub(crate) fn networks_fingerprint(networks: &[NetworkLink]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    for n in networks {
+        n.name.hash(&mut h);
+        n.href.hash(&mut h);
+    }
+    networks.len().hash(&mut h);
+    h.finish()
 }
