@@ -5,19 +5,23 @@
 
 use crate::error::{FieldError, ValidationError};
 use crate::language::Language;
+use crate::local_time::{self, Tz};
 
 /// The instance's name: page titles when there is no organisation profile,
 /// the admin's title bar, feeds.
 pub const NAME: &str = "instance.name";
 /// The language a new article starts in, and pages fall back to.
 pub const DEFAULT_LANGUAGE: &str = "instance.default_language";
+/// The time zone editors read and type times in (an IANA name such as
+/// `Europe/Paris`), unless they chose their own on their account page.
+pub const TIME_ZONE: &str = "instance.time_zone";
 /// New followers of local actors wait for an editor's approval.
 pub const MANUAL_FOLLOWERS: &str = "federation.manually_approves_followers";
 /// Extra text at the foot of every public page (plain text).
 pub const FOOTER: &str = "theme.footer";
 
 /// Every setting, in the order the settings page shows them.
-pub const ALL: [&str; 4] = [NAME, DEFAULT_LANGUAGE, MANUAL_FOLLOWERS, FOOTER];
+pub const ALL: [&str; 5] = [NAME, DEFAULT_LANGUAGE, TIME_ZONE, MANUAL_FOLLOWERS, FOOTER];
 
 const MAX_NAME: usize = 100;
 const MAX_FOOTER: usize = 500;
@@ -27,6 +31,7 @@ const MAX_FOOTER: usize = 500;
 pub struct InstanceSettings {
     pub name: String,
     pub default_language: Language,
+    pub time_zone: Tz,
     pub manually_approves_followers: bool,
     pub footer: String,
 }
@@ -55,6 +60,7 @@ impl InstanceSettings {
         Some(match name {
             NAME => self.name.clone(),
             DEFAULT_LANGUAGE => self.default_language.as_str().to_owned(),
+            TIME_ZONE => self.time_zone.name().to_owned(),
             MANUAL_FOLLOWERS => self.manually_approves_followers.to_string(),
             FOOTER => self.footer.clone(),
             _ => return None,
@@ -68,6 +74,11 @@ impl InstanceSettings {
             DEFAULT_LANGUAGE => {
                 if let Ok(l) = Language::parse(value) {
                     self.default_language = l;
+                }
+            }
+            TIME_ZONE => {
+                if let Ok(tz) = local_time::parse_zone(name, value) {
+                    self.time_zone = tz;
                 }
             }
             MANUAL_FOLLOWERS => self.manually_approves_followers = value == "true",
@@ -108,6 +119,7 @@ pub fn check(name: &str, raw: &str) -> Result<String, FieldError> {
             FieldError::new(name, "unknown_language", m)
                 .with_key("language_unknown", [("value", raw.trim().to_owned())])
         }),
+        TIME_ZONE => local_time::parse_zone(name, raw).map(|tz| tz.name().to_owned()),
         MANUAL_FOLLOWERS => match raw.trim() {
             "true" | "on" | "1" => Ok("true".into()),
             "false" | "off" | "0" | "" => Ok("false".into()),
@@ -168,6 +180,7 @@ mod tests {
         InstanceSettings {
             name: "Gazette".into(),
             default_language: Language::parse("en").unwrap(),
+            time_zone: Tz::UTC,
             manually_approves_followers: false,
             footer: String::new(),
         }
@@ -178,6 +191,7 @@ mod tests {
         let (s, skipped) = defaults().with_overrides([
             (NAME, "Coop News"),
             (MANUAL_FOLLOWERS, "true"),
+            (TIME_ZONE, "Europe/Rome"),
             (DEFAULT_LANGUAGE, "not a language!"),
             ("nope", "x"),
         ]);
@@ -186,6 +200,7 @@ mod tests {
         assert_eq!(s.default_language.as_str(), "en");
         assert_eq!(skipped, [DEFAULT_LANGUAGE, "nope"]);
         assert_eq!(s.value(MANUAL_FOLLOWERS).as_deref(), Some("true"));
+        assert_eq!(s.value(TIME_ZONE).as_deref(), Some("Europe/Rome"));
     }
 
     #[test]
@@ -196,6 +211,10 @@ mod tests {
         assert_eq!(check(NAME, "a\tb").unwrap_err().key, "settings_name_control");
         assert_eq!(check(DEFAULT_LANGUAGE, "FR").unwrap(), "fr");
         assert_eq!(check(DEFAULT_LANGUAGE, "zz-top").unwrap_err().key, "language_unknown");
+        assert_eq!(check(TIME_ZONE, " europe/paris ").unwrap(), "Europe/Paris");
+        let tz = check(TIME_ZONE, "Mars/Olympus").unwrap_err();
+        assert_eq!((tz.field.as_str(), tz.key), (TIME_ZONE, "time_zone_unknown"));
+        assert_eq!(tz.params, [("value", "Mars/Olympus".to_owned())]);
         assert_eq!(check(MANUAL_FOLLOWERS, "on").unwrap(), "true");
         assert_eq!(check(MANUAL_FOLLOWERS, "").unwrap(), "false");
         assert_eq!(

@@ -47,6 +47,7 @@ impl AppState {
         InstanceSettings {
             name: c.instance_name.clone(),
             default_language: c.default_language.clone(),
+            time_zone: c.time_zone,
             manually_approves_followers: self.fed().settings().manually_approves_followers,
             footer: c.theme.footer.clone(),
         }
