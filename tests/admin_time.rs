@@ -236,6 +236,9 @@ async fn schedules_and_shows_times_in_local_time() {
             ("set-name", name.clone()),
             ("set-default_language", language.clone()),
             ("set-time_zone", zone.to_owned()),
+            ("set-comment_policy", "open".to_owned()),
+            ("set-primary_color", "#1d6b4f".to_owned()),
+            ("set-accent_color", "#f2a900".to_owned()),
             ("set-footer", String::new()),
         ]
     };
@@ -259,6 +262,56 @@ async fn schedules_and_shows_times_in_local_time() {
         store.instance_setting("instance.time_zone").await.unwrap().as_deref(),
         Some("Europe/Paris")
     );
+
+    // The comment policy and the theme colours are settings too: a pale
+    // main colour (white text on it) and a bad policy are refused, named.
+    let published = store
+        .list_articles(&gazette_store::ArticleQuery::published(1, 0))
+        .await
+        .unwrap()
+        .articles
+        .remove(0);
+    let article_url = format!("{}/articles/{}", server.base, published.slug);
+    let before = reqwest::get(&article_url).await.unwrap().text().await.unwrap();
+    assert!(
+        before.contains("--primary: #1d6b4f"),
+        "the page is rendered (and cached) with the file's colours"
+    );
+    let (_, page) = admin.get("/admin/settings").await;
+    let token = csrf(&page);
+    let mut theme = settings("Europe/Paris");
+    theme[0].1 = token.clone();
+    theme[4].1 = "closed".into();
+    theme[5].1 = "#F2A900".into();
+    theme[6].1 = "blue".into();
+    let (status, _, page) = admin.post_form("/admin/settings", &pairs(&theme)).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("“closed” is not a comment policy"));
+    assert!(page.contains("White text on #f2a900 has a contrast of only 2.0:1"));
+    assert!(page.contains("“blue” is not a colour written #rrggbb"));
+    assert_eq!(input_value(&page, "set-primary_color"), "#F2A900", "kept as typed");
+    theme[4].1 = "moderated".into();
+    theme[5].1 = "#204A87".into();
+    theme[6].1 = "#f5c211".into();
+    let (status, _, _) = admin.post_form("/admin/settings", &pairs(&theme)).await;
+    assert_eq!(status, 303);
+    let home = reqwest::get(format!("{}/", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("--primary: #204a87") && home.contains("--accent: #f5c211"),
+        "the public pages use the new colours at once"
+    );
+    let after = reqwest::get(&article_url).await.unwrap().text().await.unwrap();
+    assert!(
+        after.contains("--primary: #204a87"),
+        "a cached article page is not served stale"
+    );
+    let (_, comments) = admin.get("/admin/comments").await;
+    assert!(comments.contains("comment policy: moderated"));
 
     // Scheduled as Paris summer time: stored in UTC, two hours earlier.
     let (_, page) = admin.get("/admin/articles/new").await;

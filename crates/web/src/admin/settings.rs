@@ -1,6 +1,6 @@
 //! Settings: `/admin/settings` (admins) changes the instance settings
-//! without a restart (name, default language of new articles, manual
-//! approval of followers, footer), through [`crate::settings::update`], the
+//! without a restart (name, default language of new articles, time zone,
+//! manual approval of followers, comment policy, theme colours, footer), through [`crate::settings::update`], the
 //! write path `PUT /api/settings` uses; the page says which values come
 //! from the config file and which are stored here, and each can be put back
 //! to the file's. `/admin/account` (everyone) holds the user's own
@@ -43,6 +43,9 @@ fn field_id(name: &str) -> &'static str {
         settings::DEFAULT_LANGUAGE => "set-default_language",
         settings::TIME_ZONE => "set-time_zone",
         settings::MANUAL_FOLLOWERS => "set-manual_followers",
+        settings::COMMENT_POLICY => "set-comment_policy",
+        settings::PRIMARY_COLOR => "set-primary_color",
+        settings::ACCENT_COLOR => "set-accent_color",
         settings::FOOTER => "set-footer",
         _ => "",
     }
@@ -59,6 +62,8 @@ struct SettingView {
     default: String,
     /// A stored value overrides the file's.
     overridden: bool,
+    /// For a colour written `#rrggbb`: the colour, to show beside it.
+    swatch: Option<String>,
     updated_at: Option<String>,
     updated_by: Option<String>,
 }
@@ -87,13 +92,18 @@ async fn settings_page(
         .iter()
         .map(|&name| {
             let stored = effective.stored.iter().find(|s| s.name == name);
+            let value = typed
+                .and_then(|t| t.get(name).cloned())
+                .or_else(|| effective.values.value(name))
+                .unwrap_or_default();
+            let is_hex =
+                value.len() == 7 && value.starts_with('#') && value[1..].chars().all(|c| c.is_ascii_hexdigit());
             SettingView {
                 name,
                 id: field_id(name),
-                value: typed
-                    .and_then(|t| t.get(name).cloned())
-                    .or_else(|| effective.values.value(name))
-                    .unwrap_or_default(),
+                swatch: ([settings::PRIMARY_COLOR, settings::ACCENT_COLOR].contains(&name) && is_hex)
+                    .then(|| value.to_ascii_lowercase()),
+                value,
                 default: defaults.value(name).unwrap_or_default(),
                 overridden: stored.is_some(),
                 updated_at: stored.map(|s| local_time::format_in(s.updated_at, signed.tz, "%Y-%m-%d %H:%M %Z")),
@@ -111,6 +121,7 @@ async fn settings_page(
         "field_errors": field_errors,
         "flash": flash,
         "zone_names": local_time::zone_names().collect::<Vec<_>>(),
+        "comment_policies": settings::COMMENT_POLICIES,
     });
     let mut r = render(state, signed, "settings", "admin/settings.html", page);
     *r.status_mut() = status;
