@@ -594,6 +594,18 @@ try {
   await page.selectOption("#account-locale", "");
   await Promise.all([page.waitForURL("**done=language_saved"), page.click("#main form[action='/admin/language'] button")]);
 
+  step("your time zone: an unknown one refused and named, then saved and shown");
+  expect((await text()).includes("Times in UTC"), "the instance's zone to begin with");
+  await page.fill("#account-time_zone", "Europe/Atlantis");
+  await page.click("form[action='/admin/account/time_zone'] button[type=submit]");
+  expect((await text()).includes("“Europe/Atlantis” is not a time zone name"), "the unknown zone is named");
+  expect((await page.inputValue("#account-time_zone")) === "Europe/Atlantis", "the typed zone is kept");
+  await audit("account-zone-error");
+  await page.fill("#account-time_zone", "Europe/Rome");
+  await Promise.all([page.waitForURL("**done=time_zone_saved"), page.click("form[action='/admin/account/time_zone'] button[type=submit]")]);
+  expect((await text()).includes("Times in Europe/Rome"), "the frame names the user's zone");
+  await audit("account-zone");
+
   step("followers by server, counted, and pages by cursor");
   await page.goto(`${opts.base}/admin/followers?actor=camille_renard`);
   expect((await text()).includes("many.example"), "the server with many followers");
@@ -605,7 +617,7 @@ try {
   await page.click("a:has-text('Newest')");
   expect((await page.locator("table tbody tr").count()) === 50, "back to the newest");
   await page.fill("#host-filter", "other.example");
-  await page.click("form[role=search] button");
+  await page.click("form[role=search]:has(#host-filter) button");
   expect((await text()).includes("2 follower(s) on other.example"), "the count on one server");
   expect((await page.locator("table tbody tr").count()) === 2, "only that server's followers");
   await audit("followers-filtered");
@@ -647,6 +659,20 @@ try {
   expect((await page.inputValue("#set-footer")) === "Footer kept through a stale token.", "saved");
   await page.check("input[name='reset-set-footer']");
   await Promise.all([page.waitForURL("**done=settings_saved"), page.click("form[action='/admin/settings'] button[type=submit]")]);
+
+  step("followers searched by name or handle, with and without the server filter");
+  await page.goto(`${opts.base}/admin/followers?actor=camille_renard`);
+  await page.fill("#follower-q", "@READER1");
+  await page.click("form.follower-search button");
+  expect((await page.locator("table tbody tr").count()) === 11, "reader1 and reader10 to reader19");
+  expect((await text()).includes("contains “@READER1”"), "the search is named");
+  expect((await page.inputValue("#follower-q")) === "@READER1", "the search is kept in its field");
+  await audit("followers-search");
+  await page.fill("#host-filter", "other.example");
+  await page.click("form[role=search]:has(#host-filter) button");
+  expect((await page.locator("table tbody tr").count()) === 1, "reader1 alone on other.example");
+  await page.click("a:has-text('Clear the search')");
+  expect((await page.locator("table tbody tr").count()) === 2, "the server filter without the search");
 
   step("authors' profiles");
   await page.goto(`${opts.base}/admin/authors`);

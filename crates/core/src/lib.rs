@@ -4,6 +4,7 @@
 pub mod error;
 mod iso_codes;
 pub mod language;
+pub mod local_time;
 pub mod markdown;
 pub mod media;
 pub mod model;

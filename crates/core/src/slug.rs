@@ -1,4 +1,5 @@
-//! URL slugs: lowercase ASCII words joined by hyphens.
+//! URL slugs: lowercase ASCII words joined by hyphens; and the accent
+//! folding they share with the admin's searches ([`fold_for_search`]).
 
 /// Makes a slug from a title: accents folded, everything else dropped.
 pub fn slugify(title: &str) -> String {
@@ -19,6 +20,13 @@ pub fn slugify(title: &str) -> String {
         }
     }
     out
+}
+
+/// `text` in lower case with accents folded (`Élodie` → `elodie`), as
+/// search keys are stored and searched for, so a search finds a name
+/// whatever its case and accents.
+pub fn fold_for_search(text: &str) -> String {
+    text.chars().flat_map(char::to_lowercase).flat_map(fold).collect()
 }
 
 fn fold(c: char) -> Vec<char> {
@@ -77,6 +85,7 @@ mod tests {
             "economie-sociale-l-oeuvre-d-une-cooperative"
         );
         assert_eq!(slugify("  Ünïcode -- 2026 "), "unicode-2026");
+        assert_eq!(fold_for_search("Élodie ŒUVRE @Zoë@Ex.org"), "elodie oeuvre @zoe@ex.org");
     }
 
     #[test]

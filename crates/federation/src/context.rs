@@ -105,6 +105,14 @@ impl CommentPolicy {
             _ => None,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommentPolicy::Open => "open",
+            CommentPolicy::FollowersOnly => "followers_only",
+            CommentPolicy::Moderated => "moderated",
+        }
+    }
 }
 
 /// The app data handed to every federation handler.
@@ -174,6 +182,18 @@ impl FedContext {
                 None => self.0.settings.manually_approves_followers,
             },
         )
+    }
+
+    /// The comment policy now: the value an administrator stored (admin
+    /// settings page, API), else the config's.
+    pub async fn comment_policy(&self) -> Result<CommentPolicy, gazette_store::StoreError> {
+        Ok(self
+            .store()
+            .instance_setting(gazette_core::settings::COMMENT_POLICY)
+            .await?
+            .as_deref()
+            .and_then(CommentPolicy::parse)
+            .unwrap_or(self.0.settings.comment_policy))
     }
 
     pub(crate) fn wake_delivery(&self) {

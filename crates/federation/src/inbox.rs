@@ -515,7 +515,7 @@ impl IncomingActivity {
             .and_then(Value::as_str)
             .and_then(gazette_core::validate::parse_time)
             .unwrap_or_else(Utc::now);
-        let status = match data.settings().comment_policy {
+        let status = match data.comment_policy().await? {
             CommentPolicy::Open => "visible",
             CommentPolicy::Moderated => "pending",
             CommentPolicy::FollowersOnly => {

@@ -98,6 +98,9 @@ pub async fn web_state(
         public_url: config.instance.public_url.clone(),
         instance_name: config.instance.name.clone(),
         default_language: config.instance.default_language.clone(),
+        // Checked when the config was read; UTC should it ever not parse.
+        time_zone: gazette_core::local_time::parse_zone("instance.time_zone", &config.instance.time_zone)
+            .unwrap_or(gazette_core::local_time::Tz::UTC),
         max_upload_bytes: usize::try_from(config.media.max_upload_bytes).unwrap_or(usize::MAX),
         theme: ThemeConfig {
             dir: config.theme.dir.clone(),

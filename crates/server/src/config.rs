@@ -42,6 +42,9 @@ pub struct InstanceConfig {
     pub public_url: String,
     pub name: String,
     pub default_language: Language,
+    /// The time zone the admin shows and reads times in (an IANA name as
+    /// the tz database spells it), unless a user chose their own.
+    pub time_zone: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -153,6 +156,7 @@ impl Default for InstanceConfig {
             // A literal in the ISO 639-1 table: this cannot fail, and `Default`
             // cannot return an error, so a panic here would be a bug in core.
             default_language: Language::parse("en").expect("`en` is a known language tag"),
+            time_zone: gazette_core::local_time::DEFAULT_ZONE.into(),
         }
     }
 }
@@ -344,6 +348,15 @@ pub const KEYS: &[Key] = &[
         name: "default_language",
         set: Setter::Text(|c, v| {
             c.instance.default_language = Language::parse(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "instance",
+        name: "time_zone",
+        set: Setter::Text(|c, v| {
+            let tz = gazette_core::local_time::parse_zone("instance.time_zone", v).map_err(|e| e.message)?;
+            c.instance.time_zone = tz.name().to_owned();
             Ok(())
         }),
     },
@@ -991,6 +1004,7 @@ mod tests {
         assert_eq!(c.instance.public_url, "http://127.0.0.1:8080");
         assert_eq!(c.instance.name, "Gazette");
         assert_eq!(c.instance.default_language.as_str(), "en");
+        assert_eq!(c.instance.time_zone, "UTC");
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.server.data_dir, PathBuf::from("./data"));
         assert_eq!(c.database.url, None);
@@ -1063,6 +1077,7 @@ mod tests {
 public_url = "https://News.Example.org/"
 name = "Coop News"
 default_language = "pt-br"
+time_zone = "europe/lisbon"
 
 [server]
 listen = "0.0.0.0:3000"
@@ -1093,6 +1108,7 @@ level = "gazette=debug,info"
         assert_eq!(c.instance.public_url, "https://news.example.org");
         assert_eq!(c.instance.name, "Coop News");
         assert_eq!(c.instance.default_language.as_str(), "pt-BR");
+        assert_eq!(c.instance.time_zone, "Europe/Lisbon");
         assert_eq!(c.server.listen.to_string(), "0.0.0.0:3000");
         assert_eq!(c.database_url(), "sqlite:///var/lib/gazette/gazette.db");
         assert_eq!(c.database.max_connections, 20);
@@ -1227,6 +1243,10 @@ level = "gazette=debug,info"
         assert!(
             err(from_file("[instance]\ndefault_language = \"xx\"\n"))
                 .starts_with("instance.default_language: unknown language tag")
+        );
+        assert_eq!(
+            err(from_file("[instance]\ntime_zone = \"Europe/Parris\"\n")),
+            "instance.time_zone: `Europe/Parris` is not a time zone name such as Europe/Paris or UTC"
         );
         assert!(
             err(from_file("[server]\nlisten = \"localhost\"\n"))

@@ -94,12 +94,13 @@ impl Store {
     pub async fn upsert_remote_actor(&self, a: &RemoteActor) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO remote_actors (id, kind, preferred_username, name, host, inbox, shared_inbox, url, icon,
-                                        public_key_id, public_key_pem, moved_to, refreshed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                        public_key_id, public_key_pem, moved_to, refreshed_at, search_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, preferred_username = excluded.preferred_username,
                name = excluded.name, host = excluded.host, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
                url = excluded.url, icon = excluded.icon, public_key_id = excluded.public_key_id,
-               public_key_pem = excluded.public_key_pem, moved_to = excluded.moved_to, refreshed_at = excluded.refreshed_at",
+               public_key_pem = excluded.public_key_pem, moved_to = excluded.moved_to, refreshed_at = excluded.refreshed_at,
+               search_key = excluded.search_key",
         )
         .bind(&a.id)
         .bind(&a.kind)
@@ -114,6 +115,7 @@ impl Store {
         .bind(&a.public_key_pem)
         .bind(&a.moved_to)
         .bind(to_db(a.refreshed_at))
+        .bind(crate::follower_pages::actor_search_key(&a.name, &a.preferred_username, &a.host))
         .execute(self.writer())
         .await?;
         Ok(())

@@ -1,7 +1,9 @@
 //! The admin's followers page at scale: pages picked by an "older than"
-//! cursor (so the last page costs what the first does), an optional filter
-//! by server, and follower counts per server read from `follower_hosts`
-//! (migration 12, kept by triggers) instead of grouping every follower.
+//! cursor (so the last page costs what the first does), optional filters by
+//! server and by name or handle (the search key of migration 18, folded
+//! here and copied onto each follow by triggers), and follower counts per
+//! server read from `follower_hosts` (migration 12, kept by triggers)
+//! instead of grouping every follower.
 
 use gazette_core::FollowStatus;
 use sqlx::Row;
@@ -43,6 +45,44 @@ impl FollowerCursor {
     }
 }
 
+/// Which followers a page shows, besides the local actor and the status.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FollowerFilter<'a> {
+    /// Only followers on this server.
+    pub host: Option<&'a str>,
+    /// Only followers whose name or handle contains this (any case and
+    /// accents; a leading `@` is ignored).
+    pub search: Option<&'a str>,
+}
+
+/// What the follower search looks in for an actor: its name and handle,
+/// folded (see [`gazette_core::slug::fold_for_search`]).
+pub(crate) fn actor_search_key(name: &str, preferred_username: &str, host: &str) -> String {
+    gazette_core::slug::fold_for_search(&format!("{name}\n{preferred_username}@{host}"))
+}
+
+/// The `LIKE` pattern for a search as typed; `None` when nothing is left
+/// to look for.
+fn search_pattern(search: &str) -> Option<String> {
+    let folded = gazette_core::slug::fold_for_search(search.trim().trim_start_matches('@'));
+    if folded.is_empty() {
+        return None;
+    }
+    let mut p = String::with_capacity(folded.len() + 2);
+    p.push('%');
+    for c in folded.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    Some(p)
+}
+
+/// Actors written in one statement while filling in search keys.
+const KEY_BATCH: i64 = 500;
+
 /// A page of followers and the cursor of the next (older) one.
 #[derive(Debug)]
 pub struct FollowerPage {
@@ -52,15 +92,17 @@ pub struct FollowerPage {
 
 impl Store {
     /// Up to `limit` followers of `local_actor` with `status`, newest first,
-    /// older than `before` when given, only from `host` when given.
+    /// older than `before` when given, only those `filter` lets through.
     pub async fn followers_page(
         &self,
         local_actor: &str,
         status: FollowStatus,
-        host: Option<&str>,
+        filter: FollowerFilter<'_>,
         before: Option<&FollowerCursor>,
         limit: i64,
     ) -> StoreResult<FollowerPage> {
+        let host = filter.host;
+        let pattern = filter.search.and_then(search_pattern);
         let limit = limit.clamp(1, 1000);
         let cols = actor_columns_of_r();
         let cols = format!("{cols}, f.status AS f_status, f.follow_id AS f_follow_id, f.created_at AS f_created_at");
@@ -78,6 +120,11 @@ impl Store {
             ),
         };
         let mut n = if host.is_some() { 3 } else { 2 };
+        if pattern.is_some() {
+            // Read from the date index, which carries the key.
+            n += 1;
+            sql.push_str(&format!(" AND f.search_key LIKE ${n} ESCAPE '\\'"));
+        }
         if before.is_some() {
             sql.push_str(&format!(
                 " AND f.created_at <= ${a} AND (f.created_at < ${a} OR f.follower > ${b})",
@@ -92,6 +139,9 @@ impl Store {
             .bind(status.as_str());
         if let Some(h) = host {
             q = q.bind(h.to_owned());
+        }
+        if let Some(p) = pattern {
+            q = q.bind(p);
         }
         if let Some(c) = before {
             q = q.bind(to_db(c.since)).bind(c.follower.clone());
@@ -118,6 +168,40 @@ impl Store {
             None
         };
         Ok(FollowerPage { followers, older })
+    }
+
+    /// Writes the search key of the remote actors stored before there was
+    /// one (migration 18), a batch at a time; the triggers copy it onto
+    /// their follows. Returns how many actors were given one.
+    pub async fn fill_actor_search_keys(&self) -> StoreResult<u64> {
+        let mut done = 0;
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, name, preferred_username, host FROM remote_actors WHERE search_key IS NULL LIMIT $1",
+            )
+            .bind(KEY_BATCH)
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            let mut tx = self.begin_write().await?;
+            for r in &rows {
+                let (id, name, username, host): (String, String, String, String) = (
+                    r.try_get("id")?,
+                    r.try_get("name")?,
+                    r.try_get("preferred_username")?,
+                    r.try_get("host")?,
+                );
+                sqlx::query("UPDATE remote_actors SET search_key = $1 WHERE id = $2")
+                    .bind(actor_search_key(&name, &username, &host))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            done += rows.len() as u64;
+        }
     }
 
     /// Servers with the most followers of `local_actor` with `status`:
@@ -176,6 +260,17 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_keys_and_patterns_fold_case_and_accents() {
+        assert_eq!(
+            actor_search_key("Élodie Martin", "Elodie", "Social.Example"),
+            "elodie martin\nelodie@social.example"
+        );
+        assert_eq!(search_pattern(" @ÉLO ").as_deref(), Some("%elo%"));
+        assert_eq!(search_pattern("50%_a\\").as_deref(), Some("%50\\%\\_a\\\\%"));
+        assert_eq!(search_pattern(" @ "), None);
+    }
 
     #[test]
     fn cursors_round_trip_and_refuse_junk() {

@@ -42,7 +42,7 @@ pub use deliveries::{
 pub use error::{StoreError, StoreResult};
 pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationComment};
 pub use feed_moderation::ModeratedItem;
-pub use follower_pages::{FollowerCursor, FollowerPage};
+pub use follower_pages::{FollowerCursor, FollowerFilter, FollowerPage};
 pub use media::{MediaUse, NewMedia};
 pub use members::MemberHealth;
 pub use migrate::MIGRATIONS;

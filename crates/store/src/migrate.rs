@@ -108,6 +108,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0015_shared_feed_search_key.sql"),
     },
     Migration {
+        version: 18,
+        description: "time zones and follower search",
+        sqlite: include_str!("../../../migrations/sqlite/0018_time_zones_follower_search.sql"),
+        postgres: include_str!("../../../migrations/postgres/0018_time_zones_follower_search.sql"),
+    },
+    Migration {
         version: 19,
         description: "article counts",
         sqlite: include_str!("../../../migrations/sqlite/0019_article_counts.sql"),
@@ -142,7 +148,15 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         }
-        result
+        let done = result?;
+        drop(conn);
+        // Data that SQL alone cannot write (accent folding), for rows from
+        // before the migration that added it; nothing to do after the first start.
+        let keyed = self.fill_actor_search_keys().await?;
+        if keyed > 0 {
+            tracing::info!(actors = keyed, "wrote follower search keys");
+        }
+        Ok(done)
     }
 
     async fn migrate_locked(&self, conn: &mut sqlx::AnyConnection) -> StoreResult<Vec<i64>> {

@@ -36,13 +36,13 @@ pub async fn seed_followers(
         let mut tx = store.begin_write().await?;
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let p: Vec<String> = (1..=13).map(|c| format!("${}", i * 13 + c)).collect();
+                let p: Vec<String> = (1..=14).map(|c| format!("${}", i * 14 + c)).collect();
                 format!("({})", p.join(", "))
             })
             .collect();
         let sql = format!(
             "INSERT INTO remote_actors (id, kind, preferred_username, name, host, inbox, shared_inbox, url, icon,
-                                        public_key_id, public_key_pem, moved_to, refreshed_at)
+                                        public_key_id, public_key_pem, moved_to, refreshed_at, search_key)
              VALUES {} ON CONFLICT (id) DO NOTHING",
             rows.join(", ")
         );
@@ -61,7 +61,12 @@ pub async fn seed_followers(
                 .bind(a.public_key_id.clone())
                 .bind(a.public_key_pem.clone())
                 .bind(a.moved_to.clone())
-                .bind(to_db(a.refreshed_at));
+                .bind(to_db(a.refreshed_at))
+                .bind(crate::follower_pages::actor_search_key(
+                    &a.name,
+                    &a.preferred_username,
+                    &a.host,
+                ));
         }
         q.execute(&mut *tx).await?;
         let rows: Vec<String> = (0..chunk.len())

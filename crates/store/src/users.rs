@@ -58,6 +58,9 @@ pub struct User {
     pub author_id: Option<String>,
     /// Interface language chosen by the user (`en`, `fr`); none: the browser's.
     pub locale: Option<String>,
+    /// Time zone the user reads and types admin times in (an IANA name);
+    /// none: the instance's.
+    pub time_zone: Option<String>,
     pub disabled_at: Option<DateTime<Utc>>,
     /// False until a password is set (through a reset link).
     pub has_password: bool,
@@ -188,8 +191,8 @@ impl Store {
     pub async fn find_user(&self, id_or_username: &str) -> StoreResult<Option<User>> {
         let key = id_or_username.trim().to_lowercase();
         let row = sqlx::query(
-            "SELECT id, username, display_name, password_hash, role, author_id, locale, disabled_at, created_at,
-                    updated_at, email FROM users WHERE id = $1 OR username = $1",
+            "SELECT id, username, display_name, password_hash, role, author_id, locale, time_zone, disabled_at,
+                    created_at, updated_at, email FROM users WHERE id = $1 OR username = $1",
         )
         .bind(&key)
         .fetch_optional(&self.pool)
@@ -206,8 +209,8 @@ impl Store {
     /// Every user, by username.
     pub async fn list_users(&self) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(
-            "SELECT id, username, display_name, password_hash, role, author_id, locale, disabled_at, created_at,
-                    updated_at, email FROM users ORDER BY username",
+            "SELECT id, username, display_name, password_hash, role, author_id, locale, time_zone, disabled_at,
+                    created_at, updated_at, email FROM users ORDER BY username",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -318,6 +321,29 @@ impl Store {
             .bind(to_db(now()))
             .bind(user_id)
             .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// The time zone a user chose (an IANA name, stored as the tz database
+    /// spells it; `None`: the instance's). An unknown name is refused.
+    pub async fn set_user_time_zone(&self, user_id: &str, time_zone: Option<&str>) -> StoreResult<()> {
+        let zone = match time_zone {
+            Some(name) => Some(
+                gazette_core::local_time::parse_zone("time_zone", name)
+                    .map_err(|e| StoreError::Invalid {
+                        field: "time_zone",
+                        message: e.message,
+                    })?
+                    .name(),
+            ),
+            None => None,
+        };
+        sqlx::query("UPDATE users SET time_zone = $1, updated_at = $2 WHERE id = $3")
+            .bind(zone)
+            .bind(to_db(now()))
+            .bind(user_id)
+            .execute(&self.pool)
             .await?;
         Ok(())
     }
@@ -624,6 +650,7 @@ fn user_from_row(r: &AnyRow) -> StoreResult<User> {
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role `{role}`")))?,
         author_id: r.try_get("author_id")?,
         locale: r.try_get("locale")?,
+        time_zone: r.try_get("time_zone")?,
         disabled_at: from_db_opt(r.try_get("disabled_at")?)?,
         has_password: !hash.is_empty(),
         email: r.try_get("email")?,

@@ -145,6 +145,24 @@ async fn users_and_roles(store: &Store) {
     assert_eq!(store.set_user_author("root", None).await.unwrap().author_id, None);
     store.set_user_locale(&admin.id, Some("fr")).await.unwrap();
     assert_eq!(store.get_user("root").await.unwrap().locale.as_deref(), Some("fr"));
+    // The time zone lives beside the language: set, spelt as the tz
+    // database does, cleared; an unknown one is refused and nothing changes.
+    assert_eq!(store.get_user("root").await.unwrap().time_zone, None);
+    store.set_user_time_zone(&admin.id, Some("europe/paris")).await.unwrap();
+    assert_eq!(
+        store.get_user("root").await.unwrap().time_zone.as_deref(),
+        Some("Europe/Paris")
+    );
+    assert!(matches!(
+        store.set_user_time_zone(&admin.id, Some("Europe/Atlantis")).await,
+        Err(StoreError::Invalid { field: "time_zone", .. })
+    ));
+    assert_eq!(
+        store.get_user("root").await.unwrap().time_zone.as_deref(),
+        Some("Europe/Paris")
+    );
+    store.set_user_time_zone(&admin.id, None).await.unwrap();
+    assert_eq!(store.get_user("root").await.unwrap().time_zone, None);
     assert!(matches!(
         store.get_user("nobody").await,
         Err(StoreError::NotFound { .. })

@@ -7,7 +7,7 @@ use chrono::Utc;
 use gazette_core::validate::{self, NoLines};
 use gazette_core::*;
 use gazette_store::testing::TestDb;
-use gazette_store::{Backend, Store};
+use gazette_store::{Backend, FollowerFilter, Store};
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
@@ -29,6 +29,7 @@ both!(
     followers_seeded_in_bulk,
     outbound_interactions_once_and_undone,
     followers_by_server_and_cursor,
+    followers_searched_by_name_or_handle,
     instance_settings_override_and_reset,
     one_follower_with_its_follow_activity
 );
@@ -514,7 +515,13 @@ async fn followers_by_server_and_cursor(store: &Store) {
     let mut cursor = None;
     loop {
         let page = store
-            .followers_page(local, FollowStatus::Accepted, None, cursor.as_ref(), 2)
+            .followers_page(
+                local,
+                FollowStatus::Accepted,
+                FollowerFilter::default(),
+                cursor.as_ref(),
+                2,
+            )
             .await
             .unwrap();
         assert!(page.followers.len() <= 2);
@@ -533,12 +540,148 @@ async fn followers_by_server_and_cursor(store: &Store) {
         .collect::<Vec<_>>();
     assert_eq!(seen, all, "the same order as the offset listing, each once");
     let on_b = store
-        .followers_page(local, FollowStatus::Accepted, Some("b.example"), None, 10)
+        .followers_page(
+            local,
+            FollowStatus::Accepted,
+            FollowerFilter {
+                host: Some("b.example"),
+                search: None,
+            },
+            None,
+            10,
+        )
         .await
         .unwrap();
     assert_eq!(on_b.followers.len(), 2);
     assert!(on_b.followers.iter().all(|f| f.actor.host == "b.example"));
     assert!(on_b.older.is_none());
+}
+
+async fn followers_searched_by_name_or_handle(store: &Store) {
+    let local = "https://gazette.example/users/coop";
+    let other_local = "https://gazette.example/users/lea";
+    let named = |id: &str, host: &str, name: &str| RemoteActor {
+        name: name.into(),
+        ..remote(id, host, None)
+    };
+    let actors = [
+        named("https://a.example/users/elodie", "a.example", "Élodie Martin"),
+        named("https://b.example/users/marc", "b.example", "Marc Dupont"),
+        named("https://a.example/users/coop1", "a.example", "Coopérative Une"),
+        named("https://b.example/users/coop2", "b.example", "Cooperative Deux"),
+        named("https://a.example/users/coop3", "a.example", "COOPÉRATIVE Trois"),
+        named("https://c.example/users/coop4", "c.example", "Coop 100% locale"),
+        named("https://c.example/users/zoe", "c.example", "Zoë"),
+    ];
+    for (i, a) in actors.iter().enumerate() {
+        store.upsert_remote_actor(a).await.unwrap();
+        store
+            .add_follower(local, &a.id, &format!("{}/follow", a.id), FollowStatus::Accepted)
+            .await
+            .unwrap();
+        if i == 0 {
+            store
+                .add_follower(other_local, &a.id, "https://a.example/f", FollowStatus::Accepted)
+                .await
+                .unwrap();
+        }
+    }
+    let page = |host: Option<&'static str>, search: &'static str, before, limit| {
+        let before: Option<gazette_store::FollowerCursor> = before;
+        async move {
+            store
+                .followers_page(
+                    local,
+                    FollowStatus::Accepted,
+                    FollowerFilter {
+                        host,
+                        search: Some(search),
+                    },
+                    before.as_ref(),
+                    limit,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let ids = |p: &gazette_store::FollowerPage| p.followers.iter().map(|f| f.actor.id.clone()).collect::<Vec<_>>();
+
+    // By name, whatever the case and accents.
+    for q in ["elodie", "ÉLODIE", " Élo ", "martin"] {
+        assert_eq!(ids(&page(None, q, None, 10).await), [actors[0].id.clone()], "{q}");
+    }
+    assert_eq!(ids(&page(None, "zoe", None, 10).await), [actors[6].id.clone()]);
+    // By handle, with or without the leading @, in part.
+    assert_eq!(
+        ids(&page(None, "@marc@b.example", None, 10).await),
+        [actors[1].id.clone()]
+    );
+    assert_eq!(ids(&page(None, "marc@b.ex", None, 10).await), [actors[1].id.clone()]);
+    // `%` and `_` are searched for, not wildcards.
+    assert_eq!(ids(&page(None, "100%", None, 10).await), [actors[5].id.clone()]);
+    assert!(page(None, "_", None, 10).await.followers.is_empty());
+    assert!(page(None, "nobody", None, 10).await.followers.is_empty());
+    // Nothing to look for: no filter.
+    assert_eq!(page(None, " @ ", None, 10).await.followers.len(), actors.len());
+    // With the server filter.
+    let coop_on_a = page(Some("a.example"), "coop", None, 10).await;
+    assert_eq!(ids(&coop_on_a), [actors[4].id.clone(), actors[2].id.clone()]);
+
+    // Paged by cursor with the search: every match once, newest first,
+    // in the unfiltered order.
+    let all: Vec<String> = store
+        .list_followers(local, FollowStatus::Accepted, 100, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.actor.id)
+        .filter(|id| id.contains("/coop"))
+        .collect();
+    assert_eq!(all.len(), 4);
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let p = page(None, "coop", cursor, 3).await;
+        assert!(p.followers.len() <= 3);
+        seen.extend(ids(&p));
+        match p.older {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all);
+
+    // A renamed actor is found by its new name only, on every follow.
+    store
+        .upsert_remote_actor(&named(&actors[0].id, "a.example", "Elodie Bernard"))
+        .await
+        .unwrap();
+    assert!(page(None, "martin", None, 10).await.followers.is_empty());
+    assert_eq!(ids(&page(None, "bernard", None, 10).await), [actors[0].id.clone()]);
+    let other = store
+        .followers_page(
+            other_local,
+            FollowStatus::Accepted,
+            FollowerFilter {
+                host: None,
+                search: Some("bernard"),
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&other), [actors[0].id.clone()]);
+    // Followers seeded in bulk are searchable too.
+    gazette_store::testing::seed_followers(
+        store,
+        local,
+        &[named("https://d.example/users/x", "d.example", "Ünal Yılmaz")],
+        FollowStatus::Accepted,
+    )
+    .await
+    .unwrap();
+    assert_eq!(page(None, "unal", None, 10).await.followers.len(), 1);
 }
 
 async fn instance_settings_override_and_reset(store: &Store) {
@@ -666,4 +809,65 @@ async fn outbound_interactions_once_and_undone(store: &Store) {
         !live.contains(&"r1".to_owned()) && live.contains(&"r2".to_owned()),
         "{live:?}"
     );
+}
+
+/// Actors stored before migration 18 have no search key: the store writes
+/// it (when it starts, or when asked) and their follows become searchable.
+async fn search_keys_filled_for_older_actors(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let store = &db.store;
+    let local = "https://gazette.example/users/coop";
+    let a = RemoteActor {
+        name: "Chloé Lefèvre".into(),
+        ..remote("https://a.example/users/chloe", "a.example", None)
+    };
+    store.upsert_remote_actor(&a).await.unwrap();
+    store
+        .add_follower(local, &a.id, "https://a.example/f", FollowStatus::Accepted)
+        .await
+        .unwrap();
+    // As an older version left them (through a second connection).
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE remote_actors SET search_key = NULL")
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE followers SET search_key = ''")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    let search = || async {
+        store
+            .followers_page(
+                local,
+                FollowStatus::Accepted,
+                FollowerFilter {
+                    host: None,
+                    search: Some("chloe lefevre"),
+                },
+                None,
+                10,
+            )
+            .await
+            .unwrap()
+            .followers
+            .len()
+    };
+    assert_eq!(search().await, 0);
+    // Starting again (migrate) fills them in, once.
+    assert!(store.migrate().await.unwrap().is_empty());
+    assert_eq!(search().await, 1);
+    assert_eq!(store.fill_actor_search_keys().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn search_keys_filled_for_older_actors_sqlite() {
+    search_keys_filled_for_older_actors(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn search_keys_filled_for_older_actors_postgres() {
+    search_keys_filled_for_older_actors(Backend::Postgres).await;
 }

@@ -1198,7 +1198,6 @@ pub(crate) fn site_with(
     settings: &gazette_core::settings::InstanceSettings,
 ) -> Site {
     let config = state.config();
-    let theme = &config.theme;
     let host = url::Url::parse(&config.public_url).ok().and_then(|u| {
         let host = u.host_str()?.to_owned();
         Some(match u.port() {
@@ -1222,8 +1221,10 @@ pub(crate) fn site_with(
         handle: org.zip(host.as_deref()).map(|(o, h)| format!("@{}@{h}", o.username)),
         username: org.map(|o| o.username.clone()),
         host: host.clone().unwrap_or_default(),
-        primary_color: css_color(&theme.primary_color, "#1d6b4f"),
-        accent_color: css_color(&theme.accent_color, "#f2a900"),
+        // The settings in effect: the config file's colours unless an
+        // administrator set others (each request reads them).
+        primary_color: css_color(&settings.primary_color, "#1d6b4f"),
+        accent_color: css_color(&settings.accent_color, "#f2a900"),
         footer: settings.footer.clone(),
         languages,
         updated_at: org.map(|o| o.updated_at),

@@ -47,7 +47,11 @@ impl AppState {
         InstanceSettings {
             name: c.instance_name.clone(),
             default_language: c.default_language.clone(),
+            time_zone: c.time_zone,
             manually_approves_followers: self.fed().settings().manually_approves_followers,
+            comment_policy: self.fed().settings().comment_policy.as_str().to_owned(),
+            primary_color: c.theme.primary_color.clone(),
+            accent_color: c.theme.accent_color.clone(),
             footer: c.theme.footer.clone(),
         }
     }
@@ -114,5 +118,7 @@ pub(crate) fn fingerprint(s: &InstanceSettings) -> u64 {
     s.default_language.as_str().hash(&mut h);
     s.footer.hash(&mut h);
     s.manually_approves_followers.hash(&mut h);
+    s.primary_color.hash(&mut h);
+    s.accent_color.hash(&mut h);
     h.finish()
 }

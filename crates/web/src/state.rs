@@ -30,6 +30,9 @@ pub struct AppConfig {
     pub public_url: String,
     pub instance_name: String,
     pub default_language: Language,
+    /// The config file's `instance.time_zone`: the admin's times where
+    /// neither a stored setting nor the user chose one.
+    pub time_zone: gazette_core::local_time::Tz,
     pub max_upload_bytes: usize,
     pub theme: ThemeConfig,
     pub admin: AdminSettings,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use chrono::{DateTime, Datelike, Utc};
+use gazette_core::local_time::Tz;
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
 use serde::Serialize;
@@ -346,7 +347,9 @@ fn format_value(out: &mut minijinja::Output, state: &mut State, value: &Value) -
 /// - `asset("style.css")`: the URL of a static file, versioned by its content
 ///   so a new theme is seen at once despite caching;
 /// - `value|date`, `value|date("%B %Y")`, `value|date(fmt, "fr")`: a date in
-///   the page language (month and weekday names from the strings);
+///   the page language (month and weekday names from the strings), in the
+///   zone named by `time_zone` in the context (the admin's user's; UTC
+///   elsewhere), `%Z` being that zone's abbreviation (`CET`, `CEST`);
 /// - `value|rfc3339`: `2026-11-18T09:00:00Z`, for feeds and `<time datetime>`;
 /// - `tag|language_name`: the language's own name (`fr` → `Français`).
 fn register_helpers(env: &mut Environment<'static>, strings: &Arc<Strings>, statics: &HashMap<String, StaticFile>) {
@@ -385,7 +388,7 @@ fn register_helpers(env: &mut Environment<'static>, strings: &Arc<Strings>, stat
     env.add_filter(
         "date",
         move |state: &State, value: &str, fmt: Option<&str>, lang: Option<&str>| -> Result<String, Error> {
-            let t = parse_time(value)?;
+            let t = parse_time(value)?.with_timezone(&page_zone(state));
             let lang = lang.map(str::to_owned).unwrap_or_else(|| page_lang(state));
             let default_fmt = lookup(&s, &lang, "date_format").and_then(|v| v.as_str().map(str::to_owned));
             let fmt = fmt
@@ -435,6 +438,15 @@ fn page_lang(state: &State) -> String {
         .unwrap_or_else(|| "en".to_owned())
 }
 
+/// The zone dates are shown in (`time_zone` in the context), UTC when
+/// there is none.
+fn page_zone(state: &State) -> Tz {
+    state
+        .lookup("time_zone")
+        .and_then(|v| v.as_str().and_then(|z| z.parse::<Tz>().ok()))
+        .unwrap_or(Tz::UTC)
+}
+
 /// `key` in `lang`, then in its primary language, then in English.
 fn lookup<'a>(strings: &'a Strings, lang: &str, key: &str) -> Option<&'a serde_json::Value> {
     let primary = lang.split('-').next().unwrap_or(lang);
@@ -457,7 +469,7 @@ fn parse_time(value: &str) -> Result<DateTime<Utc>, Error> {
 /// strftime-style formatting where `%B`, `%b`, `%A` and `%a` use the names in
 /// the strings for `lang` (chrono only knows English), and `%-d` becomes the
 /// language's `day_one` on the first of the month (French writes `1er`).
-fn format_date(t: DateTime<Utc>, fmt: &str, lang: &str, strings: &Strings) -> Result<String, Error> {
+fn format_date(t: DateTime<Tz>, fmt: &str, lang: &str, strings: &Strings) -> Result<String, Error> {
     let name = |key: &str, index: usize| -> Option<String> {
         lookup(strings, lang, key)
             .and_then(|v| v.get(index))
@@ -598,6 +610,36 @@ mod tests {
         assert_eq!(render("{{ d|date('%Y-%m-%d') }}", "de"), "2026-03-01");
         assert_eq!(render("{{ d|date }}", "de"), "1. März 2026");
         assert_eq!(render("{{ d|rfc3339 }}", "en"), "2026-03-01T09:30:00Z");
+        assert_eq!(
+            render("{{ d|date('%Y-%m-%d %H:%M %Z') }}", "en"),
+            "2026-03-01 09:30 UTC"
+        );
+        // In the context's zone: the day and month move with the time.
+        let zoned = |src: &str, zone: &str, d: &str| {
+            t.env
+                .render_str(src, minijinja::context! { lang => "fr", time_zone => zone, d => d })
+                .unwrap()
+        };
+        assert_eq!(
+            zoned(
+                "{{ d|date('%Y-%m-%d %H:%M %Z') }}",
+                "Europe/Paris",
+                "2026-07-14T07:30:00Z"
+            ),
+            "2026-07-14 09:30 CEST"
+        );
+        assert_eq!(
+            zoned(
+                "{{ d|date('%-d %B %Y %H:%M %Z') }}",
+                "Europe/Paris",
+                "2026-02-28T23:30:00Z"
+            ),
+            "1er mars 2026 00:30 CET"
+        );
+        assert_eq!(
+            zoned("{{ d|rfc3339 }}", "Europe/Paris", "2026-02-28T23:30:00Z"),
+            "2026-02-28T23:30:00Z"
+        );
         assert!(
             t.env
                 .render_str("{{ d|date('%') }}", minijinja::context! { d => "2026-03-01T09:30:00Z" })

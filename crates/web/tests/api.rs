@@ -80,6 +80,7 @@ async fn app() -> App {
         public_url: PUBLIC_URL.into(),
         instance_name: "Test coop".into(),
         default_language: Language::parse("fr").unwrap(),
+        time_zone: gazette_core::local_time::Tz::UTC,
         max_upload_bytes: MAX_UPLOAD,
         theme: ThemeConfig {
             dir: None,

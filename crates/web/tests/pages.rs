@@ -66,6 +66,7 @@ fn config(theme_dir: Option<&Path>) -> AppConfig {
         public_url: PUBLIC_URL.into(),
         instance_name: "Test instance".into(),
         default_language: Language::parse("fr").unwrap(),
+        time_zone: gazette_core::local_time::Tz::UTC,
         max_upload_bytes: 1 << 20,
         theme: ThemeConfig {
             dir: theme_dir.map(Path::to_path_buf),

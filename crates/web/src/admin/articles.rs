@@ -10,6 +10,10 @@
 //! again: browsers do not keep file inputs). The article's version travels
 //! in a hidden field, so a save based on an older version is refused with
 //! a conflict instead of overwriting someone else's edit.
+//!
+//! The schedule is typed and shown in the user's time zone
+//! ([`Signed::tz`]): a time the clocks skip there is refused, naming it,
+//! with everything kept; one they repeat takes the first and says so.
 
 use std::collections::HashMap;
 
@@ -19,6 +23,7 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse, Response};
+use gazette_core::local_time::{self, LocalTimeError, Reading, Tz};
 use gazette_core::media::{ImageError, ImageInfo, sniff};
 use gazette_core::{Article, ArticleInput, ArticleStatus, CoverInput, Interviewee, TranslationInput};
 use gazette_store::{ArticleQuery, NewMedia, Role, StoreError};
@@ -143,7 +148,8 @@ struct EditorForm {
     kind: String,
     author: String,
     tags: String,
-    /// `YYYY-MM-DDTHH:MM`, UTC, as `<input type="datetime-local">` sends it.
+    /// `YYYY-MM-DDTHH:MM` in the user's time zone, as
+    /// `<input type="datetime-local">` sends it.
     publish_at: String,
     translations: Vec<TranslationForm>,
     interviewee: IntervieweeForm,
@@ -197,7 +203,7 @@ struct Upload {
 }
 
 impl EditorForm {
-    fn from_article(a: &Article, author_username: &str) -> Self {
+    fn from_article(a: &Article, author_username: &str, tz: Tz) -> Self {
         let mut translations: Vec<TranslationForm> = a
             .translations
             .iter()
@@ -222,7 +228,7 @@ impl EditorForm {
             publish_at: a
                 .published_at
                 .filter(|_| a.status == ArticleStatus::Scheduled)
-                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+                .map(|t| local_time::to_local_input(t, tz))
                 .unwrap_or_default(),
             translations,
             interviewee: IntervieweeForm {
@@ -423,6 +429,18 @@ async fn render_editor(state: &AppState, signed: &Signed, form: &EditorForm, vie
     let user = &signed.session.user;
     let field_errors = super::field_errors(&view.errors);
     let public_url = (form.status == "published").then(|| state.url(&format!("/articles/{}", form.slug)));
+    // A time the clocks repeat: say which of the two is meant.
+    let repeated = match local_time::read_local(&form.publish_at, signed.tz) {
+        Ok(Reading::Repeated { first, .. }) => Some(
+            state
+                .templates()
+                .text(&signed.lang, "local_time_repeated")
+                .replace("{time}", &local_time::format_in(first, signed.tz, "%Y-%m-%d %H:%M"))
+                .replace("{zone}", signed.tz.name())
+                .replace("{offset}", &local_time::offset_at(first, signed.tz)),
+        ),
+        _ => None,
+    };
     let page = json!({
         "form": form,
         "errors": view.errors,
@@ -434,6 +452,7 @@ async fn render_editor(state: &AppState, signed: &Signed, form: &EditorForm, vie
         "max_upload_mb": state.config().max_upload_bytes as f64 / (1024.0 * 1024.0),
         "action": form.id.as_ref().map(|id| format!("/admin/articles/{id}")).unwrap_or_else(|| "/admin/articles/new".into()),
         "public_url": public_url,
+        "publish_at_repeated": repeated,
         "library": library.iter().map(|m| json!({"id": m.id, "alt": m.alt})).collect::<Vec<_>>(),
     });
     let mut r = render(state, signed, "articles", "admin/editor.html", page);
@@ -507,7 +526,7 @@ pub(crate) async fn get_edit_article(
         Ok(a) => a,
         Err(e) => return store_failure(&state, &signed.lang, e),
     };
-    let form = EditorForm::from_article(&article, &author.username);
+    let form = EditorForm::from_article(&article, &author.username, signed.tz);
     let mut view = EditorView::ok();
     view.notice = p
         .done
@@ -690,7 +709,28 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
             Err(_) => return no_author_profile(&state, &signed),
         }
     }
-    let input = posted.form.to_input(status, posted.upload.as_ref());
+    let mut input = posted.form.to_input(status, posted.upload.as_ref());
+    // The schedule was typed in the user's zone; what cannot be read at
+    // all is left to the article's validation, which names it.
+    if let Some(raw) = input.publish_at.clone() {
+        match local_time::read_local(&raw, signed.tz) {
+            Ok(reading) => input.publish_at = Some(reading.instant().to_rfc3339()),
+            Err(e @ LocalTimeError::Skipped { .. }) => {
+                let errors = vec![FormError {
+                    field: "publish_at".into(),
+                    message: super::field_message(&state, &signed.lang, &e.to_field_error("publish_at", &raw)),
+                }];
+                return render_editor(
+                    &state,
+                    &signed,
+                    &posted.form,
+                    EditorView::failed(StatusCode::UNPROCESSABLE_ENTITY, errors),
+                )
+                .await;
+            }
+            Err(LocalTimeError::Unreadable) => {}
+        }
+    }
     let media: Vec<NewMedia> = posted.upload.into_iter().map(|u| u.media).collect();
     let result = match &current {
         None => content::create_article(&state, &input, &media).await,

@@ -8,7 +8,6 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use gazette_core::{Comment, RemoteActor};
-use gazette_federation::CommentPolicy;
 use gazette_store::{COMMENT_STATUSES, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -110,11 +109,8 @@ pub(crate) async fn get_comments(State(state): State<AppState>, signed: Signed, 
         "pages": pages,
         "prev": (page > 1).then(|| link(page - 1)),
         "next": (page < pages).then(|| link(page + 1)),
-        "policy": match state.fed().settings().comment_policy {
-            CommentPolicy::Open => "open",
-            CommentPolicy::FollowersOnly => "followers_only",
-            CommentPolicy::Moderated => "moderated",
-        },
+        // Read with the session (see `Signed::find`): current.
+        "policy": state.last_settings().comment_policy.clone(),
         "flash": done_notice(&state, &signed.lang, p.done.as_deref(), &COMMENT_STATUSES),
     });
     render(&state, &signed, "comments", "admin/comments.html", page_json)

@@ -1,7 +1,8 @@
 //! `/admin/followers`: who follows the organisation and each author, with
 //! their servers (the servers with most followers, counted, and a filter by
-//! server), newest first, older pages by cursor so the last costs what the
-//! first does. When followers are approved by hand
+//! server), a search by name or handle, newest first, older pages by
+//! cursor (keeping the filters) so the last costs what the first does.
+//! When followers are approved by hand
 //! (`federation.manually_approves_followers`), pending follows are approved
 //! or rejected here through [`gazette_federation::answer_follow`], which
 //! queues the `Accept` or `Reject` exactly as `gazette followers` does.
@@ -11,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use gazette_core::FollowStatus;
 use gazette_federation::{FederationError, LocalActor};
-use gazette_store::FollowerCursor;
+use gazette_store::{FollowerCursor, FollowerFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -28,6 +29,8 @@ pub(crate) struct Params {
     status: Option<String>,
     /// Only followers on this server.
     host: Option<String>,
+    /// Only followers whose name or handle contains this.
+    q: Option<String>,
     /// The page after this follower (`FollowerCursor::encode`).
     before: Option<String>,
     done: Option<String>,
@@ -63,10 +66,11 @@ struct HostCount {
     href: String,
 }
 
-/// `GET /admin/followers?actor=&status=accepted|pending&host=&before=` —
+/// `GET /admin/followers?actor=&status=accepted|pending&host=&q=&before=` —
 /// followers of one local actor (the organisation first), newest first,
-/// optionally of one server, with the servers they come from; pages go
-/// back in time with an "older than" cursor.
+/// optionally of one server and whose name or handle contains `q`, with the
+/// servers they come from; pages go back in time with an "older than"
+/// cursor.
 pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
     if let Some(r) = require_editor(&state, &signed) {
         return r;
@@ -109,6 +113,11 @@ pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed,
         .as_deref()
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty());
+    let search =
+        p.q.as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
     let before = p.before.as_deref().and_then(FollowerCursor::decode);
     let link = |username: &str, host: Option<&str>, before: Option<&FollowerCursor>| {
         let mut q = format!(
@@ -118,6 +127,9 @@ pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed,
         );
         if let Some(h) = host {
             q.push_str(&format!("&host={}", encode_segment(h)));
+        }
+        if let Some(s) = &search {
+            q.push_str(&format!("&q={}", encode_segment(s)));
         }
         if let Some(c) = before {
             q.push_str(&format!("&before={}", encode_segment(&c.encode())));
@@ -129,8 +141,12 @@ pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed,
         None => (Vec::new(), 0, String::new()),
         Some(tab) => {
             let id = state.fed().urls().actor(&tab.username);
+            let filter = FollowerFilter {
+                host: host.as_deref(),
+                search: search.as_deref(),
+            };
             let found = tokio::try_join!(
-                store.followers_page(&id, status, host.as_deref(), before.as_ref(), PER_PAGE),
+                store.followers_page(&id, status, filter, before.as_ref(), PER_PAGE),
                 store.follower_hosts(&id, status, TOP_HOSTS),
                 store.count_follower_hosts(&id, status),
                 async {
@@ -173,6 +189,17 @@ pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed,
                 "older": page.older.as_ref().map(|c| link(&tab.username, host.as_deref(), Some(c))),
                 "newest": before.is_some().then(|| link(&tab.username, host.as_deref(), None)),
                 "all_hosts": host.is_some().then(|| link(&tab.username, None, None)),
+                "clear_search": search.is_some().then(|| {
+                    let mut l = format!(
+                        "/admin/followers?actor={}&status={}",
+                        encode_segment(&tab.username),
+                        status.as_str()
+                    );
+                    if let Some(h) = &host {
+                        l.push_str(&format!("&host={}", encode_segment(h)));
+                    }
+                    l
+                }),
             });
             (rows, total, tab.username.clone())
         }
@@ -184,6 +211,7 @@ pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed,
         "actor": username,
         "status": status.as_str(),
         "host": host.clone().unwrap_or_default(),
+        "q": search.clone().unwrap_or_default(),
         "rows": rows,
         "total": total,
         "manual": manual,

@@ -97,7 +97,7 @@ fn row(state: &AppState, lang: &str, m: &Media, uses: &[MediaUse]) -> Row {
         width: m.width,
         height: m.height,
         size: human_size(m.size),
-        created: m.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        created: m.created_at.to_rfc3339(),
         markdown: markdown_snippet(&m.alt, &m.id),
         uses: uses.iter().map(|u| use_view(state, lang, u)).collect(),
     }

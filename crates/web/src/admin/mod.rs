@@ -40,6 +40,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use gazette_core::Language;
+use gazette_core::local_time::{self, Tz};
 use gazette_store::{Role, StoreError, User};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -106,6 +107,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/settings", get(settings::get_settings).post(settings::post_settings))
         .route("/account", get(settings::get_account))
         .route("/account/password", post(settings::post_password))
+        .route("/account/time_zone", post(settings::post_time_zone))
         .route("/tokens", get(tokens::get_tokens).post(tokens::post_create))
         .route("/tokens/{id}/revoke", post(tokens::post_revoke))
         .route(
@@ -172,6 +174,15 @@ pub(crate) fn ui_language(user: Option<&User>, headers: &HeaderMap) -> String {
         .unwrap_or_else(|| "en".to_owned())
 }
 
+/// The time zone `user` reads admin times in: their own choice when it is
+/// still a zone the database knows, else the instance's.
+pub(crate) fn user_zone(user: &User, instance: Tz) -> Tz {
+    user.time_zone
+        .as_deref()
+        .and_then(|z| local_time::parse_zone("time_zone", z).ok())
+        .unwrap_or(instance)
+}
+
 /// The signed-in user as templates see them.
 #[derive(Serialize)]
 struct UserView<'a> {
@@ -190,6 +201,8 @@ pub(crate) fn render(state: &AppState, signed: &Signed, nav: &str, template: &st
     let mut ctx = json!({
         "lang": lang,
         "locale": user.locale,
+        // Every `|date` of the page shows its time in this zone.
+        "time_zone": signed.tz.name(),
         "here": signed.here,
         "csrf": signed.session.csrf_token,
         "nav": nav,

@@ -48,6 +48,9 @@ pub(crate) struct Signed {
     pub(crate) lang: String,
     /// Path and query of this request, to come back to after a side form.
     pub(crate) here: String,
+    /// The time zone the user reads and types times in (theirs, else the
+    /// instance's).
+    pub(crate) tz: gazette_core::local_time::Tz,
 }
 
 impl Signed {
@@ -67,7 +70,7 @@ impl Signed {
         };
         // The instance settings are read with the session, so the page's
         // frame (the instance's name) is current.
-        let (found, _) = tokio::try_join!(
+        let (found, instance) = tokio::try_join!(
             state
                 .store()
                 .find_session(secret, settings.session_idle, settings.session_max),
@@ -77,6 +80,7 @@ impl Signed {
         Ok(found.map(|session| {
             let lang = ui_language(Some(&session.user), &parts.headers);
             Signed {
+                tz: super::user_zone(&session.user, instance.time_zone),
                 session,
                 secret: secret.to_owned(),
                 lang,
@@ -460,6 +464,7 @@ pub(crate) async fn post_login(
             // is a new post with this session's CSRF token.
             let signed = Signed {
                 lang: ui_language(Some(&session.user), &headers),
+                tz: super::user_zone(&session.user, state.last_settings().time_zone),
                 session,
                 secret: secret.clone(),
                 here: kept.target.clone(),

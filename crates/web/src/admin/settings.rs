@@ -1,10 +1,11 @@
 //! Settings: `/admin/settings` (admins) changes the instance settings
-//! without a restart (name, default language of new articles, manual
-//! approval of followers, footer), through [`crate::settings::update`], the
+//! without a restart (name, default language of new articles, time zone,
+//! manual approval of followers, comment policy, theme colours, footer), through [`crate::settings::update`], the
 //! write path `PUT /api/settings` uses; the page says which values come
 //! from the config file and which are stored here, and each can be put back
 //! to the file's. `/admin/account` (everyone) holds the user's own
-//! preferences: the interface language and their password.
+//! preferences: the interface language, the time zone they read and type
+//! times in, and their password.
 
 use std::collections::HashMap;
 
@@ -12,6 +13,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, Utc};
+use gazette_core::local_time;
 use gazette_core::settings::{self, InstanceSettings};
 use gazette_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -39,7 +41,11 @@ fn field_id(name: &str) -> &'static str {
     match name {
         settings::NAME => "set-name",
         settings::DEFAULT_LANGUAGE => "set-default_language",
+        settings::TIME_ZONE => "set-time_zone",
         settings::MANUAL_FOLLOWERS => "set-manual_followers",
+        settings::COMMENT_POLICY => "set-comment_policy",
+        settings::PRIMARY_COLOR => "set-primary_color",
+        settings::ACCENT_COLOR => "set-accent_color",
         settings::FOOTER => "set-footer",
         _ => "",
     }
@@ -56,6 +62,8 @@ struct SettingView {
     default: String,
     /// A stored value overrides the file's.
     overridden: bool,
+    /// For a colour written `#rrggbb`: the colour, to show beside it.
+    swatch: Option<String>,
     updated_at: Option<String>,
     updated_by: Option<String>,
 }
@@ -78,16 +86,21 @@ async fn settings_page(
         .iter()
         .map(|&name| {
             let stored = effective.stored.iter().find(|s| s.name == name);
+            let value = typed
+                .and_then(|t| t.get(name).cloned())
+                .or_else(|| effective.values.value(name))
+                .unwrap_or_default();
+            let is_hex =
+                value.len() == 7 && value.starts_with('#') && value[1..].chars().all(|c| c.is_ascii_hexdigit());
             SettingView {
                 name,
                 id: field_id(name),
-                value: typed
-                    .and_then(|t| t.get(name).cloned())
-                    .or_else(|| effective.values.value(name))
-                    .unwrap_or_default(),
+                swatch: ([settings::PRIMARY_COLOR, settings::ACCENT_COLOR].contains(&name) && is_hex)
+                    .then(|| value.to_ascii_lowercase()),
+                value,
                 default: defaults.value(name).unwrap_or_default(),
                 overridden: stored.is_some(),
-                updated_at: stored.map(|s| s.updated_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+                updated_at: stored.map(|s| local_time::format_in(s.updated_at, signed.tz, "%Y-%m-%d %H:%M %Z")),
                 updated_by: stored
                     .and_then(|s| s.updated_by.as_deref())
                     .and_then(|id| users.iter().find(|u| u.id == id))
@@ -101,6 +114,8 @@ async fn settings_page(
         "errors": errors,
         "field_errors": field_errors,
         "flash": flash,
+        "zone_names": local_time::zone_names().collect::<Vec<_>>(),
+        "comment_policies": settings::COMMENT_POLICIES,
     });
     let mut r = render(state, signed, "settings", "admin/settings.html", page);
     *r.status_mut() = status;
@@ -194,12 +209,31 @@ fn account_page(
     status: StatusCode,
     flash: Option<String>,
 ) -> Response {
+    account_page_typed(state, signed, None, errors, status, flash)
+}
+
+/// The account page; `typed_zone` is the time zone as typed after a refused save.
+fn account_page_typed(
+    state: &AppState,
+    signed: &Signed,
+    typed_zone: Option<&str>,
+    errors: Vec<FormError>,
+    status: StatusCode,
+    flash: Option<String>,
+) -> Response {
     let field_errors = super::field_errors(&errors);
+    let own_zone = typed_zone
+        .map(str::to_owned)
+        .or_else(|| signed.session.user.time_zone.clone())
+        .unwrap_or_default();
     let page = json!({
         "errors": errors,
         "field_errors": field_errors,
         "flash": flash,
         "min_chars": gazette_store::MIN_PASSWORD_CHARS,
+        "own_zone": own_zone,
+        "instance_zone": state.last_settings().time_zone.name(),
+        "zone_names": local_time::zone_names().collect::<Vec<_>>(),
     });
     let mut r = render(state, signed, "account", "admin/account.html", page);
     *r.status_mut() = status;
@@ -208,8 +242,45 @@ fn account_page(
 
 /// `GET /admin/account` — the user's own preferences.
 pub(crate) async fn get_account(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
-    let flash = done_notice(&state, &signed.lang, p.done.as_deref(), &["language_saved"]);
+    let flash = done_notice(
+        &state,
+        &signed.lang,
+        p.done.as_deref(),
+        &["language_saved", "time_zone_saved"],
+    );
     account_page(&state, &signed, Vec::new(), StatusCode::OK, flash)
+}
+
+/// `POST /admin/account/time_zone` — the zone the user reads and types
+/// times in (`time_zone`, an IANA name; empty: the instance's). An unknown
+/// name is refused, named, with the text kept.
+pub(crate) async fn post_time_zone(State(state): State<AppState>, form: CsrfForm) -> Response {
+    let signed = &form.signed;
+    let raw = form.fields.get("time_zone");
+    let zone = match raw.trim() {
+        "" => None,
+        name => match local_time::parse_zone("time_zone", name) {
+            Ok(tz) => Some(tz.name()),
+            Err(e) => {
+                let errors = vec![FormError {
+                    field: "account-time_zone".into(),
+                    message: field_message(&state, &signed.lang, &e),
+                }];
+                return account_page_typed(
+                    &state,
+                    signed,
+                    Some(raw),
+                    errors,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    None,
+                );
+            }
+        },
+    };
+    match state.store().set_user_time_zone(&signed.session.user.id, zone).await {
+        Ok(()) => see_other("/admin/account?done=time_zone_saved"),
+        Err(e) => store_failure(&state, &signed.lang, e),
+    }
 }
 
 /// `POST /admin/account/password` — a new password, given the current one.
