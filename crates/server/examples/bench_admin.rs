@@ -291,6 +291,10 @@ async fn measure(store: &Store, base: &str, user: &str, password: &str, public_u
             org.username
         ),
         format!("/admin/followers?actor={}&status=pending", org.username),
+        // A search matching about a hundred followers, and one matching none
+        // (the whole index read).
+        format!("/admin/followers?actor={}&status=accepted&q=member399", org.username),
+        format!("/admin/followers?actor={}&status=accepted&q=nobody-here", org.username),
         "/admin/reports".to_owned(),
         "/admin/blocks".to_owned(),
         "/admin/deliveries".to_owned(),
