@@ -966,3 +966,70 @@ async fn a_member_article_sent_again_is_stored_and_boosted_once() {
         .unwrap_or_default();
     assert_eq!(ids.len(), 2, "{feed}");
 }
+
+/// Turning manual follower approval on or off in the settings sends every
+/// local actor's `Update` to its followers, with the new
+/// `manuallyApprovesFollowers`, instead of waiting for their next fetch.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follower_approval_change_is_federated() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let gz = Instance::start(env).await;
+    let remote = Remote::start(MASTODON).await;
+    let alice = remote.actor("users/alice");
+    let follow = activity(&remote, &alice, "Follow", json!(gz.author));
+    gz.accepted(&remote, &follow).await;
+    remote
+        .wait_for_accept("/users/alice/inbox", follow["id"].as_str().unwrap())
+        .await;
+    let token = common::last_line(&gz.env.ok(&["token", "create", "settings"])).to_owned();
+    let put = |body: Value| {
+        http()
+            .put(gz.server.url("/api/settings"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let updates = |approves: bool| {
+        remote
+            .received()
+            .into_iter()
+            .filter(|d| {
+                d.body["type"] == "Update"
+                    && d.body["object"]["id"] == gz.author.as_str()
+                    && d.body["object"]["manuallyApprovesFollowers"] == approves
+            })
+            .count()
+    };
+    assert_eq!(updates(true), 0);
+    let on = put(json!({"set": {"federation.manually_approves_followers": "true"}}))
+        .await
+        .unwrap();
+    assert_eq!(on.status(), 200, "{}", on.text().await.unwrap());
+    eventually("an Update saying follows wait for approval", DEADLINE, || async {
+        (updates(true) == 1).then_some(())
+    })
+    .await;
+    let off = put(json!({"reset": ["federation.manually_approves_followers"]}))
+        .await
+        .unwrap();
+    assert_eq!(off.status(), 200, "{}", off.text().await.unwrap());
+    eventually("an Update saying follows are accepted again", DEADLINE, || async {
+        (updates(false) == 1).then_some(())
+    })
+    .await;
+    // Another setting changes nothing the actors say: no Update. Once the
+    // Update of a later approval change (queued after it) is in, there is
+    // still one with `false`.
+    let footer = put(json!({"set": {"theme.footer": "A footer"}})).await.unwrap();
+    assert_eq!(footer.status(), 200);
+    put(json!({"set": {"federation.manually_approves_followers": "true"}}))
+        .await
+        .unwrap();
+    eventually("the second Update saying follows wait", DEADLINE, || async {
+        (updates(true) == 2).then_some(())
+    })
+    .await;
+    assert_eq!(updates(false), 1, "{:?}", remote.received());
+}

@@ -105,8 +105,22 @@ pub(crate) async fn update(
     // A setting both set and reset is reset.
     checked.retain(|(n, _)| !reset.contains(&n.as_str()));
     let reset: Vec<String> = reset.iter().map(|r| (*r).to_owned()).collect();
+    let approval_before = state.settings().await?.manually_approves_followers;
     state.store().update_instance_settings(&checked, &reset, by).await?;
-    Ok(state.effective_settings().await?)
+    let effective = state.effective_settings().await?;
+    if effective.values.manually_approves_followers != approval_before {
+        // Every actor document says whether follows wait for approval:
+        // followers' servers hear it now, not at their next fetch.
+        match gazette_federation::local_actors(state.fed()).await {
+            Ok(actors) => {
+                for actor in &actors {
+                    gazette_federation::actor_changed(state.fed(), actor).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot list the local actors to federate the approval change"),
+        }
+    }
+    Ok(effective)
 }
 
 /// A short fingerprint of the settings a public page shows, for its cache
