@@ -422,6 +422,11 @@ async fn forms_posted_after_the_session_ended_are_kept() {
         ("set-name", "Kept Through Sign-In"),
         ("set-default_language", "en"),
         ("set-footer", "Footer typed while signed out."),
+        // The rest of the page's fields, as the browser sends them.
+        ("set-time_zone", "UTC"),
+        ("set-comment_policy", "open"),
+        ("set-primary_color", "#1d6b4f"),
+        ("set-accent_color", "#f2a900"),
     ];
     let login = c.post("/admin/settings", &settings).await;
     assert_eq!(login.status, 401);
