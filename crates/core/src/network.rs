@@ -196,6 +196,21 @@ pub fn plain_text(html: &str) -> String {
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Longest word the full-text index keeps, in bytes (PostgreSQL refuses
+/// lexemes of 2 KiB and more; nobody searches for such a word).
+pub const MAX_SEARCH_WORD: usize = 256;
+
+/// The words full-text search matches on, in order, duplicates kept: runs
+/// of letters and digits, lower-cased, so punctuation, apostrophes and
+/// hyphens separate words (`l'économie` is `l` and `économie`,
+/// `co-operative` is `co` and `operative`). The same function reads the
+/// indexed text and a reader's query, so both sides always agree.
+pub fn search_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && w.len() <= MAX_SEARCH_WORD)
+        .map(str::to_lowercase)
+}
+
 /// What a reader filters the shared feed by; every field optional.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FeedFilter {
@@ -242,6 +257,15 @@ impl FeedCursor {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_words_split_on_punctuation_and_lower_case() {
+        let words: Vec<String> = search_words("L'Économie co-operative: 2024, «Sociale»!").collect();
+        assert_eq!(words, ["l", "économie", "co", "operative", "2024", "sociale"]);
+        assert_eq!(search_words(" ... ").count(), 0);
+        let long = "x".repeat(MAX_SEARCH_WORD + 1);
+        assert_eq!(search_words(&format!("{long} kept")).collect::<Vec<_>>(), ["kept"]);
+    }
 
     #[test]
     fn statuses_round_trip() {

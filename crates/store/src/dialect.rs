@@ -1,5 +1,7 @@
 //! The few statements that differ between SQLite and PostgreSQL, in one place.
 
+use gazette_core::network::search_words;
+
 use crate::Backend;
 
 /// Row locking for claiming queue rows: on PostgreSQL several processes claim
@@ -23,8 +25,11 @@ pub(crate) fn for_update_skip_locked(backend: Backend) -> &'static str {
 /// `$1` and the keys `$ids` (replaced by the caller with placeholders from
 /// `$2`; each key is [`highlight_key`] of an item). SQLite searches the
 /// FTS5 table `network_items_fts` (kept by [`fts_delete`]/[`fts_insert`]);
-/// PostgreSQL the generated `tsvector` column `network_items.search` with
-/// the `simple` configuration, so no language is favoured on either.
+/// PostgreSQL the `tsvector` column `network_items.search`, which holds the
+/// [`gazette_core::network::search_words`] of the item (see
+/// [`feed_search_vector`]; PostgreSQL's own parser cost about a millisecond
+/// of its CPU per article), queried with the same words; no language is
+/// favoured on either.
 pub(crate) struct FeedSearch {
     pub(crate) condition: &'static str,
     pub(crate) highlights: &'static str,
@@ -45,10 +50,10 @@ pub(crate) fn feed_search(backend: Backend) -> FeedSearch {
                          FROM network_items_fts WHERE network_items_fts MATCH $1 AND rowid IN ($ids)",
         },
         Backend::Postgres => FeedSearch {
-            condition: "i.search @@ plainto_tsquery('simple', $q)",
-            highlights: "SELECT i.id AS item_id, ts_headline('simple', i.title, plainto_tsquery('simple', $1), \
+            condition: "i.search @@ CAST($q AS tsquery)",
+            highlights: "SELECT i.id AS item_id, ts_headline('simple', i.title, CAST($1 AS tsquery), \
                            'HighlightAll=true, StartSel=' || chr(57344) || ', StopSel=' || chr(57345)) AS title_hl, \
-                         ts_headline('simple', i.search_text, plainto_tsquery('simple', $1), \
+                         ts_headline('simple', i.search_text, CAST($1 AS tsquery), \
                            'MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \", StartSel=' \
                            || chr(57344) || ', StopSel=' || chr(57345)) AS snippet \
                          FROM network_items i WHERE i.id IN ($ids)",
@@ -72,8 +77,10 @@ pub(crate) fn highlight_key(backend: Backend, item_id: &str) -> HighlightKey {
 
 /// The search text as each backend's query language wants it: on SQLite an
 /// FTS5 expression in which every word is a quoted string (so nothing a
-/// reader types is taken as FTS5 syntax), all required; on PostgreSQL the
-/// text itself, for `plainto_tsquery`. `None` when there is no word.
+/// reader types is taken as FTS5 syntax), all required; on PostgreSQL a
+/// `tsquery` of its [`search_words`], all required (none: a query that
+/// matches nothing, as a search for punctuation should). `None` when there
+/// is nothing but white space.
 pub(crate) fn feed_search_query(backend: Backend, q: &str) -> Option<String> {
     let words: Vec<&str> = q.split_whitespace().collect();
     if words.is_empty() {
@@ -85,8 +92,75 @@ pub(crate) fn feed_search_query(backend: Backend, q: &str) -> Option<String> {
             .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
             .collect::<Vec<_>>()
             .join(" "),
-        Backend::Postgres => words.join(" "),
+        Backend::Postgres => search_words(q)
+            .map(|w| quote_lexeme(&w))
+            .collect::<Vec<_>>()
+            .join(" & "),
     })
+}
+
+/// Most bytes of lexemes in one item's `tsvector` (PostgreSQL's limit is 1 MiB).
+const MAX_VECTOR_BYTES: usize = 512 * 1024;
+
+/// The `tsvector` literal (lexemes without positions: the feed is read
+/// newest first, never ranked) of an item's title and text, for
+/// `CAST(… AS tsvector)`.
+pub(crate) fn feed_search_vector(title: &str, text: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::with_capacity(text.len() / 2);
+    for word in search_words(title).chain(search_words(text)) {
+        if out.len() + word.len() > MAX_VECTOR_BYTES {
+            break;
+        }
+        if seen.insert(word.clone()) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&quote_lexeme(&word));
+        }
+    }
+    out
+}
+
+/// A lexeme quoted for a `tsvector` or `tsquery` literal.
+fn quote_lexeme(word: &str) -> String {
+    format!("'{}'", word.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// Empties PostgreSQL's search vector of a deleted item (`$1`: its id);
+/// SQLite drops the item's FTS5 row instead ([`fts_delete`]).
+pub(crate) fn search_vector_clear(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some("UPDATE network_items SET search = NULL WHERE id = $1"),
+    }
+}
+
+/// Writes an item (`$1`…`$17`, see `Store::write_network_item`), and on
+/// PostgreSQL its search vector (`$18`, [`feed_search_vector`]).
+pub(crate) fn upsert_network_item(backend: Backend) -> &'static str {
+    macro_rules! upsert {
+        ($column:literal, $value:literal, $set:literal) => {
+            concat!(
+                "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
+                    content_html, search_text, image_url, image_alt, published_at, updated_at, received_at,
+                    fts_rowid, announce_id",
+                $column,
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17",
+                $value,
+                ") ON CONFLICT (id) DO UPDATE SET attributed_to = excluded.attributed_to, url = excluded.url,
+                   kind = excluded.kind, language = excluded.language, title = excluded.title,
+                   summary_html = excluded.summary_html, content_html = excluded.content_html,
+                   search_text = excluded.search_text, image_url = excluded.image_url,
+                   image_alt = excluded.image_alt, updated_at = excluded.updated_at",
+                $set
+            )
+        };
+    }
+    match backend {
+        Backend::Sqlite => upsert!("", "", ""),
+        Backend::Postgres => upsert!(", search", ", CAST($18 AS tsvector)", ", search = excluded.search"),
+    }
 }
 
 /// Removes an item (`$1`: its [`fts_rowid`]) from SQLite's full-text index

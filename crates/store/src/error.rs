@@ -20,6 +20,9 @@ pub enum StoreError {
     Migration(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// A write queued for a shared transaction got no answer.
+    #[error("interrupted: {0}")]
+    Interrupted(&'static str),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

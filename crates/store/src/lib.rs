@@ -10,6 +10,7 @@ mod error;
 mod federation;
 mod feed_moderation;
 mod follower_pages;
+mod group_commit;
 mod ids;
 mod interactions;
 mod media;
@@ -75,6 +76,8 @@ pub struct Store {
     /// the same pool as `pool`.
     writer: AnyPool,
     backend: Backend,
+    /// Member-article writes waiting for a shared transaction.
+    items: std::sync::Arc<group_commit::ItemQueue>,
 }
 
 impl Store {
@@ -133,6 +136,7 @@ impl Store {
             writer: writer.unwrap_or_else(|| pool.clone()),
             pool,
             backend,
+            items: Default::default(),
         })
     }
 

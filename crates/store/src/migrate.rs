@@ -125,6 +125,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0020_feed_tag_language_dates.sql"),
         postgres: include_str!("../../../migrations/postgres/0020_feed_tag_language_dates.sql"),
     },
+    Migration {
+        version: 23,
+        description: "feed search vectors",
+        sqlite: include_str!("../../../migrations/sqlite/0023_feed_search_vectors.sql"),
+        postgres: include_str!("../../../migrations/postgres/0023_feed_search_vectors.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
@@ -155,6 +161,10 @@ impl Store {
         let keyed = self.fill_actor_search_keys().await?;
         if keyed > 0 {
             tracing::info!(actors = keyed, "wrote follower search keys");
+        }
+        let indexed = self.fill_feed_search_vectors().await?;
+        if indexed > 0 {
+            tracing::info!(items = indexed, "indexed shared feed items for search");
         }
         Ok(done)
     }

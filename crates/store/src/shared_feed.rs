@@ -68,6 +68,9 @@ pub struct FeedPage {
     pub next: Option<FeedCursor>,
 }
 
+/// Items per transaction when [`Store::fill_feed_search_vectors`] catches up.
+const FILL_BATCH: i64 = 500;
+
 const ITEM_COLUMNS: &str = "i.id, i.member, i.attributed_to, i.url, i.kind, i.language, i.title, i.summary_html, \
      i.content_html, i.image_url, i.image_alt, i.published_at, i.updated_at";
 
@@ -81,19 +84,29 @@ impl Store {
 
     /// [`Store::upsert_network_item`] that also records the network
     /// actor's `Announce` of the item when `boost` says it is due, in the
-    /// same transaction (one commit per member article). Returns what the
-    /// write did and whether the boost was recorded (the caller then sends it).
+    /// same transaction. Articles written at the same time share one
+    /// transaction (see [`crate::group_commit`]). Returns what the write did
+    /// and whether the boost was recorded (the caller then sends it).
     pub async fn upsert_network_item_boosting(
         &self,
         item: &NetworkItem,
         boost: Boost<'_>,
     ) -> StoreResult<(ItemWrite, bool)> {
-        let mut tx = self.begin_write().await?;
+        self.write_item_grouped(item, boost).await
+    }
+
+    /// One article's write and boost inside the transaction `tx`.
+    pub(crate) async fn write_item_boosting(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        item: &NetworkItem,
+        boost: Boost<'_>,
+    ) -> StoreResult<(ItemWrite, bool)> {
         let on_insert = match boost {
             Boost::Never => None,
             Boost::IfNew(id) | Boost::IfNotYet(id) => Some(id),
         };
-        let write = self.write_network_item(&mut tx, item, on_insert).await?;
+        let write = self.write_network_item(tx, item, on_insert).await?;
         let boosted = match (boost, write) {
             (Boost::Never, _) => false,
             (_, ItemWrite::Inserted) => true,
@@ -104,14 +117,13 @@ impl Store {
                 )
                 .bind(&item.id)
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
                 .rows_affected()
                     > 0
             }
             _ => false,
         };
-        tx.commit().await?;
         Ok((write, boosted))
     }
 
@@ -157,36 +169,28 @@ impl Store {
             }
         };
         let search_text = item.search_text();
-        sqlx::query(
-            "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
-                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at, fts_rowid,
-                announce_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-             ON CONFLICT (id) DO UPDATE SET attributed_to = excluded.attributed_to, url = excluded.url,
-               kind = excluded.kind, language = excluded.language, title = excluded.title,
-               summary_html = excluded.summary_html, content_html = excluded.content_html,
-               search_text = excluded.search_text, image_url = excluded.image_url, image_alt = excluded.image_alt,
-               updated_at = excluded.updated_at",
-        )
-        .bind(&item.id)
-        .bind(&item.member)
-        .bind(&item.attributed_to)
-        .bind(&item.url)
-        .bind(&item.kind)
-        .bind(&item.language)
-        .bind(&item.title)
-        .bind(&item.summary_html)
-        .bind(&item.content_html)
-        .bind(&search_text)
-        .bind(&item.image_url)
-        .bind(&item.image_alt)
-        .bind(to_db(item.published_at))
-        .bind(to_db(item.updated_at))
-        .bind(to_db(now()))
-        .bind(dialect::fts_rowid(&item.id))
-        .bind(announce_if_new)
-        .execute(&mut **tx)
-        .await?;
+        let mut upsert = sqlx::query(dialect::upsert_network_item(self.backend))
+            .bind(&item.id)
+            .bind(&item.member)
+            .bind(&item.attributed_to)
+            .bind(&item.url)
+            .bind(&item.kind)
+            .bind(&item.language)
+            .bind(&item.title)
+            .bind(&item.summary_html)
+            .bind(&item.content_html)
+            .bind(&search_text)
+            .bind(&item.image_url)
+            .bind(&item.image_alt)
+            .bind(to_db(item.published_at))
+            .bind(to_db(item.updated_at))
+            .bind(to_db(now()))
+            .bind(dialect::fts_rowid(&item.id))
+            .bind(announce_if_new);
+        if self.backend == crate::Backend::Postgres {
+            upsert = upsert.bind(dialect::feed_search_vector(&item.title, &search_text));
+        }
+        upsert.execute(&mut **tx).await?;
         if write == ItemWrite::Updated {
             for table in ["network_item_tags", "network_item_languages"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE item = $1")))
@@ -233,6 +237,46 @@ impl Store {
                 .await?;
         }
         Ok(write)
+    }
+
+    /// Writes the PostgreSQL search vector of the feed items stored before
+    /// the store wrote it (migration 23), a batch at a time, in id order.
+    /// An item written meanwhile keeps the vector its write gave it. Returns
+    /// how many items were indexed; nothing to do on SQLite.
+    pub async fn fill_feed_search_vectors(&self) -> StoreResult<u64> {
+        if self.backend != crate::Backend::Postgres {
+            return Ok(0);
+        }
+        let mut done = 0;
+        let mut after = String::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, title, search_text FROM network_items
+                 WHERE id > $1 AND search IS NULL AND deleted_at IS NULL ORDER BY id LIMIT $2",
+            )
+            .bind(&after)
+            .bind(FILL_BATCH)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = rows.last() else {
+                return Ok(done);
+            };
+            after = last.try_get("id")?;
+            let mut tx = self.begin_write().await?;
+            for r in &rows {
+                let (id, title, text): (String, String, String) =
+                    (r.try_get("id")?, r.try_get("title")?, r.try_get("search_text")?);
+                done += sqlx::query(
+                    "UPDATE network_items SET search = CAST($1 AS tsvector) WHERE id = $2 AND search IS NULL",
+                )
+                .bind(dialect::feed_search_vector(&title, &text))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+        }
     }
 
     /// Records that `member` deleted the article `id` at its origin: the
@@ -291,6 +335,9 @@ impl Store {
                 .bind(dialect::fts_rowid(id))
                 .execute(&mut *tx)
                 .await?;
+        }
+        if let Some(clear) = dialect::search_vector_clear(self.backend) {
+            sqlx::query(clear).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(Some(announce))

@@ -29,6 +29,8 @@ both!(
     reruns_rate_limits_departures_and_groups,
     boosts_are_recorded_with_the_write_once,
     tag_and_language_filters_page_in_feed_order,
+    concurrent_articles_share_transactions,
+    search_words_are_read_alike_on_both_sides,
 );
 
 fn profile(name: &str, country: &str, legal_form: &str, sectors: &[&str]) -> MemberProfile {
@@ -780,4 +782,176 @@ async fn tag_and_language_filters_page_in_feed_order(store: &Store) {
         ["t1", "t3", "t5"].map(|n| format!("https://a.example/objects/{n}")),
         "a language alone drives the walk too"
     );
+}
+
+/// Articles written at once share transactions; each caller still gets
+/// its own answer, a redelivery racing its first delivery is stored and
+/// boosted once, and an article that cannot be written fails alone.
+async fn concurrent_articles_share_transactions(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    let mut writes = Vec::new();
+    for n in 0..120 {
+        let store = store.clone();
+        let article = item(&a, &format!("c{n}"), &format!("Concurrent {n}"), "shared commit", n);
+        writes.push(tokio::spawn(async move {
+            store
+                .upsert_network_item_boosting(&article, Boost::IfNotYet(&format!("ann-{n}")))
+                .await
+        }));
+    }
+    // The same article twice at once, and one whose member is unknown.
+    let twice = item(&a, "twice", "Twice", "sent twice", 500);
+    for _ in 0..2 {
+        let store = store.clone();
+        let twice = twice.clone();
+        writes.push(tokio::spawn(async move {
+            store
+                .upsert_network_item_boosting(&twice, Boost::IfNotYet("ann-twice"))
+                .await
+        }));
+    }
+    let stranger = item("https://z.example/users/org", "z", "Stranger", "no member", 600);
+    let refused = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .upsert_network_item_boosting(&stranger, Boost::IfNotYet("ann-z"))
+                .await
+        })
+    };
+    let mut answers = Vec::new();
+    for w in writes {
+        answers.push(w.await.unwrap().unwrap());
+    }
+    assert!(refused.await.unwrap().is_err());
+    assert!(
+        answers[..120].iter().all(|a| *a == (ItemWrite::Inserted, true)),
+        "{answers:?}"
+    );
+    let mut twice_answers = answers[120..].to_vec();
+    twice_answers.sort_by_key(|a| a.0 != ItemWrite::Inserted);
+    assert_eq!(
+        twice_answers,
+        vec![(ItemWrite::Inserted, true), (ItemWrite::Updated, false)]
+    );
+    let feed = store.network_feed(&FeedFilter::default(), None, 200).await.unwrap();
+    assert_eq!(feed.entries.len(), 121);
+    assert!(feed.entries.iter().all(|e| e.item.member == a));
+    let q = FeedFilter {
+        q: Some("shared commit".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.network_feed(&q, None, 200).await.unwrap().entries.len(), 120);
+}
+
+/// The index and a reader's query split words the same way: accents and
+/// case as written, hyphens and apostrophes between words, punctuation
+/// alone matches nothing.
+async fn search_words_are_read_alike_on_both_sides(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    let article = item(
+        &a,
+        "w1",
+        "L'économie co-operative",
+        "Une SCIC (société coopérative d'intérêt collectif) en 2024.",
+        0,
+    );
+    store.upsert_network_item(&article).await.unwrap();
+    store
+        .upsert_network_item(&item(&a, "w2", "Operations", "nothing else", 1))
+        .await
+        .unwrap();
+    let found = |q: &str| {
+        let store = store.clone();
+        let filter = FeedFilter {
+            q: Some(q.into()),
+            ..Default::default()
+        };
+        async move {
+            store
+                .network_feed(&filter, None, 10)
+                .await
+                .unwrap()
+                .entries
+                .into_iter()
+                .map(|e| e.item.title)
+                .collect::<Vec<_>>()
+        }
+    };
+    let economie = vec!["L'économie co-operative".to_owned()];
+    assert_eq!(found("ÉCONOMIE").await, economie);
+    assert_eq!(
+        found("economie").await,
+        match store.backend() {
+            // FTS5's tokenizer folds accents; PostgreSQL's `simple` words keep them.
+            Backend::Sqlite => economie.clone(),
+            Backend::Postgres => vec![],
+        }
+    );
+    assert_eq!(found("co-operative").await, economie);
+    assert_eq!(found("operative").await, economie);
+    assert_eq!(found("d'intérêt 2024").await, economie);
+    assert_eq!(found("scic)").await, economie);
+    assert!(found("!!!").await.is_empty());
+    assert!(found("opera").await.is_empty());
+    let title = store
+        .network_feed(
+            &FeedFilter {
+                q: Some("économie".into()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap()
+        .entries[0]
+        .title_highlighted
+        .clone()
+        .unwrap();
+    assert!(
+        title.contains(&format!("{MATCH_START}économie{MATCH_END}")),
+        "{title:?}"
+    );
+}
+
+/// Items stored before migration 23 have no PostgreSQL search vector: the
+/// store writes it when it starts, and they are found again.
+#[tokio::test]
+async fn search_vectors_filled_for_older_items_postgres() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let store = &db.store;
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    store
+        .upsert_network_item(&item(&a, "old", "Older turbines", "windmill cooperative", 0))
+        .await
+        .unwrap();
+    store
+        .delete_network_item(&item(&a, "gone", "", "", 1).id, &a)
+        .await
+        .unwrap();
+    let search = |q: &str| {
+        let store = store.clone();
+        let filter = FeedFilter {
+            q: Some(q.into()),
+            ..Default::default()
+        };
+        async move { store.network_feed(&filter, None, 10).await.unwrap().entries.len() }
+    };
+    assert_eq!(search("windmill").await, 1);
+    // As the migration left them (through a second connection).
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE network_items SET search = NULL")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    assert_eq!(search("windmill").await, 0);
+    assert!(store.migrate().await.unwrap().is_empty());
+    assert_eq!(search("windmill").await, 1);
+    assert_eq!(search("turbines").await, 1);
+    assert_eq!(store.fill_feed_search_vectors().await.unwrap(), 0);
 }

@@ -1,0 +1,151 @@
+//! Group commit of member articles: the writes that arrive while a batch is
+//! committing wait, then share the next transaction. Each commit flushes to
+//! disk (SQLite `synchronous = FULL`, PostgreSQL `synchronous_commit`), and
+//! a flush takes milliseconds whatever it carries, so a coordinator's inbox
+//! is bound by the disk's flush latency unless concurrent articles share it.
+//!
+//! Every caller queues its write, then takes the committer lock. Whoever
+//! holds it drains the queue in a task of its own (so a dropped request
+//! cannot abandon the others' writes half-way) and answers every write
+//! before giving the lock up; a caller that gets the lock and finds its
+//! answer waiting returns it. A batch that fails is rolled back and its
+//! writes are retried one transaction each, so one bad article costs only
+//! itself.
+
+use std::sync::{Arc, Mutex};
+
+use gazette_core::NetworkItem;
+use tokio::sync::oneshot;
+
+use crate::Store;
+use crate::error::{StoreError, StoreResult};
+use crate::shared_feed::{Boost, ItemWrite};
+
+/// Most writes in one transaction (its locks and its undo are bounded).
+const MAX_BATCH: usize = 256;
+
+type Answer = StoreResult<(ItemWrite, bool)>;
+
+/// [`Boost`] with its own `Announce` id, to wait in the queue.
+#[derive(Debug, Clone)]
+enum QueuedBoost {
+    Never,
+    IfNew(String),
+    IfNotYet(String),
+}
+
+impl QueuedBoost {
+    fn borrow(&self) -> Boost<'_> {
+        match self {
+            QueuedBoost::Never => Boost::Never,
+            QueuedBoost::IfNew(id) => Boost::IfNew(id),
+            QueuedBoost::IfNotYet(id) => Boost::IfNotYet(id),
+        }
+    }
+}
+
+struct Job {
+    item: NetworkItem,
+    boost: QueuedBoost,
+    answer: oneshot::Sender<Answer>,
+}
+
+/// The queue of member-article writes of one [`Store`] (shared by its clones).
+#[derive(Default)]
+pub(crate) struct ItemQueue {
+    pending: Mutex<Vec<Job>>,
+    committer: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for ItemQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queued = self.pending.lock().map(|p| p.len()).unwrap_or(0);
+        f.debug_struct("ItemQueue").field("queued", &queued).finish()
+    }
+}
+
+impl ItemQueue {
+    fn push(&self, job: Job) {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(job);
+    }
+
+    fn take(&self) -> Vec<Job> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let n = pending.len().min(MAX_BATCH);
+        pending.drain(..n).collect()
+    }
+}
+
+impl Store {
+    /// Queues `item`'s write and waits for the transaction that carries it.
+    pub(crate) async fn write_item_grouped(&self, item: &NetworkItem, boost: Boost<'_>) -> Answer {
+        let (answer, mut answered) = oneshot::channel();
+        self.items.push(Job {
+            item: item.clone(),
+            boost: match boost {
+                Boost::Never => QueuedBoost::Never,
+                Boost::IfNew(id) => QueuedBoost::IfNew(id.to_owned()),
+                Boost::IfNotYet(id) => QueuedBoost::IfNotYet(id.to_owned()),
+            },
+            answer,
+        });
+        let lock = self.items.committer.clone().lock_owned().await;
+        match answered.try_recv() {
+            Ok(done) => return done,
+            Err(oneshot::error::TryRecvError::Closed) => return Err(interrupted()),
+            Err(oneshot::error::TryRecvError::Empty) => {}
+        }
+        // Still queued: this caller commits everything queued so far.
+        let store = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let jobs = store.items.take();
+                if jobs.is_empty() {
+                    break;
+                }
+                store.commit_batch(jobs).await;
+            }
+            drop(lock);
+        });
+        answered.await.unwrap_or_else(|_| Err(interrupted()))
+    }
+
+    async fn commit_batch(&self, jobs: Vec<Job>) {
+        match self.try_batch(&jobs).await {
+            Ok(answers) => {
+                for (job, done) in jobs.into_iter().zip(answers) {
+                    let _ = job.answer.send(Ok(done));
+                }
+            }
+            Err(e) => {
+                if jobs.len() > 1 {
+                    tracing::debug!(error = %e, writes = jobs.len(), "batch of member articles failed; writing them one by one");
+                }
+                for job in jobs {
+                    let done = async {
+                        let mut tx = self.begin_write().await?;
+                        let done = self.write_item_boosting(&mut tx, &job.item, job.boost.borrow()).await?;
+                        tx.commit().await?;
+                        Ok(done)
+                    }
+                    .await;
+                    let _ = job.answer.send(done);
+                }
+            }
+        }
+    }
+
+    async fn try_batch(&self, jobs: &[Job]) -> StoreResult<Vec<(ItemWrite, bool)>> {
+        let mut tx = self.begin_write().await?;
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            answers.push(self.write_item_boosting(&mut tx, &job.item, job.boost.borrow()).await?);
+        }
+        tx.commit().await?;
+        Ok(answers)
+    }
+}
+
+fn interrupted() -> StoreError {
+    StoreError::Interrupted("the transaction carrying this write stopped before it answered")
+}
