@@ -146,13 +146,16 @@ impl Store {
         item: &NetworkItem,
         announce_if_new: Option<&str>,
     ) -> StoreResult<ItemWrite> {
-        let existing = sqlx::query("SELECT member, updated_at, deleted_at FROM network_items WHERE id = $1")
+        let existing = sqlx::query("SELECT member, published_at, updated_at, deleted_at FROM network_items WHERE id = $1")
             .bind(&item.id)
             .fetch_optional(&mut **tx)
             .await?;
+        // An edit never moves an item in the feed: its first date stays.
+        let mut published_at = to_db(item.published_at);
         let write = match &existing {
             None => ItemWrite::Inserted,
             Some(row) => {
+                published_at = row.try_get("published_at")?;
                 let member: String = row.try_get("member")?;
                 let updated_at: i64 = row.try_get("updated_at")?;
                 let deleted_at: Option<i64> = row.try_get("deleted_at")?;
@@ -207,15 +210,13 @@ impl Store {
             if values.is_empty() {
                 continue;
             }
-            // With the stored date (an edit never moves an item in the feed).
-            let rows: Vec<String> = (0..values.len()).map(|i| format!("(${})", i + 2)).collect();
+            let rows: Vec<String> = (0..values.len()).map(|i| format!("($1, ${}, $2)", i + 3)).collect();
             let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO {table} (item, {column}, published_at)
-                 SELECT i.id, v.column1, i.published_at FROM network_items i CROSS JOIN (VALUES {}) AS v
-                 WHERE i.id = $1 ON CONFLICT DO NOTHING",
+                "INSERT INTO {table} (item, {column}, published_at) VALUES {} ON CONFLICT DO NOTHING",
                 rows.join(", ")
             )))
-            .bind(&item.id);
+            .bind(&item.id)
+            .bind(published_at);
             for v in values {
                 insert = insert.bind(v);
             }
