@@ -119,6 +119,23 @@ async fn answer(state: &AppState, input: AnswerInput, approve: bool) -> Result<R
         Err(gazette_federation::FederationError::Refused(StatusCode::NOT_FOUND, m)) => {
             Err(ApiError::field(StatusCode::NOT_FOUND, "not_found", "follower", m))
         }
-        Err(e) => Err(ApiError::internal(e)),
+        // A request to join refused for the member's status: 409, as through `/api/network`.
+        Err(e) => Err(super::network::federation_error(e, "follower")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use gazette_federation::FederationError;
+
+    #[test]
+    fn refused_decisions_keep_their_status() {
+        let e = super::super::network::federation_error(
+            FederationError::Refused(StatusCode::CONFLICT, "the member is rejected".into()),
+            "follower",
+        );
+        assert_eq!((e.status, e.code), (StatusCode::CONFLICT, "wrong_state"));
+        assert_eq!(e.message, "the member is rejected");
     }
 }

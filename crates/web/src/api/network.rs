@@ -33,7 +33,7 @@ fn coordinator(state: &AppState) -> Result<(), ApiError> {
 /// Decisions refused for the member's status are 409s naming it; unknown
 /// members and items 404s; a handle that cannot be looked up is the input
 /// at fault (422, naming `field`).
-fn federation_error(e: FederationError, field: &'static str) -> ApiError {
+pub(crate) fn federation_error(e: FederationError, field: &'static str) -> ApiError {
     match e {
         FederationError::Store(e) => e.into(),
         FederationError::Internal(e) => ApiError::internal(e),
