@@ -118,32 +118,6 @@ fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
 }
 
-/// `gazette user create …` with the password on standard input.
-fn create_user(env: &Env, args: &[&str], password: &str) {
-    let mut full = vec!["user", "create"];
-    full.extend_from_slice(args);
-    full.push("--password-stdin");
-    let mut child = env
-        .command(&full)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "user create {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn admin_in_headless_chromium() {
     let dir = browser_dir();
@@ -172,17 +146,12 @@ async fn admin_in_headless_chromium() {
         .with_env("GAZETTE_NETWORK__ENABLED", "true");
     // The demo content brings the authors; the server must seed it before users link to them.
     let server = env.serve(&["--demo"]);
-    create_user(
-        &env,
-        &["marie", "--role", "admin", "--name", "Marie Dubois"],
-        ADMIN_PASSWORD,
-    );
-    create_user(
-        &env,
+    env.create_user(&["marie", "--role", "admin", "--name", "Marie Dubois"], ADMIN_PASSWORD);
+    env.create_user(
         &["writer", "--role", "author", "--author", "tom_verbeke"],
         WRITER_PASSWORD,
     );
-    create_user(&env, &["edna", "--role", "editor"], EDITOR_PASSWORD);
+    env.create_user(&["edna", "--role", "editor"], EDITOR_PASSWORD);
     let store = Store::connect(env.database_url(), 1).await.unwrap();
     let slug = seed_moderation(&store).await;
     let org = store.get_organisation().await.unwrap();

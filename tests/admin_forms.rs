@@ -16,74 +16,12 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Env, PNG};
+use common::{Env, PNG, unescape};
 use gazette_store::{Backend, Store};
 use serde_json::Value;
 
 const ADMIN_PASSWORD: &str = "correct horse battery staple";
 const EDITOR_PASSWORD: &str = "an editor's password, long";
-
-/// `gazette user create …` with the password on standard input.
-fn create_user(env: &Env, args: &[&str], password: &str) {
-    use std::io::Write;
-    let mut full = vec!["user", "create"];
-    full.extend_from_slice(args);
-    full.push("--password-stdin");
-    let mut child = env
-        .command(&full)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// Undoes the HTML escaping of attribute values and text.
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        let Some(end) = tail.find(';') else {
-            out.push_str(tail);
-            return out;
-        };
-        let entity = &tail[1..end];
-        let c = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            e if e.starts_with("#x") || e.starts_with("#X") => {
-                u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32)
-            }
-            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
-            _ => None,
-        };
-        match c {
-            Some(c) => {
-                out.push(c);
-                rest = &tail[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &tail[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
 
 /// The value of attribute `attr` in the first tag of `html` containing `marker`.
 fn attr_after(html: &str, marker: &str, attr: &str) -> Option<String> {
@@ -298,12 +236,8 @@ async fn forms_posted_after_the_session_ended_are_kept() {
         return;
     };
     let server = env.serve(&["--demo"]);
-    create_user(
-        &env,
-        &["marie", "--role", "admin", "--name", "Marie Dubois"],
-        ADMIN_PASSWORD,
-    );
-    create_user(&env, &["edna", "--role", "editor"], EDITOR_PASSWORD);
+    env.create_user(&["marie", "--role", "admin", "--name", "Marie Dubois"], ADMIN_PASSWORD);
+    env.create_user(&["edna", "--role", "editor"], EDITOR_PASSWORD);
     let store = Store::connect(env.database_url(), 1).await.unwrap();
     let org_before = store.get_organisation().await.unwrap();
 

@@ -12,48 +12,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use chrono::{DateTime, Utc};
-use common::Env;
+use common::{Env, cookie_value, form_body, unescape};
 use gazette_core::{FollowStatus, RemoteActor};
 use gazette_store::{Backend, Store};
 
 const PASSWORD: &str = "a long enough admin password";
-
-fn create_admin(env: &Env) {
-    let mut child = env
-        .command(&["user", "create", "ines", "--role", "admin", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
-    resp.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix(&format!("{name}=")))
-        .map(|c| c.split(';').next().unwrap().to_owned())
-}
-
-fn urlencoded(fields: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
-}
 
 /// A signed-in admin: the session cookie by hand, redirects not followed.
 struct Browser {
@@ -74,7 +38,7 @@ impl Browser {
             .post(format!("{base}/admin/login"))
             .header("cookie", format!("gazette_form={form}"))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(urlencoded(&[
+            .body(form_body(&[
                 ("_csrf", &form),
                 ("username", "ines"),
                 ("password", PASSWORD),
@@ -124,7 +88,7 @@ impl Browser {
     }
 
     async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
-        self.post(path, "application/x-www-form-urlencoded", urlencoded(fields))
+        self.post(path, "application/x-www-form-urlencoded", form_body(fields))
             .await
     }
 
@@ -158,14 +122,6 @@ fn input_value(html: &str, id: &str) -> String {
     let rest = &html[at..];
     let v = rest.find("value=\"").unwrap() + "value=\"".len();
     rest[v..v + rest[v..].find('"').unwrap()].to_owned()
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#39;", "'")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 fn pairs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
@@ -218,7 +174,7 @@ async fn schedules_and_shows_times_in_local_time() {
         return;
     };
     let server = env.serve(&["--demo"]);
-    create_admin(&env);
+    env.create_user(&["ines", "--role", "admin"], PASSWORD);
     let store = Store::connect(env.database_url(), 1).await.unwrap();
     let admin = Browser::sign_in(&server.base).await;
 

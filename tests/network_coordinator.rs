@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{Env, eventually, path};
+use common::{Env, cookie_value, eventually, form_body, path};
 use gazette_store::Backend;
 use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use rsa::sha2::{Digest, Sha256};
@@ -557,7 +557,7 @@ async fn scenario(backend: Backend) {
     assert_eq!(count(&sc.base, "").await, 14);
 
     // The admin pages, signed in through the real form as an editor.
-    create_user(&c, &["edna", "--role", "editor"], "correct horse battery staple");
+    c.create_user(&["edna", "--role", "editor"], "correct horse battery staple");
     let admin = Admin::sign_in(&sc.base, "edna", "correct horse battery staple").await;
     let (status, html) = admin.get("/admin/network").await;
     assert_eq!(status, 200, "{html}");
@@ -746,29 +746,6 @@ where
     out
 }
 
-/// `gazette user create …` with the password on standard input.
-fn create_user(env: &Env, args: &[&str], password: &str) {
-    use std::io::Write;
-    let mut full = vec!["user", "create"];
-    full.extend_from_slice(args);
-    full.push("--password-stdin");
-    let mut child = env
-        .command(&full)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
 /// A REST API client with a bearer token.
 #[derive(Clone)]
 struct Api {
@@ -828,21 +805,6 @@ struct Admin {
     client: reqwest::Client,
 }
 
-fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
-    resp.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix(&format!("{name}=")))
-        .map(|c| c.split(';').next().unwrap().to_owned())
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
-}
-
 impl Admin {
     async fn sign_in(base: &str, username: &str, password: &str) -> Admin {
         let client = reqwest::Client::builder()
@@ -855,7 +817,7 @@ impl Admin {
             .post(format!("{base}/admin/login"))
             .header("cookie", format!("gazette_form={form_cookie}"))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(&[
+            .body(form_body(&[
                 ("_csrf", &form_cookie),
                 ("username", username),
                 ("password", password),
@@ -901,7 +863,7 @@ impl Admin {
             .post(format!("{}{path}", self.base))
             .header("cookie", format!("gazette_session={}", self.session))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(fields))
+            .body(form_body(fields))
             .send()
             .await
             .unwrap()
