@@ -371,6 +371,12 @@ async fn domain_and_actor_blocks(env: Env) {
     );
     let err = gz.env.fails(&["follow", &good.actor("bob")]);
     assert!(err.contains("blocked"), "{err}");
+    // An activity whose id is on the blocked domain is refused, even from
+    // an allowed sender: the inbox checked the sender's host, not that one.
+    let mut relayed = good.activity("carol", "Like", json!(article));
+    relayed["id"] = json!(format!("{}/activities/{}", bad.base, unique()));
+    let (status, body) = good.deliver(&gz.inbox(), &relayed).await;
+    assert!((400..500).contains(&status), "{status} {body}");
 
     let list = gz.env.ok(&["blocks"]);
     assert!(

@@ -59,9 +59,16 @@ pub(crate) const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::hours(1);
 pub async fn post_inbox(data: Data<FedContext>, parts: Parts, body: Bytes) -> Result<StatusCode, Response> {
     check_signature_headers(&parts.headers, Utc::now()).map_err(IntoResponse::into_response)?;
     // Blocked senders (and, in allowlist mode, unlisted ones) are refused before anyone is fetched.
-    crate::safety::refuse_blocked_sender(&data, &parts.headers, &body)
+    let checked = crate::safety::refuse_blocked_sender(&data, &parts.headers, &body)
         .await
         .map_err(IntoResponse::into_response)?;
+    crate::safety::receiving_from(checked, receive(data, parts, body)).await
+}
+
+/// The library's checks (digest, signature, sender) and the handling of
+/// one received activity; a signature that fails with the stored key is
+/// checked again once with a freshly fetched one.
+async fn receive(data: Data<FedContext>, parts: Parts, body: Bytes) -> Result<StatusCode, Response> {
     let (method, uri, headers) = (parts.method.clone(), parts.uri.clone(), parts.headers.clone());
     let activity = ActivityData::from_request(Request::from_parts(parts, Body::from(body.clone())), &()).await?;
     let mut result = receive_activity::<IncomingActivity, DbRemoteActor, FedContext>(activity, &data).await;

@@ -80,7 +80,7 @@ pub(crate) async fn refuse_blocked_sender(
     ctx: &FedContext,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), FederationError> {
+) -> Result<Vec<String>, FederationError> {
     let actor = sender_actor(body);
     let local = ctx.urls().host();
     let mut hosts: Vec<String> = Vec::with_capacity(2);
@@ -114,7 +114,27 @@ pub(crate) async fn refuse_blocked_sender(
     {
         return Err(forbidden(format!("{a} is blocked on this instance")));
     }
-    Ok(())
+    Ok(hosts)
+}
+
+tokio::task_local! {
+    /// The hosts the inbox has just checked for the activity being received
+    /// (see [`receiving_from`]).
+    static CHECKED_HOSTS: Vec<String>;
+}
+
+/// Runs `receive` (the library's checks and handling of one received
+/// activity) knowing that `hosts` passed [`refuse_blocked_sender`] a moment
+/// ago: the URL verifier does not read the lists again for them (the
+/// activity's id is on the sender's host).
+pub(crate) async fn receiving_from<F: std::future::Future>(hosts: Vec<String>, receive: F) -> F::Output {
+    CHECKED_HOSTS.scope(hosts, receive).await
+}
+
+fn checked_just_now(host: &str) -> bool {
+    CHECKED_HOSTS
+        .try_with(|hosts| hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+        .unwrap_or(false)
 }
 
 /// The `actor` named in an activity's body (an id, or an object with one),
@@ -195,7 +215,11 @@ impl SafetyVerifier {
 impl UrlVerifier for SafetyVerifier {
     async fn verify(&self, url: &Url) -> Result<(), activitypub_federation::error::Error> {
         use activitypub_federation::error::Error;
-        match host_refusal(&self.store, self.mode, &self.local_host, &host_of(url)).await {
+        let host = host_of(url);
+        if checked_just_now(&host) {
+            return Ok(());
+        }
+        match host_refusal(&self.store, self.mode, &self.local_host, &host).await {
             Ok(None) => Ok(()),
             Ok(Some(why)) => {
                 tracing::info!(%url, why, "remote URL refused");

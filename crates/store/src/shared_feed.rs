@@ -146,10 +146,11 @@ impl Store {
         item: &NetworkItem,
         announce_if_new: Option<&str>,
     ) -> StoreResult<ItemWrite> {
-        let existing = sqlx::query("SELECT member, published_at, updated_at, deleted_at FROM network_items WHERE id = $1")
-            .bind(&item.id)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let existing =
+            sqlx::query("SELECT member, published_at, updated_at, deleted_at FROM network_items WHERE id = $1")
+                .bind(&item.id)
+                .fetch_optional(&mut **tx)
+                .await?;
         // An edit never moves an item in the feed: its first date stays.
         let mut published_at = to_db(item.published_at);
         let write = match &existing {
