@@ -7,3 +7,5 @@
 ALTER TABLE network_items DROP COLUMN search;
 ALTER TABLE network_items ADD COLUMN search tsvector;
 CREATE INDEX network_items_search ON network_items USING GIN (search);
+-- What is left to fill, found without reading the feed (empty once done).
+CREATE INDEX network_items_unsearched ON network_items (id) WHERE search IS NULL AND deleted_at IS NULL;
