@@ -125,6 +125,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0020_feed_tag_language_dates.sql"),
         postgres: include_str!("../../../migrations/postgres/0020_feed_tag_language_dates.sql"),
     },
+    Migration {
+        version: 21,
+        description: "article media refs",
+        sqlite: include_str!("../../../migrations/sqlite/0021_article_media_refs.sql"),
+        postgres: include_str!("../../../migrations/postgres/0021_article_media_refs.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
