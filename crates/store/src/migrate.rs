@@ -131,6 +131,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0021_article_media_refs.sql"),
         postgres: include_str!("../../../migrations/postgres/0021_article_media_refs.sql"),
     },
+    Migration {
+        version: 22,
+        description: "follower search trigrams",
+        sqlite: include_str!("../../../migrations/sqlite/0022_follower_search_trigrams.sql"),
+        postgres: include_str!("../../../migrations/postgres/0022_follower_search_trigrams.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
