@@ -2,12 +2,17 @@
 -- (PostgreSQL). Keep in step with migrations/sqlite/0022_follower_search_trigrams.sql.
 
 -- The search looks for the typed text anywhere in a follower's name or
--- handle (the folded `search_key` of migration 18). `LIKE '%…%'` can use no
--- B-tree index, so a search matching few followers read every follow of
--- the local actor. A trigram index (pg_trgm, a trusted extension shipped
--- with PostgreSQL: a database owner may create it) answers `LIKE '%…%'`
--- on the actors' keys; the planner picks it when few actors match, and
--- the walk of the follows by date when many do. Texts shorter than three
--- characters have no trigram and keep the walk.
+-- handle: `LIKE '%…%'` on the folded key each follow carries (migration
+-- 18), which no B-tree index can answer, so a search matching few
+-- followers read every follow of the local actor. A trigram index
+-- (pg_trgm, a trusted extension shipped with PostgreSQL: a database owner
+-- may create it) answers that `LIKE` on the same column, so the query is
+-- unchanged and the planner, from its statistics of that one column,
+-- starts from the index when few follows match and walks the follows by
+-- date when many do. (An index on remote_actors.search_key would need a
+-- second test of the same text, whose selectivity the planner multiplies
+-- with the first: for a text matching 2% of 50,000 followers it expected
+-- 16 rows and read every follow.) Texts shorter than three characters have
+-- no trigram and keep the walk.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX remote_actors_search_key_trgm ON remote_actors USING GIN (search_key gin_trgm_ops);
+CREATE INDEX followers_search_key_trgm ON followers USING GIN (search_key gin_trgm_ops);

@@ -1,7 +1,8 @@
 //! The admin's followers page at scale: pages picked by an "older than"
 //! cursor (so the last page costs what the first does), optional filters by
 //! server and by name or handle (the search key of migration 18, folded
-//! here and copied onto each follow by triggers), and follower counts per
+//! here and copied onto each follow by triggers; found through the trigram
+//! indexes of migration 22), and follower counts per
 //! server read from `follower_hosts` (migration 12, kept by triggers)
 //! instead of grouping every follower.
 
@@ -66,7 +67,7 @@ pub(crate) fn actor_search_key(name: &str, preferred_username: &str, host: &str)
 struct Search {
     /// The `LIKE` pattern every match satisfies (the test of a match).
     pattern: String,
-    /// The folded text, when it is long enough for the trigram index
+    /// The folded text, when it is long enough for SQLite's trigram index
     /// (migration 22) to find the candidates: [`TRIGRAM`] characters.
     trigrams: Option<String>,
 }
@@ -105,16 +106,6 @@ fn search_of(search: &str) -> Option<Search> {
 /// from its statistics.
 const MAX_CANDIDATES: i64 = 300;
 
-/// How the trigram index narrows a search.
-enum Narrowing {
-    /// PostgreSQL: the search's `LIKE` pattern, tested on the actor's key
-    /// too, which the GIN trigram index answers.
-    ActorKey(String),
-    /// SQLite: every actor whose key holds the text's trigrams in a row
-    /// (at most [`MAX_CANDIDATES`]); the query starts from them.
-    Actors(Vec<String>),
-}
-
 /// Actors written in one statement while filling in search keys.
 const KEY_BATCH: i64 = 500;
 
@@ -142,7 +133,7 @@ impl Store {
             Some(s) => self.follower_search_narrowing(s).await?,
             None => None,
         };
-        if matches!(&narrow, Some(Narrowing::Actors(ids)) if ids.is_empty()) {
+        if narrow.as_ref().is_some_and(Vec::is_empty) {
             return Ok(FollowerPage {
                 followers: Vec::new(),
                 older: None,
@@ -157,9 +148,8 @@ impl Store {
             n
         };
         let host_p = host.map(|_| param());
-        let actors_p = matches!(narrow, Some(Narrowing::Actors(_))).then(&mut param);
+        let actors_p = narrow.as_ref().map(|_| param());
         let pattern_p = search.as_ref().map(|_| param());
-        let actor_key_p = matches!(narrow, Some(Narrowing::ActorKey(_))).then(&mut param);
         let before_p = before.map(|_| (param(), param()));
         let limit_p = param();
 
@@ -192,11 +182,6 @@ impl Store {
             // On the date index, which carries the key: what decides a match.
             sql.push_str(&format!(" AND f.search_key LIKE ${p} ESCAPE '\\'"));
         }
-        if let Some(p) = actor_key_p {
-            // The same test on the actor's key, which the trigram index
-            // answers (PostgreSQL): the planner may start from it.
-            sql.push_str(&format!(" AND r.search_key LIKE ${p} ESCAPE '\\'"));
-        }
         if let Some((a, b)) = before_p {
             sql.push_str(&format!(
                 " AND f.created_at <= ${a} AND (f.created_at < ${a} OR f.follower > ${b})"
@@ -209,14 +194,11 @@ impl Store {
         if let Some(h) = host {
             q = q.bind(h.to_owned());
         }
-        if let Some(Narrowing::Actors(ids)) = &narrow {
+        if let Some(ids) = &narrow {
             q = q.bind(serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
         if let Some(s) = &search {
             q = q.bind(s.pattern.clone());
-        }
-        if let Some(Narrowing::ActorKey(p)) = narrow {
-            q = q.bind(p);
         }
         if let Some(c) = before {
             q = q.bind(to_db(c.since)).bind(c.follower.clone());
@@ -245,15 +227,18 @@ impl Store {
         Ok(FollowerPage { followers, older })
     }
 
-    /// How the trigram index of migration 22 narrows `search`, or `None`
-    /// when it cannot: a text shorter than a trigram, or on SQLite one that
-    /// more than [`MAX_CANDIDATES`] actors' keys may hold.
-    async fn follower_search_narrowing(&self, search: &Search) -> StoreResult<Option<Narrowing>> {
+    /// On SQLite, the ids of the actors whose keys hold the trigrams of
+    /// `search` in a row (FTS5, migration 22): a superset of those whose
+    /// keys hold the text. `None` when the index cannot narrow the search:
+    /// a text shorter than a trigram, more than [`MAX_CANDIDATES`] actors,
+    /// or PostgreSQL, whose planner uses its trigram index on
+    /// `followers.search_key` for the `LIKE` itself, when that pays.
+    async fn follower_search_narrowing(&self, search: &Search) -> StoreResult<Option<Vec<String>>> {
         let Some(text) = &search.trigrams else {
             return Ok(None);
         };
         match self.backend {
-            Backend::Postgres => Ok(Some(Narrowing::ActorKey(search.pattern.clone()))),
+            Backend::Postgres => Ok(None),
             Backend::Sqlite => {
                 let rows = sqlx::query(
                     "SELECT s.actor_id FROM actor_search s WHERE s.id IN
@@ -270,7 +255,7 @@ impl Store {
                     .iter()
                     .map(|r| r.try_get("actor_id"))
                     .collect::<Result<Vec<String>, _>>()?;
-                Ok(Some(Narrowing::Actors(ids)))
+                Ok(Some(ids))
             }
         }
     }
