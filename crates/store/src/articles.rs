@@ -918,3 +918,61 @@ fn article_from_row(r: &AnyRow) -> StoreResult<Article> {
         version: r.try_get("version")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_article_uses_each_image_once_per_kind() {
+        let fr = Language::parse("fr").unwrap();
+        let text = |body: &str| Translation {
+            language: fr.clone(),
+            title: "T".into(),
+            summary: "S".into(),
+            body_markdown: body.into(),
+            body_html: String::new(),
+        };
+        let new = NewArticle {
+            slug: "s".into(),
+            kind: ArticleKind::Interview,
+            status: ArticleStatus::Draft,
+            default_language: fr.clone(),
+            translations: vec![
+                text("![a](/media/b2) ![c](/media/a1)"),
+                text("![a](/media/a1) /media/c0ver"),
+            ],
+            tags: Vec::new(),
+            author: "lea".into(),
+            cover: Some(Cover {
+                media_id: "c0ver".into(),
+                alt: "A".into(),
+            }),
+            interviewee: Some(Interviewee {
+                name: "Ana".into(),
+                photo: Some("a1".into()),
+                ..Default::default()
+            }),
+            published_at: None,
+        };
+        let refs = media_refs(&new);
+        let refs: Vec<(&str, &str)> = refs.iter().map(|(m, k)| (m.as_str(), *k)).collect();
+        assert_eq!(
+            refs,
+            [
+                ("c0ver", "cover"),
+                ("a1", "interviewee"),
+                ("a1", "inline"),
+                ("b2", "inline"),
+                ("c0ver", "inline")
+            ]
+        );
+        let plain = NewArticle {
+            cover: None,
+            interviewee: None,
+            translations: vec![text("No image.")],
+            ..new
+        };
+        assert!(media_refs(&plain).is_empty());
+    }
+}
