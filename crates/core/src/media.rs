@@ -1,4 +1,5 @@
-//! Image sniffing: the type from the bytes themselves, never from the name.
+//! Image sniffing (the type from the bytes themselves, never from the name)
+//! and finding the stored images an article's text shows.
 
 /// Image types Gazette accepts.
 pub const ACCEPTED: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
@@ -51,9 +52,47 @@ pub fn sniff(bytes: &[u8], limit: usize) -> Result<ImageInfo, ImageError> {
     })
 }
 
+/// The path in which a stored image is served: `/media/{id}`.
+pub const MEDIA_PATH: &str = "/media/";
+
+/// The ids of the images `text` (an article's Markdown) shows: every run of
+/// ASCII letters and digits right after `/media/`, wherever it appears (a
+/// relative link, an absolute URL, raw HTML), sorted and without repeats.
+/// Occurrences may share their slashes (`/media/media/ID` names `media` and
+/// `ID`). Migrations 21 of both databases fill the reference table with the
+/// same rule written in SQL for articles stored before it; keep them in step.
+pub fn referenced_media_ids(text: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find(MEDIA_PATH) {
+        let start = from + at + MEDIA_PATH.len();
+        let run = text[start..].bytes().take_while(u8::is_ascii_alphanumeric).count();
+        if run > 0 {
+            ids.push(text[start..start + run].to_owned());
+        }
+        // The path's closing slash may open the next occurrence.
+        from = start - 1;
+    }
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_every_media_id_once() {
+        let text = "Intro ![A](/media/0a1b2c \"t\") and ![B](https://x.example/media/FF99).\n\
+                    <img src=\"/media/0a1b2c\"> /media/ /media/-x /media/media/zz9 media/nope é/media/abcé";
+        assert_eq!(
+            referenced_media_ids(text),
+            vec!["0a1b2c", "FF99", "abc", "media", "zz9"]
+        );
+        assert!(referenced_media_ids("no images, /medias/x, /media").is_empty());
+        assert!(referenced_media_ids("").is_empty());
+    }
 
     // A 1×1 transparent PNG.
     const PNG: [u8; 67] = [

@@ -846,7 +846,47 @@ async fn insert_children(conn: &mut AnyConnection, id: &str, new: &NewArticle) -
             .execute(&mut *conn)
             .await?;
     }
+    write_media_refs(conn, id, new).await
+}
+
+/// Replaces the images article `id` uses (migration 21's
+/// `article_media_refs`, read by the media library) with those of `new`.
+async fn write_media_refs(conn: &mut AnyConnection, id: &str, new: &NewArticle) -> StoreResult<()> {
+    sqlx::query("DELETE FROM article_media_refs WHERE article_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for (media_id, kind) in media_refs(new) {
+        sqlx::query("INSERT INTO article_media_refs (media_id, kind, article_id) VALUES ($1, $2, $3)")
+            .bind(media_id)
+            .bind(kind)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
+}
+
+/// (media id, kind of use) of every image `new` uses, each once: its
+/// cover, its interviewee's photo and the images any translation's text
+/// shows (see [`gazette_core::media::referenced_media_ids`]).
+fn media_refs(new: &NewArticle) -> Vec<(String, &'static str)> {
+    let mut refs: Vec<(String, &'static str)> = Vec::new();
+    if let Some(c) = &new.cover {
+        refs.push((c.media_id.clone(), "cover"));
+    }
+    if let Some(photo) = new.interviewee.as_ref().and_then(|i| i.photo.clone()) {
+        refs.push((photo, "interviewee"));
+    }
+    let mut inline: Vec<String> = new
+        .translations
+        .iter()
+        .flat_map(|t| gazette_core::media::referenced_media_ids(&t.body_markdown))
+        .collect();
+    inline.sort();
+    inline.dedup();
+    refs.extend(inline.into_iter().map(|m| (m, "inline")));
+    refs
 }
 
 fn article_from_row(r: &AnyRow) -> StoreResult<Article> {
@@ -877,4 +917,62 @@ fn article_from_row(r: &AnyRow) -> StoreResult<Article> {
         updated_at: from_db(r.try_get("updated_at")?)?,
         version: r.try_get("version")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_article_uses_each_image_once_per_kind() {
+        let fr = Language::parse("fr").unwrap();
+        let text = |body: &str| Translation {
+            language: fr.clone(),
+            title: "T".into(),
+            summary: "S".into(),
+            body_markdown: body.into(),
+            body_html: String::new(),
+        };
+        let new = NewArticle {
+            slug: "s".into(),
+            kind: ArticleKind::Interview,
+            status: ArticleStatus::Draft,
+            default_language: fr.clone(),
+            translations: vec![
+                text("![a](/media/b2) ![c](/media/a1)"),
+                text("![a](/media/a1) /media/c0ver"),
+            ],
+            tags: Vec::new(),
+            author: "lea".into(),
+            cover: Some(Cover {
+                media_id: "c0ver".into(),
+                alt: "A".into(),
+            }),
+            interviewee: Some(Interviewee {
+                name: "Ana".into(),
+                photo: Some("a1".into()),
+                ..Default::default()
+            }),
+            published_at: None,
+        };
+        let refs = media_refs(&new);
+        let refs: Vec<(&str, &str)> = refs.iter().map(|(m, k)| (m.as_str(), *k)).collect();
+        assert_eq!(
+            refs,
+            [
+                ("c0ver", "cover"),
+                ("a1", "interviewee"),
+                ("a1", "inline"),
+                ("b2", "inline"),
+                ("c0ver", "inline")
+            ]
+        );
+        let plain = NewArticle {
+            cover: None,
+            interviewee: None,
+            translations: vec![text("No image.")],
+            ..new
+        };
+        assert!(media_refs(&plain).is_empty());
+    }
 }

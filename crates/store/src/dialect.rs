@@ -234,9 +234,22 @@ pub(crate) fn article_search_condition(backend: Backend, param: &str) -> String 
     }
 }
 
+/// `text` as an FTS5 phrase: a quoted string, so nothing typed is read as
+/// query syntax. With the trigram tokenizer (the follower search's index,
+/// migration 22), the rows whose text holds `text` anywhere, and perhaps a
+/// few more where the tokenizer's case folding sees a match.
+pub(crate) fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fts_phrases_are_never_syntax() {
+        assert_eq!(fts_phrase("a\"b OR c*"), "\"a\"\"b OR c*\"");
+    }
 
     #[test]
     fn article_search_words_are_never_syntax() {

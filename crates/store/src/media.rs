@@ -201,106 +201,54 @@ impl std::fmt::Display for MediaUse {
     }
 }
 
-/// The uses of each of `ids`, in one pass per kind of use (the library
-/// page asks for a whole page of images at once). Ids are hex, so they hold
-/// none of LIKE's wildcards; anything else cannot name a stored image and
-/// is used nowhere.
+/// The uses of each of `ids`, in one query (the library page asks for a
+/// whole page of images at once): articles' uses from
+/// `article_media_refs` (migration 21, by its key), the logo and avatars
+/// from their columns. Each image's uses come covers first, then the logo,
+/// avatars, interviewee photos and texts; articles in the order of their
+/// ids (their creation).
 async fn media_uses_in(conn: &mut AnyConnection, ids: &[&str]) -> StoreResult<HashMap<String, Vec<MediaUse>>> {
-    let ids: Vec<&str> = ids
-        .iter()
-        .copied()
-        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
-        .collect();
     let mut out: HashMap<String, Vec<MediaUse>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
-    let n = ids.len();
-    let list = |from: usize| (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    let like_any = |column: &str| {
-        (1..=n)
-            .map(|i| format!("{column} LIKE ${i}"))
-            .collect::<Vec<_>>()
-            .join(" OR ")
-    };
-    const TITLE: &str =
-        "(SELECT t.title FROM article_translations t WHERE t.article_id = a.id ORDER BY t.position LIMIT 1)";
-
-    // Covers, the logo and avatars name the image in a column.
-    let direct = format!(
-        "SELECT a.cover_media AS media, 'cover' AS kind, a.id AS k, {TITLE} AS label
-           FROM articles a WHERE a.cover_media IN ({l})
+    let list = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT r.media_id AS media, r.kind AS kind, a.id AS k,
+                (SELECT t.title FROM article_translations t WHERE t.article_id = a.id ORDER BY t.position LIMIT 1)
+                  AS label
+           FROM article_media_refs r JOIN articles a ON a.id = r.article_id WHERE r.media_id IN ({list})
          UNION ALL
-         SELECT o.logo, 'logo', '', o.name FROM organisation o WHERE o.logo IN ({l})
+         SELECT o.logo, 'logo', '', o.name FROM organisation o WHERE o.logo IN ({list})
          UNION ALL
-         SELECT au.avatar, 'avatar', au.username, au.name FROM authors au WHERE au.avatar IN ({l})",
-        l = list(1)
+         SELECT au.avatar, 'avatar', au.username, au.name FROM authors au WHERE au.avatar IN ({list})
+         ORDER BY k"
     );
-    let mut q = sqlx::query(AssertSqlSafe(direct));
-    for id in &ids {
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for id in ids {
         q = q.bind(*id);
     }
     for r in q.fetch_all(&mut *conn).await? {
         let kind: String = r.try_get("kind")?;
+        let kind = USE_KINDS
+            .iter()
+            .copied()
+            .find(|k| *k == kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("media use kind `{kind}`")))?;
         out.entry(r.try_get("media")?).or_default().push(MediaUse {
-            kind: match kind.as_str() {
-                "cover" => "cover",
-                "logo" => "logo",
-                _ => "avatar",
-            },
+            kind,
             key: r.try_get("k")?,
             label: r.try_get::<Option<String>, _>("label")?.unwrap_or_default(),
         });
     }
-
-    // Interviewee photos (in the JSON column) and texts name it inside
-    // text: only the rows that match one of the images come back, and the
-    // image is found in them here.
-    let in_text = [
-        (
-            "interviewee",
-            format!(
-                "SELECT a.id AS k, {TITLE} AS label, a.interviewee AS body FROM articles a WHERE {}",
-                like_any("a.interviewee")
-            ),
-        ),
-        (
-            "inline",
-            format!(
-                "SELECT a.id AS k, {TITLE} AS label, u.body_markdown AS body
-                   FROM article_translations u JOIN articles a ON a.id = u.article_id WHERE {}",
-                like_any("u.body_markdown")
-            ),
-        ),
-    ];
-    for (kind, sql) in in_text {
-        let needle = |id: &str| match kind {
-            "interviewee" => format!("\"photo\":\"{id}\""),
-            _ => format!("/media/{id}"),
-        };
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for id in &ids {
-            q = q.bind(format!("%{}%", needle(id)));
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            let body: Option<String> = r.try_get("body")?;
-            let body = body.unwrap_or_default();
-            let key: String = r.try_get("k")?;
-            for id in ids.iter().filter(|id| body.contains(&needle(id))) {
-                let uses = out.entry((*id).to_owned()).or_default();
-                // An article uses an image once, however many of its translations show it.
-                if !uses.iter().any(|u| u.kind == kind && u.key == key) {
-                    uses.push(MediaUse {
-                        kind: if kind == "inline" { "inline" } else { "interviewee" },
-                        key: key.clone(),
-                        label: r.try_get::<Option<String>, _>("label")?.unwrap_or_default(),
-                    });
-                }
-            }
-        }
+    for uses in out.values_mut() {
+        uses.sort_by_key(|u| USE_KINDS.iter().position(|k| *k == u.kind));
     }
     Ok(out)
 }
+
+/// The kinds of [`MediaUse`], in the order an image's uses are listed.
+const USE_KINDS: [&str; 5] = ["cover", "logo", "avatar", "interviewee", "inline"];
 
 /// An image to store together with the article that uses it, in one
 /// transaction. `key` is the placeholder the article uses for it (e.g. the

@@ -126,6 +126,18 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0020_feed_tag_language_dates.sql"),
     },
     Migration {
+        version: 21,
+        description: "article media refs",
+        sqlite: include_str!("../../../migrations/sqlite/0021_article_media_refs.sql"),
+        postgres: include_str!("../../../migrations/postgres/0021_article_media_refs.sql"),
+    },
+    Migration {
+        version: 22,
+        description: "follower search trigrams",
+        sqlite: include_str!("../../../migrations/sqlite/0022_follower_search_trigrams.sql"),
+        postgres: include_str!("../../../migrations/postgres/0022_follower_search_trigrams.sql"),
+    },
+    Migration {
         version: 23,
         description: "feed search vectors",
         sqlite: include_str!("../../../migrations/sqlite/0023_feed_search_vectors.sql"),

@@ -343,7 +343,7 @@ impl Store {
             .bind(zone)
             .bind(to_db(now()))
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }

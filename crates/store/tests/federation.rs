@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Utc;
+use gazette_core::slug::fold_for_search;
 use gazette_core::validate::{self, NoLines};
 use gazette_core::*;
 use gazette_store::testing::TestDb;
@@ -30,6 +31,7 @@ both!(
     outbound_interactions_once_and_undone,
     followers_by_server_and_cursor,
     followers_searched_by_name_or_handle,
+    followers_searched_through_the_trigram_index,
     instance_settings_override_and_reset,
     one_follower_with_its_follow_activity
 );
@@ -682,6 +684,157 @@ async fn followers_searched_by_name_or_handle(store: &Store) {
     .await
     .unwrap();
     assert_eq!(page(None, "unal", None, 10).await.followers.len(), 1);
+}
+
+/// The follower search through migration 22's trigram index gives what a
+/// test of every follower's key gives, page by page: texts of three
+/// characters or more (found through the index, or on SQLite by the walk
+/// when the index finds too many actors), shorter ones (the walk), with
+/// any case and accents, and with actors renamed or forgotten.
+async fn followers_searched_through_the_trigram_index(store: &Store) {
+    let local = "https://gazette.example/users/coop";
+    let named = |i: usize, name: &str| {
+        let host = format!("s{}.example", i % 7);
+        RemoteActor {
+            name: name.into(),
+            preferred_username: format!("member{i}"),
+            ..remote(&format!("https://{host}/users/member{i}"), &host, None)
+        }
+    };
+    // More actors than SQLite's limit on the index's candidates (300),
+    // all matching `member`, with a few names apart; one day apart, so the
+    // order by date is the order of creation.
+    let now = Utc::now();
+    let mut actors: Vec<RemoteActor> = (0..700)
+        .map(|i| RemoteActor {
+            refreshed_at: chrono::DateTime::from_timestamp_micros(
+                (now - chrono::Duration::minutes(i as i64)).timestamp_micros(),
+            )
+            .unwrap(),
+            ..named(i, &format!("Member {i}"))
+        })
+        .collect();
+    actors[5].name = "Élodie Martin-Lefèvre".into();
+    actors[6].name = "ZOË Œuvre".into();
+    actors[7].name = "Jean Zoo".into();
+    gazette_store::testing::seed_followers(store, local, &actors, FollowStatus::Accepted)
+        .await
+        .unwrap();
+    let key = |a: &RemoteActor| fold_for_search(&format!("{}\n{}@{}", a.name, a.preferred_username, a.host));
+
+    // Every page of a search, by cursor; and what a test of every key gives.
+    let search = |q: &'static str| async move {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let p = store
+                .followers_page(
+                    local,
+                    FollowStatus::Accepted,
+                    FollowerFilter {
+                        host: None,
+                        search: Some(q),
+                    },
+                    cursor.as_ref(),
+                    50,
+                )
+                .await
+                .unwrap();
+            seen.extend(p.followers.into_iter().map(|f| f.actor.id));
+            match p.older {
+                Some(c) => cursor = Some(c),
+                None => return seen,
+            }
+        }
+    };
+    let all: Vec<RemoteActor> = {
+        let order: Vec<String> = store
+            .list_followers(local, FollowStatus::Accepted, 10_000, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| f.actor.id)
+            .collect();
+        order
+            .iter()
+            .map(|id| actors.iter().find(|a| &a.id == id).unwrap().clone())
+            .collect()
+    };
+    let expected = |q: &str, actors: &[RemoteActor]| -> Vec<String> {
+        let q = fold_for_search(q.trim().trim_start_matches('@'));
+        actors
+            .iter()
+            .filter(|a| key(a).contains(&q))
+            .map(|a| a.id.clone())
+            .collect()
+    };
+
+    // In the middle of a name or handle, any case and accents.
+    assert_eq!(search("odie mar").await, [actors[5].id.clone()]);
+    assert_eq!(search("MARTIN-LEFEVRE").await, [actors[5].id.clone()]);
+    assert_eq!(search("ïn-lÉfè").await, [actors[5].id.clone()]);
+    assert_eq!(search("oeuv").await, [actors[6].id.clone()]);
+    assert_eq!(search("ber599@s4.exa").await, [actors[599].id.clone()]);
+    // Few matches, and many (more than the index's candidates on SQLite).
+    for q in [
+        "member12",
+        "@member20",
+        "zoe",
+        "zoo",
+        "member",
+        "ember 1",
+        "ber 3",
+        ".example",
+    ] {
+        let want = expected(q, &all);
+        assert!(!want.is_empty(), "{q}");
+        assert_eq!(search(q).await, want, "{q}");
+    }
+    assert_eq!(search("member").await.len(), 700);
+    // With the server filter, through the index and by the walk.
+    for q in ["member1", "member"] {
+        let on_s3: Vec<RemoteActor> = all.iter().filter(|a| a.host == "s3.example").cloned().collect();
+        let p = store
+            .followers_page(
+                local,
+                FollowStatus::Accepted,
+                FollowerFilter {
+                    host: Some("s3.example"),
+                    search: Some(q),
+                },
+                None,
+                500,
+            )
+            .await
+            .unwrap();
+        let got: Vec<String> = p.followers.into_iter().map(|f| f.actor.id).collect();
+        assert_eq!(got, expected(q, &on_s3), "{q}");
+        assert!(!got.is_empty());
+    }
+    // One or two characters: no trigram, the same answers.
+    for q in ["z", "Zo", "7", "@m", "œ"] {
+        let want = expected(q, &all);
+        assert!(!want.is_empty(), "{q}");
+        assert_eq!(search(q).await, want, "{q}");
+    }
+    // No match, with a trigram or without.
+    for q in ["nobody", "zz", "q", "member99999", "ZOË Œuvrx"] {
+        assert!(search(q).await.is_empty(), "{q}");
+    }
+
+    // A renamed actor is found by its new name only; a forgotten one no more.
+    store
+        .upsert_remote_actor(&RemoteActor {
+            name: "Nadia Zoo".into(),
+            ..actors[5].clone()
+        })
+        .await
+        .unwrap();
+    assert!(search("odie mar").await.is_empty());
+    assert_eq!(search("nadia z").await, [actors[5].id.clone()]);
+    assert_eq!(search("zoo").await, [actors[5].id.clone(), actors[7].id.clone()]);
+    assert!(store.delete_remote_actor(&actors[7].id).await.unwrap());
+    assert_eq!(search("zoo").await, [actors[5].id.clone()]);
 }
 
 async fn instance_settings_override_and_reset(store: &Store) {

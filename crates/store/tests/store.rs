@@ -33,6 +33,7 @@ both!(
     status_changes_and_scheduling,
     media_round_trip,
     media_library_uses_alt_and_delete,
+    media_uses_follow_article_writes,
     tokens_create_verify_revoke,
     article_with_media_is_one_transaction,
     concurrent_writers_all_succeed,
@@ -652,6 +653,109 @@ async fn media_library_uses_alt_and_delete(store: &Store) {
     assert_eq!(store.get_media(&inline.id).await.unwrap().alt, "A red dot");
 }
 
+/// Where an image is used follows every write of an article's texts, cover
+/// and interviewee (the reference table of migration 21): a use appears
+/// with the text that shows the image and goes with it.
+async fn media_uses_follow_article_writes(store: &Store) {
+    author(store, "lea").await;
+    let info = ImageInfo {
+        content_type: "image/png",
+        width: 1,
+        height: 1,
+    };
+    let one = store.create_media(&info, "One", PNG).await.unwrap();
+    let two = store.create_media(&info, "Two", PNG).await.unwrap();
+    let three = store.create_media(&info, "Three", PNG).await.unwrap();
+    let uses = |id: String| async move { store.media_uses(&id).await.unwrap() };
+
+    let mut input = article_input("refs", "lea");
+    input.translations[0].body = format!("Texte\n\n![Un point](/media/{})\n", one.id);
+    let a = store.create_article(&valid(&input)).await.unwrap();
+    let used = |kind: &'static str| MediaUse {
+        kind,
+        key: a.id.clone(),
+        label: "Titre".into(),
+    };
+    assert_eq!(uses(one.id.clone()).await, vec![used("inline")]);
+    assert!(uses(two.id.clone()).await.is_empty());
+
+    // The text no longer shows the first image; the other translation shows
+    // the second, twice and once by absolute URL: one use.
+    input.translations[0].body = "Texte sans image.".into();
+    input.translations[1].body = format!(
+        "![Two](https://news.example/media/{id}) and again ![Two](/media/{id}).",
+        id = two.id
+    );
+    let a2 = store
+        .update_article(&a.id, &valid(&input), Some(a.version))
+        .await
+        .unwrap();
+    assert!(uses(one.id.clone()).await.is_empty());
+    assert_eq!(uses(two.id.clone()).await, vec![used("inline")]);
+    let page = store.media_uses_of(&[&one.id, &two.id, &three.id]).await.unwrap();
+    assert_eq!(page.len(), 1, "{page:?}");
+    store.delete_media(&one.id).await.unwrap();
+
+    // A refused save changes nothing.
+    let mut refused = input.clone();
+    refused.translations[1].body = format!("![Three](/media/{})", three.id);
+    assert!(matches!(
+        store.update_article(&a.id, &valid(&refused), Some(a.version)).await,
+        Err(StoreError::StaleVersion { .. })
+    ));
+    assert_eq!(uses(two.id.clone()).await, vec![used("inline")]);
+    assert!(uses(three.id.clone()).await.is_empty());
+
+    // The translation that showed it removed: no longer used.
+    input.translations.truncate(1);
+    let a3 = store
+        .update_article(&a.id, &valid(&input), Some(a2.version))
+        .await
+        .unwrap();
+    assert!(uses(two.id.clone()).await.is_empty());
+
+    // A cover and an interviewee photo, then neither.
+    input.cover = Some(CoverInput {
+        media_id: three.id.clone(),
+        alt: "A cover".into(),
+    });
+    input.kind = "interview".into();
+    input.interviewee = Some(Interviewee {
+        name: "Ana".into(),
+        photo: Some(two.id.clone()),
+        ..Default::default()
+    });
+    let a4 = store
+        .update_article(&a.id, &valid(&input), Some(a3.version))
+        .await
+        .unwrap();
+    assert_eq!(uses(three.id.clone()).await, vec![used("cover")]);
+    assert_eq!(uses(two.id.clone()).await, vec![used("interviewee")]);
+    input.cover = None;
+    input.interviewee = None;
+    input.kind = "news".into();
+    let a5 = store
+        .update_article(&a.id, &valid(&input), Some(a4.version))
+        .await
+        .unwrap();
+    assert!(uses(three.id.clone()).await.is_empty());
+    assert!(uses(two.id.clone()).await.is_empty());
+
+    // A deleted article stays as a tombstone with its content, which an
+    // update restores: its images stay in use, as before migration 21.
+    input.translations[0].body = format!("![Three](/media/{})", three.id);
+    store
+        .update_article(&a.id, &valid(&input), Some(a5.version))
+        .await
+        .unwrap();
+    store.set_article_status(&a.id, ArticleStatus::Deleted).await.unwrap();
+    assert_eq!(uses(three.id.clone()).await, vec![used("inline")]);
+    assert!(matches!(
+        store.delete_media(&three.id).await,
+        Err(StoreError::Conflict { .. })
+    ));
+}
+
 async fn tokens_create_verify_revoke(store: &Store) {
     let (token, secret) = store.create_token("ci").await.unwrap();
     assert!(secret.starts_with("gzt_"));
@@ -879,4 +983,70 @@ async fn article_counts_follow_every_status_change(store: &Store) {
         .unwrap();
     assert_eq!(last_page.articles.len(), 1);
     assert_eq!(last_page.articles[0].id, ids[0], "oldest last");
+}
+
+/// Articles stored before migration 21 get their image references from
+/// the migration itself, by the same rule as the store's writes: with the
+/// table dropped and the migration applied again, every use is as before.
+async fn media_refs_filled_for_older_articles(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let store = &db.store;
+    author(store, "lea").await;
+    let info = ImageInfo {
+        content_type: "image/png",
+        width: 1,
+        height: 1,
+    };
+    let mut media = Vec::new();
+    for alt in ["Cover", "Inline", "Photo", "Unused"] {
+        media.push(store.create_media(&info, alt, PNG).await.unwrap());
+    }
+    let ids: Vec<&str> = media.iter().map(|m| m.id.as_str()).collect();
+    let mut input = article_input("older-one", "lea");
+    input.cover = Some(CoverInput {
+        media_id: ids[0].into(),
+        alt: "A cover".into(),
+    });
+    input.translations[0].body = format!(
+        "![A](/media/{i}) <img alt=\"B\" src=\"https://x.example/media/{i}\"> /media//media/{c}x",
+        i = ids[1],
+        c = ids[0]
+    );
+    input.translations[1].body = format!("Also ![C](/media/media/{})", ids[1]);
+    store.create_article(&valid(&input)).await.unwrap();
+    let mut input = article_input("older-two", "lea");
+    input.kind = "interview".into();
+    input.interviewee = Some(Interviewee {
+        name: "Ana".into(),
+        photo: Some(ids[2].into()),
+        ..Default::default()
+    });
+    input.translations[1].body = format!("![Photo](/media/{})", ids[2]);
+    store.create_article(&valid(&input)).await.unwrap();
+    let before = store.media_uses_of(&ids).await.unwrap();
+    assert_eq!(before.len(), 3, "{before:?}");
+    assert_eq!(before[ids[2]].len(), 2, "{before:?}");
+
+    // As an older version left the database (through a second connection).
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    for sql in [
+        "DROP TABLE article_media_refs",
+        "DELETE FROM gazette_migrations WHERE version = 21",
+    ] {
+        sqlx::query(sql).execute(&raw).await.unwrap();
+    }
+    raw.close().await;
+    assert_eq!(store.migrate().await.unwrap(), vec![21]);
+    assert_eq!(store.media_uses_of(&ids).await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn media_refs_filled_for_older_articles_sqlite() {
+    media_refs_filled_for_older_articles(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn media_refs_filled_for_older_articles_postgres() {
+    media_refs_filled_for_older_articles(Backend::Postgres).await;
 }
