@@ -136,11 +136,30 @@ pub(crate) fn search_vector_clear(backend: Backend) -> Option<&'static str> {
     }
 }
 
+/// [`fts_insert`] for `rows` items at once (`$1`…`$4` the first, and so on).
+pub(crate) fn fts_insert_rows(backend: Backend, rows: usize) -> Option<String> {
+    match backend {
+        Backend::Sqlite => Some(format!(
+            "INSERT INTO network_items_fts (rowid, item_id, title, body) VALUES {}",
+            (0..rows)
+                .map(|r| format!("(${}, ${}, ${}, ${})", 4 * r + 1, 4 * r + 2, 4 * r + 3, 4 * r + 4))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Backend::Postgres => None,
+    }
+}
+
 /// Writes an item (`$1`…`$17`, see `Store::write_network_item`), and on
-/// PostgreSQL its search vector (`$18`, [`feed_search_vector`]).
+/// PostgreSQL its search vector (`$18`, [`feed_search_vector`]). A stored
+/// version is replaced only by the same member's, not deleted, and not
+/// newer (checked again here for a writer on PostgreSQL that stored it
+/// since it was read): no row comes back when it is kept. The row written
+/// returns `published_at` and `inserted` (1 new, 0 replaced; NULL on
+/// SQLite, whose one writer knows from its read).
 pub(crate) fn upsert_network_item(backend: Backend) -> &'static str {
     macro_rules! upsert {
-        ($column:literal, $value:literal, $set:literal) => {
+        ($column:literal, $value:literal, $set:literal, $inserted:literal) => {
             concat!(
                 "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
                     content_html, search_text, image_url, image_alt, published_at, updated_at, received_at,
@@ -153,13 +172,22 @@ pub(crate) fn upsert_network_item(backend: Backend) -> &'static str {
                    summary_html = excluded.summary_html, content_html = excluded.content_html,
                    search_text = excluded.search_text, image_url = excluded.image_url,
                    image_alt = excluded.image_alt, updated_at = excluded.updated_at",
-                $set
+                $set,
+                " WHERE network_items.member = excluded.member AND network_items.deleted_at IS NULL
+                   AND network_items.updated_at <= excluded.updated_at
+                 RETURNING published_at, ",
+                $inserted
             )
         };
     }
     match backend {
-        Backend::Sqlite => upsert!("", "", ""),
-        Backend::Postgres => upsert!(", search", ", CAST($18 AS tsvector)", ", search = excluded.search"),
+        Backend::Sqlite => upsert!("", "", "", "NULL AS inserted"),
+        Backend::Postgres => upsert!(
+            ", search",
+            ", CAST($18 AS tsvector)",
+            ", search = excluded.search",
+            "CAST(CASE WHEN xmax = 0 THEN 1 ELSE 0 END AS BIGINT) AS inserted"
+        ),
     }
 }
 

@@ -1,16 +1,19 @@
-//! Group commit of member articles: the writes that arrive while a batch is
-//! committing wait, then share the next transaction. Each commit flushes to
-//! disk (SQLite `synchronous = FULL`, PostgreSQL `synchronous_commit`), and
-//! a flush takes milliseconds whatever it carries, so a coordinator's inbox
-//! is bound by the disk's flush latency unless concurrent articles share it.
+//! Group commit of member articles on SQLite: the writes that arrive while
+//! a batch is committing wait, then share the next transaction. Each commit
+//! waits for a flush to disk (`synchronous = FULL`), a few milliseconds
+//! whatever it carries, and SQLite has one writer, so a coordinator's inbox
+//! would be bound by the disk's flush latency unless concurrent articles
+//! share it. (PostgreSQL writes from several connections at once and
+//! flushes the commits that wait together by itself.)
 //!
 //! Every caller queues its write, then takes the committer lock. Whoever
 //! holds it drains the queue in a task of its own (so a dropped request
 //! cannot abandon the others' writes half-way) and answers every write
 //! before giving the lock up; a caller that gets the lock and finds its
-//! answer waiting returns it. A batch that fails is rolled back and its
-//! writes are retried one transaction each, so one bad article costs only
-//! itself.
+//! answer waiting returns it. A batch of new articles is written in a few
+//! multi-row statements ([`Store::insert_new_items`]), any other batch
+//! article by article. A batch that fails is rolled back and its writes
+//! are retried one transaction each, so one bad article costs only itself.
 
 use std::sync::{Arc, Mutex};
 
@@ -35,6 +38,14 @@ enum QueuedBoost {
 }
 
 impl QueuedBoost {
+    /// The `Announce` id a new article is stored with (and boosted by).
+    fn announce_id(&self) -> Option<&str> {
+        match self {
+            QueuedBoost::Never => None,
+            QueuedBoost::IfNew(id) | QueuedBoost::IfNotYet(id) => Some(id),
+        }
+    }
+
     fn borrow(&self) -> Boost<'_> {
         match self {
             QueuedBoost::Never => Boost::Never,
@@ -111,8 +122,14 @@ impl Store {
     }
 
     async fn commit_batch(&self, jobs: Vec<Job>) {
+        let started = std::time::Instant::now();
         match self.try_batch(&jobs).await {
             Ok(answers) => {
+                tracing::debug!(
+                    writes = jobs.len(),
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "member articles committed"
+                );
                 for (job, done) in jobs.into_iter().zip(answers) {
                     let _ = job.answer.send(Ok(done));
                 }
@@ -137,10 +154,20 @@ impl Store {
 
     async fn try_batch(&self, jobs: &[Job]) -> StoreResult<Vec<(ItemWrite, bool)>> {
         let mut tx = self.begin_write().await?;
-        let mut answers = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            answers.push(self.write_item_boosting(&mut tx, &job.item, job.boost.borrow()).await?);
-        }
+        let new: Vec<(&NetworkItem, Option<&str>)> =
+            jobs.iter().map(|job| (&job.item, job.boost.announce_id())).collect();
+        let answers = if self.insert_new_items(&mut tx, &new).await? {
+            // New articles: each boosted when its write asks for a boost.
+            jobs.iter()
+                .map(|job| (ItemWrite::Inserted, job.boost.announce_id().is_some()))
+                .collect()
+        } else {
+            let mut answers = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                answers.push(self.write_item_boosting(&mut tx, &job.item, job.boost.borrow()).await?);
+            }
+            answers
+        };
         tx.commit().await?;
         Ok(answers)
     }

@@ -68,6 +68,29 @@ pub struct FeedPage {
     pub next: Option<FeedCursor>,
 }
 
+/// Why the stored `row` of an item keeps `item` from replacing it: another
+/// member's id, a deletion, or a newer version. `None`: it may replace it.
+fn refusal(row: &AnyRow, item: &NetworkItem) -> StoreResult<Option<ItemWrite>> {
+    let member: String = row.try_get("member")?;
+    let updated_at: i64 = row.try_get("updated_at")?;
+    let deleted_at: Option<i64> = row.try_get("deleted_at")?;
+    Ok(if member != item.member {
+        Some(ItemWrite::OtherMember)
+    } else if deleted_at.is_some() {
+        Some(ItemWrite::Deleted)
+    } else if updated_at > to_db(item.updated_at) {
+        Some(ItemWrite::Stale)
+    } else {
+        None
+    })
+}
+
+/// Parameters of one item in [`Store::insert_new_items`]' INSERT (the
+/// last, its search vector, on PostgreSQL only), and the most in one
+/// statement (SQLite allows 32,766).
+const ITEM_PARAMS: usize = 18;
+const MAX_PARAMS: usize = 30_000;
+
 /// Items per transaction when [`Store::fill_feed_search_vectors`] catches up.
 const FILL_BATCH: i64 = 500;
 
@@ -92,7 +115,134 @@ impl Store {
         item: &NetworkItem,
         boost: Boost<'_>,
     ) -> StoreResult<(ItemWrite, bool)> {
-        self.write_item_grouped(item, boost).await
+        match self.backend {
+            crate::Backend::Sqlite => self.write_item_grouped(item, boost).await,
+            // PostgreSQL writes from several connections at once and flushes
+            // the commits that wait together; one queue would serialise them.
+            crate::Backend::Postgres => {
+                let mut tx = self.begin_write().await?;
+                let done = self.write_item_boosting(&mut tx, item, boost).await?;
+                tx.commit().await?;
+                Ok(done)
+            }
+        }
+    }
+
+    /// Writes `items` (with the `Announce` id each gets) in a few
+    /// statements when they are all new to the feed and distinct: the usual
+    /// batch of a busy inbox, whose statements would otherwise each wait
+    /// their turn on the writing connection. `false`, with nothing written,
+    /// when one is stored already (or twice in `items`): the caller writes
+    /// them one by one, with their checks.
+    pub(crate) async fn insert_new_items(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        items: &[(&NetworkItem, Option<&str>)],
+    ) -> StoreResult<bool> {
+        let mut ids = std::collections::HashSet::with_capacity(items.len());
+        if items.len() < 2 || !items.iter().all(|(item, _)| ids.insert(item.id.as_str())) {
+            return Ok(false);
+        }
+        let tagged: usize = items.iter().map(|(i, _)| i.tags.len() + i.languages.len()).sum();
+        if items.len() * ITEM_PARAMS > MAX_PARAMS || tagged * 3 > MAX_PARAMS {
+            return Ok(false);
+        }
+        let list = (1..=items.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut stored = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT 1 AS x FROM network_items WHERE id IN ({list}) LIMIT 1"
+        )));
+        for (item, _) in items {
+            stored = stored.bind(&item.id);
+        }
+        if stored.fetch_optional(&mut **tx).await?.is_some() {
+            return Ok(false);
+        }
+        let postgres = self.backend == crate::Backend::Postgres;
+        let texts: Vec<String> = items.iter().map(|(item, _)| item.search_text()).collect();
+        let per_row = if postgres { ITEM_PARAMS } else { ITEM_PARAMS - 1 };
+        let rows: Vec<String> = (0..items.len())
+            .map(|r| {
+                let at = r * per_row;
+                let mut row = (at + 1..=at + 17)
+                    .map(|n| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if postgres {
+                    row.push_str(&format!(", CAST(${} AS tsvector)", at + 18));
+                }
+                format!("({row})")
+            })
+            .collect();
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
+                content_html, search_text, image_url, image_alt, published_at, updated_at, received_at,
+                fts_rowid, announce_id{}) VALUES {}",
+            if postgres { ", search" } else { "" },
+            rows.join(", ")
+        )));
+        let received = to_db(now());
+        for ((item, announce), text) in items.iter().zip(&texts) {
+            insert = insert
+                .bind(&item.id)
+                .bind(&item.member)
+                .bind(&item.attributed_to)
+                .bind(&item.url)
+                .bind(&item.kind)
+                .bind(&item.language)
+                .bind(&item.title)
+                .bind(&item.summary_html)
+                .bind(&item.content_html)
+                .bind(text)
+                .bind(&item.image_url)
+                .bind(&item.image_alt)
+                .bind(to_db(item.published_at))
+                .bind(to_db(item.updated_at))
+                .bind(received)
+                .bind(dialect::fts_rowid(&item.id))
+                .bind(*announce);
+            if postgres {
+                insert = insert.bind(dialect::feed_search_vector(&item.title, text));
+            }
+        }
+        insert.execute(&mut **tx).await?;
+        for (table, column) in [("network_item_tags", "tag"), ("network_item_languages", "language")] {
+            let values: Vec<(&NetworkItem, &String)> = items
+                .iter()
+                .flat_map(|(item, _)| {
+                    let of = if column == "tag" { &item.tags } else { &item.languages };
+                    of.iter().map(move |v| (*item, v))
+                })
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            let rows: Vec<String> = (0..values.len())
+                .map(|r| format!("(${}, ${}, ${})", 3 * r + 1, 3 * r + 2, 3 * r + 3))
+                .collect();
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {table} (item, {column}, published_at) VALUES {} ON CONFLICT DO NOTHING",
+                rows.join(", ")
+            )));
+            for (item, v) in values {
+                insert = insert.bind(&item.id).bind(v).bind(to_db(item.published_at));
+            }
+            insert.execute(&mut **tx).await?;
+        }
+        if let Some(insert) = dialect::fts_insert_rows(self.backend, items.len()) {
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(insert));
+            for ((item, _), text) in items.iter().zip(&texts) {
+                insert = insert
+                    .bind(dialect::fts_rowid(&item.id))
+                    .bind(&item.id)
+                    .bind(&item.title)
+                    .bind(text);
+            }
+            insert.execute(&mut **tx).await?;
+        }
+        Ok(true)
     }
 
     /// One article's write and boost inside the transaction `tx`.
@@ -151,26 +301,12 @@ impl Store {
                 .bind(&item.id)
                 .fetch_optional(&mut **tx)
                 .await?;
-        // An edit never moves an item in the feed: its first date stays.
-        let mut published_at = to_db(item.published_at);
-        let write = match &existing {
+        let mut write = match &existing {
             None => ItemWrite::Inserted,
-            Some(row) => {
-                published_at = row.try_get("published_at")?;
-                let member: String = row.try_get("member")?;
-                let updated_at: i64 = row.try_get("updated_at")?;
-                let deleted_at: Option<i64> = row.try_get("deleted_at")?;
-                if member != item.member {
-                    return Ok(ItemWrite::OtherMember);
-                }
-                if deleted_at.is_some() {
-                    return Ok(ItemWrite::Deleted);
-                }
-                if updated_at > to_db(item.updated_at) {
-                    return Ok(ItemWrite::Stale);
-                }
-                ItemWrite::Updated
-            }
+            Some(row) => match refusal(row, item)? {
+                Some(refused) => return Ok(refused),
+                None => ItemWrite::Updated,
+            },
         };
         let search_text = item.search_text();
         let mut upsert = sqlx::query(dialect::upsert_network_item(self.backend))
@@ -194,7 +330,22 @@ impl Store {
         if self.backend == crate::Backend::Postgres {
             upsert = upsert.bind(dialect::feed_search_vector(&item.title, &search_text));
         }
-        upsert.execute(&mut **tx).await?;
+        let Some(written) = upsert.fetch_optional(&mut **tx).await? else {
+            // Another transaction stored the item since it was read, and its
+            // version stays (PostgreSQL; SQLite's one writer cannot race).
+            let row =
+                sqlx::query("SELECT member, published_at, updated_at, deleted_at FROM network_items WHERE id = $1")
+                    .bind(&item.id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            return Ok(refusal(&row, item)?.unwrap_or(ItemWrite::Stale));
+        };
+        if write == ItemWrite::Inserted && written.try_get::<Option<i64>, _>("inserted")? == Some(0) {
+            // Stored by another transaction since it was read: replaced.
+            write = ItemWrite::Updated;
+        }
+        // An edit never moves an item in the feed: its first date stays.
+        let published_at: i64 = written.try_get("published_at")?;
         if write == ItemWrite::Updated {
             for table in ["network_item_tags", "network_item_languages"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE item = $1")))
