@@ -168,7 +168,9 @@ impl Store {
             }
             answers
         };
+        let written = std::time::Instant::now();
         tx.commit().await?;
+        tracing::trace!(commit_ms = written.elapsed().as_secs_f64() * 1e3, "batch committed");
         Ok(answers)
     }
 }
