@@ -153,10 +153,11 @@ pub(crate) fn fts_insert_rows(backend: Backend, rows: usize) -> Option<String> {
 /// Writes an item (`$1`…`$17`, see `Store::write_network_item`), and on
 /// PostgreSQL its search vector (`$18`, [`feed_search_vector`]). A stored
 /// version is replaced only by the same member's, not deleted, and not
-/// newer (checked again here for a writer on PostgreSQL that stored it
-/// since it was read): no row comes back when it is kept. The row written
-/// returns `published_at` and `inserted` (1 new, 0 replaced; NULL on
-/// SQLite, whose one writer knows from its read).
+/// newer (on PostgreSQL this is the check, atomic with the write, however
+/// many processes write; SQLite's one writer has read the row before): no
+/// row comes back when it is kept. The row written returns `published_at`
+/// and `inserted` (1 new, 0 replaced; NULL on SQLite, which knows from its
+/// read).
 pub(crate) fn upsert_network_item(backend: Backend) -> &'static str {
     macro_rules! upsert {
         ($column:literal, $value:literal, $set:literal, $inserted:literal) => {

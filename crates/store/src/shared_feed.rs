@@ -296,11 +296,17 @@ impl Store {
         item: &NetworkItem,
         announce_if_new: Option<&str>,
     ) -> StoreResult<ItemWrite> {
-        let existing =
-            sqlx::query("SELECT member, published_at, updated_at, deleted_at FROM network_items WHERE id = $1")
-                .bind(&item.id)
-                .fetch_optional(&mut **tx)
-                .await?;
+        // PostgreSQL's upsert tells what it did (see the dialect); SQLite's
+        // one writer reads first, the item cannot change meanwhile.
+        let existing = match self.backend {
+            crate::Backend::Postgres => None,
+            crate::Backend::Sqlite => {
+                sqlx::query("SELECT member, published_at, updated_at, deleted_at FROM network_items WHERE id = $1")
+                    .bind(&item.id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        };
         let mut write = match &existing {
             None => ItemWrite::Inserted,
             Some(row) => match refusal(row, item)? {
@@ -331,8 +337,7 @@ impl Store {
             upsert = upsert.bind(dialect::feed_search_vector(&item.title, &search_text));
         }
         let Some(written) = upsert.fetch_optional(&mut **tx).await? else {
-            // Another transaction stored the item since it was read, and its
-            // version stays (PostgreSQL; SQLite's one writer cannot race).
+            // The stored version stays (PostgreSQL; SQLite read it first).
             let row =
                 sqlx::query("SELECT member, published_at, updated_at, deleted_at FROM network_items WHERE id = $1")
                     .bind(&item.id)
@@ -340,8 +345,7 @@ impl Store {
                     .await?;
             return Ok(refusal(&row, item)?.unwrap_or(ItemWrite::Stale));
         };
-        if write == ItemWrite::Inserted && written.try_get::<Option<i64>, _>("inserted")? == Some(0) {
-            // Stored by another transaction since it was read: replaced.
+        if written.try_get::<Option<i64>, _>("inserted")? == Some(0) {
             write = ItemWrite::Updated;
         }
         // An edit never moves an item in the feed: its first date stays.
