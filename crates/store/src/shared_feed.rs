@@ -107,8 +107,8 @@ impl Store {
 
     /// [`Store::upsert_network_item`] that also records the network
     /// actor's `Announce` of the item when `boost` says it is due, in the
-    /// same transaction. Articles written at the same time share one
-    /// transaction (see [`crate::group_commit`]). Returns what the write did
+    /// same transaction. On SQLite, articles written at the same time share
+    /// one transaction (see [`crate::group_commit`]). Returns what the write did
     /// and whether the boost was recorded (the caller then sends it).
     pub async fn upsert_network_item_boosting(
         &self,
