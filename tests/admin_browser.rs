@@ -40,32 +40,13 @@ use std::process::{Command, Stdio};
 
 use chrono::Utc;
 use common::smtp::SmtpServer;
-use common::{Env, PNG, path};
-use gazette_core::{Comment, FollowStatus, RemoteActor};
+use common::{Env, PNG, path, remote_person};
+use gazette_core::{Comment, FollowStatus};
 use gazette_store::{ArticleQuery, Store};
 
 const ADMIN_PASSWORD: &str = "correct horse battery staple";
 const WRITER_PASSWORD: &str = "a writer's own long password";
 const EDITOR_PASSWORD: &str = "an editor's password, long";
-
-fn remote(id: &str) -> RemoteActor {
-    let url = url::Url::parse(id).unwrap();
-    RemoteActor {
-        id: id.into(),
-        kind: "Person".into(),
-        preferred_username: id.rsplit('/').next().unwrap().into(),
-        name: String::new(),
-        host: url.host_str().unwrap().into(),
-        inbox: format!("{id}/inbox"),
-        shared_inbox: None,
-        url: None,
-        icon: None,
-        public_key_id: format!("{id}#main-key"),
-        public_key_pem: "PEM".into(),
-        moved_to: None,
-        refreshed_at: Utc::now(),
-    }
-}
 
 /// What the moderation pages work on: two remote accounts' replies held
 /// for approval on a published article, and a report about one of them.
@@ -77,9 +58,9 @@ async fn seed_moderation(store: &Store) -> String {
         .unwrap()
         .articles
         .remove(0);
-    let ana = remote("https://friendly.example/users/ana");
-    let troll = remote("https://spam.example/users/troll");
-    let bob = remote("https://friendly.example/users/bob");
+    let ana = remote_person("https://friendly.example/users/ana", "");
+    let troll = remote_person("https://spam.example/users/troll", "");
+    let bob = remote_person("https://friendly.example/users/bob", "");
     for a in [&ana, &troll, &bob] {
         store.upsert_remote_actor(a).await.unwrap();
     }
@@ -170,7 +151,7 @@ async fn admin_in_headless_chromium() {
     for i in 0..60 {
         let host = if i < 2 { "other.example" } else { "many.example" };
         let id = format!("https://{host}/users/reader{i}");
-        store.upsert_remote_actor(&remote(&id)).await.unwrap();
+        store.upsert_remote_actor(&remote_person(&id, "")).await.unwrap();
         store
             .add_follower(&camille, &id, &format!("{id}/follows/1"), FollowStatus::Accepted)
             .await

@@ -13,8 +13,8 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{Env, cookie_value, form_body, unescape};
-use gazette_core::{FollowStatus, RemoteActor};
+use common::{Env, cookie_value, form_body, remote_person, unescape};
+use gazette_core::FollowStatus;
 use gazette_store::{Backend, Store};
 
 const PASSWORD: &str = "a long enough admin password";
@@ -130,25 +130,6 @@ fn pairs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn follower(id: &str, name: &str) -> RemoteActor {
-    let url = url::Url::parse(id).unwrap();
-    RemoteActor {
-        id: id.into(),
-        kind: "Person".into(),
-        preferred_username: id.rsplit('/').next().unwrap().into(),
-        name: name.into(),
-        host: url.host_str().unwrap().into(),
-        inbox: format!("{id}/inbox"),
-        shared_inbox: None,
-        url: None,
-        icon: None,
-        public_key_id: format!("{id}#main-key"),
-        public_key_pem: "PEM".into(),
-        moved_to: None,
-        refreshed_at: Utc::now(),
-    }
 }
 
 /// The editor fields of a news article by the demo author, scheduled at `at`.
@@ -377,7 +358,7 @@ async fn schedules_and_shows_times_in_local_time() {
     let local = format!("{}/users/{}", server.base, org.username);
     let mut marie = Vec::new();
     for i in 0..55 {
-        let a = follower(
+        let a = remote_person(
             &format!("https://social{}.example/users/m{i}", i % 3),
             &format!("Marie-Hélène {i}"),
         );
@@ -388,7 +369,7 @@ async fn schedules_and_shows_times_in_local_time() {
             .await
             .unwrap();
     }
-    let other = follower("https://elsewhere.example/users/jon", "Jon Doe");
+    let other = remote_person("https://elsewhere.example/users/jon", "Jon Doe");
     store.upsert_remote_actor(&other).await.unwrap();
     store
         .add_follower(&local, &other.id, "https://elsewhere.example/f", FollowStatus::Accepted)

@@ -297,6 +297,26 @@ fn unique() -> u64 {
     t ^ N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A remote `Person` as a follower's server would describe it (`name` may be empty).
+pub fn remote_person(id: &str, name: &str) -> gazette_core::RemoteActor {
+    let url = url::Url::parse(id).unwrap();
+    gazette_core::RemoteActor {
+        id: id.into(),
+        kind: "Person".into(),
+        preferred_username: id.rsplit('/').next().unwrap().into(),
+        name: name.into(),
+        host: url.host_str().unwrap().into(),
+        inbox: format!("{id}/inbox"),
+        shared_inbox: None,
+        url: None,
+        icon: None,
+        public_key_id: format!("{id}#main-key"),
+        public_key_pem: "PEM".into(),
+        moved_to: None,
+        refreshed_at: chrono::Utc::now(),
+    }
+}
+
 /// The value a response's `Set-Cookie` gives cookie `name`.
 pub fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
     resp.headers()

@@ -85,6 +85,36 @@ fn refusal(row: &AnyRow, item: &NetworkItem) -> StoreResult<Option<ItemWrite>> {
     })
 }
 
+/// Binds an item's 17 columns, in the order of the feed's INSERTs (`id` …
+/// `announce_id`, see [`dialect::upsert_network_item`]), with its search
+/// text and the time it was received.
+fn bind_item<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    item: &'q NetworkItem,
+    text: &'q str,
+    received: i64,
+    announce: Option<&'q str>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(&item.id)
+        .bind(&item.member)
+        .bind(&item.attributed_to)
+        .bind(&item.url)
+        .bind(&item.kind)
+        .bind(&item.language)
+        .bind(&item.title)
+        .bind(&item.summary_html)
+        .bind(&item.content_html)
+        .bind(text)
+        .bind(&item.image_url)
+        .bind(&item.image_alt)
+        .bind(to_db(item.published_at))
+        .bind(to_db(item.updated_at))
+        .bind(received)
+        .bind(dialect::fts_rowid(&item.id))
+        .bind(announce)
+}
+
 /// Parameters of one item in [`Store::insert_new_items`]' INSERT (the
 /// last, its search vector, on PostgreSQL only), and the most in one
 /// statement (SQLite allows 32,766).
@@ -185,24 +215,7 @@ impl Store {
         )));
         let received = to_db(now());
         for ((item, announce), text) in items.iter().zip(&texts) {
-            insert = insert
-                .bind(&item.id)
-                .bind(&item.member)
-                .bind(&item.attributed_to)
-                .bind(&item.url)
-                .bind(&item.kind)
-                .bind(&item.language)
-                .bind(&item.title)
-                .bind(&item.summary_html)
-                .bind(&item.content_html)
-                .bind(text)
-                .bind(&item.image_url)
-                .bind(&item.image_alt)
-                .bind(to_db(item.published_at))
-                .bind(to_db(item.updated_at))
-                .bind(received)
-                .bind(dialect::fts_rowid(&item.id))
-                .bind(*announce);
+            insert = bind_item(insert, item, text, received, *announce);
             if postgres {
                 insert = insert.bind(dialect::feed_search_vector(&item.title, text));
             }
@@ -315,24 +328,13 @@ impl Store {
             },
         };
         let search_text = item.search_text();
-        let mut upsert = sqlx::query(dialect::upsert_network_item(self.backend))
-            .bind(&item.id)
-            .bind(&item.member)
-            .bind(&item.attributed_to)
-            .bind(&item.url)
-            .bind(&item.kind)
-            .bind(&item.language)
-            .bind(&item.title)
-            .bind(&item.summary_html)
-            .bind(&item.content_html)
-            .bind(&search_text)
-            .bind(&item.image_url)
-            .bind(&item.image_alt)
-            .bind(to_db(item.published_at))
-            .bind(to_db(item.updated_at))
-            .bind(to_db(now()))
-            .bind(dialect::fts_rowid(&item.id))
-            .bind(announce_if_new);
+        let mut upsert = bind_item(
+            sqlx::query(dialect::upsert_network_item(self.backend)),
+            item,
+            &search_text,
+            to_db(now()),
+            announce_if_new,
+        );
         if self.backend == crate::Backend::Postgres {
             upsert = upsert.bind(dialect::feed_search_vector(&item.title, &search_text));
         }
