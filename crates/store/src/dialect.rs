@@ -22,9 +22,9 @@ pub(crate) fn for_update_skip_locked(backend: Backend) -> &'static str {
 /// excerpts of every match before sorting would cost as much as the whole
 /// search): `item_id`, `title_hl` and `snippet`, matches between
 /// [`gazette_core::network::MATCH_START`] and `MATCH_END`, for the search
-/// `$1` and the keys `$ids` (replaced by the caller with placeholders from
-/// `$2`; each key is [`highlight_key`] of an item). SQLite searches the
-/// FTS5 table `network_items_fts` (kept by [`fts_delete`]/[`fts_insert`]);
+/// `$1` and the item ids `$ids` (replaced by the caller with placeholders
+/// from `$2`). SQLite searches the FTS5 table `network_items_fts`, which
+/// triggers keep in step with `network_items` (migration 24);
 /// PostgreSQL the `tsvector` column `network_items.search`, which holds the
 /// [`gazette_core::network::search_words`] of the item (see
 /// [`feed_search_vector`]; PostgreSQL's own parser cost about a millisecond
@@ -47,7 +47,8 @@ pub(crate) fn feed_search(backend: Backend) -> FeedSearch {
             condition: "+i.fts_rowid IN (SELECT rowid FROM network_items_fts WHERE network_items_fts MATCH $q)",
             highlights: "SELECT item_id, highlight(network_items_fts, 1, char(57344), char(57345)) AS title_hl, \
                          snippet(network_items_fts, 2, char(57344), char(57345), '…', 32) AS snippet \
-                         FROM network_items_fts WHERE network_items_fts MATCH $1 AND rowid IN ($ids)",
+                         FROM network_items_fts WHERE network_items_fts MATCH $1 \
+                         AND rowid IN (SELECT fts_rowid FROM network_items WHERE id IN ($ids))",
         },
         Backend::Postgres => FeedSearch {
             condition: "i.search @@ CAST($q AS tsquery)",
@@ -58,20 +59,6 @@ pub(crate) fn feed_search(backend: Backend) -> FeedSearch {
                            || chr(57344) || ', StopSel=' || chr(57345)) AS snippet \
                          FROM network_items i WHERE i.id IN ($ids)",
         },
-    }
-}
-
-/// How [`FeedSearch::highlights`] finds an item: its FTS5 rowid on SQLite
-/// (a lookup by rowid, not a scan of the index), its id on PostgreSQL.
-pub(crate) enum HighlightKey {
-    Rowid(i64),
-    Id(String),
-}
-
-pub(crate) fn highlight_key(backend: Backend, item_id: &str) -> HighlightKey {
-    match backend {
-        Backend::Sqlite => HighlightKey::Rowid(fts_rowid(item_id)),
-        Backend::Postgres => HighlightKey::Id(item_id.to_owned()),
     }
 }
 
@@ -128,25 +115,11 @@ fn quote_lexeme(word: &str) -> String {
 }
 
 /// Empties PostgreSQL's search vector of a deleted item (`$1`: its id);
-/// SQLite drops the item's FTS5 row instead ([`fts_delete`]).
+/// on SQLite a trigger drops the item from the FTS5 index (migration 24).
 pub(crate) fn search_vector_clear(backend: Backend) -> Option<&'static str> {
     match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some("UPDATE network_items SET search = NULL WHERE id = $1"),
-    }
-}
-
-/// [`fts_insert`] for `rows` items at once (`$1`…`$4` the first, and so on).
-pub(crate) fn fts_insert_rows(backend: Backend, rows: usize) -> Option<String> {
-    match backend {
-        Backend::Sqlite => Some(format!(
-            "INSERT INTO network_items_fts (rowid, item_id, title, body) VALUES {}",
-            (0..rows)
-                .map(|r| format!("(${}, ${}, ${}, ${})", 4 * r + 1, 4 * r + 2, 4 * r + 3, 4 * r + 4))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        Backend::Postgres => None,
     }
 }
 
@@ -190,35 +163,6 @@ pub(crate) fn upsert_network_item(backend: Backend) -> &'static str {
             "CAST(CASE WHEN xmax = 0 THEN 1 ELSE 0 END AS BIGINT) AS inserted"
         ),
     }
-}
-
-/// Removes an item (`$1`: its [`fts_rowid`]) from SQLite's full-text index
-/// (PostgreSQL keeps its own).
-pub(crate) fn fts_delete(backend: Backend) -> Option<&'static str> {
-    match backend {
-        Backend::Sqlite => Some("DELETE FROM network_items_fts WHERE rowid = $1"),
-        Backend::Postgres => None,
-    }
-}
-
-/// Adds an item (`$1` its [`fts_rowid`], `$2` id, `$3` title, `$4` text) to
-/// SQLite's full-text index.
-pub(crate) fn fts_insert(backend: Backend) -> Option<&'static str> {
-    match backend {
-        Backend::Sqlite => Some("INSERT INTO network_items_fts (rowid, item_id, title, body) VALUES ($1, $2, $3, $4)"),
-        Backend::Postgres => None,
-    }
-}
-
-/// The FTS5 row of an item: 63 bits of the SHA-256 of its id, so an item is
-/// found (and replaced) by rowid without scanning the index, and the number
-/// survives `VACUUM`, unlike an implicit rowid.
-pub(crate) fn fts_rowid(item_id: &str) -> i64 {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(item_id.as_bytes());
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    (u64::from_be_bytes(bytes) >> 1) as i64
 }
 
 /// The words of an admin article search as each backend's full-text query

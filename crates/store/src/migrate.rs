@@ -143,6 +143,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0023_feed_search_vectors.sql"),
         postgres: include_str!("../../../migrations/postgres/0023_feed_search_vectors.sql"),
     },
+    Migration {
+        version: 24,
+        description: "feed text index",
+        sqlite: include_str!("../../../migrations/sqlite/0024_feed_text_index.sql"),
+        postgres: include_str!("../../../migrations/postgres/0024_feed_text_index.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -87,12 +87,14 @@ fn refusal(row: &AnyRow, item: &NetworkItem) -> StoreResult<Option<ItemWrite>> {
 
 /// Binds an item's 17 columns, in the order of the feed's INSERTs (`id` …
 /// `announce_id`, see [`dialect::upsert_network_item`]), with its search
-/// text and the time it was received.
+/// text, the time it was received and, on SQLite, the key of its row in
+/// the full-text index (see [`Store::next_fts_rowid`]).
 fn bind_item<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     item: &'q NetworkItem,
     text: &'q str,
     received: i64,
+    fts_rowid: Option<i64>,
     announce: Option<&'q str>,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     query
@@ -111,14 +113,13 @@ fn bind_item<'q>(
         .bind(to_db(item.published_at))
         .bind(to_db(item.updated_at))
         .bind(received)
-        .bind(dialect::fts_rowid(&item.id))
+        .bind(fts_rowid)
         .bind(announce)
 }
 
-/// Parameters of one item in [`Store::insert_new_items`]' INSERT (the
-/// last, its search vector, on PostgreSQL only), and the most in one
-/// statement (SQLite allows 32,766).
-const ITEM_PARAMS: usize = 18;
+/// Parameters of one item in [`Store::insert_new_items`]' INSERT, and the
+/// most in one statement (SQLite allows 32,766).
+const ITEM_PARAMS: usize = 17;
 const MAX_PARAMS: usize = 30_000;
 
 /// Items per transaction when [`Store::fill_feed_search_vectors`] catches up.
@@ -159,7 +160,8 @@ impl Store {
     }
 
     /// Writes `items` (with the `Announce` id each gets) in a few
-    /// statements when they are all new to the feed and distinct: the usual
+    /// statements when they are all new to the feed and distinct (SQLite,
+    /// under its one writer's transaction `tx`): the usual
     /// batch of a busy inbox, whose statements would otherwise each wait
     /// their turn on the writing connection. `false`, with nothing written,
     /// when one is stored already (or twice in `items`): the caller writes
@@ -190,35 +192,27 @@ impl Store {
         if stored.fetch_optional(&mut **tx).await?.is_some() {
             return Ok(false);
         }
-        let postgres = self.backend == crate::Backend::Postgres;
         let texts: Vec<String> = items.iter().map(|(item, _)| item.search_text()).collect();
-        let per_row = if postgres { ITEM_PARAMS } else { ITEM_PARAMS - 1 };
         let rows: Vec<String> = (0..items.len())
             .map(|r| {
-                let at = r * per_row;
-                let mut row = (at + 1..=at + 17)
+                let at = r * ITEM_PARAMS;
+                let row = (at + 1..=at + ITEM_PARAMS)
                     .map(|n| format!("${n}"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                if postgres {
-                    row.push_str(&format!(", CAST(${} AS tsvector)", at + 18));
-                }
                 format!("({row})")
             })
             .collect();
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
                 content_html, search_text, image_url, image_alt, published_at, updated_at, received_at,
-                fts_rowid, announce_id{}) VALUES {}",
-            if postgres { ", search" } else { "" },
+                fts_rowid, announce_id) VALUES {}",
             rows.join(", ")
         )));
         let received = to_db(now());
-        for ((item, announce), text) in items.iter().zip(&texts) {
-            insert = bind_item(insert, item, text, received, *announce);
-            if postgres {
-                insert = insert.bind(dialect::feed_search_vector(&item.title, text));
-            }
+        let first = self.next_fts_rowid(tx).await?;
+        for (((item, announce), text), rowid) in items.iter().zip(&texts).zip(first..) {
+            insert = bind_item(insert, item, text, received, Some(rowid), *announce);
         }
         insert.execute(&mut **tx).await?;
         for (table, column) in [("network_item_tags", "tag"), ("network_item_languages", "language")] {
@@ -241,17 +235,6 @@ impl Store {
             )));
             for (item, v) in values {
                 insert = insert.bind(&item.id).bind(v).bind(to_db(item.published_at));
-            }
-            insert.execute(&mut **tx).await?;
-        }
-        if let Some(insert) = dialect::fts_insert_rows(self.backend, items.len()) {
-            let mut insert = sqlx::query(sqlx::AssertSqlSafe(insert));
-            for ((item, _), text) in items.iter().zip(&texts) {
-                insert = insert
-                    .bind(dialect::fts_rowid(&item.id))
-                    .bind(&item.id)
-                    .bind(&item.title)
-                    .bind(text);
             }
             insert.execute(&mut **tx).await?;
         }
@@ -328,11 +311,17 @@ impl Store {
             },
         };
         let search_text = item.search_text();
+        // A stored item keeps its key in the full-text index.
+        let fts_rowid = match (self.backend, &existing) {
+            (crate::Backend::Sqlite, None) => Some(self.next_fts_rowid(tx).await?),
+            _ => None,
+        };
         let mut upsert = bind_item(
             sqlx::query(dialect::upsert_network_item(self.backend)),
             item,
             &search_text,
             to_db(now()),
+            fts_rowid,
             announce_if_new,
         );
         if self.backend == crate::Backend::Postgres {
@@ -380,22 +369,18 @@ impl Store {
             }
             insert.execute(&mut **tx).await?;
         }
-        let rowid = dialect::fts_rowid(&item.id);
-        if let Some(delete) = dialect::fts_delete(self.backend)
-            && write != ItemWrite::Inserted
-        {
-            sqlx::query(delete).bind(rowid).execute(&mut **tx).await?;
-        }
-        if let Some(insert) = dialect::fts_insert(self.backend) {
-            sqlx::query(insert)
-                .bind(rowid)
-                .bind(&item.id)
-                .bind(&item.title)
-                .bind(&search_text)
-                .execute(&mut **tx)
-                .await?;
-        }
         Ok(write)
+    }
+
+    /// The key of a new item's row in SQLite's full-text index (the next
+    /// after the largest: new items are appended to the index, migration
+    /// 24), read inside the writer's transaction `tx`, so no other write
+    /// takes it meanwhile; items written together take the numbers after it.
+    async fn next_fts_rowid(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(fts_rowid), 0) + 1 AS n FROM network_items")
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(row.try_get("n")?)
     }
 
     /// Writes the PostgreSQL search vector of the feed items stored before
@@ -489,12 +474,6 @@ impl Store {
                 None
             }
         };
-        if let Some(delete) = dialect::fts_delete(self.backend) {
-            sqlx::query(delete)
-                .bind(dialect::fts_rowid(id))
-                .execute(&mut *tx)
-                .await?;
-        }
         if let Some(clear) = dialect::search_vector_clear(self.backend) {
             sqlx::query(clear).bind(id).execute(&mut *tx).await?;
         }
@@ -741,10 +720,7 @@ impl Store {
         let sql = search.highlights.replace("$ids", &placeholders.join(", "));
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(q.to_owned());
         for id in ids {
-            query = match dialect::highlight_key(self.backend, id) {
-                dialect::HighlightKey::Rowid(n) => query.bind(n),
-                dialect::HighlightKey::Id(s) => query.bind(s),
-            };
+            query = query.bind(id);
         }
         let mut out = HashMap::with_capacity(ids.len());
         for r in query.fetch_all(&self.pool).await? {

@@ -955,3 +955,119 @@ async fn search_vectors_filled_for_older_items_postgres() {
     assert_eq!(search("turbines").await, 1);
     assert_eq!(store.fill_feed_search_vectors().await.unwrap(), 0);
 }
+
+/// SQLite's full-text index reads its texts from the feed's rows (migration
+/// 24): triggers keep it in step with every write, new items are appended
+/// under the next key, and an index built by an older version is rebuilt.
+/// FTS5's own integrity check compares the index with the rows.
+#[tokio::test]
+async fn feed_text_index_follows_every_write_sqlite() {
+    let Some(db) = TestDb::new(Backend::Sqlite).await else {
+        return;
+    };
+    let store = &db.store;
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    let check = |raw: sqlx::AnyPool| async move {
+        sqlx::query("INSERT INTO network_items_fts (network_items_fts, rank) VALUES ('integrity-check', 1)")
+            .execute(&raw)
+            .await
+            .expect("the full-text index matches the feed's rows");
+    };
+    let found = |q: &str| {
+        let store = store.clone();
+        let filter = FeedFilter {
+            q: Some(q.into()),
+            ..Default::default()
+        };
+        async move {
+            let mut ids: Vec<String> = store
+                .network_feed(&filter, None, 50)
+                .await
+                .unwrap()
+                .entries
+                .into_iter()
+                .map(|e| e.item.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    let one = item(&a, "1", "Solar roofs", "panels on every school", 0);
+    let two = item(&a, "2", "Wind shares", "a turbine owned by villagers", 1);
+    store.upsert_network_item(&one).await.unwrap();
+    store.upsert_network_item(&two).await.unwrap();
+    // Written together (one transaction, one multi-row insert).
+    let mut writes = Vec::new();
+    for n in 3..9 {
+        let store = store.clone();
+        let article = item(&a, &n.to_string(), &format!("Batch {n}"), "heat pumps for tenants", n);
+        writes.push(tokio::spawn(async move { store.upsert_network_item(&article).await }));
+    }
+    for w in writes {
+        assert_eq!(w.await.unwrap().unwrap(), ItemWrite::Inserted);
+    }
+    let keys: Vec<i64> = sqlx::query_scalar("SELECT fts_rowid FROM network_items ORDER BY fts_rowid")
+        .fetch_all(&raw)
+        .await
+        .unwrap();
+    assert_eq!(keys, (1..=8).collect::<Vec<i64>>(), "new items take the next keys");
+    assert_eq!(found("tenants").await.len(), 6);
+
+    // An edit, a deletion and a moderator's removal.
+    let mut edited = one.clone();
+    edited.title = "Solar cooperative".into();
+    edited.content_html = "<p>batteries in the basement</p>".into();
+    edited.updated_at = at(30);
+    assert_eq!(store.upsert_network_item(&edited).await.unwrap(), ItemWrite::Updated);
+    store.delete_network_item(&two.id, &a).await.unwrap();
+    store
+        .hide_network_item(&item(&a, "3", "", "", 0).id, true)
+        .await
+        .unwrap();
+    check(raw.clone()).await;
+    assert!(found("panels").await.is_empty(), "the old text is out of the index");
+    assert_eq!(found("batteries").await, vec![one.id.clone()]);
+    assert!(found("turbine").await.is_empty());
+    assert_eq!(found("tenants").await.len(), 5, "the hidden item is not shown");
+
+    // As an older version left the database: the index held its own copy
+    // of the texts, under keys hashed from the ids.
+    for sql in [
+        "DROP TRIGGER network_items_fts_ai",
+        "DROP TRIGGER network_items_fts_ad",
+        "DROP TRIGGER network_items_fts_au",
+        "DROP TABLE network_items_fts",
+        "DROP VIEW network_item_texts",
+        "DROP INDEX network_items_by_fts_rowid",
+        "UPDATE network_items SET fts_rowid = 7919 * rowid + 104729 WHERE deleted_at IS NULL",
+        "CREATE VIRTUAL TABLE network_items_fts USING fts5 (item_id UNINDEXED, title, body,
+            tokenize = 'unicode61 remove_diacritics 2')",
+        "INSERT INTO network_items_fts (rowid, item_id, title, body)
+            SELECT fts_rowid, id, title, search_text FROM network_items WHERE deleted_at IS NULL",
+        "DELETE FROM gazette_migrations WHERE version = 24",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&raw).await.unwrap();
+    }
+    assert_eq!(store.migrate().await.unwrap(), vec![24]);
+    check(raw.clone()).await;
+    assert_eq!(found("batteries").await, vec![one.id.clone()]);
+    assert_eq!(found("tenants").await.len(), 5);
+    let max: i64 = sqlx::query_scalar("SELECT MAX(fts_rowid) FROM network_items")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    store
+        .upsert_network_item(&item(&a, "9", "After", "compost", 40))
+        .await
+        .unwrap();
+    let key: i64 = sqlx::query_scalar("SELECT fts_rowid FROM network_items WHERE id LIKE '%/objects/9'")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(key, max + 1);
+    assert_eq!(found("compost").await.len(), 1);
+    check(raw.clone()).await;
+    raw.close().await;
+}
