@@ -204,6 +204,7 @@ pub async fn serve(
     };
     let scheduler = tokio::spawn(crate::scheduler::run(store.clone(), fed, shutdown.clone()));
     let purge = tokio::spawn(purge_finished_deliveries(store.clone(), shutdown.clone()));
+    let checkpoints = tokio::spawn(checkpoint_wal(store.clone(), shutdown.clone()));
     let mut stop = shutdown.clone();
     let result = gazette_web::serve(listener, state, async move {
         while !*stop.borrow() {
@@ -215,6 +216,7 @@ pub async fn serve(
     .await;
     let _ = scheduler.await;
     let _ = purge.await;
+    let _ = checkpoints.await;
     if let Some(backfill) = backfill {
         let _ = backfill.await;
     }
@@ -224,6 +226,31 @@ pub async fn serve(
         what: "server failed".into(),
         source: e,
     })
+}
+
+/// How often SQLite's write-ahead log is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// On SQLite, copies the write-ahead log into the database file every
+/// [`CHECKPOINT_EVERY`], beside the writes rather than inside a commit
+/// (see `Store::checkpoint_wal`). Nothing to do on PostgreSQL.
+async fn checkpoint_wal(store: Store, mut shutdown: watch::Receiver<bool>) {
+    if store.backend() != gazette_store::Backend::Sqlite {
+        return;
+    }
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        match store.checkpoint_wal().await {
+            Ok(Some((log, copied))) => tracing::trace!(log, copied, "write-ahead log copied"),
+            Ok(None) => return,
+            Err(e) => tracing::debug!(error = %e, "checkpoint of the write-ahead log failed; will retry"),
+        }
+    }
 }
 
 /// Every hour (and once at start), drops deliveries finished more than

@@ -33,7 +33,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Executor, Row};
 
 pub use articles::{ArticlePage, ArticleQuery, ArticleView, PendingArticleEvent, TagCount};
 pub use deliveries::{
@@ -89,8 +89,9 @@ impl Store {
     /// wrote is read again without a system call), a 32 MiB page cache (a
     /// batch of articles does not spill to the WAL before its commit), and
     /// a checkpoint every 8,192 WAL pages rather than 1,000 (a page written
-    /// again and again between checkpoints is copied once). Does not
-    /// migrate: call [`Store::migrate`].
+    /// again and again between checkpoints is copied once; `gazette serve`
+    /// also copies the log beside the writes, see [`Store::checkpoint_wal`]).
+    /// Does not migrate: call [`Store::migrate`].
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -156,6 +157,23 @@ impl Store {
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Copies what the SQLite write-ahead log holds into the database file
+    /// (a passive checkpoint, on a reading connection: it waits for no
+    /// reader or writer), so the writing connection's own checkpoint, run
+    /// as part of a commit once the log passes 8,192 pages, finds little
+    /// left to copy and commits do not wait for the disk to take tens of
+    /// megabytes. Returns the pages in the log and the pages copied so far;
+    /// `None` on PostgreSQL, which checkpoints by itself.
+    pub async fn checkpoint_wal(&self) -> StoreResult<Option<(i64, i64)>> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some((row.try_get(1)?, row.try_get(2)?)))
     }
 
     /// Starts a write transaction, on the writing connection. On SQLite it
