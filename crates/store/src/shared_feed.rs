@@ -151,12 +151,41 @@ impl Store {
             // PostgreSQL writes from several connections at once and flushes
             // the commits that wait together; one queue would serialise them.
             crate::Backend::Postgres => {
+                // An edit usually finds its item stored: no use trying the insert first.
+                if !matches!(boost, Boost::IfNew(_))
+                    && let Some(done) = self.insert_new_item(item, boost).await?
+                {
+                    return Ok(done);
+                }
                 let mut tx = self.begin_write().await?;
                 let done = self.write_item_boosting(&mut tx, item, boost).await?;
                 tx.commit().await?;
                 Ok(done)
             }
         }
+    }
+
+    /// Writes `item` in one statement if the feed does not have it yet
+    /// (PostgreSQL, see [`dialect::insert_new_network_item`]): what the
+    /// write did and whether the boost was recorded, or `None`, with
+    /// nothing written, when the item is stored already.
+    async fn insert_new_item(&self, item: &NetworkItem, boost: Boost<'_>) -> StoreResult<Option<(ItemWrite, bool)>> {
+        let Some(sql) = dialect::insert_new_network_item(self.backend) else {
+            return Ok(None);
+        };
+        let announce = match boost {
+            Boost::Never => None,
+            Boost::IfNew(id) | Boost::IfNotYet(id) => Some(id),
+        };
+        let text = item.search_text();
+        let json = |values: &[String]| serde_json::json!(values).to_string();
+        let inserted = bind_item(sqlx::query(sql), item, &text, to_db(now()), None, announce)
+            .bind(dialect::feed_search_vector(&item.title, &text))
+            .bind(json(&item.tags))
+            .bind(json(&item.languages))
+            .fetch_optional(self.writer())
+            .await?;
+        Ok(inserted.map(|_| (ItemWrite::Inserted, announce.is_some())))
     }
 
     /// Writes `items` (with the `Announce` id each gets) in a few
