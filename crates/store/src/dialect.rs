@@ -96,22 +96,39 @@ pub(crate) fn feed_search_vector(title: &str, text: &str) -> String {
     let mut seen = std::collections::HashSet::new();
     let mut out = String::with_capacity(text.len() / 2);
     for word in search_words(title).chain(search_words(text)) {
+        if seen.contains(&word) {
+            continue;
+        }
         if out.len() + word.len() > MAX_VECTOR_BYTES {
             break;
         }
-        if seen.insert(word.clone()) {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(&quote_lexeme(&word));
+        if !out.is_empty() {
+            out.push(' ');
         }
+        push_lexeme(&mut out, &word);
+        seen.insert(word);
     }
     out
 }
 
 /// A lexeme quoted for a `tsvector` or `tsquery` literal.
 fn quote_lexeme(word: &str) -> String {
-    format!("'{}'", word.replace('\\', "\\\\").replace('\'', "''"))
+    let mut out = String::with_capacity(word.len() + 2);
+    push_lexeme(&mut out, word);
+    out
+}
+
+/// Appends `word` quoted for a `tsvector` or `tsquery` literal.
+fn push_lexeme(out: &mut String, word: &str) {
+    out.push('\'');
+    for c in word.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("''"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
 }
 
 /// On PostgreSQL, writes an item new to the feed in one statement, with

@@ -112,9 +112,16 @@ impl Store {
         let options =
             AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Config(format!("database.url: {e}")))?;
         let pool_options = |connections: u32| {
+            // No ping before handing out a connection: it was a round trip
+            // to PostgreSQL (a hop to the connection's thread on SQLite) for
+            // every statement, about a tenth of the server's CPU when member
+            // articles pour in. A connection that broke meanwhile fails its
+            // statement, is dropped by the pool, and the caller's error says
+            // so (an inbox answers 500 and the sender retries).
             let pool = AnyPoolOptions::new()
                 .max_connections(connections.max(1))
-                .acquire_timeout(Duration::from_secs(10));
+                .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false);
             if backend != Backend::Sqlite {
                 return pool;
             }
