@@ -172,28 +172,53 @@ pub const MATCH_END: char = '\u{E001}';
 /// Text of sanitised HTML: tags dropped, the common entities decoded,
 /// whitespace collapsed, match marks removed.
 pub fn plain_text(html: &str) -> String {
+    const ENTITIES: [(&str, char); 6] = [
+        ("&lt;", '<'),
+        ("&gt;", '>'),
+        ("&quot;", '"'),
+        ("&#39;", '\''),
+        ("&nbsp;", ' '),
+        ("&amp;", '&'),
+    ];
     let mut out = String::with_capacity(html.len());
+    // One pass: a tag is a space, an entity its character, and any run of
+    // white space one space (none at either end).
+    let push = |out: &mut String, c: char| {
+        if c.is_whitespace() {
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.push(c);
+        }
+    };
     let mut in_tag = false;
-    for c in html.chars() {
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        let mut len = c.len_utf8();
         match c {
             '<' => {
                 in_tag = true;
-                out.push(' ');
+                push(&mut out, ' ');
             }
             '>' if in_tag => in_tag = false,
+            _ if in_tag => {}
             MATCH_START | MATCH_END => {}
-            c if !in_tag => out.push(c),
-            _ => {}
+            '&' => match ENTITIES.iter().find(|(name, _)| rest.starts_with(name)) {
+                Some((name, decoded)) => {
+                    len = name.len();
+                    push(&mut out, *decoded);
+                }
+                None => push(&mut out, c),
+            },
+            c => push(&mut out, c),
         }
+        rest = &rest[len..];
     }
-    let decoded = out
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&");
-    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
 }
 
 /// Longest word the full-text index keeps, in bytes (PostgreSQL refuses
@@ -297,6 +322,18 @@ mod tests {
             plain_text("<p>Caf&eacute; &amp; <b>co</b>ops\u{E000}</p><p>x&lt;y</p>"),
             "Caf&eacute; & co ops x<y"
         );
+        // Entities decode once (`&amp;lt;` is the text `&lt;`), white space
+        // of any kind collapses, nothing is left at either end, and a `>`
+        // inside an attribute ends the tag (as it always did: this is
+        // sanitised HTML, whose attributes escape it).
+        assert_eq!(
+            plain_text(
+                " \n<h2 class=\"a>b\">Title</h2>\t&amp;lt;&nbsp;&nbsp;a\u{a0}&#39;b&quot; &unknown; &am<i>p;</i> "
+            ),
+            "b\">Title &lt; a 'b\" &unknown; &am p;"
+        );
+        assert_eq!(plain_text("a > b<br/>c&gt;"), "a > b c>");
+        assert_eq!(plain_text("<p></p>"), "");
     }
 
     #[test]
