@@ -27,6 +27,17 @@ use crate::shared_feed::{Boost, ItemWrite};
 /// Most writes in one transaction (its locks and its undo are bounded).
 const MAX_BATCH: usize = 256;
 
+/// A batch of at least this many writes means articles are pouring in...
+const BUSY_BATCH: usize = 16;
+/// ...so fewer than this many waiting right after it are the first of the
+/// next wave (their senders were answered moments ago, or the requests are
+/// still being verified), and the committer waits [`GATHER`] for the rest
+/// rather than paying a flush to disk for one or two articles. Like
+/// PostgreSQL's `commit_delay`, it only applies when writes crowd in: a
+/// lone article on a quiet inbox is committed at once.
+const STRAGGLERS: usize = 4;
+const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+
 type Answer = StoreResult<(ItemWrite, bool)>;
 
 /// [`Boost`] with its own `Announce` id, to wait in the queue.
@@ -66,6 +77,8 @@ struct Job {
 pub(crate) struct ItemQueue {
     pending: Mutex<Vec<Job>>,
     committer: Arc<tokio::sync::Mutex<()>>,
+    /// The size of the last batch committed and when it was.
+    last: Mutex<Option<(usize, std::time::Instant)>>,
 }
 
 impl std::fmt::Debug for ItemQueue {
@@ -84,6 +97,24 @@ impl ItemQueue {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let n = pending.len().min(MAX_BATCH);
         pending.drain(..n).collect()
+    }
+
+    fn queued(&self) -> usize {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether the next batch should wait [`GATHER`] for more writes: a few
+    /// are queued just after a busy batch (see [`BUSY_BATCH`]).
+    fn worth_gathering(&self) -> bool {
+        let last = *self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let queued = self.queued();
+        queued > 0
+            && queued < STRAGGLERS
+            && last.is_some_and(|(size, at)| size >= BUSY_BATCH && at.elapsed() < GATHER * 4)
+    }
+
+    fn committed(&self, size: usize) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((size, std::time::Instant::now()));
     }
 }
 
@@ -110,11 +141,16 @@ impl Store {
         let store = self.clone();
         tokio::spawn(async move {
             loop {
+                if store.items.worth_gathering() {
+                    tokio::time::sleep(GATHER).await;
+                }
                 let jobs = store.items.take();
                 if jobs.is_empty() {
                     break;
                 }
+                let size = jobs.len();
                 store.commit_batch(jobs).await;
+                store.items.committed(size);
             }
             drop(lock);
         });
