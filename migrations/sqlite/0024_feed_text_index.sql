@@ -32,6 +32,11 @@ CREATE VIRTUAL TABLE network_items_fts USING fts5 (
     tokenize = 'unicode61 remove_diacritics 2'
 );
 INSERT INTO network_items_fts (network_items_fts) VALUES ('rebuild');
+-- Merge the index's segments 16 at a time rather than 4: each item's
+-- entries are rewritten about half as often (measured on a copy of a
+-- 100,000-item feed: 84 KiB written per item received instead of 115),
+-- and a search reads a few more segments (a search stays within 40 ms).
+INSERT INTO network_items_fts (network_items_fts, rank) VALUES ('automerge', 16);
 
 -- FTS5 must be told the old text of a row to remove it from the index.
 CREATE TRIGGER network_items_fts_ai AFTER INSERT ON network_items
