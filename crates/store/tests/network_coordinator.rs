@@ -87,6 +87,16 @@ fn item(member: &str, id: &str, title: &str, body: &str, minutes: i64) -> Networ
     }
 }
 
+/// The items a search for `q` finds in the visible feed, newest first.
+async fn searched(store: &Store, q: &str) -> Vec<NetworkItem> {
+    let filter = FeedFilter {
+        q: Some(q.into()),
+        ..Default::default()
+    };
+    let page = store.network_feed(&filter, None, 50).await.unwrap();
+    page.entries.into_iter().map(|e| e.item).collect()
+}
+
 async fn membership_requests_and_decisions(store: &Store) {
     let actor = "https://a.example/users/org";
     let m = store
@@ -861,20 +871,13 @@ async fn search_words_are_read_alike_on_both_sides(store: &Store) {
         .upsert_network_item(&item(&a, "w2", "Operations", "nothing else", 1))
         .await
         .unwrap();
-    let found = |q: &str| {
+    let found = |q: &'static str| {
         let store = store.clone();
-        let filter = FeedFilter {
-            q: Some(q.into()),
-            ..Default::default()
-        };
         async move {
-            store
-                .network_feed(&filter, None, 10)
+            searched(&store, q)
                 .await
-                .unwrap()
-                .entries
                 .into_iter()
-                .map(|e| e.item.title)
+                .map(|i| i.title)
                 .collect::<Vec<_>>()
         }
     };
@@ -932,13 +935,9 @@ async fn search_vectors_filled_for_older_items_postgres() {
         .delete_network_item(&item(&a, "gone", "", "", 1).id, &a)
         .await
         .unwrap();
-    let search = |q: &str| {
+    let search = |q: &'static str| {
         let store = store.clone();
-        let filter = FeedFilter {
-            q: Some(q.into()),
-            ..Default::default()
-        };
-        async move { store.network_feed(&filter, None, 10).await.unwrap().entries.len() }
+        async move { searched(&store, q).await.len() }
     };
     assert_eq!(search("windmill").await, 1);
     // As the migration left them (through a second connection).
@@ -974,21 +973,10 @@ async fn feed_text_index_follows_every_write_sqlite() {
             .await
             .expect("the full-text index matches the feed's rows");
     };
-    let found = |q: &str| {
+    let found = |q: &'static str| {
         let store = store.clone();
-        let filter = FeedFilter {
-            q: Some(q.into()),
-            ..Default::default()
-        };
         async move {
-            let mut ids: Vec<String> = store
-                .network_feed(&filter, None, 50)
-                .await
-                .unwrap()
-                .entries
-                .into_iter()
-                .map(|e| e.item.id)
-                .collect();
+            let mut ids: Vec<String> = searched(&store, q).await.into_iter().map(|i| i.id).collect();
             ids.sort();
             ids
         }
