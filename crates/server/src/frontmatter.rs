@@ -34,7 +34,10 @@ const ARTICLE_KEYS: &[&str] = &[
     "status",
     "publish_at",
 ];
-const TRANSLATION_KEYS: &[&str] = &["title", "summary", "language"];
+const TRANSLATION_KEYS: &[&str] = &["title", "summary", "language", "interviewee"];
+/// What a translation file may say about the interviewee: the rest is the
+/// same in every language.
+const TRANSLATED_INTERVIEWEE_KEYS: &[&str] = &["role", "bio"];
 const COVER_KEYS: &[&str] = &["src", "alt"];
 const INTERVIEWEE_KEYS: &[&str] = &["name", "role", "organisation", "bio", "photo", "fediverse_handle"];
 
@@ -149,6 +152,15 @@ impl SourceMap {
             },
             // Without a `language:` line the language comes from the key in the main file.
             "language" if !t.lines.keys.contains_key("language") => listed(),
+            // Core names them after the translation's fields; the file nests them.
+            "interviewee_role" | "interviewee_bio" => {
+                let nested = sub.replacen('_', ".", 1);
+                Location {
+                    file: &t.lines.file,
+                    line: t.lines.line(&nested),
+                    field: nested,
+                }
+            }
             sub => Location {
                 file: &t.lines.file,
                 line: t.lines.line(sub),
@@ -336,6 +348,7 @@ pub fn parse_file(path: &Path, read: &dyn Fn(&Path) -> io::Result<String>) -> Re
                         bio: bio.unwrap_or_default(),
                         photo,
                         fediverse_handle: handle,
+                        translations: Vec::new(),
                     });
                 }
             }
@@ -439,6 +452,13 @@ fn parse_translation(
         match k.as_str() {
             "title" => t.title = cx.text(k, value).unwrap_or_default(),
             "summary" => t.summary = cx.text(k, value).unwrap_or_default(),
+            "interviewee" => {
+                if let Some(m) = cx.mapping(k, value, "`role:` and `bio:` on the lines below, indented") {
+                    let fields = cx.fields(k, &m, TRANSLATED_INTERVIEWEE_KEYS);
+                    t.interviewee_role = fields.get("role").and_then(|v| cx.text("interviewee.role", v));
+                    t.interviewee_bio = fields.get("bio").and_then(|v| cx.text("interviewee.bio", v));
+                }
+            }
             "language" => {
                 if let Some(lang) = cx.text(k, value)
                     && !same_language(&lang, key)
@@ -1005,7 +1025,7 @@ Premier paragraphe.
             a.interviewee.unwrap().fediverse_handle.as_deref(),
             Some("@ana@social.example.org")
         );
-        assert_eq!(a.tags, vec!["housing", "socialeconomy"]);
+        assert_eq!(a.tags, vec!["Housing", "SocialEconomy"]);
         assert_eq!(a.published_at.unwrap().to_rfc3339(), "2026-01-15T09:00:00+00:00");
     }
 

@@ -71,12 +71,14 @@ fn article_input(slug: &str, author: &str) -> ArticleInput {
                 title: "Titre".into(),
                 summary: "Résumé".into(),
                 body: "## 🌱 Texte\n\nCorps.".into(),
+                ..Default::default()
             },
             TranslationInput {
                 language: "en".into(),
                 title: "Title".into(),
                 summary: "Summary".into(),
                 body: "Body".into(),
+                ..Default::default()
             },
         ],
         tags: vec!["Cooperatives".into(), "energy".into()],
