@@ -91,6 +91,7 @@ fn input(slug: &str, kind: &str, status: &str, translations: &[(&str, &str, &str
                 title: (*title).into(),
                 summary: format!("Summary of {title}"),
                 body: (*body).into(),
+                ..Default::default()
             })
             .collect(),
         tags: vec!["Cooperatives".into(), "Énergie".into()],
@@ -175,12 +176,18 @@ async fn app_with(theme_dir: Option<&Path>) -> App {
     });
     interview.interviewee = Some(Interviewee {
         name: "Ana Lima".into(),
-        role: "Director".into(),
+        role: "Directrice".into(),
         organisation: "Coop Sol".into(),
-        bio: "Ana runs the cooperative.".into(),
+        bio: "Ana dirige la coopérative.".into(),
         photo: Some(photo.id.clone()),
         fediverse_handle: Some("@ana@coop.example".into()),
+        translations: Vec::new(),
     });
+    // The English role and bio are given with the English text, as an
+    // editor or a translation file gives them.
+    let english = interview.translations.iter_mut().find(|t| t.language == "en").unwrap();
+    english.interviewee_role = Some("Director".into());
+    english.interviewee_bio = Some("Ana runs the cooperative.".into());
     interview.publish_at = Some((Utc::now() - Duration::hours(2)).to_rfc3339());
     create(&store, &interview).await;
     create(
@@ -485,6 +492,17 @@ async fn article_page_has_preview_metadata() {
     )));
     assert!(
         page.contains("Ana Lima") && page.contains("Director, Coop Sol") && page.contains("https://coop.example/@ana")
+    );
+    assert!(page.contains("Ana runs the cooperative."), "the English bio");
+    assert!(
+        !page.contains("Directrice") && !page.contains("Ana dirige"),
+        "no French on the English page"
+    );
+    let french = app.get("/articles/entretien/fr").await;
+    let french = french.text();
+    assert!(
+        french.contains("Directrice, Coop Sol") && french.contains("Ana dirige la coopérative."),
+        "the French page has the French role and bio"
     );
     assert!(page.contains("About the author") && page.contains("Communications officer."));
     assert!(page.contains("<a href=\"/tags/%C3%A9nergie\" rel=\"tag\">#énergie</a>"));
