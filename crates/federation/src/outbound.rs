@@ -45,6 +45,7 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
         &ArticleMedia { cover: cover.as_ref() },
         counts,
         mention,
+        &ctx.default_language().await?,
     ))
 }
 
