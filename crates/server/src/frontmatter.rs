@@ -917,6 +917,9 @@ Second paragraph.
 title: Les coopératives d'habitants
 language: fr
 summary: Pourquoi construire ensemble.
+interviewee:
+  role: Présidente
+  bio: Ana préside Casa Coop.
 ---
 Premier paragraphe.
 ";
@@ -978,6 +981,8 @@ Premier paragraphe.
         assert_eq!(i.translations[1].language, "fr");
         assert_eq!(i.translations[1].summary, "Pourquoi construire ensemble.");
         assert_eq!(i.translations[1].body, "Premier paragraphe.\n");
+        assert_eq!(i.translations[1].interviewee_role.as_deref(), Some("Présidente"));
+        assert_eq!(i.translations[1].interviewee_bio.as_deref(), Some("Ana préside Casa Coop."));
         let cover = i.cover.as_ref().unwrap();
         assert_eq!(cover.media_id, "content/img/cover.jpg");
         assert_eq!(cover.alt, "Members on a building site");
@@ -1001,7 +1006,7 @@ Premier paragraphe.
             ]
         );
         assert_eq!(parsed.source.main.body_line, 23);
-        assert_eq!(parsed.source.body_line("fr"), 6);
+        assert_eq!(parsed.source.body_line("fr"), 9);
         assert_eq!(parsed.source.main.line("cover.alt"), 19);
         assert_eq!(parsed.source.main.line("translations.fr"), 8);
 
@@ -1021,10 +1026,11 @@ Premier paragraphe.
         assert_eq!(a.translations.len(), 2);
         assert_eq!(a.translations[1].language.as_str(), "fr");
         assert_eq!(a.cover.unwrap().media_id, "m-cover");
-        assert_eq!(
-            a.interviewee.unwrap().fediverse_handle.as_deref(),
-            Some("@ana@social.example.org")
-        );
+        let iv = a.interviewee.unwrap();
+        assert_eq!(iv.fediverse_handle.as_deref(), Some("@ana@social.example.org"));
+        let fr = gazette_core::Language::parse("fr").unwrap();
+        assert_eq!((iv.role_in(&fr), iv.bio_in(&fr)), ("Présidente", "Ana préside Casa Coop."));
+        assert_eq!(iv.role, "President");
         assert_eq!(a.tags, vec!["Housing", "SocialEconomy"]);
         assert_eq!(a.published_at.unwrap().to_rfc3339(), "2026-01-15T09:00:00+00:00");
     }
@@ -1203,7 +1209,13 @@ Premier paragraphe.
         let fr = "---\ntitle: T\nkind: news\n---\nTexte\n";
         assert_eq!(
             one(check_fr(fr)),
-            "content/interview.fr.md: line 3: kind: not allowed in a translation file: only title, summary, language go here; the rest is set in content/interview.md"
+            "content/interview.fr.md: line 3: kind: not allowed in a translation file: only title, summary, language, interviewee go here; the rest is set in content/interview.md"
+        );
+
+        let fr = "---\ntitle: T\ninterviewee:\n  name: Ana\n---\nTexte\n";
+        assert_eq!(
+            one(check_fr(fr)),
+            "content/interview.fr.md: line 4: interviewee.name: unknown key (known keys: role, bio)"
         );
 
         let fr = "Pas de front matter\n";
