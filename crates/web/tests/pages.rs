@@ -847,3 +847,82 @@ async fn cached_article_page_follows_the_membership() {
     let page = app.get(uri).await;
     assert!(!page.text().contains("Member of"), "{}", page.text());
 }
+
+/// `/network` shows a followed account's post in full: its text through the
+/// remote sanitiser (web links only), its content warning as a disclosure,
+/// its images with their alt text, and a link to the original only when
+/// that is a web address.
+#[tokio::test]
+async fn network_shows_followed_posts_in_full() {
+    let app = app().await;
+    let ann = RemoteActor {
+        id: "https://gts.example/users/ann".into(),
+        kind: "Person".into(),
+        preferred_username: "ann".into(),
+        name: "Ann".into(),
+        host: "gts.example".into(),
+        inbox: "https://gts.example/users/ann/inbox".into(),
+        shared_inbox: None,
+        url: Some("javascript:alert(1)".into()),
+        icon: None,
+        public_key_id: "https://gts.example/users/ann#main-key".into(),
+        public_key_pem: "PEM".into(),
+        moved_to: None,
+        refreshed_at: Utc::now(),
+    };
+    app.store.upsert_remote_actor(&ann).await.unwrap();
+    let now = Utc::now();
+    let note = |id: &str, summary: &str, url: Option<&str>| RemoteArticle {
+        id: format!("https://gts.example/statuses/{id}"),
+        actor: ann.id.clone(),
+        kind: "Note".into(),
+        url: url.map(str::to_owned),
+        name: String::new(),
+        summary_html: summary.into(),
+        content_html: format!(
+            "<p>Post {id} <a href=\"mailto:ann@gts.example\">mail</a> <a href=\"https://ok.example/{id}\">ok</a></p>\
+             <p><img src=\"https://gts.example/media/{id}.png\" alt=\"A cat on a roof\" loading=\"lazy\"></p>"
+        ),
+        language: Some("en".into()),
+        image_url: None,
+        image_alt: None,
+        published_at: now,
+        updated_at: now,
+    };
+    app.store
+        .upsert_remote_article(&note("1", "<p>Spoilers &amp; more</p>", Some("javascript:alert(2)")))
+        .await
+        .unwrap();
+    app.store
+        .upsert_remote_article(&note("2", "", Some("https://gts.example/@ann/2")))
+        .await
+        .unwrap();
+    let page = app.get("/network").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("Post 1") && html.contains("Post 2"),
+        "the text in full: {html}"
+    );
+    assert!(
+        html.contains("<details class=\"post__warning\">\n            <summary>Spoilers &amp; more"),
+        "the content warning hides the post: {html}"
+    );
+    assert!(
+        html.contains("src=\"https://gts.example/media/2.png\" alt=\"A cat on a roof\""),
+        "images with their alt text: {html}"
+    );
+    assert!(html.contains("href=\"https://ok.example/2\""), "{html}");
+    assert!(
+        html.contains("href=\"https://gts.example/@ann/2\""),
+        "the original: {html}"
+    );
+    assert!(
+        html.contains("href=\"https://gts.example/statuses/1\""),
+        "a non-web url falls back to the id: {html}"
+    );
+    for bad in ["mailto:", "javascript:"] {
+        assert!(!html.contains(bad), "no {bad} link: {html}");
+    }
+    assert!(!html.contains(">Network</a>"), "no placeholder title: {html}");
+}
