@@ -181,7 +181,10 @@ async fn fedify_follows_receives_and_interacts() {
     assert!(raw.get("summary").is_none() && raw.get("name").is_none(), "{raw}");
     let fr = article["contentMap"]["fr"].as_str().unwrap();
     assert!(fr.starts_with("<h2>Bonjour de la coopérative</h2>"), "{fr}");
-    assert!(fr.contains("class=\"mention hashtag\" rel=\"tag\">#<span>Cooperatives</span></a>"), "{fr}");
+    assert!(
+        fr.contains("class=\"mention hashtag\" rel=\"tag\">#<span>Cooperatives</span></a>"),
+        "{fr}"
+    );
     assert_eq!(raw["preview"]["type"], "Note");
     let object_id = article["id"].as_str().unwrap().to_owned();
 

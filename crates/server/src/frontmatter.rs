@@ -982,7 +982,10 @@ Premier paragraphe.
         assert_eq!(i.translations[1].summary, "Pourquoi construire ensemble.");
         assert_eq!(i.translations[1].body, "Premier paragraphe.\n");
         assert_eq!(i.translations[1].interviewee_role.as_deref(), Some("Présidente"));
-        assert_eq!(i.translations[1].interviewee_bio.as_deref(), Some("Ana préside Casa Coop."));
+        assert_eq!(
+            i.translations[1].interviewee_bio.as_deref(),
+            Some("Ana préside Casa Coop.")
+        );
         let cover = i.cover.as_ref().unwrap();
         assert_eq!(cover.media_id, "content/img/cover.jpg");
         assert_eq!(cover.alt, "Members on a building site");
@@ -1029,7 +1032,10 @@ Premier paragraphe.
         let iv = a.interviewee.unwrap();
         assert_eq!(iv.fediverse_handle.as_deref(), Some("@ana@social.example.org"));
         let fr = gazette_core::Language::parse("fr").unwrap();
-        assert_eq!((iv.role_in(&fr), iv.bio_in(&fr)), ("Présidente", "Ana préside Casa Coop."));
+        assert_eq!(
+            (iv.role_in(&fr), iv.bio_in(&fr)),
+            ("Présidente", "Ana préside Casa Coop.")
+        );
         assert_eq!(iv.role, "President");
         assert_eq!(a.tags, vec!["Housing", "SocialEconomy"]);
         assert_eq!(a.published_at.unwrap().to_rfc3339(), "2026-01-15T09:00:00+00:00");

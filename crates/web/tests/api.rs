@@ -393,7 +393,11 @@ async fn lists_with_filters_and_pages() {
     );
     assert_eq!(app.get("/api/articles?status=draft,published").await.json()["total"], 4);
     assert_eq!(app.get("/api/articles?tag=EconomieSociale").await.json()["total"], 4);
-    assert_eq!(app.get("/api/articles?tag=economiesociale").await.json()["total"], 4, "any case");
+    assert_eq!(
+        app.get("/api/articles?tag=economiesociale").await.json()["total"],
+        4,
+        "any case"
+    );
     assert_eq!(app.get("/api/articles?q=entre").await.json()["total"], 1);
 
     app.get("/api/articles?per_page=101").await.assert_error(
