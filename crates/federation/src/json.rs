@@ -442,6 +442,7 @@ pub fn article(
     author: &Author,
     media: &ArticleMedia<'_>,
     counts: Counts,
+    replies: &[String],
     mention: Option<Mention<'_>>,
     primary: &Language,
 ) -> Value {
@@ -468,7 +469,7 @@ pub fn article(
         tags.push(json!({ "type": "Mention", "href": m.actor_id, "name": m.handle }));
         cc.push(json!(m.actor_id));
     }
-    let replies = urls.replies(a);
+    let replies = replies_collection(&urls.replies(a), replies);
     let has_summary = !summary_map.is_empty();
     let mut v = json!({
         "@context": context(),
@@ -494,10 +495,7 @@ pub fn article(
         "tag": tags,
         "sensitive": false,
         "sse:kind": a.kind.as_str(),
-        "replies": {
-            "id": replies, "type": "OrderedCollection", "totalItems": counts.replies,
-            "first": page_url(&replies, 1),
-        },
+        "replies": replies,
         "likes": { "id": urls.likes(a), "type": "Collection", "totalItems": counts.likes },
         "shares": { "id": urls.shares(a), "type": "Collection", "totalItems": counts.shares },
     });
@@ -536,6 +534,40 @@ fn preview_html(t: &Translation, page: &str) -> String {
 /// Page `n` of a paged collection.
 pub fn page_url(collection: &str, n: i64) -> String {
     format!("{collection}?page={n}")
+}
+
+/// Replies per page of a `replies` collection.
+pub const REPLIES_PAGE_SIZE: i64 = 20;
+
+/// An article's `replies` collection (`items`: the visible replies' ids,
+/// oldest first) with its first page embedded, as Mastodon writes it:
+/// GoToSocial reads replies only from an embedded first page.
+pub fn replies_collection(collection: &str, items: &[String]) -> Value {
+    json!({
+        "id": collection, "type": "OrderedCollection", "totalItems": items.len(),
+        "first": replies_page(collection, items, 1),
+    })
+}
+
+/// Page `page` (from 1) of a `replies` collection: `partOf`, `next` and
+/// `prev` link the pages.
+pub fn replies_page(collection: &str, items: &[String], page: i64) -> Value {
+    let page = page.max(1);
+    let total = items.len() as i64;
+    let start = usize::try_from((page - 1) * REPLIES_PAGE_SIZE).unwrap_or(usize::MAX);
+    let size = usize::try_from(REPLIES_PAGE_SIZE).unwrap_or(usize::MAX);
+    let shown: Vec<&String> = items.iter().skip(start).take(size).collect();
+    let mut body = json!({
+        "id": page_url(collection, page), "type": "OrderedCollectionPage",
+        "partOf": collection, "totalItems": total, "orderedItems": shown,
+    });
+    if page > 1 {
+        body["prev"] = json!(page_url(collection, page - 1));
+    }
+    if page * REPLIES_PAGE_SIZE < total {
+        body["next"] = json!(page_url(collection, page + 1));
+    }
+    body
 }
 
 /// An interviewee's fediverse account, resolved to its actor id.
@@ -633,10 +665,8 @@ mod tests {
             &a,
             &author,
             &ArticleMedia { cover: None },
-            Counts {
-                replies: 3,
-                ..Counts::default()
-            },
+            Counts::default(),
+            &["https://r.example/1".to_owned(), "https://r.example/2".to_owned()],
             None,
             &Language::parse(primary).unwrap(),
         )
@@ -715,12 +745,19 @@ mod tests {
             "<p><strong>Title</strong></p><p>The standfirst</p>\
              <p><a href=\"https://news.example.org/articles/energy\">https://news.example.org/articles/energy</a></p>"
         );
-        assert_eq!(v["replies"]["type"], "OrderedCollection");
-        assert_eq!(v["replies"]["totalItems"], 3);
+        let replies = &v["replies"];
+        assert_eq!(replies["type"], "OrderedCollection");
+        assert_eq!(replies["totalItems"], 2);
+        // GoToSocial reads replies only from an embedded first page.
+        let first = &replies["first"];
+        assert_eq!(first["type"], "OrderedCollectionPage");
+        assert_eq!(first["id"], "https://news.example.org/objects/a1/replies?page=1");
+        assert_eq!(first["partOf"], "https://news.example.org/objects/a1/replies");
         assert_eq!(
-            v["replies"]["first"],
-            "https://news.example.org/objects/a1/replies?page=1"
+            first["orderedItems"],
+            json!(["https://r.example/1", "https://r.example/2"])
         );
+        assert!(first.get("next").is_none());
     }
 
     #[test]

@@ -506,7 +506,8 @@ pub fn gone_tombstone(data: &FedContext, article: &gazette_core::Article) -> Res
 }
 
 /// `GET /objects/{id}/replies[?page=N]`: visible replies' ids, oldest
-/// first, in pages of 20 (`first`, then `next`), as GoToSocial expects.
+/// first, in pages of 20 (`first`, embedded, then `next`), as GoToSocial
+/// expects.
 pub async fn get_replies(
     data: Data<FedContext>,
     Path(id): Path<String>,
@@ -526,28 +527,14 @@ pub async fn get_replies(
     Ok(activity_response(&replies_page(&collection, &items, q.page)))
 }
 
-/// The replies collection (no `page`) or one of its pages.
+/// The replies collection (no `page`), its first page embedded, or one of
+/// its pages.
 fn replies_page(collection: &str, items: &[String], page: Option<i64>) -> Value {
-    let total = items.len() as i64;
-    let Some(page) = page else {
-        return json!({
-            "@context": AS2, "id": collection, "type": "OrderedCollection", "totalItems": total,
-            "first": json::page_url(collection, 1),
-        });
+    let mut body = match page {
+        None => json::replies_collection(collection, items),
+        Some(n) => json::replies_page(collection, items, n),
     };
-    let page = page.max(1);
-    let start = usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(usize::MAX);
-    let shown: Vec<&String> = items.iter().skip(start).take(PAGE_SIZE as usize).collect();
-    let mut body = json!({
-        "@context": AS2, "id": json::page_url(collection, page), "type": "OrderedCollectionPage",
-        "partOf": collection, "totalItems": total, "orderedItems": shown,
-    });
-    if page > 1 {
-        body["prev"] = json!(json::page_url(collection, page - 1));
-    }
-    if page * PAGE_SIZE < total {
-        body["next"] = json!(json::page_url(collection, page + 1));
-    }
+    body["@context"] = json!(AS2);
     body
 }
 
@@ -586,7 +573,8 @@ mod tests {
         let top = replies_page(c, &items, None);
         assert_eq!(top["type"], "OrderedCollection");
         assert_eq!(top["totalItems"], 25);
-        assert_eq!(top["first"], format!("{c}?page=1"));
+        assert_eq!(top["first"]["id"], format!("{c}?page=1"));
+        assert_eq!(top["first"]["next"], format!("{c}?page=2"));
         let first = replies_page(c, &items, Some(1));
         assert_eq!(first["type"], "OrderedCollectionPage");
         assert_eq!(first["partOf"], c);
