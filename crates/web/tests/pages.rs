@@ -435,7 +435,7 @@ async fn article_page_has_preview_metadata() {
         r.meta("property", "article:author").as_deref(),
         Some("https://news.coop.test/authors/camille")
     );
-    assert_eq!(r.meta("property", "article:tag").as_deref(), Some("cooperatives"));
+    assert_eq!(r.meta("property", "article:tag").as_deref(), Some("Cooperatives"));
     assert!(r.meta("property", "article:published_time").is_some());
     assert_eq!(r.meta("name", "twitter:card").as_deref(), Some("summary_large_image"));
     assert_eq!(
@@ -471,7 +471,7 @@ async fn article_page_has_preview_metadata() {
         ld["mainEntityOfPage"]["@id"],
         "https://news.coop.test/articles/entretien/en"
     );
-    assert_eq!(ld["keywords"], "cooperatives, énergie");
+    assert_eq!(ld["keywords"], "Cooperatives, Énergie");
     assert!(ld["datePublished"].is_string() && ld["dateModified"].is_string());
 
     // The page itself: landmarks, one h1, cover with dimensions, boxes, tags.
@@ -505,7 +505,7 @@ async fn article_page_has_preview_metadata() {
         "the French page has the French role and bio"
     );
     assert!(page.contains("About the author") && page.contains("Communications officer."));
-    assert!(page.contains("<a href=\"/tags/%C3%A9nergie\" rel=\"tag\">#énergie</a>"));
+    assert!(page.contains("<a href=\"/tags/%C3%A9nergie\" rel=\"tag\">#Énergie</a>"));
     assert!(page.contains("<h2>🔷 A cooperative</h2>"));
     assert!(page.contains("<time datetime=\""));
     assert!(page.contains("--primary: #1d4ed8"), "theme colours");
@@ -629,7 +629,7 @@ async fn author_and_tag_pages() {
 
     let tag = app.get("/tags/%C3%A9nergie").await;
     assert_eq!(tag.status, StatusCode::OK);
-    assert!(tag.text().contains("#énergie"));
+    assert!(tag.text().contains("#Énergie"), "shown as written, found by its key");
     assert!(
         tag.text().contains("href=\"/tags/%C3%A9nergie/feed.atom\""),
         "link to the tag feed"
@@ -661,7 +661,7 @@ async fn atom_feeds() {
     assert!(
         feed.contains("<link rel=\"self\" type=\"application/atom+xml\" href=\"https://news.coop.test/feed.atom\"/>")
     );
-    assert!(feed.contains("<category term=\"énergie\""));
+    assert!(feed.contains("<category term=\"Énergie\""));
     assert!(feed.contains("<name>Camille Renard</name>"));
     assert!(feed.contains("<uri>https://news.coop.test/authors/camille</uri>"));
     assert!(feed.contains("<content type=\"html\">"));
