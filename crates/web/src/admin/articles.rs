@@ -1064,3 +1064,37 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::EditorForm;
+
+    /// The role and bio typed in a translation column go with that
+    /// translation, for interviews only; the main column has none of its own.
+    #[test]
+    fn interviewee_role_and_bio_per_translation_column() {
+        let mut form = EditorForm::blank("fr", "camille");
+        for (name, value) in [
+            ("kind", "interview"),
+            ("iv-name", "Ana"),
+            ("iv-role", "Directrice"),
+            ("tr-0-title", "Titre"),
+            ("tr-0-iv_role", "ignored"),
+            ("tr-1-language", "en"),
+            ("tr-1-title", "Title"),
+            ("tr-1-iv_role", " Director "),
+            ("tr-1-iv_bio", "Ana runs it."),
+        ] {
+            form.set(name, value.to_owned());
+        }
+        let input = form.to_input(None, None);
+        assert_eq!(input.translations[0].interviewee_role, None);
+        assert_eq!(input.translations[1].interviewee_role.as_deref(), Some("Director"));
+        assert_eq!(input.translations[1].interviewee_bio.as_deref(), Some("Ana runs it."));
+        assert_eq!(input.interviewee.as_ref().map(|i| i.role.as_str()), Some("Directrice"));
+
+        form.set("kind", "news".to_owned());
+        let input = form.to_input(None, None);
+        assert_eq!(input.translations[1].interviewee_role, None, "news has no interviewee");
+    }
+}
