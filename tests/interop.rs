@@ -171,14 +171,27 @@ async fn fedify_follows_receives_and_interacts() {
     let tags = article["tags"].as_array().unwrap();
     assert!(
         tags.iter()
-            .any(|t| t["type"] == "Hashtag" && t["name"] == "#cooperatives"),
-        "{tags:?}"
+            .any(|t| t["type"] == "Hashtag" && t["name"] == "#Cooperatives"),
+        "tags keep their case: {tags:?}"
     );
+    // How GoToSocial and Mastodon will show it: no plain summary or name (a
+    // content warning on GoToSocial), the title opening the content, linked
+    // hashtags, a FEP-b2b8 preview.
+    let raw = &create["raw"]["object"];
+    assert!(raw.get("summary").is_none() && raw.get("name").is_none(), "{raw}");
+    let fr = article["contentMap"]["fr"].as_str().unwrap();
+    assert!(fr.starts_with("<h2>Bonjour de la coopérative</h2>"), "{fr}");
+    assert!(
+        fr.contains("class=\"mention hashtag\" rel=\"tag\">#<span>Cooperatives</span></a>"),
+        "{fr}"
+    );
+    assert_eq!(raw["preview"]["type"], "Note");
     let object_id = article["id"].as_str().unwrap().to_owned();
 
     // Like and reply → counted and stored on Gazette's side.
     peer.control("like", json!({ "object": object_id })).await;
-    peer.control("reply", json!({ "inReplyTo": object_id, "content": "<p>Bravo!</p>" }))
+    let reply = peer
+        .control("reply", json!({ "inReplyTo": object_id, "content": "<p>Bravo!</p>" }))
         .await;
     eventually("the like and the reply to be counted", DEADLINE, || async {
         let likes = as2(&format!("{object_id}/likes")).await;
@@ -186,6 +199,31 @@ async fn fedify_follows_receives_and_interacts() {
         (likes["totalItems"] == 1 && replies["totalItems"] == 1).then_some(())
     })
     .await;
+
+    // Fedify's parser reads the author's `featured` collection and the
+    // article's paged `replies`, as GoToSocial does.
+    let collections = peer
+        .control("collections", json!({ "actor": author, "object": object_id }))
+        .await;
+    let featured = &collections["featured"];
+    assert_eq!(featured["id"], format!("{author}/featured"), "{collections}");
+    assert_eq!(featured["type"], "OrderedCollection");
+    assert!(
+        featured["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == object_id.as_str() && i["type"] == "Article"),
+        "{collections}"
+    );
+    let replies = &collections["replies"];
+    assert_eq!(replies["type"], "OrderedCollection", "{collections}");
+    assert_eq!(replies["totalItems"], 1);
+    let page = &replies["pages"][0];
+    assert_eq!(page["type"], "OrderedCollectionPage", "{collections}");
+    assert_eq!(page["partOf"], format!("{object_id}/replies"));
+    assert_eq!(page["itemIds"], json!([reply["note"]]), "{collections}");
+    assert!(page["next"].is_null());
 
     // A profile edit → Update of the actor.
     let token = common::last_line(&env.ok(&["token", "create", "interop"])).to_owned();

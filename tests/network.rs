@@ -271,7 +271,7 @@ async fn two_instances_like_boost_and_reply_both_ways() {
     let out = a.ok(&[
         "reply",
         &article_b,
-        "Bravo from **instance A**: we will share this offer.",
+        "Bravo from **instance A**: we will share this offer. #SharedOffer",
     ]);
     let note = out.trim().rsplit(' ').next().unwrap().to_owned();
     assert!(note.starts_with(&server_a.url("/notes/")), "{out}");
@@ -289,6 +289,27 @@ async fn two_instances_like_boost_and_reply_both_ways() {
     assert_eq!(reply["type"], "Note");
     assert_eq!(reply["inReplyTo"], as2(&article_b).await["id"]);
     assert_eq!(reply["tag"][0]["type"], "Mention");
+    // Its language, its hashtag (linked as Mastodon writes it) and its own page.
+    assert_eq!(reply["url"], note.as_str());
+    assert_eq!(reply["contentMap"]["en"], reply["content"], "{reply}");
+    assert_eq!(reply["tag"][1]["type"], "Hashtag", "{reply}");
+    assert_eq!(reply["tag"][1]["name"], "#SharedOffer");
+    assert!(
+        reply["content"]
+            .as_str()
+            .unwrap()
+            .contains("class=\"mention hashtag\" rel=\"tag\">#<span>SharedOffer</span></a>"),
+        "{reply}"
+    );
+    let shown = reqwest::get(&note).await.unwrap();
+    assert_eq!(shown.status(), 200, "a browser gets the reply, not a redirect");
+    assert!(shown.url().as_str() == note, "no redirect");
+    let shown = shown.text().await.unwrap();
+    assert!(
+        shown.contains("Bravo from <strong>instance A</strong>")
+            && shown.contains(&format!("href=\"{}\"", reply["inReplyTo"].as_str().unwrap())),
+        "{shown}"
+    );
 
     // What makes no sense is refused with a message that says why.
     let err = a.fails(&["like", &article_b]);

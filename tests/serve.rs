@@ -54,6 +54,14 @@ async fn demo_instance_serves_pages_feeds_and_api(env: Env) {
     assert!(en.contains("lang=\"en\""), "Accept-Language picks English");
     assert!(en.contains("fediverse:creator") && en.contains("@camille@social.example.org"));
     assert!(en.contains("og:image") && en.contains("NewsArticle"));
+    assert!(
+        en.contains("General coordinator") && !en.contains("Coordinatrice générale"),
+        "the interviewee's role in English on the English page"
+    );
+    assert!(
+        fr.contains("Coordinatrice générale"),
+        "and in French on the French page"
+    );
 
     for feed in ["/feed.atom", "/feed/fr.atom", "/tags/cooperatives/feed.atom"] {
         let resp = get(feed).await.unwrap();

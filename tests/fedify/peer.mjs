@@ -763,6 +763,58 @@ const control = {
     return { id: create.id.href, article: id.href, followers: Object.keys(state.followers) };
   },
 
+  // Reads an actor's `featured` collection and an object's `replies`
+  // (first page, then every `next`) with Fedify's vocabulary parser, signed
+  // like every other lookup, and describes what it found.
+  async "POST /control/collections"(body) {
+    const ctx = ctxNow();
+    const documentLoader = await signedLoader(ctx);
+    const out = {};
+    if (body.actor != null) {
+      const actor = await lookupActor(ctx, requireField(body, "actor"));
+      const featured = await actor.getFeatured({ documentLoader });
+      if (featured == null) throw new HttpError(422, `${href(actor.id)} has no featured collection`);
+      const items = [];
+      for await (const item of featured.getItems({ documentLoader, suppressError: true })) {
+        items.push({ type: typeName(item), id: href(item.id), url: urlOf(item.url) });
+      }
+      out.featured = {
+        id: href(featured.id),
+        type: typeName(featured),
+        totalItems: featured.totalItems ?? null,
+        itemIds: featured.itemIds.map(href),
+        items,
+      };
+    }
+    if (body.object != null) {
+      const obj = await lookup(ctx, requireField(body, "object"));
+      const replies = await obj.getReplies({ documentLoader });
+      if (replies == null) throw new HttpError(422, `${href(obj.id)} has no replies collection`);
+      const pages = [];
+      let page = await replies.getFirst({ documentLoader });
+      const seen = new Set();
+      while (page != null && !seen.has(href(page.id)) && pages.length < 50) {
+        seen.add(href(page.id));
+        pages.push({
+          id: href(page.id),
+          type: typeName(page),
+          partOf: href(page.partOfId),
+          next: href(page.nextId),
+          itemIds: page.itemIds.map(href),
+        });
+        page = page.nextId == null ? null : await page.getNext({ documentLoader });
+      }
+      out.replies = {
+        id: href(replies.id),
+        type: typeName(replies),
+        totalItems: replies.totalItems ?? null,
+        first: href(replies.firstId),
+        pages,
+      };
+    }
+    return out;
+  },
+
   "GET /control/received"() {
     return events.filter((e) => e.event === "received");
   },

@@ -159,6 +159,25 @@ pub fn sanitise(html: &str) -> String {
     ARTICLE_HTML.clean(html).to_string()
 }
 
+/// What HTML from other servers may contain when shown here: the same
+/// elements as an article, but links and images only to `http(s)` web
+/// addresses (no `mailto:`, no relative paths that would point here).
+static REMOTE_HTML: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .link_rel(Some("noopener noreferrer nofollow ugc"))
+        .url_schemes(["http", "https"].into_iter().collect())
+        .url_relative(ammonia::UrlRelative::Deny)
+        .add_tag_attributes("img", ["width", "height", "loading"]);
+    builder
+});
+
+/// Cleans HTML received from another server for display: [`sanitise`]'s
+/// rules, with every link and image an absolute `http(s)` URL.
+pub fn sanitise_remote(html: &str) -> String {
+    REMOTE_HTML.clean(html).to_string()
+}
+
 /// Plain text of some Markdown, for meta descriptions and feeds' fallbacks.
 pub fn plain_text(markdown: &str) -> String {
     let mut out = String::new();
@@ -201,6 +220,20 @@ mod tests {
         assert_eq!(err[0].line, Some(12));
         assert!(render("a <SCRIPT src=x></SCRIPT>", "body", 1).is_err());
         assert!(render("<img src=x onerror=alert(1)>", "body", 1).is_err());
+    }
+
+    #[test]
+    fn remote_html_keeps_only_web_links() {
+        let html = sanitise_remote(
+            "<p><a href=\"mailto:a@b.example\">mail</a> <a href=\"/admin\">here</a> \
+             <a href=\"https://ok.example/x\">ok</a><img src=\"data:image/png;base64,AA\" alt=\"d\">\
+             <img src=\"https://ok.example/i.png\" alt=\"fine\"></p>",
+        );
+        assert!(!html.contains("mailto:"), "{html}");
+        assert!(!html.contains("href=\"/admin\""), "{html}");
+        assert!(!html.contains("data:"), "{html}");
+        assert!(html.contains("href=\"https://ok.example/x\""), "{html}");
+        assert!(html.contains("src=\"https://ok.example/i.png\""), "{html}");
     }
 
     #[test]

@@ -209,6 +209,42 @@ pub struct Interviewee {
     pub photo: Option<String>,
     #[serde(default)]
     pub fediverse_handle: Option<String>,
+    /// `role` and `bio` in the article's other languages (those above are
+    /// in its default language).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub translations: Vec<IntervieweeText>,
+}
+
+/// The interviewee's role and bio in one more language of the article.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct IntervieweeText {
+    /// A BCP 47 tag: one of the article's languages.
+    pub language: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub bio: String,
+}
+
+impl Interviewee {
+    /// The role shown in `lang`: its translation, else the default language's.
+    pub fn role_in(&self, lang: &Language) -> &str {
+        self.text_in(lang, |t| &t.role).unwrap_or(&self.role)
+    }
+
+    /// The bio shown in `lang`: its translation, else the default language's.
+    pub fn bio_in(&self, lang: &Language) -> &str {
+        self.text_in(lang, |t| &t.bio).unwrap_or(&self.bio)
+    }
+
+    fn text_in<'a>(&'a self, lang: &Language, part: impl Fn(&'a IntervieweeText) -> &'a String) -> Option<&'a str> {
+        self.translations
+            .iter()
+            .filter(|t| t.language == lang.as_str())
+            .map(part)
+            .find(|s| !s.trim().is_empty())
+            .map(String::as_str)
+    }
 }
 
 /// A cover image: a stored media item and the alt text that describes it here.
@@ -266,6 +302,12 @@ pub struct TranslationInput {
     pub summary: String,
     #[serde(default)]
     pub body: String,
+    /// An interview's interviewee's role and bio in this language (for the
+    /// default language, `interviewee.role` and `interviewee.bio`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interviewee_role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interviewee_bio: Option<String>,
 }
 
 /// An article as submitted by the API, the CLI or the editor, before validation.

@@ -231,11 +231,13 @@ pub fn article(
         }
     }
 
+    // Tags keep the case they were written in (`InteropTest` reads better
+    // than `interoptest` in a timeline); two spellings of one tag are one.
     let mut tags: Vec<String> = Vec::new();
     for t in &input.tags {
-        match normalise_tag(t) {
+        match display_tag(t) {
             Ok(tag) => {
-                if !tags.contains(&tag) {
+                if !tags.iter().any(|known| known.to_lowercase() == tag.to_lowercase()) {
                     tags.push(tag);
                 }
             }
@@ -337,9 +339,24 @@ pub fn article(
                 .fediverse_handle
                 .filter(|h| !h.trim().is_empty())
                 .map(|h| normalise_handle(&h));
+            interviewee_texts(input, &mut iv, default_language.as_ref(), &mut errs);
             Some(iv)
         }
-        (_, None) => None,
+        (_, None) => {
+            for t in &input.translations {
+                let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+                if given(&t.interviewee_role) || given(&t.interviewee_bio) {
+                    errs.add(
+                        &format!("translations.{}.interviewee_role", t.language.trim()),
+                        "invalid",
+                        "interviewee_not_news",
+                        &[],
+                        "only interviews have an interviewee".into(),
+                    );
+                }
+            }
+            None
+        }
     };
 
     let publish_at = match input.publish_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -428,6 +445,102 @@ pub fn article(
     })
 }
 
+/// Sets the interviewee's role and bio in the article's other languages:
+/// from `interviewee.translations`, then each translation's
+/// `interviewee_role` and `interviewee_bio` (which win). Each language must
+/// be one of the article's; the default language's are `role` and `bio`
+/// (given in its translation instead, they fill those when empty).
+fn interviewee_texts(input: &ArticleInput, iv: &mut Interviewee, default: Option<&Language>, errs: &mut Errs<'_>) {
+    let languages: Vec<Language> = input
+        .translations
+        .iter()
+        .filter_map(|t| Language::parse(t.language.trim()).ok())
+        .collect();
+    let mut texts: Vec<IntervieweeText> = Vec::new();
+    let mut put =
+        |iv: &mut Interviewee, field: &str, lang: &str, role: Option<&str>, bio: Option<&str>, errs: &mut Errs<'_>| {
+            let Ok(lang) = Language::parse(lang.trim()) else {
+                errs.add(
+                    field,
+                    "invalid",
+                    "interviewee_language_unknown",
+                    &[("lang", lang.trim().to_owned())],
+                    format!("`{}` is not a language of this article", lang.trim()),
+                );
+                return;
+            };
+            if !languages.contains(&lang) {
+                errs.add(
+                    field,
+                    "invalid",
+                    "interviewee_language_unknown",
+                    &[("lang", lang.to_string())],
+                    format!("`{lang}` is not a language of this article"),
+                );
+                return;
+            }
+            let role = role.map(str::trim).filter(|s| !s.is_empty());
+            let bio = bio.map(str::trim).filter(|s| !s.is_empty());
+            if default == Some(&lang) {
+                if let Some(r) = role
+                    && iv.role.trim().is_empty()
+                {
+                    iv.role = r.to_owned();
+                }
+                if let Some(b) = bio
+                    && iv.bio.trim().is_empty()
+                {
+                    iv.bio = b.to_owned();
+                }
+                return;
+            }
+            let entry = match texts.iter_mut().find(|t| t.language == lang.as_str()) {
+                Some(e) => e,
+                None => {
+                    texts.push(IntervieweeText {
+                        language: lang.to_string(),
+                        ..Default::default()
+                    });
+                    let last = texts.len() - 1;
+                    &mut texts[last]
+                }
+            };
+            if let Some(r) = role {
+                entry.role = r.to_owned();
+            }
+            if let Some(b) = bio {
+                entry.bio = b.to_owned();
+            }
+        };
+    let given = std::mem::take(&mut iv.translations);
+    for t in &given {
+        put(
+            iv,
+            &format!("interviewee.translations.{}", t.language.trim()),
+            &t.language,
+            Some(&t.role),
+            Some(&t.bio),
+            errs,
+        );
+    }
+    for t in &input.translations {
+        if t.interviewee_role.is_some() || t.interviewee_bio.is_some() {
+            put(
+                iv,
+                &format!("translations.{}.interviewee_role", t.language.trim()),
+                &t.language,
+                t.interviewee_role.as_deref(),
+                t.interviewee_bio.as_deref(),
+                errs,
+            );
+        }
+    }
+    iv.role = iv.role.trim().to_owned();
+    iv.bio = iv.bio.trim().to_owned();
+    texts.retain(|t| !t.role.is_empty() || !t.bio.is_empty());
+    iv.translations = texts;
+}
+
 /// Accepts RFC 3339, or a date and time without zone (taken as UTC), or a date.
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
@@ -462,7 +575,14 @@ fn tag_problem(tag: &str) -> &'static str {
 }
 
 /// `#Économie_Sociale` → `économie_sociale`; letters, digits and `_` only.
+/// The lower-case form is the tag's key: lookups, URLs and counts use it.
 pub fn normalise_tag(tag: &str) -> Result<String, String> {
+    display_tag(tag).map(|t| t.to_lowercase())
+}
+
+/// `#Économie_Sociale` → `Économie_Sociale`: the tag as written, checked
+/// like [`normalise_tag`], for display.
+pub fn display_tag(tag: &str) -> Result<String, String> {
     let t = tag.trim().trim_start_matches('#');
     if t.is_empty() {
         return Err("empty tag".into());
@@ -475,7 +595,7 @@ pub fn normalise_tag(tag: &str) -> Result<String, String> {
     if t.chars().count() > 100 {
         return Err(format!("tag `{tag}` is longer than 100 characters"));
     }
-    Ok(t.to_lowercase())
+    Ok(t.to_owned())
 }
 
 /// Checks a fediverse handle `@user@host` (the leading `@` is optional).
@@ -568,12 +688,14 @@ mod tests {
                     title: "Hello".into(),
                     summary: "S".into(),
                     body: "Body".into(),
+                    ..Default::default()
                 },
                 TranslationInput {
                     language: "fr".into(),
                     title: "Bonjour à tous".into(),
                     summary: "S".into(),
                     body: "Texte".into(),
+                    ..Default::default()
                 },
             ],
             tags: vec!["#SocialEconomy".into(), "socialeconomy".into()],
@@ -595,9 +717,57 @@ mod tests {
         let a = check(&input()).unwrap();
         assert_eq!(a.slug, "bonjour-a-tous");
         assert_eq!(a.translations[0].language.as_str(), "fr");
-        assert_eq!(a.tags, vec!["socialeconomy"]);
+        assert_eq!(a.tags, vec!["SocialEconomy"], "case kept, the second spelling dropped");
         assert_eq!(a.status, ArticleStatus::Draft);
         assert!(a.published_at.is_none());
+    }
+
+    #[test]
+    fn interviewee_role_and_bio_per_language() {
+        let mut i = input();
+        i.kind = "interview".into();
+        i.interviewee = Some(Interviewee {
+            name: "Ana".into(),
+            role: "Directrice".into(),
+            bio: "Elle dirige.".into(),
+            translations: vec![IntervieweeText {
+                language: "EN".into(),
+                role: "Head".into(),
+                bio: "She leads.".into(),
+            }],
+            ..Default::default()
+        });
+        // The translation's own field wins over `interviewee.translations`.
+        i.translations[0].interviewee_role = Some(" Director ".into());
+        let a = check(&i).unwrap();
+        let iv = a.interviewee.unwrap();
+        assert_eq!(
+            iv.translations,
+            vec![IntervieweeText {
+                language: "en".into(),
+                role: "Director".into(),
+                bio: "She leads.".into(),
+            }]
+        );
+        let en = Language::parse("en").unwrap();
+        let fr = Language::parse("fr").unwrap();
+        assert_eq!((iv.role_in(&en), iv.bio_in(&en)), ("Director", "She leads."));
+        assert_eq!((iv.role_in(&fr), iv.bio_in(&fr)), ("Directrice", "Elle dirige."));
+
+        // A language the article is not written in is refused.
+        let mut bad = i.clone();
+        if let Some(iv) = bad.interviewee.as_mut() {
+            iv.translations[0].language = "de".into();
+        }
+        assert_eq!(fields(check(&bad).unwrap_err()), vec!["interviewee.translations.de"]);
+
+        // News has no interviewee, in any language.
+        let mut news = input();
+        news.translations[0].interviewee_bio = Some("x".into());
+        assert_eq!(
+            fields(check(&news).unwrap_err()),
+            vec!["translations.en.interviewee_role"]
+        );
     }
 
     #[test]

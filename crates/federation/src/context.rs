@@ -32,6 +32,9 @@ pub struct FederationSettings {
     /// The network coordinator role (`[network] enabled`): the network
     /// actor, members and the shared feed. `None` on an ordinary instance.
     pub network: Option<NetworkSettings>,
+    /// The instance's language (`instance.default_language`): first in an
+    /// article's language maps, and the language of replies written here.
+    pub default_language: gazette_core::Language,
 }
 
 /// The coordinator role's settings.
@@ -65,6 +68,7 @@ impl FederationSettings {
             mode: FederationMode::Open,
             authorized_fetch: false,
             network: None,
+            default_language: gazette_core::Language::parse("en").expect("`en` is a known language tag"),
         }
     }
 }
@@ -182,6 +186,17 @@ impl FedContext {
                 None => self.0.settings.manually_approves_followers,
             },
         )
+    }
+
+    /// The instance's default language now: the value an administrator
+    /// stored (admin settings page, API), else the config's.
+    pub async fn default_language(&self) -> Result<gazette_core::Language, gazette_store::StoreError> {
+        Ok(self
+            .store()
+            .instance_setting(gazette_core::settings::DEFAULT_LANGUAGE)
+            .await?
+            .and_then(|v| gazette_core::Language::parse(&v).ok())
+            .unwrap_or_else(|| self.0.settings.default_language.clone()))
     }
 
     /// The comment policy now: the value an administrator stored (admin

@@ -447,7 +447,6 @@ impl IncomingActivity {
         {
             return Err(FederationError::bad_request("object attributed to someone else"));
         }
-        let text = |key: &str| o.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
         let time = |key: &str| {
             o.get(key)
                 .and_then(Value::as_str)
@@ -457,6 +456,14 @@ impl IncomingActivity {
             .get("image")
             .and_then(|i| if i.is_array() { i.get(0) } else { Some(i) });
         let published = time("published").unwrap_or_else(Utc::now);
+        // A Gazette article opens its content with its title and standfirst
+        // (for servers that show nothing else); shown here on their own.
+        let name = crate::json::text_or_map(o, "name");
+        let summary = crate::json::text_or_map(o, "summary");
+        let content = crate::json::text_or_map(o, "content");
+        let mut content = crate::json::strip_article_lead(&content, &name, &summary).to_owned();
+        let image_url = image.and_then(|i| i.get("url")).and_then(object_id_or_href);
+        content.push_str(&crate::json::attached_images(o, image_url.as_deref()));
         let article = gazette_core::RemoteArticle {
             id: id.to_owned(),
             actor: actor.actor.id.clone(),
@@ -465,14 +472,14 @@ impl IncomingActivity {
                 Value::Array(items) => items.first().and_then(object_id_or_href),
                 other => object_id_or_href(other),
             }),
-            name: text("name"),
-            summary_html: gazette_core::markdown::sanitise(&text("summary")),
-            content_html: gazette_core::markdown::sanitise(&text("content")),
+            name,
+            summary_html: gazette_core::markdown::sanitise(&crate::json::summary_as_html(&summary)),
+            content_html: gazette_core::markdown::sanitise(&content),
             language: o
                 .get("contentMap")
                 .and_then(Value::as_object)
                 .and_then(|m| m.keys().next().cloned()),
-            image_url: image.and_then(|i| i.get("url")).and_then(object_id_or_href),
+            image_url,
             image_alt: image
                 .and_then(|i| i.get("name"))
                 .and_then(Value::as_str)

@@ -8,7 +8,7 @@ use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
 use activitypub_federation::fetch::object_id::ObjectId;
 use chrono::Utc;
-use gazette_core::{InteractionKind, OutboundInteraction, RemoteActor};
+use gazette_core::{InteractionKind, Language, OutboundInteraction, RemoteActor};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -141,7 +141,8 @@ pub async fn interact(
         deleted_at: None,
     };
     data.store().add_outbound_interaction(&interaction).await?;
-    let activity = activity_json(data, &interaction, org.username(), &target.actor);
+    let language = data.default_language().await?;
+    let activity = activity_json(data, &interaction, org.username(), &target.actor, &language);
     enqueue(
         data,
         &actor_id,
@@ -208,7 +209,8 @@ pub async fn undo(
             )
         }
         InteractionKind::Like | InteractionKind::Announce => {
-            let mut original = activity_json(data, &i, org.username(), &object_actor);
+            let language = data.default_language().await?;
+            let mut original = activity_json(data, &i, org.username(), &object_actor, &language);
             if let Some(o) = original.as_object_mut() {
                 o.remove("@context");
             }
@@ -239,8 +241,14 @@ async fn recipients(
     Ok(inboxes)
 }
 
-/// The activity an interaction is sent as.
-fn activity_json(data: &FedContext, i: &OutboundInteraction, username: &str, object_actor: &RemoteActor) -> Value {
+/// The activity an interaction is sent as; a reply is in `language`.
+fn activity_json(
+    data: &FedContext,
+    i: &OutboundInteraction,
+    username: &str,
+    object_actor: &RemoteActor,
+    language: &Language,
+) -> Value {
     let urls = data.urls();
     match i.kind {
         InteractionKind::Like => {
@@ -266,7 +274,7 @@ fn activity_json(data: &FedContext, i: &OutboundInteraction, username: &str, obj
             json!([i.object_actor, urls.followers(username)]),
         ),
         InteractionKind::Reply => {
-            let mut note = note_json(data, i, username, Some(object_actor));
+            let mut note = note_json(data, i, username, Some(object_actor), language);
             if let Some(o) = note.as_object_mut() {
                 o.remove("@context");
             }
@@ -282,30 +290,44 @@ fn activity_json(data: &FedContext, i: &OutboundInteraction, username: &str, obj
     }
 }
 
-/// The `Note` of a reply written here; `object_actor` adds the `Mention` of
+/// The `Note` of a reply written here, in `language` (the instance's):
+/// `contentMap` says so, the hashtags written in it are `Hashtag` tags and
+/// links, and `url` is its own page. `object_actor` adds the `Mention` of
 /// the author replied to when known.
 pub fn note_json(
     data: &FedContext,
     i: &OutboundInteraction,
     username: &str,
     object_actor: Option<&RemoteActor>,
+    language: &Language,
 ) -> Value {
     let urls = data.urls();
+    let source = i.source.clone().unwrap_or_default();
+    let hashtags = json::hashtags_in(&source);
+    let content = json::link_hashtags(urls, i.content_html.as_deref().unwrap_or_default(), &hashtags);
+    let id = urls.note(&i.id);
+    let mut tags: Vec<Value> = Vec::new();
+    if let Some(a) = object_actor {
+        tags.push(json!({ "type": "Mention", "href": a.id, "name": a.handle() }));
+    }
+    tags.extend(hashtags.iter().map(|t| json::hashtag(urls, t)));
     let mut note = json!({
         "@context": json::context(),
-        "id": urls.note(&i.id),
+        "id": id,
         "type": "Note",
+        "url": id,
         "attributedTo": i.actor_id,
         "inReplyTo": i.object_id,
-        "content": i.content_html.clone().unwrap_or_default(),
+        "content": content,
+        "contentMap": { language.to_string(): content },
         "mediaType": "text/html",
-        "source": { "content": i.source.clone().unwrap_or_default(), "mediaType": "text/markdown" },
+        "source": { "content": source, "mediaType": "text/markdown" },
         "published": json::time(i.created_at),
         "to": [PUBLIC],
         "cc": [i.object_actor, urls.followers(username)],
     });
-    if let Some(a) = object_actor {
-        note["tag"] = json!([{ "type": "Mention", "href": a.id, "name": a.handle() }]);
+    if !tags.is_empty() {
+        note["tag"] = json!(tags);
     }
     note
 }

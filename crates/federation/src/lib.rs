@@ -102,6 +102,7 @@ pub fn router(config: FederationConfig<FedContext>) -> Router {
         .route("/users/{username}/outbox", get(routes::get_outbox))
         .route("/users/{username}/followers", get(routes::get_followers))
         .route("/users/{username}/following", get(routes::get_following))
+        .route("/users/{username}/featured", get(routes::get_featured))
         .route("/objects/{id}", get(routes::get_object))
         .route("/notes/{id}", get(routes::get_note))
         .route("/objects/{id}/replies", get(routes::get_replies))

@@ -29,6 +29,12 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
         shares: counts.shares,
         replies: counts.replies,
     };
+    let replies: Vec<String> = store
+        .list_comments(&article.id, "visible")
+        .await?
+        .into_iter()
+        .map(|(c, _)| c.id)
+        .collect();
     let interviewee = interviewee_actor(ctx, article).await?;
     let handle = interviewee.as_ref().map(RemoteActor::handle);
     let mention = interviewee
@@ -44,7 +50,9 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
         &author,
         &ArticleMedia { cover: cover.as_ref() },
         counts,
+        &replies,
         mention,
+        &ctx.default_language().await?,
     ))
 }
 

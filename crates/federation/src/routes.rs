@@ -349,6 +349,39 @@ pub async fn get_following(
     ))
 }
 
+/// How many articles an actor's `featured` collection lists.
+const FEATURED: i64 = 5;
+
+/// `GET /users/{username}/featured`: the organisation's latest articles (it
+/// has no pinned ones), an author's own latest; empty for the network
+/// actor. Mastodon and GoToSocial show these as pinned posts on the profile.
+pub async fn get_featured(
+    data: Data<FedContext>,
+    Path(username): Path<String>,
+    head: RequestHead,
+) -> Result<Response, FederationError> {
+    authorize_fetch(&data, &head).await?;
+    let actor = find_local_actor(&data, &username)
+        .await?
+        .ok_or(FederationError::NotFound)?;
+    let urls = data.urls();
+    let mut query = ArticleQuery::published(FEATURED, 0);
+    let items: Vec<String> = match &actor {
+        LocalActor::Network(_) => Vec::new(),
+        LocalActor::Organisation(_) | LocalActor::Author(_) => {
+            if let LocalActor::Author(a) = &actor {
+                query.author_id = Some(a.id.clone());
+            }
+            let list = data.store().list_articles(&query).await?;
+            list.articles.iter().map(|a| urls.article(a)).collect()
+        }
+    };
+    Ok(activity_response(&json!({
+        "@context": AS2, "id": urls.featured(actor.username()), "type": "OrderedCollection",
+        "totalItems": items.len(), "orderedItems": items,
+    })))
+}
+
 /// `GET /objects/{id}`: an article as AS2 (410 once deleted), or a redirect to its page.
 pub async fn get_object(
     data: Data<FedContext>,
@@ -371,8 +404,8 @@ pub async fn get_object(
     Ok(activity_response(&article_json(&data, &article).await?))
 }
 
-/// `GET /notes/{id}`: a reply written here, as AS2 (410 once deleted); a
-/// browser is sent to what it replies to.
+/// `GET /notes/{id}`: a reply written here, as AS2 (410 once deleted), or
+/// as a small HTML page for browsers.
 pub async fn get_note(
     data: Data<FedContext>,
     Path(id): Path<String>,
@@ -396,21 +429,71 @@ pub async fn get_note(
         *resp.status_mut() = StatusCode::GONE;
         return Ok(resp);
     }
-    if !wants_as2 {
-        return Ok(redirect(&note.object_id));
-    }
+    let language = data.default_language().await?;
     let username = data
         .urls()
         .local_username(&note.actor_id)
         .unwrap_or_default()
         .to_owned();
+    if !wants_as2 {
+        let author = find_local_actor(&data, &username).await?;
+        let name = author.as_ref().map_or(username.as_str(), LocalActor::display_name);
+        return Ok(note_page(&data, &note, name, &language));
+    }
     let object_actor = data.store().find_remote_actor(&note.object_actor).await?;
     Ok(activity_response(&crate::interact::note_json(
         &data,
         &note,
         &username,
         object_actor.as_ref(),
+        &language,
     )))
+}
+
+/// A reply written here as a small HTML page, for people who follow its
+/// `url` from their app: who wrote it, when, what it answers, the text.
+fn note_page(
+    data: &FedContext,
+    note: &gazette_core::OutboundInteraction,
+    author: &str,
+    language: &gazette_core::Language,
+) -> Response {
+    let urls = data.urls();
+    let esc = json::escape;
+    let id = urls.note(&note.id);
+    let hashtags = json::hashtags_in(note.source.as_deref().unwrap_or_default());
+    let content = json::link_hashtags(urls, note.content_html.as_deref().unwrap_or_default(), &hashtags);
+    // The object replied to came from another server: only a web address
+    // becomes a link.
+    let replied_to = if note.object_id.starts_with("https://") || note.object_id.starts_with("http://") {
+        format!(
+            "<a href=\"{0}\" rel=\"nofollow noopener noreferrer\">{0}</a>",
+            esc(&note.object_id)
+        )
+    } else {
+        esc(&note.object_id)
+    };
+    let published = json::time(note.created_at);
+    let body = format!(
+        "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<link rel=\"alternate\" type=\"application/activity+json\" href=\"{id}\">\n\
+         <link rel=\"stylesheet\" href=\"{css}\">\n</head>\n<body>\n<main class=\"note\">\n<article>\n\
+         <p class=\"note-meta\"><a href=\"{home}\">{author}</a> · <time datetime=\"{published}\">{published}</time></p>\n\
+         <p class=\"note-context\">In reply to {replied_to}</p>\n<div class=\"note-content\">{content}</div>\n\
+         </article>\n</main>\n</body>\n</html>\n",
+        lang = esc(language.as_str()),
+        title = esc(&format!("Reply by {author}")),
+        id = esc(&id),
+        css = esc(&urls.url("/static/style.css")),
+        home = esc(&urls.url("/")),
+        author = esc(author),
+    );
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    resp.headers_mut().insert(VARY, HeaderValue::from_static("Accept"));
+    resp
 }
 
 /// 410 with a `Tombstone` body, for deleted articles.
@@ -422,10 +505,13 @@ pub fn gone_tombstone(data: &FedContext, article: &gazette_core::Article) -> Res
     resp
 }
 
-/// `GET /objects/{id}/replies`: visible replies' ids.
+/// `GET /objects/{id}/replies[?page=N]`: visible replies' ids, oldest
+/// first, in pages of 20 (`first`, embedded, then `next`), as GoToSocial
+/// expects.
 pub async fn get_replies(
     data: Data<FedContext>,
     Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
     head: RequestHead,
 ) -> Result<Response, FederationError> {
     authorize_fetch(&data, &head).await?;
@@ -437,10 +523,19 @@ pub async fn get_replies(
         .ok_or(FederationError::NotFound)?;
     let comments = data.store().list_comments(&article.id, "visible").await?;
     let items: Vec<String> = comments.into_iter().map(|(c, _)| c.id).collect();
-    Ok(activity_response(&json!({
-        "@context": AS2, "id": data.urls().replies(&article), "type": "OrderedCollection",
-        "totalItems": items.len(), "orderedItems": items,
-    })))
+    let collection = data.urls().replies(&article);
+    Ok(activity_response(&replies_page(&collection, &items, q.page)))
+}
+
+/// The replies collection (no `page`), its first page embedded, or one of
+/// its pages.
+fn replies_page(collection: &str, items: &[String], page: Option<i64>) -> Value {
+    let mut body = match page {
+        None => json::replies_collection(collection, items),
+        Some(n) => json::replies_page(collection, items, n),
+    };
+    body["@context"] = json!(AS2);
+    body
 }
 
 /// `GET /objects/{id}/likes` and `/shares`: counts only.
@@ -465,4 +560,32 @@ pub async fn get_counts(
     Ok(activity_response(
         &json!({ "@context": AS2, "id": url, "type": "Collection", "totalItems": total }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replies_page;
+
+    #[test]
+    fn replies_come_in_pages_linked_to_the_collection() {
+        let c = "https://n.example/objects/a/replies";
+        let items: Vec<String> = (0..25).map(|i| format!("https://r.example/notes/{i}")).collect();
+        let top = replies_page(c, &items, None);
+        assert_eq!(top["type"], "OrderedCollection");
+        assert_eq!(top["totalItems"], 25);
+        assert_eq!(top["first"]["id"], format!("{c}?page=1"));
+        assert_eq!(top["first"]["next"], format!("{c}?page=2"));
+        let first = replies_page(c, &items, Some(1));
+        assert_eq!(first["type"], "OrderedCollectionPage");
+        assert_eq!(first["partOf"], c);
+        assert_eq!(first["orderedItems"].as_array().unwrap().len(), 20);
+        assert_eq!(first["next"], format!("{c}?page=2"));
+        let second = replies_page(c, &items, Some(2));
+        assert_eq!(second["orderedItems"][4], "https://r.example/notes/24");
+        assert!(second.get("next").is_none());
+        assert_eq!(second["prev"], format!("{c}?page=1"));
+        let empty = replies_page(c, &[], Some(1));
+        assert_eq!(empty["orderedItems"], serde_json::json!([]));
+        assert!(empty.get("next").is_none());
+    }
 }

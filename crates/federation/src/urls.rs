@@ -54,6 +54,11 @@ impl Urls {
         format!("{}/users/{username}/following", self.base)
     }
 
+    /// The actor's `featured` collection (its latest articles).
+    pub fn featured(&self, username: &str) -> String {
+        format!("{}/users/{username}/featured", self.base)
+    }
+
     pub fn key_id(&self, actor_id: &str) -> String {
         format!("{actor_id}#main-key")
     }

@@ -119,6 +119,7 @@ async fn seed(store: &Store, public_url: &str, articles: usize, followers: usize
             title: format!("{} {i}", words(i, 6)),
             summary: words(i + 5, 25),
             body: body.clone(),
+            ..Default::default()
         }];
         if i % 2 == 0 {
             translations.push(TranslationInput {
@@ -126,6 +127,7 @@ async fn seed(store: &Store, public_url: &str, articles: usize, followers: usize
                 title: format!("{} {i} (fr)", words(i + 9, 6)),
                 summary: words(i + 11, 25),
                 body,
+                ..Default::default()
             });
         }
         let input = ArticleInput {

@@ -69,6 +69,7 @@ pub fn federation_settings(config: &Config) -> FederationSettings {
         CommentPolicy::parse(&config.federation.comment_policy).unwrap_or(gazette_federation::CommentPolicy::Open);
     settings.mode = FederationMode::parse(&config.federation.mode).unwrap_or_default();
     settings.authorized_fetch = config.federation.authorized_fetch;
+    settings.default_language = config.instance.default_language.clone();
     settings.network = config.network.enabled.then(|| NetworkSettings {
         username: config.network.username.clone(),
         name: config.network.name.clone(),

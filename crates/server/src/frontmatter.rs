@@ -34,7 +34,10 @@ const ARTICLE_KEYS: &[&str] = &[
     "status",
     "publish_at",
 ];
-const TRANSLATION_KEYS: &[&str] = &["title", "summary", "language"];
+const TRANSLATION_KEYS: &[&str] = &["title", "summary", "language", "interviewee"];
+/// What a translation file may say about the interviewee: the rest is the
+/// same in every language.
+const TRANSLATED_INTERVIEWEE_KEYS: &[&str] = &["role", "bio"];
 const COVER_KEYS: &[&str] = &["src", "alt"];
 const INTERVIEWEE_KEYS: &[&str] = &["name", "role", "organisation", "bio", "photo", "fediverse_handle"];
 
@@ -149,6 +152,15 @@ impl SourceMap {
             },
             // Without a `language:` line the language comes from the key in the main file.
             "language" if !t.lines.keys.contains_key("language") => listed(),
+            // Core names them after the translation's fields; the file nests them.
+            "interviewee_role" | "interviewee_bio" => {
+                let nested = sub.replacen('_', ".", 1);
+                Location {
+                    file: &t.lines.file,
+                    line: t.lines.line(&nested),
+                    field: nested,
+                }
+            }
             sub => Location {
                 file: &t.lines.file,
                 line: t.lines.line(sub),
@@ -336,6 +348,7 @@ pub fn parse_file(path: &Path, read: &dyn Fn(&Path) -> io::Result<String>) -> Re
                         bio: bio.unwrap_or_default(),
                         photo,
                         fediverse_handle: handle,
+                        translations: Vec::new(),
                     });
                 }
             }
@@ -439,6 +452,13 @@ fn parse_translation(
         match k.as_str() {
             "title" => t.title = cx.text(k, value).unwrap_or_default(),
             "summary" => t.summary = cx.text(k, value).unwrap_or_default(),
+            "interviewee" => {
+                if let Some(m) = cx.mapping(k, value, "`role:` and `bio:` on the lines below, indented") {
+                    let fields = cx.fields(k, &m, TRANSLATED_INTERVIEWEE_KEYS);
+                    t.interviewee_role = fields.get("role").and_then(|v| cx.text("interviewee.role", v));
+                    t.interviewee_bio = fields.get("bio").and_then(|v| cx.text("interviewee.bio", v));
+                }
+            }
             "language" => {
                 if let Some(lang) = cx.text(k, value)
                     && !same_language(&lang, key)
@@ -897,6 +917,9 @@ Second paragraph.
 title: Les coopératives d'habitants
 language: fr
 summary: Pourquoi construire ensemble.
+interviewee:
+  role: Présidente
+  bio: Ana préside Casa Coop.
 ---
 Premier paragraphe.
 ";
@@ -958,6 +981,11 @@ Premier paragraphe.
         assert_eq!(i.translations[1].language, "fr");
         assert_eq!(i.translations[1].summary, "Pourquoi construire ensemble.");
         assert_eq!(i.translations[1].body, "Premier paragraphe.\n");
+        assert_eq!(i.translations[1].interviewee_role.as_deref(), Some("Présidente"));
+        assert_eq!(
+            i.translations[1].interviewee_bio.as_deref(),
+            Some("Ana préside Casa Coop.")
+        );
         let cover = i.cover.as_ref().unwrap();
         assert_eq!(cover.media_id, "content/img/cover.jpg");
         assert_eq!(cover.alt, "Members on a building site");
@@ -981,7 +1009,7 @@ Premier paragraphe.
             ]
         );
         assert_eq!(parsed.source.main.body_line, 23);
-        assert_eq!(parsed.source.body_line("fr"), 6);
+        assert_eq!(parsed.source.body_line("fr"), 9);
         assert_eq!(parsed.source.main.line("cover.alt"), 19);
         assert_eq!(parsed.source.main.line("translations.fr"), 8);
 
@@ -1001,11 +1029,15 @@ Premier paragraphe.
         assert_eq!(a.translations.len(), 2);
         assert_eq!(a.translations[1].language.as_str(), "fr");
         assert_eq!(a.cover.unwrap().media_id, "m-cover");
+        let iv = a.interviewee.unwrap();
+        assert_eq!(iv.fediverse_handle.as_deref(), Some("@ana@social.example.org"));
+        let fr = gazette_core::Language::parse("fr").unwrap();
         assert_eq!(
-            a.interviewee.unwrap().fediverse_handle.as_deref(),
-            Some("@ana@social.example.org")
+            (iv.role_in(&fr), iv.bio_in(&fr)),
+            ("Présidente", "Ana préside Casa Coop.")
         );
-        assert_eq!(a.tags, vec!["housing", "socialeconomy"]);
+        assert_eq!(iv.role, "President");
+        assert_eq!(a.tags, vec!["Housing", "SocialEconomy"]);
         assert_eq!(a.published_at.unwrap().to_rfc3339(), "2026-01-15T09:00:00+00:00");
     }
 
@@ -1183,7 +1215,13 @@ Premier paragraphe.
         let fr = "---\ntitle: T\nkind: news\n---\nTexte\n";
         assert_eq!(
             one(check_fr(fr)),
-            "content/interview.fr.md: line 3: kind: not allowed in a translation file: only title, summary, language go here; the rest is set in content/interview.md"
+            "content/interview.fr.md: line 3: kind: not allowed in a translation file: only title, summary, language, interviewee go here; the rest is set in content/interview.md"
+        );
+
+        let fr = "---\ntitle: T\ninterviewee:\n  name: Ana\n---\nTexte\n";
+        assert_eq!(
+            one(check_fr(fr)),
+            "content/interview.fr.md: line 4: interviewee.name: unknown key (known keys: role, bio)"
         );
 
         let fr = "Pas de front matter\n";

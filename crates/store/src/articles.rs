@@ -422,7 +422,8 @@ impl Store {
             sql_where.push_str(&format!(" AND a.author_id = {p}"));
         }
         if let Some(tag) = &q.tag {
-            let p = bind(tag.clone(), &mut binds);
+            // Stored keys are lower case: any spelling of a tag finds it.
+            let p = bind(tag.to_lowercase(), &mut binds);
             sql_where.push_str(&format!(
                 " AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = {p})"
             ));
@@ -584,7 +585,7 @@ impl Store {
     /// Tags of published articles with how many use each, most used first.
     pub async fn list_tags(&self, limit: i64) -> StoreResult<Vec<TagCount>> {
         let rows = sqlx::query(
-            "SELECT g.tag AS tag, COUNT(*) AS n FROM article_tags g JOIN articles a ON a.id = g.article_id
+            "SELECT MIN(COALESCE(g.label, g.tag)) AS tag, COUNT(*) AS n FROM article_tags g JOIN articles a ON a.id = g.article_id
              WHERE a.status = 'published' GROUP BY g.tag ORDER BY n DESC, g.tag LIMIT $1",
         )
         .bind(limit)
@@ -659,7 +660,7 @@ impl Store {
             "SELECT article_id, 't' AS part, position, language, title, summary, body_markdown, body_html
                FROM article_translations WHERE article_id IN ({placeholders})
              UNION ALL
-             SELECT article_id, 'g' AS part, position, tag AS language, '' AS title, '' AS summary,
+             SELECT article_id, 'g' AS part, position, COALESCE(label, tag) AS language, '' AS title, '' AS summary,
                     '' AS body_markdown, '' AS body_html
                FROM article_tags WHERE article_id IN ({placeholders})"
         );
@@ -838,11 +839,14 @@ async fn insert_children(conn: &mut AnyConnection, id: &str, new: &NewArticle) -
         .execute(&mut *conn)
         .await?;
     }
+    // `tag` is the lower-case key every lookup uses; `label` keeps the case
+    // the tag was written in, for display.
     for (pos, tag) in new.tags.iter().enumerate() {
-        sqlx::query("INSERT INTO article_tags (article_id, tag, position) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO article_tags (article_id, tag, position, label) VALUES ($1, $2, $3, $4)")
             .bind(id)
-            .bind(tag)
+            .bind(tag.to_lowercase())
             .bind(pos as i64)
+            .bind(tag)
             .execute(&mut *conn)
             .await?;
     }

@@ -149,6 +149,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0024_feed_text_index.sql"),
         postgres: include_str!("../../../migrations/postgres/0024_feed_text_index.sql"),
     },
+    Migration {
+        version: 25,
+        description: "tag labels",
+        sqlite: include_str!("../../../migrations/sqlite/0025_tag_labels.sql"),
+        postgres: include_str!("../../../migrations/postgres/0025_tag_labels.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -72,6 +72,7 @@ async fn article(store: &Store) -> Article {
             title: "T".into(),
             summary: "S".into(),
             body: "B".into(),
+            ..Default::default()
         }],
         author: "lea".into(),
         ..Default::default()

@@ -68,6 +68,7 @@ async fn article(store: &Store) -> Article {
             title: "T".into(),
             summary: "S".into(),
             body: "B".into(),
+            ..Default::default()
         }],
         author: "lea".into(),
         ..Default::default()

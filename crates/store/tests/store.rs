@@ -71,12 +71,14 @@ fn article_input(slug: &str, author: &str) -> ArticleInput {
                 title: "Titre".into(),
                 summary: "Résumé".into(),
                 body: "## 🌱 Texte\n\nCorps.".into(),
+                ..Default::default()
             },
             TranslationInput {
                 language: "en".into(),
                 title: "Title".into(),
                 summary: "Summary".into(),
                 body: "Body".into(),
+                ..Default::default()
             },
         ],
         tags: vec!["Cooperatives".into(), "energy".into()],
@@ -191,7 +193,7 @@ async fn article_round_trip_with_translations(store: &Store) {
     assert_eq!(created.translations.len(), 2);
     assert_eq!(created.translations[0].language.as_str(), "fr");
     assert!(created.translations[0].body_html.contains("<h2>🌱 Texte</h2>"));
-    assert_eq!(created.tags, vec!["cooperatives", "energy"]);
+    assert_eq!(created.tags, vec!["Cooperatives", "energy"], "tags as written");
     assert_eq!(created.cover.as_ref().unwrap().alt, "A single dot");
     assert_eq!(created.interviewee.as_ref().unwrap().name, "Ana");
     let by_slug = store.get_article_by_slug("hello").await.unwrap();
@@ -462,8 +464,18 @@ async fn listing_filters_and_pages(store: &Store) {
     assert_eq!(past_the_end.total, 5, "a page past the last still counts the matches");
 
     let tags = store.list_tags(10).await.unwrap();
-    assert_eq!(tags[0].tag, "cooperatives");
+    assert_eq!(tags[0].tag, "Cooperatives", "shown as written");
     assert_eq!(tags[0].count, 4);
+    for spelling in ["cooperatives", "COOPERATIVES", "Cooperatives"] {
+        let found = store
+            .list_articles(&ArticleQuery {
+                tag: Some(spelling.into()),
+                ..ArticleQuery::published(10, 0)
+            })
+            .await
+            .unwrap();
+        assert_eq!(found.total, 4, "any spelling finds the tag: {spelling}");
+    }
     let langs = store.published_languages().await.unwrap();
     assert_eq!(langs.iter().map(|l| l.as_str()).collect::<Vec<_>>(), ["en", "fr"]);
     assert_eq!(store.count_articles(ArticleStatus::Published).await.unwrap(), 5);

@@ -659,7 +659,19 @@ fn content_schemas() -> Value {
                         "organisation": { "type": "string" },
                         "bio": { "type": "string" },
                         "photo": { "type": ["string", "null"], "description": "Media id" },
-                        "fediverse_handle": { "type": ["string", "null"], "examples": ["@name@example.org"] }
+                        "fediverse_handle": { "type": ["string", "null"], "examples": ["@name@example.org"] },
+                        "translations": {
+                            "type": "array", "items": schema("IntervieweeText"),
+                            "description": "Role and bio in the article's other languages (`role` and `bio` are the default language's); a translation's `interviewee_role` and `interviewee_bio` set them too"
+                        }
+                    }
+                },
+                "IntervieweeText": {
+                    "type": "object", "required": ["language"],
+                    "properties": {
+                        "language": { "type": "string", "description": "One of the article's languages", "examples": ["en"] },
+                        "role": { "type": "string" },
+                        "bio": { "type": "string" }
                     }
                 },
                 "Article": {
@@ -690,7 +702,9 @@ fn content_schemas() -> Value {
                         "language": { "type": "string", "examples": ["fr"] },
                         "title": { "type": "string", "maxLength": 300 },
                         "summary": { "type": "string", "maxLength": 2000 },
-                        "body": { "type": "string", "description": "Markdown; `<script>`, `javascript:` links and images without alt text are refused" }
+                        "body": { "type": "string", "description": "Markdown; `<script>`, `javascript:` links and images without alt text are refused" },
+                        "interviewee_role": { "type": ["string", "null"], "description": "Interviews: the interviewee's role in this language" },
+                        "interviewee_bio": { "type": ["string", "null"], "description": "Interviews: the interviewee's bio in this language" }
                     }
                 },
                 "CoverInput": {

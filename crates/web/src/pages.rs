@@ -541,6 +541,14 @@ async fn get_tag(
         .map(|a| card(a, &lang, authors.get(a.author_id.as_str()).copied()))
         .collect();
     let path = tag_path(&tag);
+    // Shown as the newest article writes it (`InteropTest`), found by its key.
+    let tag = listing
+        .articles
+        .iter()
+        .flat_map(|a| a.tags.iter())
+        .find(|t| t.to_lowercase() == tag)
+        .cloned()
+        .unwrap_or(tag);
     let feed = format!("{path}/feed.atom");
     let mut feeds = site_feeds(&state, &site, &lang);
     feeds.insert(
@@ -584,9 +592,15 @@ async fn get_tag(
 
 #[derive(Debug, Serialize)]
 struct NetworkItem {
-    href: String,
+    /// The original, when it is a web address (else no link is shown).
+    href: Option<String>,
     name: String,
+    /// An article's standfirst (sanitised HTML).
     summary: String,
+    /// A post's content warning, as text: the post shows behind it.
+    warning: Option<String>,
+    /// The post's text and images (sanitised HTML, web links only).
+    content: String,
     lang: Option<String>,
     image: Option<String>,
     image_alt: Option<String>,
@@ -623,18 +637,27 @@ async fn get_network(
     let (lang, explicit) = listing_language(&state, &site, &headers, params.lang.as_deref());
     let items = items
         .into_iter()
-        .map(|(a, actor)| NetworkItem {
-            href: a.url.clone().unwrap_or_else(|| a.id.clone()),
-            name: a.name,
-            summary: a.summary_html,
-            lang: a.language,
-            image: a.image_url,
-            image_alt: a.image_alt,
-            author: actor.name.clone(),
-            author_url: actor.url.clone(),
-            handle: actor.handle(),
-            host: actor.host.clone(),
-            published: a.published_at.to_rfc3339(),
+        .map(|(a, actor)| {
+            // Notes (and other short posts) use `summary` as a content
+            // warning; articles as their standfirst.
+            let is_post = !matches!(a.kind.as_str(), "Article" | "Page");
+            let summary = gazette_core::markdown::sanitise_remote(&a.summary_html);
+            let warning = gazette_core::network::plain_text(&summary);
+            NetworkItem {
+                href: web_url(a.url.as_deref()).or_else(|| web_url(Some(&a.id))),
+                name: a.name,
+                warning: (is_post && !warning.is_empty()).then_some(warning),
+                summary: if is_post { String::new() } else { summary },
+                content: gazette_core::markdown::sanitise_remote(&a.content_html),
+                lang: a.language,
+                image: web_url(a.image_url.as_deref()),
+                image_alt: a.image_alt,
+                author: actor.name.clone(),
+                author_url: web_url(actor.url.as_deref()),
+                handle: actor.handle(),
+                host: actor.host.clone(),
+                published: a.published_at.to_rfc3339(),
+            }
         })
         .collect();
     let path = "/network";
@@ -754,7 +777,7 @@ async fn get_sitemap(State(state): State<AppState>, headers: HeaderMap) -> Resul
         alternates: Vec::new(),
     });
     let mut author_lastmod: HashMap<&str, DateTime<Utc>> = HashMap::new();
-    let mut tag_lastmod: HashMap<&str, DateTime<Utc>> = HashMap::new();
+    let mut tag_lastmod: HashMap<String, DateTime<Utc>> = HashMap::new();
     for a in &articles {
         let alternates: Vec<Alternate> = if a.translations.len() > 1 {
             let mut alts: Vec<Alternate> = a
@@ -782,7 +805,7 @@ async fn get_sitemap(State(state): State<AppState>, headers: HeaderMap) -> Resul
         let e = author_lastmod.entry(a.author_id.as_str()).or_insert(a.updated_at);
         *e = (*e).max(a.updated_at);
         for t in &a.tags {
-            let e = tag_lastmod.entry(t.as_str()).or_insert(a.updated_at);
+            let e = tag_lastmod.entry(t.to_lowercase()).or_insert(a.updated_at);
             *e = (*e).max(a.updated_at);
         }
     }
@@ -799,7 +822,7 @@ async fn get_sitemap(State(state): State<AppState>, headers: HeaderMap) -> Resul
     for t in &tags {
         urls.push(SitemapUrl {
             loc: state.url(&tag_path(&t.tag)),
-            lastmod: tag_lastmod.get(t.tag.as_str()).copied(),
+            lastmod: tag_lastmod.get(&t.tag.to_lowercase()).copied(),
             alternates: Vec::new(),
         });
     }
@@ -978,9 +1001,9 @@ async fn render_article(
     let person = Some(person(author));
     let interviewee = article.interviewee.as_ref().map(|i| IntervieweeView {
         name: i.name.clone(),
-        role: i.role.clone(),
+        role: i.role_in(&t.language).to_owned(),
         organisation: i.organisation.clone(),
-        bio: i.bio.clone(),
+        bio: i.bio_in(&t.language).to_owned(),
         photo: photo_media.as_ref().map(|m| Image {
             src: media_path(&m.id),
             alt: m.alt.clone(),
@@ -1102,8 +1125,9 @@ async fn render_article(
     }
     if let Some(i) = &article.interviewee {
         let mut about = json!({ "@type": "Person", "name": i.name });
-        if !i.role.is_empty() {
-            about["jobTitle"] = json!(i.role);
+        let role = i.role_in(&t.language);
+        if !role.is_empty() {
+            about["jobTitle"] = json!(role);
         }
         if !i.organisation.is_empty() {
             about["worksFor"] = json!({ "@type": "Organization", "name": i.organisation });
@@ -1547,8 +1571,17 @@ pub(crate) fn author_path(username: &str) -> String {
 }
 
 /// Tags may hold any letter (`économie_sociale`), so they are percent-encoded.
+/// `url` if it is an absolute `http(s)` address: the only kind of address
+/// from another server that becomes a link or an image here.
+fn web_url(url: Option<&str>) -> Option<String> {
+    let url = url?.trim();
+    let parsed = url::Url::parse(url).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then(|| parsed.to_string())
+}
+
+/// A tag's page: the lower-case key (tags are shown as written).
 pub(crate) fn tag_path(tag: &str) -> String {
-    format!("/tags/{}", encode_segment(tag))
+    format!("/tags/{}", encode_segment(&tag.to_lowercase()))
 }
 
 pub(crate) fn media_path(id: &str) -> String {

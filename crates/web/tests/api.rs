@@ -280,7 +280,7 @@ async fn article_lifecycle() {
         a["translations"][0]["body_html"].as_str().unwrap().trim(),
         "<p>Du <strong>texte</strong>.</p>"
     );
-    assert_eq!(a["tags"], json!(["economiesociale"]));
+    assert_eq!(a["tags"], json!(["EconomieSociale"]), "the case it was written in");
 
     // By id and by slug.
     let by_id = app.get(&format!("/api/articles/{id}")).await;
@@ -393,6 +393,11 @@ async fn lists_with_filters_and_pages() {
     );
     assert_eq!(app.get("/api/articles?status=draft,published").await.json()["total"], 4);
     assert_eq!(app.get("/api/articles?tag=EconomieSociale").await.json()["total"], 4);
+    assert_eq!(
+        app.get("/api/articles?tag=economiesociale").await.json()["total"],
+        4,
+        "any case"
+    );
     assert_eq!(app.get("/api/articles?q=entre").await.json()["total"], 1);
 
     app.get("/api/articles?per_page=101").await.assert_error(

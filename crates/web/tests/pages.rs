@@ -91,6 +91,7 @@ fn input(slug: &str, kind: &str, status: &str, translations: &[(&str, &str, &str
                 title: (*title).into(),
                 summary: format!("Summary of {title}"),
                 body: (*body).into(),
+                ..Default::default()
             })
             .collect(),
         tags: vec!["Cooperatives".into(), "Énergie".into()],
@@ -175,12 +176,18 @@ async fn app_with(theme_dir: Option<&Path>) -> App {
     });
     interview.interviewee = Some(Interviewee {
         name: "Ana Lima".into(),
-        role: "Director".into(),
+        role: "Directrice".into(),
         organisation: "Coop Sol".into(),
-        bio: "Ana runs the cooperative.".into(),
+        bio: "Ana dirige la coopérative.".into(),
         photo: Some(photo.id.clone()),
         fediverse_handle: Some("@ana@coop.example".into()),
+        translations: Vec::new(),
     });
+    // The English role and bio are given with the English text, as an
+    // editor or a translation file gives them.
+    let english = interview.translations.iter_mut().find(|t| t.language == "en").unwrap();
+    english.interviewee_role = Some("Director".into());
+    english.interviewee_bio = Some("Ana runs the cooperative.".into());
     interview.publish_at = Some((Utc::now() - Duration::hours(2)).to_rfc3339());
     create(&store, &interview).await;
     create(
@@ -428,7 +435,7 @@ async fn article_page_has_preview_metadata() {
         r.meta("property", "article:author").as_deref(),
         Some("https://news.coop.test/authors/camille")
     );
-    assert_eq!(r.meta("property", "article:tag").as_deref(), Some("cooperatives"));
+    assert_eq!(r.meta("property", "article:tag").as_deref(), Some("Cooperatives"));
     assert!(r.meta("property", "article:published_time").is_some());
     assert_eq!(r.meta("name", "twitter:card").as_deref(), Some("summary_large_image"));
     assert_eq!(
@@ -464,7 +471,7 @@ async fn article_page_has_preview_metadata() {
         ld["mainEntityOfPage"]["@id"],
         "https://news.coop.test/articles/entretien/en"
     );
-    assert_eq!(ld["keywords"], "cooperatives, énergie");
+    assert_eq!(ld["keywords"], "Cooperatives, Énergie");
     assert!(ld["datePublished"].is_string() && ld["dateModified"].is_string());
 
     // The page itself: landmarks, one h1, cover with dimensions, boxes, tags.
@@ -486,8 +493,19 @@ async fn article_page_has_preview_metadata() {
     assert!(
         page.contains("Ana Lima") && page.contains("Director, Coop Sol") && page.contains("https://coop.example/@ana")
     );
+    assert!(page.contains("Ana runs the cooperative."), "the English bio");
+    assert!(
+        !page.contains("Directrice") && !page.contains("Ana dirige"),
+        "no French on the English page"
+    );
+    let french = app.get("/articles/entretien/fr").await;
+    let french = french.text();
+    assert!(
+        french.contains("Directrice, Coop Sol") && french.contains("Ana dirige la coopérative."),
+        "the French page has the French role and bio"
+    );
     assert!(page.contains("About the author") && page.contains("Communications officer."));
-    assert!(page.contains("<a href=\"/tags/%C3%A9nergie\" rel=\"tag\">#énergie</a>"));
+    assert!(page.contains("<a href=\"/tags/%C3%A9nergie\" rel=\"tag\">#Énergie</a>"));
     assert!(page.contains("<h2>🔷 A cooperative</h2>"));
     assert!(page.contains("<time datetime=\""));
     assert!(page.contains("--primary: #1d4ed8"), "theme colours");
@@ -611,7 +629,7 @@ async fn author_and_tag_pages() {
 
     let tag = app.get("/tags/%C3%A9nergie").await;
     assert_eq!(tag.status, StatusCode::OK);
-    assert!(tag.text().contains("#énergie"));
+    assert!(tag.text().contains("#Énergie"), "shown as written, found by its key");
     assert!(
         tag.text().contains("href=\"/tags/%C3%A9nergie/feed.atom\""),
         "link to the tag feed"
@@ -643,7 +661,7 @@ async fn atom_feeds() {
     assert!(
         feed.contains("<link rel=\"self\" type=\"application/atom+xml\" href=\"https://news.coop.test/feed.atom\"/>")
     );
-    assert!(feed.contains("<category term=\"énergie\""));
+    assert!(feed.contains("<category term=\"Énergie\""));
     assert!(feed.contains("<name>Camille Renard</name>"));
     assert!(feed.contains("<uri>https://news.coop.test/authors/camille</uri>"));
     assert!(feed.contains("<content type=\"html\">"));
@@ -828,4 +846,83 @@ async fn cached_article_page_follows_the_membership() {
     assert!(app.store.remove_following(None, &group.id).await.unwrap());
     let page = app.get(uri).await;
     assert!(!page.text().contains("Member of"), "{}", page.text());
+}
+
+/// `/network` shows a followed account's post in full: its text through the
+/// remote sanitiser (web links only), its content warning as a disclosure,
+/// its images with their alt text, and a link to the original only when
+/// that is a web address.
+#[tokio::test]
+async fn network_shows_followed_posts_in_full() {
+    let app = app().await;
+    let ann = RemoteActor {
+        id: "https://gts.example/users/ann".into(),
+        kind: "Person".into(),
+        preferred_username: "ann".into(),
+        name: "Ann".into(),
+        host: "gts.example".into(),
+        inbox: "https://gts.example/users/ann/inbox".into(),
+        shared_inbox: None,
+        url: Some("javascript:alert(1)".into()),
+        icon: None,
+        public_key_id: "https://gts.example/users/ann#main-key".into(),
+        public_key_pem: "PEM".into(),
+        moved_to: None,
+        refreshed_at: Utc::now(),
+    };
+    app.store.upsert_remote_actor(&ann).await.unwrap();
+    let now = Utc::now();
+    let note = |id: &str, summary: &str, url: Option<&str>| RemoteArticle {
+        id: format!("https://gts.example/statuses/{id}"),
+        actor: ann.id.clone(),
+        kind: "Note".into(),
+        url: url.map(str::to_owned),
+        name: String::new(),
+        summary_html: summary.into(),
+        content_html: format!(
+            "<p>Post {id} <a href=\"mailto:ann@gts.example\">mail</a> <a href=\"https://ok.example/{id}\">ok</a></p>\
+             <p><img src=\"https://gts.example/media/{id}.png\" alt=\"A cat on a roof\" loading=\"lazy\"></p>"
+        ),
+        language: Some("en".into()),
+        image_url: None,
+        image_alt: None,
+        published_at: now,
+        updated_at: now,
+    };
+    app.store
+        .upsert_remote_article(&note("1", "<p>Spoilers &amp; more</p>", Some("javascript:alert(2)")))
+        .await
+        .unwrap();
+    app.store
+        .upsert_remote_article(&note("2", "", Some("https://gts.example/@ann/2")))
+        .await
+        .unwrap();
+    let page = app.get("/network").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("Post 1") && html.contains("Post 2"),
+        "the text in full: {html}"
+    );
+    assert!(
+        html.contains("<details class=\"post__warning\">\n            <summary>Spoilers &amp; more"),
+        "the content warning hides the post: {html}"
+    );
+    assert!(
+        html.contains("src=\"https://gts.example/media/2.png\" alt=\"A cat on a roof\""),
+        "images with their alt text: {html}"
+    );
+    assert!(html.contains("href=\"https://ok.example/2\""), "{html}");
+    assert!(
+        html.contains("href=\"https://gts.example/@ann/2\""),
+        "the original: {html}"
+    );
+    assert!(
+        html.contains("href=\"https://gts.example/statuses/1\""),
+        "a non-web url falls back to the id: {html}"
+    );
+    for bad in ["mailto:", "javascript:"] {
+        assert!(!html.contains(bad), "no {bad} link: {html}");
+    }
+    assert!(!html.contains(">Network</a>"), "no placeholder title: {html}");
 }

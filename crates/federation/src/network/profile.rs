@@ -74,14 +74,14 @@ pub fn item_from_object(object: &Value, member: &str) -> Result<NetworkItem, Str
             ));
         }
     }
-    let content = object.get("content").and_then(Value::as_str).unwrap_or_default();
+    let raw_content = object.get("content").and_then(Value::as_str).unwrap_or_default();
     let content_map = object.get("contentMap").and_then(Value::as_object);
     let mut languages: Vec<String> = content_map.map(|m| m.keys().cloned().collect()).unwrap_or_default();
     languages.truncate(20);
     let language = content_map
         .and_then(|m| {
             m.iter()
-                .find(|(_, v)| v.as_str() == Some(content))
+                .find(|(_, v)| v.as_str() == Some(raw_content))
                 .map(|(k, _)| k.clone())
         })
         .or_else(|| languages.first().cloned());
@@ -93,6 +93,10 @@ pub fn item_from_object(object: &Value, member: &str) -> Result<NetworkItem, Str
                 .and_then(|m| m.values().find_map(|v| text(Some(v))))
         })
         .unwrap_or_default();
+    // Gazette opens an article's content with its title and standfirst,
+    // which the feed shows on their own.
+    let summary = crate::json::text_or_map(object, "summary");
+    let content = crate::json::strip_article_lead(raw_content, &title, &summary);
     let time = |key: &str| {
         object
             .get(key)
@@ -122,9 +126,7 @@ pub fn item_from_object(object: &Value, member: &str) -> Result<NetworkItem, Str
         language,
         languages,
         title,
-        summary_html: gazette_core::markdown::sanitise(
-            object.get("summary").and_then(Value::as_str).unwrap_or_default(),
-        ),
+        summary_html: gazette_core::markdown::sanitise(&crate::json::summary_as_html(&summary)),
         content_html: gazette_core::markdown::sanitise(content),
         tags,
         image_url: link(image),

@@ -170,6 +170,10 @@ struct TranslationForm {
     title: String,
     summary: String,
     body: String,
+    /// An interview's interviewee's role and bio in this language (the
+    /// main language's are in the interviewee panel).
+    iv_role: String,
+    iv_bio: String,
     /// Rendered body, after the Preview button.
     preview: Option<String>,
 }
@@ -204,6 +208,11 @@ struct Upload {
 
 impl EditorForm {
     fn from_article(a: &Article, author_username: &str, tz: Tz) -> Self {
+        let text = |lang: &str| {
+            a.interviewee
+                .as_ref()
+                .and_then(|iv| iv.translations.iter().find(|t| t.language == lang))
+        };
         let mut translations: Vec<TranslationForm> = a
             .translations
             .iter()
@@ -212,6 +221,8 @@ impl EditorForm {
                 title: t.title.clone(),
                 summary: t.summary.clone(),
                 body: t.body_markdown.clone(),
+                iv_role: text(t.language.as_str()).map(|x| x.role.clone()).unwrap_or_default(),
+                iv_bio: text(t.language.as_str()).map(|x| x.bio.clone()).unwrap_or_default(),
                 preview: None,
             })
             .collect();
@@ -272,11 +283,18 @@ impl EditorForm {
             .iter()
             .enumerate()
             .filter(|(i, t)| *i == 0 || !t.is_blank())
-            .map(|(_, t)| TranslationInput {
-                language: t.language.trim().to_owned(),
-                title: t.title.clone(),
-                summary: t.summary.clone(),
-                body: t.body.clone(),
+            .map(|(i, t)| {
+                // Only other languages have their own role and bio fields.
+                let interview = i > 0 && self.kind == "interview";
+                let given = |v: &str| (interview && !v.trim().is_empty()).then(|| v.trim().to_owned());
+                TranslationInput {
+                    language: t.language.trim().to_owned(),
+                    title: t.title.clone(),
+                    summary: t.summary.clone(),
+                    body: t.body.clone(),
+                    interviewee_role: given(&t.iv_role),
+                    interviewee_bio: given(&t.iv_bio),
+                }
             })
             .collect();
         let cover = match (upload, &self.cover) {
@@ -297,6 +315,7 @@ impl EditorForm {
             bio: self.interviewee.bio.trim().to_owned(),
             photo: self.interviewee.photo.clone(),
             fediverse_handle: Some(self.interviewee.handle.trim().to_owned()).filter(|h| !h.is_empty()),
+            translations: Vec::new(),
         });
         ArticleInput {
             slug: Some(self.slug.trim().to_owned()).filter(|s| !s.is_empty()),
@@ -358,6 +377,8 @@ impl EditorForm {
                         "title" => tr.title = value,
                         "summary" => tr.summary = value,
                         "body" => tr.body = value,
+                        "iv_role" => tr.iv_role = value,
+                        "iv_bio" => tr.iv_bio = value,
                         _ => {}
                     }
                 }
@@ -1042,4 +1063,38 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EditorForm;
+
+    /// The role and bio typed in a translation column go with that
+    /// translation, for interviews only; the main column has none of its own.
+    #[test]
+    fn interviewee_role_and_bio_per_translation_column() {
+        let mut form = EditorForm::blank("fr", "camille");
+        for (name, value) in [
+            ("kind", "interview"),
+            ("iv-name", "Ana"),
+            ("iv-role", "Directrice"),
+            ("tr-0-title", "Titre"),
+            ("tr-0-iv_role", "ignored"),
+            ("tr-1-language", "en"),
+            ("tr-1-title", "Title"),
+            ("tr-1-iv_role", " Director "),
+            ("tr-1-iv_bio", "Ana runs it."),
+        ] {
+            form.set(name, value.to_owned());
+        }
+        let input = form.to_input(None, None);
+        assert_eq!(input.translations[0].interviewee_role, None);
+        assert_eq!(input.translations[1].interviewee_role.as_deref(), Some("Director"));
+        assert_eq!(input.translations[1].interviewee_bio.as_deref(), Some("Ana runs it."));
+        assert_eq!(input.interviewee.as_ref().map(|i| i.role.as_str()), Some("Directrice"));
+
+        form.set("kind", "news".to_owned());
+        let input = form.to_input(None, None);
+        assert_eq!(input.translations[1].interviewee_role, None, "news has no interviewee");
+    }
 }
