@@ -204,11 +204,15 @@ fn object_id(v: &Value) -> Option<&str> {
     }
 }
 
-/// A link given as a string, or as an object with `href`.
+/// A link given as a string, or as an object with `href`: only an `http(s)`
+/// URL, since it becomes an `href` or a `src` on our pages.
 fn object_id_or_href(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o.get("href").and_then(Value::as_str).map(str::to_owned),
+        Value::String(s) => gazette_core::links::web_url(s),
+        Value::Object(o) => o
+            .get("href")
+            .and_then(Value::as_str)
+            .and_then(gazette_core::links::web_url),
         _ => None,
     }
 }
@@ -462,7 +466,7 @@ impl IncomingActivity {
             actor: actor.actor.id.clone(),
             kind: object_type(o).unwrap_or("Article").to_owned(),
             url: o.get("url").and_then(|u| match u {
-                Value::Array(items) => items.first().and_then(object_id_or_href),
+                Value::Array(items) => items.iter().find_map(object_id_or_href),
                 other => object_id_or_href(other),
             }),
             name: text("name"),
@@ -546,7 +550,7 @@ impl IncomingActivity {
             id: note_id.to_owned(),
             article_id: article.id.clone(),
             actor: actor.actor.id.clone(),
-            url: note.get("url").and_then(object_id).map(str::to_owned),
+            url: note.get("url").and_then(object_id_or_href),
             content_html,
             language,
             status: status.to_owned(),
@@ -574,12 +578,21 @@ impl IncomingActivity {
 
     /// A report about our actors or articles, kept for moderators.
     async fn report(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        // Moderators open the reported objects from the reports page: only
+        // `http(s)` ids are kept (they are ours or the reported server's).
         let targets: Vec<String> = match &self.object {
-            Value::Array(items) => items.iter().filter_map(object_id).map(str::to_owned).collect(),
-            other => object_id(other).map(str::to_owned).into_iter().collect(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(object_id)
+                .filter_map(gazette_core::links::web_url)
+                .collect(),
+            other => object_id(other)
+                .and_then(gazette_core::links::web_url)
+                .into_iter()
+                .collect(),
         };
         if targets.is_empty() {
-            return Err(FederationError::bad_request("Flag without object"));
+            return Err(FederationError::bad_request("Flag without an http(s) object"));
         }
         let content = self.content.as_deref().unwrap_or_default();
         data.store()

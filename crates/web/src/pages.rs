@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
+use gazette_core::links::is_web_url;
 use gazette_core::validate::{check_handle, normalise_handle, normalise_tag};
 use gazette_core::{Article, ArticleStatus, Author, Language, Organisation};
 use gazette_store::{ArticleQuery, ArticleView as StoredArticle, StoreError};
@@ -624,14 +625,14 @@ async fn get_network(
     let items = items
         .into_iter()
         .map(|(a, actor)| NetworkItem {
-            href: a.url.clone().unwrap_or_else(|| a.id.clone()),
+            href: web_link(a.url.as_deref(), &a.id),
             name: a.name,
             summary: a.summary_html,
             lang: a.language,
             image: a.image_url,
             image_alt: a.image_alt,
             author: actor.name.clone(),
-            author_url: actor.url.clone(),
+            author_url: actor.url.clone().filter(|u| is_web_url(u)),
             handle: actor.handle(),
             host: actor.host.clone(),
             published: a.published_at.to_rfc3339(),
@@ -936,14 +937,14 @@ async fn render_article(
         replies: comments
             .into_iter()
             .map(|(c, actor)| ReplyView {
-                href: c.url.clone().unwrap_or_else(|| c.id.clone()),
+                href: web_link(c.url.as_deref(), &c.id),
                 author_name: if actor.name.is_empty() {
                     actor.preferred_username.clone()
                 } else {
                     actor.name.clone()
                 },
                 author_handle: actor.handle(),
-                author_href: actor.url.clone().unwrap_or_else(|| actor.id.clone()),
+                author_href: web_link(actor.url.as_deref(), &actor.id),
                 content_html: c.content_html,
                 lang: c.language,
                 published: c.published_at,
@@ -1231,6 +1232,13 @@ pub(crate) fn site_with(
         coordinator: state.fed().settings().network.is_some(),
         networks: Vec::new(),
     }
+}
+
+/// A remote object's link: its `url` when that is an `http(s)` URL, else
+/// its id (rows stored before links were checked may hold anything; the
+/// templates' `safe_url` filter is the last guard).
+pub(crate) fn web_link(url: Option<&str>, id: &str) -> String {
+    url.filter(|u| is_web_url(u)).unwrap_or(id).to_owned()
 }
 
 /// Theme colours end up inside a `<style>` element, where HTML escaping does

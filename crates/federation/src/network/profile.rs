@@ -30,10 +30,11 @@ fn texts(v: Option<&Value>, max: usize) -> Vec<String> {
     items.into_iter().filter_map(|i| text(Some(i))).take(max).collect()
 }
 
-/// A link given as a string, an object with `href` or `url`, or a list of either.
+/// A link given as a string, an object with `href` or `url`, or a list of
+/// either: the first `http(s)` one, since it becomes an `href` or a `src`.
 fn link(v: Option<&Value>) -> Option<String> {
     match v? {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => gazette_core::links::web_url(s),
         Value::Array(items) => items.iter().find_map(|i| link(Some(i))),
         Value::Object(o) => link(o.get("href").or_else(|| o.get("url"))),
         _ => None,
@@ -186,5 +187,30 @@ mod tests {
         let note = item_from_object(&json!({"id": "https://s.example/n", "type": "Note"}), "m").unwrap_err();
         assert!(note.contains("Note"), "{note}");
         assert!(item_from_object(&json!({"type": "Article"}), "m").is_err());
+    }
+
+    #[test]
+    fn only_http_links_are_kept() {
+        let p = profile_from_actor(&json!({
+            "name": "Evil", "url": "javascript:alert(document.domain)//",
+            "icon": [{"type": "Image", "url": "data:image/svg+xml,<svg onload=alert(1)>"}, {"url": "https://e.example/i.png"}],
+        }));
+        assert_eq!(p.url, None);
+        assert_eq!(
+            p.logo.as_deref(),
+            Some("https://e.example/i.png"),
+            "the first http(s) link of a list"
+        );
+        let item = item_from_object(
+            &json!({
+                "id": "https://e.example/objects/1", "type": "Article", "name": "T",
+                "url": [{"href": " JavaScript:alert(1)"}, "vbscript:x"],
+                "image": {"type": "Image", "url": "javascript:alert(2)"},
+                "attributedTo": "java\tscript:alert(3)",
+            }),
+            "https://e.example/users/org",
+        )
+        .unwrap();
+        assert_eq!((item.url, item.image_url, item.attributed_to), (None, None, None));
     }
 }
