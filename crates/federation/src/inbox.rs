@@ -154,7 +154,8 @@ const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs
 /// or `Authorization: Signature …`), the signature must cover `date` (or
 /// `(created)`, which the library checks) so it cannot be replayed under a
 /// new date, and that `Date` must be a valid HTTP date within
-/// [`MAX_CLOCK_SKEW`] of `now`.
+/// [`MAX_CLOCK_SKEW`] of `now`; so must the signature's `created` time,
+/// in the past or the future, when it has one.
 pub(crate) fn check_signature_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), FederationError> {
     let refuse = |msg: String| FederationError::Refused(StatusCode::UNAUTHORIZED, msg);
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -166,6 +167,26 @@ pub(crate) fn check_signature_headers(headers: &HeaderMap, now: DateTime<Utc>) -
         .unwrap_or("date")
         .to_ascii_lowercase();
     let signed: Vec<&str> = signed.split_whitespace().collect();
+    // The library refuses a `created` more than an hour old but not one in
+    // the future, which a stolen signature could use to outlive its hour.
+    if let Some(created) = signature_param(signature, "created") {
+        let created = created
+            .parse::<i64>()
+            .ok()
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .ok_or_else(|| refuse(format!("the signature's created `{created}` is not a time")))?;
+        if (now - created).abs() > MAX_CLOCK_SKEW {
+            return Err(refuse(format!(
+                "the signature's created time {} is more than {} minutes from our clock",
+                created.to_rfc3339(),
+                MAX_CLOCK_SKEW.num_minutes()
+            )));
+        }
+    } else if signed.contains(&"(created)") {
+        return Err(refuse(
+            "(created) is signed but the signature has no created time".into(),
+        ));
+    }
     if !signed.contains(&"date") {
         return if signed.contains(&"(created)") {
             Ok(())
@@ -690,8 +711,34 @@ mod tests {
             status(&headers(&[("signature", &undated), date])),
             StatusCode::UNAUTHORIZED
         );
-        let created = SIGNED.replace(" date", " (created)");
-        assert_eq!(status(&headers(&[("signature", &created)])), StatusCode::OK);
+        let created = |at: i64| {
+            SIGNED.replace(" date", " (created)").replace(
+                ",signature=",
+                &format!(",created=\"{}\",signature=", now.timestamp() + at),
+            )
+        };
+        assert_eq!(status(&headers(&[("signature", &created(0))])), StatusCode::OK);
+        assert_eq!(status(&headers(&[("signature", &created(-600))])), StatusCode::OK);
+        assert_eq!(
+            status(&headers(&[("signature", &created(10 * 86_400))])),
+            StatusCode::UNAUTHORIZED,
+            "ten days in the future"
+        );
+        assert_eq!(
+            status(&headers(&[("signature", &created(-10 * 86_400))])),
+            StatusCode::UNAUTHORIZED,
+            "ten days in the past"
+        );
+        // Signed as well as a good date: the created time is still checked.
+        let both = created(10 * 86_400).replace("(created)", "(created) date");
+        assert_eq!(
+            status(&headers(&[("signature", &both), date])),
+            StatusCode::UNAUTHORIZED
+        );
+        let missing = SIGNED.replace(" date", " (created)");
+        assert_eq!(status(&headers(&[("signature", &missing)])), StatusCode::UNAUTHORIZED);
+        let garbled = created(0).replace(&format!("created=\"{}\"", now.timestamp()), "created=\"soon\"");
+        assert_eq!(status(&headers(&[("signature", &garbled)])), StatusCode::UNAUTHORIZED);
         let authorization = format!("Signature {SIGNED}");
         assert_eq!(
             status(&headers(&[("authorization", &authorization), date])),
