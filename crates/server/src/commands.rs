@@ -149,8 +149,6 @@ fn init_logging(level: &str) {
 /// start what looks like another log line, nor an escape sequence drive
 /// the terminal reading the log.
 fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + Send + Sync + 'static {
-    use std::fmt::Write as _;
-
     use tracing_subscriber::field::MakeExt;
     tracing_subscriber::fmt::format::debug_fn(
         |w: &mut tracing_subscriber::fmt::format::Writer<'_>,

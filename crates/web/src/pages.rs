@@ -58,6 +58,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/robots.txt", get(get_robots))
         .route("/sitemap.xml", get(get_sitemap))
         .route("/static/{*path}", get(get_static))
+        .route("/theme.css", get(get_theme_css))
 }
 
 // ---------------------------------------------------------------------------
@@ -824,6 +825,33 @@ async fn get_static(
     Ok((cache, [(ETAG, etag), (CONTENT_TYPE, content_type)], file.bytes.clone()).into_response())
 }
 
+/// The theme colours a page asks for.
+#[derive(Debug, Deserialize)]
+struct ThemeColours {
+    primary: Option<String>,
+    accent: Option<String>,
+}
+
+/// `GET /theme.css?primary=…&accent=…`: the theme colours as CSS custom
+/// properties. A stylesheet rather than a `<style>` element, so the
+/// Content-Security-Policy needs no inline style; pages name their colours
+/// in the URL, so it is cached for good and a new colour is a new URL.
+async fn get_theme_css(Query(colours): Query<ThemeColours>) -> Response {
+    let body = format!(
+        ":root {{ --primary: {}; --accent: {}; }}\n",
+        css_color(colours.primary.as_deref().unwrap_or_default(), DEFAULT_PRIMARY),
+        css_color(colours.accent.as_deref().unwrap_or_default(), DEFAULT_ACCENT),
+    );
+    (
+        [
+            (CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 // ---------------------------------------------------------------------------
 // The article page
 // ---------------------------------------------------------------------------
@@ -1224,8 +1252,8 @@ pub(crate) fn site_with(
         host: host.clone().unwrap_or_default(),
         // The settings in effect: the config file's colours unless an
         // administrator set others (each request reads them).
-        primary_color: css_color(&settings.primary_color, "#1d6b4f"),
-        accent_color: css_color(&settings.accent_color, "#f2a900"),
+        primary_color: css_color(&settings.primary_color, DEFAULT_PRIMARY),
+        accent_color: css_color(&settings.accent_color, DEFAULT_ACCENT),
         footer: settings.footer.clone(),
         languages,
         updated_at: org.map(|o| o.updated_at),
@@ -1241,8 +1269,11 @@ pub(crate) fn web_link(url: Option<&str>, id: &str) -> String {
     url.filter(|u| is_web_url(u)).unwrap_or(id).to_owned()
 }
 
-/// Theme colours end up inside a `<style>` element, where HTML escaping does
-/// not apply: only hex colours are let through.
+const DEFAULT_PRIMARY: &str = "#1d6b4f";
+const DEFAULT_ACCENT: &str = "#f2a900";
+
+/// Theme colours end up in a stylesheet (`/theme.css`), where HTML escaping
+/// does not apply: only hex colours are let through.
 fn css_color(value: &str, fallback: &str) -> String {
     let v = value.trim();
     let hex = v.strip_prefix('#').unwrap_or("");

@@ -1,8 +1,9 @@
 //! What a hostile server could plant, rendered: rows holding `javascript:`
 //! links (stored before links were checked on arrival, or by any path that
 //! forgets to) must not become links on the public pages, the feeds or the
-//! admin pages. Driven through the real router on a throw-away SQLite
-//! database.
+//! admin pages; and every page carries the security headers, with no inline
+//! script or style that the Content-Security-Policy would block. Driven
+//! through the real router on a throw-away SQLite database.
 
 // A failing unwrap is a failing test, which is what it should be.
 #![allow(clippy::unwrap_used)]
@@ -27,6 +28,8 @@ struct App {
     router: Router,
     /// `gazette_session=…` of a signed-in administrator.
     cookie: String,
+    /// That session's CSRF token.
+    csrf: String,
     article_id: String,
     slug: String,
     _db: TestDb,
@@ -44,6 +47,34 @@ impl App {
             .uri(uri)
             .header("cookie", &self.cookie)
             .body(Body::empty())
+            .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+
+    /// A multipart form post, as the editor sends it.
+    async fn post_multipart(&self, uri: &str, fields: &[(&str, &str)]) -> Reply {
+        let boundary = "gazette-test-boundary";
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("cookie", &self.cookie)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
             .unwrap();
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
@@ -136,7 +167,7 @@ async fn app() -> App {
         )
         .await
         .unwrap();
-    let (secret, _) = store
+    let (secret, session) = store
         .create_session(&user.id, Duration::hours(1), Duration::hours(1))
         .await
         .unwrap();
@@ -155,6 +186,7 @@ async fn app() -> App {
     App {
         router: gazette_web::router(state),
         cookie: format!("gazette_session={secret}"),
+        csrf: session.csrf_token,
         article_id: article.id,
         slug: "hello".into(),
         _db: db,
@@ -261,6 +293,35 @@ fn links(page: &str) -> Vec<String> {
     found
 }
 
+/// Inline script (other than JSON-LD data), inline style and event handler
+/// attributes on `page`, which the Content-Security-Policy would block.
+fn inline_code(page: &str) -> Vec<String> {
+    let lower = page.to_ascii_lowercase();
+    let mut found = Vec::new();
+    for (at, _) in lower.match_indices("<script") {
+        let tag = &lower[at..at + lower[at..].find('>').unwrap()];
+        if !tag.contains(" src=") && !tag.contains("type=\"application/ld+json\"") {
+            found.push(tag.to_owned());
+        }
+    }
+    if lower.contains("<style") {
+        found.push("<style>".into());
+    }
+    for (at, _) in lower.match_indices(" style=\"") {
+        found.push(lower[at..(at + 40).min(lower.len())].to_owned());
+    }
+    for (at, _) in lower.match_indices(" on") {
+        let rest = &lower[at + 3..];
+        let name = rest.chars().take_while(char::is_ascii_alphabetic).count();
+        // Inside a tag: an attribute name followed by `=`.
+        let in_tag = lower[..at].rfind('<') > lower[..at].rfind('>');
+        if name > 0 && in_tag && rest[name..].starts_with('=') {
+            found.push(lower[at..(at + 20).min(lower.len())].to_owned());
+        }
+    }
+    found
+}
+
 #[tokio::test]
 async fn javascript_links_from_stored_rows_never_become_links() {
     let app = app().await;
@@ -305,4 +366,96 @@ async fn javascript_links_from_stored_rows_never_become_links() {
     );
     let atom = app.get("/network.atom").await.body;
     assert!(atom.contains("<uri>https://evil.example/users/mallory</uri>"), "{atom}");
+}
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers_and_no_inline_code() {
+    let app = app().await;
+    let pages = [
+        "/".to_owned(),
+        format!("/articles/{}", app.slug),
+        "/authors/camille".to_owned(),
+        "/network".to_owned(),
+        "/follow?target=soleil".to_owned(),
+        "/no-such-page".to_owned(),
+        "/admin".to_owned(),
+        "/admin/login".to_owned(),
+        "/admin/articles".to_owned(),
+        "/admin/articles/new".to_owned(),
+        format!("/admin/articles/{}", app.article_id),
+        "/admin/comments".to_owned(),
+        "/admin/settings".to_owned(),
+        "/admin/organisation".to_owned(),
+        "/admin/media".to_owned(),
+        "/admin/users".to_owned(),
+    ];
+    for path in &pages {
+        let page = app.get(path).await;
+        let header = |name: &str| {
+            page.headers
+                .get(name)
+                .unwrap_or_else(|| panic!("{path} has no {name} header"))
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let csp = header("content-security-policy");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(csp.contains("style-src 'self'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{path}: {csp}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "strict-origin-when-cross-origin", "{path}");
+        assert!(header("strict-transport-security").starts_with("max-age="), "{path}");
+        let inline = inline_code(&page.body);
+        assert!(
+            inline.is_empty(),
+            "{path} has inline code the policy blocks: {inline:?}"
+        );
+    }
+    // The theme colours come from a stylesheet now.
+    let home = app.get("/").await.body;
+    assert!(
+        home.contains("/theme.css?primary=%231d4ed8&amp;accent=%23b45309"),
+        "{home}"
+    );
+    let css = app.get("/theme.css?primary=%231d4ed8&accent=%23b45309").await;
+    assert_eq!(css.body, ":root { --primary: #1d4ed8; --accent: #b45309; }\n");
+    assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+    let hostile = app
+        .get("/theme.css?primary=red;}body{x:url(//e)&accent=%23b45309")
+        .await;
+    assert!(hostile.body.contains("--primary: #1d6b4f;"), "{}", hostile.body);
+    // Not only pages: every response carries them.
+    let api = app.get("/api/articles").await;
+    assert!(api.headers.contains_key("content-security-policy"));
+}
+
+/// The editor's Preview button (no JavaScript) shows what is wrong with a
+/// body; the messages quote the body, so they must be escaped, not run.
+#[tokio::test]
+async fn the_plain_preview_escapes_its_messages() {
+    let app = app().await;
+    let page = app
+        .post_multipart(
+            "/admin/articles/new",
+            &[
+                ("_csrf", app.csrf.as_str()),
+                ("action", "preview"),
+                ("kind", "news"),
+                ("author", "camille"),
+                ("tr-0-language", "en"),
+                ("tr-0-title", "Title"),
+                ("tr-0-body", "Hello <script>alert(document.cookie)</script>"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let preview = &page.body[page.body.find("tr-0-preview").unwrap()..];
+    let preview = &preview[..preview.find("</div>").unwrap()];
+    assert!(preview.contains("&lt;script&gt;"), "the message is shown: {preview}");
+    assert!(!preview.contains("<script"), "and not as markup: {preview}");
 }
