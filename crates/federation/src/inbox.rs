@@ -745,4 +745,69 @@ mod tests {
             StatusCode::OK
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn param() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(r#"keyId="https://a.example/u#main-key""#.to_owned()),
+                Just(r#"algorithm="rsa-sha256""#.to_owned()),
+                Just(r#"signature="AAAA==""#.to_owned()),
+                prop::sample::select(vec![
+                    "date",
+                    "(created)",
+                    "(request-target) host date digest",
+                    "(created) date",
+                    "host",
+                    ""
+                ])
+                .prop_map(|h| format!(r#"headers="{h}""#)),
+                (-30 * 86_400i64..30 * 86_400).prop_map(|offset| format!(r#"created="{}""#, 1_763_456_400 + offset)),
+                "[ -~]{0,12}".prop_map(|junk| format!("created={junk}")),
+                "[ -~]{0,20}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Whatever the Signature header and Date say, the check never
+            /// panics, and what it lets through is signed within the hour
+            /// of our clock: by a covered Date, or by a created time.
+            #[test]
+            fn accepted_signatures_are_recent(
+                params in prop::collection::vec(param(), 0..7),
+                date_offset in prop::option::of(-3 * 86_400i64..3 * 86_400),
+                as_authorization in any::<bool>(),
+            ) {
+                let now = DateTime::from_timestamp(1_763_456_400, 0).unwrap();
+                let signature = params.join(",");
+                let mut h = HeaderMap::new();
+                let Ok(value) = (if as_authorization { format!("Signature {signature}") } else { signature.clone() }).parse() else {
+                    return Ok(());
+                };
+                h.insert(if as_authorization { "authorization" } else { "signature" }, value);
+                if let Some(offset) = date_offset {
+                    let date = (now + TimeDelta::seconds(offset)).to_rfc2822().replace("+0000", "GMT");
+                    h.insert("date", date.parse().unwrap());
+                }
+                if check_signature_headers(&h, now).is_ok() {
+                    let created = signature_param(&signature, "created").map(|c| c.parse::<i64>().unwrap());
+                    let signed = signature_param(&signature, "headers").unwrap_or("date").to_ascii_lowercase();
+                    let recent = |t: i64| (t - now.timestamp()).abs() <= MAX_CLOCK_SKEW.num_seconds();
+                    if let Some(c) = created {
+                        prop_assert!(recent(c), "created {c} accepted: {signature}");
+                    }
+                    if signed.split_whitespace().any(|x| x == "date") {
+                        prop_assert!(date_offset.is_some_and(|o| o.abs() <= MAX_CLOCK_SKEW.num_seconds()), "{signature} {date_offset:?}");
+                    } else {
+                        prop_assert!(created.is_some(), "neither a Date nor a created time: {signature}");
+                    }
+                }
+            }
+        }
+    }
 }

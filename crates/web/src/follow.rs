@@ -231,4 +231,57 @@ mod tests {
             assert!(page(template, host, private).is_err(), "{template} for {host}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Templates a WebFinger answer could give: any scheme, user info,
+        /// the reader's host or a look-alike, any port, any path.
+        fn template() -> impl Strategy<Value = String> {
+            (
+                prop::sample::select(vec![
+                    "https://",
+                    "http://",
+                    "HTTPS://",
+                    "javascript:",
+                    "//",
+                    "https:/",
+                    "",
+                ]),
+                prop::sample::select(vec!["", "user@", "social.example@", "a:b@"]),
+                prop::sample::select(vec![
+                    "social.example",
+                    "SOCIAL.EXAMPLE",
+                    "social.example.",
+                    "evil.example",
+                    "social.example.evil.example",
+                    "xn--socal-bva.example",
+                    "127.0.0.1",
+                    "[::1]",
+                ]),
+                prop::sample::select(vec!["", ":443", ":8443", ":80", ":"]),
+                "[ -~]{0,12}",
+            )
+                .prop_map(|(scheme, user, host, port, path)| format!("{scheme}{user}{host}{port}/{path}{{uri}}"))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// A follow page is only ever an https URL on the reader's own
+            /// server, whatever the WebFinger answer says.
+            #[test]
+            fn follow_pages_stay_on_the_readers_server(template in template()) {
+                if let Ok(page) = follow_page(&template, "social.example", "@news@ours.example", false) {
+                    let url = url::Url::parse(&page).unwrap();
+                    prop_assert_eq!(url.scheme(), "https");
+                    prop_assert_eq!(url.host_str(), Some("social.example"), "{}", &page);
+                    prop_assert_eq!(url.port(), None);
+                    prop_assert!(url.username().is_empty() && url.password().is_none());
+                }
+            }
+        }
+    }
 }
