@@ -257,3 +257,64 @@ async fn tokens_create_list_revoke(env: Env) {
     assert_eq!(refused.status(), 401);
     assert!(env.fails(&["token", "revoke", "publisher"]).contains("publisher"));
 }
+
+/// `gazette followers list` and `gazette reports list` print what other
+/// servers sent (names, ids, a report's comment) with control characters
+/// escaped: no terminal escape sequence reaches the terminal, and no
+/// newline makes a line that looks like another entry.
+#[tokio::test(flavor = "multi_thread")]
+async fn remote_text_is_printed_without_control_characters() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let env = env.with_env("GAZETTE_INSTANCE__PUBLIC_URL", "https://news.example");
+    env.ok(&[
+        "init",
+        "--org-name",
+        "Test Coop",
+        "--country",
+        "FR",
+        "--legal-form",
+        "cooperative",
+    ]);
+    let store = gazette_store::Store::connect(env.database_url(), 1).await.unwrap();
+    let org = store.find_organisation().await.unwrap().unwrap();
+    let id = "https://evil.example/users/x\u{1b}[2J";
+    let mut actor = common::remote_person(id, "Evil");
+    actor.preferred_username = "x\u{1b}]0;owned\u{7}\u{1b}[31m".into();
+    store.upsert_remote_actor(&actor).await.unwrap();
+    store
+        .add_follower(
+            &format!("https://news.example/users/{}", org.username),
+            id,
+            "https://evil.example/follows/1",
+            gazette_core::FollowStatus::Accepted,
+        )
+        .await
+        .unwrap();
+    store
+        .add_report(
+            "https://evil.example/flags/1\r",
+            id,
+            &["https://news.example/users/x\u{9b}2J".into()],
+            "spam\n[open] 2026-01-01 00:00 — from https://trusted.example/actor",
+        )
+        .await
+        .unwrap();
+    for args in [&["followers", "list"][..], &["reports", "list"][..]] {
+        let out = env.ok(args);
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "`gazette {}` printed control characters: {out:?}",
+            args.join(" ")
+        );
+        assert!(out.contains("evil.example"), "{out}");
+    }
+    let reports = env.ok(&["reports", "list"]);
+    assert_eq!(
+        reports.lines().filter(|l| l.starts_with("[open]")).count(),
+        1,
+        "one report, however its comment is written: {reports}"
+    );
+    assert!(reports.contains("spam\\n[open]"), "{reports}");
+}

@@ -131,6 +131,8 @@ struct Delivery {
 struct RemoteState {
     /// Actor paths that now answer 410 Gone.
     gone: HashSet<String>,
+    /// Fields set on an actor's document (by path), over the usual ones.
+    fields: Vec<(String, &'static str, Value)>,
     received: Vec<Delivery>,
 }
 
@@ -197,7 +199,17 @@ impl Remote {
         if self.flavour.shared_inbox {
             doc["endpoints"] = json!({ "sharedInbox": format!("{}/inbox", self.base) });
         }
+        for (p, key, value) in &self.state.lock().unwrap().fields {
+            if p == path {
+                doc[*key] = value.clone();
+            }
+        }
         Some(doc)
+    }
+
+    /// The actor at `path` publishes `key: value` from now on.
+    fn set_field(&self, path: &str, key: &'static str, value: Value) {
+        self.state.lock().unwrap().fields.push((path.to_owned(), key, value));
     }
 
     /// Every actor of this server publishes `key` from now on.
@@ -741,6 +753,108 @@ async fn follows_interactions_and_deletions(env: Env) {
         .deliver(&remote, &activity(&remote, &alice, "Like", json!(gz.article)))
         .await;
     assert!((400..500).contains(&status), "after deletion: {status} {body}");
+}
+
+// ---------------------------------------------------------------- hostile content
+
+/// A hostile server's `javascript:` links (the actor's `url` and `icon`, a
+/// reply's `url`, a followed account's article `url` and `image`, a `Flag`'s
+/// object) are not stored, so no page links to them; and under the
+/// `moderated` comment policy an approved reply edited by its author waits
+/// for a moderator again instead of showing the new text.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_links_are_dropped_and_edited_replies_are_moderated() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let gz = Instance::start(env.with_env("GAZETTE_FEDERATION__COMMENT_POLICY", "moderated")).await;
+    let store = Store::connect(gz.env.database_url(), 1).await.unwrap();
+    let remote = Remote::start(MASTODON).await;
+    let evil = "javascript:alert(document.domain)//";
+    remote.set_field("users/mallory", "url", json!(evil));
+    remote.set_field(
+        "users/mallory",
+        "icon",
+        json!({ "type": "Image", "url": "JavaScript:alert(1)" }),
+    );
+    let mallory = remote.actor("users/mallory");
+
+    // A reply with a javascript: url, held for moderation, then approved.
+    let note_id = format!("{mallory}/statuses/{}", unique());
+    let note = |content: &str| {
+        json!({
+            "id": note_id, "type": "Note", "attributedTo": mallory, "inReplyTo": gz.article,
+            "content": content, "url": " javascript:alert(2)", "to": [PUBLIC],
+        })
+    };
+    gz.accepted(
+        &remote,
+        &activity(&remote, &mallory, "Create", note("<p>Kind words</p>")),
+    )
+    .await;
+    let actor = store.find_remote_actor(&mallory).await.unwrap().unwrap();
+    assert_eq!((actor.url, actor.icon), (None, None), "the actor's javascript: links");
+    let held = store.list_comments_by_status("pending", 10, 0).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].comment.url, None, "the reply's javascript: url");
+    store.set_comment_status(&note_id, "visible").await.unwrap();
+    assert_eq!(gz.reply_html(&note_id).await.as_deref(), Some("<p>Kind words</p>"));
+
+    // Its author edits it: the new text waits for a moderator.
+    gz.accepted(
+        &remote,
+        &activity(&remote, &mallory, "Update", note("<p>Buy pills</p>")),
+    )
+    .await;
+    assert_eq!(
+        gz.reply_html(&note_id).await,
+        None,
+        "the edit is not shown before approval"
+    );
+    let held = store.list_comments_by_status("pending", 10, 0).await.unwrap();
+    assert_eq!(held[0].comment.content_html, "<p>Buy pills</p>");
+    store.set_comment_status(&note_id, "visible").await.unwrap();
+
+    // A followed account's article with javascript: links.
+    store
+        .add_following(&gz.author, &mallory, &gz.server.url("/follows/1"))
+        .await
+        .unwrap();
+    store.accept_following(&mallory, "").await.unwrap();
+    let article = json!({
+        "id": format!("{mallory}/articles/{}", unique()), "type": "Article", "attributedTo": mallory,
+        "name": "Read me", "content": "<p>Text</p>", "url": [evil, { "href": "vbscript:x" }],
+        "image": { "type": "Image", "url": "javascript:alert(3)" }, "to": [PUBLIC],
+    });
+    gz.accepted(&remote, &activity(&remote, &mallory, "Create", article))
+        .await;
+    let (items, _) = store.list_remote_articles(10, 0).await.unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!((items[0].0.url.clone(), items[0].0.image_url.clone()), (None, None));
+
+    // A report naming a javascript: link beside a real object.
+    let mut flag = activity(&remote, &mallory, "Flag", json!([evil, gz.article]));
+    flag["content"] = json!("spam");
+    gz.accepted(&remote, &flag).await;
+    let reports = store.list_reports(false).await.unwrap();
+    assert_eq!(reports[0].targets, vec![gz.article.clone()]);
+    let only_evil = activity(&remote, &mallory, "Flag", json!([evil]));
+    let (status, body) = gz.deliver(&remote, &only_evil).await;
+    assert_eq!(status, 400, "a report of nothing we can link to: {body}");
+
+    // And no page links to them.
+    let slug = store
+        .list_articles(&gazette_store::ArticleQuery::published(1, 0))
+        .await
+        .unwrap()
+        .articles
+        .remove(0)
+        .slug;
+    for path in [format!("/articles/{slug}"), "/network".into(), "/network.atom".into()] {
+        let page = reqwest::get(gz.server.url(&path)).await.unwrap().text().await.unwrap();
+        assert!(page.contains("mallory") || page.contains("Read me"), "{path}:\n{page}");
+        assert!(!page.to_ascii_lowercase().contains("javascript:"), "{path}:\n{page}");
+    }
 }
 
 // ---------------------------------------------------------------- real-world payloads

@@ -4,11 +4,13 @@
 pub mod error;
 mod iso_codes;
 pub mod language;
+pub mod links;
 pub mod local_time;
 pub mod markdown;
 pub mod media;
 pub mod model;
 pub mod network;
+pub mod printable;
 pub mod settings;
 pub mod slug;
 pub mod validate;

@@ -154,7 +154,8 @@ const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs
 /// or `Authorization: Signature …`), the signature must cover `date` (or
 /// `(created)`, which the library checks) so it cannot be replayed under a
 /// new date, and that `Date` must be a valid HTTP date within
-/// [`MAX_CLOCK_SKEW`] of `now`.
+/// [`MAX_CLOCK_SKEW`] of `now`; so must the signature's `created` time,
+/// in the past or the future, when it has one.
 pub(crate) fn check_signature_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), FederationError> {
     let refuse = |msg: String| FederationError::Refused(StatusCode::UNAUTHORIZED, msg);
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -166,6 +167,26 @@ pub(crate) fn check_signature_headers(headers: &HeaderMap, now: DateTime<Utc>) -
         .unwrap_or("date")
         .to_ascii_lowercase();
     let signed: Vec<&str> = signed.split_whitespace().collect();
+    // The library refuses a `created` more than an hour old but not one in
+    // the future, which a stolen signature could use to outlive its hour.
+    if let Some(created) = signature_param(signature, "created") {
+        let created = created
+            .parse::<i64>()
+            .ok()
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .ok_or_else(|| refuse(format!("the signature's created `{created}` is not a time")))?;
+        if (now - created).abs() > MAX_CLOCK_SKEW {
+            return Err(refuse(format!(
+                "the signature's created time {} is more than {} minutes from our clock",
+                created.to_rfc3339(),
+                MAX_CLOCK_SKEW.num_minutes()
+            )));
+        }
+    } else if signed.contains(&"(created)") {
+        return Err(refuse(
+            "(created) is signed but the signature has no created time".into(),
+        ));
+    }
     if !signed.contains(&"date") {
         return if signed.contains(&"(created)") {
             Ok(())
@@ -204,11 +225,15 @@ fn object_id(v: &Value) -> Option<&str> {
     }
 }
 
-/// A link given as a string, or as an object with `href`.
+/// A link given as a string, or as an object with `href`: only an `http(s)`
+/// URL, since it becomes an `href` or a `src` on our pages.
 fn object_id_or_href(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o.get("href").and_then(Value::as_str).map(str::to_owned),
+        Value::String(s) => gazette_core::links::web_url(s),
+        Value::Object(o) => o
+            .get("href")
+            .and_then(Value::as_str)
+            .and_then(gazette_core::links::web_url),
         _ => None,
     }
 }
@@ -469,7 +494,7 @@ impl IncomingActivity {
             actor: actor.actor.id.clone(),
             kind: object_type(o).unwrap_or("Article").to_owned(),
             url: o.get("url").and_then(|u| match u {
-                Value::Array(items) => items.first().and_then(object_id_or_href),
+                Value::Array(items) => items.iter().find_map(object_id_or_href),
                 other => object_id_or_href(other),
             }),
             name,
@@ -553,7 +578,7 @@ impl IncomingActivity {
             id: note_id.to_owned(),
             article_id: article.id.clone(),
             actor: actor.actor.id.clone(),
-            url: note.get("url").and_then(object_id).map(str::to_owned),
+            url: note.get("url").and_then(object_id_or_href),
             content_html,
             language,
             status: status.to_owned(),
@@ -581,12 +606,21 @@ impl IncomingActivity {
 
     /// A report about our actors or articles, kept for moderators.
     async fn report(&self, data: &Data<FedContext>, actor: &DbRemoteActor) -> Result<(), FederationError> {
+        // Moderators open the reported objects from the reports page: only
+        // `http(s)` ids are kept (they are ours or the reported server's).
         let targets: Vec<String> = match &self.object {
-            Value::Array(items) => items.iter().filter_map(object_id).map(str::to_owned).collect(),
-            other => object_id(other).map(str::to_owned).into_iter().collect(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(object_id)
+                .filter_map(gazette_core::links::web_url)
+                .collect(),
+            other => object_id(other)
+                .and_then(gazette_core::links::web_url)
+                .into_iter()
+                .collect(),
         };
         if targets.is_empty() {
-            return Err(FederationError::bad_request("Flag without object"));
+            return Err(FederationError::bad_request("Flag without an http(s) object"));
         }
         let content = self.content.as_deref().unwrap_or_default();
         data.store()
@@ -684,12 +718,103 @@ mod tests {
             status(&headers(&[("signature", &undated), date])),
             StatusCode::UNAUTHORIZED
         );
-        let created = SIGNED.replace(" date", " (created)");
-        assert_eq!(status(&headers(&[("signature", &created)])), StatusCode::OK);
+        let created = |at: i64| {
+            SIGNED.replace(" date", " (created)").replace(
+                ",signature=",
+                &format!(",created=\"{}\",signature=", now.timestamp() + at),
+            )
+        };
+        assert_eq!(status(&headers(&[("signature", &created(0))])), StatusCode::OK);
+        assert_eq!(status(&headers(&[("signature", &created(-600))])), StatusCode::OK);
+        assert_eq!(
+            status(&headers(&[("signature", &created(10 * 86_400))])),
+            StatusCode::UNAUTHORIZED,
+            "ten days in the future"
+        );
+        assert_eq!(
+            status(&headers(&[("signature", &created(-10 * 86_400))])),
+            StatusCode::UNAUTHORIZED,
+            "ten days in the past"
+        );
+        // Signed as well as a good date: the created time is still checked.
+        let both = created(10 * 86_400).replace("(created)", "(created) date");
+        assert_eq!(
+            status(&headers(&[("signature", &both), date])),
+            StatusCode::UNAUTHORIZED
+        );
+        let missing = SIGNED.replace(" date", " (created)");
+        assert_eq!(status(&headers(&[("signature", &missing)])), StatusCode::UNAUTHORIZED);
+        let garbled = created(0).replace(&format!("created=\"{}\"", now.timestamp()), "created=\"soon\"");
+        assert_eq!(status(&headers(&[("signature", &garbled)])), StatusCode::UNAUTHORIZED);
         let authorization = format!("Signature {SIGNED}");
         assert_eq!(
             status(&headers(&[("authorization", &authorization), date])),
             StatusCode::OK
         );
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn param() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(r#"keyId="https://a.example/u#main-key""#.to_owned()),
+                Just(r#"algorithm="rsa-sha256""#.to_owned()),
+                Just(r#"signature="AAAA==""#.to_owned()),
+                prop::sample::select(vec![
+                    "date",
+                    "(created)",
+                    "(request-target) host date digest",
+                    "(created) date",
+                    "host",
+                    ""
+                ])
+                .prop_map(|h| format!(r#"headers="{h}""#)),
+                (-30 * 86_400i64..30 * 86_400).prop_map(|offset| format!(r#"created="{}""#, 1_763_456_400 + offset)),
+                "[ -~]{0,12}".prop_map(|junk| format!("created={junk}")),
+                "[ -~]{0,20}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Whatever the Signature header and Date say, the check never
+            /// panics, and what it lets through is signed within the hour
+            /// of our clock: by a covered Date, or by a created time.
+            #[test]
+            fn accepted_signatures_are_recent(
+                params in prop::collection::vec(param(), 0..7),
+                date_offset in prop::option::of(-3 * 86_400i64..3 * 86_400),
+                as_authorization in any::<bool>(),
+            ) {
+                let now = DateTime::from_timestamp(1_763_456_400, 0).unwrap();
+                let signature = params.join(",");
+                let mut h = HeaderMap::new();
+                let Ok(value) = (if as_authorization { format!("Signature {signature}") } else { signature.clone() }).parse() else {
+                    return Ok(());
+                };
+                h.insert(if as_authorization { "authorization" } else { "signature" }, value);
+                if let Some(offset) = date_offset {
+                    let date = (now + TimeDelta::seconds(offset)).to_rfc2822().replace("+0000", "GMT");
+                    h.insert("date", date.parse().unwrap());
+                }
+                if check_signature_headers(&h, now).is_ok() {
+                    let created = signature_param(&signature, "created").map(|c| c.parse::<i64>().unwrap());
+                    let signed = signature_param(&signature, "headers").unwrap_or("date").to_ascii_lowercase();
+                    let recent = |t: i64| (t - now.timestamp()).abs() <= MAX_CLOCK_SKEW.num_seconds();
+                    if let Some(c) = created {
+                        prop_assert!(recent(c), "created {c} accepted: {signature}");
+                    }
+                    if signed.split_whitespace().any(|x| x == "date") {
+                        prop_assert!(date_offset.is_some_and(|o| o.abs() <= MAX_CLOCK_SKEW.num_seconds()), "{signature} {date_offset:?}");
+                    } else {
+                        prop_assert!(created.is_some(), "neither a Date nor a created time: {signature}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -73,10 +73,12 @@ pub struct ApPublicKey {
     pub public_key_pem: String,
 }
 
-/// `url` and `icon` come as a string, an object with `href`/`url`, or a list of either.
+/// `url` and `icon` come as a string, an object with `href`/`url`, or a list
+/// of either: the first `http(s)` one (a `javascript:` link would end up in
+/// an `href`).
 fn first_link(v: &serde_json::Value) -> Option<String> {
     match v {
-        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::String(s) => gazette_core::links::web_url(s),
         serde_json::Value::Array(items) => items.iter().find_map(first_link),
         serde_json::Value::Object(o) => o.get("href").or_else(|| o.get("url")).and_then(first_link),
         _ => None,

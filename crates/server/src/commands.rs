@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use gazette_core::media::sniff;
+use gazette_core::printable::printable;
 use gazette_core::{Article, ArticleStatus, Country, FollowStatus, InteractionKind, LegalForm, Organisation};
 use gazette_store::{ArticleQuery, NewMedia, Store};
 use gazette_web::DeliveryReport;
@@ -137,8 +138,31 @@ fn init_logging(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
+        .fmt_fields(escaped_fields())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// How log fields are written: `name=value`, the message bare, with every
+/// control character escaped. Fields and messages carry text from other
+/// servers (an activity id, a refusal's reason); a newline in it must not
+/// start what looks like another log line, nor an escape sequence drive
+/// the terminal reading the log.
+fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + Send + Sync + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(
+        |w: &mut tracing_subscriber::fmt::format::Writer<'_>,
+         field: &tracing::field::Field,
+         value: &dyn std::fmt::Debug| {
+            let text = format!("{value:?}");
+            if field.name() == "message" {
+                write!(w, "{}", gazette_core::printable::Printable(&text))
+            } else {
+                write!(w, "{}={}", field.name(), gazette_core::printable::Printable(&text))
+            }
+        },
+    )
+    .delimited(" ")
 }
 
 async fn init(global: &GlobalOpts, config: &mut Config, args: InitArgs) -> Result<(), CliError> {
@@ -484,11 +508,11 @@ async fn follow(store: &Store, config: &Config, target: &str, follow: bool) -> R
     if follow {
         println!(
             "follow request sent to {} ({}); it is pending until they accept",
-            actor.handle(),
-            actor.id
+            printable(&actor.handle()),
+            printable(&actor.id)
         );
     } else {
-        println!("unfollowed {} ({})", actor.handle(), actor.id);
+        println!("unfollowed {} ({})", printable(&actor.handle()), printable(&actor.id));
     }
     Ok(())
 }
@@ -560,8 +584,8 @@ async fn followers(store: &Store, config: &Config, cmd: FollowersCommand) -> Res
                         a.username(),
                         f.status.as_str(),
                         f.since.format("%Y-%m-%d %H:%M"),
-                        f.actor.handle(),
-                        f.actor.id
+                        printable(&f.actor.handle()),
+                        printable(&f.actor.id)
                     );
                 }
             }
@@ -597,14 +621,14 @@ async fn reports(store: &Store, cmd: ReportsCommand) -> Result<(), CliError> {
                     "[{}] {} — from {}",
                     r.status,
                     r.created_at.format("%Y-%m-%d %H:%M"),
-                    r.reporter
+                    printable(&r.reporter)
                 );
-                println!("  id: {}", r.id);
+                println!("  id: {}", printable(&r.id));
                 for t in &r.targets {
-                    println!("  about: {t}");
+                    println!("  about: {}", printable(t));
                 }
                 if !r.content.is_empty() {
-                    println!("  \"{}\"", r.content);
+                    println!("  \"{}\"", printable(&r.content));
                 }
             }
             println!("{} report(s)", list.len());
@@ -626,7 +650,12 @@ async fn following(store: &Store, config: &Config) -> Result<(), CliError> {
     let list = store.list_following(&actor_id).await?;
     println!("{:<10} {:<40} ACTOR", "STATUS", "HANDLE");
     for f in &list {
-        println!("{:<10} {:<40} {}", f.status.as_str(), f.target.handle(), f.target.id);
+        println!(
+            "{:<10} {:<40} {}",
+            f.status.as_str(),
+            printable(&f.target.handle()),
+            printable(&f.target.id)
+        );
     }
     println!("{} followed", list.len());
     Ok(())
@@ -766,5 +795,43 @@ mod tests {
     fn redacts_passwords() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite://data/gazette.db"), "sqlite://data/gazette.db");
+    }
+
+    /// What a test subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn remote_text_cannot_forge_log_lines() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .fmt_fields(escaped_fields())
+            .with_writer(move || writer.clone())
+            .finish();
+        let id = "https://evil.example/notes/1\n2026-12-06T17:00:00Z  INFO gazette: admin signed in";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(reason = %format!("note {id} is not ours"), note = id, "refused {}", "\u{1b}[2J");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(
+            text.contains("reason=note https://evil.example/notes/1\\n2026-12-06T17:00:00Z  INFO"),
+            "{text}"
+        );
+        assert!(text.contains("refused \\u{1b}[2J"), "{text}");
     }
 }

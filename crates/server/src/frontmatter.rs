@@ -1291,4 +1291,93 @@ Premier paragraphe.
         assert_eq!(keys.get("summary"), Some(&10));
         assert_eq!(keys.len(), 7, "{keys:?}");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// One line of front matter: known keys with odd values, unknown
+        /// keys, nesting, YAML that does not parse, stray delimiters.
+        fn line() -> impl Strategy<Value = String> {
+            let key = prop::sample::select(vec![
+                "slug",
+                "kind",
+                "title",
+                "summary",
+                "language",
+                "author",
+                "status",
+                "publish_at",
+                "tags",
+                "translations",
+                "cover",
+                "interviewee",
+                "tilte",
+                "  alt",
+                "  src",
+                "  fr",
+                "- x",
+                "",
+            ]);
+            let value = prop::sample::select(vec![
+                "",
+                "hello",
+                "\"quoted: yes\"",
+                "[a, b",
+                "[Cooperatives, \"Énergie\"]",
+                "{a: 1}",
+                "interview",
+                "2026-13-45",
+                "fr.md",
+                "../../etc/passwd",
+                "|",
+                ">-",
+                "&anchor x",
+                "*anchor",
+                "!!binary aGk=",
+                "- - -",
+                "---",
+                "\t",
+                "null",
+                "~",
+                "123",
+                "yes",
+            ]);
+            prop_oneof![
+                (key, value).prop_map(|(k, v)| format!("{k}: {v}")),
+                "[ -~]{0,20}",
+                Just("---".to_owned()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Whatever the file holds, parsing never panics, and every
+            /// problem it reports points at a line of the file.
+            #[test]
+            fn problems_point_at_lines_of_the_file(
+                lines in prop::collection::vec(line(), 0..14),
+                opened in any::<bool>(),
+                body in "[ -~\n]{0,40}",
+            ) {
+                let text = format!("{}{}\n---\n{body}", if opened { "---\n" } else { "" }, lines.join("\n"));
+                let total = text.lines().count().max(1);
+                let read = |p: &Path| {
+                    if p == Path::new("article.md") {
+                        Ok(text.clone())
+                    } else {
+                        Err(io::Error::new(io::ErrorKind::NotFound, "no such file"))
+                    }
+                };
+                if let Err(FrontMatterError::Invalid(problems)) = parse_file(Path::new("article.md"), &read) {
+                    prop_assert!(!problems.is_empty());
+                    for p in problems.iter().filter(|p| p.file == "article.md") {
+                        prop_assert!(p.line >= 1 && p.line <= total + 1, "{p} in a file of {total} lines:\n{text}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -457,12 +457,22 @@ impl Store {
     }
 
     /// Stores or replaces a reply (only its author may replace it).
+    ///
+    /// A replacement keeps the reply's status, with one exception: when
+    /// the policy now holds this reply for moderation (`c.status` is
+    /// `pending`) and its text or link changed, a reply a moderator had
+    /// approved goes back to `pending`; otherwise its author could have it
+    /// approved and then edit spam into it. A hidden reply stays hidden.
     pub async fn upsert_comment(&self, c: &Comment) -> StoreResult<()> {
         let done = sqlx::query(
             "INSERT INTO comments (id, article_id, actor, url, content_html, language, status, published_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (id) DO UPDATE SET content_html = excluded.content_html, language = excluded.language,
-               url = excluded.url, updated_at = excluded.updated_at
+               url = excluded.url, updated_at = excluded.updated_at,
+               status = CASE WHEN comments.status = 'visible' AND excluded.status = 'pending'
+                              AND (comments.content_html <> excluded.content_html
+                                   OR COALESCE(comments.url, '') <> COALESCE(excluded.url, ''))
+                         THEN 'pending' ELSE comments.status END
              WHERE comments.actor = excluded.actor",
         )
         .bind(&c.id)

@@ -27,6 +27,7 @@ both!(
     activities_are_seen_once,
     interactions_and_comments,
     moderation_queue_and_who_interacted,
+    an_edited_approved_reply_is_moderated_again,
     followers_seeded_in_bulk,
     outbound_interactions_once_and_undone,
     followers_by_server_and_cursor,
@@ -307,6 +308,69 @@ async fn interactions_and_comments(store: &Store) {
         }
     );
     assert!(store.delete_comment(&c.id, &a.id).await.unwrap());
+}
+
+/// An approved reply edited by its author goes back to the queue when the
+/// policy holds replies (the inbox passes `pending`), not when it shows
+/// them (`visible`) or when nothing changed; a hidden one stays hidden.
+async fn an_edited_approved_reply_is_moderated_again(store: &Store) {
+    let art = article(store).await;
+    let a = remote("https://m.example/users/a", "m.example", None);
+    store.upsert_remote_actor(&a).await.unwrap();
+    let held = Comment {
+        id: "https://m.example/notes/9".into(),
+        article_id: art.id.clone(),
+        actor: a.id.clone(),
+        url: Some("https://m.example/@a/9".into()),
+        content_html: "<p>Fine words</p>".into(),
+        language: None,
+        status: "pending".into(),
+        published_at: Utc::now(),
+        updated_at: Utc::now(),
+    };
+    let status = |store: &Store| {
+        let store = store.clone();
+        async move {
+            let mut found = None;
+            for s in ["visible", "pending", "hidden"] {
+                if store
+                    .list_comments_by_status(s, 10, 0)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .any(|m| m.comment.id == "https://m.example/notes/9")
+                {
+                    found = Some(s);
+                }
+            }
+            found.unwrap()
+        }
+    };
+    store.upsert_comment(&held).await.unwrap();
+    store.set_comment_status(&held.id, "visible").await.unwrap();
+    // The same text sent again (a duplicate Update) leaves it approved.
+    store.upsert_comment(&held).await.unwrap();
+    assert_eq!(status(store).await, "visible");
+    let spam = Comment {
+        content_html: "<p>Buy <a href=\"https://spam.example\">pills</a></p>".into(),
+        ..held.clone()
+    };
+    store.upsert_comment(&spam).await.unwrap();
+    assert_eq!(status(store).await, "pending", "the edit waits for a moderator");
+    assert!(store.list_comments(&art.id, "visible").await.unwrap().is_empty());
+    // Under an open policy an edit stays visible.
+    store.set_comment_status(&held.id, "visible").await.unwrap();
+    let open_edit = Comment {
+        content_html: "<p>Edited openly</p>".into(),
+        status: "visible".into(),
+        ..held.clone()
+    };
+    store.upsert_comment(&open_edit).await.unwrap();
+    assert_eq!(status(store).await, "visible");
+    // A rejected reply is not brought back by an edit.
+    store.set_comment_status(&held.id, "hidden").await.unwrap();
+    store.upsert_comment(&spam).await.unwrap();
+    assert_eq!(status(store).await, "hidden");
 }
 
 async fn moderation_queue_and_who_interacted(store: &Store) {

@@ -193,7 +193,7 @@ async fn get_network_feed(State(state): State<AppState>, headers: HeaderMap) -> 
     let entries: Vec<Entry> = items
         .iter()
         .map(|(a, actor)| {
-            let href = a.url.clone().unwrap_or_else(|| a.id.clone());
+            let href = crate::pages::web_link(a.url.as_deref(), &a.id);
             let lang = a
                 .language
                 .as_deref()
@@ -208,7 +208,7 @@ async fn get_network_feed(State(state): State<AppState>, headers: HeaderMap) -> 
                 updated: a.updated_at,
                 author: Some(EntryAuthor {
                     name: xml_text(&actor.name),
-                    uri: actor.url.clone().unwrap_or_else(|| actor.id.clone()),
+                    uri: crate::pages::web_link(actor.url.as_deref(), &actor.id),
                 }),
                 tags: Vec::new(),
                 summary: String::new(),

@@ -151,11 +151,32 @@ async fn subscribe_url(state: &AppState, user: &str, host: &str, ours: &str) -> 
         .and_then(|links| links.iter().find(|l| l["rel"] == SUBSCRIBE_REL))
         .and_then(|l| l["template"].as_str())
         .ok_or_else(|| format!("{host} has no follow page"))?;
-    if !(template.starts_with("https://") || (allow_private && template.starts_with("http://"))) {
-        return Err(format!("{host} gave an unusable follow page"));
-    }
+    follow_page(template, host, ours, allow_private)
+}
+
+/// The reader's follow page: `template` filled in with `ours`, only when it
+/// is an `https` URL (`http` on a test instance) on the server named in the
+/// handle, port included. Any other answer is refused, so that a WebFinger
+/// document cannot make this site send its readers somewhere else (a
+/// look-alike sign-in page, say).
+fn follow_page(template: &str, host: &str, ours: &str, allow_private: bool) -> Result<String, String> {
+    let unusable = || format!("{host} gave an unusable follow page");
     let uri = format!("acct:{}", ours.trim_start_matches('@'));
-    Ok(template.replace("{uri}", &urlencode(&uri)))
+    let url = url::Url::parse(&template.replace("{uri}", &urlencode(&uri))).map_err(|_| unusable())?;
+    let scheme_ok = url.scheme() == "https" || (allow_private && url.scheme() == "http");
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port.parse::<u16>().map_err(|_| unusable())?)),
+        None => (host, None),
+    };
+    let host_ok = url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(name))
+        && match port {
+            Some(p) => url.port_or_known_default() == Some(p),
+            None => url.port().is_none(),
+        };
+    if !(scheme_ok && host_ok && url.username().is_empty() && url.password().is_none()) {
+        return Err(unusable());
+    }
+    Ok(url.into())
 }
 
 fn urlencode(s: &str) -> String {
@@ -178,5 +199,89 @@ mod tests {
         assert_eq!(parse_handle("ana"), None);
         assert_eq!(parse_handle("@ana@evil/path"), None);
         assert_eq!(urlencode("acct:demo@host:1"), "acct%3Ademo%40host%3A1");
+    }
+
+    #[test]
+    fn follow_pages_only_on_the_readers_server() {
+        let page =
+            |template: &str, host: &str, private: bool| follow_page(template, host, "@news@ours.example", private);
+        assert_eq!(
+            page(
+                "https://social.example/authorize_interaction?uri={uri}",
+                "social.example",
+                false
+            )
+            .unwrap(),
+            "https://social.example/authorize_interaction?uri=acct%3Anews%40ours.example"
+        );
+        assert!(page("https://SOCIAL.example/follow?u={uri}", "social.example", false).is_ok());
+        assert!(page("http://localhost:8081/follow?u={uri}", "localhost:8081", true).is_ok());
+        for (template, host, private) in [
+            ("https://phish.example/login?u={uri}", "social.example", false),
+            ("https://social.example.phish.example/?u={uri}", "social.example", false),
+            ("https://social.example@phish.example/?u={uri}", "social.example", false),
+            ("https://user@social.example/?u={uri}", "social.example", false),
+            ("https://social.example:8443/?u={uri}", "social.example", false),
+            ("https://localhost:9999/?u={uri}", "localhost:8081", true),
+            ("http://social.example/?u={uri}", "social.example", false),
+            ("javascript:alert(1)//{uri}", "social.example", true),
+            ("//phish.example/{uri}", "social.example", false),
+            ("not a url", "social.example", false),
+        ] {
+            assert!(page(template, host, private).is_err(), "{template} for {host}");
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Templates a WebFinger answer could give: any scheme, user info,
+        /// the reader's host or a look-alike, any port, any path.
+        fn template() -> impl Strategy<Value = String> {
+            (
+                prop::sample::select(vec![
+                    "https://",
+                    "http://",
+                    "HTTPS://",
+                    "javascript:",
+                    "//",
+                    "https:/",
+                    "",
+                ]),
+                prop::sample::select(vec!["", "user@", "social.example@", "a:b@"]),
+                prop::sample::select(vec![
+                    "social.example",
+                    "SOCIAL.EXAMPLE",
+                    "social.example.",
+                    "evil.example",
+                    "social.example.evil.example",
+                    "xn--socal-bva.example",
+                    "127.0.0.1",
+                    "[::1]",
+                ]),
+                prop::sample::select(vec!["", ":443", ":8443", ":80", ":"]),
+                "[ -~]{0,12}",
+            )
+                .prop_map(|(scheme, user, host, port, path)| format!("{scheme}{user}{host}{port}/{path}{{uri}}"))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// A follow page is only ever an https URL on the reader's own
+            /// server, whatever the WebFinger answer says.
+            #[test]
+            fn follow_pages_stay_on_the_readers_server(template in template()) {
+                if let Ok(page) = follow_page(&template, "social.example", "@news@ours.example", false) {
+                    let url = url::Url::parse(&page).unwrap();
+                    prop_assert_eq!(url.scheme(), "https");
+                    prop_assert_eq!(url.host_str(), Some("social.example"), "{}", &page);
+                    prop_assert_eq!(url.port(), None);
+                    prop_assert!(url.username().is_empty() && url.password().is_none());
+                }
+            }
+        }
     }
 }

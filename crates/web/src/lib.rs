@@ -13,6 +13,7 @@ mod media;
 mod openapi;
 mod pages;
 mod profiles;
+mod security_headers;
 mod settings;
 mod state;
 mod templates;
@@ -30,6 +31,7 @@ pub use templates::Templates;
 /// Every route of the instance.
 pub fn router(state: AppState) -> Router {
     let federation = gazette_federation::router(state.federation_config().clone());
+    let security = security_headers::SecurityHeaders::for_public_url(&state.config().public_url);
     Router::new()
         .merge(pages::router())
         .merge(feeds::router())
@@ -39,6 +41,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/admin", admin::router())
         .with_state(state)
         .merge(federation)
+        .layer(axum::middleware::map_response_with_state(
+            security,
+            security_headers::add_security_headers,
+        ))
 }
 
 /// Serves `state` on an already-bound listener until `shutdown` resolves, so

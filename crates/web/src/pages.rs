@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
+use gazette_core::links::is_web_url;
 use gazette_core::validate::{check_handle, normalise_handle, normalise_tag};
 use gazette_core::{Article, ArticleStatus, Author, Language, Organisation};
 use gazette_store::{ArticleQuery, ArticleView as StoredArticle, StoreError};
@@ -57,6 +58,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/robots.txt", get(get_robots))
         .route("/sitemap.xml", get(get_sitemap))
         .route("/static/{*path}", get(get_static))
+        .route("/theme.css", get(get_theme_css))
 }
 
 // ---------------------------------------------------------------------------
@@ -846,6 +848,33 @@ async fn get_static(
     Ok((cache, [(ETAG, etag), (CONTENT_TYPE, content_type)], file.bytes.clone()).into_response())
 }
 
+/// The theme colours a page asks for.
+#[derive(Debug, Deserialize)]
+struct ThemeColours {
+    primary: Option<String>,
+    accent: Option<String>,
+}
+
+/// `GET /theme.css?primary=…&accent=…`: the theme colours as CSS custom
+/// properties. A stylesheet rather than a `<style>` element, so the
+/// Content-Security-Policy needs no inline style; pages name their colours
+/// in the URL, so it is cached for good and a new colour is a new URL.
+async fn get_theme_css(Query(colours): Query<ThemeColours>) -> Response {
+    let body = format!(
+        ":root {{ --primary: {}; --accent: {}; }}\n",
+        css_color(colours.primary.as_deref().unwrap_or_default(), DEFAULT_PRIMARY),
+        css_color(colours.accent.as_deref().unwrap_or_default(), DEFAULT_ACCENT),
+    );
+    (
+        [
+            (CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 // ---------------------------------------------------------------------------
 // The article page
 // ---------------------------------------------------------------------------
@@ -959,14 +988,14 @@ async fn render_article(
         replies: comments
             .into_iter()
             .map(|(c, actor)| ReplyView {
-                href: c.url.clone().unwrap_or_else(|| c.id.clone()),
+                href: web_link(c.url.as_deref(), &c.id),
                 author_name: if actor.name.is_empty() {
                     actor.preferred_username.clone()
                 } else {
                     actor.name.clone()
                 },
                 author_handle: actor.handle(),
-                author_href: actor.url.clone().unwrap_or_else(|| actor.id.clone()),
+                author_href: web_link(actor.url.as_deref(), &actor.id),
                 content_html: c.content_html,
                 lang: c.language,
                 published: c.published_at,
@@ -1247,8 +1276,8 @@ pub(crate) fn site_with(
         host: host.clone().unwrap_or_default(),
         // The settings in effect: the config file's colours unless an
         // administrator set others (each request reads them).
-        primary_color: css_color(&settings.primary_color, "#1d6b4f"),
-        accent_color: css_color(&settings.accent_color, "#f2a900"),
+        primary_color: css_color(&settings.primary_color, DEFAULT_PRIMARY),
+        accent_color: css_color(&settings.accent_color, DEFAULT_ACCENT),
         footer: settings.footer.clone(),
         languages,
         updated_at: org.map(|o| o.updated_at),
@@ -1257,8 +1286,18 @@ pub(crate) fn site_with(
     }
 }
 
-/// Theme colours end up inside a `<style>` element, where HTML escaping does
-/// not apply: only hex colours are let through.
+/// A remote object's link: its `url` when that is an `http(s)` URL, else
+/// its id (rows stored before links were checked may hold anything; the
+/// templates' `safe_url` filter is the last guard).
+pub(crate) fn web_link(url: Option<&str>, id: &str) -> String {
+    url.filter(|u| is_web_url(u)).unwrap_or(id).to_owned()
+}
+
+const DEFAULT_PRIMARY: &str = "#1d6b4f";
+const DEFAULT_ACCENT: &str = "#f2a900";
+
+/// Theme colours end up in a stylesheet (`/theme.css`), where HTML escaping
+/// does not apply: only hex colours are let through.
 fn css_color(value: &str, fallback: &str) -> String {
     let v = value.trim();
     let hex = v.strip_prefix('#').unwrap_or("");
@@ -1570,13 +1609,10 @@ pub(crate) fn author_path(username: &str) -> String {
     format!("/authors/{}", encode_segment(username))
 }
 
-/// Tags may hold any letter (`économie_sociale`), so they are percent-encoded.
 /// `url` if it is an absolute `http(s)` address: the only kind of address
 /// from another server that becomes a link or an image here.
 fn web_url(url: Option<&str>) -> Option<String> {
-    let url = url?.trim();
-    let parsed = url::Url::parse(url).ok()?;
-    matches!(parsed.scheme(), "http" | "https").then(|| parsed.to_string())
+    gazette_core::links::web_url(url?)
 }
 
 /// A tag's page: the lower-case key (tags are shown as written).

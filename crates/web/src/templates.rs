@@ -351,7 +351,8 @@ fn format_value(out: &mut minijinja::Output, state: &mut State, value: &Value) -
 ///   zone named by `time_zone` in the context (the admin's user's; UTC
 ///   elsewhere), `%Z` being that zone's abbreviation (`CET`, `CEST`);
 /// - `value|rfc3339`: `2026-11-18T09:00:00Z`, for feeds and `<time datetime>`;
-/// - `tag|language_name`: the language's own name (`fr` → `Français`).
+/// - `tag|language_name`: the language's own name (`fr` → `Français`);
+/// - `link|safe_url`: the link, or nothing when it is not `http(s)` or local.
 fn register_helpers(env: &mut Environment<'static>, strings: &Arc<Strings>, statics: &HashMap<String, StaticFile>) {
     let s = Arc::clone(strings);
     env.add_function(
@@ -403,6 +404,19 @@ fn register_helpers(env: &mut Environment<'static>, strings: &Arc<Strings>, stat
     });
     env.add_filter("language_name", |tag: &str| -> String { language_name(tag) });
     env.add_filter("typo", |text: &str, lang: &str| -> String { typography(text, lang) });
+    env.add_filter("safe_url", safe_url);
+}
+
+/// `{{ link|safe_url }}`, around every value that becomes an `href`, a
+/// `src` or a feed's `<uri>`: the link when it is an `http(s)` URL or a
+/// path on this site, else an empty string. Links from other servers are
+/// checked when they are stored; this also covers rows stored before that
+/// and anything a future field forgets.
+fn safe_url(value: Value) -> String {
+    value
+        .as_str()
+        .and_then(gazette_core::links::page_link)
+        .unwrap_or_default()
 }
 
 /// Micro-typography for display text (`{{ title|typo(lang) }}`): French puts

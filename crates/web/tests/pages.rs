@@ -508,7 +508,10 @@ async fn article_page_has_preview_metadata() {
     assert!(page.contains("<a href=\"/tags/%C3%A9nergie\" rel=\"tag\">#Énergie</a>"));
     assert!(page.contains("<h2>🔷 A cooperative</h2>"));
     assert!(page.contains("<time datetime=\""));
-    assert!(page.contains("--primary: #1d4ed8"), "theme colours");
+    assert!(
+        page.contains("<link rel=\"stylesheet\" href=\"/theme.css?primary=%231d4ed8&amp;accent=%23b45309\">"),
+        "theme colours"
+    );
     assert!(page.contains("Coopérative à finalité sociale"), "theme footer");
 }
 

@@ -30,10 +30,11 @@ fn texts(v: Option<&Value>, max: usize) -> Vec<String> {
     items.into_iter().filter_map(|i| text(Some(i))).take(max).collect()
 }
 
-/// A link given as a string, an object with `href` or `url`, or a list of either.
+/// A link given as a string, an object with `href` or `url`, or a list of
+/// either: the first `http(s)` one, since it becomes an `href` or a `src`.
 fn link(v: Option<&Value>) -> Option<String> {
     match v? {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => gazette_core::links::web_url(s),
         Value::Array(items) => items.iter().find_map(|i| link(Some(i))),
         Value::Object(o) => link(o.get("href").or_else(|| o.get("url"))),
         _ => None,
@@ -188,5 +189,105 @@ mod tests {
         let note = item_from_object(&json!({"id": "https://s.example/n", "type": "Note"}), "m").unwrap_err();
         assert!(note.contains("Note"), "{note}");
         assert!(item_from_object(&json!({"type": "Article"}), "m").is_err());
+    }
+
+    #[test]
+    fn only_http_links_are_kept() {
+        let p = profile_from_actor(&json!({
+            "name": "Evil", "url": "javascript:alert(document.domain)//",
+            "icon": [{"type": "Image", "url": "data:image/svg+xml,<svg onload=alert(1)>"}, {"url": "https://e.example/i.png"}],
+        }));
+        assert_eq!(p.url, None);
+        assert_eq!(
+            p.logo.as_deref(),
+            Some("https://e.example/i.png"),
+            "the first http(s) link of a list"
+        );
+        let item = item_from_object(
+            &json!({
+                "id": "https://e.example/objects/1", "type": "Article", "name": "T",
+                "url": [{"href": " JavaScript:alert(1)"}, "vbscript:x"],
+                "image": {"type": "Image", "url": "javascript:alert(2)"},
+                "attributedTo": "java\tscript:alert(3)",
+            }),
+            "https://e.example/users/org",
+        )
+        .unwrap();
+        assert_eq!((item.url, item.image_url, item.attributed_to), (None, None, None));
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        use super::super::*;
+
+        fn url() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("https://s.example/a".to_owned()),
+                Just("http://s.example/b".to_owned()),
+                Just("javascript:alert(1)//".to_owned()),
+                Just(" JaVaScRiPt:alert(1)".to_owned()),
+                Just("java\tscript:alert(1)".to_owned()),
+                Just("data:text/html,<script>x</script>".to_owned()),
+                Just("/relative".to_owned()),
+                Just("//s.example/c".to_owned()),
+                "[ -~]{0,16}",
+            ]
+        }
+
+        /// A link in any of the shapes ActivityStreams allows, nested.
+        fn link() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                url().prop_map(Value::from),
+                Just(Value::Null),
+                any::<i64>().prop_map(Value::from)
+            ];
+            leaf.prop_recursive(3, 12, 3, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
+                    inner.clone().prop_map(|v| json!({ "type": "Link", "href": v })),
+                    inner.prop_map(|v| json!({ "type": "Image", "url": v, "name": "alt" })),
+                ]
+            })
+        }
+
+        fn html() -> impl Strategy<Value = String> {
+            prop::sample::select(vec![
+                "<p>fine</p>",
+                "<script>alert(1)</script>",
+                "<img src=x onerror=alert(1)>",
+                "<a href=\"javascript:alert(1)\">x</a>",
+                "<p style=\"x\" onclick=\"y\">z</p>",
+            ])
+            .prop_map(str::to_owned)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Whatever shape an article's JSON takes, reading it never
+            /// panics, and what is kept of its links is http(s) only and of
+            /// its HTML sanitised.
+            #[test]
+            fn items_keep_only_web_links(
+                url in link(), image in link(), attributed in link(), icon in link(),
+                content in html(), summary in html(), kind in prop::sample::select(vec!["Article", "Page", "Note"]),
+            ) {
+                let object = json!({
+                    "id": "https://s.example/objects/1", "type": kind, "url": url, "image": image,
+                    "attributedTo": attributed, "content": content, "summary": summary,
+                });
+                let web = |u: &Option<String>| u.as_deref().is_none_or(gazette_core::links::is_web_url);
+                if let Ok(item) = item_from_object(&object, "https://s.example/users/org") {
+                    prop_assert!(web(&item.url) && web(&item.image_url) && web(&item.attributed_to), "{item:?}");
+                    for h in [&item.content_html, &item.summary_html] {
+                        prop_assert!(!h.contains("<script") && !h.contains("onerror") && !h.contains("onclick") && !h.contains("javascript:"), "{h}");
+                    }
+                }
+                let profile = profile_from_actor(&json!({ "name": "Org", "url": url, "icon": icon }));
+                prop_assert!(web(&profile.url) && web(&profile.logo), "{profile:?}");
+            }
+        }
     }
 }

@@ -711,7 +711,8 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
             for tr in posted.form.translations.iter_mut().filter(|t| !t.is_blank()) {
                 tr.preview = Some(match gazette_core::markdown::render(&tr.body, "body", 1) {
                     Ok(html) => html,
-                    Err(errs) => errs.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "),
+                    // Shown as HTML: the messages quote the body (`<script>` is not allowed…).
+                    Err(errs) => preview_errors(&errs),
                 });
             }
             return render_editor(&state, &signed, &posted.form, EditorView::ok()).await;
@@ -1044,18 +1045,18 @@ async fn read_capped(
 pub(crate) async fn post_preview(State(_state): State<AppState>, form: CsrfForm) -> Response {
     match gazette_core::markdown::render(form.fields.get("body"), "body", 1) {
         Ok(html) => Html(html).into_response(),
-        Err(errs) => {
-            let list: String = errs
-                .iter()
-                .map(|e| format!("<li>{}</li>", escape(&e.to_string())))
-                .collect();
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Html(format!("<ul class=\"preview-errors\">{list}</ul>")),
-            )
-                .into_response()
-        }
+        Err(errs) => (StatusCode::UNPROCESSABLE_ENTITY, Html(preview_errors(&errs))).into_response(),
     }
+}
+
+/// What is wrong with a body, as the preview shows it: a list of the
+/// messages, escaped, since they quote what was typed.
+fn preview_errors(errs: &[gazette_core::FieldError]) -> String {
+    let list: String = errs
+        .iter()
+        .map(|e| format!("<li>{}</li>", escape(&e.to_string())))
+        .collect();
+    format!("<ul class=\"preview-errors\">{list}</ul>")
 }
 
 fn escape(s: &str) -> String {

@@ -51,12 +51,12 @@ pub(crate) async fn get_shared_feed_atom(
                 id: i.id.clone(),
                 lang,
                 title: xml_text(&i.title),
-                href: i.url.clone().unwrap_or_else(|| i.id.clone()),
+                href: crate::pages::web_link(i.url.as_deref(), &i.id),
                 published: Some(i.published_at),
                 updated: i.updated_at,
                 author: Some(EntryAuthor {
                     name: xml_text(&e.member_name),
-                    uri: e.member_url.clone().unwrap_or_else(|| i.member.clone()),
+                    uri: crate::pages::web_link(e.member_url.as_deref(), &i.member),
                 }),
                 tags: i
                     .tags
