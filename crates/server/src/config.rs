@@ -38,8 +38,14 @@ pub struct Config {
 pub struct InstanceConfig {
     /// Origin the instance is reached at, without trailing slash, e.g.
     /// `https://news.example.org`. Every public link and ActivityPub id
-    /// starts with it.
+    /// starts with it. Until the instance's recorded URL is settled (see
+    /// `crate::identity`), the configured one or the built-in default.
     pub public_url: String,
+    /// Whether `public_url` was given (config file, environment or flag)
+    /// rather than left at its default. Not a key: a written config that
+    /// names `public_url` reads back as configured.
+    #[serde(skip)]
+    pub public_url_configured: bool,
     pub name: String,
     pub default_language: Language,
     /// The time zone the admin shows and reads times in (an IANA name as
@@ -152,6 +158,7 @@ impl Default for InstanceConfig {
     fn default() -> Self {
         InstanceConfig {
             public_url: "http://127.0.0.1:8080".into(),
+            public_url_configured: false,
             name: "Gazette".into(),
             // A literal in the ISO 639-1 table: this cannot fail, and `Default`
             // cannot return an error, so a panic here would be a bug in core.
@@ -332,6 +339,7 @@ pub const KEYS: &[Key] = &[
         name: "public_url",
         set: Setter::Text(|c, v| {
             c.instance.public_url = normalise_public_url(v)?;
+            c.instance.public_url_configured = true;
             Ok(())
         }),
     },
@@ -1050,10 +1058,13 @@ mod tests {
     #[test]
     fn serialised_config_reads_back() {
         let defaults = toml::to_string(&Config::default()).unwrap();
+        // Written out, the default URL is a URL someone gave.
+        let mut configured = Config::default();
+        configured.instance.public_url_configured = true;
         assert_eq!(
             from_file(&defaults).unwrap(),
             Loaded {
-                config: Config::default(),
+                config: configured,
                 warnings: Vec::new()
             }
         );
@@ -1066,6 +1077,7 @@ mod tests {
         let text = toml::to_string(&c).unwrap();
         let l = from_file(&text).unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        c.instance.public_url_configured = true;
         assert_eq!(l.config, c);
     }
 

@@ -1,0 +1,35 @@
+-- One public URL per instance, and wake-ups for work written by another
+-- process, version 28 (PostgreSQL). Keep in step with
+-- migrations/sqlite/0028_instance_identity.sql.
+
+-- The origin every link and ActivityPub id of this instance starts with,
+-- recorded by the first process that knows it, so every later process
+-- (the server, each CLI command, a second server) names actors alike.
+-- source: 'configured' (from the config, a flag, `gazette init` or
+-- `gazette instance set-public-url`) or 'bound' (no URL was configured:
+-- the address `gazette serve` listened on, which follows a later start).
+-- At most one row (id = 1).
+CREATE TABLE instance_identity (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    public_url  TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+
+-- A notification on channel `gazette_changes` when a transaction queues
+-- deliveries, records an article change or writes an article (a scheduled
+-- time), so every `gazette serve` listening (crates/store/src/changes.rs)
+-- starts the work at once, whichever process wrote it. One per statement,
+-- and PostgreSQL folds identical notifications of one transaction into one.
+CREATE FUNCTION gazette_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('gazette_changes', TG_TABLE_NAME);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER deliveries_notify AFTER INSERT ON deliveries
+    FOR EACH STATEMENT EXECUTE FUNCTION gazette_notify_change();
+CREATE TRIGGER article_events_notify AFTER INSERT ON article_events
+    FOR EACH STATEMENT EXECUTE FUNCTION gazette_notify_change();
+CREATE TRIGGER articles_notify AFTER INSERT OR UPDATE OF status, published_at ON articles
+    FOR EACH STATEMENT EXECUTE FUNCTION gazette_notify_change();
