@@ -3,8 +3,8 @@
 //! refused when a process is configured otherwise, changed on purpose with
 //! `gazette instance set-public-url`), deliveries that a CLI command queues
 //! sent by the running server at once, `gazette backup` of a running
-//! instance and `gazette restore` into an empty one, and `gazette migrate
-//! --check`.
+//! instance and `gazette restore` into an empty one, `gazette migrate
+//! --check`, and a SIGTERM that loses no delivery.
 
 #![allow(clippy::unwrap_used)]
 
@@ -30,6 +30,7 @@ both_backends!(
     one_public_url_for_every_process,
     backup_of_a_running_instance_restores_and_serves,
     migrate_check_says_what_would_run,
+    sigterm_finishes_deliveries_in_flight_and_loses_none,
 );
 
 mod sqlite_only {
@@ -43,21 +44,35 @@ mod sqlite_only {
 
 // ---------------------------------------------------------------- a loopback inbox
 
-/// Activities received by a loopback inbox: (path, activity).
+/// Activities received by a loopback inbox: (path, activity), each recorded
+/// when answered, `latency` after it came; and how many are being answered.
 #[derive(Default)]
 struct Sink {
     received: Mutex<Vec<(String, Value)>>,
+    in_flight: Mutex<usize>,
+    latency: Duration,
 }
 
 async fn sink_inbox(State(sink): State<Arc<Sink>>, uri: Uri, body: Bytes) -> StatusCode {
+    *sink.in_flight.lock().unwrap() += 1;
+    tokio::time::sleep(sink.latency).await;
     let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     sink.received.lock().unwrap().push((uri.path().to_owned(), activity));
+    *sink.in_flight.lock().unwrap() -= 1;
     StatusCode::ACCEPTED
 }
 
 /// Starts an inbox on a free loopback port; returns it and its port.
 async fn start_sink() -> (Arc<Sink>, u16) {
-    let sink = Arc::new(Sink::default());
+    start_slow_sink(Duration::ZERO).await
+}
+
+/// An inbox that answers each request `latency` after it came.
+async fn start_slow_sink(latency: Duration) -> (Arc<Sink>, u16) {
+    let sink = Arc::new(Sink {
+        latency,
+        ..Sink::default()
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let app = axum::Router::new()
@@ -69,13 +84,18 @@ async fn start_sink() -> (Arc<Sink>, u16) {
 
 /// Makes a person at the sink an accepted follower of `local_actor`.
 async fn follower_at_sink(store: &Store, local_actor: &str, port: u16) {
-    let id = format!("http://localhost:{port}/users/reader");
+    named_follower_at_sink(store, local_actor, port, "reader").await
+}
+
+/// Makes `name` at the sink (with its own inbox) an accepted follower of `local_actor`.
+async fn named_follower_at_sink(store: &Store, local_actor: &str, port: u16, name: &str) {
+    let id = format!("http://localhost:{port}/users/{name}");
     store
         .upsert_remote_actor(&RemoteActor {
             id: id.clone(),
             kind: "Person".into(),
-            preferred_username: "reader".into(),
-            name: "Reader".into(),
+            preferred_username: name.into(),
+            name: name.into(),
             host: format!("localhost:{port}"),
             inbox: format!("{id}/inbox"),
             shared_inbox: None,
@@ -294,4 +314,77 @@ async fn migrate_check_says_what_would_run(env: Env) {
     env.ok(&["migrate"]);
     let done = env.ok(&["migrate", "--check"]);
     assert!(done.contains("up to date"), "{done}");
+}
+
+// ---------------------------------------------------------------- graceful shutdown
+
+const FOLLOWERS: usize = 20;
+
+/// SIGTERM while deliveries are in flight to a slow inbox: the server
+/// finishes them and records their results, hands back those not started,
+/// and exits cleanly within a deadline; the next server sends the rest,
+/// each follower getting the `Create` exactly once.
+async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
+    let env = env.with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true");
+    let public = format!("http://localhost:{}", free_port());
+    let mut server = env.serve(&["--demo", "--public-url", &public]);
+    let author = format!("{public}/users/camille_renard");
+    let store = Store::connect(env.database_url(), 2).await.unwrap();
+    let (sink, port) = start_slow_sink(Duration::from_millis(700)).await;
+    for i in 0..FOLLOWERS {
+        named_follower_at_sink(&store, &author, port, &format!("f{i}")).await;
+    }
+    env.ok(&["publish", path(&article_file(&env, "before-sigterm"))]);
+    eventually("deliveries in flight", WOKEN_WITHIN, || async {
+        (*sink.in_flight.lock().unwrap() > 0).then_some(())
+    })
+    .await;
+
+    let stopping = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = stopping + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running 30 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    // A request in flight at the signal was answered and recorded.
+    let answered = sink.received.lock().unwrap().len();
+    assert!(
+        answered > 0 && answered < FOLLOWERS,
+        "{answered} answered before the exit"
+    );
+    let stats = store.delivery_stats().await.unwrap();
+    let delivered: i64 = stats.iter().map(|h| h.delivered).sum();
+    let pending: i64 = stats.iter().map(|h| h.pending + h.retrying).sum();
+    assert_eq!(delivered as usize, answered, "{stats:?}");
+    assert_eq!(pending as usize, FOLLOWERS - answered, "{stats:?}");
+    assert!(
+        reqwest::get(server.url("/healthz")).await.is_err(),
+        "no longer accepting"
+    );
+
+    let again = env.serve(&[]);
+    eventually("every follower to get the Create", Duration::from_secs(60), || async {
+        (sink.received.lock().unwrap().len() >= FOLLOWERS).then_some(())
+    })
+    .await;
+    eventually("the queue to be empty", Duration::from_secs(30), || async {
+        let stats = store.delivery_stats().await.unwrap();
+        stats.iter().all(|h| h.pending == 0 && h.retrying == 0).then_some(())
+    })
+    .await;
+    let received = sink.received.lock().unwrap().clone();
+    let inboxes: std::collections::HashSet<&str> = received.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(inboxes.len(), FOLLOWERS, "every follower once: {received:?}");
+    assert_eq!(received.len(), FOLLOWERS, "nobody twice");
+    drop(again);
+    store.close().await;
 }
