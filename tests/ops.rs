@@ -267,6 +267,10 @@ async fn backup_of_a_running_instance_restores_and_serves(env: Env) {
     drop(server);
 
     let fresh = Env::new(env.backend).await.unwrap();
+    if fresh.backend == Backend::Sqlite {
+        let nothing = fresh.fails(&["backup", path(&fresh.dir.join("empty.backup"))]);
+        assert!(nothing.contains("no database"), "{nothing}");
+    }
     let out = fresh.ok(&["restore", path(&file)]);
     assert!(out.contains("restored"), "{out}");
     // Only into an empty data directory (or database).

@@ -71,9 +71,12 @@ async fn inbox(State(tx): State<Arc<Arrivals>>, body: Bytes) -> StatusCode {
 #[tokio::main]
 async fn main() {
     let opts = args();
+    // reqwest is built without a TLS provider of its own (see gazette-federation).
+    gazette_federation::install_crypto_provider();
     let get = |k: &str| opts.get(k).cloned().unwrap_or_else(|| panic!("missing --{k}"));
     let num = |k: &str, d: usize| opts.get(k).map(|v| v.parse().unwrap()).unwrap_or(d);
-    let gazette = get("gazette");
+    // Commands run in a directory of their own: a relative path would not resolve there.
+    let gazette = std::fs::canonicalize(get("gazette")).unwrap();
     let database_url = get("database-url");
     let dir = std::env::temp_dir().join(format!("gazette-bench-delivery-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -31,6 +31,12 @@ pub async fn backup(config: &Config, file: &Path) -> Result<(), CliError> {
     // Written beside the target and renamed, so FILE is whole or absent.
     let partial = partial_name(file);
     let _ = std::fs::remove_file(&partial);
+    if let Some(db) = sqlite_file(&url).filter(|db| !db.exists()) {
+        return Err(CliError::Usage(format!(
+            "backup: there is no database at {} (check --data-dir or database.url)",
+            db.display()
+        )));
+    }
     let written = if url.starts_with("sqlite:") {
         // Not migrated: the running server (perhaps an older version) owns the schema.
         let store = Store::connect(&url, 1).await?;
