@@ -79,6 +79,25 @@ async fn another_connections_write_is_reported(db: &TestDb) {
         .await
         .expect("the write is reported")
         .unwrap();
+    // What a woken server does first (publish what is due, claim deliveries)
+    // writes nothing when nothing is due, and must not wake it again: it
+    // would loop.
+    assert!(other.publish_due(chrono::Utc::now()).await.unwrap().is_empty());
+    other
+        .enqueue_delivery(
+            "https://news.example.org/activities/1",
+            "https://news.example.org/users/news",
+            "{}",
+            &["https://remote.example/inbox".to_owned()],
+        )
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(400), changes.changed())
+            .await
+            .is_err(),
+        "a change reported for writes that changed nothing"
+    );
     other.close().await;
 }
 
