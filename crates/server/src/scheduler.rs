@@ -18,13 +18,21 @@ const MAX_SLEEP: Duration = Duration::from_secs(5);
 /// once (another process wrote, see `crate::wakeups`).
 pub async fn run(store: Store, fed: FedContext, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
     loop {
-        match store.publish_due(Utc::now()).await {
-            Ok(ids) => {
-                for id in ids {
-                    tracing::info!(article = %id, "published scheduled article");
+        // A read first: woken by every commit on SQLite, the scheduler takes
+        // the write lock only when an article is due.
+        let due = match store.next_scheduled().await {
+            Ok(next) => next.is_some_and(|at| at <= Utc::now()),
+            Err(_) => true,
+        };
+        if due {
+            match store.publish_due(Utc::now()).await {
+                Ok(ids) => {
+                    for id in ids {
+                        tracing::info!(article = %id, "published scheduled article");
+                    }
                 }
+                Err(e) => tracing::warn!(error = %e, "publishing scheduled articles failed; will retry"),
             }
-            Err(e) => tracing::warn!(error = %e, "publishing scheduled articles failed; will retry"),
         }
         // The `Create`s of what was just published, and any change whose
         // deliveries were not queued yet (a crash right after a write, or a
