@@ -21,6 +21,7 @@ use common::{Env, eventually, free_port, last_line, path};
 use gazette_core::{FollowStatus, RemoteActor};
 use gazette_store::{Backend, Store};
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Far below the delivery worker's fallback poll (30 s): a delivery that
 /// arrives within this waited for no poll.
@@ -324,25 +325,62 @@ async fn migrate_check_says_what_would_run(env: Env) {
 
 const FOLLOWERS: usize = 20;
 
-/// SIGTERM while deliveries are in flight to a slow inbox: the server
-/// finishes them and records their results, hands back those not started,
-/// and exits cleanly within a deadline; the next server sends the rest,
-/// each follower getting the `Create` exactly once.
+/// SIGTERM while deliveries are in flight to a slow inbox and a request is
+/// half sent: the server stops accepting connections, answers the request
+/// (and stores its article), finishes the deliveries in flight and records
+/// their results, hands back those not started, and exits cleanly within a
+/// deadline; the next server sends the rest, each follower getting the
+/// `Create` exactly once.
 async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
     let env = env.with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true");
     let public = format!("http://localhost:{}", free_port());
     let mut server = env.serve(&["--demo", "--public-url", &public]);
     let author = format!("{public}/users/camille_renard");
     let store = Store::connect(env.database_url(), 2).await.unwrap();
-    let (sink, port) = start_slow_sink(Duration::from_millis(700)).await;
+    let (sink, port) = start_slow_sink(Duration::from_millis(1500)).await;
     for i in 0..FOLLOWERS {
         named_follower_at_sink(&store, &author, port, &format!("f{i}")).await;
     }
+    let token = last_line(&env.ok(&["token", "create", "late"])).to_owned();
     env.ok(&["publish", path(&article_file(&env, "before-sigterm"))]);
     eventually("deliveries in flight", WOKEN_WITHIN, || async {
         (*sink.in_flight.lock().unwrap() > 0).then_some(())
     })
     .await;
+
+    // A request in flight at the signal: its headers sent, and the handler
+    // waiting for its body (it asked for it: `100 Continue`).
+    let body = serde_json::json!({
+        "slug": "sent-during-shutdown", "kind": "news", "status": "draft", "language": "en",
+        "author": "camille_renard",
+        "translations": [{"language": "en", "title": "Sent during shutdown", "summary": "S", "body": "B"}]
+    })
+    .to_string();
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut request = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    request
+        .write_all(
+            format!(
+                "POST /api/articles HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\
+                 Connection: close\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(request.read(&mut byte).await.unwrap(), 1, "closed before 100 Continue");
+        interim.push(byte[0]);
+    }
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
 
     let stopping = std::time::Instant::now();
     let killed = std::process::Command::new("kill")
@@ -350,6 +388,19 @@ async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
         .status()
         .unwrap();
     assert!(killed.success());
+    eventually(
+        "the server to stop accepting connections",
+        Duration::from_secs(30),
+        || async { tokio::net::TcpStream::connect(&addr).await.is_err().then_some(()) },
+    )
+    .await;
+    request.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    request.read_to_string(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "the request in flight was answered: {answer}"
+    );
     let deadline = stopping + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = server.child.try_wait().unwrap() {
@@ -373,6 +424,10 @@ async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
     assert!(
         reqwest::get(server.url("/healthz")).await.is_err(),
         "no longer accepting"
+    );
+    assert!(
+        env.ok(&["article", "show", "sent-during-shutdown"])
+            .contains("status:    draft")
     );
 
     let again = env.serve(&[]);
