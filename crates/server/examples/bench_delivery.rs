@@ -95,6 +95,7 @@ async fn main() {
             .env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true")
             .env("GAZETTE_LOG__LEVEL", "warn")
             .env_remove("GAZETTE_CONFIG")
+            .env_remove("GAZETTE_TEST_POSTGRES_URL")
             .current_dir(&dir);
         cmd
     };
