@@ -23,9 +23,11 @@ use gazette_store::{Backend, Store};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Far below the delivery worker's fallback poll (30 s): a delivery that
-/// arrives within this waited for no poll.
+/// Far below the delivery worker's fallback poll in these tests (see
+/// [`POLL_SECONDS`]): a delivery that arrives within this waited for no poll.
 const WOKEN_WITHIN: Duration = Duration::from_secs(10);
+/// `federation.delivery_poll_seconds` here, so only a wake-up is quick.
+const POLL_SECONDS: &str = "60";
 
 both_backends!(
     one_public_url_for_every_process,
@@ -168,7 +170,9 @@ async fn actor_id(base: &str, username: &str) -> String {
 /// another; the CLI names the article with URL, and the server sends its
 /// `Create` (ids on URL) to a follower at once.
 async fn one_public_url_for_every_process(env: Env) {
-    let env = env.with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true");
+    let env = env
+        .with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true")
+        .with_env("GAZETTE_FEDERATION__DELIVERY_POLL_SECONDS", POLL_SECONDS);
     let public = format!("http://localhost:{}", free_port());
     let server = env.serve(&["--demo", "--public-url", &public]);
     let author = format!("{public}/users/camille_renard");

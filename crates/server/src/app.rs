@@ -157,7 +157,7 @@ pub async fn serve(
     let mut delivery_config = DeliveryConfig::new(config.instance.public_url.clone());
     delivery_config.allow_private_addresses = config.federation.allow_private_addresses;
     // A fallback: `wakeups` starts the worker within a moment of any write.
-    delivery_config.poll_interval = Duration::from_secs(30);
+    delivery_config.poll_interval = Duration::from_secs(config.federation.delivery_poll_seconds);
     delivery_config.retry.backoff_unit = Duration::from_millis(config.federation.delivery_backoff_unit_ms);
     let worker = Worker::new(store.clone(), delivery_config, FedKeys(fed_context(config, &store)))
         .map_err(|e| CliError::Federation(e.to_string()))?;

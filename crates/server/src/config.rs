@@ -93,6 +93,9 @@ pub struct FederationConfig {
     /// The unit of the delivery retry schedule, in milliseconds: one second
     /// in production. Tests shrink it to run the real schedule quickly.
     pub delivery_backoff_unit_ms: u64,
+    /// The delivery worker's longest sleep, in seconds: a fallback, since
+    /// the database's change watch wakes it within a moment of any write.
+    pub delivery_poll_seconds: u64,
     /// Followers of the organisation and authors wait for approval.
     pub manually_approves_followers: bool,
     /// Who sees replies at once: `open`, `followers_only` or `moderated`.
@@ -210,6 +213,7 @@ impl Default for FederationConfig {
         FederationConfig {
             allow_private_addresses: false,
             delivery_backoff_unit_ms: 1000,
+            delivery_poll_seconds: 5,
             manually_approves_followers: false,
             comment_policy: "open".into(),
             mode: "open".into(),
@@ -489,6 +493,14 @@ pub const KEYS: &[Key] = &[
         name: "delivery_backoff_unit_ms",
         set: Setter::PositiveInt(|c, n| {
             c.federation.delivery_backoff_unit_ms = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "federation",
+        name: "delivery_poll_seconds",
+        set: Setter::PositiveInt(|c, n| {
+            c.federation.delivery_poll_seconds = n.min(3600);
             Ok(())
         }),
     },
