@@ -127,31 +127,13 @@ pub async fn web_state(
         .map_err(|e| CliError::Federation(e.to_string()))
 }
 
-/// Binds `listen`; when the public URL was left at its default, it follows
-/// the address actually bound, so links work on any port (including port 0).
-pub async fn bind(config: &mut Config, listen: SocketAddr) -> Result<TcpListener, CliError> {
-    let listener = TcpListener::bind(listen).await.map_err(|e| CliError::Io {
+/// Binds `listen` (the public URL is settled against the bound address
+/// afterwards, see `identity::settle`).
+pub async fn bind(listen: SocketAddr) -> Result<TcpListener, CliError> {
+    TcpListener::bind(listen).await.map_err(|e| CliError::Io {
         what: format!("cannot listen on {listen}"),
         source: e,
-    })?;
-    let bound = listener.local_addr().map_err(|e| CliError::Io {
-        what: "cannot read bound address".into(),
-        source: e,
-    })?;
-    if config.instance.public_url == crate::config::Config::default().instance.public_url {
-        let host = if bound.ip().is_unspecified() {
-            "127.0.0.1".to_owned()
-        } else {
-            bound.ip().to_string()
-        };
-        let host = if bound.is_ipv6() && !bound.ip().is_unspecified() {
-            format!("[{host}]")
-        } else {
-            host
-        };
-        config.instance.public_url = format!("http://{host}:{}", bound.port());
-    }
-    Ok(listener)
+    })
 }
 
 /// Serves until `shutdown` turns true, with the delivery worker, the
@@ -175,11 +157,19 @@ pub async fn serve(
     }
     let mut delivery_config = DeliveryConfig::new(config.instance.public_url.clone());
     delivery_config.allow_private_addresses = config.federation.allow_private_addresses;
-    delivery_config.poll_interval = Duration::from_secs(5);
+    // A fallback: `wakeups` starts the worker within a moment of any write.
+    delivery_config.poll_interval = Duration::from_secs(config.federation.delivery_poll_seconds);
     delivery_config.retry.backoff_unit = Duration::from_millis(config.federation.delivery_backoff_unit_ms);
     let worker = Worker::new(store.clone(), delivery_config, FedKeys(fed_context(config, &store)))
         .map_err(|e| CliError::Federation(e.to_string()))?;
     let handle = worker.handle();
+    let wake_scheduler = Arc::new(tokio::sync::Notify::new());
+    let wakeups = tokio::spawn(crate::wakeups::run(
+        store.clone(),
+        handle.clone(),
+        wake_scheduler.clone(),
+        shutdown.clone(),
+    ));
     let mut stop_worker = shutdown.clone();
     let delivery = tokio::spawn(worker.run(async move {
         while !*stop_worker.borrow() {
@@ -203,7 +193,12 @@ pub async fn serve(
         }
         false => None,
     };
-    let scheduler = tokio::spawn(crate::scheduler::run(store.clone(), fed, shutdown.clone()));
+    let scheduler = tokio::spawn(crate::scheduler::run(
+        store.clone(),
+        fed,
+        wake_scheduler,
+        shutdown.clone(),
+    ));
     let purge = tokio::spawn(purge_finished_deliveries(store.clone(), shutdown.clone()));
     let checkpoints = tokio::spawn(checkpoint_wal(store.clone(), shutdown.clone()));
     let mut stop = shutdown.clone();
@@ -216,6 +211,7 @@ pub async fn serve(
     })
     .await;
     let _ = scheduler.await;
+    let _ = wakeups.await;
     let _ = purge.await;
     let _ = checkpoints.await;
     if let Some(backfill) = backfill {

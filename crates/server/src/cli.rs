@@ -41,8 +41,16 @@ pub enum Command {
     Init(InitArgs),
     /// Run the server
     Serve(ServeArgs),
-    /// Apply database migrations and exit
-    Migrate,
+    /// Apply database migrations and exit (with --check, only say which would run)
+    Migrate(MigrateArgs),
+    /// The instance's recorded public URL: show it, or change it on purpose
+    #[command(subcommand)]
+    Instance(InstanceCommand),
+    /// Write a consistent copy of the database to FILE, also while the server runs
+    /// (SQLite: a database file; PostgreSQL: a pg_dump archive)
+    Backup { file: PathBuf },
+    /// Restore a copy made by `gazette backup` into an empty data directory (or empty PostgreSQL database)
+    Restore { file: PathBuf },
     /// Publish (or with --update, replace) an article from a Markdown file with front matter
     Publish(PublishArgs),
     /// List, show or delete articles
@@ -106,6 +114,22 @@ pub enum Command {
     /// The network: join one (as a member), or run one (as its coordinator: members, moderation)
     #[command(subcommand)]
     Network(NetworkCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// List the migrations that would run, without running them
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstanceCommand {
+    /// Print the public URL recorded for this instance
+    Show,
+    /// Record a new public URL. Followers on other servers do not follow the change:
+    /// they keep the old ids
+    SetPublicUrl { url: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 
 use crate::app;
 use crate::cli::{
-    ArticleCommand, Cli, Command, DeliveriesArgs, FollowersCommand, GlobalOpts, InitArgs, PublishArgs, ReportsCommand,
-    ServeArgs, TokenCommand,
+    ArticleCommand, Cli, Command, DeliveriesArgs, FollowersCommand, GlobalOpts, InitArgs, InstanceCommand, PublishArgs,
+    ReportsCommand, ServeArgs, TokenCommand,
 };
 use crate::config::{self, CONFIG_FILE_ENV, Config};
 use crate::error::CliError;
@@ -24,15 +24,36 @@ use crate::frontmatter;
 /// Runs one command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let mut config = load_config(&cli.global)?;
+    // Every command that names actors or articles uses the instance's
+    // recorded public URL (see `identity`); these settle it themselves,
+    // change it, or never name anything.
+    if !matches!(
+        cli.command,
+        Command::Init(_)
+            | Command::Serve(_)
+            | Command::Migrate(_)
+            | Command::Instance(_)
+            | Command::Backup { .. }
+            | Command::Restore { .. }
+    ) {
+        crate::identity::settle_for_command(&mut config).await?;
+    }
     match cli.command {
         Command::Init(args) => init(&cli.global, &mut config, args).await,
         Command::Serve(args) => serve(config, args).await,
-        Command::Migrate => {
+        Command::Migrate(args) if args.check => crate::backup::migrate_check(&config).await,
+        Command::Migrate(_) => {
             let store = app::open_store(&config).await?;
             println!("database is up to date ({})", redact(&config.database_url()));
             store.close().await;
             Ok(())
         }
+        Command::Instance(InstanceCommand::Show) => crate::identity::show(&config).await,
+        Command::Instance(InstanceCommand::SetPublicUrl { url }) => {
+            crate::identity::set_public_url(&config, &url).await
+        }
+        Command::Backup { file } => crate::backup::backup(&config, &file).await,
+        Command::Restore { file } => crate::backup::restore(&config, &file).await,
         Command::Publish(args) => {
             let store = app::open_store(&config).await?;
             let result = publish(&store, &config, &args).await;
@@ -119,6 +140,7 @@ fn load_config(global: &GlobalOpts) -> Result<Config, CliError> {
     if let Some(url) = &global.public_url {
         config.instance.public_url =
             config::normalise_public_url(url).map_err(|m| CliError::Usage(format!("--public-url: {m}")))?;
+        config.instance.public_url_configured = true;
     }
     if let Some(url) = &global.database_url {
         config.database.url = Some(url.clone());
@@ -174,14 +196,18 @@ async fn init(global: &GlobalOpts, config: &mut Config, args: InitArgs) -> Resul
         );
     } else {
         config.server.listen = args.listen;
-        if global.public_url.is_none() {
-            config.instance.public_url = format!("http://{}", args.listen);
-        }
+        // Without a URL, the first `gazette serve` records the address it
+        // listens on; the line stays for the sysadmin to fill in.
+        let public_url = match config.instance.public_url_configured {
+            true => format!("public_url = {}", toml_str(&config.instance.public_url)),
+            false => {
+                "# public_url = \"https://news.example.org\"  # recorded in the database at the first start".into()
+            }
+        };
         let text = format!(
             "# Gazette configuration; every key is documented in config/gazette.example.toml.\n\
              # Environment variables GAZETTE_<SECTION>__<KEY> override these values.\n\n\
-             [instance]\npublic_url = {}\n\n[server]\nlisten = {}\ndata_dir = {}\n",
-            toml_str(&config.instance.public_url),
+             [instance]\n{public_url}\n\n[server]\nlisten = {}\ndata_dir = {}\n",
             toml_str(&config.server.listen.to_string()),
             toml_str(&config.server.data_dir.display().to_string()),
         );
@@ -197,6 +223,13 @@ async fn init(global: &GlobalOpts, config: &mut Config, args: InitArgs) -> Resul
     }
     let store = app::open_store(config).await?;
     println!("database ready: {}", redact(&config.database_url()));
+    if let Err(e) = crate::identity::settle(config, &store, None).await {
+        store.close().await;
+        return Err(e);
+    }
+    if config.instance.public_url_configured {
+        println!("public URL recorded: {}", config.instance.public_url);
+    }
     if let Some(name) = args.org_name.as_deref().filter(|n| !n.trim().is_empty()) {
         let country = args
             .country
@@ -237,6 +270,12 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<(), CliError> {
         config.server.listen = listen;
     }
     let store = app::open_store(&config).await?;
+    let listener = app::bind(config.server.listen).await?;
+    let addr = listener.local_addr().map_err(|e| CliError::Io {
+        what: "cannot read bound address".into(),
+        source: e,
+    })?;
+    crate::identity::settle(&mut config, &store, Some(addr)).await?;
     if args.demo {
         if crate::demo::seed(&store, &config).await? {
             tracing::info!("demo content added");
@@ -244,12 +283,6 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<(), CliError> {
             tracing::info!("database already has content; demo content not added");
         }
     }
-    let listen = config.server.listen;
-    let listener = app::bind(&mut config, listen).await?;
-    let addr = listener.local_addr().map_err(|e| CliError::Io {
-        what: "cannot read bound address".into(),
-        source: e,
-    })?;
     tracing::info!(public_url = %config.instance.public_url, "Gazette listening on http://{addr}");
     // Scripts and tests read this line to learn the port.
     println!("listening on http://{addr}");

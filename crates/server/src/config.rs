@@ -38,8 +38,14 @@ pub struct Config {
 pub struct InstanceConfig {
     /// Origin the instance is reached at, without trailing slash, e.g.
     /// `https://news.example.org`. Every public link and ActivityPub id
-    /// starts with it.
+    /// starts with it. Until the instance's recorded URL is settled (see
+    /// `crate::identity`), the configured one or the built-in default.
     pub public_url: String,
+    /// Whether `public_url` was given (config file, environment or flag)
+    /// rather than left at its default. Not a key: a written config that
+    /// names `public_url` reads back as configured.
+    #[serde(skip)]
+    pub public_url_configured: bool,
     pub name: String,
     pub default_language: Language,
     /// The time zone the admin shows and reads times in (an IANA name as
@@ -87,6 +93,9 @@ pub struct FederationConfig {
     /// The unit of the delivery retry schedule, in milliseconds: one second
     /// in production. Tests shrink it to run the real schedule quickly.
     pub delivery_backoff_unit_ms: u64,
+    /// The delivery worker's longest sleep, in seconds: a fallback, since
+    /// the database's change watch wakes it within a moment of any write.
+    pub delivery_poll_seconds: u64,
     /// Followers of the organisation and authors wait for approval.
     pub manually_approves_followers: bool,
     /// Who sees replies at once: `open`, `followers_only` or `moderated`.
@@ -152,6 +161,7 @@ impl Default for InstanceConfig {
     fn default() -> Self {
         InstanceConfig {
             public_url: "http://127.0.0.1:8080".into(),
+            public_url_configured: false,
             name: "Gazette".into(),
             // A literal in the ISO 639-1 table: this cannot fail, and `Default`
             // cannot return an error, so a panic here would be a bug in core.
@@ -203,6 +213,7 @@ impl Default for FederationConfig {
         FederationConfig {
             allow_private_addresses: false,
             delivery_backoff_unit_ms: 1000,
+            delivery_poll_seconds: 5,
             manually_approves_followers: false,
             comment_policy: "open".into(),
             mode: "open".into(),
@@ -332,6 +343,7 @@ pub const KEYS: &[Key] = &[
         name: "public_url",
         set: Setter::Text(|c, v| {
             c.instance.public_url = normalise_public_url(v)?;
+            c.instance.public_url_configured = true;
             Ok(())
         }),
     },
@@ -481,6 +493,14 @@ pub const KEYS: &[Key] = &[
         name: "delivery_backoff_unit_ms",
         set: Setter::PositiveInt(|c, n| {
             c.federation.delivery_backoff_unit_ms = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "federation",
+        name: "delivery_poll_seconds",
+        set: Setter::PositiveInt(|c, n| {
+            c.federation.delivery_poll_seconds = n.min(3600);
             Ok(())
         }),
     },
@@ -1050,10 +1070,13 @@ mod tests {
     #[test]
     fn serialised_config_reads_back() {
         let defaults = toml::to_string(&Config::default()).unwrap();
+        // Written out, the default URL is a URL someone gave.
+        let mut configured = Config::default();
+        configured.instance.public_url_configured = true;
         assert_eq!(
             from_file(&defaults).unwrap(),
             Loaded {
-                config: Config::default(),
+                config: configured,
                 warnings: Vec::new()
             }
         );
@@ -1066,6 +1089,7 @@ mod tests {
         let text = toml::to_string(&c).unwrap();
         let l = from_file(&text).unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        c.instance.public_url_configured = true;
         assert_eq!(l.config, c);
     }
 

@@ -3,6 +3,7 @@
 //! starts a server; `main.rs` only parses arguments and runs them.
 
 pub mod app;
+pub mod backup;
 pub mod blocks;
 pub mod cli;
 pub mod commands;
@@ -10,6 +11,8 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod frontmatter;
+pub mod identity;
 pub mod network;
 pub mod scheduler;
 pub mod users;
+pub mod wakeups;

@@ -3,27 +3,36 @@
 //! one database: the store flips each article exactly once, and queueing a
 //! change twice sends nothing twice.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use gazette_federation::FedContext;
 use gazette_store::Store;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
-/// Longest sleep between checks, so articles scheduled by another process or
-/// through the API are noticed promptly.
+/// Longest sleep between checks, should a wake-up be missed.
 const MAX_SLEEP: Duration = Duration::from_secs(5);
 
-/// Runs until `shutdown` changes to true.
-pub async fn run(store: Store, fed: FedContext, mut shutdown: watch::Receiver<bool>) {
+/// Runs until `shutdown` changes to true; `wake` makes it look again at
+/// once (another process wrote, see `crate::wakeups`).
+pub async fn run(store: Store, fed: FedContext, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
     loop {
-        match store.publish_due(Utc::now()).await {
-            Ok(ids) => {
-                for id in ids {
-                    tracing::info!(article = %id, "published scheduled article");
+        // A read first: woken by every commit on SQLite, the scheduler takes
+        // the write lock only when an article is due.
+        let due = match store.next_scheduled().await {
+            Ok(next) => next.is_some_and(|at| at <= Utc::now()),
+            Err(_) => true,
+        };
+        if due {
+            match store.publish_due(Utc::now()).await {
+                Ok(ids) => {
+                    for id in ids {
+                        tracing::info!(article = %id, "published scheduled article");
+                    }
                 }
+                Err(e) => tracing::warn!(error = %e, "publishing scheduled articles failed; will retry"),
             }
-            Err(e) => tracing::warn!(error = %e, "publishing scheduled articles failed; will retry"),
         }
         // The `Create`s of what was just published, and any change whose
         // deliveries were not queued yet (a crash right after a write, or a
@@ -35,6 +44,7 @@ pub async fn run(store: Store, fed: FedContext, mut shutdown: watch::Receiver<bo
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep.max(Duration::from_millis(50))) => {}
+            _ = wake.notified() => {}
             _ = shutdown.changed() => return,
         }
         if *shutdown.borrow() {

@@ -4,6 +4,7 @@
 
 mod articles;
 mod authors;
+mod changes;
 mod deliveries;
 mod dialect;
 mod error;
@@ -11,8 +12,10 @@ mod federation;
 mod feed_moderation;
 mod follower_pages;
 mod group_commit;
+mod identity;
 mod ids;
 mod interactions;
+mod maintenance;
 mod media;
 mod members;
 mod migrate;
@@ -36,6 +39,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use articles::{ArticlePage, ArticleQuery, ArticleView, PendingArticleEvent, TagCount};
+pub use changes::Changes;
 pub use deliveries::{
     Delivery, DeliveryOutcome, DeliveryRecord, DeliveryResult, DeliveryStatus, HostDeliveryStats, Recorded,
     RetryPolicy, inbox_host,
@@ -44,9 +48,10 @@ pub use error::{StoreError, StoreResult};
 pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationComment};
 pub use feed_moderation::ModeratedItem;
 pub use follower_pages::{FollowerCursor, FollowerFilter, FollowerPage};
+pub use identity::{PublicUrlSource, RecordedPublicUrl};
 pub use media::{MediaUse, NewMedia};
 pub use members::MemberHealth;
-pub use migrate::MIGRATIONS;
+pub use migrate::{MIGRATIONS, Migration};
 pub use network::Following;
 pub use password::{MIN_PASSWORD_CHARS, check_password};
 pub use reports::Report;
@@ -78,6 +83,25 @@ pub struct Store {
     backend: Backend,
     /// Member-article writes waiting for a shared transaction.
     items: std::sync::Arc<group_commit::ItemQueue>,
+    /// The URL connected to, for connections outside the pools (the
+    /// PostgreSQL listener of [`Store::changes`]).
+    url: ConnectUrl,
+}
+
+/// A database URL, kept out of `Debug` output (it may hold a password).
+#[derive(Clone)]
+struct ConnectUrl(std::sync::Arc<str>);
+
+impl ConnectUrl {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ConnectUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectUrl(…)")
+    }
 }
 
 impl Store {
@@ -148,6 +172,7 @@ impl Store {
             pool,
             backend,
             items: Default::default(),
+            url: ConnectUrl(url.into()),
         })
     }
 

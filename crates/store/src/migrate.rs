@@ -155,6 +155,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0025_tag_labels.sql"),
         postgres: include_str!("../../../migrations/postgres/0025_tag_labels.sql"),
     },
+    Migration {
+        version: 28,
+        description: "instance identity",
+        sqlite: include_str!("../../../migrations/sqlite/0028_instance_identity.sql"),
+        postgres: include_str!("../../../migrations/postgres/0028_instance_identity.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
@@ -191,6 +197,37 @@ impl Store {
             tracing::info!(items = indexed, "indexed shared feed items for search");
         }
         Ok(done)
+    }
+
+    /// The migrations [`Store::migrate`] would apply now, in order, without
+    /// applying any (nor creating the table that records them).
+    pub async fn pending_migrations(&self) -> StoreResult<Vec<&'static Migration>> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'gazette_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) AS n FROM information_schema.tables
+                 WHERE table_name = 'gazette_migrations' AND table_schema = current_schema()"
+            }
+        };
+        let n: i64 = sqlx::query(sql).fetch_one(&self.pool).await?.try_get("n")?;
+        let mut applied = Vec::new();
+        if n > 0 {
+            for row in sqlx::query("SELECT version FROM gazette_migrations")
+                .fetch_all(&self.pool)
+                .await?
+            {
+                let version: i64 = row.try_get("version")?;
+                if !MIGRATIONS.iter().any(|m| m.version == version) {
+                    return Err(StoreError::Migration(format!(
+                        "the database is at schema version {version}, newer than this Gazette knows; upgrade Gazette"
+                    )));
+                }
+                applied.push(version);
+            }
+        }
+        Ok(MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)).collect())
     }
 
     async fn migrate_locked(&self, conn: &mut sqlx::AnyConnection) -> StoreResult<Vec<i64>> {

@@ -146,6 +146,7 @@ async fn app() -> App {
             title: "Hello".into(),
             summary: "Summary".into(),
             body: "Body.".into(),
+            ..Default::default()
         }],
         author: "camille".into(),
         publish_at: Some((Utc::now() - Duration::hours(1)).to_rfc3339()),

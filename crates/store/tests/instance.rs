@@ -1,0 +1,107 @@
+//! The instance-wide rows and signals on SQLite and PostgreSQL: the public
+//! URL recorded once (the first process wins, a replacement says what it
+//! replaced), the change watch that wakes a server when another process
+//! queues work, and the blank check `gazette restore` relies on.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use gazette_store::testing::TestDb;
+use gazette_store::{Backend, PublicUrlSource, Store};
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db).await } })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db).await } })*
+        }
+    };
+}
+
+both!(
+    public_url_is_recorded_once,
+    another_connections_write_is_reported,
+    a_migrated_database_is_not_blank
+);
+
+async fn public_url_is_recorded_once(db: &TestDb) {
+    let store = &db.store;
+    assert_eq!(store.find_public_url().await.unwrap(), None);
+    let first = store
+        .record_public_url("http://127.0.0.1:8080", PublicUrlSource::Bound)
+        .await
+        .unwrap();
+    assert_eq!(first.url, "http://127.0.0.1:8080");
+    assert_eq!(first.source, PublicUrlSource::Bound);
+    // A second process recording its own URL gets the first one back.
+    let other = Store::connect(&db.url, 1).await.unwrap();
+    let second = other
+        .record_public_url("https://news.example.org", PublicUrlSource::Configured)
+        .await
+        .unwrap();
+    assert_eq!(second, first);
+    // Replacing says what was there.
+    let replaced = other
+        .replace_public_url("https://news.example.org", PublicUrlSource::Configured)
+        .await
+        .unwrap();
+    assert_eq!(replaced, Some(first));
+    let now = store.find_public_url().await.unwrap().unwrap();
+    assert_eq!(now.url, "https://news.example.org");
+    assert_eq!(now.source, PublicUrlSource::Configured);
+    other.close().await;
+}
+
+async fn another_connections_write_is_reported(db: &TestDb) {
+    let mut changes = db.store.changes().await.unwrap();
+    // Nothing written yet: nothing to report.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(400), changes.changed())
+            .await
+            .is_err(),
+        "a change reported before any write"
+    );
+    // Another process queues a delivery.
+    let other = Store::connect(&db.url, 1).await.unwrap();
+    other
+        .enqueue_delivery(
+            "https://news.example.org/activities/1",
+            "https://news.example.org/users/news",
+            "{}",
+            &["https://remote.example/inbox".to_owned()],
+        )
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), changes.changed())
+        .await
+        .expect("the write is reported")
+        .unwrap();
+    // What a woken server does first (publish what is due, claim deliveries)
+    // writes nothing when nothing is due, and must not wake it again: it
+    // would loop.
+    assert!(other.publish_due(chrono::Utc::now()).await.unwrap().is_empty());
+    other
+        .enqueue_delivery(
+            "https://news.example.org/activities/1",
+            "https://news.example.org/users/news",
+            "{}",
+            &["https://remote.example/inbox".to_owned()],
+        )
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(400), changes.changed())
+            .await
+            .is_err(),
+        "a change reported for writes that changed nothing"
+    );
+    other.close().await;
+}
+
+async fn a_migrated_database_is_not_blank(db: &TestDb) {
+    assert!(!db.store.is_blank().await.unwrap());
+    assert!(db.store.pending_migrations().await.unwrap().is_empty());
+}
