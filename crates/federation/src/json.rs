@@ -190,7 +190,7 @@ pub fn instance_actor(urls: &Urls, name: &str, public_key_pem: &str) -> Value {
         "@context": context(),
         "id": id,
         "type": "Application",
-        "preferredUsername": urls.host(),
+        "preferredUsername": urls.instance_username(),
         "name": name,
         "url": urls.url("/"),
         "inbox": urls.shared_inbox(),
@@ -307,4 +307,25 @@ pub fn activity(id: &str, kind: &str, actor: &str, object: Value, to: Value, cc:
 /// A `Tombstone` for a deleted article.
 pub fn tombstone(id: &str, deleted: DateTime<Utc>) -> Value {
     json!({ "id": id, "type": "Tombstone", "formerType": "Article", "deleted": time(deleted) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The instance actor's name is plain with or without a port in the
+    /// public URL; its id and inbox keep the port.
+    #[test]
+    fn instance_actor_has_a_plain_username() {
+        for (base, name) in [
+            ("https://news.example.org", "news.example.org"),
+            ("http://localhost:18080", "localhost"),
+        ] {
+            let urls = Urls::new(base);
+            let actor = instance_actor(&urls, urls.host(), "PEM");
+            assert_eq!(actor["preferredUsername"], name, "{base}");
+            assert_eq!(actor["id"], format!("{base}/actor"));
+            assert_eq!(actor["inbox"], format!("{base}/inbox"));
+        }
+    }
 }
