@@ -342,6 +342,17 @@ async fn every_request_to_a_gotosocial_like_peer_carries_the_user_agent() {
         .unwrap();
     assert_eq!(jrd["subject"], format!("acct:localhost@{gazette_host}"));
     assert_eq!(jrd["links"][0]["href"], server.url("/actor"));
+    // Its outbox exists (GoToSocial counts posts through it).
+    let outbox: Value = http
+        .get(server.url("/actor/outbox"))
+        .header("accept", AS2)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outbox["totalItems"], 0);
 
     // Alice follows the organisation: to verify the POST Gazette fetches her
     // actor (signed GET), then delivers the Accept to her own inbox.

@@ -98,6 +98,7 @@ pub fn router(config: FederationConfig<FedContext>) -> Router {
         .route("/.well-known/nodeinfo", get(routes::get_nodeinfo_links))
         .route("/nodeinfo/2.1", get(routes::get_nodeinfo))
         .route("/actor", get(routes::get_instance_actor))
+        .route("/actor/outbox", get(routes::get_instance_outbox))
         .route(
             "/inbox",
             post(inbox::post_inbox)

@@ -180,6 +180,19 @@ pub async fn get_nodeinfo(data: Data<FedContext>) -> Result<Response, Federation
     Ok(resp)
 }
 
+/// `GET /actor/outbox`: the instance actor publishes nothing, so an empty
+/// collection (GoToSocial counts an actor's posts through its outbox and
+/// logs a warning when it answers 404).
+pub async fn get_instance_outbox(data: Data<FedContext>) -> Response {
+    activity_response(&json!({
+        "@context": json::AS2,
+        "id": format!("{}/outbox", data.urls().instance_actor()),
+        "type": "OrderedCollection",
+        "totalItems": 0,
+        "orderedItems": [],
+    }))
+}
+
 /// `GET /actor`: the instance actor.
 pub async fn get_instance_actor(data: Data<FedContext>) -> Result<Response, FederationError> {
     let (public, _) = ensure_key(&data, INSTANCE_KEY).await?;
