@@ -51,6 +51,18 @@ impl DeliveryConfig {
 
     /// `Gazette/<version> (+<public URL>)`.
     pub fn user_agent(&self) -> String {
-        format!("Gazette/{} (+{})", env!("CARGO_PKG_VERSION"), self.public_url)
+        gazette_http::user_agent(&self.public_url)
+    }
+
+    /// The outgoing client's settings matching these, for a worker that
+    /// builds its own client ([`crate::Worker::new`]).
+    pub fn http(&self) -> gazette_http::HttpConfig {
+        gazette_http::HttpConfig {
+            public_url: self.public_url.clone(),
+            allow_private_addresses: self.allow_private_addresses,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            max_idle_per_host: self.per_host_concurrency,
+        }
     }
 }

@@ -5,8 +5,6 @@
 pub enum DeliveryError {
     #[error("delivery settings: {0}")]
     Config(String),
-    #[error("TLS setup: {0}")]
-    Tls(String),
-    #[error("HTTP client setup: {0}")]
-    Client(String),
+    #[error(transparent)]
+    Client(#[from] gazette_http::HttpError),
 }

@@ -15,7 +15,10 @@
 //! `<actor>#main-key`) and sends it through one pooled HTTP client, at most
 //! 64 requests at once and 8 per host per process. Each request carries
 //! `User-Agent: Gazette/<version> (+<public URL>)`; connecting may take 10 s
-//! and the whole request 30 s; redirects are not followed. Results are
+//! and the whole request 30 s; redirects are not followed. The client is the
+//! instance's one outgoing client (`gazette-http`, passed to
+//! [`Worker::with_client`]), so deliveries share its connections and its
+//! address guard with everything else the instance fetches. Results are
 //! written back in batches. A worker that dies (`kill -9`) leaves its claimed
 //! rows leased; when the lease ends any worker sends them. With PostgreSQL
 //! several `gazette serve` processes share the queue: claiming uses
@@ -54,13 +57,12 @@
 
 mod config;
 mod error;
-mod guard;
 mod send;
 mod signing;
 mod worker;
 
 pub use config::DeliveryConfig;
 pub use error::DeliveryError;
-pub use guard::{ForbiddenAddress, is_forbidden};
+pub use gazette_http::{ForbiddenAddress, is_forbidden};
 pub use signing::{KeyError, KeySource, SignError, SignedHeaders, Signer, SigningKey};
 pub use worker::{DeliveryHandle, Worker};

@@ -1,16 +1,15 @@
 //! One attempt: sign, POST, and sort the answer into delivered, retry
 //! later, or give up — the same split Mastodon makes.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use gazette_store::{Delivery, DeliveryOutcome};
 use reqwest::header::{CONTENT_TYPE, DATE, HOST};
 use reqwest::{StatusCode, Url};
 
+use gazette_http::{error_chain, find_forbidden};
+
 use crate::config::DeliveryConfig;
-use crate::error::DeliveryError;
-use crate::guard::{GuardedResolver, find_forbidden, is_forbidden};
 use crate::signing::{KeyError, KeySource, Signer};
 
 /// Response bytes read (and thrown away) so the connection can be reused.
@@ -22,34 +21,6 @@ const MAX_RESPONSE_BODY: usize = 64 * 1024;
 pub(crate) enum Attempt {
     Done(DeliveryOutcome),
     Release(String),
-}
-
-/// The shared HTTP client: one connection pool, timeouts, no redirects (a
-/// signed POST cannot follow one, and a redirect could lead past the address
-/// guard), no proxy from the environment (it would resolve names for us,
-/// past the guard), TLS with ring.
-pub(crate) fn build_client(config: &DeliveryConfig) -> Result<reqwest::Client, DeliveryError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier =
-        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| DeliveryError::Tls(e.to_string()))?;
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| DeliveryError::Tls(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    let mut builder = reqwest::Client::builder()
-        .user_agent(config.user_agent())
-        .connect_timeout(config.connect_timeout)
-        .timeout(config.request_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .pool_max_idle_per_host(config.per_host_concurrency)
-        .tls_backend_preconfigured(tls);
-    if !config.allow_private_addresses {
-        builder = builder.dns_resolver(GuardedResolver);
-    }
-    builder.build().map_err(|e| DeliveryError::Client(e.to_string()))
 }
 
 pub(crate) async fn attempt<K: KeySource>(
@@ -64,10 +35,9 @@ pub(crate) async fn attempt<K: KeySource>(
         _ => return abandon(format!("not an http(s) inbox URL: {}", d.inbox)),
     };
     if !config.allow_private_addresses
-        && let Some(ip) = host_ip(&url)
-        && is_forbidden(ip)
+        && let Err(forbidden) = gazette_http::check_url(&url)
     {
-        return abandon(format!("refusing to deliver to non-public address {ip}"));
+        return abandon(forbidden.to_string());
     }
     let key = match signer.key(&d.actor_id).await {
         Ok(key) => key,
@@ -118,12 +88,6 @@ pub(crate) async fn attempt<K: KeySource>(
     }
 }
 
-/// The address of an IP-literal URL (these never reach the resolver).
-fn host_ip(url: &Url) -> Option<std::net::IpAddr> {
-    let host = url.host_str()?;
-    host.trim_start_matches('[').trim_end_matches(']').parse().ok()
-}
-
 /// Mastodon's rule (`DeliveryWorker`): 2xx is delivered; 401, 408, 429 and
 /// 5xx other than 501 are worth retrying (401 often means the remote server
 /// has not fetched our key yet); any other 4xx and 501 are final. Redirects
@@ -160,26 +124,9 @@ fn retry_after(value: &str, now: std::time::SystemTime) -> Option<std::time::Dur
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
-/// An error and its causes on one line ("error sending request: … :
-/// Connection refused"), since reqwest's own message hides the cause.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncReadExt;
 
     #[test]
     fn retry_after_in_seconds_or_as_a_date() {
@@ -191,26 +138,6 @@ mod tests {
         assert_eq!(retry_after(&past, now), Some(std::time::Duration::ZERO));
         assert_eq!(retry_after("999999999", now), Some(MAX_RETRY_AFTER));
         assert_eq!(retry_after("soon", now), None);
-    }
-
-    /// reqwest without a TLS feature fails https URLs with "scheme is not
-    /// http"; ours must open a TLS handshake.
-    #[tokio::test]
-    async fn https_speaks_tls() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let config = DeliveryConfig {
-            allow_private_addresses: true,
-            ..DeliveryConfig::new("https://here.example")
-        };
-        let client = build_client(&config).unwrap();
-        let request = tokio::spawn(async move { client.get(format!("https://localhost:{port}/")).send().await });
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut first = [0u8; 1];
-        socket.read_exact(&mut first).await.unwrap();
-        assert_eq!(first[0], 0x16, "a TLS handshake record");
-        drop(socket);
-        assert!(request.await.unwrap().is_err());
     }
 
     #[test]

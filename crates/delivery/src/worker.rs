@@ -77,7 +77,23 @@ impl DeliveryHandle {
 }
 
 impl<K: KeySource> Worker<K> {
+    /// A worker with its own client, built from `config` (see
+    /// [`DeliveryConfig::http`]); a server passes its shared client to
+    /// [`Worker::with_client`] instead.
     pub fn new(store: Store, config: DeliveryConfig, keys: K) -> Result<Self, DeliveryError> {
+        let client = gazette_http::build_client(&config.http())?;
+        Self::with_client(store, config, keys, client)
+    }
+
+    /// A worker sending through `client`, which must come from
+    /// `gazette_http::build_client` (User-Agent, no redirects, address guard);
+    /// `config.allow_private_addresses` should match the client's.
+    pub fn with_client(
+        store: Store,
+        config: DeliveryConfig,
+        keys: K,
+        client: reqwest::Client,
+    ) -> Result<Self, DeliveryError> {
         if config.concurrency == 0 || config.per_host_concurrency == 0 {
             return Err(DeliveryError::Config("concurrency must be at least 1".into()));
         }
@@ -87,7 +103,6 @@ impl<K: KeySource> Worker<K> {
                 config.lease, config.request_timeout
             )));
         }
-        let client = send::build_client(&config)?;
         let signer = Signer::new(keys, config.key_cache_ttl);
         let hosts = Arc::new(HostSlots {
             per_host: config.per_host_concurrency,

@@ -56,6 +56,15 @@ pub struct NetworkSettings {
 }
 
 impl FederationSettings {
+    /// The outgoing client's settings for this instance: its User-Agent, and
+    /// the address guard unless private addresses are allowed.
+    pub fn http_config(&self) -> gazette_http::HttpConfig {
+        gazette_http::HttpConfig {
+            allow_private_addresses: self.allow_private_addresses,
+            ..gazette_http::HttpConfig::new(self.public_url.clone())
+        }
+    }
+
     /// Production defaults for an instance at `public_url`: private addresses
     /// refused, replies shown at once.
     pub fn new(public_url: &str) -> Self {
@@ -130,6 +139,10 @@ struct Inner {
     store: Store,
     urls: Urls,
     settings: FederationSettings,
+    /// The instance's one outgoing client (`gazette-http`).
+    http: reqwest::Client,
+    /// Local keys being generated (see [`crate::keys::KeyGeneration`]).
+    key_generation: crate::keys::KeyGeneration,
     /// Called after deliveries were queued, to wake the delivery worker.
     on_enqueued: Arc<dyn Fn() + Send + Sync>,
     /// Remote actors being fetched for the first time (see [`FirstFetches`]).
@@ -146,12 +159,22 @@ struct Inner {
 }
 
 impl FedContext {
-    pub fn new(store: Store, settings: FederationSettings, on_enqueued: Arc<dyn Fn() + Send + Sync>) -> Self {
+    /// `http` is the instance's outgoing client, built by
+    /// `gazette_http::build_client(&settings.http_config())` once per
+    /// process and shared with the delivery worker.
+    pub fn new(
+        store: Store,
+        settings: FederationSettings,
+        http: reqwest::Client,
+        on_enqueued: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
         let urls = Urls::new(&settings.public_url);
         FedContext(Arc::new(Inner {
             store,
             urls,
             settings,
+            http,
+            key_generation: Default::default(),
             on_enqueued,
             first_fetches: FirstFetches::default(),
             actor_cache: ActorCache::default(),
@@ -171,6 +194,17 @@ impl FedContext {
 
     pub fn settings(&self) -> &FederationSettings {
         &self.0.settings
+    }
+
+    /// The instance's one outgoing client: every request to another server
+    /// goes through it (activitypub_federation's too, see
+    /// [`crate::federation_config`]).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.0.http
+    }
+
+    pub(crate) fn key_generation(&self) -> &crate::keys::KeyGeneration {
+        &self.0.key_generation
     }
 
     /// Whether new followers wait for an editor's approval now: the value an

@@ -18,7 +18,12 @@ pub enum FederationError {
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("federation library: {0}")]
-    Library(#[from] activitypub_federation::error::Error),
+    Library(activitypub_federation::error::Error),
+    /// Another server answered with an error, or could not be reached: the
+    /// message names the host, the HTTP status and the server's own message
+    /// ("social.example answered HTTP 500 Internal Server Error: …").
+    #[error("{0}")]
+    Remote(String),
     /// Too many requests from the sender: retry after this many seconds.
     #[error("{1}")]
     RateLimited(u64, String),
@@ -29,6 +34,18 @@ pub enum FederationError {
 impl FederationError {
     pub fn bad_request(msg: impl Into<String>) -> Self {
         FederationError::Refused(StatusCode::BAD_REQUEST, msg.into())
+    }
+}
+
+/// A library error that came from talking to another server becomes
+/// [`FederationError::Remote`] with what the server answered (see
+/// [`crate::remote_status`]); other library errors stay as they are.
+impl From<activitypub_federation::error::Error> for FederationError {
+    fn from(e: activitypub_federation::error::Error) -> Self {
+        match crate::remote_status::remote_problem(&e) {
+            Some(problem) => FederationError::Remote(problem),
+            None => FederationError::Library(e),
+        }
     }
 }
 
@@ -58,6 +75,9 @@ impl IntoResponse for FederationError {
                     .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*secs));
                 return r;
             }
+            // The sender's actor or key could not be fetched: we cannot
+            // verify the request, so it is refused, not failed.
+            FederationError::Remote(m) => (StatusCode::UNAUTHORIZED, format!("cannot verify the sender: {m}")),
             FederationError::Store(StoreError::NotFound { .. }) => (StatusCode::NOT_FOUND, self.to_string()),
             // e.g. an `Update` of a reply by someone other than its author.
             FederationError::Store(StoreError::Conflict { message, .. }) => (StatusCode::CONFLICT, message.clone()),

@@ -193,7 +193,7 @@ pub fn instance_actor(urls: &Urls, name: &str, public_key_pem: &str) -> Value {
         "@context": context(),
         "id": id,
         "type": "Application",
-        "preferredUsername": urls.host(),
+        "preferredUsername": urls.instance_username(),
         "name": name,
         "url": urls.url("/"),
         "inbox": urls.shared_inbox(),
@@ -814,5 +814,21 @@ mod tests {
             attached_images(&o, Some("https://a.example/2.png")),
             "<p><img src=\"https://a.example/1.png\" alt=\"A &quot;cat&quot;\" loading=\"lazy\"></p>"
         );
+    }
+
+    /// The instance actor's name is plain with or without a port in the
+    /// public URL; its id and inbox keep the port.
+    #[test]
+    fn instance_actor_has_a_plain_username() {
+        for (base, name) in [
+            ("https://news.example.org", "news.example.org"),
+            ("http://localhost:18080", "localhost"),
+        ] {
+            let urls = Urls::new(base);
+            let actor = instance_actor(&urls, urls.host(), "PEM");
+            assert_eq!(actor["preferredUsername"], name, "{base}");
+            assert_eq!(actor["id"], format!("{base}/actor"));
+            assert_eq!(actor["inbox"], format!("{base}/inbox"));
+        }
     }
 }

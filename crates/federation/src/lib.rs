@@ -16,10 +16,12 @@ pub mod local;
 pub mod network;
 pub mod outbound;
 pub mod remote;
+mod remote_status;
 pub mod routes;
 pub mod safety;
 pub mod signed_fetch;
 pub mod urls;
+pub mod webfinger;
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use axum::Router;
@@ -43,12 +45,16 @@ pub use urls::Urls;
 /// the instance actor signing fetches, the domain blocks and allowlist
 /// checked before every fetch ([`safety::SafetyVerifier`]), and `debug`
 /// (http, private addresses) only when `allow_private_addresses` is set,
-/// which only tests do. Fetches keep the library's limits: 10 seconds per
-/// request, 1 MiB per response, 20 fetches per incoming request.
+/// which only tests do. The library sends through the instance's one
+/// outgoing client ([`FedContext::http`]: User-Agent, address guard, no
+/// redirects), with error answers turned into errors that name the host,
+/// the status and the remote message ([`remote_status`]). Fetches keep the
+/// library's limits: 10 seconds per request, 1 MiB per response, 20 fetches
+/// per incoming request.
 pub async fn federation_config(ctx: FedContext) -> Result<FederationConfig<FedContext>, FederationError> {
     install_crypto_provider();
     let urls = ctx.urls().clone();
-    let (public, private) = keys::ensure_key(ctx.store(), keys::INSTANCE_KEY).await?;
+    let (public, private) = keys::ensure_key(&ctx, keys::INSTANCE_KEY).await?;
     let instance = remote::InstanceActor {
         id: Url::parse(&urls.instance_actor())?,
         inbox: Url::parse(&urls.shared_inbox())?,
@@ -58,8 +64,12 @@ pub async fn federation_config(ctx: FedContext) -> Result<FederationConfig<FedCo
     let debug = ctx.settings().allow_private_addresses;
     let verifier = safety::SafetyVerifier::new(&ctx);
     let allow_http = debug || urls.base().starts_with("http://");
+    let client = reqwest_middleware::ClientBuilder::new(ctx.http().clone())
+        .with(remote_status::ErrorStatuses)
+        .build();
     FederationConfig::builder()
         .domain(urls.host())
+        .client(client)
         .app_data(ctx)
         .signed_fetch_actor(&instance)
         .debug(debug)
@@ -88,6 +98,7 @@ pub fn router(config: FederationConfig<FedContext>) -> Router {
         .route("/.well-known/nodeinfo", get(routes::get_nodeinfo_links))
         .route("/nodeinfo/2.1", get(routes::get_nodeinfo))
         .route("/actor", get(routes::get_instance_actor))
+        .route("/actor/outbox", get(routes::get_instance_outbox))
         .route(
             "/inbox",
             post(inbox::post_inbox)

@@ -77,17 +77,17 @@ pub async fn local_actor_by_id(ctx: &FedContext, actor_id: &str) -> Result<Optio
 /// The private key (PEM) of the local actor with id `actor_id`, for signing.
 pub async fn private_key_for(ctx: &FedContext, actor_id: &str) -> Result<Option<String>, FederationError> {
     if actor_id == ctx.urls().instance_actor() {
-        return Ok(Some(ensure_key(ctx.store(), crate::keys::INSTANCE_KEY).await?.1));
+        return Ok(Some(ensure_key(ctx, crate::keys::INSTANCE_KEY).await?.1));
     }
     match local_actor_by_id(ctx, actor_id).await? {
-        Some(actor) => Ok(Some(ensure_key(ctx.store(), &actor.key_name()).await?.1)),
+        Some(actor) => Ok(Some(ensure_key(ctx, &actor.key_name()).await?.1)),
         None => Ok(None),
     }
 }
 
 /// The actor document of a local actor.
 pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, FederationError> {
-    let (public_key_pem, _) = ensure_key(ctx.store(), &actor.key_name()).await?;
+    let (public_key_pem, _) = ensure_key(ctx, &actor.key_name()).await?;
     let store = ctx.store();
     let manually_approves_followers = ctx.manually_approves_followers().await?;
     Ok(match actor {

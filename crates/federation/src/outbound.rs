@@ -13,7 +13,6 @@ use crate::local::LocalActor;
 use crate::remote::DbRemoteActor;
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
-use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
 
 /// The AS2 JSON of a local article as it is now.
 pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, FederationError> {
@@ -344,7 +343,16 @@ pub async fn resolve_actor(data: &Data<FedContext>, target: &str) -> Result<Remo
                 "`{target}` is not a handle such as @name@example.org or an actor URL"
             )));
         }
-        webfinger_resolve_actor::<FedContext, DbRemoteActor>(handle, data).await?
+        match handle.split_once('@') {
+            Some((user, host)) if !user.is_empty() && !host.is_empty() && !host.contains('@') => {
+                crate::webfinger::resolve(data, user, host).await?
+            }
+            _ => {
+                return Err(FederationError::bad_request(format!(
+                    "`{target}` is not a handle such as @name@example.org or an actor URL"
+                )));
+            }
+        }
     };
     Ok(actor.actor)
 }

@@ -80,13 +80,15 @@ pub async fn get_webfinger(
     } else if let Some(user) = urls.local_username(resource) {
         user.to_owned()
     } else if resource == urls.instance_actor() {
-        urls.host().to_owned()
+        urls.instance_username()
     } else {
         return Err(FederationError::NotFound);
     };
-    let (subject, self_href, profile) = if username == urls.host() {
+    // The instance actor; `acct:host:port@host:port` is its name from
+    // before it had a plain one.
+    let (subject, self_href, profile) = if username == urls.instance_username() || username == urls.host() {
         (
-            format!("acct:{}@{}", urls.host(), urls.host()),
+            format!("acct:{}@{}", urls.instance_username(), urls.host()),
             urls.instance_actor(),
             urls.url("/"),
         )
@@ -178,9 +180,22 @@ pub async fn get_nodeinfo(data: Data<FedContext>) -> Result<Response, Federation
     Ok(resp)
 }
 
+/// `GET /actor/outbox`: the instance actor publishes nothing, so an empty
+/// collection (GoToSocial counts an actor's posts through its outbox and
+/// logs a warning when it answers 404).
+pub async fn get_instance_outbox(data: Data<FedContext>) -> Response {
+    activity_response(&json!({
+        "@context": json::AS2,
+        "id": format!("{}/outbox", data.urls().instance_actor()),
+        "type": "OrderedCollection",
+        "totalItems": 0,
+        "orderedItems": [],
+    }))
+}
+
 /// `GET /actor`: the instance actor.
 pub async fn get_instance_actor(data: Data<FedContext>) -> Result<Response, FederationError> {
-    let (public, _) = ensure_key(data.store(), INSTANCE_KEY).await?;
+    let (public, _) = ensure_key(&data, INSTANCE_KEY).await?;
     Ok(activity_response(&json::instance_actor(
         data.urls(),
         data.urls().host(),

@@ -30,6 +30,32 @@ impl Urls {
         rest.split('/').next().unwrap_or(rest)
     }
 
+    /// The instance actor's `preferredUsername`: the host name without its
+    /// port, in the characters every server accepts in a username (letters,
+    /// digits, `_`, `.`, `-`; anything else becomes `-`). GoToSocial reads
+    /// `localhost:18080` as a URL and refuses the actor.
+    pub fn instance_username(&self) -> String {
+        let host = self.host();
+        let name = match host.rsplit_once(':') {
+            // `[::1]:8080` → `[::1]`; a bare IPv6 literal keeps its colons here.
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':') => name,
+            _ => host,
+        };
+        let name: String = name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        if name.is_empty() { "instance".to_owned() } else { name }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -145,5 +171,22 @@ mod tests {
             u.local_article_slug("http://localhost:8081/articles/hello/fr"),
             Some("hello")
         );
+    }
+
+    /// A plain name whatever the public URL: GoToSocial refuses
+    /// `localhost:18080` as a username.
+    #[test]
+    fn instance_username_is_plain() {
+        for (base, name) in [
+            ("https://news.example.org", "news.example.org"),
+            ("https://news.example.org/", "news.example.org"),
+            ("http://localhost:18080", "localhost"),
+            ("http://127.0.0.1:8081", "127.0.0.1"),
+            ("http://[::1]:8080", "--1"),
+        ] {
+            let got = Urls::new(base).instance_username();
+            assert_eq!(got, name, "{base}");
+            assert!(got.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)));
+        }
     }
 }

@@ -82,16 +82,30 @@ pub fn federation_settings(config: &Config) -> FederationSettings {
     settings
 }
 
+/// The instance's one outgoing client (User-Agent, timeouts, no redirects,
+/// the private-address guard unless `allow_private_addresses`): built once
+/// per process, shared by federation, the web layer and the delivery worker.
+pub fn http_client(config: &Config) -> Result<gazette_http::Client, CliError> {
+    gazette_http::build_client(&federation_settings(config).http_config())
+        .map_err(|e| CliError::Federation(e.to_string()))
+}
+
 /// A federation context for commands that change articles outside the
 /// server (their deliveries are queued; a running server sends them).
-pub fn fed_context(config: &Config, store: &Store) -> FedContext {
-    FedContext::new(store.clone(), federation_settings(config), Arc::new(|| {}))
+pub fn fed_context(config: &Config, store: &Store) -> Result<FedContext, CliError> {
+    Ok(FedContext::new(
+        store.clone(),
+        federation_settings(config),
+        http_client(config)?,
+        Arc::new(|| {}),
+    ))
 }
 
 /// The web layer's state for `config`.
 pub async fn web_state(
     config: &Config,
     store: Store,
+    http: gazette_http::Client,
     on_enqueued: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<AppState, CliError> {
     let templates = Templates::load(config.theme.dir.as_deref()).map_err(CliError::Theme)?;
@@ -122,7 +136,7 @@ pub async fn web_state(
             ..AdminSettings::default()
         },
     };
-    AppState::build(store, app, templates, federation_settings(config), on_enqueued)
+    AppState::build(store, app, templates, federation_settings(config), http, on_enqueued)
         .await
         .map_err(|e| CliError::Federation(e.to_string()))
 }
@@ -160,7 +174,15 @@ pub async fn serve(
     // A fallback: `wakeups` starts the worker within a moment of any write.
     delivery_config.poll_interval = Duration::from_secs(config.federation.delivery_poll_seconds);
     delivery_config.retry.backoff_unit = Duration::from_millis(config.federation.delivery_backoff_unit_ms);
-    let worker = Worker::new(store.clone(), delivery_config, FedKeys(fed_context(config, &store)))
+    // One client for everything the server sends or fetches.
+    let http = http_client(config)?;
+    let keys = FedKeys(FedContext::new(
+        store.clone(),
+        federation_settings(config),
+        http.clone(),
+        Arc::new(|| {}),
+    ));
+    let worker = Worker::with_client(store.clone(), delivery_config, keys, http.clone())
         .map_err(|e| CliError::Federation(e.to_string()))?;
     let handle = worker.handle();
     let wake_scheduler = Arc::new(tokio::sync::Notify::new());
@@ -179,7 +201,7 @@ pub async fn serve(
         }
     }));
     crate::network::check_username(config, &store).await?;
-    let state = web_state(config, store.clone(), Arc::new(move || handle.wake())).await?;
+    let state = web_state(config, store.clone(), http, Arc::new(move || handle.wake())).await?;
     let fed = state.fed().clone();
     let backfill = match config.network.enabled {
         true => {

@@ -43,7 +43,7 @@ async fn act(store: &Store, config: &Config, action: Action) -> Result<(), CliEr
             );
         }
         Action::Block(BlockCommand::Actor { target, reason }) => {
-            let fed = gazette_federation::federation_config(app::fed_context(config, store))
+            let fed = gazette_federation::federation_config(app::fed_context(config, store)?)
                 .await
                 .map_err(federation)?;
             let data = fed.to_request_data();
@@ -61,7 +61,7 @@ async fn act(store: &Store, config: &Config, action: Action) -> Result<(), CliEr
             println!("unblocked {}", gazette_store::normalise_domain(&domain)?);
         }
         Action::Unblock(UnblockCommand::Actor { target }) => {
-            let fed = gazette_federation::federation_config(app::fed_context(config, store))
+            let fed = gazette_federation::federation_config(app::fed_context(config, store)?)
                 .await
                 .map_err(federation)?;
             let data = fed.to_request_data();

@@ -378,7 +378,7 @@ pub(crate) async fn publish_parsed(
             bytes,
         });
     }
-    let fed = app::fed_context(config, store);
+    let fed = app::fed_context(config, store)?;
     if !update {
         let article = store.create_article_with_media(&new, &media).await?;
         gazette_federation::federate_changes(&fed).await;
@@ -480,7 +480,7 @@ async fn article(store: &Store, config: &Config, cmd: ArticleCommand) -> Result<
             }
             let before = a;
             let a = store.set_article_status(&before.id, ArticleStatus::Deleted).await?;
-            gazette_federation::federate_changes(&app::fed_context(config, store)).await;
+            gazette_federation::federate_changes(&app::fed_context(config, store)?).await;
             println!("deleted (its URL now answers 410 Gone):");
             println!("{}", article_url(config, &a));
             Ok(())
@@ -528,7 +528,7 @@ async fn token(store: &Store, cmd: TokenCommand) -> Result<(), CliError> {
 
 /// Follows or unfollows `target` as the organisation; the running server delivers the activity.
 async fn follow(store: &Store, config: &Config, target: &str, follow: bool) -> Result<(), CliError> {
-    let fed = gazette_federation::federation_config(app::fed_context(config, store))
+    let fed = gazette_federation::federation_config(app::fed_context(config, store)?)
         .await
         .map_err(|e| CliError::Federation(e.to_string()))?;
     let data = fed.to_request_data();
@@ -561,7 +561,7 @@ async fn interaction(
 ) -> Result<(), CliError> {
     let store = app::open_store(config).await?;
     let result = async {
-        let fed = gazette_federation::federation_config(app::fed_context(config, &store))
+        let fed = gazette_federation::federation_config(app::fed_context(config, &store)?)
             .await
             .map_err(|e| CliError::Federation(e.to_string()))?;
         let data = fed.to_request_data();
@@ -593,7 +593,7 @@ async fn interaction(
 }
 
 async fn followers(store: &Store, config: &Config, cmd: FollowersCommand) -> Result<(), CliError> {
-    let fed = app::fed_context(config, store);
+    let fed = app::fed_context(config, store)?;
     let fed_err = |e: gazette_federation::FederationError| CliError::Federation(e.to_string());
     match cmd {
         FollowersCommand::List { pending, actor } => {

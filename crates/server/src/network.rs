@@ -59,7 +59,7 @@ fn coordinator(config: &Config) -> Result<(), CliError> {
 }
 
 async fn act(store: &Store, config: &Config, cmd: NetworkCommand) -> Result<(), CliError> {
-    let ctx = app::fed_context(config, store);
+    let ctx = app::fed_context(config, store)?;
     match cmd {
         NetworkCommand::Join { target } => {
             let fed = gazette_federation::federation_config(ctx)

@@ -2,19 +2,17 @@
 //! we look up their server's follow page (the OStatus subscribe template in
 //! their WebFinger) and send them there to confirm. Works without JavaScript.
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use gazette_federation::FederationError;
 use serde::{Deserialize, Serialize};
 
 use crate::{AppState, PageError};
 
 const SUBSCRIBE_REL: &str = "http://ostatus.org/schema/1.0/subscribe";
-/// WebFinger documents are small; anything bigger is not one.
-const MAX_WEBFINGER_BYTES: usize = 64 * 1024;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/follow", get(get_follow))
@@ -87,65 +85,22 @@ fn parse_handle(handle: &str) -> Option<(&str, &str)> {
 }
 
 /// The reader's server's follow page for `ours`, or why it cannot be found.
+/// The lookup goes through the instance's one client: blocked hosts are not
+/// asked, and the address guard checks each connection (a name is resolved
+/// once per connection, so no second lookup can lead elsewhere).
 async fn subscribe_url(state: &AppState, user: &str, host: &str, ours: &str) -> Result<String, String> {
     let allow_private = state.fed().settings().allow_private_addresses;
-    // Servers we do not federate with (blocked, or not on the allowlist) are not asked.
-    if gazette_federation::safety::check_host(state.fed(), host).await.is_err() {
-        return Err(format!("{host} is not a server this one federates with"));
-    }
-    // Refuse to be used to probe the local network: every address the host
-    // resolves to must be public (tests on loopback allow private ones).
-    let port = host.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok());
-    let name = port.map_or(host, |_| host.rsplit_once(':').map_or(host, |(h, _)| h));
-    let addrs = tokio::net::lookup_host((name, port.unwrap_or(443)))
-        .await
-        .map_err(|e| format!("{host} cannot be found ({e})"))?;
-    for addr in addrs {
-        if !allow_private && gazette_delivery::is_forbidden(addr.ip()) {
-            return Err(format!("{host} is not a public address"));
+    let doc = match gazette_federation::webfinger::lookup(state.fed(), user, host).await {
+        Ok(doc) => doc,
+        Err(FederationError::Refused(StatusCode::FORBIDDEN, _)) => {
+            return Err(format!("{host} is not a server this one federates with"));
         }
-    }
-    let scheme = if allow_private { "http" } else { "https" };
-    let url = format!("{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}");
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(8))
-        // Redirects only within the host whose addresses were checked above:
-        // another host could resolve to a private address.
-        .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= 3 {
-                attempt.error("too many redirects")
-            } else if attempt.url().host_str() == attempt.previous().first().and_then(|u| u.host_str()) {
-                attempt.follow()
-            } else {
-                attempt.stop()
-            }
-        }))
-        .user_agent(format!(
-            "Gazette/{} (+{})",
-            env!("CARGO_PKG_VERSION"),
-            state.config().public_url
-        ))
-        .build()
-        .map_err(|e| format!("internal error ({e})"))?;
-    let mut resp = client
-        .get(&url)
-        .header("Accept", "application/jrd+json, application/json")
-        .send()
-        .await
-        .map_err(|e| format!("{host} did not answer ({e})"))?;
-    if !resp.status().is_success() {
-        return Err(format!("{host} answered {}", resp.status()));
-    }
-    // Read at most MAX_WEBFINGER_BYTES, however long the body claims or turns out to be.
-    let mut bytes = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{host}: {e}"))? {
-        if bytes.len() + chunk.len() > MAX_WEBFINGER_BYTES {
-            return Err(format!("{host} sent an oversized answer"));
+        Err(e @ (FederationError::Store(_) | FederationError::Internal(_))) => {
+            tracing::error!(error = %e, "follow page: lookup failed on our side");
+            return Err("internal error".to_owned());
         }
-        bytes.extend_from_slice(&chunk);
-    }
-    let doc: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|_| format!("{host} sent no WebFinger document"))?;
+        Err(e) => return Err(e.to_string()),
+    };
     let template = doc["links"]
         .as_array()
         .and_then(|links| links.iter().find(|l| l["rel"] == SUBSCRIBE_REL))

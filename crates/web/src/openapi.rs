@@ -82,6 +82,7 @@ pub(crate) fn document(public_url: &str) -> Value {
                     "content": { "application/json": { "schema": schema("Error") } }
                 },
                 "NotFound": { "description": "No such resource (`not_found`)", "content": { "application/json": { "schema": schema("Error") } } },
+                "RemoteFailed": { "description": "Another server answered with an error or could not be reached (`remote_failed`); the message names the host, the HTTP status and the server's own message", "content": { "application/json": { "schema": schema("Error") } } },
                 "Conflict": { "description": "A unique value is taken (`conflict`, e.g. field `slug` or `username`), or the article changed since the given version (`stale_version`)", "content": { "application/json": { "schema": schema("Error") } } },
                 "TooLarge": { "description": "The body or file is over the limit (`too_large`, field `file` for uploads)", "content": { "application/json": { "schema": schema("Error") } } },
                 "UnsupportedMediaType": { "description": "Wrong body type, or an upload that is not a JPEG, PNG, GIF or WebP image (`unsupported_media_type`, field `file`)", "content": { "application/json": { "schema": schema("Error") } } },
@@ -505,7 +506,8 @@ fn follower_paths() -> Value {
                     "201": { "description": "Queued for delivery", "content": { "application/json": { "schema": interaction_schema() } } },
                     "401": response("Unauthorized"),
                     "409": response("Conflict"),
-                    "422": response("ValidationFailed")
+                    "422": response("ValidationFailed"),
+                    "502": response("RemoteFailed")
                 }
             }
         },

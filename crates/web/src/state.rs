@@ -91,15 +91,17 @@ const MEDIA_CACHE_MAX: usize = 10_000;
 
 impl AppState {
     /// Builds the state, including federation (the instance actor's key is
-    /// created on first start). `on_enqueued` wakes the delivery worker.
+    /// created on first start). `http` is the instance's one outgoing client
+    /// (see `gazette_http`); `on_enqueued` wakes the delivery worker.
     pub async fn build(
         store: Store,
         config: AppConfig,
         templates: Templates,
         federation: FederationSettings,
+        http: reqwest::Client,
         on_enqueued: Arc<dyn Fn() + Send + Sync>,
     ) -> Result<Self, FederationError> {
-        let fed = FedContext::new(store.clone(), federation, on_enqueued);
+        let fed = FedContext::new(store.clone(), federation, http, on_enqueued);
         let federation = gazette_federation::federation_config(fed.clone()).await?;
         Ok(AppState(Arc::new(Inner {
             store,

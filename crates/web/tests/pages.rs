@@ -219,9 +219,17 @@ async fn app_with(theme_dir: Option<&Path>) -> App {
     let templates = Templates::load(theme_dir).unwrap();
     let config = config(theme_dir);
     let federation = gazette_federation::FederationSettings::new(&config.public_url);
-    let state = AppState::build(store.clone(), config, templates, federation, std::sync::Arc::new(|| {}))
-        .await
-        .unwrap();
+    let http = gazette_http::build_client(&federation.http_config()).unwrap();
+    let state = AppState::build(
+        store.clone(),
+        config,
+        templates,
+        federation,
+        http,
+        std::sync::Arc::new(|| {}),
+    )
+    .await
+    .unwrap();
     App {
         router: gazette_web::router(state),
         store,

@@ -92,6 +92,9 @@ fn federation_error(e: FederationError) -> ApiError {
     match e {
         FederationError::Store(e) => e.into(),
         FederationError::Internal(e) => ApiError::internal(e),
+        // Another server answered with an error or could not be reached: the
+        // message names it, its status and its own message.
+        FederationError::Remote(m) => ApiError::new(StatusCode::BAD_GATEWAY, "remote_failed", m),
         FederationError::Refused(StatusCode::CONFLICT, m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
         FederationError::Refused(StatusCode::NOT_FOUND, m) => ApiError::not_found(m),
         other => ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "object", other.to_string()),

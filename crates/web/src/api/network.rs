@@ -37,6 +37,9 @@ pub(crate) fn federation_error(e: FederationError, field: &'static str) -> ApiEr
     match e {
         FederationError::Store(e) => e.into(),
         FederationError::Internal(e) => ApiError::internal(e),
+        // Another server answered with an error or could not be reached: the
+        // message names it, its status and its own message.
+        FederationError::Remote(m) => ApiError::new(StatusCode::BAD_GATEWAY, "remote_failed", m),
         FederationError::NotFound => ApiError::not_found("not found"),
         FederationError::Refused(StatusCode::NOT_FOUND, m) => ApiError::not_found(m),
         FederationError::Refused(StatusCode::CONFLICT, m) => ApiError::new(StatusCode::CONFLICT, "wrong_state", m),

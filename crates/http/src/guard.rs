@@ -1,10 +1,11 @@
-//! The SSRF guard: an inbox URL comes from a remote actor document, so
-//! anyone could point us at `http://127.0.0.1:5432/` or a cloud metadata
-//! address. Deliveries go only to public addresses, unless the operator (or
-//! a test) allows private ones. The check sits in the HTTP client's DNS
-//! resolver, so the address checked is the address connected to (no DNS
-//! rebinding between a check and the connection); IP literals never reach
-//! the resolver and are checked before sending.
+//! The SSRF guard: inboxes, actor ids and WebFinger hosts come from remote
+//! documents or from readers, so anyone could point us at
+//! `http://127.0.0.1:5432/` or a cloud metadata address. Requests go only to
+//! public addresses, unless the operator (or a test) allows private ones.
+//! The check sits in the client's DNS resolver, so the address checked is the
+//! address connected to (no DNS rebinding between a check and the
+//! connection); IP literals never reach the resolver: [`check_url`] refuses
+//! them before sending.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -12,13 +13,13 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Every address a name resolved to was refused.
 #[derive(Debug, thiserror::Error)]
-#[error("refusing to deliver to {host}: it resolves only to non-public addresses ({addrs})")]
+#[error("refusing to connect to {host}: it resolves only to non-public addresses ({addrs})")]
 pub struct ForbiddenAddress {
     pub host: String,
     pub addrs: String,
 }
 
-/// True when `ip` must not be delivered to: loopback, private, link-local,
+/// True when `ip` must not be connected to: loopback, private, link-local,
 /// multicast, unspecified, shared (CGNAT), documentation, benchmarking,
 /// reserved, unique-local; IPv4 embedded in IPv6 is judged as IPv4.
 pub fn is_forbidden(ip: IpAddr) -> bool {
@@ -95,8 +96,23 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// Refuses a URL whose host is a non-public IP literal (names are checked
+/// by the resolver when connecting).
+pub fn check_url(url: &reqwest::Url) -> Result<(), ForbiddenAddress> {
+    let Some(host) = url.host_str() else {
+        return Ok(());
+    };
+    match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        Ok(ip) if is_forbidden(ip) => Err(ForbiddenAddress {
+            host: host.to_owned(),
+            addrs: ip.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The [`ForbiddenAddress`] somewhere in an error's chain of causes.
-pub(crate) fn find_forbidden<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a ForbiddenAddress> {
+pub fn find_forbidden<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a ForbiddenAddress> {
     let mut current = Some(error);
     while let Some(e) = current {
         if let Some(f) = e.downcast_ref::<ForbiddenAddress>() {
@@ -161,5 +177,15 @@ mod tests {
         let forbidden = find_forbidden(err.as_ref()).unwrap();
         assert_eq!(forbidden.host, "localhost");
         assert!(forbidden.to_string().contains("127.0.0.1"), "{forbidden}");
+    }
+
+    #[test]
+    fn ip_literals_are_checked_before_sending() {
+        for url in ["http://127.0.0.1:8080/inbox", "http://[::1]/x", "https://10.0.0.1/"] {
+            assert!(check_url(&url.parse().unwrap()).is_err(), "{url}");
+        }
+        for url in ["https://1.1.1.1/inbox", "https://social.example/inbox"] {
+            assert!(check_url(&url.parse().unwrap()).is_ok(), "{url}");
+        }
     }
 }
