@@ -149,6 +149,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0024_feed_text_index.sql"),
         postgres: include_str!("../../../migrations/postgres/0024_feed_text_index.sql"),
     },
+    Migration {
+        version: 26,
+        description: "hostile clients: sign-in counters, token owners and expiry, health probe",
+        sqlite: include_str!("../../../migrations/sqlite/0026_hostile_clients.sql"),
+        postgres: include_str!("../../../migrations/postgres/0026_hostile_clients.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
