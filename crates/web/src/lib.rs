@@ -8,11 +8,13 @@ mod content;
 mod error;
 mod feeds;
 mod follow;
+mod limits;
 pub mod mail;
 mod media;
 mod openapi;
 mod pages;
 mod profiles;
+mod server;
 mod settings;
 mod state;
 mod templates;
@@ -24,6 +26,7 @@ use tokio::net::TcpListener;
 
 pub use api::deliveries::{DeliveryReport, DeliveryTotals};
 pub use error::{ApiError, PageError};
+pub use limits::Limits;
 pub use state::{AdminSettings, AppConfig, AppState, ThemeConfig};
 pub use templates::Templates;
 
@@ -37,8 +40,11 @@ pub fn router(state: AppState) -> Router {
         .merge(media::router())
         .nest("/api", api::router())
         .nest("/admin", admin::router())
-        .with_state(state)
+        .with_state(state.clone())
         .merge(federation)
+        // Outermost: bodies, requests in flight and their duration are
+        // bounded before any route's own code runs.
+        .layer(axum::middleware::from_fn_with_state(state, limits::guard))
 }
 
 /// Serves `state` on an already-bound listener until `shutdown` resolves, so
@@ -48,7 +54,6 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer address feeds the admin's sign-in rate limit per address.
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let limits = state.config().limits.clone();
+    server::run(listener, router(state), limits, shutdown).await
 }
