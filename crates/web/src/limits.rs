@@ -2,16 +2,20 @@
 //! every request meets before any handler runs (large bodies only on the
 //! upload routes, and only with credentials), the bound on requests in
 //! flight and on each request's duration (503 with `Retry-After`), and the
-//! bounded pool that password checks (argon2, 19 MiB each) wait for.
+//! bounded pool that password checks (argon2, 19 MiB each) wait for, and
+//! the share of the inbox one remote server may take at once (429 past it).
 //! The connection limits (how many, how long headers may take) are in
 //! [`crate::server`].
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -26,6 +30,8 @@ use crate::AppState;
 pub(crate) const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// Room for an upload form's text (the article editor's) on top of its file.
 pub(crate) const UPLOAD_TEXT_SLACK: usize = 8 * 1024 * 1024;
+/// Inbox posts one remote server may have in progress at once.
+const INBOX_PER_HOST: usize = 8;
 
 /// Limits on clients, from the `[server]`, `[admin]` and `[media]` config.
 #[derive(Debug, Clone)]
@@ -67,6 +73,7 @@ impl Default for Limits {
 pub(crate) struct Guards {
     in_flight: Semaphore,
     pub(crate) passwords: PasswordPool,
+    inbox: HostSlots,
 }
 
 impl Guards {
@@ -74,8 +81,75 @@ impl Guards {
         Guards {
             in_flight: Semaphore::new(limits.max_in_flight.max(1)),
             passwords: PasswordPool::new(limits.password_checks.max(1), limits.password_wait),
+            inbox: HostSlots::new(INBOX_PER_HOST),
         }
     }
+}
+
+/// Requests in progress per remote host, each host bounded on its own, so
+/// one busy server cannot take every place the inbox has.
+struct HostSlots {
+    max: usize,
+    taken: Mutex<HashMap<String, usize>>,
+}
+
+/// A place taken in [`HostSlots`], given back when dropped.
+struct HostSlot<'a> {
+    slots: &'a HostSlots,
+    host: String,
+}
+
+impl HostSlots {
+    fn new(max: usize) -> Self {
+        HostSlots {
+            max: max.max(1),
+            taken: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A place for `host`, or `None` when it already has `max` in progress.
+    fn take(&self, host: &str) -> Option<HostSlot<'_>> {
+        let mut taken = self.taken.lock().ok()?;
+        let n = taken.entry(host.to_owned()).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(HostSlot {
+            slots: self,
+            host: host.to_owned(),
+        })
+    }
+}
+
+impl Drop for HostSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut taken) = self.slots.taken.lock()
+            && let Some(n) = taken.get_mut(&self.host)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                taken.remove(&self.host);
+            }
+        }
+    }
+}
+
+/// The server an inbox post says it comes from: the host of its
+/// signature's `keyId` (checked later by the inbox), else the peer address.
+fn inbox_sender(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    let key_host = headers
+        .get("signature")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|sig| {
+            sig.split(',')
+                .filter_map(|p| p.trim().split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("keyid"))
+                .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+        })
+        .and_then(|key| url::Url::parse(&key).ok())
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    key_host.unwrap_or_else(|| peer.map(|p| p.ip().to_string()).unwrap_or_default())
 }
 
 /// Runs password checks a few at a time: each argon2 check takes 19 MiB
@@ -193,6 +267,20 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
     if content_length(req.headers()).is_some_and(|n| n > limit as u64) {
         return too_large(limit);
     }
+    let _host_slot = if req.method() == Method::POST && req.uri().path().ends_with("/inbox") {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let sender = inbox_sender(req.headers(), peer);
+        match state.guards().inbox.take(&sender) {
+            Some(slot) => Some(slot),
+            None => {
+                let mut r = busy(1, "too many deliveries from your server in progress; try again shortly");
+                *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                return r;
+            }
+        }
+    } else {
+        None
+    };
     let Ok(_permit) = state.guards().in_flight.try_acquire() else {
         return busy(1, "too many requests in progress; try again shortly");
     };
@@ -231,6 +319,28 @@ mod tests {
         ] {
             assert!(!is_upload_route(p), "{p}");
         }
+    }
+
+    #[test]
+    fn each_remote_host_has_its_own_share_of_the_inbox() {
+        let slots = HostSlots::new(2);
+        let a1 = slots.take("a.example").unwrap();
+        let _a2 = slots.take("a.example").unwrap();
+        assert!(slots.take("a.example").is_none(), "a third from one host is refused");
+        let _b = slots.take("b.example").expect("another host still gets in");
+        drop(a1);
+        assert!(slots.take("a.example").is_some(), "a place given back is free again");
+
+        let mut h = HeaderMap::new();
+        h.insert(
+            "signature",
+            HeaderValue::from_static(
+                "keyId=\"https://Social.Example/users/x#main-key\",algorithm=\"rsa-sha256\",signature=\"abc=\"",
+            ),
+        );
+        let peer: SocketAddr = "198.51.100.2:4000".parse().unwrap();
+        assert_eq!(inbox_sender(&h, Some(peer)), "social.example");
+        assert_eq!(inbox_sender(&HeaderMap::new(), Some(peer)), "198.51.100.2");
     }
 
     #[tokio::test]
