@@ -125,6 +125,7 @@ pub async fn web_state(
             request_timeout: Duration::from_secs(config.server.request_timeout_seconds),
             max_connections: usize::try_from(config.server.max_connections).unwrap_or(usize::MAX),
             max_in_flight: usize::try_from(config.server.max_in_flight).unwrap_or(usize::MAX),
+            max_inbox_per_host: usize::try_from(config.server.max_inbox_per_host).unwrap_or(usize::MAX),
             password_checks: usize::try_from(config.admin.password_checks).unwrap_or(usize::MAX),
             max_image_pixels: config.media.max_image_pixels,
             max_image_side: u32::try_from(config.media.max_image_side).unwrap_or(u32::MAX),

@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub max_connections: u64,
     /// Requests handled at once at most; past it, 503 with `Retry-After`.
     pub max_in_flight: u64,
+    /// Inbox posts one remote server may have in progress; past it, 429.
+    pub max_inbox_per_host: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -184,6 +186,7 @@ impl Default for ServerConfig {
             request_timeout_seconds: 60,
             max_connections: 1024,
             max_in_flight: 256,
+            max_inbox_per_host: 16,
         }
     }
 }
@@ -429,6 +432,14 @@ pub const KEYS: &[Key] = &[
         name: "max_in_flight",
         set: Setter::PositiveInt(|c, n| {
             c.server.max_in_flight = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "server",
+        name: "max_inbox_per_host",
+        set: Setter::PositiveInt(|c, n| {
+            c.server.max_inbox_per_host = n;
             Ok(())
         }),
     },

@@ -30,8 +30,6 @@ use crate::AppState;
 pub(crate) const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// Room for an upload form's text (the article editor's) on top of its file.
 pub(crate) const UPLOAD_TEXT_SLACK: usize = 8 * 1024 * 1024;
-/// Inbox posts one remote server may have in progress at once.
-const INBOX_PER_HOST: usize = 8;
 
 /// Limits on clients, from the `[server]`, `[admin]` and `[media]` config.
 #[derive(Debug, Clone)]
@@ -44,6 +42,9 @@ pub struct Limits {
     pub max_connections: usize,
     /// Requests being handled at once at most; past it, 503.
     pub max_in_flight: usize,
+    /// Inbox posts one remote server may have in progress at once; past
+    /// it, 429.
+    pub max_inbox_per_host: usize,
     /// Password checks (argon2, 19 MiB each) running at once at most.
     pub password_checks: usize,
     /// How long a sign-in waits for a password check before answering 503.
@@ -61,6 +62,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
             max_in_flight: 256,
+            max_inbox_per_host: 16,
             password_checks: 2,
             password_wait: Duration::from_secs(3),
             max_image_pixels: 40_000_000,
@@ -81,7 +83,7 @@ impl Guards {
         Guards {
             in_flight: Semaphore::new(limits.max_in_flight.max(1)),
             passwords: PasswordPool::new(limits.password_checks.max(1), limits.password_wait),
-            inbox: HostSlots::new(INBOX_PER_HOST),
+            inbox: HostSlots::new(limits.max_inbox_per_host),
         }
     }
 }
@@ -135,7 +137,7 @@ impl Drop for HostSlot<'_> {
     }
 }
 
-/// The server an inbox post says it comes from: the host of its
+/// The server an inbox post says it comes from: the host (and port) of its
 /// signature's `keyId` (checked later by the inbox), else the peer address.
 fn inbox_sender(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
     let key_host = headers
@@ -148,7 +150,13 @@ fn inbox_sender(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
                 .map(|(_, v)| v.trim().trim_matches('"').to_owned())
         })
         .and_then(|key| url::Url::parse(&key).ok())
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+        .and_then(|u| {
+            let host = u.host_str()?.to_ascii_lowercase();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        });
     key_host.unwrap_or_else(|| peer.map(|p| p.ip().to_string()).unwrap_or_default())
 }
 
@@ -340,6 +348,11 @@ mod tests {
         );
         let peer: SocketAddr = "198.51.100.2:4000".parse().unwrap();
         assert_eq!(inbox_sender(&h, Some(peer)), "social.example");
+        h.insert(
+            "signature",
+            HeaderValue::from_static("keyId=\"http://127.0.0.1:19100/users/m#main-key\",signature=\"x\""),
+        );
+        assert_eq!(inbox_sender(&h, Some(peer)), "127.0.0.1:19100");
         assert_eq!(inbox_sender(&HeaderMap::new(), Some(peer)), "198.51.100.2");
     }
 
