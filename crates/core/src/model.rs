@@ -378,7 +378,12 @@ pub struct Media {
 pub struct ApiToken {
     pub id: String,
     pub name: String,
+    /// Username of the user it belongs to (refused once they are
+    /// disabled); `None` for tokens made by the CLI without an owner.
+    pub owner: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Refused from then on; `None`: until revoked.
+    pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }

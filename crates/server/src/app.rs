@@ -7,7 +7,7 @@ use std::time::Duration;
 use gazette_delivery::{DeliveryConfig, KeySource, Worker};
 use gazette_federation::{CommentPolicy, FedContext, FederationMode, FederationSettings, NetworkSettings};
 use gazette_store::Store;
-use gazette_web::{AdminSettings, AppConfig, AppState, Templates, ThemeConfig};
+use gazette_web::{AdminSettings, AppConfig, AppState, Limits, Templates, ThemeConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -134,6 +134,17 @@ pub async fn web_state(
             ),
             mail: config.mail.settings(&config.instance.public_url),
             ..AdminSettings::default()
+        },
+        limits: Limits {
+            header_read_timeout: Duration::from_secs(config.server.header_read_timeout_seconds),
+            request_timeout: Duration::from_secs(config.server.request_timeout_seconds),
+            max_connections: usize::try_from(config.server.max_connections).unwrap_or(usize::MAX),
+            max_in_flight: usize::try_from(config.server.max_in_flight).unwrap_or(usize::MAX),
+            max_inbox_per_host: usize::try_from(config.server.max_inbox_per_host).unwrap_or(usize::MAX),
+            password_checks: usize::try_from(config.admin.password_checks).unwrap_or(usize::MAX),
+            max_image_pixels: config.media.max_image_pixels,
+            max_image_side: u32::try_from(config.media.max_image_side).unwrap_or(u32::MAX),
+            ..Limits::default()
         },
     };
     AppState::build(store, app, templates, federation_settings(config), http, on_enqueued)

@@ -270,7 +270,15 @@ pub enum ArticleCommand {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token; the secret is printed once, on the last line
-    Create { name: String },
+    Create {
+        name: String,
+        /// The user it belongs to (username): it stops working when they are disabled
+        #[arg(long)]
+        user: Option<String>,
+        /// Refuse it after this many days (default: until revoked)
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3660))]
+        expires_days: Option<u32>,
+    },
     /// List tokens (never their secrets)
     List,
     /// Revoke a token by id or name

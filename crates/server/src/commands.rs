@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use gazette_core::media::sniff;
+use gazette_core::media::{ImageLimits, accept};
 use gazette_core::printable::printable;
 use gazette_core::{Article, ArticleStatus, Country, FollowStatus, InteractionKind, LegalForm, Organisation};
 use gazette_store::{ArticleQuery, NewMedia, Store};
@@ -352,7 +352,11 @@ pub(crate) async fn publish_parsed(
     file: &Path,
 ) -> Result<Article, CliError> {
     let new = frontmatter::validate(parsed, default_status, Utc::now())?;
-    let limit = usize::try_from(config.media.max_upload_bytes).unwrap_or(usize::MAX);
+    let limits = ImageLimits {
+        bytes: usize::try_from(config.media.max_upload_bytes).unwrap_or(usize::MAX),
+        pixels: config.media.max_image_pixels,
+        side: u32::try_from(config.media.max_image_side).unwrap_or(u32::MAX),
+    };
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -362,7 +366,8 @@ pub(crate) async fn publish_parsed(
         let at = format!("{name}: line {}: {}", img.line, img.field);
         let bytes = read(&img.path)
             .map_err(|e| CliError::Usage(format!("{at}: cannot read image {}: {e}", img.path.display())))?;
-        let info = sniff(&bytes, limit).map_err(|e| CliError::Usage(format!("{at}: {}: {e}", img.path.display())))?;
+        let (info, bytes) =
+            accept(&bytes, &limits).map_err(|e| CliError::Usage(format!("{at}: {}: {e}", img.path.display())))?;
         let alt = match img.field.as_str() {
             "cover" => new.cover.as_ref().map(|c| c.alt.clone()).unwrap_or_default(),
             _ => new
@@ -490,8 +495,13 @@ async fn article(store: &Store, config: &Config, cmd: ArticleCommand) -> Result<
 
 async fn token(store: &Store, cmd: TokenCommand) -> Result<(), CliError> {
     match cmd {
-        TokenCommand::Create { name } => {
-            let (token, secret) = store.create_token(&name).await?;
+        TokenCommand::Create {
+            name,
+            user,
+            expires_days,
+        } => {
+            let expires = expires_days.map(|d| Utc::now() + chrono::Duration::days(i64::from(d)));
+            let (token, secret) = store.create_token_for(&name, user.as_deref(), expires).await?;
             println!(
                 "token `{}` created with id {} (the secret is shown once):",
                 token.name, token.id
@@ -500,8 +510,8 @@ async fn token(store: &Store, cmd: TokenCommand) -> Result<(), CliError> {
         }
         TokenCommand::List => {
             println!(
-                "{:<34} {:<20} {:<20} {:<20} NAME",
-                "ID", "CREATED", "LAST USED", "REVOKED"
+                "{:<34} {:<16} {:<20} {:<20} {:<20} {:<20} NAME",
+                "ID", "USER", "CREATED", "EXPIRES", "LAST USED", "REVOKED"
             );
             let fmt = |t: Option<chrono::DateTime<Utc>>| {
                 t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
@@ -509,9 +519,11 @@ async fn token(store: &Store, cmd: TokenCommand) -> Result<(), CliError> {
             };
             for t in store.list_tokens().await? {
                 println!(
-                    "{:<34} {:<20} {:<20} {:<20} {}",
+                    "{:<34} {:<16} {:<20} {:<20} {:<20} {:<20} {}",
                     t.id,
+                    t.owner.as_deref().unwrap_or("-"),
                     fmt(Some(t.created_at)),
+                    fmt(t.expires_at),
                     fmt(t.last_used_at),
                     fmt(t.revoked_at),
                     t.name

@@ -58,6 +58,16 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Where the SQLite database and uploaded media live by default.
     pub data_dir: PathBuf,
+    /// A connection whose request headers take longer is closed.
+    pub header_read_timeout_seconds: u64,
+    /// A request taking longer (its body included) answers 503.
+    pub request_timeout_seconds: u64,
+    /// Open connections at most; one more gets a 503 and is closed.
+    pub max_connections: u64,
+    /// Requests handled at once at most; past it, 503 with `Retry-After`.
+    pub max_in_flight: u64,
+    /// Inbox posts one remote server may have in progress; past it, 429.
+    pub max_inbox_per_host: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,6 +81,10 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MediaConfig {
     pub max_upload_bytes: u64,
+    /// Images with more pixels (width × height) are refused.
+    pub max_image_pixels: u64,
+    /// Images wider or taller than this are refused.
+    pub max_image_side: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,6 +127,8 @@ pub struct AdminConfig {
     pub session_idle_minutes: u64,
     /// How long a `gazette user reset-password` link works.
     pub reset_link_hours: u64,
+    /// Password checks (argon2, 19 MiB each) running at once at most.
+    pub password_checks: u64,
 }
 
 /// Optional SMTP for mailing one-time password links. Empty `host`: off.
@@ -176,6 +192,11 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 60,
+            max_connections: 1024,
+            max_in_flight: 256,
+            max_inbox_per_host: 16,
         }
     }
 }
@@ -193,6 +214,8 @@ impl Default for MediaConfig {
     fn default() -> Self {
         MediaConfig {
             max_upload_bytes: 10 * 1024 * 1024,
+            max_image_pixels: 40_000_000,
+            max_image_side: 10_000,
         }
     }
 }
@@ -227,6 +250,7 @@ impl Default for AdminConfig {
         AdminConfig {
             session_idle_minutes: 720,
             reset_link_hours: 24,
+            password_checks: 2,
         }
     }
 }
@@ -392,6 +416,46 @@ pub const KEYS: &[Key] = &[
         }),
     },
     Key {
+        section: "server",
+        name: "header_read_timeout_seconds",
+        set: Setter::PositiveInt(|c, n| {
+            c.server.header_read_timeout_seconds = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "server",
+        name: "request_timeout_seconds",
+        set: Setter::PositiveInt(|c, n| {
+            c.server.request_timeout_seconds = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "server",
+        name: "max_connections",
+        set: Setter::PositiveInt(|c, n| {
+            c.server.max_connections = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "server",
+        name: "max_in_flight",
+        set: Setter::PositiveInt(|c, n| {
+            c.server.max_in_flight = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "server",
+        name: "max_inbox_per_host",
+        set: Setter::PositiveInt(|c, n| {
+            c.server.max_inbox_per_host = n;
+            Ok(())
+        }),
+    },
+    Key {
         section: "database",
         name: "url",
         set: Setter::Text(|c, v| {
@@ -413,6 +477,22 @@ pub const KEYS: &[Key] = &[
         name: "max_upload_bytes",
         set: Setter::PositiveInt(|c, n| {
             c.media.max_upload_bytes = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "media",
+        name: "max_image_pixels",
+        set: Setter::PositiveInt(|c, n| {
+            c.media.max_image_pixels = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "media",
+        name: "max_image_side",
+        set: Setter::PositiveInt(|c, n| {
+            c.media.max_image_side = n;
             Ok(())
         }),
     },
@@ -517,6 +597,14 @@ pub const KEYS: &[Key] = &[
         name: "reset_link_hours",
         set: Setter::PositiveInt(|c, n| {
             c.admin.reset_link_hours = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "admin",
+        name: "password_checks",
+        set: Setter::PositiveInt(|c, n| {
+            c.admin.password_checks = n;
             Ok(())
         }),
     },

@@ -1,7 +1,7 @@
 //! Wake-ups for work another process wrote: a `gazette publish` beside
 //! `gazette serve` queues deliveries the server's worker should send at
 //! once, not at its next poll. On PostgreSQL the writes notify channel
-//! `gazette_changes` (triggers of migration 28) and a dedicated connection
+//! `gazette_changes` (triggers of migration 27) and a dedicated connection
 //! listens; on SQLite a dedicated connection reads `PRAGMA data_version`,
 //! which changes whenever another connection commits, a few times a second.
 //! A wake-up says only "look again": the callers re-read the queue, so a
@@ -15,7 +15,7 @@ use sqlx::postgres::PgListener;
 use crate::error::StoreResult;
 use crate::{Backend, Store};
 
-/// The PostgreSQL channel migration 28's triggers notify.
+/// The PostgreSQL channel migration 27's triggers notify.
 const CHANNEL: &str = "gazette_changes";
 
 /// How often SQLite's change counter is read: a read of one page header

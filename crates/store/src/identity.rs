@@ -1,4 +1,4 @@
-//! The instance's recorded public URL (migration 28's `instance_identity`):
+//! The instance's recorded public URL (migration 27's `instance_identity`):
 //! the one origin every process of an instance names actors and articles
 //! with. Which URL wins and when a process must refuse to start is decided
 //! by the binary; this only keeps the row.

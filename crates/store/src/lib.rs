@@ -60,7 +60,7 @@ pub use safety::{
 };
 pub use settings::StoredSetting;
 pub use shared_feed::{Boost, FeedEntry, FeedPage, ItemWrite};
-pub use users::{LoginFailures, NewUser, Role, Session, User, normalise_username};
+pub use users::{LoginAttempts, LoginFailures, NewUser, Role, Session, User, normalise_username};
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +188,20 @@ impl Store {
     /// Answers when the database does (for `/healthz`).
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Rewrites one row of its own (for `/healthz`): fails when the
+    /// database takes no writes (a read-only file, a full disk, a lock held
+    /// past the busy timeout).
+    pub async fn probe_write(&self) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO health_probe (id, written_at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET written_at = $1",
+        )
+        .bind(crate::time::to_db(crate::time::now()))
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 

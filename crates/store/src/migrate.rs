@@ -156,10 +156,16 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0025_tag_labels.sql"),
     },
     Migration {
-        version: 28,
+        version: 26,
+        description: "hostile clients: sign-in counters, token owners and expiry, health probe",
+        sqlite: include_str!("../../../migrations/sqlite/0026_hostile_clients.sql"),
+        postgres: include_str!("../../../migrations/postgres/0026_hostile_clients.sql"),
+    },
+    Migration {
+        version: 27,
         description: "instance identity",
-        sqlite: include_str!("../../../migrations/sqlite/0028_instance_identity.sql"),
-        postgres: include_str!("../../../migrations/postgres/0028_instance_identity.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0027_instance_identity.sql"),
+        postgres: include_str!("../../../migrations/postgres/0027_instance_identity.sql"),
     },
 ];
 

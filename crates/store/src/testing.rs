@@ -15,6 +15,22 @@ use crate::ids::new_id;
 use crate::time::to_db;
 use crate::{Backend, Store, StoreResult};
 
+/// Takes the write lock of the database at `url` on a connection of its
+/// own, as another process writing would, and holds it until the returned
+/// connection is dropped: for tests of what happens when writes cannot get
+/// through.
+pub async fn hold_write_lock(url: &str) -> StoreResult<AnyConnection> {
+    sqlx::any::install_default_drivers();
+    let mut conn = AnyConnection::connect(url).await?;
+    if url.starts_with("sqlite:") {
+        conn.execute("BEGIN IMMEDIATE").await?;
+    } else {
+        conn.execute("BEGIN").await?;
+        conn.execute("LOCK TABLE health_probe IN EXCLUSIVE MODE").await?;
+    }
+    Ok(conn)
+}
+
 /// Rows per multi-row `INSERT` in [`seed_followers`]: 13 columns stay well
 /// under SQLite's and PostgreSQL's limits on bound parameters.
 const SEED_BATCH: usize = 500;

@@ -98,6 +98,15 @@ pub struct LoginFailures {
     pub address: i64,
 }
 
+/// Sign-in attempts counted so far in their window, this one included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginAttempts {
+    /// For this account (since its last success).
+    pub account: i64,
+    /// From this address (successes given back).
+    pub address: i64,
+}
+
 /// Sessions are extended at most this often, so reading a page rarely writes.
 const SESSION_TOUCH_EVERY: i64 = 60;
 
@@ -306,6 +315,13 @@ impl Store {
             .await?;
         if disabled {
             sqlx::query("DELETE FROM user_sessions WHERE user_id = $1")
+                .bind(&user.id)
+                .execute(&mut *tx)
+                .await?;
+            // Their API tokens go with them (enabling them again does not
+            // bring the tokens back).
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(to_db(t))
                 .bind(&user.id)
                 .execute(&mut *tx)
                 .await?;
@@ -576,6 +592,60 @@ impl Store {
     }
 
     // -- sign-in attempts -------------------------------------------------
+
+    /// Counts a sign-in attempt for `username` from `ip` *before* its
+    /// password is checked, and answers the attempts in the window so far,
+    /// this one included. One statement increments and reads both counters
+    /// (a row each, locked by the upsert), so concurrent attempts each see
+    /// a different count and no more than the limit get through. A counter
+    /// whose window began more than `window` ago starts again at 1.
+    pub async fn count_login_attempt(&self, username: &str, ip: &str, window: Duration) -> StoreResult<LoginAttempts> {
+        let account = format!("account:{}", username.trim().to_lowercase());
+        let address = format!("address:{ip}");
+        let t = now();
+        let rows = sqlx::query(
+            "INSERT INTO login_counters (key, window_start, attempts) VALUES ($1, $3, 1), ($2, $3, 1)
+             ON CONFLICT (key) DO UPDATE SET
+               attempts = CASE WHEN login_counters.window_start <= $4 THEN 1
+                               ELSE login_counters.attempts + 1 END,
+               window_start = CASE WHEN login_counters.window_start <= $4 THEN $3
+                                   ELSE login_counters.window_start END
+             RETURNING key, attempts",
+        )
+        .bind(&account)
+        .bind(&address)
+        .bind(to_db(t))
+        .bind(to_db(t - window))
+        .fetch_all(self.writer())
+        .await?;
+        let mut counts = LoginAttempts { account: 0, address: 0 };
+        for row in rows {
+            let key: String = row.try_get("key")?;
+            let n: i64 = row.try_get("attempts")?;
+            if key == account {
+                counts.account = n;
+            } else if key == address {
+                counts.address = n;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// After a successful sign-in: the account's count starts again, and
+    /// the address gets this attempt back.
+    pub async fn forgive_login_attempt(&self, username: &str, ip: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM login_counters WHERE key = $1")
+            .bind(format!("account:{}", username.trim().to_lowercase()))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE login_counters SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0")
+            .bind(format!("address:{ip}"))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
     /// Records a sign-in attempt; attempts older than a day are dropped.
     pub async fn record_login_attempt(&self, username: &str, ip: &str, succeeded: bool) -> StoreResult<()> {

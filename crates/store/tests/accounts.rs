@@ -27,6 +27,7 @@ both!(
     sessions_expire_and_end,
     reset_links_work_once,
     failed_sign_ins_are_counted,
+    sign_in_attempts_are_counted_atomically,
     email_addresses_are_checked_and_cleared,
 );
 
@@ -322,6 +323,62 @@ async fn failed_sign_ins_are_counted(store: &Store) {
         .await
         .unwrap();
     assert_eq!((f.account, f.address), (0, 0));
+}
+
+/// Sixty attempts at once for one account each get their own count, so a
+/// limit of five lets exactly five through (counting after the check, or
+/// reading then writing, let almost all of them through).
+async fn sign_in_attempts_are_counted_atomically(store: &Store) {
+    let window = Duration::minutes(15);
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .count_login_attempt("Marie", &format!("192.0.2.{i}"), window)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        let n = t.await.unwrap();
+        assert_eq!(n.address, 1, "each address tried once");
+        seen.push(n.account);
+    }
+    seen.sort();
+    assert_eq!(seen, (1..=60).collect::<Vec<i64>>(), "every attempt saw its own count");
+    assert_eq!(seen.iter().filter(|n| **n <= 5).count(), 5);
+
+    // Three hundred from one address, for many accounts.
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .count_login_attempt(&format!("user{i}"), "198.51.100.7", window)
+                .await
+                .unwrap()
+                .address
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    seen.sort();
+    assert_eq!(seen, (1..=300).collect::<Vec<i64>>());
+
+    // A success starts the account again and gives the address its attempt back.
+    store.forgive_login_attempt("marie", "192.0.2.1").await.unwrap();
+    let n = store.count_login_attempt("marie", "192.0.2.1", window).await.unwrap();
+    assert_eq!((n.account, n.address), (1, 1));
+    // A window that has passed starts the count again.
+    let n = store
+        .count_login_attempt("marie", "192.0.2.1", Duration::zero())
+        .await
+        .unwrap();
+    assert_eq!((n.account, n.address), (1, 1));
 }
 
 async fn email_addresses_are_checked_and_cleared(store: &Store) {

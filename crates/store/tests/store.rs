@@ -35,6 +35,7 @@ both!(
     media_library_uses_alt_and_delete,
     media_uses_follow_article_writes,
     tokens_create_verify_revoke,
+    tokens_belong_to_users_and_expire,
     article_with_media_is_one_transaction,
     concurrent_writers_all_succeed,
     article_view_joins_author_and_organisation,
@@ -784,6 +785,64 @@ async fn tokens_create_verify_revoke(store: &Store) {
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(store.create_token(" ").await, Err(StoreError::Invalid { .. })));
+}
+
+/// A token belongs to a user and is revoked when they are disabled; one
+/// past its expiry is refused; its last use is recorded.
+async fn tokens_belong_to_users_and_expire(store: &Store) {
+    let new_user = |name: &str| gazette_store::NewUser {
+        username: name.into(),
+        display_name: String::new(),
+        role: gazette_store::Role::Admin,
+        author: None,
+    };
+    store
+        .create_user(&new_user("ada"), Some("a long enough password"))
+        .await
+        .unwrap();
+    store
+        .create_user(&new_user("bob"), Some("a long enough password"))
+        .await
+        .unwrap();
+    let (token, secret) = store.create_token_for("ada's", Some("ada"), None).await.unwrap();
+    assert_eq!(token.owner.as_deref(), Some("ada"));
+    let (_, cli_secret) = store.create_token("cli").await.unwrap();
+    let used = store.verify_token(&secret).await.unwrap().unwrap();
+    assert_eq!(used.owner.as_deref(), Some("ada"));
+    let listed = store.list_tokens().await.unwrap();
+    assert!(listed.iter().find(|t| t.id == token.id).unwrap().last_used_at.is_some());
+
+    store.set_user_disabled("ada", true).await.unwrap();
+    assert!(store.verify_token(&secret).await.unwrap().is_none(), "disabled owner");
+    assert!(store.verify_token(&cli_secret).await.unwrap().is_some());
+    let listed = store.list_tokens().await.unwrap();
+    assert!(listed.iter().find(|t| t.id == token.id).unwrap().revoked_at.is_some());
+    // Enabling the user again does not bring the token back.
+    store.set_user_disabled("ada", false).await.unwrap();
+    assert!(store.verify_token(&secret).await.unwrap().is_none());
+    assert!(matches!(
+        store.create_token_for("x", Some("nobody"), None).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Expiry: refused in the past at creation, refused once reached.
+    assert!(matches!(
+        store
+            .create_token_for("old", Some("bob"), Some(Utc::now() - Duration::seconds(1)))
+            .await,
+        Err(StoreError::Invalid { .. })
+    ));
+    let (short, short_secret) = store
+        .create_token_for("short", Some("bob"), Some(Utc::now() + Duration::milliseconds(300)))
+        .await
+        .unwrap();
+    assert!(short.expires_at.is_some());
+    assert!(store.verify_token(&short_secret).await.unwrap().is_some());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.verify_token(&short_secret).await.unwrap().is_some() {
+        assert!(std::time::Instant::now() < deadline, "the token never expired");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 async fn article_with_media_is_one_transaction(store: &Store) {

@@ -8,12 +8,14 @@ mod content;
 mod error;
 mod feeds;
 mod follow;
+mod limits;
 pub mod mail;
 mod media;
 mod openapi;
 mod pages;
 mod profiles;
 mod security_headers;
+mod server;
 mod settings;
 mod state;
 mod templates;
@@ -25,6 +27,7 @@ use tokio::net::TcpListener;
 
 pub use api::deliveries::{DeliveryReport, DeliveryTotals};
 pub use error::{ApiError, PageError};
+pub use limits::Limits;
 pub use state::{AdminSettings, AppConfig, AppState, ThemeConfig};
 pub use templates::Templates;
 
@@ -39,8 +42,12 @@ pub fn router(state: AppState) -> Router {
         .merge(media::router())
         .nest("/api", api::router())
         .nest("/admin", admin::router())
-        .with_state(state)
+        .with_state(state.clone())
         .merge(federation)
+        // Bodies, requests in flight and their duration are bounded before
+        // any route's own code runs.
+        .layer(axum::middleware::from_fn_with_state(state, limits::guard))
+        // Outermost, so every answer (the limits' refusals too) carries them.
         .layer(axum::middleware::map_response_with_state(
             security,
             security_headers::add_security_headers,
@@ -54,7 +61,6 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer address feeds the admin's sign-in rate limit per address.
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let limits = state.config().limits.clone();
+    server::run(listener, router(state), limits, shutdown).await
 }

@@ -726,10 +726,12 @@ pub(crate) async fn render_follow_page(
     Ok(html_response(body, false))
 }
 
-/// `GET /healthz`: `ok` while the database answers, 503 otherwise.
+/// `GET /healthz`: `ok` while the database answers and takes writes
+/// (checked with a small write every few seconds), 503 otherwise.
 async fn get_health(State(state): State<AppState>) -> Response {
     let (status, text) = match state.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ok"),
+        Ok(()) if state.database_writable().await => (StatusCode::OK, "ok"),
+        Ok(()) => (StatusCode::SERVICE_UNAVAILABLE, "database takes no writes"),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")

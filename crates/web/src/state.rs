@@ -36,6 +36,8 @@ pub struct AppConfig {
     pub max_upload_bytes: usize,
     pub theme: ThemeConfig,
     pub admin: AdminSettings,
+    /// Bounds on bodies, connections, requests, password checks and images.
+    pub limits: crate::limits::Limits,
 }
 
 /// Settings of the editors' web interface at `/admin`.
@@ -72,6 +74,10 @@ pub(crate) struct Inner {
     pub(crate) templates: Templates,
     pub(crate) fed: FedContext,
     pub(crate) federation: FederationConfig<FedContext>,
+    /// Requests in flight and the password-check pool.
+    guards: crate::limits::Guards,
+    /// When the database last took `/healthz`'s write, and whether it did.
+    write_probe: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
     /// Image metadata never changes once stored, so pages read it from here
     /// instead of asking the database on every request.
     media: Mutex<HashMap<String, Media>>,
@@ -82,6 +88,11 @@ pub(crate) struct Inner {
     /// the few places that cannot wait for a query (error pages).
     last_settings: Mutex<Option<Arc<gazette_core::settings::InstanceSettings>>>,
 }
+
+/// `/healthz` writes to the database at most this often.
+const WRITE_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// A health write that takes longer than this counts as failed.
+const WRITE_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Bound on cached rendered pages (tens of KiB each).
 const PAGE_CACHE_MAX: usize = 500;
@@ -105,6 +116,8 @@ impl AppState {
         let federation = gazette_federation::federation_config(fed.clone()).await?;
         Ok(AppState(Arc::new(Inner {
             store,
+            guards: crate::limits::Guards::new(&config.limits),
+            write_probe: tokio::sync::Mutex::new(None),
             config,
             templates,
             fed,
@@ -139,6 +152,44 @@ impl AppState {
 
     pub fn config(&self) -> &AppConfig {
         &self.0.config
+    }
+
+    /// Whether the database takes writes: a small write at most every
+    /// [`WRITE_PROBE_EVERY`] (callers in between get the last answer), and
+    /// one that does not finish within [`WRITE_PROBE_TIMEOUT`] fails.
+    pub(crate) async fn database_writable(&self) -> bool {
+        let mut last = self.0.write_probe.lock().await;
+        if let Some((at, ok)) = *last
+            && at.elapsed() < WRITE_PROBE_EVERY
+        {
+            return ok;
+        }
+        let ok = match tokio::time::timeout(WRITE_PROBE_TIMEOUT, self.0.store.probe_write()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "health check: the database takes no writes");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("health check: a write to the database did not finish in time");
+                false
+            }
+        };
+        *last = Some((std::time::Instant::now(), ok));
+        ok
+    }
+
+    /// What an uploaded image may be: bytes and pixels.
+    pub(crate) fn image_limits(&self) -> gazette_core::media::ImageLimits {
+        gazette_core::media::ImageLimits {
+            bytes: self.0.config.max_upload_bytes,
+            pixels: self.0.config.limits.max_image_pixels,
+            side: self.0.config.limits.max_image_side,
+        }
+    }
+
+    pub(crate) fn guards(&self) -> &crate::limits::Guards {
+        &self.0.guards
     }
 
     pub(crate) fn templates(&self) -> &Templates {

@@ -89,6 +89,7 @@ async fn app() -> App {
             footer: String::new(),
         },
         admin: Default::default(),
+        limits: Default::default(),
     };
     let federation = gazette_federation::FederationSettings::new(PUBLIC_URL);
     let state = AppState::build(

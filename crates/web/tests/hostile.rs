@@ -179,7 +179,8 @@ async fn app() -> App {
         store.clone(),
         config,
         Templates::load(None).unwrap(),
-        federation,
+        federation.clone(),
+        gazette_http::build_client(&federation.http_config()).unwrap(),
         std::sync::Arc::new(|| {}),
     )
     .await

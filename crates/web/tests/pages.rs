@@ -75,6 +75,7 @@ fn config(theme_dir: Option<&Path>) -> AppConfig {
             footer: "Coopérative à finalité sociale".into(),
         },
         admin: Default::default(),
+        limits: Default::default(),
     }
 }
 
@@ -745,6 +746,39 @@ async fn sitemap_robots_and_health() {
     assert!(health.header("content-type").unwrap().starts_with("text/plain"));
     app.store.close().await;
     assert_eq!(app.get("/healthz").await.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// A database that answers reads but takes no writes (its write lock held
+/// by another connection, as by another process) makes `/healthz` 503; it
+/// is 200 again once writes get through.
+#[tokio::test]
+async fn health_needs_a_database_that_takes_writes() {
+    let app = app().await;
+    let health = app.get("/healthz").await;
+    assert_eq!((health.status, health.text()), (StatusCode::OK, "ok"));
+    let lock = gazette_store::testing::hold_write_lock(&app._db.url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let health = app.get("/healthz").await;
+        if health.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(health.text(), "database takes no writes");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/healthz stayed {}",
+            health.status
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(lock);
+    loop {
+        if app.get("/healthz").await.status == StatusCode::OK {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "/healthz did not recover");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

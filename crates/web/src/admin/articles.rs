@@ -24,7 +24,7 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse, Response};
 use gazette_core::local_time::{self, LocalTimeError, Reading, Tz};
-use gazette_core::media::{ImageError, ImageInfo, sniff};
+use gazette_core::media::{ImageError, ImageInfo, accept};
 use gazette_core::{Article, ArticleInput, ArticleStatus, CoverInput, Interviewee, TranslationInput};
 use gazette_store::{ArticleQuery, NewMedia, Role, StoreError};
 use http_body_util::Limited;
@@ -884,6 +884,7 @@ async fn read_editor(
         return Err(bad("the editor posts multipart/form-data".into()));
     }
     let limit = state.config().max_upload_bytes;
+    let image_limits = state.image_limits();
     let req = req.map(|body| Body::new(Limited::new(body, limit.saturating_add(TEXT_SLACK))));
     let mut multipart = Multipart::from_request(req, state)
         .await
@@ -967,8 +968,8 @@ async fn read_editor(
     }
     let upload = match file {
         None => None,
-        Some(bytes) => match sniff(&bytes, limit) {
-            Ok(info) => Some(Upload {
+        Some(bytes) => match accept(&bytes, &image_limits) {
+            Ok((info, bytes)) => Some(Upload {
                 media: NewMedia {
                     key: UPLOAD_KEY.into(),
                     info,
@@ -979,6 +980,11 @@ async fn read_editor(
             Err(ImageError::TooLarge { .. }) => {
                 errors.push(too_large());
                 too_big = true;
+                None
+            }
+            Err(e @ ImageError::TooManyPixels { .. }) => {
+                let refusal = super::upload::too_many_pixels(state, lang, &e);
+                errors.push(FormError::new("cover_file", refusal.message));
                 None
             }
             Err(_) => {
@@ -992,11 +998,16 @@ async fn read_editor(
     };
     let inline = match inline_file {
         None => None,
-        Some(bytes) => match sniff(&bytes, limit) {
-            Ok(info) => Some((info, bytes)),
+        Some(bytes) => match accept(&bytes, &image_limits) {
+            Ok(accepted) => Some(accepted),
             Err(ImageError::TooLarge { .. }) => {
                 errors.push(too_large_for("inline_file"));
                 too_big = true;
+                None
+            }
+            Err(e @ ImageError::TooManyPixels { .. }) => {
+                let refusal = super::upload::too_many_pixels(state, lang, &e);
+                errors.push(FormError::new("inline_file", refusal.message));
                 None
             }
             Err(_) => {

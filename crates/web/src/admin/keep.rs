@@ -151,6 +151,19 @@ pub(crate) async fn after_session_ended(state: &AppState, lang: &str, req: Reque
     if cross_site(state, req.headers()) || safe_target(&target).is_none() {
         return ended();
     }
+    // Without a session nobody may send a large body: what is carried is
+    // text, so a urlencoded form announced past the stash's size is refused
+    // unread, and any body is read only up to that size (a multipart
+    // form's file is dropped as it streams, its text fields kept).
+    let multipart = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/"));
+    if !multipart && crate::limits::content_length(req.headers()).is_some_and(|n| n > STASH_LIMIT as u64) {
+        return ended();
+    }
+    let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, STASH_LIMIT)));
     let kept = match read_any(state, req).await {
         Some((multipart, fields, files)) => Kept::new(&target, multipart, fields, files),
         None => None,

@@ -201,7 +201,7 @@ pub(crate) async fn post_media(State(state): State<AppState>, signed: MaybeSigne
     let alt = form.fields.get("alt").trim().to_owned();
     let mut errors = Vec::new();
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
-    let mut info = None;
+    let mut accepted = None;
     let file_refused = match (&form.file, form.too_big) {
         (_, true) => Some(too_large(&state, &lang)),
         (None, false) => Some(Refusal {
@@ -209,8 +209,8 @@ pub(crate) async fn post_media(State(state): State<AppState>, signed: MaybeSigne
             message: t("media_file_required"),
         }),
         (Some(bytes), false) => match check_image(&state, &lang, bytes) {
-            Ok(i) => {
-                info = Some(i);
+            Ok(a) => {
+                accepted = Some(a);
                 None
             }
             Err(refusal) => Some(refusal),
@@ -223,8 +223,8 @@ pub(crate) async fn post_media(State(state): State<AppState>, signed: MaybeSigne
     if alt.is_empty() {
         errors.push(FormError::new("media-alt", t("media_alt_required")));
     }
-    if let (true, Some(info), Some(bytes)) = (errors.is_empty(), info, &form.file) {
-        return match state.store().create_media(&info, &alt, bytes).await {
+    if let (true, Some((info, bytes))) = (errors.is_empty(), accepted) {
+        return match state.store().create_media(&info, &alt, &bytes).await {
             Ok(m) if json_reply => (
                 StatusCode::CREATED,
                 Json(json!({

@@ -46,7 +46,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-pub(crate) use session::Signed;
+pub(crate) use keep::STASH_LIMIT;
+pub(crate) use session::{SESSION_COOKIE, Signed};
 
 /// Languages the interface is written in.
 const UI_LANGUAGES: [&str; 2] = ["en", "fr"];

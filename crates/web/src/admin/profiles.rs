@@ -506,15 +506,15 @@ async fn image_choice(
         return refuse(status, &file_field, message, typed);
     }
     if let Some(bytes) = &form.file {
-        let info = match check_image(state, lang, bytes) {
-            Ok(i) => i,
+        let (info, bytes) = match check_image(state, lang, bytes) {
+            Ok(a) => a,
             Err(Refusal { status, message }) => return refuse(status, &file_field, message, typed),
         };
         if typed.alt.is_empty() {
             let field = format!("{prefix}-alt");
             return refuse(StatusCode::UNPROCESSABLE_ENTITY, &field, t("media_alt_required"), typed);
         }
-        return match state.store().create_media(&info, &typed.alt, bytes).await {
+        return match state.store().create_media(&info, &typed.alt, &bytes).await {
             Ok(m) => Ok(ImageChoice::Set(m.id)),
             Err(e) => page(store_failure(state, lang, e)),
         };

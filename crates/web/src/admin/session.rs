@@ -18,7 +18,7 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use gazette_store::{Session, StoreError};
 use rand::RngCore;
 use serde::Deserialize;
@@ -28,13 +28,13 @@ use super::keep::Kept;
 use super::{error_page, error_page_text, render_ctx, see_other, store_failure, ui_language};
 use crate::AppState;
 
-const SESSION_COOKIE: &str = "gazette_session";
+pub(crate) const SESSION_COOKIE: &str = "gazette_session";
 const FORM_COOKIE: &str = "gazette_form";
-/// Failed sign-ins counted over this window…
+/// Sign-in attempts counted over this window (from the first)…
 const LIMIT_WINDOW_MINUTES: i64 = 15;
 /// …refuse the account after this many (since its last success)…
 const MAX_ACCOUNT_FAILURES: i64 = 5;
-/// …and the address after this many, whatever the account.
+/// …and the address after this many failures, whatever the account.
 const MAX_ADDRESS_FAILURES: i64 = 20;
 
 /// A signed-in request: the live session, its cookie secret, and the
@@ -409,12 +409,14 @@ pub(crate) async fn post_login(
         );
     }
     let ip = client_address(&headers, peer.map(|p| p.0.0));
-    let since = Utc::now() - Duration::minutes(LIMIT_WINDOW_MINUTES);
-    let failures = match state.store().login_failures(username, &ip, since).await {
-        Ok(f) => f,
+    // Counted before the password is checked, in one statement: however
+    // many arrive at once, only the first few of the window are checked.
+    let window = Duration::minutes(LIMIT_WINDOW_MINUTES);
+    let attempts = match state.store().count_login_attempt(username, &ip, window).await {
+        Ok(a) => a,
         Err(e) => return store_failure(&state, &lang, e),
     };
-    if failures.account >= MAX_ACCOUNT_FAILURES || failures.address >= MAX_ADDRESS_FAILURES {
+    if attempts.account > MAX_ACCOUNT_FAILURES || attempts.address > MAX_ADDRESS_FAILURES {
         let msg = t("login_rate_limited").replace("{minutes}", &LIMIT_WINDOW_MINUTES.to_string());
         return login_page_full(
             &state,
@@ -427,11 +429,25 @@ pub(crate) async fn post_login(
             Some(stash),
         );
     }
-    let user = match state.store().check_login(username, password).await {
-        Ok(u) => u,
-        Err(e) => return store_failure(&state, &lang, e),
+    // A few password checks at a time (19 MiB each); the rest wait briefly.
+    let checked = state
+        .guards()
+        .passwords
+        .run(state.store().check_login(username, password))
+        .await;
+    let user = match checked {
+        Ok(Ok(u)) => u,
+        Ok(Err(e)) => return store_failure(&state, &lang, e),
+        Err(crate::limits::PoolBusy) => {
+            tracing::warn!(username, ip, "sign-in turned away: password checks all busy");
+            return crate::limits::busy(2, "too many sign-ins at once; try again in a moment");
+        }
     };
-    if let Err(e) = state.store().record_login_attempt(username, &ip, user.is_some()).await {
+    let recorded = match &user {
+        Some(_) => state.store().forgive_login_attempt(username, &ip).await,
+        None => Ok(()),
+    };
+    if let Err(e) = recorded.and(state.store().record_login_attempt(username, &ip, user.is_some()).await) {
         return store_failure(&state, &lang, e);
     }
     let Some(user) = user else {

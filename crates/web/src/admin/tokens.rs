@@ -1,6 +1,8 @@
 //! `/admin/tokens` (admins only): the REST API's bearer tokens — create one
-//! (its secret is shown once, then only its SHA-256 is kept), list them with
-//! their last use, revoke. The same store calls as `gazette token`.
+//! (its secret is shown once, then only its SHA-256 is kept; it belongs to
+//! the admin who made it and stops working if they are disabled; it may
+//! expire), list them with their owner, expiry and last use, revoke. The
+//! same store calls as `gazette token`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,6 +18,7 @@ use crate::AppState;
 #[derive(Default)]
 struct View {
     name: String,
+    expires_days: String,
     error: Option<String>,
     /// A token just created: its name and secret, shown once.
     created: Option<(String, String)>,
@@ -43,7 +46,10 @@ async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
             json!({
                 "id": t.id,
                 "name": t.name,
+                "owner": t.owner,
                 "created_at": t.created_at.to_rfc3339(),
+                "expires_at": t.expires_at.map(|x| x.to_rfc3339()),
+                "expired": t.expires_at.is_some_and(|x| x <= chrono::Utc::now()),
                 "last_used_at": t.last_used_at.map(|x| x.to_rfc3339()),
                 "revoked_at": t.revoked_at.map(|x| x.to_rfc3339()),
             })
@@ -52,6 +58,7 @@ async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
     let page = json!({
         "rows": rows,
         "name": view.name,
+        "expires_days": view.expires_days,
         "error": view.error,
         "created": view.created.map(|(name, secret)| json!({"name": name, "secret": secret})),
         "flash": view.flash,
@@ -71,7 +78,28 @@ pub(crate) async fn post_create(State(state): State<AppState>, form: CsrfForm) -
         return r;
     }
     let name = form.fields.get("name").to_owned();
-    match state.store().create_token(&name).await {
+    let expires_days = form.fields.get("expires_days").trim().to_owned();
+    let expires = match expires_days.as_str() {
+        "" => None,
+        days => match days.parse::<i64>() {
+            Ok(d) if (1..=3660).contains(&d) => Some(chrono::Utc::now() + chrono::Duration::days(d)),
+            _ => {
+                let view = View {
+                    name,
+                    expires_days,
+                    error: Some(state.templates().text(&signed.lang, "token_expires_invalid")),
+                    status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+                    ..Default::default()
+                };
+                return page(&state, signed, view).await;
+            }
+        },
+    };
+    let created = state
+        .store()
+        .create_token_for(&name, Some(&signed.session.user.id), expires)
+        .await;
+    match created {
         Ok((token, secret)) => {
             tracing::info!(
                 by = signed.session.user.username,
@@ -87,6 +115,7 @@ pub(crate) async fn post_create(State(state): State<AppState>, form: CsrfForm) -
         Err(StoreError::Invalid { .. }) => {
             let view = View {
                 name,
+                expires_days,
                 error: Some(state.templates().text(&signed.lang, "token_name_required")),
                 status: Some(StatusCode::UNPROCESSABLE_ENTITY),
                 ..Default::default()

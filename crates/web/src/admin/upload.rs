@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
-use gazette_core::media::{ImageError, ImageInfo, sniff};
+use gazette_core::media::{ImageError, ImageInfo, accept};
 use http_body_util::Limited;
 
 use super::session::Fields;
@@ -173,15 +173,36 @@ pub(crate) fn too_large(state: &AppState, lang: &str) -> Refusal {
     }
 }
 
-/// Checks the chosen file is an image within the limit.
-pub(crate) fn check_image(state: &AppState, lang: &str, bytes: &[u8]) -> Result<ImageInfo, Refusal> {
-    match sniff(bytes, state.config().max_upload_bytes) {
-        Ok(info) => Ok(info),
+/// Checks the chosen file is an image within the limits (bytes and
+/// pixels); answers it with its metadata removed.
+pub(crate) fn check_image(state: &AppState, lang: &str, bytes: &[u8]) -> Result<(ImageInfo, Vec<u8>), Refusal> {
+    match accept(bytes, &state.image_limits()) {
+        Ok(accepted) => Ok(accepted),
         Err(ImageError::TooLarge { .. }) => Err(too_large(state, lang)),
+        Err(e @ ImageError::TooManyPixels { .. }) => Err(too_many_pixels(state, lang, &e)),
         Err(_) => Err(Refusal {
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
             message: state.templates().text(lang, "upload_not_image"),
         }),
+    }
+}
+
+/// The message for an image with too many pixels, naming the limit.
+pub(crate) fn too_many_pixels(state: &AppState, lang: &str, e: &ImageError) -> Refusal {
+    let limits = state.image_limits();
+    let (width, height) = match e {
+        ImageError::TooManyPixels { width, height, .. } => (*width, *height),
+        _ => (0, 0),
+    };
+    Refusal {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        message: state
+            .templates()
+            .text(lang, "upload_too_many_pixels")
+            .replace("{width}", &width.to_string())
+            .replace("{height}", &height.to_string())
+            .replace("{megapixels}", &format!("{:.1}", limits.pixels as f64 / 1_000_000.0))
+            .replace("{side}", &limits.side.to_string()),
     }
 }
 

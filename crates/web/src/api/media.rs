@@ -9,7 +9,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gazette_core::Media;
-use gazette_core::media::{ImageError, sniff};
+use gazette_core::media::{ImageError, accept};
 use http_body_util::Limited;
 use serde::{Deserialize, Serialize};
 
@@ -107,7 +107,7 @@ pub(crate) async fn upload_media(
             "no `file` part was sent",
         ));
     };
-    let info = sniff(&file, limit).map_err(|e| match e {
+    let (info, file) = accept(&file, &state.image_limits()).map_err(|e| match e {
         ImageError::TooLarge { .. } => too_large(limit),
         ImageError::NotAnImage => ApiError::field(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -116,7 +116,7 @@ pub(crate) async fn upload_media(
             e.to_string(),
         ),
         ImageError::Empty => ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "required", "file", e.to_string()),
-        ImageError::Unreadable(_) => {
+        ImageError::Unreadable(_) | ImageError::TooManyPixels { .. } => {
             ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "file", e.to_string())
         }
     })?;

@@ -1,5 +1,5 @@
--- One public URL per instance, version 28 (SQLite). Keep in step with
--- migrations/postgres/0028_instance_identity.sql.
+-- One public URL per instance, version 27 (SQLite). Keep in step with
+-- migrations/postgres/0027_instance_identity.sql.
 
 -- The origin every link and ActivityPub id of this instance starts with,
 -- recorded by the first process that knows it, so every later process

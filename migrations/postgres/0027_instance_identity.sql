@@ -1,6 +1,6 @@
 -- One public URL per instance, and wake-ups for work written by another
--- process, version 28 (PostgreSQL). Keep in step with
--- migrations/sqlite/0028_instance_identity.sql.
+-- process, version 27 (PostgreSQL). Keep in step with
+-- migrations/sqlite/0027_instance_identity.sql.
 
 -- The origin every link and ActivityPub id of this instance starts with,
 -- recorded by the first process that knows it, so every later process
