@@ -102,6 +102,7 @@ fn config() -> AppConfig {
             footer: String::new(),
         },
         admin: Default::default(),
+        limits: Default::default(),
     }
 }
 
