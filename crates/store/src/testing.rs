@@ -31,6 +31,22 @@ pub async fn hold_write_lock(url: &str) -> StoreResult<AnyConnection> {
     Ok(conn)
 }
 
+/// Runs the SQL script `sql` (several statements) on the database at `url`,
+/// creating a SQLite file if there is none, without migrating anything: for
+/// tests that build a database as an older release left it.
+pub async fn run_script(url: &str, sql: &str) -> StoreResult<()> {
+    sqlx::any::install_default_drivers();
+    let url = if url.starts_with("sqlite:") && !url.contains("mode=") {
+        format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+    } else {
+        url.to_owned()
+    };
+    let mut conn = AnyConnection::connect(&url).await?;
+    conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))).await?;
+    conn.close().await?;
+    Ok(())
+}
+
 /// Rows per multi-row `INSERT` in [`seed_followers`]: 13 columns stay well
 /// under SQLite's and PostgreSQL's limits on bound parameters.
 const SEED_BATCH: usize = 500;
