@@ -1,7 +1,9 @@
 //! Prometheus metrics at `/metrics`, in the text exposition format written
 //! here by hand: HTTP requests by route template and status class with a
-//! latency histogram (counted by a layer around every route), and, read
-//! when scraped, the delivery queue, open circuit breakers, the database
+//! latency histogram (counted by a layer around every route), inbox
+//! activities by type and outcome and signature failures (counted by the
+//! inbox, see `gazette_federation::inbox_counts`), and, read when scraped,
+//! the delivery queue, open circuit breakers, the database
 //! pool and the process's resident memory. Labels take bounded values only:
 //! route templates (never raw paths), status classes, queue states.
 //! Access is off, loopback-only or behind a bearer token (`[metrics]`).
@@ -167,6 +169,7 @@ pub(crate) async fn get_metrics(
     }
     let mut out = String::new();
     state.metrics().write_http(&mut out);
+    write_inbox(&state, &mut out);
     write_queue(&state, &mut out).await;
     write_process(&state, &mut out);
     (
@@ -181,6 +184,28 @@ pub(crate) async fn get_metrics(
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Activities received, by type (a fixed list, else `other`) and outcome.
+fn write_inbox(state: &AppState, out: &mut String) {
+    let counts = state.fed().inbox_counts();
+    out.push_str("# HELP gazette_inbox_activities_total Activities posted to the inbox, by type and outcome.\n");
+    out.push_str("# TYPE gazette_inbox_activities_total counter\n");
+    for (kind, outcome, n) in counts.snapshot() {
+        let _ = writeln!(
+            out,
+            "gazette_inbox_activities_total{{type=\"{kind}\",outcome=\"{outcome}\"}} {n}"
+        );
+    }
+    out.push_str(
+        "# HELP gazette_inbox_signature_failures_total Inbox posts refused because their signature did not verify.\n",
+    );
+    out.push_str("# TYPE gazette_inbox_signature_failures_total counter\n");
+    let _ = writeln!(
+        out,
+        "gazette_inbox_signature_failures_total {}",
+        counts.signature_failures()
+    );
 }
 
 /// The delivery queue, read now; a failed read leaves these lines out

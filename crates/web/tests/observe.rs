@@ -140,6 +140,7 @@ async fn loopback_metrics_answer_only_this_machine_and_count_requests() {
         "gazette_deliveries{state=\"pending\"} 0",
         "gazette_delivery_oldest_pending_seconds 0",
         "gazette_delivery_open_circuits 0",
+        "gazette_inbox_signature_failures_total 0",
         "gazette_db_pool_connections{state=\"idle\"}",
         "process_resident_memory_bytes",
     ] {
@@ -156,6 +157,39 @@ async fn loopback_metrics_answer_only_this_machine_and_count_requests() {
     let body = get(&router, "/metrics", LOCAL, &[]).await.body;
     assert!(body.contains("route=\"unmatched\",status=\"4xx\""), "{body}");
     assert!(!body.contains("page-1"));
+}
+
+/// An unsigned activity of type `kind` posted to the shared inbox; its status.
+async fn post_unsigned(router: &Router, kind: &str) -> StatusCode {
+    let body = format!(
+        r#"{{"id":"https://elsewhere.example/a/1","type":"{kind}","actor":"https://elsewhere.example/u/x","object":"{PUBLIC_URL}/users/soleil"}}"#
+    );
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("/inbox")
+        .header("content-type", "application/activity+json")
+        .body(Body::from(body))
+        .unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(REMOTE.parse::<SocketAddr>().unwrap()));
+    router.clone().oneshot(req).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn inbox_activities_count_by_type_and_outcome() {
+    let (router, _db) = app(MetricsAccess::Loopback).await;
+    assert_eq!(post_unsigned(&router, "Follow").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(post_unsigned(&router, "Follow").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(post_unsigned(&router, "Made-Up-Type-1").await, StatusCode::UNAUTHORIZED);
+    let body = get(&router, "/metrics", LOCAL, &[]).await.body;
+    for line in [
+        "gazette_inbox_activities_total{type=\"Follow\",outcome=\"signature_failed\"} 2\n",
+        "gazette_inbox_activities_total{type=\"other\",outcome=\"signature_failed\"} 1\n",
+        "gazette_inbox_signature_failures_total 3\n",
+    ] {
+        assert!(body.contains(line), "no {line} in\n{body}");
+    }
+    assert!(!body.contains("Made-Up"));
 }
 
 #[tokio::test]
