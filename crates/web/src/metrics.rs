@@ -27,9 +27,9 @@ pub enum MetricsAccess {
     /// `/metrics` answers 404.
     #[default]
     Off,
-    /// Only clients on this machine (a scraper on the host, not through a
-    /// proxy that connects from loopback on behalf of anyone: put such a
-    /// proxy's `/metrics` behind `token`).
+    /// Only clients on this machine connecting directly: a request that
+    /// came through a reverse proxy (it carries `X-Forwarded-For` or
+    /// `Forwarded`) is refused even from loopback.
     Loopback,
     /// Anyone sending `Authorization: Bearer <token>`.
     Token(String),
@@ -149,7 +149,10 @@ pub(crate) async fn get_metrics(
     match &state.config().metrics {
         MetricsAccess::Off => return StatusCode::NOT_FOUND.into_response(),
         MetricsAccess::Loopback => {
-            if !peer.is_some_and(|p| p.0.ip().is_loopback()) {
+            // A request a proxy on this machine passed on (it says whom
+            // for) comes from anywhere: not a local scraper.
+            let proxied = headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded");
+            if proxied || !peer.is_some_and(|p| p.0.ip().is_loopback()) {
                 return StatusCode::NOT_FOUND.into_response();
             }
         }

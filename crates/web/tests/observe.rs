@@ -131,6 +131,12 @@ async fn loopback_metrics_answer_only_this_machine_and_count_requests() {
         get(&router, "/metrics", REMOTE, &[]).await.status,
         StatusCode::NOT_FOUND
     );
+    // Passed on by a reverse proxy on this machine: from anyone.
+    let proxied = [("x-forwarded-for", "198.51.100.7")];
+    assert_eq!(
+        get(&router, "/metrics", LOCAL, &proxied).await.status,
+        StatusCode::NOT_FOUND
+    );
     get(&router, "/healthz", REMOTE, &[]).await;
     let first = get(&router, "/metrics", LOCAL, &[]).await;
     assert_eq!(first.status, StatusCode::OK);
