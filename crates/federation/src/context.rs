@@ -156,6 +156,8 @@ struct Inner {
     key_refetches: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     /// Coordinator: article activities per member host (see `network::rate`).
     member_buckets: crate::network::rate::HostBuckets,
+    /// Activities received, by type and outcome (for `/metrics`).
+    inbox_counts: crate::inbox_counts::InboxCounts,
 }
 
 impl FedContext {
@@ -181,7 +183,13 @@ impl FedContext {
             hosts_checked: std::sync::Mutex::default(),
             key_refetches: std::sync::Mutex::default(),
             member_buckets: Default::default(),
+            inbox_counts: Default::default(),
         }))
+    }
+
+    /// Activities the inbox received, by type and outcome.
+    pub fn inbox_counts(&self) -> &crate::inbox_counts::InboxCounts {
+        &self.0.inbox_counts
     }
 
     pub fn store(&self) -> &Store {

@@ -57,6 +57,26 @@ pub(crate) const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::hours(1);
 /// The body is read here, not by activitypub_federation's `ActivityData`
 /// extractor, because that one answers 500 to a body over its limit.
 pub async fn post_inbox(data: Data<FedContext>, parts: Parts, body: Bytes) -> Result<StatusCode, Response> {
+    #[derive(Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    let kind = serde_json::from_slice::<Kind>(&body)
+        .map(|k| k.kind)
+        .unwrap_or_default();
+    let ctx = data.app_data().clone();
+    let result = inbox_answer(data, parts, body).await;
+    let status = match &result {
+        Ok(s) => *s,
+        Err(r) => r.status(),
+    };
+    ctx.inbox_counts().record(&kind, status);
+    result
+}
+
+/// [`post_inbox`]'s answer, before it is counted.
+async fn inbox_answer(data: Data<FedContext>, parts: Parts, body: Bytes) -> Result<StatusCode, Response> {
     check_signature_headers(&parts.headers, Utc::now()).map_err(IntoResponse::into_response)?;
     // Blocked senders (and, in allowlist mode, unlisted ones) are refused before anyone is fetched.
     let checked = crate::safety::refuse_blocked_sender(&data, &parts.headers, &body)

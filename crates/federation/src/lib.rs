@@ -9,6 +9,7 @@
 pub mod context;
 pub mod error;
 pub mod inbox;
+pub mod inbox_counts;
 pub mod interact;
 pub mod json;
 pub mod keys;

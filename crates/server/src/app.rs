@@ -146,6 +146,7 @@ pub async fn web_state(
             max_image_side: u32::try_from(config.media.max_image_side).unwrap_or(u32::MAX),
             ..Limits::default()
         },
+        metrics: config.metrics.access(),
     };
     AppState::build(store, app, templates, federation_settings(config), http, on_enqueued)
         .await

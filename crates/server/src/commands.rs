@@ -145,17 +145,30 @@ fn load_config(global: &GlobalOpts) -> Result<Config, CliError> {
     if let Some(url) = &global.database_url {
         config.database.url = Some(url.clone());
     }
-    init_logging(&config.log.level);
+    init_logging(&config.log.level, &config.log.format);
     for w in loaded.warnings {
         tracing::warn!("{w}");
     }
     Ok(config)
 }
 
-fn init_logging(level: &str) {
+/// Logs to stderr at `level` (`RUST_LOG` wins), as escaped text lines or,
+/// with `format = "json"`, one JSON object a line (the request's span and
+/// its `request_id` included), whose serializer escapes control characters.
+fn init_logging(level: &str, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if format == "json" {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+        return;
+    }
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

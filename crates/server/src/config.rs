@@ -32,6 +32,7 @@ pub struct Config {
     pub network: NetworkConfig,
     pub mail: MailConfig,
     pub log: LogConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -171,6 +172,36 @@ pub struct NetworkConfig {
 pub struct LogConfig {
     /// A `tracing` filter: a level (`info`) or directives (`gazette=debug,info`).
     pub level: String,
+    /// `text` (one line of `name=value` fields) or `json` (one object a line).
+    pub format: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricsConfig {
+    /// `off`, `loopback` or `token`.
+    pub access: String,
+    /// The bearer token when `access = "token"`.
+    pub token: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            access: "off".into(),
+            token: String::new(),
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// The web layer's access rule (checked when the config was read).
+    pub fn access(&self) -> gazette_web::MetricsAccess {
+        match self.access.as_str() {
+            "loopback" => gazette_web::MetricsAccess::Loopback,
+            "token" => gazette_web::MetricsAccess::Token(self.token.clone()),
+            _ => gazette_web::MetricsAccess::Off,
+        }
+    }
 }
 
 impl Default for InstanceConfig {
@@ -286,7 +317,10 @@ impl Default for MailConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: "info".into() }
+        LogConfig {
+            level: "info".into(),
+            format: "text".into(),
+        }
     }
 }
 
@@ -758,6 +792,38 @@ pub const KEYS: &[Key] = &[
             Ok(())
         }),
     },
+    Key {
+        section: "log",
+        name: "format",
+        set: Setter::Text(|c, v| {
+            let v = v.trim();
+            if !matches!(v, "text" | "json") {
+                return Err(format!("expected `text` or `json`, got `{v}`"));
+            }
+            c.log.format = v.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "metrics",
+        name: "access",
+        set: Setter::Text(|c, v| {
+            let v = v.trim();
+            if !matches!(v, "off" | "loopback" | "token") {
+                return Err(format!("expected `off`, `loopback` or `token`, got `{v}`"));
+            }
+            c.metrics.access = v.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "metrics",
+        name: "token",
+        set: Setter::Text(|c, v| {
+            c.metrics.token = v.trim().to_owned();
+            Ok(())
+        }),
+    },
 ];
 
 fn find_key(section: &str, name: &str) -> Option<&'static Key> {
@@ -843,6 +909,14 @@ fn build(file: Option<(&Path, &str)>, env: impl IntoIterator<Item = (String, Str
     }
 
     check_mail(&config.mail)?;
+    if config.metrics.access == "token" && config.metrics.token.len() < 16 {
+        return Err(ConfigError::Invalid {
+            key: "metrics.token".into(),
+            message: "required when metrics.access is `token`: at least 16 characters the scraper sends as \
+                      `Authorization: Bearer …`"
+                .into(),
+        });
+    }
     Ok(Loaded { config, warnings })
 }
 
@@ -1377,6 +1451,9 @@ level = "gazette=debug,info"
                 .starts_with("federation.allow_private_addresses: expected true or false")
         );
         assert!(err(from_file("[log]\nlevel = \"gazette=loud\"\n")).starts_with("log.level: not a log level"));
+        assert!(err(from_file("[log]\nformat = \"xml\"\n")).starts_with("log.format: expected `text` or `json`"));
+        assert!(err(from_file("[metrics]\naccess = \"open\"\n")).starts_with("metrics.access: expected"));
+        assert!(err(from_file("[metrics]\naccess = \"token\"\n")).starts_with("metrics.token: required"));
         assert!(err(from_file("instance = 3\n")).starts_with("instance: expected a section [instance]"));
         assert!(
             err(load(None, env(&[("GAZETTE_INSTANCE__PUBLIC_URL", "example.org")])))

@@ -206,6 +206,22 @@ pub struct HostDeliveryStats {
     pub last_error: Option<String>,
 }
 
+/// The queue across all hosts (see [`Store::delivery_summary`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeliverySummary {
+    /// Waiting for their first attempt.
+    pub pending: i64,
+    /// Failed at least once, with a retry scheduled.
+    pub retrying: i64,
+    /// Delivered and not yet purged.
+    pub delivered: i64,
+    pub given_up: i64,
+    /// When the oldest delivery still pending was queued.
+    pub oldest_pending: Option<DateTime<Utc>>,
+    /// Hosts whose circuit breaker is open now.
+    pub open_circuits: i64,
+}
+
 impl Store {
     /// Queues `payload` (activity `activity_id`, signed by `actor_id`) for
     /// every inbox, in one transaction, and returns how many deliveries were
@@ -592,6 +608,32 @@ impl Store {
             s.last_error = r.try_get("last_error")?;
         }
         Ok(stats.into_values().collect())
+    }
+
+    /// The whole queue in a few numbers, for `/metrics`: no per-host rows.
+    pub async fn delivery_summary(&self, now: DateTime<Utc>) -> StoreResult<DeliverySummary> {
+        let r = sqlx::query(
+            "SELECT COUNT(CASE WHEN status = 'pending' AND attempts = 0 THEN 1 END) AS pending,
+                    COUNT(CASE WHEN status = 'pending' AND attempts > 0 THEN 1 END) AS retrying,
+                    COUNT(CASE WHEN status = 'delivered' THEN 1 END) AS delivered,
+                    COUNT(CASE WHEN status = 'given_up' THEN 1 END) AS given_up,
+                    MIN(CASE WHEN status = 'pending' THEN created_at END) AS oldest_pending
+             FROM deliveries",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let open = sqlx::query("SELECT COUNT(*) AS n FROM delivery_hosts WHERE circuit_open_until > $1")
+            .bind(to_db(now))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(DeliverySummary {
+            pending: r.try_get("pending")?,
+            retrying: r.try_get("retrying")?,
+            delivered: r.try_get("delivered")?,
+            given_up: r.try_get("given_up")?,
+            oldest_pending: from_db_opt(r.try_get("oldest_pending")?)?,
+            open_circuits: open.try_get("n")?,
+        })
     }
 
     /// The deliveries of one activity, by inbox.

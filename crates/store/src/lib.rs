@@ -41,8 +41,8 @@ use sqlx::{AnyPool, Executor, Row};
 pub use articles::{ArticlePage, ArticleQuery, ArticleView, PendingArticleEvent, TagCount};
 pub use changes::Changes;
 pub use deliveries::{
-    Delivery, DeliveryOutcome, DeliveryRecord, DeliveryResult, DeliveryStatus, HostDeliveryStats, Recorded,
-    RetryPolicy, inbox_host,
+    Delivery, DeliveryOutcome, DeliveryRecord, DeliveryResult, DeliveryStatus, DeliverySummary, HostDeliveryStats,
+    Recorded, RetryPolicy, inbox_host,
 };
 pub use error::{StoreError, StoreResult};
 pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationComment};
@@ -183,6 +183,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Connections of the read pool: open, and of those idle (for `/metrics`).
+    pub fn pool_usage(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
     }
 
     /// Answers when the database does (for `/healthz`).

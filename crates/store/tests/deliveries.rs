@@ -425,6 +425,15 @@ async fn circuit_opens_and_closes(db: &TestDb) {
     let s = host(store.delivery_stats().await.unwrap());
     assert_eq!((s.consecutive_failures, s.circuit_open_until), (3, Some(t + secs(60))));
     assert_eq!(s.last_error.as_deref(), Some("connection refused"));
+    // The same in the few numbers `/metrics` shows: nothing per host.
+    let summary = store.delivery_summary(t + secs(1)).await.unwrap();
+    assert_eq!(summary.open_circuits, 1);
+    assert_eq!(
+        (summary.pending + summary.retrying, summary.delivered, summary.given_up),
+        (7, 0, 0)
+    );
+    assert!(summary.oldest_pending.is_some_and(|at| at <= Utc::now()));
+    assert_eq!(store.delivery_summary(t + secs(61)).await.unwrap().open_circuits, 0);
 
     // While the circuit is open the host's rows wait, others go on.
     store.release_deliveries(&down[3..], t).await.unwrap();

@@ -11,9 +11,11 @@ mod follow;
 mod limits;
 pub mod mail;
 mod media;
+mod metrics;
 mod openapi;
 mod pages;
 mod profiles;
+mod request_id;
 mod security_headers;
 mod server;
 mod settings;
@@ -28,6 +30,7 @@ use tokio::net::TcpListener;
 pub use api::deliveries::{DeliveryReport, DeliveryTotals};
 pub use error::{ApiError, PageError};
 pub use limits::Limits;
+pub use metrics::MetricsAccess;
 pub use state::{AdminSettings, AppConfig, AppState, ThemeConfig};
 pub use templates::Templates;
 
@@ -42,16 +45,21 @@ pub fn router(state: AppState) -> Router {
         .merge(media::router())
         .nest("/api", api::router())
         .nest("/admin", admin::router())
+        .route("/metrics", axum::routing::get(metrics::get_metrics))
         .with_state(state.clone())
         .merge(federation)
         // Bodies, requests in flight and their duration are bounded before
         // any route's own code runs.
-        .layer(axum::middleware::from_fn_with_state(state, limits::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::guard))
+        // Refusals by the limits count too.
+        .layer(axum::middleware::from_fn_with_state(state, metrics::count_requests))
         // Outermost, so every answer (the limits' refusals too) carries them.
         .layer(axum::middleware::map_response_with_state(
             security,
             security_headers::add_security_headers,
         ))
+        // Around everything, so every log line of a request carries its id.
+        .layer(axum::middleware::from_fn(request_id::with_request_id))
 }
 
 /// Serves `state` on an already-bound listener until `shutdown` resolves, so

@@ -38,6 +38,8 @@ pub struct AppConfig {
     pub admin: AdminSettings,
     /// Bounds on bodies, connections, requests, password checks and images.
     pub limits: crate::limits::Limits,
+    /// Who may read `/metrics` (`[metrics]`).
+    pub metrics: crate::metrics::MetricsAccess,
 }
 
 /// Settings of the editors' web interface at `/admin`.
@@ -76,6 +78,8 @@ pub(crate) struct Inner {
     pub(crate) federation: FederationConfig<FedContext>,
     /// Requests in flight and the password-check pool.
     guards: crate::limits::Guards,
+    /// Request counters for `/metrics`.
+    metrics: crate::metrics::Registry,
     /// When the database last took `/healthz`'s write, and whether it did.
     write_probe: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
     /// Image metadata never changes once stored, so pages read it from here
@@ -118,6 +122,7 @@ impl AppState {
             store,
             guards: crate::limits::Guards::new(&config.limits),
             write_probe: tokio::sync::Mutex::new(None),
+            metrics: Default::default(),
             config,
             templates,
             fed,
@@ -190,6 +195,10 @@ impl AppState {
 
     pub(crate) fn guards(&self) -> &crate::limits::Guards {
         &self.0.guards
+    }
+
+    pub(crate) fn metrics(&self) -> &crate::metrics::Registry {
+        &self.0.metrics
     }
 
     pub(crate) fn templates(&self) -> &Templates {

@@ -90,6 +90,7 @@ async fn app() -> App {
         },
         admin: Default::default(),
         limits: Default::default(),
+        metrics: Default::default(),
     };
     let federation = gazette_federation::FederationSettings::new(PUBLIC_URL);
     let state = AppState::build(

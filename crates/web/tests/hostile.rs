@@ -103,6 +103,7 @@ fn config() -> AppConfig {
         },
         admin: Default::default(),
         limits: Default::default(),
+        metrics: Default::default(),
     }
 }
 

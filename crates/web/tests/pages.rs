@@ -76,6 +76,7 @@ fn config(theme_dir: Option<&Path>) -> AppConfig {
         },
         admin: Default::default(),
         limits: Default::default(),
+        metrics: Default::default(),
     }
 }
 
