@@ -73,11 +73,21 @@ fn derive_site(port: u16, upstream: &str, dir: &Path) -> String {
     out.join("\n")
 }
 
-/// A running nginx; stopped on drop.
+/// A running nginx; stopped on drop with SIGTERM, which stops its workers
+/// too (a SIGKILL to the master would leave them serving), then SIGKILL if
+/// it is still there after a deadline.
 struct Nginx(Child);
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -121,10 +131,11 @@ fn start_nginx(dir: &Path, site: &str) -> Nginx {
     Nginx(child)
 }
 
-/// `gazette serve --demo` listening on `listen`.
-fn serve(env: &Env, listen: &str) -> Server {
+/// `gazette serve --demo` listening on `listen`, with authorized fetch on or off.
+fn serve(env: &Env, listen: &str, authorized_fetch: bool) -> Server {
     let mut child = env
         .command(&["serve", "--demo", "--listen", listen])
+        .env("GAZETTE_FEDERATION__AUTHORIZED_FETCH", authorized_fetch.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -218,17 +229,12 @@ async fn gazette_behind_the_shipped_nginx_site() {
         .with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true");
     let nginx_dir = env.dir.join("nginx");
     std::fs::create_dir_all(&nginx_dir).unwrap();
-    let _nginx = start_nginx(&nginx_dir, &derive_site(nginx_port, &gazette_listen, &nginx_dir));
-    let _server = serve(&env, &gazette_listen);
+    let site = derive_site(nginx_port, &gazette_listen, &nginx_dir);
+    let nginx = start_nginx(&nginx_dir, &site);
+    let server = serve(&env, &gazette_listen, false);
     let http = reqwest::Client::new();
     let healthz = format!("{public}/healthz");
-    eventually("Gazette through nginx", DEADLINE, || async {
-        match http.get(&healthz).send().await {
-            Ok(r) if r.status() == 200 => Some(()),
-            _ => None,
-        }
-    })
-    .await;
+    up(&healthz).await;
 
     // Ids on the public URL.
     let org = format!("{public}/users/demo");
@@ -302,4 +308,37 @@ async fn gazette_behind_the_shipped_nginx_site() {
         stdout.contains(&format!("OK   reachable: {healthz}")) && stdout.contains("OK   signed fetch"),
         "{stdout}"
     );
+
+    // With authorized fetch on, the server verifies doctor's signed fetch…
+    drop(server);
+    let _server = serve(&env, &gazette_listen, true);
+    up(&healthz).await;
+    let out = env.run(&["doctor"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("OK   signed fetch"), "{stdout}");
+    // … so a proxy that drops the port from Host (`$host`) is caught.
+    drop(nginx);
+    let broken = site.replace("proxy_set_header Host $http_host;", "proxy_set_header Host $host;");
+    assert_ne!(broken, site);
+    let _nginx = start_nginx(&nginx_dir, &broken);
+    up(&healthz).await;
+    let out = env.run(&["doctor"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("FAIL signed fetch") && stdout.contains("$http_host"),
+        "{stdout}"
+    );
+}
+
+/// Waits until `healthz` answers 200.
+async fn up(healthz: &str) {
+    let http = reqwest::Client::new();
+    eventually("Gazette through nginx", DEADLINE, || async {
+        match http.get(healthz).send().await {
+            Ok(r) if r.status() == 200 => Some(()),
+            _ => None,
+        }
+    })
+    .await;
 }

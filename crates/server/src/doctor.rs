@@ -463,7 +463,7 @@ async fn webfinger(client: &gazette_http::Client, urls: &Urls, org: &str, actor:
 /// the signature against the `Host` it receives, so a proxy that rewrites
 /// `Host` fails here.
 async fn self_fetch(client: &gazette_http::Client, urls: &Urls, actor: &str, pem: &str, report: &mut Report) {
-    const HINT: &str = "check that the reverse proxy passes `Host $host` and `X-Forwarded-Proto $scheme`";
+    const HINT: &str = "check that the reverse proxy passes the Host header with its port (nginx: `proxy_set_header Host $http_host`) and `X-Forwarded-Proto`";
     let signed = url::Url::parse(actor).map_err(|e| e.to_string()).and_then(|url| {
         let key = SigningKey::from_pem(&urls.instance_actor(), pem).map_err(|e| e.to_string())?;
         key.sign_get(&url, SystemTime::now()).map_err(|e| e.to_string())
