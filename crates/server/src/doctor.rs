@@ -26,6 +26,8 @@ const NET_TIMEOUT: Duration = Duration::from_secs(5);
 /// above the skew signatures tolerate.
 const CLOCK_WARN_SECS: i64 = 30;
 const CLOCK_FAIL_SECS: i64 = 300;
+/// A delivery waiting longer than this (retries included): WARN.
+const STALE_QUEUE_SECS: i64 = 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
@@ -285,11 +287,31 @@ async fn queue(store: &Store, report: &mut Report) {
         .map(|h| h.host.as_str())
         .take(5)
         .collect();
+    let oldest = match store.find_oldest_waiting_delivery().await {
+        Ok(o) => o,
+        Err(e) => {
+            report.line(Level::Fail, "queue", format!("cannot read the delivery queue: {e}"));
+            return;
+        }
+    };
+    let age = oldest.map(|o| (Utc::now() - o).num_seconds().max(0));
     let text = format!(
-        "{} pending, {} retrying, {} given up, {} host(s) with an open circuit breaker",
-        t.pending, t.retrying, t.given_up, t.open_circuits
+        "{} pending, {} retrying, {} given up, oldest waiting {}, {} host(s) with an open circuit breaker",
+        t.pending,
+        t.retrying,
+        t.given_up,
+        age.map_or_else(|| "none".to_owned(), |s| format!("{s}s")),
+        t.open_circuits
     );
-    if open.is_empty() {
+    if age.is_some_and(|s| s > STALE_QUEUE_SECS) {
+        report.line(
+            Level::Warn,
+            "queue",
+            format!(
+                "{text}: a delivery has waited over an hour; is `gazette serve` running? `gazette deliveries` shows why"
+            ),
+        );
+    } else if open.is_empty() {
         report.line(Level::Ok, "queue", text);
     } else {
         report.line(
