@@ -517,6 +517,33 @@ async fn doctor_fails_on_a_closed_port_and_an_empty_database(env: Env) {
     );
     assert!(doctor_line(&lines, "database").starts_with("OK"), "{lines:#?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("check(s) failed"));
+    assert!(doctor_line(&lines, "mail").starts_with("OK"), "{lines:#?}");
+
+    // An SMTP server that does not answer, then a config that does not load.
+    let smtp = format!("{}", free_port());
+    let out = env
+        .command(&["doctor"])
+        .env("GAZETTE_MAIL__HOST", "127.0.0.1")
+        .env("GAZETTE_MAIL__PORT", &smtp)
+        .env("GAZETTE_MAIL__TLS", "none")
+        .env("GAZETTE_MAIL__FROM", "news@coop.example")
+        .output()
+        .unwrap();
+    let lines = doctor_lines(&out);
+    let mail = doctor_line(&lines, "mail");
+    assert!(
+        mail.starts_with("FAIL") && mail.contains(&format!("127.0.0.1:{smtp}")),
+        "{lines:#?}"
+    );
+    let out = env
+        .command(&["doctor"])
+        .env("GAZETTE_MAIL__HOST", "127.0.0.1")
+        .output()
+        .unwrap();
+    let lines = doctor_lines(&out);
+    assert!(!out.status.success());
+    let config = doctor_line(&lines, "config");
+    assert!(config.starts_with("FAIL") && config.contains("mail.from"), "{lines:#?}");
 
     // Nothing initialised: no database file (SQLite) or no schema (PostgreSQL).
     let fresh = Env::new(env.backend).await.unwrap();
