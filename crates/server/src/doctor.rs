@@ -36,7 +36,7 @@ enum Level {
     Fail,
 }
 
-/// The lines printed so far and whether one failed.
+/// How many checks failed so far (lines are printed as they come).
 #[derive(Default)]
 struct Report {
     failures: usize,
@@ -112,7 +112,7 @@ pub async fn run(config: &Config) -> Result<(), CliError> {
 /// checks that read it.
 async fn database(config: &Config, report: &mut Report) -> Option<Store> {
     let url = config.database_url();
-    if let Some(file) = sqlite_file(&url).filter(|f| !f.exists()) {
+    if let Some(file) = crate::backup::sqlite_file(&url).filter(|f| !f.exists()) {
         report.line(
             Level::Fail,
             "database",
@@ -542,11 +542,4 @@ async fn self_fetch(client: &gazette_http::Client, urls: &Urls, actor: &str, pem
             format!("{actor} answers with id {}: {HINT}", id.as_deref().unwrap_or("(none)")),
         );
     }
-}
-
-/// The database file of a SQLite URL.
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let file = rest.split('?').next().unwrap_or(rest);
-    (!file.is_empty() && file != ":memory:").then(|| std::path::PathBuf::from(file))
 }
