@@ -4,7 +4,7 @@
 //! `gazette instance set-public-url`), deliveries that a CLI command queues
 //! sent by the running server at once, `gazette backup` of a running
 //! instance and `gazette restore` into an empty one, `gazette migrate
-//! --check`, and a SIGTERM that loses no delivery.
+//! --check`, a SIGTERM that loses no delivery, and `gazette doctor`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -34,6 +34,8 @@ both_backends!(
     backup_of_a_running_instance_restores_and_serves,
     migrate_check_says_what_would_run,
     sigterm_finishes_deliveries_in_flight_and_loses_none,
+    doctor_passes_beside_a_running_server,
+    doctor_fails_on_a_closed_port_and_an_empty_database,
 );
 
 mod sqlite_only {
@@ -450,4 +452,107 @@ async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
     assert_eq!(received.len(), FOLLOWERS, "nobody twice");
     drop(again);
     store.close().await;
+}
+
+// ---------------------------------------------------------------- doctor
+
+/// `gazette doctor`'s output lines, each checked to be one of its three kinds.
+fn doctor_lines(out: &std::process::Output) -> Vec<String> {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    for line in &lines {
+        assert!(
+            line.starts_with("OK   ") || line.starts_with("WARN ") || line.starts_with("FAIL "),
+            "not a doctor line: {line}\n{stdout}"
+        );
+    }
+    lines
+}
+
+fn doctor_line<'a>(lines: &'a [String], check: &str) -> &'a str {
+    lines
+        .iter()
+        .find(|l| l[5..].starts_with(&format!("{check}:")))
+        .unwrap_or_else(|| panic!("no `{check}` line in {lines:#?}"))
+}
+
+async fn doctor_passes_beside_a_running_server(env: Env) {
+    let server = env.serve(&["--demo"]);
+    // Keys are made on their actor's first fetch.
+    actor_id(&server.base, "demo").await;
+    let instance = reqwest::Client::new()
+        .get(server.url("/actor"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(instance.status(), 200);
+    let out = env.run(&["doctor"]);
+    let lines = doctor_lines(&out);
+    assert!(
+        out.status.success(),
+        "{lines:#?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("FAIL")), "{lines:#?}");
+    for check in ["database", "reachable", "clock", "webfinger", "signed fetch", "queue"] {
+        assert!(doctor_line(&lines, check).starts_with("OK"), "{lines:#?}");
+    }
+    assert!(
+        doctor_line(&lines, "reachable").contains(&server.url("/healthz")),
+        "{lines:#?}"
+    );
+}
+
+async fn doctor_fails_on_a_closed_port_and_an_empty_database(env: Env) {
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    env.ok(&["init", "--public-url", &closed]);
+    let out = env.run(&["doctor"]);
+    let lines = doctor_lines(&out);
+    assert!(!out.status.success(), "{lines:#?}");
+    let reachable = doctor_line(&lines, "reachable");
+    assert!(
+        reachable.starts_with("FAIL") && reachable.contains(&closed),
+        "{lines:#?}"
+    );
+    assert!(doctor_line(&lines, "database").starts_with("OK"), "{lines:#?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("check(s) failed"));
+    assert!(doctor_line(&lines, "mail").starts_with("OK"), "{lines:#?}");
+
+    // An SMTP server that does not answer, then a config that does not load.
+    let smtp = format!("{}", free_port());
+    let out = env
+        .command(&["doctor"])
+        .env("GAZETTE_MAIL__HOST", "127.0.0.1")
+        .env("GAZETTE_MAIL__PORT", &smtp)
+        .env("GAZETTE_MAIL__TLS", "none")
+        .env("GAZETTE_MAIL__FROM", "news@coop.example")
+        .output()
+        .unwrap();
+    let lines = doctor_lines(&out);
+    let mail = doctor_line(&lines, "mail");
+    assert!(
+        mail.starts_with("FAIL") && mail.contains(&format!("127.0.0.1:{smtp}")),
+        "{lines:#?}"
+    );
+    let out = env
+        .command(&["doctor"])
+        .env("GAZETTE_MAIL__HOST", "127.0.0.1")
+        .output()
+        .unwrap();
+    let lines = doctor_lines(&out);
+    assert!(!out.status.success());
+    let config = doctor_line(&lines, "config");
+    assert!(config.starts_with("FAIL") && config.contains("mail.from"), "{lines:#?}");
+
+    // Nothing initialised: no database file (SQLite) or no schema (PostgreSQL).
+    let fresh = Env::new(env.backend).await.unwrap();
+    let out = fresh.run(&["doctor"]);
+    let lines = doctor_lines(&out);
+    assert!(!out.status.success(), "{lines:#?}");
+    let database = doctor_line(&lines, "database");
+    assert!(
+        database.starts_with("FAIL") && (database.contains("gazette init") || database.contains("gazette migrate")),
+        "{lines:#?}"
+    );
 }

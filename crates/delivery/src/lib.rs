@@ -64,5 +64,5 @@ mod worker;
 pub use config::DeliveryConfig;
 pub use error::DeliveryError;
 pub use gazette_http::{ForbiddenAddress, is_forbidden};
-pub use signing::{KeyError, KeySource, SignError, SignedHeaders, Signer, SigningKey};
+pub use signing::{KeyError, KeySource, SignError, SignedGet, SignedHeaders, Signer, SigningKey};
 pub use worker::{DeliveryHandle, Worker};

@@ -213,7 +213,7 @@ pub async fn migrate_check(config: &Config) -> Result<(), CliError> {
 }
 
 /// The database file of a SQLite URL.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let file = rest.split('?').next().unwrap_or(rest);
     (!file.is_empty() && file != ":memory:").then(|| PathBuf::from(file))

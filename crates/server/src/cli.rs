@@ -51,6 +51,9 @@ pub enum Command {
     Backup { file: PathBuf },
     /// Restore a copy made by `gazette backup` into an empty data directory (or empty PostgreSQL database)
     Restore { file: PathBuf },
+    /// Check the installation: config, database, disk, keys, queue, mail, clock and, through the
+    /// public URL, /healthz, WebFinger and a signed fetch; one OK/WARN/FAIL line each, non-zero exit on FAIL
+    Doctor,
     /// Publish (or with --update, replace) an article from a Markdown file with front matter
     Publish(PublishArgs),
     /// List, show or delete articles

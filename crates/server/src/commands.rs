@@ -23,7 +23,11 @@ use crate::frontmatter;
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let mut config = load_config(&cli.global)?;
+    let mut config = match load_config(&cli.global) {
+        Ok(c) => c,
+        Err(e) if matches!(cli.command, Command::Doctor) => return Err(crate::doctor::config_failed(&e)),
+        Err(e) => return Err(e),
+    };
     // Every command that names actors or articles uses the instance's
     // recorded public URL (see `identity`); these settle it themselves,
     // change it, or never name anything.
@@ -35,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             | Command::Instance(_)
             | Command::Backup { .. }
             | Command::Restore { .. }
+            | Command::Doctor
     ) {
         crate::identity::settle_for_command(&mut config).await?;
     }
@@ -54,6 +59,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Backup { file } => crate::backup::backup(&config, &file).await,
         Command::Restore { file } => crate::backup::restore(&config, &file).await,
+        Command::Doctor => crate::doctor::run(&config).await,
         Command::Publish(args) => {
             let store = app::open_store(&config).await?;
             let result = publish(&store, &config, &args).await;

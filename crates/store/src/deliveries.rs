@@ -559,6 +559,15 @@ impl Store {
         })
     }
 
+    /// When the oldest delivery still waiting (first attempt or retry) was
+    /// queued; `None` when nothing waits. `gazette doctor` reports its age.
+    pub async fn find_oldest_waiting_delivery(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let row = sqlx::query("SELECT MIN(created_at) AS oldest FROM deliveries WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await?;
+        from_db_opt(row.try_get("oldest")?)
+    }
+
     /// Counts per remote host, with each host's breaker state; sorted by host.
     pub async fn delivery_stats(&self) -> StoreResult<Vec<HostDeliveryStats>> {
         let counts = sqlx::query(

@@ -37,6 +37,7 @@ both!(
     stats_count_per_host_and_purge_cleans_up,
     retry_after_is_honoured,
     throttling_does_not_open_the_circuit,
+    oldest_waiting_delivery,
 );
 
 const ACTOR: &str = "https://here.example/users/org";
@@ -714,4 +715,13 @@ async fn throttling_does_not_open_the_circuit(db: &TestDb) {
     assert_eq!(host("busy.example").circuit_open_until, None);
     assert_eq!(host("sick.example").consecutive_failures, 3);
     assert!(host("sick.example").circuit_open_until.is_some());
+}
+
+async fn oldest_waiting_delivery(db: &TestDb) {
+    let store = &db.store;
+    assert_eq!(store.find_oldest_waiting_delivery().await.unwrap(), None);
+    let before = Utc::now() - chrono::TimeDelta::seconds(1);
+    enqueue(store, "https://here.example/a/oldest", &[inbox("wait.example", 1)]).await;
+    let oldest = store.find_oldest_waiting_delivery().await.unwrap().unwrap();
+    assert!(oldest >= before && oldest <= Utc::now(), "{oldest}");
 }

@@ -1,0 +1,344 @@
+//! The shipped nginx site (deploy/nginx-gazette.conf) in front of Gazette,
+//! run for real with Debian's nginx on loopback: the file is taken as it is
+//! with its TLS parts swapped for plain HTTP (see the markers it documents),
+//! and through it actor ids use the public URL, WebFinger answers, a signed
+//! POST to an inbox verifies (so the proxy passes `Host` through) and
+//! `gazette doctor` passes. nginx must be installed (`apt-get install
+//! nginx`; .ci/run installs it): without it this test fails, it never skips.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::extract::State;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use common::{Env, Server, eventually, free_port};
+use gazette_store::Backend;
+use rsa::pkcs8::{EncodePublicKey, LineEnding};
+use rsa::sha2::{Digest, Sha256};
+use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use serde_json::{Value, json};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+const SITE: &str = include_str!("../deploy/nginx-gazette.conf");
+
+/// Debian's nginx binary; a missing one fails the test with what to do.
+fn nginx_binary() -> PathBuf {
+    let candidates = [PathBuf::from("/usr/sbin/nginx"), PathBuf::from("/usr/bin/nginx")];
+    candidates.into_iter().find(|p| p.exists()).unwrap_or_else(|| {
+        panic!("nginx is not installed: run `apt-get install -y nginx` (.ci/run installs it); this test needs the real nginx")
+    })
+}
+
+/// The shipped site with its TLS parts replaced by plain HTTP on `port`,
+/// proxying to `upstream`, its cache under `dir`.
+fn derive_site(port: u16, upstream: &str, dir: &Path) -> String {
+    let mut out = Vec::new();
+    let mut in_tls = false;
+    let mut listened = false;
+    for line in SITE.lines() {
+        let trimmed = line.trim();
+        if trimmed == "# tls-begin" {
+            in_tls = true;
+            continue;
+        }
+        if trimmed == "# tls-end" {
+            in_tls = false;
+            continue;
+        }
+        if in_tls {
+            continue;
+        }
+        if line.trim_end().ends_with("; # tls-listen") {
+            if !listened {
+                out.push(format!("    listen 127.0.0.1:{port};"));
+                listened = true;
+            }
+            continue;
+        }
+        out.push(
+            line.replace("news.example.org", "localhost")
+                .replace("127.0.0.1:8080", upstream)
+                .replace("/var/cache/nginx/gazette", &dir.join("cache").display().to_string()),
+        );
+    }
+    assert!(listened && !in_tls, "deploy/nginx-gazette.conf lost its tls markers");
+    out.join("\n")
+}
+
+/// A running nginx; stopped on drop with SIGTERM, which stops its workers
+/// too (a SIGKILL to the master would leave them serving), then SIGKILL if
+/// it is still there after a deadline.
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_nginx(dir: &Path, site: &str) -> Nginx {
+    let site_file = dir.join("site.conf");
+    std::fs::write(&site_file, site).unwrap();
+    let d = dir.display();
+    let conf = format!(
+        "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nworker_processes 1;\nevents {{ worker_connections 256; }}\n\
+         http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
+         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  include {};\n}}\n",
+        site_file.display()
+    );
+    let conf_file = dir.join("nginx.conf");
+    std::fs::write(&conf_file, conf).unwrap();
+    let check = Command::new(nginx_binary())
+        .arg("-t")
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf_file)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "nginx -t refused the derived site:\n{}\n{site}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let child = Command::new(nginx_binary())
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf_file)
+        .args(["-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Nginx(child)
+}
+
+/// `gazette serve --demo` listening on `listen`, with authorized fetch on or off.
+fn serve(env: &Env, listen: &str, authorized_fetch: bool) -> Server {
+    let mut child = env
+        .command(&["serve", "--demo", "--listen", listen])
+        .env("GAZETTE_FEDERATION__AUTHORIZED_FETCH", authorized_fetch.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    break url.trim().to_owned();
+                }
+            }
+            _ => panic!("gazette serve exited before listening"),
+        }
+    };
+    Server { child, base }
+}
+
+/// A loopback "remote server" publishing one actor with `key`.
+async fn start_remote(key: &RsaPrivateKey) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let id = format!("{base}/users/alice");
+    let pem = RsaPublicKey::from(key).to_public_key_pem(LineEnding::LF).unwrap();
+    let doc = json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": id,
+        "type": "Person",
+        "preferredUsername": "alice",
+        "inbox": format!("{id}/inbox"),
+        "outbox": format!("{id}/outbox"),
+        "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": pem },
+    });
+    let app = Router::new()
+        .route(
+            "/users/alice",
+            axum::routing::get(|State(doc): State<Value>| async move {
+                ([("content-type", "application/activity+json")], doc.to_string())
+            }),
+        )
+        .route(
+            "/users/alice/inbox",
+            axum::routing::post(|| async { axum::http::StatusCode::ACCEPTED }),
+        )
+        .with_state(doc);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    id
+}
+
+/// POSTs `body` to `url` signed by `key_id` over `(request-target) host date
+/// digest`, with `signed_host` as the signed Host.
+async fn signed_post(url: &str, signed_host: &str, key: &RsaPrivateKey, key_id: &str, body: &[u8]) -> (u16, String) {
+    let parsed = reqwest::Url::parse(url).unwrap();
+    let date = httpdate::fmt_http_date(SystemTime::now());
+    let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(body)));
+    let signing = format!(
+        "(request-target): post {}\nhost: {signed_host}\ndate: {date}\ndigest: {digest}",
+        parsed.path()
+    );
+    let signature = key
+        .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(signing.as_bytes()))
+        .unwrap();
+    let header = format!(
+        r#"keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="{}""#,
+        BASE64.encode(signature)
+    );
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/activity+json")
+        .header("date", date)
+        .header("digest", digest)
+        .header("signature", header)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gazette_behind_the_shipped_nginx_site() {
+    nginx_binary();
+    let env = Env::new(Backend::Sqlite).await.unwrap();
+    let nginx_port = free_port();
+    let gazette_listen = format!("127.0.0.1:{}", free_port());
+    let public = format!("http://localhost:{nginx_port}");
+    let env = env
+        .with_env("GAZETTE_INSTANCE__PUBLIC_URL", &public)
+        .with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true");
+    let nginx_dir = env.dir.join("nginx");
+    std::fs::create_dir_all(&nginx_dir).unwrap();
+    let site = derive_site(nginx_port, &gazette_listen, &nginx_dir);
+    let nginx = start_nginx(&nginx_dir, &site);
+    let server = serve(&env, &gazette_listen, false);
+    let http = reqwest::Client::new();
+    let healthz = format!("{public}/healthz");
+    up(&healthz).await;
+
+    // Ids on the public URL.
+    let org = format!("{public}/users/demo");
+    let actor: Value = http
+        .get(&org)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(actor["id"], org, "{actor}");
+    assert_eq!(actor["inbox"], format!("{org}/inbox"), "{actor}");
+    let instance = http
+        .get(format!("{public}/actor"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(instance.status(), 200);
+
+    // WebFinger through the proxy.
+    let finger: Value = http
+        .get(format!(
+            "{public}/.well-known/webfinger?resource=acct:demo@localhost:{nginx_port}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        finger["links"].as_array().unwrap().iter().any(|l| l["href"] == org),
+        "{finger}"
+    );
+
+    // A signed Follow verifies: nginx passed Host as the sender signed it.
+    let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let alice = start_remote(&key).await;
+    let follow = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{alice}/follows/1"),
+        "type": "Follow",
+        "actor": alice,
+        "object": org,
+    });
+    let body = serde_json::to_vec(&follow).unwrap();
+    let host = format!("localhost:{nginx_port}");
+    let key_id = format!("{alice}#main-key");
+    let inbox = format!("{org}/inbox");
+    let (status, text) = signed_post(&inbox, &host, &key, &key_id, &body).await;
+    assert!(
+        (200..300).contains(&status),
+        "signed POST through nginx: {status} {text}"
+    );
+    // Signed for another Host (what a proxy rewriting Host would make of it): refused.
+    let (status, _) = signed_post(&inbox, &gazette_listen, &key, &key_id, &body).await;
+    assert_eq!(status, 401, "a signature over another Host must not verify");
+
+    // `gazette doctor` through the proxy.
+    let out = env.run(&["doctor"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("OK   reachable: {healthz}")) && stdout.contains("OK   signed fetch"),
+        "{stdout}"
+    );
+
+    // With authorized fetch on, the server verifies doctor's signed fetch…
+    drop(server);
+    let _server = serve(&env, &gazette_listen, true);
+    up(&healthz).await;
+    let out = env.run(&["doctor"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("OK   signed fetch"), "{stdout}");
+    // … so a proxy that drops the port from Host (`$host`) is caught.
+    drop(nginx);
+    let broken = site.replace("proxy_set_header Host $http_host;", "proxy_set_header Host $host;");
+    assert_ne!(broken, site);
+    let _nginx = start_nginx(&nginx_dir, &broken);
+    up(&healthz).await;
+    let out = env.run(&["doctor"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("FAIL signed fetch") && stdout.contains("$http_host"),
+        "{stdout}"
+    );
+}
+
+/// Waits until `healthz` answers 200.
+async fn up(healthz: &str) {
+    let http = reqwest::Client::new();
+    eventually("Gazette through nginx", DEADLINE, || async {
+        match http.get(healthz).send().await {
+            Ok(r) if r.status() == 200 => Some(()),
+            _ => None,
+        }
+    })
+    .await;
+}
