@@ -53,7 +53,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::guard))
         // Refusals by the limits count too.
         .layer(axum::middleware::from_fn_with_state(state, metrics::count_requests))
-        // Outermost, so every answer (the limits' refusals too) carries them.
+        // Outside the limits, so every answer (their refusals too) carries them.
         .layer(axum::middleware::map_response_with_state(
             security,
             security_headers::add_security_headers,
