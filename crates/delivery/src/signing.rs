@@ -76,6 +76,28 @@ impl SigningKey {
 
     /// Signs a POST of `body` to `url` at `now`.
     pub fn sign_post(&self, url: &Url, body: &[u8], now: SystemTime) -> Result<SignedHeaders, SignError> {
+        let digest = format!(
+            "SHA-256={}",
+            BASE64.encode(ring::digest::digest(&ring::digest::SHA256, body))
+        );
+        let signed = self.sign("post", url, Some(&digest), now)?;
+        Ok(SignedHeaders {
+            host: signed.host,
+            date: signed.date,
+            digest,
+            signature: signed.signature,
+        })
+    }
+
+    /// Signs a GET of `url` at `now`, over `(request-target) host date`, as
+    /// servers with authorized fetch expect (`gazette doctor`'s self-fetch).
+    pub fn sign_get(&self, url: &Url, now: SystemTime) -> Result<SignedGet, SignError> {
+        self.sign("get", url, None, now)
+    }
+
+    /// The draft-cavage signature of a `method` request to `url` at `now`,
+    /// over `(request-target) host date`, and `digest` when there is a body.
+    fn sign(&self, method: &str, url: &Url, digest: Option<&str>, now: SystemTime) -> Result<SignedGet, SignError> {
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_owned(),
@@ -86,11 +108,12 @@ impl SigningKey {
             None => url.path().to_owned(),
         };
         let date = httpdate::fmt_http_date(now);
-        let digest = format!(
-            "SHA-256={}",
-            BASE64.encode(ring::digest::digest(&ring::digest::SHA256, body))
-        );
-        let signing_string = format!("(request-target): post {target}\nhost: {host}\ndate: {date}\ndigest: {digest}");
+        let mut signing_string = format!("(request-target): {method} {target}\nhost: {host}\ndate: {date}");
+        let mut headers = "(request-target) host date".to_owned();
+        if let Some(digest) = digest {
+            signing_string.push_str(&format!("\ndigest: {digest}"));
+            headers.push_str(" digest");
+        }
         let mut signature = vec![0; self.pair.public().modulus_len()];
         self.pair
             .sign(
@@ -101,16 +124,11 @@ impl SigningKey {
             )
             .map_err(|_| SignError::Sign)?;
         let signature = format!(
-            r#"keyId="{}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="{}""#,
+            r#"keyId="{}",algorithm="rsa-sha256",headers="{headers}",signature="{}""#,
             self.key_id,
             BASE64.encode(&signature)
         );
-        Ok(SignedHeaders {
-            host,
-            date,
-            digest,
-            signature,
-        })
+        Ok(SignedGet { host, date, signature })
     }
 }
 
@@ -120,39 +138,6 @@ pub struct SignedGet {
     pub host: String,
     pub date: String,
     pub signature: String,
-}
-
-impl SigningKey {
-    /// Signs a GET of `url` at `now`, over `(request-target) host date`, as
-    /// servers with authorized fetch expect (`gazette doctor`'s self-fetch).
-    pub fn sign_get(&self, url: &Url, now: SystemTime) -> Result<SignedGet, SignError> {
-        let host = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_owned(),
-            (None, _) => return Err(SignError::NoHost(url.to_string())),
-        };
-        let target = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        };
-        let date = httpdate::fmt_http_date(now);
-        let signing_string = format!("(request-target): get {target}\nhost: {host}\ndate: {date}");
-        let mut signature = vec![0; self.pair.public().modulus_len()];
-        self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                signing_string.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|_| SignError::Sign)?;
-        let signature = format!(
-            r#"keyId="{}",algorithm="rsa-sha256",headers="(request-target) host date",signature="{}""#,
-            self.key_id,
-            BASE64.encode(&signature)
-        );
-        Ok(SignedGet { host, date, signature })
-    }
 }
 
 /// `-----BEGIN LABEL-----` + base64 + `-----END LABEL-----` → (label, DER).
