@@ -82,16 +82,22 @@ pub enum HttpError {
 
 /// The outgoing client (see the crate documentation). Cheap to clone: clones
 /// share one connection pool, so build it once per process.
-pub fn build_client(config: &HttpConfig) -> Result<reqwest::Client, HttpError> {
+/// TLS for everything Gazette connects to (HTTP here, SMTP in the web
+/// crate): ring as the crypto, server certificates checked against the
+/// system's roots.
+pub fn tls_config() -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier =
-        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| HttpError::Tls(e.to_string()))?;
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| e.to_string())?;
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| HttpError::Tls(e.to_string()))?
+        .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_no_client_auth())
+}
+
+pub fn build_client(config: &HttpConfig) -> Result<reqwest::Client, HttpError> {
+    let tls = tls_config().map_err(HttpError::Tls)?;
     let mut builder = reqwest::Client::builder()
         .user_agent(config.user_agent())
         .connect_timeout(config.connect_timeout)

@@ -210,15 +210,7 @@ async fn exchange(settings: &MailSettings, message: &Message<'_>) -> Result<(), 
 }
 
 async fn tls(settings: &MailSettings, tcp: TcpStream) -> Result<tokio_rustls::client::TlsStream<TcpStream>, MailError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier =
-        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| MailError::Tls(e.to_string()))?;
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| MailError::Tls(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+    let config = gazette_http::tls_config().map_err(MailError::Tls)?;
     let name = rustls::pki_types::ServerName::try_from(settings.host.clone())
         .map_err(|e| MailError::Tls(format!("`{}` is not a host name: {e}", settings.host)))?;
     tokio_rustls::TlsConnector::from(Arc::new(config))
