@@ -30,9 +30,18 @@ for (const k of ["base", "user", "password", "writer", "writer-password", "edito
 mkdirSync(opts.screenshots, { recursive: true });
 
 const checked = [];
+let currentStep = "start";
 function step(name) {
+  currentStep = name;
   console.log(JSON.stringify({ step: name }));
 }
+// Every wait below has its own timeout, but a browser that stops answering
+// could still hold one forever: the whole run gets four minutes (it takes
+// under one), then fails naming the step it was on.
+const watchdog = setTimeout(() => {
+  console.log(JSON.stringify({ ok: false, error: `watchdog: still running after 240 s, at step: ${currentStep}`, audited: checked }));
+  process.exit(3);
+}, 240_000);
 function expect(cond, what) {
   if (!cond) throw new Error(`expected: ${what}`);
 }
@@ -51,6 +60,9 @@ const context = await chromium.launchPersistentContext(opts.profile, {
   locale: "en-GB",
   viewport: { width: 1280, height: 900 },
 });
+// Every page of the context, tabs opened later included, gives up after 15 s.
+context.setDefaultTimeout(15000);
+context.setDefaultNavigationTimeout(15000);
 const page = context.pages()[0] ?? (await context.newPage());
 page.setDefaultTimeout(15000);
 // Whatever the Content-Security-Policy blocked (inline script or style, a
@@ -701,6 +713,7 @@ try {
 
   expectNothingBlocked("the end");
   console.log(JSON.stringify({ ok: true, audited: checked }));
+  clearTimeout(watchdog);
   await context.close();
 } catch (e) {
   await page.screenshot({ path: join(opts.screenshots, "failure.png"), fullPage: true }).catch(() => {});
