@@ -36,11 +36,12 @@ mod common;
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+use std::time::Duration;
 
 use chrono::Utc;
 use common::smtp::SmtpServer;
-use common::{Env, PNG, path, remote_person};
+use common::{Env, PNG, path, remote_person, run_with_deadline};
 use gazette_core::{Comment, FollowStatus};
 use gazette_store::{ArticleQuery, Store};
 
@@ -178,8 +179,8 @@ async fn admin_in_headless_chromium() {
     // Node 22 that tests/fedify pins when it is installed.
     let pinned = dir.join("../fedify/node_modules/node/bin/node");
     let node = if pinned.exists() { pinned } else { PathBuf::from("node") };
-    let out = Command::new(node)
-        .arg(dir.join("admin.mjs"))
+    let mut node = tokio::process::Command::new(node);
+    node.arg(dir.join("admin.mjs"))
         .args(["--base", &server.base])
         .args(["--user", "marie", "--password", ADMIN_PASSWORD])
         .args(["--writer", "writer", "--writer-password", WRITER_PASSWORD])
@@ -188,13 +189,13 @@ async fn admin_in_headless_chromium() {
         .args(["--image", path(&image), "--not-image", path(&not_image)])
         .args(["--screenshots", path(&screenshots)])
         .args(["--profile", path(&env.dir.join("chromium-profile"))])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .current_dir(&dir);
+    // The script's own watchdog ends it after 240 s naming its step; this
+    // deadline is the backstop if Node itself hangs.
+    let run = run_with_deadline(node, "admin.mjs", Duration::from_secs(300)).await;
+    let (stdout, stderr) = (&run.stdout, &run.stderr);
     assert!(
-        out.status.success() && stdout.contains("\"ok\":true"),
+        run.success && stdout.contains("\"ok\":true"),
         "browser test failed:\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     // The last line lists every page axe-core checked (shown with --nocapture).

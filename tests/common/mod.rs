@@ -397,3 +397,56 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// What a child script wrote and how it ended (see [`run_with_deadline`]).
+pub struct ScriptRun {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs a child process (a Node script, say) with a hard deadline: its
+/// output is streamed to the test's output line by line as it comes (so a
+/// hang shows its last step at once), and the process is killed when the
+/// deadline passes or the test ends, and the panic names the last lines it
+/// printed.
+pub async fn run_with_deadline(mut cmd: tokio::process::Command, what: &str, deadline: Duration) -> ScriptRun {
+    use tokio::io::AsyncBufReadExt;
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut err = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    let (mut out_open, mut err_open) = (true, true);
+    let until = tokio::time::Instant::now() + deadline;
+    while out_open || err_open {
+        tokio::select! {
+            line = out.next_line(), if out_open => match line {
+                Ok(Some(l)) => { println!("[{what}] {l}"); stdout.push_str(&l); stdout.push('\n'); }
+                _ => out_open = false,
+            },
+            line = err.next_line(), if err_open => match line {
+                Ok(Some(l)) => { eprintln!("[{what}] {l}"); stderr.push_str(&l); stderr.push('\n'); }
+                _ => err_open = false,
+            },
+            _ = tokio::time::sleep_until(until) => {
+                let _ = child.kill().await;
+                let tail: Vec<&str> = stdout.lines().chain(stderr.lines()).rev().take(15).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                panic!("{what} did not finish within {deadline:?}; its last lines:\n{}", tail.join("\n"));
+            }
+        }
+    }
+    let status = match tokio::time::timeout_at(until, child.wait()).await {
+        Ok(status) => status.unwrap(),
+        Err(_) => {
+            let _ = child.kill().await;
+            panic!("{what} closed its output but did not exit within {deadline:?}");
+        }
+    };
+    ScriptRun {
+        success: status.success(),
+        stdout,
+        stderr,
+    }
+}
