@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{Env, Server, eventually, free_port};
+use common::{Env, OutputBounded, Server, eventually, free_port};
 use gazette_store::Backend;
 use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use rsa::sha2::{Digest, Sha256};
@@ -111,8 +111,7 @@ fn start_nginx(dir: &Path, site: &str) -> Nginx {
         .arg(dir)
         .arg("-c")
         .arg(&conf_file)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(
         check.status.success(),
         "nginx -t refused the derived site:\n{}\n{site}",

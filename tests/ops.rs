@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use chrono::Utc;
-use common::{Env, eventually, free_port, last_line, path};
+use common::{Env, OutputBounded, eventually, free_port, last_line, path};
 use gazette_core::{FollowStatus, RemoteActor};
 use gazette_store::{Backend, Store};
 use serde_json::Value;
@@ -206,8 +206,7 @@ async fn one_public_url_for_every_process(env: Env) {
     let refused = env
         .command(&["serve", "--listen", "127.0.0.1:0"])
         .env("GAZETTE_INSTANCE__PUBLIC_URL", other)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains(&public));
 
@@ -225,7 +224,7 @@ async fn one_public_url_for_every_process(env: Env) {
 
     // Moving the instance on purpose: a warning, then every process follows.
     let moved = format!("http://localhost:{}", free_port());
-    let out = env.command(&["instance", "set-public-url", &moved]).output().unwrap();
+    let out = env.command(&["instance", "set-public-url", &moved]).output_bounded();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let warning = String::from_utf8_lossy(&out.stderr);
     assert!(warning.contains("will not follow"), "{warning}");
@@ -527,8 +526,7 @@ async fn doctor_fails_on_a_closed_port_and_an_empty_database(env: Env) {
         .env("GAZETTE_MAIL__PORT", &smtp)
         .env("GAZETTE_MAIL__TLS", "none")
         .env("GAZETTE_MAIL__FROM", "news@coop.example")
-        .output()
-        .unwrap();
+        .output_bounded();
     let lines = doctor_lines(&out);
     let mail = doctor_line(&lines, "mail");
     assert!(
@@ -538,8 +536,7 @@ async fn doctor_fails_on_a_closed_port_and_an_empty_database(env: Env) {
     let out = env
         .command(&["doctor"])
         .env("GAZETTE_MAIL__HOST", "127.0.0.1")
-        .output()
-        .unwrap();
+        .output_bounded();
     let lines = doctor_lines(&out);
     assert!(!out.status.success());
     let config = doctor_line(&lines, "config");

@@ -90,9 +90,12 @@ impl Env {
         cmd
     }
 
-    /// Runs a command to completion.
+    /// Runs a command to completion (killed, failing the test, after
+    /// [`COMMAND_LIMIT`]).
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::null());
+        output_within(&mut cmd, &format!("gazette {}", args.join(" ")), COMMAND_LIMIT)
     }
 
     /// Runs a command that must succeed; returns its stdout.
@@ -189,21 +192,7 @@ impl Env {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("listening on ") {
-                        break url.trim().to_owned();
-                    }
-                }
-                _ => {
-                    let status = child.wait().unwrap();
-                    panic!("gazette serve exited before listening: {status}");
-                }
-            }
-        };
+        let base = wait_listening(&mut child);
         Server { child, base }
     }
 }
@@ -218,22 +207,97 @@ impl Drop for Env {
 /// Spawns `gazette serve` and waits for its "listening on" line.
 fn spawn_listening(mut cmd: Command) -> Server {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let base = wait_listening(&mut child);
+    Server { child, base }
+}
+
+/// How long one CLI command of a test may run before it is killed.
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(180);
+
+/// How long `gazette serve` may take to print its "listening on" line.
+const LISTEN_LIMIT: Duration = Duration::from_secs(90);
+
+/// Waits for the "listening on URL" line of a started `gazette serve`;
+/// kills it and fails the test if it exits first or stays silent past
+/// [`LISTEN_LIMIT`].
+fn wait_listening(child: &mut Child) -> String {
     let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    break url.trim().to_owned();
-                }
-            }
-            _ => {
-                let status = child.wait().unwrap();
-                panic!("gazette serve exited before listening: {status}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(url) = line.strip_prefix("listening on ") {
+                let _ = tx.send(url.trim().to_owned());
+                return;
             }
         }
+    });
+    match rx.recv_timeout(LISTEN_LIMIT) {
+        Ok(base) => base,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("gazette serve printed no \"listening on\" line within {LISTEN_LIMIT:?}");
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            let status = child.wait().unwrap();
+            panic!("gazette serve exited before listening: {status}");
+        }
+    }
+}
+
+/// Runs `cmd` (standard input as the caller set it: inherited by default) to
+/// completion and returns what it wrote; kills it and fails the test,
+/// naming `what`, if it runs longer than `limit`.
+pub fn output_within(cmd: &mut Command, what: &str, limit: Duration) -> Output {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{what}` did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
     };
-    Server { child, base }
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// `Command::output` with a deadline ([`COMMAND_LIMIT`]), for commands a
+/// test builds itself.
+pub trait OutputBounded {
+    fn output_bounded(&mut self) -> Output;
+}
+
+impl OutputBounded for Command {
+    fn output_bounded(&mut self) -> Output {
+        let what = format!("{self:?}");
+        output_within(self.stdin(Stdio::null()), &what, COMMAND_LIMIT)
+    }
 }
 
 /// A port that was free a moment ago (for servers that must know their
