@@ -20,25 +20,15 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use gazette_delivery::{DeliveryConfig, KeySource, Worker};
 use gazette_store::testing::TestDb;
-use gazette_store::{Backend, DeliveryRecord, DeliveryStatus, RetryPolicy, Store};
+use gazette_store::{DeliveryRecord, DeliveryStatus, RetryPolicy, Store};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use rsa::sha2::{Digest, Sha256};
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use tokio::sync::{Semaphore, oneshot};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db).await } })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db).await } })*
-        }
-    };
-}
-
-both!(
+gazette_store::each_backend!(
+    threads 2; db:
     delivers_signed_posts_once_per_inbox,
     retries_server_errors_until_delivered,
     gives_up_on_gone_at_once,

@@ -282,6 +282,43 @@ impl Drop for TestDb {
     }
 }
 
+/// Instantiates each named async test function twice, in a module `sqlite`
+/// and a module `postgres`, each on a fresh [`TestDb`] of that backend (a
+/// backend that is not configured is skipped, unless
+/// `GAZETTE_TEST_REQUIRE_POSTGRES` makes that an error).
+///
+/// `each_backend!(a, b)` calls `a(&Store)`; `each_backend!(db: a, b)` calls
+/// `a(&TestDb)`; `each_backend!(threads 4; db: a, b)` does the same on a
+/// multi-thread runtime of that many workers.
+#[macro_export]
+macro_rules! each_backend {
+    (threads $n:literal; db: $($name:ident),* $(,)?) => {
+        $crate::each_backend!(@each [tokio::test(flavor = "multi_thread", worker_threads = $n)] db => &db; $($name),*);
+    };
+    (db: $($name:ident),* $(,)?) => {
+        $crate::each_backend!(@each [tokio::test] db => &db; $($name),*);
+    };
+    (@each [$attr:meta] $db:ident => $arg:expr; $($name:ident),*) => {
+        mod sqlite {
+            $(#[$attr] async fn $name() {
+                if let Some($db) = $crate::testing::TestDb::new($crate::Backend::Sqlite).await {
+                    super::$name($arg).await
+                }
+            })*
+        }
+        mod postgres {
+            $(#[$attr] async fn $name() {
+                if let Some($db) = $crate::testing::TestDb::new($crate::Backend::Postgres).await {
+                    super::$name($arg).await
+                }
+            })*
+        }
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::each_backend!(@each [tokio::test] db => &db.store; $($name),*);
+    };
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -7,21 +7,9 @@
 use chrono::{Duration, Utc};
 use gazette_core::AuthorInput;
 use gazette_core::validate;
-use gazette_store::testing::TestDb;
-use gazette_store::{Backend, NewUser, Role, Store, StoreError};
+use gazette_store::{NewUser, Role, Store, StoreError};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db.store).await } })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db.store).await } })*
-        }
-    };
-}
-
-both!(
+gazette_store::each_backend!(
     users_and_roles,
     sign_in_checks_the_password,
     sessions_expire_and_end,

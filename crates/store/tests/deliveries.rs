@@ -10,22 +10,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gazette_store::testing::TestDb;
-use gazette_store::{Backend, DeliveryOutcome, DeliveryResult, DeliveryStatus, Recorded, RetryPolicy, Store};
+use gazette_store::{DeliveryOutcome, DeliveryResult, DeliveryStatus, Recorded, RetryPolicy, Store};
 
-/// Like the store suite's `both!`, but hands the test the whole [`TestDb`]
-/// (some tests open a second connection pool on the same database).
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db).await } })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db).await } })*
-        }
-    };
-}
-
-both!(
+// Each test gets the whole `TestDb`: some open a second connection pool on
+// the same database.
+gazette_store::each_backend!(
+    threads 4; db:
     enqueue_dedupes_inboxes,
     claim_honours_due_time_lease_and_host_caps,
     expired_lease_makes_a_row_claimable_again,

@@ -10,18 +10,7 @@ use gazette_core::*;
 use gazette_store::testing::TestDb;
 use gazette_store::{Backend, FollowerFilter, Store};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db.store).await } })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db.store).await } })*
-        }
-    };
-}
-
-both!(
+gazette_store::each_backend!(
     keys_are_created_once,
     followers_and_inboxes,
     activities_are_seen_once,
@@ -950,7 +939,7 @@ mod reports {
         assert!(store.resolve_report("nope").await.is_err());
     }
 
-    both!(reports_are_listed_and_resolved);
+    gazette_store::each_backend!(reports_are_listed_and_resolved);
 }
 
 /// Likes and boosts sent by a local actor: once per object; undoing forgets

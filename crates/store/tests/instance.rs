@@ -8,20 +8,10 @@
 use std::time::Duration;
 
 use gazette_store::testing::TestDb;
-use gazette_store::{Backend, PublicUrlSource, Store};
+use gazette_store::{PublicUrlSource, Store};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db).await } })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db).await } })*
-        }
-    };
-}
-
-both!(
+gazette_store::each_backend!(
+    db:
     public_url_is_recorded_once,
     another_connections_write_is_reported,
     a_migrated_database_is_not_blank

@@ -9,18 +9,7 @@ use gazette_core::{FeedCursor, FeedFilter, FollowStatus, MemberProfile, MemberSt
 use gazette_store::testing::TestDb;
 use gazette_store::{Backend, Boost, ItemWrite, Store};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db.store).await } })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db.store).await } })*
-        }
-    };
-}
-
-both!(
+gazette_store::each_backend!(
     membership_requests_and_decisions,
     items_are_written_in_order_and_deletions_stick,
     a_batch_is_written_like_single_items,

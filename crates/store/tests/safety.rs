@@ -8,21 +8,9 @@
 use chrono::Utc;
 use gazette_core::validate::{self, NoLines};
 use gazette_core::*;
-use gazette_store::testing::TestDb;
-use gazette_store::{Backend, DeliveryStatus, PurgeReport, Store};
+use gazette_store::{DeliveryStatus, PurgeReport, Store};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db.store).await } })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db.store).await } })*
-        }
-    };
-}
-
-both!(
+gazette_store::each_backend!(
     domain_blocks_cover_subdomains,
     actor_blocks,
     allowlist,

@@ -10,18 +10,7 @@ use gazette_core::*;
 use gazette_store::testing::TestDb;
 use gazette_store::{ArticleQuery, Backend, MediaUse, NewMedia, Store, StoreError};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite).await { super::$name(&db.store).await } })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres).await { super::$name(&db.store).await } })*
-        }
-    };
-}
-
-both!(
+gazette_store::each_backend!(
     migrations_are_idempotent,
     organisation_round_trip,
     authors_crud_and_unique_username,
