@@ -2,6 +2,7 @@
 //! the validation rules they obey, and Markdown rendering. No I/O, no async.
 
 pub mod error;
+pub mod html;
 mod iso_codes;
 pub mod language;
 pub mod links;

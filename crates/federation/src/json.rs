@@ -3,6 +3,7 @@
 //! shapes are documented in docs/FEDERATION.md.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use gazette_core::html::escape;
 use gazette_core::{Article, Author, Language, Media, Organisation, Translation};
 use serde_json::{Value, json};
 
@@ -44,13 +45,6 @@ pub fn context() -> Value {
 
 pub fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Plain text as a one-paragraph HTML summary.

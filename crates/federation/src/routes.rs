@@ -474,7 +474,7 @@ fn note_page(
     language: &gazette_core::Language,
 ) -> Response {
     let urls = data.urls();
-    let esc = json::escape;
+    let esc = gazette_core::html::escape;
     let id = urls.note(&note.id);
     let hashtags = json::hashtags_in(note.source.as_deref().unwrap_or_default());
     let content = json::link_hashtags(urls, note.content_html.as_deref().unwrap_or_default(), &hashtags);

@@ -709,10 +709,6 @@ impl Store {
         }
         Ok(articles)
     }
-
-    pub fn is_postgres(&self) -> bool {
-        self.backend == Backend::Postgres
-    }
 }
 
 /// The date an article shows: the explicit one, else the one it already had,

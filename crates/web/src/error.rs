@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use gazette_core::html::escape;
 use gazette_core::{FieldError, ValidationError};
 use gazette_store::StoreError;
 use serde_json::json;
@@ -166,11 +167,4 @@ impl IntoResponse for PageError {
         );
         (status, Html(body)).into_response()
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -6,6 +6,7 @@
 //! which is also correct XML) and answered with an ETag so readers polling
 //! every few minutes mostly get a 304.
 
+use gazette_core::html::escape;
 use std::collections::HashMap;
 
 use axum::Router;
@@ -278,8 +279,8 @@ fn entry(state: &AppState, article: &Article, lang: Option<&Language>, author: O
         // Feed readers show no separate cover: put it at the top of the body.
         content.push_str(&format!(
             "<p><img src=\"{}\" alt=\"{}\"></p>\n",
-            escape_attr(&state.url(&media_path(&cover.media_id))),
-            escape_attr(&cover.alt)
+            escape(&state.url(&media_path(&cover.media_id))),
+            escape(&cover.alt)
         ));
     }
     content.push_str(&t.body_html);
@@ -321,13 +322,6 @@ fn xml_text(s: &str) -> String {
     }
 }
 
-fn escape_attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +330,5 @@ mod tests {
     fn strips_what_xml_forbids() {
         assert_eq!(xml_text("a\u{0}b\u{1b}c\td\n"), "abc\td\n");
         assert_eq!(xml_text("Énergie ✓"), "Énergie ✓");
-        assert_eq!(escape_attr("\"<a&b>\""), "&quot;&lt;a&amp;b&gt;&quot;");
     }
 }

@@ -15,6 +15,7 @@
 //! ([`Signed::tz`]): a time the clocks skip there is refused, naming it,
 //! with everything kept; one they repeat takes the first and says so.
 
+use gazette_core::html::escape;
 use std::collections::HashMap;
 
 use axum::body::Body;
@@ -1068,13 +1069,6 @@ fn preview_errors(errs: &[gazette_core::FieldError]) -> String {
         .map(|e| format!("<li>{}</li>", escape(&e.to_string())))
         .collect();
     format!("<ul class=\"preview-errors\">{list}</ul>")
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
