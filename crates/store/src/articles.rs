@@ -14,7 +14,7 @@ use crate::ids::new_id;
 use crate::media::{NewMedia, insert_media_in, require_media_in};
 use crate::organisation::org_from_prefixed_row;
 use crate::time::{from_db, from_db_opt, now, to_db};
-use crate::{Backend, Store};
+use crate::Store;
 
 const ARTICLE_COLUMNS: &str = "id, slug, kind, status, default_language, author_id, cover_media, cover_alt, \
                                interviewee, published_at, created_at, updated_at, version";
