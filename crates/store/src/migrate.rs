@@ -107,6 +107,9 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0015_shared_feed_search_key.sql"),
         postgres: include_str!("../../../migrations/postgres/0015_shared_feed_search_key.sql"),
     },
+    // 16 and 17 were never released: they were numbers set aside for work
+    // done in parallel that ended up in other migrations. Versions only need
+    // to increase; a gap is harmless, and no database has ever recorded them.
     Migration {
         version: 18,
         description: "time zones and follower search",
