@@ -8,13 +8,14 @@ use gazette_core::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
+use crate::Store;
 use crate::authors::author_from_prefixed_row;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::new_id;
 use crate::media::{NewMedia, insert_media_in, require_media_in};
 use crate::organisation::org_from_prefixed_row;
+use crate::sql::Sql;
 use crate::time::{from_db, from_db_opt, now, to_db};
-use crate::Store;
 
 const ARTICLE_COLUMNS: &str = "id, slug, kind, status, default_language, author_id, cover_media, cover_alt, \
                                interviewee, published_at, created_at, updated_at, version";
@@ -397,42 +398,33 @@ impl Store {
 
     /// A page of articles matching `q`, newest first.
     pub async fn list_articles(&self, q: &ArticleQuery) -> StoreResult<ArticlePage> {
-        let mut sql_where = String::from(" WHERE 1 = 1");
-        let mut binds: Vec<String> = Vec::new();
-        let bind = |v: String, binds: &mut Vec<String>| {
-            binds.push(v);
-            format!("${}", binds.len())
-        };
+        let mut filter = Sql::new(" WHERE 1 = 1");
         if q.statuses.is_empty() {
-            sql_where.push_str(" AND a.status <> 'deleted'");
+            filter.push(" AND a.status <> 'deleted'");
         } else {
-            let list: Vec<String> = q
-                .statuses
-                .iter()
-                .map(|s| bind(s.as_str().to_owned(), &mut binds))
-                .collect();
-            sql_where.push_str(&format!(" AND a.status IN ({})", list.join(", ")));
+            filter
+                .push(" AND a.status IN (")
+                .bind_list(q.statuses.iter().map(|s| s.as_str()))
+                .push(")");
         }
         if let Some(kind) = q.kind {
-            let p = bind(kind.as_str().to_owned(), &mut binds);
-            sql_where.push_str(&format!(" AND a.kind = {p}"));
+            filter.push(" AND a.kind = ").bind(kind.as_str());
         }
         if let Some(author) = &q.author_id {
-            let p = bind(author.clone(), &mut binds);
-            sql_where.push_str(&format!(" AND a.author_id = {p}"));
+            filter.push(" AND a.author_id = ").bind(author);
         }
         if let Some(tag) = &q.tag {
             // Stored keys are lower case: any spelling of a tag finds it.
-            let p = bind(tag.to_lowercase(), &mut binds);
-            sql_where.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = {p})"
-            ));
+            filter
+                .push(" AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = ")
+                .bind(tag.to_lowercase())
+                .push(")");
         }
         if let Some(lang) = &q.language {
-            let p = bind(lang.as_str().to_owned(), &mut binds);
-            sql_where.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM article_translations l WHERE l.article_id = a.id AND l.language = {p})"
-            ));
+            filter
+                .push(" AND EXISTS (SELECT 1 FROM article_translations l WHERE l.article_id = a.id AND l.language = ")
+                .bind(lang.as_str())
+                .push(")");
         }
         if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             // Words of the slug or of any title that start with each word
@@ -446,8 +438,8 @@ impl Store {
             if q.kind.is_none() && q.tag.is_none() && q.language.is_none() {
                 return self.search_articles(q, expr).await;
             }
-            let p = bind(expr, &mut binds);
-            sql_where.push_str(&crate::dialect::article_search_condition(self.backend, &p));
+            let p = filter.param(expr);
+            filter.push(&crate::dialect::article_search_condition(self.backend, &p));
         }
         let order = if q.statuses == [ArticleStatus::Published] {
             "a.published_at DESC, a.id DESC"
@@ -465,28 +457,20 @@ impl Store {
                 self.count_with_statuses(&statuses, false).await?
             }
         } else {
-            let mut count = sqlx::query(AssertSqlSafe(format!(
-                "SELECT COUNT(*) AS n FROM articles a{sql_where}"
-            )));
-            for b in &binds {
-                count = count.bind(b.clone());
-            }
-            count.fetch_one(&self.pool).await?.try_get("n")?
+            filter
+                .after("SELECT COUNT(*) AS n FROM articles a")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?
         };
         // The page's ids first, from the order's index alone (the rows an
         // offset skips are never read), then only those articles.
-        let page_sql = format!(
-            "SELECT a.id AS id FROM articles a{sql_where} ORDER BY {order} LIMIT ${} OFFSET ${}",
-            binds.len() + 1,
-            binds.len() + 2
-        );
-        let mut page = sqlx::query(AssertSqlSafe(page_sql));
-        for b in &binds {
-            page = page.bind(b.clone());
-        }
-        let ids: Vec<String> = page
+        let mut page = filter.after("SELECT a.id AS id FROM articles a");
+        page.push(&format!(" ORDER BY {order} LIMIT "))
             .bind(q.limit.clamp(0, 1000))
-            .bind(q.offset.max(0))
+            .push(" OFFSET ")
+            .bind(q.offset.max(0));
+        let ids: Vec<String> = page
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -508,15 +492,9 @@ impl Store {
             .map(|c| format!("a.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let mut rows_q = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {cols} FROM articles a WHERE a.id IN ({})",
-            placeholders.join(", ")
-        )));
-        for id in ids {
-            rows_q = rows_q.bind(id.clone());
-        }
-        let mut articles = self.with_children(rows_q.fetch_all(&self.pool).await?).await?;
+        let mut rows = Sql::new(&format!("SELECT {cols} FROM articles a WHERE a.id IN ("));
+        rows.bind_list(ids).push(")");
+        let mut articles = self.with_children(rows.fetch_all(&self.pool).await?).await?;
         articles.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
         Ok(articles)
     }
@@ -526,53 +504,36 @@ impl Store {
     /// (status, author and date are kept there), then only the page's
     /// articles are read.
     async fn search_articles(&self, q: &ArticleQuery, expr: String) -> StoreResult<ArticlePage> {
-        let mut binds = vec![expr];
-        let mut sql_where = format!(" WHERE {}", crate::dialect::article_search_match(self.backend));
+        let mut filter = Sql::new(" WHERE ");
+        let p = filter.param(expr);
+        filter.push(&crate::dialect::article_search_match(self.backend, &p));
         if q.statuses.is_empty() {
-            sql_where.push_str(" AND s.status <> 'deleted'");
+            filter.push(" AND s.status <> 'deleted'");
         } else {
-            let list: Vec<String> = q
-                .statuses
-                .iter()
-                .map(|st| {
-                    binds.push(st.as_str().to_owned());
-                    format!("${}", binds.len())
-                })
-                .collect();
-            sql_where.push_str(&format!(" AND s.status IN ({})", list.join(", ")));
+            filter
+                .push(" AND s.status IN (")
+                .bind_list(q.statuses.iter().map(|st| st.as_str()))
+                .push(")");
         }
         if let Some(author) = &q.author_id {
-            binds.push(author.clone());
-            sql_where.push_str(&format!(" AND s.author_id = ${}", binds.len()));
+            filter.push(" AND s.author_id = ").bind(author);
         }
         // The page and the number of matches in one pass over the matches
         // (`COUNT(*) OVER ()`): the search finds them all anyway to sort them.
-        let mut page = sqlx::query(AssertSqlSafe(format!(
-            "SELECT s.article_id AS id, COUNT(*) OVER () AS total FROM article_search s{sql_where}
-             ORDER BY s.sort_at DESC, s.article_id DESC LIMIT ${} OFFSET ${}",
-            binds.len() + 1,
-            binds.len() + 2
-        )));
-        for b in &binds {
-            page = page.bind(b.clone());
-        }
-        let rows = page
+        let mut page = filter.after("SELECT s.article_id AS id, COUNT(*) OVER () AS total FROM article_search s");
+        page.push(" ORDER BY s.sort_at DESC, s.article_id DESC LIMIT ")
             .bind(q.limit.clamp(0, 1000))
-            .bind(q.offset.max(0))
-            .fetch_all(&self.pool)
-            .await?;
+            .push(" OFFSET ")
+            .bind(q.offset.max(0));
+        let rows = page.fetch_all(&self.pool).await?;
         let total: i64 = match rows.first() {
             Some(r) => r.try_get("total")?,
-            None if q.offset > 0 => {
-                // Past the last page: the count alone.
-                let mut count = sqlx::query(AssertSqlSafe(format!(
-                    "SELECT COUNT(*) AS n FROM article_search s{sql_where}"
-                )));
-                for b in &binds {
-                    count = count.bind(b.clone());
-                }
-                count.fetch_one(&self.pool).await?.try_get("n")?
-            }
+            // Past the last page: the count alone.
+            None if q.offset > 0 => filter
+                .after("SELECT COUNT(*) AS n FROM article_search s")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?,
             None => 0,
         };
         let ids: Vec<String> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
@@ -626,16 +587,11 @@ impl Store {
     /// How many articles have one of `statuses` (`negate`: none of them),
     /// from the counts kept by triggers.
     async fn count_with_statuses(&self, statuses: &[&str], negate: bool) -> StoreResult<i64> {
-        let list: Vec<String> = (1..=statuses.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT CAST(COALESCE(SUM(articles), 0) AS BIGINT) AS n FROM article_status_counts WHERE status {}IN ({})",
+        let mut q = Sql::new(&format!(
+            "SELECT CAST(COALESCE(SUM(articles), 0) AS BIGINT) AS n FROM article_status_counts WHERE status {}IN (",
             if negate { "NOT " } else { "" },
-            list.join(", ")
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for s in statuses {
-            q = q.bind(*s);
-        }
+        ));
+        q.bind_list(statuses.iter().copied()).push(")");
         Ok(q.fetch_one(&self.pool).await?.try_get("n")?)
     }
 
@@ -652,23 +608,19 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut articles: Vec<Article> = rows.iter().map(article_from_row).collect::<StoreResult<_>>()?;
-        let placeholders: Vec<String> = (1..=articles.len()).map(|i| format!("${i}")).collect();
-        let placeholders = placeholders.join(", ");
         // Translations and tags in one round trip: pages are latency-bound by
-        // the number of queries, not by their size.
-        let sql = format!(
+        // the number of queries, not by their size. The list of ids is bound
+        // once and named twice.
+        let mut children = Sql::default();
+        let ids = children.param_list(articles.iter().map(|a| a.id.as_str()));
+        children.push(&format!(
             "SELECT article_id, 't' AS part, position, language, title, summary, body_markdown, body_html
-               FROM article_translations WHERE article_id IN ({placeholders})
+               FROM article_translations WHERE article_id IN ({ids})
              UNION ALL
              SELECT article_id, 'g' AS part, position, COALESCE(label, tag) AS language, '' AS title, '' AS summary,
                     '' AS body_markdown, '' AS body_html
-               FROM article_tags WHERE article_id IN ({placeholders})"
-        );
-        let mut children = sqlx::query(AssertSqlSafe(sql));
-        // `$n` names the same parameter both times, on SQLite and PostgreSQL.
-        for a in &articles {
-            children = children.bind(a.id.clone());
-        }
+               FROM article_tags WHERE article_id IN ({ids})"
+        ));
         // No ORDER BY: sorting would copy every body through a temporary
         // b-tree; rows are put in order here instead, by their position.
         let mut translations: Vec<(usize, i64, Translation)> = Vec::new();

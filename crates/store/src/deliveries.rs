@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::{StoreError, StoreResult};
 use crate::ids::new_id;
+use crate::sql::Sql;
 use crate::time::{from_db, from_db_opt, to_db};
 use crate::{Store, dialect};
 
@@ -269,26 +270,23 @@ impl Store {
         .await?;
         let mut queued = 0;
         for chunk in rows.chunks(INSERT_CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    format!(
-                        "(${}, $1, ${}, ${}, 'pending', 0, $2, $2, $2)",
-                        3 * i + 3,
-                        3 * i + 4,
-                        3 * i + 5
-                    )
-                })
-                .collect();
-            let sql = format!(
+            let mut q = Sql::new(
                 "INSERT INTO deliveries (id, activity_id, inbox, host, status, attempts, next_attempt_at, created_at, updated_at)
-                 VALUES {} ON CONFLICT (activity_id, inbox) DO NOTHING",
-                values.join(", ")
+                 VALUES ",
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(activity_id).bind(now);
-            for (inbox, host) in chunk {
-                q = q.bind(new_id()).bind(*inbox).bind(host.as_str());
+            let activity = q.param(activity_id);
+            let at = q.param(now);
+            for (i, (inbox, host)) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" })
+                    .bind(new_id())
+                    .push(&format!(", {activity}, "))
+                    .bind(*inbox)
+                    .push(", ")
+                    .bind(host.as_str())
+                    .push(&format!(", 'pending', 0, {at}, {at}, {at})"));
             }
-            queued += q.execute(&mut *tx).await?.rows_affected();
+            q.push(" ON CONFLICT (activity_id, inbox) DO NOTHING");
+            queued += q.query().execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;
         Ok(queued)
@@ -312,18 +310,23 @@ impl Store {
         }
         let lease_end =
             now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Config(format!("lease: {e}")))?;
+        let mut q = Sql::default();
+        let now = q.param(to_db(now));
+        let lease = q.param(to_db(lease_end));
+        let candidates = q.param(limit.saturating_mul(4));
+        let per_host = q.param(per_host.max(1));
+        let limit = q.param(limit);
         let skip = if skip_hosts.is_empty() {
             String::new()
         } else {
-            let list: Vec<String> = (0..skip_hosts.len()).map(|i| format!("${}", i + 6)).collect();
-            format!("AND d.host NOT IN ({})", list.join(", "))
+            format!("AND d.host NOT IN ({})", q.param_list(skip_hosts))
         };
         // Candidates are read in due order through the partial index, then
         // capped per host, so one host's backlog cannot fill a whole batch.
         // The outer filter repeats the row conditions: on PostgreSQL a row
         // another claimer updated meanwhile is re-checked against them.
-        let sql = format!(
-            "UPDATE deliveries SET locked_until = $2
+        q.push(&format!(
+            "UPDATE deliveries SET locked_until = {lease}
              WHERE id IN (
                SELECT id FROM deliveries
                WHERE id IN (
@@ -333,32 +336,23 @@ impl Store {
                    FROM (
                      SELECT d.id, d.host, d.next_attempt_at
                      FROM deliveries d LEFT JOIN delivery_hosts h ON h.host = d.host
-                     WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-                       AND (d.locked_until IS NULL OR d.locked_until <= $1)
-                       AND (h.circuit_open_until IS NULL OR h.circuit_open_until <= $1)
+                     WHERE d.status = 'pending' AND d.next_attempt_at <= {now}
+                       AND (d.locked_until IS NULL OR d.locked_until <= {now})
+                       AND (h.circuit_open_until IS NULL OR h.circuit_open_until <= {now})
                        {skip}
-                     ORDER BY d.next_attempt_at, d.id LIMIT $3
+                     ORDER BY d.next_attempt_at, d.id LIMIT {candidates}
                    ) candidates
                  ) ranked
-                 WHERE host_rank <= $4 ORDER BY next_attempt_at, id LIMIT $5
+                 WHERE host_rank <= {per_host} ORDER BY next_attempt_at, id LIMIT {limit}
                )
-               AND status = 'pending' AND (locked_until IS NULL OR locked_until <= $1)
+               AND status = 'pending' AND (locked_until IS NULL OR locked_until <= {now})
                {lock}
              )
              RETURNING id, activity_id, inbox, host, attempts, next_attempt_at",
             lock = dialect::for_update_skip_locked(self.backend),
-        );
+        ));
         let mut tx = self.begin_write().await?;
-        let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind(to_db(now))
-            .bind(to_db(lease_end))
-            .bind(limit.saturating_mul(4))
-            .bind(per_host.max(1))
-            .bind(limit);
-        for host in skip_hosts {
-            q = q.bind(host.as_str());
-        }
-        let claimed = q.fetch_all(&mut *tx).await?;
+        let claimed = q.query().fetch_all(&mut *tx).await?;
         if claimed.is_empty() {
             tx.commit().await?;
             return Ok(Vec::new());
@@ -369,16 +363,10 @@ impl Store {
             .collect::<Result<HashSet<String>, _>>()?
             .into_iter()
             .collect();
-        let placeholders: Vec<String> = (1..=activity_ids.len()).map(|i| format!("${i}")).collect();
-        let mut q = sqlx::query(AssertSqlSafe(format!(
-            "SELECT id, actor_id, payload FROM delivery_activities WHERE id IN ({})",
-            placeholders.join(", ")
-        )));
-        for id in &activity_ids {
-            q = q.bind(id.as_str());
-        }
+        let mut q = Sql::new("SELECT id, actor_id, payload FROM delivery_activities WHERE id IN (");
+        q.bind_list(&activity_ids).push(")");
         let mut activities = HashMap::new();
-        for r in q.fetch_all(&mut *tx).await? {
+        for r in q.query().fetch_all(&mut *tx).await? {
             let id: String = r.try_get("id")?;
             activities.insert(
                 id,
@@ -416,17 +404,12 @@ impl Store {
     /// one that could not start in time), due again at `due`.
     pub async fn release_deliveries(&self, ids: &[String], due: DateTime<Utc>) -> StoreResult<()> {
         for chunk in ids.chunks(INSERT_CHUNK) {
-            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let mut q = sqlx::query(AssertSqlSafe(format!(
-                "UPDATE deliveries SET locked_until = NULL, next_attempt_at = $1
-                 WHERE status = 'pending' AND id IN ({})",
-                placeholders.join(", ")
-            )))
-            .bind(to_db(due));
-            for id in chunk {
-                q = q.bind(id.as_str());
-            }
-            q.execute(self.writer()).await?;
+            let mut q = Sql::new("UPDATE deliveries SET locked_until = NULL, next_attempt_at = ");
+            q.bind(to_db(due))
+                .push(" WHERE status = 'pending' AND id IN (")
+                .bind_list(chunk)
+                .push(")");
+            q.query().execute(self.writer()).await?;
         }
         Ok(())
     }

@@ -239,10 +239,12 @@ pub(crate) fn article_search_query(backend: Backend, q: &str) -> Option<String> 
 
 /// The condition on `article_search s` for an article search whose
 /// [`article_search_query`] is bound as `$1`.
-pub(crate) fn article_search_match(backend: Backend) -> &'static str {
+pub(crate) fn article_search_match(backend: Backend, param: &str) -> String {
     match backend {
-        Backend::Sqlite => "s.id IN (SELECT rowid FROM article_search_fts WHERE article_search_fts MATCH $1)",
-        Backend::Postgres => "s.search @@ to_tsquery('simple', $1)",
+        Backend::Sqlite => {
+            format!("s.id IN (SELECT rowid FROM article_search_fts WHERE article_search_fts MATCH {param})")
+        }
+        Backend::Postgres => format!("s.search @@ to_tsquery('simple', {param})"),
     }
 }
 

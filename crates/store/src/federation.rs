@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::Store;
 use crate::error::{StoreError, StoreResult};
+use crate::sql::Sql;
 use crate::time::{from_db, now, to_db};
 
 /// One follower of a local actor.
@@ -299,17 +300,12 @@ impl Store {
         if local_actors.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (1..=local_actors.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
+        let mut q = Sql::new(
             "SELECT DISTINCT COALESCE(r.shared_inbox, r.inbox) AS inbox FROM followers f
              JOIN remote_actors r ON r.id = f.follower
-             WHERE f.status = 'accepted' AND f.local_actor IN ({}) ORDER BY inbox",
-            placeholders.join(", ")
+             WHERE f.status = 'accepted' AND f.local_actor IN (",
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for a in local_actors {
-            q = q.bind(a.clone());
-        }
+        q.bind_list(local_actors).push(") ORDER BY inbox");
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| r.try_get::<String, _>("inbox").map_err(StoreError::from))

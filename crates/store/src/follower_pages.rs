@@ -11,6 +11,7 @@ use sqlx::Row;
 
 use crate::error::{StoreError, StoreResult};
 use crate::federation::{Follower, actor_columns_of_r, actor_from_row};
+use crate::sql::Sql;
 use crate::time::{from_db, to_db};
 use crate::{Backend, Store, dialect};
 
@@ -140,70 +141,55 @@ impl Store {
             });
         }
         let limit = limit.clamp(1, 1000);
-        // Parameters: $1 the local actor, $2 the status, then those of
-        // the filters present, in this order.
-        let mut n = 2;
-        let mut param = || {
-            n += 1;
-            n
+        let mut q = Sql::default();
+        let actor = q.param(local_actor);
+        let status_p = q.param(status.as_str());
+        let host_p = host.map(|h| q.param(h));
+        let actors_p = match &narrow {
+            Some(ids) => Some(q.param(serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?)),
+            None => None,
         };
-        let host_p = host.map(|_| param());
-        let actors_p = narrow.as_ref().map(|_| param());
-        let pattern_p = search.as_ref().map(|_| param());
-        let before_p = before.map(|_| (param(), param()));
-        let limit_p = param();
 
         let cols = actor_columns_of_r();
         let cols = format!("{cols}, f.status AS f_status, f.follow_id AS f_follow_id, f.created_at AS f_created_at");
-        let mut sql = match (actors_p, host_p) {
+        q.push(&match (&actors_p, &host_p) {
             // The few actors the trigram index found first, then their
             // follows, by key; the matches sorted by date after. SQLite
             // keeps the order of `CROSS JOIN`, instead of walking every
             // follower by date and testing each against the list.
             (Some(a), _) => format!(
-                "SELECT {cols} FROM json_each(${a}) c CROSS JOIN followers f JOIN remote_actors r ON r.id = f.follower
-                 WHERE f.local_actor = $1 AND f.follower = c.value AND f.status = $2"
+                "SELECT {cols} FROM json_each({a}) c CROSS JOIN followers f JOIN remote_actors r ON r.id = f.follower
+                 WHERE f.local_actor = {actor} AND f.follower = c.value AND f.status = {status_p}"
             ),
             // One server's accounts first (by host), then their follows, in
             // the same way.
             (None, Some(h)) => format!(
                 "SELECT {cols} FROM remote_actors r CROSS JOIN followers f
-                 WHERE r.host = ${h} AND f.local_actor = $1 AND f.follower = r.id AND f.status = $2"
+                 WHERE r.host = {h} AND f.local_actor = {actor} AND f.follower = r.id AND f.status = {status_p}"
             ),
             (None, None) => format!(
                 "SELECT {cols} FROM followers f JOIN remote_actors r ON r.id = f.follower
-                 WHERE f.local_actor = $1 AND f.status = $2"
+                 WHERE f.local_actor = {actor} AND f.status = {status_p}"
             ),
-        };
-        if let (Some(h), Some(_)) = (host_p, actors_p) {
-            sql.push_str(&format!(" AND r.host = ${h}"));
-        }
-        if let Some(p) = pattern_p {
-            // On the date index, which carries the key: what decides a match.
-            sql.push_str(&format!(" AND f.search_key LIKE ${p} ESCAPE '\\'"));
-        }
-        if let Some((a, b)) = before_p {
-            sql.push_str(&format!(
-                " AND f.created_at <= ${a} AND (f.created_at < ${a} OR f.follower > ${b})"
-            ));
-        }
-        sql.push_str(&format!(" ORDER BY f.created_at DESC, f.follower LIMIT ${limit_p}"));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(local_actor.to_owned())
-            .bind(status.as_str());
-        if let Some(h) = host {
-            q = q.bind(h.to_owned());
-        }
-        if let Some(ids) = &narrow {
-            q = q.bind(serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        });
+        if let (Some(h), Some(_)) = (&host_p, &actors_p) {
+            q.push(&format!(" AND r.host = {h}"));
         }
         if let Some(s) = &search {
-            q = q.bind(s.pattern.clone());
+            // On the date index, which carries the key: what decides a match.
+            q.push(" AND f.search_key LIKE ")
+                .bind(s.pattern.as_str())
+                .push(" ESCAPE '\\'");
         }
         if let Some(c) = before {
-            q = q.bind(to_db(c.since)).bind(c.follower.clone());
+            let since = q.param(to_db(c.since));
+            let follower = q.param(c.follower.as_str());
+            q.push(&format!(
+                " AND f.created_at <= {since} AND (f.created_at < {since} OR f.follower > {follower})"
+            ));
         }
-        let rows = q.bind(limit + 1).fetch_all(&self.pool).await?;
+        q.push(" ORDER BY f.created_at DESC, f.follower LIMIT ").bind(limit + 1);
+        let rows = q.fetch_all(&self.pool).await?;
         let mut followers = rows
             .iter()
             .map(|r| {

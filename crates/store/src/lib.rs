@@ -26,6 +26,7 @@ mod reports;
 mod safety;
 mod settings;
 mod shared_feed;
+mod sql;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod time;

@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use gazette_core::Media;
 use gazette_core::media::ImageInfo;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, Row};
 
 use crate::Store;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::{new_id, sha256_hex};
+use crate::sql::Sql;
 use crate::time::{from_db, now, to_db};
 
 impl Store {
@@ -212,8 +213,9 @@ async fn media_uses_in(conn: &mut AnyConnection, ids: &[&str]) -> StoreResult<Ha
     if ids.is_empty() {
         return Ok(out);
     }
-    let list = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    let sql = format!(
+    let mut q = Sql::default();
+    let list = q.param_list(ids.iter().copied());
+    q.push(&format!(
         "SELECT r.media_id AS media, r.kind AS kind, a.id AS k,
                 (SELECT t.title FROM article_translations t WHERE t.article_id = a.id ORDER BY t.position LIMIT 1)
                   AS label
@@ -223,12 +225,8 @@ async fn media_uses_in(conn: &mut AnyConnection, ids: &[&str]) -> StoreResult<Ha
          UNION ALL
          SELECT au.avatar, 'avatar', au.username, au.name FROM authors au WHERE au.avatar IN ({list})
          ORDER BY k"
-    );
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    for id in ids {
-        q = q.bind(*id);
-    }
-    for r in q.fetch_all(&mut *conn).await? {
+    ));
+    for r in q.query().fetch_all(&mut *conn).await? {
         let kind: String = r.try_get("kind")?;
         let kind = USE_KINDS
             .iter()

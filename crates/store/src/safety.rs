@@ -16,6 +16,7 @@ use sqlx::any::AnyRow;
 
 use crate::Store;
 use crate::error::{StoreError, StoreResult};
+use crate::sql::Sql;
 use crate::time::{from_db, now, to_db};
 
 /// A blocked domain.
@@ -164,26 +165,20 @@ pub fn host_candidates(host: &str) -> Vec<String> {
 }
 
 /// `host = …` or a subdomain of it, for an already normalised entry, on
-/// column `column`, with placeholders from `$first`; returns the SQL and the
-/// values to bind.
-fn covers_sql(column: &str, domain: &str, first: usize) -> (String, Vec<String>) {
-    let [a, b, c, d] = [first, first + 1, first + 2, first + 3];
+/// column `column`: the condition with its values bound.
+fn covers(column: &str, domain: &str) -> Sql {
+    let mut sql = Sql::new("(");
     if split_port(domain).1.is_some() {
-        (
-            format!("({column} = ${a} OR {column} LIKE ${b})"),
-            vec![domain.to_owned(), format!("%.{domain}")],
-        )
+        sql.push(&format!("{column} = ")).bind(domain);
+        sql.push(&format!(" OR {column} LIKE ")).bind(format!("%.{domain}"));
     } else {
-        (
-            format!("({column} = ${a} OR {column} LIKE ${b} OR {column} LIKE ${c} OR {column} LIKE ${d})"),
-            vec![
-                domain.to_owned(),
-                format!("{domain}:%"),
-                format!("%.{domain}"),
-                format!("%.{domain}:%"),
-            ],
-        )
+        sql.push(&format!("{column} = ")).bind(domain);
+        sql.push(&format!(" OR {column} LIKE ")).bind(format!("{domain}:%"));
+        sql.push(&format!(" OR {column} LIKE ")).bind(format!("%.{domain}"));
+        sql.push(&format!(" OR {column} LIKE ")).bind(format!("%.{domain}:%"));
     }
+    sql.push(")");
+    sql
 }
 
 impl Store {
@@ -342,19 +337,19 @@ impl Store {
     pub async fn purge_domain(&self, domain: &str) -> StoreResult<PurgeReport> {
         let domain = normalise_domain(domain)?;
         let mut tx = self.begin_write().await?;
-        let (covers, values) = covers_sql("host", &domain, 1);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM remote_actors WHERE {covers}")));
-        for v in &values {
-            q = q.bind(v.clone());
-        }
-        let actors = q.execute(&mut *tx).await?.rows_affected();
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM deliveries WHERE status = 'pending' AND {covers}"
-        )));
-        for v in &values {
-            q = q.bind(v.clone());
-        }
-        let deliveries = q.execute(&mut *tx).await?.rows_affected();
+        let covers = covers("host", &domain);
+        let actors = covers
+            .after("DELETE FROM remote_actors WHERE ")
+            .query()
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let deliveries = covers
+            .after("DELETE FROM deliveries WHERE status = 'pending' AND ")
+            .query()
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         Ok(PurgeReport { actors, deliveries })
     }
@@ -393,23 +388,18 @@ impl Store {
         if all.is_empty() && actor.is_none() {
             return Ok(check);
         }
-        let list: Vec<String> = (1..=all.len()).map(|i| format!("${i}")).collect();
-        let list = if list.is_empty() {
+        let mut q = Sql::default();
+        let list = if all.is_empty() {
             "NULL".to_owned()
         } else {
-            list.join(", ")
+            q.param_list(all.iter().map(|c| c.as_str()))
         };
-        let actor_param = all.len() + 1;
-        let sql = format!(
+        let actor_p = q.param(actor.unwrap_or_default());
+        q.push(&format!(
             "SELECT 'b' AS list, domain AS value FROM domain_blocks WHERE domain IN ({list})
              UNION ALL SELECT 'a', domain FROM domain_allows WHERE domain IN ({list})
-             UNION ALL SELECT 'x', actor_id FROM actor_blocks WHERE actor_id = ${actor_param}"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for c in &all {
-            q = q.bind(c.as_str());
-        }
-        q = q.bind(actor.unwrap_or_default());
+             UNION ALL SELECT 'x', actor_id FROM actor_blocks WHERE actor_id = {actor_p}"
+        ));
         let mut blocked = HashSet::new();
         let mut allowed = HashSet::new();
         for row in q.fetch_all(&self.pool).await? {
@@ -438,15 +428,9 @@ impl Store {
 
     async fn any_listed(&self, table: &'static str, host: &str) -> StoreResult<bool> {
         let candidates = host_candidates(host);
-        let placeholders: Vec<String> = (1..=candidates.len()).map(|i| format!("${i}")).collect();
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT 1 AS x FROM {table} WHERE domain IN ({})",
-            placeholders.join(", ")
-        )));
-        for c in candidates {
-            q = q.bind(c);
-        }
-        Ok(q.fetch_optional(&self.pool).await?.is_some())
+        let mut q = Sql::new(&format!("SELECT 1 AS x FROM {table} WHERE domain IN ("));
+        q.bind_list(candidates).push(")");
+        Ok(q.query().fetch_optional(&self.pool).await?.is_some())
     }
 }
 

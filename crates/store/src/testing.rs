@@ -12,6 +12,7 @@ use sqlx::Executor;
 use gazette_core::{FollowStatus, RemoteActor};
 
 use crate::ids::new_id;
+use crate::sql::{Sql, Value};
 use crate::time::to_db;
 use crate::{Backend, Store, StoreResult};
 
@@ -66,62 +67,51 @@ pub async fn seed_followers(
 ) -> StoreResult<()> {
     for chunk in actors.chunks(SEED_BATCH) {
         let mut tx = store.begin_write().await?;
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p: Vec<String> = (1..=14).map(|c| format!("${}", i * 14 + c)).collect();
-                format!("({})", p.join(", "))
-            })
-            .collect();
-        let sql = format!(
+        let mut q = Sql::new(
             "INSERT INTO remote_actors (id, kind, preferred_username, name, host, inbox, shared_inbox, url, icon,
                                         public_key_id, public_key_pem, moved_to, refreshed_at, search_key)
-             VALUES {} ON CONFLICT (id) DO NOTHING",
-            rows.join(", ")
+             VALUES ",
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for a in chunk {
-            q = q
-                .bind(a.id.clone())
-                .bind(a.kind.clone())
-                .bind(a.preferred_username.clone())
-                .bind(a.name.clone())
-                .bind(a.host.clone())
-                .bind(a.inbox.clone())
-                .bind(a.shared_inbox.clone())
-                .bind(a.url.clone())
-                .bind(a.icon.clone())
-                .bind(a.public_key_id.clone())
-                .bind(a.public_key_pem.clone())
-                .bind(a.moved_to.clone())
-                .bind(to_db(a.refreshed_at))
-                .bind(crate::follower_pages::actor_search_key(
-                    &a.name,
-                    &a.preferred_username,
-                    &a.host,
-                ));
+        for (i, a) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" })
+                .bind_list([
+                    Value::from(&a.id),
+                    Value::from(&a.kind),
+                    Value::from(&a.preferred_username),
+                    Value::from(&a.name),
+                    Value::from(&a.host),
+                    Value::from(&a.inbox),
+                    Value::from(a.shared_inbox.clone()),
+                    Value::from(a.url.clone()),
+                    Value::from(a.icon.clone()),
+                    Value::from(&a.public_key_id),
+                    Value::from(&a.public_key_pem),
+                    Value::from(a.moved_to.clone()),
+                    Value::from(to_db(a.refreshed_at)),
+                    Value::from(crate::follower_pages::actor_search_key(
+                        &a.name,
+                        &a.preferred_username,
+                        &a.host,
+                    )),
+                ])
+                .push(")");
         }
-        q.execute(&mut *tx).await?;
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p: Vec<String> = (1..=5).map(|c| format!("${}", i * 5 + c)).collect();
-                format!("({})", p.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO followers (local_actor, follower, status, follow_id, created_at) VALUES {}
-             ON CONFLICT (local_actor, follower) DO NOTHING",
-            rows.join(", ")
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for a in chunk {
-            q = q
-                .bind(local_actor.to_owned())
-                .bind(a.id.clone())
-                .bind(status.as_str())
-                .bind(format!("{}#follow", a.id))
-                .bind(to_db(a.refreshed_at));
+        q.push(" ON CONFLICT (id) DO NOTHING");
+        q.query().execute(&mut *tx).await?;
+        let mut q = Sql::new("INSERT INTO followers (local_actor, follower, status, follow_id, created_at) VALUES ");
+        for (i, a) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" })
+                .bind_list([
+                    Value::from(local_actor),
+                    Value::from(&a.id),
+                    Value::from(status.as_str()),
+                    Value::from(format!("{}#follow", a.id)),
+                    Value::from(to_db(a.refreshed_at)),
+                ])
+                .push(")");
         }
-        q.execute(&mut *tx).await?;
+        q.push(" ON CONFLICT (local_actor, follower) DO NOTHING");
+        q.query().execute(&mut *tx).await?;
         tx.commit().await?;
     }
     Ok(())
