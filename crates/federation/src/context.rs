@@ -82,8 +82,9 @@ impl FederationSettings {
     }
 }
 
-/// Whom the instance federates with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Whom the instance federates with (written as in the config file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FederationMode {
     /// Everyone but blocked domains and actors.
     #[default]
@@ -100,9 +101,18 @@ impl FederationMode {
             _ => None,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FederationMode::Open => "open",
+            FederationMode::Allowlist => "allowlist",
+        }
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who sees replies at once (written as in the config file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CommentPolicy {
     Open,
     FollowersOnly,

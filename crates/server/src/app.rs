@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gazette_delivery::{DeliveryConfig, KeySource, Worker};
-use gazette_federation::{CommentPolicy, FedContext, FederationMode, FederationSettings, NetworkSettings};
+use gazette_federation::{FedContext, FederationMode, FederationSettings, NetworkSettings};
 use gazette_store::Store;
 use gazette_web::{AdminSettings, AppConfig, AppState, Limits, Templates, ThemeConfig};
 use tokio::net::TcpListener;
@@ -65,9 +65,8 @@ pub fn federation_settings(config: &Config) -> FederationSettings {
     let mut settings = FederationSettings::new(&config.instance.public_url);
     settings.allow_private_addresses = config.federation.allow_private_addresses;
     settings.manually_approves_followers = config.federation.manually_approves_followers;
-    settings.comment_policy =
-        CommentPolicy::parse(&config.federation.comment_policy).unwrap_or(gazette_federation::CommentPolicy::Open);
-    settings.mode = FederationMode::parse(&config.federation.mode).unwrap_or_default();
+    settings.comment_policy = config.federation.comment_policy;
+    settings.mode = config.federation.mode;
     settings.authorized_fetch = config.federation.authorized_fetch;
     settings.default_language = config.instance.default_language.clone();
     settings.network = config.network.enabled.then(|| NetworkSettings {
@@ -113,9 +112,7 @@ pub async fn web_state(
         public_url: config.instance.public_url.clone(),
         instance_name: config.instance.name.clone(),
         default_language: config.instance.default_language.clone(),
-        // Checked when the config was read; UTC should it ever not parse.
-        time_zone: gazette_core::local_time::parse_zone("instance.time_zone", &config.instance.time_zone)
-            .unwrap_or(gazette_core::local_time::Tz::UTC),
+        time_zone: config.instance.time_zone,
         max_upload_bytes: usize::try_from(config.media.max_upload_bytes).unwrap_or(usize::MAX),
         theme: ThemeConfig {
             dir: config.theme.dir.clone(),
@@ -170,7 +167,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), CliError> {
-    if FederationMode::parse(&config.federation.mode) == Some(FederationMode::Allowlist) {
+    if config.federation.mode == FederationMode::Allowlist {
         // Deliveries queued before the switch to allowlist mode (or before a
         // domain left the list while this server was down) must not go out.
         let n = store.drop_deliveries_outside_allowlist().await?;

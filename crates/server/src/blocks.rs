@@ -104,8 +104,8 @@ async fn act(store: &Store, config: &Config, action: Action) -> Result<(), CliEr
 
 /// Reminds that the allowlist does nothing in open mode.
 fn mode_note(config: &Config) -> &'static str {
-    match FederationMode::parse(&config.federation.mode) {
-        Some(FederationMode::Allowlist) => "",
+    match config.federation.mode {
+        FederationMode::Allowlist => "",
         _ => " (not in force: federation.mode is \"open\")",
     }
 }
@@ -139,7 +139,7 @@ async fn list(store: &Store, config: &Config) -> Result<(), CliError> {
     for a in &allows {
         println!("{:<width$} {}", a.domain, time(a.created_at));
     }
-    println!("times in UTC; federation.mode = {}", config.federation.mode);
+    println!("times in UTC; federation.mode = {}", config.federation.mode.as_str());
     Ok(())
 }
 

@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use gazette_core::Language;
+use gazette_core::local_time::Tz;
+use gazette_federation::{CommentPolicy, FederationMode};
 use serde::Serialize;
 
 /// The variable the CLI reads the config file path from. It is not a config
@@ -51,7 +53,8 @@ pub struct InstanceConfig {
     pub default_language: Language,
     /// The time zone the admin shows and reads times in (an IANA name as
     /// the tz database spells it), unless a user chose their own.
-    pub time_zone: String,
+    #[serde(serialize_with = "zone_name")]
+    pub time_zone: Tz,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -114,10 +117,10 @@ pub struct FederationConfig {
     /// Followers of the organisation and authors wait for approval.
     pub manually_approves_followers: bool,
     /// Who sees replies at once: `open`, `followers_only` or `moderated`.
-    pub comment_policy: String,
+    pub comment_policy: CommentPolicy,
     /// `open` (everyone but blocked domains) or `allowlist` (only the
     /// domains on the allowlist: a closed network).
-    pub mode: String,
+    pub mode: FederationMode,
     /// AS2 documents answer only signed GETs (Mastodon's secure mode).
     pub authorized_fetch: bool,
 }
@@ -213,7 +216,7 @@ impl Default for InstanceConfig {
             // A literal in the ISO 639-1 table: this cannot fail, and `Default`
             // cannot return an error, so a panic here would be a bug in core.
             default_language: Language::parse("en").expect("`en` is a known language tag"),
-            time_zone: gazette_core::local_time::DEFAULT_ZONE.into(),
+            time_zone: Tz::UTC,
         }
     }
 }
@@ -269,8 +272,8 @@ impl Default for FederationConfig {
             delivery_backoff_unit_ms: 1000,
             delivery_poll_seconds: 5,
             manually_approves_followers: false,
-            comment_policy: "open".into(),
-            mode: "open".into(),
+            comment_policy: CommentPolicy::Open,
+            mode: FederationMode::Open,
             authorized_fetch: false,
         }
     }
@@ -378,6 +381,11 @@ pub struct Key {
     set: Setter,
 }
 
+/// Writes a time zone as its tz database name (as the config file spells it).
+fn zone_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(tz.name())
+}
+
 impl Key {
     /// `section.name`, as used in error messages.
     pub fn path(&self) -> String {
@@ -425,8 +433,8 @@ pub const KEYS: &[Key] = &[
         section: "instance",
         name: "time_zone",
         set: Setter::Text(|c, v| {
-            let tz = gazette_core::local_time::parse_zone("instance.time_zone", v).map_err(|e| e.message)?;
-            c.instance.time_zone = tz.name().to_owned();
+            c.instance.time_zone =
+                gazette_core::local_time::parse_zone("instance.time_zone", v).map_err(|e| e.message)?;
             Ok(())
         }),
     },
@@ -578,10 +586,8 @@ pub const KEYS: &[Key] = &[
         name: "comment_policy",
         set: Setter::Text(|c, v| {
             let v = v.trim();
-            if !["open", "followers_only", "moderated"].contains(&v) {
-                return Err(format!("expected `open`, `followers_only` or `moderated`, got `{v}`"));
-            }
-            c.federation.comment_policy = v.to_owned();
+            c.federation.comment_policy = CommentPolicy::parse(v)
+                .ok_or_else(|| format!("expected `open`, `followers_only` or `moderated`, got `{v}`"))?;
             Ok(())
         }),
     },
@@ -590,10 +596,8 @@ pub const KEYS: &[Key] = &[
         name: "mode",
         set: Setter::Text(|c, v| {
             let v = v.trim();
-            if !["open", "allowlist"].contains(&v) {
-                return Err(format!("expected `open` or `allowlist`, got `{v}`"));
-            }
-            c.federation.mode = v.to_owned();
+            c.federation.mode =
+                FederationMode::parse(v).ok_or_else(|| format!("expected `open` or `allowlist`, got `{v}`"))?;
             Ok(())
         }),
     },
@@ -1186,7 +1190,7 @@ mod tests {
         assert_eq!(c.instance.public_url, "http://127.0.0.1:8080");
         assert_eq!(c.instance.name, "Gazette");
         assert_eq!(c.instance.default_language.as_str(), "en");
-        assert_eq!(c.instance.time_zone, "UTC");
+        assert_eq!(c.instance.time_zone.name(), gazette_core::local_time::DEFAULT_ZONE);
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.server.data_dir, PathBuf::from("./data"));
         assert_eq!(c.database.url, None);
@@ -1294,7 +1298,7 @@ level = "gazette=debug,info"
         assert_eq!(c.instance.public_url, "https://news.example.org");
         assert_eq!(c.instance.name, "Coop News");
         assert_eq!(c.instance.default_language.as_str(), "pt-BR");
-        assert_eq!(c.instance.time_zone, "Europe/Lisbon");
+        assert_eq!(c.instance.time_zone.name(), "Europe/Lisbon");
         assert_eq!(c.server.listen.to_string(), "0.0.0.0:3000");
         assert_eq!(c.database_url(), "sqlite:///var/lib/gazette/gazette.db");
         assert_eq!(c.database.max_connections, 20);
@@ -1387,7 +1391,7 @@ level = "gazette=debug,info"
         )
         .unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-        assert_eq!(l.config.federation.mode, "allowlist");
+        assert_eq!(l.config.federation.mode, FederationMode::Allowlist);
         assert!(l.config.federation.authorized_fetch);
         let c = Config::default();
         assert_eq!(
