@@ -48,12 +48,10 @@ pub async fn check_member_rate(ctx: &FedContext, kind: &str, actor: &url::Url) -
         return Ok(());
     }
     let host = crate::remote::host_of(actor);
-    let Err(wait) = ctx.member_buckets().take(
-        &host,
-        network.member_rate_per_second,
-        network.member_burst,
-        std::time::Instant::now(),
-    ) else {
+    let Err(wait) = ctx
+        .member_buckets()
+        .take(&host, network.member_rate_per_second, network.member_burst)
+    else {
         return Ok(());
     };
     // Only members are limited here; anyone else's articles are not aggregated anyway.
