@@ -37,6 +37,7 @@ mod network_members;
 pub(crate) mod shared_feed;
 mod ui_lang;
 
+#[cfg(test)]
 pub(crate) use ui_lang::UI_LANGUAGES;
 
 /// Articles per listing page.
