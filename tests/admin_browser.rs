@@ -26,6 +26,11 @@
 //! counted and filtered by server, paged by cursor. axe-core checks every admin page visited;
 //! screenshots go to target/screenshots/.
 //!
+//! A second test drives tests/browser/public.mjs over a coordinator's
+//! public pages (the shared feed as the home page, its filters, chips and
+//! search, a member's page, the about page) in four interface languages,
+//! each audited with axe-core.
+//!
 //! Needs /usr/bin/chromium and `npm ci` in tests/browser (.ci/run and
 //! scripts/test see to both), and Node 20 or later (the Node 22 that
 //! tests/fedify pins is used when installed).
