@@ -26,6 +26,11 @@
 //! counted and filtered by server, paged by cursor. axe-core checks every admin page visited;
 //! screenshots go to target/screenshots/.
 //!
+//! A second test drives tests/browser/public.mjs over a coordinator's
+//! public pages (the shared feed as the home page, its filters, chips and
+//! search, a member's page, the about page) in four interface languages,
+//! each audited with axe-core.
+//!
 //! Needs /usr/bin/chromium and `npm ci` in tests/browser (.ci/run and
 //! scripts/test see to both), and Node 20 or later (the Node 22 that
 //! tests/fedify pins is used when installed).
@@ -308,5 +313,130 @@ async fn admin_in_headless_chromium() {
             .any(|t| t.body_markdown.contains("Texte tapé hors session."))),
         "the French text typed while signed out was saved"
     );
+    store.close().await;
+}
+
+/// The coordinator's public pages in the browser (tests/browser/public.mjs):
+/// the shared feed as the home page (`network.home`), its facets, chips and
+/// highlighted search, a member's page and the about page, audited with
+/// axe-core in Dutch (Accept-Language), English, German and French (the
+/// switch, remembered). Members and their articles are seeded through the
+/// store, as the coordinator's inbox would have written them.
+#[tokio::test(flavor = "multi_thread")]
+async fn public_network_pages_in_headless_chromium() {
+    let dir = browser_dir();
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is needed: apt-get install chromium (.ci/run does)"
+    );
+    assert!(
+        dir.join("node_modules/playwright-core").exists() && dir.join("node_modules/axe-core").exists(),
+        "run `npm ci` in tests/browser first (scripts/test does)"
+    );
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let env = env
+        .with_env("GAZETTE_NETWORK__ENABLED", "true")
+        .with_env("GAZETTE_NETWORK__HOME", "true")
+        .with_env("GAZETTE_NETWORK__NAME", "European SSE Network")
+        .with_env(
+            "GAZETTE_NETWORK__SUMMARY",
+            "Cooperatives, mutuals and social enterprises publishing together.",
+        );
+    let server = env.serve(&["--demo"]);
+    let store = Store::connect(env.database_url(), 1).await.unwrap();
+    let members = [
+        ("zon.example", "Zonnecoop", "BE", "cooperative", "energy", "nl"),
+        ("mut.example", "Mutuelle Entraide", "FR", "mutual", "health", "fr"),
+    ];
+    for (host, name, country, form, sector, lang) in members {
+        let actor = format!("https://{host}/users/org");
+        let profile = gazette_core::MemberProfile {
+            name: name.into(),
+            url: Some(format!("https://{host}/")),
+            country: Some(country.into()),
+            legal_form: Some(form.into()),
+            sectors: vec![sector.into()],
+            languages: vec![lang.into()],
+            logo: None,
+        };
+        store
+            .request_membership(
+                &actor,
+                host,
+                &format!("org@{host}"),
+                &format!("{actor}/inbox"),
+                &profile,
+                gazette_core::MemberStatus::Approved,
+            )
+            .await
+            .unwrap();
+    }
+    let items = [
+        ("zon.example", "s1", "Solar roofs owned by the neighbours", "en", "news"),
+        ("zon.example", "s2", "Zonnepanelen op de school", "nl", "news"),
+        ("zon.example", "s3", "A wind cooperative turns ten", "en", "interview"),
+        ("mut.example", "m1", "Une mutuelle pour les indépendants", "fr", "news"),
+    ];
+    for (n, (host, id, title, lang, kind)) in items.into_iter().enumerate() {
+        let at = Utc::now() - chrono::Duration::hours(i64::try_from(n).unwrap());
+        store
+            .upsert_network_item(&gazette_core::NetworkItem {
+                id: format!("https://{host}/objects/{id}"),
+                member: format!("https://{host}/users/org"),
+                attributed_to: None,
+                url: Some(format!("https://{host}/articles/{id}")),
+                kind: Some(kind.into()),
+                language: Some(lang.into()),
+                languages: vec![lang.into()],
+                title: title.into(),
+                summary_html: format!("<p>{title}.</p>"),
+                content_html: format!("<p>{title}, in full.</p>"),
+                tags: vec!["economy".into()],
+                image_url: None,
+                image_alt: None,
+                published_at: at,
+                updated_at: at,
+            })
+            .await
+            .unwrap();
+    }
+    let screenshots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    let pinned = dir.join("../fedify/node_modules/node/bin/node");
+    let node = if pinned.exists() { pinned } else { PathBuf::from("node") };
+    let mut child = tokio::process::Command::new(node)
+        .arg(dir.join("public.mjs"))
+        .args(["--base", &server.base, "--member", "org@zon.example"])
+        .args(["--screenshots", path(&screenshots)])
+        .args(["--profile", path(&env.dir.join("chromium-profile-public"))])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    use tokio::io::AsyncReadExt;
+    let run = async {
+        let (a, b) = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+        a.unwrap();
+        b.unwrap();
+        child.wait().await.unwrap()
+    };
+    // The script's own watchdog ends it after 240 s; this is the backstop.
+    let status = tokio::time::timeout(std::time::Duration::from_secs(300), run)
+        .await
+        .expect("the public pages' browser test ran for more than 300 s");
+    let stdout = String::from_utf8_lossy(&out);
+    let stderr = String::from_utf8_lossy(&err);
+    assert!(
+        status.success() && stdout.contains("\"ok\":true"),
+        "browser test failed:\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    println!("{}", stdout.lines().last().unwrap_or(""));
+    assert!(screenshots.join("public-feed-nl.png").exists());
+    assert!(screenshots.join("public-about-de.png").exists());
     store.close().await;
 }

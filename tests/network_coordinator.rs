@@ -11,7 +11,9 @@
 //! only once the coordinator approved it: a request waits, a rejection or
 //! removal refuses the follow, an invitation or approval accepts it, and an
 //! ordinary `Person` follower is accepted at once; the public members
-//! page. The same scenario runs on SQLite and, when configured, on PostgreSQL.
+//! page. The shared feed's page: facets with counts, chips, the home page
+//! (`network.home`), the about and member pages, the interface language
+//! (Accept-Language, the switch and its cookie). The same scenario runs on SQLite and, when configured, on PostgreSQL.
 
 #![allow(clippy::unwrap_used)]
 
@@ -107,6 +109,8 @@ async fn scenario(backend: Backend) {
         .federated()
         .with_env("GAZETTE_NETWORK__ENABLED", "true")
         .with_env("GAZETTE_NETWORK__NAME", "European SSE Network")
+        .with_env("GAZETTE_NETWORK__SUMMARY", "Social economy news from across Europe.")
+        .with_env("GAZETTE_NETWORK__HOME", "true")
         .with_env("GAZETTE_NETWORK__MEMBER_RATE_PER_SECOND", "1")
         .with_env("GAZETTE_NETWORK__MEMBER_BURST", "1");
     let m1 = m1
@@ -365,6 +369,151 @@ async fn scenario(backend: Backend) {
         .unwrap();
     assert_eq!(atom.matches("<entry").count(), 4, "{atom}");
     assert!(atom.contains("Mutuelle Entraide"), "{atom}");
+
+    // The page's facets count what each value would show under the other
+    // filters, the filters in effect are chips that remove one each, and
+    // the Atom and JSON views keep them.
+    let html = get(&sc.url("/network/feed?country=FR&kind=interview"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<option value=\"FR\" selected>FR (1)</option>"), "{html}");
+    assert!(html.contains("<option value=\"BE\">BE (2)</option>"), "{html}");
+    assert!(html.contains("<option value=\"news\">News (3)</option>"), "{html}");
+    assert!(html.contains("<option value=\"mutual\">Mutual (1)</option>"), "{html}");
+    assert!(html.contains("Mutuelle Entraide (1)</option>"), "{html}");
+    assert!(
+        html.contains("href=\"/network/feed?kind=interview\">Country: FR"),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/network/feed?country=FR\">Type: Interview"),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/network/feed.atom?country=FR&amp;kind=interview\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/network/feed.json?country=FR&amp;kind=interview\""),
+        "{html}"
+    );
+    // The network heads it; its members have pages of their own.
+    assert!(
+        html.contains("<h1 class=\"network-header__name\">European SSE Network</h1>"),
+        "{html}"
+    );
+    assert!(html.contains("Social economy news from across Europe."), "{html}");
+    assert!(html.contains(&format!("href=\"/network/members/demo@{h2}\"")), "{html}");
+
+    // The interface language: Accept-Language, else the reader's choice
+    // (`?lang=`), remembered in a cookie that then wins over the header.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let page = |lang: Option<&'static str>, query: &'static str, cookie: Option<String>| {
+        let mut req = client.get(sc.url(&format!("/network/feed{query}")));
+        if let Some(l) = lang {
+            req = req.header("Accept-Language", l);
+        }
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        req.send()
+    };
+    let resp = page(Some("de-AT,de;q=0.9,en;q=0.5"), "?country=FR", None)
+        .await
+        .unwrap();
+    assert!(resp.headers()["vary"].to_str().unwrap().contains("Cookie"));
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("<html lang=\"de\""), "{html}");
+    assert!(html.contains("Gemeinsamer Feed") && html.contains("Land: FR"), "{html}");
+    assert!(
+        html.contains("href=\"/?country=FR&amp;lang=es\"")
+            || html.contains("href=\"/network/feed?country=FR&amp;lang=es\""),
+        "{html}"
+    );
+    let resp = page(Some("de"), "?lang=es", None).await.unwrap();
+    let chosen = cookie_value(&resp, "gazette_lang");
+    assert_eq!(chosen.as_deref(), Some("es"));
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("<html lang=\"es\"") && html.contains("Canal común"),
+        "{html}"
+    );
+    let html = page(Some("de"), "", Some("gazette_lang=pt".into()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<html lang=\"pt\"") && html.contains("Feed comum"),
+        "{html}"
+    );
+    // Dates in the page language.
+    let html = page(Some("nl"), "?country=FR", None)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let month = |names: &[&str]| names.iter().any(|m| html.contains(m));
+    assert!(
+        month(&[
+            "januari",
+            "februari",
+            "maart",
+            "april",
+            "mei ",
+            "juni",
+            "juli",
+            "augustus",
+            "september",
+            "oktober",
+            "november",
+            "december"
+        ]),
+        "{html}"
+    );
+    // Unknown languages fall back to English.
+    let html = page(Some("pl"), "", None).await.unwrap().text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\""), "{html}");
+
+    // The home page is the shared feed (`network.home`), filters and all.
+    let home = get(&sc.url("/?q=Bruges")).await.text().await.unwrap();
+    assert!(home.contains("<mark>Bruges</mark>"), "{home}");
+    assert!(home.contains("action=\"/\""), "{home}");
+    assert!(home.contains("href=\"/network/feed.atom?q=Bruges\""), "{home}");
+
+    // About the network: members, how to join, how to follow from Mastodon.
+    let about = get(&sc.url("/network/about")).await.text().await.unwrap();
+    assert!(about.contains(&format!("@network@{hc}")), "{about}");
+    assert!(
+        about.contains(&format!("gazette network join @network@{hc}")),
+        "{about}"
+    );
+    assert!(about.contains("Mutuelle Entraide"), "{about}");
+    assert!(about.contains("name=\"target\" value=\"network\""), "{about}");
+    // A member's page: its profile and latest articles; others are 404.
+    let member = get(&sc.url(&format!("/network/members/demo@{h2}")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        member.contains("Mutuelle Entraide") && member.contains("Mutual"),
+        "{member}"
+    );
+    assert_eq!(member.matches("<li class=\"card\">").count(), 4, "{member}");
+    let encoded = h2.replace(':', "%3A");
+    assert!(
+        member.contains(&format!("href=\"/network/feed.atom?organisation=demo%40{encoded}\"")),
+        "{member}"
+    );
+    assert_eq!(get(&sc.url("/network/members/nobody@example.org")).await.status(), 404);
 
     // Bad filters are refused with the parameter named.
     let resp = get(&sc.url("/network/feed?kind=opinion")).await;
@@ -665,11 +814,11 @@ async fn scenario(backend: Backend) {
     assert!(!home1.contains("href=\"/network/feed\""), "{home1}");
     assert_eq!(get(&s1.url("/network/members")).await.status(), 404);
     let home_c = get(&sc.url("/")).await.text().await.unwrap();
-    assert!(home_c.contains("href=\"/network/feed\"") && home_c.contains("href=\"/network/members\""));
+    assert!(home_c.contains("European SSE Network") && home_c.contains("href=\"/network/members\""));
     let members_page = get(&sc.url("/network/members")).await.text().await.unwrap();
     assert!(
         members_page.contains("Mutuelle Entraide")
-            && members_page.contains("mutual")
+            && members_page.contains("Mutual")
             && members_page.contains("health"),
         "{members_page}"
     );

@@ -46,6 +46,10 @@ pub struct NetworkSettings {
     pub name: String,
     /// A short description (plain text).
     pub summary: String,
+    /// Whether the coordinator's home page is the shared feed.
+    pub home: bool,
+    /// The network's logo (an `http(s)` URL or a local path), if any.
+    pub logo: Option<String>,
     /// Bounds of a member's outbox backfill: pages fetched, articles read.
     pub backfill_max_pages: u32,
     pub backfill_max_items: u32,

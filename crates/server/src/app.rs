@@ -73,6 +73,8 @@ pub fn federation_settings(config: &Config) -> FederationSettings {
         username: config.network.username.clone(),
         name: config.network.name.clone(),
         summary: config.network.summary.clone(),
+        home: config.network.home,
+        logo: config.network.logo.clone(),
         backfill_max_pages: u32::try_from(config.network.backfill_max_pages).unwrap_or(u32::MAX),
         backfill_max_items: u32::try_from(config.network.backfill_max_items).unwrap_or(u32::MAX),
         member_rate_per_second: u32::try_from(config.network.member_rate_per_second).unwrap_or(u32::MAX),

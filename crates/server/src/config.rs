@@ -161,6 +161,12 @@ pub struct NetworkConfig {
     pub name: String,
     /// Short description of the network (plain text).
     pub summary: String,
+    /// The home page (`/`) is the shared feed rather than the coordinator
+    /// organisation's own articles.
+    pub home: bool,
+    /// The network's logo heading its pages: an `http(s)` URL or a path on
+    /// this site (`/media/…`); none shows the organisation's logo.
+    pub logo: Option<String>,
     /// Most outbox pages read when backfilling a new member.
     pub backfill_max_pages: u64,
     /// Most articles read when backfilling a new member.
@@ -296,6 +302,8 @@ impl Default for NetworkConfig {
             username: "network".into(),
             name: "Network".into(),
             summary: String::new(),
+            home: false,
+            logo: None,
             backfill_max_pages: 50,
             backfill_max_items: 1000,
             member_rate_per_second: 500,
@@ -676,6 +684,28 @@ pub const KEYS: &[Key] = &[
         name: "summary",
         set: Setter::Text(|c, v| {
             c.network.summary = v.trim().to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        section: "network",
+        name: "home",
+        set: Setter::Bool(|c, b| c.network.home = b),
+    },
+    Key {
+        section: "network",
+        name: "logo",
+        set: Setter::Text(|c, v| {
+            let v = v.trim();
+            c.network.logo = if v.is_empty() {
+                None
+            } else if gazette_core::links::page_link(v).is_some() {
+                Some(v.to_owned())
+            } else {
+                return Err(format!(
+                    "expected an http(s) URL or a path such as /media/logo.png, got {v:?}"
+                ));
+            };
             Ok(())
         }),
     },

@@ -9,6 +9,7 @@ mod deliveries;
 mod dialect;
 mod error;
 mod federation;
+mod feed_facets;
 mod feed_moderation;
 mod follower_pages;
 mod group_commit;
@@ -47,6 +48,7 @@ pub use deliveries::{
 };
 pub use error::{StoreError, StoreResult};
 pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationComment};
+pub use feed_facets::{FacetCount, FeedFacets};
 pub use feed_moderation::ModeratedItem;
 pub use follower_pages::{FollowerCursor, FollowerFilter, FollowerPage};
 pub use identity::{PublicUrlSource, RecordedPublicUrl};

@@ -20,6 +20,7 @@ gazette_store::each_backend!(
     tag_and_language_filters_page_in_feed_order,
     concurrent_articles_share_transactions,
     search_words_are_read_alike_on_both_sides,
+    facet_counts_leave_out_their_own_filter,
 );
 
 fn profile(name: &str, country: &str, legal_form: &str, sectors: &[&str]) -> MemberProfile {
@@ -1047,4 +1048,71 @@ async fn feed_text_index_follows_every_write_sqlite() {
     assert_eq!(found("compost").await.len(), 1);
     check(raw.clone()).await;
     raw.close().await;
+}
+
+/// Each facet counts the items every other filter lets through.
+async fn facet_counts_leave_out_their_own_filter(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &["energy", "housing"]).await;
+    let b = member(store, "b.example", "Beta", "FR", "mutual", &["health"]).await;
+    let mut interview = item(&a, "i1", "Solar cooperatives", "Citizens own the panels", 3);
+    interview.kind = Some("interview".into());
+    interview.languages = vec!["en".into(), "nl".into()];
+    store.upsert_network_item(&interview).await.unwrap();
+    let mut french = item(&b, "f1", "Mutuelles et santé", "Une coopérative de santé", 2);
+    french.language = Some("fr".into());
+    french.languages = vec!["fr".into()];
+    store.upsert_network_item(&french).await.unwrap();
+    for n in 0..2 {
+        store
+            .upsert_network_item(&item(&b, &format!("n{n}"), &format!("News {n}"), "plain news", -n))
+            .await
+            .unwrap();
+    }
+    let pairs = |v: &[gazette_store::FacetCount]| -> Vec<(String, i64)> {
+        v.iter().map(|c| (c.value.clone(), c.count)).collect()
+    };
+    let p =
+        |items: &[(&str, i64)]| -> Vec<(String, i64)> { items.iter().map(|(v, n)| ((*v).to_owned(), *n)).collect() };
+
+    let all = store.network_feed_facets(&FeedFilter::default()).await.unwrap();
+    assert_eq!(pairs(&all.country), p(&[("FR", 3), ("BE", 1)]));
+    assert_eq!(pairs(&all.kind), p(&[("news", 3), ("interview", 1)]));
+    assert_eq!(pairs(&all.language), p(&[("en", 3), ("fr", 1), ("nl", 1)]));
+    assert_eq!(pairs(&all.sector), p(&[("health", 3), ("energy", 1), ("housing", 1)]));
+    assert_eq!(pairs(&all.legal_form), p(&[("mutual", 3), ("cooperative", 1)]));
+    assert_eq!(
+        pairs(&all.organisation),
+        p(&[("org@b.example", 3), ("org@a.example", 1)])
+    );
+    assert_eq!(all.organisation[0].label.as_deref(), Some("Beta"));
+
+    // A country chosen: the other facets narrow, the country facet does not.
+    let fr = store
+        .network_feed_facets(&FeedFilter {
+            country: Some("FR".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(pairs(&fr.country), p(&[("FR", 3), ("BE", 1)]));
+    assert_eq!(pairs(&fr.kind), p(&[("news", 3)]));
+    assert_eq!(pairs(&fr.language), p(&[("en", 2), ("fr", 1)]));
+    assert_eq!(pairs(&fr.organisation), p(&[("org@b.example", 3)]));
+
+    // With a search and an organisation (the handle in any case).
+    let searched = store
+        .network_feed_facets(&FeedFilter {
+            q: Some("news".into()),
+            organisation: Some("Org@B.example".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(pairs(&searched.kind), p(&[("news", 2)]));
+    assert_eq!(pairs(&searched.organisation), p(&[("org@b.example", 2)]));
+
+    // Hidden items are not counted.
+    store.hide_network_item(&french.id, true).await.unwrap();
+    let after = store.network_feed_facets(&FeedFilter::default()).await.unwrap();
+    assert_eq!(pairs(&after.language), p(&[("en", 3), ("nl", 1)]));
 }

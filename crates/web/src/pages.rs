@@ -31,8 +31,14 @@ use serde_json::json;
 
 use crate::{AppState, PageError};
 
+mod feed_filters;
+mod network_about;
 mod network_members;
 pub(crate) mod shared_feed;
+mod ui_lang;
+
+#[cfg(test)]
+pub(crate) use ui_lang::UI_LANGUAGES;
 
 /// Articles per listing page.
 const PER_PAGE: i64 = 10;
@@ -45,7 +51,7 @@ const THUMB_HEIGHT: u32 = 360;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(get_home))
+        .route("/", get(get_front))
         .route("/articles/{slug}", get(get_article))
         .route("/articles/{slug}/{lang}", get(get_article_translation))
         .route("/authors/{username}", get(get_author))
@@ -54,6 +60,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/network/feed", get(shared_feed::get_shared_feed))
         .route("/network/feed.json", get(shared_feed::get_shared_feed_json))
         .route(network_members::PATH, get(network_members::get_network_members))
+        .route(
+            &format!("{}/{{handle}}", network_members::PATH),
+            get(network_members::get_network_member),
+        )
+        .route(network_about::PATH, get(network_about::get_network_about))
         .route("/healthz", get(get_health))
         .route("/robots.txt", get(get_robots))
         .route("/sitemap.xml", get(get_sitemap))
@@ -89,6 +100,8 @@ pub(crate) struct Site {
     pub(crate) updated_at: Option<DateTime<Utc>>,
     /// This instance is a network coordinator (its nav links the shared feed).
     pub(crate) coordinator: bool,
+    /// …whose home page is the shared feed (`network.home`).
+    pub(crate) network_home: bool,
     /// Networks the organisation is a member of (filled on listing pages).
     pub(crate) networks: Vec<NetworkLink>,
 }
@@ -324,7 +337,23 @@ struct ListParams {
     lang: Option<String>,
 }
 
-/// `GET /`: the organisation and its latest published articles, `?page=N`.
+/// `GET /`: the shared feed on a coordinator with `network.home`, else
+/// the organisation's home page ([`get_home`]).
+async fn get_front(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    if state.fed().settings().network.as_ref().is_some_and(|n| n.home) {
+        let Query(params) =
+            Query::<shared_feed::FeedParams>::try_from_uri(&uri).map_err(|e| PageError::BadRequest(e.body_text()))?;
+        return shared_feed::render_shared_feed(&state, &params, &headers, "/").await;
+    }
+    let Query(params) = Query::<ListParams>::try_from_uri(&uri).map_err(|e| PageError::BadRequest(e.body_text()))?;
+    get_home(State(state), Query(params), headers).await
+}
+
+/// The organisation and its latest published articles, `?page=N`.
 async fn get_home(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
@@ -1284,6 +1313,7 @@ pub(crate) fn site_with(
         languages,
         updated_at: org.map(|o| o.updated_at),
         coordinator: state.fed().settings().network.is_some(),
+        network_home: state.fed().settings().network.as_ref().is_some_and(|n| n.home),
         networks: Vec::new(),
     }
 }

@@ -37,6 +37,9 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "network_members.html",
         include_str!("../templates/network_members.html"),
     ),
+    ("network_macros.html", include_str!("../templates/network_macros.html")),
+    ("network_about.html", include_str!("../templates/network_about.html")),
+    ("network_member.html", include_str!("../templates/network_member.html")),
     ("follow.html", include_str!("../templates/follow.html")),
     ("feed.xml", include_str!("../templates/feed.xml")),
     ("sitemap.xml", include_str!("../templates/sitemap.xml")),
@@ -351,6 +354,7 @@ fn format_value(out: &mut minijinja::Output, state: &mut State, value: &Value) -
 ///   zone named by `time_zone` in the context (the admin's user's; UTC
 ///   elsewhere), `%Z` being that zone's abbreviation (`CET`, `CEST`);
 /// - `value|rfc3339`: `2026-11-18T09:00:00Z`, for feeds and `<time datetime>`;
+/// - `n|number`: an integer with the page language's digit grouping;
 /// - `tag|language_name`: the language's own name (`fr` → `Français`);
 /// - `link|safe_url`: the link, or nothing when it is not `http(s)` or local.
 fn register_helpers(env: &mut Environment<'static>, strings: &Arc<Strings>, statics: &HashMap<String, StaticFile>) {
@@ -402,9 +406,35 @@ fn register_helpers(env: &mut Environment<'static>, strings: &Arc<Strings>, stat
     env.add_filter("rfc3339", |value: &str| -> Result<String, Error> {
         Ok(parse_time(value)?.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     });
+    let s = Arc::clone(strings);
+    env.add_filter("number", move |state: &State, n: i64| -> String {
+        let sep = lookup(&s, &page_lang(state), "thousands_sep")
+            .and_then(|v| v.as_str())
+            .unwrap_or(",")
+            .to_owned();
+        group_digits(n, &sep)
+    });
     env.add_filter("language_name", |tag: &str| -> String { language_name(tag) });
     env.add_filter("typo", |text: &str, lang: &str| -> String { typography(text, lang) });
     env.add_filter("safe_url", safe_url);
+}
+
+/// `1234567` as `1,234,567` with `sep` between groups of three digits
+/// (the page language's `thousands_sep`: a no-break space in French, a dot
+/// in German).
+pub(crate) fn group_digits(n: i64, sep: &str) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + 8);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push_str(sep);
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `{{ link|safe_url }}`, around every value that becomes an `href`, a
@@ -683,6 +713,70 @@ mod tests {
             )
             .unwrap();
         assert_eq!(out, "Page 2 of 5");
+    }
+
+    /// The public interface is written in seven languages: every string of
+    /// any of them exists in all (but for a language's own extras, such as
+    /// French `day_one`), and none is left empty.
+    #[test]
+    fn every_public_string_in_all_seven_languages() {
+        let strings: Strings = serde_json::from_str(BUILTIN_STRINGS).unwrap();
+        let extras = ["day_one"];
+        let seven = crate::pages::UI_LANGUAGES;
+        let mut all: Vec<&String> = seven
+            .iter()
+            .flat_map(|l| strings.get(*l).unwrap_or_else(|| panic!("no strings for {l}")).keys())
+            .filter(|k| !extras.contains(&k.as_str()))
+            .collect();
+        all.sort();
+        all.dedup();
+        for lang in seven {
+            let map = &strings[lang];
+            for key in &all {
+                let v = map
+                    .get(*key)
+                    .unwrap_or_else(|| panic!("`{key}` is missing in `{lang}`"));
+                match v {
+                    serde_json::Value::String(s) => assert!(!s.is_empty(), "`{key}` is empty in `{lang}`"),
+                    serde_json::Value::Array(a) => assert_eq!(
+                        a.len(),
+                        strings["en"][*key].as_array().unwrap().len(),
+                        "`{key}` in `{lang}`"
+                    ),
+                    _ => panic!("`{key}` in `{lang}` is neither a string nor a list"),
+                }
+                // Placeholders are the same as in English.
+                let names = |s: &str| -> Vec<String> {
+                    let mut v: Vec<String> = s
+                        .split('{')
+                        .skip(1)
+                        .filter_map(|p| p.split_once('}').map(|x| x.0.to_owned()))
+                        .collect();
+                    v.sort();
+                    v
+                };
+                if let (Some(en), Some(this)) = (strings["en"][*key].as_str(), v.as_str()) {
+                    assert_eq!(names(en), names(this), "placeholders of `{key}` in `{lang}`");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_are_grouped_per_language() {
+        let t = Templates::load(None).unwrap();
+        let render = |lang: &str| {
+            t.env
+                .render_str(
+                    "{{ 1234567|number }} {{ 12|number }}",
+                    minijinja::context! { lang => lang },
+                )
+                .unwrap()
+        };
+        assert_eq!(render("en"), "1,234,567 12");
+        assert_eq!(render("de"), "1.234.567 12");
+        assert_eq!(render("fr"), "1\u{202F}234\u{202F}567 12");
+        assert_eq!(group_digits(-1000, ","), "-1,000");
     }
 
     #[test]

@@ -9,12 +9,14 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use gazette_core::network::{MATCH_END, MATCH_START};
-use gazette_core::{ArticleKind, Country, FeedCursor, FeedFilter, Language, LegalForm, MemberStatus};
+use gazette_core::{ArticleKind, Country, FeedCursor, FeedFilter, Language, LegalForm};
 use gazette_federation::NetworkSettings;
 use gazette_store::{FeedEntry, FeedPage};
 use serde::{Deserialize, Serialize};
 
-use super::{FeedLink, Head, Nav, html_response, listing_language, render_page, site, site_meta};
+use super::feed_filters::{self, Chip, FacetView};
+use super::ui_lang::{finish, interface_language, switch_links};
+use super::{FeedLink, Head, Nav, html_response, render_page, site, site_meta};
 use crate::{ApiError, AppState, PageError};
 
 /// Items per page of the shared feed.
@@ -198,6 +200,8 @@ pub(crate) struct ItemView {
 #[derive(Debug, Serialize)]
 struct OrganisationView {
     name: String,
+    /// Its page on the coordinator (`/network/members/{handle}`).
+    page: String,
     handle: String,
     url: Option<String>,
     logo: Option<String>,
@@ -223,6 +227,7 @@ pub(crate) fn item_view(e: FeedEntry) -> ItemView {
         published: i.published_at.to_rfc3339(),
         updated: i.updated_at.to_rfc3339(),
         organisation: OrganisationView {
+            page: format!("{}/{}", super::network_members::PATH, e.member_handle),
             name: e.member_name,
             handle: format!("@{}", e.member_handle),
             url: e.member_url,
@@ -245,26 +250,48 @@ pub(crate) async fn load(state: &AppState, params: &FeedParams) -> Result<(FeedF
 }
 
 #[derive(Debug, Serialize)]
-struct MemberOption {
-    handle: String,
-    name: String,
-}
-
-#[derive(Debug, Serialize)]
 struct SharedFeedPage {
-    network: String,
-    handle: String,
+    network: NetworkHeader,
     items: Vec<ItemView>,
     next: Option<String>,
     atom: String,
     json: String,
+    /// Where the filter form and the chips lead (`/` when the feed is the home page).
+    base: String,
     filter: FeedFilter,
     searching: bool,
     filtered: bool,
-    members: Vec<MemberOption>,
-    countries: Vec<String>,
-    sectors: Vec<String>,
-    legal_forms: Vec<&'static str>,
+    facets: Vec<FacetView>,
+    chips: Vec<Chip>,
+}
+
+/// What heads every network page: name, description, logo, the network
+/// actor's handle and the pages about it.
+#[derive(Debug, Serialize)]
+pub(crate) struct NetworkHeader {
+    pub(crate) name: String,
+    pub(crate) summary: String,
+    pub(crate) logo: Option<String>,
+    /// `@username@host`, to follow from Mastodon.
+    pub(crate) handle: String,
+    /// The shared feed's path (`/` when it is the home page).
+    pub(crate) feed: String,
+}
+
+/// The header of the network's pages.
+pub(crate) fn network_header(state: &AppState, network: &NetworkSettings, site: &super::Site) -> NetworkHeader {
+    NetworkHeader {
+        name: network.name.clone(),
+        summary: network.summary.clone(),
+        logo: network.logo.clone().or_else(|| site.logo.clone()),
+        handle: format!("@{}@{}", network.username, state.fed().urls().host()),
+        feed: if network.home {
+            "/"
+        } else {
+            gazette_federation::network::FEED_PATH
+        }
+        .to_owned(),
+    }
 }
 
 fn split_error(e: String) -> PageError {
@@ -280,19 +307,31 @@ pub(crate) async fn get_shared_feed(
     Query(params): Query<FeedParams>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let network = network(&state)?;
-    let (filter, page) = load(&state, &params).await.map_err(split_error)?;
-    let (org, members) = tokio::try_join!(
+    render_shared_feed(&state, &params, &headers, gazette_federation::network::FEED_PATH).await
+}
+
+/// The shared feed's page as served at `base` (its own path, or `/` when
+/// `network.home` makes it the home page).
+pub(crate) async fn render_shared_feed(
+    state: &AppState,
+    params: &FeedParams,
+    headers: &HeaderMap,
+    base: &str,
+) -> Result<Response, PageError> {
+    let network = network(state)?;
+    let (filter, page) = load(state, params).await.map_err(split_error)?;
+    let (org, facets) = tokio::try_join!(
         state.store().find_organisation(),
-        state.store().list_members(Some(MemberStatus::Approved))
+        state.store().network_feed_facets(&filter)
     )?;
-    let site = site(&state, org.as_ref()).await?;
-    let (lang, _) = listing_language(&state, &site, &headers, params.lang.as_deref());
+    let site = site(state, org.as_ref()).await?;
+    let ui = interface_language(state, headers, params.lang.as_deref());
+    let lang = ui.lang.clone();
     let path = gazette_federation::network::FEED_PATH;
     let query = filter_query(&filter);
     let next = page.next.as_ref().map(|c| {
         with_query(
-            path,
+            base,
             &query,
             &format!(
                 "cursor={}",
@@ -301,59 +340,57 @@ pub(crate) async fn get_shared_feed(
         )
     });
     let atom = with_query(&format!("{path}.atom"), &query, "");
-    let mut countries: Vec<String> = members.iter().filter_map(|m| m.profile.country.clone()).collect();
-    countries.sort();
-    countries.dedup();
-    let mut sectors: Vec<String> = members.iter().flat_map(|m| m.profile.sectors.clone()).collect();
-    sectors.sort();
-    sectors.dedup();
+    let templates = state.templates();
+    let facets = feed_filters::facet_views(templates, lang.as_str(), facets, &filter);
+    let chips = feed_filters::chips(templates, lang.as_str(), base, &filter, &facets);
+    let header = network_header(state, &network, &site);
     let head = Head {
-        title: format!("{} · {}", network.name, site.name),
+        title: if base == "/" {
+            network.name.clone()
+        } else {
+            format!(
+                "{} · {}",
+                templates.text(lang.as_str(), "shared_feed_nav"),
+                network.name
+            )
+        },
         description: network.summary.clone(),
-        canonical: state.url(&with_query(path, &query, "")),
+        canonical: state.url(&with_query(base, &query, "")),
         feeds: vec![FeedLink {
             href: state.url(&atom),
             title: network.name.clone(),
             hreflang: None,
         }],
         alternates: Vec::new(),
-        meta: site_meta(&site, &state.url(path), &lang),
+        meta: site_meta(&site, &state.url(base), &lang),
         jsonld: None,
     };
     let nav = Nav {
         current: "shared_feed",
-        languages: Vec::new(),
+        languages: switch_links(&lang, base, &query),
     };
     let body = render_page(
-        &state,
+        state,
         "shared_feed.html",
         &lang,
         &site,
         head,
         nav,
         SharedFeedPage {
-            handle: format!("@{}@{}", network.username, state.fed().urls().host()),
-            network: network.name.clone(),
+            network: header,
             items: page.entries.into_iter().map(item_view).collect(),
             next,
             json: with_query(&format!("{path}.json"), &query, ""),
             atom,
+            base: base.to_owned(),
             searching: filter.q.is_some(),
             filtered: filter != FeedFilter::default(),
             filter,
-            members: members
-                .into_iter()
-                .map(|m| MemberOption {
-                    handle: m.handle,
-                    name: m.profile.name,
-                })
-                .collect(),
-            countries,
-            sectors,
-            legal_forms: LegalForm::ALL.iter().map(|f| f.as_str()).collect(),
+            facets,
+            chips,
         },
     )?;
-    Ok(html_response(body, true))
+    Ok(finish(html_response(body, true), &ui))
 }
 
 #[derive(Debug, Serialize)]
