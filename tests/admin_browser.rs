@@ -405,34 +405,17 @@ async fn public_network_pages_in_headless_chromium() {
     let screenshots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let pinned = dir.join("../fedify/node_modules/node/bin/node");
     let node = if pinned.exists() { pinned } else { PathBuf::from("node") };
-    let mut child = tokio::process::Command::new(node)
-        .arg(dir.join("public.mjs"))
+    let mut node = tokio::process::Command::new(node);
+    node.arg(dir.join("public.mjs"))
         .args(["--base", &server.base, "--member", "org@zon.example"])
         .args(["--screenshots", path(&screenshots)])
         .args(["--profile", path(&env.dir.join("chromium-profile-public"))])
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    use tokio::io::AsyncReadExt;
-    let run = async {
-        let (a, b) = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
-        a.unwrap();
-        b.unwrap();
-        child.wait().await.unwrap()
-    };
+        .current_dir(&dir);
     // The script's own watchdog ends it after 240 s; this is the backstop.
-    let status = tokio::time::timeout(std::time::Duration::from_secs(300), run)
-        .await
-        .expect("the public pages' browser test ran for more than 300 s");
-    let stdout = String::from_utf8_lossy(&out);
-    let stderr = String::from_utf8_lossy(&err);
+    let run = run_with_deadline(node, "public.mjs", Duration::from_secs(300)).await;
+    let (stdout, stderr) = (&run.stdout, &run.stderr);
     assert!(
-        status.success() && stdout.contains("\"ok\":true"),
+        run.success && stdout.contains("\"ok\":true"),
         "browser test failed:\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     println!("{}", stdout.lines().last().unwrap_or(""));
