@@ -157,7 +157,11 @@ pub enum NetworkCommand {
     /// Coordinator: remove a member: like suspend, and the network stops following it
     Remove { member: String },
     /// Coordinator: invite an organisation (@name@host): approved at once, the network follows it
+    /// (an approved member whose follow was never accepted is retried instead)
     Invite { target: String },
+    /// Coordinator: get a stuck approved member going again: a fresh Follow unless the network's
+    /// follow of it is accepted, and its backfill at once unless it is done
+    Retry { member: String },
     /// Coordinator: remove an article (its id) from the shared feed; the network's boost is undone
     Hide { item: String },
     /// Coordinator: show a removed article again
