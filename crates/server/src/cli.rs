@@ -117,6 +117,28 @@ pub enum Command {
     /// The network: join one (as a member), or run one (as its coordinator: members, moderation)
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Demonstrations to try Gazette on this machine
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Start a network coordinator and four member organisations on loopback ports, join them
+    /// through real federation, wait for the shared feed to fill and print the URLs to open;
+    /// Ctrl-C stops them all
+    Network(DemoNetworkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoNetworkArgs {
+    /// Directory for the instances' data (new or empty; kept afterwards). Default: a directory
+    /// in the system's temp dir, removed when the demo stops (unless --keep)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Keep the default temp directory when the demo stops
+    #[arg(long, conflicts_with = "dir")]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]

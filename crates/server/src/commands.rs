@@ -14,8 +14,8 @@ use tokio::sync::watch;
 
 use crate::app;
 use crate::cli::{
-    ArticleCommand, Cli, Command, DeliveriesArgs, FollowersCommand, GlobalOpts, InitArgs, InstanceCommand, PublishArgs,
-    ReportsCommand, ServeArgs, TokenCommand,
+    ArticleCommand, Cli, Command, DeliveriesArgs, DemoCommand, FollowersCommand, GlobalOpts, InitArgs, InstanceCommand,
+    PublishArgs, ReportsCommand, ServeArgs, TokenCommand,
 };
 use crate::config::{self, CONFIG_FILE_ENV, Config};
 use crate::error::CliError;
@@ -40,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             | Command::Backup { .. }
             | Command::Restore { .. }
             | Command::Doctor
+            | Command::Demo(_)
     ) {
         crate::identity::settle_for_command(&mut config).await?;
     }
@@ -128,6 +129,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Blocks => crate::blocks::run(&config, crate::blocks::Action::List).await,
         Command::User(cmd) => crate::users::run(&config, cmd).await,
         Command::Network(cmd) => crate::network::run(&config, cmd).await,
+        Command::Demo(DemoCommand::Network(args)) => crate::demo_network::run(args).await,
     }
 }
 
@@ -315,7 +317,8 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<(), CliError> {
     app::serve(&config, store, listener, rx).await
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C, or SIGTERM on Unix.
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
