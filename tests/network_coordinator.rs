@@ -189,6 +189,16 @@ async fn stuck_member(backend: Backend) {
     assert_eq!(count(&sc.base, "").await, 3);
     let err = c.fails(&["network", "retry", &format!("@{handle}")]);
     assert!(err.contains("is not stuck"), "{err}");
+    // The REST API has it too: a member not stuck is a 409.
+    let token = common::last_line(&c.ok(&["token", "create", "retry"])).to_owned();
+    let resp = reqwest::Client::new()
+        .post(sc.url(&format!("/api/network/members/{handle}/retry")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    assert!(resp.text().await.unwrap().contains("is not stuck"));
     let admin = Admin::sign_in(&sc.base, "edna", "correct horse battery staple").await;
     let (_, html) = admin.get("/admin/network").await;
     assert!(
