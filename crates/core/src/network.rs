@@ -306,6 +306,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn failed_backfills_wait_twice_as_long_each_time_up_to_six_hours() {
+        let secs = |n| Backfill::retry_delay(n).num_seconds();
+        assert_eq!(secs(0), 30);
+        assert_eq!(secs(1), 30);
+        assert_eq!(secs(2), 60);
+        assert_eq!(secs(3), 120);
+        assert_eq!(secs(10), 30 * 512);
+        assert_eq!(secs(11), 6 * 3600);
+        assert_eq!(secs(i64::MAX), 6 * 3600);
+    }
+
+    #[test]
     fn search_words_split_on_punctuation_and_lower_case() {
         let words: Vec<String> = search_words("L'Économie co-operative: 2024, «Sociale»!").collect();
         assert_eq!(words, ["l", "économie", "co", "operative", "2024", "sociale"]);
