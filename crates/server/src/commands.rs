@@ -23,7 +23,7 @@ use crate::frontmatter;
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let mut config = match load_config(&cli.global) {
+    let mut config = match load_config(&cli.global, matches!(cli.command, Command::Demo(_))) {
         Ok(c) => c,
         Err(e) if matches!(cli.command, Command::Doctor) => return Err(crate::doctor::config_failed(&e)),
         Err(e) => return Err(e),
@@ -133,8 +133,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// Config file, then environment, then flags; warnings are logged.
-fn load_config(global: &GlobalOpts) -> Result<Config, CliError> {
+/// Config file, then environment, then flags; warnings are logged. A demo
+/// (five servers in one process) logs warnings only unless a level was set.
+fn load_config(global: &GlobalOpts, demo: bool) -> Result<Config, CliError> {
     let file = global
         .config
         .clone()
@@ -153,7 +154,11 @@ fn load_config(global: &GlobalOpts) -> Result<Config, CliError> {
     if let Some(url) = &global.database_url {
         config.database.url = Some(url.clone());
     }
-    init_logging(&config.log.level, &config.log.format);
+    let level = match demo && config.log.level == config::LogConfig::default().level {
+        true => "warn",
+        false => config.log.level.as_str(),
+    };
+    init_logging(level, &config.log.format);
     for w in loaded.warnings {
         tracing::warn!("{w}");
     }
