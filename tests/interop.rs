@@ -2,7 +2,9 @@
 //! peer (tests/fedify, signing draft-cavage like Mastodon) follows a Gazette
 //! author and must receive a verified `Accept`, then `Create(Article)` with
 //! every field parsed, `Update` and `Delete`; its likes and replies must show
-//! on Gazette's side. Needs `npm ci` in tests/fedify (scripts/test does it).
+//! on Gazette's side. `gazette demo network` fills a shared feed with every
+//! member's articles, and the Fedify peer follows its network actor. Needs
+//! `npm ci` in tests/fedify (scripts/test does it).
 
 #![allow(clippy::unwrap_used)]
 
@@ -367,4 +369,137 @@ async fn fedify_follows_the_network_actor_and_gets_its_boosts() {
     let undo = peer.wait_for("Undo", |e| e["actor"] == network.as_str()).await;
     assert_eq!(undo["object"]["id"], announce["id"], "{undo}");
     assert!(object_id.starts_with("http://"));
+}
+
+/// `gazette demo network` as a child process, interrupted (SIGINT) or
+/// killed on drop.
+struct DemoNetwork {
+    child: Child,
+}
+
+impl Drop for DemoNetwork {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The URL after `label` on the demo's output.
+fn url_after<'a>(lines: &'a [String], label: &str) -> Vec<&'a str> {
+    lines
+        .iter()
+        .filter_map(|l| l.trim_start().strip_prefix(label))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_network_fills_the_shared_feed_and_fedify_follows_the_network() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let dir = env.dir.join("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .current_dir(&env.dir)
+        .args(["demo", "network", "--dir"])
+        .arg(&dir)
+        .env("GAZETTE_LOG__LEVEL", "warn")
+        .env_remove("GAZETTE_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let demo = DemoNetwork { child };
+    // Its output, line by line, read beside the test so the deadline holds.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let started = std::time::Instant::now();
+    loop {
+        let left = DEADLINE.saturating_sub(started.elapsed());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let done = line.contains("Press Ctrl-C");
+                lines.push(line);
+                if done {
+                    break;
+                }
+            }
+            Err(e) => panic!("the demo network was not ready within {DEADLINE:?} ({e}): {lines:#?}"),
+        }
+    }
+    let summary = lines.iter().find(|l| l.contains("members,")).unwrap();
+    assert!(summary.contains("4 members"), "{summary}");
+
+    // The shared feed holds articles from every member.
+    let feed_url = url_after(&lines, "shared feed:")[0].to_owned();
+    let members = url_after(&lines, "member:");
+    assert_eq!(members.len(), 4, "{lines:#?}");
+    let feed: Value = reqwest::get(format!("{feed_url}.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = feed["items"].as_array().unwrap();
+    for m in &members {
+        assert!(
+            items
+                .iter()
+                .any(|i| i["url"].as_str().unwrap_or_default().starts_with(m)),
+            "no article of {m} in the shared feed: {feed}"
+        );
+    }
+    let languages: std::collections::HashSet<&str> = items.iter().filter_map(|i| i["language"].as_str()).collect();
+    for l in ["fr", "es", "it"] {
+        assert!(languages.contains(l), "no article in {l}: {languages:?}");
+    }
+    // Every instance has its config, for the command line.
+    let coordinator = dir.join("coordinator/gazette.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["--config"])
+        .arg(&coordinator)
+        .args(["network", "members", "--status", "approved"])
+        .env_remove("GAZETTE_CONFIG")
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}");
+    assert!(table.contains("4 member(s)"), "{table}");
+
+    // The Fedify peer follows the network actor and is accepted.
+    let base = feed_url.trim_end_matches("/network/feed").to_owned();
+    let network = format!("{base}/users/network");
+    let peer = start_peer(&env.dir.join("peer"));
+    peer.control("follow", json!({ "target": network })).await;
+    let accept = peer.wait_for("Accept", |_| true).await;
+    assert_eq!(accept["actor"], network);
+    // Beside the four member organisations, whose follows were accepted on approval.
+    eventually("the peer among the network's followers", DEADLINE, || async {
+        let page = as2(&format!("{network}/followers?page=1")).await;
+        let ids = page["orderedItems"].as_array().cloned().unwrap_or_default();
+        (page["totalItems"] == 5 && ids.iter().any(|id| *id == peer.actor.as_str())).then_some(())
+    })
+    .await;
+
+    // Ctrl-C stops every instance; the directory given is kept.
+    let pid = demo.child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let mut demo = demo;
+    let status = eventually("the demo network to stop", DEADLINE, || {
+        let exited = demo.child.try_wait().unwrap();
+        async move { exited }
+    })
+    .await;
+    assert!(status.success(), "{status}");
+    assert!(reqwest::get(&feed_url).await.is_err(), "the coordinator still answers");
+    assert!(coordinator.exists());
 }

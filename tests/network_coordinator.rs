@@ -95,6 +95,121 @@ async fn coordinator_and_two_members_postgres() {
     scenario(Backend::Postgres).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn stuck_member_recovers_with_retry_sqlite() {
+    stuck_member(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stuck_member_recovers_with_retry_postgres() {
+    stuck_member(Backend::Postgres).await;
+}
+
+/// The member's health as `gazette network members --json` gives it.
+fn member_health(c: &Env, handle: &str) -> Value {
+    let all: Value = serde_json::from_str(&c.ok(&["network", "members", "--json"])).unwrap();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["member"]["handle"] == handle)
+        .cloned()
+        .unwrap_or_else(|| panic!("no member {handle} in {all}"))
+}
+
+/// The stuck member of issue 19: a coordinator started with a wrong
+/// setting (private addresses refused, the member being on loopback)
+/// invites a member; its `Follow` is given up and the backfill fails.
+/// Inviting again retries instead of answering "already a member"; once
+/// the coordinator is fixed and restarted, `gazette network retry` gets the
+/// member going: follow accepted, backfill done, articles in the feed. The
+/// admin shows the reason, the last error and a Retry button (CSRF-checked).
+async fn stuck_member(backend: Backend) {
+    let (Some(c), Some(m)) = (Env::new(backend).await, Env::new(backend).await) else {
+        return;
+    };
+    let c = c.federated().with_env("GAZETTE_NETWORK__ENABLED", "true");
+    let m = m.federated();
+    let sm = m.serve_federated(&["--demo"]);
+    let handle = format!("demo@{}", sm.base.trim_start_matches("http://"));
+    let wrong = c.serve_federated_with(&[], &[("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "false")]);
+    // The command line resolves the member (its own setting is right); the
+    // wrong server's delivery worker refuses the loopback inbox.
+    c.ok(&["network", "invite", &format!("@{handle}")]);
+    let given_up = |h: &Value| h["stuck"] == "follow_given_up" && h["member"]["backfill"]["state"] == "failed";
+    let h = eventually("the network's Follow given up", DEADLINE, || async {
+        let h = member_health(&c, &handle);
+        given_up(&h).then_some(h)
+    })
+    .await;
+    assert_eq!(h["member"]["status"], "approved");
+    assert_eq!(h["followed"], "pending");
+    assert!(
+        h["last_error"].as_str().unwrap().contains("127.0.0.1")
+            || h["last_error"].as_str().unwrap().contains("private"),
+        "the last error names the refused address: {h}"
+    );
+    // The retry of a failed backfill is saved with its wait.
+    assert_eq!(h["member"]["backfill"]["attempts"], 1);
+    assert!(h["member"]["backfill"]["retry_at"].is_string(), "{h}");
+    let table = c.ok(&["network", "members"]);
+    assert!(table.contains("the network's Follow was given up"), "{table}");
+    assert!(table.contains("last error:"), "{table}");
+    // Inviting the stuck member again retries it rather than refusing.
+    let out = c.ok(&["network", "invite", &format!("@{handle}")]);
+    assert!(out.contains("invited"), "{out}");
+    let err = c.fails(&["network", "approve", &format!("@{handle}")]);
+    assert!(err.contains("is approved"), "{err}");
+
+    // The admin says why, what to do, and offers a Retry refused without its CSRF token.
+    c.create_user(&["edna", "--role", "editor"], "correct horse battery staple");
+    let admin = Admin::sign_in(&wrong.base, "edna", "correct horse battery staple").await;
+    let (status, html) = admin.get("/admin/network").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("follow was given up. Fix what the error names"), "{html}");
+    assert!(html.contains("Last error: <code>refusing to connect"), "{html}");
+    assert!(html.contains("action=\"/admin/network/retry\""), "no Retry button");
+    let resp = admin
+        .send("/admin/network/retry", &[("_csrf", "forged"), ("member", &handle)])
+        .await;
+    assert_eq!(resp.status(), 403);
+
+    // Fixed and restarted: still stuck (a given-up Follow is not sent again by itself)…
+    drop(wrong);
+    let sc = c.serve_federated(&[]);
+    assert_eq!(member_health(&c, &handle)["followed"], "pending");
+    // …until one command retries it.
+    let out = c.ok(&["network", "retry", &format!("@{handle}")]);
+    assert!(out.contains("retried") && out.contains("fresh Follow"), "{out}");
+    let h = eventually("the member recovered", DEADLINE, || async {
+        let h = member_health(&c, &handle);
+        (h["followed"] == "accepted" && h["member"]["backfill"]["state"] == "done").then_some(h)
+    })
+    .await;
+    assert!(h["stuck"].is_null(), "{h}");
+    assert_eq!(h["member"]["backfill"]["attempts"], 0);
+    assert_eq!(h["articles"], 3, "{h}");
+    assert_eq!(count(&sc.base, "").await, 3);
+    let err = c.fails(&["network", "retry", &format!("@{handle}")]);
+    assert!(err.contains("is not stuck"), "{err}");
+    // The REST API has it too: a member not stuck is a 409.
+    let token = common::last_line(&c.ok(&["token", "create", "retry"])).to_owned();
+    let resp = reqwest::Client::new()
+        .post(sc.url(&format!("/api/network/members/{handle}/retry")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    assert!(resp.text().await.unwrap().contains("is not stuck"));
+    let admin = Admin::sign_in(&sc.base, "edna", "correct horse battery staple").await;
+    let (_, html) = admin.get("/admin/network").await;
+    assert!(
+        !html.contains("action=\"/admin/network/retry\""),
+        "a Retry button for a member not stuck"
+    );
+    drop(sm);
+}
+
 async fn scenario(backend: Backend) {
     let (Some(c), Some(m1), Some(m2)) = (
         Env::new(backend).await,

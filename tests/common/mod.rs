@@ -182,6 +182,22 @@ impl Env {
         server
     }
 
+    /// [`Env::serve_federated`] with more environment for this server only
+    /// (the CLI commands of this instance keep theirs).
+    pub fn serve_federated_with(&self, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let port = self.port.expect("call Env::federated first");
+        let listen = format!("127.0.0.1:{port}");
+        let mut args = vec!["serve", "--listen", listen.as_str()];
+        args.extend_from_slice(extra);
+        let mut cmd = self.command(&args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut server = spawn_listening(cmd);
+        server.base = format!("http://localhost:{port}");
+        server
+    }
+
     /// Starts `gazette serve` on an ephemeral port.
     pub fn serve(&self, extra: &[&str]) -> Server {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];

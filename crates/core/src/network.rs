@@ -125,6 +125,28 @@ pub struct Backfill {
     pub error: Option<String>,
     /// The outbox is to be read again from its first page once this run ends.
     pub rerun: bool,
+    /// Runs that failed in a row (0 after a run that ends well).
+    #[serde(default)]
+    pub attempts: i64,
+    /// When a failed run is tried again by itself (see
+    /// [`Backfill::retry_delay`]); `None` when none is scheduled.
+    #[serde(default)]
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+impl Backfill {
+    /// The first wait before a failed backfill is tried again; it doubles
+    /// with every failure in a row, up to [`Backfill::MAX_RETRY_DELAY`].
+    pub const FIRST_RETRY_DELAY: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+    /// The longest wait between two tries of a failing backfill.
+    pub const MAX_RETRY_DELAY: chrono::TimeDelta = chrono::TimeDelta::hours(6);
+
+    /// The wait after failure number `attempts` (1 for the first): 30 s,
+    /// 1 min, 2 min… up to 6 h.
+    pub fn retry_delay(attempts: i64) -> chrono::TimeDelta {
+        let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+        (Self::FIRST_RETRY_DELAY * (1_i32 << doublings)).min(Self::MAX_RETRY_DELAY)
+    }
 }
 
 /// A member article as the shared feed keeps it.
@@ -282,6 +304,18 @@ impl FeedCursor {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_backfills_wait_twice_as_long_each_time_up_to_six_hours() {
+        let secs = |n| Backfill::retry_delay(n).num_seconds();
+        assert_eq!(secs(0), 30);
+        assert_eq!(secs(1), 30);
+        assert_eq!(secs(2), 60);
+        assert_eq!(secs(3), 120);
+        assert_eq!(secs(10), 30 * 512);
+        assert_eq!(secs(11), 6 * 3600);
+        assert_eq!(secs(i64::MAX), 6 * 3600);
+    }
 
     #[test]
     fn search_words_split_on_punctuation_and_lower_case() {

@@ -117,6 +117,28 @@ pub enum Command {
     /// The network: join one (as a member), or run one (as its coordinator: members, moderation)
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Demonstrations to try Gazette on this machine
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Start a network coordinator and four member organisations on loopback ports, join them
+    /// through real federation, wait for the shared feed to fill and print the URLs to open;
+    /// Ctrl-C stops them all
+    Network(DemoNetworkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoNetworkArgs {
+    /// Directory for the instances' data (new or empty; kept afterwards). Default: a directory
+    /// in the system's temp dir, removed when the demo stops (unless --keep)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Keep the default temp directory when the demo stops
+    #[arg(long, conflicts_with = "dir")]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]
@@ -157,7 +179,11 @@ pub enum NetworkCommand {
     /// Coordinator: remove a member: like suspend, and the network stops following it
     Remove { member: String },
     /// Coordinator: invite an organisation (@name@host): approved at once, the network follows it
+    /// (an approved member whose follow was never accepted is retried instead)
     Invite { target: String },
+    /// Coordinator: get a stuck approved member going again: a fresh Follow unless the network's
+    /// follow of it is accepted, and its backfill at once unless it is done
+    Retry { member: String },
     /// Coordinator: remove an article (its id) from the shared feed; the network's boost is undone
     Hide { item: String },
     /// Coordinator: show a removed article again

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 
 use crate::app;
 use crate::cli::{
-    ArticleCommand, Cli, Command, DeliveriesArgs, FollowersCommand, GlobalOpts, InitArgs, InstanceCommand, PublishArgs,
-    ReportsCommand, ServeArgs, TokenCommand,
+    ArticleCommand, Cli, Command, DeliveriesArgs, DemoCommand, FollowersCommand, GlobalOpts, InitArgs, InstanceCommand,
+    PublishArgs, ReportsCommand, ServeArgs, TokenCommand,
 };
 use crate::config::{self, CONFIG_FILE_ENV, Config};
 use crate::error::CliError;
@@ -23,7 +23,7 @@ use crate::frontmatter;
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let mut config = match load_config(&cli.global) {
+    let mut config = match load_config(&cli.global, matches!(cli.command, Command::Demo(_))) {
         Ok(c) => c,
         Err(e) if matches!(cli.command, Command::Doctor) => return Err(crate::doctor::config_failed(&e)),
         Err(e) => return Err(e),
@@ -40,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             | Command::Backup { .. }
             | Command::Restore { .. }
             | Command::Doctor
+            | Command::Demo(_)
     ) {
         crate::identity::settle_for_command(&mut config).await?;
     }
@@ -128,11 +129,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Blocks => crate::blocks::run(&config, crate::blocks::Action::List).await,
         Command::User(cmd) => crate::users::run(&config, cmd).await,
         Command::Network(cmd) => crate::network::run(&config, cmd).await,
+        Command::Demo(DemoCommand::Network(args)) => crate::demo_network::run(args).await,
     }
 }
 
-/// Config file, then environment, then flags; warnings are logged.
-fn load_config(global: &GlobalOpts) -> Result<Config, CliError> {
+/// Config file, then environment, then flags; warnings are logged. A demo
+/// (five servers in one process) logs warnings only unless a level was set.
+fn load_config(global: &GlobalOpts, demo: bool) -> Result<Config, CliError> {
     let file = global
         .config
         .clone()
@@ -151,7 +154,11 @@ fn load_config(global: &GlobalOpts) -> Result<Config, CliError> {
     if let Some(url) = &global.database_url {
         config.database.url = Some(url.clone());
     }
-    init_logging(&config.log.level, &config.log.format);
+    let level = match demo && config.log.level == config::LogConfig::default().level {
+        true => "warn",
+        false => config.log.level.as_str(),
+    };
+    init_logging(level, &config.log.format);
     for w in loaded.warnings {
         tracing::warn!("{w}");
     }
@@ -315,7 +322,8 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<(), CliError> {
     app::serve(&config, store, listener, rx).await
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C, or SIGTERM on Unix.
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -1,6 +1,7 @@
 //! Demo content for `gazette serve --demo`: an organisation, two authors, a
 //! bilingual interview and two news items, embedded in the binary and stored
-//! through the same path as `gazette publish`.
+//! through the same path as `gazette publish`. `gazette demo network` seeds
+//! other sets of the same shape ([`DemoContent`]) into its members.
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +49,27 @@ const ARTICLES: &[&str] = &[
     "articles/interview.fr.md",
 ];
 
+/// One demo organisation's files, embedded in the binary: its
+/// `organisation.toml`, `authors.toml`, Markdown articles (by path, as
+/// their front matter names them) and images (by file name).
+pub struct DemoContent {
+    pub organisation: &'static str,
+    pub authors: &'static str,
+    pub texts: &'static [(&'static str, &'static str)],
+    pub media: &'static [(&'static str, &'static [u8])],
+    /// Articles in publication order (translations are pulled in by their front matter).
+    pub articles: &'static [&'static str],
+}
+
+/// The demo of `gazette serve --demo`: Solstice Commun, a Belgian energy cooperative.
+pub const SOLSTICE: DemoContent = DemoContent {
+    organisation: include_str!("../demo/organisation.toml"),
+    authors: include_str!("../demo/authors.toml"),
+    texts: TEXT_FILES,
+    media: MEDIA,
+    articles: ARTICLES,
+};
+
 #[derive(Deserialize)]
 struct DemoOrganisation {
     username: String,
@@ -58,7 +80,8 @@ struct DemoOrganisation {
     legal_form: String,
     sectors: Vec<String>,
     languages: Vec<String>,
-    logo: String,
+    logo: Option<String>,
+    #[serde(default)]
     logo_alt: String,
 }
 
@@ -72,7 +95,8 @@ struct DemoAuthor {
     username: String,
     name: String,
     bio: String,
-    avatar: String,
+    avatar: Option<String>,
+    #[serde(default)]
     avatar_alt: String,
     fediverse_handle: Option<String>,
 }
@@ -81,37 +105,40 @@ fn demo_error(what: impl std::fmt::Display) -> CliError {
     CliError::Usage(format!("built-in demo content is broken: {what}"))
 }
 
-fn media_bytes(name: &str) -> Result<&'static [u8], CliError> {
-    MEDIA
+fn media_bytes(content: &DemoContent, name: &str) -> Result<&'static [u8], CliError> {
+    content
+        .media
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, b)| *b)
         .ok_or_else(|| demo_error(format!("no image {name}")))
 }
 
-fn read_text(path: &Path) -> std::io::Result<String> {
+fn read_text(content: &DemoContent, path: &Path) -> std::io::Result<String> {
     let key = path.to_string_lossy().replace('\\', "/");
-    TEXT_FILES
+    content
+        .texts
         .iter()
         .find(|(n, _)| *n == key)
         .map(|(_, t)| (*t).to_owned())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("no demo file {key}")))
 }
 
-fn read_media(path: &Path) -> std::io::Result<Vec<u8>> {
+fn read_media(content: &DemoContent, path: &Path) -> std::io::Result<Vec<u8>> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    MEDIA
+    content
+        .media
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, b)| b.to_vec())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("no demo image {name}")))
 }
 
-async fn store_image(store: &Store, name: &str, alt: &str) -> Result<String, CliError> {
-    let bytes = media_bytes(name)?;
+async fn store_image(store: &Store, content: &DemoContent, name: &str, alt: &str) -> Result<String, CliError> {
+    let bytes = media_bytes(content, name)?;
     let info = sniff(bytes, usize::MAX).map_err(demo_error)?;
     Ok(store.create_media(&info, alt, bytes).await?.id)
 }
@@ -119,6 +146,11 @@ async fn store_image(store: &Store, name: &str, alt: &str) -> Result<String, Cli
 /// Seeds the demo into an empty database; returns false (and changes
 /// nothing) when the database already has an organisation, author or article.
 pub async fn seed(store: &Store, config: &Config) -> Result<bool, CliError> {
+    seed_content(store, config, &SOLSTICE).await
+}
+
+/// Seeds `content` into an empty database, like [`seed`].
+pub async fn seed_content(store: &Store, config: &Config, content: &DemoContent) -> Result<bool, CliError> {
     let has_articles = store
         .list_articles(&ArticleQuery {
             limit: 1,
@@ -130,9 +162,12 @@ pub async fn seed(store: &Store, config: &Config) -> Result<bool, CliError> {
     if has_articles || store.find_organisation().await?.is_some() || !store.list_authors().await?.is_empty() {
         return Ok(false);
     }
-    let org: DemoOrganisation = toml::from_str(include_str!("../demo/organisation.toml"))
-        .map_err(|e| demo_error(format!("organisation.toml: {e}")))?;
-    let logo = store_image(store, &org.logo, &org.logo_alt).await?;
+    let org: DemoOrganisation =
+        toml::from_str(content.organisation).map_err(|e| demo_error(format!("organisation.toml: {e}")))?;
+    let logo = match &org.logo {
+        Some(name) => Some(store_image(store, content, name, &org.logo_alt).await?),
+        None => None,
+    };
     let languages = org
         .languages
         .iter()
@@ -144,7 +179,7 @@ pub async fn seed(store: &Store, config: &Config) -> Result<bool, CliError> {
             username: org.username,
             name: org.name,
             description: org.description,
-            logo: Some(logo),
+            logo,
             website: Some(org.website),
             country: Country::parse(&org.country).map_err(demo_error)?,
             legal_form: LegalForm::parse(&org.legal_form).ok_or_else(|| demo_error("legal_form"))?,
@@ -153,28 +188,30 @@ pub async fn seed(store: &Store, config: &Config) -> Result<bool, CliError> {
             updated_at: Utc::now(),
         })
         .await?;
-    let authors: DemoAuthors =
-        toml::from_str(include_str!("../demo/authors.toml")).map_err(|e| demo_error(format!("authors.toml: {e}")))?;
+    let authors: DemoAuthors = toml::from_str(content.authors).map_err(|e| demo_error(format!("authors.toml: {e}")))?;
     for a in authors.author {
-        let avatar = store_image(store, &a.avatar, &a.avatar_alt).await?;
+        let avatar = match &a.avatar {
+            Some(name) => Some(store_image(store, content, name, &a.avatar_alt).await?),
+            None => None,
+        };
         let input = AuthorInput {
             username: a.username,
             name: a.name,
             bio: a.bio,
-            avatar: Some(avatar),
+            avatar,
             fediverse_handle: a.fediverse_handle,
         };
         store.create_author(&validate::author(&input)?).await?;
     }
-    for file in ARTICLES {
+    for file in content.articles {
         let path = PathBuf::from(file);
-        let parsed = frontmatter::parse_file(&path, &read_text)?;
+        let parsed = frontmatter::parse_file(&path, &|p| read_text(content, p))?;
         publish_parsed(
             store,
             config,
             &parsed,
             ArticleStatus::Published,
-            &read_media,
+            &|p| read_media(content, p),
             false,
             None,
             &path,

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod demo_network;
 pub mod doctor;
 pub mod error;
 pub mod frontmatter;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use gazette_core::MemberStatus;
 use gazette_federation::FederationError;
-use gazette_federation::network::membership;
+use gazette_federation::network::{membership, retry};
 use gazette_store::Store;
 
 use crate::app;
@@ -128,8 +128,18 @@ async fn act(store: &Store, config: &Config, cmd: NetworkCommand) -> Result<(), 
                     format!("{} {}/{}", m.backfill.state, m.backfill.pages, m.backfill.items),
                     m.profile.name
                 );
-                if let Some(e) = &m.backfill.error {
-                    println!("{:<10} backfill error: {e}", "");
+                match &h.stuck {
+                    Some(stuck) => {
+                        println!("{:<10} stuck: {}", "", retry::advice(stuck));
+                        if let Some(e) = &h.last_error {
+                            println!("{:<10} last error: {e}", "");
+                        }
+                    }
+                    None => {
+                        if let Some(e) = &m.backfill.error {
+                            println!("{:<10} backfill error: {e}", "");
+                        }
+                    }
                 }
             }
             println!("{} member(s) and request(s); times in UTC", health.len());
@@ -149,6 +159,23 @@ async fn act(store: &Store, config: &Config, cmd: NetworkCommand) -> Result<(), 
             println!(
                 "invited @{} ({}): approved; the network follows it and will read its outbox",
                 m.handle, m.actor
+            );
+        }
+        NetworkCommand::Retry { member } => {
+            coordinator(config)?;
+            let r = retry::retry(&ctx, &member).await.map_err(federation(&member))?;
+            let mut what = Vec::new();
+            if r.follow_sent {
+                what.push("a fresh Follow is queued (its Accept starts the backfill)");
+            }
+            if r.backfill_queued {
+                what.push("its backfill runs at once");
+            }
+            println!(
+                "@{} ({}) retried: {}; a running server sends and reads it (see `gazette network members`)",
+                r.member.handle,
+                r.member.actor,
+                what.join("; ")
             );
         }
         NetworkCommand::Hide { item } => {

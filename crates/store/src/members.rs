@@ -11,7 +11,7 @@ use crate::time::{from_db, from_db_opt, now, to_db};
 
 const MEMBER_COLUMNS: &str = "actor, host, status, handle, name, url, inbox, country, legal_form, sectors, languages, \
      logo, requested_at, decided_at, last_activity_at, signature_failures, rate_limited, backfill_state, \
-     backfill_next, backfill_pages, backfill_items, backfill_error, backfill_rerun, updated_at";
+     backfill_next, backfill_pages, backfill_items, backfill_error, backfill_rerun, backfill_attempts, backfill_retry_at, updated_at";
 
 /// One member's federation health, for the coordinator.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -25,6 +25,13 @@ pub struct MemberHealth {
     /// The network actor's follow of the member: `accepted`, `pending`, or
     /// `none` (not followed: its articles do not arrive).
     pub followed: String,
+    /// Why the member is stuck, when it is (see
+    /// `gazette_federation::network::retry`): `follow_given_up`,
+    /// `follow_failing`, `follow_unanswered`, `not_followed` or
+    /// `backfill_failed`. Filled by the federation layer; `None` here.
+    pub stuck: Option<String>,
+    /// The last error behind `stuck` (the follow's delivery, or the backfill).
+    pub last_error: Option<String>,
 }
 
 impl Store {
@@ -196,13 +203,16 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Approved members whose backfill is still to run, to resume, or to
-    /// run again from the first page.
+    /// Approved members whose backfill is still to run, to resume, to run
+    /// again from the first page, or failed and due to be tried again.
     pub async fn members_to_backfill(&self) -> StoreResult<Vec<Member>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {MEMBER_COLUMNS} FROM network_members
-             WHERE status = 'approved' AND (backfill_state = 'pending' OR backfill_rerun = 1) ORDER BY decided_at"
+             WHERE status = 'approved' AND (backfill_state = 'pending' OR backfill_rerun = 1
+               OR (backfill_state = 'failed' AND backfill_retry_at <= $1))
+             ORDER BY decided_at"
         )))
+        .bind(to_db(now()))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(member_from_row).collect()
@@ -258,11 +268,13 @@ impl Store {
         self.find_member(actor).await
     }
 
-    /// Saves backfill progress after a page (so it resumes there), or its end.
+    /// Saves backfill progress after a page (so it resumes there), or its
+    /// end (with, after a failure, when it is tried again).
     pub async fn save_backfill(&self, actor: &str, backfill: &Backfill) -> StoreResult<()> {
         sqlx::query(
             "UPDATE network_members SET backfill_state = $2, backfill_next = $3, backfill_pages = $4,
-               backfill_items = $5, backfill_error = $6 WHERE actor = $1",
+               backfill_items = $5, backfill_error = $6, backfill_attempts = $7, backfill_retry_at = $8
+             WHERE actor = $1",
         )
         .bind(actor)
         .bind(&backfill.state)
@@ -270,9 +282,27 @@ impl Store {
         .bind(backfill.pages)
         .bind(backfill.items)
         .bind(&backfill.error)
+        .bind(backfill.attempts)
+        .bind(backfill.retry_at.map(to_db))
         .execute(self.writer())
         .await?;
         Ok(())
+    }
+
+    /// The coordinator asks for an approved member's backfill to be tried
+    /// again now: unless it is done, it runs at the next poll, resuming
+    /// where it stopped, its failure count and error cleared. True when
+    /// one was queued.
+    pub async fn retry_backfill(&self, actor: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE network_members SET backfill_state = 'pending', backfill_error = NULL, backfill_attempts = 0,
+               backfill_retry_at = NULL
+             WHERE actor = $1 AND status = 'approved' AND backfill_state <> 'done'",
+        )
+        .bind(actor)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Every member with its article count, the deliveries waiting for its
@@ -301,6 +331,8 @@ impl Store {
                 followed: row
                     .try_get::<Option<String>, _>("followed")?
                     .unwrap_or_else(|| "none".to_owned()),
+                stuck: None,
+                last_error: None,
                 member,
             });
         }
@@ -364,6 +396,8 @@ fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
             items: r.try_get("backfill_items")?,
             error: r.try_get("backfill_error")?,
             rerun: r.try_get::<i64, _>("backfill_rerun")? != 0,
+            attempts: r.try_get("backfill_attempts")?,
+            retry_at: from_db_opt(r.try_get("backfill_retry_at")?)?,
         },
         updated_at: from_db(r.try_get("updated_at")?)?,
     })

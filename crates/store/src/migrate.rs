@@ -170,6 +170,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0027_instance_identity.sql"),
         postgres: include_str!("../../../migrations/postgres/0027_instance_identity.sql"),
     },
+    Migration {
+        version: 29,
+        description: "member retries: failed backfills retried with backoff",
+        sqlite: include_str!("../../../migrations/sqlite/0029_member_retries.sql"),
+        postgres: include_str!("../../../migrations/postgres/0029_member_retries.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

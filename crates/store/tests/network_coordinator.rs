@@ -16,6 +16,7 @@ gazette_store::each_backend!(
     feed_filters_cursor_and_search,
     moderation_hides_without_losing,
     reruns_rate_limits_departures_and_groups,
+    failed_backfills_wait_for_their_retry,
     boosts_are_recorded_with_the_write_once,
     tag_and_language_filters_page_in_feed_order,
     concurrent_articles_share_transactions,
@@ -490,6 +491,49 @@ async fn moderation_hides_without_losing(store: &Store) {
     assert!(store.find_network_item(&one.id).await.unwrap().is_some(), "kept");
     store.set_member_status(&a, MemberStatus::Approved).await.unwrap();
     assert_eq!(count().await, 1);
+}
+
+/// A failed backfill is taken again once its retry is due (saved with the
+/// member, so a restart keeps to it), and at once when the coordinator
+/// retries it; a finished one is not retried.
+async fn failed_backfills_wait_for_their_retry(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    assert!(store.take_backfill_rerun(&a).await.unwrap());
+    let mut failed = store.get_member(&a).await.unwrap().backfill;
+    failed.state = "failed".into();
+    failed.error = Some("HTTP 503 from a.example".into());
+    failed.attempts = 2;
+    failed.retry_at = Some(Utc::now() + Duration::minutes(1));
+    store.save_backfill(&a, &failed).await.unwrap();
+    let saved = store.get_member(&a).await.unwrap().backfill;
+    assert_eq!(saved.attempts, 2);
+    assert_eq!(
+        saved.retry_at.map(|t| t.timestamp_millis()),
+        failed.retry_at.map(|t| t.timestamp_millis())
+    );
+    assert!(store.members_to_backfill().await.unwrap().is_empty(), "not due yet");
+    failed.retry_at = Some(Utc::now() - Duration::seconds(1));
+    store.save_backfill(&a, &failed).await.unwrap();
+    assert_eq!(store.members_to_backfill().await.unwrap().len(), 1, "due");
+    // Retried by the coordinator: pending at once, failures forgotten.
+    failed.retry_at = Some(Utc::now() + Duration::hours(1));
+    store.save_backfill(&a, &failed).await.unwrap();
+    assert!(store.retry_backfill(&a).await.unwrap());
+    let b = store.get_member(&a).await.unwrap().backfill;
+    assert_eq!(
+        (b.state.as_str(), b.attempts, b.retry_at, b.error.as_deref()),
+        ("pending", 0, None, None)
+    );
+    assert_eq!(store.members_to_backfill().await.unwrap().len(), 1);
+    let mut done = b;
+    done.state = "done".into();
+    store.save_backfill(&a, &done).await.unwrap();
+    assert!(
+        !store.retry_backfill(&a).await.unwrap(),
+        "a finished backfill is not retried"
+    );
+    store.set_member_status(&a, MemberStatus::Suspended).await.unwrap();
+    assert!(!store.retry_backfill(&a).await.unwrap(), "only approved members");
 }
 
 async fn reruns_rate_limits_departures_and_groups(store: &Store) {

@@ -974,19 +974,20 @@ fn network_paths() -> Value {
         "post": {
             "operationId": "decideMember", "tags": ["network"],
             "summary": "Approve (the network actor follows the member and reads its outbox), reject a request, suspend a \
-                member (its articles hidden, kept) or remove it (likewise, and no longer followed)",
+                member (its articles hidden, kept), remove it (likewise, and no longer followed) or retry a stuck approved \
+                member (a fresh follow unless accepted, the backfill at once unless done)",
             "parameters": [
                 { "name": "member", "in": "path", "required": true, "description": "`name@host` or the actor id (percent-encoded)",
                   "schema": { "type": "string" } },
                 { "name": "action", "in": "path", "required": true,
-                  "schema": { "type": "string", "enum": ["approve", "reject", "suspend", "remove"] } }
+                  "schema": { "type": "string", "enum": ["approve", "reject", "suspend", "remove", "retry"] } }
             ],
             "responses": {
                 "200": json_body("The member as it now stands", schema("NetworkMember")),
                 "401": response("Unauthorized"),
                 "404": { "description": not_coordinator, "content": { "application/json": { "schema": schema("Error") } } },
                 "409": { "description": "The member's status does not allow it (`wrong_state`; the message names the status, \
-                    e.g. only a requested member can be rejected)", "content": { "application/json": { "schema": schema("Error") } } }
+                    e.g. only a requested member can be rejected; a member retried that is not stuck)", "content": { "application/json": { "schema": schema("Error") } } }
             }
         }
     });
@@ -1083,7 +1084,7 @@ fn network_schemas() -> Value {
                 "last_activity_at": { "type": ["string", "null"], "format": "date-time" },
                 "signature_failures": { "type": "integer" },
                 "rate_limited": { "type": "integer", "description": "Activities refused with 429 (over the member's rate; retried by its server)" },
-                "backfill": { "type": "object", "description": "Outbox backfill: state (pending, done, failed), next, pages, items, error, rerun" },
+                "backfill": { "type": "object", "description": "Outbox backfill: state (pending, waiting, done, failed), next, pages, items, error, rerun, attempts (failed runs in a row), retry_at (when a failed run is tried again)" },
                 "updated_at": { "type": "string", "format": "date-time" }
             }
         },
@@ -1094,7 +1095,11 @@ fn network_schemas() -> Value {
                 "articles": { "type": "integer" },
                 "deliveries_pending": { "type": "integer" },
                 "deliveries_failing": { "type": "integer" },
-                "followed": { "type": "string", "enum": ["accepted", "pending", "none"], "description": "The network actor's follow of the member" }
+                "followed": { "type": "string", "enum": ["accepted", "pending", "none"], "description": "The network actor's follow of the member" },
+                "stuck": { "type": ["string", "null"],
+                    "enum": ["follow_given_up", "follow_failing", "follow_unanswered", "not_followed", "backfill_failed", null],
+                    "description": "Why an approved member is not fully in the network (`retry` gets it going again)" },
+                "last_error": { "type": ["string", "null"], "description": "The last error behind `stuck`: of the follow's delivery, or of the backfill" }
             }
         },
         "NetworkItemState": {

@@ -4,7 +4,8 @@
 //! burst of old boosts). Bounded by `network.backfill_max_pages` and
 //! `backfill_max_items`; a page seen twice (a loop), a page on another host
 //! or a page that does not parse ends it. Progress is saved after every
-//! page, so a restart resumes where it stopped.
+//! page, so a restart resumes where it stopped. A run that fails is tried
+//! again by itself with a growing wait (saved too, so a restart keeps to it).
 //!
 //! A member's articles reach the coordinator from the moment its instance
 //! accepts the network's follow; the backfill covers what came before. So
@@ -84,8 +85,10 @@ async fn fetch(config: &FederationConfig<FedContext>, url: &str) -> Result<Value
 }
 
 /// Backfills one member from where it stopped; returns the saved progress.
-/// A failure is recorded (state `failed`, with the error); approving the
-/// member again retries.
+/// A failure is recorded (state `failed`, with the error, the failures in
+/// a row and when it is tried again: 30 s, then twice as long each time up
+/// to 6 h); `gazette network retry` (or approving the member again) tries
+/// at once.
 pub async fn backfill_member(
     config: &FederationConfig<FedContext>,
     member: &Member,
@@ -136,10 +139,16 @@ pub async fn backfill_member(
         Ok(()) => {
             b.state = "done".into();
             b.next = None;
+            b.attempts = 0;
+            b.retry_at = None;
         }
         Err(e) => {
+            // Tried again by itself after a wait that doubles with every
+            // failure in a row; saved, so a restarted server keeps to it.
             b.state = "failed".into();
             b.error = Some(e.to_string());
+            b.attempts += 1;
+            b.retry_at = Some(chrono::Utc::now() + Backfill::retry_delay(b.attempts));
         }
     }
     data.store().save_backfill(&member.actor, &b).await?;

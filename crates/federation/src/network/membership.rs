@@ -117,7 +117,7 @@ pub async fn on_actor_update(data: &Data<FedContext>, actor: &DbRemoteActor) -> 
 }
 
 /// The member `target` names (actor id or `@name@host`), or a 404 that says how to list them.
-async fn member(ctx: &FedContext, target: &str) -> Result<Member, FederationError> {
+pub(super) async fn member(ctx: &FedContext, target: &str) -> Result<Member, FederationError> {
     ctx.store().find_member_by_name(target).await?.ok_or_else(|| {
         FederationError::Refused(
             axum::http::StatusCode::NOT_FOUND,
@@ -147,13 +147,14 @@ fn check_transition(m: &Member, to: MemberStatus) -> Result<(), FederationError>
 pub async fn health(ctx: &FedContext, status: Option<MemberStatus>) -> Result<Vec<MemberHealth>, FederationError> {
     let network = super::settings(ctx)?;
     let actor_id = super::actor_id(ctx, network);
-    Ok(ctx
-        .store()
-        .member_health(&actor_id)
-        .await?
-        .into_iter()
-        .filter(|h| status.is_none_or(|s| h.member.status == s))
-        .collect())
+    let mut out = Vec::new();
+    for mut h in ctx.store().member_health(&actor_id).await? {
+        if status.is_none_or(|s| h.member.status == s) {
+            super::retry::diagnose(ctx, &actor_id, &mut h).await?;
+            out.push(h);
+        }
+    }
+    Ok(out)
 }
 
 /// Approves a member (a pending request, or a suspended, rejected, removed
@@ -175,15 +176,19 @@ pub async fn approve(ctx: &FedContext, target: &str) -> Result<Member, Federatio
 /// member at once and the network actor follows it; its instance accepts
 /// the follow (or, with manual approval, its editors do). If it had asked
 /// to join, its pending follow is accepted now; if it joins later
-/// (`gazette network join`), its follow is accepted as it arrives. A
-/// member already approved, or suspended (approve it instead), is refused
-/// with 409.
+/// (`gazette network join`), its follow is accepted as it arrives. An
+/// approved member whose follow was never accepted (given up, unanswered)
+/// is retried instead (see [`super::retry::retry`]); one approved and
+/// followed, or suspended (approve it instead), is refused with 409.
 pub async fn invite(data: &Data<FedContext>, target: &str) -> Result<Member, FederationError> {
     super::settings(data)?;
     let actor = resolve_actor(data, target).await?;
     if let Some(m) = data.store().find_member(&actor.id).await?
         && matches!(m.status, MemberStatus::Approved | MemberStatus::Suspended)
     {
+        if m.status == MemberStatus::Approved && !super::retry::followed(data, &m).await? {
+            return Ok(super::retry::retry(data, &m.actor).await?.member);
+        }
         return Err(FederationError::Refused(
             axum::http::StatusCode::CONFLICT,
             format!(
@@ -244,7 +249,7 @@ fn network_actor(ctx: &FedContext) -> Result<(LocalActor, String), FederationErr
 /// invited and has not joined; it left) or the follow is accepted already
 /// (a suspended member approved again: it never stopped being followed, and
 /// an `Accept` of the same `Follow` again would tell its instance nothing).
-async fn accept_member_follow(ctx: &FedContext, m: &Member) -> Result<(), FederationError> {
+pub(super) async fn accept_member_follow(ctx: &FedContext, m: &Member) -> Result<(), FederationError> {
     let (network, actor_id) = network_actor(ctx)?;
     let Some(f) = ctx.store().find_follower(&actor_id, &m.actor).await? else {
         return Ok(());
@@ -311,7 +316,7 @@ pub async fn on_unfollow(
 }
 
 /// The network actor follows the member's organisation (a fresh `Follow`).
-async fn follow_member(ctx: &FedContext, m: &Member) -> Result<(), FederationError> {
+pub(super) async fn follow_member(ctx: &FedContext, m: &Member) -> Result<(), FederationError> {
     let network = super::settings(ctx)?;
     let actor_id = super::actor_id(ctx, network);
     let id = ctx.urls().activity(

@@ -16,6 +16,7 @@ pub mod outbox;
 mod profile;
 mod publish;
 pub(crate) mod rate;
+pub mod retry;
 
 pub use ingest::{on_announce, on_delete, on_object};
 pub use membership::{on_actor_update, on_follow, on_follow_accepted, on_unfollow};

@@ -102,6 +102,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/network", get(network::get_network))
         .route("/network/members", post(network::post_member))
         .route("/network/invite", post(network::post_invite))
+        .route("/network/retry", post(network::post_retry))
         .route("/network/items", post(network::post_item))
         .route("/users", get(users::get_users).post(users::post_invite))
         .route("/users/{username}/{action}", post(users::post_user_action))

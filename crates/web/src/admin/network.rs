@@ -2,7 +2,7 @@
 //! (follow accepted, last activity, articles, deliveries pending and
 //! failing, signature failures, rate-limited activities, backfill), the
 //! decisions on them (approve, reject, suspend, remove after a confirmation,
-//! invite) and the moderation of the shared feed (hide, restore). What
+//! invite, retry a stuck member with its last error and what to do) and the moderation of the shared feed (hide, restore). What
 //! `gazette network …` and `/api/network/…` do, through the same functions
 //! in `gazette_federation::network::membership`. For editors and admins;
 //! a 404 on an instance that is not a coordinator.
@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use gazette_core::MemberStatus;
 use gazette_federation::FederationError;
-use gazette_federation::network::membership;
+use gazette_federation::network::{membership, retry};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -26,8 +26,9 @@ use crate::AppState;
 /// Feed items per page of the moderation list.
 const PER_PAGE: i64 = 20;
 
-const DONE: [&str; 7] = [
+const DONE: [&str; 8] = [
     "member_approved",
+    "member_retried",
     "member_rejected",
     "member_suspended",
     "member_removed",
@@ -210,6 +211,19 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
     match membership::invite(&data, &target).await {
         Ok(_) => back_to("/admin/network", "/admin/network", "member_invited"),
         Err(e) => refused(&state, signed, e, target).await,
+    }
+}
+
+/// `POST /admin/network/retry` — `member`: a stuck approved member is
+/// followed again and its backfill queued (`gazette network retry`).
+pub(crate) async fn post_retry(State(state): State<AppState>, form: CsrfForm) -> Response {
+    let signed = &form.signed;
+    if let Some(r) = guard(&state, signed) {
+        return r;
+    }
+    match retry::retry(state.fed(), form.fields.get("member").trim()).await {
+        Ok(_) => back_to("/admin/network", "/admin/network", "member_retried"),
+        Err(e) => refused(&state, signed, e, String::new()).await,
     }
 }
 

@@ -1,5 +1,5 @@
 //! The network coordinator over HTTP: what `gazette network members`,
-//! `approve`, `reject`, `suspend`, `remove`, `invite`, `hide` and `restore`
+//! `approve`, `reject`, `suspend`, `remove`, `retry`, `invite`, `hide` and `restore`
 //! do, through the same functions (`gazette_federation::network::membership`).
 //! Only on a coordinator (`[network] enabled`); a 404 elsewhere. API tokens
 //! are made by admins (the tokens page and `gazette token create`), so every
@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gazette_core::MemberStatus;
 use gazette_federation::FederationError;
-use gazette_federation::network::membership;
+use gazette_federation::network::{membership, retry};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiAuth, ApiJson, ApiQuery};
@@ -86,7 +86,7 @@ pub(crate) async fn list_members(
 }
 
 /// `POST /api/network/members/{member}/{action}` — `approve`, `reject`,
-/// `suspend` or `remove` the member named by its `name@host` handle or its
+/// `suspend`, `remove` or `retry` (a stuck approved member) the member named by its `name@host` handle or its
 /// actor id (percent-encoded). Answers the member as it now stands.
 pub(crate) async fn decide_member(
     _auth: ApiAuth,
@@ -99,9 +99,15 @@ pub(crate) async fn decide_member(
         "reject" => MemberStatus::Rejected,
         "suspend" => MemberStatus::Suspended,
         "remove" => MemberStatus::Removed,
+        "retry" => {
+            let r = retry::retry(state.fed(), &member)
+                .await
+                .map_err(|e| federation_error(e, "member"))?;
+            return Ok(Json(r.member).into_response());
+        }
         other => {
             return Err(ApiError::not_found(format!(
-                "no action `{other}`: expected approve, reject, suspend or remove"
+                "no action `{other}`: expected approve, reject, suspend, remove or retry"
             )));
         }
     };
