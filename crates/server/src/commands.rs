@@ -128,6 +128,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Blocks => crate::blocks::run(&config, crate::blocks::Action::List).await,
         Command::User(cmd) => crate::users::run(&config, cmd).await,
         Command::Network(cmd) => crate::network::run(&config, cmd).await,
+        Command::Import(cmd) => crate::import::run(&config, cmd).await,
     }
 }
 

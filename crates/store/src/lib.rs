@@ -14,6 +14,7 @@ mod follower_pages;
 mod group_commit;
 mod identity;
 mod ids;
+mod imports;
 mod interactions;
 mod maintenance;
 mod media;
@@ -49,6 +50,7 @@ pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationCo
 pub use feed_moderation::ModeratedItem;
 pub use follower_pages::{FollowerCursor, FollowerFilter, FollowerPage};
 pub use identity::{PublicUrlSource, RecordedPublicUrl};
+pub use imports::{ImportImage, ImportOutcome, ImportedPost};
 pub use media::{MediaUse, NewMedia};
 pub use members::MemberHealth;
 pub use migrate::{MIGRATIONS, Migration};
