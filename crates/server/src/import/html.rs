@@ -42,6 +42,10 @@ static ATTR: LazyLock<Regex> =
     LazyLock::new(|| re(r#"(?is)([a-z][a-z0-9_:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#));
 static WP_IMAGE: LazyLock<Regex> = LazyLock::new(|| re(r"wp-image-(\d+)"));
 static TAG: LazyLock<Regex> = LazyLock::new(|| re(r"(?s)<[^>]*>"));
+static INLINE_TAG: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?is)</?(a|abbr|b|code|em|i|mark|s|small|span|strong|sub|sup|u)\b[^>]*>"));
+static FIGURE: LazyLock<Regex> = LazyLock::new(|| re(r"(?is)<figure\b.*?</figure>"));
+static SHORTCODE: LazyLock<Regex> = LazyLock::new(|| re(r"(?s)\[/?[a-z][a-z0-9_-]*(\s[^\]]*)?\]"));
 static BLANKS: LazyLock<Regex> = LazyLock::new(|| re(r"\n{3,}"));
 
 /// The attributes of one HTML tag, entities in values resolved.
@@ -124,11 +128,20 @@ fn escape_attr(s: &str) -> String {
 /// Text without its tags, entities resolved, whitespace collapsed.
 pub fn plain_text(html: &str) -> String {
     let uncommented = COMMENT.replace_all(html, " ");
-    let without = TAG.replace_all(&uncommented, " ");
+    let inline = INLINE_TAG.replace_all(&uncommented, "");
+    let without = TAG.replace_all(&inline, " ");
     decode_entities(&without)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The running text of a post, for a summary: without figures, captions
+/// and shortcodes.
+pub fn running_text(html: &str) -> String {
+    let text = CAPTION.replace_all(html, " ");
+    let text = FIGURE.replace_all(&text, " ");
+    plain_text(&SHORTCODE.replace_all(&text, " "))
 }
 
 /// The first sentences of `text`, up to about `max` characters.
@@ -323,7 +336,16 @@ mod tests {
             decode_entities("A &amp; B &#8217; &#x41; &bogus; &"),
             "A & B ’ A &bogus; &"
         );
-        assert_eq!(plain_text("<p>One.</p><p>Two &amp; three.</p>"), "One. Two & three.");
+        assert_eq!(
+            plain_text("<p>One.</p><p>Two &amp; <em>three</em>.</p>"),
+            "One. Two & three."
+        );
+        assert_eq!(
+            running_text(
+                "A.[caption id=\"x\"]<img src=\"a\"> Cap[/caption]<figure><img src=\"b\"><figcaption>F</figcaption></figure>[gallery ids=\"1\"] B."
+            ),
+            "A. B."
+        );
         assert_eq!(first_sentences("One. Two. Three.", 9), "One. Two.");
         assert_eq!(first_sentences("A very long sentence without end", 12), "A very long…");
     }

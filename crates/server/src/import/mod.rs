@@ -32,7 +32,7 @@ use images::Fetcher;
 /// The largest feed read.
 const MAX_FEED_BYTES: usize = 20 * 1024 * 1024;
 /// Summaries made from the text are about this long.
-const SUMMARY_CHARS: usize = 300;
+const SUMMARY_CHARS: usize = 200;
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
@@ -219,6 +219,8 @@ struct Importer<'a> {
     options: &'a ImportOptions,
     /// Old site's author login → Gazette username, filled as authors are met.
     authors: HashMap<String, String>,
+    /// The mappings given with --author-map (part of each post's digest).
+    author_map: HashMap<String, String>,
     progress: Progress,
     summary: Summary,
 }
@@ -258,6 +260,7 @@ impl<'a> Importer<'a> {
             source,
             pages,
             options,
+            author_map: authors.clone(),
             authors,
             progress: Progress::new(source.posts.len()),
             summary: Summary::default(),
@@ -391,7 +394,7 @@ impl<'a> Importer<'a> {
         }
         let summary = match html::plain_text(&post.excerpt) {
             s if !s.is_empty() => html::first_sentences(&s, 2_000),
-            _ => html::first_sentences(&html::plain_text(&post.content_html), SUMMARY_CHARS),
+            _ => html::first_sentences(&html::running_text(&post.content_html), SUMMARY_CHARS),
         };
         let (status, publish_at) = match post.status {
             SourceStatus::Published => ("published", post.date),
@@ -543,7 +546,7 @@ impl<'a> Importer<'a> {
         part(post.slug.as_deref().unwrap_or(""));
         part(post.author.as_deref().unwrap_or(""));
         part(
-            self.authors
+            self.author_map
                 .get(post.author.as_deref().unwrap_or(""))
                 .map(String::as_str)
                 .unwrap_or(""),
@@ -558,10 +561,19 @@ impl<'a> Importer<'a> {
             part(&f.url);
             part(&f.alt);
         }
-        for (id, a) in &self.source.attachments {
-            if post.content_html.contains(&format!("wp-image-{id}")) {
-                part(&a.alt);
-            }
+        let mut alts: Vec<&str> = self
+            .source
+            .attachments
+            .iter()
+            .filter(|(id, _)| {
+                post.content_html.contains(&format!("wp-image-{id}\""))
+                    || post.content_html.contains(&format!("wp-image-{id} "))
+            })
+            .map(|(_, a)| a.alt.as_str())
+            .collect();
+        alts.sort_unstable();
+        for alt in alts {
+            part(alt);
         }
         part(if self.options.federate { "federate" } else { "" });
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
