@@ -88,7 +88,7 @@ impl Store {
     /// anything is refused, no image is left behind either.
     pub async fn create_article_with_media(&self, new: &NewArticle, media: &[NewMedia]) -> StoreResult<Article> {
         let mut tx = self.begin_write().await?;
-        let id = create_article_in(&mut *tx, new, media, true).await?;
+        let id = create_article_in(&mut tx, new, media, true).await?;
         tx.commit().await?;
         self.get_article(&id).await
     }
@@ -113,7 +113,7 @@ impl Store {
         media: &[NewMedia],
     ) -> StoreResult<Article> {
         let mut tx = self.begin_write().await?;
-        update_article_in(&mut *tx, id, new, expected_version, media, true).await?;
+        update_article_in(&mut tx, id, new, expected_version, media, true).await?;
         tx.commit().await?;
         self.get_article(id).await
     }
@@ -154,7 +154,7 @@ impl Store {
             .await?;
         let was_public = old_status == ArticleStatus::Published.as_str();
         record_event(
-            &mut *tx,
+            &mut tx,
             id,
             was_public,
             status == ArticleStatus::Published,
@@ -181,7 +181,7 @@ impl Store {
         let mut ids = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: String = r.try_get("id")?;
-            record_event(&mut *tx, &id, false, true, r.try_get("version")?, now()).await?;
+            record_event(&mut tx, &id, false, true, r.try_get("version")?, now()).await?;
             ids.push(id);
         }
         tx.commit().await?;
