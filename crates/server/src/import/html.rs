@@ -68,6 +68,11 @@ pub fn attributes(tag: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The WordPress attachment ids named by `wp-image-N` classes in `html`.
+pub fn attachment_ids(html: &str) -> Vec<String> {
+    WP_IMAGE.captures_iter(html).map(|c| c[1].to_owned()).collect()
+}
+
 /// Resolves the entities that occur in attribute values and titles.
 pub fn decode_entities(s: &str) -> String {
     if !s.contains('&') {

@@ -364,7 +364,13 @@ impl<'a> Importer<'a> {
             && let Some(url) = html::absolute(&f.url, base.as_ref())
         {
             let key = format!("gazette-import-{n}-cover");
-            let media_id = match self.image(&url, &key, &f.alt).await? {
+            let in_body = images.iter().find(|i| i.url == url).map(|i| i.key.clone());
+            let fetched = match in_body {
+                // Also in the text: downloaded once, stored once.
+                Some(key) => Fetched::Known(key),
+                None => self.image(&url, &key, &f.alt).await?,
+            };
+            let media_id = match fetched {
                 Fetched::Known(id) => Some(id),
                 Fetched::New(image) => {
                     needs_alt += usize::from(image.alt.trim().is_empty());
@@ -561,15 +567,10 @@ impl<'a> Importer<'a> {
             part(&f.url);
             part(&f.alt);
         }
-        let mut alts: Vec<&str> = self
-            .source
-            .attachments
+        let mut alts: Vec<&str> = html::attachment_ids(&post.content_html)
             .iter()
-            .filter(|(id, _)| {
-                post.content_html.contains(&format!("wp-image-{id}\""))
-                    || post.content_html.contains(&format!("wp-image-{id} "))
-            })
-            .map(|(_, a)| a.alt.as_str())
+            .filter_map(|id| self.source.attachments.get(id))
+            .map(|a| a.alt.as_str())
             .collect();
         alts.sort_unstable();
         for alt in alts {
