@@ -266,6 +266,41 @@ async fn wordpress_export_comes_in_whole_then_updates_without_duplicates(env: En
         .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Solar panels on a school roof"));
+
+    // The admin's media library lists the image that needs alt text.
+    let password = "a long enough password for the import test";
+    env.create_user(&["edna", "--role", "editor"], password);
+    let login = client.get(server.url("/admin/login")).send().await.unwrap();
+    let form = common::cookie_value(&login, "gazette_form").unwrap();
+    let signed = client
+        .post(server.url("/admin/login"))
+        .header("cookie", format!("gazette_form={form}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(common::form_body(&[
+            ("_csrf", &form),
+            ("username", "edna"),
+            ("password", password),
+            ("next", "/admin"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let session = common::cookie_value(&signed, "gazette_session").expect("signed in");
+    let library = |path: &'static str| {
+        client
+            .get(server.url(path))
+            .header("cookie", format!("gazette_session={session}"))
+            .send()
+    };
+    let all = library("/admin/media").await.unwrap().text().await.unwrap();
+    assert!(
+        all.contains("1 image(s) came in by an import without alt text"),
+        "{all}"
+    );
+    let only = library("/admin/media?needs_alt=1").await.unwrap().text().await.unwrap();
+    assert!(only.contains("Images that need alt text (1)"), "{only}");
+    assert!(only.contains(&format!("media-{}", needing[0].id)), "{only}");
+    assert!(!only.contains(&format!("media-{}\"", cover.media_id)), "{only}");
     drop(server);
 
     // Again: nothing changes, nothing is downloaded again.
