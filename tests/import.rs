@@ -336,6 +336,20 @@ async fn wordpress_export_comes_in_whole_then_updates_without_duplicates(env: En
     );
     assert_eq!(by_slug(&store, "about").await.status, ArticleStatus::Published);
 
+    // An article deleted here is not brought back by a later import.
+    env.ok(&["article", "delete", "toits-solaires"]);
+    export(&env, &site, |t| {
+        t.replace("Solar roofs for three schools", "Solar roofs for four schools")
+            .replace("Les membres ont voté", "Les membres ont enfin voté")
+    });
+    let out = env.ok(&["import", "wordpress", file, "--author-map", "marc=camille", "--pages"]);
+    assert!(
+        out.contains("imported: 0, updated: 0, unchanged: 6, skipped: 2"),
+        "{out}"
+    );
+    assert!(out.contains("was deleted here since the last import"), "{out}");
+    assert_eq!(by_slug(&store, "toits-solaires").await.status, ArticleStatus::Deleted);
+
     // A mapping to an author who does not exist is refused before anything is read.
     let err = env.fails(&["import", "wordpress", file, "--author-map", "marc=nobody"]);
     assert!(err.contains("no Gazette author `nobody`"), "{err}");

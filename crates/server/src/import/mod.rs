@@ -319,6 +319,15 @@ impl<'a> Importer<'a> {
         {
             return Ok(Done::Unchanged);
         }
+        let earlier = match &existing {
+            Some((id, _)) => Some(self.store.get_article(id).await?),
+            None => None,
+        };
+        if earlier.as_ref().is_some_and(|a| a.status == ArticleStatus::Deleted) {
+            return Err(Skip::Reason(
+                "its article was deleted here since the last import: not brought back".into(),
+            ));
+        }
         let author = self.author_for(post).await?;
         let language = self.language_for(post);
         let base = post
@@ -407,8 +416,8 @@ impl<'a> Importer<'a> {
             SourceStatus::Scheduled => ("scheduled", post.date),
             _ => ("draft", None),
         };
-        let slug = match &existing {
-            Some((id, _)) => self.store.get_article(id).await?.slug,
+        let slug = match earlier {
+            Some(a) => a.slug,
             None => self.free_slug(post).await?,
         };
         let input = ArticleInput {
