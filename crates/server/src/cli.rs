@@ -56,6 +56,9 @@ pub enum Command {
     Doctor,
     /// Publish (or with --update, replace) an article from a Markdown file with front matter
     Publish(PublishArgs),
+    /// Import posts from a WordPress export or a feed (RSS, Atom, JSON Feed); run again to update
+    #[command(subcommand)]
+    Import(crate::import::ImportCommand),
     /// List, show or delete articles
     #[command(subcommand)]
     Article(ArticleCommand),

@@ -130,6 +130,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(cmd) => crate::users::run(&config, cmd).await,
         Command::Network(cmd) => crate::network::run(&config, cmd).await,
         Command::Demo(DemoCommand::Network(args)) => crate::demo_network::run(args).await,
+        Command::Import(cmd) => crate::import::run(&config, cmd).await,
     }
 }
 

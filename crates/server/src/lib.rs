@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod error;
 pub mod frontmatter;
 pub mod identity;
+pub mod import;
 pub mod network;
 pub mod scheduler;
 pub mod users;

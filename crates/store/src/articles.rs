@@ -89,37 +89,7 @@ impl Store {
     /// anything is refused, no image is left behind either.
     pub async fn create_article_with_media(&self, new: &NewArticle, media: &[NewMedia]) -> StoreResult<Article> {
         let mut tx = self.begin_write().await?;
-        let new = &attach_media(&mut tx, new, media).await?;
-        let author_id = resolve_author(&mut tx, &new.author).await?;
-        check_media_refs(&mut tx, new).await?;
-        if let Some(other) = slug_owner(&mut tx, &new.slug).await? {
-            return Err(slug_taken(&new.slug, &other.1));
-        }
-        let t = now();
-        let id = new_id();
-        let published_at = published_at_for(new, None, t);
-        sqlx::query(
-            "INSERT INTO articles (id, slug, kind, status, default_language, author_id, cover_media, cover_alt,
-                                   interviewee, published_at, created_at, updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)",
-        )
-        .bind(&id)
-        .bind(&new.slug)
-        .bind(new.kind.as_str())
-        .bind(new.status.as_str())
-        .bind(new.default_language.as_str())
-        .bind(&author_id)
-        .bind(new.cover.as_ref().map(|c| c.media_id.clone()))
-        .bind(new.cover.as_ref().map(|c| c.alt.clone()))
-        .bind(interviewee_json(&new.interviewee)?)
-        .bind(published_at.map(to_db))
-        .bind(to_db(t))
-        .bind(to_db(t))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map_slug_violation(e, &new.slug))?;
-        insert_children(&mut tx, &id, new).await?;
-        record_event(&mut tx, &id, false, new.status == ArticleStatus::Published, 1, t).await?;
+        let id = create_article_in(&mut tx, new, media, true).await?;
         tx.commit().await?;
         self.get_article(&id).await
     }
@@ -144,71 +114,7 @@ impl Store {
         media: &[NewMedia],
     ) -> StoreResult<Article> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT version, status, published_at FROM articles WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::not_found("article", id))?;
-        let version: i64 = row.try_get("version")?;
-        let old_status: String = row.try_get("status")?;
-        let old_published: Option<i64> = row.try_get("published_at")?;
-        if let Some(expected) = expected_version
-            && expected != version
-        {
-            return Err(StoreError::StaleVersion {
-                what: "article",
-                current: version,
-            });
-        }
-        let new = &attach_media(&mut tx, new, media).await?;
-        let author_id = resolve_author(&mut tx, &new.author).await?;
-        check_media_refs(&mut tx, new).await?;
-        if let Some(other) = slug_owner(&mut tx, &new.slug).await?
-            && other.0 != id
-        {
-            return Err(slug_taken(&new.slug, &other.1));
-        }
-        let t = now();
-        let published_at = published_at_for(new, from_db_opt(old_published)?, t);
-        let done = sqlx::query(
-            "UPDATE articles SET slug = $1, kind = $2, status = $3, default_language = $4, author_id = $5,
-                 cover_media = $6, cover_alt = $7, interviewee = $8, published_at = $9, updated_at = $10,
-                 version = version + 1
-             WHERE id = $11 AND version = $12",
-        )
-        .bind(&new.slug)
-        .bind(new.kind.as_str())
-        .bind(new.status.as_str())
-        .bind(new.default_language.as_str())
-        .bind(&author_id)
-        .bind(new.cover.as_ref().map(|c| c.media_id.clone()))
-        .bind(new.cover.as_ref().map(|c| c.alt.clone()))
-        .bind(interviewee_json(&new.interviewee)?)
-        .bind(published_at.map(to_db))
-        .bind(to_db(t))
-        .bind(id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map_slug_violation(e, &new.slug))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::StaleVersion {
-                what: "article",
-                current: version + 1,
-            });
-        }
-        sqlx::query("DELETE FROM article_translations WHERE article_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM article_tags WHERE article_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        insert_children(&mut tx, id, new).await?;
-        let was_public = old_status == ArticleStatus::Published.as_str();
-        let is_public = new.status == ArticleStatus::Published;
-        record_event(&mut tx, id, was_public, is_public, version + 1, t).await?;
+        update_article_in(&mut tx, id, new, expected_version, media, true).await?;
         tx.commit().await?;
         self.get_article(id).await
     }
@@ -661,6 +567,131 @@ impl Store {
         }
         Ok(articles)
     }
+}
+
+/// [`Store::create_article_with_media`] inside a transaction; returns the
+/// new article's id. Without `record_events`, followers hear nothing of it
+/// (an import of old posts).
+pub(crate) async fn create_article_in(
+    tx: &mut AnyConnection,
+    new: &NewArticle,
+    media: &[NewMedia],
+    record_events: bool,
+) -> StoreResult<String> {
+    let new = &attach_media(&mut *tx, new, media).await?;
+    let author_id = resolve_author(&mut *tx, &new.author).await?;
+    check_media_refs(&mut *tx, new).await?;
+    if let Some(other) = slug_owner(&mut *tx, &new.slug).await? {
+        return Err(slug_taken(&new.slug, &other.1));
+    }
+    let t = now();
+    let id = new_id();
+    let published_at = published_at_for(new, None, t);
+    sqlx::query(
+        "INSERT INTO articles (id, slug, kind, status, default_language, author_id, cover_media, cover_alt,
+                                   interviewee, published_at, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)",
+    )
+    .bind(&id)
+    .bind(&new.slug)
+    .bind(new.kind.as_str())
+    .bind(new.status.as_str())
+    .bind(new.default_language.as_str())
+    .bind(&author_id)
+    .bind(new.cover.as_ref().map(|c| c.media_id.clone()))
+    .bind(new.cover.as_ref().map(|c| c.alt.clone()))
+    .bind(interviewee_json(&new.interviewee)?)
+    .bind(published_at.map(to_db))
+    .bind(to_db(t))
+    .bind(to_db(t))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map_slug_violation(e, &new.slug))?;
+    insert_children(&mut *tx, &id, new).await?;
+    if record_events {
+        record_event(&mut *tx, &id, false, new.status == ArticleStatus::Published, 1, t).await?;
+    }
+    Ok(id)
+}
+
+/// [`Store::update_article_with_media`] inside a transaction. Without
+/// `record_events`, followers hear nothing of the change.
+pub(crate) async fn update_article_in(
+    tx: &mut AnyConnection,
+    id: &str,
+    new: &NewArticle,
+    expected_version: Option<i64>,
+    media: &[NewMedia],
+    record_events: bool,
+) -> StoreResult<()> {
+    let row = sqlx::query("SELECT version, status, published_at FROM articles WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::not_found("article", id))?;
+    let version: i64 = row.try_get("version")?;
+    let old_status: String = row.try_get("status")?;
+    let old_published: Option<i64> = row.try_get("published_at")?;
+    if let Some(expected) = expected_version
+        && expected != version
+    {
+        return Err(StoreError::StaleVersion {
+            what: "article",
+            current: version,
+        });
+    }
+    let new = &attach_media(&mut *tx, new, media).await?;
+    let author_id = resolve_author(&mut *tx, &new.author).await?;
+    check_media_refs(&mut *tx, new).await?;
+    if let Some(other) = slug_owner(&mut *tx, &new.slug).await?
+        && other.0 != id
+    {
+        return Err(slug_taken(&new.slug, &other.1));
+    }
+    let t = now();
+    let published_at = published_at_for(new, from_db_opt(old_published)?, t);
+    let done = sqlx::query(
+        "UPDATE articles SET slug = $1, kind = $2, status = $3, default_language = $4, author_id = $5,
+                 cover_media = $6, cover_alt = $7, interviewee = $8, published_at = $9, updated_at = $10,
+                 version = version + 1
+             WHERE id = $11 AND version = $12",
+    )
+    .bind(&new.slug)
+    .bind(new.kind.as_str())
+    .bind(new.status.as_str())
+    .bind(new.default_language.as_str())
+    .bind(&author_id)
+    .bind(new.cover.as_ref().map(|c| c.media_id.clone()))
+    .bind(new.cover.as_ref().map(|c| c.alt.clone()))
+    .bind(interviewee_json(&new.interviewee)?)
+    .bind(published_at.map(to_db))
+    .bind(to_db(t))
+    .bind(id)
+    .bind(version)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map_slug_violation(e, &new.slug))?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::StaleVersion {
+            what: "article",
+            current: version + 1,
+        });
+    }
+    sqlx::query("DELETE FROM article_translations WHERE article_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM article_tags WHERE article_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    insert_children(&mut *tx, id, new).await?;
+    let was_public = old_status == ArticleStatus::Published.as_str();
+    let is_public = new.status == ArticleStatus::Published;
+    if record_events {
+        record_event(&mut *tx, id, was_public, is_public, version + 1, t).await?;
+    }
+    Ok(())
 }
 
 /// The date an article shows: the explicit one, else the one it already had,

@@ -122,7 +122,7 @@ impl Store {
                 message: "an image needs alt text describing it".into(),
             });
         }
-        let done = sqlx::query("UPDATE media SET alt = $1 WHERE id = $2")
+        let done = sqlx::query("UPDATE media SET alt = $1, needs_alt = 0 WHERE id = $2")
             .bind(alt)
             .bind(id)
             .execute(self.writer())
@@ -310,7 +310,7 @@ pub(crate) async fn insert_media_in(conn: &mut AnyConnection, m: &NewMedia) -> S
     Ok(id)
 }
 
-fn media_from_row(r: &AnyRow) -> StoreResult<Media> {
+pub(crate) fn media_from_row(r: &AnyRow) -> StoreResult<Media> {
     let width: i64 = r.try_get("width")?;
     let height: i64 = r.try_get("height")?;
     let size: i64 = r.try_get("size")?;

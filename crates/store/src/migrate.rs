@@ -176,6 +176,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0029_member_retries.sql"),
         postgres: include_str!("../../../migrations/postgres/0029_member_retries.sql"),
     },
+    Migration {
+        version: 31,
+        description: "imports: imported posts and images, images that need alt text",
+        sqlite: include_str!("../../../migrations/sqlite/0031_imports.sql"),
+        postgres: include_str!("../../../migrations/postgres/0031_imports.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

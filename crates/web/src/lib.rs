@@ -12,6 +12,7 @@ mod limits;
 pub mod mail;
 mod media;
 mod metrics;
+mod old_urls;
 mod openapi;
 mod pages;
 mod profiles;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api::router())
         .nest("/admin", admin::router())
         .route("/metrics", axum::routing::get(metrics::get_metrics))
+        .fallback(old_urls::redirect_old_path)
         .with_state(state.clone())
         .merge(federation)
         // Bodies, requests in flight and their duration are bounded before

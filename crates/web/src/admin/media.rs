@@ -32,6 +32,8 @@ const PER_PAGE: i64 = 20;
 pub(crate) struct Params {
     page: Option<String>,
     done: Option<String>,
+    /// `1`: only the images an import stored without alt text.
+    needs_alt: Option<String>,
 }
 
 /// One place an image is used, as the page shows it.
@@ -53,6 +55,8 @@ struct Row {
     created: String,
     markdown: String,
     uses: Vec<UseView>,
+    /// Stored by an import without alt text.
+    needs_alt: bool,
 }
 
 /// What a refused form brings back to the page.
@@ -100,16 +104,36 @@ fn row(state: &AppState, lang: &str, m: &Media, uses: &[MediaUse]) -> Row {
         created: m.created_at.to_rfc3339(),
         markdown: markdown_snippet(&m.alt, &m.id),
         uses: uses.iter().map(|u| use_view(state, lang, u)).collect(),
+        needs_alt: m.alt.trim().is_empty(),
     }
 }
 
 async fn page(state: &AppState, signed: &Signed, number: i64, flash: Option<String>, refused: Refused) -> Response {
+    page_of(state, signed, number, flash, refused, false).await
+}
+
+/// The library, or with `needs_alt_only` the images waiting for alt text.
+async fn page_of(
+    state: &AppState,
+    signed: &Signed,
+    number: i64,
+    flash: Option<String>,
+    refused: Refused,
+    needs_alt_only: bool,
+) -> Response {
     let store = state.store();
-    let (found, total) = match tokio::try_join!(
-        store.list_media(PER_PAGE, (number - 1).saturating_mul(PER_PAGE)),
-        store.count_media()
-    ) {
-        Ok(v) => v,
+    let offset = (number - 1).saturating_mul(PER_PAGE);
+    let listed = async {
+        match needs_alt_only {
+            true => tokio::try_join!(
+                store.list_media_needing_alt(PER_PAGE, offset),
+                store.count_media_needing_alt()
+            ),
+            false => tokio::try_join!(store.list_media(PER_PAGE, offset), store.count_media()),
+        }
+    };
+    let (found, total, needs_alt_count) = match tokio::try_join!(listed, store.count_media_needing_alt()) {
+        Ok(((found, total), n)) => (found, total, n),
         Err(e) => return store_failure(state, &signed.lang, e),
     };
     let ids: Vec<&str> = found.iter().map(|m| m.id.as_str()).collect();
@@ -133,7 +157,8 @@ async fn page(state: &AppState, signed: &Signed, number: i64, flash: Option<Stri
         })
         .collect();
     let pages = page_count(total, PER_PAGE);
-    let link = |n: i64| format!("/admin/media?page={n}");
+    let filter = if needs_alt_only { "needs_alt=1&" } else { "" };
+    let link = |n: i64| format!("/admin/media?{filter}page={n}");
     let field_errors = super::field_errors(&refused.errors);
     let body = json!({
         "rows": rows,
@@ -148,6 +173,8 @@ async fn page(state: &AppState, signed: &Signed, number: i64, flash: Option<Stri
         "field_errors": field_errors,
         "upload_alt": refused.upload_alt,
         "max_upload_mb": state.config().max_upload_bytes as f64 / (1024.0 * 1024.0),
+        "needs_alt_only": needs_alt_only,
+        "needs_alt_count": needs_alt_count,
     });
     let mut r = render(state, signed, "media", "admin/media.html", body);
     if let Some(s) = refused.status {
@@ -165,7 +192,8 @@ pub(crate) async fn get_media(State(state): State<AppState>, signed: Signed, Que
         &["media_uploaded", "media_alt_saved", "media_deleted"],
     );
     let number = page_number(p.page.as_deref());
-    page(&state, &signed, number, flash, Refused::default()).await
+    let needs_alt_only = p.needs_alt.as_deref() == Some("1");
+    page_of(&state, &signed, number, flash, Refused::default(), needs_alt_only).await
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
