@@ -120,6 +120,17 @@ impl Rfc9421Signature {
 
     /// The signature base (RFC 9421 §2.5) of this signature over `req`.
     pub fn base(&self, req: &SignedRequest<'_>) -> Result<String, FederationError> {
+        self.base_with_fragment(req, None)
+    }
+
+    /// [`Self::base`], with `#fragment` added to `@target-uri`: some
+    /// signers (Fedify 2.3) sign the URL they fetch with its fragment
+    /// (`…/users/a#main-key`, a key id), which the request does not carry.
+    pub fn base_with_fragment(
+        &self,
+        req: &SignedRequest<'_>,
+        fragment: Option<&str>,
+    ) -> Result<String, FederationError> {
         let mut out = String::new();
         let mut seen: Vec<&Item> = Vec::with_capacity(self.components.len());
         for component in &self.components {
@@ -130,7 +141,11 @@ impl Rfc9421Signature {
                 return Err(unauthorized(format!("the component `{name}` is covered twice")));
             }
             seen.push(component);
-            let value = component_value(name, &component.params, req)?;
+            let mut value = component_value(name, &component.params, req)?;
+            if let (Some(fragment), "@target-uri") = (fragment, name.as_str()) {
+                value.push('#');
+                value.push_str(fragment);
+            }
             out.push_str(&sfv::serialize_item(component));
             out.push_str(": ");
             out.push_str(&value);

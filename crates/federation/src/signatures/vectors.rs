@@ -468,3 +468,46 @@ fn cavage_requests_verify_and_tampering_is_refused() {
     undigested.headers.remove("digest");
     assert_eq!(status(&undigested, B2_BODY), 400);
 }
+
+#[test]
+fn rfc9421_get_signed_with_the_key_id_fragment_verifies() {
+    // Fedify 2.3 fetching `…/users/b#main-key` signs `@target-uri` with the
+    // fragment, which the request line does not carry.
+    let now = 1_800_000_000;
+    let mut h = HeaderMap::new();
+    h.insert("host", "example.com".parse().unwrap());
+    let input = format!(
+        r#"sig1=("@method" "@target-uri" "@authority");created={now};keyid="https://remote.example/users/a#main-key";alg="ed25519""#
+    );
+    h.insert("signature-input", input.parse().unwrap());
+    h.insert("signature", "sig1=:AA==:".parse().unwrap());
+    let mut req = Req {
+        method: Method::GET,
+        uri: "/users/b".parse().unwrap(),
+        headers: h,
+    };
+    let parsed = rfc9421::parse(&req.headers).unwrap().remove(0);
+    let base = parsed.base_with_fragment(&req.signed(), Some("main-key")).unwrap();
+    assert!(
+        base.contains("\"@target-uri\": https://example.com/users/b#main-key\n"),
+        "{base}"
+    );
+    let sig = ed25519_pair().sign(base.as_bytes());
+    req.headers.insert(
+        "signature",
+        format!("sig1=:{}:", BASE64.encode(sig.as_ref())).parse().unwrap(),
+    );
+    let read = verify::read(&req.signed(), None, at(now)).unwrap();
+    assert!(read.verifies_with(ED25519_PUBLIC));
+    // Any other fragment does not.
+    let other = ed25519_pair().sign(base.replace("#main-key", "#other").as_bytes());
+    req.headers.insert(
+        "signature",
+        format!("sig1=:{}:", BASE64.encode(other.as_ref())).parse().unwrap(),
+    );
+    assert!(
+        !verify::read(&req.signed(), None, at(now))
+            .unwrap()
+            .verifies_with(ED25519_PUBLIC)
+    );
+}

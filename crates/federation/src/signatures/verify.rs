@@ -19,6 +19,9 @@ use crate::error::FederationError;
 use crate::inbox::{MAX_CLOCK_SKEW, check_signature_headers};
 use crate::remote::DbRemoteActor;
 
+/// The fragment of our actors' key ids (`<actor>#main-key`).
+const KEY_FRAGMENT: &str = "main-key";
+
 /// Which profile a request was signed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -35,6 +38,9 @@ pub struct ReadSignature {
     pub algorithm: Option<Algorithm>,
     /// The signing string (draft-cavage) or signature base (RFC 9421).
     pub base: Vec<u8>,
+    /// For an RFC 9421 GET covering `@target-uri`: the base with our key
+    /// ids' `#main-key` fragment added to it (see [`Rfc9421Signature::base_with_fragment`]).
+    pub base_with_key_fragment: Option<Vec<u8>>,
     pub signature: Vec<u8>,
 }
 
@@ -44,13 +50,14 @@ impl ReadSignature {
         let Ok(key) = PublicKey::from_pem(pem) else {
             return false;
         };
-        match self.algorithm {
-            Some(alg) => key.verify(alg, &self.base, &self.signature),
+        let verifies = |base: &[u8]| match self.algorithm {
+            Some(alg) => key.verify(alg, base, &self.signature),
             None => key
                 .default_algorithms()
                 .iter()
-                .any(|alg| key.verify(*alg, &self.base, &self.signature)),
-        }
+                .any(|alg| key.verify(*alg, base, &self.signature)),
+        };
+        verifies(&self.base) || self.base_with_key_fragment.as_deref().is_some_and(verifies)
     }
 }
 
@@ -95,6 +102,7 @@ fn read_cavage(
         algorithm: sig.algorithm(),
         key_id: sig.key_id,
         base,
+        base_with_key_fragment: None,
         signature,
     })
 }
@@ -149,11 +157,16 @@ fn read_rfc9421(
     }
     let algorithm = sig.algorithm()?;
     let base = sig.base(req)?.into_bytes();
+    let base_with_key_fragment = (body.is_none() && sig.covers("@target-uri"))
+        .then(|| sig.base_with_fragment(req, Some(KEY_FRAGMENT)))
+        .transpose()?
+        .map(String::into_bytes);
     Ok(ReadSignature {
         profile: Profile::Rfc9421,
         key_id: sig.key_id().unwrap_or_default().to_owned(),
         algorithm,
         base,
+        base_with_key_fragment,
         signature: sig.signature,
     })
 }
