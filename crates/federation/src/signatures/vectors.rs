@@ -19,7 +19,6 @@ use super::{SignedRequest, key_id};
 const ED25519_PRIVATE: &str = "MC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF";
 
 const B2_BODY: &[u8] = br#"{"hello": "world"}"#;
-const B2_CREATED: i64 = 1618884473;
 
 fn decode(b64: &str) -> Vec<u8> {
     BASE64.decode(b64.split_whitespace().collect::<String>()).unwrap()

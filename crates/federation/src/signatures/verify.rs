@@ -179,7 +179,8 @@ fn check_coverage(sig: &Rfc9421Signature, has_body: bool) -> Result<(), Federati
     if !sig.covers("@method") {
         return Err(unauthorized("the signature must cover @method"));
     }
-    if !any(&["@target-uri"]) && !(any(&["@authority", "host"]) && any(&["@path", "@request-target"])) {
+    let target = sig.covers("@target-uri") || (any(&["@authority", "host"]) && any(&["@path", "@request-target"]));
+    if !target {
         return Err(unauthorized(
             "the signature must cover @target-uri (or @authority and @path)",
         ));
