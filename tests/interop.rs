@@ -2,9 +2,12 @@
 //! peer (tests/fedify, signing draft-cavage like Mastodon) follows a Gazette
 //! author and must receive a verified `Accept`, then `Create(Article)` with
 //! every field parsed, `Update` and `Delete`; its likes and replies must show
-//! on Gazette's side. `gazette demo network` fills a shared feed with every
-//! member's articles, and the Fedify peer follows its network actor. Needs
-//! `npm ci` in tests/fedify (scripts/test does it).
+//! on Gazette's side. A peer that knocks with RFC 9421 first must get its
+//! follow, like and reply (and, with authorized fetch on, its signed GETs)
+//! accepted without falling back to draft-cavage. `gazette demo network`
+//! fills a shared feed with every member's articles, and the Fedify peer
+//! follows its network actor. Needs `npm ci` in tests/fedify (scripts/test
+//! does it).
 
 #![allow(clippy::unwrap_used)]
 
@@ -38,6 +41,10 @@ fn fedify_dir() -> PathBuf {
 }
 
 fn start_peer(data: &std::path::Path) -> Peer {
+    start_peer_with(data, &[])
+}
+
+fn start_peer_with(data: &std::path::Path, extra: &[&str]) -> Peer {
     let dir = fedify_dir();
     let node = dir.join("node_modules/node/bin/node");
     assert!(node.exists(), "run `npm ci` in tests/fedify first (scripts/test does)");
@@ -45,6 +52,7 @@ fn start_peer(data: &std::path::Path) -> Peer {
         .arg(dir.join("peer.mjs"))
         .args(["--port", "0", "--data"])
         .arg(data)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -74,6 +82,17 @@ impl Peer {
         let text = resp.text().await.unwrap();
         assert!(status.is_success(), "peer {what} failed: {status} {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Everything the peer logged (`http-out` events name the signature each request carried).
+    async fn events(&self) -> Vec<Value> {
+        let v: Value = reqwest::get(format!("{}/control/events", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v.as_array().cloned().unwrap_or_default()
     }
 
     async fn received(&self) -> Vec<Value> {
@@ -502,4 +521,60 @@ async fn demo_network_fills_the_shared_feed_and_fedify_follows_the_network() {
     assert!(status.success(), "{status}");
     assert!(reqwest::get(&feed_url).await.is_err(), "the coordinator still answers");
     assert!(coordinator.exists());
+}
+
+/// Fedify knocking with RFC 9421 first: its follow, like and reply reach
+/// Gazette's inbox and verify there, and so do its signed GETs (authorized
+/// fetch is on), every one at the first knock: no request to Gazette is
+/// refused and none falls back to draft-cavage.
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_signing_rfc9421_is_verified() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let env = env.federated().with_env("GAZETTE_FEDERATION__AUTHORIZED_FETCH", "true");
+    let server = env.serve_federated(&["--demo"]);
+    let peer = start_peer_with(&env.dir.join("peer"), &["--first-knock", "rfc9421"]);
+    let author = server.url("/users/camille_renard");
+
+    peer.control("follow", json!({ "target": author })).await;
+    peer.wait_for("Accept", |e| e["actor"] == author.as_str()).await;
+    let file = env.write(
+        "knock.md",
+        "---\nslug: knock\nkind: news\ntitle: Knock knock\nsummary: RFC 9421.\nlanguage: en\n\
+         author: camille_renard\n---\nBody.\n",
+    );
+    env.ok(&["publish", path(&file)]);
+    let create = peer.wait_for("Create", |e| e["object"]["type"] == "Article").await;
+    let object_id = create["object"]["id"].as_str().unwrap().to_owned();
+    peer.control("like", json!({ "object": object_id })).await;
+    peer.control(
+        "reply",
+        json!({ "inReplyTo": object_id, "content": "<p>Signed anew.</p>" }),
+    )
+    .await;
+    // Gazette's inbox answers once it has verified and processed: the
+    // peer's log of its requests below says what Gazette answered.
+    let to_gazette: Vec<Value> = peer
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["event"] == "http-out" && e["url"].as_str().is_some_and(|u| u.starts_with(&server.base)))
+        .collect();
+    let posts = to_gazette.iter().filter(|e| e["method"] == "POST").count();
+    let gets = to_gazette
+        .iter()
+        .filter(|e| e["method"] == "GET" && e["signature"] != "none")
+        .count();
+    assert!(posts >= 3, "follow, like and reply were POSTed: {to_gazette:?}");
+    assert!(gets >= 1, "Fedify fetched Gazette's documents signed: {to_gazette:?}");
+    for e in &to_gazette {
+        if e["signature"] != "none" {
+            assert_eq!(e["signature"], "rfc9421", "{e}");
+        }
+        assert!(
+            e["status"].as_u64().is_some_and(|s| s < 400),
+            "refused: {e}\nall requests to Gazette: {to_gazette:#?}"
+        );
+    }
 }

@@ -37,7 +37,7 @@ const AS_NS = "https://www.w3.org/ns/activitystreams#";
 // ---------------------------------------------------------------- arguments
 
 function parseArgs(argv) {
-  const opts = { port: 0, data: null, username: "alice", verbose: false, host: "localhost" };
+  const opts = { port: 0, data: null, username: "alice", verbose: false, host: "localhost", firstKnock: "draft-cavage" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -49,18 +49,21 @@ function parseArgs(argv) {
     else if (a === "--username") opts.username = next();
     else if (a === "--host") opts.host = next();
     else if (a === "--verbose") opts.verbose = true;
+    else if (a === "--first-knock") opts.firstKnock = next();
     else if (a === "--help" || a === "-h") usage(null);
     else usage(`unknown argument ${a}`);
   }
   if (opts.data == null) usage("--data DIR is required");
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) usage("bad --port");
   if (!/^[a-z0-9_]+$/.test(opts.username)) usage("bad --username");
+  if (!["draft-cavage", "rfc9421"].includes(opts.firstKnock)) usage("bad --first-knock");
   return opts;
 }
 
 function usage(err) {
   const text =
-    "usage: node peer.mjs --port PORT|0 --data DIR [--username alice] [--host localhost] [--verbose]\n";
+    "usage: node peer.mjs --port PORT|0 --data DIR [--username alice] [--host localhost]\n" +
+    "                    [--first-knock draft-cavage|rfc9421] [--verbose]\n";
   if (err) {
     process.stderr.write(`peer.mjs: ${err}\n${text}`);
     process.exit(2);
@@ -206,7 +209,9 @@ const federation = createFederation({
   kv: new MemoryKvStore(),
   origin: base,
   allowPrivateAddress: true,
-  firstKnock: "draft-cavage-http-signatures-12",
+  // Which signature Fedify tries first on a server it has not signed for
+  // yet (it falls back to the other on a 4xx and remembers what worked).
+  firstKnock: opts.firstKnock === "rfc9421" ? "rfc9421" : "draft-cavage-http-signatures-12",
   userAgent: { software: `GazetteInteropPeer/${PEER_VERSION}` },
 });
 

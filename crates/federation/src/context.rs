@@ -166,8 +166,8 @@ struct Inner {
     /// When each remote host was last found healthy in the delivery table,
     /// so the inbox does not ask for every activity (see `host_spoke`).
     hosts_checked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
-    /// When each sender's key was last fetched again after a bad signature.
-    key_refetches: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// Senders' keys fetched again after a bad signature (see [`crate::signatures::refresh`]).
+    key_refresh: crate::signatures::refresh::KeyRefresh,
     /// Coordinator: article activities per member host (see `network::rate`).
     member_buckets: crate::network::rate::HostBuckets,
     /// Activities received, by type and outcome (for `/metrics`).
@@ -195,7 +195,7 @@ impl FedContext {
             first_fetches: FirstFetches::default(),
             actor_cache: ActorCache::default(),
             hosts_checked: std::sync::Mutex::default(),
-            key_refetches: std::sync::Mutex::default(),
+            key_refresh: Default::default(),
             member_buckets: Default::default(),
             inbox_counts: Default::default(),
         }))
@@ -283,18 +283,9 @@ impl FedContext {
         &self.0.actor_cache
     }
 
-    /// Whether the key of `actor` may be fetched again now (and records that
-    /// it is): at most once per `interval` per actor.
-    pub(crate) fn key_refetch_allowed(&self, actor: &str, interval: std::time::Duration) -> bool {
-        let mut map = self.0.key_refetches.lock().unwrap_or_else(|p| p.into_inner());
-        if map.get(actor).is_some_and(|at| at.elapsed() < interval) {
-            return false;
-        }
-        if map.len() >= 10_000 {
-            map.retain(|_, at| at.elapsed() < interval);
-        }
-        map.insert(actor.to_owned(), std::time::Instant::now());
-        true
+    /// Senders' keys fetched again after a bad signature.
+    pub(crate) fn key_refresh(&self) -> &crate::signatures::refresh::KeyRefresh {
+        &self.0.key_refresh
     }
 
     /// Records that `host` sent us a valid signed activity: if our delivery

@@ -1,15 +1,14 @@
 //! The inbox: activities other servers send us, after we have checked that
-//! the request is signed, recent and at most 1 MiB, and activitypub_federation
-//! has checked the digest, the signature (against the sender's fetched key)
-//! and that the activity id and actor share a host. Every type is accepted:
-//! the ones we understand change state, the rest are logged.
+//! the request is at most 1 MiB, signed (draft-cavage or RFC 9421) and
+//! recent, that its digest matches the body, that the activity id and actor
+//! share a host, and that the signature verifies with the actor's key
+//! (see [`crate::signatures`]). Every type is accepted: the ones we
+//! understand change state, the rest are logged.
 
-use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::traits::Activity;
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request};
+use axum::body::Bytes;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -45,17 +44,15 @@ pub struct IncomingActivity {
 /// router sets it as the inbox routes' body limit, so a larger one is a 413.
 pub const MAX_ACTIVITY_BYTES: usize = 1024 * 1024;
 
-/// How far a signed `Date` may be from our clock. activitypub_federation
-/// refuses one more than an hour old but accepts any future date; an hour
-/// either way covers clock drift and queues, since senders sign every
-/// attempt afresh (Mastodon allows 12 hours, which the library's hour in the
-/// past already cuts short).
+/// How far a signed `Date` (or a signature's `created` time) may be from our
+/// clock, either way: an hour covers clock drift and queues, since senders
+/// sign every attempt afresh (Mastodon allows 12 hours; activitypub_federation,
+/// which verified before, allowed an hour in the past).
 pub(crate) const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::hours(1);
 
 /// `POST /inbox` and `POST /users/{username}/inbox`: 202 once processed.
 ///
-/// The body is read here, not by activitypub_federation's `ActivityData`
-/// extractor, because that one answers 500 to a body over its limit.
+/// The body is read by axum under the route's limit (a larger one is a 413).
 pub async fn post_inbox(data: Data<FedContext>, parts: Parts, body: Bytes) -> Result<StatusCode, Response> {
     #[derive(Deserialize)]
     struct Kind {
@@ -85,36 +82,11 @@ async fn inbox_answer(data: Data<FedContext>, parts: Parts, body: Bytes) -> Resu
     crate::safety::receiving_from(checked, receive(data, parts, body)).await
 }
 
-/// The library's checks (digest, signature, sender) and the handling of
-/// one received activity; a signature that fails with the stored key is
-/// checked again once with a freshly fetched one.
+/// The checks of one received activity (digest, signature, sender) and its
+/// handling.
 async fn receive(data: Data<FedContext>, parts: Parts, body: Bytes) -> Result<StatusCode, Response> {
-    let (method, uri, headers) = (parts.method.clone(), parts.uri.clone(), parts.headers.clone());
-    let activity = ActivityData::from_request(Request::from_parts(parts, Body::from(body.clone())), &()).await?;
-    let mut result = receive_activity::<IncomingActivity, DbRemoteActor, FedContext>(activity, &data).await;
-    if matches!(
-        result,
-        Err(FederationError::Library(
-            activitypub_federation::error::Error::ActivitySignatureInvalid
-        ))
-    ) && refetch_rotated_key(&data, &body).await
-    {
-        // The sender's key changed since we stored it: check once more with the new one.
-        let mut request = Request::new(Body::from(body.clone()));
-        *request.method_mut() = method;
-        *request.uri_mut() = uri;
-        *request.headers_mut() = headers;
-        let activity = ActivityData::from_request(request, &()).await?;
-        result = receive_activity::<IncomingActivity, DbRemoteActor, FedContext>(activity, &data).await;
-    }
-    let error = match result {
+    let error = match verify_and_handle(&data, &parts, &body).await {
         Ok(()) => return Ok(StatusCode::ACCEPTED),
-        // Inside receive_activity, the library's untyped error only comes from
-        // checking the signature header (malformed, a signed header missing,
-        // expired, a key that does not parse): the sender is not verified.
-        Err(FederationError::Library(activitypub_federation::error::Error::Other(e))) => {
-            FederationError::Refused(StatusCode::UNAUTHORIZED, format!("signature not verified: {e}"))
-        }
         Err(e) => e,
     };
     let response = error.into_response();
@@ -134,45 +106,62 @@ async fn receive(data: Data<FedContext>, parts: Parts, body: Bytes) -> Result<St
     Err(response)
 }
 
-/// After a signature did not verify against the stored key of the sender:
-/// fetches the sender's actor again, in case it rotated its key, and tells
-/// whether the key changed (worth checking the signature once more). At
-/// most one such fetch per actor per [`KEY_REFETCH_INTERVAL`], so forged
-/// requests cannot make us fetch in a loop.
-async fn refetch_rotated_key(data: &Data<FedContext>, body: &[u8]) -> bool {
-    let Some(actor) = crate::safety::sender_actor(body) else {
-        return false;
+/// Reads the signature and checks the digest (no key needed), parses the
+/// activity, checks its id against its actor, verifies the signature with
+/// the actor's key (fetched when unknown, fetched again once when it fails)
+/// and hands the activity to its handler.
+async fn verify_and_handle(data: &Data<FedContext>, parts: &Parts, body: &[u8]) -> Result<(), FederationError> {
+    let uri = match parts.extensions.get::<axum::extract::OriginalUri>() {
+        Some(original) => &original.0,
+        None => &parts.uri,
     };
-    if !data.key_refetch_allowed(&actor, KEY_REFETCH_INTERVAL) {
-        return false;
-    }
-    let Ok(id) = ObjectId::<DbRemoteActor>::parse(&actor) else {
-        return false;
+    let urls = data.urls();
+    let request = crate::signatures::SignedRequest {
+        method: &parts.method,
+        uri,
+        headers: &parts.headers,
+        local_host: urls.host(),
+        scheme: urls.base().split("://").next().unwrap_or("https"),
     };
-    let before = data.store().find_remote_actor(&actor).await.ok().flatten();
-    match id.dereference_forced(data).await {
-        Ok(fresh) => {
-            let changed = before.is_none_or(|b| b.public_key_pem != fresh.actor.public_key_pem);
-            if changed {
-                tracing::info!(actor, "sender's key changed; checking the signature again");
-            }
-            changed
-        }
-        Err(e) => {
-            tracing::debug!(actor, error = %e, "cannot fetch the sender again after a bad signature");
-            false
-        }
-    }
+    let signature = crate::signatures::verify::read(&request, Some(body), Utc::now())?;
+    let activity: IncomingActivity = serde_json::from_slice(body)
+        .map_err(|e| FederationError::bad_request(format!("the activity does not parse: {e}")))?;
+    check_activity_id(data, &activity).await?;
+    // The activity's actor signs it, whatever key id it names (as activitypub_federation did).
+    crate::signatures::verify::verify_signer(data, &signature, activity.actor.inner(), false, |e| e).await?;
+    activity.verify(data).await?;
+    activity.receive(data).await
 }
 
-/// How often the key of one sender may be fetched again after a signature
-/// that did not verify.
-const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// The activity's id must be on its actor's host, not on ours, and on a
+/// host we federate with (the lists were read for the sender's host a
+/// moment ago, so the usual case costs no query).
+async fn check_activity_id(data: &Data<FedContext>, activity: &IncomingActivity) -> Result<(), FederationError> {
+    let (id, actor) = (&activity.id, activity.actor.inner());
+    if id.host_str() != actor.host_str() {
+        return Err(FederationError::bad_request(format!(
+            "the activity {id} is not on its actor's host ({actor})"
+        )));
+    }
+    if !matches!(id.scheme(), "https" | "http") {
+        return Err(FederationError::bad_request(format!(
+            "the activity id {id} is not an HTTP URL"
+        )));
+    }
+    if crate::remote::host_of(id) == data.domain() {
+        return Err(FederationError::bad_request(
+            "the activity claims to come from this instance",
+        ));
+    }
+    use activitypub_federation::config::UrlVerifier;
+    crate::safety::SafetyVerifier::new(data).verify(id).await?;
+    Ok(())
+}
 
-/// What activitypub_federation leaves unchecked, refused with 401 before
+/// The draft-cavage checks that need no key, refused with 401 before
 /// anything is fetched: a request must be signed (draft-cavage `Signature`,
 /// or `Authorization: Signature …`), the signature must cover `date` (or
-/// `(created)`, which the library checks) so it cannot be replayed under a
+/// `(created)`, checked here too) so it cannot be replayed under a
 /// new date, and that `Date` must be a valid HTTP date within
 /// [`MAX_CLOCK_SKEW`] of `now`; so must the signature's `created` time,
 /// in the past or the future, when it has one.

@@ -20,6 +20,7 @@ pub mod remote;
 mod remote_status;
 pub mod routes;
 pub mod safety;
+pub mod signatures;
 pub mod signed_fetch;
 pub mod urls;
 pub mod webfinger;

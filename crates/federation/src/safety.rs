@@ -152,15 +152,10 @@ pub(crate) fn sender_actor(body: &[u8]) -> Option<String> {
     })
 }
 
-/// The `keyId` of a draft-cavage `Signature` (or `Authorization: Signature`) header.
+/// The key id of the request's signature (draft-cavage `Signature` or
+/// `Authorization: Signature`, or RFC 9421 `Signature-Input`).
 pub(crate) fn signature_key_id(headers: &HeaderMap) -> Option<String> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let signature =
-        header("signature").or_else(|| header("authorization").and_then(|a| a.strip_prefix("Signature ")))?;
-    signature.split(',').find_map(|part| {
-        let (k, v) = part.split_once('=')?;
-        (k.trim() == "keyId").then(|| v.trim().trim_matches('"').to_owned())
-    })
+    crate::signatures::key_id(headers)
 }
 
 /// `inboxes` without those on hosts we do not federate with (each refusal
