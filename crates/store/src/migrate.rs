@@ -167,6 +167,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0027_instance_identity.sql"),
         postgres: include_str!("../../../migrations/postgres/0027_instance_identity.sql"),
     },
+    Migration {
+        version: 30,
+        description: "newsletter: subscribers, issues, outbox, link key",
+        sqlite: include_str!("../../../migrations/sqlite/0030_newsletter.sql"),
+        postgres: include_str!("../../../migrations/postgres/0030_newsletter.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
