@@ -14,6 +14,7 @@ pub mod error;
 pub mod frontmatter;
 pub mod identity;
 pub mod network;
+pub mod newsletter_worker;
 pub mod scheduler;
 pub mod users;
 pub mod wakeups;

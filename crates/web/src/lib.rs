@@ -12,6 +12,7 @@ mod limits;
 pub mod mail;
 mod media;
 mod metrics;
+pub mod newsletter;
 mod openapi;
 mod pages;
 mod profiles;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(feeds::router())
         .merge(follow::router())
+        .merge(newsletter::router())
         .merge(media::router())
         .nest("/api", api::router())
         .nest("/admin", admin::router())
