@@ -476,3 +476,68 @@ async fn no_mail_no_newsletter() {
     assert!(!home.contains("/subscribe"), "no form without [mail]");
     assert_eq!(http().get(server.url("/subscribe")).send().await.unwrap().status(), 404);
 }
+
+/// The newsletter benchmark (docs/benchmarks.md): one article to 10,000
+/// confirmed subscribers through aiosmtpd on loopback, and how long
+/// `gazette publish` takes before subscribers, with them, and while the
+/// worker sends. Run with `scripts/bench-newsletter`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: scripts/bench-newsletter"]
+async fn newsletter_throughput() {
+    let subscribers: usize = std::env::var("GAZETTE_BENCH_SUBSCRIBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let smtp = Aiosmtpd::start_with(&["--count-only"]).await;
+    let backend = match std::env::var("GAZETTE_BENCH_BACKEND").as_deref() {
+        Ok("postgres") => gazette_store::Backend::Postgres,
+        _ => gazette_store::Backend::Sqlite,
+    };
+    let env = Env::new(backend).await.expect("a database");
+    let env = with_mail(env, smtp.port).with_env("GAZETTE_MAIL__NEWSLETTER_PER_SECOND", "100000");
+    env.ok(&["init", "--org-name", "Test Coop", "--country", "FR", "--legal-form", "cooperative"]);
+    env.write("cover.png", common::PNG);
+    let token = last_line(&env.ok(&["token", "create", "setup"])).to_owned();
+    let server = env.serve(&[]);
+    let author = http()
+        .post(server.url("/api/authors"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"username": "ana", "name": "Ana Pereira"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(author.status().is_success());
+    let publish = |slug: &str| {
+        let file = article_file(&env, slug, &format!("News {slug}"), &format!("Nouvelles {slug}"));
+        let started = std::time::Instant::now();
+        env.ok(&["publish", common::path(&file)]);
+        started.elapsed()
+    };
+    let baseline = publish("baseline");
+
+    let store = gazette_store::Store::connect(env.database_url(), 2).await.unwrap();
+    let emails: Vec<String> = (0..subscribers).map(|i| format!("reader{i}@readers.example")).collect();
+    gazette_store::testing::seed_subscribers(&store, &emails, "en").await.unwrap();
+    gazette_store::testing::settle(&store).await.unwrap();
+
+    let started = std::time::Instant::now();
+    let with_subscribers = publish("big");
+    // Another article while the first is being sent: it must not wait.
+    let during = publish("during");
+    let expected = (2 * subscribers) as u64;
+    let done = common::eventually("every mail at the SMTP server", Duration::from_secs(600), || async {
+        (smtp.counted() >= expected).then(|| started.elapsed())
+    })
+    .await;
+    let rate = expected as f64 / done.as_secs_f64();
+    println!(
+        "newsletter benchmark ({backend:?}): {expected} mails ({subscribers} subscribers × 2 articles) in {:.1} s = {rate:.0} mails/s; \
+         gazette publish: {:.0} ms without subscribers, {:.0} ms with {subscribers}, {:.0} ms while sending",
+        done.as_secs_f64(),
+        baseline.as_secs_f64() * 1000.0,
+        with_subscribers.as_secs_f64() * 1000.0,
+        during.as_secs_f64() * 1000.0,
+    );
+    assert!(rate >= 200.0, "{rate:.0} mails/s is under the 200 asked for");
+    drop(server);
+}

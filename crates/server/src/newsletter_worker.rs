@@ -24,7 +24,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
 /// SMTP connections kept open at once.
-const CONNECTIONS: u32 = 4;
+const CONNECTIONS: u32 = 8;
 /// Mails read from the queue at a time.
 const BATCH: i64 = 200;
 /// Tries before a mail is given up.
@@ -162,8 +162,9 @@ async fn send_batch(
     let mut running = JoinSet::new();
     let mut finished: Vec<String> = Vec::new();
     let mut failed: Vec<(NewsletterMail, MailError)> = Vec::new();
-    let mut ticker = tokio::time::interval(pace);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The time the next mail may start: sleeps only when ahead of the rate
+    // (the timer's granularity is a millisecond, finer paces come in bursts).
+    let mut next_start = tokio::time::Instant::now();
     let mut stopped = false;
     for mail in due {
         if *shutdown.borrow() {
@@ -191,7 +192,10 @@ async fn send_batch(
                 continue;
             }
         };
-        ticker.tick().await;
+        next_start = next_start.max(tokio::time::Instant::now() - Duration::from_secs(1)) + pace;
+        if next_start > tokio::time::Instant::now() + Duration::from_millis(1) {
+            tokio::time::sleep_until(next_start).await;
+        }
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
         };

@@ -20,9 +20,22 @@ pub const CONFIRM_VALID: Duration = Duration::days(7);
 /// An unsubscribe link works this long (every mail carries a fresh one).
 pub const UNSUBSCRIBE_VALID: Duration = Duration::days(400);
 
+/// Stands for the reader's unsubscribe link in a rendered article mail.
+const UNSUBSCRIBE_SLOT: &str = "gazette-unsubscribe-link-slot";
+
+/// An article mail rendered once per article version and language, the
+/// reader's link put in per mail.
+struct Rendered {
+    subject: String,
+    plain: String,
+    html: String,
+}
+
 /// Builds the newsletter's mails for one instance.
 pub struct Composer {
     state: AppState,
+    /// Rendered article mails by `id|version|language` (a few at a time: one per issue being sent).
+    rendered: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Rendered>>>,
     key: String,
     /// The name pages show (the organisation's, else the instance's).
     site_name: String,
@@ -37,6 +50,7 @@ impl Composer {
         let default_language = state.config().default_language.clone();
         let mut composer = Composer {
             state,
+            rendered: std::sync::Mutex::new(std::collections::HashMap::new()),
             key,
             site_name: String::new(),
             default_language,
@@ -91,15 +105,8 @@ impl Composer {
     }
 
     /// An article for one confirmed subscriber.
-    pub fn article(
-        &self,
-        mailer: &Mailer,
-        to: &NewsletterMail,
-        article: &Article,
-    ) -> Result<lettre::Message, MailError> {
-        let t = pick_translation(article, &to.language, &self.default_language);
-        let lang = t.language.as_str();
-        let url = self.state.url(&format!("/articles/{}/{lang}", article.slug));
+    pub fn article(&self, mailer: &Mailer, to: &NewsletterMail, article: &Article) -> Result<lettre::Message, MailError> {
+        let rendered = self.rendered(article, &to.language)?;
         let token = links::sign(
             &self.key,
             Purpose::Unsubscribe,
@@ -107,6 +114,35 @@ impl Composer {
             Utc::now() + UNSUBSCRIBE_VALID,
         );
         let unsubscribe = self.state.url(&format!("/newsletter/unsubscribe/{token}"));
+        lettre::Message::builder()
+            .from(mailer.from().clone())
+            .to(mailbox("recipient", &to.email)?)
+            .subject(rendered.subject.clone())
+            .message_id(None)
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{unsubscribe}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ))
+            .multipart(alternative(
+                &rendered.plain.replace(UNSUBSCRIBE_SLOT, &unsubscribe),
+                &rendered.html.replace(UNSUBSCRIBE_SLOT, &unsubscribe),
+            ))
+            .map_err(|e| MailError::Build(e.to_string()))
+    }
+
+    /// The mail of `article` for readers of `reader_language`, rendered once.
+    fn rendered(&self, article: &Article, reader_language: &str) -> Result<std::sync::Arc<Rendered>, MailError> {
+        let t = pick_translation(article, reader_language, &self.default_language);
+        let lang = t.language.as_str();
+        let key = format!("{}|{}|{lang}", article.id, article.version);
+        if let Some(r) = self.rendered.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(r);
+        }
+        let url = self.state.url(&format!("/articles/{}/{lang}", article.slug));
         let site = self.site_name();
         let cover = article.cover.as_ref().map(|c| {
             json!({
@@ -126,10 +162,14 @@ impl Composer {
                     "summary": t.summary,
                     "url": url,
                     "cover": cover,
-                    "unsubscribe": unsubscribe,
+                    "unsubscribe": self.state.url(&format!("/newsletter/unsubscribe/{UNSUBSCRIBE_SLOT}")),
                 }),
             )
-            .map_err(|e| MailError::Build(format!("the newsletter template: {e:#}")))?;
+            .map_err(|e| MailError::Build(format!("the newsletter template: {e:#}")))?
+            .replace(
+                &self.state.url(&format!("/newsletter/unsubscribe/{UNSUBSCRIBE_SLOT}")),
+                UNSUBSCRIBE_SLOT,
+            );
         let mut plain = format!("{}\n\n", t.title);
         if !t.summary.is_empty() {
             plain.push_str(&format!("{}\n\n", t.summary));
@@ -138,26 +178,23 @@ impl Composer {
             plain.push_str(&format!("[{}: {}]\n\n", self.text(lang, "newsletter_image"), c.alt));
         }
         plain.push_str(&format!(
-            "{}: {url}\n\n-- \n{}\n{}: {unsubscribe}\n",
+            "{}: {url}\n\n-- \n{}\n{}: {UNSUBSCRIBE_SLOT}\n",
             self.text(lang, "newsletter_read"),
             self.text(lang, "newsletter_why").replace("{site}", &site),
             self.text(lang, "newsletter_unsubscribe"),
         ));
-        lettre::Message::builder()
-            .from(mailer.from().clone())
-            .to(mailbox("recipient", &to.email)?)
-            .subject(format!("{site}: {}", t.title))
-            .message_id(None)
-            .raw_header(HeaderValue::new(
-                HeaderName::new_from_ascii_str("List-Unsubscribe"),
-                format!("<{unsubscribe}>"),
-            ))
-            .raw_header(HeaderValue::new(
-                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-                "List-Unsubscribe=One-Click".to_owned(),
-            ))
-            .multipart(alternative(&plain, &html))
-            .map_err(|e| MailError::Build(e.to_string()))
+        let rendered = std::sync::Arc::new(Rendered {
+            subject: format!("{site}: {}", t.title),
+            plain,
+            html,
+        });
+        if let Ok(mut m) = self.rendered.lock() {
+            if m.len() >= 64 {
+                m.clear();
+            }
+            m.insert(key, rendered.clone());
+        }
+        Ok(rendered)
     }
 }
 
