@@ -215,8 +215,8 @@ impl Mailer {
 
 /// A text part in base64 (any UTF-8, short lines, nothing to dot-stuff).
 pub fn text_part(content_type: ContentType, text: &str) -> SinglePart {
-    let body = Body::new_with_encoding(text.replace("\r\n", "\n"), ContentTransferEncoding::Base64)
-        .unwrap_or_else(|text| Body::new(text));
+    let body =
+        Body::new_with_encoding(text.replace("\r\n", "\n"), ContentTransferEncoding::Base64).unwrap_or_else(Body::new);
     SinglePart::builder().header(content_type).body(body)
 }
 

@@ -105,7 +105,12 @@ impl Composer {
     }
 
     /// An article for one confirmed subscriber.
-    pub fn article(&self, mailer: &Mailer, to: &NewsletterMail, article: &Article) -> Result<lettre::Message, MailError> {
+    pub fn article(
+        &self,
+        mailer: &Mailer,
+        to: &NewsletterMail,
+        article: &Article,
+    ) -> Result<lettre::Message, MailError> {
         let rendered = self.rendered(article, &to.language)?;
         let token = links::sign(
             &self.key,
