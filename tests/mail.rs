@@ -444,6 +444,92 @@ async fn newsletter_end_to_end(backend: gazette_store::Backend) {
         .collect();
     assert_eq!(bo.len(), 3, "confirmation, solar, wind; nothing for the edit: {bo:?}");
     assert!(smtp.to("ana@readers.example").len() == 2, "nothing after unsubscribing");
+
+    // The admin page: counts per language, the export, a removal.
+    let password = "newsletter admin password";
+    env.create_user(&["boss", "--role", "admin"], password);
+    assert_eq!(
+        client
+            .get(server.url("/admin/newsletter"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303,
+        "signed-in only"
+    );
+    let login = client.get(server.url("/admin/login")).send().await.unwrap();
+    let form = common::cookie_value(&login, "gazette_form").unwrap();
+    let signed = client
+        .post(server.url("/admin/login"))
+        .header("cookie", format!("gazette_form={form}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(common::form_body(&[
+            ("_csrf", &form),
+            ("username", "boss"),
+            ("password", password),
+            ("next", "/admin"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303);
+    let session = format!(
+        "gazette_session={}",
+        common::cookie_value(&signed, "gazette_session").unwrap()
+    );
+    let page = client
+        .get(server.url("/admin/newsletter"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("subscriber-counts") && page.contains("<td>1</td><td>1</td>"),
+        "{page}"
+    );
+    let csrf = page
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csv = || async {
+        client
+            .get(server.url("/admin/newsletter/subscribers.csv"))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = csv().await;
+    assert!(
+        before.contains("bo@readers.example,en,confirmed,") && before.contains("lea@readers.example,en,pending,"),
+        "{before}"
+    );
+    assert!(!before.contains("ana@"), "an unsubscribed address is gone: {before}");
+    let remove = |token: String| {
+        client
+            .post(server.url("/admin/newsletter/remove"))
+            .header("cookie", &session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(common::form_body(&[
+                ("_csrf", &token),
+                ("email", "lea@readers.example"),
+            ]))
+            .send()
+    };
+    assert_eq!(remove("forged".into()).await.unwrap().status(), 403);
+    assert_eq!(remove(csrf).await.unwrap().status(), 200);
+    assert!(!csv().await.contains("lea@"));
     drop(server);
 }
 
@@ -495,7 +581,15 @@ async fn newsletter_throughput() {
     };
     let env = Env::new(backend).await.expect("a database");
     let env = with_mail(env, smtp.port).with_env("GAZETTE_MAIL__NEWSLETTER_PER_SECOND", "100000");
-    env.ok(&["init", "--org-name", "Test Coop", "--country", "FR", "--legal-form", "cooperative"]);
+    env.ok(&[
+        "init",
+        "--org-name",
+        "Test Coop",
+        "--country",
+        "FR",
+        "--legal-form",
+        "cooperative",
+    ]);
     env.write("cover.png", common::PNG);
     let token = last_line(&env.ok(&["token", "create", "setup"])).to_owned();
     let server = env.serve(&[]);
@@ -517,7 +611,9 @@ async fn newsletter_throughput() {
 
     let store = gazette_store::Store::connect(env.database_url(), 2).await.unwrap();
     let emails: Vec<String> = (0..subscribers).map(|i| format!("reader{i}@readers.example")).collect();
-    gazette_store::testing::seed_subscribers(&store, &emails, "en").await.unwrap();
+    gazette_store::testing::seed_subscribers(&store, &emails, "en")
+        .await
+        .unwrap();
     gazette_store::testing::settle(&store).await.unwrap();
 
     let started = std::time::Instant::now();
