@@ -129,3 +129,141 @@ async fn session(sock: tokio::net::TcpStream, store: Arc<Mutex<Vec<Received>>>) 
         write.write_all(reply).await?;
     }
 }
+
+/// A message as aiosmtpd (tests/smtp/sink.py) received and parsed it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Stored {
+    pub mail_from: String,
+    pub rcpt_tos: Vec<String>,
+    pub headers: Vec<(String, String)>,
+    pub parts: Vec<StoredPart>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct StoredPart {
+    pub content_type: String,
+    pub text: String,
+}
+
+impl Stored {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The decoded text of the first part of this type.
+    pub fn part(&self, content_type: &str) -> Option<&str> {
+        self.parts
+            .iter()
+            .find(|p| p.content_type == content_type)
+            .map(|p| p.text.as_str())
+    }
+}
+
+/// A real SMTP server, aiosmtpd from PyPI, on loopback: installed into
+/// tests/smtp/.venv by scripts/test (and .ci/run). Every accepted message
+/// is a JSON file in a directory of its own; the process ends when this
+/// value is dropped (its standard input closes, and it is killed).
+pub struct Aiosmtpd {
+    pub port: u16,
+    dir: std::path::PathBuf,
+    child: tokio::process::Child,
+}
+
+impl Aiosmtpd {
+    /// The virtualenv's Python, with aiosmtpd.
+    pub fn python() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/smtp/.venv/bin/python")
+    }
+
+    pub async fn start() -> Aiosmtpd {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(extra: &[&str]) -> Aiosmtpd {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let python = Self::python();
+        assert!(
+            python.exists(),
+            "aiosmtpd is not installed: run scripts/test, or python3 -m venv tests/smtp/.venv && \
+             tests/smtp/.venv/bin/pip install -r tests/smtp/requirements.txt"
+        );
+        let dir = std::env::temp_dir().join(format!("gazette-smtp-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut child = tokio::process::Command::new(python)
+            .arg(root.join("tests/smtp/sink.py"))
+            .arg("--dir")
+            .arg(&dir)
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("aiosmtpd did not start within 30 s")
+            .unwrap()
+            .expect("aiosmtpd exited before listening");
+        let port = line.strip_prefix("port ").unwrap().trim().parse().unwrap();
+        Aiosmtpd { port, dir, child }
+    }
+
+    /// Every message received so far, in the order received.
+    pub fn received(&self) -> Vec<Stored> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Messages to `to`.
+    pub fn to(&self, to: &str) -> Vec<Stored> {
+        self.received()
+            .into_iter()
+            .filter(|m| m.rcpt_tos.iter().any(|r| r == to))
+            .collect()
+    }
+
+    /// Waits (polling, with a deadline) for a message to `to` matching `f`.
+    pub async fn wait_for(&self, to: &str, what: &str, f: impl Fn(&Stored) -> bool) -> Stored {
+        super::eventually(&format!("{what} to {to}"), Duration::from_secs(30), || async {
+            self.to(to).into_iter().find(|m| f(m))
+        })
+        .await
+    }
+
+    /// What `--count-only` counted (written every 1,000 messages).
+    pub fn counted(&self) -> u64 {
+        std::fs::read_to_string(self.dir.join("count"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Aiosmtpd {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}

@@ -162,7 +162,8 @@ pub async fn bind(listen: SocketAddr) -> Result<TcpListener, CliError> {
 }
 
 /// Serves until `shutdown` turns true, with the delivery worker, the
-/// scheduled-publishing task and the hourly purge of finished deliveries beside it.
+/// scheduled-publishing task, the newsletter's sender (with `[mail]`) and
+/// the hourly purge of finished deliveries beside it.
 pub async fn serve(
     config: &Config,
     store: Store,
@@ -197,10 +198,11 @@ pub async fn serve(
         .map_err(|e| CliError::Federation(e.to_string()))?;
     let handle = worker.handle();
     let wake_scheduler = Arc::new(tokio::sync::Notify::new());
+    let wake_newsletter = Arc::new(tokio::sync::Notify::new());
     let wakeups = tokio::spawn(crate::wakeups::run(
         store.clone(),
         handle.clone(),
-        wake_scheduler.clone(),
+        vec![wake_scheduler.clone(), wake_newsletter.clone()],
         shutdown.clone(),
     ));
     let mut stop_worker = shutdown.clone();
@@ -232,6 +234,15 @@ pub async fn serve(
         wake_scheduler,
         shutdown.clone(),
     ));
+    // The newsletter goes out only with mail configured.
+    let newsletter = config.mail.settings(&config.instance.public_url).map(|mail| {
+        tokio::spawn(crate::newsletter_worker::run(
+            state.clone(),
+            mail,
+            wake_newsletter,
+            shutdown.clone(),
+        ))
+    });
     let purge = tokio::spawn(purge_finished_deliveries(store.clone(), shutdown.clone()));
     let checkpoints = tokio::spawn(checkpoint_wal(store.clone(), shutdown.clone()));
     let mut stop = shutdown.clone();
@@ -247,6 +258,9 @@ pub async fn serve(
     let _ = wakeups.await;
     let _ = purge.await;
     let _ = checkpoints.await;
+    if let Some(newsletter) = newsletter {
+        let _ = newsletter.await;
+    }
     if let Some(backfill) = backfill {
         let _ = backfill.await;
     }

@@ -147,6 +147,8 @@ pub struct MailConfig {
     /// The sender, `news@coop.example` or `Coop news <news@coop.example>`.
     pub from: String,
     pub timeout_seconds: u64,
+    /// Newsletter mails sent per second at most.
+    pub newsletter_per_second: u64,
 }
 
 /// The network coordinator role.
@@ -322,6 +324,7 @@ impl Default for MailConfig {
             password: String::new(),
             from: String::new(),
             timeout_seconds: 30,
+            newsletter_per_second: 10,
         }
     }
 }
@@ -807,6 +810,14 @@ pub const KEYS: &[Key] = &[
         }),
     },
     Key {
+        section: "mail",
+        name: "newsletter_per_second",
+        set: Setter::PositiveInt(|c, n| {
+            c.mail.newsletter_per_second = n.min(100_000);
+            Ok(())
+        }),
+    },
+    Key {
         section: "network",
         name: "member_burst",
         set: Setter::PositiveInt(|c, n| {
@@ -1005,6 +1016,7 @@ impl MailConfig {
             from: self.from.clone(),
             timeout: std::time::Duration::from_secs(self.timeout_seconds),
             hello_name,
+            newsletter_per_second: u32::try_from(self.newsletter_per_second).unwrap_or(u32::MAX),
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod frontmatter;
 pub mod identity;
 pub mod import;
 pub mod network;
+pub mod newsletter_worker;
 pub mod scheduler;
 pub mod users;
 pub mod wakeups;

@@ -716,6 +716,9 @@ async fn record_event(
         .bind(to_db(at))
         .execute(&mut *conn)
         .await?;
+    if event == ArticleEvent::Published {
+        crate::newsletter::queue_issue(conn, article_id, at).await?;
+    }
     Ok(())
 }
 

@@ -22,6 +22,7 @@ mod media;
 mod members;
 mod migrate;
 mod network;
+mod newsletter;
 mod organisation;
 mod password;
 mod reports;
@@ -58,6 +59,7 @@ pub use media::{MediaUse, NewMedia};
 pub use members::MemberHealth;
 pub use migrate::{MIGRATIONS, Migration};
 pub use network::Following;
+pub use newsletter::{NewsletterMail, NewsletterMailKind, Subscribed, Subscriber, SubscriberCount};
 pub use password::{MIN_PASSWORD_CHARS, check_password};
 pub use reports::Report;
 pub use safety::{

@@ -177,6 +177,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0029_member_retries.sql"),
     },
     Migration {
+        version: 30,
+        description: "newsletter: subscribers, issues, outbox, link key",
+        sqlite: include_str!("../../../migrations/sqlite/0030_newsletter.sql"),
+        postgres: include_str!("../../../migrations/postgres/0030_newsletter.sql"),
+    },
+    Migration {
         version: 31,
         description: "imports: imported posts and images, images that need alt text",
         sqlite: include_str!("../../../migrations/sqlite/0031_imports.sql"),

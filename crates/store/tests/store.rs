@@ -30,6 +30,7 @@ gazette_store::each_backend!(
     article_view_joins_author_and_organisation,
     changes_record_what_followers_must_hear,
     article_counts_follow_every_status_change,
+    newsletter_subscribe_confirm_publish_unsubscribe,
 );
 
 const PNG: &[u8] = &[
@@ -1109,4 +1110,96 @@ async fn media_refs_filled_for_older_articles_sqlite() {
 #[tokio::test]
 async fn media_refs_filled_for_older_articles_postgres() {
     media_refs_filled_for_older_articles(Backend::Postgres).await;
+}
+
+async fn newsletter_subscribe_confirm_publish_unsubscribe(store: &Store) {
+    use gazette_store::{NewsletterMailKind, Subscribed, SubscriberCount};
+    let key = store.newsletter_key().await.unwrap();
+    assert_eq!(store.newsletter_key().await.unwrap(), key, "one key");
+    let hour = Duration::hours(1);
+    assert_eq!(
+        store.subscribe("ana@coop.example", "fr", hour).await.unwrap(),
+        Subscribed::Queued
+    );
+    assert_eq!(
+        store.subscribe("ana@coop.example", "en", hour).await.unwrap(),
+        Subscribed::Unchanged
+    );
+    assert_eq!(
+        store
+            .subscribe("ana@coop.example", "en", Duration::zero())
+            .await
+            .unwrap(),
+        Subscribed::Requeued
+    );
+    let due = store.due_newsletter_mails(Utc::now(), 10).await.unwrap();
+    assert_eq!(due.len(), 1, "one confirmation queued, the first replaced");
+    assert_eq!(due[0].kind, NewsletterMailKind::Confirm);
+    assert_eq!(due[0].language, "en");
+    let id = due[0].subscriber_id.clone();
+    store.finish_newsletter_mails(&[due[0].id.clone()]).await.unwrap();
+
+    // Before anyone confirmed, a publish queues nothing.
+    author(store, "lea").await;
+    let mut draft = article_input("first", "lea");
+    draft.status = Some("draft".into());
+    let first = store.create_article(&valid(&draft)).await.unwrap();
+    store
+        .set_article_status(&first.id, ArticleStatus::Published)
+        .await
+        .unwrap();
+    assert_eq!(store.expand_newsletter_issues().await.unwrap(), 0);
+
+    assert!(store.confirm_subscriber(&id).await.unwrap());
+    draft.slug = Some("second".into());
+    let second = store.create_article(&valid(&draft)).await.unwrap();
+    store
+        .set_article_status(&second.id, ArticleStatus::Published)
+        .await
+        .unwrap();
+    // An edit, and publishing again after unpublishing, queue nothing more.
+    store
+        .set_article_status(&second.id, ArticleStatus::Draft)
+        .await
+        .unwrap();
+    store
+        .set_article_status(&second.id, ArticleStatus::Published)
+        .await
+        .unwrap();
+    assert_eq!(store.expand_newsletter_issues().await.unwrap(), 1);
+    assert_eq!(store.expand_newsletter_issues().await.unwrap(), 0);
+    let due = store.due_newsletter_mails(Utc::now(), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].kind, NewsletterMailKind::Article(second.id.clone()));
+    store
+        .retry_newsletter_mail(&due[0].id, Utc::now() + hour, "server down")
+        .await
+        .unwrap();
+    assert!(store.due_newsletter_mails(Utc::now(), 10).await.unwrap().is_empty());
+    assert!(store.next_newsletter_mail_at().await.unwrap().is_some());
+
+    assert_eq!(
+        store.subscriber_counts().await.unwrap(),
+        vec![SubscriberCount {
+            language: "en".into(),
+            confirmed: 1,
+            pending: 0
+        }]
+    );
+    assert_eq!(store.list_subscribers().await.unwrap().len(), 1);
+    assert!(store.unsubscribe(&id).await.unwrap());
+    assert_eq!(
+        store.count_newsletter_queue().await.unwrap(),
+        0,
+        "its mails went with it"
+    );
+    assert!(store.find_subscriber(&id).await.unwrap().is_none());
+    assert!(
+        !store.confirm_subscriber(&id).await.unwrap(),
+        "a stale link confirms nothing"
+    );
+
+    store.subscribe("bo@coop.example", "fr", hour).await.unwrap();
+    assert_eq!(store.forget_unconfirmed(Utc::now() + hour).await.unwrap(), 1);
+    assert!(!store.remove_subscriber_email("bo@coop.example").await.unwrap());
 }

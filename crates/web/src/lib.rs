@@ -13,6 +13,7 @@ pub mod mail;
 mod media;
 mod metrics;
 mod old_urls;
+pub mod newsletter;
 mod openapi;
 mod pages;
 mod profiles;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(feeds::router())
         .merge(follow::router())
+        .merge(newsletter::router())
         .merge(media::router())
         .nest("/api", api::router())
         .nest("/admin", admin::router())

@@ -104,6 +104,8 @@ pub(crate) struct Site {
     pub(crate) network_home: bool,
     /// Networks the organisation is a member of (filled on listing pages).
     pub(crate) networks: Vec<NetworkLink>,
+    /// Mail is configured: the footer offers the newsletter.
+    pub(crate) newsletter: bool,
 }
 
 /// A network the organisation belongs to: its name and page.
@@ -755,6 +757,39 @@ pub(crate) async fn render_follow_page(
     Ok(html_response(body, false))
 }
 
+/// A page outside the listings (the newsletter's): `noindex`, in `lang`
+/// when the site is written in it, else in its first language.
+pub(crate) async fn render_simple_page(
+    state: &AppState,
+    template: &str,
+    path: &str,
+    lang: Option<&str>,
+    title_key: &str,
+    page: impl Serialize,
+) -> Result<String, PageError> {
+    let org = state.store().find_organisation().await?;
+    let site = site(state, org.as_ref()).await?;
+    let lang = lang
+        .and_then(|l| site.languages.iter().find(|s| s.as_str() == l))
+        .or(site.languages.first())
+        .cloned()
+        .unwrap_or_else(|| state.last_settings().default_language.clone());
+    let head = Head {
+        title: format!("{} · {}", state.templates().text(lang.as_str(), title_key), site.name),
+        description: site.description.clone(),
+        canonical: state.url(path),
+        feeds: Vec::new(),
+        alternates: Vec::new(),
+        meta: vec![Meta::name("robots", "noindex")],
+        jsonld: None,
+    };
+    let nav = Nav {
+        current: "newsletter",
+        languages: Vec::new(),
+    };
+    Ok(render_page(state, template, &lang, &site, head, nav, page)?)
+}
+
 /// `GET /healthz`: `ok` while the database answers and takes writes
 /// (checked with a small write every few seconds), 503 otherwise.
 async fn get_health(State(state): State<AppState>) -> Response {
@@ -1315,6 +1350,7 @@ pub(crate) fn site_with(
         coordinator: state.fed().settings().network.is_some(),
         network_home: state.fed().settings().network.as_ref().is_some_and(|n| n.home),
         networks: Vec::new(),
+        newsletter: config.admin.mail.is_some(),
     }
 }
 

@@ -41,6 +41,8 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("network_about.html", include_str!("../templates/network_about.html")),
     ("network_member.html", include_str!("../templates/network_member.html")),
     ("follow.html", include_str!("../templates/follow.html")),
+    ("newsletter.html", include_str!("../templates/newsletter.html")),
+    ("mail/article.html", include_str!("../templates/mail/article.html")),
     ("feed.xml", include_str!("../templates/feed.xml")),
     ("sitemap.xml", include_str!("../templates/sitemap.xml")),
     ("robots.txt", include_str!("../templates/robots.txt")),
@@ -77,6 +79,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("admin/users.html", include_str!("../templates/admin/users.html")),
     ("admin/tokens.html", include_str!("../templates/admin/tokens.html")),
+    (
+        "admin/newsletter.html",
+        include_str!("../templates/admin/newsletter.html"),
+    ),
     (
         "admin/organisation.html",
         include_str!("../templates/admin/organisation.html"),

@@ -26,6 +26,7 @@ mod interactions;
 mod keep;
 mod media;
 mod network;
+mod newsletter;
 mod profiles;
 mod reports;
 mod session;
@@ -47,7 +48,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 pub(crate) use keep::STASH_LIMIT;
-pub(crate) use session::{SESSION_COOKIE, Signed};
+pub(crate) use session::{SESSION_COOKIE, Signed, cookie, same};
 
 /// Languages the interface is written in.
 const UI_LANGUAGES: [&str; 2] = ["en", "fr"];
@@ -111,6 +112,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/account/password", post(settings::post_password))
         .route("/account/time_zone", post(settings::post_time_zone))
         .route("/tokens", get(tokens::get_tokens).post(tokens::post_create))
+        .route("/newsletter", get(newsletter::get_newsletter))
+        .route("/newsletter/subscribers.csv", get(newsletter::get_csv))
+        .route("/newsletter/remove", post(newsletter::post_remove))
         .route("/tokens/{id}/revoke", post(tokens::post_revoke))
         .route(
             "/organisation",
@@ -210,6 +214,7 @@ pub(crate) fn render(state: &AppState, signed: &Signed, nav: &str, template: &st
         "nav": nav,
         "site_name": state.last_settings().name,
         "network_coordinator": state.fed().settings().network.is_some(),
+        "newsletter": state.config().admin.mail.is_some(),
         "user": UserView {
             username: &user.username,
             display_name: &user.display_name,

@@ -200,7 +200,7 @@ pub(crate) fn csrf_ok(signed: &Signed, given: &str) -> bool {
 }
 
 /// Compares secrets in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && !a.is_empty() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -209,7 +209,7 @@ pub(crate) fn csrf_refused(state: &AppState, lang: &str) -> Response {
     error_page(state, lang, StatusCode::FORBIDDEN, "csrf_refused", "csrf_refused_text")
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .iter()
