@@ -3,37 +3,52 @@
 //! article in the database, and this task wakes the delivery worker and
 //! the scheduler when the store reports a change (`Store::changes`:
 //! PostgreSQL notifications, SQLite's change counter), instead of leaving
-//! them to their next poll.
+//! them to their next poll. It also empties the web layer's cache of
+//! public answers on every such change (and keeps it off while the watch
+//! is down), so no process serves a page older than the signal's delay.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use gazette_delivery::DeliveryHandle;
 use gazette_store::Store;
+use gazette_web::ResponseCache;
 use tokio::sync::{Notify, watch};
 
 /// Wait before watching again after the watch failed (the database went away).
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// Runs until `shutdown` turns true.
-pub async fn run(store: Store, worker: DeliveryHandle, scheduler: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    store: Store,
+    worker: DeliveryHandle,
+    scheduler: Arc<Notify>,
+    cache: ResponseCache,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         match store.changes().await {
-            Ok(mut changes) => loop {
-                tokio::select! {
-                    changed = changes.changed() => match changed {
-                        Ok(()) => {
-                            worker.wake();
-                            scheduler.notify_one();
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "watching the database for changes failed; will retry");
-                            break;
-                        }
-                    },
-                    _ = shutdown.changed() => return,
+            Ok(mut changes) => {
+                // Watching from here on: what was written before is not in the cache.
+                cache.watching(true);
+                loop {
+                    tokio::select! {
+                        changed = changes.changed() => match changed {
+                            Ok(()) => {
+                                cache.invalidate();
+                                worker.wake();
+                                scheduler.notify_one();
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "watching the database for changes failed; will retry");
+                                break;
+                            }
+                        },
+                        _ = shutdown.changed() => return,
+                    }
                 }
-            },
+                cache.watching(false);
+            }
             Err(e) => tracing::warn!(error = %e, "cannot watch the database for changes; will retry"),
         }
         // What was written meanwhile is still found by the worker's and the scheduler's polls.
