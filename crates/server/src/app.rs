@@ -143,6 +143,7 @@ pub async fn web_state(
             password_checks: usize::try_from(config.admin.password_checks).unwrap_or(usize::MAX),
             max_image_pixels: config.media.max_image_pixels,
             max_image_side: u32::try_from(config.media.max_image_side).unwrap_or(u32::MAX),
+            response_cache_bytes: usize::try_from(config.server.response_cache_bytes).unwrap_or(usize::MAX),
             ..Limits::default()
         },
         metrics: config.metrics.access(),
@@ -199,12 +200,6 @@ pub async fn serve(
     let handle = worker.handle();
     let wake_scheduler = Arc::new(tokio::sync::Notify::new());
     let wake_newsletter = Arc::new(tokio::sync::Notify::new());
-    let wakeups = tokio::spawn(crate::wakeups::run(
-        store.clone(),
-        handle.clone(),
-        vec![wake_scheduler.clone(), wake_newsletter.clone()],
-        shutdown.clone(),
-    ));
     let mut stop_worker = shutdown.clone();
     let delivery = tokio::spawn(worker.run(async move {
         while !*stop_worker.borrow() {
@@ -214,7 +209,15 @@ pub async fn serve(
         }
     }));
     crate::network::check_username(config, &store).await?;
-    let state = web_state(config, store.clone(), http, Arc::new(move || handle.wake())).await?;
+    let wake_worker = handle.clone();
+    let state = web_state(config, store.clone(), http, Arc::new(move || wake_worker.wake())).await?;
+    let wakeups = tokio::spawn(crate::wakeups::run(
+        store.clone(),
+        handle,
+        vec![wake_scheduler.clone(), wake_newsletter.clone()],
+        state.response_cache().clone(),
+        shutdown.clone(),
+    ));
     let fed = state.fed().clone();
     let backfill = match config.network.enabled {
         true => {

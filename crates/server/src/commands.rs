@@ -44,7 +44,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     ) {
         crate::identity::settle_for_command(&mut config).await?;
     }
-    match cli.command {
+    // On PostgreSQL the triggers announce article and delivery writes
+    // only; a running server must also hear of profiles, users, replies
+    // and blocks written here, to empty its cache of public answers.
+    let announce = (!matches!(
+        cli.command,
+        Command::Serve(_) | Command::Migrate(_) | Command::Backup { .. } | Command::Doctor | Command::Demo(_)
+    ))
+    .then(|| config.clone())
+    .filter(|c| c.database_url().starts_with("postgres"));
+    let result = match cli.command {
         Command::Init(args) => init(&cli.global, &mut config, args).await,
         Command::Serve(args) => serve(config, args).await,
         Command::Migrate(args) if args.check => crate::backup::migrate_check(&config).await,
@@ -131,7 +140,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Network(cmd) => crate::network::run(&config, cmd).await,
         Command::Demo(DemoCommand::Network(args)) => crate::demo_network::run(args).await,
         Command::Import(cmd) => crate::import::run(&config, cmd).await,
+    };
+    if let Some(config) = announce
+        && result.is_ok()
+    {
+        let store = app::open_store(&config).await?;
+        let announced = store.announce_change().await;
+        store.close().await;
+        announced?;
     }
+    result
 }
 
 /// Config file, then environment, then flags; warnings are logged. A demo

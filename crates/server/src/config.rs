@@ -72,6 +72,8 @@ pub struct ServerConfig {
     pub max_in_flight: u64,
     /// Inbox posts one remote server may have in progress; past it, 429.
     pub max_inbox_per_host: u64,
+    /// Bytes of whole public answers kept in memory; 0: no cache.
+    pub response_cache_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -239,6 +241,7 @@ impl Default for ServerConfig {
             max_connections: 1024,
             max_in_flight: 256,
             max_inbox_per_host: 16,
+            response_cache_bytes: 16 << 20,
         }
     }
 }
@@ -381,6 +384,8 @@ enum Setter {
     Text(fn(&mut Config, &str) -> Result<(), String>),
     /// Receives a number already known to be > 0.
     PositiveInt(fn(&mut Config, u64) -> Result<(), String>),
+    /// Receives a number already known to be >= 0.
+    Int(fn(&mut Config, u64) -> Result<(), String>),
     Bool(fn(&mut Config, bool)),
 }
 
@@ -505,6 +510,14 @@ pub const KEYS: &[Key] = &[
         name: "max_inbox_per_host",
         set: Setter::PositiveInt(|c, n| {
             c.server.max_inbox_per_host = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "server",
+        name: "response_cache_bytes",
+        set: Setter::Int(|c, n| {
+            c.server.response_cache_bytes = n;
             Ok(())
         }),
     },
@@ -1073,6 +1086,7 @@ fn apply(config: &mut Config, key: &Key, raw: Raw<'_>) -> Result<(), ConfigError
     let result = match key.set {
         Setter::Text(set) => text(&raw).and_then(|v| set(config, &v)),
         Setter::PositiveInt(set) => positive_int(&raw).and_then(|n| set(config, n)),
+        Setter::Int(set) => non_negative_int(&raw).and_then(|n| set(config, n)),
         Setter::Bool(set) => boolean(&raw).map(|b| set(config, b)),
     };
     result.map_err(|message| ConfigError::Invalid {
@@ -1090,6 +1104,15 @@ fn text(raw: &Raw<'_>) -> Result<String, String> {
         Raw::Toml(v) => Err(format!("expected a string, got {}", describe(v))),
         Raw::Env { value, .. } => Ok((*value).to_owned()),
     }
+}
+
+fn non_negative_int(raw: &Raw<'_>) -> Result<u64, String> {
+    let n = match raw {
+        Raw::Toml(toml::Value::Integer(n)) => u64::try_from(*n).ok(),
+        Raw::Toml(_) => None,
+        Raw::Env { value, .. } => value.trim().parse::<u64>().ok(),
+    };
+    n.ok_or_else(|| "expected a whole number, 0 or more".to_owned())
 }
 
 fn positive_int(raw: &Raw<'_>) -> Result<u64, String> {

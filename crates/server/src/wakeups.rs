@@ -3,13 +3,16 @@
 //! article in the database, and this task wakes the delivery worker, the
 //! scheduler and the newsletter's sender when the store reports a change (`Store::changes`:
 //! PostgreSQL notifications, SQLite's change counter), instead of leaving
-//! them to their next poll.
+//! them to their next poll. It also empties the web layer's cache of
+//! public answers on every such change (and keeps it off while the watch
+//! is down), so no process serves a page older than the signal's delay.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use gazette_delivery::DeliveryHandle;
 use gazette_store::Store;
+use gazette_web::ResponseCache;
 use tokio::sync::{Notify, watch};
 
 /// Wait before watching again after the watch failed (the database went away).
@@ -17,7 +20,13 @@ const RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// Runs until `shutdown` turns true; `others` (the scheduler, the
 /// newsletter's sender) are woken with the delivery worker.
-pub async fn run(store: Store, worker: DeliveryHandle, others: Vec<Arc<Notify>>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    store: Store,
+    worker: DeliveryHandle,
+    others: Vec<Arc<Notify>>,
+    cache: ResponseCache,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let wake_all = || {
         worker.wake();
         for other in &others {
@@ -26,18 +35,26 @@ pub async fn run(store: Store, worker: DeliveryHandle, others: Vec<Arc<Notify>>,
     };
     loop {
         match store.changes().await {
-            Ok(mut changes) => loop {
-                tokio::select! {
-                    changed = changes.changed() => match changed {
-                        Ok(()) => wake_all(),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "watching the database for changes failed; will retry");
-                            break;
-                        }
-                    },
-                    _ = shutdown.changed() => return,
+            Ok(mut changes) => {
+                // Watching from here on: what was written before is not in the cache.
+                cache.watching(true);
+                loop {
+                    tokio::select! {
+                        changed = changes.changed() => match changed {
+                            Ok(()) => {
+                                cache.invalidate();
+                                wake_all();
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "watching the database for changes failed; will retry");
+                                break;
+                            }
+                        },
+                        _ = shutdown.changed() => return,
+                    }
                 }
-            },
+                cache.watching(false);
+            }
             Err(e) => tracing::warn!(error = %e, "cannot watch the database for changes; will retry"),
         }
         // What was written meanwhile is still found by the workers' and the scheduler's polls.

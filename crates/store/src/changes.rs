@@ -101,6 +101,23 @@ impl Changes {
     }
 }
 
+impl Store {
+    /// Tells every process watching [`Store::changes`] that something was
+    /// written which the database's own signal may not cover (a profile,
+    /// a reply, settings): on PostgreSQL a notification on the channel
+    /// the triggers use; on SQLite nothing, since its change counter moves
+    /// with every commit.
+    pub async fn announce_change(&self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, 'write')")
+                .bind(CHANNEL)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 async fn data_version(conn: &mut sqlx::AnyConnection) -> StoreResult<i64> {
     let row = sqlx::query("PRAGMA data_version").fetch_one(&mut *conn).await?;
     Ok(row.try_get(0)?)

@@ -13,6 +13,7 @@ use gazette_store::{PublicUrlSource, Store};
 gazette_store::each_backend!(
     db:
     public_url_is_recorded_once,
+    an_announced_write_is_reported,
     another_connections_write_is_reported,
     a_migrated_database_is_not_blank
 );
@@ -42,6 +43,21 @@ async fn public_url_is_recorded_once(db: &TestDb) {
     let now = store.find_public_url().await.unwrap().unwrap();
     assert_eq!(now.url, "https://news.example.org");
     assert_eq!(now.source, PublicUrlSource::Configured);
+    other.close().await;
+}
+
+/// A write no trigger notifies (here the health probe's row; in the
+/// server a profile, a reply, settings) reaches other processes once the
+/// writer announces it, as every successful write request and CLI command does.
+async fn an_announced_write_is_reported(db: &TestDb) {
+    let mut changes = db.store.changes().await.unwrap();
+    let other = Store::connect(&db.url, 1).await.unwrap();
+    other.probe_write().await.unwrap();
+    other.announce_change().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), changes.changed())
+        .await
+        .expect("the announced write is reported")
+        .unwrap();
     other.close().await;
 }
 

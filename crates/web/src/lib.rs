@@ -4,6 +4,7 @@
 
 mod admin;
 mod api;
+mod cache;
 mod content;
 mod error;
 mod feeds;
@@ -12,8 +13,8 @@ mod limits;
 pub mod mail;
 mod media;
 mod metrics;
-mod old_urls;
 pub mod newsletter;
+mod old_urls;
 mod openapi;
 mod pages;
 mod profiles;
@@ -30,6 +31,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use api::deliveries::{DeliveryReport, DeliveryTotals};
+pub use cache::ResponseCache;
 pub use error::{ApiError, PageError};
 pub use limits::Limits;
 pub use metrics::MetricsAccess;
@@ -52,6 +54,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(old_urls::redirect_old_path)
         .with_state(state.clone())
         .merge(federation)
+        // Public answers from memory; inside the limits and the metrics,
+        // which count hits like any request.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cache::layer))
         // Bodies, requests in flight and their duration are bounded before
         // any route's own code runs.
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::guard))

@@ -53,6 +53,8 @@ pub struct Limits {
     pub max_image_pixels: u64,
     /// Images wider or taller than this are refused.
     pub max_image_side: u32,
+    /// Bytes of whole public answers kept in memory (`crate::cache`); 0: none.
+    pub response_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -67,6 +69,7 @@ impl Default for Limits {
             password_wait: Duration::from_secs(3),
             max_image_pixels: 40_000_000,
             max_image_side: 10_000,
+            response_cache_bytes: 16 << 20,
         }
     }
 }

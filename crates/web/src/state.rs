@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     /// Image metadata never changes once stored, so pages read it from here
     /// instead of asking the database on every request.
     media: Mutex<HashMap<String, Media>>,
+    /// Whole public answers, served without the database (`crate::cache`).
+    responses: crate::cache::ResponseCache,
     /// Rendered article pages by `slug|lang`, each with the validator it was
     /// rendered for (see [`AppState::cached_page`]).
     pages: Mutex<HashMap<String, (String, Bytes)>>,
@@ -121,6 +123,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             store,
             guards: crate::limits::Guards::new(&config.limits),
+            responses: crate::cache::ResponseCache::new(config.limits.response_cache_bytes),
             write_probe: tokio::sync::Mutex::new(None),
             metrics: Default::default(),
             config,
@@ -149,6 +152,12 @@ impl AppState {
 
     pub(crate) fn federation_config(&self) -> &FederationConfig<FedContext> {
         &self.0.federation
+    }
+
+    /// The cache of whole public answers; the binary tells it about other
+    /// processes' writes (see `crate::cache`).
+    pub fn response_cache(&self) -> &crate::cache::ResponseCache {
+        &self.0.responses
     }
 
     pub fn store(&self) -> &Store {
