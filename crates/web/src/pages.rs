@@ -36,6 +36,7 @@ mod network_about;
 mod network_members;
 pub(crate) mod shared_feed;
 mod ui_lang;
+pub(crate) use ui_lang::remembered as remembered_ui_language;
 
 #[cfg(test)]
 pub(crate) use ui_lang::UI_LANGUAGES;

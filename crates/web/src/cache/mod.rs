@@ -166,8 +166,15 @@ fn key(state: &AppState, req: &Request) -> Option<String> {
         }
         l
     };
+    // The network pages' interface language may come from a cookie.
+    let remembered = if activity {
+        None
+    } else {
+        crate::pages::remembered_ui_language(req.headers())
+    };
     Some(format!(
-        "{}|{path}?{query}|{language}",
-        if activity { "as2" } else { "page" }
+        "{}|{path}?{query}|{language}|{}",
+        if activity { "as2" } else { "page" },
+        remembered.unwrap_or("")
     ))
 }

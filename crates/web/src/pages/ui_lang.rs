@@ -56,6 +56,14 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The language a reader chose earlier and the cookie remembers (one of
+/// the seven), for the response cache's key: pages in that language are
+/// never served to readers who chose another.
+pub(crate) fn remembered(headers: &HeaderMap) -> Option<&'static str> {
+    let primary = known(cookie(headers, COOKIE_NAME)?)?;
+    UI_LANGUAGES.iter().copied().find(|l| *l == primary.as_str())
+}
+
 /// The interface language for a request with these headers and `?lang=`.
 pub(crate) fn interface_language(state: &AppState, headers: &HeaderMap, param: Option<&str>) -> UiLanguage {
     let secure = state.config().public_url.starts_with("https://");
