@@ -89,7 +89,7 @@ impl Store {
     /// anything is refused, no image is left behind either.
     pub async fn create_article_with_media(&self, new: &NewArticle, media: &[NewMedia]) -> StoreResult<Article> {
         let mut tx = self.begin_write().await?;
-        let id = create_article_in(&mut tx, new, media, true).await?;
+        let id = create_article_in(&mut tx, new, media, Tell::Everyone).await?;
         tx.commit().await?;
         self.get_article(&id).await
     }
@@ -114,7 +114,7 @@ impl Store {
         media: &[NewMedia],
     ) -> StoreResult<Article> {
         let mut tx = self.begin_write().await?;
-        update_article_in(&mut tx, id, new, expected_version, media, true).await?;
+        update_article_in(&mut tx, id, new, expected_version, media, Tell::Everyone).await?;
         tx.commit().await?;
         self.get_article(id).await
     }
@@ -161,6 +161,7 @@ impl Store {
             status == ArticleStatus::Published,
             version + 1,
             now,
+            true,
         )
         .await?;
         tx.commit().await?;
@@ -182,7 +183,7 @@ impl Store {
         let mut ids = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: String = r.try_get("id")?;
-            record_event(&mut tx, &id, false, true, r.try_get("version")?, now()).await?;
+            record_event(&mut tx, &id, false, true, r.try_get("version")?, now(), true).await?;
             ids.push(id);
         }
         tx.commit().await?;
@@ -570,13 +571,13 @@ impl Store {
 }
 
 /// [`Store::create_article_with_media`] inside a transaction; returns the
-/// new article's id. Without `record_events`, followers hear nothing of it
-/// (an import of old posts).
+/// new article's id. `tell` says who hears of it: an import of old posts
+/// tells followers only when asked (`--federate`) and never mails them.
 pub(crate) async fn create_article_in(
     tx: &mut AnyConnection,
     new: &NewArticle,
     media: &[NewMedia],
-    record_events: bool,
+    tell: Tell,
 ) -> StoreResult<String> {
     let new = &attach_media(&mut *tx, new, media).await?;
     let author_id = resolve_author(&mut *tx, &new.author).await?;
@@ -608,8 +609,18 @@ pub(crate) async fn create_article_in(
     .await
     .map_err(|e| map_slug_violation(e, &new.slug))?;
     insert_children(&mut *tx, &id, new).await?;
-    if record_events {
-        record_event(&mut *tx, &id, false, new.status == ArticleStatus::Published, 1, t).await?;
+    if tell != Tell::Nobody {
+        let newsletter = tell == Tell::Everyone;
+        record_event(
+            &mut *tx,
+            &id,
+            false,
+            new.status == ArticleStatus::Published,
+            1,
+            t,
+            newsletter,
+        )
+        .await?;
     }
     Ok(id)
 }
@@ -622,7 +633,7 @@ pub(crate) async fn update_article_in(
     new: &NewArticle,
     expected_version: Option<i64>,
     media: &[NewMedia],
-    record_events: bool,
+    tell: Tell,
 ) -> StoreResult<()> {
     let row = sqlx::query("SELECT version, status, published_at FROM articles WHERE id = $1")
         .bind(id)
@@ -688,10 +699,23 @@ pub(crate) async fn update_article_in(
     insert_children(&mut *tx, id, new).await?;
     let was_public = old_status == ArticleStatus::Published.as_str();
     let is_public = new.status == ArticleStatus::Published;
-    if record_events {
-        record_event(&mut *tx, id, was_public, is_public, version + 1, t).await?;
+    if tell != Tell::Nobody {
+        let newsletter = tell == Tell::Everyone;
+        record_event(&mut *tx, id, was_public, is_public, version + 1, t, newsletter).await?;
     }
     Ok(())
+}
+
+/// Who hears of an article write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tell {
+    /// Followers (article events) and newsletter subscribers: what an
+    /// editor publishes.
+    Everyone,
+    /// Followers only: an import of old posts with `--federate`.
+    FollowersOnly,
+    /// Nobody: an import of old posts.
+    Nobody,
 }
 
 /// The date an article shows: the explicit one, else the one it already had,
@@ -704,6 +728,7 @@ async fn record_event(
     is_public: bool,
     version: i64,
     at: DateTime<Utc>,
+    newsletter: bool,
 ) -> StoreResult<()> {
     let Some(event) = ArticleEvent::of_change(was_public, is_public) else {
         return Ok(());
@@ -716,7 +741,7 @@ async fn record_event(
         .bind(to_db(at))
         .execute(&mut *conn)
         .await?;
-    if event == ArticleEvent::Published {
+    if newsletter && event == ArticleEvent::Published {
         crate::newsletter::queue_issue(conn, article_id, at).await?;
     }
     Ok(())

@@ -8,7 +8,7 @@ use gazette_core::{Article, Media, NewArticle};
 use sqlx::{AnyConnection, Row};
 
 use crate::Store;
-use crate::articles::{create_article_in, update_article_in};
+use crate::articles::{Tell, create_article_in, update_article_in};
 use crate::error::{StoreError, StoreResult};
 use crate::ids::{new_id, sha256_hex};
 use crate::time::{now, to_db};
@@ -102,14 +102,21 @@ impl Store {
             .await?
             .map(|r| r.try_get::<String, _>("article_id"))
             .transpose()?;
+        // Old posts are never mailed to subscribers; followers hear of
+        // them only with `--federate`.
+        let tell = if post.federate {
+            Tell::FollowersOnly
+        } else {
+            Tell::Nobody
+        };
         let (outcome, id) = match existing {
             Some(id) => {
-                update_article_in(&mut tx, &id, &article, None, &[], post.federate).await?;
+                update_article_in(&mut tx, &id, &article, None, &[], tell).await?;
                 (ImportOutcome::Updated, id)
             }
             None => (
                 ImportOutcome::Created,
-                create_article_in(&mut tx, &article, &[], post.federate).await?,
+                create_article_in(&mut tx, &article, &[], tell).await?,
             ),
         };
         sqlx::query(

@@ -1168,6 +1168,27 @@ async fn newsletter_subscribe_confirm_publish_unsubscribe(store: &Store) {
         .unwrap();
     assert_eq!(store.expand_newsletter_issues().await.unwrap(), 1);
     assert_eq!(store.expand_newsletter_issues().await.unwrap(), 0);
+    // Old posts imported as published are never mailed, with or without
+    // `--federate` (which tells followers only).
+    for (n, federate) in [(1, false), (2, true)] {
+        let mut old = article_input(&format!("imported-{n}"), "lea");
+        old.status = Some("published".into());
+        let post = gazette_store::ImportedPost {
+            source: "https://old.coop.example".into(),
+            guid: format!("https://old.coop.example/?p={n}"),
+            old_path: None,
+            article: valid(&old),
+            images: Vec::new(),
+            federate,
+            digest: format!("digest-{n}"),
+        };
+        store.save_imported_post(&post).await.unwrap();
+    }
+    assert_eq!(
+        store.expand_newsletter_issues().await.unwrap(),
+        0,
+        "imports mail nobody"
+    );
     let due = store.due_newsletter_mails(Utc::now(), 10).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].kind, NewsletterMailKind::Article(second.id.clone()));
