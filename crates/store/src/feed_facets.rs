@@ -15,6 +15,7 @@ use sqlx::Row;
 use crate::Store;
 use crate::dialect;
 use crate::error::StoreResult;
+use crate::sql::Sql;
 
 /// One value of a facet and the number of items it would show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,21 +128,17 @@ impl Store {
     /// it) the language filter.
     async fn grouped_counts(&self, filter: &FeedFilter, by_language: bool) -> StoreResult<Vec<CountRow>> {
         let mut conditions = vec!["i.hidden = 0".to_owned(), "i.deleted_at IS NULL".to_owned()];
-        let mut binds: Vec<String> = Vec::new();
-        let mut param = |v: String| {
-            binds.push(v);
-            format!("${}", binds.len())
-        };
+        let mut query = Sql::default();
         if let Some(q) = filter
             .q
             .as_deref()
             .and_then(|q| dialect::feed_search_query(self.backend, q))
         {
-            let p = param(q);
+            let p = query.param(q);
             conditions.push(dialect::feed_search(self.backend).condition.replace("$q", &p));
         }
         if let Some(v) = &filter.tag {
-            let p = param(v.clone());
+            let p = query.param(v.as_str());
             conditions.push(format!(
                 "EXISTS (SELECT 1 FROM network_item_tags x WHERE x.item = i.id AND x.tag = {p})"
             ));
@@ -155,7 +152,7 @@ impl Store {
             )
         } else {
             if let Some(v) = &filter.language {
-                let p = param(v.clone());
+                let p = query.param(v.as_str());
                 conditions.push(format!(
                     "EXISTS (SELECT 1 FROM network_item_languages x WHERE x.item = i.id AND x.language = {p})"
                 ));
@@ -166,12 +163,9 @@ impl Store {
                 conditions.join(" AND ")
             )
         };
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for b in binds {
-            q = q.bind(b);
-        }
+        query.push(&sql);
         let mut out = Vec::new();
-        for r in q.fetch_all(&self.pool).await? {
+        for r in query.fetch_all(&self.pool).await? {
             out.push(CountRow {
                 member: r.try_get("member")?,
                 kind: r.try_get("kind")?,

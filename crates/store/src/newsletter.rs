@@ -10,6 +10,7 @@ use sqlx::{AnyConnection, Row};
 use crate::Store;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::{new_id, random_hex};
+use crate::sql::Sql;
 use crate::time::{from_db, from_db_opt, now, to_db};
 
 /// One subscriber.
@@ -306,18 +307,9 @@ impl Store {
     /// Removes sent (or abandoned) mails from the queue.
     pub async fn finish_newsletter_mails(&self, ids: &[String]) -> StoreResult<()> {
         for chunk in ids.chunks(500) {
-            // Numbered placeholders: the Any driver's query builder writes `?`, which PostgreSQL refuses.
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "DELETE FROM newsletter_outbox WHERE id IN ({})",
-                placeholders.join(", ")
-            );
-            // Only numbered placeholders are formatted into the statement.
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                q = q.bind(id);
-            }
-            q.execute(self.writer()).await?;
+            let mut q = Sql::new("DELETE FROM newsletter_outbox WHERE id IN (");
+            q.bind_list(chunk).push(")");
+            q.query().execute(self.writer()).await?;
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ use sqlx::any::AnyRow;
 use crate::Store;
 use crate::dialect;
 use crate::error::{StoreError, StoreResult};
+use crate::sql::{Sql, Value};
 use crate::time::{from_db, now, to_db};
 
 /// What writing an item did.
@@ -208,20 +209,17 @@ impl Store {
         if items.len() * ITEM_PARAMS > MAX_PARAMS || tagged * 3 > MAX_PARAMS {
             return Ok(false);
         }
-        let list = (1..=items.len())
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut stored = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT 1 AS x FROM network_items WHERE id IN ({list}) LIMIT 1"
-        )));
-        for (item, _) in items {
-            stored = stored.bind(&item.id);
-        }
-        if stored.fetch_optional(&mut **tx).await?.is_some() {
+        let mut stored = Sql::new("SELECT 1 AS x FROM network_items WHERE id IN (");
+        stored
+            .bind_list(items.iter().map(|(item, _)| item.id.as_str()))
+            .push(") LIMIT 1");
+        if stored.query().fetch_optional(&mut **tx).await?.is_some() {
             return Ok(false);
         }
         let texts: Vec<String> = items.iter().map(|(item, _)| item.search_text()).collect();
+        // The one statement whose placeholders are counted here rather than
+        // by `Sql`: up to 256 articles' bodies are bound borrowed, in the
+        // order `bind_item` binds them, instead of copied into a builder.
         let rows: Vec<String> = (0..items.len())
             .map(|r| {
                 let at = r * ITEM_PARAMS;
@@ -255,16 +253,19 @@ impl Store {
             if values.is_empty() {
                 continue;
             }
-            let rows: Vec<String> = (0..values.len())
-                .map(|r| format!("(${}, ${}, ${})", 3 * r + 1, 3 * r + 2, 3 * r + 3))
-                .collect();
-            let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO {table} (item, {column}, published_at) VALUES {} ON CONFLICT DO NOTHING",
-                rows.join(", ")
-            )));
-            for (item, v) in values {
-                insert = insert.bind(&item.id).bind(v).bind(to_db(item.published_at));
+            let mut insert = Sql::new(&format!("INSERT INTO {table} (item, {column}, published_at) VALUES "));
+            for (i, (item, v)) in values.into_iter().enumerate() {
+                insert
+                    .push(if i == 0 { "(" } else { ", (" })
+                    .bind_list([
+                        Value::from(&item.id),
+                        Value::from(v),
+                        Value::from(to_db(item.published_at)),
+                    ])
+                    .push(")");
             }
+            insert.push(" ON CONFLICT DO NOTHING");
+            let insert = insert.query();
             insert.execute(&mut **tx).await?;
         }
         Ok(true)
@@ -386,16 +387,17 @@ impl Store {
             if values.is_empty() {
                 continue;
             }
-            let rows: Vec<String> = (0..values.len()).map(|i| format!("($1, ${}, $2)", i + 3)).collect();
-            let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO {table} (item, {column}, published_at) VALUES {} ON CONFLICT DO NOTHING",
-                rows.join(", ")
-            )))
-            .bind(&item.id)
-            .bind(published_at);
-            for v in values {
-                insert = insert.bind(v);
+            let mut insert = Sql::new(&format!("INSERT INTO {table} (item, {column}, published_at) VALUES "));
+            let item_p = insert.param(item.id.as_str());
+            let at_p = insert.param(published_at);
+            for (i, v) in values.iter().enumerate() {
+                insert
+                    .push(&format!("{}({item_p}, ", if i == 0 { "" } else { ", " }))
+                    .bind(v)
+                    .push(&format!(", {at_p})"));
             }
+            insert.push(" ON CONFLICT DO NOTHING");
+            let insert = insert.query();
             insert.execute(&mut **tx).await?;
         }
         Ok(write)
@@ -597,14 +599,14 @@ impl Store {
             "i.deleted_at IS NULL".to_owned(),
             "m.status = 'approved'".to_owned(),
         ];
-        let mut binds: Vec<Bind> = Vec::new();
+        let mut params = Sql::default();
         let search = dialect::feed_search(self.backend);
         let query = filter
             .q
             .as_deref()
             .and_then(|q| dialect::feed_search_query(self.backend, q));
         if let Some(q) = &query {
-            let p = param(&mut binds, Bind::Text(q.clone()));
+            let p = params.param(q.clone());
             conditions.push(search.condition.replace("$q", &p));
         }
         // A tag (else a language) filter drives the walk: that tag's items
@@ -616,7 +618,7 @@ impl Store {
             (&filter.language, "network_item_languages", "language"),
         ] {
             let Some(v) = value else { continue };
-            let p = param(&mut binds, Bind::Text(v.clone()));
+            let p = params.param(v.clone());
             if driver.is_none() {
                 driver = Some(table);
                 conditions.push(format!("d.{column} = {p}"));
@@ -627,7 +629,7 @@ impl Store {
             }
         }
         if let Some(v) = &filter.sector {
-            let p = param(&mut binds, Bind::Text(v.clone()));
+            let p = params.param(v.clone());
             // Checked per item (correlated), so the plan still walks the
             // date index: driving from the sector's members would sort all
             // of their items.
@@ -641,12 +643,12 @@ impl Store {
             (&filter.kind, "i.kind"),
         ] {
             if let Some(v) = value {
-                let p = param(&mut binds, Bind::Text(v.clone()));
+                let p = params.param(v.clone());
                 conditions.push(format!("{column} = {p}"));
             }
         }
         if let Some(v) = &filter.organisation {
-            let p = param(&mut binds, Bind::Text(v.trim_start_matches('@').to_lowercase()));
+            let p = params.param(v.trim_start_matches('@').to_lowercase());
             // The member first, then its items by the (member, date) index.
             conditions.push(format!(
                 "i.member = (SELECT o.actor FROM network_members o WHERE LOWER(o.handle) = {p} ORDER BY o.actor LIMIT 1)"
@@ -666,12 +668,12 @@ impl Store {
             ),
         };
         if let Some(c) = cursor {
-            let t = param(&mut binds, Bind::Int(c.published_at_micros));
-            let id = param(&mut binds, Bind::Text(c.id.clone()));
+            let t = params.param(c.published_at_micros);
+            let id = params.param(c.id.clone());
             // The first part alone bounds an index range on the date.
             conditions.push(format!("{date} <= {t} AND ({date} < {t} OR {id_col} < {id})"));
         }
-        let limit_param = param(&mut binds, Bind::Int(limit.max(0) + 1));
+        let limit_param = params.param(limit.max(0) + 1);
         // The page's ids first, from the indexes (migration 14 covers the
         // date, kind and member orders with the columns filtered on), then
         // the rows of those few: sorting or skipping whole rows, with their
@@ -687,14 +689,8 @@ impl Store {
              ORDER BY i.published_at DESC, i.id DESC",
             conditions.join(" AND ")
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for b in binds {
-            q = match b {
-                Bind::Text(s) => q.bind(s),
-                Bind::Int(n) => q.bind(n),
-            };
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        params.push(&sql);
+        let rows = params.fetch_all(&self.pool).await?;
         let page: Vec<&AnyRow> = rows.iter().take(usize::try_from(limit.max(0)).unwrap_or(0)).collect();
         let mut highlights = match &query {
             Some(q) => {
@@ -745,12 +741,11 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
-        let sql = search.highlights.replace("$ids", &placeholders.join(", "));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(q.to_owned());
-        for id in ids {
-            query = query.bind(id);
-        }
+        // The search is `$1` in the dialect's statement, so it is bound first.
+        let mut query = Sql::default();
+        query.param(q);
+        let list = query.param_list(ids);
+        query.push(&search.highlights.replace("$ids", &list));
         let mut out = HashMap::with_capacity(ids.len());
         for r in query.fetch_all(&self.pool).await? {
             out.insert(r.try_get("item_id")?, (r.try_get("title_hl")?, r.try_get("snippet")?));
@@ -763,21 +758,15 @@ impl Store {
         if items.is_empty() {
             return Ok(());
         }
-        let placeholders: Vec<String> = (1..=items.len()).map(|i| format!("${i}")).collect();
         let mut tags: HashMap<String, Vec<String>> = HashMap::new();
         let mut languages: HashMap<String, Vec<String>> = HashMap::new();
         for (table, column, into) in [
             ("network_item_tags", "tag", &mut tags),
             ("network_item_languages", "language", &mut languages),
         ] {
-            let sql = format!(
-                "SELECT item, {column} AS v FROM {table} WHERE item IN ({}) ORDER BY item, {column}",
-                placeholders.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for item in items.iter() {
-                q = q.bind(item.id.clone());
-            }
+            let mut q = Sql::new(&format!("SELECT item, {column} AS v FROM {table} WHERE item IN ("));
+            q.bind_list(items.iter().map(|item| item.id.as_str()))
+                .push(&format!(") ORDER BY item, {column}"));
             for r in q.fetch_all(&self.pool).await? {
                 into.entry(r.try_get("item")?).or_default().push(r.try_get("v")?);
             }
@@ -788,17 +777,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// Adds a parameter; returns its placeholder.
-fn param(binds: &mut Vec<Bind>, v: Bind) -> String {
-    binds.push(v);
-    format!("${}", binds.len())
-}
-
-enum Bind {
-    Text(String),
-    Int(i64),
 }
 
 fn item_from_row(r: &AnyRow) -> StoreResult<NetworkItem> {

@@ -123,22 +123,17 @@ pub async fn seed_subscribers(store: &Store, emails: &[String], language: &str) 
     let t = to_db(chrono::Utc::now());
     for chunk in emails.chunks(SEED_BATCH) {
         let mut tx = store.begin_write().await?;
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p: Vec<String> = (1..=3).map(|c| format!("${}", i * 3 + c)).collect();
-                format!("({}, 'confirmed', {t}, {t}, {t})", p.join(", "))
-            })
-            .collect();
-        let sql = format!(
+        let mut q = Sql::new(
             "INSERT INTO newsletter_subscribers (id, email, language, status, created_at, confirmed_at, asked_at)
-             VALUES {} ON CONFLICT (email) DO NOTHING",
-            rows.join(", ")
+             VALUES ",
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for email in chunk {
-            q = q.bind(new_id()).bind(email.clone()).bind(language.to_owned());
+        for (i, email) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" })
+                .bind_list([Value::from(new_id()), Value::from(email), Value::from(language)])
+                .push(&format!(", 'confirmed', {t}, {t}, {t})"));
         }
-        q.execute(&mut *tx).await?;
+        q.push(" ON CONFLICT (email) DO NOTHING");
+        q.query().execute(&mut *tx).await?;
         tx.commit().await?;
     }
     Ok(())
