@@ -188,6 +188,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0031_imports.sql"),
         postgres: include_str!("../../../migrations/postgres/0031_imports.sql"),
     },
+    Migration {
+        version: 32,
+        description: "feed change signal: the shared feed's writes notify every server on PostgreSQL",
+        sqlite: include_str!("../../../migrations/sqlite/0032_feed_change_signal.sql"),
+        postgres: include_str!("../../../migrations/postgres/0032_feed_change_signal.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -137,6 +137,9 @@ fn key(state: &AppState, req: &Request) -> Option<String> {
         "/users/",
         "/objects/",
         "/notes/",
+        // The shared feed and its member and about pages (their language
+        // may come from a cookie, which the key below carries).
+        "/network/",
     ]
     .iter()
     .any(|p| path.starts_with(p));
