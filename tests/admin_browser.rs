@@ -226,7 +226,7 @@ async fn admin_in_headless_chromium() {
         .unwrap()
         .logo
         .expect("a logo was uploaded");
-    let actor: serde_json::Value = reqwest::Client::new()
+    let actor: serde_json::Value = common::test_client()
         .get(server.url(&format!("/users/{}", org.username)))
         .header("accept", "application/activity+json")
         .send()

@@ -76,7 +76,7 @@ impl Browser {
     fn new(base: &str) -> Browser {
         Browser {
             base: base.to_owned(),
-            client: reqwest::Client::builder()
+            client: common::client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),

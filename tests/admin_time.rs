@@ -28,7 +28,7 @@ struct Browser {
 
 impl Browser {
     async fn sign_in(base: &str) -> Browser {
-        let client = reqwest::Client::builder()
+        let client = common::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
@@ -209,7 +209,7 @@ async fn schedules_and_shows_times_in_local_time() {
         .articles
         .remove(0);
     let article_url = format!("{}/articles/{}", server.base, published.slug);
-    let before = reqwest::get(&article_url).await.unwrap().text().await.unwrap();
+    let before = common::http_get(&article_url).await.unwrap().text().await.unwrap();
     assert!(
         before.contains("/theme.css?primary=%231d6b4f"),
         "the page is rendered (and cached) with the file's colours"
@@ -232,7 +232,7 @@ async fn schedules_and_shows_times_in_local_time() {
     theme[6].1 = "#f5c211".into();
     let (status, _, _) = admin.post_form("/admin/settings", &pairs(&theme)).await;
     assert_eq!(status, 303);
-    let home = reqwest::get(format!("{}/", server.base))
+    let home = common::http_get(format!("{}/", server.base))
         .await
         .unwrap()
         .text()
@@ -242,7 +242,7 @@ async fn schedules_and_shows_times_in_local_time() {
         home.contains("/theme.css?primary=%23204a87&amp;accent=%23f5c211"),
         "the public pages use the new colours at once"
     );
-    let after = reqwest::get(&article_url).await.unwrap().text().await.unwrap();
+    let after = common::http_get(&article_url).await.unwrap().text().await.unwrap();
     assert!(
         after.contains("/theme.css?primary=%23204a87"),
         "a cached article page is not served stale"

@@ -35,7 +35,7 @@ async fn with_author(env: &Env) {
     // Authors are created through the API; the CLI test adds one with a token.
     let server = env.serve(&[]);
     let token = last_line(&env.ok(&["token", "create", "setup"])).to_owned();
-    let resp = reqwest::Client::new()
+    let resp = common::test_client()
         .post(server.url("/api/authors"))
         .bearer_auth(&token)
         .json(&serde_json::json!({"username": "ana", "name": "Ana Pereira", "bio": "Writes about cooperatives."}))
@@ -91,7 +91,7 @@ async fn publish_update_show_delete(env: Env) {
     assert!(shown.contains("status:    published"), "{shown}");
 
     let server = env.serve(&[]);
-    let page = reqwest::get(server.url("/articles/first-news")).await.unwrap();
+    let page = common::http_get(server.url("/articles/first-news")).await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("First news") && html.contains("🌱 Hello"), "{html}");
@@ -110,7 +110,7 @@ async fn publish_update_show_delete(env: Env) {
     assert!(shown.contains(&format!("id:        {id}")), "{shown}");
     assert!(shown.contains("First news, edited"), "{shown}");
     // The running server (which rendered the page before) shows the edit at once.
-    let html = reqwest::get(server.url("/articles/first-news"))
+    let html = common::http_get(server.url("/articles/first-news"))
         .await
         .unwrap()
         .text()
@@ -139,7 +139,7 @@ async fn publish_update_show_delete(env: Env) {
 
     let deleted = env.ok(&["article", "delete", "renamed-news"]);
     assert!(last_line(&deleted).ends_with("/articles/renamed-news"));
-    let gone = reqwest::get(server.url("/articles/renamed-news")).await.unwrap();
+    let gone = common::http_get(server.url("/articles/renamed-news")).await.unwrap();
     assert_eq!(gone.status(), 410);
     assert!(
         env.fails(&["article", "delete", "renamed-news"])
@@ -221,7 +221,7 @@ async fn publish_refuses_bad_input_and_stores_nothing(env: Env) {
     // Nothing half-written: the refused article's image was not stored.
     let server = env.serve(&[]);
     let token = last_line(&env.ok(&["token", "create", "check"])).to_owned();
-    let media: serde_json::Value = reqwest::Client::new()
+    let media: serde_json::Value = common::test_client()
         .get(server.url("/api/media"))
         .bearer_auth(token)
         .send()
@@ -237,7 +237,7 @@ async fn tokens_create_list_revoke(env: Env) {
     env.ok(&["init"]);
     let secret = last_line(&env.ok(&["token", "create", "publisher"])).to_owned();
     let server = env.serve(&[]);
-    let client = reqwest::Client::new();
+    let client = common::test_client();
     let ok = client
         .get(server.url("/api/articles"))
         .bearer_auth(&secret)

@@ -71,7 +71,7 @@ impl Peer {
     }
 
     async fn follow(&self, target: &str) {
-        let resp = reqwest::Client::new()
+        let resp = common::test_client()
             .post(format!("{}/control/follow", self.base))
             .json(&json!({ "target": target }))
             .send()
@@ -87,7 +87,7 @@ impl Peer {
     /// Waits for a received activity of `kind` matching `pred`.
     async fn wait_for(&self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
         eventually(&format!("the peer to receive {kind}"), DEADLINE, || async {
-            let received: Value = reqwest::get(format!("{}/control/received", self.base))
+            let received: Value = common::http_get(format!("{}/control/received", self.base))
                 .await
                 .ok()?
                 .json()

@@ -110,7 +110,7 @@ impl Peer {
         if let Some(k) = self.gazette_key.lock().unwrap().clone() {
             return k;
         }
-        let actor: Value = reqwest::Client::new()
+        let actor: Value = common::test_client()
             .get(&self.gazette_actor)
             .header("accept", AS2)
             .header("user-agent", "peer-test")
@@ -291,7 +291,7 @@ async fn post_as_alice(peer: &Peer, inbox: &str, activity: &Value) -> (u16, Stri
         peer.alice(),
         BASE64.encode(signature)
     );
-    let resp = reqwest::Client::new()
+    let resp = common::test_client()
         .post(inbox)
         .header("host", host)
         .header("date", date)
@@ -316,7 +316,7 @@ async fn every_request_to_a_gotosocial_like_peer_carries_the_user_agent() {
     let gazette_host = gazette.trim_start_matches("http://").to_owned();
     let peer = Peer::start(&gazette).await;
     let user_agent = format!("Gazette/{} (+{gazette})", env!("CARGO_PKG_VERSION"));
-    let http = reqwest::Client::new();
+    let http = common::test_client();
 
     // The instance actor has a plain name although the public URL has a port,
     // and WebFinger finds it under that name.
@@ -385,7 +385,7 @@ async fn every_request_to_a_gotosocial_like_peer_carries_the_user_agent() {
     }
 
     // "Follow from your server": the web process's WebFinger lookup.
-    let no_redirects = reqwest::Client::builder()
+    let no_redirects = common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 const PASSWORD: &str = "correct horse battery staple";
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

@@ -143,7 +143,7 @@ async fn count_articles(store: &Store) -> i64 {
 }
 
 fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
+    common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
         .build()

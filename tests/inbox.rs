@@ -851,7 +851,12 @@ async fn hostile_links_are_dropped_and_edited_replies_are_moderated() {
         .remove(0)
         .slug;
     for path in [format!("/articles/{slug}"), "/network".into(), "/network.atom".into()] {
-        let page = reqwest::get(gz.server.url(&path)).await.unwrap().text().await.unwrap();
+        let page = common::http_get(gz.server.url(&path))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(page.contains("mallory") || page.contains("Read me"), "{path}:\n{page}");
         assert!(!page.to_ascii_lowercase().contains("javascript:"), "{path}:\n{page}");
     }

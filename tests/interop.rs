@@ -72,7 +72,7 @@ fn start_peer_with(data: &std::path::Path, extra: &[&str]) -> Peer {
 
 impl Peer {
     async fn control(&self, what: &str, body: Value) -> Value {
-        let resp = reqwest::Client::new()
+        let resp = common::test_client()
             .post(format!("{}/control/{what}", self.base))
             .json(&body)
             .send()
@@ -86,7 +86,7 @@ impl Peer {
 
     /// Everything the peer logged (`http-out` events name the signature each request carried).
     async fn events(&self) -> Vec<Value> {
-        let v: Value = reqwest::get(format!("{}/control/events", self.base))
+        let v: Value = common::http_get(format!("{}/control/events", self.base))
             .await
             .unwrap()
             .json()
@@ -96,7 +96,7 @@ impl Peer {
     }
 
     async fn received(&self) -> Vec<Value> {
-        let v: Value = reqwest::get(format!("{}/control/received", self.base))
+        let v: Value = common::http_get(format!("{}/control/received", self.base))
             .await
             .unwrap()
             .json()
@@ -115,7 +115,7 @@ impl Peer {
 }
 
 async fn as2(url: &str) -> Value {
-    reqwest::Client::new()
+    common::test_client()
         .get(url)
         .header("Accept", "application/activity+json")
         .send()
@@ -138,12 +138,13 @@ async fn fedify_follows_receives_and_interacts() {
 
     // WebFinger and the actor document are what Mastodon looks up first.
     let host = server.base.trim_start_matches("http://").to_owned();
-    let wf: Value = reqwest::get(server.url(&format!("/.well-known/webfinger?resource=acct:camille_renard@{host}")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let wf: Value =
+        common::http_get(server.url(&format!("/.well-known/webfinger?resource=acct:camille_renard@{host}")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(wf["links"][0]["href"], author);
     let actor = as2(&author).await;
     assert_eq!(actor["type"], "Person");
@@ -248,7 +249,7 @@ async fn fedify_follows_receives_and_interacts() {
 
     // A profile edit → Update of the actor.
     let token = common::last_line(&env.ok(&["token", "create", "interop"])).to_owned();
-    let resp = reqwest::Client::new()
+    let resp = common::test_client()
         .put(server.url("/api/authors/camille_renard"))
         .bearer_auth(&token)
         .json(&json!({ "username": "camille_renard", "name": "Camille R.", "bio": "Edits interviews." }))
@@ -272,7 +273,7 @@ async fn fedify_follows_receives_and_interacts() {
     peer.wait_for("Update", |e| e["object"]["type"] == "Article").await;
     env.ok(&["article", "delete", "peer-news"]);
     peer.wait_for("Delete", |_| true).await;
-    let gone = reqwest::Client::new()
+    let gone = common::test_client()
         .get(&object_id)
         .header("Accept", "application/activity+json")
         .send()
@@ -462,7 +463,7 @@ async fn demo_network_fills_the_shared_feed_and_fedify_follows_the_network() {
     let feed_url = url_after(&lines, "shared feed:")[0].to_owned();
     let members = url_after(&lines, "member:");
     assert_eq!(members.len(), 4, "{lines:#?}");
-    let feed: Value = reqwest::get(format!("{feed_url}.json"))
+    let feed: Value = common::http_get(format!("{feed_url}.json"))
         .await
         .unwrap()
         .json()
@@ -519,7 +520,10 @@ async fn demo_network_fills_the_shared_feed_and_fedify_follows_the_network() {
     })
     .await;
     assert!(status.success(), "{status}");
-    assert!(reqwest::get(&feed_url).await.is_err(), "the coordinator still answers");
+    assert!(
+        common::http_get(&feed_url).await.is_err(),
+        "the coordinator still answers"
+    );
     assert!(coordinator.exists());
 }
 

@@ -96,7 +96,7 @@ async fn reset_links_are_mailed_and_work() {
 
     let server = env.serve(&[]);
     let path = &link[link.find("/admin/reset/").unwrap()..];
-    let client = reqwest::Client::builder()
+    let client = common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -149,7 +149,7 @@ async fn a_failed_send_keeps_the_link() {
     let link = last_line(&String::from_utf8_lossy(&out.stdout)).to_owned();
     let server = env.serve(&[]);
     let path = &link[link.find("/admin/reset/").unwrap()..];
-    let page = reqwest::get(server.url(path)).await.unwrap();
+    let page = common::http_get(server.url(path)).await.unwrap();
     assert_eq!(page.status(), 200, "the printed link works although the mail failed");
 
     // A bad address is refused, naming it, and nothing changes.
@@ -183,7 +183,7 @@ use common::smtp::{Aiosmtpd, Stored};
 use std::time::Duration;
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()

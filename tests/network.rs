@@ -14,11 +14,11 @@ use serde_json::Value;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 async fn text(url: &str) -> String {
-    reqwest::get(url).await.unwrap().text().await.unwrap()
+    common::http_get(url).await.unwrap().text().await.unwrap()
 }
 
 async fn as2(url: &str) -> Value {
-    reqwest::Client::new()
+    common::test_client()
         .get(url)
         .header("Accept", "application/activity+json")
         .send()
@@ -133,7 +133,7 @@ async fn follow_from_your_server_redirects_to_the_readers_server() {
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let client = reqwest::Client::builder()
+    let client = common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -301,7 +301,7 @@ async fn two_instances_like_boost_and_reply_both_ways() {
             .contains("class=\"mention hashtag\" rel=\"tag\">#<span>SharedOffer</span></a>"),
         "{reply}"
     );
-    let shown = reqwest::get(&note).await.unwrap();
+    let shown = common::http_get(&note).await.unwrap();
     assert_eq!(shown.status(), 200, "a browser gets the reply, not a redirect");
     assert!(shown.url().as_str() == note, "no redirect");
     let shown = shown.text().await.unwrap();
@@ -327,7 +327,7 @@ async fn two_instances_like_boost_and_reply_both_ways() {
     })
     .await;
     assert!(!text(&article_b).await.contains("Bravo from"));
-    let gone = reqwest::Client::new()
+    let gone = common::test_client()
         .get(&note)
         .header("Accept", "application/activity+json")
         .send()
@@ -359,7 +359,7 @@ async fn two_instances_like_boost_and_reply_both_ways() {
 
     // B → A, through the API.
     let token = common::last_line(&b.ok(&["token", "create", "interactions"])).to_owned();
-    let api = reqwest::Client::new();
+    let api = common::test_client();
     let post = |body: Value| {
         api.post(server_b.url("/api/interactions"))
             .bearer_auth(&token)

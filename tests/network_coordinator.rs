@@ -33,11 +33,11 @@ use serde_json::{Value, json};
 const DEADLINE: Duration = Duration::from_secs(60);
 
 async fn get(url: &str) -> reqwest::Response {
-    reqwest::get(url).await.unwrap()
+    common::http_get(url).await.unwrap()
 }
 
 async fn as2(url: &str) -> Value {
-    reqwest::Client::new()
+    common::test_client()
         .get(url)
         .header("Accept", "application/activity+json")
         .send()
@@ -205,7 +205,7 @@ async fn stuck_member(backend: Backend) {
     assert!(err.contains("is not stuck"), "{err}");
     // The REST API has it too: a member not stuck is a 409.
     let token = common::last_line(&c.ok(&["token", "create", "retry"])).to_owned();
-    let resp = reqwest::Client::new()
+    let resp = common::test_client()
         .post(sc.url(&format!("/api/network/members/{handle}/retry")))
         .bearer_auth(&token)
         .send()
@@ -276,7 +276,7 @@ async fn scenario(backend: Backend) {
 
     // Member 2 is a French mutual in health (its profile, before it is invited).
     let token = common::last_line(&m2.ok(&["token", "create", "profile"])).to_owned();
-    let resp = reqwest::Client::new()
+    let resp = common::test_client()
         .put(s2.url("/api/organisation"))
         .bearer_auth(&token)
         .json(
@@ -395,7 +395,7 @@ async fn scenario(backend: Backend) {
         "the network's follow waiting on member 2, approved",
         DEADLINE,
         || async {
-            let resp = reqwest::Client::new()
+            let resp = common::test_client()
                 .post(s2.url("/api/followers/approve"))
                 .bearer_auth(&token2)
                 .json(&json!({ "follower": format!("@network@{hc}") }))
@@ -536,7 +536,7 @@ async fn scenario(backend: Backend) {
 
     // The interface language: Accept-Language, else the reader's choice
     // (`?lang=`), remembered in a cookie that then wins over the header.
-    let client = reqwest::Client::builder()
+    let client = common::client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
@@ -1035,7 +1035,7 @@ impl Api {
         Api {
             base: base.to_owned(),
             token: token.to_owned(),
-            client: reqwest::Client::new(),
+            client: common::test_client(),
         }
     }
 
@@ -1083,7 +1083,7 @@ struct Admin {
 
 impl Admin {
     async fn sign_in(base: &str, username: &str, password: &str) -> Admin {
-        let client = reqwest::Client::builder()
+        let client = common::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
@@ -1258,7 +1258,7 @@ impl Forger {
             .key
             .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(signing.as_bytes()))
             .unwrap();
-        let resp = reqwest::Client::new()
+        let resp = common::test_client()
             .post(inbox)
             .header("content-type", "application/activity+json")
             .header("date", date)

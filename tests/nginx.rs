@@ -202,7 +202,7 @@ async fn signed_post(url: &str, signed_host: &str, key: &RsaPrivateKey, key_id: 
         r#"keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="{}""#,
         BASE64.encode(signature)
     );
-    let response = reqwest::Client::new()
+    let response = common::test_client()
         .post(url)
         .header("content-type", "application/activity+json")
         .header("date", date)
@@ -231,7 +231,7 @@ async fn gazette_behind_the_shipped_nginx_site() {
     let site = derive_site(nginx_port, &gazette_listen, &nginx_dir);
     let nginx = start_nginx(&nginx_dir, &site);
     let server = serve(&env, &gazette_listen, false);
-    let http = reqwest::Client::new();
+    let http = common::test_client();
     let healthz = format!("{public}/healthz");
     up(&healthz).await;
 
@@ -332,7 +332,7 @@ async fn gazette_behind_the_shipped_nginx_site() {
 
 /// Waits until `healthz` answers 200.
 async fn up(healthz: &str) {
-    let http = reqwest::Client::new();
+    let http = common::test_client();
     eventually("Gazette through nginx", DEADLINE, || async {
         match http.get(healthz).send().await {
             Ok(r) if r.status() == 200 => Some(()),

@@ -47,7 +47,7 @@ async fn json_log_lines_carry_the_request_id() {
         .with_env("GAZETTE_METRICS__ACCESS", "loopback");
     let log = env.dir.join("serve.log");
     let server = serve_logging_to(&env, &log);
-    let http = reqwest::Client::new();
+    let http = common::test_client();
 
     // This test connects from loopback, as a proxy on this machine would:
     // its id is kept.

@@ -153,7 +153,7 @@ fn article_file(env: &Env, slug: &str) -> std::path::PathBuf {
 }
 
 async fn actor_id(base: &str, username: &str) -> String {
-    let actor: Value = reqwest::Client::new()
+    let actor: Value = common::test_client()
         .get(format!("{base}/users/{username}"))
         .header("Accept", "application/activity+json")
         .send()
@@ -286,10 +286,12 @@ async fn backup_of_a_running_instance_restores_and_serves(env: Env) {
     let restored = fresh.serve(&[]);
     assert_eq!(fresh.ok(&["article", "list"]), listed);
     for slug in slugs(&listed) {
-        let page = reqwest::get(restored.url(&format!("/articles/{slug}"))).await.unwrap();
+        let page = common::http_get(restored.url(&format!("/articles/{slug}")))
+            .await
+            .unwrap();
         assert_eq!(page.status(), 200, "{slug} after the restore");
     }
-    let page = reqwest::get(restored.url("/articles/before-the-backup"))
+    let page = common::http_get(restored.url("/articles/before-the-backup"))
         .await
         .unwrap()
         .text()
@@ -427,7 +429,7 @@ async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
     assert_eq!(delivered as usize, answered, "{stats:?}");
     assert_eq!(pending as usize, FOLLOWERS - answered, "{stats:?}");
     assert!(
-        reqwest::get(server.url("/healthz")).await.is_err(),
+        common::http_get(server.url("/healthz")).await.is_err(),
         "no longer accepting"
     );
     assert!(
@@ -479,7 +481,7 @@ async fn doctor_passes_beside_a_running_server(env: Env) {
     let server = env.serve(&["--demo"]);
     // Keys are made on their actor's first fetch.
     actor_id(&server.base, "demo").await;
-    let instance = reqwest::Client::new()
+    let instance = common::test_client()
         .get(server.url("/actor"))
         .header("accept", "application/activity+json")
         .send()

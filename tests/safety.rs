@@ -53,7 +53,7 @@ fn http() -> reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            reqwest::Client::builder()
+            common::client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap()

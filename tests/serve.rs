@@ -22,7 +22,7 @@ both_backends!(
 
 async fn demo_instance_serves_pages_feeds_and_api(env: Env) {
     let server = env.serve(&["--demo"]);
-    let client = reqwest::Client::new();
+    let client = common::test_client();
     let get = |p: &str| client.get(server.url(p)).send();
 
     let health = get("/healthz").await.unwrap();
@@ -103,7 +103,7 @@ async fn scheduled_article_publishes_itself(env: Env) {
         ),
     );
     env.ok(&["publish", path(&file)]);
-    let page = reqwest::get(server.url("/articles/later")).await.unwrap();
+    let page = common::http_get(server.url("/articles/later")).await.unwrap();
     // Checked only when the answer came before the publication time: on a
     // loaded machine the CLI alone can take that long.
     if chrono::Utc::now() < due {
@@ -113,7 +113,7 @@ async fn scheduled_article_publishes_itself(env: Env) {
         "the scheduled article to be published",
         Duration::from_secs(20),
         || async {
-            let r = reqwest::get(server.url("/articles/later")).await.ok()?;
+            let r = common::http_get(server.url("/articles/later")).await.ok()?;
             (r.status() == 200).then_some(())
         },
     )
@@ -124,7 +124,7 @@ async fn scheduled_article_publishes_itself(env: Env) {
 async fn acknowledged_writes_survive_kill_9(env: Env) {
     let token = last_line(&env.ok(&["init"])).to_owned();
     let server = env.serve(&["--demo"]);
-    let client = reqwest::Client::new();
+    let client = common::test_client();
     let mut slugs = Vec::new();
     for i in 0..20 {
         let slug = format!("durable-{i}");
@@ -144,7 +144,9 @@ async fn acknowledged_writes_survive_kill_9(env: Env) {
     server.kill9();
     let server = env.serve(&[]);
     for slug in slugs {
-        let r = reqwest::get(server.url(&format!("/articles/{slug}"))).await.unwrap();
+        let r = common::http_get(server.url(&format!("/articles/{slug}")))
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{slug} survived kill -9");
     }
 }
@@ -152,7 +154,7 @@ async fn acknowledged_writes_survive_kill_9(env: Env) {
 async fn settings_and_error_codes_through_the_api(env: Env) {
     let token = last_line(&env.ok(&["init"])).to_owned();
     let server = env.serve(&["--demo"]);
-    let client = reqwest::Client::new();
+    let client = common::test_client();
     let put = |body: serde_json::Value| {
         client
             .put(server.url("/api/settings"))
@@ -171,7 +173,7 @@ async fn settings_and_error_codes_through_the_api(env: Env) {
         .unwrap();
     let slug = list["items"][0]["slug"].as_str().unwrap().to_owned();
     let page = || async {
-        reqwest::get(server.url(&format!("/articles/{slug}")))
+        common::http_get(server.url(&format!("/articles/{slug}")))
             .await
             .unwrap()
             .text()
@@ -222,7 +224,7 @@ async fn settings_and_error_codes_through_the_api(env: Env) {
         "true"
     );
     assert_eq!(ok["settings"]["theme.footer"]["default"], "");
-    let home = reqwest::get(server.url("/")).await.unwrap().text().await.unwrap();
+    let home = common::http_get(server.url("/")).await.unwrap().text().await.unwrap();
     assert!(home.contains("Footer from the API"), "the home page at once");
     assert!(
         page().await.contains("Footer from the API"),
@@ -283,7 +285,7 @@ async fn read(
 async fn public_answers_follow_every_write(env: Env) {
     let token = last_line(&env.ok(&["init"])).to_owned();
     let server = env.serve(&["--demo"]);
-    let client = reqwest::Client::builder()
+    let client = common::client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();

@@ -91,7 +91,7 @@ async fn first_federating_release_database_keeps_its_keys_and_followers(env: Env
     // Served on loopback for the instance at its old public URL.
     let server = env.serve(&[]);
     check_old_content(FEDERATING_ORIGIN, &server).await;
-    let http = reqwest::Client::new();
+    let http = common::test_client();
     let as2 = |path: &str| {
         http.get(server.url(path))
             .header("Accept", "application/activity+json")
@@ -132,7 +132,7 @@ async fn first_federating_release_database_keeps_its_keys_and_followers(env: Env
 /// `origin`: the article's pages in both languages, its AS2 object, its
 /// author, and the API with the first release's token.
 async fn check_old_content(origin: &str, server: &common::Server) {
-    let http = reqwest::Client::new();
+    let http = common::test_client();
 
     // The page in the article's default language, and its translation.
     let page = http

@@ -530,3 +530,24 @@ pub async fn run_with_deadline(mut cmd: tokio::process::Command, what: &str, dea
         stderr,
     }
 }
+
+/// How long a test's HTTP request may take before it fails.
+pub const HTTP_LIMIT: Duration = Duration::from_secs(60);
+
+/// An HTTP client builder for tests: every request fails after
+/// [`HTTP_LIMIT`] instead of hanging the test.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(HTTP_LIMIT)
+        .connect_timeout(Duration::from_secs(10))
+}
+
+/// A test HTTP client with [`HTTP_LIMIT`].
+pub fn test_client() -> reqwest::Client {
+    client_builder().build().unwrap()
+}
+
+/// `GET url` with [`HTTP_LIMIT`] (what `reqwest::get` does, bounded).
+pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    test_client().get(url).send().await
+}
