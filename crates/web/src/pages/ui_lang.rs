@@ -7,13 +7,14 @@
 //! one of the seven; else English. Article pages keep their own language
 //! switch (one URL per translation).
 
-use axum::http::header::{COOKIE, SET_COOKIE, VARY};
+use axum::http::header::{SET_COOKIE, VARY};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use gazette_core::Language;
 
 use super::LangLink;
 use crate::AppState;
+use crate::admin::cookie;
 
 /// The languages the public interface is written in, in the switch's order.
 pub(crate) const UI_LANGUAGES: [&str; 7] = ["en", "fr", "de", "es", "it", "pt", "nl"];
@@ -43,17 +44,6 @@ fn known(tag: &str) -> Option<Language> {
         .contains(&primary.as_str())
         .then(|| Language::parse(&primary).ok())
         .flatten()
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, v)| *k == name && !v.is_empty())
-        .map(|(_, v)| v)
 }
 
 /// The language a reader chose earlier and the cookie remembers (one of
@@ -143,7 +133,10 @@ mod tests {
     #[test]
     fn cookie_is_read_by_name() {
         let mut h = HeaderMap::new();
-        h.insert(COOKIE, HeaderValue::from_static("a=1; gazette_lang=de; b=2"));
+        h.insert(
+            axum::http::header::COOKIE,
+            HeaderValue::from_static("a=1; gazette_lang=de; b=2"),
+        );
         assert_eq!(cookie(&h, COOKIE_NAME), Some("de"));
         assert_eq!(cookie(&h, "c"), None);
     }
