@@ -230,35 +230,35 @@ impl Actor for DbRemoteActor {
 /// senders does not read each one from the database again. Entries live
 /// [`ActorCache::TTL`] (another process sharing the database may have
 /// refreshed the actor meanwhile; a key that stopped verifying is re-fetched
-/// by the inbox anyway) and the whole cache is dropped when it grows past
-/// [`ActorCache::MAX`], which bounds its memory.
-#[derive(Default)]
-pub(crate) struct ActorCache(Mutex<HashMap<String, (RemoteActor, std::time::Instant)>>);
+/// by the inbox anyway); past [`ActorCache::MAX`] entries the least used
+/// are evicted, which bounds its memory.
+pub(crate) struct ActorCache(moka::sync::Cache<String, RemoteActor>);
+
+impl Default for ActorCache {
+    fn default() -> Self {
+        ActorCache(
+            moka::sync::Cache::builder()
+                .max_capacity(Self::MAX)
+                .time_to_live(Self::TTL)
+                .build(),
+        )
+    }
+}
 
 impl ActorCache {
     const TTL: std::time::Duration = std::time::Duration::from_secs(30);
-    const MAX: usize = 10_000;
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (RemoteActor, std::time::Instant)>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+    const MAX: u64 = 10_000;
 
     pub(crate) fn get(&self, id: &str) -> Option<RemoteActor> {
-        let map = self.lock();
-        let (actor, at) = map.get(id)?;
-        (at.elapsed() < Self::TTL).then(|| actor.clone())
+        self.0.get(id)
     }
 
     pub(crate) fn put(&self, actor: &RemoteActor) {
-        let mut map = self.lock();
-        if map.len() >= Self::MAX {
-            map.clear();
-        }
-        map.insert(actor.id.clone(), (actor.clone(), std::time::Instant::now()));
+        self.0.insert(actor.id.clone(), actor.clone());
     }
 
     pub(crate) fn forget(&self, id: &str) {
-        self.lock().remove(id);
+        self.0.invalidate(id);
     }
 }
 

@@ -1,6 +1,5 @@
 //! What every handler gets: the store, the instance settings and the templates.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -84,12 +83,12 @@ pub(crate) struct Inner {
     write_probe: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
     /// Image metadata never changes once stored, so pages read it from here
     /// instead of asking the database on every request.
-    media: Mutex<HashMap<String, Media>>,
+    media: moka::sync::Cache<String, Media>,
     /// Whole public answers, served without the database (`crate::cache`).
     responses: crate::cache::ResponseCache,
     /// Rendered article pages by `slug|lang`, each with the validator it was
     /// rendered for (see [`AppState::cached_page`]).
-    pages: Mutex<HashMap<String, (String, Bytes)>>,
+    pages: moka::sync::Cache<String, (String, Bytes)>,
     /// The instance settings last read from the database (or written), for
     /// the few places that cannot wait for a query (error pages).
     last_settings: Mutex<Option<Arc<gazette_core::settings::InstanceSettings>>>,
@@ -100,11 +99,13 @@ const WRITE_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(5)
 /// A health write that takes longer than this counts as failed.
 const WRITE_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Bound on cached rendered pages (tens of KiB each).
-const PAGE_CACHE_MAX: usize = 500;
+/// Bound on the bytes of cached rendered pages (tens of KiB each); the
+/// least used are evicted past it.
+const PAGE_CACHE_BYTES: u64 = 16 << 20;
 
-/// Bound on cached image metadata (a few hundred bytes each).
-const MEDIA_CACHE_MAX: usize = 10_000;
+/// Bound on cached image metadata (a few hundred bytes each); the least
+/// used are evicted past it.
+const MEDIA_CACHE_MAX: u64 = 10_000;
 
 impl AppState {
     /// Builds the state, including federation (the instance actor's key is
@@ -130,8 +131,13 @@ impl AppState {
             templates,
             fed,
             federation,
-            media: Mutex::new(HashMap::new()),
-            pages: Mutex::new(HashMap::new()),
+            media: moka::sync::Cache::new(MEDIA_CACHE_MAX),
+            pages: moka::sync::Cache::builder()
+                .max_capacity(PAGE_CACHE_BYTES)
+                .weigher(|key: &String, (validator, page): &(String, Bytes)| {
+                    u32::try_from(key.len() + validator.len() + page.len()).unwrap_or(u32::MAX)
+                })
+                .build(),
             last_settings: Mutex::new(None),
         })))
     }
@@ -217,22 +223,17 @@ impl AppState {
     /// Drops an image's remembered metadata after its alt text changed or
     /// it was deleted.
     pub(crate) fn forget_media(&self, id: &str) {
-        if let Ok(mut cache) = self.0.media.lock() {
-            cache.remove(id);
-        }
+        self.0.media.invalidate(id);
     }
 
     /// Metadata of a stored image, from memory when seen before.
     pub(crate) async fn media_meta(&self, id: &str) -> Result<Option<Media>, StoreError> {
-        if let Some(m) = self.0.media.lock().ok().and_then(|c| c.get(id).cloned()) {
+        if let Some(m) = self.0.media.get(id) {
             return Ok(Some(m));
         }
         let found = self.0.store.find_media(id).await?;
-        if let (Some(m), Ok(mut cache)) = (&found, self.0.media.lock()) {
-            if cache.len() >= MEDIA_CACHE_MAX {
-                cache.clear();
-            }
-            cache.insert(id.to_owned(), m.clone());
+        if let Some(m) = &found {
+            self.0.media.insert(id.to_owned(), m.clone());
         }
         Ok(found)
     }
@@ -240,20 +241,15 @@ impl AppState {
     /// A page rendered earlier for `key`, if it was rendered for exactly
     /// `validator` (which names every version the page depends on).
     pub(crate) fn cached_page(&self, key: &str, validator: &str) -> Option<Bytes> {
-        let cache = self.0.pages.lock().ok()?;
-        cache
+        self.0
+            .pages
             .get(key)
             .filter(|(v, _)| v == validator)
-            .map(|(_, page)| page.clone())
+            .map(|(_, page)| page)
     }
 
     pub(crate) fn cache_page(&self, key: String, validator: String, page: Bytes) {
-        if let Ok(mut cache) = self.0.pages.lock() {
-            if cache.len() >= PAGE_CACHE_MAX && !cache.contains_key(&key) {
-                cache.clear();
-            }
-            cache.insert(key, (validator, page));
-        }
+        self.0.pages.insert(key, (validator, page));
     }
 
     /// The settings last read by [`AppState::settings`], else the config
