@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use gazette_core::Language;
 use gazette_core::local_time::Tz;
 use gazette_federation::{CommentPolicy, FederationMode};
+use gazette_web::mail::MailTls;
 use serde::Serialize;
 
 /// The variable the CLI reads the config file path from. It is not a config
@@ -143,7 +144,7 @@ pub struct MailConfig {
     pub host: String,
     pub port: u64,
     /// `starttls`, `tls` or `none` (a relay on this machine only).
-    pub tls: String,
+    pub tls: MailTls,
     pub username: String,
     pub password: String,
     /// The sender, `news@coop.example` or `Coop news <news@coop.example>`.
@@ -322,7 +323,7 @@ impl Default for MailConfig {
         MailConfig {
             host: String::new(),
             port: 587,
-            tls: "starttls".into(),
+            tls: MailTls::StartTls,
             username: String::new(),
             password: String::new(),
             from: String::new(),
@@ -779,10 +780,7 @@ pub const KEYS: &[Key] = &[
         name: "tls",
         set: Setter::Text(|c, v| {
             let v = v.trim();
-            if gazette_web::mail::MailTls::parse(v).is_none() {
-                return Err(format!("expected `starttls`, `tls` or `none`, got `{v}`"));
-            }
-            c.mail.tls = v.to_owned();
+            c.mail.tls = MailTls::parse(v).ok_or_else(|| format!("expected `starttls`, `tls` or `none`, got `{v}`"))?;
             Ok(())
         }),
     },
@@ -1001,7 +999,7 @@ fn check_mail(m: &MailConfig) -> Result<(), ConfigError> {
         ));
     }
     let local = m.host == "localhost" || m.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if m.tls == "none" && !local {
+    if m.tls == MailTls::None && !local {
         return Err(invalid(
             "tls",
             "`none` sends mail unencrypted: only allowed for a relay on this machine (localhost); use `starttls` or `tls`",
@@ -1023,7 +1021,7 @@ impl MailConfig {
         Some(gazette_web::mail::MailSettings {
             host: self.host.clone(),
             port: u16::try_from(self.port).unwrap_or(587),
-            tls: gazette_web::mail::MailTls::parse(&self.tls).unwrap_or(gazette_web::mail::MailTls::StartTls),
+            tls: self.tls,
             username: Some(self.username.clone()).filter(|u| !u.is_empty()),
             password: Some(self.password.clone()).filter(|p| !p.is_empty()),
             from: self.from.clone(),
