@@ -4,8 +4,9 @@
 //! scheduler and the newsletter's sender when the store reports a change (`Store::changes`:
 //! PostgreSQL notifications, SQLite's change counter), instead of leaving
 //! them to their next poll. It also empties the web layer's cache of
-//! public answers on every such change (and keeps it off while the watch
-//! is down), so no process serves a page older than the signal's delay.
+//! public answers on every change of content (and keeps it off while the
+//! watch is down), so no process serves a page older than the signal's
+//! delay.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,8 +42,12 @@ pub async fn run(
                 loop {
                     tokio::select! {
                         changed = changes.changed() => match changed {
-                            Ok(()) => {
-                                cache.invalidate();
+                            Ok(change) => {
+                                // Delivery bookkeeping (a commit per delivery
+                                // while an article goes out) keeps the pages.
+                                if change.content {
+                                    cache.invalidate();
+                                }
                                 wake_all();
                             }
                             Err(e) => {

@@ -6,6 +6,12 @@
 //! which changes whenever another connection commits, a few times a second.
 //! A wake-up says only "look again": the callers re-read the queue, so a
 //! spurious one costs a query and a lost one is caught by their polls.
+//!
+//! Each report also says whether what readers see may have changed
+//! ([`Change::content`]), so that a page cache is not emptied by the
+//! delivery worker's bookkeeping: on SQLite the `content_version` counter
+//! that migration 34's triggers move on every write to a table in
+//! [`CONTENT_TABLES`]; on PostgreSQL every notification but the queue's.
 
 use std::time::Duration;
 
@@ -18,9 +24,83 @@ use crate::{Backend, Store};
 /// The PostgreSQL channel migration 27's triggers notify.
 const CHANNEL: &str = "gazette_changes";
 
+/// Tables whose rows may appear in a public answer (a page, an ActivityPub
+/// document, a feed): on SQLite each write to one moves `content_version`
+/// (migration 34's triggers). Every other table is in [`NOT_CONTENT`]; a
+/// test fails on a table in neither list, so a new table is classified.
+pub const CONTENT_TABLES: &[&str] = &[
+    "actor_blocks",
+    "actor_keys",
+    "article_events",
+    "article_media_refs",
+    "article_tags",
+    "article_translations",
+    "articles",
+    "authors",
+    "comments",
+    "domain_allows",
+    "domain_blocks",
+    "followers",
+    "following",
+    "import_items",
+    "import_media",
+    "instance_identity",
+    "instance_settings",
+    "interactions",
+    "media",
+    "network_item_languages",
+    "network_item_tags",
+    "network_items",
+    "network_member_sectors",
+    "network_members",
+    "organisation",
+    "outbound_interactions",
+    "remote_actors",
+    "remote_articles",
+    "users",
+];
+
+/// Tables no reader sees (queues, sessions, counters, the newsletter's
+/// list) or derived in the same transaction from a table of
+/// [`CONTENT_TABLES`] (search indexes, counts).
+pub const NOT_CONTENT: &[&str] = &[
+    "actor_search",
+    "api_tokens",
+    "article_search",
+    "article_status_counts",
+    "content_version",
+    "deliveries",
+    "delivery_activities",
+    "delivery_hosts",
+    "follower_hosts",
+    "gazette_migrations",
+    "health_probe",
+    "login_attempts",
+    "login_counters",
+    "newsletter_issues",
+    "newsletter_key",
+    "newsletter_outbox",
+    "newsletter_subscribers",
+    "password_resets",
+    "received_activities",
+    "reports",
+    "user_sessions",
+];
+
+/// The payload of the PostgreSQL notifications that only queue work.
+const QUEUE_ONLY: &str = "deliveries";
+
 /// How often SQLite's change counter is read: a read of one page header
 /// from memory, so a wake-up comes within this much of a commit.
 const SQLITE_CHECK_EVERY: Duration = Duration::from_millis(100);
+
+/// One report of [`Changes::changed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// Whether a write may have changed what readers see (else only work
+    /// was queued or bookkept).
+    pub content: bool,
+}
 
 /// Changes to the database by any process; see the module docs.
 pub struct Changes {
@@ -33,6 +113,8 @@ enum Watch {
         /// commits of every connection but the one asking.
         conn: sqlx::AnyConnection,
         version: i64,
+        /// `content_version.n` when last read.
+        content: i64,
         every: tokio::time::Interval,
     },
     Postgres {
@@ -57,9 +139,15 @@ impl Store {
             Backend::Sqlite => {
                 let mut conn = self.pool.acquire().await?.detach();
                 let version = data_version(&mut conn).await?;
+                let content = content_version(&mut conn).await?;
                 let mut every = tokio::time::interval(SQLITE_CHECK_EVERY);
                 every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                Watch::Sqlite { conn, version, every }
+                Watch::Sqlite {
+                    conn,
+                    version,
+                    content,
+                    every,
+                }
             }
             Backend::Postgres => {
                 let mut listener = PgListener::connect(self.url.as_str()).await?;
@@ -77,25 +165,37 @@ impl Changes {
     /// Waits until some process commits a change after the previous call
     /// (on SQLite, any commit; on PostgreSQL, one that queues deliveries,
     /// records an article change or writes an article). Several changes
-    /// before a call are reported once. After the PostgreSQL connection
-    /// was lost (and reconnected), reports a change, since notifications
-    /// sent meanwhile are gone.
-    pub async fn changed(&mut self) -> StoreResult<()> {
+    /// before a call are reported once, as a change of content if any of
+    /// them was. After the PostgreSQL connection was lost (and
+    /// reconnected), reports a change of content, since notifications sent
+    /// meanwhile are gone.
+    pub async fn changed(&mut self) -> StoreResult<Change> {
         match &mut self.watch {
-            Watch::Sqlite { conn, version, every } => loop {
+            Watch::Sqlite {
+                conn,
+                version,
+                content,
+                every,
+            } => loop {
                 every.tick().await;
                 let now = data_version(conn).await?;
                 if now != *version {
                     *version = now;
-                    return Ok(());
+                    let counted = content_version(conn).await?;
+                    let moved = counted != *content;
+                    *content = counted;
+                    return Ok(Change { content: moved });
                 }
             },
             Watch::Postgres { listener } => {
+                let first = listener.try_recv().await?;
                 // `None`: the connection dropped; it reconnects on the next call.
-                let _ = listener.try_recv().await?;
+                let mut content = first.as_ref().is_none_or(|n| n.payload() != QUEUE_ONLY);
                 // Everything already waiting is the same news.
-                while listener.next_buffered().is_some() {}
-                Ok(())
+                while let Some(n) = listener.next_buffered() {
+                    content |= n.payload() != QUEUE_ONLY;
+                }
+                Ok(Change { content })
             }
         }
     }
@@ -116,6 +216,63 @@ impl Store {
         }
         Ok(())
     }
+}
+
+impl Store {
+    /// What the content signal misses: each table of the schema in neither
+    /// [`CONTENT_TABLES`] nor [`NOT_CONTENT`], and on SQLite each content
+    /// table without its three counting triggers, by name. Empty when
+    /// every write a reader could see empties the page caches.
+    pub async fn change_signal_gaps(&self) -> StoreResult<Vec<String>> {
+        let tables_sql = match self.backend {
+            // Full-text indexes are virtual tables with shadow tables of their own.
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                 AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND name NOT LIKE '%_fts_%'"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            }
+        };
+        let mut gaps = Vec::new();
+        let rows = sqlx::query(tables_sql).fetch_all(&self.pool).await?;
+        if rows.len() < CONTENT_TABLES.len() {
+            gaps.push(format!("only {} tables found: is the database migrated?", rows.len()));
+        }
+        for row in rows {
+            let name: String = row.try_get(0)?;
+            if !CONTENT_TABLES.contains(&name.as_str()) && !NOT_CONTENT.contains(&name.as_str()) {
+                gaps.push(format!("table {name} is not classified"));
+            }
+        }
+        if self.backend == Backend::Sqlite {
+            for table in CONTENT_TABLES {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = $1 \
+                     AND name IN ($2, $3, $4) AND sql LIKE '%content_version%'",
+                )
+                .bind(*table)
+                .bind(format!("{table}_content_ai"))
+                .bind(format!("{table}_content_au"))
+                .bind(format!("{table}_content_ad"))
+                .fetch_one(&self.pool)
+                .await?;
+                let n: i64 = row.try_get(0)?;
+                if n != 3 {
+                    gaps.push(format!("table {table} has {n} of its 3 content triggers"));
+                }
+            }
+        }
+        Ok(gaps)
+    }
+}
+
+async fn content_version(conn: &mut sqlx::AnyConnection) -> StoreResult<i64> {
+    let row = sqlx::query("SELECT n FROM content_version WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.try_get(0)?)
 }
 
 async fn data_version(conn: &mut sqlx::AnyConnection) -> StoreResult<i64> {

@@ -43,7 +43,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use articles::{ArticlePage, ArticleQuery, ArticleView, PendingArticleEvent, TagCount};
-pub use changes::Changes;
+pub use changes::{CONTENT_TABLES, Change, Changes, NOT_CONTENT};
 pub use deliveries::{
     Delivery, DeliveryOutcome, DeliveryRecord, DeliveryResult, DeliveryStatus, DeliverySummary, HostDeliveryStats,
     Recorded, RetryPolicy, inbox_host,

@@ -194,6 +194,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0032_feed_change_signal.sql"),
         postgres: include_str!("../../../migrations/postgres/0032_feed_change_signal.sql"),
     },
+    Migration {
+        version: 34,
+        description: "content version: only writes readers can see empty the servers' page caches",
+        sqlite: include_str!("../../../migrations/sqlite/0034_content_version.sql"),
+        postgres: include_str!("../../../migrations/postgres/0034_content_version.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -15,6 +15,8 @@ gazette_store::each_backend!(
     public_url_is_recorded_once,
     an_announced_write_is_reported,
     another_connections_write_is_reported,
+    only_writes_readers_see_are_content,
+    every_table_is_classified_for_the_content_signal,
     a_migrated_database_is_not_blank
 );
 
@@ -105,6 +107,58 @@ async fn another_connections_write_is_reported(db: &TestDb) {
         "a change reported for writes that changed nothing"
     );
     other.close().await;
+}
+
+/// Queued deliveries and their bookkeeping wake a server without emptying
+/// its page cache; a write readers can see (a remote actor, shown beside
+/// its reply) is reported as content, on SQLite by the counting triggers
+/// alone (announcing is a no-op there).
+async fn only_writes_readers_see_are_content(db: &TestDb) {
+    let mut changes = db.store.changes().await.unwrap();
+    let other = Store::connect(&db.url, 1).await.unwrap();
+    other
+        .enqueue_delivery(
+            "https://news.example.org/activities/2",
+            "https://news.example.org/users/news",
+            "{}",
+            &["https://remote.example/inbox".to_owned()],
+        )
+        .await
+        .unwrap();
+    let change = tokio::time::timeout(Duration::from_secs(10), changes.changed())
+        .await
+        .expect("the queued delivery is reported")
+        .unwrap();
+    assert!(!change.content, "queued work reported as a change readers see");
+    other
+        .upsert_remote_actor(&gazette_core::RemoteActor {
+            id: "https://remote.example/users/ana".into(),
+            kind: "Person".into(),
+            preferred_username: "ana".into(),
+            name: "Ana".into(),
+            host: "remote.example".into(),
+            inbox: "https://remote.example/users/ana/inbox".into(),
+            shared_inbox: None,
+            url: None,
+            icon: None,
+            public_key_id: "https://remote.example/users/ana#main-key".into(),
+            public_key_pem: String::new(),
+            moved_to: None,
+            refreshed_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    other.announce_change().await.unwrap();
+    let change = tokio::time::timeout(Duration::from_secs(10), changes.changed())
+        .await
+        .expect("the profile write is reported")
+        .unwrap();
+    assert!(change.content, "a write readers see reported as bookkeeping");
+    other.close().await;
+}
+
+async fn every_table_is_classified_for_the_content_signal(db: &TestDb) {
+    assert_eq!(db.store.change_signal_gaps().await.unwrap(), Vec::<String>::new());
 }
 
 async fn a_migrated_database_is_not_blank(db: &TestDb) {

@@ -22,6 +22,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
+use store::Fill;
 pub use store::ResponseCache;
 
 use crate::state::AppState;
@@ -42,6 +43,9 @@ const PUBLIC: &str = "public, max-age=0, s-maxage=10, stale-while-revalidate=30"
 /// Of a deleted article's 410: a proxy may repeat it briefly, never
 /// serve an older 200 past its s-maxage.
 const GONE: &str = "public, max-age=0, s-maxage=10";
+/// How long a request waits for another's render of the same key before
+/// rendering it itself.
+const FILL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The middleware around every route; see the module docs.
 pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -64,10 +68,32 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
         return next.run(req).await;
     };
     let conditions = Conditions::of(req.headers());
-    if let Some(entry) = cache.get(&key) {
-        return entry.respond(&conditions);
+    if method != Method::GET {
+        return match cache.get(&key) {
+            Some(entry) => entry.respond(&conditions),
+            None => next.run(req).await,
+        };
     }
-    let Some(generation) = cache.generation().filter(|_| method == Method::GET) else {
+    // A miss is rendered by one request; the others asking meanwhile wait
+    // for its answer, then render it themselves only if it was not stored
+    // (not cacheable, or a write came in between).
+    let mut first = None;
+    if cache.generation().is_some() {
+        if let Some(entry) = cache.get(&key) {
+            return entry.respond(&conditions);
+        }
+        match cache.fill(&key) {
+            Fill::First(guard) => first = Some(guard),
+            Fill::Wait(mut done) => {
+                // Err: the render ended (its guard is gone), which is the news.
+                let _ = tokio::time::timeout(FILL_WAIT, done.changed()).await;
+                if let Some(entry) = cache.get(&key) {
+                    return entry.respond(&conditions);
+                }
+            }
+        }
+    }
+    let Some(generation) = cache.generation() else {
         return next.run(req).await;
     };
     let path_negotiates = negotiates(req.uri().path());
@@ -105,6 +131,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
         cache.last_modified_secs(),
     ));
     cache.insert(key, entry.clone());
+    drop(first);
     entry.respond(&conditions)
 }
 

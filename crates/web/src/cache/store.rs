@@ -4,14 +4,21 @@
 //! signal) moves on, so a hit is a map lookup and a clone of `Bytes`, with
 //! no query to validate it.
 //!
+//! A miss is filled once: while one request renders a key, the others
+//! asking for it wait for that answer ([`ResponseCache::fill`]), so a page
+//! a thousand servers fetch in the same instant after a publication is
+//! rendered once, not a thousand times.
+//!
 //! Invalidation is deliberately coarse: any write makes every entry stale.
 //! Writes are rare next to reads, and a coarse rule cannot forget a
 //! dependency (an author's name on a tag page, a reply under an article).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::watch;
 
 use super::entry::Entry;
 
@@ -34,6 +41,32 @@ struct Inner {
     /// from memory or stored.
     watching: AtomicBool,
     map: RwLock<Map>,
+    /// Keys being rendered now; a receiver wakes when that render ends.
+    fills: Mutex<HashMap<String, watch::Receiver<()>>>,
+}
+
+/// Who renders a missed key: see [`ResponseCache::fill`].
+pub(crate) enum Fill {
+    /// This request renders it; the waiting ones wake when this is dropped.
+    First(FillGuard),
+    /// Another request is rendering it: wait for it, then look again.
+    Wait(watch::Receiver<()>),
+}
+
+/// Held while a missed key is rendered (see [`Fill::First`]).
+pub(crate) struct FillGuard {
+    cache: ResponseCache,
+    key: String,
+    /// Dropped after the key leaves `fills`: that wakes every waiter.
+    _done: watch::Sender<()>,
+}
+
+impl Drop for FillGuard {
+    fn drop(&mut self) {
+        if let Ok(mut fills) = self.cache.0.fills.lock() {
+            fills.remove(&self.key);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -63,6 +96,7 @@ impl ResponseCache {
             last_write_secs: AtomicU64::new(now_secs()),
             watching: AtomicBool::new(false),
             map: RwLock::new(Map::default()),
+            fills: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -145,6 +179,29 @@ impl ResponseCache {
         map.entries.insert(key, entry);
     }
 
+    /// Claims the render of missed `key`, or says who has it.
+    pub(crate) fn fill(&self, key: &str) -> Fill {
+        let Ok(mut fills) = self.0.fills.lock() else {
+            // A poisoned lock: render without coalescing.
+            let (done, _) = watch::channel(());
+            return Fill::First(FillGuard {
+                cache: self.clone(),
+                key: String::new(),
+                _done: done,
+            });
+        };
+        if let Some(waiting) = fills.get(key) {
+            return Fill::Wait(waiting.clone());
+        }
+        let (done, waiting) = watch::channel(());
+        fills.insert(key.to_owned(), waiting);
+        Fill::First(FillGuard {
+            cache: self.clone(),
+            key: key.to_owned(),
+            _done: done,
+        })
+    }
+
     /// Bytes stored now (for tests and `/metrics`).
     pub fn bytes(&self) -> usize {
         self.0.map.read().map(|m| m.bytes).unwrap_or(0)
@@ -156,4 +213,31 @@ fn now_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missed_key_is_rendered_by_one_request_while_the_others_wait() {
+        let cache = ResponseCache::new(1 << 20);
+        let Fill::First(render) = cache.fill("page|/articles/a?|") else {
+            panic!("the first request does not render");
+        };
+        let Fill::Wait(mut waiting) = cache.fill("page|/articles/a?|") else {
+            panic!("a second request renders the same key at the same time");
+        };
+        // Another key is rendered independently.
+        assert!(matches!(cache.fill("page|/articles/b?|"), Fill::First(_)));
+        let woken = tokio::spawn(async move { waiting.changed().await.is_err() });
+        drop(render);
+        let ended = tokio::time::timeout(Duration::from_secs(10), woken)
+            .await
+            .expect("the waiting request is woken when the render ends")
+            .unwrap();
+        assert!(ended, "woken for another reason than the render's end");
+        // The render is over: the next miss renders again.
+        assert!(matches!(cache.fill("page|/articles/a?|"), Fill::First(_)));
+    }
 }
