@@ -1,0 +1,327 @@
+//! The preview stampede (issue 16): an article goes out to followers on a
+//! thousand servers, and each server, as Mastodon does for its preview
+//! card, fetches the article page and its ActivityPub object as soon as
+//! the `Create` arrives, while the fan-out is still running. Run by
+//! `scripts/bench-stampede`, results in docs/benchmarks.md. Reported: the
+//! fetches' p50/p99/max and statuses, the fan-out's throughput with the
+//! fetches against rounds without them in the same run (goal: within
+//! 10%), and the server's resident memory.
+//!
+//! ```text
+//! bench_stampede --gazette PATH --database-url URL [--followers 5000] [--hosts 1000] [--rounds 3]
+//! ```
+//!
+//! `PATH serve --demo` starts on a fresh database (URL must be empty);
+//! each host is a loopback listener `localhost:PORT` with a shared inbox,
+//! its followers spread evenly; rounds alternate "quiet" (no fetch) and
+//! "stampede" publications through the API.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../delivery/examples/common/mod.rs"]
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use common::{BoxError, Flags, percentile};
+use gazette_core::{FollowStatus, RemoteActor};
+use gazette_store::Store;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+/// Longest wait for one round before the run is declared broken.
+const GIVE_UP: Duration = Duration::from_secs(120);
+
+/// The server; killed on drop.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What the hosts saw: a `Create` (its slug) or a finished fetch.
+enum Event {
+    Created { slug: String, at: Instant },
+    Fetched { micros: u64, status: u16 },
+}
+
+/// One loopback host: its inbox records each `Create` and, while
+/// `stampede` is on, fetches the article's page and object at once.
+struct Host {
+    events: mpsc::UnboundedSender<Event>,
+    stampede: Arc<AtomicBool>,
+    client: reqwest::Client,
+}
+
+async fn inbox(State(host): State<Arc<Host>>, body: Bytes) -> StatusCode {
+    let at = Instant::now();
+    let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if activity["type"] != "Create" {
+        return StatusCode::ACCEPTED;
+    }
+    let object = &activity["object"];
+    let (Some(page), Some(id)) = (object["url"].as_str(), object["id"].as_str()) else {
+        return StatusCode::ACCEPTED;
+    };
+    let slug = page.rsplit_once("/articles/").map(|(_, s)| s.to_owned()).unwrap_or_default();
+    let _ = host.events.send(Event::Created { slug, at });
+    if host.stampede.load(Ordering::Relaxed) {
+        for (url, accept) in [(page, "text/html"), (id, "application/activity+json")] {
+            let (client, events, url) = (host.client.clone(), host.events.clone(), url.to_owned());
+            tokio::spawn(async move {
+                let start = Instant::now();
+                let status = match client.get(&url).header("Accept", accept).send().await {
+                    // Read to the end, as a preview fetch does.
+                    Ok(resp) => {
+                        let status = resp.status().as_u16();
+                        match resp.bytes().await {
+                            Ok(_) => status,
+                            Err(_) => 0,
+                        }
+                    }
+                    Err(_) => 0,
+                };
+                let micros = start.elapsed().as_micros() as u64;
+                let _ = events.send(Event::Fetched { micros, status });
+            });
+        }
+    }
+    StatusCode::ACCEPTED
+}
+
+fn vm(pid: u32, field: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .map(|l| l[field.len()..].trim().to_owned())
+        .unwrap_or_else(|| "?".into())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let flags = Flags::parse(&["gazette", "database-url", "followers", "hosts", "rounds"])?;
+    let followers: usize = flags.get("followers", 5000)?;
+    let hosts: usize = flags.get("hosts", 1000)?;
+    let rounds: usize = flags.get("rounds", 3)?;
+    let gazette = std::fs::canonicalize(flags.str("gazette").ok_or("missing --gazette")?)?;
+    let database_url = flags.str("database-url").ok_or("missing --database-url")?.to_owned();
+    gazette_federation::install_crypto_provider();
+
+    let dir = std::env::temp_dir().join(format!("gazette-bench-stampede-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let public = format!("http://localhost:{port}");
+    let listen: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    let command = |args: &[&str]| {
+        let mut cmd = Command::new(&gazette);
+        cmd.args(args)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .env("GAZETTE_DATABASE__URL", &database_url)
+            .env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true")
+            .env("GAZETTE_LOG__LEVEL", "error")
+            .env_remove("GAZETTE_CONFIG")
+            .env_remove("GAZETTE_TEST_POSTGRES_URL")
+            .current_dir(&dir);
+        cmd
+    };
+    let mut child = command(&["serve", "--demo", "--listen", &listen.to_string(), "--public-url", &public])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+    let server = Server(child);
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("listening on ") => break,
+            Some(Ok(_)) => {}
+            _ => return Err("gazette serve exited before listening".into()),
+        }
+    }
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let rss_at_start = vm(pid, "VmRSS:");
+
+    // The hosts: one listener each, one client each (a server of its own
+    // opens its own connections), all fetching from the same loopback port.
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let stampede = Arc::new(AtomicBool::new(false));
+    let mut ports = Vec::with_capacity(hosts);
+    for _ in 0..hosts {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        ports.push(listener.local_addr()?.port());
+        let client = reqwest::Client::builder()
+            .resolve("localhost", listen)
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let host = Arc::new(Host {
+            events: tx.clone(),
+            stampede: stampede.clone(),
+            client,
+        });
+        let app = axum::Router::new().fallback(axum::routing::post(inbox)).with_state(host);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+
+    let store = Store::connect(&database_url, 2).await?;
+    let author = format!("{public}/users/camille_renard");
+    for i in 0..followers {
+        let port = ports[i % hosts];
+        let id = format!("http://localhost:{port}/users/reader{i}");
+        store
+            .upsert_remote_actor(&RemoteActor {
+                id: id.clone(),
+                kind: "Person".into(),
+                preferred_username: format!("reader{i}"),
+                name: format!("Reader {i}"),
+                host: format!("localhost:{port}"),
+                inbox: format!("{id}/inbox"),
+                shared_inbox: Some(format!("http://localhost:{port}/inbox")),
+                url: None,
+                icon: None,
+                public_key_id: format!("{id}#main-key"),
+                public_key_pem: String::new(),
+                moved_to: None,
+                refreshed_at: Utc::now(),
+            })
+            .await?;
+        store
+            .add_follower(&author, &id, &format!("{id}/follows/1"), FollowStatus::Accepted)
+            .await?;
+    }
+    store.close().await;
+
+    let out = command(&["token", "create", "bench"]).output()?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+    }
+    let token = String::from_utf8_lossy(&out.stdout)
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+
+    println!(
+        "# {} — {} cores; load average before: {}",
+        Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
+    println!(
+        "database: {}; {followers} followers on {hosts} hosts (shared inboxes); RSS after start: {rss_at_start}",
+        database_url.split(':').next().unwrap_or("?")
+    );
+    println!();
+    println!("| round | fetches | fan-out s | deliveries/s | fetch p50 ms | p99 ms | max ms | statuses |");
+    println!("|---|---|---|---|---|---|---|---|");
+
+    let api = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let mut quiet = Vec::new();
+    let mut loud = Vec::new();
+    let mut all_fetches = Vec::new();
+    for round in 0..rounds * 2 {
+        let fetching = round % 2 == 1;
+        stampede.store(fetching, Ordering::Relaxed);
+        let slug = format!("stampede-{round}");
+        let start = Instant::now();
+        let resp = api
+            .post(format!("http://{listen}/api/articles"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "slug": slug, "kind": "news", "status": "published", "language": "en", "author": "camille_renard",
+                "translations": [{"language": "en", "title": format!("Stampede {round}"),
+                    "summary": "A preview every server fetches.", "body": "Read me.\n\n".repeat(200)}]
+            }))
+            .send()
+            .await?;
+        if resp.status() != 201 {
+            return Err(format!("publish: {} {}", resp.status(), resp.text().await?).into());
+        }
+        let (mut created, mut last) = (0, start);
+        let mut fetches = Vec::new();
+        let mut statuses: HashMap<u16, usize> = HashMap::new();
+        let want_fetches = if fetching { 2 * hosts } else { 0 };
+        let deadline = tokio::time::Instant::now() + GIVE_UP;
+        while created < hosts || fetches.len() < want_fetches {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(Event::Created { slug: s, at })) if s == slug => {
+                    created += 1;
+                    last = last.max(at);
+                }
+                Ok(Some(Event::Created { .. })) => {}
+                Ok(Some(Event::Fetched { micros, status })) => {
+                    fetches.push(micros);
+                    *statuses.entry(status).or_insert(0) += 1;
+                }
+                _ => {
+                    return Err(format!(
+                        "round {round}: {created} of {hosts} Creates and {} of {want_fetches} fetches within {GIVE_UP:?}",
+                        fetches.len()
+                    )
+                    .into());
+                }
+            }
+        }
+        let fanout = (last - start).as_secs_f64();
+        let rate = hosts as f64 / fanout;
+        fetches.sort_unstable();
+        let mut st: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} × {s}")).collect();
+        st.sort();
+        let ms = |p: f64| format!("{:.1}", percentile(&fetches, p) as f64 / 1000.0);
+        if fetching {
+            println!(
+                "| {round} | {} | {fanout:.2} | {rate:.0} | {} | {} | {} | {} |",
+                fetches.len(),
+                ms(50.0),
+                ms(99.0),
+                ms(100.0),
+                st.join(", ")
+            );
+            loud.push(rate);
+            all_fetches.extend(fetches);
+        } else {
+            println!("| {round} | none | {fanout:.2} | {rate:.0} | | | | |");
+            quiet.push(rate);
+        }
+    }
+    all_fetches.sort_unstable();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (q, l) = (median(&mut quiet), median(&mut loud));
+    println!();
+    println!(
+        "fan-out, median of {rounds} rounds: {q:.0} deliveries/s quiet, {l:.0} with the fetches ({:.0}%)",
+        100.0 * l / q
+    );
+    println!(
+        "fetches, all stampede rounds: n={} p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        all_fetches.len(),
+        percentile(&all_fetches, 50.0) as f64 / 1000.0,
+        percentile(&all_fetches, 99.0) as f64 / 1000.0,
+        percentile(&all_fetches, 100.0) as f64 / 1000.0
+    );
+    println!(
+        "server memory: RSS {} now, peak (VmHWM) {}",
+        vm(pid, "VmRSS:"),
+        vm(pid, "VmHWM:")
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
