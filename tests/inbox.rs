@@ -797,8 +797,34 @@ async fn hostile_links_are_dropped_and_edited_replies_are_moderated() {
     let held = store.list_comments_by_status("pending", 10, 0).await.unwrap();
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].comment.url, None, "the reply's javascript: url");
+    // The article's page, cached while the reply waits, shows it once
+    // approved (here by another connection, as another process would).
+    let slug = store
+        .list_articles(&gazette_store::ArticleQuery::published(1, 0))
+        .await
+        .unwrap()
+        .articles
+        .remove(0)
+        .slug;
+    let article_page = gz.server.url(&format!("/articles/{slug}"));
+    let page_text = || async {
+        let resp = common::http_get(&article_page).await.unwrap();
+        resp.text().await.unwrap()
+    };
+    for _ in 0..2 {
+        assert!(
+            !page_text().await.contains("Kind words"),
+            "a reply shown before approval"
+        );
+    }
     store.set_comment_status(&note_id, "visible").await.unwrap();
     assert_eq!(gz.reply_html(&note_id).await.as_deref(), Some("<p>Kind words</p>"));
+    common::eventually(
+        "the approved reply on the cached page",
+        Duration::from_secs(10),
+        || async { page_text().await.contains("Kind words").then_some(()) },
+    )
+    .await;
 
     // Its author edits it: the new text waits for a moderator.
     gz.accepted(
@@ -843,13 +869,6 @@ async fn hostile_links_are_dropped_and_edited_replies_are_moderated() {
     assert_eq!(status, 400, "a report of nothing we can link to: {body}");
 
     // And no page links to them.
-    let slug = store
-        .list_articles(&gazette_store::ArticleQuery::published(1, 0))
-        .await
-        .unwrap()
-        .articles
-        .remove(0)
-        .slug;
     for path in [format!("/articles/{slug}"), "/network".into(), "/network.atom".into()] {
         let page = common::http_get(gz.server.url(&path))
             .await

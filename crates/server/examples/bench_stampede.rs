@@ -76,7 +76,10 @@ async fn inbox(State(host): State<Arc<Host>>, body: Bytes) -> StatusCode {
     let (Some(page), Some(id)) = (object["url"].as_str(), object["id"].as_str()) else {
         return StatusCode::ACCEPTED;
     };
-    let slug = page.rsplit_once("/articles/").map(|(_, s)| s.to_owned()).unwrap_or_default();
+    let slug = page
+        .rsplit_once("/articles/")
+        .map(|(_, s)| s.to_owned())
+        .unwrap_or_default();
     let _ = host.events.send(Event::Created { slug, at });
     if host.stampede.load(Ordering::Relaxed) {
         for (url, accept) in [(page, "text/html"), (id, "application/activity+json")] {
@@ -139,9 +142,16 @@ async fn main() -> Result<(), BoxError> {
             .current_dir(&dir);
         cmd
     };
-    let mut child = command(&["serve", "--demo", "--listen", &listen.to_string(), "--public-url", &public])
-        .stdout(Stdio::piped())
-        .spawn()?;
+    let mut child = command(&[
+        "serve",
+        "--demo",
+        "--listen",
+        &listen.to_string(),
+        "--public-url",
+        &public,
+    ])
+    .stdout(Stdio::piped())
+    .spawn()?;
     let pid = child.id();
     let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
     let server = Server(child);
@@ -172,7 +182,9 @@ async fn main() -> Result<(), BoxError> {
             stampede: stampede.clone(),
             client,
         });
-        let app = axum::Router::new().fallback(axum::routing::post(inbox)).with_state(host);
+        let app = axum::Router::new()
+            .fallback(axum::routing::post(inbox))
+            .with_state(host);
         tokio::spawn(async move { axum::serve(listener, app).await });
     }
 
