@@ -54,12 +54,15 @@ pub fn router(state: AppState) -> Router {
         .fallback(old_urls::redirect_old_path)
         .with_state(state.clone())
         .merge(federation)
-        // Public answers from memory; inside the limits and the metrics,
-        // which count hits like any request.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), cache::layer))
         // Bodies, requests in flight and their duration are bounded before
         // any route's own code runs.
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::guard))
+        // Public answers from memory, outside the limits: a hit costs no
+        // slot among the requests in flight, nor does a request waiting for
+        // another's render of the same page (a stampede of previews would
+        // otherwise fill every slot and be refused); a miss renders inside
+        // them. Inside the metrics, which count hits like any request.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cache::layer))
         // Refusals by the limits count too.
         .layer(axum::middleware::from_fn_with_state(state, metrics::count_requests))
         // Outside the limits, so every answer (their refusals too) carries them.
