@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-const SITE: &str = include_str!("../deploy/nginx-gazette.conf");
+const SITE: &str = include_str!("../../deploy/nginx-gazette.conf");
 
 /// Debian's nginx binary; a missing one fails the test with what to do.
 fn nginx_binary() -> PathBuf {

@@ -1,6 +1,6 @@
 //! Safety end to end, against a real `gazette serve` and fake remote servers
 //! in this process that sign their requests themselves (as in
-//! tests/inbox.rs): domain blocks (inbox refused before any fetch, content
+//! tests/e2e/inbox.rs): domain blocks (inbox refused before any fetch, content
 //! purged, no deliveries, no fetches), actor blocks, allowlist mode (only
 //! listed domains accepted and delivered to), and authorized fetch (unsigned
 //! AS2 GETs refused, GETs signed by a remote actor or by another Gazette
@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};

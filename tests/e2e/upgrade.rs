@@ -10,7 +10,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::Env;
 use gazette_store::Backend;
@@ -68,8 +68,8 @@ async fn first_release_database_upgrades_and_serves_its_articles(env: Env) {
     let env = env.federated();
     load(
         &env,
-        include_str!("fixtures/upgrade/first_release_sqlite.sql"),
-        include_str!("fixtures/upgrade/first_release_postgres.sql"),
+        include_str!("../fixtures/upgrade/first_release_sqlite.sql"),
+        include_str!("../fixtures/upgrade/first_release_postgres.sql"),
     )
     .await;
     check_then_migrate(&env, 1, "migration 2 (federation)");
@@ -82,8 +82,8 @@ async fn first_federating_release_database_keeps_its_keys_and_followers(env: Env
     let env = env.with_env("GAZETTE_INSTANCE__PUBLIC_URL", FEDERATING_ORIGIN);
     let sql = load(
         &env,
-        include_str!("fixtures/upgrade/first_federated_release_sqlite.sql"),
-        include_str!("fixtures/upgrade/first_federated_release_postgres.sql"),
+        include_str!("../fixtures/upgrade/first_federated_release_sqlite.sql"),
+        include_str!("../fixtures/upgrade/first_federated_release_postgres.sql"),
     )
     .await;
     check_then_migrate(&env, 3, "migration 4 (network)");
