@@ -21,13 +21,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use common::fediverse::{self, as2};
 use common::{Env, Server, eventually};
 use gazette_store::Store;
-use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
-use rsa::sha2::{Digest, Sha256};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -39,14 +36,7 @@ const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 /// publishes, and a stranger's.
 fn keys() -> &'static (RsaPrivateKey, RsaPrivateKey) {
     static KEYS: OnceLock<(RsaPrivateKey, RsaPrivateKey)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let make = || RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-        (make(), make())
-    })
-}
-
-fn sha256_digest(body: &[u8]) -> String {
-    format!("SHA-256={}", BASE64.encode(Sha256::digest(body)))
+    KEYS.get_or_init(|| (fediverse::new_key(), fediverse::new_key()))
 }
 
 // ---------------------------------------------------------------- fake remote servers
@@ -153,7 +143,7 @@ impl Remote {
     async fn start(flavour: Flavour) -> Remote {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let public_pem = RsaPublicKey::from(&keys().0).to_public_key_pem(LineEnding::LF).unwrap();
+        let public_pem = fediverse::public_pem(&keys().0);
         let remote = Remote {
             flavour,
             base: format!("http://localhost:{port}"),
@@ -214,7 +204,7 @@ impl Remote {
 
     /// Every actor of this server publishes `key` from now on.
     fn rotate_key(&self, key: &RsaPrivateKey) {
-        *self.public_pem.lock().unwrap() = RsaPublicKey::from(key).to_public_key_pem(LineEnding::LF).unwrap();
+        *self.public_pem.lock().unwrap() = fediverse::public_pem(key);
     }
 
     fn set_gone(&self, path: &str) {
@@ -293,7 +283,7 @@ impl Post {
             url: url.to_owned(),
             headers: vec![
                 ("date".into(), httpdate::fmt_http_date(date)),
-                ("digest".into(), sha256_digest(&body)),
+                ("digest".into(), fediverse::digest(&body)),
                 ("content-type".into(), "application/activity+json".into()),
             ],
             body,
@@ -309,23 +299,17 @@ impl Post {
             .split(' ')
             .map(|h| match h {
                 "(request-target)" => format!("(request-target): post {}", url.path()),
-                "host" => format!("host: {}:{}", url.host_str().unwrap(), url.port().unwrap()),
+                "host" => format!("host: {}", fediverse::host_port(&url)),
                 "content-length" => format!("content-length: {}", self.body.len()),
                 other => format!("{other}: {}", self.header(other).unwrap_or_default()),
             })
             .collect();
-        let signature = key
-            .sign(
-                Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(lines.join("\n").as_bytes()),
-            )
-            .unwrap();
         self.set(
             "signature",
             &format!(
                 r#"keyId="{key_id}",algorithm="{}",headers="{signed}",signature="{}""#,
                 flavour.algorithm,
-                BASE64.encode(signature)
+                fediverse::sign(key, &lines)
             ),
         );
     }
@@ -344,7 +328,7 @@ impl Post {
     }
 
     async fn send(&self) -> (u16, String) {
-        let mut req = http().post(&self.url).body(self.body.clone());
+        let mut req = common::test_client().post(&self.url).body(self.body.clone());
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
@@ -352,22 +336,6 @@ impl Post {
         let status = resp.status().as_u16();
         (status, resp.text().await.unwrap_or_default())
     }
-}
-
-fn http() -> reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new).clone()
-}
-
-async fn as2(url: &str) -> Value {
-    let resp = http()
-        .get(url)
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
-    resp.json().await.unwrap()
 }
 
 async fn total(url: &str) -> i64 {
@@ -378,21 +346,15 @@ async fn total(url: &str) -> i64 {
 /// draft-cavage signature verifies with the key in the signer's actor document.
 async fn verify_gazette_signature(d: &Delivery) {
     let header = |name: &str| d.headers.get(name).unwrap().to_str().unwrap().to_owned();
-    assert_eq!(header("digest"), sha256_digest(&d.raw), "Digest of {}", d.path);
+    assert_eq!(header("digest"), fediverse::digest(&d.raw), "Digest of {}", d.path);
     let signature = header("signature");
-    let field = |name: &str| {
-        signature
-            .split(',')
-            .find_map(|p| p.split_once('=').filter(|(k, _)| *k == name))
-            .map(|(_, v)| v.trim_matches('"').to_owned())
-            .unwrap()
-    };
+    let field = |name: &str| fediverse::signature_field(&signature, name).unwrap();
     let key_id = field("keyId");
     let actor_id = key_id.split('#').next().unwrap();
     assert_eq!(actor_id, d.body["actor"], "signed by the activity's actor");
     let actor = as2(actor_id).await;
     assert_eq!(actor["publicKey"]["id"], key_id);
-    let key = RsaPublicKey::from_public_key_pem(actor["publicKey"]["publicKeyPem"].as_str().unwrap()).unwrap();
+    let key = fediverse::actor_key(&actor);
     let signed = field("headers");
     assert!(signed.contains("date") && signed.contains("digest"), "{signed}");
     let lines: Vec<String> = signed
@@ -402,12 +364,8 @@ async fn verify_gazette_signature(d: &Delivery) {
             other => format!("{other}: {}", header(other)),
         })
         .collect();
-    key.verify(
-        Pkcs1v15Sign::new::<Sha256>(),
-        &Sha256::digest(lines.join("\n").as_bytes()),
-        &BASE64.decode(field("signature")).unwrap(),
-    )
-    .unwrap_or_else(|e| panic!("Gazette's signature on {} does not verify: {e}", d.path));
+    fediverse::verify(&key, &lines, &field("signature"))
+        .unwrap_or_else(|e| panic!("Gazette's signature on {} does not verify: {e}", d.path));
 }
 
 // ---------------------------------------------------------------- the instance
@@ -558,7 +516,7 @@ async fn refuses_what_it_cannot_trust() {
     other["object"] = json!(gz.author);
     tampered.body = serde_json::to_vec(&other).unwrap();
     refused(tampered.clone(), 400, "body changed after signing: Digest mismatch").await;
-    let digest = sha256_digest(&tampered.body);
+    let digest = fediverse::digest(&tampered.body);
     tampered.set("digest", &digest);
     refused(tampered, 401, "body and Digest changed after signing").await;
 
@@ -591,7 +549,7 @@ async fn refuses_what_it_cannot_trust() {
     refused(bad_date, 401, "Date that is not an HTTP date").await;
 
     let mut wrong_digest = valid.clone();
-    wrong_digest.set("digest", &sha256_digest(b"something else"));
+    wrong_digest.set("digest", &fediverse::digest(b"something else"));
     wrong_digest.sign(MASTODON, key, &remote.key_id(&alice), MASTODON.signed);
     refused(wrong_digest, 400, "signed Digest that does not match the body").await;
     let mut no_digest = valid.clone();
@@ -1071,7 +1029,7 @@ async fn a_member_article_sent_again_is_stored_and_boosted_once() {
     })
     .await;
     assert_eq!(announced(1), 1, "{:?}", readers.received());
-    let feed: Value = http()
+    let feed: Value = common::test_client()
         .get(gz.server.url("/network/feed.json"))
         .send()
         .await
@@ -1104,7 +1062,7 @@ async fn a_follower_approval_change_is_federated() {
         .await;
     let token = common::last_line(&gz.env.ok(&["token", "create", "settings"])).to_owned();
     let put = |body: Value| {
-        http()
+        common::test_client()
             .put(gz.server.url("/api/settings"))
             .bearer_auth(&token)
             .json(&body)

@@ -13,17 +13,14 @@ use crate::common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use common::fediverse::{self, SignedPost};
 use common::{Env, OutputBounded, Server, eventually, free_port};
 use gazette_store::Backend;
-use rsa::pkcs8::{EncodePublicKey, LineEnding};
-use rsa::sha2::{Digest, Sha256};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -159,7 +156,7 @@ async fn start_remote(key: &RsaPrivateKey) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
     let id = format!("{base}/users/alice");
-    let pem = RsaPublicKey::from(key).to_public_key_pem(LineEnding::LF).unwrap();
+    let pem = fediverse::public_pem(key);
     let doc = json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": id,
@@ -188,32 +185,7 @@ async fn start_remote(key: &RsaPrivateKey) -> String {
 /// POSTs `body` to `url` signed by `key_id` over `(request-target) host date
 /// digest`, with `signed_host` as the signed Host.
 async fn signed_post(url: &str, signed_host: &str, key: &RsaPrivateKey, key_id: &str, body: &[u8]) -> (u16, String) {
-    let parsed = reqwest::Url::parse(url).unwrap();
-    let date = httpdate::fmt_http_date(SystemTime::now());
-    let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(body)));
-    let signing = format!(
-        "(request-target): post {}\nhost: {signed_host}\ndate: {date}\ndigest: {digest}",
-        parsed.path()
-    );
-    let signature = key
-        .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(signing.as_bytes()))
-        .unwrap();
-    let header = format!(
-        r#"keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="{}""#,
-        BASE64.encode(signature)
-    );
-    let response = common::test_client()
-        .post(url)
-        .header("content-type", "application/activity+json")
-        .header("date", date)
-        .header("digest", digest)
-        .header("signature", header)
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap_or_default())
+    SignedPost::new(key, key_id).signed_host(signed_host).send(url, body).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -273,7 +245,7 @@ async fn gazette_behind_the_shipped_nginx_site() {
     );
 
     // A signed Follow verifies: nginx passed Host as the sender signed it.
-    let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let key = fediverse::new_key();
     let alice = start_remote(&key).await;
     let follow = json!({
         "@context": "https://www.w3.org/ns/activitystreams",

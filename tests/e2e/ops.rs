@@ -153,15 +153,7 @@ fn article_file(env: &Env, slug: &str) -> std::path::PathBuf {
 }
 
 async fn actor_id(base: &str, username: &str) -> String {
-    let actor: Value = common::test_client()
-        .get(format!("{base}/users/{username}"))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let actor = common::fediverse::as2(&format!("{base}/users/{username}")).await;
     actor["id"].as_str().unwrap().to_owned()
 }
 

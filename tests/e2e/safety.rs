@@ -18,35 +18,18 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use common::fediverse::{self, AS2, SignedPost};
 use common::{Env, Server, eventually, path};
 use gazette_store::Store;
-use rsa::pkcs8::{EncodePublicKey, LineEnding};
-use rsa::sha2::{Digest, Sha256};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-const AS2: &str = "application/activity+json";
 
 /// The key every fake actor publishes, and a stranger's; made once per process.
 fn keys() -> &'static (RsaPrivateKey, RsaPrivateKey) {
     static KEYS: OnceLock<(RsaPrivateKey, RsaPrivateKey)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let make = || RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-        (make(), make())
-    })
-}
-
-fn sign(key: &RsaPrivateKey, lines: &[String]) -> String {
-    let sig = key
-        .sign(
-            Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(lines.join("\n").as_bytes()),
-        )
-        .unwrap();
-    BASE64.encode(sig)
+    KEYS.get_or_init(|| (fediverse::new_key(), fediverse::new_key()))
 }
 
 fn http() -> reqwest::Client {
@@ -95,7 +78,7 @@ impl Remote {
         let port = listener.local_addr().unwrap().port();
         let remote = Remote {
             base: format!("http://localhost:{port}"),
-            public_pem: Arc::new(RsaPublicKey::from(&keys().0).to_public_key_pem(LineEnding::LF).unwrap()),
+            public_pem: Arc::new(fediverse::public_pem(&keys().0)),
             seen: Arc::default(),
         };
         let app = Router::new().fallback(remote_request).with_state(remote.clone());
@@ -149,32 +132,10 @@ impl Remote {
 
     /// POSTs `activity` to `inbox`, signed as its actor; the status.
     async fn deliver(&self, inbox: &str, activity: &Value) -> (u16, String) {
-        let body = serde_json::to_vec(activity).unwrap();
-        let url = reqwest::Url::parse(inbox).unwrap();
-        let date = httpdate::fmt_http_date(SystemTime::now());
-        let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(&body)));
-        let lines = [
-            format!("(request-target): post {}", url.path()),
-            format!("host: {}:{}", url.host_str().unwrap(), url.port().unwrap()),
-            format!("date: {date}"),
-            format!("digest: {digest}"),
-        ];
         let key_id = format!("{}#main-key", activity["actor"].as_str().unwrap());
-        let signature = format!(
-            r#"keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="{}""#,
-            sign(&keys().0, &lines)
-        );
-        let resp = http()
-            .post(inbox)
-            .header("date", date)
-            .header("digest", digest)
-            .header("content-type", AS2)
-            .header("signature", signature)
-            .body(body)
-            .send()
+        SignedPost::new(&keys().0, key_id)
+            .send(inbox, &serde_json::to_vec(activity).unwrap())
             .await
-            .unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap_or_default())
     }
 }
 
@@ -450,13 +411,13 @@ async fn signed_get(url: &str, key: &RsaPrivateKey, key_id: &str) -> (u16, Strin
     };
     let lines = [
         format!("(request-target): get {target}"),
-        format!("host: {}:{}", u.host_str().unwrap(), u.port().unwrap()),
+        format!("host: {}", fediverse::host_port(&u)),
         format!("date: {date}"),
         format!("accept: {AS2}"),
     ];
     let signature = format!(
         r#"keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date accept",signature="{}""#,
-        sign(key, &lines)
+        fediverse::sign(key, &lines)
     );
     let resp = http()
         .get(url)

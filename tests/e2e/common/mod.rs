@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use gazette_store::Backend;
 use gazette_store::testing::TestDb;
 
+pub mod fediverse;
 pub mod smtp;
 
 /// A 1×1 PNG.
