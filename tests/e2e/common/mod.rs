@@ -13,6 +13,7 @@ use gazette_store::Backend;
 use gazette_store::testing::TestDb;
 
 pub mod fediverse;
+pub mod sink;
 pub mod smtp;
 
 /// A 1×1 PNG.
