@@ -10,7 +10,8 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use common::fediverse::{self, SignedPost};
-use common::{Env, OutputBounded, Server, eventually, free_port};
+use common::{Env, OutputBounded, Server, eventually};
 use gazette_store::Backend;
 use rsa::RsaPrivateKey;
 use serde_json::{Value, json};
@@ -90,7 +91,10 @@ impl Drop for Nginx {
     }
 }
 
-fn start_nginx(dir: &Path, site: &str) -> Nginx {
+/// Starts nginx with `site`, serving on `listener` (the site's `listen`
+/// address): nginx takes it over as an inherited socket (its `NGINX`
+/// variable, as in a binary upgrade), so the port stays ours throughout.
+fn start_nginx(dir: &Path, site: &str, listener: &TcpListener) -> Nginx {
     let site_file = dir.join("site.conf");
     std::fs::write(&site_file, site).unwrap();
     let d = dir.display();
@@ -103,6 +107,8 @@ fn start_nginx(dir: &Path, site: &str) -> Nginx {
     let conf_file = dir.join("nginx.conf");
     std::fs::write(&conf_file, conf).unwrap();
     let check = Command::new(nginx_binary())
+        .env("NGINX", "0;")
+        .stdin(OwnedFd::from(listener.try_clone().unwrap()))
         .arg("-t")
         .arg("-p")
         .arg(dir)
@@ -120,6 +126,8 @@ fn start_nginx(dir: &Path, site: &str) -> Nginx {
         .arg("-c")
         .arg(&conf_file)
         .args(["-g", "daemon off;"])
+        .env("NGINX", "0;")
+        .stdin(OwnedFd::from(listener.try_clone().unwrap()))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -127,28 +135,12 @@ fn start_nginx(dir: &Path, site: &str) -> Nginx {
     Nginx(child)
 }
 
-/// `gazette serve --demo` listening on `listen`, with authorized fetch on or off.
-fn serve(env: &Env, listen: &str, authorized_fetch: bool) -> Server {
-    let mut child = env
-        .command(&["serve", "--demo", "--listen", listen])
-        .env("GAZETTE_FEDERATION__AUTHORIZED_FETCH", authorized_fetch.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    break url.trim().to_owned();
-                }
-            }
-            _ => panic!("gazette serve exited before listening"),
-        }
-    };
-    Server { child, base }
+/// `gazette serve --demo` serving on `listener`, with authorized fetch on or off.
+fn serve(env: &Env, listener: &TcpListener, authorized_fetch: bool) -> Server {
+    let mut cmd = env.command(&["serve", "--demo", "--listen-stdin"]);
+    cmd.env("GAZETTE_FEDERATION__AUTHORIZED_FETCH", authorized_fetch.to_string())
+        .stdin(OwnedFd::from(listener.try_clone().unwrap()));
+    common::spawn_listening(cmd)
 }
 
 /// A loopback "remote server" publishing one actor with `key`.
@@ -192,8 +184,12 @@ async fn signed_post(url: &str, signed_host: &str, key: &RsaPrivateKey, key_id: 
 async fn gazette_behind_the_shipped_nginx_site() {
     nginx_binary();
     let env = Env::new(Backend::Sqlite).await.unwrap();
-    let nginx_port = free_port();
-    let gazette_listen = format!("127.0.0.1:{}", free_port());
+    // Both ports bound here and handed to nginx and Gazette (again at each
+    // restart), so no other process can take them in between.
+    let nginx_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let nginx_port = nginx_listener.local_addr().unwrap().port();
+    let gazette_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let gazette_listen = gazette_listener.local_addr().unwrap().to_string();
     let public = format!("http://localhost:{nginx_port}");
     let env = env
         .with_env("GAZETTE_INSTANCE__PUBLIC_URL", &public)
@@ -201,8 +197,8 @@ async fn gazette_behind_the_shipped_nginx_site() {
     let nginx_dir = env.dir.join("nginx");
     std::fs::create_dir_all(&nginx_dir).unwrap();
     let site = derive_site(nginx_port, &gazette_listen, &nginx_dir);
-    let nginx = start_nginx(&nginx_dir, &site);
-    let server = serve(&env, &gazette_listen, false);
+    let nginx = start_nginx(&nginx_dir, &site, &nginx_listener);
+    let server = serve(&env, &gazette_listener, false);
     let http = common::test_client();
     let healthz = format!("{public}/healthz");
     up(&healthz).await;
@@ -282,7 +278,7 @@ async fn gazette_behind_the_shipped_nginx_site() {
 
     // With authorized fetch on, the server verifies doctor's signed fetch…
     drop(server);
-    let _server = serve(&env, &gazette_listen, true);
+    let _server = serve(&env, &gazette_listener, true);
     up(&healthz).await;
     let out = env.run(&["doctor"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -291,7 +287,7 @@ async fn gazette_behind_the_shipped_nginx_site() {
     drop(nginx);
     let broken = site.replace("proxy_set_header Host $http_host;", "proxy_set_header Host $host;");
     assert_ne!(broken, site);
-    let _nginx = start_nginx(&nginx_dir, &broken);
+    let _nginx = start_nginx(&nginx_dir, &broken, &nginx_listener);
     up(&healthz).await;
     let out = env.run(&["doctor"]);
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -13,7 +13,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::sink::Sink;
-use common::{Env, OutputBounded, eventually, free_port, last_line, path};
+use common::{ClosedPort, Env, OutputBounded, eventually, last_line, path};
 use gazette_store::{Backend, Store};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -89,7 +89,8 @@ async fn one_public_url_for_every_process(env: Env) {
     let env = env
         .with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true")
         .with_env("GAZETTE_FEDERATION__DELIVERY_POLL_SECONDS", POLL_SECONDS);
-    let public = format!("http://localhost:{}", free_port());
+    let unanswered = ClosedPort::bind();
+    let public = format!("http://localhost:{}", unanswered.port);
     let server = env.serve(&["--demo", "--public-url", &public]);
     let author = format!("{public}/users/camille_renard");
     assert_eq!(actor_id(&server.base, "camille_renard").await, author);
@@ -137,7 +138,8 @@ async fn one_public_url_for_every_process(env: Env) {
     drop(second);
 
     // Moving the instance on purpose: a warning, then every process follows.
-    let moved = format!("http://localhost:{}", free_port());
+    let moved_port = ClosedPort::bind();
+    let moved = format!("http://localhost:{}", moved_port.port);
     let out = env.command(&["instance", "set-public-url", &moved]).output_bounded();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let warning = String::from_utf8_lossy(&out.stderr);
@@ -254,7 +256,8 @@ const FOLLOWERS: usize = 20;
 /// `Create` exactly once.
 async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
     let env = env.with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true");
-    let public = format!("http://localhost:{}", free_port());
+    let unanswered = ClosedPort::bind();
+    let public = format!("http://localhost:{}", unanswered.port);
     let mut server = env.serve(&["--demo", "--public-url", &public]);
     let author = format!("{public}/users/camille_renard");
     let store = Store::connect(env.database_url(), 2).await.unwrap();
@@ -420,7 +423,8 @@ async fn doctor_passes_beside_a_running_server(env: Env) {
 }
 
 async fn doctor_fails_on_a_closed_port_and_an_empty_database(env: Env) {
-    let closed = format!("http://127.0.0.1:{}", free_port());
+    let closed_port = ClosedPort::bind();
+    let closed = format!("http://127.0.0.1:{}", closed_port.port);
     env.ok(&["init", "--public-url", &closed]);
     let out = env.run(&["doctor"]);
     let lines = doctor_lines(&out);
@@ -435,7 +439,8 @@ async fn doctor_fails_on_a_closed_port_and_an_empty_database(env: Env) {
     assert!(doctor_line(&lines, "mail").starts_with("OK"), "{lines:#?}");
 
     // An SMTP server that does not answer, then a config that does not load.
-    let smtp = format!("{}", free_port());
+    let smtp_down = ClosedPort::bind();
+    let smtp = smtp_down.port.to_string();
     let out = env
         .command(&["doctor"])
         .env("GAZETTE_MAIL__HOST", "127.0.0.1")
