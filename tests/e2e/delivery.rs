@@ -268,9 +268,7 @@ async fn two_servers_share_one_queue() {
 
     env.ok(&["publish", path(&article_file(&env, "for-everyone"))]);
     eventually("every follower to receive the Create", DEADLINE, || async {
-        let done = sinks
-            .iter()
-            .all(|(sink, _)| sink.answered() >= FOLLOWERS_PER_SINK);
+        let done = sinks.iter().all(|(sink, _)| sink.answered() >= FOLLOWERS_PER_SINK);
         done.then_some(())
     })
     .await;

@@ -177,7 +177,10 @@ async fn start_remote(key: &RsaPrivateKey) -> String {
 /// POSTs `body` to `url` signed by `key_id` over `(request-target) host date
 /// digest`, with `signed_host` as the signed Host.
 async fn signed_post(url: &str, signed_host: &str, key: &RsaPrivateKey, key_id: &str, body: &[u8]) -> (u16, String) {
-    SignedPost::new(key, key_id).signed_host(signed_host).send(url, body).await
+    SignedPost::new(key, key_id)
+        .signed_host(signed_host)
+        .send(url, body)
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -50,15 +50,12 @@ async fn create_of(sink: &Sink, slug: &str, within: Duration) -> Value {
         &format!("the Create of {slug} at the follower's inbox"),
         within,
         || async {
-            sink.received()
-                .into_iter()
-                .map(|(_, a)| a)
-                .find(|a| {
-                    a["type"] == "Create"
-                        && a["object"]["url"]
-                            .as_str()
-                            .is_some_and(|u| u.ends_with(&format!("/articles/{slug}")))
-                })
+            sink.received().into_iter().map(|(_, a)| a).find(|a| {
+                a["type"] == "Create"
+                    && a["object"]["url"]
+                        .as_str()
+                        .is_some_and(|u| u.ends_with(&format!("/articles/{slug}")))
+            })
         },
     )
     .await

@@ -40,13 +40,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use common::{BoxError, Flags};
 use gazette_delivery::{DeliveryConfig, Worker};
-use support::Keys;
 use gazette_store::Backend;
 use gazette_store::testing::TestDb;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use rsa::RsaPrivateKey;
 use rsa::pkcs1::EncodeRsaPublicKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use support::Keys;
 use tokio::sync::oneshot;
 
 const ACTOR: &str = "https://news.example.org/users/camille";

@@ -13,11 +13,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use gazette_delivery::{DeliveryConfig, Worker};
-use support::Keys;
 use gazette_store::testing::TestDb;
 use gazette_store::{Backend, Store};
 use rsa::RsaPrivateKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use support::Keys;
 use tokio::sync::oneshot;
 
 const ACTOR: &str = "https://here.example/users/org";

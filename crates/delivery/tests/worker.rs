@@ -20,13 +20,13 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use gazette_delivery::{DeliveryConfig, Worker};
-use support::Keys;
 use gazette_store::testing::TestDb;
 use gazette_store::{DeliveryRecord, DeliveryStatus, RetryPolicy, Store};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use rsa::sha2::{Digest, Sha256};
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use support::Keys;
 use tokio::sync::{Semaphore, oneshot};
 
 gazette_store::each_backend!(

@@ -399,10 +399,7 @@ mod tests {
             "the second request waits for the first fetch"
         );
         first.failed();
-        assert!(
-            waiter.await.earlier_failed(),
-            "the waiter learns that the fetch failed"
-        );
+        assert!(waiter.await.earlier_failed(), "the waiter learns that the fetch failed");
         assert!(
             fetches.0.lock().unwrap().is_empty(),
             "finished turns leave nothing behind"

@@ -25,9 +25,7 @@ pub async fn as2(url: &str) -> Value {
         .await
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
-    resp.json()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+    resp.json().await.unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
 }
 
 /// A fresh RSA-2048 key, as fediverse servers use.
@@ -85,7 +83,9 @@ pub fn signature_field(header: &str, name: &str) -> Option<String> {
 
 /// Checks the base64 `signature` of the signing string made of `lines` with `key`.
 pub fn verify(key: &RsaPublicKey, lines: &[String], signature: &str) -> Result<(), String> {
-    let bytes = BASE64.decode(signature).map_err(|e| format!("signature is not base64: {e}"))?;
+    let bytes = BASE64
+        .decode(signature)
+        .map_err(|e| format!("signature is not base64: {e}"))?;
     key.verify(
         Pkcs1v15Sign::new::<Sha256>(),
         &Sha256::digest(lines.join("\n").as_bytes()),
