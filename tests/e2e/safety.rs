@@ -10,27 +10,17 @@
 
 use crate::common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use common::fediverse::{self, AS2, SignedPost};
-use common::{Env, Server, eventually, path};
+use common::fediverse::{self, AS2};
+use common::remote::{MASTODON, Remote, keys};
+use common::{Env, Server, eventually, path, unique};
 use gazette_store::Store;
 use rsa::RsaPrivateKey;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-
-/// The key every fake actor publishes, and a stranger's; made once per process.
-fn keys() -> &'static (RsaPrivateKey, RsaPrivateKey) {
-    static KEYS: OnceLock<(RsaPrivateKey, RsaPrivateKey)> = OnceLock::new();
-    KEYS.get_or_init(|| (fediverse::new_key(), fediverse::new_key()))
-}
 
 fn http() -> reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
@@ -42,130 +32,6 @@ fn http() -> reqwest::Client {
                 .unwrap()
         })
         .clone()
-}
-
-fn unique() -> u64 {
-    static N: AtomicU64 = AtomicU64::new(1);
-    let t = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as u64;
-    t * 100 + N.fetch_add(1, Ordering::Relaxed) % 100
-}
-
-// ---------------------------------------------------------------- a fake remote server
-
-#[derive(Default)]
-struct Seen {
-    /// Bodies POSTed to its inboxes.
-    posts: Vec<Value>,
-    /// Paths Gazette fetched.
-    gets: Vec<String>,
-}
-
-/// A Mastodon-like server on `http://localhost:PORT`: actors at `/users/…`
-/// with a shared inbox at `/inbox`; it records what Gazette sends and fetches.
-#[derive(Clone)]
-struct Remote {
-    base: String,
-    public_pem: Arc<String>,
-    seen: Arc<Mutex<Seen>>,
-}
-
-impl Remote {
-    async fn start() -> Remote {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let remote = Remote {
-            base: format!("http://localhost:{port}"),
-            public_pem: Arc::new(fediverse::public_pem(&keys().0)),
-            seen: Arc::default(),
-        };
-        let app = Router::new().fallback(remote_request).with_state(remote.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        remote
-    }
-
-    /// `localhost:PORT`, as blocks and the allowlist name it.
-    fn host(&self) -> &str {
-        self.base.trim_start_matches("http://")
-    }
-
-    fn actor(&self, name: &str) -> String {
-        format!("{}/users/{name}", self.base)
-    }
-
-    fn posts(&self) -> Vec<Value> {
-        self.seen.lock().unwrap().posts.clone()
-    }
-
-    fn gets(&self) -> usize {
-        self.seen.lock().unwrap().gets.len()
-    }
-
-    /// Waits for an activity of `kind` whose `object` (or its id) is `object`.
-    async fn wait_for(&self, kind: &str, object: &str) -> Value {
-        eventually(&format!("a {kind} of {object} at {}", self.base), DEADLINE, || async {
-            self.posts()
-                .into_iter()
-                .find(|a| a["type"] == kind && (a["object"] == object || a["object"]["id"] == object))
-        })
-        .await
-    }
-
-    /// Waits for any activity of `kind`.
-    async fn wait_for_type(&self, kind: &str) -> Value {
-        eventually(&format!("a {kind} at {}", self.base), DEADLINE, || async {
-            self.posts().into_iter().find(|a| a["type"] == kind)
-        })
-        .await
-    }
-
-    /// A fresh activity by `name`.
-    fn activity(&self, name: &str, kind: &str, object: Value) -> Value {
-        json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{}/activities/{}", self.base, unique()),
-            "type": kind, "actor": self.actor(name), "object": object,
-        })
-    }
-
-    /// POSTs `activity` to `inbox`, signed as its actor; the status.
-    async fn deliver(&self, inbox: &str, activity: &Value) -> (u16, String) {
-        let key_id = format!("{}#main-key", activity["actor"].as_str().unwrap());
-        SignedPost::new(&keys().0, key_id)
-            .send(inbox, &serde_json::to_vec(activity).unwrap())
-            .await
-    }
-}
-
-async fn remote_request(State(remote): State<Remote>, method: Method, uri: Uri, body: axum::body::Bytes) -> Response {
-    let path = uri.path().trim_start_matches('/').to_owned();
-    if method == Method::POST && (path == "inbox" || path.ends_with("/inbox")) {
-        let activity = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        remote.seen.lock().unwrap().posts.push(activity);
-        return StatusCode::ACCEPTED.into_response();
-    }
-    remote.seen.lock().unwrap().gets.push(uri.path().to_owned());
-    let Some(name) = path
-        .strip_prefix("users/")
-        .filter(|n| !n.is_empty() && !n.contains('/'))
-    else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let id = remote.actor(name);
-    let doc = json!({
-        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-        "id": id, "type": "Person", "preferredUsername": name, "name": name,
-        "inbox": format!("{id}/inbox"), "outbox": format!("{id}/outbox"),
-        "endpoints": { "sharedInbox": format!("{}/inbox", remote.base) },
-        "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": *remote.public_pem },
-    });
-    (
-        [("content-type", "application/activity+json; charset=utf-8")],
-        doc.to_string(),
-    )
-        .into_response()
 }
 
 // ---------------------------------------------------------------- the instance
@@ -255,7 +121,7 @@ both_backends!(domain_and_actor_blocks);
 
 async fn domain_and_actor_blocks(env: Env) {
     let gz = Instance::start(env, &[]).await;
-    let (bad, good) = (Remote::start().await, Remote::start().await);
+    let (bad, good) = (Remote::start(MASTODON).await, Remote::start(MASTODON).await);
     let article = gz.article().await;
 
     // Before any block: followers, a like and a reply from the soon-blocked domain.
@@ -265,8 +131,8 @@ async fn domain_and_actor_blocks(env: Env) {
     let like = bad.activity("alice", "Like", json!(article));
     assert_eq!(bad.deliver(&gz.inbox(), &like).await.0, 202);
     let note = json!({
-        "id": format!("{}/notes/{}", bad.actor("alice"), unique()), "type": "Note",
-        "attributedTo": bad.actor("alice"), "inReplyTo": article, "content": "<p>Spam</p>",
+        "id": format!("{}/notes/{}", bad.user("alice"), unique()), "type": "Note",
+        "attributedTo": bad.user("alice"), "inReplyTo": article, "content": "<p>Spam</p>",
         "to": ["https://www.w3.org/ns/activitystreams#Public"],
     });
     assert_eq!(
@@ -310,13 +176,13 @@ async fn domain_and_actor_blocks(env: Env) {
     assert!(!bad.posts().iter().any(|a| a["type"] == "Create"));
 
     // Nothing is fetched from it either.
-    let err = gz.env.fails(&["follow", &bad.actor("alice")]);
+    let err = gz.env.fails(&["follow", &bad.user("alice")]);
     assert!(err.contains("blocked"), "{err}");
     assert_eq!(bad.gets(), fetched);
 
     // An actor block: bob is forgotten and refused; carol, on the same server, is not.
     let out = gz.env.ok(&["block", "actor", &format!("@bob@{}", good.host())]);
-    assert!(out.contains(&good.actor("bob")), "{out}");
+    assert!(out.contains(&good.user("bob")), "{out}");
     assert_eq!(gz.followers().await, 1);
     assert_eq!(
         good.deliver(&gz.inbox(), &good.activity("bob", "Like", json!(article)))
@@ -330,7 +196,7 @@ async fn domain_and_actor_blocks(env: Env) {
             .0,
         202
     );
-    let err = gz.env.fails(&["follow", &good.actor("bob")]);
+    let err = gz.env.fails(&["follow", &good.user("bob")]);
     assert!(err.contains("blocked"), "{err}");
     // An activity whose id is on the blocked domain is refused, even from
     // an allowed sender: the inbox checked the sender's host, not that one.
@@ -341,12 +207,12 @@ async fn domain_and_actor_blocks(env: Env) {
 
     let list = gz.env.ok(&["blocks"]);
     assert!(
-        list.contains(bad.host()) && list.contains("spam") && list.contains(&good.actor("bob")),
+        list.contains(bad.host()) && list.contains("spam") && list.contains(&good.user("bob")),
         "{list}"
     );
 
     // Lifting the blocks lets them back in.
-    gz.env.ok(&["unblock", "actor", &good.actor("bob")]);
+    gz.env.ok(&["unblock", "actor", &good.user("bob")]);
     assert_eq!(
         good.deliver(&gz.inbox(), &good.activity("bob", "Like", json!(article)))
             .await
@@ -367,7 +233,7 @@ async fn allowlist_mode_federates_only_with_listed_domains() {
         return;
     };
     let gz = Instance::start(env, &[("GAZETTE_FEDERATION__MODE", "allowlist")]).await;
-    let (friend, stranger) = (Remote::start().await, Remote::start().await);
+    let (friend, stranger) = (Remote::start(MASTODON).await, Remote::start(MASTODON).await);
 
     // Nobody is on the list yet: everyone is refused, and nothing is fetched.
     assert_eq!(gz.follow(&friend, "alice").await, 403);
@@ -394,7 +260,7 @@ async fn allowlist_mode_federates_only_with_listed_domains() {
     assert_eq!(gz.queued_hosts(create["id"].as_str().unwrap()).await, [friend.host()]);
     assert!(!stranger.posts().iter().any(|a| a["type"] == "Create"));
     assert_eq!(gz.followers().await, 2);
-    let err = gz.env.fails(&["follow", &stranger.actor("bob")]);
+    let err = gz.env.fails(&["follow", &stranger.user("bob")]);
     assert!(err.contains("allowlist"), "{err}");
     assert!(gz.env.ok(&["blocks"]).contains(friend.host()));
 }
@@ -447,7 +313,7 @@ async fn authorized_fetch_requires_signed_gets() {
         return;
     };
     let gz = Instance::start(env, &[("GAZETTE_FEDERATION__AUTHORIZED_FETCH", "true")]).await;
-    let remote = Remote::start().await;
+    let remote = Remote::start(MASTODON).await;
     let article = gz.article().await;
     let slug = {
         let store = gz.store().await;
@@ -482,7 +348,7 @@ async fn authorized_fetch_requires_signed_gets() {
     assert_eq!(get(&gz.server.url("/nodeinfo/2.1"), "application/json").await, 200);
 
     // Signed by a remote actor: answered.
-    let alice = remote.actor("alice");
+    let alice = remote.user("alice");
     let key_id = format!("{alice}#main-key");
     for url in &as2_documents {
         let (status, body) = signed_get(url, &keys().0, &key_id).await;

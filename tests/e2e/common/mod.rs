@@ -13,6 +13,7 @@ use gazette_store::Backend;
 use gazette_store::testing::TestDb;
 
 pub mod fediverse;
+pub mod remote;
 pub mod sink;
 pub mod smtp;
 
@@ -384,7 +385,8 @@ where
     }
 }
 
-fn unique() -> u64 {
+/// A number no other call in this process returns (time-based, so unlikely in another).
+pub fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let t = std::time::SystemTime::now()
