@@ -1,5 +1,5 @@
 // The network coordinator's public pages in Debian's headless Chromium,
-// driven by tests/admin_browser.rs (which starts `gazette serve` with
+// driven by tests/e2e/admin_browser.rs (which starts `gazette serve` with
 // `network.home` and seeds members and their articles). The shared feed
 // (the home page), its filter bar, chips and search, a member's page and
 // the "About the network" page, each checked with axe-core (no serious or

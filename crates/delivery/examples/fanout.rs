@@ -25,9 +25,10 @@
 
 mod common;
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
-use std::error::Error;
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -38,13 +39,14 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use common::{BoxError, Flags};
-use gazette_delivery::{DeliveryConfig, KeySource, Worker};
+use gazette_delivery::{DeliveryConfig, Worker};
 use gazette_store::Backend;
 use gazette_store::testing::TestDb;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use rsa::RsaPrivateKey;
 use rsa::pkcs1::EncodeRsaPublicKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use support::Keys;
 use tokio::sync::oneshot;
 
 const ACTOR: &str = "https://news.example.org/users/camille";
@@ -108,25 +110,11 @@ fn main() -> Result<(), BoxError> {
             }
         })
         .collect();
-    let keys = Keys(Arc::new(HashMap::from([(ACTOR.to_owned(), private_pem)])));
+    let keys = Keys::one(ACTOR, private_pem);
     let result = worker_rt.block_on(run(backend, &inboxes, payload_bytes, keys, sinks));
     drop(worker_rt);
     drop(sink_rt);
     result
-}
-
-/// The private key the worker signs with.
-#[derive(Clone)]
-struct Keys(Arc<HashMap<String, String>>);
-
-impl KeySource for Keys {
-    fn private_key_pem(
-        &self,
-        actor_id: &str,
-    ) -> impl Future<Output = Result<Option<String>, Box<dyn Error + Send + Sync>>> + Send {
-        let pem = self.0.get(actor_id).cloned();
-        async move { Ok(pem) }
-    }
 }
 
 /// What every sink shares: the key to verify with and the tallies.

@@ -8,17 +8,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
-use std::error::Error;
-use std::future::Future;
-use std::sync::Arc;
+mod support;
+
 use std::time::{Duration, Instant};
 
-use gazette_delivery::{DeliveryConfig, KeySource, Worker};
+use gazette_delivery::{DeliveryConfig, Worker};
 use gazette_store::testing::TestDb;
 use gazette_store::{Backend, Store};
 use rsa::RsaPrivateKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use support::Keys;
 use tokio::sync::oneshot;
 
 const ACTOR: &str = "https://here.example/users/org";
@@ -35,25 +34,9 @@ async fn fan_out_throughput() {
     }
 }
 
-#[derive(Clone)]
-struct Keys(Arc<HashMap<String, String>>);
-
-impl KeySource for Keys {
-    fn private_key_pem(
-        &self,
-        actor_id: &str,
-    ) -> impl Future<Output = Result<Option<String>, Box<dyn Error + Send + Sync>>> + Send {
-        let pem = self.0.get(actor_id).cloned();
-        async move { Ok(pem) }
-    }
-}
-
 async fn run(store: &Store, backend: Backend) {
     let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-    let keys = Keys(Arc::new(HashMap::from([(
-        ACTOR.to_owned(),
-        key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-    )])));
+    let keys = Keys::one(ACTOR, key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string());
     let mut inboxes = Vec::new();
     for _ in 0..HOSTS {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -6,8 +6,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::error::Error;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,13 +19,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use gazette_delivery::{DeliveryConfig, KeySource, Worker};
+use gazette_delivery::{DeliveryConfig, Worker};
 use gazette_store::testing::TestDb;
 use gazette_store::{DeliveryRecord, DeliveryStatus, RetryPolicy, Store};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use rsa::sha2::{Digest, Sha256};
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use support::Keys;
 use tokio::sync::{Semaphore, oneshot};
 
 gazette_store::each_backend!(
@@ -68,19 +70,6 @@ fn actors() -> (Keys, Vec<Actor>) {
         });
     }
     (Keys(Arc::new(pems)), actors)
-}
-
-#[derive(Clone)]
-struct Keys(Arc<HashMap<String, String>>);
-
-impl KeySource for Keys {
-    fn private_key_pem(
-        &self,
-        actor_id: &str,
-    ) -> impl Future<Output = Result<Option<String>, Box<dyn Error + Send + Sync>>> + Send {
-        let pem = self.0.get(actor_id).cloned();
-        async move { Ok(pem) }
-    }
 }
 
 // ---------------------------------------------------------------- sinks

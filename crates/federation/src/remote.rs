@@ -382,8 +382,6 @@ impl Actor for InstanceActor {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[tokio::test]
@@ -393,14 +391,15 @@ mod tests {
         // Another actor is not held up.
         let other = fetches.turn("https://b.example/u/2").await;
         drop(other);
-        let waiter = tokio::spawn({
-            let fetches = fetches.clone();
-            async move { fetches.turn("https://a.example/u/1").await.earlier_failed() }
-        });
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(!waiter.is_finished(), "the second request waits for the first fetch");
+        // Polled once by hand: it must be waiting now, not after some time.
+        let mut waiter = std::pin::pin!(fetches.turn("https://a.example/u/1"));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(
+            waiter.as_mut().poll(&mut cx).is_pending(),
+            "the second request waits for the first fetch"
+        );
         first.failed();
-        assert!(waiter.await.unwrap(), "the waiter learns that the fetch failed");
+        assert!(waiter.await.earlier_failed(), "the waiter learns that the fetch failed");
         assert!(
             fetches.0.lock().unwrap().is_empty(),
             "finished turns leave nothing behind"

@@ -256,6 +256,9 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080)
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Serve on the listening TCP socket given as standard input (systemd's StandardInput=socket) instead of binding one
+    #[arg(long, conflicts_with = "listen")]
+    pub listen_stdin: bool,
     /// Seed demo content (organisation, authors, an interview and news) into an empty database
     #[arg(long)]
     pub demo: bool,

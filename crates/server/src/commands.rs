@@ -315,7 +315,11 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<(), CliError> {
         config.server.listen = listen;
     }
     let store = app::open_store(&config).await?;
-    let listener = app::bind(config.server.listen).await?;
+    let listener = if args.listen_stdin {
+        crate::listener::from_stdin()?
+    } else {
+        app::bind(config.server.listen).await?
+    };
     let addr = listener.local_addr().map_err(|e| CliError::Io {
         what: "cannot read bound address".into(),
         source: e,

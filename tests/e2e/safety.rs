@@ -1,6 +1,6 @@
 //! Safety end to end, against a real `gazette serve` and fake remote servers
 //! in this process that sign their requests themselves (as in
-//! tests/inbox.rs): domain blocks (inbox refused before any fetch, content
+//! tests/e2e/inbox.rs): domain blocks (inbox refused before any fetch, content
 //! purged, no deliveries, no fetches), actor blocks, allowlist mode (only
 //! listed domains accepted and delivered to), and authorized fetch (unsigned
 //! AS2 GETs refused, GETs signed by a remote actor or by another Gazette
@@ -8,46 +8,19 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{Env, Server, eventually, path};
+use common::fediverse::{self, AS2};
+use common::remote::{MASTODON, Remote, keys};
+use common::{Env, Server, eventually, path, unique};
 use gazette_store::Store;
-use rsa::pkcs8::{EncodePublicKey, LineEnding};
-use rsa::sha2::{Digest, Sha256};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-const AS2: &str = "application/activity+json";
-
-/// The key every fake actor publishes, and a stranger's; made once per process.
-fn keys() -> &'static (RsaPrivateKey, RsaPrivateKey) {
-    static KEYS: OnceLock<(RsaPrivateKey, RsaPrivateKey)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let make = || RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-        (make(), make())
-    })
-}
-
-fn sign(key: &RsaPrivateKey, lines: &[String]) -> String {
-    let sig = key
-        .sign(
-            Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(lines.join("\n").as_bytes()),
-        )
-        .unwrap();
-    BASE64.encode(sig)
-}
 
 fn http() -> reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
@@ -59,152 +32,6 @@ fn http() -> reqwest::Client {
                 .unwrap()
         })
         .clone()
-}
-
-fn unique() -> u64 {
-    static N: AtomicU64 = AtomicU64::new(1);
-    let t = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as u64;
-    t * 100 + N.fetch_add(1, Ordering::Relaxed) % 100
-}
-
-// ---------------------------------------------------------------- a fake remote server
-
-#[derive(Default)]
-struct Seen {
-    /// Bodies POSTed to its inboxes.
-    posts: Vec<Value>,
-    /// Paths Gazette fetched.
-    gets: Vec<String>,
-}
-
-/// A Mastodon-like server on `http://localhost:PORT`: actors at `/users/…`
-/// with a shared inbox at `/inbox`; it records what Gazette sends and fetches.
-#[derive(Clone)]
-struct Remote {
-    base: String,
-    public_pem: Arc<String>,
-    seen: Arc<Mutex<Seen>>,
-}
-
-impl Remote {
-    async fn start() -> Remote {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let remote = Remote {
-            base: format!("http://localhost:{port}"),
-            public_pem: Arc::new(RsaPublicKey::from(&keys().0).to_public_key_pem(LineEnding::LF).unwrap()),
-            seen: Arc::default(),
-        };
-        let app = Router::new().fallback(remote_request).with_state(remote.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        remote
-    }
-
-    /// `localhost:PORT`, as blocks and the allowlist name it.
-    fn host(&self) -> &str {
-        self.base.trim_start_matches("http://")
-    }
-
-    fn actor(&self, name: &str) -> String {
-        format!("{}/users/{name}", self.base)
-    }
-
-    fn posts(&self) -> Vec<Value> {
-        self.seen.lock().unwrap().posts.clone()
-    }
-
-    fn gets(&self) -> usize {
-        self.seen.lock().unwrap().gets.len()
-    }
-
-    /// Waits for an activity of `kind` whose `object` (or its id) is `object`.
-    async fn wait_for(&self, kind: &str, object: &str) -> Value {
-        eventually(&format!("a {kind} of {object} at {}", self.base), DEADLINE, || async {
-            self.posts()
-                .into_iter()
-                .find(|a| a["type"] == kind && (a["object"] == object || a["object"]["id"] == object))
-        })
-        .await
-    }
-
-    /// Waits for any activity of `kind`.
-    async fn wait_for_type(&self, kind: &str) -> Value {
-        eventually(&format!("a {kind} at {}", self.base), DEADLINE, || async {
-            self.posts().into_iter().find(|a| a["type"] == kind)
-        })
-        .await
-    }
-
-    /// A fresh activity by `name`.
-    fn activity(&self, name: &str, kind: &str, object: Value) -> Value {
-        json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{}/activities/{}", self.base, unique()),
-            "type": kind, "actor": self.actor(name), "object": object,
-        })
-    }
-
-    /// POSTs `activity` to `inbox`, signed as its actor; the status.
-    async fn deliver(&self, inbox: &str, activity: &Value) -> (u16, String) {
-        let body = serde_json::to_vec(activity).unwrap();
-        let url = reqwest::Url::parse(inbox).unwrap();
-        let date = httpdate::fmt_http_date(SystemTime::now());
-        let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(&body)));
-        let lines = [
-            format!("(request-target): post {}", url.path()),
-            format!("host: {}:{}", url.host_str().unwrap(), url.port().unwrap()),
-            format!("date: {date}"),
-            format!("digest: {digest}"),
-        ];
-        let key_id = format!("{}#main-key", activity["actor"].as_str().unwrap());
-        let signature = format!(
-            r#"keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="{}""#,
-            sign(&keys().0, &lines)
-        );
-        let resp = http()
-            .post(inbox)
-            .header("date", date)
-            .header("digest", digest)
-            .header("content-type", AS2)
-            .header("signature", signature)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap_or_default())
-    }
-}
-
-async fn remote_request(State(remote): State<Remote>, method: Method, uri: Uri, body: axum::body::Bytes) -> Response {
-    let path = uri.path().trim_start_matches('/').to_owned();
-    if method == Method::POST && (path == "inbox" || path.ends_with("/inbox")) {
-        let activity = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        remote.seen.lock().unwrap().posts.push(activity);
-        return StatusCode::ACCEPTED.into_response();
-    }
-    remote.seen.lock().unwrap().gets.push(uri.path().to_owned());
-    let Some(name) = path
-        .strip_prefix("users/")
-        .filter(|n| !n.is_empty() && !n.contains('/'))
-    else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let id = remote.actor(name);
-    let doc = json!({
-        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-        "id": id, "type": "Person", "preferredUsername": name, "name": name,
-        "inbox": format!("{id}/inbox"), "outbox": format!("{id}/outbox"),
-        "endpoints": { "sharedInbox": format!("{}/inbox", remote.base) },
-        "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": *remote.public_pem },
-    });
-    (
-        [("content-type", "application/activity+json; charset=utf-8")],
-        doc.to_string(),
-    )
-        .into_response()
 }
 
 // ---------------------------------------------------------------- the instance
@@ -294,7 +121,7 @@ both_backends!(domain_and_actor_blocks);
 
 async fn domain_and_actor_blocks(env: Env) {
     let gz = Instance::start(env, &[]).await;
-    let (bad, good) = (Remote::start().await, Remote::start().await);
+    let (bad, good) = (Remote::start(MASTODON).await, Remote::start(MASTODON).await);
     let article = gz.article().await;
 
     // Before any block: followers, a like and a reply from the soon-blocked domain.
@@ -304,8 +131,8 @@ async fn domain_and_actor_blocks(env: Env) {
     let like = bad.activity("alice", "Like", json!(article));
     assert_eq!(bad.deliver(&gz.inbox(), &like).await.0, 202);
     let note = json!({
-        "id": format!("{}/notes/{}", bad.actor("alice"), unique()), "type": "Note",
-        "attributedTo": bad.actor("alice"), "inReplyTo": article, "content": "<p>Spam</p>",
+        "id": format!("{}/notes/{}", bad.user("alice"), unique()), "type": "Note",
+        "attributedTo": bad.user("alice"), "inReplyTo": article, "content": "<p>Spam</p>",
         "to": ["https://www.w3.org/ns/activitystreams#Public"],
     });
     assert_eq!(
@@ -349,13 +176,13 @@ async fn domain_and_actor_blocks(env: Env) {
     assert!(!bad.posts().iter().any(|a| a["type"] == "Create"));
 
     // Nothing is fetched from it either.
-    let err = gz.env.fails(&["follow", &bad.actor("alice")]);
+    let err = gz.env.fails(&["follow", &bad.user("alice")]);
     assert!(err.contains("blocked"), "{err}");
     assert_eq!(bad.gets(), fetched);
 
     // An actor block: bob is forgotten and refused; carol, on the same server, is not.
     let out = gz.env.ok(&["block", "actor", &format!("@bob@{}", good.host())]);
-    assert!(out.contains(&good.actor("bob")), "{out}");
+    assert!(out.contains(&good.user("bob")), "{out}");
     assert_eq!(gz.followers().await, 1);
     assert_eq!(
         good.deliver(&gz.inbox(), &good.activity("bob", "Like", json!(article)))
@@ -369,7 +196,7 @@ async fn domain_and_actor_blocks(env: Env) {
             .0,
         202
     );
-    let err = gz.env.fails(&["follow", &good.actor("bob")]);
+    let err = gz.env.fails(&["follow", &good.user("bob")]);
     assert!(err.contains("blocked"), "{err}");
     // An activity whose id is on the blocked domain is refused, even from
     // an allowed sender: the inbox checked the sender's host, not that one.
@@ -380,12 +207,12 @@ async fn domain_and_actor_blocks(env: Env) {
 
     let list = gz.env.ok(&["blocks"]);
     assert!(
-        list.contains(bad.host()) && list.contains("spam") && list.contains(&good.actor("bob")),
+        list.contains(bad.host()) && list.contains("spam") && list.contains(&good.user("bob")),
         "{list}"
     );
 
     // Lifting the blocks lets them back in.
-    gz.env.ok(&["unblock", "actor", &good.actor("bob")]);
+    gz.env.ok(&["unblock", "actor", &good.user("bob")]);
     assert_eq!(
         good.deliver(&gz.inbox(), &good.activity("bob", "Like", json!(article)))
             .await
@@ -406,7 +233,7 @@ async fn allowlist_mode_federates_only_with_listed_domains() {
         return;
     };
     let gz = Instance::start(env, &[("GAZETTE_FEDERATION__MODE", "allowlist")]).await;
-    let (friend, stranger) = (Remote::start().await, Remote::start().await);
+    let (friend, stranger) = (Remote::start(MASTODON).await, Remote::start(MASTODON).await);
 
     // Nobody is on the list yet: everyone is refused, and nothing is fetched.
     assert_eq!(gz.follow(&friend, "alice").await, 403);
@@ -433,7 +260,7 @@ async fn allowlist_mode_federates_only_with_listed_domains() {
     assert_eq!(gz.queued_hosts(create["id"].as_str().unwrap()).await, [friend.host()]);
     assert!(!stranger.posts().iter().any(|a| a["type"] == "Create"));
     assert_eq!(gz.followers().await, 2);
-    let err = gz.env.fails(&["follow", &stranger.actor("bob")]);
+    let err = gz.env.fails(&["follow", &stranger.user("bob")]);
     assert!(err.contains("allowlist"), "{err}");
     assert!(gz.env.ok(&["blocks"]).contains(friend.host()));
 }
@@ -450,13 +277,13 @@ async fn signed_get(url: &str, key: &RsaPrivateKey, key_id: &str) -> (u16, Strin
     };
     let lines = [
         format!("(request-target): get {target}"),
-        format!("host: {}:{}", u.host_str().unwrap(), u.port().unwrap()),
+        format!("host: {}", fediverse::host_port(&u)),
         format!("date: {date}"),
         format!("accept: {AS2}"),
     ];
     let signature = format!(
         r#"keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date accept",signature="{}""#,
-        sign(key, &lines)
+        fediverse::sign(key, &lines)
     );
     let resp = http()
         .get(url)
@@ -486,7 +313,7 @@ async fn authorized_fetch_requires_signed_gets() {
         return;
     };
     let gz = Instance::start(env, &[("GAZETTE_FEDERATION__AUTHORIZED_FETCH", "true")]).await;
-    let remote = Remote::start().await;
+    let remote = Remote::start(MASTODON).await;
     let article = gz.article().await;
     let slug = {
         let store = gz.store().await;
@@ -521,7 +348,7 @@ async fn authorized_fetch_requires_signed_gets() {
     assert_eq!(get(&gz.server.url("/nodeinfo/2.1"), "application/json").await, 200);
 
     // Signed by a remote actor: answered.
-    let alice = remote.actor("alice");
+    let alice = remote.user("alice");
     let key_id = format!("{alice}#main-key");
     for url in &as2_documents {
         let (status, body) = signed_get(url, &keys().0, &key_id).await;

@@ -17,35 +17,22 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use common::fediverse::{self, SignedPost, as2};
 use common::{Env, cookie_value, eventually, form_body, path};
 use gazette_store::Backend;
-use rsa::pkcs8::{EncodePublicKey, LineEnding};
-use rsa::sha2::{Digest, Sha256};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
 async fn get(url: &str) -> reqwest::Response {
     common::http_get(url).await.unwrap()
-}
-
-async fn as2(url: &str) -> Value {
-    common::test_client()
-        .get(url)
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 /// The shared feed's JSON for a query string.
@@ -1186,8 +1173,8 @@ struct Forger {
 
 impl Forger {
     async fn start() -> Forger {
-        let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-        let pem = RsaPublicKey::from(&key).to_public_key_pem(LineEnding::LF).unwrap();
+        let key = fediverse::new_key();
+        let pem = fediverse::public_pem(&key);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
         let actor = format!("{base}/users/forger");
@@ -1257,35 +1244,8 @@ impl Forger {
 
     /// POSTs `activity` to `inbox` as `actor`, signed with the forger's key.
     async fn post_signed(&self, inbox: &str, actor: &str, activity: &Value) -> (u16, String) {
-        let body = activity.to_string().into_bytes();
-        let url = reqwest::Url::parse(inbox).unwrap();
-        let date = httpdate::fmt_http_date(SystemTime::now());
-        let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(&body)));
-        let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
-        let signing = format!(
-            "(request-target): post {}\nhost: {host}\ndate: {date}\ndigest: {digest}",
-            url.path()
-        );
-        let signature = self
-            .key
-            .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(signing.as_bytes()))
-            .unwrap();
-        let resp = common::test_client()
-            .post(inbox)
-            .header("content-type", "application/activity+json")
-            .header("date", date)
-            .header("digest", digest)
-            .header(
-                "signature",
-                format!(
-                    r#"keyId="{actor}#main-key",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="{}""#,
-                    BASE64.encode(signature)
-                ),
-            )
-            .body(body)
-            .send()
+        SignedPost::new(&self.key, format!("{actor}#main-key"))
+            .send(inbox, activity.to_string().as_bytes())
             .await
-            .unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap())
     }
 }

@@ -8,17 +8,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
-use chrono::Utc;
-use common::{Env, OutputBounded, eventually, free_port, last_line, path};
-use gazette_core::{FollowStatus, RemoteActor};
+use common::sink::Sink;
+use common::{ClosedPort, Env, OutputBounded, eventually, last_line, path};
 use gazette_store::{Backend, Store};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -49,94 +44,18 @@ mod sqlite_only {
 
 // ---------------------------------------------------------------- a loopback inbox
 
-/// Activities received by a loopback inbox: (path, activity), each recorded
-/// when answered, `latency` after it came; and how many are being answered.
-#[derive(Default)]
-struct Sink {
-    received: Mutex<Vec<(String, Value)>>,
-    in_flight: Mutex<usize>,
-    latency: Duration,
-}
-
-async fn sink_inbox(State(sink): State<Arc<Sink>>, uri: Uri, body: Bytes) -> StatusCode {
-    *sink.in_flight.lock().unwrap() += 1;
-    tokio::time::sleep(sink.latency).await;
-    let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    sink.received.lock().unwrap().push((uri.path().to_owned(), activity));
-    *sink.in_flight.lock().unwrap() -= 1;
-    StatusCode::ACCEPTED
-}
-
-/// Starts an inbox on a free loopback port; returns it and its port.
-async fn start_sink() -> (Arc<Sink>, u16) {
-    start_slow_sink(Duration::ZERO).await
-}
-
-/// An inbox that answers each request `latency` after it came.
-async fn start_slow_sink(latency: Duration) -> (Arc<Sink>, u16) {
-    let sink = Arc::new(Sink {
-        latency,
-        ..Sink::default()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app = axum::Router::new()
-        .fallback(axum::routing::post(sink_inbox))
-        .with_state(sink.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (sink, port)
-}
-
-/// Makes a person at the sink an accepted follower of `local_actor`.
-async fn follower_at_sink(store: &Store, local_actor: &str, port: u16) {
-    named_follower_at_sink(store, local_actor, port, "reader").await
-}
-
-/// Makes `name` at the sink (with its own inbox) an accepted follower of `local_actor`.
-async fn named_follower_at_sink(store: &Store, local_actor: &str, port: u16, name: &str) {
-    let id = format!("http://localhost:{port}/users/{name}");
-    store
-        .upsert_remote_actor(&RemoteActor {
-            id: id.clone(),
-            kind: "Person".into(),
-            preferred_username: name.into(),
-            name: name.into(),
-            host: format!("localhost:{port}"),
-            inbox: format!("{id}/inbox"),
-            shared_inbox: None,
-            url: None,
-            icon: None,
-            public_key_id: format!("{id}#main-key"),
-            public_key_pem: String::new(),
-            moved_to: None,
-            refreshed_at: Utc::now(),
-        })
-        .await
-        .unwrap();
-    store
-        .add_follower(local_actor, &id, &format!("{id}/follows/1"), FollowStatus::Accepted)
-        .await
-        .unwrap();
-}
-
 /// Waits for the `Create` of the article `slug` at the sink.
 async fn create_of(sink: &Sink, slug: &str, within: Duration) -> Value {
     eventually(
         &format!("the Create of {slug} at the follower's inbox"),
         within,
         || async {
-            sink.received
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|(_, a)| a)
-                .find(|a| {
-                    a["type"] == "Create"
-                        && a["object"]["url"]
-                            .as_str()
-                            .is_some_and(|u| u.ends_with(&format!("/articles/{slug}")))
-                })
-                .cloned()
+            sink.received().into_iter().map(|(_, a)| a).find(|a| {
+                a["type"] == "Create"
+                    && a["object"]["url"]
+                        .as_str()
+                        .is_some_and(|u| u.ends_with(&format!("/articles/{slug}")))
+            })
         },
     )
     .await
@@ -153,15 +72,7 @@ fn article_file(env: &Env, slug: &str) -> std::path::PathBuf {
 }
 
 async fn actor_id(base: &str, username: &str) -> String {
-    let actor: Value = common::test_client()
-        .get(format!("{base}/users/{username}"))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let actor = common::fediverse::as2(&format!("{base}/users/{username}")).await;
     actor["id"].as_str().unwrap().to_owned()
 }
 
@@ -175,14 +86,15 @@ async fn one_public_url_for_every_process(env: Env) {
     let env = env
         .with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true")
         .with_env("GAZETTE_FEDERATION__DELIVERY_POLL_SECONDS", POLL_SECONDS);
-    let public = format!("http://localhost:{}", free_port());
+    let unanswered = ClosedPort::bind();
+    let public = format!("http://localhost:{}", unanswered.port);
     let server = env.serve(&["--demo", "--public-url", &public]);
     let author = format!("{public}/users/camille_renard");
     assert_eq!(actor_id(&server.base, "camille_renard").await, author);
 
     let store = Store::connect(env.database_url(), 2).await.unwrap();
-    let (sink, sink_port) = start_sink().await;
-    follower_at_sink(&store, &author, sink_port).await;
+    let sink = Sink::start(Duration::ZERO).await;
+    sink.follower(&store, &author, "reader").await;
 
     // Twice: each delivery comes well before the worker's fallback poll.
     for slug in ["from-the-cli", "from-the-cli-again"] {
@@ -223,7 +135,8 @@ async fn one_public_url_for_every_process(env: Env) {
     drop(second);
 
     // Moving the instance on purpose: a warning, then every process follows.
-    let moved = format!("http://localhost:{}", free_port());
+    let moved_port = ClosedPort::bind();
+    let moved = format!("http://localhost:{}", moved_port.port);
     let out = env.command(&["instance", "set-public-url", &moved]).output_bounded();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let warning = String::from_utf8_lossy(&out.stderr);
@@ -340,18 +253,19 @@ const FOLLOWERS: usize = 20;
 /// `Create` exactly once.
 async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
     let env = env.with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true");
-    let public = format!("http://localhost:{}", free_port());
+    let unanswered = ClosedPort::bind();
+    let public = format!("http://localhost:{}", unanswered.port);
     let mut server = env.serve(&["--demo", "--public-url", &public]);
     let author = format!("{public}/users/camille_renard");
     let store = Store::connect(env.database_url(), 2).await.unwrap();
-    let (sink, port) = start_slow_sink(Duration::from_millis(1500)).await;
+    let sink = Sink::start(Duration::from_millis(1500)).await;
     for i in 0..FOLLOWERS {
-        named_follower_at_sink(&store, &author, port, &format!("f{i}")).await;
+        sink.follower(&store, &author, &format!("f{i}")).await;
     }
     let token = last_line(&env.ok(&["token", "create", "late"])).to_owned();
     env.ok(&["publish", path(&article_file(&env, "before-sigterm"))]);
     eventually("deliveries in flight", WOKEN_WITHIN, || async {
-        (*sink.in_flight.lock().unwrap() > 0).then_some(())
+        (sink.in_flight() > 0).then_some(())
     })
     .await;
 
@@ -418,7 +332,7 @@ async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
     };
     assert!(status.success(), "exit status after SIGTERM: {status}");
     // A request in flight at the signal was answered and recorded.
-    let answered = sink.received.lock().unwrap().len();
+    let answered = sink.answered();
     assert!(
         answered > 0 && answered < FOLLOWERS,
         "{answered} answered before the exit"
@@ -439,7 +353,7 @@ async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
 
     let again = env.serve(&[]);
     eventually("every follower to get the Create", Duration::from_secs(60), || async {
-        (sink.received.lock().unwrap().len() >= FOLLOWERS).then_some(())
+        (sink.answered() >= FOLLOWERS).then_some(())
     })
     .await;
     eventually("the queue to be empty", Duration::from_secs(30), || async {
@@ -447,7 +361,7 @@ async fn sigterm_finishes_deliveries_in_flight_and_loses_none(env: Env) {
         stats.iter().all(|h| h.pending == 0 && h.retrying == 0).then_some(())
     })
     .await;
-    let received = sink.received.lock().unwrap().clone();
+    let received = sink.received();
     let inboxes: std::collections::HashSet<&str> = received.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(inboxes.len(), FOLLOWERS, "every follower once: {received:?}");
     assert_eq!(received.len(), FOLLOWERS, "nobody twice");
@@ -506,7 +420,8 @@ async fn doctor_passes_beside_a_running_server(env: Env) {
 }
 
 async fn doctor_fails_on_a_closed_port_and_an_empty_database(env: Env) {
-    let closed = format!("http://127.0.0.1:{}", free_port());
+    let closed_port = ClosedPort::bind();
+    let closed = format!("http://127.0.0.1:{}", closed_port.port);
     env.ok(&["init", "--public-url", &closed]);
     let out = env.run(&["doctor"]);
     let lines = doctor_lines(&out);
@@ -521,7 +436,8 @@ async fn doctor_fails_on_a_closed_port_and_an_empty_database(env: Env) {
     assert!(doctor_line(&lines, "mail").starts_with("OK"), "{lines:#?}");
 
     // An SMTP server that does not answer, then a config that does not load.
-    let smtp = format!("{}", free_port());
+    let smtp_down = ClosedPort::bind();
+    let smtp = smtp_down.port.to_string();
     let out = env
         .command(&["doctor"])
         .env("GAZETTE_MAIL__HOST", "127.0.0.1")

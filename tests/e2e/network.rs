@@ -4,10 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use common::fediverse::as2;
 use common::{Env, eventually, path};
 use serde_json::Value;
 
@@ -15,18 +16,6 @@ const DEADLINE: Duration = Duration::from_secs(60);
 
 async fn text(url: &str) -> String {
     common::http_get(url).await.unwrap().text().await.unwrap()
-}
-
-async fn as2(url: &str) -> Value {
-    common::test_client()
-        .get(url)
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,21 +6,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
-use chrono::Utc;
+use common::sink::Sink;
 use common::{Env, eventually, path};
-use gazette_core::{FollowStatus, RemoteActor};
 use gazette_store::{Backend, Store};
 use serde_json::{Value, json};
 
@@ -239,44 +234,9 @@ async fn a_change_saved_just_before_a_crash_still_reaches_followers() {
 
 // ---------------------------------------------------------------- inbox sinks
 
-/// Stands in for a remote server: answers every POST with 202 after a
-/// delay, recording the path and the activity id, and how many requests it
-/// was answering at once.
-#[derive(Default)]
-struct Sink {
-    received: Mutex<Vec<(String, String)>>,
-    in_flight: Mutex<(usize, usize)>,
-}
-
 /// Long enough that one process alone could not empty the queue before the
 /// other one polls it (every 5 s): both must be sending at once.
 const SINK_LATENCY: Duration = Duration::from_millis(500);
-
-async fn sink_inbox(State(sink): State<Arc<Sink>>, uri: Uri, body: Bytes) -> StatusCode {
-    {
-        let mut n = sink.in_flight.lock().unwrap();
-        n.0 += 1;
-        n.1 = n.1.max(n.0);
-    }
-    let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let id = activity["id"].as_str().unwrap_or_default().to_owned();
-    tokio::time::sleep(SINK_LATENCY).await;
-    sink.received.lock().unwrap().push((uri.path().to_owned(), id));
-    sink.in_flight.lock().unwrap().0 -= 1;
-    StatusCode::ACCEPTED
-}
-
-/// Starts a sink on a free port; returns it and its port.
-async fn start_sink() -> (Arc<Sink>, u16) {
-    let sink = Arc::new(Sink::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app = axum::Router::new()
-        .fallback(axum::routing::post(sink_inbox))
-        .with_state(sink.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (sink, port)
-}
 
 const SINKS: usize = 3;
 const FOLLOWERS_PER_SINK: usize = 120;
@@ -298,40 +258,17 @@ async fn two_servers_share_one_queue() {
     let store = Store::connect(env.database_url(), 2).await.unwrap();
     let mut sinks = Vec::new();
     for _ in 0..SINKS {
-        let (sink, port) = start_sink().await;
+        let sink = Sink::start(SINK_LATENCY).await;
         for i in 0..FOLLOWERS_PER_SINK {
-            let id = format!("http://localhost:{port}/users/f{i}");
-            store
-                .upsert_remote_actor(&RemoteActor {
-                    id: id.clone(),
-                    kind: "Person".into(),
-                    preferred_username: format!("f{i}"),
-                    name: format!("Follower {i}"),
-                    host: format!("localhost:{port}"),
-                    inbox: format!("{id}/inbox"),
-                    shared_inbox: None,
-                    url: None,
-                    icon: None,
-                    public_key_id: format!("{id}#main-key"),
-                    public_key_pem: String::new(),
-                    moved_to: None,
-                    refreshed_at: Utc::now(),
-                })
-                .await
-                .unwrap();
-            store
-                .add_follower(&author, &id, &format!("{id}/follows/1"), FollowStatus::Accepted)
-                .await
-                .unwrap();
+            sink.follower(&store, &author, &format!("f{i}")).await;
         }
+        let port = sink.port;
         sinks.push((sink, port));
     }
 
     env.ok(&["publish", path(&article_file(&env, "for-everyone"))]);
     eventually("every follower to receive the Create", DEADLINE, || async {
-        let done = sinks
-            .iter()
-            .all(|(sink, _)| sink.received.lock().unwrap().len() >= FOLLOWERS_PER_SINK);
+        let done = sinks.iter().all(|(sink, _)| sink.answered() >= FOLLOWERS_PER_SINK);
         done.then_some(())
     })
     .await;
@@ -347,10 +284,11 @@ async fn two_servers_share_one_queue() {
 
     let mut activities_sent = std::collections::HashSet::new();
     for (sink, port) in &sinks {
-        let received = sink.received.lock().unwrap().clone();
+        let received = sink.received();
         let mut per_inbox: HashMap<&str, Vec<&str>> = HashMap::new();
         for (inbox, activity) in &received {
-            per_inbox.entry(inbox.as_str()).or_default().push(activity.as_str());
+            let id = activity["id"].as_str().unwrap_or_default();
+            per_inbox.entry(inbox.as_str()).or_default().push(id);
         }
         assert_eq!(per_inbox.len(), FOLLOWERS_PER_SINK, "sink {port}: {per_inbox:?}");
         for (inbox, activities) in &per_inbox {
@@ -360,7 +298,7 @@ async fn two_servers_share_one_queue() {
         // One process sends at most 8 requests at once to a host: more
         // means both were delivering at the same time, and still nothing
         // was sent twice.
-        let (_, max) = *sink.in_flight.lock().unwrap();
+        let max = sink.max_in_flight();
         assert!(
             (9..=16).contains(&max),
             "sink {port}: at most {max} requests at once (one process sends at most 8 to a host)"

@@ -14,30 +14,26 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use common::fediverse::{self, AS2, SignedPost};
 use common::{Env, eventually};
-use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
-use rsa::sha2::{Digest, Sha256};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-const AS2: &str = "application/activity+json";
 
 /// The peer's one key, made once per test process.
 fn key() -> &'static RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap())
+    KEY.get_or_init(fediverse::new_key)
 }
 
 /// One request the peer received.
@@ -120,7 +116,7 @@ impl Peer {
             .json()
             .await
             .unwrap();
-        let key = RsaPublicKey::from_public_key_pem(actor["publicKey"]["publicKeyPem"].as_str().unwrap()).unwrap();
+        let key = fediverse::actor_key(&actor);
         *self.gazette_key.lock().unwrap() = Some(key.clone());
         key
     }
@@ -131,12 +127,7 @@ impl Peer {
             .get("signature")
             .and_then(|v| v.to_str().ok())
             .ok_or("no Signature header")?;
-        let field = |name: &str| {
-            signature
-                .split(',')
-                .find_map(|p| p.split_once('=').filter(|(k, _)| k.trim() == name))
-                .map(|(_, v)| v.trim_matches('"').to_owned())
-        };
+        let field = |name: &str| fediverse::signature_field(signature, name);
         let key_id = field("keyId").ok_or("no keyId")?;
         if key_id.split('#').next() != Some(self.gazette_actor.as_str()) {
             return Err(format!("signed by {key_id}, not by Gazette's instance actor"));
@@ -153,17 +144,8 @@ impl Peer {
                 ),
             })
             .collect();
-        let bytes = BASE64
-            .decode(field("signature").ok_or("no signature")?)
-            .map_err(|e| e.to_string())?;
-        self.gazette_key()
-            .await
-            .verify(
-                Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(lines.join("\n").as_bytes()),
-                &bytes,
-            )
-            .map_err(|e| format!("signature does not verify: {e}"))?;
+        let signature = field("signature").ok_or("no signature")?;
+        fediverse::verify(&self.gazette_key().await, &lines, &signature)?;
         Ok(key_id)
     }
 
@@ -177,7 +159,7 @@ impl Peer {
             "followers": format!("{id}/followers"), "following": format!("{id}/following"),
             "publicKey": {
                 "id": format!("{id}/main-key"), "owner": id,
-                "publicKeyPem": RsaPublicKey::from(key()).to_public_key_pem(LineEnding::LF).unwrap(),
+                "publicKeyPem": fediverse::public_pem(key()),
             },
         })
     }
@@ -274,35 +256,10 @@ async fn peer_request(
 /// `body` signed as alice, as GoToSocial signs its POSTs (hs2019 over
 /// `(request-target) host date digest`, key id `{actor}/main-key`).
 async fn post_as_alice(peer: &Peer, inbox: &str, activity: &Value) -> (u16, String) {
-    let body = serde_json::to_vec(activity).unwrap();
-    let url = reqwest::Url::parse(inbox).unwrap();
-    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
-    let date = httpdate::fmt_http_date(SystemTime::now());
-    let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(&body)));
-    let lines = format!(
-        "(request-target): post {}\nhost: {host}\ndate: {date}\ndigest: {digest}",
-        url.path()
-    );
-    let signature = key()
-        .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(lines.as_bytes()))
-        .unwrap();
-    let signature = format!(
-        r#"keyId="{}/main-key",algorithm="hs2019",headers="(request-target) host date digest",signature="{}""#,
-        peer.alice(),
-        BASE64.encode(signature)
-    );
-    let resp = common::test_client()
-        .post(inbox)
-        .header("host", host)
-        .header("date", date)
-        .header("digest", digest)
-        .header("signature", signature)
-        .header("content-type", AS2)
-        .body(body)
-        .send()
+    SignedPost::new(key(), format!("{}/main-key", peer.alice()))
+        .algorithm("hs2019")
+        .send(inbox, &serde_json::to_vec(activity).unwrap())
         .await
-        .unwrap();
-    (resp.status().as_u16(), resp.text().await.unwrap_or_default())
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,10 +12,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::smtp::SmtpServer;
-use common::{Env, free_port, last_line};
+use common::{ClosedPort, Env, last_line};
 
 fn with_mail(env: Env, port: u16) -> Env {
     env.with_env("GAZETTE_MAIL__HOST", "127.0.0.1")
@@ -135,7 +135,8 @@ async fn a_failed_send_keeps_the_link() {
         return;
     };
     // Nothing listens there.
-    let env = with_mail(env, free_port());
+    let down = ClosedPort::bind();
+    let env = with_mail(env, down.port);
     env.ok(&["user", "create", "bo", "--role", "editor"]);
     // Without an address nothing is tried; with one, the failure is told.
     env.ok(&["user", "set-email", "bo", "bo@coop.example"]);

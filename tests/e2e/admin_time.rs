@@ -10,7 +10,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Utc};
 use common::{Env, cookie_value, form_body, remote_person, unescape};

@@ -10,9 +10,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::Env;
+use common::fediverse::as2;
 use gazette_store::Backend;
 use serde_json::Value;
 
@@ -68,8 +69,8 @@ async fn first_release_database_upgrades_and_serves_its_articles(env: Env) {
     let env = env.federated();
     load(
         &env,
-        include_str!("fixtures/upgrade/first_release_sqlite.sql"),
-        include_str!("fixtures/upgrade/first_release_postgres.sql"),
+        include_str!("../fixtures/upgrade/first_release_sqlite.sql"),
+        include_str!("../fixtures/upgrade/first_release_postgres.sql"),
     )
     .await;
     check_then_migrate(&env, 1, "migration 2 (federation)");
@@ -82,8 +83,8 @@ async fn first_federating_release_database_keeps_its_keys_and_followers(env: Env
     let env = env.with_env("GAZETTE_INSTANCE__PUBLIC_URL", FEDERATING_ORIGIN);
     let sql = load(
         &env,
-        include_str!("fixtures/upgrade/first_federated_release_sqlite.sql"),
-        include_str!("fixtures/upgrade/first_federated_release_postgres.sql"),
+        include_str!("../fixtures/upgrade/first_federated_release_sqlite.sql"),
+        include_str!("../fixtures/upgrade/first_federated_release_postgres.sql"),
     )
     .await;
     check_then_migrate(&env, 3, "migration 4 (network)");
@@ -91,17 +92,11 @@ async fn first_federating_release_database_keeps_its_keys_and_followers(env: Env
     // Served on loopback for the instance at its old public URL.
     let server = env.serve(&[]);
     check_old_content(FEDERATING_ORIGIN, &server).await;
-    let http = common::test_client();
-    let as2 = |path: &str| {
-        http.get(server.url(path))
-            .header("Accept", "application/activity+json")
-            .send()
-    };
 
     // The author signs with the key its followers already know.
     let begin = sql.find("-----BEGIN PUBLIC KEY-----").unwrap();
     let end = sql.find("-----END PUBLIC KEY-----").unwrap() + "-----END PUBLIC KEY-----".len();
-    let actor: Value = as2("/users/amelie_durand").await.unwrap().json().await.unwrap();
+    let actor: Value = as2(&server.url("/users/amelie_durand")).await;
     assert_eq!(actor["id"], format!("{FEDERATING_ORIGIN}/users/amelie_durand"));
     assert_eq!(
         actor["publicKey"]["publicKeyPem"].as_str().unwrap().trim(),
@@ -110,21 +105,11 @@ async fn first_federating_release_database_keeps_its_keys_and_followers(env: Env
     );
 
     // Its follower and the follower's like are still there.
-    let followers: Value = as2("/users/amelie_durand/followers")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let followers: Value = as2(&server.url("/users/amelie_durand/followers")).await;
     assert_eq!(followers["totalItems"], 1, "{followers}");
     let listed = env.ok(&["followers", "list"]);
     assert!(listed.contains("https://social.example/users/lea"), "{listed}");
-    let object: Value = as2(&format!("/objects/{ARTICLE_ID}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let object: Value = as2(&server.url(&format!("/objects/{ARTICLE_ID}"))).await;
     assert_eq!(object["likes"]["totalItems"], 1, "{object}");
 }
 
@@ -155,15 +140,7 @@ async fn check_old_content(origin: &str, server: &common::Server) {
     assert!(html.contains("Un toit solaire sur le vieux moulin"), "{html}");
 
     // The same article as an AS2 object, attributed to its old author.
-    let object: Value = http
-        .get(server.url(&format!("/objects/{ARTICLE_ID}")))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let object: Value = as2(&server.url(&format!("/objects/{ARTICLE_ID}"))).await;
     assert_eq!(object["type"], "Article", "{object}");
     assert_eq!(object["id"], format!("{origin}/objects/{ARTICLE_ID}"));
     assert_eq!(object["nameMap"]["en"], "A solar roof on the old mill", "{object}");
@@ -192,15 +169,7 @@ async fn check_old_content(origin: &str, server: &common::Server) {
     assert_eq!(tags, ["#solar", "#housing"], "{object}");
 
     // The author's actor, with a key (made now if the release had none).
-    let actor: Value = http
-        .get(server.url("/users/amelie_durand"))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let actor: Value = as2(&server.url("/users/amelie_durand")).await;
     assert_eq!(actor["name"], "Amélie Durand", "{actor}");
     assert!(
         actor["publicKey"]["publicKeyPem"]

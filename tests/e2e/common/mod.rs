@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use gazette_store::Backend;
 use gazette_store::testing::TestDb;
 
+pub mod fediverse;
+pub mod remote;
+pub mod sink;
 pub mod smtp;
 
 /// A 1×1 PNG.
@@ -32,6 +35,8 @@ pub struct Env {
     extra_env: Vec<(String, String)>,
     /// Fixed port of a federated instance (see [`Env::federated`]).
     port: Option<u16>,
+    /// The socket bound on that port, until a server takes it.
+    listener: std::sync::Mutex<Option<std::net::TcpListener>>,
 }
 
 impl Env {
@@ -58,6 +63,7 @@ impl Env {
             database_url,
             extra_env: Vec::new(),
             port: None,
+            listener: std::sync::Mutex::new(None),
         })
     }
 
@@ -163,36 +169,40 @@ impl Env {
     /// Makes this instance `http://localhost:PORT` for every command (the
     /// CLI must name actors as the server does) with private addresses
     /// allowed, as federation tests need: activitypub_federation refuses
-    /// IP-literal hosts, and loopback is private.
+    /// IP-literal hosts, and loopback is private. The port is bound here and
+    /// kept until [`Env::serve_federated`] hands the socket to the server,
+    /// so no other process can take it in between.
     pub fn federated(mut self) -> Self {
-        let port = free_port();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
         self.port = Some(port);
+        *self.listener.get_mut().unwrap() = Some(listener);
         self.with_env("GAZETTE_INSTANCE__PUBLIC_URL", &format!("http://localhost:{port}"))
             .with_env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true")
     }
 
     /// Starts `gazette serve` on the port chosen by [`Env::federated`].
     pub fn serve_federated(&self, extra: &[&str]) -> Server {
-        let port = self.port.expect("call Env::federated first");
-        let listen = format!("127.0.0.1:{port}");
-        let mut args = vec!["serve", "--listen", listen.as_str()];
-        args.extend_from_slice(extra);
-        let mut server = spawn_listening(self.command(&args));
-        server.base = format!("http://localhost:{port}");
-        server
+        self.serve_federated_with(extra, &[])
     }
 
     /// [`Env::serve_federated`] with more environment for this server only
     /// (the CLI commands of this instance keep theirs).
     pub fn serve_federated_with(&self, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let port = self.port.expect("call Env::federated first");
-        let listen = format!("127.0.0.1:{port}");
-        let mut args = vec!["serve", "--listen", listen.as_str()];
+        let mut args = vec!["serve", "--listen-stdin"];
         args.extend_from_slice(extra);
         let mut cmd = self.command(&args);
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // The socket bound by `federated`, or, for a server started again
+        // after one that has exited, the same port bound anew.
+        let listener = self.listener.lock().unwrap().take().unwrap_or_else(|| {
+            std::net::TcpListener::bind(("127.0.0.1", port))
+                .unwrap_or_else(|e| panic!("port {port} of this instance's public URL: {e}"))
+        });
+        cmd.stdin(std::os::fd::OwnedFd::from(listener));
         let mut server = spawn_listening(cmd);
         server.base = format!("http://localhost:{port}");
         server
@@ -221,7 +231,7 @@ impl Drop for Env {
 }
 
 /// Spawns `gazette serve` and waits for its "listening on" line.
-fn spawn_listening(mut cmd: Command) -> Server {
+pub fn spawn_listening(mut cmd: Command) -> Server {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
     let base = wait_listening(&mut child);
     Server { child, base }
@@ -316,14 +326,22 @@ impl OutputBounded for Command {
     }
 }
 
-/// A port that was free a moment ago (for servers that must know their
-/// public URL before they start).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A loopback port where nothing listens, for as long as this lives: its
+/// socket is bound and never listens, so connections are refused and no
+/// other process can take the port (a public URL that must not answer, an
+/// SMTP server that is down).
+pub struct ClosedPort {
+    _socket: tokio::net::TcpSocket,
+    pub port: u16,
+}
+
+impl ClosedPort {
+    pub fn bind() -> ClosedPort {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        ClosedPort { _socket: socket, port }
+    }
 }
 
 /// A running `gazette serve`; killed on drop.
@@ -367,7 +385,8 @@ where
     }
 }
 
-fn unique() -> u64 {
+/// A number no other call in this process returns (time-based, so unlikely in another).
+pub fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let t = std::time::SystemTime::now()

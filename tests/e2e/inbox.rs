@@ -9,271 +9,21 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{Env, Server, eventually};
+use common::fediverse::{self, as2};
+use common::remote::{Delivery, FLAVOURS, Flavour, MASTODON, Remote, keys};
+use common::{Env, Server, eventually, unique};
 use gazette_store::Store;
-use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
-use rsa::sha2::{Digest, Sha256};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
-
-// ---------------------------------------------------------------- keys
-
-/// Two RSA-2048 keys, made once per test process: the one every fake actor
-/// publishes, and a stranger's.
-fn keys() -> &'static (RsaPrivateKey, RsaPrivateKey) {
-    static KEYS: OnceLock<(RsaPrivateKey, RsaPrivateKey)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let make = || RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-        (make(), make())
-    })
-}
-
-fn sha256_digest(body: &[u8]) -> String {
-    format!("SHA-256={}", BASE64.encode(Sha256::digest(body)))
-}
-
-// ---------------------------------------------------------------- fake remote servers
-
-/// How one fediverse software shapes its actors and signs its POSTs.
-#[derive(Debug, Clone, Copy)]
-struct Flavour {
-    name: &'static str,
-    /// `endpoints.sharedInbox` at `/inbox`; GoToSocial has none.
-    shared_inbox: bool,
-    /// What follows the actor id in its key id.
-    key_suffix: &'static str,
-    algorithm: &'static str,
-    /// The headers its signatures cover, in its order.
-    signed: &'static str,
-    content_type: &'static str,
-}
-
-const MASTODON: Flavour = Flavour {
-    name: "mastodon",
-    shared_inbox: true,
-    key_suffix: "#main-key",
-    algorithm: "rsa-sha256",
-    signed: "(request-target) host date digest content-type",
-    content_type: "application/activity+json; charset=utf-8",
-};
-
-const FLAVOURS: &[Flavour] = &[
-    MASTODON,
-    Flavour {
-        name: "pleroma",
-        shared_inbox: true,
-        key_suffix: "#main-key",
-        algorithm: "rsa-sha256",
-        signed: "(request-target) content-length date digest host",
-        content_type: "application/activity+json; charset=utf-8",
-    },
-    Flavour {
-        name: "akkoma",
-        shared_inbox: true,
-        key_suffix: "#main-key",
-        algorithm: "rsa-sha256",
-        signed: "(request-target) content-length date digest host",
-        content_type: "application/activity+json; charset=utf-8",
-    },
-    Flavour {
-        name: "misskey",
-        shared_inbox: true,
-        key_suffix: "#main-key",
-        algorithm: "rsa-sha256",
-        signed: "(request-target) date host digest",
-        content_type: "application/activity+json; charset=utf-8",
-    },
-    Flavour {
-        name: "lemmy",
-        shared_inbox: true,
-        key_suffix: "#main-key",
-        algorithm: "hs2019",
-        signed: "(request-target) content-type date digest host",
-        content_type: "application/activity+json",
-    },
-    Flavour {
-        name: "gotosocial",
-        shared_inbox: false,
-        key_suffix: "/main-key",
-        algorithm: "hs2019",
-        signed: "(request-target) host date digest",
-        content_type: "application/activity+json",
-    },
-];
-
-/// One request Gazette sent to a fake remote server.
-#[derive(Debug, Clone)]
-struct Delivery {
-    path: String,
-    headers: HeaderMap,
-    raw: Vec<u8>,
-    body: Value,
-}
-
-#[derive(Default)]
-struct RemoteState {
-    /// Actor paths that now answer 410 Gone.
-    gone: HashSet<String>,
-    /// Fields set on an actor's document (by path), over the usual ones.
-    fields: Vec<(String, &'static str, Value)>,
-    received: Vec<Delivery>,
-}
-
-/// A fake fediverse server on `http://localhost:PORT`: actor documents at
-/// `/users/…`, `/u/…` (Lemmy people) and `/c/…` (Lemmy communities, as
-/// `Group`s), and inboxes at `/inbox` and `{actor}/inbox` that record
-/// everything and answer 202.
-#[derive(Clone)]
-struct Remote {
-    flavour: Flavour,
-    base: String,
-    /// The key every actor publishes; [`Remote::rotate_key`] changes it.
-    public_pem: Arc<Mutex<String>>,
-    state: Arc<Mutex<RemoteState>>,
-}
-
-impl Remote {
-    async fn start(flavour: Flavour) -> Remote {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let public_pem = RsaPublicKey::from(&keys().0).to_public_key_pem(LineEnding::LF).unwrap();
-        let remote = Remote {
-            flavour,
-            base: format!("http://localhost:{port}"),
-            public_pem: Arc::new(Mutex::new(public_pem)),
-            state: Arc::default(),
-        };
-        let app = Router::new().fallback(remote_request).with_state(remote.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        remote
-    }
-
-    /// The id of the actor at `path` (`users/alice`).
-    fn actor(&self, path: &str) -> String {
-        format!("{}/{path}", self.base)
-    }
-
-    fn key_id(&self, actor: &str) -> String {
-        format!("{actor}{}", self.flavour.key_suffix)
-    }
-
-    fn actor_document(&self, path: &str) -> Option<Value> {
-        let kind = match path.split('/').next()? {
-            "users" | "u" => "Person",
-            "c" => "Group",
-            _ => return None,
-        };
-        let name = path.rsplit('/').next()?;
-        if name.is_empty() || path.ends_with("/inbox") {
-            return None;
-        }
-        let id = self.actor(path);
-        let mut doc = json!({
-            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": id,
-            "type": kind,
-            "preferredUsername": name,
-            "name": format!("{name} on {}", self.flavour.name),
-            "inbox": format!("{id}/inbox"),
-            "outbox": format!("{id}/outbox"),
-            "followers": format!("{id}/followers"),
-            "publicKey": { "id": self.key_id(&id), "owner": id, "publicKeyPem": *self.public_pem.lock().unwrap() },
-        });
-        if self.flavour.shared_inbox {
-            doc["endpoints"] = json!({ "sharedInbox": format!("{}/inbox", self.base) });
-        }
-        for (p, key, value) in &self.state.lock().unwrap().fields {
-            if p == path {
-                doc[*key] = value.clone();
-            }
-        }
-        Some(doc)
-    }
-
-    /// The actor at `path` publishes `key: value` from now on.
-    fn set_field(&self, path: &str, key: &'static str, value: Value) {
-        self.state.lock().unwrap().fields.push((path.to_owned(), key, value));
-    }
-
-    /// Every actor of this server publishes `key` from now on.
-    fn rotate_key(&self, key: &RsaPrivateKey) {
-        *self.public_pem.lock().unwrap() = RsaPublicKey::from(key).to_public_key_pem(LineEnding::LF).unwrap();
-    }
-
-    fn set_gone(&self, path: &str) {
-        self.state.lock().unwrap().gone.insert(path.to_owned());
-    }
-
-    fn received(&self) -> Vec<Delivery> {
-        self.state.lock().unwrap().received.clone()
-    }
-
-    /// Waits for an `Accept` at `inbox_path` whose object is the follow `follow_id`.
-    async fn wait_for_accept(&self, inbox_path: &str, follow_id: &str) -> Delivery {
-        eventually(
-            &format!("an Accept of {follow_id} at {inbox_path}"),
-            DEADLINE,
-            || async {
-                self.received()
-                    .into_iter()
-                    .find(|d| d.path == inbox_path && d.body["type"] == "Accept" && d.body["object"]["id"] == follow_id)
-            },
-        )
-        .await
-    }
-}
-
-/// Every request to a fake remote server: actor documents on GET, inboxes on POST.
-async fn remote_request(
-    State(remote): State<Remote>,
-    method: axum::http::Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let path = uri.path().trim_start_matches('/').to_owned();
-    if method == axum::http::Method::POST && (path == "inbox" || path.ends_with("/inbox")) {
-        remote.state.lock().unwrap().received.push(Delivery {
-            path: uri.path().to_owned(),
-            headers,
-            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-            raw: body.to_vec(),
-        });
-        return StatusCode::ACCEPTED.into_response();
-    }
-    if method != axum::http::Method::GET {
-        return StatusCode::METHOD_NOT_ALLOWED.into_response();
-    }
-    if remote.state.lock().unwrap().gone.contains(&path) {
-        let tombstone = json!({ "@context": "https://www.w3.org/ns/activitystreams", "id": remote.actor(&path), "type": "Tombstone" });
-        return (StatusCode::GONE, as2_headers(remote.flavour), tombstone.to_string()).into_response();
-    }
-    match remote.actor_document(&path) {
-        Some(doc) => (as2_headers(remote.flavour), doc.to_string()).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-fn as2_headers(flavour: Flavour) -> [(&'static str, &'static str); 1] {
-    [("content-type", flavour.content_type)]
-}
 
 // ---------------------------------------------------------------- signed requests
 
@@ -293,7 +43,7 @@ impl Post {
             url: url.to_owned(),
             headers: vec![
                 ("date".into(), httpdate::fmt_http_date(date)),
-                ("digest".into(), sha256_digest(&body)),
+                ("digest".into(), fediverse::digest(&body)),
                 ("content-type".into(), "application/activity+json".into()),
             ],
             body,
@@ -309,23 +59,17 @@ impl Post {
             .split(' ')
             .map(|h| match h {
                 "(request-target)" => format!("(request-target): post {}", url.path()),
-                "host" => format!("host: {}:{}", url.host_str().unwrap(), url.port().unwrap()),
+                "host" => format!("host: {}", fediverse::host_port(&url)),
                 "content-length" => format!("content-length: {}", self.body.len()),
                 other => format!("{other}: {}", self.header(other).unwrap_or_default()),
             })
             .collect();
-        let signature = key
-            .sign(
-                Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(lines.join("\n").as_bytes()),
-            )
-            .unwrap();
         self.set(
             "signature",
             &format!(
                 r#"keyId="{key_id}",algorithm="{}",headers="{signed}",signature="{}""#,
                 flavour.algorithm,
-                BASE64.encode(signature)
+                fediverse::sign(key, &lines)
             ),
         );
     }
@@ -344,7 +88,7 @@ impl Post {
     }
 
     async fn send(&self) -> (u16, String) {
-        let mut req = http().post(&self.url).body(self.body.clone());
+        let mut req = common::test_client().post(&self.url).body(self.body.clone());
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
@@ -352,22 +96,6 @@ impl Post {
         let status = resp.status().as_u16();
         (status, resp.text().await.unwrap_or_default())
     }
-}
-
-fn http() -> reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new).clone()
-}
-
-async fn as2(url: &str) -> Value {
-    let resp = http()
-        .get(url)
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
-    resp.json().await.unwrap()
 }
 
 async fn total(url: &str) -> i64 {
@@ -378,21 +106,15 @@ async fn total(url: &str) -> i64 {
 /// draft-cavage signature verifies with the key in the signer's actor document.
 async fn verify_gazette_signature(d: &Delivery) {
     let header = |name: &str| d.headers.get(name).unwrap().to_str().unwrap().to_owned();
-    assert_eq!(header("digest"), sha256_digest(&d.raw), "Digest of {}", d.path);
+    assert_eq!(header("digest"), fediverse::digest(&d.raw), "Digest of {}", d.path);
     let signature = header("signature");
-    let field = |name: &str| {
-        signature
-            .split(',')
-            .find_map(|p| p.split_once('=').filter(|(k, _)| *k == name))
-            .map(|(_, v)| v.trim_matches('"').to_owned())
-            .unwrap()
-    };
+    let field = |name: &str| fediverse::signature_field(&signature, name).unwrap();
     let key_id = field("keyId");
     let actor_id = key_id.split('#').next().unwrap();
     assert_eq!(actor_id, d.body["actor"], "signed by the activity's actor");
     let actor = as2(actor_id).await;
     assert_eq!(actor["publicKey"]["id"], key_id);
-    let key = RsaPublicKey::from_public_key_pem(actor["publicKey"]["publicKeyPem"].as_str().unwrap()).unwrap();
+    let key = fediverse::actor_key(&actor);
     let signed = field("headers");
     assert!(signed.contains("date") && signed.contains("digest"), "{signed}");
     let lines: Vec<String> = signed
@@ -402,12 +124,8 @@ async fn verify_gazette_signature(d: &Delivery) {
             other => format!("{other}: {}", header(other)),
         })
         .collect();
-    key.verify(
-        Pkcs1v15Sign::new::<Sha256>(),
-        &Sha256::digest(lines.join("\n").as_bytes()),
-        &BASE64.decode(field("signature")).unwrap(),
-    )
-    .unwrap_or_else(|e| panic!("Gazette's signature on {} does not verify: {e}", d.path));
+    fediverse::verify(&key, &lines, &field("signature"))
+        .unwrap_or_else(|e| panic!("Gazette's signature on {} does not verify: {e}", d.path));
 }
 
 // ---------------------------------------------------------------- the instance
@@ -499,15 +217,6 @@ struct Counts {
     replies: i64,
 }
 
-fn unique() -> u64 {
-    static N: AtomicU64 = AtomicU64::new(1);
-    let t = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as u64;
-    t * 100 + N.fetch_add(1, Ordering::Relaxed) % 100
-}
-
 /// A bare activity from `actor` with a fresh id on the actor's server.
 fn activity(remote: &Remote, actor: &str, kind: &str, object: Value) -> Value {
     json!({
@@ -558,7 +267,7 @@ async fn refuses_what_it_cannot_trust() {
     other["object"] = json!(gz.author);
     tampered.body = serde_json::to_vec(&other).unwrap();
     refused(tampered.clone(), 400, "body changed after signing: Digest mismatch").await;
-    let digest = sha256_digest(&tampered.body);
+    let digest = fediverse::digest(&tampered.body);
     tampered.set("digest", &digest);
     refused(tampered, 401, "body and Digest changed after signing").await;
 
@@ -591,7 +300,7 @@ async fn refuses_what_it_cannot_trust() {
     refused(bad_date, 401, "Date that is not an HTTP date").await;
 
     let mut wrong_digest = valid.clone();
-    wrong_digest.set("digest", &sha256_digest(b"something else"));
+    wrong_digest.set("digest", &fediverse::digest(b"something else"));
     wrong_digest.sign(MASTODON, key, &remote.key_id(&alice), MASTODON.signed);
     refused(wrong_digest, 400, "signed Digest that does not match the body").await;
     let mut no_digest = valid.clone();
@@ -1090,7 +799,7 @@ async fn a_member_article_sent_again_is_stored_and_boosted_once() {
     })
     .await;
     assert_eq!(announced(1), 1, "{:?}", readers.received());
-    let feed: Value = http()
+    let feed: Value = common::test_client()
         .get(gz.server.url("/network/feed.json"))
         .send()
         .await
@@ -1123,7 +832,7 @@ async fn a_follower_approval_change_is_federated() {
         .await;
     let token = common::last_line(&gz.env.ok(&["token", "create", "settings"])).to_owned();
     let put = |body: Value| {
-        http()
+        common::test_client()
             .put(gz.server.url("/api/settings"))
             .bearer_auth(&token)
             .json(&body)

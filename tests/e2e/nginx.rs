@@ -8,26 +8,24 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
-use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{Env, OutputBounded, Server, eventually, free_port};
+use common::fediverse::{self, SignedPost};
+use common::{Env, OutputBounded, Server, eventually};
 use gazette_store::Backend;
-use rsa::pkcs8::{EncodePublicKey, LineEnding};
-use rsa::sha2::{Digest, Sha256};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-const SITE: &str = include_str!("../deploy/nginx-gazette.conf");
+const SITE: &str = include_str!("../../deploy/nginx-gazette.conf");
 
 /// Debian's nginx binary; a missing one fails the test with what to do.
 fn nginx_binary() -> PathBuf {
@@ -93,7 +91,10 @@ impl Drop for Nginx {
     }
 }
 
-fn start_nginx(dir: &Path, site: &str) -> Nginx {
+/// Starts nginx with `site`, serving on `listener` (the site's `listen`
+/// address): nginx takes it over as an inherited socket (its `NGINX`
+/// variable, as in a binary upgrade), so the port stays ours throughout.
+fn start_nginx(dir: &Path, site: &str, listener: &TcpListener) -> Nginx {
     let site_file = dir.join("site.conf");
     std::fs::write(&site_file, site).unwrap();
     let d = dir.display();
@@ -106,6 +107,8 @@ fn start_nginx(dir: &Path, site: &str) -> Nginx {
     let conf_file = dir.join("nginx.conf");
     std::fs::write(&conf_file, conf).unwrap();
     let check = Command::new(nginx_binary())
+        .env("NGINX", "0;")
+        .stdin(OwnedFd::from(listener.try_clone().unwrap()))
         .arg("-t")
         .arg("-p")
         .arg(dir)
@@ -123,6 +126,8 @@ fn start_nginx(dir: &Path, site: &str) -> Nginx {
         .arg("-c")
         .arg(&conf_file)
         .args(["-g", "daemon off;"])
+        .env("NGINX", "0;")
+        .stdin(OwnedFd::from(listener.try_clone().unwrap()))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -130,28 +135,12 @@ fn start_nginx(dir: &Path, site: &str) -> Nginx {
     Nginx(child)
 }
 
-/// `gazette serve --demo` listening on `listen`, with authorized fetch on or off.
-fn serve(env: &Env, listen: &str, authorized_fetch: bool) -> Server {
-    let mut child = env
-        .command(&["serve", "--demo", "--listen", listen])
-        .env("GAZETTE_FEDERATION__AUTHORIZED_FETCH", authorized_fetch.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    break url.trim().to_owned();
-                }
-            }
-            _ => panic!("gazette serve exited before listening"),
-        }
-    };
-    Server { child, base }
+/// `gazette serve --demo` serving on `listener`, with authorized fetch on or off.
+fn serve(env: &Env, listener: &TcpListener, authorized_fetch: bool) -> Server {
+    let mut cmd = env.command(&["serve", "--demo", "--listen-stdin"]);
+    cmd.env("GAZETTE_FEDERATION__AUTHORIZED_FETCH", authorized_fetch.to_string())
+        .stdin(OwnedFd::from(listener.try_clone().unwrap()));
+    common::spawn_listening(cmd)
 }
 
 /// A loopback "remote server" publishing one actor with `key`.
@@ -159,7 +148,7 @@ async fn start_remote(key: &RsaPrivateKey) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
     let id = format!("{base}/users/alice");
-    let pem = RsaPublicKey::from(key).to_public_key_pem(LineEnding::LF).unwrap();
+    let pem = fediverse::public_pem(key);
     let doc = json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": id,
@@ -188,40 +177,22 @@ async fn start_remote(key: &RsaPrivateKey) -> String {
 /// POSTs `body` to `url` signed by `key_id` over `(request-target) host date
 /// digest`, with `signed_host` as the signed Host.
 async fn signed_post(url: &str, signed_host: &str, key: &RsaPrivateKey, key_id: &str, body: &[u8]) -> (u16, String) {
-    let parsed = reqwest::Url::parse(url).unwrap();
-    let date = httpdate::fmt_http_date(SystemTime::now());
-    let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(body)));
-    let signing = format!(
-        "(request-target): post {}\nhost: {signed_host}\ndate: {date}\ndigest: {digest}",
-        parsed.path()
-    );
-    let signature = key
-        .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(signing.as_bytes()))
-        .unwrap();
-    let header = format!(
-        r#"keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="{}""#,
-        BASE64.encode(signature)
-    );
-    let response = common::test_client()
-        .post(url)
-        .header("content-type", "application/activity+json")
-        .header("date", date)
-        .header("digest", digest)
-        .header("signature", header)
-        .body(body.to_vec())
-        .send()
+    SignedPost::new(key, key_id)
+        .signed_host(signed_host)
+        .send(url, body)
         .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap_or_default())
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gazette_behind_the_shipped_nginx_site() {
     nginx_binary();
     let env = Env::new(Backend::Sqlite).await.unwrap();
-    let nginx_port = free_port();
-    let gazette_listen = format!("127.0.0.1:{}", free_port());
+    // Both ports bound here and handed to nginx and Gazette (again at each
+    // restart), so no other process can take them in between.
+    let nginx_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let nginx_port = nginx_listener.local_addr().unwrap().port();
+    let gazette_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let gazette_listen = gazette_listener.local_addr().unwrap().to_string();
     let public = format!("http://localhost:{nginx_port}");
     let env = env
         .with_env("GAZETTE_INSTANCE__PUBLIC_URL", &public)
@@ -229,8 +200,8 @@ async fn gazette_behind_the_shipped_nginx_site() {
     let nginx_dir = env.dir.join("nginx");
     std::fs::create_dir_all(&nginx_dir).unwrap();
     let site = derive_site(nginx_port, &gazette_listen, &nginx_dir);
-    let nginx = start_nginx(&nginx_dir, &site);
-    let server = serve(&env, &gazette_listen, false);
+    let nginx = start_nginx(&nginx_dir, &site, &nginx_listener);
+    let server = serve(&env, &gazette_listener, false);
     let http = common::test_client();
     let healthz = format!("{public}/healthz");
     up(&healthz).await;
@@ -273,7 +244,7 @@ async fn gazette_behind_the_shipped_nginx_site() {
     );
 
     // A signed Follow verifies: nginx passed Host as the sender signed it.
-    let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let key = fediverse::new_key();
     let alice = start_remote(&key).await;
     let follow = json!({
         "@context": "https://www.w3.org/ns/activitystreams",
@@ -310,7 +281,7 @@ async fn gazette_behind_the_shipped_nginx_site() {
 
     // With authorized fetch on, the server verifies doctor's signed fetch…
     drop(server);
-    let _server = serve(&env, &gazette_listen, true);
+    let _server = serve(&env, &gazette_listener, true);
     up(&healthz).await;
     let out = env.run(&["doctor"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -319,7 +290,7 @@ async fn gazette_behind_the_shipped_nginx_site() {
     drop(nginx);
     let broken = site.replace("proxy_set_header Host $http_host;", "proxy_set_header Host $host;");
     assert_ne!(broken, site);
-    let _nginx = start_nginx(&nginx_dir, &broken);
+    let _nginx = start_nginx(&nginx_dir, &broken, &nginx_listener);
     up(&healthz).await;
     let out = env.run(&["doctor"]);
     let stdout = String::from_utf8_lossy(&out.stdout);

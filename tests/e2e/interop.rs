@@ -11,13 +11,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::fediverse::as2;
 use common::{Env, eventually, path};
 use serde_json::{Value, json};
 
@@ -112,18 +113,6 @@ impl Peer {
         })
         .await
     }
-}
-
-async fn as2(url: &str) -> Value {
-    common::test_client()
-        .get(url)
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
