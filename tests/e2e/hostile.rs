@@ -256,10 +256,58 @@ async fn slow_headers_are_cut_off() {
     );
 }
 
-/// With room for two connections, a third is answered 503 with
+/// With room for two connections both answering something (a sign-in
+/// form whose body is still coming), a third is answered 503 with
 /// `Retry-After` and closed; once one of the two goes, a new one is served.
 #[tokio::test]
 async fn one_connection_too_many_gets_503() {
+    let env = Env::new(Backend::Sqlite)
+        .await
+        .unwrap()
+        .with_env("GAZETTE_SERVER__MAX_CONNECTIONS", "2");
+    let server = env.serve(&[]);
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", address(&server));
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(busy_connection(&server).await);
+    }
+    let mut third = TcpStream::connect(address(&server)).await.unwrap();
+    third.write_all(request.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut third, Duration::from_secs(30)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("retry-after: "), "{answer}");
+
+    drop(held.pop());
+    common::eventually("a free connection slot", Duration::from_secs(30), || async {
+        let mut s = TcpStream::connect(address(&server)).await.ok()?;
+        s.write_all(request.as_bytes()).await.ok()?;
+        read_head(&mut s).await.starts_with("HTTP/1.1 200").then_some(())
+    })
+    .await;
+}
+
+/// A connection whose request is being answered: a sign-in form announced
+/// with `Expect: 100-continue`, whose body is sent only in part once the
+/// server asked for it (so its handler is running, waiting for the rest).
+async fn busy_connection(server: &Server) -> TcpStream {
+    let mut s = TcpStream::connect(address(server)).await.unwrap();
+    let head = format!(
+        "POST /admin/login HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: 100\r\nExpect: 100-continue\r\n\r\n",
+        address(server)
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let continue_head = read_head(&mut s).await;
+    assert!(continue_head.starts_with("HTTP/1.1 100"), "{continue_head}");
+    s.write_all(b"username=a").await.unwrap();
+    s
+}
+
+/// With room for two connections kept alive between requests (as every
+/// server fetching a preview leaves one), a third is served: the oldest
+/// idle one is closed to make room for it.
+#[tokio::test]
+async fn idle_connections_make_room_for_a_new_one() {
     let env = Env::new(Backend::Sqlite)
         .await
         .unwrap()
@@ -276,17 +324,20 @@ async fn one_connection_too_many_gets_503() {
     }
     let mut third = TcpStream::connect(address(&server)).await.unwrap();
     third.write_all(request.as_bytes()).await.unwrap();
-    let answer = read_until_closed(&mut third, Duration::from_secs(30)).await.unwrap();
-    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("retry-after: "), "{answer}");
-
-    drop(held.pop());
-    common::eventually("a free connection slot", Duration::from_secs(30), || async {
-        let mut s = TcpStream::connect(address(&server)).await.ok()?;
-        s.write_all(request.as_bytes()).await.ok()?;
-        read_head(&mut s).await.starts_with("HTTP/1.1 200").then_some(())
-    })
-    .await;
+    let head = read_head(&mut third).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // The first one was closed for it (what is left of its answer, then the end).
+    let oldest = &mut held[0];
+    assert!(
+        read_until_closed(oldest, Duration::from_secs(30)).await.is_some(),
+        "the oldest idle connection is still open"
+    );
+    // The newer one still serves.
+    let newer = &mut held[1];
+    newer.write_all(request.as_bytes()).await.unwrap();
+    // (After the rest of its first answer's body.)
+    let head = read_head(newer).await;
+    assert!(head.contains("HTTP/1.1 200"), "{head}");
 }
 
 /// A token made for a user stops working when `gazette user disable`
