@@ -34,7 +34,7 @@ use serde_json::json;
 
 use super::keep::Kept;
 use super::session::{CsrfForm, MaybeSigned, csrf_ok};
-use super::{FormError, Signed, error_page_text, forbidden, render, see_other, store_failure};
+use super::{AdminError, AdminResult, Failure, FormError, OrPage, Signed, render, see_other};
 use crate::AppState;
 use crate::content::{self, WriteError};
 
@@ -72,7 +72,7 @@ pub(crate) async fn get_articles(
     State(state): State<AppState>,
     signed: Signed,
     Query(p): Query<ListParams>,
-) -> Response {
+) -> AdminResult {
     let user = &signed.session.user;
     let status = p.status.as_deref().and_then(ArticleStatus::parse);
     let page = p
@@ -94,10 +94,8 @@ pub(crate) async fn get_articles(
         offset: (page - 1).saturating_mul(PER_PAGE),
         ..Default::default()
     };
-    let (found, authors) = match tokio::try_join!(state.store().list_articles(&query), state.store().list_authors()) {
-        Ok(v) => v,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+    let (found, authors) =
+        tokio::try_join!(state.store().list_articles(&query), state.store().list_authors()).or_page(&signed)?;
     let names: HashMap<&str, &str> = authors.iter().map(|a| (a.id.as_str(), a.name.as_str())).collect();
     let rows: Vec<Row> = found
         .articles
@@ -135,7 +133,7 @@ pub(crate) async fn get_articles(
         "next": (page < pages).then(|| link(page + 1)),
         "done": p.done,
     });
-    render(&state, &signed, "articles", "admin/articles.html", page_json)
+    Ok(render(&state, &signed, "articles", "admin/articles.html", page_json))
 }
 
 /// Exactly what the editor form holds, so a refused save shows it again.
@@ -440,14 +438,12 @@ impl EditorView {
     }
 }
 
-async fn render_editor(state: &AppState, signed: &Signed, form: &EditorForm, view: EditorView) -> Response {
-    let (authors, library) = match tokio::try_join!(
+async fn render_editor(state: &AppState, signed: &Signed, form: &EditorForm, view: EditorView) -> AdminResult {
+    let (authors, library) = tokio::try_join!(
         state.store().list_authors(),
         state.store().list_media(LIBRARY_CHOICES, 0)
-    ) {
-        Ok(v) => v,
-        Err(e) => return store_failure(state, &signed.lang, e),
-    };
+    )
+    .or_page(signed)?;
     let user = &signed.session.user;
     let field_errors = super::field_errors(&view.errors);
     let public_url = (form.status == "published").then(|| state.url(&format!("/articles/{}", form.slug)));
@@ -479,7 +475,7 @@ async fn render_editor(state: &AppState, signed: &Signed, form: &EditorForm, vie
     });
     let mut r = render(state, signed, "articles", "admin/editor.html", page);
     *r.status_mut() = view.status;
-    r
+    Ok(r)
 }
 
 /// The author profile an `author`-role user writes as; `None` for others.
@@ -497,32 +493,24 @@ fn may_edit(signed: &Signed, a: &Article) -> bool {
 }
 
 /// `GET /admin/articles/new` — a blank editor.
-pub(crate) async fn get_new_article(State(state): State<AppState>, signed: Signed) -> Response {
+pub(crate) async fn get_new_article(State(state): State<AppState>, signed: Signed) -> AdminResult {
     let author = match own_author(&signed) {
-        Some("") => return no_author_profile(&state, &signed),
-        Some(id) => match state.store().get_author(id).await {
-            Ok(a) => a.username,
-            Err(e) => return store_failure(&state, &signed.lang, e),
-        },
+        Some("") => return Err(no_author_profile(&signed)),
+        Some(id) => state.store().get_author(id).await.or_page(&signed)?.username,
         None => String::new(),
     };
-    let settings = match state.settings().await {
-        Ok(s) => s,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+    let settings = state.settings().await.or_page(&signed)?;
     let form = EditorForm::blank(settings.default_language.as_str(), &author);
     render_editor(&state, &signed, &form, EditorView::ok()).await
 }
 
-fn no_author_profile(state: &AppState, signed: &Signed) -> Response {
-    let t = |k: &str| state.templates().text(&signed.lang, k);
-    error_page_text(
-        state,
-        &signed.lang,
-        StatusCode::FORBIDDEN,
-        &t("error_forbidden"),
-        &t("no_author_profile"),
-    )
+/// 403 for an author-role user who has no author profile to write as.
+fn no_author_profile(signed: &Signed) -> AdminError {
+    signed.fail(Failure::Page {
+        status: StatusCode::FORBIDDEN,
+        title: "error_forbidden",
+        text: "no_author_profile",
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -536,18 +524,12 @@ pub(crate) async fn get_edit_article(
     signed: Signed,
     Path(id): Path<String>,
     Query(p): Query<EditParams>,
-) -> Response {
-    let article = match state.store().get_article(&id).await {
-        Ok(a) => a,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+) -> AdminResult {
+    let article = state.store().get_article(&id).await.or_page(&signed)?;
     if !may_edit(&signed, &article) {
-        return forbidden(&state, &signed);
+        return Err(signed.forbidden());
     }
-    let author = match state.store().get_author(&article.author_id).await {
-        Ok(a) => a,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+    let author = state.store().get_author(&article.author_id).await.or_page(&signed)?;
     let form = EditorForm::from_article(&article, &author.username, signed.tz);
     let mut view = EditorView::ok();
     view.notice = p
@@ -559,10 +541,10 @@ pub(crate) async fn get_edit_article(
 }
 
 /// `POST /admin/articles/new` — creates the article (or previews it).
-pub(crate) async fn post_new_article(State(state): State<AppState>, signed: MaybeSigned, req: Request) -> Response {
-    let signed = match signed {
-        MaybeSigned::Signed(s) => *s,
-        MaybeSigned::Ended { lang } => return super::keep::after_session_ended(&state, &lang, req).await,
+pub(crate) async fn post_new_article(State(state): State<AppState>, signed: MaybeSigned, req: Request) -> AdminResult {
+    let (signed, req) = match signed.or_keep(&state, req).await {
+        Ok(signed) => signed,
+        Err(kept) => return Ok(kept),
     };
     save(state, signed, None, req).await
 }
@@ -573,17 +555,14 @@ pub(crate) async fn post_edit_article(
     signed: MaybeSigned,
     Path(id): Path<String>,
     req: Request,
-) -> Response {
-    let signed = match signed {
-        MaybeSigned::Signed(s) => *s,
-        MaybeSigned::Ended { lang } => return super::keep::after_session_ended(&state, &lang, req).await,
+) -> AdminResult {
+    let (signed, req) = match signed.or_keep(&state, req).await {
+        Ok(signed) => signed,
+        Err(kept) => return Ok(kept),
     };
-    let current = match state.store().get_article(&id).await {
-        Ok(a) => a,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+    let current = state.store().get_article(&id).await.or_page(&signed)?;
     if !may_edit(&signed, &current) {
-        return forbidden(&state, &signed);
+        return Err(signed.forbidden());
     }
     save(state, signed, Some(current), req).await
 }
@@ -602,7 +581,7 @@ pub(crate) fn is_editor_path(target: &str) -> bool {
 /// that nothing is saved yet. What was kept is only shown, never saved:
 /// saving takes another post with the new session's CSRF token, checked
 /// against the article's version the text was based on.
-pub(crate) async fn restore_after_sign_in(state: &AppState, signed: &Signed, kept: &Kept) -> Response {
+pub(crate) async fn restore_after_sign_in(state: &AppState, signed: &Signed, kept: &Kept) -> AdminResult {
     let next = kept.target.as_str();
     let mut form = EditorForm::default();
     for (name, value) in &kept.fields {
@@ -621,17 +600,14 @@ pub(crate) async fn restore_after_sign_in(state: &AppState, signed: &Signed, kep
             if let Some(own) = own_author(signed) {
                 match state.store().get_author(own).await {
                     Ok(a) => form.author = a.username,
-                    Err(_) => return no_author_profile(state, signed),
+                    Err(_) => return Err(no_author_profile(signed)),
                 }
             }
         }
         Some(id) => {
-            let current = match state.store().get_article(id).await {
-                Ok(a) => a,
-                Err(e) => return store_failure(state, &signed.lang, e),
-            };
+            let current = state.store().get_article(id).await.or_page(signed)?;
             if !may_edit(signed, &current) {
-                return forbidden(state, signed);
+                return Err(signed.forbidden());
             }
             // Only the typed fields come from the browser; what the form
             // does not post comes from the stored article.
@@ -643,7 +619,7 @@ pub(crate) async fn restore_after_sign_in(state: &AppState, signed: &Signed, kep
             });
             form.interviewee.photo = current.interviewee.as_ref().and_then(|i| i.photo.clone());
         }
-        None => return see_other(next),
+        None => return Ok(see_other(next)),
     }
     for tr in &mut form.translations {
         tr.preview = None;
@@ -673,12 +649,9 @@ struct Posted {
     too_big: bool,
 }
 
-async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Request) -> Response {
+async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Request) -> AdminResult {
     let t = |k: &str| state.templates().text(&signed.lang, k);
-    let mut posted = match read_editor(&state, &signed.lang, current.as_ref(), req).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let mut posted = read_editor(&state, &signed, current.as_ref(), req).await?;
     // A form without this session's token is not saved, but what it carried
     // is shown again, so nothing typed is lost.
     if !csrf_ok(&signed, &posted.csrf) {
@@ -723,13 +696,13 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
         ("publish", true) => Some("published"),
         ("schedule", true) => Some("scheduled"),
         ("unpublish", true) => Some("draft"),
-        _ => return forbidden(&state, &signed),
+        _ => return Err(signed.forbidden()),
     };
     if let Some(own) = own_author(&signed) {
         // Authors write as themselves, whatever the form says.
         match state.store().get_author(own).await {
             Ok(a) => posted.form.author = a.username,
-            Err(_) => return no_author_profile(&state, &signed),
+            Err(_) => return Err(no_author_profile(&signed)),
         }
     }
     let mut input = posted.form.to_input(status, posted.upload.as_ref());
@@ -762,7 +735,10 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
     let form = &posted.form;
     let fail = |status, errors| EditorView::failed(status, errors);
     match result {
-        Ok(article) => see_other(&format!("/admin/articles/{}?done={}", article.id, posted.action)),
+        Ok(article) => Ok(see_other(&format!(
+            "/admin/articles/{}?done={}",
+            article.id, posted.action
+        ))),
         Err(WriteError::Invalid(v)) => {
             let errors =
                 v.0.iter()
@@ -806,7 +782,7 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
             }];
             render_editor(&state, &signed, form, fail(status, errors)).await
         }
-        Err(WriteError::Store(e)) => store_failure(&state, &signed.lang, e),
+        Err(WriteError::Store(e)) => Err(signed.fail(e)),
     }
 }
 
@@ -814,26 +790,25 @@ async fn save(state: AppState, signed: Signed, current: Option<Article>, req: Re
 /// library (or takes the chosen library image) and appends its Markdown to
 /// the chosen text column. Nothing is saved to the article: the form comes
 /// back with everything as typed plus the image, to be saved as usual.
-async fn insert_image(state: &AppState, signed: &Signed, mut posted: Posted) -> Response {
+async fn insert_image(state: &AppState, signed: &Signed, mut posted: Posted) -> AdminResult {
     let t = |k: &str| state.templates().text(&signed.lang, k);
     let form = &mut posted.form;
     // The chosen image, or the field to show the refusal beside and its message.
     let chosen: Result<(String, String), (&str, &str)> = match (posted.inline.take(), form.inline_existing.trim()) {
         (Some((info, bytes)), _) => match form.inline_alt.trim() {
             "" => Err(("inline_alt", "media_alt_required")),
-            alt => match state.store().create_media(&info, alt, &bytes).await {
-                Ok(m) => Ok((m.id, alt.to_owned())),
-                Err(e) => return store_failure(state, &signed.lang, e),
-            },
+            alt => {
+                let m = state.store().create_media(&info, alt, &bytes).await.or_page(signed)?;
+                Ok((m.id, alt.to_owned()))
+            }
         },
         (None, "") => Err(("inline_file", "inline_choose")),
-        (None, id) => match state.store().find_media(id).await {
-            Ok(Some(m)) => {
+        (None, id) => match state.store().find_media(id).await.or_page(signed)? {
+            Some(m) => {
                 let alt = Some(form.inline_alt.trim().to_owned()).filter(|a| !a.is_empty());
                 Ok((m.id, alt.unwrap_or(m.alt)))
             }
-            Ok(None) => Err(("inline_existing", "inline_unknown")),
-            Err(e) => return store_failure(state, &signed.lang, e),
+            None => Err(("inline_existing", "inline_unknown")),
         },
     };
     let chosen = match chosen {
@@ -868,14 +843,12 @@ async fn insert_image(state: &AppState, signed: &Signed, mut posted: Posted) -> 
 /// in the page, so an oversized file still leaves every typed field read.
 async fn read_editor(
     state: &AppState,
-    lang: &str,
+    signed: &Signed,
     current: Option<&Article>,
     req: Request,
-) -> Result<Posted, Response> {
-    let bad = |msg: String| {
-        let title = state.templates().text(lang, "error_bad_request");
-        error_page_text(state, lang, StatusCode::BAD_REQUEST, &title, &msg)
-    };
+) -> Result<Posted, AdminError> {
+    let lang = signed.lang.as_str();
+    let bad = |msg: String| signed.fail(Failure::bad_request(msg));
     let is_multipart = req
         .headers()
         .get(CONTENT_TYPE)
