@@ -5,13 +5,14 @@
 //! field kept.
 
 use axum::extract::Request;
+use axum::http::StatusCode;
 use gazette_core::Article;
-use gazette_core::media::{ImageError, ImageInfo, accept};
+use gazette_core::media::ImageInfo;
 use gazette_store::NewMedia;
 
 use super::form::{CoverView, EditorForm, TranslationForm, UPLOAD_KEY, Upload};
 use crate::AppState;
-use crate::admin::upload::{read_multipart, too_many_pixels};
+use crate::admin::upload::{Refusal, check_image, read_multipart, too_large};
 use crate::admin::{AdminError, Failure, FormError, Signed};
 
 /// Room for the text fields on top of the image in one editor post.
@@ -43,8 +44,6 @@ pub(super) async fn read_editor(
     let posted = read_multipart(state, req, &["cover_file", "inline_file"], TEXT_SLACK)
         .await
         .map_err(|msg| signed.fail(Failure::bad_request(msg)))?;
-    let limit = state.config().max_upload_bytes;
-    let image_limits = state.image_limits();
     let mut form = EditorForm {
         status: current
             .map(|a| a.status.as_str().to_owned())
@@ -76,15 +75,10 @@ pub(super) async fn read_editor(
         }
     }
     let t = |k: &str| state.templates().text(lang, k);
-    let too_large_for = |field: &str| FormError {
-        field: field.into(),
-        message: t("upload_too_large").replace("{mb}", &format!("{:.1}", limit as f64 / (1024.0 * 1024.0))),
-    };
-    let too_large = || too_large_for("cover_file");
     let mut errors = Vec::new();
     let mut too_big = false;
-    if let Some(field) = &posted.too_big {
-        errors.push(too_large_for(field));
+    if let Some(field) = posted.too_big {
+        errors.push(FormError::new(field, too_large(state, lang).message));
         too_big = true;
     }
     if form.translations.is_empty() {
@@ -93,59 +87,25 @@ pub(super) async fn read_editor(
     if form.translations.last().is_some_and(|t| !t.is_blank()) {
         form.translations.push(TranslationForm::default());
     }
-    let upload = match file {
+    // Each new image checked by its bytes; a refusal is shown beside its input.
+    let mut check = |field: &str, bytes: Option<Vec<u8>>| match bytes.map(|b| check_image(state, lang, &b)) {
         None => None,
-        Some(bytes) => match accept(&bytes, &image_limits) {
-            Ok((info, bytes)) => Some(Upload {
-                media: NewMedia {
-                    key: UPLOAD_KEY.into(),
-                    info,
-                    alt: form.cover_alt.trim().to_owned(),
-                    bytes,
-                },
-            }),
-            Err(ImageError::TooLarge { .. }) => {
-                errors.push(too_large());
-                too_big = true;
-                None
-            }
-            Err(e @ ImageError::TooManyPixels { .. }) => {
-                let refusal = too_many_pixels(state, lang, &e);
-                errors.push(FormError::new("cover_file", refusal.message));
-                None
-            }
-            Err(_) => {
-                errors.push(FormError {
-                    field: "cover_file".into(),
-                    message: t("upload_not_image"),
-                });
-                None
-            }
-        },
+        Some(Ok(accepted)) => Some(accepted),
+        Some(Err(Refusal { status, message })) => {
+            too_big |= status == StatusCode::PAYLOAD_TOO_LARGE;
+            errors.push(FormError::new(field, message));
+            None
+        }
     };
-    let inline = match inline_file {
-        None => None,
-        Some(bytes) => match accept(&bytes, &image_limits) {
-            Ok(accepted) => Some(accepted),
-            Err(ImageError::TooLarge { .. }) => {
-                errors.push(too_large_for("inline_file"));
-                too_big = true;
-                None
-            }
-            Err(e @ ImageError::TooManyPixels { .. }) => {
-                let refusal = too_many_pixels(state, lang, &e);
-                errors.push(FormError::new("inline_file", refusal.message));
-                None
-            }
-            Err(_) => {
-                errors.push(FormError {
-                    field: "inline_file".into(),
-                    message: t("upload_not_image"),
-                });
-                None
-            }
+    let upload = check("cover_file", file).map(|(info, bytes)| Upload {
+        media: NewMedia {
+            key: UPLOAD_KEY.into(),
+            info,
+            alt: form.cover_alt.trim().to_owned(),
+            bytes,
         },
-    };
+    });
+    let inline = check("inline_file", inline_file);
     if upload.is_some() && form.cover_alt.trim().is_empty() {
         errors.push(FormError {
             field: "cover_alt".into(),
