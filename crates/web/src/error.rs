@@ -1,5 +1,8 @@
-//! Errors at the HTTP edge: the one place where store and validation errors
-//! become status codes. Clients get a safe message; internal details go to logs.
+//! Errors at the HTTP edge of the web surface: the one place where store
+//! and validation errors become status codes ([`store_answer`], which the
+//! JSON API's [`ApiError`], the public pages' [`PageError`] and the admin's
+//! `AdminError` all use). Clients get a safe message; internal details go
+//! to logs.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -73,27 +76,61 @@ impl From<ValidationError> for ApiError {
     }
 }
 
+/// How the web surface answers a store failure. Each surface words the
+/// answer its own way (JSON, a small page, an admin page in the user's
+/// language) but takes the status from here.
+#[derive(Debug)]
+pub(crate) struct StoreAnswer {
+    pub(crate) status: StatusCode,
+    /// A stable name for the kind of failure: `not_found`, `conflict`,
+    /// `stale_version`, `invalid` or `internal`.
+    pub(crate) code: &'static str,
+    /// The input a refusal is about (conflicts, stale versions, invalid input).
+    pub(crate) field: Option<&'static str>,
+    /// The store's message about that field, else the whole error.
+    pub(crate) message: String,
+}
+
+/// The one mapping from [`StoreError`] to HTTP for public pages, the JSON
+/// API and the admin: missing is 404, a clash or a stale version 409, a
+/// refused value 422, and anything else (the database, corrupt data) 500.
+pub(crate) fn store_answer(e: &StoreError) -> StoreAnswer {
+    let (status, code, field, message) = match e {
+        StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", None, e.to_string()),
+        StoreError::Conflict { field, message } => (StatusCode::CONFLICT, "conflict", Some(*field), message.clone()),
+        StoreError::StaleVersion { .. } => (StatusCode::CONFLICT, "stale_version", Some("version"), e.to_string()),
+        StoreError::Invalid { field, message } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some(*field),
+            message.clone(),
+        ),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None, e.to_string()),
+    };
+    StoreAnswer {
+        status,
+        code,
+        field,
+        message,
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound { .. } => ApiError::not_found(e.to_string()),
-            StoreError::Conflict { field, message } => {
-                let mut e = ApiError::field(StatusCode::CONFLICT, "conflict", field, message);
+        let answer = store_answer(&e);
+        match answer.field {
+            _ if answer.status == StatusCode::INTERNAL_SERVER_ERROR => ApiError::internal(e),
+            None => ApiError::new(answer.status, answer.code, answer.message),
+            Some(field) => {
+                let mut err = ApiError::field(answer.status, answer.code, field, answer.message);
                 // A stable name for the conflict clients meet most.
-                if field == "slug" {
-                    for d in &mut e.details {
+                if answer.code == "conflict" && field == "slug" {
+                    for d in &mut err.details {
                         d.key = "slug_taken";
                     }
                 }
-                e
+                err
             }
-            StoreError::StaleVersion { .. } => {
-                ApiError::field(StatusCode::CONFLICT, "stale_version", "version", e.to_string())
-            }
-            StoreError::Invalid { field, message } => {
-                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid", field, message)
-            }
-            other => ApiError::internal(other),
         }
     }
 }
@@ -122,10 +159,12 @@ pub enum PageError {
 }
 
 impl From<StoreError> for PageError {
+    /// Public pages only read: what is missing is a 404, anything else the
+    /// server's fault.
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound { .. } => PageError::NotFound,
-            other => PageError::Internal(other.to_string()),
+        match store_answer(&e).status {
+            StatusCode::NOT_FOUND => PageError::NotFound,
+            _ => PageError::Internal(e.to_string()),
         }
     }
 }

@@ -2,8 +2,9 @@
 //! links (stored before links were checked on arrival, or by any path that
 //! forgets to) must not become links on the public pages, the feeds or the
 //! admin pages; and every page carries the security headers, with no inline
-//! script or style that the Content-Security-Policy would block. Driven
-//! through the real router on a throw-away SQLite database.
+//! script or style that the Content-Security-Policy would block; and an
+//! oversized file posted to the editor loses nothing typed. Driven through
+//! the real router on a throw-away SQLite database.
 
 // A failing unwrap is a failing test, which is what it should be.
 #![allow(clippy::unwrap_used)]
@@ -462,4 +463,52 @@ async fn the_plain_preview_escapes_its_messages() {
     let preview = &preview[..preview.find("</div>").unwrap()];
     assert!(preview.contains("&lt;script&gt;"), "the message is shown: {preview}");
     assert!(!preview.contains("<script"), "and not as markup: {preview}");
+}
+
+/// A cover image over the instance's size limit is refused (413) with the
+/// message beside its input, the text typed before it shown again, and no
+/// article created.
+#[tokio::test]
+async fn an_oversized_cover_keeps_what_was_typed() {
+    let app = app().await;
+    let boundary = "gazette-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in [
+        ("_csrf", app.csrf.as_str()),
+        ("action", "save"),
+        ("kind", "news"),
+        ("author", "camille"),
+        ("tr-0-language", "en"),
+        ("tr-0-title", "Kept title"),
+        ("tr-0-body", "Kept body."),
+    ] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\ncontent-disposition: form-data; name=\"cover_file\"; filename=\"big.png\"\r\n\
+             content-type: image/png\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    // One byte over the 1 MiB limit of `config()`.
+    body.extend(std::iter::repeat_n(0u8, (1 << 20) + 1));
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = Request::builder()
+        .method("POST")
+        .uri("/admin/articles/new")
+        .header("cookie", &app.cookie)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let page = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{page}");
+    assert!(page.contains("larger than the limit of 1.0 MB"), "{page}");
+    assert!(page.contains("Kept title") && page.contains("Kept body."), "{page}");
+    let list = app.get("/admin/articles").await;
+    assert!(!list.body.contains("Kept title"), "nothing was saved: {}", list.body);
 }

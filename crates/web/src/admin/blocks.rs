@@ -10,14 +10,13 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use gazette_federation::{FederationError, FederationMode};
 use gazette_store::{StoreError, normalise_domain};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{Signed, back_to, done_notice, fed_failure, render, require_editor, store_failure, store_message};
+use super::{AdminResult, Editor, OrPage, Signed, back_to, done_notice, render, store_message};
 use crate::AppState;
 
 #[derive(Deserialize, Default)]
@@ -50,10 +49,11 @@ const DONE: [&str; 6] = [
 ];
 
 /// `GET /admin/blocks`
-pub(crate) async fn get_blocks(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
-    if let Some(r) = require_editor(&state, &signed) {
-        return r;
-    }
+pub(crate) async fn get_blocks(
+    State(state): State<AppState>,
+    Editor(signed): Editor,
+    Query(p): Query<Params>,
+) -> AdminResult {
     let flash = done_notice(&state, &signed.lang, p.done.as_deref(), &DONE);
     let typed = Typed {
         kind: "domain".into(),
@@ -69,17 +69,14 @@ async fn page(
     errors: Vec<FormError>,
     flash: Option<String>,
     status: StatusCode,
-) -> Response {
+) -> AdminResult {
     let store = state.store();
-    let lists = tokio::try_join!(
+    let (domains, actors, allows) = tokio::try_join!(
         store.list_domain_blocks(),
         store.list_actor_blocks(),
         store.list_domain_allows()
-    );
-    let (domains, actors, allows) = match lists {
-        Ok(l) => l,
-        Err(e) => return store_failure(state, &signed.lang, e),
-    };
+    )
+    .or_page(signed)?;
     let field_errors: serde_json::Map<String, serde_json::Value> =
         errors.iter().map(|e| (e.field.to_owned(), json!(e.message))).collect();
     let page = json!({
@@ -94,16 +91,13 @@ async fn page(
     });
     let mut r = render(state, signed, "blocks", "admin/blocks.html", page);
     *r.status_mut() = status;
-    r
+    Ok(r)
 }
 
 /// `POST /admin/blocks` — `kind` (`domain` or `actor`), `value`, `reason`;
 /// without `confirm=yes`, the confirmation page that says what goes.
-pub(crate) async fn post_block(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_block(State(state): State<AppState>, form: CsrfForm<Editor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_editor(&state, signed) {
-        return r;
-    }
     let f = &form.fields;
     let typed = Typed {
         kind: f.get("kind").to_owned(),
@@ -142,7 +136,7 @@ pub(crate) async fn post_block(State(state): State<AppState>, form: CsrfForm) ->
     };
     if f.get("confirm") != "yes" {
         let page = json!({ "kind": typed.kind, "value": value, "reason": typed.reason.trim() });
-        return render(&state, signed, "blocks", "admin/block_confirm.html", page);
+        return Ok(render(&state, signed, "blocks", "admin/block_confirm.html", page));
     }
     match typed.kind.as_str() {
         "domain" => match gazette_federation::safety::block_domain(state.store(), &value, &typed.reason).await {
@@ -161,16 +155,16 @@ pub(crate) async fn post_block(State(state): State<AppState>, form: CsrfForm) ->
                 let message = store_message(&state, &signed.lang, &e, &value);
                 refuse(typed, message).await
             }
-            Err(e) => fed_failure(&state, &signed.lang, e),
+            Err(e) => Err(signed.fail(e)),
         },
         _ => {
             let data = state.federation_config().to_request_data();
             match gazette_federation::safety::block_actor(&data, &value, &typed.reason).await {
-                Ok(_) => back_to("/admin/blocks", "/admin/blocks", "actor_blocked"),
+                Ok(_) => Ok(back_to("/admin/blocks", "/admin/blocks", "actor_blocked")),
                 Err(FederationError::Store(e @ (StoreError::Database(_) | StoreError::Corrupt(_)))) => {
-                    store_failure(&state, &signed.lang, e)
+                    Err(signed.fail(e))
                 }
-                Err(e @ FederationError::Internal(_)) => fed_failure(&state, &signed.lang, e),
+                Err(e @ FederationError::Internal(_)) => Err(signed.fail(e)),
                 Err(other) => {
                     let msg = t("block_actor_not_found").replace("{why}", &other.to_string());
                     refuse(typed, msg).await
@@ -181,11 +175,8 @@ pub(crate) async fn post_block(State(state): State<AppState>, form: CsrfForm) ->
 }
 
 /// `POST /admin/blocks/remove` — lifts the block of `kind` `value`.
-pub(crate) async fn post_unblock(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_unblock(State(state): State<AppState>, form: CsrfForm<Editor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_editor(&state, signed) {
-        return r;
-    }
     let value = form.fields.get("value");
     let removed = match form.fields.get("kind") {
         "domain" => state.store().remove_domain_block(value).await,
@@ -194,30 +185,26 @@ pub(crate) async fn post_unblock(State(state): State<AppState>, form: CsrfForm) 
             match gazette_federation::safety::unblock_actor(&data, value).await {
                 Ok(id) => Ok(id.is_some()),
                 Err(FederationError::Store(e)) => Err(e),
-                Err(e) => return fed_failure(&state, &signed.lang, e),
+                Err(e) => return Err(signed.fail(e)),
             }
         }
     };
-    match removed {
-        Ok(true) => back_to("/admin/blocks", "/admin/blocks", "unblocked"),
-        Ok(false) => back_to("/admin/blocks", "/admin/blocks", "nothing_to_remove"),
-        Err(e) => store_failure(&state, &signed.lang, e),
+    match removed.or_page(signed)? {
+        true => Ok(back_to("/admin/blocks", "/admin/blocks", "unblocked")),
+        false => Ok(back_to("/admin/blocks", "/admin/blocks", "nothing_to_remove")),
     }
 }
 
 /// `POST /admin/allowlist` — puts `domain` (and its subdomains) on the allowlist.
-pub(crate) async fn post_allow(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_allow(State(state): State<AppState>, form: CsrfForm<Editor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_editor(&state, signed) {
-        return r;
-    }
     let typed = Typed {
         kind: "domain".into(),
         allow: form.fields.get("domain").to_owned(),
         ..Default::default()
     };
     match state.store().add_domain_allow(&typed.allow).await {
-        Ok(_) => back_to("/admin/blocks", "/admin/blocks", "allowed"),
+        Ok(_) => Ok(back_to("/admin/blocks", "/admin/blocks", "allowed")),
         Err(e @ StoreError::Invalid { .. }) => {
             let errors = vec![FormError {
                 field: "allow-domain",
@@ -225,19 +212,20 @@ pub(crate) async fn post_allow(State(state): State<AppState>, form: CsrfForm) ->
             }];
             page(&state, signed, typed, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Err(e) => Err(signed.fail(e)),
     }
 }
 
 /// `POST /admin/allowlist/remove` — takes `domain` off the allowlist.
-pub(crate) async fn post_disallow(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_disallow(State(state): State<AppState>, form: CsrfForm<Editor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_editor(&state, signed) {
-        return r;
-    }
-    match state.store().remove_domain_allow(form.fields.get("domain")).await {
-        Ok(true) => back_to("/admin/blocks", "/admin/blocks", "disallowed"),
-        Ok(false) => back_to("/admin/blocks", "/admin/blocks", "nothing_to_remove"),
-        Err(e) => store_failure(&state, &signed.lang, e),
+    match state
+        .store()
+        .remove_domain_allow(form.fields.get("domain"))
+        .await
+        .or_page(signed)?
+    {
+        true => Ok(back_to("/admin/blocks", "/admin/blocks", "disallowed")),
+        false => Ok(back_to("/admin/blocks", "/admin/blocks", "nothing_to_remove")),
     }
 }

@@ -6,14 +6,13 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use gazette_core::{Comment, RemoteActor};
 use gazette_store::{COMMENT_STATUSES, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{Signed, back_to, done_notice, error_page, page_count, page_number, render, require_editor, store_failure};
+use super::{AdminResult, Editor, Failure, OrPage, back_to, done_notice, page_count, page_number, render};
 use crate::AppState;
 
 const PER_PAGE: i64 = 25;
@@ -64,10 +63,11 @@ pub(crate) fn reply_view(c: Comment, a: &RemoteActor, article: Option<ArticleRef
 }
 
 /// `GET /admin/comments?status=pending|visible|hidden&page=`
-pub(crate) async fn get_comments(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
-    if let Some(r) = require_editor(&state, &signed) {
-        return r;
-    }
+pub(crate) async fn get_comments(
+    State(state): State<AppState>,
+    Editor(signed): Editor,
+    Query(p): Query<Params>,
+) -> AdminResult {
     let status = p
         .status
         .as_deref()
@@ -83,10 +83,7 @@ pub(crate) async fn get_comments(State(state): State<AppState>, signed: Signed, 
         Ok::<_, StoreError>(out)
     };
     let list = store.list_comments_by_status(status, PER_PAGE, (page - 1).saturating_mul(PER_PAGE));
-    let (counts, list) = match tokio::try_join!(counts, list) {
-        Ok(v) => v,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+    let (counts, list) = tokio::try_join!(counts, list).or_page(&signed)?;
     let total = counts.get(status).and_then(|v| v.as_i64()).unwrap_or(0);
     let pages = page_count(total, PER_PAGE);
     let link = |n: i64| format!("/admin/comments?status={status}&page={n}");
@@ -113,33 +110,26 @@ pub(crate) async fn get_comments(State(state): State<AppState>, signed: Signed, 
         "policy": state.last_settings().comment_policy.clone(),
         "flash": done_notice(&state, &signed.lang, p.done.as_deref(), &COMMENT_STATUSES),
     });
-    render(&state, &signed, "comments", "admin/comments.html", page_json)
+    Ok(render(&state, &signed, "comments", "admin/comments.html", page_json))
 }
 
 /// `POST /admin/comments/status` — gives the reply `id` the status
 /// `status` (`visible` to approve, `hidden` to hide, `pending` to hold).
-pub(crate) async fn post_status(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_status(State(state): State<AppState>, form: CsrfForm<Editor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_editor(&state, signed) {
-        return r;
-    }
     let status = form.fields.get("status");
     match state.store().set_comment_status(form.fields.get("id"), status).await {
-        Ok(()) => back_to(form.fields.get("back"), "/admin/comments", status),
-        Err(StoreError::Invalid { message, .. }) => super::error_page_text(
-            &state,
-            &signed.lang,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &state.templates().text(&signed.lang, "error_bad_request"),
-            &message,
-        ),
-        Err(StoreError::NotFound { .. }) => error_page(
-            &state,
-            &signed.lang,
-            StatusCode::NOT_FOUND,
-            "error_not_found",
-            "reply_not_found",
-        ),
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Ok(()) => Ok(back_to(form.fields.get("back"), "/admin/comments", status)),
+        Err(StoreError::Invalid { message, .. }) => Err(signed.fail(Failure::Message {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            title: "error_bad_request",
+            text: message,
+        })),
+        Err(StoreError::NotFound { .. }) => Err(signed.fail(Failure::Page {
+            status: StatusCode::NOT_FOUND,
+            title: "error_not_found",
+            text: "reply_not_found",
+        })),
+        Err(e) => Err(signed.fail(e)),
     }
 }

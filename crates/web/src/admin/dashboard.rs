@@ -2,21 +2,18 @@
 //! the organisation and its authors, and the outgoing delivery queue.
 
 use axum::extract::State;
-use axum::response::Response;
 use chrono::Utc;
 use gazette_core::ArticleStatus;
 use gazette_store::StoreError;
 use serde_json::json;
 
-use super::{Signed, render, store_failure};
+use super::{AdminResult, OrPage, Signed, render};
 use crate::{AppState, DeliveryReport};
 
 /// `GET /admin` — the dashboard.
-pub(crate) async fn get_dashboard(State(state): State<AppState>, signed: Signed) -> Response {
-    match counts(&state).await {
-        Ok(page) => render(&state, &signed, "dashboard", "admin/dashboard.html", page),
-        Err(e) => store_failure(&state, &signed.lang, e),
-    }
+pub(crate) async fn get_dashboard(State(state): State<AppState>, signed: Signed) -> AdminResult {
+    let page = counts(&state).await.or_page(&signed)?;
+    Ok(render(&state, &signed, "dashboard", "admin/dashboard.html", page))
 }
 
 async fn counts(state: &AppState) -> Result<serde_json::Value, StoreError> {

@@ -5,22 +5,15 @@
 //! Failing servers come first.
 
 use axum::extract::State;
-use axum::response::Response;
 use chrono::Utc;
 use serde_json::json;
 
-use super::{Signed, render, require_editor, store_failure};
+use super::{AdminResult, Editor, OrPage, render};
 use crate::{AppState, DeliveryReport};
 
 /// `GET /admin/deliveries`
-pub(crate) async fn get_deliveries(State(state): State<AppState>, signed: Signed) -> Response {
-    if let Some(r) = require_editor(&state, &signed) {
-        return r;
-    }
-    let mut report = match DeliveryReport::load(state.store(), Utc::now()).await {
-        Ok(r) => r,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+pub(crate) async fn get_deliveries(State(state): State<AppState>, Editor(signed): Editor) -> AdminResult {
+    let mut report = DeliveryReport::load(state.store(), Utc::now()).await.or_page(&signed)?;
     // Trouble first (longest failure streak), then by host.
     report.hosts.sort_by(|a, b| {
         let trouble = |h: &gazette_store::HostDeliveryStats| (h.unavailable, h.consecutive_failures, h.given_up);
@@ -47,5 +40,5 @@ pub(crate) async fn get_deliveries(State(state): State<AppState>, signed: Signed
         })
         .collect();
     let page = json!({ "hosts": hosts, "totals": report.totals });
-    render(&state, &signed, "deliveries", "admin/deliveries.html", page)
+    Ok(render(&state, &signed, "deliveries", "admin/deliveries.html", page))
 }

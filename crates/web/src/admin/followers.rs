@@ -9,7 +9,6 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use gazette_core::FollowStatus;
 use gazette_federation::{FederationError, LocalActor};
 use gazette_store::{FollowerCursor, FollowerFilter};
@@ -17,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{Signed, back_to, done_notice, error_page_text, fed_failure, render, require_editor, store_failure};
+use super::{AdminResult, Editor, Failure, OrPage, back_to, done_notice, render};
 use crate::AppState;
 use crate::pages::encode_segment;
 
@@ -71,14 +70,12 @@ struct HostCount {
 /// optionally of one server and whose name or handle contains `q`, with the
 /// servers they come from; pages go back in time with an "older than"
 /// cursor.
-pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
-    if let Some(r) = require_editor(&state, &signed) {
-        return r;
-    }
-    let actors = match gazette_federation::local_actors(state.fed()).await {
-        Ok(a) => a,
-        Err(e) => return fed_failure(&state, &signed.lang, e),
-    };
+pub(crate) async fn get_followers(
+    State(state): State<AppState>,
+    Editor(signed): Editor,
+    Query(p): Query<Params>,
+) -> AdminResult {
+    let actors = gazette_federation::local_actors(state.fed()).await.or_page(&signed)?;
     let store = state.store();
     let mut tabs = Vec::with_capacity(actors.len());
     for a in &actors {
@@ -87,10 +84,7 @@ pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed,
             store.count_followers_with_status(&id, FollowStatus::Accepted),
             store.count_followers_with_status(&id, FollowStatus::Pending),
         );
-        let (accepted, pending) = match counts {
-            Ok(c) => c,
-            Err(e) => return store_failure(&state, &signed.lang, e),
-        };
+        let (accepted, pending) = counts.or_page(&signed)?;
         tabs.push(ActorTab {
             username: a.username().to_owned(),
             name: a.display_name().to_owned(),
@@ -159,10 +153,7 @@ pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed,
                     }
                 },
             );
-            let (page, hosts, host_total, total) = match found {
-                Ok(f) => f,
-                Err(e) => return store_failure(&state, &signed.lang, e),
-            };
+            let (page, hosts, host_total, total) = found.or_page(&signed)?;
             let rows: Vec<Row> = page
                 .followers
                 .into_iter()
@@ -219,38 +210,41 @@ pub(crate) async fn get_followers(State(state): State<AppState>, signed: Signed,
     });
     let mut page = page;
     super::merge(&mut page, page_json);
-    render(&state, &signed, "followers", "admin/followers.html", page)
+    Ok(render(&state, &signed, "followers", "admin/followers.html", page))
 }
 
 /// `POST /admin/followers/answer` — `decision=approve|reject` of the pending
 /// follow of `follower` to the local actor `actor`.
-pub(crate) async fn post_answer(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_answer(State(state): State<AppState>, form: CsrfForm<Editor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_editor(&state, signed) {
-        return r;
-    }
     let f = &form.fields;
     let approve = match f.get("decision") {
         "approve" => true,
         "reject" => false,
         other => {
-            let t = |k: &str| state.templates().text(&signed.lang, k);
-            let msg = t("follow_decision_unknown").replace("{value}", other);
-            let title = t("error_bad_request");
-            return error_page_text(&state, &signed.lang, StatusCode::UNPROCESSABLE_ENTITY, &title, &msg);
+            let msg = state
+                .templates()
+                .text(&signed.lang, "follow_decision_unknown")
+                .replace("{value}", other);
+            return Err(signed.fail(Failure::Message {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                title: "error_bad_request",
+                text: msg,
+            }));
         }
     };
     let actor = Some(f.get("actor")).filter(|a| !a.is_empty());
     match gazette_federation::answer_follow(state.fed(), actor, f.get("follower"), approve).await {
-        Ok(_) => back_to(
+        Ok(_) => Ok(back_to(
             f.get("back"),
             "/admin/followers?status=pending",
             if approve { "approved" } else { "rejected" },
-        ),
-        Err(FederationError::Refused(StatusCode::NOT_FOUND, m)) => {
-            let title = state.templates().text(&signed.lang, "error_not_found");
-            error_page_text(&state, &signed.lang, StatusCode::NOT_FOUND, &title, &m)
-        }
-        Err(e) => fed_failure(&state, &signed.lang, e),
+        )),
+        Err(FederationError::Refused(StatusCode::NOT_FOUND, m)) => Err(signed.fail(Failure::Message {
+            status: StatusCode::NOT_FOUND,
+            title: "error_not_found",
+            text: m,
+        })),
+        Err(e) => Err(signed.fail(e)),
     }
 }

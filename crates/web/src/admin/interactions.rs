@@ -3,14 +3,13 @@
 //! moderation buttons for editors. Authors may look at their own articles'.
 
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
 use gazette_core::Article;
 use gazette_store::{COMMENT_STATUSES, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::comments::{ReplyView, reply_view};
-use super::{Signed, done_notice, forbidden, render, store_failure};
+use super::{AdminResult, OrPage, Signed, done_notice, render};
 use crate::AppState;
 
 /// Likes and boosts shown per article (the counts are always complete).
@@ -37,28 +36,22 @@ pub(crate) async fn get_interactions(
     signed: Signed,
     Path(id): Path<String>,
     Query(p): Query<Params>,
-) -> Response {
-    let article = match state.store().get_article(&id).await {
-        Ok(a) => a,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+) -> AdminResult {
+    let article = state.store().get_article(&id).await.or_page(&signed)?;
     let user = &signed.session.user;
+    // Authors may look at their own articles' (a rule on the article, not a role).
     if !user.role.is_editor() && user.author_id.as_deref() != Some(article.author_id.as_str()) {
-        return forbidden(&state, &signed);
+        return Err(signed.forbidden());
     }
-    match load(&state, &article).await {
-        Ok(mut page) => {
-            page["flash"] = json!(done_notice(
-                &state,
-                &signed.lang,
-                p.done.as_deref(),
-                &["visible", "hidden", "pending"]
-            ));
-            page["can_moderate"] = json!(user.role.is_editor());
-            render(&state, &signed, "articles", "admin/interactions.html", page)
-        }
-        Err(e) => store_failure(&state, &signed.lang, e),
-    }
+    let mut page = load(&state, &article).await.or_page(&signed)?;
+    page["flash"] = json!(done_notice(
+        &state,
+        &signed.lang,
+        p.done.as_deref(),
+        &["visible", "hidden", "pending"]
+    ));
+    page["can_moderate"] = json!(user.role.is_editor());
+    Ok(render(&state, &signed, "articles", "admin/interactions.html", page))
 }
 
 async fn load(state: &AppState, article: &Article) -> Result<serde_json::Value, StoreError> {

@@ -17,7 +17,7 @@ use axum::Form;
 use axum::extract::{FromRequest, OriginalUri, Request};
 use axum::http::header::{CONTENT_TYPE, HOST, ORIGIN};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -228,7 +228,9 @@ pub(crate) fn stale_form(
 /// text; any other form gets the "not saved yet" page.
 pub(crate) async fn after_sign_in(state: &AppState, signed: &Signed, kept: &Kept) -> Response {
     if super::articles::is_editor_path(&kept.target) {
-        return super::articles::restore_after_sign_in(state, signed, kept).await;
+        return super::articles::restore_after_sign_in(state, signed, kept)
+            .await
+            .into_response();
     }
     page(state, signed, kept, Why::SignedIn, StatusCode::OK)
 }

@@ -21,9 +21,7 @@ use serde_json::json;
 
 use super::session::{CsrfForm, MaybeSigned, csrf_ok};
 use super::upload::{Refusal, check_image, markdown_snippet, read_upload_form, too_large};
-use super::{
-    FormError, Signed, done_notice, error_page_text, page_count, page_number, render, require_editor, store_failure,
-};
+use super::{AdminResult, Editor, Failure, FormError, OrPage, Signed, done_notice, page_count, page_number, render};
 use crate::AppState;
 
 const PER_PAGE: i64 = 20;
@@ -108,7 +106,7 @@ fn row(state: &AppState, lang: &str, m: &Media, uses: &[MediaUse]) -> Row {
     }
 }
 
-async fn page(state: &AppState, signed: &Signed, number: i64, flash: Option<String>, refused: Refused) -> Response {
+async fn page(state: &AppState, signed: &Signed, number: i64, flash: Option<String>, refused: Refused) -> AdminResult {
     page_of(state, signed, number, flash, refused, false).await
 }
 
@@ -120,7 +118,7 @@ async fn page_of(
     flash: Option<String>,
     refused: Refused,
     needs_alt_only: bool,
-) -> Response {
+) -> AdminResult {
     let store = state.store();
     let offset = (number - 1).saturating_mul(PER_PAGE);
     let listed = async {
@@ -134,13 +132,10 @@ async fn page_of(
     };
     let (found, total, needs_alt_count) = match tokio::try_join!(listed, store.count_media_needing_alt()) {
         Ok(((found, total), n)) => (found, total, n),
-        Err(e) => return store_failure(state, &signed.lang, e),
+        Err(e) => return Err(signed.fail(e)),
     };
     let ids: Vec<&str> = found.iter().map(|m| m.id.as_str()).collect();
-    let uses = match store.media_uses_of(&ids).await {
-        Ok(u) => u,
-        Err(e) => return store_failure(state, &signed.lang, e),
-    };
+    let uses = store.media_uses_of(&ids).await.or_page(signed)?;
     let rows: Vec<Row> = found
         .iter()
         .map(|m| {
@@ -180,11 +175,11 @@ async fn page_of(
     if let Some(s) = refused.status {
         *r.status_mut() = s;
     }
-    r
+    Ok(r)
 }
 
 /// `GET /admin/media?page=` — the library, newest first.
-pub(crate) async fn get_media(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
+pub(crate) async fn get_media(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> AdminResult {
     let flash = done_notice(
         &state,
         &signed.lang,
@@ -206,10 +201,10 @@ fn wants_json(headers: &HeaderMap) -> bool {
 /// `POST /admin/media` — stores an uploaded image with its alt text. A page
 /// post comes back to the library; the editor's script (asking for JSON)
 /// gets `{id, url, alt, markdown}` or `{error}`.
-pub(crate) async fn post_media(State(state): State<AppState>, signed: MaybeSigned, req: Request) -> Response {
-    let signed = match signed {
-        MaybeSigned::Signed(s) => *s,
-        MaybeSigned::Ended { lang } => return super::keep::after_session_ended(&state, &lang, req).await,
+pub(crate) async fn post_media(State(state): State<AppState>, signed: MaybeSigned, req: Request) -> AdminResult {
+    let (signed, req) = match signed.or_keep(&state, req).await {
+        Ok(signed) => signed,
+        Err(kept) => return Ok(kept),
     };
     let json_reply = wants_json(req.headers());
     let headers = req.headers().clone();
@@ -217,14 +212,14 @@ pub(crate) async fn post_media(State(state): State<AppState>, signed: MaybeSigne
     let t = |k: &str| state.templates().text(&lang, k);
     let form = match read_upload_form(&state, req, "file").await {
         Ok(f) => f,
-        Err(msg) => return error_page_text(&state, &lang, StatusCode::BAD_REQUEST, &t("error_bad_request"), &msg),
+        Err(msg) => return Err(signed.fail(Failure::bad_request(msg))),
     };
     if !csrf_ok(&signed, form.fields.get("_csrf")) {
         if json_reply {
-            return super::session::csrf_refused(&state, &lang);
+            return Ok(super::session::csrf_refused(&state, &lang));
         }
         let kept = form.kept("/admin/media", "file");
-        return super::keep::stale_token(&state, &signed, &headers, kept);
+        return Ok(super::keep::stale_token(&state, &signed, &headers, kept));
     }
     let alt = form.fields.get("alt").trim().to_owned();
     let mut errors = Vec::new();
@@ -252,24 +247,21 @@ pub(crate) async fn post_media(State(state): State<AppState>, signed: MaybeSigne
         errors.push(FormError::new("media-alt", t("media_alt_required")));
     }
     if let (true, Some((info, bytes))) = (errors.is_empty(), accepted) {
-        return match state.store().create_media(&info, &alt, &bytes).await {
-            Ok(m) if json_reply => (
-                StatusCode::CREATED,
-                Json(json!({
-                    "id": m.id,
-                    "url": crate::pages::media_path(&m.id),
-                    "alt": m.alt,
-                    "markdown": markdown_snippet(&m.alt, &m.id),
-                })),
-            )
-                .into_response(),
-            Ok(_) => super::see_other("/admin/media?done=media_uploaded"),
-            Err(e) => store_failure(&state, &lang, e),
-        };
+        let m = state.store().create_media(&info, &alt, &bytes).await.or_page(&signed)?;
+        if !json_reply {
+            return Ok(super::see_other("/admin/media?done=media_uploaded"));
+        }
+        let stored = json!({
+            "id": m.id,
+            "url": crate::pages::media_path(&m.id),
+            "alt": m.alt,
+            "markdown": markdown_snippet(&m.alt, &m.id),
+        });
+        return Ok((StatusCode::CREATED, Json(stored)).into_response());
     }
     if json_reply {
         let message = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
-        return (status, Json(json!({ "error": message }))).into_response();
+        return Ok((status, Json(json!({ "error": message }))).into_response());
     }
     let refused = Refused {
         errors,
@@ -284,12 +276,12 @@ pub(crate) async fn post_media(State(state): State<AppState>, signed: MaybeSigne
 /// alt text typed there, when there is one).
 async fn refuse_row(
     state: &AppState,
-    form: &CsrfForm,
+    form: &CsrfForm<Editor>,
     field: String,
     message: String,
     status: StatusCode,
     typed_alt: Option<(&str, &str)>,
-) -> Response {
+) -> AdminResult {
     let mut refused = Refused {
         errors: vec![FormError::new(field, message)],
         status: Some(status),
@@ -303,43 +295,42 @@ async fn refuse_row(
 }
 
 /// `POST /admin/media/{id}/alt` — corrects an image's alt text (editors).
-pub(crate) async fn post_alt(State(state): State<AppState>, Path(id): Path<String>, form: CsrfForm) -> Response {
+pub(crate) async fn post_alt(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm<Editor>,
+) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_editor(&state, signed) {
-        return r;
-    }
     let alt = form.fields.get("alt");
     match state.store().update_media_alt(&id, alt).await {
         Ok(_) => {
             state.forget_media(&id);
-            back(&form, "media_alt_saved")
+            Ok(back(&form, "media_alt_saved"))
         }
         Err(StoreError::Invalid { .. }) => {
             let message = state.templates().text(&signed.lang, "media_alt_required");
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             refuse_row(&state, &form, format!("alt-{id}"), message, status, Some((&id, alt))).await
         }
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Err(e) => Err(signed.fail(e)),
     }
 }
 
 /// `POST /admin/media/{id}/delete` — deletes an unused image (editors); a
 /// used one stays, and the page says where it is used.
-pub(crate) async fn post_delete(State(state): State<AppState>, Path(id): Path<String>, form: CsrfForm) -> Response {
+pub(crate) async fn post_delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm<Editor>,
+) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_editor(&state, signed) {
-        return r;
-    }
     match state.store().delete_media(&id).await {
         Ok(()) => {
             state.forget_media(&id);
-            back(&form, "media_deleted")
+            Ok(back(&form, "media_deleted"))
         }
         Err(StoreError::Conflict { .. }) => {
-            let uses = match state.store().media_uses(&id).await {
-                Ok(u) => u,
-                Err(e) => return store_failure(&state, &signed.lang, e),
-            };
+            let uses = state.store().media_uses(&id).await.or_page(signed)?;
             let places: Vec<String> = uses.iter().map(|u| use_view(&state, &signed.lang, u).text).collect();
             let message = state
                 .templates()
@@ -355,12 +346,12 @@ pub(crate) async fn post_delete(State(state): State<AppState>, Path(id): Path<St
             )
             .await
         }
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Err(e) => Err(signed.fail(e)),
     }
 }
 
 /// 303 back to the library page the form was on.
-fn back(form: &CsrfForm, done: &str) -> Response {
+fn back(form: &CsrfForm<Editor>, done: &str) -> Response {
     let n = page_number(Some(form.fields.get("page")));
     super::see_other(&format!("/admin/media?page={n}&done={done}"))
 }

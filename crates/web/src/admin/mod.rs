@@ -13,14 +13,17 @@
 //! [`network`] (members and feed moderation); admins [`users`], [`tokens`],
 //! the [`profiles`] of the organisation and authors, and the instance
 //! [`settings`] (everyone has their own account preferences there too). This file holds the
-//! router, the page frame every template gets, the role checks and the
-//! error pages. Who may do what is decided by [`Role`]; see docs/ADMIN.md.
+//! router, the page frame every template gets and the error pages. Handlers
+//! say who may use them with the extractors of [`roles`] and fail with the
+//! one [`error::AdminError`] (see there); who may do what is decided by
+//! [`Role`], see docs/ADMIN.md.
 
 mod articles;
 mod blocks;
 mod comments;
 mod dashboard;
 mod deliveries;
+mod error;
 mod followers;
 mod interactions;
 mod keep;
@@ -29,6 +32,7 @@ mod network;
 mod newsletter;
 mod profiles;
 mod reports;
+mod roles;
 mod session;
 mod settings;
 mod tokens;
@@ -47,7 +51,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+pub(crate) use error::{AdminError, AdminResult, Failure, OrPage};
 pub(crate) use keep::STASH_LIMIT;
+pub(crate) use roles::{Admin, Editor};
 pub(crate) use session::{SESSION_COOKIE, Signed, cookie, same};
 
 /// Languages the interface is written in.
@@ -138,17 +144,6 @@ pub(crate) fn router() -> Router<AppState> {
             post(profiles::post_avatar).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .fallback(not_found)
-}
-
-/// The 404 page inside a signed-in page.
-pub(crate) fn not_found_page(state: &AppState, lang: &str) -> Response {
-    error_page(
-        state,
-        lang,
-        StatusCode::NOT_FOUND,
-        "error_not_found",
-        "error_not_found_text",
-    )
 }
 
 async fn not_found(state: axum::extract::State<AppState>, headers: HeaderMap) -> Response {
@@ -284,39 +279,6 @@ pub(crate) fn error_page_text(state: &AppState, lang: &str, status: StatusCode, 
     render_ctx(state, lang, status, "admin/error.html", ctx)
 }
 
-/// A failure inside a signed-in page.
-pub(crate) fn store_failure(state: &AppState, lang: &str, e: StoreError) -> Response {
-    match e {
-        StoreError::NotFound { .. } => error_page(
-            state,
-            lang,
-            StatusCode::NOT_FOUND,
-            "error_not_found",
-            "error_not_found_text",
-        ),
-        // Forms that can be refused show their own message beside the
-        // field; these come from hand-made or stale requests.
-        e @ (StoreError::Invalid { .. } | StoreError::Conflict { .. }) => {
-            let (status, title) = match e {
-                StoreError::Conflict { .. } => (StatusCode::CONFLICT, "error_conflict"),
-                _ => (StatusCode::UNPROCESSABLE_ENTITY, "error_bad_request"),
-            };
-            let title = state.templates().text(lang, title);
-            error_page_text(state, lang, status, &title, &e.to_string())
-        }
-        other => {
-            tracing::error!(error = %other, "admin page failed");
-            error_page(
-                state,
-                lang,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error_internal",
-                "error_internal_text",
-            )
-        }
-    }
-}
-
 /// A validation problem in the interface language: the translation of its
 /// stable `key` (`v_KEY` in the strings, `{param}`s filled in), else its
 /// English message.
@@ -379,27 +341,6 @@ pub(crate) fn store_message(state: &AppState, lang: &str, e: &StoreError, value:
     }
 }
 
-/// 403 for a role that may not do this.
-pub(crate) fn forbidden(state: &AppState, signed: &Signed) -> Response {
-    error_page(
-        state,
-        &signed.lang,
-        StatusCode::FORBIDDEN,
-        "error_forbidden",
-        "error_forbidden_text",
-    )
-}
-
-/// For editors and admins only: the 403 page for anyone else.
-pub(crate) fn require_editor(state: &AppState, signed: &Signed) -> Option<Response> {
-    (!signed.session.user.role.is_editor()).then(|| forbidden(state, signed))
-}
-
-/// For admins only: the 403 page for anyone else.
-pub(crate) fn require_admin(state: &AppState, signed: &Signed) -> Option<Response> {
-    (signed.session.user.role != Role::Admin).then(|| forbidden(state, signed))
-}
-
 /// The one-line notice for `?done=KEY` after a form, when `KEY` is one of
 /// `known` (the string `done_KEY`); anything else shows nothing.
 pub(crate) fn done_notice(state: &AppState, lang: &str, done: Option<&str>, known: &[&str]) -> Option<String> {
@@ -430,23 +371,6 @@ pub(crate) fn page_number(raw: Option<&str>) -> i64 {
 /// Pages needed for `total` rows, at least one.
 pub(crate) fn page_count(total: i64, per_page: i64) -> i64 {
     ((total + per_page - 1) / per_page).max(1)
-}
-
-/// A federation failure inside a page: store failures keep their meaning.
-pub(crate) fn fed_failure(state: &AppState, lang: &str, e: gazette_federation::FederationError) -> Response {
-    match e {
-        gazette_federation::FederationError::Store(e) => store_failure(state, lang, e),
-        other => {
-            tracing::error!(error = %other, "admin page failed");
-            error_page(
-                state,
-                lang,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error_internal",
-                "error_internal_text",
-            )
-        }
-    }
 }
 
 /// 303 See Other to `to` (after a POST, so reloading does not post again).

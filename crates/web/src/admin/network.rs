@@ -7,8 +7,9 @@
 //! in `gazette_federation::network::membership`. For editors and admins;
 //! a 404 on an instance that is not a coordinator.
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use gazette_core::MemberStatus;
 use gazette_federation::FederationError;
@@ -16,11 +17,9 @@ use gazette_federation::network::{membership, retry};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::roles::{Editor, Needs, signed_as};
 use super::session::CsrfForm;
-use super::{
-    Signed, back_to, done_notice, fed_failure, not_found_page, page_count, page_number, render, require_editor,
-    store_failure,
-};
+use super::{AdminError, AdminResult, Failure, OrPage, Signed, back_to, done_notice, page_count, page_number, render};
 use crate::AppState;
 
 /// Feed items per page of the moderation list.
@@ -46,20 +45,34 @@ pub(crate) struct Params {
 }
 
 /// `GET /admin/network`
-pub(crate) async fn get_network(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
-    if let Some(r) = guard(&state, &signed) {
-        return r;
-    }
+pub(crate) async fn get_network(
+    State(state): State<AppState>,
+    NetworkEditor(signed): NetworkEditor,
+    Query(p): Query<Params>,
+) -> AdminResult {
     let flash = done_notice(&state, &signed.lang, p.done.as_deref(), &DONE);
     page(&state, &signed, &p, flash, None, String::new(), StatusCode::OK).await
 }
 
-/// Editors and admins, on a coordinator only.
-fn guard(state: &AppState, signed: &Signed) -> Option<Response> {
-    if state.fed().settings().network.is_none() {
-        return Some(not_found_page(state, &signed.lang));
+/// An editor or admin, on a coordinator only: elsewhere the page is not
+/// there (404, whatever the role).
+pub(crate) struct NetworkEditor(Signed);
+
+impl Needs for NetworkEditor {
+    fn check(signed: &Signed) -> Result<(), AdminError> {
+        if signed.state.fed().settings().network.is_none() {
+            return Err(signed.fail(Failure::not_found()));
+        }
+        Editor::check(signed)
     }
-    require_editor(state, signed)
+}
+
+impl FromRequestParts<AppState> for NetworkEditor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        signed_as::<NetworkEditor>(parts, state).await.map(NetworkEditor)
+    }
 }
 
 async fn page(
@@ -70,20 +83,17 @@ async fn page(
     error: Option<String>,
     typed_invite: String,
     status: StatusCode,
-) -> Response {
+) -> AdminResult {
     let hidden_only = p.items.as_deref() == Some("hidden");
     let page = page_number(p.page.as_deref());
-    let members = match membership::health(state.fed(), None).await {
-        Ok(m) => m,
-        Err(e) => return fed_failure(state, &signed.lang, e),
-    };
+    let members = membership::health(state.fed(), None).await.or_page(signed)?;
     let (items, total) = match state
         .store()
         .moderation_items(hidden_only, PER_PAGE, (page - 1) * PER_PAGE)
         .await
     {
         Ok(x) => x,
-        Err(e) => return store_failure(state, &signed.lang, e),
+        Err(e) => return Err(signed.fail(e)),
     };
     let pages = page_count(total, PER_PAGE);
     let link = |n: i64| {
@@ -123,19 +133,19 @@ async fn page(
     });
     let mut r = render(state, signed, "network", "admin/network.html", page_ctx);
     *r.status_mut() = status;
-    r
+    Ok(r)
 }
 
 /// A refusal (unknown member, a decision its status does not allow, an
 /// organisation that cannot be found) shown on the page with its reason.
-async fn refused(state: &AppState, signed: &Signed, e: FederationError, typed_invite: String) -> Response {
+async fn refused(state: &AppState, signed: &Signed, e: FederationError, typed_invite: String) -> AdminResult {
     let (status, message) = match e {
         FederationError::Refused(status, m) => (status, m),
         FederationError::NotFound => (
             StatusCode::NOT_FOUND,
             state.templates().text(&signed.lang, "error_not_found"),
         ),
-        e @ (FederationError::Store(_) | FederationError::Internal(_)) => return fed_failure(state, &signed.lang, e),
+        e @ (FederationError::Store(_) | FederationError::Internal(_)) => return Err(signed.fail(e)),
         other => (StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
     };
     let status = if status.is_client_error() {
@@ -158,11 +168,8 @@ async fn refused(state: &AppState, signed: &Signed, e: FederationError, typed_in
 /// `POST /admin/network/members` — `member` and `decision` (`approve`,
 /// `reject`, `suspend`, `remove`); a removal without `confirm=yes` shows
 /// the confirmation page first.
-pub(crate) async fn post_member(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_member(State(state): State<AppState>, form: CsrfForm<NetworkEditor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = guard(&state, signed) {
-        return r;
-    }
     let member = form.fields.get("member").trim().to_owned();
     let (status, done) = match form.fields.get("decision") {
         "approve" => (MemberStatus::Approved, "member_approved"),
@@ -175,33 +182,27 @@ pub(crate) async fn post_member(State(state): State<AppState>, form: CsrfForm) -
         }
     };
     if status == MemberStatus::Removed && form.fields.get("confirm") != "yes" {
-        let found = match state.store().find_member_by_name(&member).await {
-            Ok(m) => m,
-            Err(e) => return store_failure(&state, &signed.lang, e),
-        };
+        let found = state.store().find_member_by_name(&member).await.or_page(signed)?;
         let Some(m) = found else {
-            return not_found_page(&state, &signed.lang);
+            return Err(signed.fail(Failure::not_found()));
         };
-        return render(
+        return Ok(render(
             &state,
             signed,
             "network",
             "admin/network_remove.html",
             json!({ "member": m }),
-        );
+        ));
     }
     match membership::decide(state.fed(), &member, status).await {
-        Ok(_) => back_to("/admin/network", "/admin/network", done),
+        Ok(_) => Ok(back_to("/admin/network", "/admin/network", done)),
         Err(e) => refused(&state, signed, e, String::new()).await,
     }
 }
 
 /// `POST /admin/network/invite` — `target` (`@name@host` or an actor URL).
-pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm<NetworkEditor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = guard(&state, signed) {
-        return r;
-    }
     let target = form.fields.get("target").trim().to_owned();
     if target.is_empty() {
         let t = state.templates().text(&signed.lang, "coord_invite_required");
@@ -209,30 +210,24 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
     }
     let data = state.federation_config().to_request_data();
     match membership::invite(&data, &target).await {
-        Ok(_) => back_to("/admin/network", "/admin/network", "member_invited"),
+        Ok(_) => Ok(back_to("/admin/network", "/admin/network", "member_invited")),
         Err(e) => refused(&state, signed, e, target).await,
     }
 }
 
 /// `POST /admin/network/retry` — `member`: a stuck approved member is
 /// followed again and its backfill queued (`gazette network retry`).
-pub(crate) async fn post_retry(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_retry(State(state): State<AppState>, form: CsrfForm<NetworkEditor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = guard(&state, signed) {
-        return r;
-    }
     match retry::retry(state.fed(), form.fields.get("member").trim()).await {
-        Ok(_) => back_to("/admin/network", "/admin/network", "member_retried"),
+        Ok(_) => Ok(back_to("/admin/network", "/admin/network", "member_retried")),
         Err(e) => refused(&state, signed, e, String::new()).await,
     }
 }
 
 /// `POST /admin/network/items` — `id` and `action` (`hide` or `restore`).
-pub(crate) async fn post_item(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_item(State(state): State<AppState>, form: CsrfForm<NetworkEditor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = guard(&state, signed) {
-        return r;
-    }
     let (hidden, done) = match form.fields.get("action") {
         "hide" => (true, "item_hidden"),
         "restore" => (false, "item_restored"),
@@ -242,7 +237,7 @@ pub(crate) async fn post_item(State(state): State<AppState>, form: CsrfForm) -> 
         }
     };
     match membership::hide_item(state.fed(), form.fields.get("id").trim(), hidden).await {
-        Ok(_) => back_to(form.fields.get("back"), "/admin/network", done),
+        Ok(_) => Ok(back_to(form.fields.get("back"), "/admin/network", done)),
         Err(e) => refused(&state, signed, e, String::new()).await,
     }
 }

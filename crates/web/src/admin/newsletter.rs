@@ -5,18 +5,15 @@
 use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{Signed, render, require_admin, store_failure};
+use super::{Admin, AdminResult, OrPage, Signed, render};
 use crate::AppState;
 
 /// `GET /admin/newsletter`
-pub(crate) async fn get_newsletter(State(state): State<AppState>, signed: Signed) -> Response {
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
+pub(crate) async fn get_newsletter(State(state): State<AppState>, Admin(signed): Admin) -> AdminResult {
     page(&state, &signed, String::new(), None, None).await
 }
 
@@ -26,15 +23,9 @@ async fn page(
     email: String,
     flash: Option<String>,
     error: Option<String>,
-) -> Response {
-    let counts = match state.store().subscriber_counts().await {
-        Ok(c) => c,
-        Err(e) => return store_failure(state, &signed.lang, e),
-    };
-    let queued = match state.store().count_newsletter_queue().await {
-        Ok(n) => n,
-        Err(e) => return store_failure(state, &signed.lang, e),
-    };
+) -> AdminResult {
+    let counts = state.store().subscriber_counts().await.or_page(signed)?;
+    let queued = state.store().count_newsletter_queue().await.or_page(signed)?;
     let status = if error.is_some() {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -50,18 +41,12 @@ async fn page(
     if r.status().is_success() {
         *r.status_mut() = status;
     }
-    r
+    Ok(r)
 }
 
 /// `GET /admin/newsletter/subscribers.csv`: `email,language,status,subscribed_at,confirmed_at`.
-pub(crate) async fn get_csv(State(state): State<AppState>, signed: Signed) -> Response {
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
-    let subscribers = match state.store().list_subscribers().await {
-        Ok(s) => s,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+pub(crate) async fn get_csv(State(state): State<AppState>, Admin(signed): Admin) -> AdminResult {
+    let subscribers = state.store().list_subscribers().await.or_page(&signed)?;
     let mut csv = String::from("email,language,status,subscribed_at,confirmed_at\r\n");
     for s in &subscribers {
         csv.push_str(&format!(
@@ -78,7 +63,7 @@ pub(crate) async fn get_csv(State(state): State<AppState>, signed: Signed) -> Re
         subscribers = subscribers.len(),
         "newsletter subscribers exported"
     );
-    (
+    Ok((
         [
             (CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
             (
@@ -89,7 +74,7 @@ pub(crate) async fn get_csv(State(state): State<AppState>, signed: Signed) -> Re
         ],
         csv,
     )
-        .into_response()
+        .into_response())
 }
 
 /// A CSV field, quoted when it holds a separator or quote, and never
@@ -108,11 +93,8 @@ fn csv_field(v: &str) -> String {
 }
 
 /// `POST /admin/newsletter/remove` — forgets one address.
-pub(crate) async fn post_remove(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_remove(State(state): State<AppState>, form: CsrfForm<Admin>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_admin(&state, signed) {
-        return r;
-    }
     let email = form.fields.get("email").trim().to_owned();
     match state.store().remove_subscriber_email(&email).await {
         Ok(true) => {
@@ -124,7 +106,7 @@ pub(crate) async fn post_remove(State(state): State<AppState>, form: CsrfForm) -
             let error = state.templates().text(&signed.lang, "newsletter_admin_not_found");
             page(&state, signed, email, None, Some(error)).await
         }
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Err(e) => Err(signed.fail(e)),
     }
 }
 

@@ -14,7 +14,7 @@
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use gazette_core::{AuthorInput, LegalForm, Organisation};
 use gazette_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -23,8 +23,8 @@ use serde_json::json;
 use super::session::{CsrfForm, Fields, MaybeSigned, csrf_ok};
 use super::upload::{Refusal, check_image, read_upload_form, too_large};
 use super::{
-    FormError, Signed, done_notice, error_page_text, field_errors, field_message, render, require_admin, see_other,
-    store_failure, store_message,
+    Admin, AdminResult, Failure, FormError, OrPage, Signed, done_notice, field_errors, field_message, render,
+    see_other, store_message,
 };
 use crate::AppState;
 use crate::content::WriteError;
@@ -171,11 +171,8 @@ async fn org_page(
     flash: Option<String>,
     status: StatusCode,
     image: ImageForm,
-) -> Response {
-    let library = match library(state).await {
-        Ok(l) => l,
-        Err(e) => return store_failure(state, &signed.lang, e),
-    };
+) -> AdminResult {
+    let library = library(state).await.or_page(signed)?;
     let page = json!({
         "image": image,
         "library": library,
@@ -190,22 +187,16 @@ async fn org_page(
     });
     let mut r = render(state, signed, "organisation", "admin/organisation.html", page);
     *r.status_mut() = status;
-    r
+    Ok(r)
 }
 
 /// `GET /admin/organisation`
 pub(crate) async fn get_organisation(
     State(state): State<AppState>,
-    signed: Signed,
+    Admin(signed): Admin,
     Query(p): Query<Params>,
-) -> Response {
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
-    let current = match state.store().find_organisation().await {
-        Ok(c) => c,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+) -> AdminResult {
+    let current = state.store().find_organisation().await.or_page(&signed)?;
     let form = current.as_ref().map(OrgForm::from_org).unwrap_or_default();
     let flash = done_notice(
         &state,
@@ -227,18 +218,12 @@ pub(crate) async fn get_organisation(
 }
 
 /// `POST /admin/organisation` — saves the profile (and federates the change).
-pub(crate) async fn post_organisation(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_organisation(State(state): State<AppState>, form: CsrfForm<Admin>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_admin(&state, signed) {
-        return r;
-    }
-    let current = match state.store().find_organisation().await {
-        Ok(c) => c,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+    let current = state.store().find_organisation().await.or_page(signed)?;
     let typed = OrgForm::from_fields(&form.fields, current.as_ref());
     match profiles::save_organisation(&state, &typed.to_input()).await {
-        Ok(_) => see_other("/admin/organisation?done=profile_saved"),
+        Ok(_) => Ok(see_other("/admin/organisation?done=profile_saved")),
         Err(e) => match write_errors(&state, &signed.lang, e, "org-", &typed.username) {
             Ok((status, errors)) => {
                 org_page(
@@ -253,20 +238,18 @@ pub(crate) async fn post_organisation(State(state): State<AppState>, form: CsrfF
                 )
                 .await
             }
-            Err(e) => store_failure(&state, &signed.lang, e),
+            Err(e) => Err(signed.fail(e)),
         },
     }
 }
 
 /// `GET /admin/authors` — every author, with links to their profiles.
-pub(crate) async fn get_authors(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
-    let authors = match state.store().list_authors().await {
-        Ok(a) => a,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+pub(crate) async fn get_authors(
+    State(state): State<AppState>,
+    Admin(signed): Admin,
+    Query(p): Query<Params>,
+) -> AdminResult {
+    let authors = state.store().list_authors().await.or_page(&signed)?;
     let page = json!({
         "authors": authors.iter().map(|a| json!({
             "username": a.username,
@@ -276,7 +259,7 @@ pub(crate) async fn get_authors(State(state): State<AppState>, signed: Signed, Q
         })).collect::<Vec<_>>(),
         "flash": done_notice(&state, &signed.lang, p.done.as_deref(), &["profile_saved", "author_created"]),
     });
-    render(&state, &signed, "authors", "admin/authors.html", page)
+    Ok(render(&state, &signed, "authors", "admin/authors.html", page))
 }
 
 /// The author form, as typed.
@@ -311,11 +294,8 @@ async fn author_page(
     status: StatusCode,
     image: ImageForm,
     flash: Option<String>,
-) -> Response {
-    let library = match library(state).await {
-        Ok(l) => l,
-        Err(e) => return store_failure(state, &signed.lang, e),
-    };
+) -> AdminResult {
+    let library = library(state).await.or_page(signed)?;
     let page = json!({
         "image": image,
         "library": library,
@@ -329,14 +309,11 @@ async fn author_page(
     });
     let mut r = render(state, signed, "authors", "admin/author.html", page);
     *r.status_mut() = status;
-    r
+    Ok(r)
 }
 
 /// `GET /admin/authors/new`
-pub(crate) async fn get_new_author(State(state): State<AppState>, signed: Signed) -> Response {
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
+pub(crate) async fn get_new_author(State(state): State<AppState>, Admin(signed): Admin) -> AdminResult {
     author_page(
         &state,
         &signed,
@@ -350,11 +327,8 @@ pub(crate) async fn get_new_author(State(state): State<AppState>, signed: Signed
 }
 
 /// `POST /admin/authors/new`
-pub(crate) async fn post_new_author(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_new_author(State(state): State<AppState>, form: CsrfForm<Admin>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_admin(&state, signed) {
-        return r;
-    }
     let f = &form.fields;
     let typed = AuthorForm {
         current: None,
@@ -365,12 +339,12 @@ pub(crate) async fn post_new_author(State(state): State<AppState>, form: CsrfFor
         avatar: None,
     };
     match profiles::create_author(&state, &typed.to_input()).await {
-        Ok(_) => see_other("/admin/authors?done=author_created"),
+        Ok(_) => Ok(see_other("/admin/authors?done=author_created")),
         Err(e) => match write_errors(&state, &signed.lang, e, "author-", &typed.username) {
             Ok((status, errors)) => {
                 author_page(&state, signed, &typed, errors, status, ImageForm::default(), None).await
             }
-            Err(e) => store_failure(&state, &signed.lang, e),
+            Err(e) => Err(signed.fail(e)),
         },
     }
 }
@@ -378,17 +352,11 @@ pub(crate) async fn post_new_author(State(state): State<AppState>, form: CsrfFor
 /// `GET /admin/authors/{username}`
 pub(crate) async fn get_author(
     State(state): State<AppState>,
-    signed: Signed,
+    Admin(signed): Admin,
     Path(username): Path<String>,
     Query(p): Query<Params>,
-) -> Response {
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
-    let a = match state.store().get_author(&username).await {
-        Ok(a) => a,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+) -> AdminResult {
+    let a = state.store().get_author(&username).await.or_page(&signed)?;
     let form = AuthorForm {
         current: Some(a.username.clone()),
         username: a.username,
@@ -419,16 +387,10 @@ pub(crate) async fn get_author(
 pub(crate) async fn post_author(
     State(state): State<AppState>,
     Path(username): Path<String>,
-    form: CsrfForm,
-) -> Response {
+    form: CsrfForm<Admin>,
+) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_admin(&state, signed) {
-        return r;
-    }
-    let current = match state.store().get_author(&username).await {
-        Ok(a) => a,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+    let current = state.store().get_author(&username).await.or_page(signed)?;
     let f = &form.fields;
     let typed = AuthorForm {
         current: Some(current.username.clone()),
@@ -439,12 +401,12 @@ pub(crate) async fn post_author(
         avatar: current.avatar.clone(),
     };
     match profiles::update_author(&state, &current.id, &typed.to_input()).await {
-        Ok(_) => see_other("/admin/authors?done=profile_saved"),
+        Ok(_) => Ok(see_other("/admin/authors?done=profile_saved")),
         Err(e) => match write_errors(&state, &signed.lang, e, "author-", &typed.username) {
             Ok((status, errors)) => {
                 author_page(&state, signed, &typed, errors, status, ImageForm::default(), None).await
             }
-            Err(e) => store_failure(&state, &signed.lang, e),
+            Err(e) => Err(signed.fail(e)),
         },
     }
 }
@@ -478,13 +440,7 @@ async fn image_choice(
     let form = match read_upload_form(state, req, &file_field).await {
         Ok(f) => f,
         Err(msg) => {
-            return page(error_page_text(
-                state,
-                lang,
-                StatusCode::BAD_REQUEST,
-                &t("error_bad_request"),
-                &msg,
-            ));
+            return page(signed.fail(Failure::bad_request(msg)).into_response());
         }
     };
     if !csrf_ok(signed, form.fields.get("_csrf")) {
@@ -516,7 +472,7 @@ async fn image_choice(
         }
         return match state.store().create_media(&info, &typed.alt, &bytes).await {
             Ok(m) => Ok(ImageChoice::Set(m.id)),
-            Err(e) => page(store_failure(state, lang, e)),
+            Err(e) => page(signed.fail(e).into_response()),
         };
     }
     if typed.existing.is_empty() {
@@ -528,7 +484,7 @@ async fn image_choice(
             let field = format!("{prefix}-existing");
             refuse(StatusCode::UNPROCESSABLE_ENTITY, &field, t("inline_unknown"), typed)
         }
-        Err(e) => page(store_failure(state, lang, e)),
+        Err(e) => page(signed.fail(e).into_response()),
     }
 }
 
@@ -557,29 +513,26 @@ where
         Ok(_) => Ok(done),
         Err(e) => match write_errors(state, &signed.lang, e, prefix, "") {
             Ok((status, errors)) => Err(Ok((status, errors, ImageForm::default()))),
-            Err(e) => Err(Err(store_failure(state, &signed.lang, e))),
+            Err(e) => Err(Err(signed.fail(e).into_response())),
         },
     }
 }
 
 /// `POST /admin/organisation/logo` — sets or removes the logo (multipart).
-pub(crate) async fn post_logo(State(state): State<AppState>, signed: MaybeSigned, req: Request) -> Response {
-    let signed = match signed {
-        MaybeSigned::Signed(s) => *s,
-        MaybeSigned::Ended { lang } => return super::keep::after_session_ended(&state, &lang, req).await,
+pub(crate) async fn post_logo(State(state): State<AppState>, signed: MaybeSigned<Admin>, req: Request) -> AdminResult {
+    let (signed, req) = match signed.or_keep(&state, req).await {
+        Ok(signed) => signed,
+        Err(kept) => return Ok(kept),
     };
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
     let current = match state.store().find_organisation().await {
         Ok(Some(c)) => c,
-        Ok(None) => return see_other("/admin/organisation"),
-        Err(e) => return store_failure(&state, &signed.lang, e),
+        Ok(None) => return Ok(see_other("/admin/organisation")),
+        Err(e) => return Err(signed.fail(e)),
     };
     let save = |logo| profiles::set_organisation_logo(&state, logo);
     match apply_image(&state, &signed, req, "logo", "org-", save).await {
-        Ok(done) => see_other(&format!("/admin/organisation?done={done}")),
-        Err(Err(page)) => page,
+        Ok(done) => Ok(see_other(&format!("/admin/organisation?done={done}"))),
+        Err(Err(page)) => Ok(page),
         Err(Ok((status, errors, typed))) => {
             let form = OrgForm::from_org(&current);
             org_page(&state, &signed, &form, true, errors, None, status, typed).await
@@ -590,28 +543,22 @@ pub(crate) async fn post_logo(State(state): State<AppState>, signed: MaybeSigned
 /// `POST /admin/authors/{username}/avatar` — sets or removes an author's avatar (multipart).
 pub(crate) async fn post_avatar(
     State(state): State<AppState>,
-    signed: MaybeSigned,
+    signed: MaybeSigned<Admin>,
     Path(username): Path<String>,
     req: Request,
-) -> Response {
-    let signed = match signed {
-        MaybeSigned::Signed(s) => *s,
-        MaybeSigned::Ended { lang } => return super::keep::after_session_ended(&state, &lang, req).await,
+) -> AdminResult {
+    let (signed, req) = match signed.or_keep(&state, req).await {
+        Ok(signed) => signed,
+        Err(kept) => return Ok(kept),
     };
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
-    let current = match state.store().get_author(&username).await {
-        Ok(a) => a,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+    let current = state.store().get_author(&username).await.or_page(&signed)?;
     let save = |avatar| profiles::set_author_avatar(&state, &current.id, avatar);
     match apply_image(&state, &signed, req, "avatar", "author-", save).await {
-        Ok(done) => see_other(&format!(
+        Ok(done) => Ok(see_other(&format!(
             "/admin/authors/{}?done={done}",
             crate::pages::encode_segment(&current.username)
-        )),
-        Err(Err(page)) => page,
+        ))),
+        Err(Err(page)) => Ok(page),
         Err(Ok((status, errors, typed))) => {
             let form = AuthorForm {
                 current: Some(current.username.clone()),

@@ -4,13 +4,12 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use gazette_store::StoreError;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{Signed, back_to, done_notice, error_page, render, require_editor, store_failure};
+use super::{AdminResult, Editor, Failure, OrPage, back_to, done_notice, render};
 use crate::AppState;
 
 #[derive(Deserialize, Default)]
@@ -20,15 +19,13 @@ pub(crate) struct Params {
 }
 
 /// `GET /admin/reports[?all=1]` — open reports (every report with `all`), newest first.
-pub(crate) async fn get_reports(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
-    if let Some(r) = require_editor(&state, &signed) {
-        return r;
-    }
+pub(crate) async fn get_reports(
+    State(state): State<AppState>,
+    Editor(signed): Editor,
+    Query(p): Query<Params>,
+) -> AdminResult {
     let all = p.all.as_deref().is_some_and(|a| !a.is_empty() && a != "0");
-    let reports = match state.store().list_reports(all).await {
-        Ok(r) => r,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+    let reports = state.store().list_reports(all).await.or_page(&signed)?;
     let rows: Vec<_> = reports
         .iter()
         .map(|r| {
@@ -48,24 +45,19 @@ pub(crate) async fn get_reports(State(state): State<AppState>, signed: Signed, Q
         "all": all,
         "flash": done_notice(&state, &signed.lang, p.done.as_deref(), &["resolved"]),
     });
-    render(&state, &signed, "reports", "admin/reports.html", page)
+    Ok(render(&state, &signed, "reports", "admin/reports.html", page))
 }
 
 /// `POST /admin/reports/resolve` — marks the report `id` handled.
-pub(crate) async fn post_resolve(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_resolve(State(state): State<AppState>, form: CsrfForm<Editor>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_editor(&state, signed) {
-        return r;
-    }
     match state.store().resolve_report(form.fields.get("id")).await {
-        Ok(()) => back_to(form.fields.get("back"), "/admin/reports", "resolved"),
-        Err(StoreError::NotFound { .. }) => error_page(
-            &state,
-            &signed.lang,
-            StatusCode::NOT_FOUND,
-            "error_not_found",
-            "report_not_found",
-        ),
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Ok(()) => Ok(back_to(form.fields.get("back"), "/admin/reports", "resolved")),
+        Err(StoreError::NotFound { .. }) => Err(signed.fail(Failure::Page {
+            status: StatusCode::NOT_FOUND,
+            title: "error_not_found",
+            text: "report_not_found",
+        })),
+        Err(e) => Err(signed.fail(e)),
     }
 }

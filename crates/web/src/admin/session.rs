@@ -1,6 +1,8 @@
 //! Signing in and out: the session cookie and the [`Signed`] extractor that
-//! every admin page takes, CSRF tokens on every form ([`CsrfForm`] for
-//! ordinary forms; multipart forms check theirs with [`csrf_ok`]), sign-in
+//! every admin page takes (through a role extractor of [`super::roles`]
+//! when the page is not for everyone), CSRF tokens on every form
+//! ([`CsrfForm`] for ordinary forms; multipart forms check theirs with
+//! [`csrf_ok`]), sign-in
 //! rate limits per account and per address, one-time password reset links,
 //! and the interface language switch.
 //!
@@ -10,6 +12,7 @@
 //! shown before signing in (sign-in, password reset) carry a token that
 //! must match a short-lived cookie of their own (double submit).
 
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use axum::Form;
@@ -17,15 +20,17 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Req
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use gazette_store::{Session, StoreError};
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::error::{AdminError, AdminResult, Failure, OrPage};
 use super::keep::Kept;
-use super::{error_page, error_page_text, render_ctx, see_other, store_failure, ui_language};
+use super::roles::{Anyone, Needs};
+use super::{error_page, render_ctx, see_other, ui_language};
 use crate::AppState;
 
 pub(crate) const SESSION_COOKIE: &str = "gazette_session";
@@ -43,6 +48,9 @@ const MAX_ADDRESS_FAILURES: i64 = 20;
 /// ones through [`MaybeSigned`]) answer with the sign-in page carrying
 /// what was posted (see [`super::keep`]).
 pub(crate) struct Signed {
+    /// The state, so a failure can be shown in [`Signed::lang`] (see
+    /// [`Signed::fail`]).
+    pub(crate) state: AppState,
     pub(crate) session: Session,
     secret: String,
     pub(crate) lang: String,
@@ -76,10 +84,11 @@ impl Signed {
                 .find_session(secret, settings.session_idle, settings.session_max),
             state.settings()
         )
-        .map_err(|e| store_failure(state, &lang, e))?;
+        .map_err(|e| AdminError::new(state, &lang, e).into_response())?;
         Ok(found.map(|session| {
             let lang = ui_language(Some(&session.user), &parts.headers);
             Signed {
+                state: state.clone(),
                 tz: super::user_zone(&session.user, instance.time_zone),
                 session,
                 secret: secret.to_owned(),
@@ -120,21 +129,25 @@ impl FromRequestParts<AppState> for Signed {
 
 /// A request that may or may not come with a live session: the multipart
 /// forms (editor, image library, logo, avatar), which read their own body
-/// and keep what was posted when the session has ended.
-pub(crate) enum MaybeSigned {
-    Signed(Box<Signed>),
+/// and keep what was posted when the session has ended. A live session of
+/// a user that rule `R` (see [`super::roles`]) keeps out gets the 403 page.
+pub(crate) enum MaybeSigned<R: Needs = Anyone> {
+    Signed(Box<Signed>, PhantomData<R>),
     /// No live session; the interface language from `Accept-Language`.
     Ended {
         lang: String,
     },
 }
 
-impl FromRequestParts<AppState> for MaybeSigned {
+impl<R: Needs> FromRequestParts<AppState> for MaybeSigned<R> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         Ok(match Signed::find(parts, state).await? {
-            Some(signed) => MaybeSigned::Signed(Box::new(signed)),
+            Some(signed) => {
+                R::check(&signed).map_err(IntoResponse::into_response)?;
+                MaybeSigned::Signed(Box::new(signed), PhantomData)
+            }
             None => MaybeSigned::Ended {
                 lang: ui_language(None, &parts.headers),
             },
@@ -142,15 +155,28 @@ impl FromRequestParts<AppState> for MaybeSigned {
     }
 }
 
-/// A urlencoded form posted by a signed-in user, its CSRF token checked.
-/// Without a live session, or with another session's token, the form is
-/// not applied but kept (see [`super::keep`]).
-pub(crate) struct CsrfForm {
-    pub(crate) signed: Signed,
-    pub(crate) fields: Fields,
+impl<R: Needs> MaybeSigned<R> {
+    /// The signed-in request, or (the session ended) the answer that keeps
+    /// what `req` posted through the sign-in (see [`super::keep`]).
+    pub(crate) async fn or_keep(self, state: &AppState, req: Request) -> Result<(Signed, Request), Response> {
+        match self {
+            MaybeSigned::Signed(signed, _) => Ok((*signed, req)),
+            MaybeSigned::Ended { lang } => Err(super::keep::after_session_ended(state, &lang, req).await),
+        }
+    }
 }
 
-impl FromRequest<AppState> for CsrfForm {
+/// A urlencoded form posted by a signed-in user, its CSRF token checked,
+/// then the rule `R` on who may post it (see [`super::roles`]; 403 for
+/// anyone else). Without a live session, or with another session's token,
+/// the form is not applied but kept (see [`super::keep`]).
+pub(crate) struct CsrfForm<R: Needs = Anyone> {
+    pub(crate) signed: Signed,
+    pub(crate) fields: Fields,
+    role: PhantomData<R>,
+}
+
+impl<R: Needs> FromRequest<AppState> for CsrfForm<R> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -166,17 +192,19 @@ impl FromRequest<AppState> for CsrfForm {
         let target = super::keep::target_of(&req);
         let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state)
             .await
-            .map_err(|e| {
-                let title = state.templates().text(&signed.lang, "error_bad_request");
-                error_page_text(state, &signed.lang, StatusCode::BAD_REQUEST, &title, &e.body_text())
-            })?;
+            .map_err(|e| signed.fail(Failure::bad_request(e.body_text())).into_response())?;
         let fields = Fields(pairs);
         if !csrf_ok(&signed, fields.get("_csrf")) {
             // Another session's token (signed in again elsewhere): shown
             // again to be saved knowingly, never applied as it is.
             return Err(super::keep::stale_form(state, &signed, &headers, &target, &fields));
         }
-        Ok(CsrfForm { signed, fields })
+        R::check(&signed).map_err(IntoResponse::into_response)?;
+        Ok(CsrfForm {
+            signed,
+            fields,
+            role: PhantomData,
+        })
     }
 }
 
@@ -367,8 +395,9 @@ pub(crate) async fn post_login(
     headers: HeaderMap,
     peer: Option<axum::extract::Extension<ConnectInfo<SocketAddr>>>,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
+) -> AdminResult {
     let lang = ui_language(None, &headers);
+    let fail = |e: StoreError| AdminError::new(&state, &lang, e);
     let fields = Fields(fields);
     let (username, password, next) = (
         fields.get("username").trim(),
@@ -381,11 +410,11 @@ pub(crate) async fn post_login(
     let kept_notice = || (!stash.is_empty()).then(|| t("session_expired_kept"));
     if !cookie(&headers, FORM_COOKIE).is_some_and(|c| same(c, fields.get("_csrf"))) {
         if stash.is_empty() {
-            return csrf_refused(&state, &lang);
+            return Ok(csrf_refused(&state, &lang));
         }
         // The sign-in form's own token ran out while it carried posted
         // fields: a fresh form, still carrying them.
-        return login_page_full(
+        return Ok(login_page_full(
             &state,
             &lang,
             StatusCode::FORBIDDEN,
@@ -394,10 +423,10 @@ pub(crate) async fn post_login(
             Some(t("csrf_refused_sign_in")),
             kept_notice(),
             Some(stash),
-        );
+        ));
     }
     if username.is_empty() || password.is_empty() {
-        return login_page_full(
+        return Ok(login_page_full(
             &state,
             &lang,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -406,19 +435,20 @@ pub(crate) async fn post_login(
             Some(t("login_missing")),
             kept_notice(),
             Some(stash),
-        );
+        ));
     }
     let ip = client_address(&headers, peer.map(|p| p.0.0));
     // Counted before the password is checked, in one statement: however
     // many arrive at once, only the first few of the window are checked.
     let window = Duration::minutes(LIMIT_WINDOW_MINUTES);
-    let attempts = match state.store().count_login_attempt(username, &ip, window).await {
-        Ok(a) => a,
-        Err(e) => return store_failure(&state, &lang, e),
-    };
+    let attempts = state
+        .store()
+        .count_login_attempt(username, &ip, window)
+        .await
+        .map_err(fail)?;
     if attempts.account > MAX_ACCOUNT_FAILURES || attempts.address > MAX_ADDRESS_FAILURES {
         let msg = t("login_rate_limited").replace("{minutes}", &LIMIT_WINDOW_MINUTES.to_string());
-        return login_page_full(
+        return Ok(login_page_full(
             &state,
             &lang,
             StatusCode::TOO_MANY_REQUESTS,
@@ -427,7 +457,7 @@ pub(crate) async fn post_login(
             Some(msg),
             kept_notice(),
             Some(stash),
-        );
+        ));
     }
     // A few password checks at a time (19 MiB each); the rest wait briefly.
     let checked = state
@@ -437,22 +467,25 @@ pub(crate) async fn post_login(
         .await;
     let user = match checked {
         Ok(Ok(u)) => u,
-        Ok(Err(e)) => return store_failure(&state, &lang, e),
+        Ok(Err(e)) => return Err(fail(e)),
         Err(crate::limits::PoolBusy) => {
             tracing::warn!(username, ip, "sign-in turned away: password checks all busy");
-            return crate::limits::busy(2, "too many sign-ins at once; try again in a moment");
+            return Ok(crate::limits::busy(
+                2,
+                "too many sign-ins at once; try again in a moment",
+            ));
         }
     };
     let recorded = match &user {
         Some(_) => state.store().forgive_login_attempt(username, &ip).await,
         None => Ok(()),
     };
-    if let Err(e) = recorded.and(state.store().record_login_attempt(username, &ip, user.is_some()).await) {
-        return store_failure(&state, &lang, e);
-    }
+    recorded
+        .and(state.store().record_login_attempt(username, &ip, user.is_some()).await)
+        .map_err(fail)?;
     let Some(user) = user else {
         tracing::info!(username, ip, "failed admin sign-in");
-        return login_page_full(
+        return Ok(login_page_full(
             &state,
             &lang,
             StatusCode::UNAUTHORIZED,
@@ -461,17 +494,14 @@ pub(crate) async fn post_login(
             Some(t("login_wrong")),
             kept_notice(),
             Some(stash),
-        );
+        ));
     };
     let s = &state.config().admin;
-    let (secret, session) = match state
+    let (secret, session) = state
         .store()
         .create_session(&user.id, s.session_idle, s.session_max)
         .await
-    {
-        Ok(v) => v,
-        Err(e) => return store_failure(&state, &lang, e),
-    };
+        .map_err(fail)?;
     tracing::info!(username = user.username, ip, "admin signed in");
     let mut r = match Kept::parse(stash) {
         None => see_other(safe_next(next)),
@@ -479,6 +509,7 @@ pub(crate) async fn post_login(
             // The form that was posted, shown again, not saved: saving it
             // is a new post with this session's CSRF token.
             let signed = Signed {
+                state: state.clone(),
                 lang: ui_language(Some(&session.user), &headers),
                 tz: super::user_zone(&session.user, state.last_settings().time_zone),
                 session,
@@ -491,18 +522,20 @@ pub(crate) async fn post_login(
     let h = r.headers_mut();
     h.append(SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &secret, "Lax", None));
     h.append(SET_COOKIE, set_cookie(&state, FORM_COOKIE, "", "Strict", Some(0)));
-    r
+    Ok(r)
 }
 
 /// `POST /admin/logout` — ends this session.
-pub(crate) async fn post_logout(State(state): State<AppState>, form: CsrfForm) -> Response {
-    if let Err(e) = state.store().delete_session(&form.signed.secret).await {
-        return store_failure(&state, &form.signed.lang, e);
-    }
+pub(crate) async fn post_logout(State(state): State<AppState>, form: CsrfForm) -> AdminResult {
+    state
+        .store()
+        .delete_session(&form.signed.secret)
+        .await
+        .or_page(&form.signed)?;
     let mut r = see_other("/admin/login?done=signed_out");
     r.headers_mut()
         .append(SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", "Lax", Some(0)));
-    r
+    Ok(r)
 }
 
 /// `GET /admin/reset/{token}` — the form that sets a new password.
@@ -510,12 +543,12 @@ pub(crate) async fn get_reset(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
-) -> Response {
+) -> AdminResult {
     let lang = ui_language(None, &headers);
     match state.store().find_password_reset(&token).await {
-        Ok(Some(user)) => reset_page(&state, &lang, StatusCode::OK, &token, &user.username, None),
-        Ok(None) => reset_expired(&state, &lang),
-        Err(e) => store_failure(&state, &lang, e),
+        Ok(Some(user)) => Ok(reset_page(&state, &lang, StatusCode::OK, &token, &user.username, None)),
+        Ok(None) => Ok(reset_expired(&state, &lang)),
+        Err(e) => Err(AdminError::new(&state, &lang, e)),
     }
 }
 
@@ -561,65 +594,63 @@ pub(crate) async fn post_reset(
     headers: HeaderMap,
     Path(token): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
+) -> AdminResult {
     let lang = ui_language(None, &headers);
+    let fail = |e: StoreError| AdminError::new(&state, &lang, e);
     let fields = Fields(fields);
     if !cookie(&headers, FORM_COOKIE).is_some_and(|c| same(c, fields.get("_csrf"))) {
-        return csrf_refused(&state, &lang);
+        return Ok(csrf_refused(&state, &lang));
     }
-    let user = match state.store().find_password_reset(&token).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return reset_expired(&state, &lang),
-        Err(e) => return store_failure(&state, &lang, e),
+    let user = match state.store().find_password_reset(&token).await.map_err(fail)? {
+        Some(u) => u,
+        None => return Ok(reset_expired(&state, &lang)),
     };
     let (password, again) = (fields.get("password"), fields.get("password_again"));
     if password != again {
         let msg = state.templates().text(&lang, "passwords_differ");
-        return reset_page(
+        return Ok(reset_page(
             &state,
             &lang,
             StatusCode::UNPROCESSABLE_ENTITY,
             &token,
             &user.username,
             Some(msg),
-        );
+        ));
     }
     match state.store().use_password_reset(&token, password).await {
-        Ok(_) => see_other("/admin/login?done=password_set"),
+        Ok(_) => Ok(see_other("/admin/login?done=password_set")),
         Err(StoreError::Invalid { .. }) => {
             let msg = state
                 .templates()
                 .text(&lang, "password_too_short")
                 .replace("{min}", &gazette_store::MIN_PASSWORD_CHARS.to_string());
-            reset_page(
+            Ok(reset_page(
                 &state,
                 &lang,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &token,
                 &user.username,
                 Some(msg),
-            )
+            ))
         }
-        Err(StoreError::NotFound { .. }) => reset_expired(&state, &lang),
-        Err(e) => store_failure(&state, &lang, e),
+        Err(StoreError::NotFound { .. }) => Ok(reset_expired(&state, &lang)),
+        Err(e) => Err(fail(e)),
     }
 }
 
 /// `POST /admin/language` — the interface language (`en`, `fr`, or empty
 /// to follow the browser), then back to the page it was chosen on.
-pub(crate) async fn post_language(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_language(State(state): State<AppState>, form: CsrfForm) -> AdminResult {
     let locale = match form.fields.get("locale") {
         l @ ("en" | "fr") => Some(l),
         _ => None,
     };
-    if let Err(e) = state
+    state
         .store()
         .set_user_locale(&form.signed.session.user.id, locale)
         .await
-    {
-        return store_failure(&state, &form.signed.lang, e);
-    }
-    see_other(safe_next(form.fields.get("back")))
+        .or_page(&form.signed)?;
+    Ok(see_other(safe_next(form.fields.get("back"))))
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use chrono::{Duration, Utc};
 use gazette_core::local_time;
 use gazette_core::settings::{self, InstanceSettings};
@@ -20,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{FormError, Signed, done_notice, field_message, render, require_admin, see_other, store_failure};
+use super::{Admin, AdminResult, FormError, OrPage, Signed, done_notice, field_message, render, see_other};
 use crate::AppState;
 use crate::settings::{Effective, SettingsError};
 
@@ -76,12 +75,9 @@ async fn settings_page(
     errors: Vec<FormError>,
     status: StatusCode,
     flash: Option<String>,
-) -> Response {
+) -> AdminResult {
     let defaults: InstanceSettings = state.setting_defaults();
-    let users = match state.store().list_users().await {
-        Ok(u) => u,
-        Err(e) => return store_failure(state, &signed.lang, e),
-    };
+    let users = state.store().list_users().await.or_page(signed)?;
     let view: Vec<SettingView> = settings::ALL
         .iter()
         .map(|&name| {
@@ -119,18 +115,16 @@ async fn settings_page(
     });
     let mut r = render(state, signed, "settings", "admin/settings.html", page);
     *r.status_mut() = status;
-    r
+    Ok(r)
 }
 
 /// `GET /admin/settings` — the instance settings (admins only).
-pub(crate) async fn get_settings(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
-    let effective = match state.effective_settings().await {
-        Ok(e) => e,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+pub(crate) async fn get_settings(
+    State(state): State<AppState>,
+    Admin(signed): Admin,
+    Query(p): Query<Params>,
+) -> AdminResult {
+    let effective = state.effective_settings().await.or_page(&signed)?;
     let flash = done_notice(&state, &signed.lang, p.done.as_deref(), &["settings_saved"]);
     settings_page(&state, &signed, &effective, None, Vec::new(), StatusCode::OK, flash).await
 }
@@ -138,15 +132,9 @@ pub(crate) async fn get_settings(State(state): State<AppState>, signed: Signed, 
 /// `POST /admin/settings` — saves every field; a `reset` checkbox puts that
 /// setting back to the config file's value. All or nothing: a refused save
 /// shows the form again as typed, a message beside each bad field.
-pub(crate) async fn post_settings(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_settings(State(state): State<AppState>, form: CsrfForm<Admin>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_admin(&state, signed) {
-        return r;
-    }
-    let current = match state.effective_settings().await {
-        Ok(e) => e,
-        Err(e) => return store_failure(&state, &signed.lang, e),
-    };
+    let current = state.effective_settings().await.or_page(signed)?;
     let mut typed: HashMap<&str, String> = HashMap::new();
     let mut set: Vec<(&str, String)> = Vec::new();
     let mut reset: Vec<&str> = Vec::new();
@@ -178,7 +166,7 @@ pub(crate) async fn post_settings(State(state): State<AppState>, form: CsrfForm)
     }
     let set_refs: Vec<(&str, &str)> = set.iter().map(|(n, v)| (*n, v.as_str())).collect();
     match crate::settings::update(&state, &set_refs, &reset, Some(&signed.session.user.id)).await {
-        Ok(_) => see_other("/admin/settings?done=settings_saved"),
+        Ok(_) => Ok(see_other("/admin/settings?done=settings_saved")),
         Err(SettingsError::Invalid(v)) => {
             let errors =
                 v.0.iter()
@@ -198,7 +186,7 @@ pub(crate) async fn post_settings(State(state): State<AppState>, form: CsrfForm)
             )
             .await
         }
-        Err(SettingsError::Store(e)) => store_failure(&state, &signed.lang, e),
+        Err(SettingsError::Store(e)) => Err(signed.fail(e)),
     }
 }
 
@@ -208,7 +196,7 @@ fn account_page(
     errors: Vec<FormError>,
     status: StatusCode,
     flash: Option<String>,
-) -> Response {
+) -> AdminResult {
     account_page_typed(state, signed, None, errors, status, flash)
 }
 
@@ -220,7 +208,7 @@ fn account_page_typed(
     errors: Vec<FormError>,
     status: StatusCode,
     flash: Option<String>,
-) -> Response {
+) -> AdminResult {
     let field_errors = super::field_errors(&errors);
     let own_zone = typed_zone
         .map(str::to_owned)
@@ -237,11 +225,11 @@ fn account_page_typed(
     });
     let mut r = render(state, signed, "account", "admin/account.html", page);
     *r.status_mut() = status;
-    r
+    Ok(r)
 }
 
 /// `GET /admin/account` — the user's own preferences.
-pub(crate) async fn get_account(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> Response {
+pub(crate) async fn get_account(State(state): State<AppState>, signed: Signed, Query(p): Query<Params>) -> AdminResult {
     let flash = done_notice(
         &state,
         &signed.lang,
@@ -254,7 +242,7 @@ pub(crate) async fn get_account(State(state): State<AppState>, signed: Signed, Q
 /// `POST /admin/account/time_zone` — the zone the user reads and types
 /// times in (`time_zone`, an IANA name; empty: the instance's). An unknown
 /// name is refused, named, with the text kept.
-pub(crate) async fn post_time_zone(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_time_zone(State(state): State<AppState>, form: CsrfForm) -> AdminResult {
     let signed = &form.signed;
     let raw = form.fields.get("time_zone");
     let zone = match raw.trim() {
@@ -278,14 +266,14 @@ pub(crate) async fn post_time_zone(State(state): State<AppState>, form: CsrfForm
         },
     };
     match state.store().set_user_time_zone(&signed.session.user.id, zone).await {
-        Ok(()) => see_other("/admin/account?done=time_zone_saved"),
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Ok(()) => Ok(see_other("/admin/account?done=time_zone_saved")),
+        Err(e) => Err(signed.fail(e)),
     }
 }
 
 /// `POST /admin/account/password` — a new password, given the current one.
 /// Every session of the user ends (this one too): they sign in again with it.
-pub(crate) async fn post_password(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_password(State(state): State<AppState>, form: CsrfForm) -> AdminResult {
     let signed = &form.signed;
     let t = |k: &str| state.templates().text(&signed.lang, k);
     let user = &signed.session.user;
@@ -313,7 +301,7 @@ pub(crate) async fn post_password(State(state): State<AppState>, form: CsrfForm)
             return refuse("current_password", msg, StatusCode::TOO_MANY_REQUESTS);
         }
         Ok(_) => {}
-        Err(e) => return store_failure(&state, &signed.lang, e),
+        Err(e) => return Err(signed.fail(e)),
     }
     if current.is_empty() {
         return refuse(
@@ -324,16 +312,14 @@ pub(crate) async fn post_password(State(state): State<AppState>, form: CsrfForm)
     }
     let ok = match state.store().check_login(&user.username, current).await {
         Ok(u) => u.is_some_and(|u| u.id == user.id),
-        Err(e) => return store_failure(&state, &signed.lang, e),
+        Err(e) => return Err(signed.fail(e)),
     };
     if !ok {
-        if let Err(e) = state
+        state
             .store()
             .record_login_attempt(&user.username, ACCOUNT_PAGE, false)
             .await
-        {
-            return store_failure(&state, &signed.lang, e);
-        }
+            .or_page(signed)?;
         return refuse(
             "current_password",
             t("current_password_wrong"),
@@ -356,11 +342,11 @@ pub(crate) async fn post_password(State(state): State<AppState>, form: CsrfForm)
         return refuse("new_password", msg, StatusCode::UNPROCESSABLE_ENTITY);
     }
     match state.store().set_user_password(&user.id, new).await {
-        Ok(_) => see_other("/admin/login?done=password_set"),
+        Ok(_) => Ok(see_other("/admin/login?done=password_set")),
         Err(StoreError::Invalid { .. }) => {
             let msg = t("password_too_short").replace("{min}", &gazette_store::MIN_PASSWORD_CHARS.to_string());
             refuse("new_password", msg, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Err(e) => Err(signed.fail(e)),
     }
 }

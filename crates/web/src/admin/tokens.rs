@@ -6,12 +6,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use gazette_store::StoreError;
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{Signed, render, require_admin, store_failure};
+use super::{Admin, AdminResult, OrPage, Signed, render};
 use crate::AppState;
 
 /// What the page shows besides the list.
@@ -27,18 +26,12 @@ struct View {
 }
 
 /// `GET /admin/tokens`
-pub(crate) async fn get_tokens(State(state): State<AppState>, signed: Signed) -> Response {
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
+pub(crate) async fn get_tokens(State(state): State<AppState>, Admin(signed): Admin) -> AdminResult {
     page(&state, &signed, View::default()).await
 }
 
-async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
-    let tokens = match state.store().list_tokens().await {
-        Ok(t) => t,
-        Err(e) => return store_failure(state, &signed.lang, e),
-    };
+async fn page(state: &AppState, signed: &Signed, view: View) -> AdminResult {
+    let tokens = state.store().list_tokens().await.or_page(signed)?;
     let rows: Vec<_> = tokens
         .iter()
         .rev()
@@ -68,15 +61,12 @@ async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
     if let Some(s) = view.status {
         *r.status_mut() = s;
     }
-    r
+    Ok(r)
 }
 
 /// `POST /admin/tokens` — creates a token named `name` and shows its secret once.
-pub(crate) async fn post_create(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_create(State(state): State<AppState>, form: CsrfForm<Admin>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_admin(&state, signed) {
-        return r;
-    }
     let name = form.fields.get("name").to_owned();
     let expires_days = form.fields.get("expires_days").trim().to_owned();
     let expires = match expires_days.as_str() {
@@ -122,16 +112,17 @@ pub(crate) async fn post_create(State(state): State<AppState>, form: CsrfForm) -
             };
             page(&state, signed, view).await
         }
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Err(e) => Err(signed.fail(e)),
     }
 }
 
 /// `POST /admin/tokens/{id}/revoke` — the token stops working at once.
-pub(crate) async fn post_revoke(State(state): State<AppState>, Path(id): Path<String>, form: CsrfForm) -> Response {
+pub(crate) async fn post_revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm<Admin>,
+) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_admin(&state, signed) {
-        return r;
-    }
     match state.store().revoke_token(&id).await {
         Ok(token) => {
             tracing::info!(
@@ -155,6 +146,6 @@ pub(crate) async fn post_revoke(State(state): State<AppState>, Path(id): Path<St
             )
             .await
         }
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Err(e) => Err(signed.fail(e)),
     }
 }

@@ -1,5 +1,6 @@
-//! Admin forms that carry one image file (the media library, the logo and
-//! avatar forms): the multipart body read under the instance's size cap,
+//! Admin forms that carry image files (the media library, the logo and
+//! avatar forms, and the article editor): the multipart body read under the
+//! instance's size cap by one reader ([`read_multipart`]),
 //! every text field kept even when the file is too big, and the file checked
 //! by its bytes, with a message in the interface language for each refusal.
 
@@ -40,6 +41,41 @@ impl UploadForm {
 /// Reads a multipart form whose file part is named `file_field`. `Err` is a
 /// message for a body that is not a multipart form at all.
 pub(crate) async fn read_upload_form(state: &AppState, req: Request, file_field: &str) -> Result<UploadForm, String> {
+    let posted = read_multipart(state, req, &[file_field], TEXT_SLACK).await?;
+    Ok(UploadForm {
+        fields: Fields(posted.fields),
+        file: match posted.too_big {
+            Some(_) => None,
+            None => posted.files.into_iter().next().map(|(_, bytes)| bytes),
+        },
+        too_big: posted.too_big.is_some(),
+    })
+}
+
+/// A multipart form as posted: its text fields, the files chosen, and the
+/// file part that ran past the size cap, if one did.
+pub(crate) struct MultipartForm {
+    /// The text fields, in order.
+    pub(crate) fields: Vec<(String, String)>,
+    /// The non-empty files read whole, by field name, in order.
+    pub(crate) files: Vec<(String, Vec<u8>)>,
+    /// The file field being read when the body ran past the cap (its
+    /// bytes dropped, and the reading stopped there).
+    pub(crate) too_big: Option<String>,
+}
+
+/// Reads a multipart form, the one reader of the admin's forms with files:
+/// the parts named in `file_fields` as files of at most the instance's
+/// `max_upload_bytes`, the others as text, the whole body capped at that
+/// size plus `text_slack`. The text fields come before the file inputs in
+/// the pages, so past the cap only files are lost. `Err` is a message for a
+/// body that is not a multipart form at all.
+pub(crate) async fn read_multipart(
+    state: &AppState,
+    req: Request,
+    file_fields: &[&str],
+    text_slack: usize,
+) -> Result<MultipartForm, String> {
     let is_multipart = req
         .headers()
         .get(CONTENT_TYPE)
@@ -49,59 +85,60 @@ pub(crate) async fn read_upload_form(state: &AppState, req: Request, file_field:
         return Err("this form posts multipart/form-data".into());
     }
     let limit = state.config().max_upload_bytes;
-    let req = req.map(|body| Body::new(Limited::new(body, limit.saturating_add(TEXT_SLACK))));
+    let req = req.map(|body| Body::new(Limited::new(body, limit.saturating_add(text_slack))));
     let mut multipart = Multipart::from_request(req, state).await.map_err(|e| e.body_text())?;
-    let mut fields = Vec::new();
-    let mut file = None;
-    let mut too_big = false;
+    let mut posted = MultipartForm {
+        fields: Vec::new(),
+        files: Vec::new(),
+        too_big: None,
+    };
+    // The file part being read when the body ran past the cap.
+    let mut last_file = file_fields.first().copied().unwrap_or_default();
     loop {
         let mut field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            // Past the cap: the text fields come first in the page, so
-            // only the file is lost.
+            // Past the cap between parts: a file was too big.
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                too_big = true;
+                posted.too_big = Some(last_file.to_owned());
+                posted.files.clear();
                 break;
             }
             Err(e) => return Err(e.body_text()),
         };
         let name = field.name().unwrap_or("").to_owned();
-        if name == file_field {
+        if let Some(file_field) = file_fields.iter().find(|f| **f == name) {
+            last_file = file_field;
             let mut bytes = Vec::new();
             loop {
                 match field.chunk().await {
                     Ok(Some(chunk)) if bytes.len() + chunk.len() > limit => {
-                        too_big = true;
+                        posted.too_big = Some(name.clone());
                         break;
                     }
                     Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
                     Ok(None) => break,
                     Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        too_big = true;
+                        posted.too_big = Some(name.clone());
                         break;
                     }
                     Err(e) => return Err(e.body_text()),
                 }
             }
-            if too_big {
+            if posted.too_big.is_some() {
                 break;
             }
             if !bytes.is_empty() {
-                file = Some(bytes);
+                posted.files.push((name, bytes));
             }
             continue;
         }
         match field.text().await {
-            Ok(v) => fields.push((name, v)),
+            Ok(v) => posted.fields.push((name, v)),
             Err(e) => return Err(e.body_text()),
         }
     }
-    Ok(UploadForm {
-        fields: Fields(fields),
-        file: if too_big { None } else { file },
-        too_big,
-    })
+    Ok(posted)
 }
 
 /// Room for the text of the largest form (the article editor) on top of a file.

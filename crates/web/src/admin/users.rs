@@ -11,14 +11,13 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use chrono::Utc;
 use gazette_store::{NewUser, Role, StoreError, User};
 use serde::Serialize;
 use serde_json::json;
 
 use super::session::CsrfForm;
-use super::{FormError, Signed, render, require_admin, store_failure};
+use super::{Admin, AdminResult, Failure, FormError, OrPage, Signed, render};
 use crate::AppState;
 
 #[derive(Serialize, Default)]
@@ -54,10 +53,7 @@ struct View {
 }
 
 /// `GET /admin/users`
-pub(crate) async fn get_users(State(state): State<AppState>, signed: Signed) -> Response {
-    if let Some(r) = require_admin(&state, &signed) {
-        return r;
-    }
+pub(crate) async fn get_users(State(state): State<AppState>, Admin(signed): Admin) -> AdminResult {
     let view = View {
         invite: Invite {
             role: "editor".into(),
@@ -68,11 +64,9 @@ pub(crate) async fn get_users(State(state): State<AppState>, signed: Signed) -> 
     page(&state, &signed, view).await
 }
 
-async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
-    let (users, authors) = match tokio::try_join!(state.store().list_users(), state.store().list_authors()) {
-        Ok(v) => v,
-        Err(e) => return store_failure(state, &signed.lang, e),
-    };
+async fn page(state: &AppState, signed: &Signed, view: View) -> AdminResult {
+    let (users, authors) =
+        tokio::try_join!(state.store().list_users(), state.store().list_authors()).or_page(signed)?;
     let author_name = |id: &Option<String>| {
         id.as_deref()
             .and_then(|id| authors.iter().find(|a| a.id == id))
@@ -109,7 +103,7 @@ async fn page(state: &AppState, signed: &Signed, view: View) -> Response {
     if let Some(s) = view.status {
         *r.status_mut() = s;
     }
-    r
+    Ok(r)
 }
 
 fn user_state(u: &User) -> &'static str {
@@ -155,7 +149,7 @@ async fn refused_invite(
     invite: Invite,
     (status, error): (StatusCode, FormError),
     link: Option<Link>,
-) -> Response {
+) -> AdminResult {
     let view = View {
         invite,
         errors: vec![error],
@@ -195,11 +189,8 @@ async fn make_link(state: &AppState, username: &str, invited: bool) -> Result<Li
 
 /// `POST /admin/users` — invites a user: creates the account (without a
 /// password) and shows the one-time link that sets it, once.
-pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -> Response {
+pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm<Admin>) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_admin(&state, signed) {
-        return r;
-    }
     let f = &form.fields;
     let invite = Invite {
         username: f.get("invite-username").to_owned(),
@@ -230,7 +221,7 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
         Err(e) => {
             return match refusal(&state, &signed.lang, &e, "invite-", &typed) {
                 Some(refused) => refused_invite(&state, signed, invite, refused, None).await,
-                None => store_failure(&state, &signed.lang, e),
+                None => Err(signed.fail(e)),
             };
         }
     };
@@ -247,9 +238,9 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
             return match refusal(&state, &signed.lang, &e, "invite-", &typed) {
                 Some(refused) => match make_link(&state, &user.username, true).await {
                     Ok(link) => refused_invite(&state, signed, invite, refused, Some(link)).await,
-                    Err(e) => store_failure(&state, &signed.lang, e),
+                    Err(e) => Err(signed.fail(e)),
                 },
-                None => store_failure(&state, &signed.lang, e),
+                None => Err(signed.fail(e)),
             };
         }
     }
@@ -265,7 +256,7 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
             };
             page(&state, signed, view).await
         }
-        Err(e) => store_failure(&state, &signed.lang, e),
+        Err(e) => Err(signed.fail(e)),
     }
 }
 
@@ -275,12 +266,9 @@ pub(crate) async fn post_invite(State(state): State<AppState>, form: CsrfForm) -
 pub(crate) async fn post_user_action(
     State(state): State<AppState>,
     Path((username, action)): Path<(String, String)>,
-    form: CsrfForm,
-) -> Response {
+    form: CsrfForm<Admin>,
+) -> AdminResult {
     let signed = &form.signed;
-    if let Some(r) = require_admin(&state, signed) {
-        return r;
-    }
     let store = state.store();
     let t = |k: &str| state.templates().text(&signed.lang, k);
     let result = match action.as_str() {
@@ -314,10 +302,10 @@ pub(crate) async fn post_user_action(
                     };
                     page(&state, signed, view).await
                 }
-                Err(e) => store_failure(&state, &signed.lang, e),
+                Err(e) => Err(signed.fail(e)),
             };
         }
-        _ => return super::not_found_page(&state, &signed.lang),
+        _ => return Err(signed.fail(Failure::not_found())),
     };
     let invite = Invite {
         role: "editor".into(),
@@ -353,7 +341,7 @@ pub(crate) async fn post_user_action(
                     err.message = format!("{username}: {}", err.message);
                     refused_invite(&state, signed, invite, (status, err), None).await
                 }
-                None => store_failure(&state, &signed.lang, e),
+                None => Err(signed.fail(e)),
             }
         }
     }
