@@ -163,7 +163,13 @@ impl App {
             response = self.doc.pointer(pointer.trim_start_matches('#')).unwrap();
         }
         let Some(schema) = response["content"].get("application/json").map(|c| &c["schema"]) else {
-            return; // no body (204), or not JSON (images)
+            // No body (204), or not JSON (images): then the answer must not be JSON either.
+            let content_type = reply.headers.get("content-type").map(|v| v.to_str().unwrap());
+            assert!(
+                !content_type.is_some_and(|t| t.starts_with("application/json")),
+                "{method} {template}: answers JSON with status {status}, which the document gives no schema for"
+            );
+            return;
         };
         let mut errors = Vec::new();
         check_schema(&self.doc, schema, &reply.json(), "", &mut errors);
