@@ -165,7 +165,7 @@ pub(crate) async fn list_articles(
     request_body = ArticleInput,
     responses(
         (status = 201, description = "Article created", body = ArticleJson, headers(
-            ("ETag" = String, description = "`\"<version>\"` of the article"),
+            ("ETag" = String, description = "`\"<version>\"` of the article, e.g. `\"3\"`"),
             ("Location" = String, description = "API URL of the new resource")
         )),
         (status = 400, response = BadRequest),
@@ -193,7 +193,7 @@ pub(crate) async fn create_article(
     params(IdOrSlug),
     responses(
         (status = 200, description = "The article; its ETag is the version to send back in If-Match", body = ArticleJson,
-         headers(("ETag" = String, description = "`\"<version>\"` of the article"))),
+         headers(("ETag" = String, description = "`\"<version>\"` of the article, e.g. `\"3\"`"))),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound)
     )
@@ -285,7 +285,7 @@ pub(crate) struct VersionParam {
     request_body(content = ArticleUpdate, description = "An article, optionally with the `version` it is based on"),
     responses(
         (status = 200, description = "The article; its ETag is the version to send back in If-Match", body = ArticleJson,
-         headers(("ETag" = String, description = "`\"<version>\"` of the article"))),
+         headers(("ETag" = String, description = "`\"<version>\"` of the article, e.g. `\"3\"`"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -373,7 +373,7 @@ pub(crate) async fn delete_article(
     params(IdOrSlug),
     responses(
         (status = 200, description = "The article", body = ArticleJson,
-         headers(("ETag" = String, description = "`\"<version>\"` of the article"))),
+         headers(("ETag" = String, description = "`\"<version>\"` of the article, e.g. `\"3\"`"))),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound)
     )
@@ -393,7 +393,7 @@ pub(crate) async fn publish_article(
     params(IdOrSlug),
     responses(
         (status = 200, description = "The article", body = ArticleJson,
-         headers(("ETag" = String, description = "`\"<version>\"` of the article"))),
+         headers(("ETag" = String, description = "`\"<version>\"` of the article, e.g. `\"3\"`"))),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound)
     )

@@ -37,11 +37,19 @@ pub(crate) async fn list_blocks(_auth: ApiAuth, State(state): State<AppState>) -
     .into_response())
 }
 
+/// What a block is of.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum BlockKind {
+    Domain,
+    Actor,
+}
+
 /// What to block.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct BlockInput {
-    /// `domain` or `actor`.
-    #[schema(examples("domain", "actor"))]
+    /// `domain` or `actor` (read as a string, so another value is a 422 naming `kind`).
+    #[schema(value_type = BlockKind)]
     kind: String,
     /// A domain (`example.org`, a URL is cut to its host), or an actor id or `@name@host`.
     value: String,
@@ -52,8 +60,7 @@ pub(crate) struct BlockInput {
 /// One block, as created.
 #[derive(Serialize, ToSchema)]
 struct BlockCreated {
-    /// `domain` or `actor`.
-    kind: &'static str,
+    kind: BlockKind,
     /// The normalised domain, or the actor id.
     value: String,
     reason: String,
@@ -90,7 +97,7 @@ pub(crate) async fn create_block(
                 .await
                 .map_err(federation_error)?;
             BlockCreated {
-                kind: "domain",
+                kind: BlockKind::Domain,
                 value: b.domain,
                 reason: b.reason,
                 created_at: b.created_at,
@@ -103,7 +110,7 @@ pub(crate) async fn create_block(
                 .await
                 .map_err(federation_error)?;
             BlockCreated {
-                kind: "actor",
+                kind: BlockKind::Actor,
                 value: b.actor_id,
                 reason: b.reason,
                 created_at: b.created_at,
@@ -121,7 +128,7 @@ pub(crate) async fn create_block(
     delete, path = "/blocks/{kind}/{value}", tag = "safety", operation_id = "deleteBlock",
     summary = "Lift a block (purged content does not come back)",
     params(
-        ("kind" = String, Path, description = "`domain` or `actor`"),
+        ("kind" = BlockKind, Path),
         ("value" = String, Path, description = "The domain, or the actor id (percent-encoded) or `@name@host`")
     ),
     responses(
@@ -153,12 +160,20 @@ pub(crate) async fn delete_block(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Whether the allowlist is in force (`federation.mode`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    /// The list is not in force.
+    Open,
+    Allowlist,
+}
+
 /// The allowlist and whether it is in force.
 #[derive(Serialize, ToSchema)]
 struct Allowlist {
-    /// `open` (the list is not in force) or `allowlist`.
-    #[schema(examples("open", "allowlist"))]
-    mode: &'static str,
+    /// `open`: the list is not in force.
+    mode: Mode,
     domains: Vec<DomainAllow>,
 }
 
@@ -170,8 +185,8 @@ struct Allowlist {
 )]
 pub(crate) async fn list_allowlist(_auth: ApiAuth, State(state): State<AppState>) -> Result<Response, ApiError> {
     let mode = match state.fed().settings().mode {
-        FederationMode::Open => "open",
-        FederationMode::Allowlist => "allowlist",
+        FederationMode::Open => Mode::Open,
+        FederationMode::Allowlist => Mode::Allowlist,
     };
     Ok(Json(Allowlist {
         mode,
