@@ -4,6 +4,7 @@ use std::fmt;
 
 /// One problem with one field of an input.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Dotted path of the field, e.g. `title`, `translations.en.body`, `cover.alt`.
     pub field: String,
@@ -16,11 +17,13 @@ pub struct FieldError {
     pub key: &'static str,
     /// Values the message names (`{name}` in a translation), e.g. `max`.
     #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "params_map")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<std::collections::BTreeMap<String, String>>))]
     pub params: Vec<(&'static str, String)>,
     /// Human message naming the problem (English).
     pub message: String,
     /// 1-based line in the source text, when the input came from a file.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub line: Option<usize>,
 }
 

@@ -10,6 +10,8 @@ use crate::iso_codes::{COUNTRIES, LANGUAGES};
 /// language, an optional script and an optional region (`fr`, `pt-BR`,
 /// `sr-Latn-RS`). Stored in canonical case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples("fr", "pt-BR")))]
 pub struct Language(String);
 
 impl Language {
@@ -121,6 +123,8 @@ impl<'de> Deserialize<'de> for Language {
 
 /// An ISO 3166-1 alpha-2 country code, upper case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples("FR")))]
 pub struct Country(String);
 
 impl Country {

@@ -7,6 +7,7 @@ use crate::language::{Country, Language};
 
 /// Legal form of a social and solidarity economy organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LegalForm {
     Cooperative,
@@ -45,6 +46,7 @@ impl LegalForm {
 
 /// The member organisation that runs this instance (one per instance).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organisation {
     /// Local username of the organisation's actor, e.g. `demo` in `@demo@host`.
     pub username: String,
@@ -52,6 +54,7 @@ pub struct Organisation {
     pub description: String,
     /// Media id of the logo.
     pub logo: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
     pub website: Option<String>,
     pub country: Country,
     pub legal_form: LegalForm,
@@ -62,6 +65,7 @@ pub struct Organisation {
 
 /// A person who writes articles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
     pub id: String,
     /// Local username (URL segment and future actor name), unique.
@@ -78,7 +82,9 @@ pub struct Author {
 
 /// What an author looks like before it is stored.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorInput {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_]{1,64}$"))]
     pub username: String,
     pub name: String,
     #[serde(default)]
@@ -90,6 +96,7 @@ pub struct AuthorInput {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ArticleKind {
     News,
@@ -114,6 +121,7 @@ impl ArticleKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ArticleStatus {
     Draft,
@@ -184,6 +192,7 @@ impl ArticleEvent {
 
 /// Title, standfirst and body of an article in one language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Translation {
     pub language: Language,
     pub title: String,
@@ -196,6 +205,7 @@ pub struct Translation {
 
 /// The person an interview is with.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Interviewee {
     pub name: String,
     #[serde(default)]
@@ -208,6 +218,7 @@ pub struct Interviewee {
     #[serde(default)]
     pub photo: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(examples("@name@example.org")))]
     pub fediverse_handle: Option<String>,
     /// `role` and `bio` in the article's other languages (those above are
     /// in its default language).
@@ -217,8 +228,10 @@ pub struct Interviewee {
 
 /// The interviewee's role and bio in one more language of the article.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntervieweeText {
     /// A BCP 47 tag: one of the article's languages.
+    #[cfg_attr(feature = "openapi", schema(examples("en")))]
     pub language: String,
     #[serde(default)]
     pub role: String,
@@ -249,6 +262,7 @@ impl Interviewee {
 
 /// A cover image: a stored media item and the alt text that describes it here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cover {
     pub media_id: String,
     pub alt: String,
@@ -256,6 +270,7 @@ pub struct Cover {
 
 /// A stored article with all its translations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Article {
     pub id: String,
     pub slug: String,
@@ -273,6 +288,7 @@ pub struct Article {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Incremented on every write; used to refuse lost updates.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub version: i64,
 }
 
@@ -295,11 +311,17 @@ impl Article {
 
 /// Article text in one language as submitted (Markdown, not yet rendered).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TranslationInput {
+    #[cfg_attr(feature = "openapi", schema(examples("fr")))]
     pub language: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 300))]
     pub title: String,
+    /// The standfirst.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub summary: String,
+    /// Markdown; `<script>`, `javascript:` links and images without alt text are refused.
     #[serde(default)]
     pub body: String,
     /// An interview's interviewee's role and bio in this language (for the
@@ -312,21 +334,28 @@ pub struct TranslationInput {
 
 /// An article as submitted by the API, the CLI or the editor, before validation.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArticleInput {
+    /// Made from the title when absent.
     #[serde(default)]
     pub slug: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = ArticleKind))]
     pub kind: String,
+    /// `draft`, `scheduled` or `published`; a new article is a draft when absent.
     #[serde(default)]
     pub status: Option<String>,
     /// The default language; its translation must be present.
     pub language: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub translations: Vec<TranslationInput>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 30))]
     pub tags: Vec<String>,
     /// Author id or username.
     pub author: String,
     #[serde(default)]
     pub cover: Option<CoverInput>,
+    /// Required for interviews only.
     #[serde(default)]
     pub interviewee: Option<Interviewee>,
     /// When a scheduled article goes public (RFC 3339); for published ones, the date shown.
@@ -335,9 +364,11 @@ pub struct ArticleInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoverInput {
     pub media_id: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub alt: String,
 }
 
@@ -361,11 +392,14 @@ pub struct NewArticle {
 
 /// Stored image metadata (bytes are fetched separately).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Media {
     pub id: String,
+    /// `image/jpeg`, `image/png`, `image/gif` or `image/webp`.
     pub content_type: String,
     pub width: u32,
     pub height: u32,
+    /// Bytes.
     pub size: u64,
     pub alt: String,
     /// Hex SHA-256 of the bytes, used as ETag.
@@ -425,6 +459,7 @@ impl RemoteActor {
 
 /// Whether a follower has been let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FollowStatus {
     Accepted,
@@ -490,6 +525,7 @@ pub struct RemoteArticle {
 
 /// What a local actor does to a remote object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InteractionKind {
     Like,
@@ -521,6 +557,7 @@ impl InteractionKind {
 
 /// A like, boost or reply a local actor sent to a remote object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboundInteraction {
     pub id: String,
     /// The local actor (its URL).

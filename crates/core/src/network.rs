@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a member organisation stands with the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberStatus {
     /// Asked to join (followed the network actor); waits for the coordinator.
@@ -76,13 +77,14 @@ impl MemberStatus {
 /// What a member organisation says about itself in its actor document (the
 /// `sse:` extension, see docs/FEDERATION.md), as last read.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberProfile {
     pub name: String,
     /// Its profile page.
     pub url: Option<String>,
     /// ISO 3166-1 alpha-2, upper case.
     pub country: Option<String>,
-    /// One of [`crate::LegalForm`]'s names.
+    /// One of `LegalForm`'s names.
     pub legal_form: Option<String>,
     pub sectors: Vec<String>,
     /// BCP 47 tags.
@@ -93,6 +95,7 @@ pub struct MemberProfile {
 
 /// A member organisation of the network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     /// Its actor id.
     pub actor: String,
@@ -115,6 +118,7 @@ pub struct Member {
 
 /// How far the backfill of a member's outbox got.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Backfill {
     /// `pending` (to run or resume), `done` or `failed`.
     pub state: String,
@@ -129,7 +133,7 @@ pub struct Backfill {
     #[serde(default)]
     pub attempts: i64,
     /// When a failed run is tried again by itself (see
-    /// [`Backfill::retry_delay`]); `None` when none is scheduled.
+    /// `Backfill::retry_delay`); none when none is scheduled.
     #[serde(default)]
     pub retry_at: Option<DateTime<Utc>>,
 }

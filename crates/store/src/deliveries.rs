@@ -189,21 +189,30 @@ pub enum Recorded {
 
 /// Per remote host: what is queued, what failed, and the breaker's state.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostDeliveryStats {
+    /// `host[:port]` of the inboxes, lower case.
+    #[cfg_attr(feature = "openapi", schema(examples("mastodon.social", "localhost:8001")))]
     pub host: String,
     /// Waiting for their first attempt.
     pub pending: i64,
     /// Failed at least once, with a retry scheduled.
     pub retrying: i64,
-    /// Delivered and not yet purged.
+    /// Delivered and not yet purged (purged 7 days later).
     pub delivered: i64,
+    /// Refused by the host, out of retries, or skipped; purged 7 days later.
     pub given_up: i64,
+    /// Failing for 7 days without a success: its deliveries are given up
+    /// until it speaks to us again.
     pub unavailable: bool,
+    /// The failure streak; any answer from the host ends it.
     pub consecutive_failures: i64,
+    /// While set, this host's deliveries wait (after 5 failures in a row).
     pub circuit_open_until: Option<DateTime<Utc>>,
     pub failing_since: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_failure_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(examples("HTTP 503", "connection refused")))]
     pub last_error: Option<String>,
 }
 

@@ -11,6 +11,7 @@ use crate::time::from_db;
 
 /// A feed item as the moderation list shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModeratedItem {
     pub id: String,
     pub url: Option<String>,

@@ -15,6 +15,7 @@ const MEMBER_COLUMNS: &str = "actor, host, status, handle, name, url, inbox, cou
 
 /// One member's federation health, for the coordinator.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberHealth {
     pub member: Member,
     /// Articles of the member in the feed (visible or not, deletions excluded).

@@ -10,6 +10,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::time::{from_db, now, to_db};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     /// The `Flag` activity's id.
     pub id: String,

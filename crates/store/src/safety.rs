@@ -21,7 +21,10 @@ use crate::time::{from_db, now, to_db};
 
 /// A blocked domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainBlock {
+    /// Lower case; covers subdomains; with a port, that port only.
+    #[cfg_attr(feature = "openapi", schema(examples("spam.example", "localhost:8001")))]
     pub domain: String,
     pub reason: String,
     pub created_at: DateTime<Utc>,
@@ -29,7 +32,9 @@ pub struct DomainBlock {
 
 /// A blocked remote actor, by id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActorBlock {
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
     pub actor_id: String,
     pub reason: String,
     pub created_at: DateTime<Utc>,
@@ -37,17 +42,20 @@ pub struct ActorBlock {
 
 /// A domain on the allowlist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainAllow {
+    #[cfg_attr(feature = "openapi", schema(examples("friends.example", "localhost:8001")))]
     pub domain: String,
     pub created_at: DateTime<Utc>,
 }
 
-/// What [`Store::purge_domain`] deleted.
+/// What purging a blocked domain deleted (`Store::purge_domain`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurgeReport {
     /// Remote actors, with their follows, likes, boosts, replies and articles.
     pub actors: u64,
-    /// Deliveries to the domain that had not been sent yet.
+    /// Deliveries to the domain that had not been sent yet (dropped).
     pub deliveries: u64,
 }
 

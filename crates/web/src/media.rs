@@ -21,6 +21,22 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// `GET /media/{id}` — the image bytes with their sniffed Content-Type; 304
 /// when `If-None-Match` names the current ETag; 404 for an unknown id.
+#[utoipa::path(
+    get, path = "/media/{id}", tag = "media", operation_id = "getMediaBytes",
+    summary = "The image itself (public, cached for a year, ETag = SHA-256)",
+    security(()),
+    params(("id" = String, Path), ("If-None-Match" = Option<String>, Header)),
+    responses(
+        (status = 200, description = "The image bytes",
+         headers(
+             ("ETag" = String, description = "`\"<sha256>\"` of the bytes"),
+             ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`")
+         ),
+         content(("image/jpeg"), ("image/png"), ("image/gif"), ("image/webp"))),
+        (status = 304, description = "Not modified: the If-None-Match ETag is current"),
+        (status = 404, description = "No image has this id")
+    )
+)]
 async fn get_media(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -78,16 +78,22 @@ pub(crate) async fn set_author_avatar(
 
 /// The profile as submitted. Every field defaults, so a missing one is named by
 /// validation (`name`: required) rather than by a serde error.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
 pub(crate) struct OrganisationInput {
     /// The actor's username; defaults to the current one (required the first time).
     pub(crate) username: Option<String>,
+    #[schema(required)]
     pub(crate) name: String,
     pub(crate) description: String,
+    /// Media id of the logo.
     pub(crate) logo: Option<String>,
+    #[schema(format = "uri")]
     pub(crate) website: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(required, examples("FR"))]
     pub(crate) country: String,
+    #[schema(required, value_type = gazette_core::LegalForm)]
     pub(crate) legal_form: String,
     pub(crate) sectors: Vec<String>,
     /// Empty means the instance's default language.

@@ -1,8 +1,12 @@
 //! The REST API, media serving and the OpenAPI document, driven through the
-//! real router on a real (throw-away) SQLite database.
+//! real router on a real (throw-away) SQLite database. Every answer under
+//! `/api` is checked against the schema the document gives for its route,
+//! method and status (see [`check_schema`]).
 
 // A failing unwrap is a failing test, which is what it should be.
 #![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -28,6 +32,8 @@ const PNG: [u8; 67] = [
 struct App {
     router: Router,
     token: String,
+    /// The OpenAPI document, which every API answer must match.
+    doc: Value,
     // Dropped last: removes the database file.
     _db: TestDb,
 }
@@ -103,20 +109,75 @@ async fn app() -> App {
     )
     .await
     .unwrap();
+    let router = gazette_web::router(state);
+    let doc = router
+        .clone()
+        .oneshot(Request::builder().uri("/api/openapi.json").body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
     App {
-        router: gazette_web::router(state),
+        router,
         token,
+        doc: serde_json::from_slice(&doc).unwrap(),
         _db: db,
     }
 }
 
 impl App {
+    /// Sends a request; an answer of an operation the document describes
+    /// must have a documented status and match its schema.
     async fn send(&self, req: Request<Body>) -> Reply {
+        let method = req.method().as_str().to_ascii_lowercase();
+        let path = req.uri().path().to_owned();
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
         let body = res.into_body().collect().await.unwrap().to_bytes();
-        Reply { status, headers, body }
+        let reply = Reply { status, headers, body };
+        self.check_against_document(&method, &path, &reply);
+        reply
+    }
+
+    /// Panics when `reply` is not what the document says `method path` answers.
+    #[track_caller]
+    fn check_against_document(&self, method: &str, path: &str, reply: &Reply) {
+        let Some(template) = documented_path(&self.doc, path) else {
+            return;
+        };
+        let operation = &self.doc["paths"][template.as_str()][method];
+        if operation.is_null() {
+            return; // a method the route does not take: 405, checked by the route test
+        }
+        let status = reply.status.as_str();
+        let mut response = &operation["responses"][status];
+        assert!(
+            !response.is_null(),
+            "{method} {template}: status {status} is not documented"
+        );
+        if let Some(pointer) = response["$ref"].as_str() {
+            response = self.doc.pointer(pointer.trim_start_matches('#')).unwrap();
+        }
+        let Some(schema) = response["content"].get("application/json").map(|c| &c["schema"]) else {
+            // No body (204), or not JSON (images): then the answer must not be JSON either.
+            let content_type = reply.headers.get("content-type").map(|v| v.to_str().unwrap());
+            assert!(
+                !content_type.is_some_and(|t| t.starts_with("application/json")),
+                "{method} {template}: answers JSON with status {status}, which the document gives no schema for"
+            );
+            return;
+        };
+        let mut errors = Vec::new();
+        check_schema(&self.doc, schema, &reply.json(), "", &mut errors);
+        assert!(
+            errors.is_empty(),
+            "{method} {path} ({status}) does not match its schema in the OpenAPI document:\n{}",
+            errors.join("\n")
+        );
     }
 
     fn request(&self, method: Method, uri: &str) -> axum::http::request::Builder {
@@ -943,6 +1004,169 @@ async fn delivery_queue_per_host() {
     );
 }
 
+/// The document's path template that `path` falls under: literal segments
+/// must be equal, `{name}` takes any one segment; the most literal wins.
+fn documented_path(doc: &Value, path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    doc["paths"]
+        .as_object()?
+        .keys()
+        .filter_map(|template| {
+            let parts: Vec<&str> = template.split('/').collect();
+            let fits = parts.len() == segments.len()
+                && parts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
+            fits.then(|| (parts.iter().filter(|t| !t.starts_with('{')).count(), template))
+        })
+        .max_by_key(|(literal, _)| *literal)
+        .map(|(_, template)| template.clone())
+}
+
+/// Checks `value` against `schema` (the subset of JSON Schema utoipa writes:
+/// `$ref`, `allOf`, `oneOf`, `anyOf`, `type`, `enum`, `required`,
+/// `properties`, `additionalProperties`, `items`, `minimum`, and the
+/// `date-time` and `uri` formats). Stricter than JSON Schema in one way: an
+/// object may only carry the properties its schema declares, so a field the
+/// API sends but the document forgets is caught too. A small checker rather
+/// than a validator crate such as `jsonschema`, which brings its own regex
+/// engines and `$ref` resolution: far more build than this one test needs.
+fn check_schema(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    check_part(doc, schema, value, at, errors);
+    if let (Some(object), Some(declared)) = (value.as_object(), declared_properties(doc, schema)) {
+        for key in object.keys().filter(|k| !declared.contains(k.as_str())) {
+            errors.push(format!("{at}/{key}: not in the schema"));
+        }
+    }
+}
+
+/// [`check_schema`] without the check for undeclared properties, which the
+/// caller makes over every part of an `allOf`.
+fn check_part(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    if let Some(pointer) = schema["$ref"].as_str() {
+        let Some(target) = doc.pointer(pointer.trim_start_matches('#')) else {
+            errors.push(format!("{at}: unresolved $ref {pointer}"));
+            return;
+        };
+        return check_part(doc, target, value, at, errors);
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        check_part(doc, part, value, at, errors);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(branches) = schema[key].as_array() {
+            let fits = branches.iter().any(|b| {
+                let mut e = Vec::new();
+                check_schema(doc, b, value, at, &mut e);
+                e.is_empty()
+            });
+            if !fits {
+                errors.push(format!("{at}: {value} matches no branch of {key}"));
+            }
+        }
+    }
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+            other => other.as_str().into_iter().collect(),
+        };
+        let fits = types.iter().any(|t| match *t {
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "string" => value.is_string(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => false,
+        });
+        if !fits {
+            errors.push(format!("{at}: {value} is not of type {types:?}"));
+            return;
+        }
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        errors.push(format!("{at}: {value} is not one of {allowed:?}"));
+    }
+    if let (Some(min), Some(n)) = (schema["minimum"].as_f64(), value.as_f64())
+        && n < min
+    {
+        errors.push(format!("{at}: {n} is under the minimum {min}"));
+    }
+    if let Some(text) = value.as_str() {
+        match schema["format"].as_str() {
+            Some("date-time") if chrono::DateTime::parse_from_rfc3339(text).is_err() => {
+                errors.push(format!("{at}: `{text}` is not an RFC 3339 date-time"));
+            }
+            Some("uri") if !text.starts_with("https://") && !text.starts_with("http://") => {
+                errors.push(format!("{at}: `{text}` is not an absolute URL"));
+            }
+            _ => {}
+        }
+    }
+    if let Some(object) = value.as_object() {
+        for name in schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !object.contains_key(name) {
+                errors.push(format!("{at}/{name}: required, missing"));
+            }
+        }
+        let properties = schema["properties"].as_object();
+        for (key, child) in object {
+            match properties.and_then(|p| p.get(key)) {
+                Some(s) => check_schema(doc, s, child, &format!("{at}/{key}"), errors),
+                None if schema["additionalProperties"].is_object() => check_schema(
+                    doc,
+                    &schema["additionalProperties"],
+                    child,
+                    &format!("{at}/{key}"),
+                    errors,
+                ),
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(list)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in list.iter().enumerate() {
+            check_schema(doc, items, item, &format!("{at}/{i}"), errors);
+        }
+    }
+}
+
+/// Every property name an object schema declares, over its `$ref` and
+/// `allOf` parts; `None` when it takes any (no `properties` anywhere, or
+/// `additionalProperties`) or is a choice (`oneOf`, `anyOf`: each branch checks itself).
+fn declared_properties<'a>(doc: &'a Value, schema: &'a Value) -> Option<BTreeSet<&'a str>> {
+    if let Some(pointer) = schema["$ref"].as_str() {
+        return declared_properties(doc, doc.pointer(pointer.trim_start_matches('#'))?);
+    }
+    if schema.get("oneOf").is_some() || schema.get("anyOf").is_some() || schema.get("additionalProperties").is_some() {
+        return None;
+    }
+    let mut names: BTreeSet<&str> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let mut open = schema.get("properties").is_none();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        match declared_properties(doc, part) {
+            Some(more) => {
+                names.extend(more);
+                open = false;
+            }
+            None => return None,
+        }
+    }
+    (!open).then_some(names)
+}
+
 /// Every `$ref` in `v` that points into the document must exist.
 fn check_refs(doc: &Value, v: &Value, path: &str, missing: &mut Vec<String>) {
     match v {
@@ -968,85 +1192,111 @@ fn check_refs(doc: &Value, v: &Value, path: &str, missing: &mut Vec<String>) {
     }
 }
 
+/// The path templates a router serves, read from its `Debug` listing (axum
+/// offers no other way to list them): its `RouteId(n): "/path"` entries.
+fn served_paths(router: &Router) -> BTreeSet<String> {
+    let listing = format!("{router:?}");
+    listing
+        .split("RouteId(")
+        .skip(1)
+        .filter_map(|rest| {
+            let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+            let path = rest.strip_prefix("): \"")?;
+            Some(path[..path.find('"')?].to_owned())
+        })
+        .filter(|p| !p.contains("__private__"))
+        .collect()
+}
+
 #[tokio::test]
 async fn openapi_document_describes_every_route() {
     let app = app().await;
+    // Public: no token.
     let r = app
         .send(Request::builder().uri("/api/openapi.json").body(Body::empty()).unwrap())
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.header("content-type").starts_with("application/json"));
     let doc = r.json();
-    assert!(
-        doc["openapi"].as_str().unwrap().starts_with("3.1."),
-        "{}",
-        doc["openapi"]
-    );
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["info"]["title"], "Gazette REST API");
     assert_eq!(doc["servers"][0]["url"], PUBLIC_URL);
     assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
-
-    let routes: [(&str, &[&str]); 30] = [
-        ("/api/openapi.json", &["get"]),
-        ("/api/articles", &["get", "post"]),
-        ("/api/articles/{id_or_slug}", &["get", "put", "delete"]),
-        ("/api/articles/{id_or_slug}/publish", &["post"]),
-        ("/api/articles/{id_or_slug}/unpublish", &["post"]),
-        ("/api/authors", &["get", "post"]),
-        ("/api/authors/{id_or_username}", &["get", "put", "delete"]),
-        ("/api/media", &["get", "post"]),
-        ("/api/media/{id}", &["get"]),
-        ("/media/{id}", &["get"]),
-        ("/api/organisation", &["get", "put"]),
-        ("/api/deliveries", &["get"]),
-        ("/api/followers", &["get"]),
-        ("/api/followers/approve", &["post"]),
-        ("/api/followers/reject", &["post"]),
-        ("/api/reports", &["get"]),
-        ("/api/reports/resolve", &["post"]),
-        ("/api/interactions", &["get", "post"]),
-        ("/api/interactions/{id}", &["delete"]),
-        ("/api/blocks", &["get", "post"]),
-        ("/api/blocks/{kind}/{value}", &["delete"]),
-        ("/api/allowlist", &["get", "post"]),
-        ("/api/allowlist/{domain}", &["delete"]),
-        ("/api/network/members", &["get"]),
-        ("/api/network/members/{member}/{action}", &["post"]),
-        ("/api/network/invitations", &["post"]),
-        ("/api/network/items", &["get"]),
-        ("/api/network/items/hide", &["post"]),
-        ("/api/network/items/restore", &["post"]),
-        ("/api/settings", &["get", "put"]),
-    ];
-    for (path, methods) in routes {
-        for m in methods {
-            let op = &doc["paths"][path][m];
-            assert!(op.is_object(), "no {m} {path}");
-            assert!(op["responses"].is_object(), "no responses for {m} {path}");
-        }
-    }
-    assert_eq!(
-        doc["paths"].as_object().unwrap().len(),
-        routes.len(),
-        "documented paths that do not exist"
-    );
-    for schema in [
-        "Article",
-        "ArticleInput",
-        "TranslationInput",
-        "Author",
-        "AuthorInput",
-        "Media",
-        "Organisation",
-        "DeliveryReport",
-        "BlockList",
-        "Allowlist",
-        "Error",
-    ] {
-        assert!(doc["components"]["schemas"][schema].is_object(), "no schema {schema}");
-    }
+    assert_eq!(doc["security"], json!([{ "bearerAuth": [] }]));
+    assert_eq!(doc["paths"]["/api/openapi.json"]["get"]["security"], json!([{}]));
     let mut missing = Vec::new();
     check_refs(&doc, &doc, "", &mut missing);
     assert!(missing.is_empty(), "unresolved $refs: {missing:?}");
+
+    // Every operation has a summary, a known tag and a unique id.
+    let tags: Vec<&Value> = doc["tags"].as_array().unwrap().iter().map(|t| &t["name"]).collect();
+    let mut ids = BTreeSet::new();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path}: no summary"
+            );
+            assert!(tags.contains(&&op["tags"][0]), "{method} {path}: tag {}", op["tags"]);
+            assert!(
+                ids.insert(op["operationId"].as_str().unwrap()),
+                "{method} {path}: operationId taken"
+            );
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path}"
+            );
+            documented.insert((method.to_ascii_uppercase(), path.clone()));
+        }
+    }
+
+    // What the router serves, from the router: its paths under /api (and the
+    // public image route the document also describes), and for each the
+    // methods it does not refuse with 405.
+    let documented_paths: BTreeSet<&String> = documented.iter().map(|(_, p)| p).collect();
+    let mut served = BTreeSet::new();
+    let paths = served_paths(&app.router);
+    assert!(
+        paths.contains("/api/articles"),
+        "cannot read the router's paths from {paths:?}"
+    );
+    for path in paths
+        .iter()
+        .filter(|p| p.starts_with("/api/") || documented_paths.contains(p))
+    {
+        let uri: Vec<&str> = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x" } else { s })
+            .collect();
+        let uri = uri.join("/");
+        for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
+            let r = app
+                .send(
+                    Request::builder()
+                        .method(method.clone())
+                        .uri(&uri)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            let fallback = String::from_utf8_lossy(&r.body).contains("no such API endpoint");
+            if r.status != StatusCode::METHOD_NOT_ALLOWED && !fallback {
+                served.insert((method.to_string(), path.clone()));
+            }
+        }
+    }
+    assert_eq!(
+        served.difference(&documented).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "served but not documented"
+    );
+    assert_eq!(
+        documented.difference(&served).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "documented but not served"
+    );
+
     // Unknown API paths and methods answer in JSON too.
     app.get("/api/nothing")
         .await
@@ -1056,6 +1306,35 @@ async fn openapi_document_describes_every_route() {
         .await;
     patch.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None);
     assert!(patch.header("allow").contains("POST"), "{:?}", patch.headers);
+}
+
+/// The checker itself: it must refuse what does not fit, or the checks of
+/// every answer above would prove nothing.
+#[tokio::test]
+async fn schema_checker_refuses_answers_that_do_not_fit() {
+    let app = app().await;
+    let schema = json!({ "$ref": "#/components/schemas/ArticleJson" });
+    let r = app.json(Method::POST, "/api/articles", &article("checked")).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let good = r.json();
+    let check = |v: &Value| {
+        let mut errors = Vec::new();
+        check_schema(&app.doc, &schema, v, "", &mut errors);
+        errors
+    };
+    assert_eq!(check(&good), Vec::<String>::new());
+    let mut extra = good.clone();
+    extra["surprise"] = json!(1);
+    assert_eq!(check(&extra), ["/surprise: not in the schema"]);
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("url");
+    assert_eq!(check(&missing), ["/url: required, missing"]);
+    let mut wrong = good.clone();
+    wrong["translations"][0]["title"] = json!(5);
+    wrong["status"] = json!("lost");
+    wrong["created_at"] = json!("yesterday");
+    let errors = check(&wrong);
+    assert_eq!(errors.len(), 3, "{errors:?}");
 }
 
 #[tokio::test]

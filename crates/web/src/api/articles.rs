@@ -10,20 +10,25 @@ use gazette_core::validate;
 use gazette_core::{Article, ArticleInput, ArticleKind, ArticleStatus, Language};
 use gazette_store::ArticleQuery;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::{ApiAuth, ApiJson, ApiQuery, json_bytes, parse_count, parse_json};
 use crate::content::{self, WriteError};
+use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed};
 use crate::{ApiError, AppState};
 
 const DEFAULT_PER_PAGE: i64 = 20;
 const MAX_PER_PAGE: i64 = 100;
 
 /// An article as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ArticleJson<'a> {
     #[serde(flatten)]
     article: &'a Article,
     /// The public HTML page.
+    #[schema(format = "uri")]
     url: String,
 }
 
@@ -59,7 +64,8 @@ pub(crate) struct ListParams {
     per_page: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One page of articles.
+#[derive(Serialize, ToSchema)]
 struct ArticleList<'a> {
     items: Vec<ArticleJson<'a>>,
     total: i64,
@@ -70,6 +76,24 @@ struct ArticleList<'a> {
 /// `GET /api/articles?status=&kind=&tag=&lang=&q=&page=&per_page=` — newest
 /// first; without `status`, every article that is not deleted. `status` may
 /// list several, comma-separated.
+#[utoipa::path(
+    get, path = "/articles", tag = "articles", operation_id = "listArticles",
+    summary = "List articles, newest first (all but deleted ones unless `status` says otherwise)",
+    params(
+        ("status" = Option<String>, Query, description = "Comma-separated statuses, e.g. `draft,published`", example = "draft,scheduled"),
+        ("kind" = Option<ArticleKind>, Query),
+        ("tag" = Option<String>, Query),
+        ("lang" = Option<String>, Query, description = "Only articles with a translation in this BCP 47 language"),
+        ("q" = Option<String>, Query, description = "Case-insensitive text in a title or slug"),
+        ("page" = Option<u32>, Query, minimum = 1, description = "From 1 (the default)"),
+        ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "From 1 to 100; 20 by default")
+    ),
+    responses(
+        (status = 200, description = "One page of articles", body = ArticleList),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn list_articles(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -135,6 +159,23 @@ pub(crate) async fn list_articles(
 
 /// `POST /api/articles` — stores a new article (a draft unless `status` says
 /// otherwise); 201 with `Location`. Nothing is stored when any field is bad.
+#[utoipa::path(
+    post, path = "/articles", tag = "articles", operation_id = "createArticle",
+    summary = "Create an article (a draft unless `status` says otherwise)",
+    request_body = ArticleInput,
+    responses(
+        (status = 201, description = "Article created", body = ArticleJson, headers(
+            ("ETag" = String, description = "`\"<version>\"` of the article, e.g. `\"3\"`"),
+            ("Location" = String, description = "API URL of the new resource")
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn create_article(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -146,10 +187,21 @@ pub(crate) async fn create_article(
 
 /// `GET /api/articles/{id_or_slug}` — any status, deleted ones included, so a
 /// client can see and restore what it deleted.
+#[utoipa::path(
+    get, path = "/articles/{id_or_slug}", tag = "articles", operation_id = "getArticle",
+    summary = "One article, whatever its status",
+    params(IdOrSlug),
+    responses(
+        (status = 200, description = "The article; its ETag is the version to send back in If-Match", body = ArticleJson,
+         headers(("ETag" = String, description = "`\"<version>\"` of the article, e.g. `\"3\"`"))),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
+    )
+)]
 pub(crate) async fn get_article(
     _auth: ApiAuth,
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    Path(IdOrSlug { id_or_slug: key }): Path<IdOrSlug>,
 ) -> Result<Response, ApiError> {
     let article = find(&state, &key).await?;
     Ok(respond(&state, StatusCode::OK, &article, false))
@@ -161,6 +213,36 @@ pub(crate) async fn get_article(
 pub(crate) struct ArticleUpdate {
     input: ArticleInput,
     version: Option<i64>,
+}
+
+/// The body's schema: an [`ArticleInput`] and an optional `version`, written
+/// by hand because the body is read by hand.
+impl utoipa::PartialSchema for ArticleUpdate {
+    fn schema() -> RefOr<Schema> {
+        let version = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .description(Some("The version this edit is based on"));
+        AllOfBuilder::new()
+            .item(Ref::from_schema_name(ArticleInput::name()))
+            .item(ObjectBuilder::new().property("version", version))
+            .into()
+    }
+}
+
+impl ToSchema for ArticleUpdate {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((ArticleInput::name().into_owned(), ArticleInput::schema()));
+        ArticleInput::schemas(schemas);
+    }
+}
+
+/// The article named in the path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct IdOrSlug {
+    /// Article id or slug.
+    id_or_slug: String,
 }
 
 impl<S: Send + Sync> FromRequest<S> for ArticleUpdate {
@@ -188,10 +270,35 @@ pub(crate) struct VersionParam {
 /// The version it was based on may come as `If-Match: "<version>"`, `?version=`
 /// or `version` in the body; if the article has moved on since: 409 `stale_version`.
 /// Without `status` the article keeps its status (a deleted one comes back as a draft).
+#[utoipa::path(
+    put, path = "/articles/{id_or_slug}", tag = "articles", operation_id = "updateArticle",
+    summary = "Replace an article's content, keeping its id",
+    description = "The version the edit is based on may be given as `If-Match`, `?version=` or `version` in the body; \
+        if the article was saved since, the answer is 409 `stale_version`. Without `status`, the article keeps its \
+        status (a deleted one comes back as a draft).",
+    params(
+        IdOrSlug,
+        ("If-Match" = Option<String>, Header,
+         description = "`\"<version>\"` the edit is based on (the article's ETag); `*` skips the check"),
+        ("version" = Option<u32>, Query, minimum = 1, description = "The version this edit is based on")
+    ),
+    request_body(content = ArticleUpdate, description = "An article, optionally with the `version` it is based on"),
+    responses(
+        (status = 200, description = "The article; its ETag is the version to send back in If-Match", body = ArticleJson,
+         headers(("ETag" = String, description = "`\"<version>\"` of the article, e.g. `\"3\"`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn update_article(
     _auth: ApiAuth,
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    Path(IdOrSlug { id_or_slug: key }): Path<IdOrSlug>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<VersionParam>,
     update: ArticleUpdate,
@@ -238,10 +345,20 @@ fn expected_version(headers: &HeaderMap, query: Option<&str>, body: Option<i64>)
 
 /// `DELETE /api/articles/{id_or_slug}` — soft delete: the article is kept as a
 /// tombstone (its page answers 410 and its slug stays reserved); 204.
+#[utoipa::path(
+    delete, path = "/articles/{id_or_slug}", tag = "articles", operation_id = "deleteArticle",
+    summary = "Delete an article (kept as a tombstone: its page answers 410 Gone)",
+    params(IdOrSlug),
+    responses(
+        (status = 204, description = "Done; no body"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
+    )
+)]
 pub(crate) async fn delete_article(
     _auth: ApiAuth,
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    Path(IdOrSlug { id_or_slug: key }): Path<IdOrSlug>,
 ) -> Result<StatusCode, ApiError> {
     let before = find(&state, &key).await?;
     content::set_status(&state, &before, ArticleStatus::Deleted).await?;
@@ -250,19 +367,41 @@ pub(crate) async fn delete_article(
 
 /// `POST /api/articles/{id_or_slug}/publish` — makes the article public now
 /// (keeping an earlier publication date if it has one).
+#[utoipa::path(
+    post, path = "/articles/{id_or_slug}/publish", tag = "articles", operation_id = "publishArticle",
+    summary = "Make an article public now",
+    params(IdOrSlug),
+    responses(
+        (status = 200, description = "The article", body = ArticleJson,
+         headers(("ETag" = String, description = "`\"<version>\"` of the article, e.g. `\"3\"`"))),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
+    )
+)]
 pub(crate) async fn publish_article(
     _auth: ApiAuth,
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    Path(IdOrSlug { id_or_slug: key }): Path<IdOrSlug>,
 ) -> Result<Response, ApiError> {
     set_status(&state, &key, ArticleStatus::Published).await
 }
 
 /// `POST /api/articles/{id_or_slug}/unpublish` — back to draft.
+#[utoipa::path(
+    post, path = "/articles/{id_or_slug}/unpublish", tag = "articles", operation_id = "unpublishArticle",
+    summary = "Take an article back to draft",
+    params(IdOrSlug),
+    responses(
+        (status = 200, description = "The article", body = ArticleJson,
+         headers(("ETag" = String, description = "`\"<version>\"` of the article, e.g. `\"3\"`"))),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
+    )
+)]
 pub(crate) async fn unpublish_article(
     _auth: ApiAuth,
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    Path(IdOrSlug { id_or_slug: key }): Path<IdOrSlug>,
 ) -> Result<Response, ApiError> {
     set_status(&state, &key, ArticleStatus::Draft).await
 }

@@ -9,18 +9,25 @@ use axum::response::{IntoResponse, Response};
 use gazette_federation::{FederationError, FederationMode};
 use gazette_store::{ActorBlock, DomainAllow, DomainBlock, PurgeReport};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{ApiAuth, ApiJson};
+use crate::openapi::{BadRequest, NotFound, Unauthorized, UnsupportedMediaType, ValidationFailed};
 use crate::{ApiError, AppState};
 
 /// Everything blocked.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct BlockList {
     domains: Vec<DomainBlock>,
     actors: Vec<ActorBlock>,
 }
 
 /// `GET /api/blocks` — blocked domains and actors.
+#[utoipa::path(
+    get, path = "/blocks", tag = "safety", operation_id = "listBlocks",
+    summary = "Blocked domains and actors (what `gazette blocks` lists)",
+    responses((status = 200, description = "Blocked domains and actors", body = BlockList), (status = 401, response = Unauthorized))
+)]
 pub(crate) async fn list_blocks(_auth: ApiAuth, State(state): State<AppState>) -> Result<Response, ApiError> {
     let store = state.store();
     Ok(Json(BlockList {
@@ -30,20 +37,30 @@ pub(crate) async fn list_blocks(_auth: ApiAuth, State(state): State<AppState>) -
     .into_response())
 }
 
-#[derive(Deserialize)]
+/// What a block is of.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum BlockKind {
+    Domain,
+    Actor,
+}
+
+/// What to block.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct BlockInput {
-    /// `domain` or `actor`.
+    /// `domain` or `actor` (read as a string, so another value is a 422 naming `kind`).
+    #[schema(value_type = BlockKind)]
     kind: String,
-    /// The domain, or the actor's id or `@name@host`.
+    /// A domain (`example.org`, a URL is cut to its host), or an actor id or `@name@host`.
     value: String,
     #[serde(default)]
     reason: String,
 }
 
 /// One block, as created.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct BlockCreated {
-    kind: &'static str,
+    kind: BlockKind,
     /// The normalised domain, or the actor id.
     value: String,
     reason: String,
@@ -55,6 +72,20 @@ struct BlockCreated {
 
 /// `POST /api/blocks` — blocks a domain (purging what was stored from it) or
 /// an actor (forgetting it); blocking again only changes the reason.
+#[utoipa::path(
+    post, path = "/blocks", tag = "safety", operation_id = "createBlock",
+    summary = "Block a domain (and its subdomains: no delivery, inbox refused with 403, fetches refused, its remote actors \
+        with their follows, likes, replies and articles purged, unsent deliveries to it dropped) or an actor \
+        (refused, and forgotten with what it did here). Blocking again only changes the reason",
+    request_body = BlockInput,
+    responses(
+        (status = 201, description = "The block as stored", body = BlockCreated),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn create_block(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -66,7 +97,7 @@ pub(crate) async fn create_block(
                 .await
                 .map_err(federation_error)?;
             BlockCreated {
-                kind: "domain",
+                kind: BlockKind::Domain,
                 value: b.domain,
                 reason: b.reason,
                 created_at: b.created_at,
@@ -79,7 +110,7 @@ pub(crate) async fn create_block(
                 .await
                 .map_err(federation_error)?;
             BlockCreated {
-                kind: "actor",
+                kind: BlockKind::Actor,
                 value: b.actor_id,
                 reason: b.reason,
                 created_at: b.created_at,
@@ -93,6 +124,20 @@ pub(crate) async fn create_block(
 
 /// `DELETE /api/blocks/{kind}/{value}` — lifts a block; `value` is the
 /// domain, or the actor id (percent-encoded) or handle.
+#[utoipa::path(
+    delete, path = "/blocks/{kind}/{value}", tag = "safety", operation_id = "deleteBlock",
+    summary = "Lift a block (purged content does not come back)",
+    params(
+        ("kind" = BlockKind, Path),
+        ("value" = String, Path, description = "The domain, or the actor id (percent-encoded) or `@name@host`")
+    ),
+    responses(
+        (status = 204, description = "Unblocked"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn delete_block(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -115,19 +160,33 @@ pub(crate) async fn delete_block(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Whether the allowlist is in force (`federation.mode`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    /// The list is not in force.
+    Open,
+    Allowlist,
+}
+
 /// The allowlist and whether it is in force.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Allowlist {
-    /// `open` (the list is not in force) or `allowlist`.
-    mode: &'static str,
+    /// `open`: the list is not in force.
+    mode: Mode,
     domains: Vec<DomainAllow>,
 }
 
 /// `GET /api/allowlist` — the domains an instance in allowlist mode federates with.
+#[utoipa::path(
+    get, path = "/allowlist", tag = "safety", operation_id = "listAllowlist",
+    summary = "The domains an instance with `federation.mode = \"allowlist\"` federates with, and the mode",
+    responses((status = 200, description = "The allowlist", body = Allowlist), (status = 401, response = Unauthorized))
+)]
 pub(crate) async fn list_allowlist(_auth: ApiAuth, State(state): State<AppState>) -> Result<Response, ApiError> {
     let mode = match state.fed().settings().mode {
-        FederationMode::Open => "open",
-        FederationMode::Allowlist => "allowlist",
+        FederationMode::Open => Mode::Open,
+        FederationMode::Allowlist => Mode::Allowlist,
     };
     Ok(Json(Allowlist {
         mode,
@@ -136,12 +195,26 @@ pub(crate) async fn list_allowlist(_auth: ApiAuth, State(state): State<AppState>
     .into_response())
 }
 
-#[derive(Deserialize)]
+/// A domain to allow.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct AllowInput {
+    #[schema(examples("friends.example", "localhost:8001"))]
     domain: String,
 }
 
 /// `POST /api/allowlist` — puts a domain (and its subdomains) on the allowlist.
+#[utoipa::path(
+    post, path = "/allowlist", tag = "safety", operation_id = "createAllow",
+    summary = "Put a domain (and its subdomains) on the allowlist",
+    request_body = AllowInput,
+    responses(
+        (status = 201, description = "The entry as stored", body = DomainAllow),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn create_allow(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -152,6 +225,17 @@ pub(crate) async fn create_allow(
 }
 
 /// `DELETE /api/allowlist/{domain}` — takes a domain off the allowlist.
+#[utoipa::path(
+    delete, path = "/allowlist/{domain}", tag = "safety", operation_id = "deleteAllow",
+    summary = "Take a domain off the allowlist",
+    params(("domain" = String, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn delete_allow(
     _auth: ApiAuth,
     State(state): State<AppState>,

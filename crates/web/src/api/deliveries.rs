@@ -6,19 +6,21 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use gazette_store::{HostDeliveryStats, Store, StoreResult};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::ApiAuth;
+use crate::openapi::Unauthorized;
 use crate::{ApiError, AppState};
 
 /// The queue per remote host (sorted by host), with totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DeliveryReport {
     pub hosts: Vec<HostDeliveryStats>,
     pub totals: DeliveryTotals,
 }
 
 /// Sums over every host.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct DeliveryTotals {
     /// Hosts with deliveries still stored or a breaker state.
     pub hosts: i64,
@@ -55,6 +57,14 @@ impl DeliveryReport {
 /// `GET /api/deliveries` — per remote host: deliveries waiting for their
 /// first attempt, retrying, delivered (until purged after 7 days) and given
 /// up, the failure streak, the circuit breaker and the last error; plus totals.
+#[utoipa::path(
+    get, path = "/deliveries", tag = "deliveries", operation_id = "getDeliveries",
+    summary = "The outbound delivery queue per remote host, with totals (what `gazette deliveries --json` prints)",
+    responses(
+        (status = 200, description = "Per remote host, sorted by host, and totals", body = DeliveryReport),
+        (status = 401, response = Unauthorized)
+    )
+)]
 pub(crate) async fn get_deliveries(
     _auth: ApiAuth,
     State(state): State<AppState>,

@@ -7,8 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gazette_core::FollowStatus;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{ApiAuth, ApiJson, ApiQuery};
+use crate::openapi::{NotFound, Unauthorized, ValidationFailed};
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize)]
@@ -20,18 +22,42 @@ pub(crate) struct FollowersQuery {
     actor: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One follow of a local actor.
+#[derive(Serialize, ToSchema)]
 struct FollowerJson {
     /// Username of the followed local actor.
     actor: String,
+    /// The follower's actor id.
+    #[schema(format = "uri")]
     follower: String,
+    /// `@name@host`.
     handle: String,
     name: String,
     status: FollowStatus,
     since: chrono::DateTime<chrono::Utc>,
 }
 
+/// Followers, newest first.
+#[derive(Serialize, ToSchema)]
+struct FollowerList {
+    items: Vec<FollowerJson>,
+}
+
 /// `GET /api/followers?status=accepted|pending&actor=USERNAME` — followers, newest first.
+#[utoipa::path(
+    get, path = "/followers", tag = "followers", operation_id = "listFollowers",
+    summary = "Followers of the organisation and the authors, newest first",
+    params(
+        ("status" = Option<FollowStatus>, Query, description = "`accepted` (the default) or `pending`"),
+        ("actor" = Option<String>, Query, description = "Username of one local actor")
+    ),
+    responses(
+        (status = 200, description = "Followers", body = FollowerList),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn list_followers(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -72,10 +98,11 @@ pub(crate) async fn list_followers(
             });
         }
     }
-    Ok(Json(serde_json::json!({ "items": items })).into_response())
+    Ok(Json(FollowerList { items }).into_response())
 }
 
-#[derive(Deserialize)]
+/// Whose pending follows to answer.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct AnswerInput {
     /// The follower's actor id or `@name@host`.
     follower: String,
@@ -84,7 +111,28 @@ pub(crate) struct AnswerInput {
     actor: Option<String>,
 }
 
+/// The answer to a follower's pending follows.
+#[derive(Serialize, ToSchema)]
+struct Answered {
+    /// The follower as given.
+    follower: String,
+    /// Usernames of the local actors whose pending follow was answered.
+    actors: Vec<String>,
+    approved: bool,
+}
+
 /// `POST /api/followers/approve` — accepts pending follows from `follower`.
+#[utoipa::path(
+    post, path = "/followers/approve", tag = "followers", operation_id = "approveFollower",
+    summary = "Accept pending follows from a follower",
+    request_body = AnswerInput,
+    responses(
+        (status = 200, description = "The local actors whose pending follow was answered", body = Answered),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn approve_follower(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -94,6 +142,17 @@ pub(crate) async fn approve_follower(
 }
 
 /// `POST /api/followers/reject` — refuses pending follows from `follower`.
+#[utoipa::path(
+    post, path = "/followers/reject", tag = "followers", operation_id = "rejectFollower",
+    summary = "Refuse pending follows from a follower",
+    request_body = AnswerInput,
+    responses(
+        (status = 200, description = "The local actors whose pending follow was answered", body = Answered),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn reject_follower(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -112,9 +171,11 @@ async fn answer(state: &AppState, input: AnswerInput, approve: bool) -> Result<R
         ));
     }
     match gazette_federation::answer_follow(state.fed(), input.actor.as_deref(), &input.follower, approve).await {
-        Ok(actors) => Ok(Json(
-            serde_json::json!({ "follower": input.follower, "actors": actors, "approved": approve }),
-        )
+        Ok(actors) => Ok(Json(Answered {
+            follower: input.follower,
+            actors,
+            approved: approve,
+        })
         .into_response()),
         Err(gazette_federation::FederationError::Refused(StatusCode::NOT_FOUND, m)) => {
             Err(ApiError::field(StatusCode::NOT_FOUND, "not_found", "follower", m))

@@ -8,27 +8,34 @@ use axum::response::{IntoResponse, Response};
 use gazette_core::{InteractionKind, OutboundInteraction};
 use gazette_federation::FederationError;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{ApiAuth, ApiJson};
+use crate::openapi::{Conflict, NotFound, RemoteFailed, Unauthorized, ValidationFailed};
 use crate::{ApiError, AppState};
 
-#[derive(Deserialize)]
+/// What to send, and to what.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct InteractionInput {
     /// `like`, `announce` (or `boost`) or `reply`.
+    #[schema(examples("like", "announce", "boost", "reply"))]
     kind: String,
     /// The remote object's URL.
+    #[schema(format = "uri")]
     object: String,
-    /// A reply's Markdown.
+    /// The reply's Markdown (replies only).
     #[serde(default)]
     content: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A like, boost or reply sent by the organisation.
+#[derive(Serialize, ToSchema)]
 struct InteractionJson<'a> {
     #[serde(flatten)]
     interaction: &'a OutboundInteraction,
     /// The reply's own URL (its `Note` id), for replies.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri")]
     note: Option<String>,
 }
 
@@ -39,15 +46,38 @@ fn to_json<'a>(state: &AppState, i: &'a OutboundInteraction) -> InteractionJson<
     }
 }
 
+/// Likes, boosts and replies sent, newest first.
+#[derive(Serialize, ToSchema)]
+struct InteractionList<'a> {
+    items: Vec<InteractionJson<'a>>,
+}
+
 /// `GET /api/interactions` — likes, boosts and replies sent, newest first.
+#[utoipa::path(
+    get, path = "/interactions", tag = "followers", operation_id = "listInteractions",
+    summary = "Likes, boosts and replies the organisation sent, newest first",
+    responses((status = 200, description = "Interactions", body = InteractionList), (status = 401, response = Unauthorized))
+)]
 pub(crate) async fn list_interactions(_auth: ApiAuth, State(state): State<AppState>) -> Result<Response, ApiError> {
     let items = state.store().list_outbound_interactions(500, 0).await?;
-    let items: Vec<_> = items.iter().map(|i| to_json(&state, i)).collect();
-    Ok(Json(serde_json::json!({ "items": items })).into_response())
+    let items = items.iter().map(|i| to_json(&state, i)).collect();
+    Ok(Json(InteractionList { items }).into_response())
 }
 
 /// `POST /api/interactions` — likes, boosts or replies to a remote object as
 /// the organisation; 201 with what was sent.
+#[utoipa::path(
+    post, path = "/interactions", tag = "followers", operation_id = "createInteraction",
+    summary = "Like, boost or reply to a remote article or note as the organisation",
+    request_body = InteractionInput,
+    responses(
+        (status = 201, description = "Queued for delivery", body = InteractionJson),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 422, response = ValidationFailed),
+        (status = 502, response = RemoteFailed)
+    )
+)]
 pub(crate) async fn create_interaction(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -70,6 +100,16 @@ pub(crate) async fn create_interaction(
 
 /// `DELETE /api/interactions/{id}` — takes back a like or boost (`Undo`) or
 /// deletes a reply (`Delete`); 204.
+#[utoipa::path(
+    delete, path = "/interactions/{id}", tag = "followers", operation_id = "deleteInteraction",
+    summary = "Take back a like or boost (Undo), or delete a reply (Delete)",
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Taken back; the activity is queued"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
+    )
+)]
 pub(crate) async fn delete_interaction(
     _auth: ApiAuth,
     State(state): State<AppState>,

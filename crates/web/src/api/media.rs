@@ -12,8 +12,10 @@ use gazette_core::Media;
 use gazette_core::media::{ImageError, accept};
 use http_body_util::Limited;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{ApiAuth, ApiQuery, parse_count};
+use crate::openapi::{BadRequest, NotFound, TooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed};
 use crate::{ApiError, AppState};
 
 /// Room for the multipart boundaries, part headers and the alt text on top of
@@ -30,11 +32,13 @@ pub(crate) fn upload_body_limit() -> DefaultBodyLimit {
     DefaultBodyLimit::disable()
 }
 
-#[derive(Serialize)]
+/// An image's metadata as the API shows it.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct MediaJson<'a> {
     #[serde(flatten)]
     media: &'a Media,
     /// Where the bytes are served.
+    #[schema(format = "uri")]
     url: String,
 }
 
@@ -58,6 +62,24 @@ fn too_large(limit: usize) -> ApiError {
 /// GIF or WebP) and an `alt` part describing it; 201 with the stored metadata.
 /// Too big: 413 `too_large`; not an image: 415 `unsupported_media_type`; no
 /// alt text: 422 naming `alt`.
+#[utoipa::path(
+    post, path = "/media", tag = "media", operation_id = "uploadMedia",
+    summary = "Upload an image (JPEG, PNG, GIF or WebP) with its alt text",
+    description = "The type is read from the bytes; the part's declared Content-Type and file name are ignored.",
+    request_body(
+        content = MediaUpload, content_type = "multipart/form-data",
+        description = "A `file` part (JPEG, PNG, GIF or WebP; its declared type is ignored) and an `alt` part"
+    ),
+    responses(
+        (status = 201, description = "Image created", body = MediaJson,
+         headers(("Location" = String, description = "API URL of the new resource"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn upload_media(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -145,6 +167,19 @@ pub(crate) async fn upload_media(
     Ok(response)
 }
 
+/// The parts of an upload: the image and its alt text.
+// Read part by part by `upload_media`, which names the part at fault in its errors.
+#[derive(ToSchema)]
+#[allow(dead_code)] // never built: the parts are streamed, not deserialised
+struct MediaUpload {
+    /// The image.
+    #[schema(value_type = String, content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+    /// Describes the image for people who cannot see it.
+    #[schema(min_length = 1, max_length = 1500)]
+    alt: String,
+}
+
 fn content_length(headers: &HeaderMap) -> Option<usize> {
     headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
@@ -162,7 +197,8 @@ pub(crate) struct PageParams {
     per_page: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One page of images.
+#[derive(Serialize, ToSchema)]
 struct MediaList<'a> {
     items: Vec<MediaJson<'a>>,
     page: i64,
@@ -170,6 +206,18 @@ struct MediaList<'a> {
 }
 
 /// `GET /api/media?page=&per_page=` — uploaded images, newest first.
+#[utoipa::path(
+    get, path = "/media", tag = "media", operation_id = "listMedia", summary = "Uploaded images, newest first",
+    params(
+        ("page" = Option<u32>, Query, minimum = 1, description = "From 1 (the default)"),
+        ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "From 1 to 100; 50 by default")
+    ),
+    responses(
+        (status = 200, description = "One page of images", body = MediaList),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn list_media(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -186,6 +234,15 @@ pub(crate) async fn list_media(
 }
 
 /// `GET /api/media/{id}` — metadata of one image.
+#[utoipa::path(
+    get, path = "/media/{id}", tag = "media", operation_id = "getMedia", summary = "One image's metadata",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The image's metadata", body = MediaJson),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
+    )
+)]
 pub(crate) async fn get_media(
     _auth: ApiAuth,
     State(state): State<AppState>,

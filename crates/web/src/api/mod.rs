@@ -7,7 +7,9 @@
 //! in plain text ([`ApiJson`], [`ApiQuery`]).
 //!
 //! One submodule per resource; this file holds the router and the extractors
-//! they share.
+//! they share. Each route is registered once, with its OpenAPI operation
+//! (`#[utoipa::path]` on the handler), so the router and the document at
+//! `/api/openapi.json` cannot disagree.
 
 mod articles;
 mod authors;
@@ -21,7 +23,8 @@ mod organisation;
 mod reports;
 mod settings;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -29,69 +32,73 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::{Extension, Router};
 use gazette_core::ApiToken;
 use serde::de::DeserializeOwned;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::{ApiError, AppState};
 
+/// The API, to be nested under `/api`, with its OpenAPI document (the
+/// routes' operations and [`crate::openapi`]'s whole-API parts) held for
+/// [`crate::openapi::get_openapi`].
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(crate::openapi::get_openapi))
-        .route("/articles", get(articles::list_articles).post(articles::create_article))
-        .route(
-            "/articles/{id_or_slug}",
-            get(articles::get_article)
-                .put(articles::update_article)
-                .delete(articles::delete_article),
-        )
-        .route("/articles/{id_or_slug}/publish", post(articles::publish_article))
-        .route("/articles/{id_or_slug}/unpublish", post(articles::unpublish_article))
-        .route("/authors", get(authors::list_authors).post(authors::create_author))
-        .route(
-            "/authors/{id_or_username}",
-            get(authors::get_author)
-                .put(authors::update_author)
-                .delete(authors::delete_author),
-        )
-        .route(
-            "/media",
-            get(media::list_media)
-                .post(media::upload_media)
-                .layer(media::upload_body_limit()),
-        )
-        .route("/media/{id}", get(media::get_media))
-        .route("/deliveries", get(deliveries::get_deliveries))
-        .route("/blocks", get(blocks::list_blocks).post(blocks::create_block))
-        .route("/blocks/{kind}/{value}", axum::routing::delete(blocks::delete_block))
-        .route("/allowlist", get(blocks::list_allowlist).post(blocks::create_allow))
-        .route("/allowlist/{domain}", axum::routing::delete(blocks::delete_allow))
-        .route("/followers", get(followers::list_followers))
-        .route("/followers/approve", post(followers::approve_follower))
-        .route("/followers/reject", post(followers::reject_follower))
-        .route(
-            "/interactions",
-            get(interactions::list_interactions).post(interactions::create_interaction),
-        )
-        .route(
-            "/interactions/{id}",
-            axum::routing::delete(interactions::delete_interaction),
-        )
-        .route("/reports", get(reports::list_reports))
-        .route("/reports/resolve", post(reports::resolve_report))
-        .route(
-            "/organisation",
-            get(organisation::get_organisation).put(organisation::update_organisation),
-        )
-        .route("/network/members", get(network::list_members))
-        .route("/network/members/{member}/{action}", post(network::decide_member))
-        .route("/network/invitations", post(network::create_invitation))
-        .route("/network/items", get(network::list_items))
-        .route("/network/items/hide", post(network::hide_item))
-        .route("/network/items/restore", post(network::restore_item))
-        .route("/settings", get(settings::get_settings).put(settings::update_settings))
+    let (router, operations) = routes().split_for_parts();
+    let document = Arc::new(crate::openapi::document(operations));
+    router
+        .layer(Extension(document))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+}
+
+/// Every route of the API with its OpenAPI operation; `routes!` takes the
+/// path and method of each from its `#[utoipa::path]`.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(crate::openapi::get_openapi))
+        .routes(routes!(articles::list_articles, articles::create_article))
+        .routes(routes!(
+            articles::get_article,
+            articles::update_article,
+            articles::delete_article
+        ))
+        .routes(routes!(articles::publish_article))
+        .routes(routes!(articles::unpublish_article))
+        .routes(routes!(authors::list_authors, authors::create_author))
+        .routes(routes!(
+            authors::get_author,
+            authors::update_author,
+            authors::delete_author
+        ))
+        .routes(routes!(media::list_media, media::upload_media).layer(media::upload_body_limit()))
+        .routes(routes!(media::get_media))
+        .routes(routes!(deliveries::get_deliveries))
+        .routes(routes!(blocks::list_blocks, blocks::create_block))
+        .routes(routes!(blocks::delete_block))
+        .routes(routes!(blocks::list_allowlist, blocks::create_allow))
+        .routes(routes!(blocks::delete_allow))
+        .routes(routes!(followers::list_followers))
+        .routes(routes!(followers::approve_follower))
+        .routes(routes!(followers::reject_follower))
+        .routes(routes!(
+            interactions::list_interactions,
+            interactions::create_interaction
+        ))
+        .routes(routes!(interactions::delete_interaction))
+        .routes(routes!(reports::list_reports))
+        .routes(routes!(reports::resolve_report))
+        .routes(routes!(
+            organisation::get_organisation,
+            organisation::update_organisation
+        ))
+        .routes(routes!(network::list_members))
+        .routes(routes!(network::decide_member))
+        .routes(routes!(network::create_invitation))
+        .routes(routes!(network::list_items))
+        .routes(routes!(network::hide_item))
+        .routes(routes!(network::restore_item))
+        .routes(routes!(settings::get_settings, settings::update_settings))
 }
 
 /// Unknown paths under `/api` answer in JSON too, so clients parse one shape.

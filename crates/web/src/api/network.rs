@@ -9,16 +9,22 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use gazette_core::MemberStatus;
+use gazette_core::{Member, MemberStatus};
 use gazette_federation::FederationError;
 use gazette_federation::network::{membership, retry};
+use gazette_store::ModeratedItem;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{ApiAuth, ApiJson, ApiQuery};
+use crate::openapi::{ErrorBody, Unauthorized, ValidationFailed};
 use crate::{ApiError, AppState};
 
 /// Items per page of `GET /api/network/items`.
 const PER_PAGE: i64 = 50;
+
+/// The 404 of every route here, in the OpenAPI document.
+const NOT_COORDINATOR: &str = "No such member or item, or this instance is not a network coordinator (`not_found`)";
 
 /// The 404 of an instance that is not a coordinator.
 fn coordinator(state: &AppState) -> Result<(), ApiError> {
@@ -56,12 +62,24 @@ pub(crate) struct MembersQuery {
     status: Option<String>,
 }
 
-#[derive(Serialize)]
+/// Members and candidates.
+#[derive(Serialize, ToSchema)]
 struct MemberList {
     items: Vec<gazette_store::MemberHealth>,
 }
 
 /// `GET /api/network/members?status=…` — members and candidates with their health, by name.
+#[utoipa::path(
+    get, path = "/network/members", tag = "network", operation_id = "listNetworkMembers",
+    summary = "Members and candidates with their health, by name (what `gazette network members` lists)",
+    params(("status" = Option<MemberStatus>, Query)),
+    responses(
+        (status = 200, description = "Members", body = MemberList),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = NOT_COORDINATOR, body = ErrorBody),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn list_members(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -88,6 +106,23 @@ pub(crate) async fn list_members(
 /// `POST /api/network/members/{member}/{action}` — `approve`, `reject`,
 /// `suspend`, `remove` or `retry` (a stuck approved member) the member named by its `name@host` handle or its
 /// actor id (percent-encoded). Answers the member as it now stands.
+#[utoipa::path(
+    post, path = "/network/members/{member}/{action}", tag = "network", operation_id = "decideMember",
+    summary = "Approve (the network actor follows the member and reads its outbox), reject a request, suspend a \
+        member (its articles hidden, kept), remove it (likewise, and no longer followed) or retry a stuck approved \
+        member (a fresh follow unless accepted, the backfill at once unless done)",
+    params(
+        ("member" = String, Path, description = "`name@host` or the actor id (percent-encoded)"),
+        ("action" = String, Path, description = "`approve`, `reject`, `suspend`, `remove` or `retry`")
+    ),
+    responses(
+        (status = 200, description = "The member as it now stands", body = Member),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = NOT_COORDINATOR, body = ErrorBody),
+        (status = 409, description = "The member's status does not allow it (`wrong_state`; the message names the \
+            status, e.g. only a requested member can be rejected; a member retried that is not stuck)", body = ErrorBody)
+    )
+)]
 pub(crate) async fn decide_member(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -117,7 +152,8 @@ pub(crate) async fn decide_member(
     Ok(Json(m).into_response())
 }
 
-#[derive(Deserialize)]
+/// Whom to invite.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct InviteInput {
     /// `@name@host` or an actor URL.
     target: String,
@@ -125,6 +161,18 @@ pub(crate) struct InviteInput {
 
 /// `POST /api/network/invitations` — invites an organisation: an approved
 /// member at once, followed by the network actor (201 with the member).
+#[utoipa::path(
+    post, path = "/network/invitations", tag = "network", operation_id = "inviteNetworkMember",
+    summary = "Invite an organisation: an approved member at once, followed by the network actor",
+    request_body = InviteInput,
+    responses(
+        (status = 201, description = "The member", body = Member),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = NOT_COORDINATOR, body = ErrorBody),
+        (status = 409, description = "Already a member (approved or suspended: `wrong_state`)", body = ErrorBody),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn create_invitation(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -156,9 +204,10 @@ pub(crate) struct ItemsQuery {
     page: Option<i64>,
 }
 
-#[derive(Serialize)]
+/// One page of shared feed items.
+#[derive(Serialize, ToSchema)]
 struct ItemList {
-    items: Vec<gazette_store::ModeratedItem>,
+    items: Vec<ModeratedItem>,
     total: i64,
     page: i64,
     per_page: i64,
@@ -166,6 +215,20 @@ struct ItemList {
 
 /// `GET /api/network/items?hidden=true&page=N` — feed items (not deleted
 /// at their origin), newest first, with whether moderators hid them.
+#[utoipa::path(
+    get, path = "/network/items", tag = "network", operation_id = "listNetworkItems",
+    summary = "Shared feed items (not deleted at their origin), newest first, 50 a page",
+    params(
+        ("hidden" = Option<bool>, Query, description = "Only the hidden ones"),
+        ("page" = Option<u32>, Query, minimum = 1, description = "From 1 (the default)")
+    ),
+    responses(
+        (status = 200, description = "Items", body = ItemList),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = NOT_COORDINATOR, body = ErrorBody),
+        (status = 422, response = ValidationFailed)
+    )
+)]
 pub(crate) async fn list_items(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -194,14 +257,27 @@ pub(crate) async fn list_items(
     .into_response())
 }
 
-#[derive(Deserialize)]
+/// The item to hide or restore.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct ItemInput {
     /// The item's id (its origin URL).
+    #[schema(format = "uri")]
     id: String,
 }
 
 /// `POST /api/network/items/hide` — removes an item from the shared feed
 /// (kept) and undoes the network actor's boost of it.
+#[utoipa::path(
+    post, path = "/network/items/hide", tag = "network", operation_id = "hideNetworkItem",
+    summary = "Remove an item from the shared feed (kept) and undo the network actor's boost",
+    request_body = ItemInput,
+    responses(
+        (status = 200, description = "The item as it now stands", body = ModeratedItem),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = NOT_COORDINATOR, body = ErrorBody),
+        (status = 409, description = "Already hidden (`wrong_state`)", body = ErrorBody)
+    )
+)]
 pub(crate) async fn hide_item(
     _auth: ApiAuth,
     State(state): State<AppState>,
@@ -212,6 +288,17 @@ pub(crate) async fn hide_item(
 
 /// `POST /api/network/items/restore` — shows a hidden item again (and
 /// announces it anew if it had been announced).
+#[utoipa::path(
+    post, path = "/network/items/restore", tag = "network", operation_id = "restoreNetworkItem",
+    summary = "Show a hidden item again (announced anew, under a new id, if it had been)",
+    request_body = ItemInput,
+    responses(
+        (status = 200, description = "The item as it now stands", body = ModeratedItem),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = NOT_COORDINATOR, body = ErrorBody),
+        (status = 409, description = "Not hidden (`wrong_state`)", body = ErrorBody)
+    )
+)]
 pub(crate) async fn restore_item(
     _auth: ApiAuth,
     State(state): State<AppState>,
