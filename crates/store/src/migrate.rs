@@ -194,6 +194,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0032_feed_change_signal.sql"),
         postgres: include_str!("../../../migrations/postgres/0032_feed_change_signal.sql"),
     },
+    Migration {
+        version: 33,
+        description: "signature schemes: the HTTP signature profile each remote host accepted",
+        sqlite: include_str!("../../../migrations/sqlite/0033_signature_schemes.sql"),
+        postgres: include_str!("../../../migrations/postgres/0033_signature_schemes.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
