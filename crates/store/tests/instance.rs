@@ -143,7 +143,12 @@ async fn signature_schemes_are_remembered_per_host(db: &TestDb) {
     let known = store.find_signature_scheme("peer.example").await.unwrap().unwrap();
     assert_eq!((known.scheme, known.learned_at), (SignatureScheme::Rfc9421, later));
     assert_eq!(
-        store.find_signature_scheme("other.example:8443").await.unwrap().unwrap().scheme,
+        store
+            .find_signature_scheme("other.example:8443")
+            .await
+            .unwrap()
+            .unwrap()
+            .scheme,
         SignatureScheme::Rfc9421
     );
     other.close().await;

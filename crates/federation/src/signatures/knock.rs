@@ -52,18 +52,27 @@ impl SignaturePolicy {
     }
 }
 
-/// How to sign a second try.
+/// How to sign one try: RFC 9421 (answering an `Accept-Signature`
+/// challenge, or with Gazette's components) or draft-cavage.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecondKnock {
+pub enum Knock {
     Rfc9421(Option<Challenge>),
     DraftCavage,
 }
 
-impl SecondKnock {
+impl Knock {
+    /// A try with `scheme` as Gazette signs it unasked.
+    pub fn plain(scheme: SignatureScheme) -> Self {
+        match scheme {
+            SignatureScheme::Rfc9421 => Knock::Rfc9421(None),
+            SignatureScheme::DraftCavage => Knock::DraftCavage,
+        }
+    }
+
     pub fn scheme(&self) -> SignatureScheme {
         match self {
-            SecondKnock::Rfc9421(_) => SignatureScheme::Rfc9421,
-            SecondKnock::DraftCavage => SignatureScheme::DraftCavage,
+            Knock::Rfc9421(_) => SignatureScheme::Rfc9421,
+            Knock::DraftCavage => SignatureScheme::DraftCavage,
         }
     }
 }
@@ -99,7 +108,7 @@ pub fn second_knock(
     covered: &[String],
     status: u16,
     challenge: Option<Challenge>,
-) -> Option<SecondKnock> {
+) -> Option<Knock> {
     if !matches!(status, 400 | 401) {
         return None;
     }
@@ -109,12 +118,12 @@ pub fn second_knock(
         tried == SignatureScheme::DraftCavage || c.nonce.is_some() || c.components.iter().any(|n| !covered.contains(n))
     });
     match (policy, challenge) {
-        (SignaturePolicy::Only(SignatureScheme::Rfc9421), Some(c)) => Some(SecondKnock::Rfc9421(Some(c))),
+        (SignaturePolicy::Only(SignatureScheme::Rfc9421), Some(c)) => Some(Knock::Rfc9421(Some(c))),
         (SignaturePolicy::Only(_), _) => None,
-        (SignaturePolicy::DoubleKnock, Some(c)) => Some(SecondKnock::Rfc9421(Some(c))),
+        (SignaturePolicy::DoubleKnock, Some(c)) => Some(Knock::Rfc9421(Some(c))),
         (SignaturePolicy::DoubleKnock, None) => Some(match tried {
-            SignatureScheme::Rfc9421 => SecondKnock::DraftCavage,
-            SignatureScheme::DraftCavage => SecondKnock::Rfc9421(None),
+            SignatureScheme::Rfc9421 => Knock::DraftCavage,
+            SignatureScheme::DraftCavage => Knock::Rfc9421(None),
         }),
     }
 }
@@ -196,7 +205,7 @@ impl Knocker {
         covered: &[String],
         status: u16,
         challenge: Option<Challenge>,
-    ) -> Option<SecondKnock> {
+    ) -> Option<Knock> {
         second_knock(self.policy, tried, covered, status, challenge)
     }
 
@@ -266,11 +275,11 @@ mod tests {
     fn a_refusal_is_answered_with_the_other_profile_or_what_accept_signature_asks() {
         let dk = SignaturePolicy::DoubleKnock;
         let ours: Vec<String> = vec!["@method".into(), "@target-uri".into()];
-        assert_eq!(second_knock(dk, Rfc9421, &ours, 401, None), Some(SecondKnock::DraftCavage));
-        assert_eq!(second_knock(dk, Rfc9421, &ours, 400, None), Some(SecondKnock::DraftCavage));
+        assert_eq!(second_knock(dk, Rfc9421, &ours, 401, None), Some(Knock::DraftCavage));
+        assert_eq!(second_knock(dk, Rfc9421, &ours, 400, None), Some(Knock::DraftCavage));
         assert_eq!(
             second_knock(dk, DraftCavage, &[], 401, None),
-            Some(SecondKnock::Rfc9421(None))
+            Some(Knock::Rfc9421(None))
         );
         for status in [200, 202, 403, 404, 410, 429, 500] {
             assert_eq!(second_knock(dk, Rfc9421, &ours, status, None), None, "{status}");
@@ -284,29 +293,29 @@ mod tests {
         let asks_more = challenge(&["@method", "@target-uri", "date"], None);
         assert_eq!(
             second_knock(dk, Rfc9421, &ours, 401, Some(asks_more.clone())),
-            Some(SecondKnock::Rfc9421(Some(asks_more.clone())))
+            Some(Knock::Rfc9421(Some(asks_more.clone())))
         );
         assert_eq!(
             second_knock(dk, DraftCavage, &[], 401, Some(asks_more.clone())),
-            Some(SecondKnock::Rfc9421(Some(asks_more.clone())))
+            Some(Knock::Rfc9421(Some(asks_more.clone())))
         );
         // Already met: the other profile.
         let met = challenge(&["@method"], None);
         assert_eq!(
             second_knock(dk, Rfc9421, &ours, 401, Some(met)),
-            Some(SecondKnock::DraftCavage)
+            Some(Knock::DraftCavage)
         );
         let nonce = challenge(&["@method"], Some("n"));
         assert_eq!(
             second_knock(dk, Rfc9421, &ours, 401, Some(nonce.clone())),
-            Some(SecondKnock::Rfc9421(Some(nonce)))
+            Some(Knock::Rfc9421(Some(nonce)))
         );
         // A pinned profile knocks once, but for a challenge to RFC 9421.
         let pinned = SignaturePolicy::Only(Rfc9421);
         assert_eq!(second_knock(pinned, Rfc9421, &ours, 401, None), None);
         assert_eq!(
             second_knock(pinned, Rfc9421, &ours, 401, Some(asks_more.clone())),
-            Some(SecondKnock::Rfc9421(Some(asks_more.clone())))
+            Some(Knock::Rfc9421(Some(asks_more.clone())))
         );
         let cavage = SignaturePolicy::Only(DraftCavage);
         assert_eq!(second_knock(cavage, DraftCavage, &[], 401, Some(asks_more)), None);

@@ -43,7 +43,11 @@ pub fn rsa_key_from_pem(pem: &str) -> Result<RsaKeyPair, SigningError> {
     match label.as_str() {
         "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der),
         "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der),
-        other => return Err(SigningError::Pem(format!("expected an RSA private key, found `{other}`"))),
+        other => {
+            return Err(SigningError::Pem(format!(
+                "expected an RSA private key, found `{other}`"
+            )));
+        }
     }
     .map_err(|e| SigningError::Key(e.to_string()))
 }
@@ -191,7 +195,10 @@ pub fn sign_rfc9421(
     }
     let label = challenge.map_or(LABEL, |c| c.label.as_str()).to_owned();
     let host = host_of(url)?;
-    let uri: Uri = url.as_str().parse().map_err(|_| SigningError::NoHost(url.to_string()))?;
+    let uri: Uri = url
+        .as_str()
+        .parse()
+        .map_err(|_| SigningError::NoHost(url.to_string()))?;
     let request = SignedRequest {
         method,
         uri: &uri,
@@ -205,7 +212,9 @@ pub fn sign_rfc9421(
         params,
         signature: Vec::new(),
     };
-    let base = unsigned.base(&request).map_err(|e| SigningError::Component(e.to_string()))?;
+    let base = unsigned
+        .base(&request)
+        .map_err(|e| SigningError::Component(e.to_string()))?;
     let mut signature = vec![0; key.public().modulus_len()];
     key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), base.as_bytes(), &mut signature)
         .map_err(|_| SigningError::Sign)?;

@@ -557,9 +557,16 @@ fn gazette_signs_the_rfc_test_request_and_verifies_it() {
     // Answering a challenge: its components first, its label, nonce and tag.
     let challenge = Challenge {
         label: "sig-b26".into(),
-        components: ["date", "@method", "@path", "@authority", "content-type", "content-length"]
-            .map(String::from)
-            .into(),
+        components: [
+            "date",
+            "@method",
+            "@path",
+            "@authority",
+            "content-type",
+            "content-length",
+        ]
+        .map(String::from)
+        .into(),
         nonce: Some("b3k2pp5k7z-50gnwp.yemd".into()),
         tag: Some("ap".into()),
     };
@@ -599,8 +606,15 @@ fn gazette_signs_a_get() {
     headers.insert("host", HeaderValue::from_static("localhost:8080"));
     let now = Utc::now().timestamp();
     let fields = sign_rfc9421(&pair, "k", &Method::GET, &url, &headers, now, None).unwrap();
-    assert!(fields.signature_input.starts_with(r#"sig1=("@method" "@target-uri" "@authority");"#));
-    headers.insert("signature-input", HeaderValue::from_str(&fields.signature_input).unwrap());
+    assert!(
+        fields
+            .signature_input
+            .starts_with(r#"sig1=("@method" "@target-uri" "@authority");"#)
+    );
+    headers.insert(
+        "signature-input",
+        HeaderValue::from_str(&fields.signature_input).unwrap(),
+    );
     headers.insert("signature", HeaderValue::from_str(&fields.signature).unwrap());
     let uri: Uri = "/users/a/outbox?page=2".parse().unwrap();
     let req = SignedRequest {
