@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gazette_federation::signatures::knock::SignaturePolicy;
+use gazette_federation::signatures::knock::{self, SignaturePolicy};
 use gazette_store::RetryPolicy;
 
 #[derive(Debug, Clone)]
@@ -54,7 +54,7 @@ impl DeliveryConfig {
             key_cache_ttl: Duration::from_secs(5 * 60),
             retry: RetryPolicy::default(),
             signature: SignaturePolicy::DoubleKnock,
-            signature_recheck: Duration::from_secs(7 * 24 * 3600),
+            signature_recheck: knock::RECHECK_AFTER,
         }
     }
 

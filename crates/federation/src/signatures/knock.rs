@@ -21,6 +21,10 @@ use gazette_store::{KnownScheme, SignatureScheme, Store};
 
 use super::sign::Challenge;
 
+/// How long a host remembered as accepting only draft-cavage is left
+/// alone before RFC 9421 is tried first on it again.
+pub const RECHECK_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How long what the store said about a host is trusted before it is read
 /// again (another process may have learned something since).
 const CACHE_TTL: Duration = Duration::from_secs(60);
@@ -49,6 +53,12 @@ impl SignaturePolicy {
             SignaturePolicy::DoubleKnock => "double-knock",
             SignaturePolicy::Only(scheme) => scheme.as_str(),
         }
+    }
+}
+
+impl serde::Serialize for SignaturePolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

@@ -4,7 +4,8 @@
 //! again once when it fails, in case it rotated ([`refresh`]). Requests
 //! Gazette sends are signed with RFC 9421 by [`sign`] (draft-cavage by
 //! `gazette-delivery` and activitypub_federation), double-knocking per host
-//! as [`knock`] decides.
+//! as [`knock`] decides (signed GETs re-signed in the library's client by
+//! `signed_gets`).
 
 pub mod cavage;
 pub mod keys;
@@ -13,6 +14,7 @@ pub mod refresh;
 pub mod rfc9421;
 pub mod sfv;
 pub mod sign;
+pub(crate) mod signed_gets;
 pub mod verify;
 
 #[cfg(test)]
