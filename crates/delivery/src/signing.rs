@@ -66,6 +66,7 @@ impl SigningKey {
     pub fn from_pem(actor_id: &str, pem: &str) -> Result<SigningKey, SignError> {
         let pair = sign::rsa_key_from_pem(pem).map_err(|e| match e {
             SigningError::Key(e) => SignError::Key(e),
+            SigningError::Pem(e) => SignError::Pem(e),
             other => SignError::Pem(other.to_string()),
         })?;
         Ok(SigningKey {
