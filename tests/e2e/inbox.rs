@@ -142,7 +142,12 @@ struct Instance {
 
 impl Instance {
     async fn start(env: Env) -> Instance {
-        let env = env.federated();
+        // The fake remote here checks Gazette's deliveries as draft-cavage
+        // (`verify_gazette_signature`); RFC 9421 and the double-knock are
+        // checked in crates/delivery/tests/worker.rs and tests/interop.rs.
+        let env = env
+            .federated()
+            .with_env("GAZETTE_FEDERATION__SIGNATURE", "draft-cavage");
         let server = env.serve_federated(&["--demo"]);
         let author = server.url("/users/camille_renard");
         let outbox = as2(&format!("{author}/outbox?page=1")).await;

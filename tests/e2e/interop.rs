@@ -4,7 +4,9 @@
 //! every field parsed, `Update` and `Delete`; its likes and replies must show
 //! on Gazette's side. A peer that knocks with RFC 9421 first must get its
 //! follow, like and reply (and, with authorized fetch on, its signed GETs)
-//! accepted without falling back to draft-cavage. `gazette demo network`
+//! accepted without falling back to draft-cavage; a peer that refuses
+//! draft-cavage gets Gazette's deliveries signed RFC 9421 after the first
+//! refusal, and RFC 9421 is remembered. `gazette demo network`
 //! fills a shared feed with every member's articles, and the Fedify peer
 //! follows its network actor. Needs `npm ci` in tests/fedify (scripts/test
 //! does it).
@@ -120,7 +122,10 @@ async fn fedify_follows_receives_and_interacts() {
     let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
         return;
     };
-    let env = env.federated();
+    // Signed the way Mastodon before 4.5 and most of the fediverse verify.
+    let env = env
+        .federated()
+        .with_env("GAZETTE_FEDERATION__SIGNATURE", "draft-cavage");
     let server = env.serve_federated(&["--demo"]);
     let peer = start_peer(&env.dir.join("peer"));
     let author = server.url("/users/camille_renard");
@@ -269,6 +274,19 @@ async fn fedify_follows_receives_and_interacts() {
         .await
         .unwrap();
     assert_eq!(gone.status(), 410);
+    let signed_in: Vec<Value> = peer
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["event"] == "signed-in")
+        .collect();
+    assert!(
+        signed_in.iter().any(|e| e["method"] == "POST")
+            && signed_in
+                .iter()
+                .all(|e| e["signature"] == "draft-cavage" && e["status"].as_u64() < Some(400)),
+        "{signed_in:#?}"
+    );
     let _ = peer.actor.clone();
 }
 
@@ -570,4 +588,109 @@ async fn fedify_signing_rfc9421_is_verified() {
             "refused: {e}\nall requests to Gazette: {to_gazette:#?}"
         );
     }
+}
+
+/// A peer that has dropped draft-cavage (`--refuse-cavage`: its inbox
+/// answers 401 with an `Accept-Signature` field to anything but RFC 9421,
+/// and a signed GET must be RFC 9421 and verify with Fedify's verifier)
+/// while Gazette still remembers it as a draft-cavage host: the first
+/// delivery (the `Accept` of its follow) is refused once and arrives at
+/// once signed RFC 9421; RFC 9421 is remembered in the store, and every
+/// later request, from the server and from CLI processes (follow, publish,
+/// edit, delete, like, reply, and the signed GETs they make), goes RFC 9421
+/// at the first knock. Gazette's default signature setting (double-knock).
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_refusing_draft_cavage_gets_rfc9421_after_the_first_refusal() {
+    use gazette_store::SignatureScheme;
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let env = env.federated();
+    let server = env.serve_federated(&["--demo"]);
+    let peer = start_peer_with(&env.dir.join("peer"), &["--refuse-cavage"]);
+    let peer_host = peer.base.trim_start_matches("http://").to_owned();
+    let author = server.url("/users/camille_renard");
+    let store = gazette_store::Store::connect(env.database_url(), 1).await.unwrap();
+    store
+        .remember_signature_scheme(&peer_host, SignatureScheme::DraftCavage, chrono::Utc::now())
+        .await
+        .unwrap();
+
+    // The peer follows an author: Gazette's Accept is refused once, then accepted.
+    peer.control("follow", json!({ "target": author })).await;
+    peer.wait_for("Accept", |e| e["actor"] == author.as_str()).await;
+    let rejected: Vec<Value> = peer
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["event"] == "rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{rejected:#?}");
+    assert_eq!(rejected[0]["reason"], "cavageRefused");
+    assert_eq!(rejected[0]["type"], "Accept");
+    assert_eq!(
+        store.find_signature_scheme(&peer_host).await.unwrap().unwrap().scheme,
+        SignatureScheme::Rfc9421
+    );
+
+    // The organisation follows the peer; publish, edit, delete.
+    env.ok(&["follow", &peer.actor]);
+    peer.wait_for("Follow", |_| true).await;
+    let file = env.write(
+        "refused.md",
+        "---\nslug: refused\nkind: news\ntitle: Knocking twice\nsummary: RFC 9421 only.\nlanguage: en\n\
+         author: camille_renard\n---\nBody.\n",
+    );
+    env.ok(&["publish", path(&file)]);
+    peer.wait_for("Create", |e| e["object"]["type"] == "Article").await;
+    let edited = env.write(
+        "refused.md",
+        std::fs::read_to_string(&file).unwrap().replace("Body.", "Edited body."),
+    );
+    env.ok(&["publish", "--update", path(&edited)]);
+    peer.wait_for("Update", |e| e["object"]["type"] == "Article").await;
+    env.ok(&["article", "delete", "refused"]);
+    peer.wait_for("Delete", |_| true).await;
+
+    // The peer publishes; the organisation likes it and replies (signed GETs of the article first).
+    let published = peer.control("publish-article", json!({})).await;
+    let article = published["article"].as_str().unwrap().to_owned();
+    env.ok(&["like", &article]);
+    peer.wait_for("Like", |e| e["object"]["id"] == article.as_str()).await;
+    env.ok(&["reply", &article, "Thank you for knocking."]);
+    peer.wait_for("Create", |e| {
+        e["object"]["type"] == "Note" && e["object"]["inReplyTo"] == article.as_str()
+    })
+    .await;
+
+    let events = peer.events().await;
+    let rejected = events.iter().filter(|e| e["event"] == "rejected").count();
+    assert_eq!(rejected, 1, "no refusal after the first: {events:#?}");
+    let signed_in: Vec<&Value> = events.iter().filter(|e| e["event"] == "signed-in").collect();
+    let first_refusal = signed_in.iter().position(|e| e["status"] == 401).unwrap();
+    assert_eq!(signed_in[first_refusal]["signature"], "draft-cavage");
+    let after = &signed_in[first_refusal + 1..];
+    let posts: Vec<&&Value> = after.iter().filter(|e| e["method"] == "POST").collect();
+    assert!(
+        posts.len() >= 7,
+        "Accept, Follow, Create, Update, Delete, Like, reply: {after:#?}"
+    );
+    for e in &posts {
+        assert_eq!(e["signature"], "rfc9421", "{e}\n{after:#?}");
+    }
+    // Signed GETs (draft-cavage ones too: a server's memory of the host is
+    // read again after a minute) all pass; the CLI's are RFC 9421 and verify.
+    assert!(
+        after.iter().all(|e| e["status"].as_u64().is_some_and(|s| s < 400)),
+        "{after:#?}"
+    );
+    assert!(
+        after
+            .iter()
+            .any(|e| e["method"] == "GET" && e["signature"] == "rfc9421"),
+        "the like and the reply fetched the article signed with RFC 9421: {after:#?}"
+    );
+    let known = store.find_signature_scheme(&peer_host).await.unwrap().unwrap();
+    assert_eq!(known.scheme, SignatureScheme::Rfc9421);
+    store.close().await;
 }

@@ -28,6 +28,7 @@ const {
   generateCryptoKeyPair,
   exportJwk,
   importJwk,
+  verifyRequest,
 } = await import("@fedify/fedify");
 const v = await import("@fedify/vocab");
 
@@ -37,7 +38,15 @@ const AS_NS = "https://www.w3.org/ns/activitystreams#";
 // ---------------------------------------------------------------- arguments
 
 function parseArgs(argv) {
-  const opts = { port: 0, data: null, username: "alice", verbose: false, host: "localhost", firstKnock: "draft-cavage" };
+  const opts = {
+    port: 0,
+    data: null,
+    username: "alice",
+    verbose: false,
+    host: "localhost",
+    firstKnock: "draft-cavage",
+    refuseCavage: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -50,6 +59,7 @@ function parseArgs(argv) {
     else if (a === "--host") opts.host = next();
     else if (a === "--verbose") opts.verbose = true;
     else if (a === "--first-knock") opts.firstKnock = next();
+    else if (a === "--refuse-cavage") opts.refuseCavage = true;
     else if (a === "--help" || a === "-h") usage(null);
     else usage(`unknown argument ${a}`);
   }
@@ -63,7 +73,7 @@ function parseArgs(argv) {
 function usage(err) {
   const text =
     "usage: node peer.mjs --port PORT|0 --data DIR [--username alice] [--host localhost]\n" +
-    "                    [--first-knock draft-cavage|rfc9421] [--verbose]\n";
+    "                    [--first-knock draft-cavage|rfc9421] [--refuse-cavage] [--verbose]\n";
   if (err) {
     process.stderr.write(`peer.mjs: ${err}\n${text}`);
     process.exit(2);
@@ -906,6 +916,43 @@ async function handleHttp(req, res) {
   const request = new Request(url, { method: req.method, headers, body: hasBody ? bodyBuf : undefined });
 
   const inbox = isInboxPost(req.method, url.pathname);
+  const signature = headers.has("signature-input") ? "rfc9421" : headers.has("signature") ? "draft-cavage" : "none";
+  if (opts.refuseCavage && (inbox || req.method === "GET")) {
+    const reason = await refusesCavage(request, signature, inbox);
+    if (reason != null) {
+      // Like a server that dropped draft-cavage: 401 and what it wants instead.
+      const components = inbox ? '"@method" "@target-uri" "@authority" "content-digest"' : '"@method" "@target-uri"';
+      const message = `${reason}\n`;
+      emit({ event: "signed-in", method: req.method, path: url.pathname, signature, status: 401, reason });
+      if (inbox) {
+        let raw = null;
+        try {
+          raw = JSON.parse(bodyBuf.toString("utf8"));
+        } catch {
+          raw = null;
+        }
+        emit({
+          event: "rejected",
+          status: 401,
+          path: url.pathname,
+          type: typeof raw?.type === "string" ? raw.type : null,
+          id: typeof raw?.id === "string" ? raw.id : null,
+          actor: typeof raw?.actor === "string" ? raw.actor : (raw?.actor?.id ?? null),
+          reason: "cavageRefused",
+          signatureHeader: req.headers["signature"] ?? null,
+          signatureInput: req.headers["signature-input"] ?? null,
+          message,
+          raw,
+        });
+      }
+      res.writeHead(401, {
+        "content-type": "text/plain; charset=utf-8",
+        "accept-signature": `sig1=(${components});created`,
+      });
+      res.end(message);
+      return;
+    }
+  }
   let raw = null;
   if (inbox) {
     try {
@@ -925,6 +972,9 @@ async function handleHttp(req, res) {
   );
 
   const resBody = Buffer.from(await response.arrayBuffer());
+  if (signature !== "none") {
+    emit({ event: "signed-in", method: req.method, path: url.pathname, signature, status: response.status, reason: null });
+  }
   if (inbox) {
     const text = resBody.toString("utf8").slice(0, 2000);
     const summary = {
@@ -965,6 +1015,22 @@ async function handleHttp(req, res) {
         .catch(() => {}); // deliver() already emitted send-failed
     }
   });
+}
+
+// With --refuse-cavage: why a request is refused before Fedify sees it, or
+// null. Inbox POSTs must be signed with RFC 9421 (Fedify then verifies them
+// as always). The peer's documents need no signature, so an unsigned or
+// draft-cavage GET passes, but an RFC 9421 signed GET must verify (with
+// Fedify's own verifyRequest).
+async function refusesCavage(request, signature, inbox) {
+  if (inbox) return signature === "rfc9421" ? null : "only RFC 9421 signatures are accepted";
+  if (signature !== "rfc9421") return null;
+  const ctx = federation.createContext(request, undefined);
+  const key = await verifyRequest(request.clone(), {
+    documentLoader: ctx.documentLoader,
+    contextLoader: ctx.contextLoader,
+  });
+  return key == null ? "the RFC 9421 signature of the GET does not verify" : null;
 }
 
 // ---------------------------------------------------------------- lifecycle

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use gazette_federation::signatures::knock::{self, SignaturePolicy};
 use gazette_store::RetryPolicy;
 
 #[derive(Debug, Clone)]
@@ -31,6 +32,12 @@ pub struct DeliveryConfig {
     /// asked again (key rotation).
     pub key_cache_ttl: Duration,
     pub retry: RetryPolicy,
+    /// Which HTTP signature profiles deliveries are signed with: RFC 9421
+    /// and draft-cavage double-knocking per host (the default), or one only.
+    pub signature: SignaturePolicy,
+    /// A host remembered as accepting only draft-cavage is tried with RFC
+    /// 9421 again once this much time has passed since that was learned.
+    pub signature_recheck: Duration,
 }
 
 impl DeliveryConfig {
@@ -46,6 +53,8 @@ impl DeliveryConfig {
             poll_interval: Duration::from_secs(10),
             key_cache_ttl: Duration::from_secs(5 * 60),
             retry: RetryPolicy::default(),
+            signature: SignaturePolicy::DoubleKnock,
+            signature_recheck: knock::RECHECK_AFTER,
         }
     }
 

@@ -10,9 +10,7 @@
 //! is one delivery, and an activity is never queued twice for one inbox.
 //!
 //! **The worker.** [`Worker::run`] claims due rows under a lease (5 minutes
-//! by default), signs each POST (draft-cavage `rsa-sha256` over
-//! `(request-target) host date digest`, `Digest: SHA-256=…`, key id
-//! `<actor>#main-key`) and sends it through one pooled HTTP client, at most
+//! by default), signs each POST and sends it through one pooled HTTP client, at most
 //! 64 requests at once and 8 per host per process. Each request carries
 //! `User-Agent: Gazette/<version> (+<public URL>)`; connecting may take 10 s
 //! and the whole request 30 s; redirects are not followed. The client is the
@@ -25,6 +23,19 @@
 //! `FOR UPDATE SKIP LOCKED`, so no row is claimed twice, and a worker never
 //! starts a request it could not finish before its lease ends, so no row is
 //! sent twice by two workers. SQLite takes one process.
+//!
+//! **Signatures.** Each POST is signed with the actor's RSA key (key id
+//! `<actor>#main-key`), with RFC 9421 (`rsa-v1_5-sha256` over `@method`,
+//! `@target-uri`, `@authority` and `content-digest`, `Content-Digest:
+//! sha-256=:…:`, `created`, `keyid`, `alg`) or draft-cavage (`rsa-sha256`
+//! over `(request-target) host date digest`, `Digest: SHA-256=…`). With
+//! `DeliveryConfig::signature` at its default, the double-knock: RFC 9421
+//! first, or what the host accepted last; a 400 or 401 is answered at once,
+//! once, with the other profile (or with RFC 9421 covering what an
+//! `Accept-Signature` field asks for); what a 2xx answered is remembered per
+//! host in the store, and RFC 9421 is tried again on a host remembered as
+//! draft-cavage after `signature_recheck` (7 days). The rule itself is
+//! `gazette_federation::signatures::knock`, shared with signed GETs.
 //!
 //! **What is retried.** As Mastodon decides: a 2xx is delivered; network
 //! errors, timeouts, 5xx (but 501), 401 (the remote server may not have our
@@ -63,6 +74,8 @@ mod worker;
 
 pub use config::DeliveryConfig;
 pub use error::DeliveryError;
+pub use gazette_federation::signatures::knock::SignaturePolicy;
 pub use gazette_http::{ForbiddenAddress, is_forbidden};
-pub use signing::{KeyError, KeySource, SignError, SignedGet, SignedHeaders, Signer, SigningKey};
+pub use gazette_store::SignatureScheme;
+pub use signing::{KeyError, KeySource, Rfc9421Post, SignError, SignedGet, SignedHeaders, Signer, SigningKey};
 pub use worker::{DeliveryHandle, Worker};

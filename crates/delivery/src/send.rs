@@ -1,5 +1,7 @@
-//! One attempt: sign, POST, and sort the answer into delivered, retry
-//! later, or give up — the same split Mastodon makes.
+//! One attempt: sign, POST (a second time at once when the host refuses the
+//! signature profile: the double-knock of `gazette_federation::signatures::knock`),
+//! and sort the answer into delivered, retry later, or give up — the same
+//! split Mastodon makes.
 
 use std::time::SystemTime;
 
@@ -9,8 +11,14 @@ use reqwest::{StatusCode, Url};
 
 use gazette_http::{error_chain, find_forbidden};
 
+use gazette_federation::signatures::knock::{Knock, Knocker};
+use gazette_federation::signatures::sign;
+
 use crate::config::DeliveryConfig;
-use crate::signing::{KeyError, KeySource, Signer};
+use crate::signing::{KeyError, KeySource, Signer, SigningKey};
+
+/// The media type deliveries are sent as.
+const ACTIVITY_JSON: &str = "application/activity+json";
 
 /// Response bytes read (and thrown away) so the connection can be reused.
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
@@ -26,6 +34,7 @@ pub(crate) enum Attempt {
 pub(crate) async fn attempt<K: KeySource>(
     client: &reqwest::Client,
     signer: &Signer<K>,
+    knocker: &Knocker,
     config: &DeliveryConfig,
     d: &Delivery,
 ) -> Attempt {
@@ -44,47 +53,146 @@ pub(crate) async fn attempt<K: KeySource>(
         Err(e @ (KeyError::Missing(_) | KeyError::Invalid { .. })) => return abandon(e.to_string()),
         Err(e @ KeyError::Lookup { .. }) => return Attempt::Release(e.to_string()),
     };
-    let signed = match key.sign_post(&url, d.payload.as_bytes(), SystemTime::now()) {
-        Ok(s) => s,
+    let host = match sign::host_of(&url) {
+        Ok(host) => host,
         Err(e) => return abandon(e.to_string()),
     };
-    let response = client
-        .post(url)
-        .header(HOST, signed.host)
-        .header(DATE, signed.date)
-        .header("digest", signed.digest)
-        .header("signature", signed.signature)
-        .header(CONTENT_TYPE, "application/activity+json")
-        .body(d.payload.clone())
-        .send()
-        .await;
-    match response {
-        Ok(mut response) => {
-            let status = response.status();
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| retry_after(v, std::time::SystemTime::now()));
-            // Read a little of the body so the connection goes back to the pool.
-            let mut read = 0;
-            while read < MAX_RESPONSE_BODY {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => read += chunk.len(),
-                    _ => break,
-                }
+    // The double-knock: what the host accepted last (RFC 9421 when nothing
+    // is known); after a 400 or 401, once more at once with the other
+    // profile, or what its Accept-Signature asks for.
+    let first = Knock::plain(knocker.first(&host).await);
+    let (answer, covered) = match post(client, &key, &url, d, &first).await {
+        Ok(sent) => sent,
+        Err(failed) => return failed.into_attempt(),
+    };
+    let challenge = answer
+        .accept_signature
+        .as_deref()
+        .and_then(|v| sign::read_accept_signature(v, key.key_id()));
+    let second = knocker.second(first.scheme(), &covered, answer.status.as_u16(), challenge);
+    let (answer, knock) = match second {
+        None => (answer, first),
+        Some(second) => {
+            // Never start a request that could outlast the lease (see the worker).
+            let left = (d.locked_until - chrono::Utc::now()).to_std().unwrap_or_default();
+            if left < config.request_timeout {
+                return Attempt::Done(outcome(&answer));
             }
-            Attempt::Done(match (classify(status), retry_after) {
-                (DeliveryOutcome::Retry(what), Some(wait)) if matches!(status.as_u16(), 429 | 503) => {
-                    DeliveryOutcome::RetryAfter(what, wait)
-                }
-                (outcome, _) => outcome,
-            })
+            tracing::debug!(
+                inbox = %d.inbox,
+                status = answer.status.as_u16(),
+                refused = first.scheme().as_str(),
+                next = second.scheme().as_str(),
+                "signature refused; knocking again"
+            );
+            match post(client, &key, &url, d, &second).await {
+                Ok((answer, _)) => (answer, second),
+                Err(failed) => return failed.into_attempt(),
+            }
         }
-        Err(e) => match find_forbidden(&e) {
-            Some(forbidden) => abandon(forbidden.to_string()),
-            None => Attempt::Done(DeliveryOutcome::Retry(error_chain(&e))),
-        },
+    };
+    if answer.status.is_success() {
+        knocker.accepted(&host, knock.scheme()).await;
+    }
+    Attempt::Done(outcome(&answer))
+}
+
+/// What the inbox answered, as far as the worker cares.
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<std::time::Duration>,
+    accept_signature: Option<String>,
+}
+
+/// Why a POST was not answered.
+enum Failed {
+    /// It could not be signed: the delivery is given up.
+    Sign(String),
+    Http(reqwest::Error),
+}
+
+impl Failed {
+    fn into_attempt(self) -> Attempt {
+        Attempt::Done(match self {
+            Failed::Sign(why) => DeliveryOutcome::Abandoned(why),
+            Failed::Http(e) => match find_forbidden(&e) {
+                Some(forbidden) => DeliveryOutcome::Abandoned(forbidden.to_string()),
+                None => DeliveryOutcome::Retry(error_chain(&e)),
+            },
+        })
+    }
+}
+
+/// Signs the delivery as `knock` says and POSTs it; the answer, and the
+/// RFC 9421 components the signature covered (none for draft-cavage).
+async fn post(
+    client: &reqwest::Client,
+    key: &SigningKey,
+    url: &Url,
+    d: &Delivery,
+    knock: &Knock,
+) -> Result<(Answer, Vec<String>), Failed> {
+    let now = SystemTime::now();
+    let body = d.payload.as_bytes();
+    let (request, covered) = match knock {
+        Knock::DraftCavage => {
+            let signed = key.sign_post(url, body, now).map_err(|e| Failed::Sign(e.to_string()))?;
+            let request = client
+                .post(url.clone())
+                .header(HOST, signed.host)
+                .header(DATE, signed.date)
+                .header("digest", signed.digest)
+                .header("signature", signed.signature)
+                .header(CONTENT_TYPE, ACTIVITY_JSON);
+            (request, Vec::new())
+        }
+        Knock::Rfc9421(challenge) => {
+            let signed = key
+                .sign_post_rfc9421(url, body, ACTIVITY_JSON, now, challenge.as_ref())
+                .map_err(|e| Failed::Sign(e.to_string()))?;
+            let covered = signed.covered();
+            let request = client
+                .post(url.clone())
+                .header(HOST, signed.host)
+                .header(DATE, signed.date)
+                .header("content-digest", signed.content_digest)
+                .header("signature-input", signed.signature_input)
+                .header("signature", signed.signature)
+                .header(CONTENT_TYPE, signed.content_type);
+            (request, covered)
+        }
+    };
+    let mut response = request.body(d.payload.clone()).send().await.map_err(Failed::Http)?;
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let answer = Answer {
+        status: response.status(),
+        retry_after: header(reqwest::header::RETRY_AFTER).and_then(|v| retry_after(&v, SystemTime::now())),
+        accept_signature: header(reqwest::header::HeaderName::from_static("accept-signature")),
+    };
+    // Read a little of the body so the connection goes back to the pool.
+    let mut read = 0;
+    while read < MAX_RESPONSE_BODY {
+        match response.chunk().await {
+            Ok(Some(chunk)) => read += chunk.len(),
+            _ => break,
+        }
+    }
+    Ok((answer, covered))
+}
+
+/// The outcome of an answer, honouring `Retry-After` on 429 and 503.
+fn outcome(answer: &Answer) -> DeliveryOutcome {
+    match (classify(answer.status), answer.retry_after) {
+        (DeliveryOutcome::Retry(what), Some(wait)) if matches!(answer.status.as_u16(), 429 | 503) => {
+            DeliveryOutcome::RetryAfter(what, wait)
+        }
+        (outcome, _) => outcome,
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use gazette_federation::signatures::knock::Knocker;
 use gazette_store::{Delivery, DeliveryOutcome, DeliveryResult, Recorded, RetryPolicy, Store, StoreResult};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
@@ -38,6 +39,7 @@ struct Shared<K> {
     config: DeliveryConfig,
     client: reqwest::Client,
     signer: Signer<K>,
+    knocker: Knocker,
     hosts: Arc<HostSlots>,
 }
 
@@ -104,6 +106,7 @@ impl<K: KeySource> Worker<K> {
             )));
         }
         let signer = Signer::new(keys, config.key_cache_ttl);
+        let knocker = Knocker::new(store.clone(), config.signature, config.signature_recheck);
         let hosts = Arc::new(HostSlots {
             per_host: config.per_host_concurrency,
             map: Mutex::new(HashMap::new()),
@@ -114,6 +117,7 @@ impl<K: KeySource> Worker<K> {
                 config,
                 client,
                 signer,
+                knocker,
                 hosts,
             }),
             wake: Arc::new(Notify::new()),
@@ -254,7 +258,7 @@ async fn deliver<K: KeySource>(
         release(&shared.store, &d, Utc::now()).await;
         return;
     }
-    match send::attempt(&shared.client, &shared.signer, &shared.config, &d).await {
+    match send::attempt(&shared.client, &shared.signer, &shared.knocker, &shared.config, &d).await {
         Attempt::Done(outcome) => {
             if let DeliveryOutcome::Retry(error) | DeliveryOutcome::RetryAfter(error, _) = &outcome {
                 tracing::debug!(inbox = %d.inbox, attempts = d.attempts + 1, %error, "delivery failed");

@@ -1,8 +1,10 @@
 //! The delivery worker against local sink servers that stand in for remote
-//! inboxes and check every request as Mastodon would: the draft-cavage
-//! signature (with the rsa crate, a second implementation), the Digest, the
-//! Date, the User-Agent. Run on SQLite and PostgreSQL. Nothing here sleeps
-//! to wait: tests poll the queue or the sinks until a deadline.
+//! inboxes and check every request as Mastodon would: the draft-cavage or
+//! RFC 9421 signature (with the rsa crate and a signature base built here,
+//! a second implementation), the Digest or Content-Digest, the Date, the
+//! User-Agent; sinks that refuse one profile check the double-knock. Run on
+//! SQLite and PostgreSQL. Nothing here sleeps to wait: tests poll the queue
+//! or the sinks until a deadline.
 
 #![allow(clippy::unwrap_used)]
 
@@ -19,7 +21,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use gazette_delivery::{DeliveryConfig, Worker};
+use gazette_delivery::{DeliveryConfig, SignaturePolicy, SignatureScheme, Worker};
 use gazette_store::testing::TestDb;
 use gazette_store::{DeliveryRecord, DeliveryStatus, RetryPolicy, Store};
 use rsa::pkcs1::EncodeRsaPrivateKey;
@@ -37,6 +39,9 @@ gazette_store::each_backend!(
     refuses_private_addresses,
     bounds_concurrency_per_host,
     a_killed_worker_leaves_nothing_behind,
+    a_host_refusing_rfc9421_gets_draft_cavage_and_is_remembered,
+    a_host_refusing_draft_cavage_gets_what_accept_signature_asks,
+    a_pinned_profile_knocks_once,
 );
 
 const ORG: &str = "https://here.example/users/org";
@@ -88,9 +93,36 @@ struct Sink {
     in_flight: Vec<Arc<InFlight>>,
     received: Mutex<Vec<(String, String)>>,
     problems: Mutex<Vec<String>>,
+    accepts: Accepts,
+    /// The signature profile of every request that arrived, and the status it got.
+    knocks: Mutex<Vec<(&'static str, u16)>>,
+}
+
+/// Which signature profiles a sink takes; others get `refusal`, with an
+/// `Accept-Signature` field when one is given.
+#[derive(Clone)]
+struct Accepts {
+    cavage: bool,
+    rfc9421: bool,
+    refusal: u16,
+    accept_signature: Option<&'static str>,
+}
+
+impl Default for Accepts {
+    fn default() -> Self {
+        Accepts {
+            cavage: true,
+            rfc9421: true,
+            refusal: 401,
+            accept_signature: None,
+        }
+    }
 }
 
 impl Sink {
+    fn knocks(&self) -> Vec<(&'static str, u16)> {
+        self.knocks.lock().unwrap().clone()
+    }
     fn url(&self, path: &str) -> String {
         format!("http://localhost:{}{path}", self.port)
     }
@@ -124,6 +156,7 @@ struct SinkOptions {
     gate: Option<Arc<Semaphore>>,
     latency: Duration,
     shared_in_flight: Option<Arc<InFlight>>,
+    accepts: Accepts,
 }
 
 impl Default for SinkOptions {
@@ -134,6 +167,7 @@ impl Default for SinkOptions {
             gate: None,
             latency: Duration::ZERO,
             shared_in_flight: None,
+            accepts: Accepts::default(),
         }
     }
 }
@@ -156,6 +190,8 @@ async fn sink(actors: &[Actor], options: SinkOptions) -> Arc<Sink> {
             .collect(),
         received: Mutex::new(Vec::new()),
         problems: Mutex::new(Vec::new()),
+        accepts: options.accepts,
+        knocks: Mutex::new(Vec::new()),
     });
     let app = axum::Router::new()
         .route("/{*path}", axum::routing::post(inbox))
@@ -164,7 +200,30 @@ async fn sink(actors: &[Actor], options: SinkOptions) -> Arc<Sink> {
     sink
 }
 
-async fn inbox(State(sink): State<Arc<Sink>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn inbox(
+    State(sink): State<Arc<Sink>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, HeaderMap) {
+    let profile = if headers.contains_key("signature-input") {
+        "rfc9421"
+    } else {
+        "draft-cavage"
+    };
+    let accepted = match profile {
+        "rfc9421" => sink.accepts.rfc9421 && meets_challenge(&sink.accepts, &headers),
+        _ => sink.accepts.cavage,
+    };
+    if !accepted {
+        sink.knocks.lock().unwrap().push((profile, sink.accepts.refusal));
+        let mut answer = HeaderMap::new();
+        if let Some(value) = sink.accepts.accept_signature {
+            answer.insert("accept-signature", value.parse().unwrap());
+        }
+        return (StatusCode::from_u16(sink.accepts.refusal).unwrap(), answer);
+    }
     sink.arrived.fetch_add(1, Ordering::SeqCst);
     for counter in &sink.in_flight {
         let now = counter.now.fetch_add(1, Ordering::SeqCst) + 1;
@@ -180,16 +239,22 @@ async fn inbox(State(sink): State<Arc<Sink>>, method: Method, uri: Uri, headers:
     for counter in &sink.in_flight {
         counter.now.fetch_sub(1, Ordering::SeqCst);
     }
-    if let Err(problem) = check_request(&sink, &method, &uri, &headers, &body) {
+    let checked = match profile {
+        "rfc9421" => check_rfc9421(&sink, &method, &uri, &headers, &body),
+        _ => check_request(&sink, &method, &uri, &headers, &body),
+    };
+    if let Err(problem) = checked {
         sink.problems.lock().unwrap().push(problem);
-        return StatusCode::BAD_REQUEST;
+        sink.knocks.lock().unwrap().push((profile, 400));
+        return (StatusCode::BAD_REQUEST, HeaderMap::new());
     }
     sink.received
         .lock()
         .unwrap()
         .push((uri.path().to_owned(), String::from_utf8_lossy(&body).into_owned()));
     let status = sink.script.lock().unwrap().pop_front().unwrap_or(sink.default_status);
-    StatusCode::from_u16(status).unwrap()
+    sink.knocks.lock().unwrap().push((profile, status));
+    (StatusCode::from_u16(status).unwrap(), HeaderMap::new())
 }
 
 /// What Mastodon checks of a signed POST.
@@ -263,6 +328,112 @@ fn check_request(sink: &Sink, method: &Method, uri: &Uri, headers: &HeaderMap, b
         &signature,
     )
     .map_err(|e| format!("signature does not verify: {e}"))
+}
+
+/// Whether an RFC 9421 request covers what the sink's `Accept-Signature`
+/// asks for (its components, its nonce); a sink without one takes any.
+fn meets_challenge(accepts: &Accepts, headers: &HeaderMap) -> bool {
+    let Some(asked) = accepts.accept_signature else {
+        return true;
+    };
+    let input = headers
+        .get("signature-input")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let list = input.split(['(', ')']).nth(1).unwrap_or_default();
+    let covered: Vec<&str> = list.split(' ').collect();
+    let components = asked.split(['(', ')']).nth(1).unwrap_or_default();
+    let nonce = asked.split(";nonce=").nth(1);
+    components.split(' ').all(|c| covered.contains(&c)) && nonce.is_none_or(|n| input.contains(&format!(";nonce={n}")))
+}
+
+/// What Mastodon and Fedify check of an RFC 9421 POST, with a signature
+/// base built here (not Gazette's): `@method`, `@target-uri` and
+/// `content-digest` covered, `Content-Digest` matching the body, `created`
+/// recent, the `rsa-v1_5-sha256` signature verifying with the rsa crate.
+fn check_rfc9421(sink: &Sink, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or(format!("no {name} header"))
+    };
+    let ua = header("user-agent")?;
+    if ua != format!("Gazette/{} (+{PUBLIC_URL})", env!("CARGO_PKG_VERSION")) {
+        return Err(format!("User-Agent {ua}"));
+    }
+    if header("content-type")? != "application/activity+json" {
+        return Err("content type".into());
+    }
+    if header("host")? != sink.host() {
+        return Err(format!("Host {}", header("host")?));
+    }
+    if header("content-digest")? != format!("sha-256=:{}:", BASE64.encode(Sha256::digest(body))) {
+        return Err("Content-Digest does not match the body".into());
+    }
+    // sig1=("@method" "@target-uri" …);created=…;keyid="…";alg="…"
+    let input = header("signature-input")?;
+    let (label, params_line) = input.split_once('=').ok_or("malformed Signature-Input")?;
+    let list = params_line
+        .strip_prefix('(')
+        .and_then(|r| r.split_once(')'))
+        .ok_or("no inner list")?;
+    let components: Vec<&str> = list.0.split(' ').map(|c| c.trim_matches('"')).collect();
+    let params: HashMap<&str, &str> = list
+        .1
+        .split(';')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k, v.trim_matches('"')))
+        .collect();
+    for needed in ["@method", "@target-uri", "content-digest"] {
+        if !components.contains(&needed) {
+            return Err(format!("{needed} is not covered: {input}"));
+        }
+    }
+    if params.get("alg") != Some(&"rsa-v1_5-sha256") {
+        return Err(format!("alg: {input}"));
+    }
+    let created: u64 = params
+        .get("created")
+        .ok_or("no created")?
+        .parse()
+        .map_err(|_| "created")?;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    if now.abs_diff(created) > 300 {
+        return Err("stale created".into());
+    }
+    let key = sink
+        .keys
+        .get(*params.get("keyid").ok_or("no keyid")?)
+        .ok_or("unknown keyid")?;
+    let mut base = String::new();
+    for c in &components {
+        let value = match *c {
+            "@method" => method.as_str().to_owned(),
+            "@target-uri" => format!("http://{}{}", header("host")?, uri.path_and_query().unwrap()),
+            "@authority" => header("host")?,
+            "@path" => uri.path().to_owned(),
+            field => header(field)?,
+        };
+        base.push_str(&format!("\"{c}\": {value}\n"));
+    }
+    base.push_str(&format!("\"@signature-params\": {params_line}"));
+    let signature = header("signature")?;
+    let signature = signature
+        .strip_prefix(&format!("{label}=:"))
+        .and_then(|s| s.strip_suffix(':'))
+        .ok_or(format!("no signature labelled {label}: {signature}"))?;
+    let signature = BASE64.decode(signature).map_err(|e| e.to_string())?;
+    key.verify(
+        Pkcs1v15Sign::new::<Sha256>(),
+        &Sha256::digest(base.as_bytes()),
+        &signature,
+    )
+    .map_err(|e| format!("RFC 9421 signature does not verify: {e}\n{base}"))
 }
 
 // ---------------------------------------------------------------- worker
@@ -630,6 +801,202 @@ async fn a_killed_worker_leaves_nothing_behind(db: &TestDb) {
     let bodies: HashSet<String> = slow.received().into_iter().map(|(_, body)| body).collect();
     assert_eq!(bodies.len(), 12, "each activity arrived");
     store.close().await;
+}
+
+// ---------------------------------------------------------------- double-knock
+
+/// A host that answers 400 to RFC 9421 gets the same delivery signed
+/// draft-cavage at once; that is remembered (in the store: a restarted
+/// worker knows it), so the next delivery goes draft-cavage first. Once
+/// what was learned is older than `signature_recheck`, RFC 9421 is tried
+/// first again, and draft-cavage learned anew.
+async fn a_host_refusing_rfc9421_gets_draft_cavage_and_is_remembered(db: &TestDb) {
+    let store = &db.store;
+    let (keys, actors) = actors();
+    let old = sink(
+        &actors,
+        SinkOptions {
+            accepts: Accepts {
+                rfc9421: false,
+                refusal: 400,
+                ..Accepts::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let running = start(store, config(), keys.clone());
+    let first = "https://here.example/activities/k1";
+    enqueue(store, first, ORG, &[old.url("/inbox")]).await;
+    until("the first is delivered", || async {
+        all_finished(store, &[first]).await
+    })
+    .await;
+    assert_delivered(store, &[first], &[&old]).await;
+    assert_eq!(old.knocks(), [("rfc9421", 400), ("draft-cavage", 202)]);
+    let known = store.find_signature_scheme(&old.host()).await.unwrap().unwrap();
+    assert_eq!(known.scheme, SignatureScheme::DraftCavage);
+    let second = "https://here.example/activities/k2";
+    enqueue(store, second, AUTHOR, &[old.url("/inbox")]).await;
+    until("the second is delivered", || async {
+        all_finished(store, &[second]).await
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(old.knocks()[2..], [("draft-cavage", 202)], "no refusal the second time");
+
+    // A restarted worker reads it from the store.
+    let running = start(store, config(), keys.clone());
+    let third = "https://here.example/activities/k3";
+    enqueue(store, third, ORG, &[old.url("/inbox")]).await;
+    until("the third is delivered", || async {
+        all_finished(store, &[third]).await
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(old.knocks()[3..], [("draft-cavage", 202)]);
+
+    // Eight days later, RFC 9421 is tried again (and still refused).
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(8);
+    store
+        .remember_signature_scheme(&old.host(), SignatureScheme::DraftCavage, long_ago)
+        .await
+        .unwrap();
+    let running = start(store, config(), keys);
+    let fourth = "https://here.example/activities/k4";
+    enqueue(store, fourth, ORG, &[old.url("/inbox")]).await;
+    until("the fourth is delivered", || async {
+        all_finished(store, &[fourth]).await
+    })
+    .await;
+    running.stop().await;
+    assert_delivered(store, &[first, second, third, fourth], &[&old]).await;
+    assert_eq!(old.knocks()[4..], [("rfc9421", 400), ("draft-cavage", 202)]);
+    let known = store.find_signature_scheme(&old.host()).await.unwrap().unwrap();
+    assert_eq!(known.scheme, SignatureScheme::DraftCavage);
+    assert!(known.learned_at > long_ago + chrono::Duration::days(7), "learned anew");
+}
+
+/// Hosts that take only RFC 9421 and answer 401 with an
+/// `Accept-Signature` field. One asks for components Gazette covers anyway:
+/// a delivery signed draft-cavage (what the store remembered) is signed
+/// again at once with RFC 9421, under the label asked for; RFC 9421 is
+/// remembered, and the next delivery is RFC 9421 at the first knock. The
+/// other asks for more (`@path`, `date`) and a nonce, which Gazette's own
+/// RFC 9421 signature lacks: its second knock covers them and signs the
+/// nonce. A host nothing is known of is sent RFC 9421 first.
+async fn a_host_refusing_draft_cavage_gets_what_accept_signature_asks(db: &TestDb) {
+    let store = &db.store;
+    let (keys, actors) = actors();
+    let only_rfc9421 = |accept_signature| SinkOptions {
+        accepts: Accepts {
+            cavage: false,
+            refusal: 401,
+            accept_signature: Some(accept_signature),
+            ..Accepts::default()
+        },
+        ..Default::default()
+    };
+    let modern = sink(
+        &actors,
+        only_rfc9421(r#"sig2=("@method" "@target-uri" "content-digest");created"#),
+    )
+    .await;
+    let strict = sink(
+        &actors,
+        only_rfc9421(r#"sig1=("@method" "@target-uri" "@path" "content-digest" "date");created;nonce="n-42""#),
+    )
+    .await;
+    let fresh = sink(&actors, SinkOptions::default()).await;
+    store
+        .remember_signature_scheme(&modern.host(), SignatureScheme::DraftCavage, chrono::Utc::now())
+        .await
+        .unwrap();
+    let running = start(store, config(), keys);
+    let first = "https://here.example/activities/m1";
+    let inboxes = [modern.url("/inbox"), strict.url("/inbox"), fresh.url("/inbox")];
+    enqueue(store, first, ORG, &inboxes).await;
+    until("the first is delivered", || async {
+        all_finished(store, &[first]).await
+    })
+    .await;
+    assert_eq!(modern.knocks(), [("draft-cavage", 401), ("rfc9421", 202)]);
+    assert_eq!(strict.knocks(), [("rfc9421", 401), ("rfc9421", 202)]);
+    assert_eq!(fresh.knocks(), [("rfc9421", 202)]);
+    for host in [modern.host(), strict.host(), fresh.host()] {
+        let known = store.find_signature_scheme(&host).await.unwrap().unwrap();
+        assert_eq!(known.scheme, SignatureScheme::Rfc9421, "{host}");
+    }
+    let second = "https://here.example/activities/m2";
+    enqueue(store, second, AUTHOR, &[modern.url("/inbox")]).await;
+    until("the second is delivered", || async {
+        all_finished(store, &[second]).await
+    })
+    .await;
+    running.stop().await;
+    assert_delivered(store, &[first, second], &[&modern, &strict, &fresh]).await;
+    assert_eq!(modern.knocks()[2..], [("rfc9421", 202)]);
+}
+
+/// `federation.signature = "draft-cavage"` (or `"rfc9421"`): one knock, and
+/// a refusal is retried on the usual schedule, never with the other
+/// profile; nothing is remembered.
+async fn a_pinned_profile_knocks_once(db: &TestDb) {
+    let store = &db.store;
+    let (keys, actors) = actors();
+    let modern = sink(
+        &actors,
+        SinkOptions {
+            accepts: Accepts {
+                cavage: false,
+                ..Accepts::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let pinned = DeliveryConfig {
+        signature: SignaturePolicy::Only(SignatureScheme::DraftCavage),
+        retry: RetryPolicy {
+            max_retries: 1,
+            ..config().retry
+        },
+        ..config()
+    };
+    let running = start(store, pinned, keys.clone());
+    let first = "https://here.example/activities/p1";
+    enqueue(store, first, ORG, &[modern.url("/inbox")]).await;
+    until("the first is given up", || async {
+        all_finished(store, &[first]).await
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(rows(store, &[first]).await[0].status, DeliveryStatus::GivenUp);
+    assert!(
+        modern.knocks().iter().all(|k| *k == ("draft-cavage", 401)),
+        "{:?}",
+        modern.knocks()
+    );
+    assert_eq!(store.find_signature_scheme(&modern.host()).await.unwrap(), None);
+
+    let running = start(
+        store,
+        DeliveryConfig {
+            signature: SignaturePolicy::Only(SignatureScheme::Rfc9421),
+            ..config()
+        },
+        keys,
+    );
+    let second = "https://here.example/activities/p2";
+    enqueue(store, second, ORG, &[modern.url("/inbox")]).await;
+    until("the second is delivered", || async {
+        all_finished(store, &[second]).await
+    })
+    .await;
+    running.stop().await;
+    assert_delivered(store, &[second], &[&modern]).await;
+    assert_eq!(modern.knocks().last(), Some(&("rfc9421", 202)));
+    assert_eq!(store.find_signature_scheme(&modern.host()).await.unwrap(), None);
 }
 
 // ---------------------------------------------------------------- signed GET

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use gazette_store::Store;
 
 use crate::remote::{ActorCache, FirstFetches};
+use crate::signatures::knock::SignaturePolicy;
 use crate::urls::Urls;
 
 /// Federation settings from the instance configuration.
@@ -35,6 +36,10 @@ pub struct FederationSettings {
     /// The instance's language (`instance.default_language`): first in an
     /// article's language maps, and the language of replies written here.
     pub default_language: gazette_core::Language,
+    /// Which HTTP signature profiles requests Gazette sends (signed GETs
+    /// here, deliveries in `gazette-delivery`) are signed with
+    /// (`federation.signature`; see [`crate::signatures::knock`]).
+    pub signature: SignaturePolicy,
 }
 
 /// The coordinator role's settings.
@@ -82,6 +87,7 @@ impl FederationSettings {
             authorized_fetch: false,
             network: None,
             default_language: gazette_core::Language::parse("en").expect("`en` is a known language tag"),
+            signature: SignaturePolicy::DoubleKnock,
         }
     }
 }

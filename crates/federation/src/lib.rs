@@ -45,7 +45,9 @@ pub use urls::Urls;
 
 /// activitypub_federation's configuration for this instance: our domain,
 /// the instance actor signing fetches, the domain blocks and allowlist
-/// checked before every fetch ([`safety::SafetyVerifier`]), and `debug`
+/// checked before every fetch ([`safety::SafetyVerifier`]), signed GETs
+/// re-signed with RFC 9421 or draft-cavage as the double-knock decides
+/// (`signatures::knock`), and `debug`
 /// (http, private addresses) only when `allow_private_addresses` is set,
 /// which only tests do. The library sends through the instance's one
 /// outgoing client ([`FedContext::http`]: User-Agent, address guard, no
@@ -66,8 +68,17 @@ pub async fn federation_config(ctx: FedContext) -> Result<FederationConfig<FedCo
     let debug = ctx.settings().allow_private_addresses;
     let verifier = safety::SafetyVerifier::new(&ctx);
     let allow_http = debug || urls.base().starts_with("http://");
+    let key = signatures::sign::rsa_key_from_pem(&instance.private_key_pem)
+        .map_err(|e| FederationError::Internal(format!("the instance actor's key: {e}")))?;
+    let knocker = signatures::knock::Knocker::new(
+        ctx.store().clone(),
+        ctx.settings().signature,
+        signatures::knock::RECHECK_AFTER,
+    );
+    let signed_gets = signatures::signed_gets::SignedGets::new(knocker, format!("{}#main-key", instance.id), key);
     let client = reqwest_middleware::ClientBuilder::new(ctx.http().clone())
         .with(remote_status::ErrorStatuses)
+        .with(signed_gets)
         .build();
     FederationConfig::builder()
         .domain(urls.host())

@@ -68,6 +68,7 @@ pub fn federation_settings(config: &Config) -> FederationSettings {
     settings.comment_policy = config.federation.comment_policy;
     settings.mode = config.federation.mode;
     settings.authorized_fetch = config.federation.authorized_fetch;
+    settings.signature = config.federation.signature;
     settings.default_language = config.instance.default_language.clone();
     settings.network = config.network.enabled.then(|| NetworkSettings {
         username: config.network.username.clone(),
@@ -187,6 +188,7 @@ pub async fn serve(
     // A fallback: `wakeups` starts the worker within a moment of any write.
     delivery_config.poll_interval = Duration::from_secs(config.federation.delivery_poll_seconds);
     delivery_config.retry.backoff_unit = Duration::from_millis(config.federation.delivery_backoff_unit_ms);
+    delivery_config.signature = config.federation.signature;
     // One client for everything the server sends or fetches.
     let http = http_client(config)?;
     let keys = FedKeys(FedContext::new(

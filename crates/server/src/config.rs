@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use gazette_core::Language;
 use gazette_core::local_time::Tz;
+use gazette_federation::signatures::knock::SignaturePolicy;
 use gazette_federation::{CommentPolicy, FederationMode};
 use gazette_web::mail::MailTls;
 use serde::Serialize;
@@ -126,6 +127,10 @@ pub struct FederationConfig {
     pub mode: FederationMode,
     /// AS2 documents answer only signed GETs (Mastodon's secure mode).
     pub authorized_fetch: bool,
+    /// How deliveries and signed GETs are signed: `double-knock` (RFC 9421
+    /// first, draft-cavage after a refusal, remembered per host),
+    /// `rfc9421` or `draft-cavage`.
+    pub signature: SignaturePolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -287,6 +292,7 @@ impl Default for FederationConfig {
             comment_policy: CommentPolicy::Open,
             mode: FederationMode::Open,
             authorized_fetch: false,
+            signature: SignaturePolicy::DoubleKnock,
         }
     }
 }
@@ -630,6 +636,16 @@ pub const KEYS: &[Key] = &[
         section: "federation",
         name: "authorized_fetch",
         set: Setter::Bool(|c, b| c.federation.authorized_fetch = b),
+    },
+    Key {
+        section: "federation",
+        name: "signature",
+        set: Setter::Text(|c, v| {
+            let v = v.trim();
+            c.federation.signature = SignaturePolicy::parse(v)
+                .ok_or_else(|| format!("expected `double-knock`, `rfc9421` or `draft-cavage`, got `{v}`"))?;
+            Ok(())
+        }),
     },
     Key {
         section: "federation",

@@ -84,6 +84,7 @@ pub const NOT_CONTENT: &[&str] = &[
     "password_resets",
     "received_activities",
     "reports",
+    "signature_schemes",
     "user_sessions",
 ];
 

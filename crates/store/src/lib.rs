@@ -29,6 +29,7 @@ mod reports;
 mod safety;
 mod settings;
 mod shared_feed;
+mod signature_schemes;
 mod sql;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -67,6 +68,7 @@ pub use safety::{
 };
 pub use settings::StoredSetting;
 pub use shared_feed::{Boost, FeedEntry, FeedPage, ItemWrite};
+pub use signature_schemes::{KnownScheme, SignatureScheme};
 pub use users::{LoginAttempts, LoginFailures, NewUser, Role, Session, User, normalise_username};
 
 /// Which database a [`Store`] talks to.

@@ -195,6 +195,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0032_feed_change_signal.sql"),
     },
     Migration {
+        version: 33,
+        description: "signature schemes: the HTTP signature profile each remote host accepted",
+        sqlite: include_str!("../../../migrations/sqlite/0033_signature_schemes.sql"),
+        postgres: include_str!("../../../migrations/postgres/0033_signature_schemes.sql"),
+    },
+    Migration {
         version: 34,
         description: "content version: only writes readers can see empty the servers' page caches",
         sqlite: include_str!("../../../migrations/sqlite/0034_content_version.sql"),

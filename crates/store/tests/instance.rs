@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use gazette_store::testing::TestDb;
-use gazette_store::{PublicUrlSource, Store};
+use gazette_store::{KnownScheme, PublicUrlSource, SignatureScheme, Store};
 
 gazette_store::each_backend!(
     db:
@@ -17,7 +17,8 @@ gazette_store::each_backend!(
     another_connections_write_is_reported,
     only_writes_readers_see_are_content,
     every_table_is_classified_for_the_content_signal,
-    a_migrated_database_is_not_blank
+    a_migrated_database_is_not_blank,
+    signature_schemes_are_remembered_per_host
 );
 
 async fn public_url_is_recorded_once(db: &TestDb) {
@@ -164,4 +165,45 @@ async fn every_table_is_classified_for_the_content_signal(db: &TestDb) {
 async fn a_migrated_database_is_not_blank(db: &TestDb) {
     assert!(!db.store.is_blank().await.unwrap());
     assert!(db.store.pending_migrations().await.unwrap().is_empty());
+}
+
+/// What the double-knock learned about a host is read back by another
+/// process, and a later lesson replaces it.
+async fn signature_schemes_are_remembered_per_host(db: &TestDb) {
+    let store = &db.store;
+    assert_eq!(store.find_signature_scheme("peer.example").await.unwrap(), None);
+    let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    store
+        .remember_signature_scheme("peer.example", SignatureScheme::DraftCavage, at)
+        .await
+        .unwrap();
+    store
+        .remember_signature_scheme("other.example:8443", SignatureScheme::Rfc9421, at)
+        .await
+        .unwrap();
+    let other = Store::connect(&db.url, 1).await.unwrap();
+    assert_eq!(
+        other.find_signature_scheme("peer.example").await.unwrap(),
+        Some(KnownScheme {
+            scheme: SignatureScheme::DraftCavage,
+            learned_at: at
+        })
+    );
+    let later = at + chrono::Duration::days(8);
+    other
+        .remember_signature_scheme("peer.example", SignatureScheme::Rfc9421, later)
+        .await
+        .unwrap();
+    let known = store.find_signature_scheme("peer.example").await.unwrap().unwrap();
+    assert_eq!((known.scheme, known.learned_at), (SignatureScheme::Rfc9421, later));
+    assert_eq!(
+        store
+            .find_signature_scheme("other.example:8443")
+            .await
+            .unwrap()
+            .unwrap()
+            .scheme,
+        SignatureScheme::Rfc9421
+    );
+    other.close().await;
 }

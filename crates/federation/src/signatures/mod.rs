@@ -1,13 +1,20 @@
 //! HTTP signatures on requests we receive, verified by Gazette itself with
 //! ring: draft-cavage ([`cavage`]) and RFC 9421 ([`rfc9421`]), for inbox
 //! POSTs and signed GETs alike ([`verify`]), with the sender's key fetched
-//! again once when it fails, in case it rotated ([`refresh`]).
+//! again once when it fails, in case it rotated ([`refresh`]). Requests
+//! Gazette sends are signed with RFC 9421 by [`sign`] (draft-cavage by
+//! `gazette-delivery` and activitypub_federation), double-knocking per host
+//! as [`knock`] decides (signed GETs re-signed in the library's client by
+//! `signed_gets`).
 
 pub mod cavage;
 pub mod keys;
+pub mod knock;
 pub mod refresh;
 pub mod rfc9421;
 pub mod sfv;
+pub mod sign;
+pub(crate) mod signed_gets;
 pub mod verify;
 
 #[cfg(test)]
