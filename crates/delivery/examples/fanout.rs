@@ -39,7 +39,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use common::{BoxError, Flags};
-use gazette_delivery::{DeliveryConfig, KeySource, SignaturePolicy, SignatureScheme, Worker};
+use gazette_delivery::{DeliveryConfig, SignaturePolicy, SignatureScheme, Worker};
 use gazette_store::Backend;
 use gazette_store::testing::TestDb;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
