@@ -1,25 +1,30 @@
 //! What each subcommand does. Output meant for scripts goes to stdout (the
 //! article URL or token secret on the last line); logs go to stderr.
+//!
+//! This file holds the dispatch, configuration and logging setup, `init`,
+//! `serve` and tokens; `articles` and `fediverse` hold the rest.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::Utc;
-use gazette_core::media::{ImageLimits, accept};
-use gazette_core::printable::printable;
-use gazette_core::{Article, ArticleStatus, Country, FollowStatus, InteractionKind, LegalForm, Organisation};
-use gazette_store::{ArticleQuery, NewMedia, Store};
-use gazette_web::DeliveryReport;
+use gazette_core::{Article, Country, InteractionKind, LegalForm, Organisation};
+use gazette_store::Store;
 use tokio::sync::watch;
 
 use crate::app;
-use crate::cli::{
-    ArticleCommand, Cli, Command, DeliveriesArgs, DemoCommand, FollowersCommand, GlobalOpts, InitArgs, InstanceCommand,
-    PublishArgs, ReportsCommand, ServeArgs, TokenCommand,
-};
+use crate::cli::{Cli, Command, DemoCommand, GlobalOpts, InitArgs, InstanceCommand, ServeArgs, TokenCommand};
 use crate::config::{self, CONFIG_FILE_ENV, Config};
 use crate::error::CliError;
-use crate::frontmatter;
+
+mod articles;
+mod fediverse;
+
+use articles::article;
+use fediverse::{deliveries, follow, followers, following, interaction, reports};
+
+pub use articles::publish;
+pub(crate) use articles::publish_parsed;
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -368,181 +373,6 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
-/// Validates the file, reads its images and stores everything in one transaction.
-pub async fn publish(store: &Store, config: &Config, args: &PublishArgs) -> Result<Article, CliError> {
-    let default_status = match ArticleStatus::parse(&args.status) {
-        Some(s) if s != ArticleStatus::Deleted => s,
-        _ => return Err(CliError::Usage(format!("--status: unknown status `{}`", args.status))),
-    };
-    let parsed = frontmatter::parse_file(&args.file, &|p| std::fs::read_to_string(p))?;
-    let read = |p: &Path| std::fs::read(p);
-    publish_parsed(
-        store,
-        config,
-        &parsed,
-        default_status,
-        &read,
-        args.update,
-        args.url.as_deref(),
-        &args.file,
-    )
-    .await
-}
-
-/// Shared by `publish` and the demo seeding (which reads from memory).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn publish_parsed(
-    store: &Store,
-    config: &Config,
-    parsed: &frontmatter::ParsedArticle,
-    default_status: ArticleStatus,
-    read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
-    update: bool,
-    target: Option<&str>,
-    file: &Path,
-) -> Result<Article, CliError> {
-    let new = frontmatter::validate(parsed, default_status, Utc::now())?;
-    let limits = ImageLimits {
-        bytes: usize::try_from(config.media.max_upload_bytes).unwrap_or(usize::MAX),
-        pixels: config.media.max_image_pixels,
-        side: u32::try_from(config.media.max_image_side).unwrap_or(u32::MAX),
-    };
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut media = Vec::new();
-    for img in &parsed.images {
-        let at = format!("{name}: line {}: {}", img.line, img.field);
-        let bytes = read(&img.path)
-            .map_err(|e| CliError::Usage(format!("{at}: cannot read image {}: {e}", img.path.display())))?;
-        let (info, bytes) =
-            accept(&bytes, &limits).map_err(|e| CliError::Usage(format!("{at}: {}: {e}", img.path.display())))?;
-        let alt = match img.field.as_str() {
-            "cover" => new.cover.as_ref().map(|c| c.alt.clone()).unwrap_or_default(),
-            _ => new
-                .interviewee
-                .as_ref()
-                .map(|i| format!("Portrait of {}", i.name))
-                .unwrap_or_default(),
-        };
-        media.push(NewMedia {
-            key: img.path.to_string_lossy().into_owned(),
-            info,
-            alt,
-            bytes,
-        });
-    }
-    let fed = app::fed_context(config, store)?;
-    if !update {
-        let article = store.create_article_with_media(&new, &media).await?;
-        gazette_federation::federate_changes(&fed).await;
-        return Ok(article);
-    }
-    let key = match target {
-        Some(t) => slug_of(t),
-        None => new.slug.clone(),
-    };
-    let existing = find_article(store, &key).await?.ok_or_else(|| {
-        CliError::Usage(format!(
-            "--update: no article `{key}` to replace (drop --update to create it)"
-        ))
-    })?;
-    let article = store
-        .update_article_with_media(&existing.id, &new, None, &media)
-        .await?;
-    gazette_federation::federate_changes(&fed).await;
-    Ok(article)
-}
-
-async fn article(store: &Store, config: &Config, cmd: ArticleCommand) -> Result<(), CliError> {
-    match cmd {
-        ArticleCommand::List { status, limit } => {
-            let statuses = match status.as_deref() {
-                None => Vec::new(),
-                Some(s) => vec![ArticleStatus::parse(s).ok_or_else(|| {
-                    CliError::Usage(format!(
-                        "--status: unknown status `{s}`: expected draft, scheduled, published or deleted"
-                    ))
-                })?],
-            };
-            let page = store
-                .list_articles(&ArticleQuery {
-                    statuses,
-                    limit,
-                    ..Default::default()
-                })
-                .await?;
-            println!(
-                "{:<10} {:<10} {:<20} {:<8} {:<40} TITLE",
-                "STATUS", "KIND", "PUBLISHED", "LANGS", "SLUG"
-            );
-            for a in &page.articles {
-                let langs: Vec<&str> = a.languages().map(|l| l.as_str()).collect();
-                println!(
-                    "{:<10} {:<10} {:<20} {:<8} {:<40} {}",
-                    a.status.as_str(),
-                    a.kind.as_str(),
-                    a.published_at
-                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    langs.join(","),
-                    a.slug,
-                    a.translation(None).title
-                );
-            }
-            println!("{} of {} article(s)", page.articles.len(), page.total);
-            Ok(())
-        }
-        ArticleCommand::Show { article } => {
-            let a = get_article(store, &article).await?;
-            let author = store.get_author(&a.author_id).await?;
-            println!("id:        {}", a.id);
-            println!("slug:      {}", a.slug);
-            println!("kind:      {}", a.kind.as_str());
-            println!("status:    {}", a.status.as_str());
-            println!("author:    {} ({})", author.name, author.username);
-            println!(
-                "published: {}",
-                a.published_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
-            );
-            println!("updated:   {}", a.updated_at.to_rfc3339());
-            println!("version:   {}", a.version);
-            println!("tags:      {}", a.tags.join(", "));
-            if let Some(c) = &a.cover {
-                println!(
-                    "cover:     {} ({})",
-                    config.instance.public_url.clone() + "/media/" + &c.media_id,
-                    c.alt
-                );
-            }
-            if let Some(i) = &a.interviewee {
-                println!("interviewee: {} — {}, {}", i.name, i.role, i.organisation);
-            }
-            for t in &a.translations {
-                println!("[{}] {}", t.language, t.title);
-                if !t.summary.is_empty() {
-                    println!("     {}", t.summary);
-                }
-            }
-            println!("{}", article_url(config, &a));
-            Ok(())
-        }
-        ArticleCommand::Delete { article } => {
-            let a = get_article(store, &article).await?;
-            if a.status == ArticleStatus::Deleted {
-                return Err(CliError::Usage(format!("article `{}` is already deleted", a.slug)));
-            }
-            let before = a;
-            let a = store.set_article_status(&before.id, ArticleStatus::Deleted).await?;
-            gazette_federation::federate_changes(&app::fed_context(config, store)?).await;
-            println!("deleted (its URL now answers 410 Gone):");
-            println!("{}", article_url(config, &a));
-            Ok(())
-        }
-    }
-}
-
 async fn token(store: &Store, cmd: TokenCommand) -> Result<(), CliError> {
     match cmd {
         TokenCommand::Create {
@@ -588,273 +418,8 @@ async fn token(store: &Store, cmd: TokenCommand) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Follows or unfollows `target` as the organisation; the running server delivers the activity.
-async fn follow(store: &Store, config: &Config, target: &str, follow: bool) -> Result<(), CliError> {
-    let fed = gazette_federation::federation_config(app::fed_context(config, store)?)
-        .await
-        .map_err(|e| CliError::Federation(e.to_string()))?;
-    let data = fed.to_request_data();
-    let result = if follow {
-        gazette_federation::follow(&data, target).await
-    } else {
-        gazette_federation::unfollow(&data, target).await
-    };
-    let actor = result.map_err(|e| CliError::Federation(format!("{target}: {e}")))?;
-    if follow {
-        println!(
-            "follow request sent to {} ({}); it is pending until they accept",
-            printable(&actor.handle()),
-            printable(&actor.id)
-        );
-    } else {
-        println!("unfollowed {} ({})", printable(&actor.handle()), printable(&actor.id));
-    }
-    Ok(())
-}
-
-/// Likes, boosts or replies to a remote object as the organisation (or
-/// undoes that); the running server delivers the activity.
-async fn interaction(
-    config: &Config,
-    kind: InteractionKind,
-    object: &str,
-    text: Option<&str>,
-    undo: bool,
-) -> Result<(), CliError> {
-    let store = app::open_store(config).await?;
-    let result = async {
-        let fed = gazette_federation::federation_config(app::fed_context(config, &store)?)
-            .await
-            .map_err(|e| CliError::Federation(e.to_string()))?;
-        let data = fed.to_request_data();
-        let done = if undo {
-            gazette_federation::undo_interaction(&data, kind, object).await
-        } else {
-            gazette_federation::interact(&data, kind, object, text).await
-        }
-        .map_err(|e| CliError::Federation(format!("{object}: {e}")))?;
-        let what = match kind {
-            InteractionKind::Like => "like",
-            InteractionKind::Announce => "boost",
-            InteractionKind::Reply => "reply",
-        };
-        match (undo, kind) {
-            (true, _) => println!("{what} of {} taken back", done.object_id),
-            (false, InteractionKind::Reply) => println!(
-                "reply to {} queued: {}",
-                done.object_id,
-                gazette_federation::Urls::new(&config.instance.public_url).note(&done.id)
-            ),
-            (false, _) => println!("{what} of {} queued ({})", done.object_id, done.id),
-        }
-        Ok(())
-    }
-    .await;
-    store.close().await;
-    result
-}
-
-async fn followers(store: &Store, config: &Config, cmd: FollowersCommand) -> Result<(), CliError> {
-    let fed = app::fed_context(config, store)?;
-    let fed_err = |e: gazette_federation::FederationError| CliError::Federation(e.to_string());
-    match cmd {
-        FollowersCommand::List { pending, actor } => {
-            let status = if pending {
-                FollowStatus::Pending
-            } else {
-                FollowStatus::Accepted
-            };
-            let actors = gazette_federation::local_actors(&fed).await.map_err(fed_err)?;
-            println!("{:<24} {:<10} {:<20} FOLLOWER", "LOCAL ACTOR", "STATUS", "SINCE");
-            let mut n = 0;
-            for a in actors
-                .iter()
-                .filter(|a| actor.as_deref().is_none_or(|u| u == a.username()))
-            {
-                let id = fed.urls().actor(a.username());
-                for f in store.list_followers(&id, status, 100_000, 0).await? {
-                    n += 1;
-                    println!(
-                        "{:<24} {:<10} {:<20} {} ({})",
-                        a.username(),
-                        f.status.as_str(),
-                        f.since.format("%Y-%m-%d %H:%M"),
-                        printable(&f.actor.handle()),
-                        printable(&f.actor.id)
-                    );
-                }
-            }
-            println!("{n} follower(s)");
-        }
-        FollowersCommand::Approve { follower, actor } | FollowersCommand::Reject { follower, actor }
-            if follower.trim().is_empty() || actor.as_deref().is_some_and(str::is_empty) =>
-        {
-            return Err(CliError::Usage("give a follower (actor URL or @name@host)".into()));
-        }
-        FollowersCommand::Approve { follower, actor } => {
-            let done = gazette_federation::answer_follow(&fed, actor.as_deref(), &follower, true)
-                .await
-                .map_err(fed_err)?;
-            println!("approved {follower} as a follower of {}", done.join(", "));
-        }
-        FollowersCommand::Reject { follower, actor } => {
-            let done = gazette_federation::answer_follow(&fed, actor.as_deref(), &follower, false)
-                .await
-                .map_err(fed_err)?;
-            println!("rejected {follower} as a follower of {}", done.join(", "));
-        }
-    }
-    Ok(())
-}
-
-async fn reports(store: &Store, cmd: ReportsCommand) -> Result<(), CliError> {
-    match cmd {
-        ReportsCommand::List { all } => {
-            let list = store.list_reports(all).await?;
-            for r in &list {
-                println!(
-                    "[{}] {} — from {}",
-                    r.status,
-                    r.created_at.format("%Y-%m-%d %H:%M"),
-                    printable(&r.reporter)
-                );
-                println!("  id: {}", printable(&r.id));
-                for t in &r.targets {
-                    println!("  about: {}", printable(t));
-                }
-                if !r.content.is_empty() {
-                    println!("  \"{}\"", printable(&r.content));
-                }
-            }
-            println!("{} report(s)", list.len());
-        }
-        ReportsCommand::Resolve { id } => {
-            store.resolve_report(&id).await?;
-            println!("report {id} resolved");
-        }
-    }
-    Ok(())
-}
-
-async fn following(store: &Store, config: &Config) -> Result<(), CliError> {
-    let Some(org) = store.find_organisation().await? else {
-        println!("no organisation profile: nothing is followed");
-        return Ok(());
-    };
-    let actor_id = format!("{}/users/{}", config.instance.public_url, org.username);
-    let list = store.list_following(&actor_id).await?;
-    println!("{:<10} {:<40} ACTOR", "STATUS", "HANDLE");
-    for f in &list {
-        println!(
-            "{:<10} {:<40} {}",
-            f.status.as_str(),
-            printable(&f.target.handle()),
-            printable(&f.target.id)
-        );
-    }
-    println!("{} followed", list.len());
-    Ok(())
-}
-
-/// The delivery queue per remote host, as a table or as the API's JSON.
-async fn deliveries(store: &Store, args: &DeliveriesArgs) -> Result<(), CliError> {
-    let now = Utc::now();
-    let report = DeliveryReport::load(store, now).await?;
-    if args.json {
-        let json = serde_json::to_string_pretty(&report).map_err(|e| CliError::Io {
-            what: "cannot write the report as JSON".into(),
-            source: e.into(),
-        })?;
-        println!("{json}");
-        return Ok(());
-    }
-    let width = report.hosts.iter().map(|h| h.host.len()).max().unwrap_or(0).max(5);
-    let time = |t: Option<chrono::DateTime<Utc>>| {
-        t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_else(|| "-".into())
-    };
-    println!(
-        "{:<width$} {:>8} {:>8} {:>9} {:>8} {:<11} {:>6} {:<19} LAST ERROR",
-        "HOST", "PENDING", "RETRYING", "DELIVERED", "GIVEN UP", "UNAVAILABLE", "STREAK", "CIRCUIT OPEN UNTIL"
-    );
-    for h in &report.hosts {
-        println!(
-            "{:<width$} {:>8} {:>8} {:>9} {:>8} {:<11} {:>6} {:<19} {}",
-            h.host,
-            h.pending,
-            h.retrying,
-            h.delivered,
-            h.given_up,
-            if h.unavailable { "yes" } else { "no" },
-            h.consecutive_failures,
-            time(h.circuit_open_until),
-            h.last_error.as_deref().map(one_line).unwrap_or_else(|| "-".into())
-        );
-    }
-    let t = &report.totals;
-    println!(
-        "{:<width$} {:>8} {:>8} {:>9} {:>8} {:<11} {:>6} {:<19} -",
-        "TOTAL",
-        t.pending,
-        t.retrying,
-        t.delivered,
-        t.given_up,
-        t.unavailable_hosts,
-        "-",
-        format!("{} open", t.open_circuits),
-    );
-    println!(
-        "{} host(s); times in UTC; delivered and given-up deliveries are kept 7 days",
-        t.hosts
-    );
-    Ok(())
-}
-
-/// An error message on one line, at most 100 characters, for the table.
-fn one_line(s: &str) -> String {
-    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    match flat.char_indices().nth(100) {
-        Some((cut, _)) => format!("{}…", &flat[..cut]),
-        None => flat,
-    }
-}
-
-fn article_url(config: &Config, a: &Article) -> String {
+pub(super) fn article_url(config: &Config, a: &Article) -> String {
     format!("{}/articles/{}", config.instance.public_url, a.slug)
-}
-
-/// `https://host/articles/slug[/lang]` → `slug`; anything else is taken as a slug or id.
-fn slug_of(s: &str) -> String {
-    let s = s.trim();
-    if let Some(rest) = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://")) {
-        let path = rest.split_once('/').map(|(_, p)| p).unwrap_or("");
-        let path = path.split(['?', '#']).next().unwrap_or("");
-        let mut parts = path.split('/');
-        if parts.next() == Some("articles")
-            && let Some(slug) = parts.next()
-        {
-            return slug.to_owned();
-        }
-        return path.to_owned();
-    }
-    s.to_owned()
-}
-
-async fn find_article(store: &Store, slug_id_or_url: &str) -> Result<Option<Article>, CliError> {
-    let key = slug_of(slug_id_or_url);
-    if let Some(a) = store.find_article_by_slug(&key).await? {
-        return Ok(Some(a));
-    }
-    Ok(store.find_article(&key).await?)
-}
-
-async fn get_article(store: &Store, slug_id_or_url: &str) -> Result<Article, CliError> {
-    find_article(store, slug_id_or_url).await?.ok_or_else(|| {
-        CliError::Usage(format!(
-            "no article `{}` (give a slug, id or URL)",
-            slug_of(slug_id_or_url)
-        ))
-    })
 }
 
 fn toml_str(s: &str) -> String {
@@ -878,13 +443,6 @@ fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slugs_from_urls() {
-        assert_eq!(slug_of("https://news.example.org/articles/hello-world"), "hello-world");
-        assert_eq!(slug_of("http://localhost:8081/articles/hello/fr?x=1"), "hello");
-        assert_eq!(slug_of("hello"), "hello");
-    }
 
     #[test]
     fn redacts_passwords() {
