@@ -225,17 +225,7 @@ impl Store {
     /// table without its three counting triggers, by name. Empty when
     /// every write a reader could see empties the page caches.
     pub async fn change_signal_gaps(&self) -> StoreResult<Vec<String>> {
-        let tables_sql = match self.backend {
-            // Full-text indexes are virtual tables with shadow tables of their own.
-            Backend::Sqlite => {
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                 AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND name NOT LIKE '%_fts_%'"
-            }
-            Backend::Postgres => {
-                "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables \
-                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-            }
-        };
+        let tables_sql = crate::dialect::schema_tables(self.backend);
         let mut gaps = Vec::new();
         let rows = sqlx::query(tables_sql).fetch_all(&self.pool).await?;
         if rows.len() < CONTENT_TABLES.len() {

@@ -15,6 +15,21 @@ pub(crate) fn for_update_skip_locked(backend: Backend) -> &'static str {
     }
 }
 
+/// The names (column `name`) of the tables of Gazette's schema, without
+/// SQLite's own and the shadow tables of its full-text indexes.
+pub(crate) fn schema_tables(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND name NOT LIKE '%_fts_%'"
+        }
+        Backend::Postgres => {
+            "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        }
+    }
+}
+
 /// How the shared feed's full-text search is written on each backend: the
 /// condition that picks the matching items (`$q` stands for
 /// the query's parameter and is replaced by the caller), and a second query
