@@ -13,9 +13,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,16 +41,6 @@ fn args() -> HashMap<String, String> {
         opts.insert(k.trim_start_matches("--").to_owned(), v);
     }
     opts
-}
-
-/// The server; killed on drop.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Each `Create` the inbox receives: the article's slug and when it came.
@@ -75,46 +67,9 @@ async fn main() {
     gazette_federation::install_crypto_provider();
     let get = |k: &str| opts.get(k).cloned().unwrap_or_else(|| panic!("missing --{k}"));
     let num = |k: &str, d: usize| opts.get(k).map(|v| v.parse().unwrap()).unwrap_or(d);
-    // Commands run in a directory of their own: a relative path would not resolve there.
-    let gazette = std::fs::canonicalize(get("gazette")).unwrap();
+    let server = support::Gazette::start(Path::new(&get("gazette")), &get("database-url"), "bench-delivery").unwrap();
     let database_url = get("database-url");
-    let dir = std::env::temp_dir().join(format!("gazette-bench-delivery-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let public = format!("http://localhost:{port}");
-    let command = |args: &[&str]| {
-        let mut cmd = Command::new(&gazette);
-        cmd.args(args)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .env("GAZETTE_DATABASE__URL", &database_url)
-            .env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true")
-            .env("GAZETTE_LOG__LEVEL", "warn")
-            .env_remove("GAZETTE_CONFIG")
-            .env_remove("GAZETTE_TEST_POSTGRES_URL")
-            .current_dir(&dir);
-        cmd
-    };
-
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = command(&["serve", "--demo", "--listen", &listen, "--public-url", &public])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let server = Server(child);
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("listening on ") => break,
-            Some(Ok(_)) => {}
-            _ => panic!("gazette serve exited before listening"),
-        }
-    }
-    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let (public, listen) = (server.public.clone(), server.listen);
 
     let (tx, mut arrivals) = mpsc::unbounded_channel();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -155,14 +110,7 @@ async fn main() {
         .unwrap();
     store.close().await;
 
-    let out = command(&["token", "create", "bench"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let token = String::from_utf8_lossy(&out.stdout)
-        .trim_end()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned();
+    let token = server.token().unwrap();
 
     let mut wait_for = async |slug: &str| -> Instant {
         let deadline = tokio::time::Instant::now() + GIVE_UP;
@@ -207,7 +155,7 @@ async fn main() {
     let mut from_exit = Vec::new();
     for i in 0..num("cli", 30) {
         let slug = format!("cli-{i}");
-        let file = dir.join(format!("{slug}.md"));
+        let file = server.dir().join(format!("{slug}.md"));
         std::fs::write(
             &file,
             format!(
@@ -216,7 +164,7 @@ async fn main() {
         )
         .unwrap();
         let start = Instant::now();
-        let out = command(&["publish", file.to_str().unwrap()]).output().unwrap();
+        let out = server.command(&["publish", file.to_str().unwrap()]).output().unwrap();
         let exited = Instant::now();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let at = wait_for(&slug).await;
@@ -231,7 +179,6 @@ async fn main() {
     report("CLI: `gazette publish` exited → Create at the follower", &mut from_exit);
 
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn report(what: &str, samples: &mut [Duration]) {

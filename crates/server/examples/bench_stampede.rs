@@ -20,11 +20,11 @@
 
 #[path = "../../delivery/examples/common/mod.rs"]
 mod common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -41,16 +41,6 @@ use tokio::sync::mpsc;
 
 /// Longest wait for one round before the run is declared broken.
 const GIVE_UP: Duration = Duration::from_secs(120);
-
-/// The server; killed on drop.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// What the hosts saw: a `Create` (its slug) or a finished fetch.
 enum Event {
@@ -120,49 +110,12 @@ async fn main() -> Result<(), BoxError> {
     let followers: usize = flags.get("followers", 5000)?;
     let hosts: usize = flags.get("hosts", 1000)?;
     let rounds: usize = flags.get("rounds", 3)?;
-    let gazette = std::fs::canonicalize(flags.str("gazette").ok_or("missing --gazette")?)?;
+    let gazette = flags.str("gazette").ok_or("missing --gazette")?;
     let database_url = flags.str("database-url").ok_or("missing --database-url")?.to_owned();
     gazette_federation::install_crypto_provider();
 
-    let dir = std::env::temp_dir().join(format!("gazette-bench-stampede-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let public = format!("http://localhost:{port}");
-    let listen: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let command = |args: &[&str]| {
-        let mut cmd = Command::new(&gazette);
-        cmd.args(args)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .env("GAZETTE_DATABASE__URL", &database_url)
-            .env("GAZETTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true")
-            .env("GAZETTE_LOG__LEVEL", "error")
-            .env_remove("GAZETTE_CONFIG")
-            .env_remove("GAZETTE_TEST_POSTGRES_URL")
-            .current_dir(&dir);
-        cmd
-    };
-    let mut child = command(&[
-        "serve",
-        "--demo",
-        "--listen",
-        &listen.to_string(),
-        "--public-url",
-        &public,
-    ])
-    .stdout(Stdio::piped())
-    .spawn()?;
-    let pid = child.id();
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
-    let server = Server(child);
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("listening on ") => break,
-            Some(Ok(_)) => {}
-            _ => return Err("gazette serve exited before listening".into()),
-        }
-    }
-    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let server = support::Gazette::start(Path::new(gazette), &database_url, "bench-stampede")?;
+    let (pid, listen, public) = (server.pid(), server.listen, server.public.clone());
     let rss_at_start = vm(pid, "VmRSS:");
 
     // The hosts: one listener each, one client each (a server of its own
@@ -216,16 +169,7 @@ async fn main() -> Result<(), BoxError> {
     }
     store.close().await;
 
-    let out = command(&["token", "create", "bench"]).output()?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
-    }
-    let token = String::from_utf8_lossy(&out.stdout)
-        .trim_end()
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_owned();
+    let token = server.token()?;
 
     println!(
         "# {} — {} cores; load average before: {}",
@@ -334,6 +278,5 @@ async fn main() -> Result<(), BoxError> {
         vm(pid, "VmHWM:")
     );
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
