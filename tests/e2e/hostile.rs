@@ -286,6 +286,34 @@ async fn one_connection_too_many_gets_503() {
     .await;
 }
 
+/// With room for two connections both answering, a third waits a moment
+/// instead of being turned away: the first of the two to finish its answer
+/// closes and gives it its place.
+#[tokio::test]
+async fn a_new_connection_gets_the_place_of_one_that_finishes() {
+    let env = Env::new(Backend::Sqlite)
+        .await
+        .unwrap()
+        .with_env("GAZETTE_SERVER__MAX_CONNECTIONS", "2");
+    let server = env.serve(&[]);
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(busy_connection(&server).await);
+    }
+    let mut third = TcpStream::connect(address(&server)).await.unwrap();
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", address(&server));
+    third.write_all(request.as_bytes()).await.unwrap();
+    // The first sign-in form's body ends: its answer comes, then its place goes.
+    held[0].write_all(&[b'x'; 90]).await.unwrap();
+    let answer = read_until_closed(&mut held[0], Duration::from_secs(30)).await;
+    assert!(
+        answer.is_some_and(|a| a.contains("HTTP/1.1 ")),
+        "the finished form is answered and closed"
+    );
+    let head = read_head(&mut third).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
 /// A connection whose request is being answered: a sign-in form announced
 /// with `Expect: 100-continue`, whose body is sent only in part once the
 /// server asked for it (so its handler is running, waiting for the rest).

@@ -5,17 +5,18 @@
 //!
 //! When every slot is taken, a new connection first reclaims one from a
 //! connection that is not answering anything (kept alive between requests,
-//! or still sending its headers), oldest first, and waits a moment for it:
-//! a thousand servers fetching a boosted article's preview each keep a
-//! connection open afterwards, and those must not turn the next server
-//! away. Only when every connection is busy answering does the new one get
-//! a single 503 with `Retry-After`, then is closed.
+//! or still sending its headers), oldest first; when all are answering, it
+//! asks for the next one to finish to close after its answer. Either way it
+//! waits a moment for the slot: a thousand servers fetching a boosted
+//! article's preview each keep a connection open afterwards, and those must
+//! not turn the next server away. Only when no slot came within that moment
+//! does the new one get a single 503 with `Retry-After`, then is closed.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,14 +32,17 @@ use tower::ServiceExt;
 
 use crate::limits::Limits;
 
-/// How long a connection waits for the slot it reclaimed.
-const RECLAIM_WAIT: Duration = Duration::from_secs(1);
+/// How long a new connection waits for a slot when all are taken.
+const RECLAIM_WAIT: Duration = Duration::from_secs(5);
 
 /// The open connections, by the order they came in.
 #[derive(Default)]
 struct Open {
     next: std::sync::atomic::AtomicU64,
     by_age: Mutex<BTreeMap<u64, Arc<Conn>>>,
+    /// New connections waiting for a connection that is answering to
+    /// close once its answer is given.
+    wanted: AtomicUsize,
 }
 
 /// One open connection, as the others see it.
@@ -64,6 +68,13 @@ impl Open {
         if let Ok(mut map) = self.by_age.lock() {
             map.remove(&id);
         }
+    }
+
+    /// One fewer connection wanted; false when none was.
+    fn take_wanted(&self) -> bool {
+        self.wanted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| w.checked_sub(1))
+            .is_ok()
     }
 
     /// Asks the oldest connection answering nothing to close; false when
@@ -132,15 +143,20 @@ pub(crate) async fn run(
 /// answering nothing is asked to give back.
 enum Slot {
     Free(OwnedSemaphorePermit),
+    /// An idle connection was asked to close.
     Reclaimed(Arc<Semaphore>),
-    None,
+    /// Every connection is answering: the next to finish closes.
+    Wanted(Arc<Semaphore>),
 }
 
 fn take_slot(slots: &Arc<Semaphore>, open: &Open) -> Slot {
     match slots.clone().try_acquire_owned() {
         Ok(permit) => Slot::Free(permit),
         Err(_) if open.reclaim_one() => Slot::Reclaimed(slots.clone()),
-        Err(_) => Slot::None,
+        Err(_) => {
+            open.wanted.fetch_add(1, Ordering::AcqRel);
+            Slot::Wanted(slots.clone())
+        }
     }
 }
 
@@ -159,18 +175,30 @@ async fn connection(
     let _ = stream.set_nodelay(true);
     let slot = match slot {
         Slot::Free(permit) => Some(permit),
-        Slot::Reclaimed(slots) => tokio::time::timeout(RECLAIM_WAIT, slots.acquire_owned())
-            .await
-            .ok()
-            .and_then(Result::ok),
-        Slot::None => None,
+        Slot::Reclaimed(slots) => wait_for(&slots).await,
+        Slot::Wanted(slots) => {
+            let slot = wait_for(&slots).await;
+            if slot.is_none() {
+                // Nobody closed for this one: no longer wanted.
+                open.take_wanted();
+            }
+            slot
+        }
     };
     let full = slot.is_none();
-    let (id, me) = open.register();
+    // Only connections holding a slot can give one back.
+    let (id, me) = if full {
+        (None, Arc::new(Conn::default()))
+    } else {
+        let (id, me) = open.register();
+        (Some(id), me)
+    };
     let state = me.clone();
+    let others = open.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         let app = app.clone();
         let state = state.clone();
+        let others = others.clone();
         async move {
             if full {
                 return Ok::<_, Infallible>(crate::limits::busy(2, "too many connections; try again shortly"));
@@ -179,6 +207,14 @@ async fn connection(
             req.extensions_mut().insert(ConnectInfo(peer));
             let resp = app.oneshot(req.map(Body::new)).await;
             state.busy.store(false, Ordering::Release);
+            if others.take_wanted() {
+                // A new connection waits for a slot: this one closes once
+                // this answer is written (and is no one else's to reclaim).
+                if let Some(id) = id {
+                    others.remove(id);
+                }
+                state.close.notify_one();
+            }
             resp
         }
     });
@@ -205,8 +241,18 @@ async fn connection(
             log_end(conn.await);
         }
     }
-    open.remove(id);
+    if let Some(id) = id {
+        open.remove(id);
+    }
     drop(slot);
+}
+
+/// A slot within [`RECLAIM_WAIT`], or none.
+async fn wait_for(slots: &Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
+    tokio::time::timeout(RECLAIM_WAIT, slots.clone().acquire_owned())
+        .await
+        .ok()
+        .and_then(Result::ok)
 }
 
 fn log_end(result: Result<(), hyper::Error>) {
