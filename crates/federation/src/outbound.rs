@@ -402,7 +402,17 @@ pub async fn unfollow(data: &Data<FedContext>, target: &str) -> Result<RemoteAct
 /// Queues an `Update` of a local actor's profile to its followers. Failures
 /// are logged: the profile itself is already saved.
 pub async fn actor_changed(ctx: &FedContext, actor: &LocalActor) {
-    let result = async {
+    match queue_actor_update(ctx, actor).await {
+        Ok(n) => tracing::info!(actor = actor.username(), deliveries = n, "profile update federated"),
+        Err(e) => tracing::error!(actor = actor.username(), error = %e, "could not queue the profile update"),
+    }
+}
+
+/// Queues an `Update` of a local actor (its document as served now: a
+/// new key after `gazette keys rotate`) to its followers; returns how many
+/// deliveries were queued.
+pub async fn queue_actor_update(ctx: &FedContext, actor: &LocalActor) -> Result<u64, FederationError> {
+    {
         let urls = ctx.urls();
         let actor_id = urls.actor(actor.username());
         let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
@@ -423,11 +433,6 @@ pub async fn actor_changed(ctx: &FedContext, actor: &LocalActor) {
             json!([urls.followers(actor.username())]),
         );
         enqueue(ctx, &actor_id, &update, &inboxes).await
-    }
-    .await;
-    match result {
-        Ok(n) => tracing::info!(actor = actor.username(), deliveries = n, "profile update federated"),
-        Err(e) => tracing::error!(actor = actor.username(), error = %e, "could not queue the profile update"),
     }
 }
 

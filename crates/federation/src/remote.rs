@@ -342,11 +342,9 @@ impl Object for InstanceActor {
     }
 
     async fn into_json(self, data: &Data<FedContext>) -> Result<serde_json::Value, FederationError> {
-        Ok(crate::json::instance_actor(
-            data.urls(),
-            data.urls().host(),
-            &self.public_key_pem,
-        ))
+        // The keys as stored now: a key rotated since start is served.
+        let keys = crate::keys::served_keys(data, crate::keys::INSTANCE_KEY, chrono::Utc::now()).await?;
+        Ok(crate::json::instance_actor(data.urls(), data.urls().host(), &keys))
     }
 
     async fn verify(
