@@ -701,7 +701,8 @@ async fn fedify_refusing_draft_cavage_gets_rfc9421_after_the_first_refusal() {
 /// key fetcher during the grace period; an article published afterwards is
 /// signed by the server with the new key (`#key-2`) and verified by Fedify;
 /// `gazette keys retire` ends the grace period and the old key id no
-/// longer resolves.
+/// longer resolves. Rotating every actor also rotates the instance
+/// actor's key, which signs the next signed GET.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rotated_key_signs_at_once_and_the_old_one_retires() {
     let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
@@ -778,4 +779,26 @@ async fn a_rotated_key_signs_at_once_and_the_old_one_retires() {
     assert_eq!(found["found"], true, "{found}");
     let listed = env.ok(&["keys", "list", "camille_renard"]);
     assert!(!listed.contains("old "), "{listed}");
+
+    // Every local actor at once, the instance actor too: its signed GETs
+    // (the like below fetches the peer's article) name its new key.
+    let out = env.ok(&["keys", "rotate"]);
+    let instance = server.url("/actor");
+    assert!(out.contains(&format!("new key {instance}#key-2")), "{out}");
+    assert!(out.contains(&format!("new key {author}#key-3")), "{out}");
+    let published = peer.control("publish-article", json!({})).await;
+    let article = published["article"].as_str().unwrap().to_owned();
+    env.ok(&["like", &article]);
+    peer.wait_for("Like", |e| e["object"]["id"] == article.as_str()).await;
+    let gets: Vec<Value> = peer
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["event"] == "signed-in" && e["method"] == "GET")
+        .collect();
+    assert_eq!(
+        gets.last().unwrap()["keyId"],
+        format!("{instance}#key-2").as_str(),
+        "{gets:#?}"
+    );
 }
