@@ -742,7 +742,10 @@ async fn a_rotated_key_signs_at_once_and_the_old_one_retires() {
     }
     let listed = env.ok(&["keys", "list", "camille_renard"]);
     assert!(listed.contains(&format!("current  {new_key}")), "{listed}");
-    assert!(listed.contains(&format!("old      {old_key}  served until")), "{listed}");
+    assert!(
+        listed.contains(&format!("old      {old_key}  served until")),
+        "{listed}"
+    );
 
     // Published after the rotation: signed by the server with the new key, verified by Fedify.
     let file = env.write(
@@ -760,7 +763,11 @@ async fn a_rotated_key_signs_at_once_and_the_old_one_retires() {
         .filter(|e| e["event"] == "signed-in" && e["method"] == "POST")
         .collect();
     let last = posts.last().unwrap();
-    assert_eq!(last["keyId"], new_key.as_str(), "the Create is signed with the new key: {posts:#?}");
+    assert_eq!(
+        last["keyId"],
+        new_key.as_str(),
+        "the Create is signed with the new key: {posts:#?}"
+    );
     assert!(last["status"].as_u64().is_some_and(|s| s < 400), "{posts:#?}");
     assert!(
         posts.iter().all(|e| e["status"].as_u64().is_some_and(|s| s < 400)),

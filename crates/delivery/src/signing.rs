@@ -345,10 +345,12 @@ impl<K: KeySource> Signer<K> {
         if let Some(key) = self.cached(actor_id, Some((&pem, seen))) {
             return Ok(key);
         }
-        let key = Arc::new(SigningKey::from_pem_with_key_id(&pem.key_id, &pem.pem).map_err(|error| KeyError::Invalid {
-            actor: actor_id.to_owned(),
-            error,
-        })?);
+        let key = Arc::new(
+            SigningKey::from_pem_with_key_id(&pem.key_id, &pem.pem).map_err(|error| KeyError::Invalid {
+                actor: actor_id.to_owned(),
+                error,
+            })?,
+        );
         let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         cache.insert(
             actor_id.to_owned(),
@@ -379,5 +381,72 @@ impl<K: KeySource> Signer<K> {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rsa::RsaPrivateKey;
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+
+    use super::*;
+
+    const ACTOR: &str = "https://news.example/users/org";
+
+    /// The one actor's current key, as a store would answer after rotations.
+    struct Rotating(Mutex<KeyPem>);
+
+    impl KeySource for Arc<Rotating> {
+        async fn private_key_pem(&self, _: &str) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+            Ok(Some(self.0.lock().unwrap().pem.clone()))
+        }
+
+        async fn signing_key_pem(&self, _: &str) -> Result<Option<KeyPem>, Box<dyn std::error::Error + Send + Sync>> {
+            Ok(Some(self.0.lock().unwrap().clone()))
+        }
+    }
+
+    fn pem() -> String {
+        let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
+    }
+
+    /// A key rotated in the source signs as soon as a change is reported,
+    /// however long the cache would otherwise trust the old one.
+    #[tokio::test]
+    async fn a_reported_change_picks_up_a_rotated_key() {
+        let first = KeyPem {
+            key_id: format!("{ACTOR}#main-key"),
+            pem: pem(),
+        };
+        let changes = KeyChanges::default();
+        let source = Arc::new(Rotating(Mutex::new(first)));
+        let signer = Signer::with_changes(source.clone(), Duration::from_secs(3600), changes.clone());
+        assert_eq!(signer.key(ACTOR).await.unwrap().key_id(), format!("{ACTOR}#main-key"));
+
+        *source.0.lock().unwrap() = KeyPem {
+            key_id: format!("{ACTOR}#key-2"),
+            pem: pem(),
+        };
+        assert_eq!(
+            signer.key(ACTOR).await.unwrap().key_id(),
+            format!("{ACTOR}#main-key"),
+            "trusted for the TTL while nothing is reported"
+        );
+        changes.changed();
+        assert_eq!(signer.key(ACTOR).await.unwrap().key_id(), format!("{ACTOR}#key-2"));
+        let url = Url::parse("https://remote.example/inbox").unwrap();
+        let signed = signer
+            .key(ACTOR)
+            .await
+            .unwrap()
+            .sign_post(&url, b"{}", SystemTime::now())
+            .unwrap();
+        assert!(
+            signed.signature.contains(&format!("keyId=\"{ACTOR}#key-2\"")),
+            "{signed:?}"
+        );
     }
 }

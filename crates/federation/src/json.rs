@@ -187,9 +187,7 @@ pub fn author_actor(urls: &Urls, author: &Author, parts: &ActorParts<'_>) -> Val
 /// (what Mastodon, which reads the first, keeps) and the old keys after it,
 /// so a server that cached an old key id still finds it here.
 fn public_keys(urls: &Urls, actor_id: &str, keys: &[ServedKey]) -> Value {
-    let key = |k: &ServedKey| {
-        json!({ "id": urls.key_id_with(actor_id, &k.fragment), "owner": actor_id, "publicKeyPem": k.public_key_pem })
-    };
+    let key = |k: &ServedKey| json!({ "id": urls.key_id_with(actor_id, &k.fragment), "owner": actor_id, "publicKeyPem": k.public_key_pem });
     match keys {
         [one] => key(one),
         many => Value::Array(many.iter().map(key).collect()),

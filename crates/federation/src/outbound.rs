@@ -412,28 +412,26 @@ pub async fn actor_changed(ctx: &FedContext, actor: &LocalActor) {
 /// new key after `gazette keys rotate`) to its followers; returns how many
 /// deliveries were queued.
 pub async fn queue_actor_update(ctx: &FedContext, actor: &LocalActor) -> Result<u64, FederationError> {
-    {
-        let urls = ctx.urls();
-        let actor_id = urls.actor(actor.username());
-        let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
-        if inboxes.is_empty() {
-            return Ok(0);
-        }
-        let mut object = crate::local::actor_json(ctx, actor).await?;
-        if let Some(o) = object.as_object_mut() {
-            o.remove("@context");
-        }
-        let id = urls.activity(&actor_id, "updates", &Utc::now().timestamp_micros().to_string());
-        let update = json::activity(
-            &id,
-            "Update",
-            &actor_id,
-            object,
-            json!([PUBLIC]),
-            json!([urls.followers(actor.username())]),
-        );
-        enqueue(ctx, &actor_id, &update, &inboxes).await
+    let urls = ctx.urls();
+    let actor_id = urls.actor(actor.username());
+    let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
+    if inboxes.is_empty() {
+        return Ok(0);
     }
+    let mut object = crate::local::actor_json(ctx, actor).await?;
+    if let Some(o) = object.as_object_mut() {
+        o.remove("@context");
+    }
+    let id = urls.activity(&actor_id, "updates", &Utc::now().timestamp_micros().to_string());
+    let update = json::activity(
+        &id,
+        "Update",
+        &actor_id,
+        object,
+        json!([PUBLIC]),
+        json!([urls.followers(actor.username())]),
+    );
+    enqueue(ctx, &actor_id, &update, &inboxes).await
 }
 
 /// Every local actor: the network actor (on a coordinator), the

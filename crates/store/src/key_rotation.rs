@@ -86,18 +86,26 @@ fn old_key(r: &AnyRow) -> StoreResult<OldActorKey> {
 impl Store {
     /// The current key of `local_key`, with its generation and fragment.
     pub async fn find_current_actor_key(&self, local_key: &str) -> StoreResult<Option<ActorKey>> {
-        let row = sqlx::query(concat!("SELECT ", key_columns!(), " FROM actor_keys WHERE local_key = $1"))
-            .bind(local_key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM actor_keys WHERE local_key = $1"
+        ))
+        .bind(local_key)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(actor_key).transpose()
     }
 
     /// Every local actor's current key, by `local_key`.
     pub async fn list_actor_keys(&self) -> StoreResult<Vec<ActorKey>> {
-        let rows = sqlx::query(concat!("SELECT ", key_columns!(), " FROM actor_keys ORDER BY local_key"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM actor_keys ORDER BY local_key"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(actor_key).collect()
     }
 
@@ -115,10 +123,14 @@ impl Store {
         retires_at: DateTime<Utc>,
     ) -> StoreResult<ActorKey> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(concat!("SELECT ", key_columns!(), " FROM actor_keys WHERE local_key = $1"))
-            .bind(local_key)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM actor_keys WHERE local_key = $1"
+        ))
+        .bind(local_key)
+        .fetch_optional(&mut *tx)
+        .await?;
         let current = row
             .as_ref()
             .map(actor_key)

@@ -1138,7 +1138,10 @@ mod key_rotation {
         assert_eq!(store.live_old_actor_keys("organisation", t1).await.unwrap().len(), 1);
 
         // Ending the grace period at once.
-        store.rotate_actor_key("author:a", "apub2", "apriv2", t1, t1 + grace).await.unwrap();
+        store
+            .rotate_actor_key("author:a", "apub2", "apriv2", t1, t1 + grace)
+            .await
+            .unwrap();
         assert_eq!(store.retire_old_actor_keys(Some("author:a")).await.unwrap(), 1);
         assert!(store.live_old_actor_keys("author:a", t1).await.unwrap().is_empty());
         assert_eq!(store.live_old_actor_keys("organisation", t1).await.unwrap().len(), 1);

@@ -102,16 +102,8 @@ impl SignedGets {
             .duration_since(UNIX_EPOCH)
             .map_err(|e| e.to_string())?
             .as_secs() as i64;
-        let fields = sign::sign_rfc9421(
-            key,
-            key_id,
-            &Method::GET,
-            &url,
-            headers,
-            created,
-            challenge.as_ref(),
-        )
-        .map_err(|e| e.to_string())?;
+        let fields = sign::sign_rfc9421(key, key_id, &Method::GET, &url, headers, created, challenge.as_ref())
+            .map_err(|e| e.to_string())?;
         let covered = challenge
             .as_ref()
             .map(|c| c.components.clone())
