@@ -703,9 +703,20 @@ async fn fedify_refusing_draft_cavage_gets_rfc9421_after_the_first_refusal() {
 /// `gazette keys retire` ends the grace period and the old key id no
 /// longer resolves. Rotating every actor also rotates the instance
 /// actor's key, which signs the next signed GET.
+/// On PostgreSQL the server hears of the rotation through the command's
+/// announcement of its write; on SQLite through the change counter.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rotated_key_signs_at_once_and_the_old_one_retires() {
-    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+    key_rotation(gazette_store::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_key_signs_at_once_and_the_old_one_retires_on_postgres() {
+    key_rotation(gazette_store::Backend::Postgres).await;
+}
+
+async fn key_rotation(backend: gazette_store::Backend) {
+    let Some(env) = Env::new(backend).await else {
         return;
     };
     let env = env.federated();
