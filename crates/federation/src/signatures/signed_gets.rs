@@ -16,17 +16,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::http::{Extensions, HeaderValue, Method};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use gazette_store::Store;
-use ring::rand::SystemRandom;
-use ring::signature::RSA_PKCS1_SHA256;
-
-use axum::http::{Extensions, HeaderValue, Method};
 use reqwest::header::HOST;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
-use ring::signature::RsaKeyPair;
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 
 use super::knock::{Knock, Knocker};
 use super::sign::{self, Challenge};
