@@ -26,6 +26,12 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> Result<(), CliError> {
     result
 }
 
+/// How long after a rotation its `Update` goes out: more than the delay of
+/// the store's change signal (PostgreSQL notifies at once; SQLite's change
+/// counter is read a few times a second), so running servers sign with the
+/// new key and serve the new actor document by then.
+const UPDATE_DELAY: chrono::Duration = chrono::Duration::seconds(2);
+
 /// One local actor whose key the command touches.
 struct Target {
     local_key: String,
@@ -149,7 +155,14 @@ async fn rotate(
         println!("{}: new key {new_id}; the old key {old_id} is retired", target.actor_id);
     }
     if let Some(actor) = &target.actor {
-        let queued = outbound::queue_actor_update(ctx, actor).await.map_err(federation)?;
+        // Sent once every running server has heard of the new key (the
+        // store's change signal takes a fraction of a second): a follower
+        // that fetches the actor document to check the Update's signature
+        // gets the new key, not a page cached before the rotation.
+        let not_before = Utc::now() + UPDATE_DELAY;
+        let queued = outbound::queue_actor_update(ctx, actor, Some(not_before))
+            .await
+            .map_err(federation)?;
         println!("  Update with the new key queued to {queued} inbox(es)");
     }
     Ok(())

@@ -1152,5 +1152,35 @@ mod key_rotation {
         assert_eq!(listed, [("author:a", 2), ("organisation", 3)]);
     }
 
-    gazette_store::each_backend!(keys_rotate_and_old_keys_retire);
+    /// The `Update` a rotation queues waits until `not_before`.
+    async fn an_update_can_wait_before_it_is_sent(store: &Store) {
+        let now = Utc::now();
+        let inbox = vec!["https://remote.example/inbox".to_owned()];
+        let queued = store
+            .enqueue_delivery_not_before(
+                "https://here.example/users/a#update-1",
+                "https://here.example/users/a",
+                "{}",
+                &inbox,
+                Some(now + Duration::seconds(2)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(queued, 1);
+        let lease = std::time::Duration::from_secs(60);
+        assert!(
+            store
+                .claim_deliveries(now, lease, 10, 10, &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let later = store
+            .claim_deliveries(now + Duration::seconds(3), lease, 10, 10, &[])
+            .await
+            .unwrap();
+        assert_eq!(later.len(), 1);
+    }
+
+    gazette_store::each_backend!(keys_rotate_and_old_keys_retire, an_update_can_wait_before_it_is_sent);
 }
