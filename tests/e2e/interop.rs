@@ -779,6 +779,10 @@ async fn key_rotation(backend: gazette_store::Backend) {
         new_key.as_str(),
         "the Create is signed with the new key: {posts:#?}"
     );
+    // The Accept before the rotation; the Update and the Create after it.
+    assert_eq!(posts.len(), 3, "{posts:#?}");
+    assert_eq!(posts[0]["keyId"], old_key.as_str(), "{posts:#?}");
+    assert_eq!(posts[1]["keyId"], new_key.as_str(), "the Update too: {posts:#?}");
     assert!(last["status"].as_u64().is_some_and(|s| s < 400), "{posts:#?}");
     assert!(
         posts.iter().all(|e| e["status"].as_u64().is_some_and(|s| s < 400)),
