@@ -694,3 +694,133 @@ async fn fedify_refusing_draft_cavage_gets_rfc9421_after_the_first_refusal() {
     assert_eq!(known.scheme, SignatureScheme::Rfc9421);
     store.close().await;
 }
+
+/// Key rotation with `gazette keys rotate` while `gazette serve` runs: the
+/// Fedify follower receives the author's `Update` with the new key first
+/// and the old one after it; the old key id still resolves with Fedify's
+/// key fetcher during the grace period; an article published afterwards is
+/// signed by the server with the new key (`#key-2`) and verified by Fedify;
+/// `gazette keys retire` ends the grace period and the old key id no
+/// longer resolves. Rotating every actor also rotates the instance
+/// actor's key, which signs the next signed GET.
+/// On PostgreSQL the server hears of the rotation through the command's
+/// announcement of its write; on SQLite through the change counter.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_key_signs_at_once_and_the_old_one_retires() {
+    key_rotation(gazette_store::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_key_signs_at_once_and_the_old_one_retires_on_postgres() {
+    key_rotation(gazette_store::Backend::Postgres).await;
+}
+
+async fn key_rotation(backend: gazette_store::Backend) {
+    let Some(env) = Env::new(backend).await else {
+        return;
+    };
+    let env = env.federated();
+    let server = env.serve_federated(&["--demo"]);
+    let peer = start_peer(&env.dir.join("peer"));
+    let author = server.url("/users/camille_renard");
+    let old_key = format!("{author}#main-key");
+    let new_key = format!("{author}#key-2");
+
+    peer.control("follow", json!({ "target": author })).await;
+    peer.wait_for("Accept", |e| e["actor"] == author.as_str()).await;
+    assert_eq!(as2(&author).await["publicKey"]["id"], old_key.as_str());
+
+    let out = env.ok(&["keys", "rotate", "camille_renard"]);
+    assert!(out.contains(&format!("new key {new_key}")), "{out}");
+    assert!(out.contains("queued to 1 inbox"), "{out}");
+
+    // The follower hears of the new key: current first, the old one after it.
+    let update = peer
+        .wait_for("Update", |e| e["raw"]["object"]["id"] == author.as_str())
+        .await;
+    let keys = &update["raw"]["object"]["publicKey"];
+    assert_eq!(keys[0]["id"], new_key.as_str(), "{update}");
+    assert_eq!(keys[1]["id"], old_key.as_str(), "{update}");
+    let served = as2(&author).await;
+    assert_eq!(served["publicKey"][0]["id"], new_key.as_str(), "{served}");
+    assert_eq!(served["publicKey"][1]["id"], old_key.as_str(), "{served}");
+
+    // During the grace period both key ids resolve for Fedify.
+    for key in [&old_key, &new_key] {
+        let found = peer.control("fetch-key", json!({ "keyId": key })).await;
+        assert_eq!(found["found"], true, "{found}");
+        assert_eq!(found["owner"], author.as_str(), "{found}");
+    }
+    let listed = env.ok(&["keys", "list", "camille_renard"]);
+    assert!(listed.contains(&format!("current  {new_key}")), "{listed}");
+    assert!(
+        listed.contains(&format!("old      {old_key}  served until")),
+        "{listed}"
+    );
+
+    // Published after the rotation: signed by the server with the new key, verified by Fedify.
+    let file = env.write(
+        "rotated.md",
+        "---\nslug: rotated\nkind: news\ntitle: A new key\nsummary: Rotated.\nlanguage: en\n\
+         author: camille_renard\n---\nBody.\n",
+    );
+    env.ok(&["publish", path(&file)]);
+    let create = peer.wait_for("Create", |e| e["object"]["type"] == "Article").await;
+    assert_eq!(create["actor"], author.as_str());
+    let posts: Vec<Value> = peer
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["event"] == "signed-in" && e["method"] == "POST")
+        .collect();
+    let last = posts.last().unwrap();
+    assert_eq!(
+        last["keyId"],
+        new_key.as_str(),
+        "the Create is signed with the new key: {posts:#?}"
+    );
+    // The Accept before the rotation; the Update and the Create after it.
+    assert_eq!(posts.len(), 3, "{posts:#?}");
+    assert_eq!(posts[0]["keyId"], old_key.as_str(), "{posts:#?}");
+    assert_eq!(posts[1]["keyId"], new_key.as_str(), "the Update too: {posts:#?}");
+    assert!(last["status"].as_u64().is_some_and(|s| s < 400), "{posts:#?}");
+    assert!(
+        posts.iter().all(|e| e["status"].as_u64().is_some_and(|s| s < 400)),
+        "Fedify refused nothing: {posts:#?}"
+    );
+
+    // Retired: no longer served, no longer resolvable.
+    env.ok(&["keys", "retire", "camille_renard"]);
+    eventually("the old key to be no longer served", DEADLINE, || async {
+        (as2(&author).await["publicKey"]["id"] == new_key.as_str()).then_some(())
+    })
+    .await;
+    let found = peer.control("fetch-key", json!({ "keyId": old_key })).await;
+    assert_eq!(found["found"], false, "{found}");
+    let found = peer.control("fetch-key", json!({ "keyId": new_key })).await;
+    assert_eq!(found["found"], true, "{found}");
+    let listed = env.ok(&["keys", "list", "camille_renard"]);
+    assert!(!listed.contains("old "), "{listed}");
+
+    // Every local actor at once, the instance actor too: its signed GETs
+    // (the like below fetches the peer's article) name its new key.
+    let out = env.ok(&["keys", "rotate"]);
+    let instance = server.url("/actor");
+    assert!(out.contains(&format!("new key {instance}#key-2")), "{out}");
+    assert!(out.contains(&format!("new key {author}#key-3")), "{out}");
+    let published = peer.control("publish-article", json!({})).await;
+    let article = published["article"].as_str().unwrap().to_owned();
+    env.ok(&["like", &article]);
+    peer.wait_for("Like", |e| e["object"]["id"] == article.as_str()).await;
+    let gets: Vec<Value> = peer
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["event"] == "signed-in" && e["method"] == "GET")
+        .collect();
+    assert_eq!(
+        gets.last().unwrap()["keyId"],
+        format!("{instance}#key-2").as_str(),
+        "{gets:#?}"
+    );
+}

@@ -29,6 +29,7 @@ const {
   exportJwk,
   importJwk,
   verifyRequest,
+  fetchKey,
 } = await import("@fedify/fedify");
 const v = await import("@fedify/vocab");
 
@@ -629,6 +630,20 @@ const control = {
     return { id: follow.id.href, target: target.id.href };
   },
 
+  // Resolves a key id the way Fedify does when it verifies a signature (the
+  // key's document, or the actor document holding it under `publicKey`),
+  // without its key cache: did the server serve that key?
+  async "POST /control/fetch-key"(body) {
+    const ctx = ctxNow();
+    const keyId = requireField(body, "keyId");
+    const documentLoader = await signedLoader(ctx);
+    const { key } = await fetchKey(new URL(keyId), v.CryptographicKey, {
+      documentLoader,
+      contextLoader: ctx.contextLoader,
+    });
+    return { keyId, found: key != null, owner: key == null ? null : href(key.ownerId) };
+  },
+
   async "POST /control/undo-follow"(body) {
     const ctx = ctxNow();
     const target = await lookupActor(ctx, requireField(body, "target"));
@@ -897,6 +912,12 @@ async function readBody(req) {
   return Buffer.concat(chunks);
 }
 
+// The key id a request's signature names (RFC 9421 `keyid` or draft-cavage `keyId`).
+function signatureKeyId(headers) {
+  const field = headers.get("signature-input") ?? headers.get("signature") ?? "";
+  return /keyid="([^"]*)"/i.exec(field)?.[1] ?? null;
+}
+
 function isInboxPost(method, pathname) {
   return method === "POST" && (pathname === "/inbox" || /^\/users\/[^/]+\/inbox$/.test(pathname));
 }
@@ -973,7 +994,15 @@ async function handleHttp(req, res) {
 
   const resBody = Buffer.from(await response.arrayBuffer());
   if (signature !== "none") {
-    emit({ event: "signed-in", method: req.method, path: url.pathname, signature, status: response.status, reason: null });
+    emit({
+      event: "signed-in",
+      method: req.method,
+      path: url.pathname,
+      signature,
+      status: response.status,
+      reason: null,
+      keyId: signatureKeyId(headers),
+    });
   }
   if (inbox) {
     const text = resBody.toString("utf8").slice(0, 2000);

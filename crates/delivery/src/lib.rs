@@ -77,5 +77,7 @@ pub use error::DeliveryError;
 pub use gazette_federation::signatures::knock::SignaturePolicy;
 pub use gazette_http::{ForbiddenAddress, is_forbidden};
 pub use gazette_store::SignatureScheme;
-pub use signing::{KeyError, KeySource, Rfc9421Post, SignError, SignedGet, SignedHeaders, Signer, SigningKey};
+pub use signing::{
+    KeyChanges, KeyError, KeyPem, KeySource, Rfc9421Post, SignError, SignedGet, SignedHeaders, Signer, SigningKey,
+};
 pub use worker::{DeliveryHandle, Worker};

@@ -3,10 +3,13 @@
 //! RFC 9421 (`rsa-v1_5-sha256` over `@method`, `@target-uri`, `@authority`
 //! and `content-digest`, made by `gazette-federation`'s signer), with ring
 //! doing the RSA (about three times faster than the rsa crate, and signing
-//! is what limits fan-out). Keys are parsed once per actor and cached.
+//! is what limits fan-out). Keys are parsed once per actor and cached; the
+//! cache is checked again when the store reports a change (a key rotated by
+//! `gazette keys rotate` in another process), see [`KeyChanges`].
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -28,6 +31,45 @@ pub trait KeySource: Send + Sync + 'static {
         &self,
         actor_id: &str,
     ) -> impl Future<Output = Result<Option<String>, Box<dyn std::error::Error + Send + Sync>>> + Send;
+
+    /// The actor's current private key with its key id. By default the
+    /// key of [`KeySource::private_key_pem`] named `<actor>#main-key`; a
+    /// source whose keys rotate names each key itself (`#key-2`…).
+    fn signing_key_pem(
+        &self,
+        actor_id: &str,
+    ) -> impl Future<Output = Result<Option<KeyPem>, Box<dyn std::error::Error + Send + Sync>>> + Send {
+        async move {
+            Ok(self.private_key_pem(actor_id).await?.map(|pem| KeyPem {
+                key_id: format!("{actor_id}#main-key"),
+                pem,
+            }))
+        }
+    }
+}
+
+/// A private key (PEM) and the key id signatures made with it name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPem {
+    pub key_id: String,
+    pub pem: String,
+}
+
+/// Tells every [`Signer`] sharing it that keys may have changed (the store
+/// reported a write): each cached key is checked against its source again
+/// on its next use, so a rotated key signs at once. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct KeyChanges(Arc<AtomicU64>);
+
+impl KeyChanges {
+    /// Keys may have changed: check again before signing.
+    pub fn changed(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn current(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +86,8 @@ pub enum SignError {
     Rfc9421(String),
 }
 
-/// One actor's parsed private key and its key id (`<actor>#main-key`).
+/// One actor's parsed private key and its key id (`<actor>#main-key`, or
+/// `<actor>#key-<n>` after a rotation).
 #[derive(Debug)]
 pub struct SigningKey {
     key_id: String,
@@ -73,6 +116,13 @@ impl SigningKey {
             key_id: format!("{actor_id}#main-key"),
             pair,
         })
+    }
+
+    /// Parses a PEM private key whose key id is `key_id`.
+    pub fn from_pem_with_key_id(key_id: &str, pem: &str) -> Result<SigningKey, SignError> {
+        let mut key = SigningKey::from_pem("", pem)?;
+        key.key_id = key_id.to_owned();
+        Ok(key)
     }
 
     pub fn key_id(&self) -> &str {
@@ -228,19 +278,22 @@ pub struct SignedGet {
     pub signature: String,
 }
 
-/// Parsed keys per actor. An entry is trusted for `ttl`, then the key source
-/// is asked again (a rotated key is picked up; an unchanged PEM is not
-/// parsed again).
+/// Parsed keys per actor. An entry is trusted for `ttl` and until
+/// [`KeyChanges::changed`], then the key source is asked again (a rotated
+/// key is picked up; an unchanged PEM is not parsed again).
 pub struct Signer<K> {
     source: K,
     ttl: Duration,
+    changes: KeyChanges,
     cache: Mutex<HashMap<String, Cached>>,
 }
 
 struct Cached {
-    pem: String,
+    pem: KeyPem,
     key: Arc<SigningKey>,
     checked: Instant,
+    /// [`KeyChanges`]' count when checked.
+    seen: u64,
 }
 
 /// Why no key could be had for an actor.
@@ -259,9 +312,15 @@ pub enum KeyError {
 
 impl<K: KeySource> Signer<K> {
     pub fn new(source: K, ttl: Duration) -> Self {
+        Self::with_changes(source, ttl, KeyChanges::default())
+    }
+
+    /// A signer that checks its keys again whenever `changes` says so.
+    pub fn with_changes(source: K, ttl: Duration, changes: KeyChanges) -> Self {
         Signer {
             source,
             ttl,
+            changes,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -271,22 +330,27 @@ impl<K: KeySource> Signer<K> {
         if let Some(key) = self.cached(actor_id, None) {
             return Ok(key);
         }
+        // Read before asking the source: a change reported meanwhile makes
+        // the entry stale again.
+        let seen = self.changes.current();
         let pem = self
             .source
-            .private_key_pem(actor_id)
+            .signing_key_pem(actor_id)
             .await
             .map_err(|error| KeyError::Lookup {
                 actor: actor_id.to_owned(),
                 error,
             })?
             .ok_or_else(|| KeyError::Missing(actor_id.to_owned()))?;
-        if let Some(key) = self.cached(actor_id, Some(&pem)) {
+        if let Some(key) = self.cached(actor_id, Some((&pem, seen))) {
             return Ok(key);
         }
-        let key = Arc::new(SigningKey::from_pem(actor_id, &pem).map_err(|error| KeyError::Invalid {
-            actor: actor_id.to_owned(),
-            error,
-        })?);
+        let key = Arc::new(
+            SigningKey::from_pem_with_key_id(&pem.key_id, &pem.pem).map_err(|error| KeyError::Invalid {
+                actor: actor_id.to_owned(),
+                error,
+            })?,
+        );
         let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         cache.insert(
             actor_id.to_owned(),
@@ -294,23 +358,95 @@ impl<K: KeySource> Signer<K> {
                 pem,
                 key: key.clone(),
                 checked: Instant::now(),
+                seen,
             },
         );
         Ok(key)
     }
 
-    /// A fresh cached key; or, given the PEM just fetched, the cached key
-    /// parsed from that same PEM (marked fresh again).
-    fn cached(&self, actor_id: &str, fetched_pem: Option<&str>) -> Option<Arc<SigningKey>> {
+    /// A fresh cached key; or, given the key just fetched (and the change
+    /// count read before fetching it), the cached key parsed from that same
+    /// PEM with the same key id (marked fresh again).
+    fn cached(&self, actor_id: &str, fetched: Option<(&KeyPem, u64)>) -> Option<Arc<SigningKey>> {
         let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let entry = cache.get_mut(actor_id)?;
-        match fetched_pem {
-            None if entry.checked.elapsed() < self.ttl => Some(entry.key.clone()),
-            Some(pem) if pem == entry.pem => {
+        match fetched {
+            None if entry.checked.elapsed() < self.ttl && entry.seen == self.changes.current() => {
+                Some(entry.key.clone())
+            }
+            Some((pem, seen)) if *pem == entry.pem => {
                 entry.checked = Instant::now();
+                entry.seen = seen;
                 Some(entry.key.clone())
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rsa::RsaPrivateKey;
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+
+    use super::*;
+
+    const ACTOR: &str = "https://news.example/users/org";
+
+    /// The one actor's current key, as a store would answer after rotations.
+    struct Rotating(Mutex<KeyPem>);
+
+    impl KeySource for Arc<Rotating> {
+        async fn private_key_pem(&self, _: &str) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+            Ok(Some(self.0.lock().unwrap().pem.clone()))
+        }
+
+        async fn signing_key_pem(&self, _: &str) -> Result<Option<KeyPem>, Box<dyn std::error::Error + Send + Sync>> {
+            Ok(Some(self.0.lock().unwrap().clone()))
+        }
+    }
+
+    fn pem() -> String {
+        let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
+    }
+
+    /// A key rotated in the source signs as soon as a change is reported,
+    /// however long the cache would otherwise trust the old one.
+    #[tokio::test]
+    async fn a_reported_change_picks_up_a_rotated_key() {
+        let first = KeyPem {
+            key_id: format!("{ACTOR}#main-key"),
+            pem: pem(),
+        };
+        let changes = KeyChanges::default();
+        let source = Arc::new(Rotating(Mutex::new(first)));
+        let signer = Signer::with_changes(source.clone(), Duration::from_secs(3600), changes.clone());
+        assert_eq!(signer.key(ACTOR).await.unwrap().key_id(), format!("{ACTOR}#main-key"));
+
+        *source.0.lock().unwrap() = KeyPem {
+            key_id: format!("{ACTOR}#key-2"),
+            pem: pem(),
+        };
+        assert_eq!(
+            signer.key(ACTOR).await.unwrap().key_id(),
+            format!("{ACTOR}#main-key"),
+            "trusted for the TTL while nothing is reported"
+        );
+        changes.changed();
+        assert_eq!(signer.key(ACTOR).await.unwrap().key_id(), format!("{ACTOR}#key-2"));
+        let url = Url::parse("https://remote.example/inbox").unwrap();
+        let signed = signer
+            .key(ACTOR)
+            .await
+            .unwrap()
+            .sign_post(&url, b"{}", SystemTime::now())
+            .unwrap();
+        assert!(
+            signed.signature.contains(&format!("keyId=\"{ACTOR}#key-2\"")),
+            "{signed:?}"
+        );
     }
 }

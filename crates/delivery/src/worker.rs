@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use crate::config::DeliveryConfig;
 use crate::error::DeliveryError;
 use crate::send::{self, Attempt};
-use crate::signing::{KeySource, Signer};
+use crate::signing::{KeyChanges, KeySource, Signer};
 
 /// Results written per transaction at most.
 const RECORD_BATCH: usize = 256;
@@ -32,6 +32,7 @@ const KEY_LOOKUP_PAUSE: Duration = Duration::from_secs(30);
 pub struct Worker<K> {
     shared: Arc<Shared<K>>,
     wake: Arc<Notify>,
+    keys: KeyChanges,
 }
 
 struct Shared<K> {
@@ -49,6 +50,7 @@ struct Shared<K> {
 pub struct DeliveryHandle {
     store: Store,
     wake: Arc<Notify>,
+    keys: KeyChanges,
 }
 
 impl DeliveryHandle {
@@ -75,6 +77,12 @@ impl DeliveryHandle {
     /// through the store, or after [`Store::host_alive`] revived a host).
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Makes the worker check its cached signing keys again before it next
+    /// signs (another process may have rotated one: `gazette keys rotate`).
+    pub fn keys_may_have_changed(&self) {
+        self.keys.changed();
     }
 }
 
@@ -105,7 +113,8 @@ impl<K: KeySource> Worker<K> {
                 config.lease, config.request_timeout
             )));
         }
-        let signer = Signer::new(keys, config.key_cache_ttl);
+        let key_changes = KeyChanges::default();
+        let signer = Signer::with_changes(keys, config.key_cache_ttl, key_changes.clone());
         let knocker = Knocker::new(store.clone(), config.signature, config.signature_recheck);
         let hosts = Arc::new(HostSlots {
             per_host: config.per_host_concurrency,
@@ -121,6 +130,7 @@ impl<K: KeySource> Worker<K> {
                 hosts,
             }),
             wake: Arc::new(Notify::new()),
+            keys: key_changes,
         })
     }
 
@@ -128,6 +138,7 @@ impl<K: KeySource> Worker<K> {
         DeliveryHandle {
             store: self.shared.store.clone(),
             wake: self.wake.clone(),
+            keys: self.keys.clone(),
         }
     }
 

@@ -7,6 +7,7 @@ use gazette_core::html::escape;
 use gazette_core::{Article, Author, Language, Media, Organisation, Translation};
 use serde_json::{Value, json};
 
+use crate::keys::ServedKey;
 use crate::urls::Urls;
 
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -68,7 +69,8 @@ fn image(urls: &Urls, media: &Media, alt: Option<&str>) -> Value {
 
 /// What a local actor JSON needs beyond its own fields.
 pub struct ActorParts<'a> {
-    pub public_key_pem: &'a str,
+    /// The current key first, then old keys in their grace period.
+    pub keys: &'a [ServedKey],
     pub icon: Option<&'a Media>,
     pub image: Option<&'a Media>,
     pub manually_approves_followers: bool,
@@ -98,7 +100,7 @@ fn actor_common(
         "following": urls.following(username),
         "featured": urls.featured(username),
         "endpoints": { "sharedInbox": urls.shared_inbox() },
-        "publicKey": { "id": urls.key_id(&id), "owner": id, "publicKeyPem": parts.public_key_pem },
+        "publicKey": public_keys(urls, &id, parts.keys),
         "manuallyApprovesFollowers": parts.manually_approves_followers,
         "discoverable": true,
         "indexable": true,
@@ -180,8 +182,20 @@ pub fn author_actor(urls: &Urls, author: &Author, parts: &ActorParts<'_>) -> Val
     v
 }
 
+/// An actor's `publicKey`: one key object, as servers expect; during a
+/// key's grace period after a rotation, a list with the current key first
+/// (what Mastodon, which reads the first, keeps) and the old keys after it,
+/// so a server that cached an old key id still finds it here.
+fn public_keys(urls: &Urls, actor_id: &str, keys: &[ServedKey]) -> Value {
+    let key = |k: &ServedKey| json!({ "id": urls.key_id_with(actor_id, &k.fragment), "owner": actor_id, "publicKeyPem": k.public_key_pem });
+    match keys {
+        [one] => key(one),
+        many => Value::Array(many.iter().map(key).collect()),
+    }
+}
+
 /// The instance actor (`Application`) that signs server-to-server fetches.
-pub fn instance_actor(urls: &Urls, name: &str, public_key_pem: &str) -> Value {
+pub fn instance_actor(urls: &Urls, name: &str, keys: &[ServedKey]) -> Value {
     let id = urls.instance_actor();
     json!({
         "@context": context(),
@@ -193,7 +207,7 @@ pub fn instance_actor(urls: &Urls, name: &str, public_key_pem: &str) -> Value {
         "inbox": urls.shared_inbox(),
         "outbox": format!("{id}/outbox"),
         "endpoints": { "sharedInbox": urls.shared_inbox() },
-        "publicKey": { "id": urls.key_id(&id), "owner": id, "publicKeyPem": public_key_pem },
+        "publicKey": public_keys(urls, &id, keys),
         "manuallyApprovesFollowers": true,
         "discoverable": false,
         "indexable": false,
@@ -779,14 +793,20 @@ mod tests {
     #[test]
     fn actors_link_their_featured_collection() {
         let (_, author) = sample();
+        let keys = [served("main-key", "PEM")];
         let parts = ActorParts {
-            public_key_pem: "PEM",
+            keys: &keys,
             icon: None,
             image: None,
             manually_approves_followers: false,
         };
         let v = author_actor(&urls(), &author, &parts);
         assert_eq!(v["featured"], "https://news.example.org/users/camille/featured");
+        assert_eq!(
+            v["publicKey"],
+            json!({"id": "https://news.example.org/users/camille#main-key",
+                   "owner": "https://news.example.org/users/camille", "publicKeyPem": "PEM"})
+        );
         assert_eq!(v["attributionDomains"], json!(["news.example.org"]));
     }
 
@@ -810,6 +830,36 @@ mod tests {
         );
     }
 
+    fn served(fragment: &str, pem: &str) -> ServedKey {
+        ServedKey {
+            fragment: fragment.into(),
+            public_key_pem: pem.into(),
+        }
+    }
+
+    /// During a grace period after a rotation, `publicKey` lists the
+    /// current key first and the old key after it, each under its own id.
+    #[test]
+    fn old_keys_follow_the_current_key() {
+        let (_, author) = sample();
+        let keys = [served("key-2", "NEW"), served("main-key", "OLD")];
+        let parts = ActorParts {
+            keys: &keys,
+            icon: None,
+            image: None,
+            manually_approves_followers: false,
+        };
+        let v = author_actor(&urls(), &author, &parts);
+        let id = "https://news.example.org/users/camille";
+        assert_eq!(
+            v["publicKey"],
+            json!([
+                {"id": format!("{id}#key-2"), "owner": id, "publicKeyPem": "NEW"},
+                {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": "OLD"},
+            ])
+        );
+    }
+
     /// The instance actor's name is plain with or without a port in the
     /// public URL; its id and inbox keep the port.
     #[test]
@@ -819,7 +869,7 @@ mod tests {
             ("http://localhost:18080", "localhost"),
         ] {
             let urls = Urls::new(base);
-            let actor = instance_actor(&urls, urls.host(), "PEM");
+            let actor = instance_actor(&urls, urls.host(), &[served("main-key", "PEM")]);
             assert_eq!(actor["preferredUsername"], name, "{base}");
             assert_eq!(actor["id"], format!("{base}/actor"));
             assert_eq!(actor["inbox"], format!("{base}/inbox"));

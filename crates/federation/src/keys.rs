@@ -6,11 +6,17 @@
 //! generation ([`KeyGeneration`]) instead of each generating a key of their
 //! own (tens of milliseconds of CPU each, so a burst of first fetches used to
 //! run at a few dozen requests per second).
+//!
+//! `gazette keys rotate` replaces a key ([`rotate`]): the new key is named
+//! `#key-<n>` (the first one stays `#main-key`), the old one is served
+//! beside it until its grace period ends ([`served_keys`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use activitypub_federation::http_signatures::generate_actor_keypair;
+use chrono::{DateTime, Utc};
+use gazette_store::ActorKey;
 
 use crate::context::FedContext;
 use crate::error::FederationError;
@@ -70,6 +76,65 @@ pub async fn ensure_key(ctx: &FedContext, local_key: &str) -> Result<(String, St
         .await?;
     ctx.key_generation().done(local_key);
     Ok(stored)
+}
+
+/// The current key of `local_key` (made on first use), with its
+/// generation and key id fragment.
+pub async fn current_key(ctx: &FedContext, local_key: &str) -> Result<ActorKey, FederationError> {
+    ensure_key(ctx, local_key).await?;
+    ctx.store()
+        .find_current_actor_key(local_key)
+        .await?
+        .ok_or_else(|| FederationError::Internal(format!("the key of {local_key} vanished")))
+}
+
+/// A public key an actor document lists: the fragment of its key id and its PEM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedKey {
+    pub fragment: String,
+    pub public_key_pem: String,
+}
+
+/// The public keys served for `local_key` at `now`: the current key first,
+/// then the old keys still in their grace period, newest first.
+pub async fn served_keys(
+    ctx: &FedContext,
+    local_key: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<ServedKey>, FederationError> {
+    let current = current_key(ctx, local_key).await?;
+    let mut keys = vec![ServedKey {
+        fragment: current.key_fragment,
+        public_key_pem: current.public_key_pem,
+    }];
+    for old in ctx.store().live_old_actor_keys(local_key, now).await? {
+        keys.push(ServedKey {
+            fragment: old.key_fragment,
+            public_key_pem: old.public_key_pem,
+        });
+    }
+    Ok(keys)
+}
+
+/// Replaces the key of `local_key` with a new one (made now, off the
+/// runtime threads); the replaced key stays served until `now + grace`.
+/// Returns the new key.
+pub async fn rotate(
+    ctx: &FedContext,
+    local_key: &str,
+    now: DateTime<Utc>,
+    grace: chrono::Duration,
+) -> Result<ActorKey, FederationError> {
+    ensure_key(ctx, local_key).await?;
+    let pair = tokio::task::spawn_blocking(generate_actor_keypair)
+        .await
+        .map_err(|e| FederationError::Internal(format!("key generation panicked: {e}")))??;
+    let store = ctx.store();
+    // Old keys already past their grace period go now.
+    store.delete_retired_actor_keys(now).await?;
+    Ok(store
+        .rotate_actor_key(local_key, &pair.public_key, &pair.private_key, now, now + grace)
+        .await?)
 }
 
 #[cfg(test)]

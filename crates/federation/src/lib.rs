@@ -68,14 +68,12 @@ pub async fn federation_config(ctx: FedContext) -> Result<FederationConfig<FedCo
     let debug = ctx.settings().allow_private_addresses;
     let verifier = safety::SafetyVerifier::new(&ctx);
     let allow_http = debug || urls.base().starts_with("http://");
-    let key = signatures::sign::rsa_key_from_pem(&instance.private_key_pem)
-        .map_err(|e| FederationError::Internal(format!("the instance actor's key: {e}")))?;
     let knocker = signatures::knock::Knocker::new(
         ctx.store().clone(),
         ctx.settings().signature,
         signatures::knock::RECHECK_AFTER,
     );
-    let signed_gets = signatures::signed_gets::SignedGets::new(knocker, format!("{}#main-key", instance.id), key);
+    let signed_gets = signatures::signed_gets::SignedGets::new(knocker, ctx.store().clone(), instance.id.to_string());
     let client = reqwest_middleware::ClientBuilder::new(ctx.http().clone())
         .with(remote_status::ErrorStatuses)
         .with(signed_gets)

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::context::{FedContext, NetworkSettings};
 use crate::error::FederationError;
 use crate::json::{self, ActorParts};
-use crate::keys::{ORGANISATION_KEY, author_key, ensure_key};
+use crate::keys::{ORGANISATION_KEY, author_key, current_key, served_keys};
 
 /// Key name of the network actor in `actor_keys`.
 pub const NETWORK_KEY: &str = "network";
@@ -74,20 +74,27 @@ pub async fn local_actor_by_id(ctx: &FedContext, actor_id: &str) -> Result<Optio
     }
 }
 
-/// The private key (PEM) of the local actor with id `actor_id`, for signing.
-pub async fn private_key_for(ctx: &FedContext, actor_id: &str) -> Result<Option<String>, FederationError> {
-    if actor_id == ctx.urls().instance_actor() {
-        return Ok(Some(ensure_key(ctx, crate::keys::INSTANCE_KEY).await?.1));
-    }
-    match local_actor_by_id(ctx, actor_id).await? {
-        Some(actor) => Ok(Some(ensure_key(ctx, &actor.key_name()).await?.1)),
-        None => Ok(None),
-    }
+/// The current key of the local actor with id `actor_id`, for signing: its
+/// key id (`#main-key`, or `#key-<n>` after a rotation) and private PEM.
+pub async fn private_key_for(ctx: &FedContext, actor_id: &str) -> Result<Option<(String, String)>, FederationError> {
+    let local_key = if actor_id == ctx.urls().instance_actor() {
+        crate::keys::INSTANCE_KEY.to_owned()
+    } else {
+        match local_actor_by_id(ctx, actor_id).await? {
+            Some(actor) => actor.key_name(),
+            None => return Ok(None),
+        }
+    };
+    let key = current_key(ctx, &local_key).await?;
+    Ok(Some((
+        ctx.urls().key_id_with(actor_id, &key.key_fragment),
+        key.private_key_pem,
+    )))
 }
 
 /// The actor document of a local actor.
 pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, FederationError> {
-    let (public_key_pem, _) = ensure_key(ctx, &actor.key_name()).await?;
+    let keys = served_keys(ctx, &actor.key_name(), chrono::Utc::now()).await?;
     let store = ctx.store();
     let manually_approves_followers = ctx.manually_approves_followers().await?;
     Ok(match actor {
@@ -97,7 +104,7 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
                 None => None,
             };
             let parts = ActorParts {
-                public_key_pem: &public_key_pem,
+                keys: &keys,
                 icon: logo.as_ref(),
                 image: None,
                 manually_approves_followers,
@@ -110,7 +117,7 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
                 None => None,
             };
             let parts = ActorParts {
-                public_key_pem: &public_key_pem,
+                keys: &keys,
                 icon: avatar.as_ref(),
                 image: None,
                 manually_approves_followers,
@@ -119,7 +126,7 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
         }
         LocalActor::Network(network) => {
             let parts = ActorParts {
-                public_key_pem: &public_key_pem,
+                keys: &keys,
                 icon: None,
                 image: None,
                 manually_approves_followers,

@@ -2,7 +2,7 @@
 //! `Create`/`Update`/`Delete` of articles by their author, the organisation's
 //! `Announce` of them, and `Accept` of follows. Nothing here waits on the network.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use gazette_core::{Article, ArticleEvent, ArticleStatus, FollowStatus, RemoteActor};
 use serde_json::{Value, json};
 
@@ -105,6 +105,17 @@ pub(crate) async fn enqueue(
     activity: &Value,
     inboxes: &[String],
 ) -> Result<u64, FederationError> {
+    enqueue_not_before(ctx, actor_id, activity, inboxes, None).await
+}
+
+/// [`enqueue`], sent no earlier than `not_before` (at once when `None`).
+pub(crate) async fn enqueue_not_before(
+    ctx: &FedContext,
+    actor_id: &str,
+    activity: &Value,
+    inboxes: &[String],
+    not_before: Option<DateTime<Utc>>,
+) -> Result<u64, FederationError> {
     let inboxes = &crate::safety::deliverable_inboxes(ctx, inboxes).await?;
     if inboxes.is_empty() {
         return Ok(0);
@@ -112,7 +123,7 @@ pub(crate) async fn enqueue(
     let id = activity["id"].as_str().unwrap_or_default().to_owned();
     let n = ctx
         .store()
-        .enqueue_delivery(&id, actor_id, &activity.to_string(), inboxes)
+        .enqueue_delivery_not_before(&id, actor_id, &activity.to_string(), inboxes, not_before)
         .await?;
     if n > 0 {
         ctx.wake_delivery();
@@ -402,33 +413,41 @@ pub async fn unfollow(data: &Data<FedContext>, target: &str) -> Result<RemoteAct
 /// Queues an `Update` of a local actor's profile to its followers. Failures
 /// are logged: the profile itself is already saved.
 pub async fn actor_changed(ctx: &FedContext, actor: &LocalActor) {
-    let result = async {
-        let urls = ctx.urls();
-        let actor_id = urls.actor(actor.username());
-        let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
-        if inboxes.is_empty() {
-            return Ok(0);
-        }
-        let mut object = crate::local::actor_json(ctx, actor).await?;
-        if let Some(o) = object.as_object_mut() {
-            o.remove("@context");
-        }
-        let id = urls.activity(&actor_id, "updates", &Utc::now().timestamp_micros().to_string());
-        let update = json::activity(
-            &id,
-            "Update",
-            &actor_id,
-            object,
-            json!([PUBLIC]),
-            json!([urls.followers(actor.username())]),
-        );
-        enqueue(ctx, &actor_id, &update, &inboxes).await
-    }
-    .await;
-    match result {
+    match queue_actor_update(ctx, actor, None).await {
         Ok(n) => tracing::info!(actor = actor.username(), deliveries = n, "profile update federated"),
         Err(e) => tracing::error!(actor = actor.username(), error = %e, "could not queue the profile update"),
     }
+}
+
+/// Queues an `Update` of a local actor (its document as served now: a
+/// new key after `gazette keys rotate`) to its followers, sent no earlier
+/// than `not_before` (at once when `None`); returns how many deliveries
+/// were queued.
+pub async fn queue_actor_update(
+    ctx: &FedContext,
+    actor: &LocalActor,
+    not_before: Option<DateTime<Utc>>,
+) -> Result<u64, FederationError> {
+    let urls = ctx.urls();
+    let actor_id = urls.actor(actor.username());
+    let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
+    if inboxes.is_empty() {
+        return Ok(0);
+    }
+    let mut object = crate::local::actor_json(ctx, actor).await?;
+    if let Some(o) = object.as_object_mut() {
+        o.remove("@context");
+    }
+    let id = urls.activity(&actor_id, "updates", &Utc::now().timestamp_micros().to_string());
+    let update = json::activity(
+        &id,
+        "Update",
+        &actor_id,
+        object,
+        json!([PUBLIC]),
+        json!([urls.followers(actor.username())]),
+    );
+    enqueue_not_before(ctx, &actor_id, &update, &inboxes, not_before).await
 }
 
 /// Every local actor: the network actor (on a coordinator), the

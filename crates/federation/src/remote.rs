@@ -49,6 +49,7 @@ pub struct ApActor {
     pub inbox: Url,
     #[serde(default)]
     pub endpoints: Option<Endpoints>,
+    #[serde(deserialize_with = "first_public_key")]
     pub public_key: ApPublicKey,
     #[serde(default)]
     pub url: Option<serde_json::Value>,
@@ -71,6 +72,25 @@ pub struct ApPublicKey {
     pub id: String,
     pub owner: Url,
     pub public_key_pem: String,
+}
+
+/// `publicKey` is one key, or a list of keys with the current one first (as
+/// Gazette serves it while an old key is in its grace period after a
+/// rotation): the first is kept.
+fn first_public_key<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ApPublicKey, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(ApPublicKey),
+        Many(Vec<ApPublicKey>),
+    }
+    match OneOrMany::deserialize(d)? {
+        OneOrMany::One(key) => Ok(key),
+        OneOrMany::Many(keys) => keys
+            .into_iter()
+            .next()
+            .ok_or_else(|| serde::de::Error::custom("publicKey is an empty list")),
+    }
 }
 
 /// `url` and `icon` come as a string, an object with `href`/`url`, or a list
@@ -342,11 +362,9 @@ impl Object for InstanceActor {
     }
 
     async fn into_json(self, data: &Data<FedContext>) -> Result<serde_json::Value, FederationError> {
-        Ok(crate::json::instance_actor(
-            data.urls(),
-            data.urls().host(),
-            &self.public_key_pem,
-        ))
+        // The keys as stored now: a key rotated since start is served.
+        let keys = crate::keys::served_keys(data, crate::keys::INSTANCE_KEY, chrono::Utc::now()).await?;
+        Ok(crate::json::instance_actor(data.urls(), data.urls().host(), &keys))
     }
 
     async fn verify(
@@ -405,5 +423,24 @@ mod tests {
             "finished turns leave nothing behind"
         );
         assert!(!fetches.turn("https://a.example/u/1").await.earlier_failed());
+    }
+
+    /// A rotated actor's `publicKey` list is read as its first (current) key.
+    #[test]
+    fn public_key_lists_keep_the_first_key() {
+        let actor = |keys: serde_json::Value| {
+            serde_json::from_value::<ApActor>(serde_json::json!({
+                "id": "https://g.example/users/a", "type": "Person",
+                "inbox": "https://g.example/users/a/inbox", "publicKey": keys,
+            }))
+        };
+        let key = |f: &str| {
+            serde_json::json!({"id": format!("https://g.example/users/a#{f}"),
+                               "owner": "https://g.example/users/a", "publicKeyPem": f})
+        };
+        assert_eq!(actor(key("main-key")).unwrap().public_key.public_key_pem, "main-key");
+        let rotated = actor(serde_json::json!([key("key-2"), key("main-key")])).unwrap();
+        assert_eq!(rotated.public_key.id, "https://g.example/users/a#key-2");
+        assert!(actor(serde_json::json!([])).is_err());
     }
 }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::json::{self, AS2};
-use crate::keys::{INSTANCE_KEY, ensure_key};
+use crate::keys::{INSTANCE_KEY, served_keys};
 use crate::local::{LocalActor, actor_json, find_local_actor};
 use crate::outbound::article_json;
 use crate::signed_fetch::{RequestHead, authorize_fetch};
@@ -195,11 +195,11 @@ pub async fn get_instance_outbox(data: Data<FedContext>) -> Response {
 
 /// `GET /actor`: the instance actor.
 pub async fn get_instance_actor(data: Data<FedContext>) -> Result<Response, FederationError> {
-    let (public, _) = ensure_key(&data, INSTANCE_KEY).await?;
+    let keys = served_keys(&data, INSTANCE_KEY, chrono::Utc::now()).await?;
     Ok(activity_response(&json::instance_actor(
         data.urls(),
         data.urls().host(),
-        &public,
+        &keys,
     )))
 }
 

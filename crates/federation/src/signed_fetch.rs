@@ -85,13 +85,13 @@ async fn verify_signed_request(
     // Our own instance actor (`gazette doctor` fetching through the reverse
     // proxy) is no remote actor: its stored key verifies it.
     if actor_url.as_str() == urls.instance_actor() {
-        let public = data
-            .store()
-            .find_actor_key(INSTANCE_KEY)
-            .await?
-            .map(|(public, _)| public);
-        let key_id = urls.key_id(&urls.instance_actor());
-        if sig.key_id == key_id && public.is_some_and(|pem| sig.verifies_with(&pem)) {
+        // The current key, or an old one in its grace period after a rotation.
+        let keys = crate::keys::served_keys(data, INSTANCE_KEY, chrono::Utc::now()).await?;
+        let instance = urls.instance_actor();
+        if keys
+            .iter()
+            .any(|k| sig.key_id == urls.key_id_with(&instance, &k.fragment) && sig.verifies_with(&k.public_key_pem))
+        {
             return Ok(actor_url.to_string());
         }
         return Err(unauthorized(format!(

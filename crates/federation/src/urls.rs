@@ -85,8 +85,15 @@ impl Urls {
         format!("{}/users/{username}/featured", self.base)
     }
 
+    /// The id of an actor's first key (`#main-key`, until a rotation).
     pub fn key_id(&self, actor_id: &str) -> String {
-        format!("{actor_id}#main-key")
+        self.key_id_with(actor_id, "main-key")
+    }
+
+    /// The id of the actor's key whose fragment is `fragment` (`main-key`,
+    /// `key-2`…; see `keys::rotate`).
+    pub fn key_id_with(&self, actor_id: &str, fragment: &str) -> String {
+        format!("{actor_id}#{fragment}")
     }
 
     pub fn shared_inbox(&self) -> String {

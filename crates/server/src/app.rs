@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gazette_delivery::{DeliveryConfig, KeySource, Worker};
+use gazette_delivery::{DeliveryConfig, KeyPem, KeySource, Worker};
 use gazette_federation::{FedContext, FederationMode, FederationSettings, NetworkSettings};
 use gazette_store::Store;
 use gazette_web::{AdminSettings, AppConfig, AppState, Limits, Templates, ThemeConfig};
@@ -54,9 +54,18 @@ impl KeySource for FedKeys {
         &self,
         actor_id: &str,
     ) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
-        gazette_federation::private_key_for(&self.0, actor_id)
+        Ok(self.signing_key_pem(actor_id).await?.map(|k| k.pem))
+    }
+
+    /// The current key and its key id (`#key-<n>` after a rotation).
+    async fn signing_key_pem(
+        &self,
+        actor_id: &str,
+    ) -> Result<Option<KeyPem>, Box<dyn std::error::Error + Send + Sync>> {
+        let key = gazette_federation::private_key_for(&self.0, actor_id)
             .await
-            .map_err(|e| Box::new(e) as _)
+            .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+        Ok(key.map(|(key_id, pem)| KeyPem { key_id, pem }))
     }
 }
 
@@ -303,7 +312,8 @@ async fn checkpoint_wal(store: Store, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Every hour (and once at start), drops deliveries finished more than
-/// [`KEEP_FINISHED_DAYS`] ago so the queue does not grow without bound. Safe
+/// [`KEEP_FINISHED_DAYS`] ago so the queue does not grow without bound, and
+/// old actor keys whose grace period is over. Safe
 /// with several processes on one database: deleting twice deletes nothing.
 async fn purge_finished_deliveries(store: Store, mut shutdown: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(PURGE_EVERY);
@@ -318,6 +328,13 @@ async fn purge_finished_deliveries(store: Store, mut shutdown: watch::Receiver<b
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "purged finished deliveries"),
             Err(e) => tracing::warn!(error = %e, "purging finished deliveries failed; will retry"),
+        }
+        // Old keys past their grace period are no longer served (see
+        // `gazette keys rotate`); deleting them also empties the caches.
+        match store.delete_retired_actor_keys(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "retired old actor keys"),
+            Err(e) => tracing::warn!(error = %e, "deleting retired actor keys failed; will retry"),
         }
     }
 }

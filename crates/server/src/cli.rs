@@ -111,6 +111,9 @@ pub enum Command {
     /// List followers; approve or reject pending ones
     #[command(subcommand)]
     Followers(FollowersCommand),
+    /// Local actors' signing keys: list them, rotate them, retire old ones
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Reports (`Flag`) received from other servers
     #[command(subcommand)]
     Reports(ReportsCommand),
@@ -318,6 +321,27 @@ pub enum TokenCommand {
     List,
     /// Revoke a token by id or name
     Revoke { token: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Show each actor's current key and the old keys still served, with when they retire
+    List {
+        /// A local actor (username or actor URL); every local actor without it
+        actor: Option<String>,
+    },
+    /// Make a new key, send an `Update` of the actor with it to its followers, and keep
+    /// serving the old key for `federation.key_grace_days` (default 7)
+    Rotate {
+        /// A local actor (username, actor URL, or the instance actor's); every local actor
+        /// (the instance actor too) without it
+        actor: Option<String>,
+    },
+    /// Stop serving old keys now, before their grace period ends (after a key leaked)
+    Retire {
+        /// A local actor (username or actor URL); every local actor without it
+        actor: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -136,6 +136,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             store.close().await;
             result
         }
+        Command::Keys(cmd) => crate::keys::run(&config, cmd).await,
         Command::Block(cmd) => crate::blocks::run(&config, crate::blocks::Action::Block(cmd)).await,
         Command::Unblock(cmd) => crate::blocks::run(&config, crate::blocks::Action::Unblock(cmd)).await,
         Command::Allow(cmd) => crate::blocks::run(&config, crate::blocks::Action::Allow(cmd)).await,

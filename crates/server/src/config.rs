@@ -140,6 +140,8 @@ pub struct FederationConfig {
     /// first, draft-cavage after a refusal, remembered per host),
     /// `rfc9421` or `draft-cavage`.
     pub signature: SignaturePolicy,
+    /// Days an old key stays served after `gazette keys rotate` (0: retired at once).
+    pub key_grace_days: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -302,6 +304,7 @@ impl Default for FederationConfig {
             mode: FederationMode::Open,
             authorized_fetch: false,
             signature: SignaturePolicy::DoubleKnock,
+            key_grace_days: 7,
         }
     }
 }

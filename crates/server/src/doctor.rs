@@ -98,7 +98,8 @@ pub async fn run(config: &Config) -> Result<(), CliError> {
     }
     mail(config, &mut report).await;
     let urls = Urls::new(&public_url);
-    public(&urls, org.as_deref(), instance_key.as_deref(), &mut report).await;
+    let instance_key = instance_key.as_ref().map(|(f, p)| (f.as_str(), p.as_str()));
+    public(&urls, org.as_deref(), instance_key, &mut report).await;
     if let Some(store) = store {
         store.close().await;
     }
@@ -240,17 +241,17 @@ fn free_space(dir: &Path) -> Result<(u64, u64), String> {
     }
 }
 
-/// The instance and organisation keys; the instance key is returned for
-/// the signed self-fetch.
-async fn keys(store: &Store, report: &mut Report) -> Option<String> {
+/// The instance and organisation keys; the instance key (its key id
+/// fragment and private PEM) is returned for the signed self-fetch.
+async fn keys(store: &Store, report: &mut Report) -> Option<(String, String)> {
     let mut found = None;
     for (name, key) in [("instance", INSTANCE_KEY), ("organisation", ORGANISATION_KEY)] {
-        match store.find_actor_key(key).await {
-            Ok(Some((_public, private))) => match SigningKey::from_pem("", &private) {
+        match store.find_current_actor_key(key).await {
+            Ok(Some(current)) => match SigningKey::from_pem("", &current.private_key_pem) {
                 Ok(_) => {
                     report.line(Level::Ok, "keys", format!("{name} actor key present"));
                     if key == INSTANCE_KEY {
-                        found = Some(private);
+                        found = Some((current.key_fragment, current.private_key_pem));
                     }
                 }
                 Err(e) => report.line(
@@ -357,7 +358,7 @@ async fn mail(config: &Config, report: &mut Report) {
 
 /// The checks through the public URL: reachability (`/healthz`), the clock,
 /// WebFinger and a signed self-fetch of the organisation actor.
-async fn public(urls: &Urls, org: Option<&str>, key: Option<&str>, report: &mut Report) {
+async fn public(urls: &Urls, org: Option<&str>, key: Option<(&str, &str)>, report: &mut Report) {
     let http = gazette_http::HttpConfig {
         allow_private_addresses: true,
         connect_timeout: NET_TIMEOUT,
@@ -484,10 +485,17 @@ async fn webfinger(client: &gazette_http::Client, urls: &Urls, org: &str, actor:
 /// must be the URL asked for; a server with authorized fetch on also checks
 /// the signature against the `Host` it receives, so a proxy that rewrites
 /// `Host` fails here.
-async fn self_fetch(client: &gazette_http::Client, urls: &Urls, actor: &str, pem: &str, report: &mut Report) {
+async fn self_fetch(
+    client: &gazette_http::Client,
+    urls: &Urls,
+    actor: &str,
+    (fragment, pem): (&str, &str),
+    report: &mut Report,
+) {
     const HINT: &str = "check that the reverse proxy passes the Host header with its port (nginx: `proxy_set_header Host $http_host`) and `X-Forwarded-Proto`";
     let signed = url::Url::parse(actor).map_err(|e| e.to_string()).and_then(|url| {
-        let key = SigningKey::from_pem(&urls.instance_actor(), pem).map_err(|e| e.to_string())?;
+        let key_id = urls.key_id_with(&urls.instance_actor(), fragment);
+        let key = SigningKey::from_pem_with_key_id(&key_id, pem).map_err(|e| e.to_string())?;
         key.sign_get(&url, SystemTime::now()).map_err(|e| e.to_string())
     });
     let signed = match signed {

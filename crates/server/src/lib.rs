@@ -15,6 +15,7 @@ pub mod error;
 pub mod frontmatter;
 pub mod identity;
 pub mod import;
+pub mod keys;
 pub mod listener;
 pub mod network;
 pub mod newsletter_worker;

@@ -6,7 +6,8 @@
 //! them to their next poll. It also empties the web layer's cache of
 //! public answers on every change of content (and keeps it off while the
 //! watch is down), so no process serves a page older than the signal's
-//! delay.
+//! delay, and has the delivery worker check its cached signing keys
+//! again (a key rotated by another process signs at once).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,8 @@ pub async fn run(
                                 // while an article goes out) keeps the pages.
                                 if change.content {
                                     cache.invalidate();
+                                    // A key rotated by `gazette keys rotate` signs at once.
+                                    worker.keys_may_have_changed();
                                 }
                                 wake_all();
                             }

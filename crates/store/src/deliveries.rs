@@ -250,6 +250,21 @@ impl Store {
         payload: &str,
         inboxes: &[String],
     ) -> StoreResult<u64> {
+        self.enqueue_delivery_not_before(activity_id, actor_id, payload, inboxes, None)
+            .await
+    }
+
+    /// [`Store::enqueue_delivery`], the deliveries due at `not_before`
+    /// (now when `None`; key rotation's `Update` waits until every server
+    /// on the database has heard of the new key).
+    pub async fn enqueue_delivery_not_before(
+        &self,
+        activity_id: &str,
+        actor_id: &str,
+        payload: &str,
+        inboxes: &[String],
+        not_before: Option<DateTime<Utc>>,
+    ) -> StoreResult<u64> {
         let mut seen = HashSet::new();
         let mut rows = Vec::new();
         for inbox in inboxes {
@@ -261,6 +276,7 @@ impl Store {
             return Ok(0);
         }
         let now = to_db(crate::time::now());
+        let due = not_before.map_or(now, |t| to_db(t).max(now));
         let mut tx = self.begin_write().await?;
         let unavailable: HashSet<String> = sqlx::query("SELECT host FROM delivery_hosts WHERE unavailable = 1")
             .fetch_all(&mut *tx)
@@ -290,6 +306,7 @@ impl Store {
             );
             let activity = q.param(activity_id);
             let at = q.param(now);
+            let due = q.param(due);
             for (i, (inbox, host)) in chunk.iter().enumerate() {
                 q.push(if i == 0 { "(" } else { ", (" })
                     .bind(new_id())
@@ -297,7 +314,7 @@ impl Store {
                     .bind(*inbox)
                     .push(", ")
                     .bind(host.as_str())
-                    .push(&format!(", 'pending', 0, {at}, {at}, {at})"));
+                    .push(&format!(", 'pending', 0, {due}, {at}, {at})"));
             }
             q.push(" ON CONFLICT (activity_id, inbox) DO NOTHING");
             queued += q.query().execute(&mut *tx).await?.rows_affected();

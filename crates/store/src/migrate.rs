@@ -206,6 +206,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0034_content_version.sql"),
         postgres: include_str!("../../../migrations/postgres/0034_content_version.sql"),
     },
+    Migration {
+        version: 35,
+        description: "key rotation: key generations and the old keys served during their grace period",
+        sqlite: include_str!("../../../migrations/sqlite/0035_key_rotation.sql"),
+        postgres: include_str!("../../../migrations/postgres/0035_key_rotation.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -1078,3 +1078,109 @@ async fn search_keys_filled_for_older_actors_sqlite() {
 async fn search_keys_filled_for_older_actors_postgres() {
     search_keys_filled_for_older_actors(Backend::Postgres).await;
 }
+
+/// Key rotation: generations and key ids, the old key served until it
+/// retires, ended at once on demand, and deleted when past its time.
+mod key_rotation {
+    use super::*;
+    use chrono::Duration;
+
+    async fn keys_rotate_and_old_keys_retire(store: &Store) {
+        let t0 = Utc::now();
+        assert!(
+            store.rotate_actor_key("organisation", "p", "s", t0, t0).await.is_err(),
+            "no key to rotate yet"
+        );
+        store.ensure_actor_key("organisation", "pub1", "priv1").await.unwrap();
+        store.ensure_actor_key("author:a", "apub1", "apriv1").await.unwrap();
+        let first = store.find_current_actor_key("organisation").await.unwrap().unwrap();
+        assert_eq!((first.generation, first.key_fragment.as_str()), (1, "main-key"));
+
+        let grace = Duration::days(7);
+        let second = store
+            .rotate_actor_key("organisation", "pub2", "priv2", t0, t0 + grace)
+            .await
+            .unwrap();
+        assert_eq!((second.generation, second.key_fragment.as_str()), (2, "key-2"));
+        let current = store.find_current_actor_key("organisation").await.unwrap().unwrap();
+        assert_eq!(current.public_key_pem, "pub2");
+        assert_eq!(current.key_fragment, "key-2");
+        assert_eq!(
+            store.find_actor_key("organisation").await.unwrap(),
+            Some(("pub2".to_owned(), "priv2".to_owned())),
+            "every reader of the key pair sees the new one"
+        );
+        let old = store.live_old_actor_keys("organisation", t0).await.unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(
+            (old[0].key_fragment.as_str(), old[0].public_key_pem.as_str()),
+            ("main-key", "pub1")
+        );
+        assert!(store.live_old_actor_keys("author:a", t0).await.unwrap().is_empty());
+
+        // A second rotation within the grace period keeps both old keys.
+        let t1 = t0 + Duration::days(1);
+        store
+            .rotate_actor_key("organisation", "pub3", "priv3", t1, t1 + grace)
+            .await
+            .unwrap();
+        let old = store.live_old_actor_keys("organisation", t1).await.unwrap();
+        let fragments: Vec<_> = old.iter().map(|k| k.key_fragment.as_str()).collect();
+        assert_eq!(fragments, ["key-2", "main-key"], "newest first");
+
+        // The first old key retires after seven days, the second a day later.
+        let after_first = t0 + grace + Duration::seconds(1);
+        let old = store.live_old_actor_keys("organisation", after_first).await.unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].key_fragment, "key-2");
+        assert_eq!(store.delete_retired_actor_keys(after_first).await.unwrap(), 1);
+        assert_eq!(store.delete_retired_actor_keys(after_first).await.unwrap(), 0);
+        assert_eq!(store.live_old_actor_keys("organisation", t1).await.unwrap().len(), 1);
+
+        // Ending the grace period at once.
+        store
+            .rotate_actor_key("author:a", "apub2", "apriv2", t1, t1 + grace)
+            .await
+            .unwrap();
+        assert_eq!(store.retire_old_actor_keys(Some("author:a")).await.unwrap(), 1);
+        assert!(store.live_old_actor_keys("author:a", t1).await.unwrap().is_empty());
+        assert_eq!(store.live_old_actor_keys("organisation", t1).await.unwrap().len(), 1);
+        assert_eq!(store.retire_old_actor_keys(None).await.unwrap(), 1);
+
+        let all = store.list_actor_keys().await.unwrap();
+        let listed: Vec<_> = all.iter().map(|k| (k.local_key.as_str(), k.generation)).collect();
+        assert_eq!(listed, [("author:a", 2), ("organisation", 3)]);
+    }
+
+    /// The `Update` a rotation queues waits until `not_before`.
+    async fn an_update_can_wait_before_it_is_sent(store: &Store) {
+        let now = Utc::now();
+        let inbox = vec!["https://remote.example/inbox".to_owned()];
+        let queued = store
+            .enqueue_delivery_not_before(
+                "https://here.example/users/a#update-1",
+                "https://here.example/users/a",
+                "{}",
+                &inbox,
+                Some(now + Duration::seconds(2)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(queued, 1);
+        let lease = std::time::Duration::from_secs(60);
+        assert!(
+            store
+                .claim_deliveries(now, lease, 10, 10, &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let later = store
+            .claim_deliveries(now + Duration::seconds(3), lease, 10, 10, &[])
+            .await
+            .unwrap();
+        assert_eq!(later.len(), 1);
+    }
+
+    gazette_store::each_backend!(keys_rotate_and_old_keys_retire, an_update_can_wait_before_it_is_sent);
+}

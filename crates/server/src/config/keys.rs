@@ -284,6 +284,17 @@ pub const KEYS: &[Key] = &[
         }),
     },
     Key {
+        section: "federation",
+        name: "key_grace_days",
+        set: Setter::Int(|c, n| {
+            if n > 365 {
+                return Err(format!("{n} days: at most 365"));
+            }
+            c.federation.key_grace_days = n;
+            Ok(())
+        }),
+    },
+    Key {
         section: "admin",
         name: "session_idle_minutes",
         set: Setter::PositiveInt(|c, n| {
