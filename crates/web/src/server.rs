@@ -34,6 +34,11 @@ use crate::limits::Limits;
 
 /// How long a new connection waits for a slot when all are taken.
 const RECLAIM_WAIT: Duration = Duration::from_secs(5);
+/// While it waits, how often it looks again for a connection gone idle.
+const RECHECK_EVERY: Duration = Duration::from_millis(100);
+/// How long a reclaimed connection that never carried a request is given
+/// for one that may be arriving.
+const SPARE_GRACE: Duration = Duration::from_millis(50);
 
 /// The open connections, by the order they came in.
 #[derive(Default)]
@@ -50,6 +55,9 @@ struct Open {
 struct Conn {
     /// A request is being answered.
     busy: AtomicBool,
+    /// A request came on it (else it is a client pool's spare, opened
+    /// beside another and never used).
+    served: AtomicBool,
     /// Asked to close (after what it is answering, if anything).
     close: Notify,
 }
@@ -175,15 +183,8 @@ async fn connection(
     let _ = stream.set_nodelay(true);
     let slot = match slot {
         Slot::Free(permit) => Some(permit),
-        Slot::Reclaimed(slots) => wait_for(&slots).await,
-        Slot::Wanted(slots) => {
-            let slot = wait_for(&slots).await;
-            if slot.is_none() {
-                // Nobody closed for this one: no longer wanted.
-                open.take_wanted();
-            }
-            slot
-        }
+        Slot::Reclaimed(slots) => wait_for(&slots, &open, false).await,
+        Slot::Wanted(slots) => wait_for(&slots, &open, true).await,
     };
     let full = slot.is_none();
     // Only connections holding a slot can give one back.
@@ -204,6 +205,7 @@ async fn connection(
                 return Ok::<_, Infallible>(crate::limits::busy(2, "too many connections; try again shortly"));
             }
             state.busy.store(true, Ordering::Release);
+            state.served.store(true, Ordering::Release);
             req.extensions_mut().insert(ConnectInfo(peer));
             let resp = app.oneshot(req.map(Body::new)).await;
             state.busy.store(false, Ordering::Release);
@@ -236,23 +238,68 @@ async fn connection(
             log_end(conn.await);
         }
         () = me.close.notified() => {
-            // Answering nothing: closes now (or after the answer that just began).
+            // Closes once nothing is being answered: at once when idle
+            // between requests, after the answer being written otherwise.
             conn.as_mut().graceful_shutdown();
-            log_end(conn.await);
+            if !me.served.load(Ordering::Acquire) {
+                // Never asked anything: hyper would wait for a first
+                // request before closing. One may be arriving this instant
+                // (the pool's spare taken into use): a moment for it, then
+                // the connection is dropped.
+                if let Ok(result) = tokio::time::timeout(SPARE_GRACE, conn.as_mut()).await {
+                    log_end(result);
+                    return finish(&open, id, slot);
+                }
+            }
+            if me.served.load(Ordering::Acquire)
+                && let Ok(result) = tokio::time::timeout(RECLAIM_WAIT, conn.as_mut()).await
+            {
+                log_end(result);
+            }
         }
     }
+    finish(&open, id, slot);
+}
+
+/// A connection's end: out of the list, its slot given back.
+fn finish(open: &Open, id: Option<u64>, slot: Option<OwnedSemaphorePermit>) {
     if let Some(id) = id {
         open.remove(id);
     }
     drop(slot);
 }
 
-/// A slot within [`RECLAIM_WAIT`], or none.
-async fn wait_for(slots: &Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
-    tokio::time::timeout(RECLAIM_WAIT, slots.clone().acquire_owned())
-        .await
-        .ok()
-        .and_then(Result::ok)
+/// A slot within [`RECLAIM_WAIT`], or none. Freed slots go to the
+/// connections waiting in the order they came, so while it waits it also
+/// looks again for a connection gone idle. `wanted`: this connection
+/// counts in [`Open::wanted`] (every connection was answering when it
+/// came), and takes its count back once it reclaimed one or gave up.
+async fn wait_for(slots: &Arc<Semaphore>, open: &Open, mut wanted: bool) -> Option<OwnedSemaphorePermit> {
+    let deadline = tokio::time::Instant::now() + RECLAIM_WAIT;
+    // One acquire all along: it keeps its place in the semaphore's queue.
+    let acquire = slots.clone().acquire_owned();
+    let mut acquire = std::pin::pin!(acquire);
+    let slot = loop {
+        tokio::select! {
+            permit = &mut acquire => break permit.ok(),
+            () = tokio::time::sleep(RECHECK_EVERY) => {
+                if tokio::time::Instant::now() >= deadline {
+                    break None;
+                }
+                // The slot freed for this one may have gone to another
+                // waiting before it, and everyone may have finished since:
+                // a connection gone idle is asked again.
+                if open.reclaim_one() && wanted {
+                    open.take_wanted();
+                    wanted = false;
+                }
+            }
+        }
+    };
+    if wanted {
+        open.take_wanted();
+    }
+    slot
 }
 
 fn log_end(result: Result<(), hyper::Error>) {
