@@ -168,9 +168,9 @@ fn take_slot(slots: &Arc<Semaphore>, open: &Open) -> Slot {
     }
 }
 
-/// Serves one connection. Without a slot (too many open, all of them
-/// busy), every request on it answers 503 and the connection closes after
-/// the first.
+/// Serves one connection. Without a slot (all taken, and none given back
+/// within [`RECLAIM_WAIT`]), every request on it answers 503 and the
+/// connection closes after the first.
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -273,7 +273,9 @@ fn finish(open: &Open, id: Option<u64>, slot: Option<OwnedSemaphorePermit>) {
 /// connections waiting in the order they came, so while it waits it also
 /// looks again for a connection gone idle. `wanted`: this connection
 /// counts in [`Open::wanted`] (every connection was answering when it
-/// came), and takes its count back once it reclaimed one or gave up.
+/// came) and takes its count back once it reclaimed one, got a slot or
+/// gave up; a count taken twice (its slot came from the connection that
+/// counted it down) only leaves the next waiter to its own rechecks.
 async fn wait_for(slots: &Arc<Semaphore>, open: &Open, mut wanted: bool) -> Option<OwnedSemaphorePermit> {
     let deadline = tokio::time::Instant::now() + RECLAIM_WAIT;
     // One acquire all along: it keeps its place in the semaphore's queue.
