@@ -261,12 +261,8 @@ async fn slow_headers_are_cut_off() {
 /// `Retry-After` and closed; once one of the two goes, a new one is served.
 #[tokio::test]
 async fn one_connection_too_many_gets_503() {
-    let env = Env::new(Backend::Sqlite)
-        .await
-        .unwrap()
-        .with_env("GAZETTE_SERVER__MAX_CONNECTIONS", "2");
-    let server = env.serve(&[]);
-    let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", address(&server));
+    let (_env, server) = two_connection_server().await;
+    let request = healthz_request(&server);
     let mut held = Vec::new();
     for _ in 0..2 {
         held.push(busy_connection(&server).await);
@@ -291,17 +287,13 @@ async fn one_connection_too_many_gets_503() {
 /// closes and gives it its place.
 #[tokio::test]
 async fn a_new_connection_gets_the_place_of_one_that_finishes() {
-    let env = Env::new(Backend::Sqlite)
-        .await
-        .unwrap()
-        .with_env("GAZETTE_SERVER__MAX_CONNECTIONS", "2");
-    let server = env.serve(&[]);
+    let (_env, server) = two_connection_server().await;
     let mut held = Vec::new();
     for _ in 0..2 {
         held.push(busy_connection(&server).await);
     }
     let mut third = TcpStream::connect(address(&server)).await.unwrap();
-    let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", address(&server));
+    let request = healthz_request(&server);
     third.write_all(request.as_bytes()).await.unwrap();
     // The first sign-in form's body ends: its answer comes, then its place goes.
     held[0].write_all(&[b'x'; 90]).await.unwrap();
@@ -312,6 +304,21 @@ async fn a_new_connection_gets_the_place_of_one_that_finishes() {
     );
     let head = read_head(&mut third).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
+/// A server with room for two connections (the environment keeps its
+/// directory while it runs).
+async fn two_connection_server() -> (Env, Server) {
+    let env = Env::new(Backend::Sqlite)
+        .await
+        .unwrap()
+        .with_env("GAZETTE_SERVER__MAX_CONNECTIONS", "2");
+    let server = env.serve(&[]);
+    (env, server)
+}
+
+fn healthz_request(server: &Server) -> String {
+    format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", address(server))
 }
 
 /// A connection whose request is being answered: a sign-in form announced
@@ -336,12 +343,8 @@ async fn busy_connection(server: &Server) -> TcpStream {
 /// idle one is closed to make room for it.
 #[tokio::test]
 async fn idle_connections_make_room_for_a_new_one() {
-    let env = Env::new(Backend::Sqlite)
-        .await
-        .unwrap()
-        .with_env("GAZETTE_SERVER__MAX_CONNECTIONS", "2");
-    let server = env.serve(&[]);
-    let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", address(&server));
+    let (_env, server) = two_connection_server().await;
+    let request = healthz_request(&server);
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut s = TcpStream::connect(address(&server)).await.unwrap();
