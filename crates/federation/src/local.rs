@@ -74,9 +74,17 @@ pub async fn local_actor_by_id(ctx: &FedContext, actor_id: &str) -> Result<Optio
     }
 }
 
-/// The current key of the local actor with id `actor_id`, for signing: its
-/// key id (`#main-key`, or `#key-<n>` after a rotation) and private PEM.
-pub async fn private_key_for(ctx: &FedContext, actor_id: &str) -> Result<Option<(String, String)>, FederationError> {
+/// The key a delivery is signed with: `signer` is a local actor's id (its
+/// current key: key id `#main-key`, or `#key-<n>` after a rotation), or one
+/// of its key ids. An old key signs while it is in its grace period and
+/// still has its private half (a rotation's `Update` is signed so, with the
+/// key followers hold); past that, the current key signs instead. Returns
+/// the key id and private PEM.
+pub async fn private_key_for(ctx: &FedContext, signer: &str) -> Result<Option<(String, String)>, FederationError> {
+    let (actor_id, fragment) = match signer.split_once('#') {
+        Some((actor, fragment)) => (actor, Some(fragment)),
+        None => (signer, None),
+    };
     let local_key = if actor_id == ctx.urls().instance_actor() {
         crate::keys::INSTANCE_KEY.to_owned()
     } else {
@@ -86,6 +94,19 @@ pub async fn private_key_for(ctx: &FedContext, actor_id: &str) -> Result<Option<
         }
     };
     let key = current_key(ctx, &local_key).await?;
+    if let Some(fragment) = fragment.filter(|f| *f != key.key_fragment) {
+        let old = ctx
+            .store()
+            .find_old_actor_private_key(&local_key, fragment, chrono::Utc::now())
+            .await?;
+        match old {
+            Some(pem) => return Ok(Some((ctx.urls().key_id_with(actor_id, fragment), pem))),
+            None => tracing::info!(
+                signer,
+                "that key has retired (or kept no private half); signing with the current key"
+            ),
+        }
+    }
     Ok(Some((
         ctx.urls().key_id_with(actor_id, &key.key_fragment),
         key.private_key_pem,

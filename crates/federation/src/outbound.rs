@@ -96,7 +96,8 @@ async fn resolve_interviewee(ctx: &FedContext, article: &Article) -> Option<Remo
     }
 }
 
-/// Queues `activity` (signed as `actor_id`) for `inboxes`; wakes the worker.
+/// Queues `activity` (signed as `actor_id`, or with the key whose id it is,
+/// see [`crate::private_key_for`]) for `inboxes`; wakes the worker.
 /// Every delivery is queued here, so this is where inboxes on hosts we do not
 /// federate with (blocked, or not on the allowlist) are left out.
 pub(crate) async fn enqueue(
@@ -413,7 +414,7 @@ pub async fn unfollow(data: &Data<FedContext>, target: &str) -> Result<RemoteAct
 /// Queues an `Update` of a local actor's profile to its followers. Failures
 /// are logged: the profile itself is already saved.
 pub async fn actor_changed(ctx: &FedContext, actor: &LocalActor) {
-    match queue_actor_update(ctx, actor, None).await {
+    match queue_actor_update(ctx, actor, None, None).await {
         Ok(n) => tracing::info!(actor = actor.username(), deliveries = n, "profile update federated"),
         Err(e) => tracing::error!(actor = actor.username(), error = %e, "could not queue the profile update"),
     }
@@ -422,11 +423,16 @@ pub async fn actor_changed(ctx: &FedContext, actor: &LocalActor) {
 /// Queues an `Update` of a local actor (its document as served now: a
 /// new key after `gazette keys rotate`) to its followers, sent no earlier
 /// than `not_before` (at once when `None`); returns how many deliveries
-/// were queued.
+/// were queued. `signed_with` names the key (its id fragment) that signs
+/// it instead of the current one: after a rotation, the replaced key, which
+/// followers already hold (GoToSocial checks a signature only against the
+/// key it stored for the actor, so an Update signed with the new key would
+/// be refused there, and the key never updated).
 pub async fn queue_actor_update(
     ctx: &FedContext,
     actor: &LocalActor,
     not_before: Option<DateTime<Utc>>,
+    signed_with: Option<&str>,
 ) -> Result<u64, FederationError> {
     let urls = ctx.urls();
     let actor_id = urls.actor(actor.username());
@@ -447,7 +453,11 @@ pub async fn queue_actor_update(
         json!([PUBLIC]),
         json!([urls.followers(actor.username())]),
     );
-    enqueue_not_before(ctx, &actor_id, &update, &inboxes, not_before).await
+    let signer = match signed_with {
+        Some(fragment) => format!("{actor_id}#{fragment}"),
+        None => actor_id.clone(),
+    };
+    enqueue_not_before(ctx, &signer, &update, &inboxes, not_before).await
 }
 
 /// Every local actor: the network actor (on a coordinator), the

@@ -160,7 +160,10 @@ async fn rotate(
         // that fetches the actor document to check the Update's signature
         // gets the new key, not a page cached before the rotation.
         let not_before = Utc::now() + UPDATE_DELAY;
-        let queued = outbound::queue_actor_update(ctx, actor, Some(not_before))
+        // Signed with the replaced key, which every follower holds, while
+        // it is in its grace period (with none, the new key signs).
+        let signed_with = (grace > chrono::Duration::zero()).then_some(previous.key_fragment.as_str());
+        let queued = outbound::queue_actor_update(ctx, actor, Some(not_before), signed_with)
             .await
             .map_err(federation)?;
         println!("  Update with the new key queued to {queued} inbox(es)");

@@ -238,7 +238,8 @@ pub struct DeliverySummary {
 }
 
 impl Store {
-    /// Queues `payload` (activity `activity_id`, signed by `actor_id`) for
+    /// Queues `payload` (activity `activity_id`, signed by `actor_id`: an
+    /// actor id, or one of its key ids to sign with that key) for
     /// every inbox, in one transaction, and returns how many deliveries were
     /// queued. Repeated inboxes count once, an inbox that already has this
     /// activity is skipped, and so are hosts marked unavailable. Callers pass

@@ -137,12 +137,13 @@ impl Store {
             .transpose()?
             .ok_or_else(|| StoreError::not_found("actor key", local_key))?;
         sqlx::query(
-            "INSERT INTO old_actor_keys (local_key, key_fragment, public_key_pem, replaced_at, retires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO old_actor_keys (local_key, key_fragment, public_key_pem, private_key_pem, replaced_at, retires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(local_key)
         .bind(&current.key_fragment)
         .bind(&current.public_key_pem)
+        .bind(&current.private_key_pem)
         .bind(to_db(now))
         .bind(to_db(retires_at))
         .execute(&mut *tx)
@@ -195,6 +196,31 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(old_key).collect()
+    }
+
+    /// The private half of the old key `key_fragment` of `local_key`, while
+    /// it is in its grace period at `now`: the rotation's `Update` is signed
+    /// with it. None once retired, for a fragment that is not an old key,
+    /// and for keys replaced before migration 39 kept private halves.
+    pub async fn find_old_actor_private_key(
+        &self,
+        local_key: &str,
+        key_fragment: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT private_key_pem FROM old_actor_keys
+             WHERE local_key = $1 AND key_fragment = $2 AND retires_at > $3",
+        )
+        .bind(local_key)
+        .bind(key_fragment)
+        .bind(to_db(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<Option<String>, _>("private_key_pem")?,
+            None => None,
+        })
     }
 
     /// Ends the grace period of the old keys of `local_key` (of every

@@ -212,6 +212,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0035_key_rotation.sql"),
         postgres: include_str!("../../../migrations/postgres/0035_key_rotation.sql"),
     },
+    Migration {
+        version: 39,
+        description: "key rotation: an old key keeps its private half during its grace period, to sign the Update announcing the new one",
+        sqlite: include_str!("../../../migrations/sqlite/0039_rotation_update_key.sql"),
+        postgres: include_str!("../../../migrations/postgres/0039_rotation_update_key.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -1117,6 +1117,16 @@ mod key_rotation {
             ("main-key", "pub1")
         );
         assert!(store.live_old_actor_keys("author:a", t0).await.unwrap().is_empty());
+        // Its private half signs the Update announcing the new key, during the grace period only.
+        let private = |fragment: &'static str, at| async move {
+            store
+                .find_old_actor_private_key("organisation", fragment, at)
+                .await
+                .unwrap()
+        };
+        assert_eq!(private("main-key", t0).await.as_deref(), Some("priv1"));
+        assert_eq!(private("key-2", t0).await, None, "the current key is not an old one");
+        assert_eq!(private("main-key", t0 + grace).await, None, "retired");
 
         // A second rotation within the grace period keeps both old keys.
         let t1 = t0 + Duration::days(1);
