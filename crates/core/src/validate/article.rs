@@ -62,7 +62,15 @@ pub fn article(
 /// The kind: `news` or `interview`.
 fn read_kind(input: &ArticleInput, errs: &mut Errs<'_>) -> Option<ArticleKind> {
     let kind = ArticleKind::parse(input.kind.trim());
-    if kind.is_none() {
+    if input.kind.trim().is_empty() {
+        errs.add(
+            "kind",
+            "required",
+            "kind_missing",
+            &[],
+            "kind is missing: give `news` or `interview`".to_owned(),
+        );
+    } else if kind.is_none() {
         errs.add(
             "kind",
             "invalid",

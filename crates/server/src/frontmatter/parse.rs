@@ -514,6 +514,11 @@ Premier paragraphe.
             one(check(&md)),
             "content/interview.md: line 3: kind: unknown kind `opinion`: expected `news` or `interview`"
         );
+        let md = INTERVIEW.replace("kind: interview\n", "");
+        assert_eq!(
+            one(check(&md)),
+            "content/interview.md: line 1: kind: kind is missing: give `news` or `interview`"
+        );
 
         let md = INTERVIEW.replace("  alt: Members on a building site\n", "  alt: \"\"\n");
         assert_eq!(
