@@ -38,10 +38,36 @@ pub use metrics::MetricsAccess;
 pub use state::{AdminSettings, AppConfig, AppState, ThemeConfig};
 pub use templates::Templates;
 
-/// Every route of the instance.
+/// Every route of the instance, as served by [`router`].
 pub fn router(state: AppState) -> Router {
+    let routes = routes(state.clone());
+    // The layers of [`routes`] wrap each route, and axum clones a route's
+    // whole service for every request it routes; the ones below wrap the
+    // router once, as its fallback, so what they answer themselves costs
+    // neither.
+    Router::new()
+        .fallback_service(routes)
+        // Public answers from memory, outside the router and the limits: a
+        // hit costs no routing and no slot among the requests in flight,
+        // nor does a request waiting for another's render of the same page
+        // (a stampede of previews would otherwise fill every slot and be
+        // refused); a miss renders inside them. Hits are counted in the
+        // metrics by the cache, under the route that rendered them.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cache::layer))
+        // Outside the limits, so every answer (their refusals too) carries them.
+        .layer(axum::middleware::map_response_with_state(
+            security_headers::SecurityHeaders::for_public_url(&state.config().public_url),
+            security_headers::add_security_headers,
+        ))
+        // Around everything, so every log line of a request carries its id.
+        .layer(axum::middleware::from_fn(request_id::with_request_id))
+}
+
+/// The routes (its `Debug` lists them) with the layers around each: the
+/// limits and the metrics. Without the response cache, the security
+/// headers and the request id, which [`router`] puts around them.
+pub fn routes(state: AppState) -> Router {
     let federation = gazette_federation::router(state.federation_config().clone());
-    let security = security_headers::SecurityHeaders::for_public_url(&state.config().public_url);
     Router::new()
         .merge(pages::router())
         .merge(feeds::router())
@@ -57,21 +83,8 @@ pub fn router(state: AppState) -> Router {
         // Bodies, requests in flight and their duration are bounded before
         // any route's own code runs.
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::guard))
-        // Public answers from memory, outside the limits: a hit costs no
-        // slot among the requests in flight, nor does a request waiting for
-        // another's render of the same page (a stampede of previews would
-        // otherwise fill every slot and be refused); a miss renders inside
-        // them. Inside the metrics, which count hits like any request.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), cache::layer))
         // Refusals by the limits count too.
         .layer(axum::middleware::from_fn_with_state(state, metrics::count_requests))
-        // Outside the limits, so every answer (their refusals too) carries them.
-        .layer(axum::middleware::map_response_with_state(
-            security,
-            security_headers::add_security_headers,
-        ))
-        // Around everything, so every log line of a request carries its id.
-        .layer(axum::middleware::from_fn(request_id::with_request_id))
 }
 
 /// Serves `state` on an already-bound listener until `shutdown` resolves, so

@@ -123,20 +123,35 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-/// Counts every request under its route template; requests no route
-/// matched count as `unmatched`, so raw paths never become labels.
+/// The route template a response was answered by, carried out on it so
+/// the response cache, outside the router, can count its hits under the
+/// same label.
+#[derive(Clone, Debug)]
+pub(crate) struct RouteLabel(pub(crate) std::sync::Arc<str>);
+
+/// Counts every request the router answers under its route template;
+/// requests no route matched count as `unmatched`, so raw paths never
+/// become labels. (Cache hits never reach the router: the cache counts
+/// them, see [`record_hit`].)
 pub(crate) async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
+    let route: std::sync::Arc<str> = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .map_or("unmatched", |m| m.as_str())
+        .into();
     let started = std::time::Instant::now();
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
     state
         .metrics()
         .record(&route, response.status(), started.elapsed().as_secs_f64());
+    response.extensions_mut().insert(RouteLabel(route));
     response
+}
+
+/// Counts an answer the response cache gave, under the route that
+/// rendered it.
+pub(crate) fn record_hit(state: &AppState, route: &str, status: StatusCode, started: std::time::Instant) {
+    state.metrics().record(route, status, started.elapsed().as_secs_f64());
 }
 
 /// `GET /metrics`.

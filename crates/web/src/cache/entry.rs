@@ -71,6 +71,8 @@ pub(crate) struct Entry {
     identity: Variant,
     gzip: Option<Variant>,
     brotli: Option<Variant>,
+    /// The route template that rendered it, for the metrics of its hits.
+    pub(crate) route: Option<crate::metrics::RouteLabel>,
 }
 
 impl Entry {
@@ -120,6 +122,7 @@ impl Entry {
             identity: variant(body, ""),
             tag,
             last_modified,
+            route: None,
         }
     }
 

@@ -47,8 +47,19 @@ const GONE: &str = "public, max-age=0, s-maxage=10";
 /// rendering it itself.
 const FILL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The middleware around every route; see the module docs.
+/// The middleware around the router; see the module docs. It sits outside
+/// the router, so a hit costs no routing, no clone of a route's service
+/// (the federation routes' hold the whole federation configuration) and
+/// none of the layers inside; hits are counted in the metrics here.
 pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let hit = |entry: &Entry, conditions: &Conditions| {
+        let resp = entry.respond(conditions);
+        if let Some(route) = &entry.route {
+            crate::metrics::record_hit(&state, &route.0, resp.status(), started);
+        }
+        resp
+    };
     let cache = state.response_cache();
     let method = req.method().clone();
     if method != Method::GET && method != Method::HEAD {
@@ -70,7 +81,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     let conditions = Conditions::of(req.headers());
     if method != Method::GET {
         return match cache.get(&key) {
-            Some(entry) => entry.respond(&conditions),
+            Some(entry) => hit(&entry, &conditions),
             None => next.run(req).await,
         };
     }
@@ -80,7 +91,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     let mut first = None;
     if cache.generation().is_some() {
         if let Some(entry) = cache.get(&key) {
-            return entry.respond(&conditions);
+            return hit(&entry, &conditions);
         }
         match cache.fill(&key) {
             Fill::First(guard) => first = Some(guard),
@@ -88,7 +99,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
                 // Err: the render ended (its guard is gone), which is the news.
                 let _ = tokio::time::timeout(FILL_WAIT, done.changed()).await;
                 if let Some(entry) = cache.get(&key) {
-                    return entry.respond(&conditions);
+                    return hit(&entry, &conditions);
                 }
             }
         }
@@ -123,13 +134,9 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     } else {
         default_cache_control(&mut parts.headers, GONE);
     }
-    let entry = Arc::new(Entry::new(
-        generation,
-        status,
-        parts.headers,
-        body,
-        cache.last_modified_secs(),
-    ));
+    let mut entry = Entry::new(generation, status, parts.headers, body, cache.last_modified_secs());
+    entry.route = parts.extensions.get::<crate::metrics::RouteLabel>().cloned();
+    let entry = Arc::new(entry);
     cache.insert(key, entry.clone());
     drop(first);
     entry.respond(&conditions)
