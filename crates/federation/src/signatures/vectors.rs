@@ -468,6 +468,33 @@ fn cavage_requests_verify_and_tampering_is_refused() {
     assert_eq!(status(&undigested, B2_BODY), 400);
 }
 
+/// Mastodon before 4.3 and Fedify sign draft-cavage's `(request-target)`
+/// without the query string; such a signature verifies for the request
+/// with its query (as Mastodon accepts it), and only for that path.
+#[test]
+fn cavage_request_target_signed_without_the_query_verifies() {
+    let (rsa, rsa_public) = rsa_key();
+    let now = Utc::now();
+    let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let verifies = |req: &Req| {
+        verify::read(&req.signed(), Some(B2_BODY), now)
+            .unwrap()
+            .verifies_with(&rsa_public)
+    };
+    let signed = "(request-target) host date digest";
+    let mut queried = sign_cavage(&rsa, &date, signed, B2_BODY);
+    queried.uri = "/users/b/inbox?page=2".parse().unwrap();
+    assert!(verifies(&queried));
+    let sig = verify::read(&queried.signed(), Some(B2_BODY), now).unwrap();
+    assert!(sig.base_without_query.is_some());
+    let mut elsewhere = sign_cavage(&rsa, &date, signed, B2_BODY);
+    elsewhere.uri = "/users/c/inbox?page=2".parse().unwrap();
+    assert!(!verifies(&elsewhere));
+    let plain = sign_cavage(&rsa, &date, signed, B2_BODY);
+    let sig = verify::read(&plain.signed(), Some(B2_BODY), now).unwrap();
+    assert!(sig.base_without_query.is_none(), "no query, no second form");
+}
+
 #[test]
 fn rfc9421_get_signed_with_the_key_id_fragment_verifies() {
     // Fedify 2.3 fetching `…/users/b#main-key` signs `@target-uri` with the

@@ -41,6 +41,10 @@ pub struct ReadSignature {
     /// For an RFC 9421 GET covering `@target-uri`: the base with our key
     /// ids' `#main-key` fragment added to it (see [`Rfc9421Signature::base_with_fragment`]).
     pub base_with_key_fragment: Option<Vec<u8>>,
+    /// For a draft-cavage request with a query string: the signing string
+    /// with `(request-target)` left without it, as Mastodon (before 4.3)
+    /// and Fedify sign; Mastodon accepts both forms too.
+    pub base_without_query: Option<Vec<u8>>,
     pub signature: Vec<u8>,
 }
 
@@ -57,7 +61,9 @@ impl ReadSignature {
                 .iter()
                 .any(|alg| key.verify(*alg, base, &self.signature)),
         };
-        verifies(&self.base) || self.base_with_key_fragment.as_deref().is_some_and(verifies)
+        verifies(&self.base)
+            || self.base_with_key_fragment.as_deref().is_some_and(verifies)
+            || self.base_without_query.as_deref().is_some_and(verifies)
     }
 }
 
@@ -94,6 +100,21 @@ fn read_cavage(
         return Err(unauthorized("the signature must cover the Digest header"));
     }
     let base = sig.signing_string(req)?.into_bytes();
+    let base_without_query = match req.uri.query() {
+        Some(_) if sig.covers("(request-target)") => {
+            let path_only: axum::http::Uri = req
+                .uri
+                .path()
+                .parse()
+                .map_err(|_| unauthorized("the request's path is not a valid URI"))?;
+            let without = SignedRequest {
+                uri: &path_only,
+                ..*req
+            };
+            Some(sig.signing_string(&without)?.into_bytes())
+        }
+        _ => None,
+    };
     let signature = BASE64
         .decode(&sig.signature)
         .map_err(|_| unauthorized("the signature is not base64"))?;
@@ -103,6 +124,7 @@ fn read_cavage(
         key_id: sig.key_id,
         base,
         base_with_key_fragment: None,
+        base_without_query,
         signature,
     })
 }
@@ -167,6 +189,7 @@ fn read_rfc9421(
         algorithm,
         base,
         base_with_key_fragment,
+        base_without_query: None,
         signature: sig.signature,
     })
 }
