@@ -135,11 +135,10 @@ pub(crate) async fn enqueue_not_before(
 pub async fn accept_follow(
     ctx: &FedContext,
     local: &LocalActor,
-    follow: &Value,
+    follow_id: &str,
     follower: &RemoteActor,
 ) -> Result<(), FederationError> {
     let actor_id = ctx.urls().actor(local.username());
-    let follow_id = follow["id"].as_str().unwrap_or_default();
     let id = ctx.urls().activity(&actor_id, "accepts", &uniq(follow_id));
     let object = json!({ "id": follow_id, "type": "Follow", "actor": follower.id, "object": actor_id });
     let mut accept = json!({ "@context": json::AS2, "id": id, "type": "Accept", "actor": actor_id, "object": object });
@@ -507,8 +506,7 @@ pub async fn answer_follow(
             ctx.store()
                 .set_follower_status(&actor_id, &f.actor.id, FollowStatus::Accepted)
                 .await?;
-            let follow = json!({ "id": f.follow_id, "type": "Follow", "actor": f.actor.id, "object": actor_id });
-            accept_follow(ctx, &actor, &follow, &f.actor).await?;
+            accept_follow(ctx, &actor, &f.follow_id, &f.actor).await?;
         } else {
             ctx.store().remove_follower(&actor_id, &f.actor.id).await?;
             reject_follow(ctx, &actor, &f.follow_id, &f.actor).await?;

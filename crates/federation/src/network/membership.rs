@@ -257,8 +257,7 @@ pub(super) async fn accept_member_follow(ctx: &FedContext, m: &Member) -> Result
     if f.status == FollowStatus::Accepted {
         return Ok(());
     }
-    let follow = json!({ "id": f.follow_id, "type": "Follow", "actor": f.actor.id, "object": actor_id });
-    crate::outbound::accept_follow(ctx, &network, &follow, &f.actor).await?;
+    crate::outbound::accept_follow(ctx, &network, &f.follow_id, &f.actor).await?;
     ctx.store()
         .set_follower_status(&actor_id, &m.actor, FollowStatus::Accepted)
         .await?;

@@ -1,0 +1,134 @@
+//! The activities Gazette receives, one module each: the typed struct read
+//! from the body and its handler ([`Received`]), and the dispatcher the
+//! inbox calls once the request is verified ([`dispatch`]): it reads `type`
+//! once, parses the body into that type's struct (a failure is a 400 naming
+//! the field), applies the rate and duplicate rules every activity shares,
+//! and calls the handler. What Gazette sends is built in [`outgoing`].
+//!
+//! The coordinator's membership activities are a `Follow` of the network
+//! actor (a request to join), its `Undo` (leaving) and the member's
+//! `Accept` of the network's own follow: the handlers of those types call
+//! into [`crate::network`], which does nothing on other instances.
+//!
+//! Adding a type: a module with its struct and `impl Received`, and one
+//! line in [`dispatch`].
+
+mod accept;
+mod announce;
+mod create;
+mod delete;
+mod flag;
+mod follow;
+mod like;
+mod moved;
+mod network_article;
+pub mod object;
+pub mod outgoing;
+mod reject;
+mod reply;
+mod undo;
+mod update;
+
+use std::future::Future;
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::context::FedContext;
+use crate::error::FederationError;
+use crate::remote::DbRemoteActor;
+
+pub use object::{Embedded, ObjectRef};
+
+/// What every activity has, read before the signature is verified: the
+/// id and actor it is checked against, and the type it is dispatched on.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Head {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: ObjectId<DbRemoteActor>,
+}
+
+impl Head {
+    /// Reads the head of an activity body (a 400 naming the field otherwise).
+    pub fn parse(body: &[u8]) -> Result<Head, FederationError> {
+        object::parse("received", body)
+    }
+}
+
+/// A received activity type: its struct, and what Gazette does with it.
+pub(crate) trait Received: DeserializeOwned + Send {
+    /// Whether the dispatcher records the id and ignores a repeat (the
+    /// default), or the handler's own write is its duplicate check.
+    fn dedupe_here(&self, _data: &FedContext) -> bool {
+        true
+    }
+
+    /// Handles the activity, sent by `sender` (its signature verified).
+    fn receive(
+        self,
+        data: &Data<FedContext>,
+        sender: &DbRemoteActor,
+    ) -> impl Future<Output = Result<(), FederationError>> + Send;
+}
+
+/// Hands a verified activity to the handler of its type.
+pub(crate) async fn dispatch(data: &Data<FedContext>, head: &Head, body: &[u8]) -> Result<(), FederationError> {
+    match head.kind.as_str() {
+        "Follow" => handle::<follow::Follow>(data, head, body).await,
+        "Accept" => handle::<accept::Accept>(data, head, body).await,
+        "Reject" => handle::<reject::Reject>(data, head, body).await,
+        "Undo" => handle::<undo::Undo>(data, head, body).await,
+        "Create" => handle::<create::Create>(data, head, body).await,
+        "Update" => handle::<update::Update>(data, head, body).await,
+        "Delete" => handle::<delete::Delete>(data, head, body).await,
+        "Like" => handle::<like::Like>(data, head, body).await,
+        "Announce" => handle::<announce::Announce>(data, head, body).await,
+        "Flag" => handle::<flag::Flag>(data, head, body).await,
+        "Move" => handle::<moved::Move>(data, head, body).await,
+        _ => handle::<Unhandled>(data, head, body).await,
+    }
+}
+
+/// Parses the activity as `A`, then, in this order: the coordinator's
+/// member rate, the duplicate check (before processing, so a retry of an
+/// activity that failed on our side is forgotten by the inbox), the
+/// sender's actor (cached), its host marked alive, and `A`'s handler.
+async fn handle<A: Received>(data: &Data<FedContext>, head: &Head, body: &[u8]) -> Result<(), FederationError> {
+    let activity: A = object::parse(&head.kind, body)?;
+    let dedupe_here = activity.dedupe_here(data);
+    crate::network::check_member_rate(data, &head.kind, head.actor.inner()).await?;
+    if dedupe_here && !data.store().mark_activity_received(head.id.as_str()).await? {
+        tracing::debug!(id = %head.id, "duplicate activity ignored");
+        return Ok(());
+    }
+    if dedupe_here {
+        // Not the hot path: read the sender from the database rather than
+        // the in-memory cache, so a row deleted by another process
+        // meanwhile is fetched and stored again before anything refers to it.
+        data.actor_cache().forget(head.actor.inner().as_str());
+    }
+    let sender = head.actor.dereference(data).await?;
+    // A valid signed activity: the sender's server is up, whatever we thought.
+    data.host_spoke(&sender.actor.host).await?;
+    activity.receive(data, &sender).await
+}
+
+/// A type Gazette does not handle: accepted, recorded as received, logged.
+#[derive(Debug, Deserialize)]
+struct Unhandled {
+    id: Url,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+impl Received for Unhandled {
+    async fn receive(self, _data: &Data<FedContext>, sender: &DbRemoteActor) -> Result<(), FederationError> {
+        tracing::info!(kind = self.kind, id = %self.id, actor = %sender.actor.id, "activity type not handled; accepted and ignored");
+        Ok(())
+    }
+}
