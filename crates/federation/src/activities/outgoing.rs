@@ -158,16 +158,19 @@ pub fn reject_follow(id: String, actor: &str, follow_id: &str, follower: &str) -
 }
 
 /// `Create` (`updated` false) or `Update` of an article by its author:
-/// public, `cc` as the article's own (`article` is its document, without
-/// `@context`).
-pub fn article(id: String, author: &str, article: Value, updated: bool) -> Activity<Value> {
-    let cc = article
+/// public, `cc` as given (`article` is its document, without `@context`).
+pub fn article(id: String, author: &str, article: Value, updated: bool, cc: Vec<String>) -> Activity<Value> {
+    let kind = if updated { "Update" } else { "Create" };
+    Activity::public(kind, id, author, article, vec![PUBLIC.to_owned()], cc)
+}
+
+/// The `cc` of an object document (who besides the public it is for).
+pub fn cc_of(document: &Value) -> Vec<String> {
+    document
         .get("cc")
         .and_then(Value::as_array)
         .map(|cc| cc.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-        .unwrap_or_default();
-    let kind = if updated { "Update" } else { "Create" };
-    Activity::public(kind, id, author, article, vec![PUBLIC.to_owned()], cc)
+        .unwrap_or_default()
 }
 
 /// `Delete` of an article by its author, to the public and its followers.
@@ -306,6 +309,7 @@ mod tests {
             ME,
             doc.clone(),
             false,
+            cc_of(&doc),
         ));
         assert_eq!(create["@context"], json::context());
         assert_eq!(create["type"], "Create");
@@ -314,7 +318,7 @@ mod tests {
         assert_eq!(create["object"], doc);
         assert!(create["published"].is_string());
         assert!(create.get("audience").is_none());
-        assert_eq!(value(&article("u".into(), ME, doc, true))["type"], "Update");
+        assert_eq!(value(&article("u".into(), ME, doc, true, Vec::new()))["type"], "Update");
 
         let delete = value(&delete_article(
             "https://news.example/a/x#delete-2".into(),
