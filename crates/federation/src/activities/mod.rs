@@ -94,14 +94,14 @@ pub(crate) async fn dispatch(data: &Data<FedContext>, head: &Head, body: &[u8]) 
     }
 }
 
-/// Parses the activity as `A`, then, in this order: the coordinator's
-/// member rate, the duplicate check (before processing, so a retry of an
+/// In this order: the coordinator's member rate, the parse as `A` (a 400
+/// naming the field), the duplicate check (before processing, so a retry of an
 /// activity that failed on our side is forgotten by the inbox), the
 /// sender's actor (cached), its host marked alive, and `A`'s handler.
 async fn handle<A: Received>(data: &Data<FedContext>, head: &Head, body: &[u8]) -> Result<(), FederationError> {
+    crate::network::check_member_rate(data, &head.kind, head.actor.inner()).await?;
     let activity: A = object::parse(&head.kind, body)?;
     let dedupe_here = activity.dedupe_here(data);
-    crate::network::check_member_rate(data, &head.kind, head.actor.inner()).await?;
     if dedupe_here && !data.store().mark_activity_received(head.id.as_str()).await? {
         tracing::debug!(id = %head.id, "duplicate activity ignored");
         return Ok(());
