@@ -3,20 +3,16 @@
 //! public articles, counted like a [`super::like`].
 
 use activitypub_federation::config::Data;
-use activitypub_federation::fetch::object_id::ObjectId;
 use serde::Deserialize;
-use url::Url;
 
-use super::{ObjectRef, Received};
+use super::{Head, ObjectRef, Received};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::remote::DbRemoteActor;
 
-/// `{ id, actor, object }`: the boosted object, by id or embedded.
+/// `object`: the boosted object, by id or embedded.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Announce {
-    pub id: Url,
-    pub actor: ObjectId<DbRemoteActor>,
     pub object: ObjectRef,
 }
 
@@ -25,12 +21,17 @@ impl Received for Announce {
         false
     }
 
-    async fn receive(self, data: &Data<FedContext>, sender: &DbRemoteActor) -> Result<(), FederationError> {
+    async fn receive(
+        self,
+        data: &Data<FedContext>,
+        head: &Head,
+        sender: &DbRemoteActor,
+    ) -> Result<(), FederationError> {
         if let Some(object_id) = self.object.id()
             && crate::network::on_announce(data, object_id.as_str(), sender).await?
         {
             return Ok(());
         }
-        super::like::record_interaction(data, &self.id, &self.actor, &self.object, sender, "announce").await
+        super::like::record_interaction(data, &head.id, &head.actor, &self.object, sender, "announce").await
     }
 }

@@ -8,15 +8,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use super::{Embedded, ObjectRef, Received};
+use super::{Embedded, Head, ObjectRef, Received};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::remote::DbRemoteActor;
 
-/// `{ id, object }`: the created object, embedded (a bare id is ignored).
+/// `object`: the created object, embedded (a bare id is ignored).
 #[derive(Debug, Deserialize)]
 pub(crate) struct Create {
-    pub id: Url,
     pub object: ObjectRef<Embedded>,
 }
 
@@ -25,8 +24,13 @@ impl Received for Create {
         !is_member_article(data, &self.object)
     }
 
-    async fn receive(self, data: &Data<FedContext>, sender: &DbRemoteActor) -> Result<(), FederationError> {
-        receive_object(data, "Create", &self.id, &self.object, sender).await
+    async fn receive(
+        self,
+        data: &Data<FedContext>,
+        head: &Head,
+        sender: &DbRemoteActor,
+    ) -> Result<(), FederationError> {
+        receive_object(data, "Create", &head.id, &self.object, sender).await
     }
 }
 

@@ -4,26 +4,29 @@
 
 use activitypub_federation::config::Data;
 use serde::Deserialize;
-use url::Url;
 
-use super::{ObjectRef, Received};
+use super::{Head, ObjectRef, Received};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::remote::DbRemoteActor;
 
-/// `{ id, object }`: the deleted object, by id or as a `Tombstone`.
+/// `object`: the deleted object, by id or as a `Tombstone`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Delete {
-    pub id: Url,
     pub object: ObjectRef,
 }
 
 impl Received for Delete {
-    async fn receive(self, data: &Data<FedContext>, sender: &DbRemoteActor) -> Result<(), FederationError> {
+    async fn receive(
+        self,
+        data: &Data<FedContext>,
+        head: &Head,
+        sender: &DbRemoteActor,
+    ) -> Result<(), FederationError> {
         let target = self
             .object
             .id()
-            .ok_or_else(|| FederationError::bad_request(format!("the Delete {} names no object id", self.id)))?
+            .ok_or_else(|| FederationError::bad_request(format!("the Delete {} names no object id", head.id)))?
             .as_str();
         if target == sender.actor.id {
             data.store().delete_remote_actor(&sender.actor.id).await?;

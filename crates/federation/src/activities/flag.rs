@@ -2,19 +2,17 @@
 
 use activitypub_federation::config::Data;
 use serde::Deserialize;
-use url::Url;
 
 use super::object::one_or_many;
-use super::{ObjectRef, Received};
+use super::{Head, ObjectRef, Received};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::remote::DbRemoteActor;
 
-/// `{ id, object, content }`: the reported objects (one or a list, by id or
+/// `object` and `content`: the reported objects (one or a list, by id or
 /// embedded) and the reporter's comment.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Flag {
-    pub id: Url,
     #[serde(default, deserialize_with = "one_or_many")]
     pub object: Vec<ObjectRef>,
     #[serde(default)]
@@ -22,7 +20,12 @@ pub(crate) struct Flag {
 }
 
 impl Received for Flag {
-    async fn receive(self, data: &Data<FedContext>, sender: &DbRemoteActor) -> Result<(), FederationError> {
+    async fn receive(
+        self,
+        data: &Data<FedContext>,
+        head: &Head,
+        sender: &DbRemoteActor,
+    ) -> Result<(), FederationError> {
         // Moderators open the reported objects from the reports page: only
         // `http(s)` ids are kept (they are ours or the reported server's).
         let targets: Vec<String> = self
@@ -36,7 +39,7 @@ impl Received for Flag {
         }
         let content = self.content.as_deref().unwrap_or_default();
         data.store()
-            .add_report(self.id.as_str(), &sender.actor.id, &targets, content)
+            .add_report(head.id.as_str(), &sender.actor.id, &targets, content)
             .await?;
         tracing::warn!(reporter = %sender.actor.id, ?targets, "report received");
         Ok(())

@@ -7,23 +7,26 @@ use activitypub_federation::config::Data;
 use axum::http::StatusCode;
 use gazette_core::FollowStatus;
 use serde::Deserialize;
-use url::Url;
 
-use super::{ObjectRef, Received};
+use super::{Head, ObjectRef, Received};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::local::local_actor_by_id;
 use crate::remote::DbRemoteActor;
 
-/// `{ id, object }`: `object` is the followed actor, by id or embedded.
+/// `object`: `object` is the followed actor, by id or embedded.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Follow {
-    pub id: Url,
     pub object: ObjectRef,
 }
 
 impl Received for Follow {
-    async fn receive(self, data: &Data<FedContext>, sender: &DbRemoteActor) -> Result<(), FederationError> {
+    async fn receive(
+        self,
+        data: &Data<FedContext>,
+        head: &Head,
+        sender: &DbRemoteActor,
+    ) -> Result<(), FederationError> {
         let target = self
             .object
             .id()
@@ -43,11 +46,11 @@ impl Received for Follow {
             None => FollowStatus::Accepted,
         };
         data.store()
-            .add_follower(&local_id, &sender.actor.id, self.id.as_str(), status)
+            .add_follower(&local_id, &sender.actor.id, head.id.as_str(), status)
             .await?;
         tracing::info!(follower = %sender.actor.id, local = %local_id, ?status, "new follower");
         if status == FollowStatus::Accepted {
-            crate::outbound::accept_follow(data, &local, self.id.as_str(), &sender.actor).await?;
+            crate::outbound::accept_follow(data, &local, head.id.as_str(), &sender.actor).await?;
         }
         crate::network::on_follow(data, &local, sender).await
     }

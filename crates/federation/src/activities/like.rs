@@ -7,16 +7,14 @@ use activitypub_federation::fetch::object_id::ObjectId;
 use serde::Deserialize;
 use url::Url;
 
-use super::{ObjectRef, Received};
+use super::{Head, ObjectRef, Received};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::remote::DbRemoteActor;
 
-/// `{ id, actor, object }`: the liked object, by id or embedded.
+/// `object`: the liked object, by id or embedded.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Like {
-    pub id: Url,
-    pub actor: ObjectId<DbRemoteActor>,
     pub object: ObjectRef,
 }
 
@@ -25,8 +23,13 @@ impl Received for Like {
         false
     }
 
-    async fn receive(self, data: &Data<FedContext>, sender: &DbRemoteActor) -> Result<(), FederationError> {
-        record_interaction(data, &self.id, &self.actor, &self.object, sender, "like").await
+    async fn receive(
+        self,
+        data: &Data<FedContext>,
+        head: &Head,
+        sender: &DbRemoteActor,
+    ) -> Result<(), FederationError> {
+        record_interaction(data, &head.id, &head.actor, &self.object, sender, "like").await
     }
 }
 

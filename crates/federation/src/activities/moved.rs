@@ -5,23 +5,26 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use serde::Deserialize;
-use url::Url;
 
-use super::{ObjectRef, Received};
+use super::{Head, ObjectRef, Received};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::remote::DbRemoteActor;
 
-/// `{ id, target }`: `target` is the new account, by id or embedded (the
+/// `target`: `target` is the new account, by id or embedded (the
 /// `object`, the old account, is the signed sender).
 #[derive(Debug, Deserialize)]
 pub(crate) struct Move {
-    pub id: Url,
     pub target: ObjectRef,
 }
 
 impl Received for Move {
-    async fn receive(self, data: &Data<FedContext>, sender: &DbRemoteActor) -> Result<(), FederationError> {
+    async fn receive(
+        self,
+        data: &Data<FedContext>,
+        head: &Head,
+        sender: &DbRemoteActor,
+    ) -> Result<(), FederationError> {
         let target = self
             .target
             .id()
@@ -46,7 +49,7 @@ impl Received for Move {
         data.store().upsert_remote_actor(&old).await?;
         data.actor_cache().forget(&old.id);
         let n = data.store().move_follower(&sender.actor.id, &raw.id).await?;
-        tracing::info!(from = %sender.actor.id, to = %raw.id, follows = n, id = %self.id, "follower moved");
+        tracing::info!(from = %sender.actor.id, to = %raw.id, follows = n, id = %head.id, "follower moved");
         Ok(())
     }
 }

@@ -3,20 +3,17 @@
 //! member's profile), or of an object (as [`super::create`]).
 
 use activitypub_federation::config::Data;
-use activitypub_federation::fetch::object_id::ObjectId;
 use serde::Deserialize;
 use url::Url;
 
-use super::{Embedded, ObjectRef, Received};
+use super::{Embedded, Head, ObjectRef, Received};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::remote::DbRemoteActor;
 
-/// `{ id, actor, object }`: the updated object, embedded, or the actor.
+/// `object`: the updated object, embedded, or the actor.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Update {
-    pub id: Url,
-    pub actor: ObjectId<DbRemoteActor>,
     pub object: ObjectRef<Embedded>,
 }
 
@@ -25,11 +22,16 @@ impl Received for Update {
         !super::create::is_member_article(data, &self.object)
     }
 
-    async fn receive(self, data: &Data<FedContext>, sender: &DbRemoteActor) -> Result<(), FederationError> {
+    async fn receive(
+        self,
+        data: &Data<FedContext>,
+        head: &Head,
+        sender: &DbRemoteActor,
+    ) -> Result<(), FederationError> {
         if self.object.id().map(Url::as_str) == Some(sender.actor.id.as_str()) {
-            let actor = self.actor.dereference_forced(data).await?;
+            let actor = head.actor.dereference_forced(data).await?;
             return crate::network::on_actor_update(data, &actor).await;
         }
-        super::create::receive_object(data, "Update", &self.id, &self.object, sender).await
+        super::create::receive_object(data, "Update", &head.id, &self.object, sender).await
     }
 }
