@@ -137,6 +137,11 @@ where
 /// Parses an activity of type `kind` from its body; a failure is a 400
 /// that names the field (`object.id`, `target`…) and what was wrong with it.
 pub fn parse<T: DeserializeOwned>(kind: &str, body: &[u8]) -> Result<T, FederationError> {
+    // The path is tracked only once a parse has failed: tracking it costs
+    // every parse, and only a failed one needs it.
+    if let Ok(parsed) = serde_json::from_slice(body) {
+        return Ok(parsed);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
