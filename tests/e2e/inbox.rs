@@ -325,6 +325,17 @@ async fn refuses_what_it_cannot_trust() {
         SystemTime::now(),
     );
     refused(malformed, 400, "malformed JSON").await;
+    // Well-formed JSON, signed by its actor, but not the shape of its type:
+    // refused, and the answer names the property.
+    for (kind, object, field) in [("Like", json!(42), "`object`"), ("Move", json!(gz.author), "`target`")] {
+        let shapeless = activity(&remote, &alice, kind, object);
+        let (got, body) = gz.post(&remote, &gz.shared_inbox(), &shapeless).send().await;
+        assert_eq!(got, 400, "a {kind} of the wrong shape: {body}");
+        assert!(
+            body.contains(kind) && body.contains(field),
+            "the refusal names {field}: {body}"
+        );
+    }
     let mut elsewhere = like.clone();
     elsewhere["id"] = json!(format!("http://elsewhere.example/activities/{}", unique()));
     refused(

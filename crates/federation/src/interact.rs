@@ -12,6 +12,7 @@ use gazette_core::{InteractionKind, Language, OutboundInteraction, RemoteActor};
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::activities::outgoing::{self, Activity};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::json::{self, PUBLIC};
@@ -142,7 +143,7 @@ pub async fn interact(
     };
     data.store().add_outbound_interaction(&interaction).await?;
     let language = data.default_language().await?;
-    let activity = activity_json(data, &interaction, org.username(), &target.actor, &language);
+    let activity = activity_json(data, &interaction, org.username(), &target.actor, &language)?;
     enqueue(
         data,
         &actor_id,
@@ -199,25 +200,12 @@ pub async fn undo(
     let undo = match kind {
         InteractionKind::Reply => {
             let note = urls.note(&i.id);
-            json::activity(
-                &format!("{note}#delete"),
-                "Delete",
-                &actor_id,
-                json!({ "id": note, "type": "Tombstone", "formerType": "Note" }),
-                json!([PUBLIC]),
-                json!([i.object_actor, urls.followers(org.username())]),
-            )
+            let cc = vec![i.object_actor.clone(), urls.followers(org.username())];
+            outgoing::delete_note(format!("{note}#delete"), &actor_id, &note, cc).to_value()?
         }
         InteractionKind::Like | InteractionKind::Announce => {
-            let language = data.default_language().await?;
-            let mut original = activity_json(data, &i, org.username(), &object_actor, &language);
-            if let Some(o) = original.as_object_mut() {
-                o.remove("@context");
-            }
-            let to = original.get("to").cloned().unwrap_or(json!([]));
-            let cc = original.get("cc").cloned().unwrap_or(json!([]));
-            let id = format!("{}/undo", original["id"].as_str().unwrap_or_default());
-            json::activity(&id, "Undo", &actor_id, original, to, cc)
+            let original = like_or_announce(data, &i, org.username());
+            outgoing::undo(format!("{}/undo", original.id), &actor_id, original).to_value()?
         }
     };
     data.store().undo_outbound_interaction(&i.id).await?;
@@ -241,6 +229,19 @@ async fn recipients(
     Ok(inboxes)
 }
 
+/// The `Like` or `Announce` an interaction is sent as (a reply is neither).
+fn like_or_announce(data: &FedContext, i: &OutboundInteraction, username: &str) -> Activity<String> {
+    let urls = data.urls();
+    if i.kind == InteractionKind::Like {
+        let id = urls.activity(&i.actor_id, "likes", &i.id);
+        outgoing::like(id, &i.actor_id, &i.object_id, &i.object_actor)
+    } else {
+        let id = urls.activity(&i.actor_id, "announces", &i.id);
+        let cc = vec![i.object_actor.clone(), urls.followers(username)];
+        outgoing::announce(id, &i.actor_id, &i.object_id, cc)
+    }
+}
+
 /// The activity an interaction is sent as; a reply is in `language`.
 fn activity_json(
     data: &FedContext,
@@ -248,44 +249,17 @@ fn activity_json(
     username: &str,
     object_actor: &RemoteActor,
     language: &Language,
-) -> Value {
-    let urls = data.urls();
+) -> Result<Value, FederationError> {
     match i.kind {
-        InteractionKind::Like => {
-            let mut like = json::activity(
-                &urls.activity(&i.actor_id, "likes", &i.id),
-                "Like",
-                &i.actor_id,
-                json!(i.object_id),
-                json!([i.object_actor]),
-                json!([]),
-            );
-            if let Some(o) = like.as_object_mut() {
-                o.remove("cc");
-            }
-            like
-        }
-        InteractionKind::Announce => json::activity(
-            &urls.activity(&i.actor_id, "announces", &i.id),
-            "Announce",
-            &i.actor_id,
-            json!(i.object_id),
-            json!([PUBLIC]),
-            json!([i.object_actor, urls.followers(username)]),
-        ),
+        InteractionKind::Like | InteractionKind::Announce => like_or_announce(data, i, username).to_value(),
         InteractionKind::Reply => {
+            let urls = data.urls();
             let mut note = note_json(data, i, username, Some(object_actor), language);
             if let Some(o) = note.as_object_mut() {
                 o.remove("@context");
             }
-            json::activity(
-                &format!("{}#create", urls.note(&i.id)),
-                "Create",
-                &i.actor_id,
-                note,
-                json!([PUBLIC]),
-                json!([i.object_actor, urls.followers(username)]),
-            )
+            let cc = vec![i.object_actor.clone(), urls.followers(username)];
+            outgoing::create_note(format!("{}#create", urls.note(&i.id)), &i.actor_id, note, cc).to_value()
         }
     }
 }

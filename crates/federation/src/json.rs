@@ -1,6 +1,7 @@
 //! The one place that turns Gazette's types into ActivityStreams JSON:
-//! local actors (in `json/actors.rs`), articles and the activities that
-//! carry them. The exact shapes are documented in docs/FEDERATION.md.
+//! local actors (in `json/actors.rs`), articles and collections; the
+//! activities that carry them are built in `activities/outgoing.rs`. The
+//! exact shapes are documented in docs/FEDERATION.md.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use gazette_core::html::escape;
@@ -437,20 +438,6 @@ pub fn replies_page(collection: &str, items: &[String], page: i64) -> Value {
 pub struct Mention<'a> {
     pub actor_id: &'a str,
     pub handle: &'a str,
-}
-
-/// Wraps `object` in an activity of `kind` by `actor`, addressed like the object.
-pub fn activity(id: &str, kind: &str, actor: &str, object: Value, to: Value, cc: Value) -> Value {
-    json!({
-        "@context": context(),
-        "id": id,
-        "type": kind,
-        "actor": actor,
-        "published": time(Utc::now()),
-        "to": to,
-        "cc": cc,
-        "object": object,
-    })
 }
 
 /// A `Tombstone` for a deleted article.

@@ -6,6 +6,7 @@
 //! delivery queue in the database (see `gazette-delivery`), so publishing
 //! never waits on the network and nothing is lost in a crash.
 
+pub mod activities;
 pub mod context;
 pub mod error;
 pub mod inbox;

@@ -1,14 +1,16 @@
 //! What we send, queued in the database and delivered by the delivery worker:
 //! `Create`/`Update`/`Delete` of articles by their author, the organisation's
-//! `Announce` of them, and `Accept` of follows. Nothing here waits on the network.
+//! `Announce` of them, and `Accept` of follows (each built by
+//! [`crate::activities::outgoing`]). Nothing here waits on the network.
 
 use chrono::{DateTime, Utc};
 use gazette_core::{Article, ArticleEvent, ArticleStatus, FollowStatus, RemoteActor};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::activities::outgoing::{self, Activity};
 use crate::context::FedContext;
 use crate::error::FederationError;
-use crate::json::{self, ArticleMedia, Counts, PUBLIC};
+use crate::json::{self, ArticleMedia, Counts};
 use crate::local::LocalActor;
 use crate::remote::DbRemoteActor;
 use activitypub_federation::config::Data;
@@ -136,15 +138,12 @@ pub(crate) async fn enqueue_not_before(
 pub async fn accept_follow(
     ctx: &FedContext,
     local: &LocalActor,
-    follow: &Value,
+    follow_id: &str,
     follower: &RemoteActor,
 ) -> Result<(), FederationError> {
     let actor_id = ctx.urls().actor(local.username());
-    let follow_id = follow["id"].as_str().unwrap_or_default();
     let id = ctx.urls().activity(&actor_id, "accepts", &uniq(follow_id));
-    let object = json!({ "id": follow_id, "type": "Follow", "actor": follower.id, "object": actor_id });
-    let mut accept = json!({ "@context": json::AS2, "id": id, "type": "Accept", "actor": actor_id, "object": object });
-    accept["to"] = json!([follower.id]);
+    let accept = outgoing::accept_follow(id, &actor_id, follow_id, &follower.id).to_value()?;
     enqueue(ctx, &actor_id, &accept, std::slice::from_ref(&follower.inbox)).await?;
     Ok(())
 }
@@ -158,8 +157,7 @@ pub async fn reject_follow(
 ) -> Result<(), FederationError> {
     let actor_id = ctx.urls().actor(local.username());
     let id = ctx.urls().activity(&actor_id, "rejects", &uniq(follow_id));
-    let object = json!({ "id": follow_id, "type": "Follow", "actor": follower.id, "object": actor_id });
-    let reject = json!({ "@context": json::AS2, "id": id, "type": "Reject", "actor": actor_id, "object": object, "to": [follower.id] });
+    let reject = outgoing::reject_follow(id, &actor_id, follow_id, &follower.id).to_value()?;
     enqueue(ctx, &actor_id, &reject, std::slice::from_ref(&follower.inbox)).await?;
     Ok(())
 }
@@ -202,24 +200,21 @@ pub async fn article_changed(
                 recipients.extend(org_followers.iter().cloned());
             }
             let object = article_json(ctx, article).await?;
-            let (kind, tag) = if event == ArticleEvent::Published {
-                ("Create", "create")
-            } else {
-                ("Update", "update")
-            };
-            let id = format!("{object_id}#{tag}-{version}");
-            let mut inner = object.clone();
+            let updated = event == ArticleEvent::Updated;
+            let id = format!("{object_id}#{}-{version}", if updated { "update" } else { "create" });
+            let mut inner = object;
             if let Some(o) = inner.as_object_mut() {
                 o.remove("@context");
             }
-            let activity = json::activity(&id, kind, &author_id, inner, json!([PUBLIC]), object["cc"].clone());
+            let cc = outgoing::cc_of(&inner);
+            let activity = outgoing::article(id, &author_id, inner, updated, cc).to_value()?;
             sent += enqueue(ctx, &author_id, &activity, &recipients).await?;
             if event == ArticleEvent::Published
                 && let Some(org) = &org
             {
                 let org_id = urls.actor(&org.username);
                 let org_followers = store.follower_inboxes(std::slice::from_ref(&org_id)).await?;
-                let announce = announce(ctx, &org_id, &org.username, &object_id);
+                let announce = org_announce(ctx, &org_id, &org.username, &object_id).to_value()?;
                 sent += enqueue(ctx, &org_id, &announce, &org_followers).await?;
             }
         }
@@ -230,30 +225,14 @@ pub async fn article_changed(
                 recipients.push(interviewee.inbox);
             }
             let id = format!("{object_id}#delete-{version}");
-            let activity = json::activity(
-                &id,
-                "Delete",
-                &author_id,
-                json::tombstone(&object_id, Utc::now()),
-                json!([PUBLIC]),
-                json!([urls.followers(&author.username)]),
-            );
+            let activity =
+                outgoing::delete_article(id, &author_id, &object_id, urls.followers(&author.username)).to_value()?;
             sent += enqueue(ctx, &author_id, &activity, &recipients).await?;
             if let Some(org) = &org {
                 let org_id = urls.actor(&org.username);
                 let org_followers = store.follower_inboxes(std::slice::from_ref(&org_id)).await?;
-                let mut boost = announce(ctx, &org_id, &org.username, &object_id);
-                if let Some(o) = boost.as_object_mut() {
-                    o.remove("@context");
-                }
-                let undo = json::activity(
-                    &format!("{object_id}#undo-announce-{version}"),
-                    "Undo",
-                    &org_id,
-                    boost,
-                    json!([PUBLIC]),
-                    json!([urls.followers(&org.username)]),
-                );
+                let boost = org_announce(ctx, &org_id, &org.username, &object_id);
+                let undo = outgoing::undo(format!("{object_id}#undo-announce-{version}"), &org_id, boost).to_value()?;
                 sent += enqueue(ctx, &org_id, &undo, &org_followers).await?;
             }
         }
@@ -261,16 +240,10 @@ pub async fn article_changed(
     Ok(sent)
 }
 
-fn announce(ctx: &FedContext, org_id: &str, org_username: &str, object_id: &str) -> Value {
-    let urls = ctx.urls();
-    json::activity(
-        &format!("{object_id}#announce"),
-        "Announce",
-        org_id,
-        json!(object_id),
-        json!([PUBLIC]),
-        json!([urls.followers(org_username)]),
-    )
+/// The organisation's `Announce` of one of its articles.
+fn org_announce(ctx: &FedContext, org_id: &str, org_username: &str, object_id: &str) -> Activity<String> {
+    let followers = ctx.urls().followers(org_username);
+    outgoing::announce(format!("{object_id}#announce"), org_id, object_id, vec![followers])
 }
 
 /// A short token derived from another id, stable across processes and
@@ -383,7 +356,7 @@ pub async fn follow(data: &Data<FedContext>, target: &str) -> Result<RemoteActor
         &uniq(&format!("{} {}", remote.id, Utc::now().timestamp_micros())),
     );
     data.store().add_following(&actor_id, &remote.id, &id).await?;
-    let follow = json!({ "@context": json::AS2, "id": id, "type": "Follow", "actor": actor_id, "object": remote.id, "to": [remote.id] });
+    let follow = outgoing::follow(&id, &actor_id, &remote.id).to_value()?;
     enqueue(data, &actor_id, &follow, std::slice::from_ref(&remote.inbox)).await?;
     Ok(remote)
 }
@@ -401,11 +374,7 @@ pub async fn unfollow(data: &Data<FedContext>, target: &str) -> Result<RemoteAct
         .find(|f| f.target.id == remote.id)
         .map(|f| f.follow_id)
         .ok_or_else(|| FederationError::bad_request(format!("{} is not followed", remote.handle())))?;
-    let follow = json!({ "id": follow_id, "type": "Follow", "actor": actor_id, "object": remote.id });
-    let undo = json!({
-        "@context": json::AS2, "id": format!("{follow_id}/undo"), "type": "Undo", "actor": actor_id,
-        "object": follow, "to": [remote.id],
-    });
+    let undo = outgoing::undo_follow(&follow_id, &actor_id, &remote.id).to_value()?;
     enqueue(data, &actor_id, &undo, std::slice::from_ref(&remote.inbox)).await?;
     data.store().remove_following(Some(&actor_id), &remote.id).await?;
     Ok(remote)
@@ -445,14 +414,7 @@ pub async fn queue_actor_update(
         o.remove("@context");
     }
     let id = urls.activity(&actor_id, "updates", &Utc::now().timestamp_micros().to_string());
-    let update = json::activity(
-        &id,
-        "Update",
-        &actor_id,
-        object,
-        json!([PUBLIC]),
-        json!([urls.followers(actor.username())]),
-    );
+    let update = outgoing::update_actor(id, &actor_id, object, urls.followers(actor.username())).to_value()?;
     let signer = match signed_with {
         Some(fragment) => format!("{actor_id}#{fragment}"),
         None => actor_id.clone(),
@@ -517,8 +479,7 @@ pub async fn answer_follow(
             ctx.store()
                 .set_follower_status(&actor_id, &f.actor.id, FollowStatus::Accepted)
                 .await?;
-            let follow = json!({ "id": f.follow_id, "type": "Follow", "actor": f.actor.id, "object": actor_id });
-            accept_follow(ctx, &actor, &follow, &f.actor).await?;
+            accept_follow(ctx, &actor, &f.follow_id, &f.actor).await?;
         } else {
             ctx.store().remove_follower(&actor_id, &f.actor.id).await?;
             reject_follow(ctx, &actor, &f.follow_id, &f.actor).await?;

@@ -14,6 +14,7 @@ use gazette_store::ArticleQuery;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::activities::outgoing;
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::json::{self, AS2};
@@ -274,29 +275,15 @@ pub async fn get_outbox(
             if let Some(o) = object.as_object_mut() {
                 o.remove("@context");
             }
-            let mut act = json::activity(
-                &format!("{object_id}#create-1"),
-                "Create",
-                &actor_id,
-                object,
-                json!([json::PUBLIC]),
-                json!([urls.followers(actor.username())]),
-            );
-            act.as_object_mut().map(|o| o.remove("@context"));
-            act["published"] = json!(a.published_at.map(json::time));
-            act
+            let cc = vec![urls.followers(actor.username())];
+            outgoing::article(format!("{object_id}#create-1"), &actor_id, object, false, cc)
+                .in_outbox(a.published_at)
+                .to_value()?
         } else {
-            let mut act = json::activity(
-                &format!("{object_id}#announce"),
-                "Announce",
-                &actor_id,
-                json!(object_id),
-                json!([json::PUBLIC]),
-                json!([urls.followers(actor.username())]),
-            );
-            act.as_object_mut().map(|o| o.remove("@context"));
-            act["published"] = json!(a.published_at.map(json::time));
-            act
+            let cc = vec![urls.followers(actor.username())];
+            outgoing::announce(format!("{object_id}#announce"), &actor_id, &object_id, cc)
+                .in_outbox(a.published_at)
+                .to_value()?
         };
         items.push(item);
     }

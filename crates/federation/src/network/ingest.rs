@@ -105,17 +105,10 @@ pub async fn on_object(
 /// `Announce` of an object: a member's article is fetched from its origin
 /// (an `Announce` carries, or is trusted for, nothing more than the id).
 /// Returns true when the network handled it.
-pub async fn on_announce(
-    data: &Data<FedContext>,
-    object: &Value,
-    sender: &DbRemoteActor,
-) -> Result<bool, FederationError> {
+pub async fn on_announce(data: &Data<FedContext>, id: &str, sender: &DbRemoteActor) -> Result<bool, FederationError> {
     if data.settings().network.is_none() {
         return Ok(false);
     }
-    let Some(id) = object_id(object) else {
-        return Ok(false);
-    };
     let Some((member, _)) = member_of(data, id).await? else {
         return Ok(false);
     };

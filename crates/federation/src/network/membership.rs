@@ -15,12 +15,12 @@ use activitypub_federation::fetch::fetch_object_http;
 use chrono::Utc;
 use gazette_core::{FollowStatus, Member, MemberProfile, MemberStatus, RemoteActor};
 use gazette_store::{MemberHealth, ModeratedItem};
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
+use crate::activities::outgoing;
 use crate::context::FedContext;
 use crate::error::FederationError;
-use crate::json;
 use crate::local::LocalActor;
 use crate::outbound::{enqueue, resolve_actor, uniq};
 use crate::remote::DbRemoteActor;
@@ -257,8 +257,7 @@ pub(super) async fn accept_member_follow(ctx: &FedContext, m: &Member) -> Result
     if f.status == FollowStatus::Accepted {
         return Ok(());
     }
-    let follow = json!({ "id": f.follow_id, "type": "Follow", "actor": f.actor.id, "object": actor_id });
-    crate::outbound::accept_follow(ctx, &network, &follow, &f.actor).await?;
+    crate::outbound::accept_follow(ctx, &network, &f.follow_id, &f.actor).await?;
     ctx.store()
         .set_follower_status(&actor_id, &m.actor, FollowStatus::Accepted)
         .await?;
@@ -325,7 +324,7 @@ pub(super) async fn follow_member(ctx: &FedContext, m: &Member) -> Result<(), Fe
         &uniq(&format!("{} {}", m.actor, Utc::now().timestamp_micros())),
     );
     ctx.store().add_following(&actor_id, &m.actor, &id).await?;
-    let follow = json!({ "@context": json::AS2, "id": id, "type": "Follow", "actor": actor_id, "object": m.actor, "to": [m.actor] });
+    let follow = outgoing::follow(&id, &actor_id, &m.actor).to_value()?;
     enqueue(ctx, &actor_id, &follow, std::slice::from_ref(&m.inbox)).await?;
     tracing::info!(member = %m.actor, "network actor follows the member");
     Ok(())
@@ -344,11 +343,7 @@ async fn unfollow_member(ctx: &FedContext, m: &Member) -> Result<(), FederationE
     else {
         return Ok(());
     };
-    let object = json!({ "id": follow.follow_id, "type": "Follow", "actor": actor_id, "object": m.actor });
-    let undo = json!({
-        "@context": json::AS2, "id": format!("{}/undo", follow.follow_id), "type": "Undo", "actor": actor_id,
-        "object": object, "to": [m.actor],
-    });
+    let undo = outgoing::undo_follow(&follow.follow_id, &actor_id, &m.actor).to_value()?;
     enqueue(ctx, &actor_id, &undo, std::slice::from_ref(&m.inbox)).await?;
     ctx.store().remove_following(Some(&actor_id), &m.actor).await?;
     Ok(())

@@ -4,26 +4,14 @@
 //! moderator is announced again under a new id (followers that saw the
 //! `Undo` of the first one would ignore it as a duplicate).
 
-use serde_json::{Value, json};
-
+use crate::activities::outgoing::{self, Activity};
 use crate::context::FedContext;
 use crate::error::FederationError;
-use crate::json::{self, PUBLIC};
 use crate::outbound::{enqueue, uniq};
 
 /// The `Announce` `id` of `object_id` by the network actor `actor_id`.
-fn announce(ctx: &FedContext, id: &str, actor_id: &str, username: &str, object_id: &str) -> Value {
-    let mut activity = json::activity(
-        id,
-        "Announce",
-        actor_id,
-        json!(object_id),
-        json!([PUBLIC]),
-        json!([ctx.urls().followers(username)]),
-    );
-    // FEP-1b12: the group the boost is made for.
-    activity["audience"] = json!(actor_id);
-    activity
+fn announce(ctx: &FedContext, id: &str, actor_id: &str, username: &str, object_id: &str) -> Activity<String> {
+    outgoing::group_announce(id.to_owned(), actor_id, object_id, ctx.urls().followers(username))
 }
 
 /// The id of the network actor's `Announce` of `object_id`. The first
@@ -59,7 +47,7 @@ pub(crate) async fn send_announce(ctx: &FedContext, object_id: &str, id: &str) -
     if inboxes.is_empty() {
         return Ok(0);
     }
-    let activity = announce(ctx, id, &actor_id, &network.username, object_id);
+    let activity = announce(ctx, id, &actor_id, &network.username, object_id).to_value()?;
     let n = enqueue(ctx, &actor_id, &activity, &inboxes).await?;
     tracing::info!(
         object = object_id,
@@ -77,19 +65,8 @@ pub(crate) async fn undo_announce(
 ) -> Result<u64, FederationError> {
     let network = super::settings(ctx)?;
     let actor_id = super::actor_id(ctx, network);
-    let mut boost = announce(ctx, announce_id, &actor_id, &network.username, object_id);
-    if let Some(o) = boost.as_object_mut() {
-        o.remove("@context");
-    }
-    let undo_id = format!("{}/undo", boost["id"].as_str().unwrap_or_default());
-    let undo = json::activity(
-        &undo_id,
-        "Undo",
-        &actor_id,
-        boost,
-        json!([PUBLIC]),
-        json!([ctx.urls().followers(&network.username)]),
-    );
+    let boost = announce(ctx, announce_id, &actor_id, &network.username, object_id);
+    let undo = outgoing::undo(format!("{announce_id}/undo"), &actor_id, boost).to_value()?;
     let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
     let n = enqueue(ctx, &actor_id, &undo, &inboxes).await?;
     tracing::info!(object = object_id, deliveries = n, "network actor undid its announce");
