@@ -212,6 +212,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0035_key_rotation.sql"),
         postgres: include_str!("../../../migrations/postgres/0035_key_rotation.sql"),
     },
+    Migration {
+        version: 38,
+        description: "follower synchronisation: the followers digest of each delivery, and when each remote actor's followers were last compared",
+        sqlite: include_str!("../../../migrations/sqlite/0038_follower_sync.sql"),
+        postgres: include_str!("../../../migrations/postgres/0038_follower_sync.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
