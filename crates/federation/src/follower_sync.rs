@@ -24,12 +24,11 @@ use std::time::Duration;
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 use gazette_core::FollowStatus;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -59,9 +58,17 @@ fn followers_of(actor_id: &str) -> String {
     format!("{actor_id}/followers")
 }
 
-/// The partial followers collection of `actor_id` for the servers of `host`.
+/// The partial followers collection of `actor_id` for the servers of
+/// `host`. The host is in the path, not the query: Fedify (and others)
+/// leave the query out of a draft-cavage `(request-target)`.
 fn partial_collection(actor_id: &str, host: &str) -> String {
-    format!("{actor_id}/followers_synchronization?host={host}")
+    format!("{actor_id}/followers_synchronization/{host}")
+}
+
+/// Whether `path` is a partial followers collection, whose answer depends
+/// on the signer of the request: a cache of public answers must not keep it.
+pub fn is_signer_specific(path: &str) -> bool {
+    path.starts_with("/users/") && path.contains("/followers_synchronization")
 }
 
 /// The `Collection-Synchronization` value of a delivery by `actor_id` to
@@ -138,32 +145,23 @@ pub fn parse_header(value: &str) -> Option<SyncHeader> {
     })
 }
 
-#[derive(Deserialize)]
-pub struct PartialQuery {
-    /// The host whose followers are asked for (`host[:port]`).
-    pub host: Option<String>,
-}
-
-/// `GET /users/{username}/followers_synchronization[?host=H]`: the actor's
-/// followers on the signer's host, as an `OrderedCollection`. Always
-/// requires a valid signature (whatever `authorized_fetch` says): 401
-/// unsigned or unverified, 403 when `host` names another host than the
-/// signer's, or the signer is one we do not federate with.
+/// `GET /users/{username}/followers_synchronization/{host}`: the actor's
+/// followers on `host` (`host[:port]`), as an `OrderedCollection`, for a
+/// signer on that host only. Always requires a valid signature (whatever
+/// `authorized_fetch` says): 401 unsigned or unverified, 403 when the signer
+/// is on another host, or is one we do not federate with.
 pub async fn get_followers_synchronization(
     data: Data<FedContext>,
-    Path(username): Path<String>,
-    Query(q): Query<PartialQuery>,
+    Path((username, host)): Path<(String, String)>,
     head: RequestHead,
 ) -> Result<Response, FederationError> {
     let signer =
         crate::signed_fetch::verify_signed_request(&data, &head.method, &head.uri, &head.headers, Utc::now()).await?;
     let signer_host = host_of(&Url::parse(&signer)?);
-    if let Some(asked) = q.host.as_deref()
-        && !asked.eq_ignore_ascii_case(&signer_host)
-    {
+    if !host.eq_ignore_ascii_case(&signer_host) {
         return Err(FederationError::Refused(
             StatusCode::FORBIDDEN,
-            format!("{signer} may read the followers on {signer_host} only, not on {asked}"),
+            format!("{signer} may read the followers on {signer_host} only, not on {host}"),
         ));
     }
     let actor = find_local_actor(&data, &username)
@@ -180,8 +178,8 @@ pub async fn get_followers_synchronization(
     })))
 }
 
-/// Called by the inbox once an activity from `sender` (its signer) is
-/// handled: when the request carries a `Collection-Synchronization` header,
+/// Called by the inbox once the signature of an activity from `sender` (its
+/// signer) verified, whatever becomes of the activity: when the request carries a `Collection-Synchronization` header,
 /// the comparison runs in a task of its own, so the sender's request does
 /// not wait for it.
 pub fn on_delivery(data: &Data<FedContext>, headers: &HeaderMap, sender: &Url) {
@@ -394,14 +392,14 @@ mod tests {
             value,
             format!(
                 "collectionId=\"https://news.example/users/lea/followers\", \
-                 url=\"https://news.example/users/lea/followers_synchronization?host=m.example:8443\", digest=\"{digest}\""
+                 url=\"https://news.example/users/lea/followers_synchronization/m.example:8443\", digest=\"{digest}\""
             )
         );
         let read = parse_header(&value).unwrap();
         assert_eq!(read.collection_id, "https://news.example/users/lea/followers");
         assert_eq!(
             read.url,
-            "https://news.example/users/lea/followers_synchronization?host=m.example:8443"
+            "https://news.example/users/lea/followers_synchronization/m.example:8443"
         );
         assert_eq!(read.digest, digest);
     }

@@ -130,10 +130,8 @@ async fn verify_and_handle(data: &Data<FedContext>, parts: &Parts, body: &[u8]) 
     // The activity's actor signs it, whatever key id it names (as activitypub_federation did).
     crate::signatures::verify::verify_signer(data, &signature, activity.actor.inner(), false, |e| e).await?;
     activity.verify(data).await?;
-    let sender = activity.actor.inner().clone();
-    activity.receive(data).await?;
-    crate::follower_sync::on_delivery(data, &parts.headers, &sender);
-    Ok(())
+    crate::follower_sync::on_delivery(data, &parts.headers, activity.actor.inner());
+    activity.receive(data).await
 }
 
 /// The activity's id must be on its actor's host, not on ours, and on a

@@ -125,7 +125,7 @@ pub fn router(config: FederationConfig<FedContext>) -> Router {
         .route("/users/{username}/outbox", get(routes::get_outbox))
         .route("/users/{username}/followers", get(routes::get_followers))
         .route(
-            "/users/{username}/followers_synchronization",
+            "/users/{username}/followers_synchronization/{host}",
             get(follower_sync::get_followers_synchronization),
         )
         .route("/users/{username}/following", get(routes::get_following))
