@@ -221,6 +221,11 @@ async fn fedify_follows_receives_and_interacts() {
     );
     assert_eq!(raw["preview"]["type"], "Note");
     let object_id = article["id"].as_str().unwrap().to_owned();
+    // FEP-7888: the thread's `context` is the article's replies collection, and resolves.
+    assert_eq!(raw["context"], format!("{object_id}/replies"), "{raw}");
+    let context = as2(raw["context"].as_str().unwrap()).await;
+    assert_eq!(context["type"], "OrderedCollection", "{context}");
+    assert_eq!(context["id"], raw["context"]);
 
     // Like and reply → counted and stored on Gazette's side.
     peer.control("like", json!({ "object": object_id })).await;
