@@ -26,10 +26,10 @@ use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-struct Peer {
+pub(crate) struct Peer {
     child: Child,
-    base: String,
-    actor: String,
+    pub(crate) base: String,
+    pub(crate) actor: String,
 }
 
 impl Drop for Peer {
@@ -47,7 +47,7 @@ fn start_peer(data: &std::path::Path) -> Peer {
     start_peer_with(data, &[])
 }
 
-fn start_peer_with(data: &std::path::Path, extra: &[&str]) -> Peer {
+pub(crate) fn start_peer_with(data: &std::path::Path, extra: &[&str]) -> Peer {
     let dir = fedify_dir();
     let node = dir.join("node_modules/node/bin/node");
     assert!(node.exists(), "run `npm ci` in tests/fedify first (scripts/test does)");
@@ -74,7 +74,7 @@ fn start_peer_with(data: &std::path::Path, extra: &[&str]) -> Peer {
 }
 
 impl Peer {
-    async fn control(&self, what: &str, body: Value) -> Value {
+    pub(crate) async fn control(&self, what: &str, body: Value) -> Value {
         let resp = common::test_client()
             .post(format!("{}/control/{what}", self.base))
             .json(&body)
@@ -88,7 +88,7 @@ impl Peer {
     }
 
     /// Everything the peer logged (`http-out` events name the signature each request carried).
-    async fn events(&self) -> Vec<Value> {
+    pub(crate) async fn events(&self) -> Vec<Value> {
         let v: Value = common::http_get(format!("{}/control/events", self.base))
             .await
             .unwrap()
@@ -108,8 +108,26 @@ impl Peer {
         v.as_array().cloned().unwrap_or_default()
     }
 
+    /// `GET /control/{what}` (followers, following…).
+    pub(crate) async fn get(&self, what: &str) -> Value {
+        common::http_get(format!("{}/control/{what}", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits for an event named `name` matching `pred`.
+    pub(crate) async fn event(&self, name: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        eventually(&format!("the peer's {name} event"), DEADLINE, || async {
+            self.events().await.into_iter().find(|e| e["event"] == name && pred(e))
+        })
+        .await
+    }
+
     /// Waits for a received activity of `kind` matching `pred`.
-    async fn wait_for(&self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn wait_for(&self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
         eventually(&format!("the peer to receive {kind}"), DEADLINE, || async {
             self.received().await.into_iter().find(|e| e["type"] == kind && pred(e))
         })
@@ -203,6 +221,11 @@ async fn fedify_follows_receives_and_interacts() {
     );
     assert_eq!(raw["preview"]["type"], "Note");
     let object_id = article["id"].as_str().unwrap().to_owned();
+    // FEP-7888: the thread's `context` is the article's replies collection, and resolves.
+    assert_eq!(raw["context"], format!("{object_id}/replies"), "{raw}");
+    let context = as2(raw["context"].as_str().unwrap()).await;
+    assert_eq!(context["type"], "OrderedCollection", "{context}");
+    assert_eq!(context["id"], raw["context"]);
 
     // Like and reply → counted and stored on Gazette's side.
     peer.control("like", json!({ "object": object_id })).await;

@@ -11,6 +11,7 @@ mod admin_forms;
 mod admin_time;
 mod cli;
 mod delivery;
+mod follower_sync;
 mod gotosocial;
 mod hostile;
 mod import;

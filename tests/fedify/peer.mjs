@@ -47,6 +47,7 @@ function parseArgs(argv) {
     host: "localhost",
     firstKnock: "draft-cavage",
     refuseCavage: false,
+    syncFollowers: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -61,6 +62,7 @@ function parseArgs(argv) {
     else if (a === "--verbose") opts.verbose = true;
     else if (a === "--first-knock") opts.firstKnock = next();
     else if (a === "--refuse-cavage") opts.refuseCavage = true;
+    else if (a === "--sync-followers") opts.syncFollowers = true;
     else if (a === "--help" || a === "-h") usage(null);
     else usage(`unknown argument ${a}`);
   }
@@ -74,7 +76,7 @@ function parseArgs(argv) {
 function usage(err) {
   const text =
     "usage: node peer.mjs --port PORT|0 --data DIR [--username alice] [--host localhost]\n" +
-    "                    [--first-knock draft-cavage|rfc9421] [--refuse-cavage] [--verbose]\n";
+    "                    [--first-knock draft-cavage|rfc9421] [--refuse-cavage] [--sync-followers] [--verbose]\n";
   if (err) {
     process.stderr.write(`peer.mjs: ${err}\n${text}`);
     process.exit(2);
@@ -904,6 +906,128 @@ async function handleControl(req, res, bodyBuf, url) {
   res.end(JSON.stringify(payload) + "\n");
 }
 
+// ---------------------------------------------------------------- follower synchronisation (FEP-8fcf)
+//
+// Receiving: every inbox POST carrying `Collection-Synchronization` is
+// compared with this peer's own view (its accepted follow of the sender, if
+// any) and reported as a "collection-sync" event.  With --sync-followers a
+// mismatch is repaired as Mastodon repairs it: the sender's partial
+// collection is fetched (signed), and a follow it lists that we do not have
+// (or that we have but it does not list) is undone ("follower-sync" event).
+// Sending: /control/publish-note-to-followers sends with Fedify's own
+// syncCollection option.
+
+const { digest: fedifyDigest, signRequest } = await import("@fedify/fedify");
+
+function syncHex(bytes) {
+  return Buffer.from(bytes).toString("hex");
+}
+
+function parseSyncHeader(value) {
+  const params = {};
+  for (const m of value.matchAll(/([A-Za-z]+)\s*=\s*"([^"]*)"/g)) params[m[1]] = m[2];
+  return params.collectionId && params.url && params.digest ? params : null;
+}
+
+// GET `url` signed with our RSA key (draft-cavage, as Mastodon signs).
+async function signedGet(url) {
+  const request = new Request(url, { headers: { accept: "application/activity+json" } });
+  const signed = await signRequest(request, keyPairs[0].privateKey, new URL("#main-key", actorId));
+  const res = await fetch(signed);
+  const text = await res.text();
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body };
+}
+
+async function followerSyncOnDelivery(headers, raw) {
+  const value = headers.get("collection-synchronization");
+  if (value == null || raw == null) return;
+  const sender = typeof raw.actor === "string" ? raw.actor : (raw.actor?.id ?? null);
+  const sync = parseSyncHeader(value);
+  const ours = state.following[sender]?.state === "accepted" ? [actorId.href] : [];
+  const expected = syncHex(await fedifyDigest(ours));
+  const matches = sync != null && sync.digest.toLowerCase() === expected;
+  emit({ event: "collection-sync", sender, activity: raw.id ?? null, header: value, sync, expected, matches });
+  if (matches || sync == null || !opts.syncFollowers) return;
+  const fetched = await signedGet(sync.url);
+  const items = fetched.body?.orderedItems ?? fetched.body?.items ?? [];
+  const listed = items.map((i) => (typeof i === "string" ? i : i?.id)).includes(actorId.href);
+  const following = ours.length > 0;
+  let action = "none";
+  if (fetched.status === 200 && listed !== following) {
+    // Mastodon: a follow only one side knows is undone on both.
+    const ctx = ctxNow();
+    const target = await lookupActor(ctx, sender);
+    const entry = state.following[sender];
+    const follow = new v.Follow({
+      id: entry?.followId ? new URL(entry.followId) : null,
+      actor: actorId,
+      object: target.id,
+    });
+    const undo = new v.Undo({ id: newId("undo"), actor: actorId, object: follow, to: target.id });
+    await remember(undo);
+    delete state.following[sender];
+    saveState();
+    await deliver(undo, target, "follower-sync");
+    action = "undo";
+  }
+  emit({ event: "follower-sync", sender, status: fetched.status, listed, following, action });
+}
+
+Object.assign(control, {
+  // Loses our record of following `target` (data loss on this side).
+  "POST /control/forget-following"(body) {
+    const target = requireField(body, "target");
+    const had = state.following[target] != null;
+    delete state.following[target];
+    saveState();
+    return { target, had };
+  },
+
+  // A GET of `url` signed with this actor's key: the status and the body.
+  async "POST /control/signed-get"(body) {
+    return await signedGet(requireField(body, "url"));
+  },
+
+  // A public Note to our followers, with `Collection-Synchronization`.
+  async "POST /control/publish-note-to-followers"(body) {
+    const ctx = ctxNow();
+    const now = Temporal.Now.instant();
+    const followersUri = ctx.getFollowersUri(opts.username);
+    const note = new v.Note({
+      id: newId("note"),
+      attribution: actorId,
+      content: body.content ?? "<p>A note to my followers.</p>",
+      mediaType: "text/html",
+      published: now,
+      to: v.PUBLIC_COLLECTION,
+      ccs: [followersUri],
+    });
+    const create = new v.Create({
+      id: newId("create"),
+      actor: actorId,
+      object: note,
+      published: now,
+      to: v.PUBLIC_COLLECTION,
+      ccs: [followersUri],
+    });
+    await remember(note);
+    await remember(create);
+    await ctxNow().sendActivity({ identifier: opts.username }, "followers", create, {
+      immediate: true,
+      preferSharedInbox: true,
+      syncCollection: true,
+    });
+    emit({ event: "sent", type: "Create", id: create.id.href, purpose: "followers-synced" });
+    return { id: create.id.href, note: note.id.href };
+  },
+});
+
 // ---------------------------------------------------------------- Node <-> fetch bridge
 
 async function readBody(req) {
@@ -983,6 +1107,7 @@ async function handleHttp(req, res) {
     }
   }
   const store = { raw, after: [], unverified: null };
+  if (inbox) store.after.push(() => followerSyncOnDelivery(headers, raw));
   const response = await requestStore.run(store, () =>
     federation.fetch(request, {
       contextData: undefined,

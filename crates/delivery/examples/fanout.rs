@@ -12,8 +12,14 @@
 //! ```text
 //! cargo run --release -p gazette-delivery --example fanout -- \
 //!     [--followers 10000] [--hosts 1000] [--mode shared|personal] \
-//!     [--backend sqlite|postgres] [--payload-bytes 4096]
+//!     [--backend sqlite|postgres] [--payload-bytes 4096] [--sync off|on]
 //! ```
+//!
+//! `--sync on` queues the activity as a fan-out to an actor's followers
+//! does (FEP-8fcf): the followers are stored as accepted followers, their
+//! digests per host read with `Store::follower_digests` and queued with
+//! `Store::enqueue_delivery_with_digests`; every sink then also checks the
+//! `Collection-Synchronization` header against its own followers' digest.
 //!
 //! `shared`: every follower's server has a shared inbox, so 10,000 followers
 //! on 1,000 hosts are 1,000 POSTs. `personal`: no shared inboxes (as on
@@ -54,7 +60,7 @@ const ACTIVITY: &str = "https://news.example.org/objects/01bench#create-1";
 const SIGNED_HEADERS: &str = "(request-target) host date digest";
 
 fn main() -> Result<(), BoxError> {
-    let flags = Flags::parse(&["followers", "hosts", "mode", "backend", "payload-bytes"])?;
+    let flags = Flags::parse(&["followers", "hosts", "mode", "backend", "payload-bytes", "sync"])?;
     let followers: usize = flags.get("followers", 10_000)?;
     let hosts: usize = flags.get("hosts", 1_000)?;
     let personal = match flags.str("mode").unwrap_or("shared") {
@@ -68,6 +74,11 @@ fn main() -> Result<(), BoxError> {
         other => return Err(format!("--backend {other}: expected sqlite or postgres").into()),
     };
     let payload_bytes: usize = flags.get("payload-bytes", 4096)?;
+    let sync = match flags.str("sync").unwrap_or("off") {
+        "off" => false,
+        "on" => true,
+        other => return Err(format!("--sync {other}: expected off or on").into()),
+    };
     if hosts == 0 || followers < hosts {
         return Err("need at least one host and one follower per host".into());
     }
@@ -84,6 +95,7 @@ fn main() -> Result<(), BoxError> {
         accepted_at: Mutex::new(Vec::with_capacity(followers)),
         accepted: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
+        sync: Mutex::new(None),
     });
 
     // Two runtimes of two threads each: the sinks stand for the remote
@@ -110,8 +122,44 @@ fn main() -> Result<(), BoxError> {
             }
         })
         .collect();
+    // With --sync: follower j is `http://localhost:PORT/users/fJ`, on the
+    // host of its inbox; each sink expects the digest of its own followers.
+    let followers_of_hosts: Option<Vec<gazette_core::RemoteActor>> = sync.then(|| {
+        (0..followers)
+            .map(|j| {
+                let port = ports[j % hosts];
+                let id = format!("http://localhost:{port}/users/f{j}");
+                gazette_core::RemoteActor {
+                    kind: "Person".into(),
+                    preferred_username: format!("f{j}"),
+                    name: format!("f{j}"),
+                    host: format!("localhost:{port}"),
+                    inbox: format!("{id}/inbox"),
+                    shared_inbox: (!personal).then(|| format!("http://localhost:{port}/inbox")),
+                    url: None,
+                    icon: None,
+                    public_key_id: format!("{id}#main-key"),
+                    public_key_pem: String::new(),
+                    moved_to: None,
+                    refreshed_at: chrono::Utc::now(),
+                    id,
+                }
+            })
+            .collect()
+    });
+    if let Some(actors) = &followers_of_hosts {
+        let mut by_host: HashMap<String, Vec<&str>> = HashMap::new();
+        for a in actors {
+            by_host.entry(a.host.clone()).or_default().push(&a.id);
+        }
+        let expected = by_host
+            .into_iter()
+            .map(|(host, ids)| (host, gazette_store::followers_digest(ids)))
+            .collect();
+        *lock(&sinks.sync) = Some(expected);
+    }
     let keys = Keys::one(ACTOR, private_pem);
-    let result = worker_rt.block_on(run(backend, &inboxes, payload_bytes, keys, sinks));
+    let result = worker_rt.block_on(run(backend, &inboxes, payload_bytes, keys, sinks, followers_of_hosts));
     drop(worker_rt);
     drop(sink_rt);
     result
@@ -127,6 +175,8 @@ struct Sinks {
     accepted_at: Mutex<Vec<Instant>>,
     accepted: AtomicU64,
     rejected: AtomicU64,
+    /// With `--sync on`: the followers digest each sink host expects.
+    sync: Mutex<Option<HashMap<String, String>>>,
 }
 
 async fn start_sinks(rt: &tokio::runtime::Runtime, hosts: usize, sinks: Arc<Sinks>) -> Result<Vec<u16>, BoxError> {
@@ -205,6 +255,16 @@ fn verify(sinks: &Sinks, headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<
     if skew > Duration::from_secs(300) {
         return Err("date too far from now".into());
     }
+    if let Some(expected) = lock(&sinks.sync).as_ref() {
+        let value = header("collection-synchronization")?;
+        let want = format!(
+            "collectionId=\"{ACTOR}/followers\", url=\"{ACTOR}/followers_synchronization/{host}\", digest=\"{}\"",
+            expected.get(host).map(String::as_str).unwrap_or("none")
+        );
+        if value != want {
+            return Err(format!("Collection-Synchronization {value}, expected {want}"));
+        }
+    }
     let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let signing_string = format!("(request-target): post {target}\nhost: {host}\ndate: {date}\ndigest: {digest}");
     let raw = BASE64
@@ -223,6 +283,7 @@ async fn run(
     payload_bytes: usize,
     keys: Keys,
     sinks: Arc<Sinks>,
+    followers: Option<Vec<gazette_core::RemoteActor>>,
 ) -> Result<(), BoxError> {
     let db = TestDb::new(backend)
         .await
@@ -240,8 +301,25 @@ async fn run(
     expected.dedup();
     let n = expected.len();
 
+    if let Some(followers) = &followers {
+        gazette_store::testing::seed_followers(&store, ACTOR, followers, gazette_core::FollowStatus::Accepted).await?;
+    }
     let enqueue_started = Instant::now();
-    let queued = store.enqueue_delivery(ACTIVITY, ACTOR, &payload, inboxes).await?;
+    let queued = match &followers {
+        None => store.enqueue_delivery(ACTIVITY, ACTOR, &payload, inboxes).await?,
+        Some(_) => {
+            // As a fan-out to the actor's followers: their digest per host, once.
+            let digests = store.follower_digests(ACTOR).await?;
+            println!(
+                "  followers digests of {} hosts read in {:.0} ms",
+                digests.len(),
+                enqueue_started.elapsed().as_secs_f64() * 1000.0
+            );
+            store
+                .enqueue_delivery_with_digests(ACTIVITY, ACTOR, &payload, inboxes, None, &digests)
+                .await?
+        }
+    };
     let enqueue = enqueue_started.elapsed();
     if queued as usize != n {
         return Err(format!("queued {queued} deliveries, expected {n}").into());

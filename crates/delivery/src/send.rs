@@ -11,6 +11,7 @@ use reqwest::{StatusCode, Url};
 
 use gazette_http::{error_chain, find_forbidden};
 
+use gazette_federation::follower_sync;
 use gazette_federation::signatures::knock::{Knock, Knocker};
 use gazette_federation::signatures::sign;
 
@@ -161,6 +162,15 @@ async fn post(
                 .header(CONTENT_TYPE, signed.content_type);
             (request, covered)
         }
+    };
+    // FEP-8fcf: the digest of the actor's followers on this host, when the
+    // activity is addressed to them.
+    let request = match &d.followers_digest {
+        Some(digest) => request.header(
+            follower_sync::HEADER,
+            follower_sync::header(&d.actor_id, &d.host, digest),
+        ),
+        None => request,
     };
     let mut response = request.body(d.payload.clone()).send().await.map_err(Failed::Http)?;
     let header = |name| {

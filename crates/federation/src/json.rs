@@ -360,6 +360,8 @@ pub fn article(
         "sensitive": false,
         "sse:kind": a.kind.as_str(),
         "replies": replies,
+        // FEP-7888: the thread is the article's replies collection.
+        "context": urls.replies(a),
         "likes": { "id": urls.likes(a), "type": "Collection", "totalItems": counts.likes },
         "shares": { "id": urls.shares(a), "type": "Collection", "totalItems": counts.shares },
     });
@@ -604,6 +606,7 @@ mod tests {
         assert_eq!(first["type"], "OrderedCollectionPage");
         assert_eq!(first["id"], "https://news.example.org/objects/a1/replies?page=1");
         assert_eq!(first["partOf"], "https://news.example.org/objects/a1/replies");
+        assert_eq!(v["context"], "https://news.example.org/objects/a1/replies", "FEP-7888");
         assert_eq!(
             first["orderedItems"],
             json!(["https://r.example/1", "https://r.example/2"])

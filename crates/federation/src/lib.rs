@@ -9,6 +9,7 @@
 pub mod activities;
 pub mod context;
 pub mod error;
+pub mod follower_sync;
 pub mod inbox;
 pub mod inbox_counts;
 pub mod interact;
@@ -124,6 +125,10 @@ pub fn router(config: FederationConfig<FedContext>) -> Router {
         )
         .route("/users/{username}/outbox", get(routes::get_outbox))
         .route("/users/{username}/followers", get(routes::get_followers))
+        .route(
+            "/users/{username}/followers_synchronization/{host}",
+            get(follower_sync::get_followers_synchronization),
+        )
         .route("/users/{username}/following", get(routes::get_following))
         .route("/users/{username}/featured", get(routes::get_featured))
         .route("/objects/{id}", get(routes::get_object))

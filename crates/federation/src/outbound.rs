@@ -124,9 +124,10 @@ pub(crate) async fn enqueue_not_before(
         return Ok(0);
     }
     let id = activity["id"].as_str().unwrap_or_default().to_owned();
+    let digests = crate::follower_sync::digests_for(ctx, actor_id, activity).await?;
     let n = ctx
         .store()
-        .enqueue_delivery_not_before(&id, actor_id, &activity.to_string(), inboxes, not_before)
+        .enqueue_delivery_with_digests(&id, actor_id, &activity.to_string(), inboxes, not_before, &digests)
         .await?;
     if n > 0 {
         ctx.wake_delivery();

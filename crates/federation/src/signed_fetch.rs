@@ -62,7 +62,7 @@ pub async fn authorize_fetch(data: &Data<FedContext>, head: &RequestHead) -> Res
 }
 
 /// Verifies the request's signature and returns the signer's id.
-async fn verify_signed_request(
+pub(crate) async fn verify_signed_request(
     data: &Data<FedContext>,
     method: &Method,
     uri: &Uri,

@@ -74,6 +74,7 @@ pub const NOT_CONTENT: &[&str] = &[
     "delivery_activities",
     "delivery_hosts",
     "follower_hosts",
+    "follower_syncs",
     "gazette_migrations",
     "health_probe",
     "login_attempts",

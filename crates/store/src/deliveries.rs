@@ -137,6 +137,9 @@ pub struct Delivery {
     /// The end of this claim: past it another worker may take the row, so the
     /// holder must not start sending after it.
     pub locked_until: DateTime<Utc>,
+    /// The digest of the signing actor's followers on this host, when the
+    /// activity is addressed to them (FEP-8fcf's `Collection-Synchronization`).
+    pub followers_digest: Option<String>,
 }
 
 /// A delivery as stored, for inspection (admin views, tests).
@@ -266,6 +269,23 @@ impl Store {
         inboxes: &[String],
         not_before: Option<DateTime<Utc>>,
     ) -> StoreResult<u64> {
+        self.enqueue_delivery_with_digests(activity_id, actor_id, payload, inboxes, not_before, &HashMap::new())
+            .await
+    }
+
+    /// [`Store::enqueue_delivery_not_before`], each delivery carrying the
+    /// followers digest of its host from `digests` (host → digest, see
+    /// [`Store::follower_digests`]; none for a host not in it), which the
+    /// worker sends in the `Collection-Synchronization` header (FEP-8fcf).
+    pub async fn enqueue_delivery_with_digests(
+        &self,
+        activity_id: &str,
+        actor_id: &str,
+        payload: &str,
+        inboxes: &[String],
+        not_before: Option<DateTime<Utc>>,
+        digests: &HashMap<String, String>,
+    ) -> StoreResult<u64> {
         let mut seen = HashSet::new();
         let mut rows = Vec::new();
         for inbox in inboxes {
@@ -302,7 +322,8 @@ impl Store {
         let mut queued = 0;
         for chunk in rows.chunks(INSERT_CHUNK) {
             let mut q = Sql::new(
-                "INSERT INTO deliveries (id, activity_id, inbox, host, status, attempts, next_attempt_at, created_at, updated_at)
+                "INSERT INTO deliveries (id, activity_id, inbox, host, status, attempts, next_attempt_at, created_at, updated_at,
+                                         followers_digest)
                  VALUES ",
             );
             let activity = q.param(activity_id);
@@ -315,7 +336,9 @@ impl Store {
                     .bind(*inbox)
                     .push(", ")
                     .bind(host.as_str())
-                    .push(&format!(", 'pending', 0, {due}, {at}, {at})"));
+                    .push(&format!(", 'pending', 0, {due}, {at}, {at}, "))
+                    .bind(digests.get(host).map(String::as_str))
+                    .push(")");
             }
             q.push(" ON CONFLICT (activity_id, inbox) DO NOTHING");
             queued += q.query().execute(&mut *tx).await?.rows_affected();
@@ -380,7 +403,7 @@ impl Store {
                AND status = 'pending' AND (locked_until IS NULL OR locked_until <= {now})
                {lock}
              )
-             RETURNING id, activity_id, inbox, host, attempts, next_attempt_at",
+             RETURNING id, activity_id, inbox, host, attempts, next_attempt_at, followers_digest",
             lock = dialect::for_update_skip_locked(self.backend),
         ));
         let mut tx = self.begin_write().await?;
@@ -424,6 +447,7 @@ impl Store {
                     host: r.try_get("host")?,
                     attempts: r.try_get("attempts")?,
                     locked_until: from_db(to_db(lease_end))?,
+                    followers_digest: r.try_get("followers_digest")?,
                 },
             ));
         }

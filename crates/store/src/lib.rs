@@ -12,6 +12,7 @@ mod federation;
 mod feed_facets;
 mod feed_moderation;
 mod follower_pages;
+mod follower_sync;
 mod group_commit;
 mod identity;
 mod ids;
@@ -55,6 +56,7 @@ pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationCo
 pub use feed_facets::{FacetCount, FeedFacets};
 pub use feed_moderation::ModeratedItem;
 pub use follower_pages::{FollowerCursor, FollowerFilter, FollowerPage};
+pub use follower_sync::{LocalFollow, followers_digest};
 pub use identity::{PublicUrlSource, RecordedPublicUrl};
 pub use imports::{ImportImage, ImportOutcome, ImportedPost};
 pub use key_rotation::{ActorKey, OldActorKey, key_fragment};

@@ -213,6 +213,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0035_key_rotation.sql"),
     },
     Migration {
+        version: 38,
+        description: "follower synchronisation: the followers digest of each delivery, and when each remote actor's followers were last compared",
+        sqlite: include_str!("../../../migrations/sqlite/0038_follower_sync.sql"),
+        postgres: include_str!("../../../migrations/postgres/0038_follower_sync.sql"),
+    },
+    Migration {
         version: 39,
         description: "key rotation: an old key keeps its private half during its grace period, to sign the Update announcing the new one",
         sqlite: include_str!("../../../migrations/sqlite/0039_rotation_update_key.sql"),

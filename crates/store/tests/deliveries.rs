@@ -28,6 +28,8 @@ gazette_store::each_backend!(
     retry_after_is_honoured,
     throttling_does_not_open_the_circuit,
     oldest_waiting_delivery,
+    followers_digests_ride_with_their_deliveries,
+    follower_sync_reads_and_claims,
 );
 
 const ACTOR: &str = "https://here.example/users/org";
@@ -714,4 +716,148 @@ async fn oldest_waiting_delivery(db: &TestDb) {
     enqueue(store, "https://here.example/a/oldest", &[inbox("wait.example", 1)]).await;
     let oldest = store.find_oldest_waiting_delivery().await.unwrap().unwrap();
     assert!(oldest >= before && oldest <= Utc::now(), "{oldest}");
+}
+
+fn remote_actor(id: &str) -> gazette_core::RemoteActor {
+    let origin_end = id[8..].find('/').unwrap() + 8;
+    let (origin, host) = (&id[..origin_end], &id[8..origin_end]);
+    gazette_core::RemoteActor {
+        id: id.into(),
+        kind: "Person".into(),
+        preferred_username: id.rsplit('/').next().unwrap().into(),
+        name: "Someone".into(),
+        host: host.into(),
+        inbox: format!("{id}/inbox"),
+        shared_inbox: Some(format!("{origin}/inbox")),
+        url: None,
+        icon: None,
+        public_key_id: format!("{id}#main-key"),
+        public_key_pem: "PEM".into(),
+        moved_to: None,
+        refreshed_at: Utc::now(),
+    }
+}
+
+/// FEP-8fcf: the digest of the actor's accepted followers on each host
+/// (pending ones and other actors' followers left out), queued with the
+/// delivery to that host and handed back when it is claimed.
+async fn followers_digests_ride_with_their_deliveries(db: &TestDb) {
+    use gazette_core::FollowStatus;
+    let store = &db.store;
+    let other = "https://here.example/users/camille";
+    let ids = [
+        "https://m.example/users/a",
+        "https://m.example/users/b",
+        "https://g.example:8443/users/c",
+        "https://g.example:8443/users/pending",
+        "https://p.example/users/d",
+    ];
+    for id in ids {
+        store.upsert_remote_actor(&remote_actor(id)).await.unwrap();
+    }
+    for id in &ids[..3] {
+        store
+            .add_follower(ACTOR, id, &format!("{id}#f"), FollowStatus::Accepted)
+            .await
+            .unwrap();
+    }
+    store
+        .add_follower(ACTOR, ids[3], "f", FollowStatus::Pending)
+        .await
+        .unwrap();
+    store
+        .add_follower(other, ids[4], "f", FollowStatus::Accepted)
+        .await
+        .unwrap();
+
+    let digests = store.follower_digests(ACTOR).await.unwrap();
+    assert_eq!(digests.len(), 2, "{digests:?}");
+    assert_eq!(digests["m.example"], gazette_store::followers_digest([ids[0], ids[1]]));
+    assert_eq!(digests["g.example:8443"], gazette_store::followers_digest([ids[2]]));
+    assert_eq!(
+        store.followers_on_host(ACTOR, "m.example").await.unwrap(),
+        vec![ids[0].to_owned(), ids[1].to_owned()]
+    );
+    assert_eq!(
+        store.followers_on_host(ACTOR, "g.example:8443").await.unwrap(),
+        vec![ids[2].to_owned()]
+    );
+    assert!(store.followers_on_host(ACTOR, "p.example").await.unwrap().is_empty());
+
+    let inboxes = vec![
+        "https://m.example/inbox".to_owned(),
+        "https://g.example:8443/inbox".to_owned(),
+        "https://p.example/inbox".to_owned(),
+    ];
+    let activity = "https://here.example/a/sync";
+    let queued = store
+        .enqueue_delivery_with_digests(activity, ACTOR, &payload(activity), &inboxes, None, &digests)
+        .await
+        .unwrap();
+    assert_eq!(queued, 3);
+    store
+        .enqueue_delivery("https://here.example/a/plain", ACTOR, &payload("x"), &inboxes[..1])
+        .await
+        .unwrap();
+    let claimed = store.claim_deliveries(soon(), LEASE, 10, 10, &[]).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    for d in claimed {
+        let expected = (d.activity_id == activity)
+            .then(|| digests.get(&d.host).cloned())
+            .flatten();
+        assert_eq!(d.followers_digest, expected, "{} to {}", d.activity_id, d.host);
+    }
+}
+
+/// The local follows of a remote actor, and the claim that lets one
+/// comparison per actor and interval through.
+async fn follower_sync_reads_and_claims(db: &TestDb) {
+    let store = &db.store;
+    let target = "https://m.example/users/a";
+    store.upsert_remote_actor(&remote_actor(target)).await.unwrap();
+    store
+        .add_following(ACTOR, target, "https://here.example/f/1")
+        .await
+        .unwrap();
+    store
+        .add_following("https://here.example/users/net", target, "https://here.example/f/2")
+        .await
+        .unwrap();
+    store
+        .accept_following(target, "https://here.example/f/1")
+        .await
+        .unwrap();
+    let follows = store.local_follows_of(target).await.unwrap();
+    assert_eq!(follows.len(), 2);
+    assert_eq!(follows[0].local_actor, "https://here.example/users/net");
+    assert_eq!(follows[0].status, gazette_core::FollowStatus::Pending);
+    assert_eq!(follows[1].local_actor, ACTOR);
+    assert_eq!(follows[1].follow_id, "https://here.example/f/1");
+    assert_eq!(follows[1].status, gazette_core::FollowStatus::Accepted);
+    assert!(
+        store
+            .local_follows_of("https://m.example/users/nobody")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let every = Duration::from_secs(600);
+    let t0 = Utc::now();
+    assert!(store.claim_follower_sync(target, t0, every).await.unwrap());
+    assert!(
+        !store.claim_follower_sync(target, t0 + secs(1), every).await.unwrap(),
+        "once per interval"
+    );
+    assert!(
+        store
+            .claim_follower_sync("https://m.example/users/b", t0, every)
+            .await
+            .unwrap(),
+        "per actor"
+    );
+    assert!(
+        store.claim_follower_sync(target, t0 + secs(601), every).await.unwrap(),
+        "again after it"
+    );
 }

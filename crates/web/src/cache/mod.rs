@@ -177,7 +177,8 @@ fn key(state: &AppState, req: &Request) -> Option<String> {
     ]
     .iter()
     .any(|p| path.starts_with(p));
-    if !public {
+    // An answer that depends on who signed the request is never shared.
+    if !public || gazette_federation::follower_sync::is_signer_specific(path) {
         return None;
     }
     let query = req.uri().query().unwrap_or("");
