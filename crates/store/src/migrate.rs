@@ -212,6 +212,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0035_key_rotation.sql"),
         postgres: include_str!("../../../migrations/postgres/0035_key_rotation.sql"),
     },
+    Migration {
+        version: 37,
+        description: "quotes: FEP-044f quote requests answered, their stamps, and per-article quote policies",
+        sqlite: include_str!("../../../migrations/sqlite/0037_quotes.sql"),
+        postgres: include_str!("../../../migrations/postgres/0037_quotes.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
