@@ -35,6 +35,9 @@ pub struct IncomingActivity {
     pub object: Value,
     #[serde(default)]
     pub target: Option<Value>,
+    /// A `QuoteRequest`'s quoting post (FEP-044f).
+    #[serde(default)]
+    pub instrument: Option<Value>,
     /// The comment of a `Flag`.
     #[serde(default)]
     pub content: Option<String>,
@@ -322,6 +325,7 @@ impl Activity for IncomingActivity {
             "Delete" => self.delete(data, &actor).await,
             "Move" => self.moved(data, &actor).await,
             "Flag" => self.report(data, &actor).await,
+            "QuoteRequest" => crate::quotes::on_quote_request(data, &self, &actor).await,
             other => {
                 tracing::info!(kind = other, id = %self.id, actor = %actor.actor.id, "activity type not handled; accepted and ignored");
                 Ok(())
@@ -374,6 +378,7 @@ impl IncomingActivity {
             _ => {
                 // Like, Announce, or a bare id: only the actor who did it can undo it.
                 data.store().remove_interaction(inner_id, &actor.actor.id).await?;
+                crate::quotes::on_deleted(data, inner_id, actor).await?;
             }
         }
         Ok(())
@@ -607,6 +612,7 @@ impl IncomingActivity {
             tracing::info!(actor = %actor.actor.id, "remote actor deleted");
         } else {
             data.store().delete_comment(target, &actor.actor.id).await?;
+            crate::quotes::on_deleted(data, target, actor).await?;
             data.store().delete_remote_article(target, &actor.actor.id).await?;
             crate::network::on_delete(data, target, actor).await?;
         }

@@ -187,11 +187,12 @@ impl Store {
         Ok((done.rows_affected() == 1).then_some(quote))
     }
 
-    /// Forgets the quotes made by the post `quote_post` of `actor` (deleted
-    /// at its origin); only its author can. How many were forgotten.
-    pub async fn delete_quotes_by_post(&self, quote_post: &str, actor: &str) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM quotes WHERE quote_post = $1 AND actor = $2")
-            .bind(quote_post)
+    /// Forgets the quotes made by the post `id` of `actor` (deleted at its
+    /// origin), or asked for by its request `id` (undone); only its author
+    /// can. How many were forgotten.
+    pub async fn delete_quotes_by_post(&self, id: &str, actor: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM quotes WHERE (quote_post = $1 OR request_id = $1) AND actor = $2")
+            .bind(id)
             .bind(actor)
             .execute(self.writer())
             .await?;

@@ -175,6 +175,12 @@ pub(super) async fn article(store: &Store, config: &Config, cmd: ArticleCommand)
             println!("{}", article_url(config, &a));
             Ok(())
         }
+        ArticleCommand::QuotePolicy { article, policy } => {
+            let a = get_article(store, &article).await?;
+            super::quotes::quote_policy(store, config, &a, policy.as_deref()).await
+        }
+        ArticleCommand::Quotes { article } => super::quotes::list(store, &get_article(store, &article).await?).await,
+        ArticleCommand::RevokeQuote { id } => super::quotes::revoke(store, config, &id).await,
         ArticleCommand::Delete { article } => {
             let a = get_article(store, &article).await?;
             if a.status == ArticleStatus::Deleted {
