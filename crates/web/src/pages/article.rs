@@ -56,6 +56,9 @@ struct Reactions {
     likes: i64,
     boosts: i64,
     replies: Vec<ReplyView>,
+    /// Accepted quotes (FEP-044f): all of them counted, the latest listed.
+    quote_count: i64,
+    quotes: Vec<super::quotes::QuoteView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -219,11 +222,12 @@ async fn render_article(
         }
     };
     let store = state.store();
-    let (cover_media, photo_media, counts, comments) = tokio::try_join!(
+    let (cover_media, photo_media, counts, comments, (quote_count, quotes)) = tokio::try_join!(
         cover,
         photo,
         store.interaction_counts(&article.id),
         store.list_comments(&article.id, "visible"),
+        super::quotes::accepted_quotes(store, &article.id),
     )?;
     let reactions = Reactions {
         likes: counts.likes,
@@ -244,6 +248,8 @@ async fn render_article(
                 published: c.published_at,
             })
             .collect(),
+        quote_count,
+        quotes,
     };
 
     let mut site = site(state, org).await?;
