@@ -26,10 +26,10 @@ use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-struct Peer {
+pub(crate) struct Peer {
     child: Child,
-    base: String,
-    actor: String,
+    pub(crate) base: String,
+    pub(crate) actor: String,
 }
 
 impl Drop for Peer {
@@ -43,7 +43,7 @@ fn fedify_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fedify")
 }
 
-fn start_peer(data: &std::path::Path) -> Peer {
+pub(crate) fn start_peer(data: &std::path::Path) -> Peer {
     start_peer_with(data, &[])
 }
 
@@ -74,7 +74,7 @@ fn start_peer_with(data: &std::path::Path, extra: &[&str]) -> Peer {
 }
 
 impl Peer {
-    async fn control(&self, what: &str, body: Value) -> Value {
+    pub(crate) async fn control(&self, what: &str, body: Value) -> Value {
         let resp = common::test_client()
             .post(format!("{}/control/{what}", self.base))
             .json(&body)
@@ -98,7 +98,7 @@ impl Peer {
         v.as_array().cloned().unwrap_or_default()
     }
 
-    async fn received(&self) -> Vec<Value> {
+    pub(crate) async fn received(&self) -> Vec<Value> {
         let v: Value = common::http_get(format!("{}/control/received", self.base))
             .await
             .unwrap()
@@ -109,7 +109,7 @@ impl Peer {
     }
 
     /// Waits for a received activity of `kind` matching `pred`.
-    async fn wait_for(&self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn wait_for(&self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
         eventually(&format!("the peer to receive {kind}"), DEADLINE, || async {
             self.received().await.into_iter().find(|e| e["type"] == kind && pred(e))
         })

@@ -171,6 +171,22 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    /// What the article page shows of the article's quotes, in a few
+    /// characters: part of the page cache's validator, so a new, revoked or
+    /// deleted quote shows on the next request, whichever process wrote it.
+    pub async fn quotes_stamp(&self, article_id: &str) -> StoreResult<String> {
+        let row = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n, MAX(updated_at) AS at FROM quotes
+             WHERE article_id = $1 AND state = 'accepted'",
+        )
+        .bind(article_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        let at: Option<i64> = row.try_get("at")?;
+        Ok(format!("{n}.{}", at.unwrap_or(0)))
+    }
+
     /// Takes an accepted quote's permission back. The quote as it was
     /// before, or `None` when it was not accepted (unknown, refused, or
     /// revoked already).

@@ -1217,6 +1217,7 @@ async fn quotes_answered_listed_and_revoked(store: &Store) {
     assert_eq!(first.actor.id, ann.id);
     assert_eq!(store.count_quotes(&art.id).await.unwrap(), 0);
     assert!(store.list_quotes(&art.id, true, 10).await.unwrap().is_empty());
+    let empty = store.quotes_stamp(&art.id).await.unwrap();
 
     // Asked again (the policy changed): same row, same stamp id, accepted.
     let again = store
@@ -1232,6 +1233,8 @@ async fn quotes_answered_listed_and_revoked(store: &Store) {
         (first.id.as_str(), QuoteState::Accepted)
     );
     assert_eq!(again.request_id, "https://q.example/requests/2");
+    let one = store.quotes_stamp(&art.id).await.unwrap();
+    assert_ne!(one, empty, "an accepted quote changes what the page shows");
     assert_eq!(store.get_quote(&again.id).await.unwrap(), again);
     assert!(matches!(
         store.get_quote("nope").await,
@@ -1260,6 +1263,11 @@ async fn quotes_answered_listed_and_revoked(store: &Store) {
     let revoked = store.revoke_quote(&again.id).await.unwrap().unwrap();
     assert_eq!(revoked.actor.id, ann.id);
     assert!(store.revoke_quote(&again.id).await.unwrap().is_none());
+    assert_ne!(
+        store.quotes_stamp(&art.id).await.unwrap(),
+        one,
+        "nor does a revoked one"
+    );
     assert!(store.revoke_quote("nope").await.unwrap().is_none());
     assert_eq!(
         store.find_quote(&again.id).await.unwrap().unwrap().state,

@@ -168,15 +168,16 @@ fn public_view(view: Option<StoredArticle>) -> Result<StoredArticle, PageError> 
 
 /// The rendered article page, from the page cache when nothing it shows has
 /// changed: the validator names the article's, author's and organisation's
-/// versions, the instance settings in effect and the networks the
+/// versions, its reactions and quotes, the instance settings in effect and the networks the
 /// organisation is a member of, so an edit or a membership decision from
 /// any process is seen on the next request.
 async fn article_page(state: &AppState, view: &StoredArticle, lang: &Language) -> Result<Bytes, PageError> {
     let a = &view.article;
     let key = format!("{}|{lang}", a.slug);
     let username = view.organisation.as_ref().map(|o| o.username.as_str());
-    let (reactions, settings, networks) = tokio::try_join!(
+    let (reactions, quotes, settings, networks) = tokio::try_join!(
         async { Ok::<_, PageError>(state.store().reactions_stamp(&a.id).await?) },
+        async { Ok::<_, PageError>(state.store().quotes_stamp(&a.id).await?) },
         async { Ok(state.settings().await?) },
         network_members::networks_of(state, username)
     )?;
@@ -184,7 +185,7 @@ async fn article_page(state: &AppState, view: &StoredArticle, lang: &Language) -
     let settings = crate::settings::fingerprint(&settings);
     let networks_stamp = network_members::networks_fingerprint(&networks);
     let validator = format!(
-        "{}:{}:{}:{}:{}:{reactions}:{settings:x}:{networks_stamp:x}",
+        "{}:{}:{}:{}:{}:{reactions}:{quotes}:{settings:x}:{networks_stamp:x}",
         a.id,
         a.version,
         a.updated_at.timestamp_micros(),
