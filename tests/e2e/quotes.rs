@@ -279,6 +279,23 @@ async fn fedify_asks_to_quote_under_each_policy() {
     })
     .await;
 
+    // The policy form: back to everyone, announced at once.
+    let (_, html) = admin.get(&format!("/admin/articles/{article_id}/quotes")).await;
+    assert!(html.contains("Revoked") && html.contains("Refused"), "{html}");
+    let (status, location, body) = admin
+        .post(
+            &format!("/admin/articles/{article_id}/quotes/policy"),
+            &[("_csrf", &csrf_of(&html)), ("policy", "everyone")],
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    assert!(location.contains("done=quote_policy"), "{location}");
+    wait_policy(&object, json!([PUBLIC])).await;
+    assert!(
+        env.ok(&["article", "quote-policy", "quoted-news"])
+            .contains("quoted-news: everyone")
+    );
+
     // The quoting post deleted at its origin: the quote is forgotten.
     peer.control("delete-note", json!({ "note": follower_note, "to": author }))
         .await;
