@@ -4,7 +4,8 @@
 //! `QuoteAuthorization` stamp Fedify parses, or rejected, under the
 //! instance's policy (`everyone`, `nobody`), an article's own (`nobody`,
 //! `followers` before and after the peer follows, `everyone`); the quote
-//! listed on the article page; revocation from the admin and from the CLI
+//! listed on the article page; the policy set in the admin, on the command
+//! line and in front matter; revocation from the admin and from the CLI
 //! delivering the `Delete` of the stamp, whose URL then answers 410; and a
 //! quoting post deleted at its origin leaving the page.
 
@@ -346,4 +347,17 @@ async fn nobody_by_default_but_one_article_for_everyone() {
     assert_eq!(status_of(&stamp_url).await, 410);
     let again = env.fails(&["article", "revoke-quote", stamp_id]);
     assert!(again.contains("no accepted quote"), "{again}");
+
+    // The policy written in a file's front matter.
+    let file = env.write(
+        "open-news.md",
+        "---\nslug: open-news\nkind: news\ntitle: Open to quotes\nlanguage: en\nauthor: camille_renard\n\
+         quote_policy: everyone\n---\nBody.\n",
+    );
+    env.ok(&["publish", path(&file)]);
+    let open = as2(&server.url("/articles/open-news")).await;
+    assert_eq!(
+        open["interactionPolicy"]["canQuote"]["automaticApproval"],
+        json!([PUBLIC])
+    );
 }
