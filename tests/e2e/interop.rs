@@ -43,7 +43,7 @@ fn fedify_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fedify")
 }
 
-fn start_peer(data: &std::path::Path) -> Peer {
+pub(crate) fn start_peer(data: &std::path::Path) -> Peer {
     start_peer_with(data, &[])
 }
 
@@ -98,7 +98,7 @@ impl Peer {
         v.as_array().cloned().unwrap_or_default()
     }
 
-    async fn received(&self) -> Vec<Value> {
+    pub(crate) async fn received(&self) -> Vec<Value> {
         let v: Value = common::http_get(format!("{}/control/received", self.base))
             .await
             .unwrap()

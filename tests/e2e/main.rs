@@ -23,6 +23,7 @@ mod network_coordinator;
 mod nginx;
 mod observe;
 mod ops;
+mod quotes;
 mod safety;
 mod serve;
 mod upgrade;

@@ -156,6 +156,7 @@ const state = fs.existsSync(stateFile)
 state.followers ??= {}; // actor id -> { id, inbox, sharedInbox, followId }
 state.following ??= {}; // actor id -> { id, inbox, followId, state }
 state.objects ??= {}; // object/activity id -> JSON-LD we published
+state.quotes ??= {}; // QuoteRequest id -> { note, object, state, stamp } (FEP-044f)
 function saveState() {
   writeJsonAtomic(stateFile, state);
 }
@@ -490,6 +491,7 @@ async function onActivity(ctx, activity) {
     raw: store?.raw ?? null,
   });
   const after = (fn) => (store ? store.after.push(fn) : setTimeout(fn, 0));
+  await recordQuoteAnswer(activity, ev);
 
   if (activity instanceof v.Follow) {
     if (href(activity.objectId) !== actorId.href) {
@@ -871,6 +873,106 @@ const control = {
     };
   },
 };
+
+// ---------------------------------------------------------------- quote posts (FEP-044f)
+//
+// POST /control/quote {object, content?}: the peer writes a Note quoting
+// `object` (`quote`, `quoteUrl`) and sends its author a QuoteRequest
+// (instrument: the Note). The Accept (with its `result`, the stamp) or
+// Reject that comes back is kept; GET /control/quotes lists them, and
+// POST /control/stamp {stamp} reads a stamp with Fedify's QuoteAuthorization
+// class. POST /control/delete-note {note} sends the Delete of a note.
+
+async function recordQuoteAnswer(activity, ev) {
+  if (!(activity instanceof v.Accept || activity instanceof v.Reject)) return;
+  const requestId = href(activity.objectId);
+  const entry = requestId == null ? null : state.quotes[requestId];
+  if (entry == null) return;
+  entry.state = activity instanceof v.Accept ? "accepted" : "rejected";
+  entry.answer = href(activity.id);
+  entry.answeredBy = href(activity.actorId);
+  entry.stamp = activity instanceof v.Accept ? href(activity.resultId) : null;
+  entry.objectEmbedded = ev.objectEmbedded;
+  saveState();
+}
+
+function describePolicy(obj) {
+  const policy = obj.interactionPolicy;
+  const rule = policy?.canQuote;
+  if (rule == null) return null;
+  return {
+    automaticApproval: rule.automaticApprovals.map(href),
+    manualApproval: rule.manualApprovals.map(href),
+  };
+}
+
+Object.assign(control, {
+  async "POST /control/quote"(body) {
+    const ctx = ctxNow();
+    const obj = await lookup(ctx, requireField(body, "object"));
+    const authors = await authorsOf(ctx, obj);
+    const now = Temporal.Now.instant();
+    const note = new v.Note({
+      id: newId("note"),
+      attribution: actorId,
+      content: body.content ?? "<p>Quoting this article.</p>",
+      mediaType: "text/html",
+      quote: obj.id,
+      quoteUrl: obj.id,
+      published: now,
+      to: v.PUBLIC_COLLECTION,
+      ccs: authors.map((a) => a.id),
+    });
+    const request = new v.QuoteRequest({
+      id: newId("quoterequest"),
+      actor: actorId,
+      object: obj.id,
+      instrument: note,
+      to: authors[0].id,
+    });
+    await remember(note);
+    state.quotes[request.id.href] = { note: note.id.href, object: obj.id.href, state: "pending", stamp: null };
+    saveState();
+    await deliver(request, authors, "control", body.preferSharedInbox === true);
+    return { request: request.id.href, note: note.id.href, object: obj.id.href, canQuote: describePolicy(obj) };
+  },
+
+  "GET /control/quotes"() {
+    return Object.entries(state.quotes).map(([request, q]) => ({ request, ...q }));
+  },
+
+  async "POST /control/stamp"(body) {
+    const ctx = ctxNow();
+    const documentLoader = await signedLoader(ctx);
+    const stamp = await ctx.lookupObject(requireField(body, "stamp"), { documentLoader });
+    if (stamp == null) return { found: false };
+    return {
+      found: true,
+      type: typeName(stamp),
+      isQuoteAuthorization: stamp instanceof v.QuoteAuthorization,
+      id: href(stamp.id),
+      attributedTo: stamp.attributionIds.map(href),
+      interactingObject: href(stamp.interactingObjectId),
+      interactionTarget: href(stamp.interactionTargetId),
+    };
+  },
+
+  async "POST /control/delete-note"(body) {
+    const ctx = ctxNow();
+    const noteId = requireField(body, "note");
+    const target = await lookupActor(ctx, requireField(body, "to"));
+    const del = new v.Delete({
+      id: newId("delete"),
+      actor: actorId,
+      object: new v.Tombstone({ id: new URL(noteId) }),
+      to: target.id,
+    });
+    await deliver(del, target, "control", body.preferSharedInbox === true);
+    delete state.objects[noteId];
+    saveState();
+    return { id: del.id.href, note: noteId };
+  },
+});
 
 function requireField(body, name) {
   const value = body?.[name];

@@ -21,6 +21,9 @@ pub struct FederationSettings {
     /// Whether replies show at once (`open`), only from followers
     /// (`followers_only`) or wait for a moderator (`moderated`).
     pub comment_policy: CommentPolicy,
+    /// Who may quote an article when it sets no policy of its own
+    /// (`federation.quote_policy`, FEP-044f).
+    pub quote_policy: crate::quotes::QuotePolicy,
     /// New followers of local actors wait for approval.
     pub manually_approves_followers: bool,
     /// `Open` federates with everyone but blocked domains; `Allowlist` only
@@ -82,6 +85,7 @@ impl FederationSettings {
             allow_private_addresses: false,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             comment_policy: CommentPolicy::Open,
+            quote_policy: crate::quotes::QuotePolicy::Everyone,
             manually_approves_followers: false,
             mode: FederationMode::Open,
             authorized_fetch: false,

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod local;
 pub mod network;
 pub mod outbound;
+pub mod quotes;
 pub mod remote;
 mod remote_status;
 pub mod routes;
@@ -41,6 +42,7 @@ pub use outbound::{
     actor_changed, answer_follow, article_changed, article_json, dispatch_article_events, federate_changes, follow,
     local_actors, resolve_actor, unfollow,
 };
+pub use quotes::QuotePolicy;
 pub use routes::{activity_response, gone_tombstone, wants_activity_json};
 pub use signed_fetch::{RequestHead, authorize_fetch};
 pub use urls::Urls;
@@ -133,6 +135,7 @@ pub fn router(config: FederationConfig<FedContext>) -> Router {
         .route("/users/{username}/featured", get(routes::get_featured))
         .route("/objects/{id}", get(routes::get_object))
         .route("/notes/{id}", get(routes::get_note))
+        .route("/quotes/{id}", get(quotes::get_stamp))
         .route("/objects/{id}/replies", get(routes::get_replies))
         .route("/objects/{id}/{which}", get(routes::get_counts))
         .layer(FederationMiddleware::new(config))

@@ -45,7 +45,7 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
             actor_id: &a.id,
             handle,
         });
-    Ok(json::article(
+    let mut v = json::article(
         ctx.urls(),
         article,
         &author,
@@ -54,7 +54,9 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
         &replies,
         mention,
         &ctx.default_language().await?,
-    ))
+    );
+    crate::quotes::add_interaction_policy(ctx, article, &author.username, &mut v).await?;
+    Ok(v)
 }
 
 /// The interviewee's `@name@host`, split, if the article names one.

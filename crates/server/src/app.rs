@@ -75,6 +75,7 @@ pub fn federation_settings(config: &Config) -> FederationSettings {
     settings.allow_private_addresses = config.federation.allow_private_addresses;
     settings.manually_approves_followers = config.federation.manually_approves_followers;
     settings.comment_policy = config.federation.comment_policy;
+    settings.quote_policy = config.federation.quote_policy;
     settings.mode = config.federation.mode;
     settings.authorized_fetch = config.federation.authorized_fetch;
     settings.signature = config.federation.signature;

@@ -303,6 +303,13 @@ pub enum ArticleCommand {
     Show { article: String },
     /// Delete an article (its URL then answers 410 Gone), named by slug, id or URL
     Delete { article: String },
+    /// Show who may quote an article (FEP-044f), or set it: everyone,
+    /// followers, nobody, or `default` for the instance's `federation.quote_policy`
+    QuotePolicy { article: String, policy: Option<String> },
+    /// List the quotes other servers asked for of an article: stamp id, state, who, the quoting post
+    Quotes { article: String },
+    /// Revoke an accepted quote by its stamp id: the stamp stops resolving and its `Delete` goes to the quoting server
+    RevokeQuote { id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,6 +19,7 @@ use crate::error::CliError;
 
 mod articles;
 mod fediverse;
+mod quotes;
 
 use articles::article;
 use fediverse::{deliveries, follow, followers, following, interaction, reports};

@@ -131,6 +131,9 @@ pub struct FederationConfig {
     pub manually_approves_followers: bool,
     /// Who sees replies at once: `open`, `followers_only` or `moderated`.
     pub comment_policy: CommentPolicy,
+    /// Who may quote articles that set no policy of their own (FEP-044f):
+    /// `everyone`, `followers` or `nobody`.
+    pub quote_policy: gazette_federation::QuotePolicy,
     /// `open` (everyone but blocked domains) or `allowlist` (only the
     /// domains on the allowlist: a closed network).
     pub mode: FederationMode,
@@ -301,6 +304,7 @@ impl Default for FederationConfig {
             delivery_poll_seconds: 5,
             manually_approves_followers: false,
             comment_policy: CommentPolicy::Open,
+            quote_policy: gazette_federation::QuotePolicy::Everyone,
             mode: FederationMode::Open,
             authorized_fetch: false,
             signature: SignaturePolicy::DoubleKnock,

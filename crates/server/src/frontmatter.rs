@@ -41,6 +41,7 @@ const ARTICLE_KEYS: &[&str] = &[
     "cover",
     "status",
     "publish_at",
+    "quote_policy",
 ];
 const TRANSLATION_KEYS: &[&str] = &["title", "summary", "language", "interviewee"];
 /// What a translation file may say about the interviewee: the rest is the
@@ -60,6 +61,9 @@ pub struct ParsedArticle {
     pub images: Vec<ImageRef>,
     /// Where each field is, for messages.
     pub source: SourceMap,
+    /// Who may quote the article (FEP-044f): `everyone`, `followers`,
+    /// `nobody`, or `default` for the instance's; left as it is when absent.
+    pub quote_policy: Option<String>,
 }
 
 /// An image the article refers to by path.

@@ -27,6 +27,7 @@ mod network;
 mod newsletter;
 mod organisation;
 mod password;
+mod quotes;
 mod reports;
 mod safety;
 mod settings;
@@ -66,6 +67,7 @@ pub use migrate::{MIGRATIONS, Migration};
 pub use network::Following;
 pub use newsletter::{NewsletterMail, NewsletterMailKind, Subscribed, Subscriber, SubscriberCount};
 pub use password::{MIN_PASSWORD_CHARS, check_password};
+pub use quotes::{Quote, QuoteAnswer, QuoteState};
 pub use reports::Report;
 pub use safety::{
     ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, SenderCheck, host_candidates, normalise_domain,

@@ -213,6 +213,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0035_key_rotation.sql"),
     },
     Migration {
+        version: 37,
+        description: "quotes: FEP-044f quote requests answered, their stamps, and per-article quote policies",
+        sqlite: include_str!("../../../migrations/sqlite/0037_quotes.sql"),
+        postgres: include_str!("../../../migrations/postgres/0037_quotes.sql"),
+    },
+    Migration {
         version: 38,
         description: "follower synchronisation: the followers digest of each delivery, and when each remote actor's followers were last compared",
         sqlite: include_str!("../../../migrations/sqlite/0038_follower_sync.sql"),

@@ -23,7 +23,9 @@ gazette_store::each_backend!(
     followers_searched_by_name_or_handle,
     followers_searched_through_the_trigram_index,
     instance_settings_override_and_reset,
-    one_follower_with_its_follow_activity
+    one_follower_with_its_follow_activity,
+    quotes_answered_listed_and_revoked,
+    article_quote_policies_set_and_reset
 );
 
 fn remote(id: &str, host: &str, shared: Option<&str>) -> RemoteActor {
@@ -1193,4 +1195,141 @@ mod key_rotation {
     }
 
     gazette_store::each_backend!(keys_rotate_and_old_keys_retire, an_update_can_wait_before_it_is_sent);
+}
+
+/// FEP-044f: a quote request's answer is kept per quoting post; asking again
+/// keeps the stamp id; the page lists accepted quotes only; a revocation is
+/// final; a deleted quoting post is forgotten, only by its author.
+async fn quotes_answered_listed_and_revoked(store: &Store) {
+    use gazette_store::{QuoteAnswer, QuoteState};
+    let art = article(store).await;
+    let ann = remote("https://q.example/users/ann", "q.example", None);
+    let bob = remote("https://q.example/users/bob", "q.example", None);
+    store.upsert_remote_actor(&ann).await.unwrap();
+    store.upsert_remote_actor(&bob).await.unwrap();
+    let answer = |post: &'static str, actor: &'static str, state| QuoteAnswer {
+        article_id: "",
+        quote_post: post,
+        quote_url: Some("https://q.example/@ann/1"),
+        actor,
+        request_id: "https://q.example/requests/1",
+        state,
+    };
+    let ann_post = "https://q.example/notes/1";
+    let first = store
+        .record_quote(&QuoteAnswer {
+            article_id: &art.id,
+            ..answer(ann_post, "https://q.example/users/ann", QuoteState::Rejected)
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.state, QuoteState::Rejected);
+    assert_eq!(first.actor.id, ann.id);
+    assert_eq!(store.count_quotes(&art.id).await.unwrap(), 0);
+    assert!(store.list_quotes(&art.id, true, 10).await.unwrap().is_empty());
+    let empty = store.quotes_stamp(&art.id).await.unwrap();
+
+    // Asked again (the policy changed): same row, same stamp id, accepted.
+    let again = store
+        .record_quote(&QuoteAnswer {
+            article_id: &art.id,
+            request_id: "https://q.example/requests/2",
+            ..answer(ann_post, "https://q.example/users/ann", QuoteState::Accepted)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.id.as_str(), again.state),
+        (first.id.as_str(), QuoteState::Accepted)
+    );
+    assert_eq!(again.request_id, "https://q.example/requests/2");
+    let one = store.quotes_stamp(&art.id).await.unwrap();
+    assert_ne!(one, empty, "an accepted quote changes what the page shows");
+    assert_eq!(store.get_quote(&again.id).await.unwrap(), again);
+    assert!(matches!(
+        store.get_quote("nope").await,
+        Err(gazette_store::StoreError::NotFound { .. })
+    ));
+
+    let bob_post = "https://q.example/notes/2";
+    let bobs = store
+        .record_quote(&QuoteAnswer {
+            article_id: &art.id,
+            ..answer(bob_post, "https://q.example/users/bob", QuoteState::Accepted)
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.count_quotes(&art.id).await.unwrap(), 2);
+    let listed: Vec<String> = store
+        .list_quotes(&art.id, true, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(listed, vec![bobs.id.clone(), again.id.clone()], "newest first");
+
+    // Revoked once; the second revocation finds nothing to revoke.
+    let revoked = store.revoke_quote(&again.id).await.unwrap().unwrap();
+    assert_eq!(revoked.actor.id, ann.id);
+    assert!(store.revoke_quote(&again.id).await.unwrap().is_none());
+    assert_ne!(
+        store.quotes_stamp(&art.id).await.unwrap(),
+        one,
+        "nor does a revoked one"
+    );
+    assert!(store.revoke_quote("nope").await.unwrap().is_none());
+    assert_eq!(
+        store.find_quote(&again.id).await.unwrap().unwrap().state,
+        QuoteState::Revoked
+    );
+    assert_eq!(store.count_quotes(&art.id).await.unwrap(), 1);
+    assert_eq!(
+        store.list_quotes(&art.id, false, 10).await.unwrap().len(),
+        2,
+        "the admin sees all"
+    );
+    // Asking again does not undo a revocation.
+    let asked = store
+        .record_quote(&QuoteAnswer {
+            article_id: &art.id,
+            ..answer(ann_post, "https://q.example/users/ann", QuoteState::Accepted)
+        })
+        .await
+        .unwrap();
+    assert_eq!(asked.state, QuoteState::Revoked);
+
+    // Someone else cannot take over or delete Bob's quote.
+    let taken = store
+        .record_quote(&QuoteAnswer {
+            article_id: &art.id,
+            ..answer(bob_post, "https://q.example/users/ann", QuoteState::Rejected)
+        })
+        .await
+        .unwrap();
+    assert_eq!((taken.state, taken.actor.id), (QuoteState::Accepted, bob.id.clone()));
+    assert_eq!(store.delete_quotes_by_post(bob_post, &ann.id).await.unwrap(), 0);
+    assert_eq!(store.delete_quotes_by_post(bob_post, &bob.id).await.unwrap(), 1);
+    assert_eq!(store.count_quotes(&art.id).await.unwrap(), 0);
+    assert!(store.find_quote(&bobs.id).await.unwrap().is_none());
+}
+
+async fn article_quote_policies_set_and_reset(store: &Store) {
+    let art = article(store).await;
+    assert_eq!(store.article_quote_policy(&art.id).await.unwrap(), None);
+    store.set_article_quote_policy(&art.id, Some("nobody")).await.unwrap();
+    store
+        .set_article_quote_policy(&art.id, Some("followers"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.article_quote_policy(&art.id).await.unwrap().as_deref(),
+        Some("followers")
+    );
+    store.set_article_quote_policy(&art.id, None).await.unwrap();
+    assert_eq!(store.article_quote_policy(&art.id).await.unwrap(), None);
+    assert!(matches!(
+        store.set_article_quote_policy("missing", Some("nobody")).await,
+        Err(gazette_store::StoreError::NotFound { .. })
+    ));
 }

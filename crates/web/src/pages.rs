@@ -39,6 +39,7 @@ mod listings;
 mod machine;
 mod network_about;
 mod network_members;
+mod quotes;
 pub(crate) mod shared_feed;
 mod ui_lang;
 mod views;

@@ -70,6 +70,7 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "admin/interactions.html",
         include_str!("../templates/admin/interactions.html"),
     ),
+    ("admin/quotes.html", include_str!("../templates/admin/quotes.html")),
     ("admin/comments.html", include_str!("../templates/admin/comments.html")),
     ("admin/reports.html", include_str!("../templates/admin/reports.html")),
     ("admin/blocks.html", include_str!("../templates/admin/blocks.html")),

@@ -240,6 +240,17 @@ async fn plant(store: &Store, article_id: &str) {
         .add_interaction("https://evil.example/likes/1", "like", article_id, MALLORY)
         .await
         .unwrap();
+    store
+        .record_quote(&gazette_store::QuoteAnswer {
+            article_id,
+            quote_post: "https://evil.example/notes/3",
+            quote_url: Some(" JaVaScRiPt:alert(1)"),
+            actor: MALLORY,
+            request_id: "https://evil.example/requests/1",
+            state: gazette_store::QuoteState::Accepted,
+        })
+        .await
+        .unwrap();
     let org = format!("{PUBLIC_URL}/users/soleil");
     store
         .add_follower(&org, MALLORY, "https://evil.example/follows/1", FollowStatus::Accepted)
@@ -337,6 +348,7 @@ async fn javascript_links_from_stored_rows_never_become_links() {
         "/admin/comments".to_owned(),
         "/admin/comments?status=pending".to_owned(),
         format!("/admin/articles/{}/interactions", app.article_id),
+        format!("/admin/articles/{}/quotes", app.article_id),
         "/admin/followers?actor=soleil".to_owned(),
         "/admin/reports".to_owned(),
     ];
@@ -363,6 +375,10 @@ async fn javascript_links_from_stored_rows_never_become_links() {
     assert!(
         article.contains("href=\"https://evil.example/users/mallory\""),
         "a replier with a bad url links to its id instead"
+    );
+    assert!(
+        article.contains("href=\"https://evil.example/notes/3\""),
+        "a quote with a bad url links to the quoting post's id instead"
     );
     let reports = app.get("/admin/reports").await.body;
     assert!(

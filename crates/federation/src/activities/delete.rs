@@ -34,6 +34,7 @@ impl Received for Delete {
             tracing::info!(actor = %sender.actor.id, "remote actor deleted");
         } else {
             data.store().delete_comment(target, &sender.actor.id).await?;
+            crate::quotes::on_deleted(data, target, sender).await?;
             data.store().delete_remote_article(target, &sender.actor.id).await?;
             crate::network::on_delete(data, target, sender).await?;
         }

@@ -24,6 +24,7 @@ mod moved;
 mod network_article;
 pub mod object;
 pub mod outgoing;
+mod quote_request;
 mod reject;
 mod reply;
 mod undo;
@@ -94,6 +95,7 @@ pub(crate) async fn dispatch(data: &Data<FedContext>, head: &Head, body: &[u8]) 
         "Announce" => handle::<announce::Announce>(data, head, body).await,
         "Flag" => handle::<flag::Flag>(data, head, body).await,
         "Move" => handle::<moved::Move>(data, head, body).await,
+        "QuoteRequest" => handle::<quote_request::QuoteRequest>(data, head, body).await,
         _ => handle::<Unhandled>(data, head, body).await,
     }
 }

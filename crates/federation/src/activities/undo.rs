@@ -39,6 +39,8 @@ impl Received for Undo {
         // Like, Announce, or a bare id: only the actor who did it can undo it.
         let inner_id = self.object.id().map(Url::as_str).unwrap_or_default();
         data.store().remove_interaction(inner_id, &sender.actor.id).await?;
+        // Or a `QuoteRequest`: the quote is forgotten.
+        crate::quotes::on_deleted(data, inner_id, sender).await?;
         Ok(())
     }
 }

@@ -83,6 +83,7 @@ pub(crate) async fn publish_parsed(
     let fed = app::fed_context(config, store)?;
     if !update {
         let article = store.create_article_with_media(&new, &media).await?;
+        set_quote_policy(store, &article, parsed.quote_policy.as_deref()).await?;
         gazette_federation::federate_changes(&fed).await;
         return Ok(article);
     }
@@ -98,8 +99,19 @@ pub(crate) async fn publish_parsed(
     let article = store
         .update_article_with_media(&existing.id, &new, None, &media)
         .await?;
+    set_quote_policy(store, &article, parsed.quote_policy.as_deref()).await?;
     gazette_federation::federate_changes(&fed).await;
     Ok(article)
+}
+
+/// The front matter's `quote_policy`, before the article's activities are
+/// queued so they carry it; absent, the article keeps what it had.
+async fn set_quote_policy(store: &Store, article: &Article, policy: Option<&str>) -> Result<(), CliError> {
+    match policy {
+        None => Ok(()),
+        Some("default") => Ok(store.set_article_quote_policy(&article.id, None).await?),
+        Some(p) => Ok(store.set_article_quote_policy(&article.id, Some(p)).await?),
+    }
 }
 
 pub(super) async fn article(store: &Store, config: &Config, cmd: ArticleCommand) -> Result<(), CliError> {
@@ -175,6 +187,12 @@ pub(super) async fn article(store: &Store, config: &Config, cmd: ArticleCommand)
             println!("{}", article_url(config, &a));
             Ok(())
         }
+        ArticleCommand::QuotePolicy { article, policy } => {
+            let a = get_article(store, &article).await?;
+            super::quotes::quote_policy(store, config, &a, policy.as_deref()).await
+        }
+        ArticleCommand::Quotes { article } => super::quotes::list(store, &get_article(store, &article).await?).await,
+        ArticleCommand::RevokeQuote { id } => super::quotes::revoke(store, config, &id).await,
         ArticleCommand::Delete { article } => {
             let a = get_article(store, &article).await?;
             if a.status == ArticleStatus::Deleted {

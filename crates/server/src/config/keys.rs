@@ -244,6 +244,16 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         section: "federation",
+        name: "quote_policy",
+        set: Setter::Text(|c, v| {
+            let v = v.trim();
+            c.federation.quote_policy = gazette_federation::QuotePolicy::parse(v)
+                .ok_or_else(|| format!("expected `everyone`, `followers` or `nobody`, got `{v}`"))?;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "federation",
         name: "mode",
         set: Setter::Text(|c, v| {
             let v = v.trim();

@@ -39,6 +39,7 @@ pub fn parse_file(path: &Path, read: &dyn Fn(&Path) -> io::Result<String>) -> Re
     };
     let mut images = Vec::new();
     let mut listed: Vec<(String, String)> = Vec::new();
+    let mut quote_policy = None;
 
     for (key, value) in &map {
         match key.as_str() {
@@ -50,6 +51,16 @@ pub fn parse_file(path: &Path, read: &dyn Fn(&Path) -> io::Result<String>) -> Re
             "author" => input.author = cx.text(key, value).unwrap_or_default(),
             "status" => input.status = cx.text(key, value),
             "publish_at" => input.publish_at = cx.text(key, value),
+            "quote_policy" => match cx.text(key, value) {
+                Some(p) if p == "default" || gazette_federation::QuotePolicy::parse(&p).is_some() => {
+                    quote_policy = Some(p)
+                }
+                Some(p) => cx.push(
+                    key,
+                    format!("unknown quote policy `{p}`: expected everyone, followers, nobody or default"),
+                ),
+                None => {}
+            },
             "tags" => input.tags = cx.tags(value),
             "translations" => listed = cx.translation_list(value),
             "cover" => {
@@ -146,7 +157,12 @@ pub fn parse_file(path: &Path, read: &dyn Fn(&Path) -> io::Result<String>) -> Re
         },
         translations,
     };
-    Ok(ParsedArticle { input, images, source })
+    Ok(ParsedArticle {
+        input,
+        images,
+        source,
+        quote_policy,
+    })
 }
 
 /// Validates a parsed article with core's rules; errors carry file and line.
@@ -488,6 +504,24 @@ Premier paragraphe.
     }
 
     #[test]
+    fn quote_policies_are_read_and_checked() {
+        let md = |p: &str| format!("---\nkind: news\ntitle: T\nlanguage: en\nauthor: a\nquote_policy: {p}\n---\n");
+        for p in ["everyone", "followers", "nobody", "default"] {
+            assert_eq!(parse(&md(p)).unwrap().quote_policy.as_deref(), Some(p));
+        }
+        assert_eq!(
+            parse("---\nkind: news\ntitle: T\nlanguage: en\nauthor: a\n---\n")
+                .unwrap()
+                .quote_policy,
+            None
+        );
+        assert_eq!(
+            one(parse(&md("friends"))),
+            "content/interview.md: line 6: quote_policy: unknown quote policy `friends`: expected everyone, followers, nobody or default"
+        );
+    }
+
+    #[test]
     fn wrong_types_name_key_and_line() {
         let md = "---\nkind: news\ntitle: T\nlanguage: en\nauthor: a\ntags: housing\n---\n";
         assert_eq!(
@@ -671,6 +705,7 @@ Premier paragraphe.
                 "author",
                 "status",
                 "publish_at",
+                "quote_policy",
                 "tags",
                 "translations",
                 "cover",

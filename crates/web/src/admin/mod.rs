@@ -86,6 +86,9 @@ pub(crate) fn router() -> Router<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/articles/{id}/interactions", get(interactions::get_interactions))
+        .route("/articles/{id}/quotes", get(articles::get_quotes))
+        .route("/articles/{id}/quotes/policy", post(articles::post_quote_policy))
+        .route("/articles/{id}/quotes/revoke", post(articles::post_revoke_quote))
         .route("/preview", post(articles::post_preview))
         .route(
             "/media",

@@ -56,6 +56,9 @@ struct Reactions {
     likes: i64,
     boosts: i64,
     replies: Vec<ReplyView>,
+    /// Accepted quotes (FEP-044f): all of them counted, the latest listed.
+    quote_count: i64,
+    quotes: Vec<super::quotes::QuoteView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -165,15 +168,16 @@ fn public_view(view: Option<StoredArticle>) -> Result<StoredArticle, PageError> 
 
 /// The rendered article page, from the page cache when nothing it shows has
 /// changed: the validator names the article's, author's and organisation's
-/// versions, the instance settings in effect and the networks the
+/// versions, its reactions and quotes, the instance settings in effect and the networks the
 /// organisation is a member of, so an edit or a membership decision from
 /// any process is seen on the next request.
 async fn article_page(state: &AppState, view: &StoredArticle, lang: &Language) -> Result<Bytes, PageError> {
     let a = &view.article;
     let key = format!("{}|{lang}", a.slug);
     let username = view.organisation.as_ref().map(|o| o.username.as_str());
-    let (reactions, settings, networks) = tokio::try_join!(
+    let (reactions, quotes, settings, networks) = tokio::try_join!(
         async { Ok::<_, PageError>(state.store().reactions_stamp(&a.id).await?) },
+        async { Ok::<_, PageError>(state.store().quotes_stamp(&a.id).await?) },
         async { Ok(state.settings().await?) },
         network_members::networks_of(state, username)
     )?;
@@ -181,7 +185,7 @@ async fn article_page(state: &AppState, view: &StoredArticle, lang: &Language) -
     let settings = crate::settings::fingerprint(&settings);
     let networks_stamp = network_members::networks_fingerprint(&networks);
     let validator = format!(
-        "{}:{}:{}:{}:{}:{reactions}:{settings:x}:{networks_stamp:x}",
+        "{}:{}:{}:{}:{}:{reactions}:{quotes}:{settings:x}:{networks_stamp:x}",
         a.id,
         a.version,
         a.updated_at.timestamp_micros(),
@@ -219,11 +223,12 @@ async fn render_article(
         }
     };
     let store = state.store();
-    let (cover_media, photo_media, counts, comments) = tokio::try_join!(
+    let (cover_media, photo_media, counts, comments, (quote_count, quotes)) = tokio::try_join!(
         cover,
         photo,
         store.interaction_counts(&article.id),
         store.list_comments(&article.id, "visible"),
+        super::quotes::accepted_quotes(store, &article.id),
     )?;
     let reactions = Reactions {
         likes: counts.likes,
@@ -244,6 +249,8 @@ async fn render_article(
                 published: c.published_at,
             })
             .collect(),
+        quote_count,
+        quotes,
     };
 
     let mut site = site(state, org).await?;

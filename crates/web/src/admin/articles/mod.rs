@@ -21,6 +21,7 @@
 
 mod form;
 mod list;
+mod quotes;
 mod read;
 
 use axum::extract::{Path, Query, Request, State};
@@ -40,6 +41,7 @@ use crate::AppState;
 use crate::content::{self, WriteError};
 use form::{CoverView, EditorForm, TranslationForm};
 pub(crate) use list::get_articles;
+pub(crate) use quotes::{get_quotes, post_policy as post_quote_policy, post_revoke as post_revoke_quote};
 use read::{Posted, read_editor};
 
 /// How many recent library images the editor offers to insert.
