@@ -212,6 +212,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0035_key_rotation.sql"),
         postgres: include_str!("../../../migrations/postgres/0035_key_rotation.sql"),
     },
+    Migration {
+        version: 36,
+        description: "integrity proofs: local actors' Ed25519 keys, other servers' Multikeys, signed member articles",
+        sqlite: include_str!("../../../migrations/sqlite/0036_integrity_proofs.sql"),
+        postgres: include_str!("../../../migrations/postgres/0036_integrity_proofs.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.
