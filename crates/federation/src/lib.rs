@@ -16,6 +16,7 @@ pub mod keys;
 pub mod local;
 pub mod network;
 pub mod outbound;
+pub mod proofs;
 pub mod remote;
 mod remote_status;
 pub mod routes;
