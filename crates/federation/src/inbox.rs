@@ -129,6 +129,7 @@ async fn verify_and_handle(data: &Data<FedContext>, parts: &Parts, body: &[u8]) 
     check_activity_id(data, &activity).await?;
     // The activity's actor signs it, whatever key id it names (as activitypub_federation did).
     crate::signatures::verify::verify_signer(data, &signature, activity.actor.inner(), false, |e| e).await?;
+    crate::proofs::verify::check_incoming(data, body, activity.actor.inner()).await?;
     activity.verify(data).await?;
     activity.receive(data).await
 }

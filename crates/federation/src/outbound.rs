@@ -43,7 +43,7 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
             actor_id: &a.id,
             handle,
         });
-    Ok(json::article(
+    let object = json::article(
         ctx.urls(),
         article,
         &author,
@@ -52,7 +52,9 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
         &replies,
         mention,
         &ctx.default_language().await?,
-    ))
+    );
+    // FEP-8b32: the article carries its author's proof, wherever it goes.
+    crate::proofs::signed_by(ctx, &ctx.urls().actor(&author.username), object).await
 }
 
 /// The interviewee's `@name@host`, split, if the article names one.
@@ -121,6 +123,8 @@ pub(crate) async fn enqueue_not_before(
         return Ok(0);
     }
     let id = activity["id"].as_str().unwrap_or_default().to_owned();
+    // FEP-8b32: every activity we send carries its actor's proof.
+    let activity = &crate::proofs::signed_by(ctx, actor_id, activity.clone()).await?;
     let n = ctx
         .store()
         .enqueue_delivery_not_before(&id, actor_id, &activity.to_string(), inboxes, not_before)
@@ -207,10 +211,7 @@ pub async fn article_changed(
                 ("Update", "update")
             };
             let id = format!("{object_id}#{tag}-{version}");
-            let mut inner = object.clone();
-            if let Some(o) = inner.as_object_mut() {
-                o.remove("@context");
-            }
+            let inner = crate::proofs::embeddable(object.clone());
             let activity = json::activity(&id, kind, &author_id, inner, json!([PUBLIC]), object["cc"].clone());
             sent += enqueue(ctx, &author_id, &activity, &recipients).await?;
             if event == ArticleEvent::Published

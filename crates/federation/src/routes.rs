@@ -270,10 +270,7 @@ pub async fn get_outbox(
         let author_id = urls.actor(&author.username);
         let object_id = urls.article(a);
         let item = if author_id == actor_id {
-            let mut object = article_json(&data, a).await?;
-            if let Some(o) = object.as_object_mut() {
-                o.remove("@context");
-            }
+            let object = crate::proofs::embeddable(article_json(&data, a).await?);
             let mut act = json::activity(
                 &format!("{object_id}#create-1"),
                 "Create",

@@ -95,6 +95,13 @@ pub async fn on_object(
     };
     if sender.actor.host == host {
         store_item(data, &member, object, source).await?;
+        keep_signed(data, object, &host, source).await?;
+    } else if crate::proofs::verify::proven_by_member(data, object, &host).await {
+        // FEP-8b32: the member's own proof vouches for it, with a key we
+        // keep, so a member that is down does not hold its article up.
+        tracing::info!(object = id, sender = %sender.actor.id, "member article relayed with its member's proof; taken without asking its origin");
+        store_item(data, &member, object, source).await?;
+        keep_signed(data, object, &host, source).await?;
     } else {
         tracing::info!(object = id, sender = %sender.actor.id, "member article relayed by another host; fetching it from its origin");
         refetch_and_store(data, &member, id, source).await?;
@@ -215,7 +222,32 @@ pub(crate) async fn refetch_and_store(
             fetched.url
         )));
     }
-    store_item(data, member, &fetched.object, source).await
+    let write = store_item(data, member, &fetched.object, source).await?;
+    keep_signed(data, &fetched.object, &member.host, source).await?;
+    Ok(write)
+}
+
+/// Keeps a stored member article's JSON as received when it carries a
+/// proof by its author on `host` that verifies (the network actor then
+/// serves it with the proof intact); an edit without one forgets the
+/// older copy.
+async fn keep_signed(
+    data: &Data<FedContext>,
+    object: &Value,
+    host: &str,
+    source: Source,
+) -> Result<(), FederationError> {
+    let Some(id) = object_id(object) else {
+        return Ok(());
+    };
+    let signed = crate::proofs::verify::proven_by_member(data, object, host).await;
+    // Only an edit can leave an older signed copy behind: a new article
+    // without a proof costs no write here.
+    if signed || source == Source::Edit {
+        let json = signed.then(|| object.to_string());
+        data.store().set_network_item_object(id, json.as_deref()).await?;
+    }
+    Ok(())
 }
 
 /// Stores a member's article (already trusted) and has the network actor

@@ -11,13 +11,14 @@ use crate::error::FederationError;
 use crate::json::{self, PUBLIC};
 use crate::outbound::{enqueue, uniq};
 
-/// The `Announce` `id` of `object_id` by the network actor `actor_id`.
-fn announce(ctx: &FedContext, id: &str, actor_id: &str, username: &str, object_id: &str) -> Value {
+/// The `Announce` `id` of `object` (its id, or the member's signed
+/// article itself) by the network actor `actor_id`.
+fn announce(ctx: &FedContext, id: &str, actor_id: &str, username: &str, object: Value) -> Value {
     let mut activity = json::activity(
         id,
         "Announce",
         actor_id,
-        json!(object_id),
+        object,
         json!([PUBLIC]),
         json!([ctx.urls().followers(username)]),
     );
@@ -59,7 +60,13 @@ pub(crate) async fn send_announce(ctx: &FedContext, object_id: &str, id: &str) -
     if inboxes.is_empty() {
         return Ok(0);
     }
-    let activity = announce(ctx, id, &actor_id, &network.username, object_id);
+    let activity = announce(
+        ctx,
+        id,
+        &actor_id,
+        &network.username,
+        announced_object(ctx, object_id).await?,
+    );
     let n = enqueue(ctx, &actor_id, &activity, &inboxes).await?;
     tracing::info!(
         object = object_id,
@@ -67,6 +74,17 @@ pub(crate) async fn send_announce(ctx: &FedContext, object_id: &str, id: &str) -
         "network actor announced a member article"
     );
     Ok(n)
+}
+
+/// What the network actor's `Announce` of `object_id` carries: the member's
+/// article as received, with its proof intact (FEP-8b32), when its proof
+/// verified; else its id, for followers to fetch from the member.
+pub(crate) async fn announced_object(ctx: &FedContext, object_id: &str) -> Result<Value, FederationError> {
+    Ok(match ctx.store().find_network_item_object(object_id).await? {
+        Some(signed) => serde_json::from_str(&signed)
+            .map_err(|e| FederationError::Internal(format!("the kept copy of {object_id} does not parse: {e}")))?,
+        None => json!(object_id),
+    })
 }
 
 /// Queues the `Undo` of the network actor's `Announce` `announce_id` of `object_id`.
@@ -77,7 +95,7 @@ pub(crate) async fn undo_announce(
 ) -> Result<u64, FederationError> {
     let network = super::settings(ctx)?;
     let actor_id = super::actor_id(ctx, network);
-    let mut boost = announce(ctx, announce_id, &actor_id, &network.username, object_id);
+    let mut boost = announce(ctx, announce_id, &actor_id, &network.username, json!(object_id));
     if let Some(o) = boost.as_object_mut() {
         o.remove("@context");
     }

@@ -150,11 +150,61 @@ pub fn verify_with(document: &Value, proof: &Proof, public_key: &[u8; 32]) -> Re
         .map_err(|_| ProofError::BadSignature(proof.verification_method.clone()))
 }
 
-/// The final JSON of an outgoing activity, signed by its actor's Ed25519
-/// key: the one place activities get their proof, right before they are
-/// queued (an embedded object keeps the proof it already has).
-pub fn sign_activity(activity: &Value, key: &ProofKey) -> Result<Value, ProofError> {
-    sign(activity, key.pair(), key.verification_method(), Utc::now())
+/// `document` signed by `key` now, its `@context` first given the Data
+/// Integrity context (so JSON-LD readers see the `proof`): the one
+/// function outgoing activities and served articles are signed with (an
+/// embedded object keeps the proof it already has).
+pub fn sign_activity(document: &Value, key: &ProofKey) -> Result<Value, ProofError> {
+    let mut document = document.clone();
+    with_data_integrity_context(&mut document);
+    sign(&document, key.pair(), key.verification_method(), Utc::now())
+}
+
+/// Adds the Data Integrity context to `document`'s `@context` unless it is
+/// there: before the first embedded definition, after the URLs.
+fn with_data_integrity_context(document: &mut Value) {
+    let Some(map) = document.as_object_mut() else {
+        return;
+    };
+    let di = json!(crate::json::DATA_INTEGRITY);
+    match map.get_mut("@context") {
+        Some(Value::Array(list)) => {
+            if !list.contains(&di) {
+                let at = list.iter().position(|c| !c.is_string()).unwrap_or(list.len());
+                list.insert(at, di);
+            }
+        }
+        Some(one) if *one != di => *one = json!([one.clone(), di]),
+        Some(_) => {}
+        None => {
+            map.insert("@context".into(), json!([crate::json::AS2, di]));
+        }
+    }
+}
+
+/// `document` signed by the local actor `actor_id` (as [`sign_activity`]);
+/// as it is when `actor_id` is not one of ours.
+pub async fn signed_by(
+    ctx: &crate::context::FedContext,
+    actor_id: &str,
+    document: Value,
+) -> Result<Value, crate::error::FederationError> {
+    let Some(key) = proof_key(ctx, actor_id).await? else {
+        return Ok(document);
+    };
+    sign_activity(&document, &key)
+        .map_err(|e| crate::error::FederationError::Internal(format!("cannot sign as {actor_id}: {e}")))
+}
+
+/// An object made ready to embed in an activity or collection: its
+/// `@context` goes, unless it carries a proof, which covers the context.
+pub fn embeddable(mut object: Value) -> Value {
+    if object.get("proof").is_none()
+        && let Some(o) = object.as_object_mut()
+    {
+        o.remove("@context");
+    }
+    object
 }
 
 #[cfg(test)]
@@ -256,6 +306,28 @@ mod tests {
         reordered.as_object_mut().unwrap().remove("object");
         reordered["object"] = object;
         verify_with(&reordered, &proofs_of(&reordered).unwrap()[0], &public_key()).unwrap();
+    }
+
+    #[test]
+    fn the_data_integrity_context_is_added_once() {
+        let mut plain = json!({"@context": crate::json::AS2, "type": "Like"});
+        with_data_integrity_context(&mut plain);
+        assert_eq!(
+            plain["@context"],
+            json!([crate::json::AS2, crate::json::DATA_INTEGRITY])
+        );
+        let mut ours = json!({"@context": crate::json::context()});
+        with_data_integrity_context(&mut ours);
+        assert_eq!(ours["@context"], crate::json::context(), "already there");
+        let mut inline = json!({"@context": [crate::json::AS2, {"x": "as:x"}]});
+        with_data_integrity_context(&mut inline);
+        assert_eq!(
+            inline["@context"],
+            json!([crate::json::AS2, crate::json::DATA_INTEGRITY, {"x": "as:x"}])
+        );
+        let mut none = json!({"type": "Note"});
+        with_data_integrity_context(&mut none);
+        assert_eq!(none["@context"], json!([crate::json::AS2, crate::json::DATA_INTEGRITY]));
     }
 
     #[test]
