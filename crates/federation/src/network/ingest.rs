@@ -95,13 +95,11 @@ pub async fn on_object(
     };
     if sender.actor.host == host {
         store_item(data, &member, object, source).await?;
-        keep_signed(data, object, &host, source).await?;
     } else if crate::proofs::verify::proven_by_member(data, object, &host).await {
         // FEP-8b32: the member's own proof vouches for it, with a key we
         // keep, so a member that is down does not hold its article up.
         tracing::info!(object = id, sender = %sender.actor.id, "member article relayed with its member's proof; taken without asking its origin");
         store_item(data, &member, object, source).await?;
-        keep_signed(data, object, &host, source).await?;
     } else {
         tracing::info!(object = id, sender = %sender.actor.id, "member article relayed by another host; fetching it from its origin");
         refetch_and_store(data, &member, id, source).await?;
@@ -222,9 +220,7 @@ pub(crate) async fn refetch_and_store(
             fetched.url
         )));
     }
-    let write = store_item(data, member, &fetched.object, source).await?;
-    keep_signed(data, &fetched.object, &member.host, source).await?;
-    Ok(write)
+    store_item(data, member, &fetched.object, source).await
 }
 
 /// Keeps a stored member article's JSON as received when it carries a
@@ -253,7 +249,7 @@ async fn keep_signed(
 /// Stores a member's article (already trusted) and has the network actor
 /// boost it as `source` says.
 pub(crate) async fn store_item(
-    ctx: &FedContext,
+    ctx: &Data<FedContext>,
     member: &Member,
     object: &Value,
     source: Source,
@@ -276,6 +272,10 @@ pub(crate) async fn store_item(
         Source::Publication => Boost::IfNotYet(&announce),
     };
     let (write, boosted) = ctx.store().upsert_network_item_boosting(&item, boost).await?;
+    // Before the boost, which carries the signed copy when there is one.
+    if matches!(write, ItemWrite::Inserted | ItemWrite::Updated) {
+        keep_signed(ctx, object, &member.host, source).await?;
+    }
     tracing::info!(object = %item.id, member = %member.actor, ?write, boosted, "member article");
     if boosted {
         super::publish::send_announce(ctx, &item.id, &announce).await?;

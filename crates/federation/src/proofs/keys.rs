@@ -58,7 +58,7 @@ fn parse(pkcs8: &[u8]) -> Result<Ed25519KeyPair, FederationError> {
 }
 
 /// The Ed25519 key of `local_key` (`organisation`, `author:<id>`,
-/// `network`, `instance`), made and stored on first use; when two
+/// `network`), made and stored on first use; when two
 /// processes make one at once, both use the first stored.
 pub async fn ensure_ed25519_key(ctx: &FedContext, local_key: &str) -> Result<Ed25519Key, FederationError> {
     if let Some(key) = ctx.store().find_ed25519_key(local_key).await? {
@@ -70,13 +70,10 @@ pub async fn ensure_ed25519_key(ctx: &FedContext, local_key: &str) -> Result<Ed2
 /// The signing key of the local actor `actor_id`, or `None` when it is not
 /// one of ours.
 pub async fn proof_key(ctx: &FedContext, actor_id: &str) -> Result<Option<ProofKey>, FederationError> {
-    let local_key = if actor_id == ctx.urls().instance_actor() {
-        crate::keys::INSTANCE_KEY.to_owned()
-    } else {
-        match crate::local::local_actor_by_id(ctx, actor_id).await? {
-            Some(actor) => actor.key_name(),
-            None => return Ok(None),
-        }
+    // The instance actor sends no activities (it signs GETs only).
+    let local_key = match crate::local::local_actor_by_id(ctx, actor_id).await? {
+        Some(actor) => actor.key_name(),
+        None => return Ok(None),
     };
     let stored = ensure_ed25519_key(ctx, &local_key).await?;
     let pkcs8 = STANDARD

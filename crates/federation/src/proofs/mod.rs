@@ -140,11 +140,20 @@ pub fn proofs_of(document: &Value) -> Result<Vec<Proof>, ProofError> {
 }
 
 /// Checks `proof` of `document` with the signer's Ed25519 `public_key`.
+/// A Linked Data Signature (`signature` with a `signatureValue`, which
+/// Fedify adds for Mastodon after the proof, over the signed document) is
+/// not part of what the proof covers.
 pub fn verify_with(document: &Value, proof: &Proof, public_key: &[u8; 32]) -> Result<(), ProofError> {
     let Value::Object(map) = document else {
         return Err(ProofError::NotAnObject);
     };
-    let data = hash_data(map, &proof.verification_method, &proof.created)?;
+    let data = if map.get("signature").is_some_and(|s| s.get("signatureValue").is_some()) {
+        let mut without = map.clone();
+        without.remove("signature");
+        hash_data(&without, &proof.verification_method, &proof.created)?
+    } else {
+        hash_data(map, &proof.verification_method, &proof.created)?
+    };
     UnparsedPublicKey::new(&ED25519, public_key)
         .verify(&data, &proof.proof_value)
         .map_err(|_| ProofError::BadSignature(proof.verification_method.clone()))
@@ -288,6 +297,13 @@ mod tests {
         later["proof"]["created"] = json!("2026-12-07T02:00:01Z");
         let later_proof = &proofs_of(&later).unwrap()[0];
         assert!(verify_with(&later, later_proof, &public_key()).is_err());
+        // A Linked Data Signature added afterwards is not covered; another field is.
+        let mut ld = signed.clone();
+        ld["signature"] = json!({"type": "RsaSignature2017", "signatureValue": "AAAA"});
+        verify_with(&ld, &proofs[0], &public_key()).unwrap();
+        let mut other_field = signed.clone();
+        other_field["signature"] = json!("not an LD signature");
+        assert!(verify_with(&other_field, &proofs[0], &public_key()).is_err());
         // Another key.
         let other = Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap();
         let other: [u8; 32] = ring::signature::KeyPair::public_key(&other)
