@@ -582,6 +582,11 @@ async fn fedify_signing_rfc9421_is_verified() {
     for e in &to_gazette {
         if e["signature"] != "none" {
             assert_eq!(e["signature"], "rfc9421", "{e}");
+        } else if e["method"] == "GET" && e["url"].as_str().is_some_and(|u| u.ends_with("#ed25519-key")) {
+            // Fedify reads the key of an integrity proof unsigned, which
+            // authorized fetch refuses; it then goes by the HTTP signature.
+            assert_eq!(e["status"], 401, "{e}");
+            continue;
         }
         assert!(
             e["status"].as_u64().is_some_and(|s| s < 400),
