@@ -529,7 +529,10 @@ async fn scenario(backend: Backend) {
     assert!(object_id.starts_with(&s1.url("/objects/")), "{object_id}");
     let outbox = as2(&sc.url("/users/network/outbox?page=1")).await;
     assert_eq!(outbox["orderedItems"][0]["type"], "Announce");
-    assert_eq!(outbox["orderedItems"][0]["object"], object_id.as_str());
+    // The member's article as received, with its author's proof (FEP-8b32).
+    let boosted = &outbox["orderedItems"][0]["object"];
+    assert_eq!(boosted["id"], object_id.as_str(), "{boosted}");
+    assert_eq!(boosted["proof"]["cryptosuite"], "eddsa-jcs-2022", "{boosted}");
     expect_count(&sc.base, "tag=bakeries&kind=interview&language=en", 1).await;
 
     // Its edit changes it in the feed.
@@ -772,7 +775,7 @@ async fn scenario(backend: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .find(|a| a["object"] == object_id.as_str())
+            .find(|a| a["object"] == object_id.as_str() || a["object"]["id"] == object_id.as_str())
             .map(|a| a["id"].as_str().unwrap().to_owned())
     };
     let first_announce = announce_of(&as2(&sc.url("/users/network/outbox?page=1")).await).unwrap();
