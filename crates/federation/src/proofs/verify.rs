@@ -201,3 +201,33 @@ pub async fn proven_by_member(data: &Data<FedContext>, object: &Value, host: &st
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_are_read_from_strings_objects_and_lists() {
+        assert_eq!(ids(Some(&json!("https://a.example/u"))), ["https://a.example/u"]);
+        assert_eq!(
+            ids(Some(&json!([{"id": "https://a.example/u"}, "https://b.example/v", 3]))),
+            ["https://a.example/u", "https://b.example/v"]
+        );
+        assert!(ids(None).is_empty());
+    }
+
+    #[test]
+    fn a_key_is_found_by_id_in_an_assertion_method_list_or_alone() {
+        let key = json!({"id": "https://a.example/u#k2", "type": "Multikey"});
+        let list = json!([{"id": "https://a.example/u#k1"}, key]);
+        assert_eq!(find_method(&list, "https://a.example/u#k2"), Some(&key));
+        assert_eq!(find_method(&key, "https://a.example/u#k2"), Some(&key));
+        assert_eq!(find_method(&list, "https://a.example/u#k3"), None);
+        // A bare id is a reference, not the key itself.
+        assert_eq!(
+            find_method(&json!(["https://a.example/u#k2"]), "https://a.example/u#k2"),
+            None
+        );
+    }
+}
