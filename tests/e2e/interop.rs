@@ -8,8 +8,10 @@
 //! draft-cavage gets Gazette's deliveries signed RFC 9421 after the first
 //! refusal, and RFC 9421 is remembered. `gazette demo network`
 //! fills a shared feed with every member's articles, and the Fedify peer
-//! follows its network actor. Needs `npm ci` in tests/fedify (scripts/test
-//! does it).
+//! follows its network actor. Integrity proofs (FEP-8b32): Fedify verifies
+//! the proofs on Gazette's activities and articles, Gazette verifies
+//! Fedify's and refuses a reply changed after signing. Needs `npm ci` in
+//! tests/fedify (scripts/test does it).
 
 #![allow(clippy::unwrap_used)]
 

@@ -14,6 +14,8 @@
 //! page. The shared feed's page: facets with counts, chips, the home page
 //! (`network.home`), the about and member pages, the interface language
 //! (Accept-Language, the switch and its cookie). The same scenario runs on SQLite and, when configured, on PostgreSQL.
+//! A member article relayed by another server while the member is down is
+//! taken on its integrity proof, and served with it (FEP-8b32).
 
 #![allow(clippy::unwrap_used)]
 
