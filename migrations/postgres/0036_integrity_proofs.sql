@@ -28,3 +28,15 @@ CREATE TABLE network_item_objects (
     item        TEXT PRIMARY KEY REFERENCES network_items (id) ON DELETE CASCADE,
     object_json TEXT NOT NULL
 );
+
+-- Both appear in public answers (actor documents; the network actor's
+-- boosts and outbox): their writes notify every server at commit, as
+-- network_items' do (migration 32), so no cached answer outlives them.
+CREATE TRIGGER actor_ed25519_keys_insert_notify AFTER INSERT ON actor_ed25519_keys REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION gazette_notify_inserted();
+CREATE TRIGGER network_item_objects_insert_notify AFTER INSERT ON network_item_objects REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION gazette_notify_inserted();
+CREATE TRIGGER network_item_objects_update_notify AFTER UPDATE ON network_item_objects REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION gazette_notify_inserted();
+CREATE TRIGGER network_item_objects_delete_notify AFTER DELETE ON network_item_objects REFERENCING OLD TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION gazette_notify_inserted();
