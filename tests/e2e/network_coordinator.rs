@@ -247,6 +247,15 @@ async fn a_relayed_member_article_is_taken_on_its_proof() {
     })
     .await;
     assert_eq!(kept["proof"], first["proof"]);
+    // Its own article coming back (as in its network's boost) is checked
+    // with its own stored key, never fetched from itself.
+    let relay = Forger::start().await;
+    let (status, body) = relay.relay(&sm.url("/inbox"), &first, "back-home").await;
+    assert_eq!(status, 202, "{body}");
+    let mut changed = first.clone();
+    changed["nameMap"]["en"] = json!("Not what the author wrote");
+    let (status, body) = relay.relay(&sm.url("/inbox"), &changed, "back-home-changed").await;
+    assert_eq!(status, 401, "{body}");
 
     // The coordinator is down while the member publishes again; then the
     // member is down too, and only a stranger relays the article.
@@ -256,7 +265,6 @@ async fn a_relayed_member_article_is_taken_on_its_proof() {
     let second = as2(&url).await;
     drop(sm);
     let sc = c.serve_federated(&[]);
-    let relay = Forger::start().await;
     let mut tampered = second.clone();
     tampered["nameMap"]["en"] = json!("Changed by the relay");
     let (status, body) = relay.relay(&sc.url("/inbox"), &tampered, "changed").await;

@@ -93,6 +93,11 @@ pub async fn verify_document(data: &Data<FedContext>, document: &Value) -> Resul
 /// Checks `proof` with its key (stored, or fetched), and returns the key's controller.
 async fn verify_one(data: &Data<FedContext>, document: &Value, proof: &Proof) -> Result<String, FederationError> {
     let method = &proof.verification_method;
+    if let Some(key) = local_key(data, method).await? {
+        // One of ours, come back (a member's article in its network's boost).
+        check(document, proof, &key).map_err(|e| refused(e.to_string()))?;
+        return Ok(key.controller);
+    }
     let stored = data.store().find_remote_multikey(method).await?;
     if let Some(key) = &stored {
         if check(document, proof, key).is_ok() {
@@ -112,6 +117,27 @@ async fn verify_one(data: &Data<FedContext>, document: &Value, proof: &Proof) ->
     check(document, proof, &key).map_err(|e| refused(e.to_string()))?;
     data.store().save_remote_multikey(&key).await?;
     Ok(key.controller)
+}
+
+/// The key `method` when it names one of our own actors' Ed25519 keys
+/// (read from the store: we never fetch our own documents).
+async fn local_key(data: &Data<FedContext>, method: &str) -> Result<Option<RemoteMultikey>, FederationError> {
+    let Some((actor_id, fragment)) = method.split_once('#') else {
+        return Ok(None);
+    };
+    if fragment != super::keys::KEY_FRAGMENT {
+        return Ok(None);
+    }
+    let Some(actor) = crate::local::local_actor_by_id(data, actor_id).await? else {
+        return Ok(None);
+    };
+    let key = super::keys::ensure_ed25519_key(data, &actor.key_name()).await?;
+    Ok(Some(RemoteMultikey {
+        id: method.to_owned(),
+        controller: actor_id.to_owned(),
+        public_key_multibase: key.public_key_multibase,
+        fetched_at: Utc::now(),
+    }))
 }
 
 fn check(document: &Value, proof: &Proof, key: &RemoteMultikey) -> Result<(), super::ProofError> {
