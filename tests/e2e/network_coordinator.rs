@@ -219,7 +219,16 @@ async fn stuck_member(backend: Backend) {
 /// changed after signing is refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_relayed_member_article_is_taken_on_its_proof() {
-    let (Some(c), Some(m)) = (Env::new(Backend::Sqlite).await, Env::new(Backend::Sqlite).await) else {
+    relayed_member_article(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relayed_member_article_is_taken_on_its_proof_postgres() {
+    relayed_member_article(Backend::Postgres).await;
+}
+
+async fn relayed_member_article(backend: Backend) {
+    let (Some(c), Some(m)) = (Env::new(backend).await, Env::new(backend).await) else {
         return;
     };
     let c = c.federated().with_env("GAZETTE_NETWORK__ENABLED", "true");
