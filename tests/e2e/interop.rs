@@ -8,8 +8,10 @@
 //! draft-cavage gets Gazette's deliveries signed RFC 9421 after the first
 //! refusal, and RFC 9421 is remembered. `gazette demo network`
 //! fills a shared feed with every member's articles, and the Fedify peer
-//! follows its network actor. Needs `npm ci` in tests/fedify (scripts/test
-//! does it).
+//! follows its network actor. Integrity proofs (FEP-8b32): Fedify verifies
+//! the proofs on Gazette's activities and articles, Gazette verifies
+//! Fedify's and refuses a reply changed after signing. Needs `npm ci` in
+//! tests/fedify (scripts/test does it).
 
 #![allow(clippy::unwrap_used)]
 
@@ -605,6 +607,11 @@ async fn fedify_signing_rfc9421_is_verified() {
     for e in &to_gazette {
         if e["signature"] != "none" {
             assert_eq!(e["signature"], "rfc9421", "{e}");
+        } else if e["method"] == "GET" && e["url"].as_str().is_some_and(|u| u.ends_with("#ed25519-key")) {
+            // Fedify reads the key of an integrity proof unsigned, which
+            // authorized fetch refuses; it then goes by the HTTP signature.
+            assert_eq!(e["status"], 401, "{e}");
+            continue;
         }
         assert!(
             e["status"].as_u64().is_some_and(|s| s < 400),
@@ -851,4 +858,109 @@ async fn key_rotation(backend: gazette_store::Backend) {
         format!("{instance}#key-2").as_str(),
         "{gets:#?}"
     );
+}
+
+/// The proof events the peer logged: what Fedify's `verifyObject` made of
+/// each inbox POST carrying a FEP-8b32 proof.
+async fn proof_events(peer: &Peer, kind: &str) -> Vec<Value> {
+    peer.events()
+        .await
+        .into_iter()
+        .filter(|e| e["event"] == "proof" && e["type"] == kind)
+        .collect()
+}
+
+/// Integrity proofs both ways (FEP-8b32, `eddsa-jcs-2022`, FEP-521a keys):
+/// Fedify's own `verifyObject` verifies the proofs on Gazette's `Accept`,
+/// on its `Create` and on the `Article` it embeds, and on the article
+/// served at its URL; a changed copy does not verify. Gazette verifies
+/// the proof Fedify puts on its activities (a `Like` sent by Fedify's
+/// queue, a reply signed with the peer's Ed25519 key) and refuses, with a
+/// 401 that names the proof, the same reply changed after signing though
+/// its HTTP signature is valid.
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_and_gazette_verify_each_others_proofs() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let env = env
+        .federated()
+        .with_env("GAZETTE_FEDERATION__SIGNATURE", "draft-cavage");
+    let server = env.serve_federated(&["--demo"]);
+    let peer = start_peer(&env.dir.join("peer"));
+    let author = server.url("/users/camille_renard");
+
+    // The author's Ed25519 key, as a Multikey under assertionMethod.
+    let actor = as2(&author).await;
+    let method = &actor["assertionMethod"][0];
+    assert_eq!(method["type"], "Multikey", "{actor}");
+    assert_eq!(method["id"], format!("{author}#ed25519-key"));
+    assert_eq!(method["controller"], author);
+    assert!(method["publicKeyMultibase"].as_str().unwrap().starts_with("z6Mk"));
+
+    peer.control("follow", json!({ "target": author })).await;
+    peer.wait_for("Accept", |e| e["actor"] == author.as_str()).await;
+    let accepts = proof_events(&peer, "Accept").await;
+    assert!(
+        accepts.iter().any(|e| e["activityVerified"] == true),
+        "Fedify verified the Accept's proof: {accepts:#?}"
+    );
+
+    let file = env.write(
+        "proofs.md",
+        "---\nslug: proofs\nkind: news\ntitle: Signed twice\nsummary: By the author's Ed25519 key.\nlanguage: en\n\
+         author: camille_renard\n---\nBody.\n",
+    );
+    env.ok(&["publish", path(&file)]);
+    let create = peer.wait_for("Create", |e| e["object"]["type"] == "Article").await;
+    let object_id = create["object"]["id"].as_str().unwrap().to_owned();
+    let creates = proof_events(&peer, "Create").await;
+    let create_proof = creates
+        .iter()
+        .find(|e| e["id"] == create["id"])
+        .unwrap_or_else(|| panic!("no proof event for the Create: {creates:#?}"));
+    assert_eq!(create_proof["activityVerified"], true, "{create_proof}");
+    assert_eq!(create_proof["objectProof"], true, "{create_proof}");
+    assert_eq!(create_proof["objectVerified"], true, "{create_proof}");
+    assert_eq!(create_proof["verificationMethod"], format!("{author}#ed25519-key"));
+
+    // The article at its URL, verified by Fedify; changed, it is not.
+    let served = peer.control("verify-object", json!({ "url": object_id })).await;
+    assert_eq!(served["verified"], true, "{served}");
+    assert_eq!(served["proof"]["cryptosuite"], "eddsa-jcs-2022");
+    let mut changed = as2(&object_id).await;
+    changed["nameMap"]["en"] = json!("Signed once");
+    let tampered = peer.control("verify-object", json!({ "json": changed })).await;
+    assert_eq!(tampered["verified"], false, "{tampered}");
+
+    // Fedify's Like carries Fedify's proof: accepted and counted.
+    peer.control("like", json!({ "object": object_id })).await;
+    eventually("the like to be counted", DEADLINE, || async {
+        (as2(&format!("{object_id}/likes")).await["totalItems"] == 1).then_some(())
+    })
+    .await;
+    // A reply with the peer's Ed25519 proof is verified and stored; the
+    // same reply changed after signing is refused for its proof.
+    let inbox = server.url("/inbox");
+    let sent = peer
+        .control("send-signed", json!({ "inbox": inbox, "inReplyTo": object_id }))
+        .await;
+    assert_eq!(sent["status"], 202, "{sent}");
+    assert_eq!(sent["proof"]["cryptosuite"], "eddsa-jcs-2022", "{sent}");
+    eventually("the signed reply to be counted", DEADLINE, || async {
+        (as2(&format!("{object_id}/replies")).await["totalItems"] == 1).then_some(())
+    })
+    .await;
+    let refused = peer
+        .control(
+            "send-signed",
+            json!({ "inbox": inbox, "inReplyTo": object_id, "tamper": true }),
+        )
+        .await;
+    assert_eq!(refused["status"], 401, "{refused}");
+    assert!(
+        refused["body"].as_str().unwrap().contains("proof"),
+        "the refusal names the proof: {refused}"
+    );
+    assert_eq!(as2(&format!("{object_id}/replies")).await["totalItems"], 1);
 }

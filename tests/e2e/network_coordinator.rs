@@ -14,6 +14,8 @@
 //! page. The shared feed's page: facets with counts, chips, the home page
 //! (`network.home`), the about and member pages, the interface language
 //! (Accept-Language, the switch and its cookie). The same scenario runs on SQLite and, when configured, on PostgreSQL.
+//! A member article relayed by another server while the member is down is
+//! taken on its integrity proof, and served with it (FEP-8b32).
 
 #![allow(clippy::unwrap_used)]
 
@@ -207,6 +209,96 @@ async fn stuck_member(backend: Backend) {
         "a Retry button for a member not stuck"
     );
     drop(sm);
+}
+
+/// FEP-8b32 on the coordinator: a member's articles carry their author's
+/// proof; the coordinator keeps them as received and serves them, proof
+/// intact, in its network actor's boosts. With the member down, an article
+/// of it relayed by another server is taken on its proof alone (the key
+/// is known from the member's earlier articles), and a relayed copy
+/// changed after signing is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relayed_member_article_is_taken_on_its_proof() {
+    relayed_member_article(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relayed_member_article_is_taken_on_its_proof_postgres() {
+    relayed_member_article(Backend::Postgres).await;
+}
+
+async fn relayed_member_article(backend: Backend) {
+    let (Some(c), Some(m)) = (Env::new(backend).await, Env::new(backend).await) else {
+        return;
+    };
+    let c = c.federated().with_env("GAZETTE_NETWORK__ENABLED", "true");
+    let m = m.federated();
+    let sm = m.serve_federated(&["--demo"]);
+    let handle = format!("demo@{}", sm.base.trim_start_matches("http://"));
+    let sc = c.serve_federated(&[]);
+    c.ok(&["network", "invite", &format!("@{handle}")]);
+    expect_count(&sc.base, "", 3).await;
+
+    // A new article reaches the feed; the network's boost serves it signed.
+    let article = |slug: &str, title: &str| {
+        format!(
+            "---\nslug: {slug}\nkind: news\ntitle: {title}\nsummary: Signed.\nlanguage: en\n\
+             author: camille_renard\n---\nBody.\n"
+        )
+    };
+    let first = m.write("first.md", article("signed-first", "Signed first"));
+    let url = common::last_line(&m.ok(&["publish", path(&first)])).to_owned();
+    let first = as2(&url).await;
+    assert_eq!(first["proof"]["cryptosuite"], "eddsa-jcs-2022", "{first}");
+    expect_count(&sc.base, "", 4).await;
+    let kept = eventually("the signed first article in the boosts", DEADLINE, || {
+        boosted(&sc.base, &first["id"])
+    })
+    .await;
+    assert_eq!(kept["proof"], first["proof"]);
+    // Its own article coming back (as in its network's boost) is checked
+    // with its own stored key, never fetched from itself.
+    let relay = Forger::start().await;
+    let (status, body) = relay.relay(&sm.url("/inbox"), &first, "back-home").await;
+    assert_eq!(status, 202, "{body}");
+    let mut changed = first.clone();
+    changed["nameMap"]["en"] = json!("Not what the author wrote");
+    let (status, body) = relay.relay(&sm.url("/inbox"), &changed, "back-home-changed").await;
+    assert_eq!(status, 401, "{body}");
+
+    // The coordinator is down while the member publishes again; then the
+    // member is down too, and only a stranger relays the article.
+    drop(sc);
+    let second = m.write("second.md", article("signed-second", "Signed while away"));
+    let url = common::last_line(&m.ok(&["publish", path(&second)])).to_owned();
+    let second = as2(&url).await;
+    drop(sm);
+    let sc = c.serve_federated(&[]);
+    let mut tampered = second.clone();
+    tampered["nameMap"]["en"] = json!("Changed by the relay");
+    let (status, body) = relay.relay(&sc.url("/inbox"), &tampered, "changed").await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("proof"), "{body}");
+    let (status, body) = relay.relay(&sc.url("/inbox"), &second, "intact").await;
+    assert_eq!(status, 202, "{body}");
+    expect_count(&sc.base, "", 5).await;
+    assert_eq!(count(&sc.base, "q=away").await, 1);
+    assert_eq!(count(&sc.base, "q=relay").await, 0);
+    let kept = eventually("the relayed article in the boosts", DEADLINE, || {
+        boosted(&sc.base, &second["id"])
+    })
+    .await;
+    assert_eq!(kept, second, "served as the member signed it");
+}
+
+/// The object of the network actor's boost of `id` on its outbox's first page.
+async fn boosted(base: &str, id: &Value) -> Option<Value> {
+    let page = as2(&format!("{base}/users/network/outbox?page=1")).await;
+    page["orderedItems"]
+        .as_array()?
+        .iter()
+        .find(|a| a["object"]["id"] == *id)
+        .map(|a| a["object"].clone())
 }
 
 async fn scenario(backend: Backend) {
@@ -456,7 +548,10 @@ async fn scenario(backend: Backend) {
     assert!(object_id.starts_with(&s1.url("/objects/")), "{object_id}");
     let outbox = as2(&sc.url("/users/network/outbox?page=1")).await;
     assert_eq!(outbox["orderedItems"][0]["type"], "Announce");
-    assert_eq!(outbox["orderedItems"][0]["object"], object_id.as_str());
+    // The member's article as received, with its author's proof (FEP-8b32).
+    let boosted = &outbox["orderedItems"][0]["object"];
+    assert_eq!(boosted["id"], object_id.as_str(), "{boosted}");
+    assert_eq!(boosted["proof"]["cryptosuite"], "eddsa-jcs-2022", "{boosted}");
     expect_count(&sc.base, "tag=bakeries&kind=interview&language=en", 1).await;
 
     // Its edit changes it in the feed.
@@ -699,7 +794,7 @@ async fn scenario(backend: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .find(|a| a["object"] == object_id.as_str())
+            .find(|a| a["object"] == object_id.as_str() || a["object"]["id"] == object_id.as_str())
             .map(|a| a["id"].as_str().unwrap().to_owned())
     };
     let first_announce = announce_of(&as2(&sc.url("/users/network/outbox?page=1")).await).unwrap();
@@ -1240,6 +1335,17 @@ impl Forger {
                        "attributedTo": actor, "to": ["https://www.w3.org/ns/activitystreams#Public"]},
         });
         self.post_signed(inbox, actor, &activity).await
+    }
+
+    /// POSTs a `Create` by the forger embedding `object` as it is (a
+    /// relay passing on someone else's article); `tag` makes its id unique.
+    async fn relay(&self, inbox: &str, object: &Value, tag: &str) -> (u16, String) {
+        let actor = format!("{}/users/forger", self.base);
+        let activity = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{actor}/relays/{tag}"), "type": "Create", "actor": actor, "object": object,
+        });
+        self.post_signed(inbox, &actor, &activity).await
     }
 
     /// POSTs `activity` to `inbox` as `actor`, signed with the forger's key.

@@ -32,6 +32,7 @@ const {
   fetchKey,
 } = await import("@fedify/fedify");
 const v = await import("@fedify/vocab");
+const { signObject, verifyObject, signRequest } = await import("@fedify/fedify");
 
 const PEER_VERSION = "0.1.0";
 const AS_NS = "https://www.w3.org/ns/activitystreams#";
@@ -1019,7 +1020,7 @@ async function handleControl(req, res, bodyBuf, url) {
 // Sending: /control/publish-note-to-followers sends with Fedify's own
 // syncCollection option.
 
-const { digest: fedifyDigest, signRequest } = await import("@fedify/fedify");
+const { digest: fedifyDigest } = await import("@fedify/fedify"); // signRequest: imported above
 
 function syncHex(bytes) {
   return Buffer.from(bytes).toString("hex");
@@ -1130,6 +1131,102 @@ Object.assign(control, {
   },
 });
 
+// ---------------------------------------------------------------- integrity proofs (FEP-8b32)
+//
+// What Fedify makes of the Data Integrity proofs Gazette sends: every inbox
+// POST carrying one is checked with Fedify's own verifyObject (the
+// activity, and an embedded object that has a proof of its own) and a
+// "proof" event says whether each verified; /control/verify-object checks
+// a document fetched from a URL (or given), and /control/send-signed sends
+// Gazette a Create(Note) signed with this peer's Ed25519 key, optionally
+// changed after signing ("tamper"), over a valid HTTP signature.
+
+async function verifiedBy(cls, jsonLd) {
+  const ctx = ctxNow();
+  try {
+    const obj = await verifyObject(cls, jsonLd, { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader });
+    return obj != null;
+  } catch (err) {
+    emit({ event: "error", where: "verify-proof", message: String(err?.message ?? err) });
+    return false;
+  }
+}
+
+async function reportProofs(raw) {
+  const objectHasProof = raw.object != null && typeof raw.object === "object" && raw.object.proof != null;
+  if (raw.proof == null && !objectHasProof) return;
+  emit({
+    event: "proof",
+    type: typeof raw.type === "string" ? raw.type : null,
+    id: typeof raw.id === "string" ? raw.id : null,
+    activityProof: raw.proof != null,
+    activityVerified: raw.proof != null ? await verifiedBy(v.Activity, raw) : null,
+    objectProof: objectHasProof,
+    objectVerified: objectHasProof ? await verifiedBy(v.Object, raw.object) : null,
+    verificationMethod: raw.proof?.verificationMethod ?? null,
+  });
+}
+
+function expandPublic(json) {
+  const full = "https://www.w3.org/ns/activitystreams#Public";
+  const fix = (value) => (value === "as:Public" ? full : Array.isArray(value) ? value.map(fix) : value);
+  for (const o of [json, json.object]) {
+    if (o == null || typeof o !== "object") continue;
+    for (const field of ["to", "cc"]) if (o[field] != null) o[field] = fix(o[field]);
+  }
+  return json;
+}
+
+Object.assign(control, {
+  // {url} or {json}: does Fedify verify the document's proofs (all of them,
+  // covering its attributedTo/actor)?
+  async "POST /control/verify-object"(body) {
+    let json = body.json;
+    if (json == null) {
+      const res = await fetch(requireField(body, "url"), { headers: { accept: "application/activity+json" } });
+      if (!res.ok) throw new HttpError(502, `GET ${body.url} answered ${res.status}`);
+      json = await res.json();
+    }
+    return { verified: await verifiedBy(v.Object, json), proof: json.proof ?? null };
+  },
+
+  // {inbox, inReplyTo, tamper?}: a Create(Note) replying to inReplyTo,
+  // with this peer's Ed25519 proof, HTTP-signed (draft-cavage) with its RSA
+  // key; with tamper the note's content is changed after signing.
+  async "POST /control/send-signed"(body) {
+    const ctx = ctxNow();
+    const inbox = requireField(body, "inbox");
+    const pairs = await ctx.getActorKeyPairs(opts.username);
+    const ed = pairs.find((p) => p.privateKey.algorithm.name === "Ed25519");
+    const rsa = pairs.find((p) => p.privateKey.algorithm.name === "RSASSA-PKCS1-v1_5");
+    const published = Temporal.Now.instant();
+    const note = new v.Note({
+      id: newId("note"),
+      attribution: actorId,
+      content: "<p>Signed by the peer.</p>",
+      mediaType: "text/html",
+      replyTarget: new URL(requireField(body, "inReplyTo")),
+      published,
+      to: v.PUBLIC_COLLECTION,
+    });
+    const create = new v.Create({ id: newId("create"), actor: actorId, object: note, published, to: v.PUBLIC_COLLECTION });
+    await remember(note);
+    const signed = await signObject(create, ed.privateKey, ed.multikey.id, { contextLoader: ctx.contextLoader });
+    // Signed as Fedify sends (its proof covers the public audience written
+    // out in full, not the compact "as:Public").
+    const json = expandPublic(await signed.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader }));
+    if (body.tamper === true) json.object.content = "<p>Changed after signing.</p>";
+    const request = new Request(inbox, {
+      method: "POST",
+      headers: { "content-type": "application/activity+json", accept: "application/activity+json" },
+      body: JSON.stringify(json),
+    });
+    const signedRequest = await signRequest(request, rsa.privateKey, rsa.keyId, { spec: "draft-cavage-http-signatures-12" });
+    const res = await fetch(signedRequest);
+    return { status: res.status, body: (await res.text()).slice(0, 2000), id: json.id, note: json.object.id, proof: json.proof ?? null };
+  },
+});
+
 // ---------------------------------------------------------------- Node <-> fetch bridge
 
 async function readBody(req) {
@@ -1208,6 +1305,7 @@ async function handleHttp(req, res) {
       raw = null;
     }
   }
+  if (inbox && raw != null) await reportProofs(raw);
   const store = { raw, after: [], unverified: null };
   if (inbox) store.after.push(() => followerSyncOnDelivery(headers, raw));
   const response = await requestStore.run(store, () =>

@@ -106,6 +106,7 @@ async fn verify_and_handle(data: &Data<FedContext>, parts: &Parts, body: &[u8]) 
     check_activity_id(data, &head).await?;
     // The activity's actor signs it, whatever key id it names (as activitypub_federation did).
     crate::signatures::verify::verify_signer(data, &signature, head.actor.inner(), false, |e| e).await?;
+    crate::proofs::verify::check_incoming(data, body, head.actor.inner()).await?;
     crate::follower_sync::on_delivery(data, &parts.headers, head.actor.inner());
     crate::activities::dispatch(data, &head, body).await
 }

@@ -238,7 +238,7 @@ fn like_or_announce(data: &FedContext, i: &OutboundInteraction, username: &str) 
     } else {
         let id = urls.activity(&i.actor_id, "announces", &i.id);
         let cc = vec![i.object_actor.clone(), urls.followers(username)];
-        outgoing::announce(id, &i.actor_id, &i.object_id, cc)
+        outgoing::announce(id, &i.actor_id, i.object_id.clone(), cc)
     }
 }
 

@@ -16,19 +16,27 @@ pub use actors::{ActorParts, author_actor, instance_actor, network_actor, organi
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 pub const AS2: &str = "https://www.w3.org/ns/activitystreams";
 pub const SECURITY: &str = "https://w3id.org/security/v1";
+/// Defines `proof` and `DataIntegrityProof` (FEP-8b32).
+pub const DATA_INTEGRITY: &str = "https://w3id.org/security/data-integrity/v1";
+/// Defines `Multikey` and `publicKeyMultibase` (FEP-521a).
+pub const MULTIKEY: &str = "https://w3id.org/security/multikey/v1";
 /// Namespace of Gazette's small extension for the social and solidarity
 /// economy (`sse:country`, `sse:legalForm`, `sse:sectors`, `sse:languages`
 /// on organisations, `sse:kind` on articles); see docs/FEDERATION.md.
 pub const SSE: &str = "https://gazette-sse.github.io/ns#";
 
-/// The `@context` of everything we publish: AS2, security/v1, and the terms
-/// Mastodon uses that AS2 lacks (Hashtag must be defined, or JSON-LD
-/// consumers such as Fedify drop the tags).
+/// The `@context` of everything we publish: AS2, security/v1, the
+/// contexts of integrity proofs and Multikeys (with `assertionMethod`, as
+/// the DID context defines it), and the terms Mastodon uses that AS2 lacks
+/// (Hashtag must be defined, or JSON-LD consumers such as Fedify drop the tags).
 pub fn context() -> Value {
     json!([
         AS2,
         SECURITY,
+        DATA_INTEGRITY,
+        MULTIKEY,
         {
+            "assertionMethod": { "@id": "https://w3id.org/security#assertionMethod", "@type": "@id", "@container": "@set" },
             "Hashtag": "as:Hashtag",
             "sensitive": "as:sensitive",
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod local;
 pub mod network;
 pub mod outbound;
+pub mod proofs;
 pub mod quotes;
 pub mod remote;
 mod remote_status;

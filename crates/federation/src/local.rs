@@ -118,7 +118,7 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
     let keys = served_keys(ctx, &actor.key_name(), chrono::Utc::now()).await?;
     let store = ctx.store();
     let manually_approves_followers = ctx.manually_approves_followers().await?;
-    Ok(match actor {
+    let mut document = match actor {
         LocalActor::Organisation(org) => {
             let logo = match &org.logo {
                 Some(id) => store.find_media(id).await?,
@@ -154,5 +154,10 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
             };
             json::network_actor(ctx.urls(), network, &parts)
         }
-    })
+    };
+    // FEP-521a: the Ed25519 key its integrity proofs are made with.
+    let ed25519 = crate::proofs::keys::ensure_ed25519_key(ctx, &actor.key_name()).await?;
+    document["assertionMethod"] =
+        crate::proofs::keys::assertion_method(&ctx.urls().actor(actor.username()), &ed25519.public_key_multibase);
+    Ok(document)
 }

@@ -56,7 +56,8 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
         &ctx.default_language().await?,
     );
     crate::quotes::add_interaction_policy(ctx, article, &author.username, &mut v).await?;
-    Ok(v)
+    // FEP-8b32: the article carries its author's proof, wherever it goes.
+    crate::proofs::signed_by(ctx, &ctx.urls().actor(&author.username), v).await
 }
 
 /// The interviewee's `@name@host`, split, if the article names one.
@@ -126,7 +127,12 @@ pub(crate) async fn enqueue_not_before(
         return Ok(0);
     }
     let id = activity["id"].as_str().unwrap_or_default().to_owned();
-    let digests = crate::follower_sync::digests_for(ctx, actor_id, activity).await?;
+    // The signer may name one of the actor's keys (`<actor>#<key>`, see
+    // `crate::private_key_for`); the proof and the followers are the actor's.
+    let actor = actor_id.split_once('#').map_or(actor_id, |(actor, _)| actor);
+    // FEP-8b32: every activity we send carries its actor's proof.
+    let activity = &crate::proofs::signed_by(ctx, actor, activity.clone()).await?;
+    let digests = crate::follower_sync::digests_for(ctx, actor, activity).await?;
     let n = ctx
         .store()
         .enqueue_delivery_with_digests(&id, actor_id, &activity.to_string(), inboxes, not_before, &digests)
@@ -205,10 +211,7 @@ pub async fn article_changed(
             let object = article_json(ctx, article).await?;
             let updated = event == ArticleEvent::Updated;
             let id = format!("{object_id}#{}-{version}", if updated { "update" } else { "create" });
-            let mut inner = object;
-            if let Some(o) = inner.as_object_mut() {
-                o.remove("@context");
-            }
+            let inner = crate::proofs::embeddable(object);
             let cc = outgoing::cc_of(&inner);
             let activity = outgoing::article(id, &author_id, inner, updated, cc).to_value()?;
             sent += enqueue(ctx, &author_id, &activity, &recipients).await?;
@@ -246,7 +249,12 @@ pub async fn article_changed(
 /// The organisation's `Announce` of one of its articles.
 fn org_announce(ctx: &FedContext, org_id: &str, org_username: &str, object_id: &str) -> Activity<String> {
     let followers = ctx.urls().followers(org_username);
-    outgoing::announce(format!("{object_id}#announce"), org_id, object_id, vec![followers])
+    outgoing::announce(
+        format!("{object_id}#announce"),
+        org_id,
+        object_id.to_owned(),
+        vec![followers],
+    )
 }
 
 /// A short token derived from another id, stable across processes and

@@ -271,17 +271,14 @@ pub async fn get_outbox(
         let author_id = urls.actor(&author.username);
         let object_id = urls.article(a);
         let item = if author_id == actor_id {
-            let mut object = article_json(&data, a).await?;
-            if let Some(o) = object.as_object_mut() {
-                o.remove("@context");
-            }
+            let object = crate::proofs::embeddable(article_json(&data, a).await?);
             let cc = vec![urls.followers(actor.username())];
             outgoing::article(format!("{object_id}#create-1"), &actor_id, object, false, cc)
                 .in_outbox(a.published_at)
                 .to_value()?
         } else {
             let cc = vec![urls.followers(actor.username())];
-            outgoing::announce(format!("{object_id}#announce"), &actor_id, &object_id, cc)
+            outgoing::announce(format!("{object_id}#announce"), &actor_id, object_id.clone(), cc)
                 .in_outbox(a.published_at)
                 .to_value()?
         };

@@ -30,6 +30,7 @@ const CHANNEL: &str = "gazette_changes";
 /// test fails on a table in neither list, so a new table is classified.
 pub const CONTENT_TABLES: &[&str] = &[
     "actor_blocks",
+    "actor_ed25519_keys",
     "actor_keys",
     "article_events",
     "article_media_refs",
@@ -50,6 +51,7 @@ pub const CONTENT_TABLES: &[&str] = &[
     "interactions",
     "media",
     "network_item_languages",
+    "network_item_objects",
     "network_item_tags",
     "network_items",
     "network_member_sectors",
@@ -87,6 +89,7 @@ pub const NOT_CONTENT: &[&str] = &[
     "newsletter_subscribers",
     "password_resets",
     "received_activities",
+    "remote_multikeys",
     "reports",
     "signature_schemes",
     "user_sessions",

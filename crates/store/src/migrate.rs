@@ -213,6 +213,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0035_key_rotation.sql"),
     },
     Migration {
+        version: 36,
+        description: "integrity proofs: local actors' Ed25519 keys, other servers' Multikeys, signed member articles",
+        sqlite: include_str!("../../../migrations/sqlite/0036_integrity_proofs.sql"),
+        postgres: include_str!("../../../migrations/postgres/0036_integrity_proofs.sql"),
+    },
+    Migration {
         version: 37,
         description: "quotes: FEP-044f quote requests answered, their stamps, and per-article quote policies",
         sqlite: include_str!("../../../migrations/sqlite/0037_quotes.sql"),

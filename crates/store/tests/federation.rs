@@ -25,7 +25,8 @@ gazette_store::each_backend!(
     instance_settings_override_and_reset,
     one_follower_with_its_follow_activity,
     quotes_answered_listed_and_revoked,
-    article_quote_policies_set_and_reset
+    article_quote_policies_set_and_reset,
+    ed25519_keys_and_remote_multikeys
 );
 
 fn remote(id: &str, host: &str, shared: Option<&str>) -> RemoteActor {
@@ -79,6 +80,38 @@ async fn keys_are_created_once(store: &Store) {
     let second = store.ensure_actor_key("organisation", "pub2", "priv2").await.unwrap();
     assert_eq!(first, ("pub1".to_owned(), "priv1".to_owned()));
     assert_eq!(second, first, "the first key stays");
+}
+
+/// An actor's Ed25519 key is stored once (the first one stays); a remote
+/// key is remembered by id and refreshed.
+async fn ed25519_keys_and_remote_multikeys(store: &Store) {
+    use gazette_store::{Ed25519Key, RemoteMultikey};
+    assert_eq!(store.find_ed25519_key("organisation").await.unwrap(), None);
+    let key = |n: &str| Ed25519Key {
+        local_key: "organisation".into(),
+        private_key_pkcs8: format!("pkcs8-{n}"),
+        public_key_multibase: format!("z6Mk{n}"),
+    };
+    let first = store.ensure_ed25519_key(&key("1")).await.unwrap();
+    let second = store.ensure_ed25519_key(&key("2")).await.unwrap();
+    assert_eq!(first, key("1"));
+    assert_eq!(second, first, "the first key stays");
+    assert_eq!(store.find_ed25519_key("organisation").await.unwrap(), Some(first));
+
+    let id = "https://m.example/users/ann#ed25519-key";
+    assert_eq!(store.find_remote_multikey(id).await.unwrap(), None);
+    let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let mut remote = RemoteMultikey {
+        id: id.into(),
+        controller: "https://m.example/users/ann".into(),
+        public_key_multibase: "z6MkA".into(),
+        fetched_at: at,
+    };
+    store.save_remote_multikey(&remote).await.unwrap();
+    remote.public_key_multibase = "z6MkB".into();
+    remote.fetched_at = at + chrono::Duration::hours(1);
+    store.save_remote_multikey(&remote).await.unwrap();
+    assert_eq!(store.find_remote_multikey(id).await.unwrap(), Some(remote));
 }
 
 /// A follow read back alone keeps the id of its `Follow` (the `Accept` or

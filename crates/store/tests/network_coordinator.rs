@@ -22,6 +22,7 @@ gazette_store::each_backend!(
     concurrent_articles_share_transactions,
     search_words_are_read_alike_on_both_sides,
     facet_counts_leave_out_their_own_filter,
+    signed_objects_are_kept_per_item,
 );
 
 fn profile(name: &str, country: &str, legal_form: &str, sectors: &[&str]) -> MemberProfile {
@@ -1159,4 +1160,28 @@ async fn facet_counts_leave_out_their_own_filter(store: &Store) {
     store.hide_network_item(&french.id, true).await.unwrap();
     let after = store.network_feed_facets(&FeedFilter::default()).await.unwrap();
     assert_eq!(pairs(&after.language), p(&[("en", 3), ("nl", 1)]));
+}
+
+/// A member article's signed JSON is kept beside its item, replaced by a
+/// later one, forgotten on request, and goes with the item.
+async fn signed_objects_are_kept_per_item(store: &Store) {
+    let m = member(store, "s.example", "Sigma", "BE", "cooperative", &["energy"]).await;
+    let it = item(&m, "1", "Signed", "Body", 0);
+    store.upsert_network_item(&it).await.unwrap();
+    assert_eq!(store.find_network_item_object(&it.id).await.unwrap(), None);
+    store.set_network_item_object(&it.id, Some("{\"v\":1}")).await.unwrap();
+    store.set_network_item_object(&it.id, Some("{\"v\":2}")).await.unwrap();
+    assert_eq!(
+        store.find_network_item_object(&it.id).await.unwrap().as_deref(),
+        Some("{\"v\":2}")
+    );
+    store.set_network_item_object(&it.id, None).await.unwrap();
+    assert_eq!(store.find_network_item_object(&it.id).await.unwrap(), None);
+    // An object for an item that is not stored is refused (foreign key).
+    assert!(
+        store
+            .set_network_item_object("https://s.example/objects/none", Some("{}"))
+            .await
+            .is_err()
+    );
 }

@@ -194,14 +194,14 @@ pub fn delete_article(id: String, author: &str, object_id: &str, followers: Stri
 /// `Announce` (a boost) of `object_id` by `actor`, to the public and
 /// `cc`: the actor's followers (and the object's author, for a boost of
 /// someone else's post).
-pub fn announce(id: String, actor: &str, object_id: &str, cc: Vec<String>) -> Activity<String> {
-    Activity::public("Announce", id, actor, object_id.to_owned(), vec![PUBLIC.to_owned()], cc)
+pub fn announce<O: Serialize>(id: String, actor: &str, object: O, cc: Vec<String>) -> Activity<O> {
+    Activity::public("Announce", id, actor, object, vec![PUBLIC.to_owned()], cc)
 }
 
 /// The network actor's `Announce` of a member article: an [`announce`]
 /// for its group (FEP-1b12 `audience`).
-pub fn group_announce(id: String, group: &str, object_id: &str, followers: String) -> Activity<String> {
-    let mut boost = announce(id, group, object_id, vec![followers]);
+pub fn group_announce<O: Serialize>(id: String, group: &str, object: O, followers: String) -> Activity<O> {
+    let mut boost = announce(id, group, object, vec![followers]);
     boost.audience = Some(group.to_owned());
     boost
 }
@@ -333,7 +333,7 @@ mod tests {
         let boost = group_announce(
             "https://news.example/b/1".into(),
             ME,
-            "https://m.example/a/1",
+            "https://m.example/a/1".to_owned(),
             followers.clone(),
         );
         let unboost = value(&undo("https://news.example/b/1/undo".into(), ME, boost));

@@ -95,6 +95,11 @@ pub async fn on_object(
     };
     if sender.actor.host == host {
         store_item(data, &member, object, source).await?;
+    } else if crate::proofs::verify::proven_by_member(data, object, &host).await {
+        // FEP-8b32: the member's own proof vouches for it, with a key we
+        // keep, so a member that is down does not hold its article up.
+        tracing::info!(object = id, sender = %sender.actor.id, "member article relayed with its member's proof; taken without asking its origin");
+        store_item(data, &member, object, source).await?;
     } else {
         tracing::info!(object = id, sender = %sender.actor.id, "member article relayed by another host; fetching it from its origin");
         refetch_and_store(data, &member, id, source).await?;
@@ -211,10 +216,33 @@ pub(crate) async fn refetch_and_store(
     store_item(data, member, &fetched.object, source).await
 }
 
+/// Keeps a stored member article's JSON as received when it carries a
+/// proof by its author on `host` that verifies (the network actor then
+/// serves it with the proof intact); an edit without one forgets the
+/// older copy.
+async fn keep_signed(
+    data: &Data<FedContext>,
+    object: &Value,
+    host: &str,
+    source: Source,
+) -> Result<(), FederationError> {
+    let Some(id) = object_id(object) else {
+        return Ok(());
+    };
+    let signed = crate::proofs::verify::proven_by_member(data, object, host).await;
+    // Only an edit can leave an older signed copy behind: a new article
+    // without a proof costs no write here.
+    if signed || source == Source::Edit {
+        let json = signed.then(|| object.to_string());
+        data.store().set_network_item_object(id, json.as_deref()).await?;
+    }
+    Ok(())
+}
+
 /// Stores a member's article (already trusted) and has the network actor
 /// boost it as `source` says.
 pub(crate) async fn store_item(
-    ctx: &FedContext,
+    ctx: &Data<FedContext>,
     member: &Member,
     object: &Value,
     source: Source,
@@ -237,6 +265,10 @@ pub(crate) async fn store_item(
         Source::Publication => Boost::IfNotYet(&announce),
     };
     let (write, boosted) = ctx.store().upsert_network_item_boosting(&item, boost).await?;
+    // Before the boost, which carries the signed copy when there is one.
+    if matches!(write, ItemWrite::Inserted | ItemWrite::Updated) {
+        keep_signed(ctx, object, &member.host, source).await?;
+    }
     tracing::info!(object = %item.id, member = %member.actor, ?write, boosted, "member article");
     if boosted {
         super::publish::send_announce(ctx, &item.id, &announce).await?;

@@ -28,15 +28,15 @@ pub async fn get_outbox(data: &Data<FedContext>, page: Option<i64>) -> Result<Re
     let page = page.max(1);
     let offset = (page - 1) * PAGE_SIZE;
     let (boosts, total) = data.store().network_announces(PAGE_SIZE, offset).await?;
-    let items: Vec<_> = boosts
-        .into_iter()
-        .map(|(object, id, published)| {
-            json!({
-                "id": id, "type": "Announce", "actor": actor_id, "object": object, "audience": actor_id,
-                "published": json::time(published), "to": [PUBLIC], "cc": [urls.followers(&network.username)],
-            })
-        })
-        .collect();
+    let mut items = Vec::with_capacity(boosts.len());
+    for (object, id, published) in boosts {
+        // A member article kept with its proof is served as received.
+        let object = super::publish::announced_object(data, &object).await?;
+        items.push(json!({
+            "id": id, "type": "Announce", "actor": actor_id, "object": object, "audience": actor_id,
+            "published": json::time(published), "to": [PUBLIC], "cc": [urls.followers(&network.username)],
+        }));
+    }
     let mut body = json!({
         "@context": json::context(), "id": format!("{outbox}?page={page}"), "type": "OrderedCollectionPage",
         "partOf": outbox, "totalItems": total, "orderedItems": items,

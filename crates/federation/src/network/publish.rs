@@ -8,10 +8,12 @@ use crate::activities::outgoing::{self, Activity};
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::outbound::{enqueue, uniq};
+use serde_json::{Value, json};
 
-/// The `Announce` `id` of `object_id` by the network actor `actor_id`.
-fn announce(ctx: &FedContext, id: &str, actor_id: &str, username: &str, object_id: &str) -> Activity<String> {
-    outgoing::group_announce(id.to_owned(), actor_id, object_id, ctx.urls().followers(username))
+/// The `Announce` `id` of `object` (its id, or the member's signed
+/// article itself) by the network actor `actor_id`.
+fn announce<O: serde::Serialize>(ctx: &FedContext, id: &str, actor_id: &str, username: &str, object: O) -> Activity<O> {
+    outgoing::group_announce(id.to_owned(), actor_id, object, ctx.urls().followers(username))
 }
 
 /// The id of the network actor's `Announce` of `object_id`. The first
@@ -47,7 +49,14 @@ pub(crate) async fn send_announce(ctx: &FedContext, object_id: &str, id: &str) -
     if inboxes.is_empty() {
         return Ok(0);
     }
-    let activity = announce(ctx, id, &actor_id, &network.username, object_id).to_value()?;
+    let activity = announce(
+        ctx,
+        id,
+        &actor_id,
+        &network.username,
+        announced_object(ctx, object_id).await?,
+    )
+    .to_value()?;
     let n = enqueue(ctx, &actor_id, &activity, &inboxes).await?;
     tracing::info!(
         object = object_id,
@@ -55,6 +64,17 @@ pub(crate) async fn send_announce(ctx: &FedContext, object_id: &str, id: &str) -
         "network actor announced a member article"
     );
     Ok(n)
+}
+
+/// What the network actor's `Announce` of `object_id` carries: the member's
+/// article as received, with its proof intact (FEP-8b32), when its proof
+/// verified; else its id, for followers to fetch from the member.
+pub(crate) async fn announced_object(ctx: &FedContext, object_id: &str) -> Result<Value, FederationError> {
+    Ok(match ctx.store().find_network_item_object(object_id).await? {
+        Some(signed) => serde_json::from_str(&signed)
+            .map_err(|e| FederationError::Internal(format!("the kept copy of {object_id} does not parse: {e}")))?,
+        None => json!(object_id),
+    })
 }
 
 /// Queues the `Undo` of the network actor's `Announce` `announce_id` of `object_id`.
@@ -65,7 +85,7 @@ pub(crate) async fn undo_announce(
 ) -> Result<u64, FederationError> {
     let network = super::settings(ctx)?;
     let actor_id = super::actor_id(ctx, network);
-    let boost = announce(ctx, announce_id, &actor_id, &network.username, object_id);
+    let boost = announce(ctx, announce_id, &actor_id, &network.username, object_id.to_owned());
     let undo = outgoing::undo(format!("{announce_id}/undo"), &actor_id, boost).to_value()?;
     let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
     let n = enqueue(ctx, &actor_id, &undo, &inboxes).await?;

@@ -497,8 +497,8 @@ fn cavage_request_target_signed_without_the_query_verifies() {
 
 #[test]
 fn rfc9421_get_signed_with_the_key_id_fragment_verifies() {
-    // Fedify 2.3 fetching `…/users/b#main-key` signs `@target-uri` with the
-    // fragment, which the request line does not carry.
+    // Fedify 2.3 fetching `…/users/b#main-key` (or `#ed25519-key`) signs
+    // `@target-uri` with the fragment, which the request line does not carry.
     let now = 1_800_000_000;
     let mut h = HeaderMap::new();
     h.insert("host", "example.com".parse().unwrap());
@@ -525,6 +525,18 @@ fn rfc9421_get_signed_with_the_key_id_fragment_verifies() {
     );
     let read = verify::read(&req.signed(), None, at(now)).unwrap();
     assert!(read.verifies_with(ED25519_PUBLIC));
+    // So does the fragment of our Ed25519 keys (Fedify fetching the key of
+    // an integrity proof); only the target changes, not the signer's key id.
+    let ed = ed25519_pair().sign(base.replace("/users/b#main-key\n", "/users/b#ed25519-key\n").as_bytes());
+    req.headers.insert(
+        "signature",
+        format!("sig1=:{}:", BASE64.encode(ed.as_ref())).parse().unwrap(),
+    );
+    assert!(
+        verify::read(&req.signed(), None, at(now))
+            .unwrap()
+            .verifies_with(ED25519_PUBLIC)
+    );
     // Any other fragment does not.
     let other = ed25519_pair().sign(base.replace("#main-key", "#other").as_bytes());
     req.headers.insert(

@@ -19,8 +19,9 @@ use crate::error::FederationError;
 use crate::inbox::{MAX_CLOCK_SKEW, check_signature_headers};
 use crate::remote::DbRemoteActor;
 
-/// The fragment of our actors' key ids (`<actor>#main-key`).
-const KEY_FRAGMENT: &str = "main-key";
+/// The fragments of our actors' key ids (`<actor>#main-key`, and
+/// `<actor>#ed25519-key` for the key of integrity proofs).
+const KEY_FRAGMENTS: [&str; 2] = ["main-key", crate::proofs::keys::KEY_FRAGMENT];
 
 /// Which profile a request was signed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +39,9 @@ pub struct ReadSignature {
     pub algorithm: Option<Algorithm>,
     /// The signing string (draft-cavage) or signature base (RFC 9421).
     pub base: Vec<u8>,
-    /// For an RFC 9421 GET covering `@target-uri`: the base with our key
-    /// ids' `#main-key` fragment added to it (see [`Rfc9421Signature::base_with_fragment`]).
-    pub base_with_key_fragment: Option<Vec<u8>>,
+    /// For an RFC 9421 GET covering `@target-uri`: the base with one of our
+    /// key ids' fragments added to it (see [`Rfc9421Signature::base_with_fragment`]).
+    pub base_with_key_fragment: Vec<Vec<u8>>,
     /// For a draft-cavage request with a query string: the signing string
     /// with `(request-target)` left without it, as Mastodon (before 4.3)
     /// and Fedify sign; Mastodon accepts both forms too.
@@ -62,7 +63,7 @@ impl ReadSignature {
                 .any(|alg| key.verify(*alg, base, &self.signature)),
         };
         verifies(&self.base)
-            || self.base_with_key_fragment.as_deref().is_some_and(verifies)
+            || self.base_with_key_fragment.iter().any(|b| verifies(b))
             || self.base_without_query.as_deref().is_some_and(verifies)
     }
 }
@@ -123,7 +124,7 @@ fn read_cavage(
         algorithm: sig.algorithm(),
         key_id: sig.key_id,
         base,
-        base_with_key_fragment: None,
+        base_with_key_fragment: Vec::new(),
         base_without_query,
         signature,
     })
@@ -179,10 +180,12 @@ fn read_rfc9421(
     }
     let algorithm = sig.algorithm()?;
     let base = sig.base(req)?.into_bytes();
-    let base_with_key_fragment = (body.is_none() && sig.covers("@target-uri"))
-        .then(|| sig.base_with_fragment(req, Some(KEY_FRAGMENT)))
-        .transpose()?
-        .map(String::into_bytes);
+    let mut base_with_key_fragment = Vec::new();
+    if body.is_none() && sig.covers("@target-uri") {
+        for fragment in KEY_FRAGMENTS {
+            base_with_key_fragment.push(sig.base_with_fragment(req, Some(fragment))?.into_bytes());
+        }
+    }
     Ok(ReadSignature {
         profile: Profile::Rfc9421,
         key_id: sig.key_id().unwrap_or_default().to_owned(),
