@@ -40,10 +40,17 @@ fn ids(v: Option<&Value>) -> Vec<&str> {
 }
 
 /// Checks the proofs of a received activity (`body`, its actor `actor`)
-/// and of the object it embeds: every `eddsa-jcs-2022` proof must verify,
-/// the activity's by a key of its actor, the object's by a key of the actor
-/// it is attributed to. Activities without proofs pass (the HTTP signature
-/// vouches for them). Refusals are `401` saying which proof failed and why.
+/// and, for a `Create`, `Update` or `Announce`, of the object it embeds:
+/// every `eddsa-jcs-2022` proof must verify, the activity's by a key of its
+/// actor, the object's by a key of the actor it is attributed to.
+/// Activities without proofs pass (the HTTP signature vouches for them).
+/// Refusals are `401` saying which proof failed and why.
+///
+/// Other activities embed their object as a reference (an `Accept`,
+/// `Reject` or `Undo` of a `Follow`), which the sender may have written
+/// again in its own way: Fedify's `Accept` embeds our `Follow` re-encoded,
+/// so the proof we put on it no longer verifies, and nothing is taken from
+/// such an object on trust.
 pub async fn check_incoming(data: &Data<FedContext>, body: &[u8], actor: &Url) -> Result<(), FederationError> {
     // Most activities carry none: no second parse for them.
     if !body.windows(7).any(|w| w == b"\"proof\"") {
@@ -58,7 +65,11 @@ pub async fn check_incoming(data: &Data<FedContext>, body: &[u8], actor: &Url) -
         }
     }
     let object = &activity["object"];
-    if object.get("proof").is_some() {
+    let offers_content = matches!(
+        activity.get("type").and_then(Value::as_str),
+        Some("Create" | "Update" | "Announce")
+    );
+    if offers_content && object.get("proof").is_some() {
         let owners = ids(object.get("attributedTo"));
         for controller in verify_document(data, object).await? {
             if !owners.contains(&controller.as_str()) {
