@@ -7,9 +7,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::http::StatusCode;
 
 /// The activity types counted by name; the last one takes the rest.
-pub const TYPES: [&str; 15] = [
-    "Create", "Update", "Delete", "Follow", "Accept", "Reject", "Undo", "Like", "Announce", "Flag", "Add", "Remove",
-    "Move", "Block", "other",
+pub const TYPES: [&str; 16] = [
+    "Create",
+    "Update",
+    "Delete",
+    "Follow",
+    "Accept",
+    "Reject",
+    "Undo",
+    "Like",
+    "Announce",
+    "Flag",
+    "Add",
+    "Remove",
+    "Move",
+    "Block",
+    "QuoteRequest",
+    "other",
 ];
 
 /// What became of an activity: processed (`accepted`), refused by a check
