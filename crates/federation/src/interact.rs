@@ -303,6 +303,10 @@ pub fn note_json(
     if !tags.is_empty() {
         note["tag"] = json!(tags);
     }
+    // FEP-7888: a reply to one of our articles is in that article's thread.
+    if let Some(article_id) = urls.local_article_id(&i.object_id) {
+        note["context"] = json!(urls.replies_of(article_id));
+    }
     note
 }
 

@@ -292,7 +292,11 @@ async fn interactions_and_comments(store: &Store) {
         published_at: Utc::now(),
         updated_at: Utc::now(),
     };
+    assert!(!store.comment_exists(&c.id).await.unwrap());
+    assert_eq!(store.count_comments_of_article(&art.id).await.unwrap(), 0);
     store.upsert_comment(&c).await.unwrap();
+    assert!(store.comment_exists(&c.id).await.unwrap());
+    assert_eq!(store.count_comments_of_article(&art.id).await.unwrap(), 1);
     assert_eq!(
         store.interaction_counts(&art.id).await.unwrap(),
         gazette_store::InteractionCounts {
