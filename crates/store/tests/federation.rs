@@ -994,6 +994,7 @@ async fn outbound_interactions_once_and_undone(store: &Store) {
         content_html: source.map(|s| format!("<p>{s}</p>")),
         created_at: Utc::now(),
         deleted_at: None,
+        context: source.map(|_| "https://there.example/contexts/1".into()),
     };
     store
         .add_outbound_interaction(&sent("l1", InteractionKind::Like, None))
@@ -1029,6 +1030,17 @@ async fn outbound_interactions_once_and_undone(store: &Store) {
         .unwrap();
     assert_eq!(found.id, "l1");
     assert_eq!(store.list_outbound_interactions(10, 0).await.unwrap().len(), 4);
+    assert_eq!(
+        store
+            .find_outbound_interaction("r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .context
+            .as_deref(),
+        Some("https://there.example/contexts/1"),
+        "a reply keeps the thread it answers"
+    );
 
     assert!(store.undo_outbound_interaction("l1").await.unwrap());
     assert!(!store.undo_outbound_interaction("l1").await.unwrap(), "undone once");
