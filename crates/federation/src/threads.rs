@@ -84,8 +84,17 @@ pub fn collections_to_read(note: &Value, held: i64, urls: &Urls) -> Vec<ToRead> 
         }),
         Some(Value::Object(o)) => {
             let total = o.get("totalItems").and_then(Value::as_i64);
+            // Mastodon embeds the first page: empty and the last, it says
+            // there is nothing to read.
+            let empty = o.get("first").and_then(Value::as_object).is_some_and(|f| {
+                f.get("next").is_none()
+                    && ["items", "orderedItems"]
+                        .iter()
+                        .all(|k| f.get(*k).and_then(Value::as_array).is_none_or(Vec::is_empty))
+            });
             if let Some(u) = o.get("id").and_then(Value::as_str)
                 && !ours(u)
+                && !empty
                 && total.is_none_or(|t| t > held)
             {
                 out.push(ToRead {
@@ -395,6 +404,27 @@ mod tests {
                 url: "https://m.example/n/1/replies".into(),
                 more_than: Some(2)
             }]
+        );
+        // Mastodon's shape: no count, the first page embedded.
+        let first = |items: Value, next: Option<&str>| {
+            let mut r = json!({ "replies": { "id": "https://m.example/n/1/replies", "type": "Collection",
+                "first": { "type": "CollectionPage", "items": items } } });
+            if let Some(n) = next {
+                r["replies"]["first"]["next"] = json!(n);
+            }
+            r
+        };
+        assert!(
+            collections_to_read(&first(json!([]), None), 0, &u).is_empty(),
+            "empty and last"
+        );
+        assert_eq!(
+            collections_to_read(&first(json!([]), Some("https://m.example/n/1/replies?page=2")), 0, &u).len(),
+            1
+        );
+        assert_eq!(
+            collections_to_read(&first(json!(["https://m.example/n/2"]), None), 0, &u).len(),
+            1
         );
         // By URL only: read, and its count checked then.
         let by_url = json!({ "replies": "https://m.example/n/1/replies" });
