@@ -896,3 +896,129 @@ async fn a_follower_approval_change_is_federated() {
     .await;
     assert_eq!(updates(false), 1, "{:?}", remote.received());
 }
+
+// ---------------------------------------------------------------- threads (FEP-7888)
+
+/// A reply whose `replies` collection announces more replies to our article
+/// than we hold: the two we missed are read from it (one embedded in the
+/// page, one given by id and fetched) and stored as replies. A second
+/// reply's `context` collection holds only what must not be stored — a
+/// note attributed to another host's actor, a note embedded from another
+/// host that is not there, a reply to something else — and a legitimate
+/// reply on its third page, after which no page is read.
+#[tokio::test(flavor = "multi_thread")]
+async fn replies_missed_are_read_from_the_thread() {
+    let Some(env) = Env::new(gazette_store::Backend::Sqlite).await else {
+        return;
+    };
+    let gz = Instance::start(env).await;
+    let remote = Remote::start(MASTODON).await;
+    let other = Remote::start(MASTODON).await;
+    let base = remote.base.clone();
+    let note = |path: &str, by: &str, in_reply_to: &str| {
+        json!({
+            "id": format!("{base}/{path}"), "type": "Note", "attributedTo": remote.user(by),
+            "inReplyTo": in_reply_to, "content": format!("<p>{path}</p>"), "to": [PUBLIC],
+        })
+    };
+    let stored = || async {
+        let store = Store::connect(gz.env.database_url(), 1).await.unwrap();
+        let article_id = gz.article.rsplit('/').next().unwrap();
+        let mut ids: Vec<String> = store
+            .list_comments(article_id, "visible")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(c, _)| c.id.trim_start_matches(&format!("{base}/")).to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    // alice's reply announces three replies; we hold hers only.
+    remote.serve(
+        "notes/alice/replies",
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{base}/notes/alice/replies"), "type": "OrderedCollection", "totalItems": 3,
+            "first": format!("{base}/notes/alice/replies/page/1"),
+        }),
+    );
+    remote.serve(
+        "notes/alice/replies/page/1",
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{base}/notes/alice/replies/page/1"), "type": "OrderedCollectionPage",
+            "orderedItems": [note("notes/bob", "bob", &gz.article), format!("{base}/notes/carol")],
+        }),
+    );
+    let mut carol = note("notes/carol", "carol", &gz.article);
+    carol["@context"] = json!("https://www.w3.org/ns/activitystreams");
+    remote.serve("notes/carol", carol);
+    let mut alice = note("notes/alice", "alice", &gz.article);
+    alice["replies"] =
+        json!({ "id": format!("{base}/notes/alice/replies"), "type": "OrderedCollection", "totalItems": 3 });
+    gz.accepted(&remote, &activity(&remote, &remote.user("alice"), "Create", alice))
+        .await;
+    eventually("the two replies read from alice's thread", DEADLINE, || async {
+        (stored().await == ["notes/alice", "notes/bob", "notes/carol"]).then_some(())
+    })
+    .await;
+
+    // mallory's context: three pages of what must not be stored, then a
+    // fourth that is never read.
+    let page = |n: u32, items: Value| {
+        json!({
+            "id": format!("{base}/contexts/m/page/{n}"), "type": "OrderedCollectionPage",
+            "orderedItems": items, "next": format!("{base}/contexts/m/page/{}", n + 1),
+        })
+    };
+    let mut elsewhere = note("notes/forged", "dave", &gz.article);
+    elsewhere["attributedTo"] = json!(other.user("dave"));
+    let mut from_other = note("notes/absent", "dave", &gz.article);
+    from_other["id"] = json!(format!("{}/notes/absent", other.base));
+    from_other["attributedTo"] = json!(other.user("dave"));
+    let aside = note("notes/aside", "erin", &format!("{base}/notes/alice"));
+    // The first page embedded in the collection, as Mastodon does.
+    remote.serve(
+        "contexts/m",
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{base}/contexts/m"), "type": "OrderedCollection",
+            "first": page(1, json!([elsewhere, from_other, aside])),
+        }),
+    );
+    remote.serve("contexts/m/page/2", page(2, json!([])));
+    remote.serve(
+        "contexts/m/page/3",
+        page(3, json!([note("notes/frank", "frank", &gz.article)])),
+    );
+    remote.serve(
+        "contexts/m/page/4",
+        page(4, json!([note("notes/far", "frank", &gz.article)])),
+    );
+    let mut mallory = note("notes/mallory", "mallory", &gz.article);
+    mallory["context"] = json!(format!("{base}/contexts/m"));
+    gz.accepted(&remote, &activity(&remote, &remote.user("mallory"), "Create", mallory))
+        .await;
+    eventually("frank's reply on the third page", DEADLINE, || async {
+        stored().await.contains(&"notes/frank".to_owned()).then_some(())
+    })
+    .await;
+    assert_eq!(
+        stored().await,
+        [
+            "notes/alice",
+            "notes/bob",
+            "notes/carol",
+            "notes/frank",
+            "notes/mallory"
+        ],
+        "nothing forged, from elsewhere or replying elsewhere"
+    );
+    assert!(
+        other.fetched("/notes/absent"),
+        "the note embedded from another host is looked up there"
+    );
+    assert!(!remote.fetched("/contexts/m/page/4"), "three pages at most");
+}

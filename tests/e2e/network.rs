@@ -277,6 +277,10 @@ async fn two_instances_like_boost_and_reply_both_ways() {
     let reply = as2(&note).await;
     assert_eq!(reply["type"], "Note");
     assert_eq!(reply["inReplyTo"], as2(&article_b).await["id"]);
+    // FEP-7888: in the thread B's article names.
+    let thread_b = as2(&article_b).await["context"].clone();
+    assert!(thread_b.as_str().is_some_and(|c| c.ends_with("/replies")), "{thread_b}");
+    assert_eq!(reply["context"], thread_b, "{reply}");
     assert_eq!(reply["tag"][0]["type"], "Mention");
     // Its language, its hashtag (linked as Mastodon writes it) and its own page.
     assert_eq!(reply["url"], note.as_str());

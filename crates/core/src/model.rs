@@ -574,4 +574,8 @@ pub struct OutboundInteraction {
     pub created_at: DateTime<Utc>,
     /// When a reply was deleted (its id then answers 410).
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The thread of the object replied to, as it said (its `context`,
+    /// FEP-7888), carried on the reply.
+    #[serde(default)]
+    pub context: Option<String>,
 }

@@ -182,6 +182,8 @@ struct Inner {
     member_buckets: crate::network::rate::HostBuckets,
     /// Activities received, by type and outcome (for `/metrics`).
     inbox_counts: crate::inbox_counts::InboxCounts,
+    /// Thread collections read recently (see [`crate::threads`]).
+    thread_reads: crate::threads::ThreadReads,
 }
 
 impl FedContext {
@@ -208,6 +210,7 @@ impl FedContext {
             key_refresh: Default::default(),
             member_buckets: Default::default(),
             inbox_counts: Default::default(),
+            thread_reads: Default::default(),
         }))
     }
 
@@ -283,6 +286,11 @@ impl FedContext {
 
     pub(crate) fn first_fetches(&self) -> &FirstFetches {
         &self.0.first_fetches
+    }
+
+    /// Thread collections read recently (FEP-7888).
+    pub(crate) fn thread_reads(&self) -> &crate::threads::ThreadReads {
+        &self.0.thread_reads
     }
 
     pub(crate) fn member_buckets(&self) -> &crate::network::rate::HostBuckets {

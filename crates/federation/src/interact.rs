@@ -26,6 +26,8 @@ const MAX_REPLY: usize = 20_000;
 struct Target {
     id: String,
     actor: RemoteActor,
+    /// Its thread (`context`, FEP-7888), when it names one by an http(s) URL.
+    context: Option<String>,
 }
 
 /// Fetches `object` from its origin and resolves the actor it is attributed to.
@@ -58,9 +60,18 @@ async fn resolve_target(data: &Data<FedContext>, object: &str) -> Result<Target,
         .dereference(data)
         .await?
         .actor;
+    let context = match o.get("context") {
+        Some(Value::String(s)) => gazette_core::links::web_url(s),
+        Some(Value::Object(c)) => c
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(gazette_core::links::web_url),
+        _ => None,
+    };
     Ok(Target {
         id: id.to_owned(),
         actor,
+        context,
     })
 }
 
@@ -140,6 +151,7 @@ pub async fn interact(
         content_html,
         created_at: now,
         deleted_at: None,
+        context: (kind == InteractionKind::Reply).then_some(target.context).flatten(),
     };
     data.store().add_outbound_interaction(&interaction).await?;
     let language = data.default_language().await?;
@@ -302,6 +314,14 @@ pub fn note_json(
     });
     if !tags.is_empty() {
         note["tag"] = json!(tags);
+    }
+    // FEP-7888: a reply is in the thread of what it answers: one of our
+    // articles' (should a reply to one be made here), or the one the
+    // object replied to named.
+    if let Some(article_id) = urls.local_article_id(&i.object_id) {
+        note["context"] = json!(urls.replies_of(article_id));
+    } else if let Some(context) = &i.context {
+        note["context"] = json!(context);
     }
     note
 }

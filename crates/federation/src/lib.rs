@@ -26,6 +26,7 @@ pub mod routes;
 pub mod safety;
 pub mod signatures;
 pub mod signed_fetch;
+pub mod threads;
 pub mod urls;
 pub mod webfinger;
 

@@ -113,7 +113,13 @@ impl Urls {
     }
 
     pub fn replies(&self, article: &Article) -> String {
-        format!("{}/objects/{}/replies", self.base, article.id)
+        self.replies_of(&article.id)
+    }
+
+    /// The replies collection of the article whose id is `article_id`: its
+    /// thread's `context` (FEP-7888).
+    pub fn replies_of(&self, article_id: &str) -> String {
+        format!("{}/objects/{}/replies", self.base, article_id)
     }
 
     pub fn likes(&self, article: &Article) -> String {

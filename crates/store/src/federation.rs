@@ -571,6 +571,24 @@ impl Store {
             .collect()
     }
 
+    /// Whether a reply with this id is stored, whatever its status.
+    pub async fn comment_exists(&self, id: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM comments WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// How many replies an article has stored, whatever their status.
+    pub async fn count_comments_of_article(&self, article_id: &str) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM comments WHERE article_id = $1")
+            .bind(article_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// How many replies have `status`, over every article.
     pub async fn count_comments_by_status(&self, status: &str) -> StoreResult<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM comments WHERE status = $1")

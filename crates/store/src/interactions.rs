@@ -8,15 +8,15 @@ use crate::Store;
 use crate::error::{StoreError, StoreResult};
 use crate::time::{from_db, from_db_opt, now, to_db};
 
-const COLUMNS: &str = "id, actor_id, kind, object_id, object_actor, source, content, created_at, deleted_at";
+const COLUMNS: &str = "id, actor_id, kind, object_id, object_actor, source, content, created_at, deleted_at, context";
 
 impl Store {
     /// Records a like, boost or reply. A second like or boost of the same
     /// object by the same actor is a conflict.
     pub async fn add_outbound_interaction(&self, i: &OutboundInteraction) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO outbound_interactions (id, actor_id, kind, object_id, object_actor, source, content, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO outbound_interactions (id, actor_id, kind, object_id, object_actor, source, content, created_at, context)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&i.id)
         .bind(&i.actor_id)
@@ -26,6 +26,7 @@ impl Store {
         .bind(&i.source)
         .bind(&i.content_html)
         .bind(to_db(i.created_at))
+        .bind(&i.context)
         .execute(self.writer())
         .await
         .map_err(|e| {
@@ -118,5 +119,6 @@ fn interaction_from_row(r: &AnyRow) -> StoreResult<OutboundInteraction> {
         content_html: r.try_get("content")?,
         created_at: from_db(r.try_get("created_at")?)?,
         deleted_at: from_db_opt(r.try_get("deleted_at")?)?,
+        context: r.try_get("context")?,
     })
 }

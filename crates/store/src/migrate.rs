@@ -236,6 +236,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0039_rotation_update_key.sql"),
         postgres: include_str!("../../../migrations/postgres/0039_rotation_update_key.sql"),
     },
+    Migration {
+        version: 40,
+        description: "threads: a local reply keeps the context (FEP-7888) of the object it answers",
+        sqlite: include_str!("../../../migrations/sqlite/0040_reply_context.sql"),
+        postgres: include_str!("../../../migrations/postgres/0040_reply_context.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

@@ -292,7 +292,11 @@ async fn interactions_and_comments(store: &Store) {
         published_at: Utc::now(),
         updated_at: Utc::now(),
     };
+    assert!(!store.comment_exists(&c.id).await.unwrap());
+    assert_eq!(store.count_comments_of_article(&art.id).await.unwrap(), 0);
     store.upsert_comment(&c).await.unwrap();
+    assert!(store.comment_exists(&c.id).await.unwrap());
+    assert_eq!(store.count_comments_of_article(&art.id).await.unwrap(), 1);
     assert_eq!(
         store.interaction_counts(&art.id).await.unwrap(),
         gazette_store::InteractionCounts {
@@ -990,6 +994,7 @@ async fn outbound_interactions_once_and_undone(store: &Store) {
         content_html: source.map(|s| format!("<p>{s}</p>")),
         created_at: Utc::now(),
         deleted_at: None,
+        context: source.map(|_| "https://there.example/contexts/1".into()),
     };
     store
         .add_outbound_interaction(&sent("l1", InteractionKind::Like, None))
@@ -1025,6 +1030,17 @@ async fn outbound_interactions_once_and_undone(store: &Store) {
         .unwrap();
     assert_eq!(found.id, "l1");
     assert_eq!(store.list_outbound_interactions(10, 0).await.unwrap().len(), 4);
+    assert_eq!(
+        store
+            .find_outbound_interaction("r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .context
+            .as_deref(),
+        Some("https://there.example/contexts/1"),
+        "a reply keeps the thread it answers"
+    );
 
     assert!(store.undo_outbound_interaction("l1").await.unwrap());
     assert!(!store.undo_outbound_interaction("l1").await.unwrap(), "undone once");

@@ -112,6 +112,8 @@ struct RemoteState {
     received: Vec<Delivery>,
     /// Paths of every other request (what Gazette fetched, or tried to).
     gets: Vec<String>,
+    /// Other documents served (by path): notes, collections, their pages.
+    documents: Vec<(String, Value)>,
 }
 
 /// A fake fediverse server on `http://localhost:PORT`: actor documents at
@@ -193,6 +195,16 @@ impl Remote {
     /// Every actor of this server publishes `key` from now on.
     pub fn rotate_key(&self, key: &RsaPrivateKey) {
         *self.public_pem.lock().unwrap() = fediverse::public_pem(key);
+    }
+
+    /// Serves `doc` at `path` (`notes/1`) from now on.
+    pub fn serve(&self, path: &str, doc: Value) {
+        self.state.lock().unwrap().documents.push((path.to_owned(), doc));
+    }
+
+    /// Whether Gazette asked for `path` (`/notes/1`).
+    pub fn fetched(&self, path: &str) -> bool {
+        self.state.lock().unwrap().gets.iter().any(|g| g == path)
     }
 
     pub fn set_gone(&self, path: &str) {
@@ -300,6 +312,18 @@ async fn remote_request(
     if remote.state.lock().unwrap().gone.contains(&path) {
         let tombstone = json!({ "@context": "https://www.w3.org/ns/activitystreams", "id": remote.actor(&path), "type": "Tombstone" });
         return (StatusCode::GONE, as2_headers(remote.flavour), tombstone.to_string()).into_response();
+    }
+    let served = remote
+        .state
+        .lock()
+        .unwrap()
+        .documents
+        .iter()
+        .rev()
+        .find(|(p, _)| *p == path)
+        .map(|(_, d)| d.clone());
+    if let Some(doc) = served {
+        return (as2_headers(remote.flavour), doc.to_string()).into_response();
     }
     match remote.actor_document(&path) {
         Some(doc) => (as2_headers(remote.flavour), doc.to_string()).into_response(),

@@ -61,7 +61,11 @@ pub(super) async fn receive_object(
         .id_in("inReplyTo")
         .is_some_and(|r| data.urls().local_article_id(&r).is_some() || data.urls().local_article_slug(&r).is_some());
     if replies_to_us && embedded.kind() == Some("Note") {
-        return super::reply::store_reply(data, embedded, sender).await;
+        if let Some(article_id) = super::reply::store_reply(data, embedded, sender).await? {
+            // FEP-7888: the replies its server has and we may not.
+            crate::threads::on_reply_stored(data, embedded, article_id);
+        }
+        return Ok(());
     }
     if matches!(embedded.kind(), Some("Article" | "Note" | "Page"))
         && data.store().is_followed(&sender.actor.id).await?

@@ -26,7 +26,7 @@ pub mod object;
 pub mod outgoing;
 mod quote_request;
 mod reject;
-mod reply;
+pub(crate) mod reply;
 mod undo;
 mod update;
 

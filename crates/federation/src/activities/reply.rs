@@ -13,20 +13,22 @@ use crate::error::FederationError;
 use crate::remote::DbRemoteActor;
 
 /// Stores a reply to one of our articles (ignored when the article is not
-/// ours or not public).
-pub(super) async fn store_reply(
+/// ours or not public); the article's id when it was stored. The inbox's
+/// path, and that of replies read from a thread's collections
+/// ([`crate::threads`]).
+pub(crate) async fn store_reply(
     data: &Data<FedContext>,
     note: &Embedded,
     actor: &DbRemoteActor,
-) -> Result<(), FederationError> {
+) -> Result<Option<String>, FederationError> {
     let note_id = check_origin(note, actor, "Note")?;
     let in_reply_to = note.id_in("inReplyTo").unwrap_or_default();
     let Some(article) = local_article(data, &in_reply_to).await? else {
         tracing::debug!(note = note_id, "note not replying to one of our articles; ignored");
-        return Ok(());
+        return Ok(None);
     };
     if !article.is_public() {
-        return Ok(());
+        return Ok(None);
     }
     let note_json = &note.raw;
     let content = note_json.get("content").and_then(Value::as_str).unwrap_or_default();
@@ -64,7 +66,7 @@ pub(super) async fn store_reply(
     };
     data.store().upsert_comment(&comment).await?;
     tracing::info!(article = %article.slug, note = note_id, status, "reply stored");
-    Ok(())
+    Ok(Some(article.id))
 }
 
 /// Whether `actor` follows the article's author or the organisation.
