@@ -56,8 +56,10 @@ pub async fn article_json(ctx: &FedContext, article: &Article) -> Result<Value, 
         &ctx.default_language().await?,
     );
     crate::quotes::add_interaction_policy(ctx, article, &author.username, &mut v).await?;
-    // FEP-8b32: the article carries its author's proof, wherever it goes.
-    crate::proofs::signed_by(ctx, &ctx.urls().actor(&author.username), v).await
+    // FEP-8b32: the article carries its author's proof, wherever it goes,
+    // made as of its last change: the same content rendered again (served,
+    // delivered, re-served by a coordinator) carries the same proof.
+    crate::proofs::signed_by_at(ctx, &ctx.urls().actor(&author.username), v, article.updated_at).await
 }
 
 /// The interviewee's `@name@host`, split, if the article names one.

@@ -164,9 +164,16 @@ pub fn verify_with(document: &Value, proof: &Proof, public_key: &[u8; 32]) -> Re
 /// function outgoing activities and served articles are signed with (an
 /// embedded object keeps the proof it already has).
 pub fn sign_activity(document: &Value, key: &ProofKey) -> Result<Value, ProofError> {
+    sign_activity_at(document, key, Utc::now())
+}
+
+/// [`sign_activity`] with the proof's `created` given: a document signed
+/// again with the same content and time gets the same proof (Ed25519 is
+/// deterministic), so an article rendered twice is the same bytes.
+pub fn sign_activity_at(document: &Value, key: &ProofKey, created: DateTime<Utc>) -> Result<Value, ProofError> {
     let mut document = document.clone();
     with_data_integrity_context(&mut document);
-    sign(&document, key.pair(), key.verification_method(), Utc::now())
+    sign(&document, key.pair(), key.verification_method(), created)
 }
 
 /// Adds the Data Integrity context to `document`'s `@context` unless it is
@@ -198,10 +205,20 @@ pub async fn signed_by(
     actor_id: &str,
     document: Value,
 ) -> Result<Value, crate::error::FederationError> {
+    signed_by_at(ctx, actor_id, document, Utc::now()).await
+}
+
+/// [`signed_by`] with the proof's `created` given (see [`sign_activity_at`]).
+pub async fn signed_by_at(
+    ctx: &crate::context::FedContext,
+    actor_id: &str,
+    document: Value,
+    created: DateTime<Utc>,
+) -> Result<Value, crate::error::FederationError> {
     let Some(key) = proof_key(ctx, actor_id).await? else {
         return Ok(document);
     };
-    sign_activity(&document, &key)
+    sign_activity_at(&document, &key, created)
         .map_err(|e| crate::error::FederationError::Internal(format!("cannot sign as {actor_id}: {e}")))
 }
 
