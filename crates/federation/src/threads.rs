@@ -41,6 +41,9 @@ pub const BUDGET: Duration = Duration::from_secs(5);
 /// A collection URL is read at most once in this time.
 pub const READ_AGAIN_AFTER: Duration = Duration::from_secs(600);
 
+/// Collection URLs remembered at most (the memory stays bounded).
+const MAX_REMEMBERED: usize = 10_000;
+
 /// Collection URLs read recently, with when (in memory, per process).
 #[derive(Debug, Default)]
 pub struct ThreadReads(Mutex<HashMap<String, Instant>>);
@@ -55,8 +58,13 @@ impl ThreadReads {
         {
             return false;
         }
-        if read.len() >= 10_000 {
+        if read.len() >= MAX_REMEMBERED {
             read.retain(|_, at| now.saturating_duration_since(*at) < READ_AGAIN_AFTER);
+            if read.len() >= MAX_REMEMBERED {
+                // Ten thousand threads read in ten minutes: a flood, not
+                // conversation; read no more until some are forgotten.
+                return false;
+            }
         }
         read.insert(url.to_owned(), now);
         true
@@ -391,6 +399,13 @@ mod tests {
         assert!(!reads.claim("https://m.example/c/1", t0 + Duration::from_secs(599)));
         assert!(reads.claim("https://m.example/c/2", t0 + Duration::from_secs(1)));
         assert!(reads.claim("https://m.example/c/1", t0 + READ_AGAIN_AFTER));
+        // A flood of distinct collections is remembered up to a bound, then refused.
+        let flood = ThreadReads::default();
+        for i in 0..MAX_REMEMBERED {
+            assert!(flood.claim(&format!("https://m.example/f/{i}"), t0));
+        }
+        assert!(!flood.claim("https://m.example/f/new", t0 + Duration::from_secs(1)));
+        assert!(flood.claim("https://m.example/f/new", t0 + READ_AGAIN_AFTER));
     }
 
     #[test]
