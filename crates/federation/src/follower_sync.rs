@@ -32,6 +32,7 @@ use gazette_core::FollowStatus;
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::activities::outgoing;
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::json::AS2;
@@ -341,11 +342,7 @@ async fn repair(
         match (f.status, is_listed) {
             (FollowStatus::Accepted, false) => {
                 store.remove_following(Some(&f.local_actor), sender.as_str()).await?;
-                let follow = json!({ "id": f.follow_id, "type": "Follow", "actor": f.local_actor, "object": sender });
-                let undo = json!({
-                    "@context": AS2, "id": format!("{}/undo", f.follow_id), "type": "Undo",
-                    "actor": f.local_actor, "object": follow, "to": [sender],
-                });
+                let undo = outgoing::undo_follow(&f.follow_id, &f.local_actor, sender.as_str()).to_value()?;
                 enqueue(ctx, &f.local_actor, &undo, std::slice::from_ref(&remote.inbox)).await?;
                 repairs.removed += 1;
             }
@@ -365,15 +362,12 @@ async fn repair(
             continue;
         }
         // We never knew this follow's id: the `Follow` is named by its actor and object.
-        let follow = json!({ "type": "Follow", "actor": id, "object": sender });
         let undo_id = urls.activity(
             id,
             "undos",
             &uniq(&format!("{sender} {}", Utc::now().timestamp_micros())),
         );
-        let undo = json!({
-            "@context": AS2, "id": undo_id, "type": "Undo", "actor": id, "object": follow, "to": [sender],
-        });
+        let undo = outgoing::undo_unnamed_follow(undo_id, id, sender.as_str()).to_value()?;
         enqueue(ctx, id, &undo, std::slice::from_ref(&remote.inbox)).await?;
         repairs.undone += 1;
     }

@@ -12,6 +12,7 @@ use gazette_core::{Article, RemoteActor};
 use gazette_store::{Quote, QuoteAnswer, QuoteState};
 use serde_json::{Value, json};
 
+use crate::activities::outgoing;
 use crate::context::FedContext;
 use crate::error::FederationError;
 use crate::json::{AS2, PUBLIC};
@@ -281,15 +282,16 @@ pub async fn on_quote_request(
 /// Queues the `Accept` of a quote request, its `result` the stamp.
 async fn accept(ctx: &FedContext, article: &Article, author_id: &str, quote: &Quote) -> Result<(), FederationError> {
     let target = ctx.urls().article(article);
-    let accept = json!({
-        "@context": [AS2, context_terms()],
-        "id": ctx.urls().activity(author_id, "quote-accepts", &uniq(&quote.request_id)),
-        "type": "Accept",
-        "actor": author_id,
-        "to": [quote.actor.id],
-        "object": request_json(quote, &target),
-        "result": stamp_url(ctx, &quote.id),
-    });
+    let accept = outgoing::accept_quote(
+        ctx.urls()
+            .activity(author_id, "quote-accepts", &uniq(&quote.request_id)),
+        author_id,
+        request_json(quote, &target),
+        stamp_url(ctx, &quote.id),
+        &quote.actor.id,
+        json!([AS2, context_terms()]),
+    )
+    .to_value()?;
     enqueue(ctx, author_id, &accept, std::slice::from_ref(&quote.actor.inbox)).await?;
     Ok(())
 }
@@ -307,14 +309,14 @@ async fn reject(
     let mut request = request_json(quote, &target);
     request["id"] = json!(request_id);
     request["actor"] = json!(requester.id);
-    let reject = json!({
-        "@context": [AS2, context_terms()],
-        "id": ctx.urls().activity(author_id, "quote-rejects", &uniq(request_id)),
-        "type": "Reject",
-        "actor": author_id,
-        "to": [requester.id],
-        "object": request,
-    });
+    let reject = outgoing::reject_quote(
+        ctx.urls().activity(author_id, "quote-rejects", &uniq(request_id)),
+        author_id,
+        request,
+        &requester.id,
+        json!([AS2, context_terms()]),
+    )
+    .to_value()?;
     enqueue(ctx, author_id, &reject, std::slice::from_ref(&requester.inbox)).await?;
     Ok(())
 }
@@ -346,14 +348,14 @@ pub async fn revoke(ctx: &FedContext, quote_id: &str) -> Result<Option<Quote>, F
     if let Some(o) = stamp.as_object_mut() {
         o.remove("@context");
     }
-    let delete = json!({
-        "@context": [AS2, context_terms()],
-        "id": ctx.urls().activity(&author_id, "quote-revocations", &quote.id),
-        "type": "Delete",
-        "actor": author_id,
-        "to": [quote.actor.id],
-        "object": stamp,
-    });
+    let delete = outgoing::delete_quote_stamp(
+        ctx.urls().activity(&author_id, "quote-revocations", &quote.id),
+        &author_id,
+        stamp,
+        &quote.actor.id,
+        json!([AS2, context_terms()]),
+    )
+    .to_value()?;
     enqueue(ctx, &author_id, &delete, std::slice::from_ref(&quote.actor.inbox)).await?;
     tracing::info!(quote = quote_id, post = %quote.quote_post, "quote revoked");
     Ok(Some(quote))

@@ -34,6 +34,9 @@ pub struct Activity<O> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     pub object: O,
+    /// What an `Accept` produced: the stamp of an accepted quote (FEP-044f).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
 }
 
 impl<O: Serialize> Activity<O> {
@@ -49,6 +52,7 @@ impl<O: Serialize> Activity<O> {
             cc: Some(cc),
             audience: None,
             object,
+            result: None,
         }
     }
 
@@ -121,12 +125,64 @@ fn to_one<O>(kind: &'static str, id: String, actor: &str, object: O, recipient: 
         cc: None,
         audience: None,
         object,
+        result: None,
     }
 }
 
 /// `Follow` `id` of `target` by `actor`.
 pub fn follow(id: &str, actor: &str, target: &str) -> Activity<String> {
     to_one("Follow", id.to_owned(), actor, target.to_owned(), target)
+}
+
+/// A `Follow` named by its actor and object alone, for one whose id we
+/// never knew (follower synchronisation, FEP-8fcf).
+#[derive(Debug, Clone, Serialize)]
+pub struct UnnamedFollow {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub actor: String,
+    pub object: String,
+}
+
+/// `Undo` `id` of a follow of `target` by `actor` whose id we never knew.
+pub fn undo_unnamed_follow(id: String, actor: &str, target: &str) -> Activity<UnnamedFollow> {
+    let follow = UnnamedFollow {
+        kind: "Follow",
+        actor: actor.to_owned(),
+        object: target.to_owned(),
+    };
+    to_one("Undo", id, actor, follow, target)
+}
+
+/// FEP-044f answers, from the quoted article's `author` to the `requester`
+/// only, with `context` (AS2 and the quote terms): the `Accept` of the
+/// quote `request` whose `result` is the `stamp` URL.
+pub fn accept_quote(
+    id: String,
+    author: &str,
+    request: Value,
+    stamp: String,
+    requester: &str,
+    context: Value,
+) -> Activity<Value> {
+    let mut accept = to_one("Accept", id, author, request, requester);
+    accept.context = Some(context);
+    accept.result = Some(stamp);
+    accept
+}
+
+/// The `Reject` of the quote `request` (see [`accept_quote`]).
+pub fn reject_quote(id: String, author: &str, request: Value, requester: &str, context: Value) -> Activity<Value> {
+    let mut reject = to_one("Reject", id, author, request, requester);
+    reject.context = Some(context);
+    reject
+}
+
+/// The `Delete` of a revoked quote's `stamp` (see [`accept_quote`]).
+pub fn delete_quote_stamp(id: String, author: &str, stamp: Value, quoter: &str, context: Value) -> Activity<Value> {
+    let mut delete = to_one("Delete", id, author, stamp, quoter);
+    delete.context = Some(context);
+    delete
 }
 
 /// `Undo` of `actor`'s follow `follow_id` of `target`; its id is the follow's with `/undo`.
@@ -298,6 +354,40 @@ mod tests {
         ));
         assert_eq!(reject["type"], "Reject");
         assert_eq!(reject["object"], accept["object"]);
+    }
+
+    #[test]
+    fn quote_answers_and_unnamed_undos_go_to_one_actor() {
+        let context = json!([AS2, { "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest" }]);
+        let request = json!({ "id": "https://them.example/r/1", "type": "QuoteRequest" });
+        let accept = value(&accept_quote(
+            "https://news.example/qa/1".into(),
+            ME,
+            request.clone(),
+            "https://news.example/quotes/1".into(),
+            THEM,
+            context.clone(),
+        ));
+        assert_eq!(accept["@context"], context);
+        assert_eq!(accept["type"], "Accept");
+        assert_eq!(accept["result"], "https://news.example/quotes/1");
+        assert_eq!(accept["to"], json!([THEM]));
+        assert_eq!(accept["object"], request);
+        assert!(accept.get("cc").is_none() && accept.get("published").is_none());
+        let reject = value(&reject_quote(
+            "https://news.example/qr/1".into(),
+            ME,
+            request,
+            THEM,
+            context,
+        ));
+        assert_eq!(reject["type"], "Reject");
+        assert!(reject.get("result").is_none());
+
+        let undo = value(&undo_unnamed_follow("https://news.example/u/1".into(), ME, THEM));
+        assert_eq!(undo["object"], json!({ "type": "Follow", "actor": ME, "object": THEM }));
+        assert_eq!(undo["to"], json!([THEM]));
+        assert_eq!(undo["@context"], AS2);
     }
 
     #[test]

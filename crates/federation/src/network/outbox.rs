@@ -5,9 +5,10 @@ use activitypub_federation::config::Data;
 use axum::response::Response;
 use serde_json::json;
 
+use crate::activities::outgoing;
 use crate::context::FedContext;
 use crate::error::FederationError;
-use crate::json::{self, AS2, PUBLIC};
+use crate::json::{self, AS2};
 use crate::routes::activity_response;
 
 const PAGE_SIZE: i64 = 20;
@@ -32,10 +33,8 @@ pub async fn get_outbox(data: &Data<FedContext>, page: Option<i64>) -> Result<Re
     for (object, id, published) in boosts {
         // A member article kept with its proof is served as received.
         let object = super::publish::announced_object(data, &object).await?;
-        items.push(json!({
-            "id": id, "type": "Announce", "actor": actor_id, "object": object, "audience": actor_id,
-            "published": json::time(published), "to": [PUBLIC], "cc": [urls.followers(&network.username)],
-        }));
+        let boost = outgoing::group_announce(id, &actor_id, object, urls.followers(&network.username));
+        items.push(boost.in_outbox(Some(published)).to_value()?);
     }
     let mut body = json!({
         "@context": json::context(), "id": format!("{outbox}?page={page}"), "type": "OrderedCollectionPage",
