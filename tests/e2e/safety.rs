@@ -46,13 +46,25 @@ struct Instance {
 
 impl Instance {
     async fn start(env: Env, settings: &[(&str, &str)]) -> Instance {
-        let mut env = env.federated();
+        let mut env = env.federated().with_env("GAZETTE_METRICS__ACCESS", "loopback");
         for (k, v) in settings {
             env = env.with_env(k, v);
         }
         let server = env.serve_federated(&["--demo"]);
         let author = server.url("/users/camille_renard");
         Instance { server, env, author }
+    }
+
+    /// Waits until the server's inbox acts on `n` entries of `list`: its
+    /// change watch has seen what a CLI command (another process) wrote.
+    async fn inbox_sees(&self, list: &str, n: i64) {
+        let url = self.server.url("/metrics");
+        let line = format!("gazette_inbox_block_list_entries{{list=\"{list}\"}} {n}\n");
+        eventually(&format!("the inbox to act on {n} {list}"), DEADLINE, || async {
+            let body = http().get(&url).send().await.ok()?.text().await.ok()?;
+            body.contains(&line).then_some(())
+        })
+        .await;
     }
 
     fn inbox(&self) -> String {
@@ -147,6 +159,7 @@ async fn domain_and_actor_blocks(env: Env) {
     // Blocking the domain purges its follower, like and reply.
     let out = gz.env.ok(&["block", "domain", bad.host(), "--reason", "spam"]);
     assert!(out.contains("purged 1 remote actor"), "{out}");
+    gz.inbox_sees("domain_blocks", 1).await;
     let counts = store.interaction_counts(article_id).await.unwrap();
     assert_eq!((gz.followers().await, counts.likes, counts.replies), (2, 0, 0));
 
@@ -183,6 +196,7 @@ async fn domain_and_actor_blocks(env: Env) {
     // An actor block: bob is forgotten and refused; carol, on the same server, is not.
     let out = gz.env.ok(&["block", "actor", &format!("@bob@{}", good.host())]);
     assert!(out.contains(&good.user("bob")), "{out}");
+    gz.inbox_sees("actor_blocks", 1).await;
     assert_eq!(gz.followers().await, 1);
     assert_eq!(
         good.deliver(&gz.inbox(), &good.activity("bob", "Like", json!(article)))
@@ -213,6 +227,7 @@ async fn domain_and_actor_blocks(env: Env) {
 
     // Lifting the blocks lets them back in.
     gz.env.ok(&["unblock", "actor", &good.user("bob")]);
+    gz.inbox_sees("actor_blocks", 0).await;
     assert_eq!(
         good.deliver(&gz.inbox(), &good.activity("bob", "Like", json!(article)))
             .await
@@ -220,6 +235,7 @@ async fn domain_and_actor_blocks(env: Env) {
         202
     );
     gz.env.ok(&["unblock", "domain", bad.host()]);
+    gz.inbox_sees("domain_blocks", 0).await;
     assert_eq!(gz.follow(&bad, "alice").await, 202);
     assert_eq!(gz.followers().await, 2);
     gz.env.fails(&["unblock", "domain", bad.host()]);
@@ -246,6 +262,7 @@ async fn allowlist_mode_federates_only_with_listed_domains() {
         "{out}"
     );
     gz.env.ok(&["allow", "domain", stranger.host()]);
+    gz.inbox_sees("domain_allows", 2).await;
     assert_eq!(gz.follow(&friend, "alice").await, 202);
     assert_eq!(gz.follow(&stranger, "bob").await, 202);
     friend.wait_for_type("Accept").await;
@@ -254,6 +271,7 @@ async fn allowlist_mode_federates_only_with_listed_domains() {
 
     // Taken off the list: its follower stays stored, but gets nothing and is heard no more.
     gz.env.ok(&["disallow", "domain", stranger.host()]);
+    gz.inbox_sees("domain_allows", 1).await;
     assert_eq!(gz.follow(&stranger, "carol").await, 403);
     let object = gz.publish("For friends only").await;
     let create = friend.wait_for("Create", &object).await;

@@ -7,7 +7,9 @@
 //! public answers on every change of content (and keeps it off while the
 //! watch is down), so no process serves a page older than the signal's
 //! delay, and has the delivery worker check its cached signing keys
-//! again (a key rotated by another process signs at once).
+//! again (a key rotated by another process signs at once) and the inbox
+//! its cached block-list answers (a block by another process refuses at
+//! once).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +49,11 @@ pub async fn run(
                                 // Delivery bookkeeping (a commit per delivery
                                 // while an article goes out) keeps the pages.
                                 if change.content {
+                                    // Before the pages: a page seen fresh means
+                                    // the inbox sees another process's blocks too.
+                                    if let Err(e) = store.recheck_sender_lists().await {
+                                        tracing::warn!(error = %e, "cannot read the block lists again");
+                                    }
                                     cache.invalidate();
                                     // A key rotated by `gazette keys rotate` signs at once.
                                     worker.keys_may_have_changed();

@@ -356,35 +356,6 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Records a like or boost of the article with id `article_id` or page
-    /// slug `slug`, only if it is published: one statement, so the inbox's
-    /// hot path writes once. False if the article is not public (or not
-    /// ours), or this activity or the same interaction was recorded before.
-    pub async fn add_interaction_if_public(
-        &self,
-        activity_id: &str,
-        kind: &str,
-        article_id: Option<&str>,
-        slug: Option<&str>,
-        actor: &str,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO interactions (activity_id, kind, article_id, actor, created_at)
-             SELECT $1, $2, a.id, $3, $4 FROM articles a
-             WHERE (a.id = $5 OR a.slug = $6) AND a.status = 'published'
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(activity_id)
-        .bind(kind)
-        .bind(actor)
-        .bind(to_db(now()))
-        .bind(article_id.unwrap_or_default())
-        .bind(slug.unwrap_or_default())
-        .execute(self.writer())
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
     /// Undoes a like or boost by its activity id (only the actor who made it may).
     pub async fn remove_interaction(&self, activity_id: &str, actor: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM interactions WHERE activity_id = $1 AND actor = $2")

@@ -1,4 +1,5 @@
-//! Group commit of member articles on SQLite: the writes that arrive while
+//! Group commit on SQLite (member articles here; received likes and boosts
+//! in [`crate::received_interactions`]): the writes that arrive while
 //! a batch is committing wait, then share the next transaction. Each commit
 //! waits for a flush to disk (`synchronous = FULL`), a few milliseconds
 //! whatever it carries, and SQLite has one writer, so a coordinator's inbox
@@ -66,34 +67,54 @@ impl QueuedBoost {
     }
 }
 
-struct Job {
+pub(crate) struct Job {
     item: NetworkItem,
     boost: QueuedBoost,
     answer: oneshot::Sender<Answer>,
 }
 
-/// The queue of member-article writes of one [`Store`] (shared by its clones).
-#[derive(Default)]
-pub(crate) struct ItemQueue {
-    pending: Mutex<Vec<Job>>,
+/// A write that waits in a [`GroupQueue`] for a transaction it shares.
+pub(crate) trait Grouped: Send + Sized + 'static {
+    /// The queue of this kind of write in `store`.
+    fn queue(store: &Store) -> &Arc<GroupQueue<Self>>;
+    /// Writes `jobs` and answers each of them.
+    fn commit(store: &Store, jobs: Vec<Self>) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// The queue of one kind of grouped write of one [`Store`] (shared by its clones).
+pub(crate) struct GroupQueue<J> {
+    pending: Mutex<Vec<J>>,
     committer: Arc<tokio::sync::Mutex<()>>,
     /// The size of the last batch committed and when it was.
     last: Mutex<Option<(usize, std::time::Instant)>>,
 }
 
-impl std::fmt::Debug for ItemQueue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let queued = self.pending.lock().map(|p| p.len()).unwrap_or(0);
-        f.debug_struct("ItemQueue").field("queued", &queued).finish()
+/// The queue of member-article writes.
+pub(crate) type ItemQueue = GroupQueue<Job>;
+
+impl<J> Default for GroupQueue<J> {
+    fn default() -> Self {
+        GroupQueue {
+            pending: Mutex::new(Vec::new()),
+            committer: Arc::default(),
+            last: Mutex::new(None),
+        }
     }
 }
 
-impl ItemQueue {
-    fn push(&self, job: Job) {
+impl<J> std::fmt::Debug for GroupQueue<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queued = self.pending.lock().map(|p| p.len()).unwrap_or(0);
+        f.debug_struct("GroupQueue").field("queued", &queued).finish()
+    }
+}
+
+impl<J> GroupQueue<J> {
+    fn push(&self, job: J) {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(job);
     }
 
-    fn take(&self) -> Vec<Job> {
+    fn take(&self) -> Vec<J> {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let n = pending.len().min(MAX_BATCH);
         pending.drain(..n).collect()
@@ -119,19 +140,15 @@ impl ItemQueue {
 }
 
 impl Store {
-    /// Queues `item`'s write and waits for the transaction that carries it.
-    pub(crate) async fn write_item_grouped(&self, item: &NetworkItem, boost: Boost<'_>) -> Answer {
-        let (answer, mut answered) = oneshot::channel();
-        self.items.push(Job {
-            item: item.clone(),
-            boost: match boost {
-                Boost::Never => QueuedBoost::Never,
-                Boost::IfNew(id) => QueuedBoost::IfNew(id.to_owned()),
-                Boost::IfNotYet(id) => QueuedBoost::IfNotYet(id.to_owned()),
-            },
-            answer,
-        });
-        let lock = self.items.committer.clone().lock_owned().await;
+    /// Queues `job` and waits for the transaction that carries it, whose
+    /// answer arrives on `answered`.
+    pub(crate) async fn write_grouped<J: Grouped, A>(
+        &self,
+        job: J,
+        mut answered: oneshot::Receiver<StoreResult<A>>,
+    ) -> StoreResult<A> {
+        J::queue(self).push(job);
+        let lock = J::queue(self).committer.clone().lock_owned().await;
         match answered.try_recv() {
             Ok(done) => return done,
             Err(oneshot::error::TryRecvError::Closed) => return Err(interrupted()),
@@ -141,22 +158,50 @@ impl Store {
         let store = self.clone();
         tokio::spawn(async move {
             loop {
-                if store.items.worth_gathering() {
+                let queue = J::queue(&store);
+                if queue.worth_gathering() {
                     tokio::time::sleep(GATHER).await;
                 }
-                let jobs = store.items.take();
+                let jobs = queue.take();
                 if jobs.is_empty() {
                     break;
                 }
                 let size = jobs.len();
-                store.commit_batch(jobs).await;
-                store.items.committed(size);
+                J::commit(&store, jobs).await;
+                J::queue(&store).committed(size);
             }
             drop(lock);
         });
         answered.await.unwrap_or_else(|_| Err(interrupted()))
     }
 
+    /// Queues `item`'s write and waits for the transaction that carries it.
+    pub(crate) async fn write_item_grouped(&self, item: &NetworkItem, boost: Boost<'_>) -> Answer {
+        let (answer, answered) = oneshot::channel();
+        let job = Job {
+            item: item.clone(),
+            boost: match boost {
+                Boost::Never => QueuedBoost::Never,
+                Boost::IfNew(id) => QueuedBoost::IfNew(id.to_owned()),
+                Boost::IfNotYet(id) => QueuedBoost::IfNotYet(id.to_owned()),
+            },
+            answer,
+        };
+        self.write_grouped(job, answered).await
+    }
+}
+
+impl Grouped for Job {
+    fn queue(store: &Store) -> &Arc<GroupQueue<Job>> {
+        &store.items
+    }
+
+    async fn commit(store: &Store, jobs: Vec<Job>) {
+        store.commit_batch(jobs).await
+    }
+}
+
+impl Store {
     async fn commit_batch(&self, jobs: Vec<Job>) {
         let started = std::time::Instant::now();
         match self.try_batch(&jobs).await {
@@ -211,6 +256,6 @@ impl Store {
     }
 }
 
-fn interrupted() -> StoreError {
+pub(crate) fn interrupted() -> StoreError {
     StoreError::Interrupted("the transaction carrying this write stopped before it answered")
 }

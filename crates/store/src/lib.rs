@@ -29,8 +29,10 @@ mod newsletter;
 mod organisation;
 mod password;
 mod quotes;
+mod received_interactions;
 mod reports;
 mod safety;
+mod sender_cache;
 mod settings;
 mod shared_feed;
 mod signature_schemes;
@@ -72,7 +74,8 @@ pub use password::{MIN_PASSWORD_CHARS, check_password};
 pub use quotes::{Quote, QuoteAnswer, QuoteState};
 pub use reports::Report;
 pub use safety::{
-    ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, SenderCheck, host_candidates, normalise_domain,
+    ActorBlock, DomainAllow, DomainBlock, DomainLists, PurgeReport, SenderCheck, SenderLists, host_candidates,
+    normalise_domain,
 };
 pub use settings::StoredSetting;
 pub use shared_feed::{Boost, FeedEntry, FeedPage, ItemWrite};
@@ -100,6 +103,10 @@ pub struct Store {
     backend: Backend,
     /// Member-article writes waiting for a shared transaction.
     items: std::sync::Arc<group_commit::ItemQueue>,
+    /// The inbox's recent block-list answers ([`Store::sender_check`]).
+    senders: std::sync::Arc<sender_cache::SenderCache>,
+    /// Received likes and boosts waiting for a shared statement (SQLite).
+    interactions: std::sync::Arc<received_interactions::InteractionQueue>,
     /// The URL connected to, for connections outside the pools (the
     /// PostgreSQL listener of [`Store::changes`]).
     url: ConnectUrl,
@@ -189,6 +196,8 @@ impl Store {
             pool,
             backend,
             items: Default::default(),
+            senders: Default::default(),
+            interactions: Default::default(),
             url: ConnectUrl(url.into()),
         })
     }

@@ -204,6 +204,7 @@ impl Store {
         .bind(to_db(now()))
         .execute(self.writer())
         .await?;
+        self.senders.clear();
         let row = sqlx::query("SELECT domain, reason, created_at FROM domain_blocks WHERE domain = $1")
             .bind(&domain)
             .fetch_one(&self.pool)
@@ -217,6 +218,7 @@ impl Store {
             .bind(normalise_domain(domain)?)
             .execute(self.writer())
             .await?;
+        self.senders.clear();
         Ok(done.rows_affected() > 0)
     }
 
@@ -252,6 +254,7 @@ impl Store {
         .bind(to_db(now()))
         .execute(self.writer())
         .await?;
+        self.senders.clear();
         let row = sqlx::query("SELECT actor_id, reason, created_at FROM actor_blocks WHERE actor_id = $1")
             .bind(actor_id)
             .fetch_one(&self.pool)
@@ -265,6 +268,7 @@ impl Store {
             .bind(actor_id.trim())
             .execute(self.writer())
             .await?;
+        self.senders.clear();
         Ok(done.rows_affected() > 0)
     }
 
@@ -292,6 +296,7 @@ impl Store {
             .bind(to_db(now()))
             .execute(self.writer())
             .await?;
+        self.senders.clear();
         let row = sqlx::query("SELECT domain, created_at FROM domain_allows WHERE domain = $1")
             .bind(&domain)
             .fetch_one(&self.pool)
@@ -305,6 +310,7 @@ impl Store {
             .bind(normalise_domain(domain)?)
             .execute(self.writer())
             .await?;
+        self.senders.clear();
         Ok(done.rows_affected() > 0)
     }
 
@@ -385,11 +391,59 @@ impl Store {
         Ok(dropped)
     }
 
-    /// Whether `table` (a domain list) holds an entry covering `host`.
+    /// Empties the inbox's cache of block-list answers if the lists changed
+    /// since the last call (another process's block or allow: the server's
+    /// change watch calls this on every change it reports). One query
+    /// reads each list's size and latest entry: an entry added moves the
+    /// latter, one removed the former.
+    pub async fn recheck_sender_lists(&self) -> StoreResult<()> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM domain_blocks) AS b_n, (SELECT COALESCE(MAX(created_at), 0) FROM domain_blocks) AS b_t,
+                    (SELECT COUNT(*) FROM domain_allows) AS a_n, (SELECT COALESCE(MAX(created_at), 0) FROM domain_allows) AS a_t,
+                    (SELECT COUNT(*) FROM actor_blocks) AS x_n, (SELECT COALESCE(MAX(created_at), 0) FROM actor_blocks) AS x_t",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let mut now = [0_i64; 6];
+        for (slot, column) in now.iter_mut().zip(["b_n", "b_t", "a_n", "a_t", "x_n", "x_t"]) {
+            *slot = row.try_get(column)?;
+        }
+        let mut seen = self.senders.fingerprint.lock().unwrap_or_else(|e| e.into_inner());
+        if *seen != Some(now) {
+            self.senders.clear();
+        }
+        *seen = Some(now);
+        Ok(())
+    }
+
+    /// How many entries the domain block list, the allowlist and the actor
+    /// block list held at the last [`Store::recheck_sender_lists`] (none
+    /// before the first): what this process's inbox acts on.
+    pub fn sender_lists_seen(&self) -> Option<SenderLists> {
+        let seen = *self.senders.fingerprint.lock().unwrap_or_else(|e| e.into_inner());
+        seen.map(|f| SenderLists {
+            domain_blocks: f[0],
+            domain_allows: f[2],
+            actor_blocks: f[4],
+        })
+    }
+
     /// Everything the inbox must know about a sender, in one query: which of
     /// `hosts` are blocked, which are on the allowlist (for allowlist mode),
-    /// and whether `actor` is blocked.
+    /// and whether `actor` is blocked. The answer is reused for a moment
+    /// (see [`crate::sender_cache`]); the lists' writes above forget it.
     pub async fn sender_check(&self, hosts: &[String], actor: Option<&str>) -> StoreResult<SenderCheck> {
+        if let Some(check) = self.senders.get(hosts, actor) {
+            return Ok(check);
+        }
+        let read_at = std::time::Instant::now();
+        let check = self.read_sender_check(hosts, actor).await?;
+        self.senders.put(hosts, actor, &check, read_at);
+        Ok(check)
+    }
+
+    /// [`Store::sender_check`] from the database.
+    async fn read_sender_check(&self, hosts: &[String], actor: Option<&str>) -> StoreResult<SenderCheck> {
         let candidates: Vec<Vec<String>> = hosts.iter().map(|h| host_candidates(h)).collect();
         let all: Vec<&String> = candidates.iter().flatten().collect();
         let mut check = SenderCheck::default();
@@ -440,6 +494,15 @@ impl Store {
         q.bind_list(candidates).push(")");
         Ok(q.query().fetch_optional(&self.pool).await?.is_some())
     }
+}
+
+/// The sizes of the lists the inbox checks senders against
+/// ([`Store::sender_lists_seen`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SenderLists {
+    pub domain_blocks: i64,
+    pub domain_allows: i64,
+    pub actor_blocks: i64,
 }
 
 /// What [`Store::sender_check`] found.

@@ -15,6 +15,7 @@ gazette_store::each_backend!(
     followers_and_inboxes,
     activities_are_seen_once,
     interactions_and_comments,
+    received_likes_written_together,
     moderation_queue_and_who_interacted,
     an_edited_approved_reply_is_moderated_again,
     followers_seeded_in_bulk,
@@ -341,6 +342,64 @@ async fn interactions_and_comments(store: &Store) {
 /// An approved reply edited by its author goes back to the queue when the
 /// policy holds replies (the inbox passes `pending`), not when it shows
 /// them (`visible`) or when nothing changed; a hidden one stays hidden.
+/// Likes arriving at once share statements on SQLite (one each on
+/// PostgreSQL): each caller still learns whether its own was counted, and
+/// one that cannot be written (its actor is not stored) fails alone.
+async fn received_likes_written_together(store: &Store) {
+    let art = article(store).await;
+    let a = remote("https://m.example/users/a", "m.example", None);
+    let b = remote("https://m.example/users/b", "m.example", None);
+    store.upsert_remote_actor(&a).await.unwrap();
+    store.upsert_remote_actor(&b).await.unwrap();
+    let like = |id: String, by: &str, article_id: Option<&str>, slug: Option<&str>| {
+        let (store, by) = (store.clone(), by.to_owned());
+        let (article_id, slug) = (article_id.map(str::to_owned), slug.map(str::to_owned));
+        tokio::spawn(async move {
+            store
+                .add_interaction_if_public(&id, "like", article_id.as_deref(), slug.as_deref(), &by)
+                .await
+        })
+    };
+    let mut by_a = Vec::new();
+    for n in 0..40 {
+        by_a.push(like(format!("https://m.example/likes/a{n}"), &a.id, None, Some("a")));
+    }
+    let by_b = like("https://m.example/likes/b".into(), &b.id, Some(&art.id), None);
+    let unknown = like(
+        "https://m.example/likes/ghost".into(),
+        "https://m.example/users/ghost",
+        Some(&art.id),
+        None,
+    );
+    let nowhere = like("https://m.example/likes/n".into(), &b.id, None, Some("no-such-slug"));
+    let mut counted = 0;
+    for task in by_a {
+        counted += usize::from(task.await.unwrap().unwrap());
+    }
+    assert_eq!(counted, 1, "one like per actor, whichever came first");
+    assert!(by_b.await.unwrap().unwrap(), "liked by id");
+    assert!(unknown.await.unwrap().is_err(), "an actor that is not stored");
+    assert!(!nowhere.await.unwrap().unwrap(), "not one of our articles");
+    assert!(
+        !store
+            .add_interaction_if_public("https://m.example/likes/b", "like", Some(&art.id), None, &b.id)
+            .await
+            .unwrap(),
+        "the same activity again"
+    );
+    assert_eq!(store.interaction_counts(&art.id).await.unwrap().likes, 2);
+    store.set_article_status(&art.id, ArticleStatus::Draft).await.unwrap();
+    let c = remote("https://m.example/users/c", "m.example", None);
+    store.upsert_remote_actor(&c).await.unwrap();
+    assert!(
+        !store
+            .add_interaction_if_public("https://m.example/likes/c", "like", Some(&art.id), None, &c.id)
+            .await
+            .unwrap(),
+        "not public any more"
+    );
+}
+
 async fn an_edited_approved_reply_is_moderated_again(store: &Store) {
     let art = article(store).await;
     let a = remote("https://m.example/users/a", "m.example", None);

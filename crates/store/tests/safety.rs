@@ -8,7 +8,7 @@
 use chrono::Utc;
 use gazette_core::validate::{self, NoLines};
 use gazette_core::*;
-use gazette_store::{DeliveryStatus, PurgeReport, Store};
+use gazette_store::{Backend, DeliveryStatus, PurgeReport, SenderLists, Store};
 
 gazette_store::each_backend!(
     domain_blocks_cover_subdomains,
@@ -282,4 +282,75 @@ async fn allowlist_drops_pending_deliveries_elsewhere(store: &Store) {
     left.sort();
     assert_eq!(left, ["b.example", "news.b.example"]);
     assert_eq!(store.drop_deliveries_outside_allowlist().await.unwrap(), 0);
+}
+
+/// The inbox's answers about senders are reused, but a list written through
+/// the same store changes them at once, and one written by another process
+/// (here a second store on the same database) once the change watch's
+/// `recheck_sender_lists` has run.
+async fn sender_answers_follow_the_lists(backend: Backend) {
+    let Some(db) = gazette_store::testing::TestDb::new(backend).await else {
+        return;
+    };
+    let (store, url) = (&db.store, db.url.as_str());
+    let other = Store::connect(url, 1).await.unwrap();
+    let hosts = vec!["m.example".to_owned()];
+    let actor = Some("https://m.example/users/a");
+    let check = store.sender_check(&hosts, actor).await.unwrap();
+    assert_eq!((check.blocked_hosts.len(), check.unlisted_hosts.len()), (0, 1));
+    store.recheck_sender_lists().await.unwrap();
+    assert_eq!(
+        store.sender_lists_seen(),
+        Some(SenderLists {
+            domain_blocks: 0,
+            domain_allows: 0,
+            actor_blocks: 0
+        })
+    );
+
+    // Through this store: at once.
+    store.add_domain_allow("m.example").await.unwrap();
+    assert!(
+        store
+            .sender_check(&hosts, actor)
+            .await
+            .unwrap()
+            .unlisted_hosts
+            .is_empty()
+    );
+    store
+        .add_actor_block("https://m.example/users/a", "spam")
+        .await
+        .unwrap();
+    assert!(store.sender_check(&hosts, actor).await.unwrap().actor_blocked);
+
+    // Through another process: seen once the lists are read again (until
+    // then the answer may be reused for up to a second).
+    other.remove_actor_block("https://m.example/users/a").await.unwrap();
+    other.add_domain_block("m.example", "spam").await.unwrap();
+    store.recheck_sender_lists().await.unwrap();
+    let fresh = store.sender_check(&hosts, actor).await.unwrap();
+    assert!(!fresh.actor_blocked && fresh.blocked_hosts == hosts, "{fresh:?}");
+    assert_eq!(
+        store.sender_lists_seen(),
+        Some(SenderLists {
+            domain_blocks: 1,
+            domain_allows: 1,
+            actor_blocks: 0
+        })
+    );
+    // A reason changed: the answer is the same.
+    other.add_domain_block("m.example", "another reason").await.unwrap();
+    store.recheck_sender_lists().await.unwrap();
+    assert_eq!(store.sender_check(&hosts, actor).await.unwrap(), fresh);
+}
+
+#[tokio::test]
+async fn sender_answers_follow_the_lists_sqlite() {
+    sender_answers_follow_the_lists(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn sender_answers_follow_the_lists_postgres() {
+    sender_answers_follow_the_lists(Backend::Postgres).await;
 }

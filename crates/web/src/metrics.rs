@@ -272,6 +272,19 @@ fn write_process(state: &AppState, out: &mut String) {
         "gazette_db_pool_connections{{state=\"in_use\"}} {}",
         (size as usize).saturating_sub(idle)
     );
+    if let Some(lists) = state.store().sender_lists_seen() {
+        out.push_str(
+            "# HELP gazette_inbox_block_list_entries Entries of the lists the inbox checks senders against, as this process last read them.\n",
+        );
+        out.push_str("# TYPE gazette_inbox_block_list_entries gauge\n");
+        for (list, n) in [
+            ("domain_blocks", lists.domain_blocks),
+            ("domain_allows", lists.domain_allows),
+            ("actor_blocks", lists.actor_blocks),
+        ] {
+            let _ = writeln!(out, "gazette_inbox_block_list_entries{{list=\"{list}\"}} {n}");
+        }
+    }
     if let Some(bytes) = resident_bytes() {
         out.push_str("# HELP process_resident_memory_bytes Resident memory of the process.\n");
         out.push_str("# TYPE process_resident_memory_bytes gauge\n");
