@@ -92,12 +92,12 @@ pub(crate) async fn post_policy(
             })
         })?),
     };
-    state
-        .store()
-        .set_article_quote_policy(&id, policy.map(QuotePolicy::as_str))
+    // A change of the policy that applies to a published article is an
+    // edit its followers' servers hear of: an `Update` of the article.
+    gazette_federation::quotes::set_policy(state.fed(), &id, policy)
         .await
         .map_err(|e| signed.fail(e))?;
-    // The article's `interactionPolicy` changed: followers' servers hear of it with its next edit.
+    state.federate_soon();
     Ok(back_to("", &format!("/admin/articles/{id}/quotes"), "quote_policy"))
 }
 
