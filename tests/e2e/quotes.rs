@@ -489,7 +489,12 @@ async fn a_quote_policy_change_reaches_followers_as_an_update() {
         )
         .await;
     assert_eq!(status, 303, "{body}");
-    assert!(location.contains("done=quote_policy"), "{location}");
+    assert!(location.contains("done=quote_policy_sent"), "{location}");
+    let (_, html) = admin.get(location.trim_start_matches(&server.base)).await;
+    assert!(
+        html.contains("the servers of its followers are sent the article updated"),
+        "{html}"
+    );
     let update = update_received(&peer, &object, 3).await;
     assert_eq!(
         update["object"]["canQuote"]["automaticApproval"],
