@@ -6,8 +6,9 @@
 //! `followers` before and after the peer follows, `everyone`); the quote
 //! listed on the article page; the policy set in the admin, on the command
 //! line and in front matter; revocation from the admin and from the CLI
-//! delivering the `Delete` of the stamp, whose URL then answers 410; and a
-//! quoting post deleted at its origin leaving the page.
+//! delivering the `Delete` of the stamp, whose URL then answers 410; a
+//! quoting post deleted at its origin leaving the page; and a policy change
+//! reaching the follower as an `Update` of the article.
 
 #![allow(clippy::unwrap_used)]
 
@@ -360,4 +361,198 @@ async fn nobody_by_default_but_one_article_for_everyone() {
         open["interactionPolicy"]["canQuote"]["automaticApproval"],
         json!([PUBLIC])
     );
+}
+
+/// The article's AS2 document as served, with its ETag.
+async fn served(object: &str) -> (String, Value) {
+    let resp = common::test_client()
+        .get(object)
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "GET {object}: {}", resp.status());
+    let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+    (etag, resp.json().await.unwrap())
+}
+
+/// The article's version, as `gazette article show` prints it.
+fn version_of(env: &Env, slug: &str) -> String {
+    let shown = env.ok(&["article", "show", slug]);
+    shown
+        .lines()
+        .find_map(|l| l.strip_prefix("version:"))
+        .unwrap_or_else(|| panic!("no version in {shown}"))
+        .trim()
+        .to_owned()
+}
+
+/// The `Update` of `object` the peer received with id `{object}#update-{version}`,
+/// once it has.
+async fn update_received(peer: &Peer, object: &str, version: u32) -> Value {
+    let id = format!("{object}#update-{version}");
+    peer.wait_for("Update", |e| e["id"] == id.as_str()).await
+}
+
+/// What Fedify's `verifyObject` made of the proofs of the activity `id`.
+async fn proofs_of(peer: &Peer, id: &str) -> Value {
+    peer.event("proof", |e| e["id"] == id).await
+}
+
+/// A change of an article's quote policy is an edit its followers see
+/// (FEP-044f with the edit's delivery): set on the command line, from the
+/// admin and in front matter, the follower (the Fedify peer) receives an
+/// `Update` of the article whose `interactionPolicy.canQuote` Fedify reads
+/// as the new policy and whose proofs it verifies; the served object
+/// moves with it (`updated`, ETag, the same proof as delivered). The same
+/// policy again, `default` equal to the own policy, and a draft's change
+/// send nothing and keep the version; a front matter policy written with
+/// an edit sends one `Update` for both.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quote_policy_change_reaches_followers_as_an_update() {
+    let Some(env) = Env::new(Backend::Sqlite).await else {
+        return;
+    };
+    let env = env.federated();
+    let server = env.serve_federated(&["--demo"]);
+    let peer = start_peer(&env.dir.join("peer"));
+    let author = server.url("/users/camille_renard");
+    let followers = format!("{author}/followers");
+    peer.control("follow", json!({ "target": author })).await;
+    peer.wait_for("Accept", |e| e["actor"] == author.as_str()).await;
+
+    let object = publish(&env, &server, "policy-news").await;
+    let article_id = object.rsplit('/').next().unwrap().to_owned();
+    let create = peer.wait_for("Create", |e| e["object"]["id"] == object.as_str()).await;
+    assert_eq!(
+        create["object"]["canQuote"]["automaticApproval"],
+        json!([PUBLIC]),
+        "{create}"
+    );
+    let (etag_before, before) = served(&object).await;
+    assert_eq!(version_of(&env, "policy-news"), "1");
+
+    // The command line: followers only. One Update, from the author, with
+    // the new policy as Fedify reads it, verified.
+    let said = env.ok(&["article", "quote-policy", "policy-news", "followers"]);
+    assert!(said.contains("version 2, its Update queued"), "{said}");
+    let update = update_received(&peer, &object, 2).await;
+    assert_eq!(update["actor"], author.as_str());
+    assert_eq!(update["object"]["id"], object.as_str());
+    assert_eq!(
+        update["object"]["canQuote"]["automaticApproval"],
+        json!([followers]),
+        "{update}"
+    );
+    let delivered = &update["raw"]["object"];
+    assert_eq!(
+        delivered["interactionPolicy"]["canQuote"]["automaticApproval"],
+        json!([followers])
+    );
+    assert!(before.get("updated").is_none(), "{before}");
+    assert!(
+        delivered["updated"].is_string(),
+        "the article's updated moved: {delivered}"
+    );
+    let proofs = proofs_of(&peer, update["id"].as_str().unwrap()).await;
+    assert_eq!(proofs["activityVerified"], true, "{proofs}");
+    assert_eq!(proofs["objectVerified"], true, "{proofs}");
+    // Served as delivered: the same updated and proof, a new ETag.
+    let (etag, now) = eventually("the served article to follow the change", DEADLINE, || async {
+        let (etag, now) = served(&object).await;
+        (now["proof"] == delivered["proof"]).then_some((etag, now))
+    })
+    .await;
+    assert_ne!(etag, etag_before);
+    assert_ne!(now["proof"], before["proof"]);
+    assert_eq!(now["updated"], delivered["updated"]);
+    assert_eq!(
+        now["interactionPolicy"]["canQuote"]["automaticApproval"],
+        json!([followers])
+    );
+    let checked = peer.control("verify-object", json!({ "url": object })).await;
+    assert_eq!(checked["verified"], true, "{checked}");
+
+    // The same value again: nothing changes, nothing is sent.
+    let said = env.ok(&["article", "quote-policy", "policy-news", "followers"]);
+    assert!(said.contains("unchanged"), "{said}");
+    assert_eq!(version_of(&env, "policy-news"), "2");
+
+    // The admin: back to everyone, announced the same way.
+    env.create_user(&["edna", "--role", "editor"], EDITOR_PASSWORD);
+    let mut admin = Admin::sign_in(&server.base, "edna", EDITOR_PASSWORD).await;
+    let (_, html) = admin.get(&format!("/admin/articles/{article_id}/quotes")).await;
+    let (status, location, body) = admin
+        .post(
+            &format!("/admin/articles/{article_id}/quotes/policy"),
+            &[("_csrf", &csrf_of(&html)), ("policy", "everyone")],
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    assert!(location.contains("done=quote_policy_sent"), "{location}");
+    let (_, html) = admin.get(location.trim_start_matches(&server.base)).await;
+    assert!(
+        html.contains("the servers of its followers are sent the article updated"),
+        "{html}"
+    );
+    let update = update_received(&peer, &object, 3).await;
+    assert_eq!(
+        update["object"]["canQuote"]["automaticApproval"],
+        json!([PUBLIC]),
+        "{update}"
+    );
+    let proofs = proofs_of(&peer, update["id"].as_str().unwrap()).await;
+    assert_eq!(proofs["objectVerified"], true, "{proofs}");
+    // `default` is the instance's `everyone`: the policy that applies stays.
+    let said = env.ok(&["article", "quote-policy", "policy-news", "default"]);
+    assert!(said.contains("unchanged"), "{said}");
+    assert_eq!(version_of(&env, "policy-news"), "3");
+
+    // A draft keeps its policy for later and sends nothing.
+    let draft = env.write(
+        "draft-news.md",
+        "---\nslug: draft-news\nkind: news\ntitle: Not yet\nlanguage: en\nauthor: camille_renard\n\
+         status: draft\n---\nBody.\n",
+    );
+    env.ok(&["publish", path(&draft)]);
+    let said = env.ok(&["article", "quote-policy", "draft-news", "nobody"]);
+    assert!(said.contains("the article is draft: nothing sent"), "{said}");
+    assert_eq!(version_of(&env, "draft-news"), "1");
+
+    // Front matter with an edit: one Update carries both.
+    let file = env.write(
+        "policy-news.md",
+        "---\nslug: policy-news\nkind: news\ntitle: Worth quoting, edited\nsummary: A standfirst.\nlanguage: en\n\
+         author: camille_renard\nquote_policy: nobody\n---\nA body others will quote.\n",
+    );
+    env.ok(&["publish", "--update", path(&file)]);
+    let update = update_received(&peer, &object, 4).await;
+    assert_eq!(update["object"]["canQuote"]["automaticApproval"], json!([]), "{update}");
+    assert_eq!(update["raw"]["object"]["nameMap"]["en"], "Worth quoting, edited");
+    assert_eq!(version_of(&env, "policy-news"), "4");
+
+    // Every Update the follower got for the article: one per change.
+    let updates: Vec<String> = peer
+        .received()
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "Update")
+        .map(|e| e["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let expected: Vec<String> = (2..=4).map(|v| format!("{object}#update-{v}")).collect();
+    assert_eq!(updates, expected);
+    let shown = env.ok(&["article", "show", "draft-news"]);
+    let draft_id = shown
+        .lines()
+        .find_map(|l| l.strip_prefix("id:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let about_draft: Vec<Value> = peer
+        .received()
+        .await
+        .into_iter()
+        .filter(|e| e["object"]["id"].as_str().is_some_and(|id| id.ends_with(&draft_id)))
+        .collect();
+    assert!(about_draft.is_empty(), "nothing about the draft: {about_draft:#?}");
 }

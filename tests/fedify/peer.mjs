@@ -454,6 +454,8 @@ async function describeObject(obj) {
     tags: (await collect(obj.getTags({ suppressError: true }))).map(describeTag),
     image: (await collect(obj.getImages({ suppressError: true }))).map(describeMedia),
     attachments: (await collect(obj.getAttachments({ suppressError: true }))).map(describeMedia),
+    // FEP-044f: who may quote it, as Fedify reads its interactionPolicy.
+    canQuote: describePolicy(obj),
   };
 }
 

@@ -9,7 +9,7 @@ use activitypub_federation::config::Data;
 use axum::extract::Path;
 use axum::response::Response;
 use gazette_core::{Article, RemoteActor};
-use gazette_store::{Quote, QuoteAnswer, QuoteState};
+use gazette_store::{Quote, QuoteAnswer, QuotePolicyChange, QuoteState};
 use serde_json::{Value, json};
 
 use crate::activities::outgoing;
@@ -87,6 +87,24 @@ pub async fn policy_of(ctx: &FedContext, article: &Article) -> Result<QuotePolic
         .as_deref()
         .and_then(QuotePolicy::parse)
         .unwrap_or(ctx.settings().quote_policy))
+}
+
+/// Sets the article's own quote policy (`None`: back to the instance's
+/// `federation.quote_policy`). When the policy that applies to a published
+/// article changes, the article gets a new version and `updated`, and the
+/// `Update` an edit sends is recorded for its followers (delivered by
+/// [`crate::federate_changes`], which the caller runs); the same policy
+/// again, or a draft, sends nothing.
+pub async fn set_policy(
+    ctx: &FedContext,
+    article_id: &str,
+    policy: Option<QuotePolicy>,
+) -> Result<QuotePolicyChange, FederationError> {
+    let instance = ctx.settings().quote_policy.as_str();
+    Ok(ctx
+        .store()
+        .set_article_quote_policy(article_id, policy.map(QuotePolicy::as_str), instance)
+        .await?)
 }
 
 /// `interactionPolicy.canQuote` for an article written by `author_username`:

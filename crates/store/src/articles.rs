@@ -12,8 +12,11 @@ use crate::error::{StoreError, StoreResult};
 use crate::media::NewMedia;
 use crate::time::{from_db_opt, now, to_db};
 
+mod quote_policy;
 mod read;
 mod write;
+
+pub use quote_policy::QuotePolicyChange;
 
 use write::record_event;
 pub(crate) use write::{Tell, create_article_in, update_article_in};

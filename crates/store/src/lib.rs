@@ -49,7 +49,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
-pub use articles::{ArticlePage, ArticleQuery, ArticleView, PendingArticleEvent, TagCount};
+pub use articles::{ArticlePage, ArticleQuery, ArticleView, PendingArticleEvent, QuotePolicyChange, TagCount};
 pub use changes::{CONTENT_TABLES, Change, Changes, NOT_CONTENT};
 pub use deliveries::{
     Delivery, DeliveryOutcome, DeliveryRecord, DeliveryResult, DeliveryStatus, DeliverySummary, HostDeliveryStats,

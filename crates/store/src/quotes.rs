@@ -224,33 +224,6 @@ impl Store {
             .await?;
         Ok(row.map(|r| r.try_get("policy")).transpose()?)
     }
-
-    /// Sets the article's own quote policy, or with `None` goes back to the
-    /// instance's.
-    pub async fn set_article_quote_policy(&self, article_id: &str, policy: Option<&str>) -> StoreResult<()> {
-        match policy {
-            Some(p) => {
-                let done = sqlx::query(
-                    "INSERT INTO article_quote_policies (article_id, policy) SELECT id, $2 FROM articles WHERE id = $1
-                     ON CONFLICT (article_id) DO UPDATE SET policy = excluded.policy",
-                )
-                .bind(article_id)
-                .bind(p)
-                .execute(self.writer())
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("article", article_id));
-                }
-            }
-            None => {
-                sqlx::query("DELETE FROM article_quote_policies WHERE article_id = $1")
-                    .bind(article_id)
-                    .execute(self.writer())
-                    .await?;
-            }
-        }
-        Ok(())
-    }
 }
 
 fn quote_from_row(r: &AnyRow) -> StoreResult<Quote> {

@@ -27,6 +27,8 @@ gazette_store::each_backend!(
     one_follower_with_its_follow_activity,
     quotes_answered_listed_and_revoked,
     article_quote_policies_set_and_reset,
+    a_quote_policy_change_is_an_edit_followers_hear,
+    a_quote_policy_written_with_the_article_adds_no_event,
     ed25519_keys_and_remote_multikeys
 );
 
@@ -1425,19 +1427,130 @@ async fn quotes_answered_listed_and_revoked(store: &Store) {
 async fn article_quote_policies_set_and_reset(store: &Store) {
     let art = article(store).await;
     assert_eq!(store.article_quote_policy(&art.id).await.unwrap(), None);
-    store.set_article_quote_policy(&art.id, Some("nobody")).await.unwrap();
     store
-        .set_article_quote_policy(&art.id, Some("followers"))
+        .set_article_quote_policy(&art.id, Some("nobody"), "everyone")
+        .await
+        .unwrap();
+    store
+        .set_article_quote_policy(&art.id, Some("followers"), "everyone")
         .await
         .unwrap();
     assert_eq!(
         store.article_quote_policy(&art.id).await.unwrap().as_deref(),
         Some("followers")
     );
-    store.set_article_quote_policy(&art.id, None).await.unwrap();
+    store.set_article_quote_policy(&art.id, None, "everyone").await.unwrap();
     assert_eq!(store.article_quote_policy(&art.id).await.unwrap(), None);
     assert!(matches!(
-        store.set_article_quote_policy("missing", Some("nobody")).await,
+        store
+            .set_article_quote_policy("missing", Some("nobody"), "everyone")
+            .await,
         Err(gazette_store::StoreError::NotFound { .. })
     ));
+    assert!(matches!(
+        store.set_article_quote_policy("missing", None, "everyone").await,
+        Err(gazette_store::StoreError::NotFound { .. })
+    ));
+}
+
+/// The article events waiting to be delivered, as (kind, version), each
+/// forgotten once read.
+async fn take_events(store: &Store) -> Vec<(ArticleEvent, i64)> {
+    let events = store.pending_article_events(100).await.unwrap();
+    for e in &events {
+        store.finish_article_event(&e.id).await.unwrap();
+    }
+    events.into_iter().map(|e| (e.event, e.version)).collect()
+}
+
+/// A change of the policy that applies to a published article is an edit:
+/// a new version and `updated_at`, and an `updated` event in the same
+/// transaction; the same policy again, or an own policy equal to the
+/// instance's, changes nothing; a draft's policy is stored without event.
+async fn a_quote_policy_change_is_an_edit_followers_hear(store: &Store) {
+    use gazette_store::QuotePolicyChange::{Announced, Stored, Unchanged};
+    let art = article(store).await;
+    assert_eq!(take_events(store).await, [(ArticleEvent::Published, 1)]);
+
+    let set = |policy: Option<&'static str>, instance: &'static str| {
+        let id = art.id.clone();
+        async move { store.set_article_quote_policy(&id, policy, instance).await.unwrap() }
+    };
+    assert_eq!(set(Some("nobody"), "everyone").await, Announced { version: 2 });
+    let after = store.get_article(&art.id).await.unwrap();
+    assert_eq!(after.version, 2);
+    assert!(after.updated_at > art.updated_at, "updated_at moves");
+    assert_eq!(take_events(store).await, [(ArticleEvent::Updated, 2)]);
+
+    // The same value again; then the instance's, which is the same policy.
+    assert_eq!(set(Some("nobody"), "everyone").await, Unchanged);
+    assert_eq!(set(None, "nobody").await, Unchanged);
+    assert_eq!(store.article_quote_policy(&art.id).await.unwrap(), None);
+    assert_eq!(set(Some("everyone"), "nobody").await, Announced { version: 3 });
+    let third = store.get_article(&art.id).await.unwrap();
+    assert_eq!(set(None, "everyone").await, Unchanged);
+    let unchanged = store.get_article(&art.id).await.unwrap();
+    assert_eq!((unchanged.version, unchanged.updated_at), (3, third.updated_at));
+    assert_eq!(take_events(store).await, [(ArticleEvent::Updated, 3)]);
+
+    // Back to a draft: the policy is kept for later, nothing is sent.
+    store.set_article_status(&art.id, ArticleStatus::Draft).await.unwrap();
+    assert_eq!(take_events(store).await, [(ArticleEvent::Deleted, 4)]);
+    assert_eq!(set(Some("followers"), "everyone").await, Stored);
+    assert_eq!(store.get_article(&art.id).await.unwrap().version, 4);
+    assert_eq!(take_events(store).await, []);
+    assert_eq!(
+        store.article_quote_policy(&art.id).await.unwrap().as_deref(),
+        Some("followers")
+    );
+}
+
+/// A policy written with the article's create or edit rides on that
+/// write's own event: one version, one activity.
+async fn a_quote_policy_written_with_the_article_adds_no_event(store: &Store) {
+    let art = article(store).await;
+    assert_eq!(take_events(store).await, [(ArticleEvent::Published, 1)]);
+    let input = ArticleInput {
+        slug: Some("b".into()),
+        kind: "news".into(),
+        status: Some("published".into()),
+        language: "en".into(),
+        translations: vec![TranslationInput {
+            language: "en".into(),
+            title: "T2".into(),
+            summary: "S".into(),
+            body: "B".into(),
+            ..Default::default()
+        }],
+        author: "lea".into(),
+        ..Default::default()
+    };
+    let new = validate::article(&input, ArticleStatus::Draft, Utc::now(), &NoLines, &|_| 1).unwrap();
+    let b = store
+        .create_article_with_quote_policy(&new, &[], Some("nobody"))
+        .await
+        .unwrap();
+    assert_eq!(b.version, 1);
+    assert_eq!(
+        store.article_quote_policy(&b.id).await.unwrap().as_deref(),
+        Some("nobody")
+    );
+    assert_eq!(take_events(store).await, [(ArticleEvent::Published, 1)]);
+
+    let edited = store
+        .update_article_with_quote_policy(&b.id, &new, Some(1), &[], None)
+        .await
+        .unwrap();
+    assert_eq!(edited.version, 2);
+    assert_eq!(store.article_quote_policy(&b.id).await.unwrap(), None);
+    assert_eq!(take_events(store).await, [(ArticleEvent::Updated, 2)]);
+    // A stale edit changes neither the article nor its policy.
+    assert!(matches!(
+        store
+            .update_article_with_quote_policy(&b.id, &new, Some(1), &[], Some("nobody"))
+            .await,
+        Err(gazette_store::StoreError::StaleVersion { .. })
+    ));
+    assert_eq!(store.article_quote_policy(&b.id).await.unwrap(), None);
+    assert_eq!(store.article_quote_policy(&art.id).await.unwrap(), None);
 }

@@ -81,9 +81,14 @@ pub(crate) async fn publish_parsed(
         });
     }
     let fed = app::fed_context(config, store)?;
+    // The front matter's `quote_policy` is written with the article, so its
+    // Create or Update carries it; absent, the article keeps what it had.
+    let policy = parsed.quote_policy.as_deref().map(|p| (p != "default").then_some(p));
     if !update {
-        let article = store.create_article_with_media(&new, &media).await?;
-        set_quote_policy(store, &article, parsed.quote_policy.as_deref()).await?;
+        let article = match policy {
+            Some(p) => store.create_article_with_quote_policy(&new, &media, p).await?,
+            None => store.create_article_with_media(&new, &media).await?,
+        };
         gazette_federation::federate_changes(&fed).await;
         return Ok(article);
     }
@@ -96,22 +101,20 @@ pub(crate) async fn publish_parsed(
             "--update: no article `{key}` to replace (drop --update to create it)"
         ))
     })?;
-    let article = store
-        .update_article_with_media(&existing.id, &new, None, &media)
-        .await?;
-    set_quote_policy(store, &article, parsed.quote_policy.as_deref()).await?;
+    let article = match policy {
+        Some(p) => {
+            store
+                .update_article_with_quote_policy(&existing.id, &new, None, &media, p)
+                .await?
+        }
+        None => {
+            store
+                .update_article_with_media(&existing.id, &new, None, &media)
+                .await?
+        }
+    };
     gazette_federation::federate_changes(&fed).await;
     Ok(article)
-}
-
-/// The front matter's `quote_policy`, before the article's activities are
-/// queued so they carry it; absent, the article keeps what it had.
-async fn set_quote_policy(store: &Store, article: &Article, policy: Option<&str>) -> Result<(), CliError> {
-    match policy {
-        None => Ok(()),
-        Some("default") => Ok(store.set_article_quote_policy(&article.id, None).await?),
-        Some(p) => Ok(store.set_article_quote_policy(&article.id, Some(p)).await?),
-    }
 }
 
 pub(super) async fn article(store: &Store, config: &Config, cmd: ArticleCommand) -> Result<(), CliError> {

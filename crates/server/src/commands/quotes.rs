@@ -3,30 +3,44 @@
 
 use gazette_core::Article;
 use gazette_federation::QuotePolicy;
-use gazette_store::Store;
+use gazette_store::{QuotePolicyChange, Store};
 
 use crate::app;
 use crate::config::Config;
 use crate::error::CliError;
 
-/// Prints the article's quote policy, or sets it (`default`: the instance's).
+/// Prints the article's quote policy, or sets it (`default`: the
+/// instance's). A change of the policy that applies to a published article
+/// is sent to its followers as an `Update`, as an edit is.
 pub(super) async fn quote_policy(
     store: &Store,
     config: &Config,
     article: &Article,
     policy: Option<&str>,
 ) -> Result<(), CliError> {
-    match policy.map(str::trim) {
-        None => {}
-        Some("default") => store.set_article_quote_policy(&article.id, None).await?,
-        Some(p) => {
-            let p = QuotePolicy::parse(p).ok_or_else(|| {
-                CliError::Usage(format!(
-                    "unknown quote policy `{p}`: expected everyone, followers, nobody or default"
-                ))
-            })?;
-            store.set_article_quote_policy(&article.id, Some(p.as_str())).await?;
-        }
+    let change = match policy.map(str::trim) {
+        None => None,
+        Some("default") => Some(None),
+        Some(p) => Some(Some(QuotePolicy::parse(p).ok_or_else(|| {
+            CliError::Usage(format!(
+                "unknown quote policy `{p}`: expected everyone, followers, nobody or default"
+            ))
+        })?)),
+    };
+    let mut note = None;
+    if let Some(policy) = change {
+        let fed = app::fed_context(config, store)?;
+        let done = gazette_federation::quotes::set_policy(&fed, &article.id, policy)
+            .await
+            .map_err(|e| CliError::Federation(e.to_string()))?;
+        gazette_federation::federate_changes(&fed).await;
+        note = Some(match done {
+            QuotePolicyChange::Unchanged => "unchanged".to_owned(),
+            QuotePolicyChange::Stored => format!("changed; the article is {}: nothing sent", article.status.as_str()),
+            QuotePolicyChange::Announced { version } => {
+                format!("changed; version {version}, its Update queued for the article's followers")
+            }
+        });
     }
     let own = store.article_quote_policy(&article.id).await?;
     match own {
@@ -36,6 +50,9 @@ pub(super) async fn quote_policy(
             article.slug,
             config.federation.quote_policy.as_str()
         ),
+    }
+    if let Some(note) = note {
+        println!("{note}");
     }
     Ok(())
 }

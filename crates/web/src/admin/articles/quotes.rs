@@ -8,6 +8,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use gazette_federation::QuotePolicy;
+use gazette_store::QuotePolicyChange;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -69,7 +70,7 @@ pub(crate) async fn get_quotes(
         "policies": QuotePolicy::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "count": count,
         "rows": rows,
-        "flash": done_notice(&state, &signed.lang, p.done.as_deref(), &["quote_policy", "quote_revoked"]),
+        "flash": done_notice(&state, &signed.lang, p.done.as_deref(), &["quote_policy", "quote_policy_sent", "quote_revoked"]),
     });
     Ok(render(&state, &signed, "articles", "admin/quotes.html", page))
 }
@@ -92,13 +93,19 @@ pub(crate) async fn post_policy(
             })
         })?),
     };
-    state
-        .store()
-        .set_article_quote_policy(&id, policy.map(QuotePolicy::as_str))
+    // A change of the policy that applies to a published article is an
+    // edit its followers' servers hear of: an `Update` of the article.
+    let change = gazette_federation::quotes::set_policy(state.fed(), &id, policy)
         .await
         .map_err(|e| signed.fail(e))?;
-    // The article's `interactionPolicy` changed: followers' servers hear of it with its next edit.
-    Ok(back_to("", &format!("/admin/articles/{id}/quotes"), "quote_policy"))
+    let done = match change {
+        QuotePolicyChange::Announced { .. } => {
+            state.federate_soon();
+            "quote_policy_sent"
+        }
+        QuotePolicyChange::Unchanged | QuotePolicyChange::Stored => "quote_policy",
+    };
+    Ok(back_to("", &format!("/admin/articles/{id}/quotes"), done))
 }
 
 /// `POST /admin/articles/{id}/quotes/revoke` — revokes the accepted quote `quote`.
