@@ -727,12 +727,16 @@ async fn fedify_refusing_draft_cavage_gets_rfc9421_after_the_first_refusal() {
 
 /// Key rotation with `gazette keys rotate` while `gazette serve` runs: the
 /// Fedify follower receives the author's `Update` with the new key first
-/// and the old one after it, signed with the old key (the one it holds);
+/// and the old one after it, signed with the old key (the one it holds),
+/// its proof by the old Ed25519 key, both Multikeys listed (the new one,
+/// `#ed25519-key-2`, first); a proof made before the rotation still
+/// verifies against the old key id, one made after (the Create, its
+/// article, an older article served again) against the new one;
 /// the old key id still resolves with Fedify's
 /// key fetcher during the grace period; an article published afterwards is
 /// signed by the server with the new key (`#key-2`) and verified by Fedify;
-/// `gazette keys retire` ends the grace period and the old key id no
-/// longer resolves. Rotating every actor also rotates the instance
+/// `gazette keys retire` ends the grace period: the old key id no longer
+/// resolves, and the old Ed25519 key no longer verifies the old proof. Rotating every actor also rotates the instance
 /// actor's key, which signs the next signed GET.
 /// On PostgreSQL the server hears of the rotation through the command's
 /// announcement of its write; on SQLite through the change counter.
@@ -757,12 +761,34 @@ async fn key_rotation(backend: gazette_store::Backend) {
     let old_key = format!("{author}#main-key");
     let new_key = format!("{author}#key-2");
 
+    let old_method = format!("{author}#ed25519-key");
+    let new_method = format!("{author}#ed25519-key-2");
+    let multikeys = |actor: &Value| -> Vec<String> {
+        actor["assertionMethod"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no assertionMethod list: {actor}"))
+            .iter()
+            .map(|m| m["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+
     peer.control("follow", json!({ "target": author })).await;
     peer.wait_for("Accept", |e| e["actor"] == author.as_str()).await;
     assert_eq!(as2(&author).await["publicKey"]["id"], old_key.as_str());
+    assert_eq!(multikeys(&as2(&author).await), [old_method.as_str()]);
+    // An article as served before the rotation, kept (as a coordinator
+    // keeps a member's article): its proof names the old Ed25519 key.
+    let article_url = server.url("/articles/permanences-comprendre-sa-facture-hiver-2026");
+    let old_copy = as2(&article_url).await;
+    assert_eq!(
+        old_copy["proof"]["verificationMethod"],
+        old_method.as_str(),
+        "{old_copy}"
+    );
 
     let out = env.ok(&["keys", "rotate", "camille_renard"]);
     assert!(out.contains(&format!("new key {new_key}")), "{out}");
+    assert!(out.contains(&format!("new Ed25519 key {new_method}")), "{out}");
     assert!(out.contains("queued to 1 inbox"), "{out}");
 
     // The follower hears of the new key: current first, the old one after it.
@@ -775,6 +801,26 @@ async fn key_rotation(backend: gazette_store::Backend) {
     let served = as2(&author).await;
     assert_eq!(served["publicKey"][0]["id"], new_key.as_str(), "{served}");
     assert_eq!(served["publicKey"][1]["id"], old_key.as_str(), "{served}");
+    // Both Multikeys too, the new one first, in the Update and served.
+    let both = [new_method.as_str(), old_method.as_str()];
+    assert_eq!(multikeys(&update["raw"]["object"]), both, "{update}");
+    assert_eq!(multikeys(&served), both, "{served}");
+    // The Update's proof is by the old Ed25519 key, the one the follower
+    // holds, and Fedify verifies it.
+    assert_eq!(
+        update["raw"]["proof"]["verificationMethod"],
+        old_method.as_str(),
+        "{update}"
+    );
+    let proven = proof_events(&peer, "Update").await;
+    let update_proof = proven
+        .iter()
+        .find(|e| e["id"] == update["raw"]["id"])
+        .unwrap_or_else(|| panic!("no proof event for the Update: {proven:#?}"));
+    assert_eq!(update_proof["activityVerified"], true, "{update_proof}");
+    // A proof made before the rotation still verifies against the old key id.
+    let old_proof = peer.control("verify-object", json!({ "json": old_copy })).await;
+    assert_eq!(old_proof["verified"], true, "{old_proof}");
 
     // During the grace period both key ids resolve for Fedify.
     for key in [&old_key, &new_key] {
@@ -798,6 +844,29 @@ async fn key_rotation(backend: gazette_store::Backend) {
     env.ok(&["publish", path(&file)]);
     let create = peer.wait_for("Create", |e| e["object"]["type"] == "Article").await;
     assert_eq!(create["actor"], author.as_str());
+    // Its proofs, the Create's and the article's, by the new Ed25519 key:
+    // Fedify verifies both against the new key id.
+    let creates = proof_events(&peer, "Create").await;
+    let create_proof = creates
+        .iter()
+        .find(|e| e["id"] == create["id"])
+        .unwrap_or_else(|| panic!("no proof event for the Create: {creates:#?}"));
+    assert_eq!(
+        create_proof["verificationMethod"],
+        new_method.as_str(),
+        "{create_proof}"
+    );
+    assert_eq!(create_proof["activityVerified"], true, "{create_proof}");
+    assert_eq!(create_proof["objectVerified"], true, "{create_proof}");
+    assert_eq!(
+        create["raw"]["object"]["proof"]["verificationMethod"],
+        new_method.as_str(),
+        "{create}"
+    );
+    // An article made before the rotation, served now: proven by the new key.
+    let served = peer.control("verify-object", json!({ "url": article_url })).await;
+    assert_eq!(served["verified"], true, "{served}");
+    assert_eq!(served["proof"]["verificationMethod"], new_method.as_str(), "{served}");
     let posts: Vec<Value> = peer
         .events()
         .await
@@ -836,6 +905,17 @@ async fn key_rotation(backend: gazette_store::Backend) {
     assert_eq!(found["found"], true, "{found}");
     let listed = env.ok(&["keys", "list", "camille_renard"]);
     assert!(!listed.contains("old "), "{listed}");
+    // The old Ed25519 key retired with it: listed no more, and a proof by
+    // it no longer verifies for Fedify reading the actor now.
+    assert_eq!(multikeys(&as2(&author).await), [new_method.as_str()]);
+    let retired = peer
+        .control("verify-object-uncached", json!({ "json": old_copy }))
+        .await;
+    assert_eq!(retired["verified"], false, "{retired}");
+    let current = peer
+        .control("verify-object-uncached", json!({ "json": as2(&article_url).await }))
+        .await;
+    assert_eq!(current["verified"], true, "{current}");
 
     // Every local actor at once, the instance actor too: its signed GETs
     // (the like below fetches the peer's article) name its new key.

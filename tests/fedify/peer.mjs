@@ -1408,3 +1408,29 @@ process.on("SIGTERM", () => shutdown("SIGTERM"));
 process.on("SIGINT", () => shutdown("SIGINT"));
 
 emit({ event: "listening", base, actor: actorId.href });
+
+// ---------------------------------------------------------------- key rotation: proofs checked against keys as served now
+//
+// /control/verify-object checks with the federation's document loader,
+// which keeps what it fetched for a while; after a key retires, whether
+// an old proof still verifies is asked with the signed loader, which
+// reads the actor document from the server each time (as fetch-key does).
+
+Object.assign(control, {
+  // {json}: does Fedify verify the document's proofs with the keys its
+  // signers' documents list now?
+  async "POST /control/verify-object-uncached"(body) {
+    const ctx = ctxNow();
+    const json = body.json;
+    if (json == null || typeof json !== "object") throw new HttpError(400, "\"json\" (a JSON object) is required");
+    let verified;
+    try {
+      const documentLoader = await signedLoader(ctx);
+      verified = (await verifyObject(v.Object, json, { documentLoader, contextLoader: ctx.contextLoader })) != null;
+    } catch (err) {
+      emit({ event: "error", where: "verify-proof-uncached", message: String(err?.message ?? err) });
+      verified = false;
+    }
+    return { verified, proof: json.proof ?? null };
+  },
+});

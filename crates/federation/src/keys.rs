@@ -9,14 +9,16 @@
 //!
 //! `gazette keys rotate` replaces a key ([`rotate`]): the new key is named
 //! `#key-<n>` (the first one stays `#main-key`), the old one is served
-//! beside it until its grace period ends ([`served_keys`]).
+//! beside it until its grace period ends ([`served_keys`]). The actor's
+//! Ed25519 key (`crate::proofs::keys`) is replaced in the same
+//! transaction, and its old one retires at the same time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use activitypub_federation::http_signatures::generate_actor_keypair;
 use chrono::{DateTime, Utc};
-use gazette_store::ActorKey;
+use gazette_store::{ActorKey, RotatedKeys};
 
 use crate::context::FedContext;
 use crate::error::FederationError;
@@ -88,6 +90,16 @@ pub async fn current_key(ctx: &FedContext, local_key: &str) -> Result<ActorKey, 
         .ok_or_else(|| FederationError::Internal(format!("the key of {local_key} vanished")))
 }
 
+/// The keys a rotation replaced, by key id fragment: its `Update` is
+/// signed with them (see `crate::outbound::queue_actor_update`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplacedKeys {
+    /// The RSA key: the HTTP signature.
+    pub rsa_fragment: String,
+    /// The Ed25519 key: the integrity proof (the current key when `None`).
+    pub ed25519_fragment: Option<String>,
+}
+
 /// A public key an actor document lists: the fragment of its key id and its PEM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServedKey {
@@ -117,15 +129,22 @@ pub async fn served_keys(
 }
 
 /// Replaces the key of `local_key` with a new one (made now, off the
-/// runtime threads); the replaced key stays served until `now + grace`.
-/// Returns the new key.
+/// runtime threads), and its Ed25519 key with a new one too (every actor
+/// but the instance actor, which has none); the replaced keys stay served
+/// until `now + grace`. Returns the new keys.
 pub async fn rotate(
     ctx: &FedContext,
     local_key: &str,
     now: DateTime<Utc>,
     grace: chrono::Duration,
-) -> Result<ActorKey, FederationError> {
+) -> Result<RotatedKeys, FederationError> {
     ensure_key(ctx, local_key).await?;
+    let ed25519 = if local_key == INSTANCE_KEY {
+        None
+    } else {
+        crate::proofs::keys::ensure_ed25519_key(ctx, local_key).await?;
+        Some(crate::proofs::keys::new_pair()?)
+    };
     let pair = tokio::task::spawn_blocking(generate_actor_keypair)
         .await
         .map_err(|e| FederationError::Internal(format!("key generation panicked: {e}")))??;
@@ -133,7 +152,14 @@ pub async fn rotate(
     // Old keys already past their grace period go now.
     store.delete_retired_actor_keys(now).await?;
     Ok(store
-        .rotate_actor_key(local_key, &pair.public_key, &pair.private_key, now, now + grace)
+        .rotate_actor_keys(
+            local_key,
+            &pair.public_key,
+            &pair.private_key,
+            ed25519.as_ref(),
+            now,
+            now + grace,
+        )
         .await?)
 }
 
@@ -171,6 +197,118 @@ mod tests {
                 ctx.key_generation().locks.lock().unwrap().is_empty(),
                 "no lock left behind"
             );
+        }
+    }
+
+    /// A rotation replaces the Ed25519 key too, under a new id: the actor
+    /// document lists both Multikeys, new proofs name the new key, a proof
+    /// made before still verifies against the old id (ours, come back,
+    /// checked from the store), the rotation's Update can be proven with
+    /// the old key; once retired, the old id is listed and accepted no more.
+    #[tokio::test]
+    async fn a_rotation_replaces_the_ed25519_key_under_a_new_id() {
+        use crate::proofs::{self, multikey, proofs_of, verify_with};
+        use gazette_core::{Country, Language, LegalForm, Organisation};
+        use serde_json::json;
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let Some(db) = TestDb::new(backend).await else { continue };
+            let store = db.store.clone();
+            let org = Organisation {
+                username: "coop".into(),
+                name: "Coop".into(),
+                description: "D".into(),
+                logo: None,
+                website: None,
+                country: Country::parse("BE").unwrap(),
+                legal_form: LegalForm::Cooperative,
+                sectors: vec![],
+                languages: vec![Language::parse("fr").unwrap()],
+                updated_at: Utc::now(),
+            };
+            store.save_organisation(&org).await.unwrap();
+            let settings = crate::FederationSettings::new("https://news.example");
+            let http = gazette_http::build_client(&settings.http_config()).unwrap();
+            let ctx = FedContext::new(store.clone(), settings, http, Arc::new(|| {}));
+            let actor = crate::LocalActor::Organisation(org);
+            let actor_id = "https://news.example/users/coop";
+            let old_id = format!("{actor_id}#ed25519-key");
+            let new_id = format!("{actor_id}#ed25519-key-2");
+            let listed = |doc: &serde_json::Value| -> Vec<(String, String)> {
+                doc["assertionMethod"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| {
+                        assert_eq!(m["type"], "Multikey");
+                        assert_eq!(m["controller"], actor_id);
+                        (
+                            m["id"].as_str().unwrap().to_owned(),
+                            m["publicKeyMultibase"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            };
+            let verifies = |doc: &serde_json::Value, multibase: &str| {
+                let proof = &proofs_of(doc).unwrap()[0];
+                verify_with(doc, proof, &multikey::ed25519_from_multikey(multibase).unwrap()).is_ok()
+            };
+
+            let before = listed(&crate::local::actor_json(&ctx, &actor).await.unwrap());
+            assert_eq!(before.len(), 1, "{backend:?}");
+            assert_eq!(before[0].0, old_id);
+            let old_proof = proofs::signed_by(&ctx, actor_id, json!({"id": format!("{actor_id}/a"), "type": "Note"}))
+                .await
+                .unwrap();
+            assert_eq!(old_proof["proof"]["verificationMethod"], old_id.as_str());
+
+            let now = Utc::now();
+            let rotated = rotate(&ctx, ORGANISATION_KEY, now, chrono::Duration::days(7))
+                .await
+                .unwrap();
+            assert_eq!(rotated.rsa.key_fragment, "key-2", "{backend:?}");
+            assert_eq!(rotated.ed25519.as_ref().unwrap().key_fragment, "ed25519-key-2");
+
+            let after = listed(&crate::local::actor_json(&ctx, &actor).await.unwrap());
+            assert_eq!(after.len(), 2, "{backend:?}: {after:?}");
+            assert_eq!(after[0].0, new_id, "the current key first");
+            assert_eq!(after[1], before[0], "the old key as it was");
+            assert_ne!(after[0].1, after[1].1, "a new key, not the old one renamed");
+
+            // New proofs: the new key, under its own id.
+            let new_proof = proofs::signed_by(&ctx, actor_id, json!({"id": format!("{actor_id}/b"), "type": "Note"}))
+                .await
+                .unwrap();
+            assert_eq!(new_proof["proof"]["verificationMethod"], new_id.as_str());
+            assert!(verifies(&new_proof, &after[0].1));
+            assert!(!verifies(&new_proof, &after[1].1));
+            // The old proof still verifies with the key its id names.
+            assert!(verifies(&old_proof, &after[1].1));
+            // The rotation's Update is proven with the old key while it is listed.
+            let update = proofs::signed_by_key(&ctx, actor_id, "ed25519-key", json!({"type": "Update"}))
+                .await
+                .unwrap();
+            assert_eq!(update["proof"]["verificationMethod"], old_id.as_str());
+            assert!(verifies(&update, &after[1].1));
+
+            // Our own proofs come back (a network's boost): both ids are checked from the store.
+            let config = crate::federation_config(ctx.clone()).await.unwrap();
+            let data = config.to_request_data();
+            for doc in [&old_proof, &new_proof] {
+                let controllers = proofs::verify::verify_document(&data, doc).await.unwrap();
+                assert_eq!(controllers, [actor_id], "{backend:?}");
+            }
+
+            // Retired: the old key is listed no more; a proof by it is refused,
+            // and the Update's key falls back to the current one.
+            assert_eq!(store.retire_old_actor_keys(Some(ORGANISATION_KEY)).await.unwrap(), 2);
+            let retired = listed(&crate::local::actor_json(&ctx, &actor).await.unwrap());
+            assert_eq!(retired, after[..1]);
+            assert!(proofs::verify::verify_document(&data, &old_proof).await.is_err());
+            proofs::verify::verify_document(&data, &new_proof).await.unwrap();
+            let update = proofs::signed_by_key(&ctx, actor_id, "ed25519-key", json!({"type": "Update"}))
+                .await
+                .unwrap();
+            assert_eq!(update["proof"]["verificationMethod"], new_id.as_str());
         }
     }
 }

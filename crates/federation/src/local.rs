@@ -155,9 +155,11 @@ pub async fn actor_json(ctx: &FedContext, actor: &LocalActor) -> Result<Value, F
             json::network_actor(ctx.urls(), network, &parts)
         }
     };
-    // FEP-521a: the Ed25519 key its integrity proofs are made with.
-    let ed25519 = crate::proofs::keys::ensure_ed25519_key(ctx, &actor.key_name()).await?;
+    // FEP-521a: the Ed25519 key its integrity proofs are made with, and
+    // during a rotation's grace period the replaced one, which made the
+    // proofs others keep.
+    let multikeys = crate::proofs::keys::served_multikeys(ctx, &actor.key_name(), chrono::Utc::now()).await?;
     document["assertionMethod"] =
-        crate::proofs::keys::assertion_method(&ctx.urls().actor(actor.username()), &ed25519.public_key_multibase);
+        crate::proofs::keys::assertion_method(&ctx.urls().actor(actor.username()), &multikeys);
     Ok(document)
 }

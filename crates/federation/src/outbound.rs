@@ -124,6 +124,20 @@ pub(crate) async fn enqueue_not_before(
     inboxes: &[String],
     not_before: Option<DateTime<Utc>>,
 ) -> Result<u64, FederationError> {
+    enqueue_with_proof_key(ctx, actor_id, None, activity, inboxes, not_before).await
+}
+
+/// [`enqueue_not_before`], with the activity's proof made by the actor's
+/// Ed25519 key whose id fragment is `proof_fragment` (see
+/// [`crate::proofs::keys::proof_key_with`]; the current key when `None`).
+async fn enqueue_with_proof_key(
+    ctx: &FedContext,
+    actor_id: &str,
+    proof_fragment: Option<&str>,
+    activity: &Value,
+    inboxes: &[String],
+    not_before: Option<DateTime<Utc>>,
+) -> Result<u64, FederationError> {
     let inboxes = &crate::safety::deliverable_inboxes(ctx, inboxes).await?;
     if inboxes.is_empty() {
         return Ok(0);
@@ -133,7 +147,10 @@ pub(crate) async fn enqueue_not_before(
     // `crate::private_key_for`); the proof and the followers are the actor's.
     let actor = actor_id.split_once('#').map_or(actor_id, |(actor, _)| actor);
     // FEP-8b32: every activity we send carries its actor's proof.
-    let activity = &crate::proofs::signed_by(ctx, actor, activity.clone()).await?;
+    let activity = &match proof_fragment {
+        Some(fragment) => crate::proofs::signed_by_key(ctx, actor, fragment, activity.clone()).await?,
+        None => crate::proofs::signed_by(ctx, actor, activity.clone()).await?,
+    };
     let digests = crate::follower_sync::digests_for(ctx, actor, activity).await?;
     let n = ctx
         .store()
@@ -402,19 +419,23 @@ pub async fn actor_changed(ctx: &FedContext, actor: &LocalActor) {
     }
 }
 
-/// Queues an `Update` of a local actor (its document as served now: a
-/// new key after `gazette keys rotate`) to its followers, sent no earlier
+/// Queues an `Update` of a local actor (its document as served now: new
+/// keys after `gazette keys rotate`) to its followers, sent no earlier
 /// than `not_before` (at once when `None`); returns how many deliveries
-/// were queued. `signed_with` names the key (its id fragment) that signs
-/// it instead of the current one: after a rotation, the replaced key, which
-/// followers already hold (GoToSocial checks a signature only against the
-/// key it stored for the actor, so an Update signed with the new key would
-/// be refused there, and the key never updated).
+/// were queued. `signed_with` names the keys that sign it instead of the
+/// current ones: after a rotation, the replaced keys, which followers
+/// already hold. The HTTP signature by the replaced RSA key (GoToSocial
+/// checks a signature only against the key it stored for the actor, so an
+/// Update signed with the new key would be refused there, and the key
+/// never updated); the integrity proof by the replaced Ed25519 key, for
+/// the same reason: a follower holding the actor document as it was
+/// before checks it with a key it has, and one that fetches the document
+/// again finds that key listed there too, during the grace period.
 pub async fn queue_actor_update(
     ctx: &FedContext,
     actor: &LocalActor,
     not_before: Option<DateTime<Utc>>,
-    signed_with: Option<&str>,
+    signed_with: Option<&crate::keys::ReplacedKeys>,
 ) -> Result<u64, FederationError> {
     let urls = ctx.urls();
     let actor_id = urls.actor(actor.username());
@@ -429,10 +450,11 @@ pub async fn queue_actor_update(
     let id = urls.activity(&actor_id, "updates", &Utc::now().timestamp_micros().to_string());
     let update = outgoing::update_actor(id, &actor_id, object, urls.followers(actor.username())).to_value()?;
     let signer = match signed_with {
-        Some(fragment) => format!("{actor_id}#{fragment}"),
+        Some(keys) => format!("{actor_id}#{}", keys.rsa_fragment),
         None => actor_id.clone(),
     };
-    enqueue_not_before(ctx, &signer, &update, &inboxes, not_before).await
+    let proof_fragment = signed_with.and_then(|keys| keys.ed25519_fragment.as_deref());
+    enqueue_with_proof_key(ctx, &signer, proof_fragment, &update, &inboxes, not_before).await
 }
 
 /// Every local actor: the network actor (on a coordinator), the

@@ -143,7 +143,7 @@ pub struct FederationConfig {
     /// first, draft-cavage after a refusal, remembered per host),
     /// `rfc9421` or `draft-cavage`.
     pub signature: SignaturePolicy,
-    /// Days an old key stays served after `gazette keys rotate` (0: retired at once).
+    /// Days the old keys (RSA and Ed25519) stay served after `gazette keys rotate` (0: retired at once).
     pub key_grace_days: u64,
 }
 

@@ -1,15 +1,16 @@
 //! `gazette keys list|rotate|retire`: the signing keys of local actors.
-//! Rotating makes a new key (named `#key-<n>`), sends an `Update` of the
-//! actor with it to the actor's followers through the delivery queue, and
-//! keeps the old key served for `federation.key_grace_days`; retiring ends
-//! that grace period at once. A running server signs with the new key at
+//! Rotating makes a new RSA key (named `#key-<n>`) and a new Ed25519 key
+//! for integrity proofs (`#ed25519-key-<n>`), sends an `Update` of the
+//! actor with them to the actor's followers through the delivery queue,
+//! and keeps the old keys served for `federation.key_grace_days`; retiring
+//! ends that grace period at once. A running server signs with the new key at
 //! once (its worker re-reads keys on the store's change signal, its signed
 //! GETs read the key per request) and stops serving an old key once it
 //! retires (within a minute: its cache of public answers; the server's
 //! hourly task deletes retired keys).
 
 use chrono::{DateTime, Utc};
-use gazette_federation::keys::{self, INSTANCE_KEY};
+use gazette_federation::keys::{self, INSTANCE_KEY, ReplacedKeys};
 use gazette_federation::{FedContext, FederationError, LocalActor, outbound};
 use gazette_store::Store;
 
@@ -119,6 +120,20 @@ async fn list(ctx: &FedContext, target: &Target, now: DateTime<Utc>) -> Result<(
             when(old.retires_at)
         );
     }
+    // The Ed25519 key of integrity proofs (none for the instance actor).
+    if let Some(current) = store.find_ed25519_key(&target.local_key).await? {
+        println!(
+            "  current  {}  (Ed25519)",
+            urls.key_id_with(&target.actor_id, &current.key_fragment)
+        );
+    }
+    for old in store.live_old_ed25519_keys(&target.local_key, now).await? {
+        println!(
+            "  old      {}  (Ed25519) listed until {}",
+            urls.key_id_with(&target.actor_id, &old.key_fragment),
+            when(old.retires_at)
+        );
+    }
     Ok(())
 }
 
@@ -140,11 +155,11 @@ async fn rotate(
         );
         return Ok(());
     };
-    let key = keys::rotate(ctx, &target.local_key, now, grace)
+    let rotated = keys::rotate(ctx, &target.local_key, now, grace)
         .await
         .map_err(federation)?;
     let old_id = urls.key_id_with(&target.actor_id, &previous.key_fragment);
-    let new_id = urls.key_id_with(&target.actor_id, &key.key_fragment);
+    let new_id = urls.key_id_with(&target.actor_id, &rotated.rsa.key_fragment);
     if grace > chrono::Duration::zero() {
         println!(
             "{}: new key {new_id}; the old key {old_id} is served until {}",
@@ -154,19 +169,40 @@ async fn rotate(
     } else {
         println!("{}: new key {new_id}; the old key {old_id} is retired", target.actor_id);
     }
+    // The Ed25519 key replaced now: the generation before the new one
+    // (`keys::rotate` made a first key if the actor had none yet).
+    let replaced_ed25519 = rotated.ed25519.as_ref().map(|new| {
+        let old_fragment = gazette_store::ed25519_key_fragment(new.generation - 1);
+        let listed = if grace > chrono::Duration::zero() {
+            "listed as long as the old key"
+        } else {
+            "retired"
+        };
+        println!(
+            "  new Ed25519 key {}; the old one {} is {listed}",
+            urls.key_id_with(&target.actor_id, &new.key_fragment),
+            urls.key_id_with(&target.actor_id, &old_fragment)
+        );
+        old_fragment
+    });
     if let Some(actor) = &target.actor {
         // Sent once every running server has heard of the new key (the
         // store's change signal takes a fraction of a second): a follower
         // that fetches the actor document to check the Update's signature
         // gets the new key, not a page cached before the rotation.
         let not_before = Utc::now() + UPDATE_DELAY;
-        // Signed with the replaced key, which every follower holds, while
-        // it is in its grace period (with none, the new key signs).
-        let signed_with = (grace > chrono::Duration::zero()).then_some(previous.key_fragment.as_str());
-        let queued = outbound::queue_actor_update(ctx, actor, Some(not_before), signed_with)
+        // Signed with the replaced keys, which every follower holds, while
+        // they are in their grace period (with none, the new keys sign):
+        // the HTTP signature with the old RSA key, the integrity proof
+        // with the old Ed25519 key.
+        let signed_with = (grace > chrono::Duration::zero()).then(|| ReplacedKeys {
+            rsa_fragment: previous.key_fragment.clone(),
+            ed25519_fragment: replaced_ed25519,
+        });
+        let queued = outbound::queue_actor_update(ctx, actor, Some(not_before), signed_with.as_ref())
             .await
             .map_err(federation)?;
-        println!("  Update with the new key queued to {queued} inbox(es)");
+        println!("  Update with the new keys queued to {queued} inbox(es)");
     }
     Ok(())
 }

@@ -56,6 +56,7 @@ pub const CONTENT_TABLES: &[&str] = &[
     "network_items",
     "network_member_sectors",
     "network_members",
+    "old_actor_ed25519_keys",
     "old_actor_keys",
     "organisation",
     "outbound_interactions",

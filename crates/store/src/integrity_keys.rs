@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::Store;
 use crate::error::{StoreError, StoreResult};
@@ -16,6 +17,11 @@ use crate::time::{from_db, now, to_db};
 pub struct Ed25519Key {
     /// `instance`, `organisation`, `author:<id>`, `network`, as in `actor_keys`.
     pub local_key: String,
+    /// 1 for the first key, one more at each rotation (migration 41).
+    pub generation: i64,
+    /// The key id is the actor's id, `#`, and this (`ed25519-key` for
+    /// generation 1, `ed25519-key-<generation>` after).
+    pub key_fragment: String,
     /// PKCS#8, base64.
     pub private_key_pkcs8: String,
     /// `z6Mk…`: the FEP-521a `publicKeyMultibase`.
@@ -33,33 +39,43 @@ pub struct RemoteMultikey {
     pub fetched_at: DateTime<Utc>,
 }
 
+/// An `actor_ed25519_keys` row (its `local_key`, `generation`,
+/// `key_fragment`, `private_key_pkcs8` and `public_key_multibase`).
+pub(crate) fn ed25519_key(r: &AnyRow) -> StoreResult<Ed25519Key> {
+    Ok(Ed25519Key {
+        local_key: r.try_get("local_key")?,
+        generation: r.try_get("generation")?,
+        key_fragment: r.try_get("key_fragment")?,
+        private_key_pkcs8: r.try_get("private_key_pkcs8")?,
+        public_key_multibase: r.try_get("public_key_multibase")?,
+    })
+}
+
 impl Store {
     /// The Ed25519 key of `local_key`, if it has one.
     pub async fn find_ed25519_key(&self, local_key: &str) -> StoreResult<Option<Ed25519Key>> {
         let row = sqlx::query(
-            "SELECT local_key, private_key_pkcs8, public_key_multibase FROM actor_ed25519_keys WHERE local_key = $1",
+            "SELECT local_key, generation, key_fragment, private_key_pkcs8, public_key_multibase
+             FROM actor_ed25519_keys WHERE local_key = $1",
         )
         .bind(local_key)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(Ed25519Key {
-                local_key: r.try_get("local_key")?,
-                private_key_pkcs8: r.try_get("private_key_pkcs8")?,
-                public_key_multibase: r.try_get("public_key_multibase")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(ed25519_key).transpose()
     }
 
     /// Stores `key` unless `local_key` has one, and returns the one stored:
-    /// processes making a key at once all end up with the first.
+    /// processes making a key at once all end up with the first. A key
+    /// stored so is of `key`'s generation and fragment (the first: 1 and
+    /// `ed25519-key`; rotations go through [`Store::rotate_actor_keys`]).
     pub async fn ensure_ed25519_key(&self, key: &Ed25519Key) -> StoreResult<Ed25519Key> {
         sqlx::query(
-            "INSERT INTO actor_ed25519_keys (local_key, private_key_pkcs8, public_key_multibase, created_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (local_key) DO NOTHING",
+            "INSERT INTO actor_ed25519_keys (local_key, generation, key_fragment, private_key_pkcs8, public_key_multibase, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (local_key) DO NOTHING",
         )
         .bind(&key.local_key)
+        .bind(key.generation)
+        .bind(&key.key_fragment)
         .bind(&key.private_key_pkcs8)
         .bind(&key.public_key_multibase)
         .bind(to_db(now()))

@@ -1,7 +1,9 @@
 //! Key rotation of local actors (migration 35): the current key of each
 //! actor with its generation and key id fragment (`actor_keys`), and the
 //! keys a rotation replaced (`old_actor_keys`), served beside the current
-//! one until they retire. Making keys and naming key ids is left to
+//! one until they retire. A rotation replaces the actor's Ed25519 key in
+//! the same transaction (migration 41, [`crate::ed25519_rotation`]), and
+//! a retirement retires both. Making keys and naming key ids is left to
 //! `gazette-federation`; this keeps the rows.
 
 use chrono::{DateTime, Utc};
@@ -9,7 +11,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::Store;
+use crate::ed25519_rotation::{self, NewEd25519Key};
 use crate::error::{StoreError, StoreResult};
+use crate::integrity_keys::Ed25519Key;
 use crate::time::{from_db, to_db};
 
 /// A local actor's current key.
@@ -36,6 +40,14 @@ pub struct OldActorKey {
     pub public_key_pem: String,
     pub replaced_at: DateTime<Utc>,
     pub retires_at: DateTime<Utc>,
+}
+
+/// What [`Store::rotate_actor_keys`] made current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotatedKeys {
+    pub rsa: ActorKey,
+    /// `None` when no Ed25519 key was rotated (the instance actor has none).
+    pub ed25519: Option<Ed25519Key>,
 }
 
 /// The key id fragment of `generation`: `main-key` for the first key, as
@@ -122,6 +134,26 @@ impl Store {
         now: DateTime<Utc>,
         retires_at: DateTime<Utc>,
     ) -> StoreResult<ActorKey> {
+        let rotated = self
+            .rotate_actor_keys(local_key, public_pem, private_pem, None, now, retires_at)
+            .await?;
+        Ok(rotated.rsa)
+    }
+
+    /// [`Store::rotate_actor_key`], and with `ed25519` the actor's Ed25519
+    /// key too, in the same transaction: the replaced Ed25519 key is kept
+    /// until the same `retires_at`. Fails with NotFound when the actor has
+    /// no RSA key, or no Ed25519 key to replace, yet; nothing is changed
+    /// then.
+    pub async fn rotate_actor_keys(
+        &self,
+        local_key: &str,
+        public_pem: &str,
+        private_pem: &str,
+        ed25519: Option<&NewEd25519Key>,
+        now: DateTime<Utc>,
+        retires_at: DateTime<Utc>,
+    ) -> StoreResult<RotatedKeys> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(concat!(
             "SELECT ",
@@ -170,14 +202,21 @@ impl Store {
                 message: format!("the key of {local_key} was rotated by someone else meanwhile; try again"),
             });
         }
+        let ed25519 = match ed25519 {
+            Some(new) => Some(ed25519_rotation::rotate_in(&mut tx, local_key, new, now, retires_at).await?),
+            None => None,
+        };
         tx.commit().await?;
-        Ok(ActorKey {
-            local_key: local_key.to_owned(),
-            generation,
-            key_fragment: fragment,
-            public_key_pem: public_pem.to_owned(),
-            private_key_pem: private_pem.to_owned(),
-            created_at: now,
+        Ok(RotatedKeys {
+            rsa: ActorKey {
+                local_key: local_key.to_owned(),
+                generation,
+                key_fragment: fragment,
+                public_key_pem: public_pem.to_owned(),
+                private_key_pem: private_pem.to_owned(),
+                created_at: now,
+            },
+            ed25519,
         })
     }
 
@@ -224,27 +263,46 @@ impl Store {
     }
 
     /// Ends the grace period of the old keys of `local_key` (of every
-    /// actor with `None`) at once: they are deleted. Returns how many.
+    /// actor with `None`) at once, RSA and Ed25519: they are deleted.
+    /// Returns how many.
     pub async fn retire_old_actor_keys(&self, local_key: Option<&str>) -> StoreResult<u64> {
-        let done = match local_key {
+        let mut tx = self.begin_write().await?;
+        let mut n = 0;
+        match local_key {
             Some(k) => {
-                sqlx::query("DELETE FROM old_actor_keys WHERE local_key = $1")
-                    .bind(k)
-                    .execute(self.writer())
-                    .await?
+                for sql in [
+                    "DELETE FROM old_actor_keys WHERE local_key = $1",
+                    "DELETE FROM old_actor_ed25519_keys WHERE local_key = $1",
+                ] {
+                    n += sqlx::query(sql).bind(k).execute(&mut *tx).await?.rows_affected();
+                }
             }
-            None => sqlx::query("DELETE FROM old_actor_keys").execute(self.writer()).await?,
-        };
-        Ok(done.rows_affected())
+            None => {
+                for sql in ["DELETE FROM old_actor_keys", "DELETE FROM old_actor_ed25519_keys"] {
+                    n += sqlx::query(sql).execute(&mut *tx).await?.rows_affected();
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 
-    /// Deletes the old keys whose grace period is over at `now` (they are
-    /// already no longer served); returns how many.
+    /// Deletes the old keys, RSA and Ed25519, whose grace period is over at
+    /// `now` (they are already no longer served); returns how many.
     pub async fn delete_retired_actor_keys(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM old_actor_keys WHERE retires_at <= $1")
-            .bind(to_db(now))
-            .execute(self.writer())
-            .await?;
-        Ok(done.rows_affected())
+        let mut tx = self.begin_write().await?;
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM old_actor_keys WHERE retires_at <= $1",
+            "DELETE FROM old_actor_ed25519_keys WHERE retires_at <= $1",
+        ] {
+            n += sqlx::query(sql)
+                .bind(to_db(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 }

@@ -7,6 +7,7 @@ mod authors;
 mod changes;
 mod deliveries;
 mod dialect;
+mod ed25519_rotation;
 mod error;
 mod federation;
 mod feed_facets;
@@ -55,6 +56,7 @@ pub use deliveries::{
     Delivery, DeliveryOutcome, DeliveryRecord, DeliveryResult, DeliveryStatus, DeliverySummary, HostDeliveryStats,
     Recorded, RetryPolicy, inbox_host,
 };
+pub use ed25519_rotation::{NewEd25519Key, OldEd25519Key, ed25519_key_fragment};
 pub use error::{StoreError, StoreResult};
 pub use federation::{COMMENT_STATUSES, Follower, InteractionCounts, ModerationComment};
 pub use feed_facets::{FacetCount, FeedFacets};
@@ -64,7 +66,7 @@ pub use follower_sync::{LocalFollow, followers_digest};
 pub use identity::{PublicUrlSource, RecordedPublicUrl};
 pub use imports::{ImportImage, ImportOutcome, ImportedPost};
 pub use integrity_keys::{Ed25519Key, RemoteMultikey};
-pub use key_rotation::{ActorKey, OldActorKey, key_fragment};
+pub use key_rotation::{ActorKey, OldActorKey, RotatedKeys, key_fragment};
 pub use media::{MediaUse, NewMedia};
 pub use members::MemberHealth;
 pub use migrate::{MIGRATIONS, Migration};

@@ -242,6 +242,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0040_reply_context.sql"),
         postgres: include_str!("../../../migrations/postgres/0040_reply_context.sql"),
     },
+    Migration {
+        version: 41,
+        description: "Ed25519 keys rotate with the RSA keys: generations, and the replaced keys kept for their grace period",
+        sqlite: include_str!("../../../migrations/sqlite/0041_ed25519_key_rotation.sql"),
+        postgres: include_str!("../../../migrations/postgres/0041_ed25519_key_rotation.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

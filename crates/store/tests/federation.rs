@@ -92,6 +92,8 @@ async fn ed25519_keys_and_remote_multikeys(store: &Store) {
     assert_eq!(store.find_ed25519_key("organisation").await.unwrap(), None);
     let key = |n: &str| Ed25519Key {
         local_key: "organisation".into(),
+        generation: 1,
+        key_fragment: "ed25519-key".into(),
         private_key_pkcs8: format!("pkcs8-{n}"),
         public_key_multibase: format!("z6Mk{n}"),
     };
@@ -1304,7 +1306,137 @@ mod key_rotation {
         assert_eq!(later.len(), 1);
     }
 
-    gazette_store::each_backend!(keys_rotate_and_old_keys_retire, an_update_can_wait_before_it_is_sent);
+    /// The Ed25519 key rotates with the RSA key, in one transaction: a new
+    /// generation under a new key id, the replaced key (private half too)
+    /// kept until the same time as the RSA key, retired with it.
+    async fn ed25519_keys_rotate_and_retire_with_the_rsa_keys(store: &Store) {
+        use gazette_store::{Ed25519Key, NewEd25519Key, ed25519_key_fragment};
+        let t0 = Utc::now();
+        let grace = Duration::days(7);
+        let new = |n: &str| NewEd25519Key {
+            private_key_pkcs8: format!("pkcs8-{n}"),
+            public_key_multibase: format!("z6Mk{n}"),
+        };
+        store.ensure_actor_key("author:b", "pub1", "priv1").await.unwrap();
+        // No Ed25519 key yet: nothing rotates, the RSA key neither.
+        let err = store
+            .rotate_actor_keys("author:b", "pub2", "priv2", Some(&new("2")), t0, t0 + grace)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, gazette_store::StoreError::NotFound { .. }), "{err:?}");
+        assert_eq!(
+            store
+                .find_current_actor_key("author:b")
+                .await
+                .unwrap()
+                .unwrap()
+                .generation,
+            1,
+            "the RSA rotation was undone with it"
+        );
+        assert!(store.live_old_actor_keys("author:b", t0).await.unwrap().is_empty());
+
+        store
+            .ensure_ed25519_key(&Ed25519Key {
+                local_key: "author:b".into(),
+                generation: 1,
+                key_fragment: ed25519_key_fragment(1),
+                private_key_pkcs8: "pkcs8-1".into(),
+                public_key_multibase: "z6Mk1".into(),
+            })
+            .await
+            .unwrap();
+        let rotated = store
+            .rotate_actor_keys("author:b", "pub2", "priv2", Some(&new("2")), t0, t0 + grace)
+            .await
+            .unwrap();
+        assert_eq!(rotated.rsa.key_fragment, "key-2");
+        let ed = rotated.ed25519.unwrap();
+        assert_eq!((ed.generation, ed.key_fragment.as_str()), (2, "ed25519-key-2"));
+        assert_eq!(store.find_ed25519_key("author:b").await.unwrap(), Some(ed.clone()));
+        let old = store.live_old_ed25519_keys("author:b", t0).await.unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(
+            (
+                old[0].key_fragment.as_str(),
+                old[0].public_key_multibase.as_str(),
+                old[0].private_key_pkcs8.as_str()
+            ),
+            ("ed25519-key", "z6Mk1", "pkcs8-1")
+        );
+        assert_eq!(
+            old[0].retires_at,
+            store.live_old_actor_keys("author:b", t0).await.unwrap()[0].retires_at
+        );
+        let found = store.find_old_ed25519_key("author:b", "ed25519-key", t0).await.unwrap();
+        assert_eq!(found.as_ref(), Some(&old[0]));
+        assert_eq!(
+            store
+                .find_old_ed25519_key("author:b", "ed25519-key-2", t0)
+                .await
+                .unwrap(),
+            None,
+            "the current key is not an old one"
+        );
+        assert_eq!(
+            store
+                .find_old_ed25519_key("author:b", "ed25519-key", t0 + grace)
+                .await
+                .unwrap(),
+            None,
+            "retired"
+        );
+        assert!(
+            store
+                .live_old_ed25519_keys("author:b", t0 + grace)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // A second rotation within the grace period: both old keys listed, newest first.
+        let t1 = t0 + Duration::days(1);
+        let rotated = store
+            .rotate_actor_keys("author:b", "pub3", "priv3", Some(&new("3")), t1, t1 + grace)
+            .await
+            .unwrap();
+        assert_eq!(rotated.ed25519.unwrap().key_fragment, "ed25519-key-3");
+        let fragments: Vec<_> = store
+            .live_old_ed25519_keys("author:b", t1)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.key_fragment)
+            .collect();
+        assert_eq!(fragments, ["ed25519-key-2", "ed25519-key"]);
+
+        // Past the first grace period, the first keys (RSA and Ed25519) are deleted.
+        let after_first = t0 + grace + Duration::seconds(1);
+        assert_eq!(store.delete_retired_actor_keys(after_first).await.unwrap(), 2);
+        let left = store.live_old_ed25519_keys("author:b", t1).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].key_fragment, "ed25519-key-2");
+        // Retired at once on demand, RSA and Ed25519 together.
+        assert_eq!(store.retire_old_actor_keys(Some("author:b")).await.unwrap(), 2);
+        assert!(store.live_old_ed25519_keys("author:b", t1).await.unwrap().is_empty());
+        assert!(store.live_old_actor_keys("author:b", t1).await.unwrap().is_empty());
+        // Without an Ed25519 key to rotate (the instance actor), only the RSA key changes.
+        let rotated = store
+            .rotate_actor_keys("author:b", "pub4", "priv4", None, t1, t1 + grace)
+            .await
+            .unwrap();
+        assert_eq!((rotated.rsa.generation, rotated.ed25519), (4, None));
+        assert_eq!(
+            store.find_ed25519_key("author:b").await.unwrap().unwrap().key_fragment,
+            "ed25519-key-3"
+        );
+    }
+
+    gazette_store::each_backend!(
+        keys_rotate_and_old_keys_retire,
+        an_update_can_wait_before_it_is_sent,
+        ed25519_keys_rotate_and_retire_with_the_rsa_keys
+    );
 }
 
 /// FEP-044f: a quote request's answer is kept per quoting post; asking again

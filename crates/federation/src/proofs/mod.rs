@@ -222,6 +222,23 @@ pub async fn signed_by_at(
         .map_err(|e| crate::error::FederationError::Internal(format!("cannot sign as {actor_id}: {e}")))
 }
 
+/// `document` signed now by the Ed25519 key of the local actor `actor_id`
+/// whose id fragment is `fragment` (a replaced key in its grace period,
+/// else the current one: see [`keys::proof_key_with`]); as it is when
+/// `actor_id` is not one of ours.
+pub async fn signed_by_key(
+    ctx: &crate::context::FedContext,
+    actor_id: &str,
+    fragment: &str,
+    document: Value,
+) -> Result<Value, crate::error::FederationError> {
+    let Some(key) = keys::proof_key_with(ctx, actor_id, fragment).await? else {
+        return Ok(document);
+    };
+    sign_activity(&document, &key)
+        .map_err(|e| crate::error::FederationError::Internal(format!("cannot sign as {actor_id}: {e}")))
+}
+
 /// An object made ready to embed in an activity or collection: its
 /// `@context` goes, unless it carries a proof, which covers the context.
 pub fn embeddable(mut object: Value) -> Value {

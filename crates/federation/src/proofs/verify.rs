@@ -131,18 +131,25 @@ async fn verify_one(data: &Data<FedContext>, document: &Value, proof: &Proof) ->
 }
 
 /// The key `method` when it names one of our own actors' Ed25519 keys
-/// (read from the store: we never fetch our own documents).
+/// (read from the store: we never fetch our own documents): the current
+/// key, or a replaced one in its grace period (a proof made before a
+/// rotation, come back). A key id of ours that names no key listed now (a
+/// retired key) is refused.
 async fn local_key(data: &Data<FedContext>, method: &str) -> Result<Option<RemoteMultikey>, FederationError> {
     let Some((actor_id, fragment)) = method.split_once('#') else {
         return Ok(None);
     };
-    if fragment != super::keys::KEY_FRAGMENT {
+    if !fragment.starts_with(super::keys::KEY_FRAGMENT) {
         return Ok(None);
     }
     let Some(actor) = crate::local::local_actor_by_id(data, actor_id).await? else {
         return Ok(None);
     };
-    let key = super::keys::ensure_ed25519_key(data, &actor.key_name()).await?;
+    let listed = super::keys::served_multikeys(data, &actor.key_name(), Utc::now()).await?;
+    let key = listed
+        .into_iter()
+        .find(|k| k.fragment == fragment)
+        .ok_or_else(|| refused(format!("{method} is no key of {actor_id} (retired, or never made)")))?;
     Ok(Some(RemoteMultikey {
         id: method.to_owned(),
         controller: actor_id.to_owned(),
