@@ -2,8 +2,10 @@
 //! `gazette serve` queues deliveries the server's worker should send at
 //! once, not at its next poll. On PostgreSQL the writes notify channel
 //! `gazette_changes` (triggers of migration 27) and a dedicated connection
-//! listens; on SQLite a dedicated connection reads `PRAGMA data_version`,
-//! which changes whenever another connection commits, a few times a second.
+//! listens (read by a task of its own; the notifications that follow one
+//! within [`POSTGRES_GATHER`] make one report); on SQLite a dedicated
+//! connection reads `PRAGMA data_version`, which changes whenever another
+//! connection commits, a few times a second.
 //! A wake-up says only "look again": the callers re-read the queue, so a
 //! spurious one costs a query and a lost one is caught by their polls.
 //!
@@ -103,6 +105,12 @@ const QUEUE_ONLY: &str = "deliveries";
 /// from memory, so a wake-up comes within this much of a commit.
 const SQLITE_CHECK_EVERY: Duration = Duration::from_millis(100);
 
+/// How long the notifications that follow a first one on PostgreSQL are
+/// gathered into one report: a busy inbox notifies for every activity, and
+/// each report costs every woken worker its queries, so a thousand
+/// activities a second would cost several thousand queries a second.
+const POSTGRES_GATHER: Duration = Duration::from_millis(20);
+
 /// One report of [`Changes::changed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Change {
@@ -127,8 +135,75 @@ enum Watch {
         every: tokio::time::Interval,
     },
     Postgres {
-        listener: Box<PgListener>,
+        /// What the listening task has heard since the last report.
+        heard: std::sync::Arc<Heard>,
+        /// The task reading the notifications (stopped with the watch).
+        task: tokio::task::JoinHandle<()>,
     },
+}
+
+/// Notifications read by the task of a PostgreSQL watch and not reported yet.
+#[derive(Default)]
+struct Heard {
+    pending: std::sync::Mutex<Pending>,
+    arrived: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct Pending {
+    any: bool,
+    content: bool,
+    /// The listener failed for good; reported once, as an error.
+    failed: Option<crate::error::StoreError>,
+}
+
+impl Heard {
+    fn record(&self, update: impl FnOnce(&mut Pending)) {
+        update(&mut self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.arrived.notify_one();
+    }
+
+    /// What was heard, if anything, emptied.
+    fn take(&self) -> Option<StoreResult<Change>> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = pending.failed.take() {
+            return Some(Err(e));
+        }
+        let change = pending.any.then_some(Change {
+            content: pending.content,
+        });
+        *pending = Pending::default();
+        change.map(Ok)
+    }
+}
+
+impl Drop for Changes {
+    fn drop(&mut self) {
+        if let Watch::Postgres { task, .. } = &self.watch {
+            task.abort();
+        }
+    }
+}
+
+/// Reads the notifications of `listener` for as long as the watch lives.
+async fn listen(mut listener: PgListener, heard: std::sync::Arc<Heard>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(n) => {
+                // `None`: the connection dropped (it reconnects on the next
+                // call), and what was notified meanwhile is lost.
+                let content = n.as_ref().is_none_or(|n| n.payload() != QUEUE_ONLY);
+                heard.record(|p| {
+                    p.any = true;
+                    p.content |= content;
+                });
+            }
+            Err(e) => {
+                heard.record(|p| p.failed = Some(e.into()));
+                return;
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Changes {
@@ -161,9 +236,9 @@ impl Store {
             Backend::Postgres => {
                 let mut listener = PgListener::connect(self.url.as_str()).await?;
                 listener.listen(CHANNEL).await?;
-                Watch::Postgres {
-                    listener: Box::new(listener),
-                }
+                let heard = std::sync::Arc::new(Heard::default());
+                let task = tokio::spawn(listen(listener, heard.clone()));
+                Watch::Postgres { heard, task }
             }
         };
         Ok(Changes { watch })
@@ -175,7 +250,8 @@ impl Changes {
     /// (on SQLite, any commit; on PostgreSQL, one that queues deliveries,
     /// records an article change or writes an article). Several changes
     /// before a call are reported once, as a change of content if any of
-    /// them was. After the PostgreSQL connection was lost (and
+    /// them was; on PostgreSQL so are those within [`POSTGRES_GATHER`] of
+    /// the first. After the PostgreSQL connection was lost (and
     /// reconnected), reports a change of content, since notifications sent
     /// meanwhile are gone.
     pub async fn changed(&mut self) -> StoreResult<Change> {
@@ -196,16 +272,15 @@ impl Changes {
                     return Ok(Change { content: moved });
                 }
             },
-            Watch::Postgres { listener } => {
-                let first = listener.try_recv().await?;
-                // `None`: the connection dropped; it reconnects on the next call.
-                let mut content = first.as_ref().is_none_or(|n| n.payload() != QUEUE_ONLY);
-                // Everything already waiting is the same news.
-                while let Some(n) = listener.next_buffered() {
-                    content |= n.payload() != QUEUE_ONLY;
+            // Cancel-safe: what was heard stays until a call reports it.
+            Watch::Postgres { heard, .. } => loop {
+                if let Some(change) = heard.take() {
+                    return change;
                 }
-                Ok(Change { content })
-            }
+                heard.arrived.notified().await;
+                // What follows closely is the same news.
+                tokio::time::sleep(POSTGRES_GATHER).await;
+            },
         }
     }
 }
