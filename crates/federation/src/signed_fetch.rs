@@ -78,7 +78,12 @@ pub(crate) async fn verify_signed_request(
         local_host: urls.host(),
         scheme,
     };
-    let sig = verify::read(&req, None, now)?;
+    let mut sig = verify::read(&req, None, now)?;
+    if sig.target_split.is_some() {
+        // A signer fetching a rotated key id may sign it, fragment and all.
+        let (rsa, ed25519) = data.store().max_key_generations().await?;
+        sig.add_key_generations(rsa, ed25519);
+    }
     let actor_url = actor_url_of_key(&sig.key_id)?;
     // Whom we do not federate with is refused before anything is fetched.
     safety::check_actor(data, actor_url.as_str()).await?;

@@ -109,6 +109,19 @@ impl Store {
         row.as_ref().map(actor_key).transpose()
     }
 
+    /// The highest generation of any local actor's RSA key and of any
+    /// Ed25519 key (1 when none was rotated): the key ids an actor document
+    /// may serve go up to `key-N` and `ed25519-key-N`.
+    pub async fn max_key_generations(&self) -> StoreResult<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(generation), 1) FROM actor_keys) AS rsa,
+                    (SELECT COALESCE(MAX(generation), 1) FROM actor_ed25519_keys) AS ed",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("rsa")?, row.try_get("ed")?))
+    }
+
     /// Every local actor's current key, by `local_key`.
     pub async fn list_actor_keys(&self) -> StoreResult<Vec<ActorKey>> {
         let rows = sqlx::query(concat!(

@@ -131,7 +131,18 @@ impl Rfc9421Signature {
         req: &SignedRequest<'_>,
         fragment: Option<&str>,
     ) -> Result<String, FederationError> {
+        let (mut base, at) = self.base_and_target_end(req)?;
+        if let (Some(fragment), Some(at)) = (fragment, at) {
+            base.insert_str(at, &format!("#{fragment}"));
+        }
+        Ok(base)
+    }
+
+    /// [`Self::base`], and where in it the `@target-uri` value ends (if it
+    /// is covered): the place of a fragment the signer may have signed.
+    pub fn base_and_target_end(&self, req: &SignedRequest<'_>) -> Result<(String, Option<usize>), FederationError> {
         let mut out = String::new();
+        let mut target_end = None;
         let mut seen: Vec<&Item> = Vec::with_capacity(self.components.len());
         for component in &self.components {
             let Bare::String(name) = &component.bare else {
@@ -141,19 +152,18 @@ impl Rfc9421Signature {
                 return Err(unauthorized(format!("the component `{name}` is covered twice")));
             }
             seen.push(component);
-            let mut value = component_value(name, &component.params, req)?;
-            if let (Some(fragment), "@target-uri") = (fragment, name.as_str()) {
-                value.push('#');
-                value.push_str(fragment);
-            }
+            let value = component_value(name, &component.params, req)?;
             out.push_str(&sfv::serialize_item(component));
             out.push_str(": ");
             out.push_str(&value);
+            if name == "@target-uri" {
+                target_end = Some(out.len());
+            }
             out.push('\n');
         }
         out.push_str("\"@signature-params\": ");
         out.push_str(&sfv::serialize_inner_list(&self.components, &self.params));
-        Ok(out)
+        Ok((out, target_end))
     }
 }
 

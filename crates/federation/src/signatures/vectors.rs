@@ -538,7 +538,7 @@ fn rfc9421_get_signed_with_the_key_id_fragment_verifies() {
             .verifies_with(ED25519_PUBLIC)
     );
     // Any other fragment does not.
-    let other = ed25519_pair().sign(base.replace("#main-key", "#other").as_bytes());
+    let other = ed25519_pair().sign(base.replace("/users/b#main-key\n", "/users/b#other\n").as_bytes());
     req.headers.insert(
         "signature",
         format!("sig1=:{}:", BASE64.encode(other.as_ref())).parse().unwrap(),
@@ -548,6 +548,24 @@ fn rfc9421_get_signed_with_the_key_id_fragment_verifies() {
             .unwrap()
             .verifies_with(ED25519_PUBLIC)
     );
+    // A rotated key's id (`#key-3`, `#ed25519-key-2`): tried once the
+    // generations our keys reached are known, not before.
+    for (fragment, rsa, ed) in [("key-3", 3, 1), ("ed25519-key-2", 1, 2)] {
+        let rotated = ed25519_pair().sign(
+            base.replace("/users/b#main-key\n", &format!("/users/b#{fragment}\n"))
+                .as_bytes(),
+        );
+        req.headers.insert(
+            "signature",
+            format!("sig1=:{}:", BASE64.encode(rotated.as_ref())).parse().unwrap(),
+        );
+        let mut read = verify::read(&req.signed(), None, at(now)).unwrap();
+        assert!(!read.verifies_with(ED25519_PUBLIC), "{fragment} before");
+        read.add_key_generations(rsa - 1, ed - 1);
+        assert!(!read.verifies_with(ED25519_PUBLIC), "{fragment}: one generation short");
+        read.add_key_generations(rsa, ed);
+        assert!(read.verifies_with(ED25519_PUBLIC), "{fragment}");
+    }
 }
 
 /// The RFC's test request (B.2) signed by Gazette's RFC 9421 signer: the

@@ -19,8 +19,9 @@ use crate::error::FederationError;
 use crate::inbox::{MAX_CLOCK_SKEW, check_signature_headers};
 use crate::remote::DbRemoteActor;
 
-/// The fragments of our actors' key ids (`<actor>#main-key`, and
-/// `<actor>#ed25519-key` for the key of integrity proofs).
+/// The fragments of our actors' first key ids (`<actor>#main-key`, and
+/// `<actor>#ed25519-key` for the key of integrity proofs); a rotation adds
+/// `key-N` and `ed25519-key-N` (see [`ReadSignature::add_key_generations`]).
 const KEY_FRAGMENTS: [&str; 2] = ["main-key", crate::proofs::keys::KEY_FRAGMENT];
 
 /// Which profile a request was signed with.
@@ -39,9 +40,12 @@ pub struct ReadSignature {
     pub algorithm: Option<Algorithm>,
     /// The signing string (draft-cavage) or signature base (RFC 9421).
     pub base: Vec<u8>,
-    /// For an RFC 9421 GET covering `@target-uri`: the base with one of our
-    /// key ids' fragments added to it (see [`Rfc9421Signature::base_with_fragment`]).
-    pub base_with_key_fragment: Vec<Vec<u8>>,
+    /// For an RFC 9421 GET covering `@target-uri`: the base split where
+    /// the target ends, to be tried with one of our key ids' fragments
+    /// there (see [`Rfc9421Signature::base_with_fragment`]), and those
+    /// fragments.
+    pub target_split: Option<(Vec<u8>, Vec<u8>)>,
+    pub key_fragments: Vec<String>,
     /// For a draft-cavage request with a query string: the signing string
     /// with `(request-target)` left without it, as Mastodon (before 4.3)
     /// and Fedify sign; Mastodon accepts both forms too.
@@ -63,10 +67,38 @@ impl ReadSignature {
                 .any(|alg| key.verify(*alg, base, &self.signature)),
         };
         verifies(&self.base)
-            || self.base_with_key_fragment.iter().any(|b| verifies(b))
+            || self.target_split.as_ref().is_some_and(|(head, tail)| {
+                self.key_fragments.iter().any(|fragment| {
+                    let mut base = Vec::with_capacity(head.len() + fragment.len() + 1 + tail.len());
+                    base.extend_from_slice(head);
+                    base.push(b'#');
+                    base.extend_from_slice(fragment.as_bytes());
+                    base.extend_from_slice(tail);
+                    verifies(&base)
+                })
+            })
             || self.base_without_query.as_deref().is_some_and(verifies)
     }
+
+    /// Adds the fragments of rotated key ids up to generation `rsa` (RSA,
+    /// `key-N`) and `ed25519` (`ed25519-key-N`) to those tried at the end
+    /// of the target (a signer fetching `…/users/a#key-3`).
+    pub fn add_key_generations(&mut self, rsa: i64, ed25519: i64) {
+        if self.target_split.is_none() {
+            return;
+        }
+        for n in 2..=rsa.min(MAX_GENERATIONS_TRIED) {
+            self.key_fragments.push(gazette_store::key_fragment(n));
+        }
+        for n in 2..=ed25519.min(MAX_GENERATIONS_TRIED) {
+            self.key_fragments.push(gazette_store::ed25519_key_fragment(n));
+        }
+    }
 }
+
+/// Most rotated key generations tried as a target's fragment (a key
+/// rotated more often is still found without a fragment in the target).
+const MAX_GENERATIONS_TRIED: i64 = 64;
 
 /// Reads the request's signature (RFC 9421 when it has `Signature-Input`,
 /// else draft-cavage) and checks what needs no key: 401 for an unsigned,
@@ -124,7 +156,8 @@ fn read_cavage(
         algorithm: sig.algorithm(),
         key_id: sig.key_id,
         base,
-        base_with_key_fragment: Vec::new(),
+        target_split: None,
+        key_fragments: Vec::new(),
         base_without_query,
         signature,
     })
@@ -179,19 +212,23 @@ fn read_rfc9421(
         rfc9421::check_content_digest(req.headers, body)?;
     }
     let algorithm = sig.algorithm()?;
-    let base = sig.base(req)?.into_bytes();
-    let mut base_with_key_fragment = Vec::new();
-    if body.is_none() && sig.covers("@target-uri") {
-        for fragment in KEY_FRAGMENTS {
-            base_with_key_fragment.push(sig.base_with_fragment(req, Some(fragment))?.into_bytes());
-        }
+    let (base, target_end) = sig.base_and_target_end(req)?;
+    let mut base = base.into_bytes();
+    let mut target_split = None;
+    let mut key_fragments = Vec::new();
+    if let (None, Some(at)) = (body, target_end) {
+        let tail = base.split_off(at);
+        target_split = Some((base.clone(), tail.clone()));
+        base.extend_from_slice(&tail);
+        key_fragments = KEY_FRAGMENTS.iter().map(|f| (*f).to_owned()).collect();
     }
     Ok(ReadSignature {
         profile: Profile::Rfc9421,
         key_id: sig.key_id().unwrap_or_default().to_owned(),
         algorithm,
         base,
-        base_with_key_fragment,
+        target_split,
+        key_fragments,
         base_without_query: None,
         signature: sig.signature,
     })
