@@ -33,7 +33,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use common::{BoxError, Flags, percentile};
+use common::{BoxError, Flags, percentile, process_cpu};
 use gazette_core::{FollowStatus, RemoteActor};
 use gazette_store::Store;
 use serde_json::{Value, json};
@@ -182,17 +182,23 @@ async fn main() -> Result<(), BoxError> {
         database_url.split(':').next().unwrap_or("?")
     );
     println!();
-    println!("| round | fetches | fan-out s | deliveries/s | fetch p50 ms | p99 ms | max ms | statuses |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| round | fetches | fan-out s | deliveries/s | server CPU s | fetch p50 ms | p99 ms | max ms | statuses |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
 
     let api = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
     let mut quiet = Vec::new();
     let mut loud = Vec::new();
+    // The server's CPU seconds per round, from the publish to the last Create
+    // and fetch: what the fetches cost the server, apart from their clients.
+    let (mut quiet_cpu, mut loud_cpu) = (Vec::new(), Vec::new());
     let mut all_fetches = Vec::new();
     for round in 0..rounds * 2 {
         let fetching = round % 2 == 1;
         stampede.store(fetching, Ordering::Relaxed);
         let slug = format!("stampede-{round}");
+        let cpu_before = process_cpu(pid);
         let start = Instant::now();
         let resp = api
             .post(format!("http://{listen}/api/articles"))
@@ -232,6 +238,7 @@ async fn main() -> Result<(), BoxError> {
                 }
             }
         }
+        let cpu = process_cpu(pid) - cpu_before;
         let fanout = (last - start).as_secs_f64();
         let rate = hosts as f64 / fanout;
         fetches.sort_unstable();
@@ -240,7 +247,7 @@ async fn main() -> Result<(), BoxError> {
         let ms = |p: f64| format!("{:.1}", percentile(&fetches, p) as f64 / 1000.0);
         if fetching {
             println!(
-                "| {round} | {} | {fanout:.2} | {rate:.0} | {} | {} | {} | {} |",
+                "| {round} | {} | {fanout:.2} | {rate:.0} | {cpu:.2} | {} | {} | {} | {} |",
                 fetches.len(),
                 ms(50.0),
                 ms(99.0),
@@ -248,10 +255,12 @@ async fn main() -> Result<(), BoxError> {
                 st.join(", ")
             );
             loud.push(rate);
+            loud_cpu.push(cpu);
             all_fetches.extend(fetches);
         } else {
-            println!("| {round} | none | {fanout:.2} | {rate:.0} | | | | |");
+            println!("| {round} | none | {fanout:.2} | {rate:.0} | {cpu:.2} | | | | |");
             quiet.push(rate);
+            quiet_cpu.push(cpu);
         }
     }
     all_fetches.sort_unstable();
@@ -260,10 +269,17 @@ async fn main() -> Result<(), BoxError> {
         v[v.len() / 2]
     };
     let (q, l) = (median(&mut quiet), median(&mut loud));
+    let (qc, lc) = (median(&mut quiet_cpu), median(&mut loud_cpu));
     println!();
     println!(
         "fan-out, median of {rounds} rounds: {q:.0} deliveries/s quiet, {l:.0} with the fetches ({:.0}%)",
         100.0 * l / q
+    );
+    println!(
+        "server CPU per round, median: {qc:.2} s quiet, {lc:.2} s with the fetches: the {} fetches cost the server {:.0}% more ({:.0} µs each)",
+        2 * hosts,
+        100.0 * (lc - qc) / qc,
+        1e6 * (lc - qc) / (2 * hosts) as f64
     );
     println!(
         "fetches, all stampede rounds: n={} p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
