@@ -5,7 +5,9 @@
 //! `scripts/bench-stampede`, results in docs/benchmarks.md. Reported: the
 //! fetches' p50/p99/max and statuses, the fan-out's throughput with the
 //! fetches against rounds without them in the same run (goal: within
-//! 10%), and the server's resident memory.
+//! 10%), the server's CPU seconds per round (what the fetches cost it,
+//! apart from their clients on the same cores), and the server's resident
+//! memory.
 //!
 //! ```text
 //! bench_stampede --gazette PATH --database-url URL [--followers 5000] [--hosts 1000] [--rounds 3]
