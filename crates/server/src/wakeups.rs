@@ -8,8 +8,8 @@
 //! watch is down), so no process serves a page older than the signal's
 //! delay, and has the delivery worker check its cached signing keys
 //! again (a key rotated by another process signs at once) and the inbox
-//! its cached block-list answers (a block by another process refuses at
-//! once).
+//! its cached block-list answers (a block by another process refuses
+//! within the signal's delay, as pages change within it).
 
 use std::sync::Arc;
 use std::time::Duration;

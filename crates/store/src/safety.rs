@@ -488,6 +488,7 @@ impl Store {
         Ok(check)
     }
 
+    /// Whether `table` (a domain list) holds an entry covering `host`.
     async fn any_listed(&self, table: &'static str, host: &str) -> StoreResult<bool> {
         let candidates = host_candidates(host);
         let mut q = Sql::new(&format!("SELECT 1 AS x FROM {table} WHERE domain IN ("));
