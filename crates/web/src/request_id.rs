@@ -60,9 +60,15 @@ fn acceptable(id: &str) -> bool {
 
 /// 128 random bits in hex.
 fn fresh_id() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut b = [0u8; 16];
     rand::rng().fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    let mut id = String::with_capacity(32);
+    for x in b {
+        id.push(char::from(HEX[usize::from(x >> 4)]));
+        id.push(char::from(HEX[usize::from(x & 0xf)]));
+    }
+    id
 }
 
 #[cfg(test)]

@@ -41,17 +41,22 @@ impl SecurityHeaders {
 
 /// Adds the headers a handler did not set itself.
 pub(crate) async fn add_security_headers(State(config): State<SecurityHeaders>, mut response: Response) -> Response {
-    let headers = response.headers_mut();
+    apply(response.headers_mut(), config);
+    response
+}
+
+/// Adds the headers to `headers` where they are not set yet: by the layer
+/// above to every answer, and by the response cache to an answer it
+/// stores, so that a hit's copy already carries them.
+pub(crate) fn apply(headers: &mut axum::http::HeaderMap, config: SecurityHeaders) {
     let mut set = |name: HeaderName, value: &'static str| {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     };
     set(CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_VALUE);
-    // For browsers that predate `frame-ancestors`.
     set(X_FRAME_OPTIONS, "DENY");
     set(REFERRER_POLICY, "strict-origin-when-cross-origin");
     set(X_CONTENT_TYPE_OPTIONS, "nosniff");
     if config.https {
         set(STRICT_TRANSPORT_SECURITY, HSTS);
     }
-    response
 }

@@ -134,6 +134,11 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     } else {
         default_cache_control(&mut parts.headers, GONE);
     }
+    // The layer above would add them to every hit's copy.
+    crate::security_headers::apply(
+        &mut parts.headers,
+        crate::security_headers::SecurityHeaders::for_public_url(&state.config().public_url),
+    );
     let mut entry = Entry::new(generation, status, parts.headers, body, cache.last_modified_secs());
     entry.route = parts.extensions.get::<crate::metrics::RouteLabel>().cloned();
     let entry = Arc::new(entry);
