@@ -58,14 +58,19 @@ async fn article(store: &Store) -> Article {
         ..Default::default()
     };
     store.create_author(&validate::author(&a).unwrap()).await.unwrap();
+    store.create_article(&published_by_lea("a", "T")).await.unwrap()
+}
+
+/// A published article by `lea` (created by [`article`]), validated.
+fn published_by_lea(slug: &str, title: &str) -> NewArticle {
     let input = ArticleInput {
-        slug: Some("a".into()),
+        slug: Some(slug.into()),
         kind: "news".into(),
         status: Some("published".into()),
         language: "en".into(),
         translations: vec![TranslationInput {
             language: "en".into(),
-            title: "T".into(),
+            title: title.into(),
             summary: "S".into(),
             body: "B".into(),
             ..Default::default()
@@ -73,8 +78,7 @@ async fn article(store: &Store) -> Article {
         author: "lea".into(),
         ..Default::default()
     };
-    let new = validate::article(&input, ArticleStatus::Draft, Utc::now(), &NoLines, &|_| 1).unwrap();
-    store.create_article(&new).await.unwrap()
+    validate::article(&input, ArticleStatus::Draft, Utc::now(), &NoLines, &|_| 1).unwrap()
 }
 
 async fn keys_are_created_once(store: &Store) {
@@ -1642,22 +1646,7 @@ async fn a_quote_policy_change_is_an_edit_followers_hear(store: &Store) {
 async fn a_quote_policy_written_with_the_article_adds_no_event(store: &Store) {
     let art = article(store).await;
     assert_eq!(take_events(store).await, [(ArticleEvent::Published, 1)]);
-    let input = ArticleInput {
-        slug: Some("b".into()),
-        kind: "news".into(),
-        status: Some("published".into()),
-        language: "en".into(),
-        translations: vec![TranslationInput {
-            language: "en".into(),
-            title: "T2".into(),
-            summary: "S".into(),
-            body: "B".into(),
-            ..Default::default()
-        }],
-        author: "lea".into(),
-        ..Default::default()
-    };
-    let new = validate::article(&input, ArticleStatus::Draft, Utc::now(), &NoLines, &|_| 1).unwrap();
+    let new = published_by_lea("b", "T2");
     let b = store
         .create_article_with_quote_policy(&new, &[], Some("nobody"))
         .await
