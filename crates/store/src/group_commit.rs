@@ -148,7 +148,15 @@ impl Store {
         mut answered: oneshot::Receiver<StoreResult<A>>,
     ) -> StoreResult<A> {
         J::queue(self).push(job);
-        let lock = J::queue(self).committer.clone().lock_owned().await;
+        let committer = J::queue(self).committer.clone();
+        // Answered as soon as the batch carrying this write commits, not
+        // when the committer's turn ends: while it goes on to the next
+        // batches, this write's sender can already send the next one.
+        let lock = tokio::select! {
+            biased;
+            done = &mut answered => return done.unwrap_or_else(|_| Err(interrupted())),
+            lock = committer.lock_owned() => lock,
+        };
         match answered.try_recv() {
             Ok(done) => return done,
             Err(oneshot::error::TryRecvError::Closed) => return Err(interrupted()),
