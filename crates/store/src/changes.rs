@@ -15,6 +15,7 @@
 //! that migration 34's triggers move on every write to a table in
 //! [`CONTENT_TABLES`]; on PostgreSQL every notification but the queue's.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::Row;
@@ -291,14 +292,64 @@ impl Store {
     /// a reply, settings): on PostgreSQL a notification on the channel
     /// the triggers use; on SQLite nothing, since its change counter moves
     /// with every commit.
+    ///
+    /// Calls made while a notification is being sent share the next one:
+    /// each returns once a notification that began after it was sent, so a
+    /// busy inbox (every activity it accepts is announced) sends one at a
+    /// time rather than one per activity.
     pub async fn announce_change(&self) -> StoreResult<()> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, 'write')")
-                .bind(CHANNEL)
-                .execute(&self.pool)
-                .await?;
+        if self.backend != Backend::Postgres {
+            return Ok(());
         }
-        Ok(())
+        let announcer = &self.announcer;
+        let mine = announcer.requested.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut sent = announcer.sent.subscribe();
+        loop {
+            if *sent.borrow_and_update() >= mine {
+                return Ok(());
+            }
+            if let Ok(sending) = announcer.sending.try_lock() {
+                // Every call counted so far is covered by this one.
+                let covers = announcer.requested.load(Ordering::Acquire);
+                let result = sqlx::query("SELECT pg_notify($1, 'write')")
+                    .bind(CHANNEL)
+                    .execute(&self.pool)
+                    .await;
+                // Free before the calls waiting wake (after a failure, they
+                // try themselves).
+                drop(sending);
+                announcer.sent.send_modify(|s| {
+                    if result.is_ok() {
+                        *s = (*s).max(covers);
+                    }
+                });
+                result?;
+            } else if sent.changed().await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// [`Store::announce_change`]'s calls and the notifications sent for them
+/// (shared by a store's clones).
+#[derive(Debug)]
+pub(crate) struct Announcer {
+    /// Calls so far.
+    requested: AtomicU64,
+    /// The number of calls covered by the last notification sent.
+    sent: tokio::sync::watch::Sender<u64>,
+    /// Held by the call sending a notification.
+    sending: tokio::sync::Mutex<()>,
+}
+
+impl Default for Announcer {
+    fn default() -> Self {
+        Announcer {
+            requested: AtomicU64::new(0),
+            sent: tokio::sync::watch::Sender::new(0),
+            sending: tokio::sync::Mutex::new(()),
+        }
     }
 }
 

@@ -146,38 +146,45 @@ fn push_lexeme(out: &mut String, word: &str) {
     out.push('\'');
 }
 
-/// On PostgreSQL, writes an item new to the feed in one statement, with
-/// its tags and languages: `$1`…`$18` as in [`upsert_network_item`], `$19`
-/// and `$20` the tags and languages as JSON arrays of strings (sqlx's `Any`
-/// driver binds no arrays). An item already stored is left alone and no
-/// row comes back: the caller then writes it with [`upsert_network_item`]
-/// and its checks. One statement needs no transaction around it, so a
-/// member's new article costs one round trip instead of five. `None` on
-/// SQLite, whose writes share transactions instead (`group_commit`).
-pub(crate) fn insert_new_network_item(backend: Backend) -> Option<&'static str> {
+/// Writes the items of a JSON array (`$1`, one object per item, see
+/// `Store::insert_new_items_json`; `$2`: when they were received) that the
+/// feed does not have yet, with their tags, languages and search vectors,
+/// in one statement whose text never changes (so it is planned once per
+/// connection): PostgreSQL's batch of a busy inbox. Returns the id of each
+/// item written; one stored already (by another process too) is skipped.
+/// SQLite's batches use a multi-row INSERT instead (its full-text index
+/// needs the row keys given in order).
+pub(crate) fn insert_new_network_items_json(backend: Backend) -> Option<&'static str> {
     match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(
-            "WITH item AS (
+            "WITH r AS (
+                SELECT * FROM json_to_recordset(CAST($1 AS json)) AS r(id text, member text, attributed_to text,
+                    url text, kind text, language text, title text, summary_html text, content_html text,
+                    search_text text, image_url text, image_alt text, published_at bigint, updated_at bigint,
+                    announce_id text, search text, tags json, languages json)
+             ), item AS (
                 INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
                     content_html, search_text, image_url, image_alt, published_at, updated_at, received_at,
                     fts_rowid, announce_id, search)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    CAST($18 AS tsvector))
+                SELECT id, member, attributed_to, url, kind, language, title, summary_html, content_html,
+                    search_text, image_url, image_alt, published_at, updated_at, $2, NULL, announce_id,
+                    CAST(search AS tsvector)
+                FROM r
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id, published_at
              ), tags AS (
                 INSERT INTO network_item_tags (item, tag, published_at)
                 SELECT item.id, t.value, item.published_at
-                FROM item, json_array_elements_text(CAST($19 AS json)) AS t(value)
+                FROM item JOIN r ON r.id = item.id, json_array_elements_text(r.tags) AS t(value)
                 ON CONFLICT DO NOTHING
              ), languages AS (
                 INSERT INTO network_item_languages (item, language, published_at)
                 SELECT item.id, l.value, item.published_at
-                FROM item, json_array_elements_text(CAST($20 AS json)) AS l(value)
+                FROM item JOIN r ON r.id = item.id, json_array_elements_text(r.languages) AS l(value)
                 ON CONFLICT DO NOTHING
              )
-             SELECT published_at FROM item",
+             SELECT id FROM item",
         ),
     }
 }

@@ -109,6 +109,8 @@ pub struct Store {
     senders: std::sync::Arc<sender_cache::SenderCache>,
     /// Received likes and boosts waiting for a shared statement (SQLite).
     interactions: std::sync::Arc<received_interactions::InteractionQueue>,
+    /// [`Store::announce_change`]'s notifications, shared by concurrent calls.
+    announcer: std::sync::Arc<changes::Announcer>,
     /// The URL connected to, for connections outside the pools (the
     /// PostgreSQL listener of [`Store::changes`]).
     url: ConnectUrl,
@@ -199,6 +201,7 @@ impl Store {
             backend,
             items: Default::default(),
             senders: Default::default(),
+            announcer: Default::default(),
             interactions: Default::default(),
             url: ConnectUrl(url.into()),
         })

@@ -139,54 +139,15 @@ impl Store {
 
     /// [`Store::upsert_network_item`] that also records the network
     /// actor's `Announce` of the item when `boost` says it is due, in the
-    /// same transaction. On SQLite, articles written at the same time share
-    /// one transaction (see [`crate::group_commit`]). Returns what the write did
+    /// same transaction. Articles written at the same time share one
+    /// transaction (see [`crate::group_commit`]). Returns what the write did
     /// and whether the boost was recorded (the caller then sends it).
     pub async fn upsert_network_item_boosting(
         &self,
         item: &NetworkItem,
         boost: Boost<'_>,
     ) -> StoreResult<(ItemWrite, bool)> {
-        match self.backend {
-            crate::Backend::Sqlite => self.write_item_grouped(item, boost).await,
-            // PostgreSQL writes from several connections at once and flushes
-            // the commits that wait together; one queue would serialise them.
-            crate::Backend::Postgres => {
-                // An edit usually finds its item stored: no use trying the insert first.
-                if !matches!(boost, Boost::IfNew(_))
-                    && let Some(done) = self.insert_new_item(item, boost).await?
-                {
-                    return Ok(done);
-                }
-                let mut tx = self.begin_write().await?;
-                let done = self.write_item_boosting(&mut tx, item, boost).await?;
-                tx.commit().await?;
-                Ok(done)
-            }
-        }
-    }
-
-    /// Writes `item` in one statement if the feed does not have it yet
-    /// (PostgreSQL, see [`dialect::insert_new_network_item`]): what the
-    /// write did and whether the boost was recorded, or `None`, with
-    /// nothing written, when the item is stored already.
-    async fn insert_new_item(&self, item: &NetworkItem, boost: Boost<'_>) -> StoreResult<Option<(ItemWrite, bool)>> {
-        let Some(sql) = dialect::insert_new_network_item(self.backend) else {
-            return Ok(None);
-        };
-        let announce = match boost {
-            Boost::Never => None,
-            Boost::IfNew(id) | Boost::IfNotYet(id) => Some(id),
-        };
-        let text = item.search_text();
-        let json = |values: &[String]| serde_json::json!(values).to_string();
-        let inserted = bind_item(sqlx::query(sql), item, &text, to_db(now()), None, announce)
-            .bind(dialect::feed_search_vector(&item.title, &text))
-            .bind(json(&item.tags))
-            .bind(json(&item.languages))
-            .fetch_optional(self.writer())
-            .await?;
-        Ok(inserted.map(|_| (ItemWrite::Inserted, announce.is_some())))
+        self.write_item_grouped(item, boost).await
     }
 
     /// Writes `items` (with the `Announce` id each gets) in a few
@@ -269,6 +230,63 @@ impl Store {
             insert.execute(&mut **tx).await?;
         }
         Ok(true)
+    }
+
+    /// Writes those of `items` (with the `Announce` id each gets) that the
+    /// feed does not have yet, in one statement (PostgreSQL, see
+    /// [`dialect::insert_new_network_items_json`]), inside `tx`. Returns
+    /// the ids written: the others, stored already (or twice in `items`:
+    /// only the first is tried), are the caller's to write one by one, with
+    /// their checks. Nothing is written on SQLite (an empty set).
+    pub(crate) async fn insert_new_items_json(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        items: &[(&NetworkItem, Option<&str>)],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        let mut written = std::collections::HashSet::new();
+        let Some(sql) = dialect::insert_new_network_items_json(self.backend) else {
+            return Ok(written);
+        };
+        let mut tried = std::collections::HashSet::with_capacity(items.len());
+        let rows: Vec<serde_json::Value> = items
+            .iter()
+            .filter(|(item, _)| tried.insert(item.id.as_str()))
+            .map(|(item, announce)| {
+                let text = item.search_text();
+                serde_json::json!({
+                    "id": item.id,
+                    "member": item.member,
+                    "attributed_to": item.attributed_to,
+                    "url": item.url,
+                    "kind": item.kind,
+                    "language": item.language,
+                    "title": item.title,
+                    "summary_html": item.summary_html,
+                    "content_html": item.content_html,
+                    "search": dialect::feed_search_vector(&item.title, &text),
+                    "search_text": text,
+                    "image_url": item.image_url,
+                    "image_alt": item.image_alt,
+                    "published_at": to_db(item.published_at),
+                    "updated_at": to_db(item.updated_at),
+                    "announce_id": announce,
+                    "tags": item.tags,
+                    "languages": item.languages,
+                })
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(written);
+        }
+        let inserted = sqlx::query(sql)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(to_db(now()))
+            .fetch_all(&mut **tx)
+            .await?;
+        for row in inserted {
+            written.insert(row.try_get::<String, _>("id")?);
+        }
+        Ok(written)
     }
 
     /// One article's write and boost inside the transaction `tx`.

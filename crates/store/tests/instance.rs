@@ -14,6 +14,7 @@ gazette_store::each_backend!(
     db:
     public_url_is_recorded_once,
     an_announced_write_is_reported,
+    concurrent_announcements_share_notifications,
     another_connections_write_is_reported,
     only_writes_readers_see_are_content,
     every_table_is_classified_for_the_content_signal,
@@ -62,6 +63,59 @@ async fn an_announced_write_is_reported(db: &TestDb) {
         .expect("the announced write is reported")
         .unwrap();
     other.close().await;
+}
+
+/// A busy inbox announces every activity it accepts: calls made while a
+/// notification is on its way share the next one, and each call returns
+/// only once a notification sent after it went out.
+async fn concurrent_announcements_share_notifications(db: &TestDb) {
+    const CALLS: usize = 40;
+    if db.store.backend() != gazette_store::Backend::Postgres {
+        // SQLite's change counter needs no announcement.
+        db.store.announce_change().await.unwrap();
+        return;
+    }
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    listener.listen("gazette_changes").await.unwrap();
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..CALLS {
+        let store = db.store.clone();
+        calls.spawn(async move { store.announce_change().await });
+    }
+    while let Some(done) = calls.join_next().await {
+        done.unwrap().unwrap();
+    }
+    // Notifications arrive in the order they were sent: once this one is
+    // heard, every announcement's has been.
+    sqlx::query("SELECT pg_notify('gazette_changes', 'end of test')")
+        .execute(&mut *listener_free_connection(&db.url).await)
+        .await
+        .unwrap();
+    let mut writes = 0;
+    loop {
+        let heard = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+            .await
+            .expect("the notifications arrive")
+            .unwrap();
+        match heard.payload() {
+            "end of test" => break,
+            "write" => writes += 1,
+            _ => {}
+        }
+    }
+    assert!(writes >= 1, "no notification sent");
+    assert!(writes < CALLS, "{writes} notifications for {CALLS} concurrent calls");
+}
+
+async fn listener_free_connection(url: &str) -> sqlx::pool::PoolConnection<sqlx::Postgres> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .unwrap()
+        .acquire()
+        .await
+        .unwrap()
 }
 
 async fn another_connections_write_is_reported(db: &TestDb) {
