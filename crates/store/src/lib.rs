@@ -23,6 +23,7 @@ mod interactions;
 mod key_rotation;
 mod maintenance;
 mod media;
+mod member_cache;
 mod members;
 mod migrate;
 mod network;
@@ -107,6 +108,9 @@ pub struct Store {
     items: std::sync::Arc<group_commit::ItemQueue>,
     /// The inbox's recent block-list answers ([`Store::sender_check`]).
     senders: std::sync::Arc<sender_cache::SenderCache>,
+    /// The inbox's recent answers to "which member is on this host"
+    /// ([`Store::member_on_host`]).
+    members: std::sync::Arc<member_cache::MemberCache>,
     /// Received likes and boosts waiting for a shared statement (SQLite).
     interactions: std::sync::Arc<received_interactions::InteractionQueue>,
     /// [`Store::announce_change`]'s notifications, shared by concurrent calls.
@@ -201,6 +205,7 @@ impl Store {
             backend,
             items: Default::default(),
             senders: Default::default(),
+            members: Default::default(),
             announcer: Default::default(),
             interactions: Default::default(),
             url: ConnectUrl(url.into()),

@@ -82,6 +82,7 @@ impl Store {
         .await?;
         replace_sectors(&mut tx, actor, &profile.sectors).await?;
         tx.commit().await?;
+        self.members.clear();
         self.get_member(actor).await
     }
 
@@ -107,6 +108,7 @@ impl Store {
             replace_sectors(&mut tx, actor, &profile.sectors).await?;
         }
         tx.commit().await?;
+        self.members.clear();
         Ok(done.rows_affected() > 0)
     }
 
@@ -125,6 +127,7 @@ impl Store {
         .bind(t)
         .execute(self.writer())
         .await?;
+        self.members.clear();
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("network member", actor));
         }
@@ -161,16 +164,27 @@ impl Store {
         row.map(|r| member_from_row(&r)).transpose()
     }
 
-    /// The approved member on `host`, whose content the feed aggregates.
-    pub async fn approved_member_on_host(&self, host: &str) -> StoreResult<Option<Member>> {
+    /// The member on `host`, whatever its status: the approved one when
+    /// there is one (the first approved), else the first by name. What the
+    /// inbox asks of every member article, so the answer is reused for a
+    /// moment (see [`crate::member_cache`]); the writes here forget it.
+    pub async fn member_on_host(&self, host: &str) -> StoreResult<Option<Member>> {
+        if let Some(member) = self.members.get(host) {
+            return Ok(member);
+        }
+        let read_at = std::time::Instant::now();
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {MEMBER_COLUMNS} FROM network_members WHERE host = $1 AND status = 'approved'
-             ORDER BY decided_at LIMIT 1"
+            "SELECT {MEMBER_COLUMNS} FROM network_members WHERE host = $1
+             ORDER BY CASE WHEN status = 'approved' THEN 0 ELSE 1 END,
+               CASE WHEN status = 'approved' THEN decided_at END, name, actor
+             LIMIT 1"
         )))
         .bind(host)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| member_from_row(&r)).transpose()
+        let member = row.map(|r| member_from_row(&r)).transpose()?;
+        self.members.put(host, &member, read_at);
+        Ok(member)
     }
 
     /// Members, optionally of one status, by name.
@@ -186,11 +200,13 @@ impl Store {
 
     /// Notes that a valid activity from the member's host just arrived.
     pub async fn touch_member(&self, actor: &str) -> StoreResult<()> {
+        let at = now();
         sqlx::query("UPDATE network_members SET last_activity_at = $2 WHERE actor = $1")
             .bind(actor)
-            .bind(to_db(now()))
+            .bind(to_db(at))
             .execute(self.writer())
             .await?;
+        self.members.note_activity(actor, at);
         Ok(())
     }
 
@@ -201,6 +217,7 @@ impl Store {
                 .bind(host)
                 .execute(self.writer())
                 .await?;
+        self.members.clear();
         Ok(done.rows_affected() > 0)
     }
 
@@ -228,6 +245,7 @@ impl Store {
                 .bind(actor)
                 .execute(self.writer())
                 .await?;
+        self.members.clear();
         Ok(done.rows_affected() > 0)
     }
 
@@ -237,6 +255,7 @@ impl Store {
             .bind(actor)
             .execute(self.writer())
             .await?;
+        self.members.clear();
         Ok(done.rows_affected() > 0)
     }
 
@@ -248,6 +267,7 @@ impl Store {
         .bind(host)
         .execute(self.writer())
         .await?;
+        self.members.clear();
         Ok(done.rows_affected() > 0)
     }
 
@@ -263,6 +283,7 @@ impl Store {
         .bind(to_db(now()))
         .execute(self.writer())
         .await?;
+        self.members.clear();
         if done.rows_affected() == 0 {
             return Ok(None);
         }
@@ -287,6 +308,7 @@ impl Store {
         .bind(backfill.retry_at.map(to_db))
         .execute(self.writer())
         .await?;
+        self.members.clear();
         Ok(())
     }
 
@@ -303,6 +325,7 @@ impl Store {
         .bind(actor)
         .execute(self.writer())
         .await?;
+        self.members.clear();
         Ok(done.rows_affected() > 0)
     }
 

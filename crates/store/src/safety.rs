@@ -393,31 +393,40 @@ impl Store {
 
     /// Empties the inbox's cache of block-list answers if the lists changed
     /// since the last call (another process's block or allow: the server's
-    /// change watch calls this on every change it reports). One query
-    /// reads each list's size and latest entry: an entry added moves the
-    /// latter, one removed the former.
-    pub async fn recheck_sender_lists(&self) -> StoreResult<()> {
+    /// change watch calls this on every change it reports), and its cache
+    /// of network members if they changed. One query reads each list's
+    /// size and latest entry (an entry added moves the latter, one removed
+    /// the former) and the members' number and latest change.
+    pub async fn recheck_inbox_caches(&self) -> StoreResult<()> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM domain_blocks) AS b_n, (SELECT COALESCE(MAX(created_at), 0) FROM domain_blocks) AS b_t,
                     (SELECT COUNT(*) FROM domain_allows) AS a_n, (SELECT COALESCE(MAX(created_at), 0) FROM domain_allows) AS a_t,
-                    (SELECT COUNT(*) FROM actor_blocks) AS x_n, (SELECT COALESCE(MAX(created_at), 0) FROM actor_blocks) AS x_t",
+                    (SELECT COUNT(*) FROM actor_blocks) AS x_n, (SELECT COALESCE(MAX(created_at), 0) FROM actor_blocks) AS x_t,
+                    (SELECT COUNT(*) FROM network_members) AS m_n, (SELECT COALESCE(MAX(updated_at), 0) FROM network_members) AS m_t",
         )
         .fetch_one(&self.pool)
         .await?;
-        let mut now = [0_i64; 6];
-        for (slot, column) in now.iter_mut().zip(["b_n", "b_t", "a_n", "a_t", "x_n", "x_t"]) {
+        let mut lists = [0_i64; 6];
+        for (slot, column) in lists.iter_mut().zip(["b_n", "b_t", "a_n", "a_t", "x_n", "x_t"]) {
             *slot = row.try_get(column)?;
         }
+        let members: [i64; 2] = [row.try_get("m_n")?, row.try_get("m_t")?];
         let mut seen = self.senders.fingerprint.lock().unwrap_or_else(|e| e.into_inner());
-        if *seen != Some(now) {
+        if *seen != Some(lists) {
             self.senders.clear();
         }
-        *seen = Some(now);
+        *seen = Some(lists);
+        drop(seen);
+        let mut seen = self.members.fingerprint.lock().unwrap_or_else(|e| e.into_inner());
+        if *seen != Some(members) {
+            self.members.clear();
+        }
+        *seen = Some(members);
         Ok(())
     }
 
     /// How many entries the domain block list, the allowlist and the actor
-    /// block list held at the last [`Store::recheck_sender_lists`] (none
+    /// block list held at the last [`Store::recheck_inbox_caches`] (none
     /// before the first): what this process's inbox acts on.
     pub fn sender_lists_seen(&self) -> Option<SenderLists> {
         let seen = *self.senders.fingerprint.lock().unwrap_or_else(|e| e.into_inner());

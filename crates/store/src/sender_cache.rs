@@ -4,7 +4,7 @@
 //! of times a second. A block or allow written through this store empties
 //! the cache at once; one written by another process (the CLI, or another
 //! server on the same PostgreSQL database) empties it when the server's
-//! change watch reports the write ([`crate::Store::recheck_sender_lists`]),
+//! change watch reports the write ([`crate::Store::recheck_inbox_caches`]),
 //! and in any case within [`FRESH_FOR`].
 
 use std::collections::HashMap;

@@ -287,7 +287,7 @@ async fn allowlist_drops_pending_deliveries_elsewhere(store: &Store) {
 /// The inbox's answers about senders are reused, but a list written through
 /// the same store changes them at once, and one written by another process
 /// (here a second store on the same database) once the change watch's
-/// `recheck_sender_lists` has run.
+/// `recheck_inbox_caches` has run.
 async fn sender_answers_follow_the_lists(backend: Backend) {
     let Some(db) = gazette_store::testing::TestDb::new(backend).await else {
         return;
@@ -298,7 +298,7 @@ async fn sender_answers_follow_the_lists(backend: Backend) {
     let actor = Some("https://m.example/users/a");
     let check = store.sender_check(&hosts, actor).await.unwrap();
     assert_eq!((check.blocked_hosts.len(), check.unlisted_hosts.len()), (0, 1));
-    store.recheck_sender_lists().await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
     assert_eq!(
         store.sender_lists_seen(),
         Some(SenderLists {
@@ -328,7 +328,7 @@ async fn sender_answers_follow_the_lists(backend: Backend) {
     // then the answer may be reused for up to a second).
     other.remove_actor_block("https://m.example/users/a").await.unwrap();
     other.add_domain_block("m.example", "spam").await.unwrap();
-    store.recheck_sender_lists().await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
     let fresh = store.sender_check(&hosts, actor).await.unwrap();
     assert!(!fresh.actor_blocked && fresh.blocked_hosts == hosts, "{fresh:?}");
     assert_eq!(
@@ -341,7 +341,7 @@ async fn sender_answers_follow_the_lists(backend: Backend) {
     );
     // A reason changed: the answer is the same.
     other.add_domain_block("m.example", "another reason").await.unwrap();
-    store.recheck_sender_lists().await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
     assert_eq!(store.sender_check(&hosts, actor).await.unwrap(), fresh);
 }
 
@@ -353,4 +353,54 @@ async fn sender_answers_follow_the_lists_sqlite() {
 #[tokio::test]
 async fn sender_answers_follow_the_lists_postgres() {
     sender_answers_follow_the_lists(Backend::Postgres).await;
+}
+
+/// The inbox's answers about which member is on a host are reused too: a
+/// member written by another process (a second store on the same
+/// database) is seen once the change watch's `recheck_inbox_caches` ran.
+async fn member_answers_follow_other_processes(backend: Backend) {
+    let Some(db) = gazette_store::testing::TestDb::new(backend).await else {
+        return;
+    };
+    let (store, url) = (&db.store, db.url.as_str());
+    let other = Store::connect(url, 1).await.unwrap();
+    let actor = "https://m.example/users/org";
+    let profile = MemberProfile {
+        name: "Mutual M".into(),
+        ..MemberProfile::default()
+    };
+    other
+        .request_membership(actor, "m.example", "org@m.example", "https://m.example/inbox", &profile, MemberStatus::Requested)
+        .await
+        .unwrap();
+    let status = |store: &Store| {
+        let store = store.clone();
+        async move { store.member_on_host("m.example").await.unwrap().map(|m| m.status) }
+    };
+    assert_eq!(status(store).await, Some(MemberStatus::Requested));
+    store.recheck_inbox_caches().await.unwrap();
+
+    other.set_member_status(actor, MemberStatus::Approved).await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
+    assert_eq!(status(store).await, Some(MemberStatus::Approved));
+
+    // Its activity, noted through this store, changes the kept copy in place.
+    store.touch_member(actor).await.unwrap();
+    let kept = store.member_on_host("m.example").await.unwrap().unwrap();
+    assert!(kept.last_activity_at.is_some());
+
+    other.set_member_status(actor, MemberStatus::Suspended).await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
+    assert_eq!(status(store).await, Some(MemberStatus::Suspended));
+    other.close().await;
+}
+
+#[tokio::test]
+async fn member_answers_follow_other_processes_sqlite() {
+    member_answers_follow_other_processes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn member_answers_follow_other_processes_postgres() {
+    member_answers_follow_other_processes(Backend::Postgres).await;
 }

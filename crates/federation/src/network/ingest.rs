@@ -44,22 +44,14 @@ pub(crate) enum Source {
     Publication,
 }
 
-/// The member whose host `id` lives on, whatever its status.
+/// The member whose host `id` lives on, whatever its status (the
+/// approved one when there is one).
 async fn member_of(ctx: &FedContext, id: &str) -> Result<Option<(Member, String)>, FederationError> {
     let Ok(url) = Url::parse(id) else {
         return Ok(None);
     };
     let host = host_of(&url);
-    if let Some(m) = ctx.store().approved_member_on_host(&host).await? {
-        return Ok(Some((m, host)));
-    }
-    let any = ctx
-        .store()
-        .list_members(None)
-        .await?
-        .into_iter()
-        .find(|m| m.host == host);
-    Ok(any.map(|m| (m, host)))
+    Ok(ctx.store().member_on_host(&host).await?.map(|m| (m, host)))
 }
 
 /// `Create`/`Update` of an object. Returns true when the object was the
