@@ -119,6 +119,7 @@ impl Store {
         .bind(crate::follower_pages::actor_search_key(&a.name, &a.preferred_username, &a.host))
         .execute(self.writer())
         .await?;
+        self.follower_inboxes.clear();
         Ok(())
     }
 
@@ -152,6 +153,7 @@ impl Store {
             .bind(id)
             .execute(self.writer())
             .await?;
+        self.follower_inboxes.clear();
         Ok(done.rows_affected() > 0)
     }
 
@@ -181,6 +183,7 @@ impl Store {
         .bind(to_db(now()))
         .execute(self.writer())
         .await?;
+        self.follower_inboxes.clear();
         Ok(!existed)
     }
 
@@ -212,6 +215,7 @@ impl Store {
             .bind(follower)
             .execute(self.writer())
             .await?;
+        self.follower_inboxes.clear();
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("follower", follower));
         }
@@ -225,6 +229,7 @@ impl Store {
             .bind(follower)
             .execute(self.writer())
             .await?;
+        self.follower_inboxes.clear();
         Ok(done.rows_affected() > 0)
     }
 
@@ -242,6 +247,7 @@ impl Store {
             .bind(old)
             .execute(self.writer())
             .await?;
+        self.follower_inboxes.clear();
         Ok(done.rows_affected())
     }
 
@@ -310,6 +316,20 @@ impl Store {
         rows.iter()
             .map(|r| r.try_get::<String, _>("inbox").map_err(StoreError::from))
             .collect()
+    }
+
+    /// [`Store::follower_inboxes`] of one local actor, reused for a moment
+    /// (see [`crate::moment_cache`]): where the network actor's boost of
+    /// each member article goes, asked with every article. The follow
+    /// writes above forget it.
+    pub async fn follower_inboxes_of(&self, local_actor: &str) -> StoreResult<Vec<String>> {
+        if let Some(inboxes) = self.follower_inboxes.get(local_actor) {
+            return Ok(inboxes);
+        }
+        let read_at = std::time::Instant::now();
+        let inboxes = self.follower_inboxes(&[local_actor.to_owned()]).await?;
+        self.follower_inboxes.put(local_actor, &inboxes, read_at);
+        Ok(inboxes)
     }
 
     /// Records an incoming activity id; false when it was seen before.

@@ -23,7 +23,7 @@ mod interactions;
 mod key_rotation;
 mod maintenance;
 mod media;
-mod member_cache;
+mod moment_cache;
 mod members;
 mod migrate;
 mod network;
@@ -109,8 +109,10 @@ pub struct Store {
     /// The inbox's recent block-list answers ([`Store::sender_check`]).
     senders: std::sync::Arc<sender_cache::SenderCache>,
     /// The inbox's recent answers to "which member is on this host"
-    /// ([`Store::member_on_host`]).
-    members: std::sync::Arc<member_cache::MemberCache>,
+    /// ([`Store::member_on_host`]) and "where do the network actor's
+    /// followers receive its boosts" ([`Store::follower_inboxes_of`]).
+    members: std::sync::Arc<moment_cache::MomentCache<Option<gazette_core::Member>>>,
+    follower_inboxes: std::sync::Arc<moment_cache::MomentCache<Vec<String>>>,
     /// Received likes and boosts waiting for a shared statement (SQLite).
     interactions: std::sync::Arc<received_interactions::InteractionQueue>,
     /// [`Store::announce_change`]'s notifications, shared by concurrent calls.
@@ -206,6 +208,7 @@ impl Store {
             items: Default::default(),
             senders: Default::default(),
             members: Default::default(),
+            follower_inboxes: Default::default(),
             announcer: Default::default(),
             interactions: Default::default(),
             url: ConnectUrl(url.into()),

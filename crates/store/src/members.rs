@@ -167,7 +167,7 @@ impl Store {
     /// The member on `host`, whatever its status: the approved one when
     /// there is one (the first approved), else the first by name. What the
     /// inbox asks of every member article, so the answer is reused for a
-    /// moment (see [`crate::member_cache`]); the writes here forget it.
+    /// moment (see [`crate::moment_cache`]); the writes here forget it.
     pub async fn member_on_host(&self, host: &str) -> StoreResult<Option<Member>> {
         if let Some(member) = self.members.get(host) {
             return Ok(member);
@@ -206,7 +206,13 @@ impl Store {
             .bind(to_db(at))
             .execute(self.writer())
             .await?;
-        self.members.note_activity(actor, at);
+        self.members.update(|m| {
+            if let Some(m) = m
+                && m.actor == actor
+            {
+                m.last_activity_at = Some(at);
+            }
+        });
         Ok(())
     }
 

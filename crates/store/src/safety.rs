@@ -365,6 +365,7 @@ impl Store {
             .await?
             .rows_affected();
         tx.commit().await?;
+        self.follower_inboxes.clear();
         Ok(PurgeReport { actors, deliveries })
     }
 
@@ -393,16 +394,19 @@ impl Store {
 
     /// Empties the inbox's cache of block-list answers if the lists changed
     /// since the last call (another process's block or allow: the server's
-    /// change watch calls this on every change it reports), and its cache
-    /// of network members if they changed. One query reads each list's
-    /// size and latest entry (an entry added moves the latter, one removed
-    /// the former) and the members' number and latest change.
+    /// change watch calls this on every change it reports), and its answers
+    /// about network members and the network actor's followers (see
+    /// [`crate::moment_cache`]) if those changed. One query reads each
+    /// list's size and latest entry (an entry added moves the latter, one
+    /// removed the former), the members' number and latest change, and the
+    /// accepted follows' number and latest.
     pub async fn recheck_inbox_caches(&self) -> StoreResult<()> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM domain_blocks) AS b_n, (SELECT COALESCE(MAX(created_at), 0) FROM domain_blocks) AS b_t,
                     (SELECT COUNT(*) FROM domain_allows) AS a_n, (SELECT COALESCE(MAX(created_at), 0) FROM domain_allows) AS a_t,
                     (SELECT COUNT(*) FROM actor_blocks) AS x_n, (SELECT COALESCE(MAX(created_at), 0) FROM actor_blocks) AS x_t,
-                    (SELECT COUNT(*) FROM network_members) AS m_n, (SELECT COALESCE(MAX(updated_at), 0) FROM network_members) AS m_t",
+                    (SELECT COUNT(*) FROM network_members) AS m_n, (SELECT COALESCE(MAX(updated_at), 0) FROM network_members) AS m_t,
+                    (SELECT COUNT(*) FROM followers WHERE status = 'accepted') AS f_n, (SELECT COALESCE(MAX(created_at), 0) FROM followers) AS f_t",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -411,17 +415,15 @@ impl Store {
             *slot = row.try_get(column)?;
         }
         let members: [i64; 2] = [row.try_get("m_n")?, row.try_get("m_t")?];
+        let followers: [i64; 2] = [row.try_get("f_n")?, row.try_get("f_t")?];
         let mut seen = self.senders.fingerprint.lock().unwrap_or_else(|e| e.into_inner());
         if *seen != Some(lists) {
             self.senders.clear();
         }
         *seen = Some(lists);
         drop(seen);
-        let mut seen = self.members.fingerprint.lock().unwrap_or_else(|e| e.into_inner());
-        if *seen != Some(members) {
-            self.members.clear();
-        }
-        *seen = Some(members);
+        self.members.recheck(members);
+        self.follower_inboxes.recheck(followers);
         Ok(())
     }
 

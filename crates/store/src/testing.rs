@@ -113,6 +113,7 @@ pub async fn seed_followers(
         q.push(" ON CONFLICT (local_actor, follower) DO NOTHING");
         q.query().execute(&mut *tx).await?;
         tx.commit().await?;
+        store.follower_inboxes.clear();
     }
     Ok(())
 }

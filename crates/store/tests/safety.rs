@@ -404,3 +404,67 @@ async fn member_answers_follow_other_processes_sqlite() {
 async fn member_answers_follow_other_processes_postgres() {
     member_answers_follow_other_processes(Backend::Postgres).await;
 }
+
+/// Where the network actor's boosts go is reused too: a follow written
+/// through this store is seen at once, one written by another process once
+/// the change watch's `recheck_inbox_caches` ran.
+async fn follower_inboxes_follow_the_follows(backend: Backend) {
+    let Some(db) = gazette_store::testing::TestDb::new(backend).await else {
+        return;
+    };
+    let (store, url) = (&db.store, db.url.as_str());
+    let other = Store::connect(url, 1).await.unwrap();
+    let network = "https://here.example/users/network";
+    let follower = |id: &str, host: &str| RemoteActor {
+        id: id.into(),
+        kind: "Person".into(),
+        preferred_username: "f".into(),
+        name: "Follower".into(),
+        host: host.into(),
+        inbox: format!("{id}/inbox"),
+        shared_inbox: Some(format!("https://{host}/inbox")),
+        url: None,
+        icon: None,
+        public_key_id: format!("{id}#main-key"),
+        public_key_pem: "PEM".into(),
+        moved_to: None,
+        refreshed_at: Utc::now(),
+    };
+    let (a, b) = (
+        follower("https://a.example/users/f", "a.example"),
+        follower("https://b.example/users/f", "b.example"),
+    );
+    assert!(store.follower_inboxes_of(network).await.unwrap().is_empty());
+    store.recheck_inbox_caches().await.unwrap();
+
+    // Through this store: at once.
+    store.upsert_remote_actor(&a).await.unwrap();
+    store.add_follower(network, &a.id, "f-a", FollowStatus::Accepted).await.unwrap();
+    assert_eq!(store.follower_inboxes_of(network).await.unwrap(), ["https://a.example/inbox"]);
+
+    // Through another process: once the follows are read again.
+    other.upsert_remote_actor(&b).await.unwrap();
+    other.add_follower(network, &b.id, "f-b", FollowStatus::Accepted).await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
+    assert_eq!(
+        store.follower_inboxes_of(network).await.unwrap(),
+        ["https://a.example/inbox", "https://b.example/inbox"]
+    );
+    other.remove_follower(network, &a.id).await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
+    assert_eq!(store.follower_inboxes_of(network).await.unwrap(), ["https://b.example/inbox"]);
+    // Gone through this store: at once.
+    store.remove_follower(network, &b.id).await.unwrap();
+    assert!(store.follower_inboxes_of(network).await.unwrap().is_empty());
+    other.close().await;
+}
+
+#[tokio::test]
+async fn follower_inboxes_follow_the_follows_sqlite() {
+    follower_inboxes_follow_the_follows(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn follower_inboxes_follow_the_follows_postgres() {
+    follower_inboxes_follow_the_follows(Backend::Postgres).await;
+}

@@ -45,7 +45,7 @@ pub(crate) async fn announce_item(ctx: &FedContext, object_id: &str, again: bool
 pub(crate) async fn send_announce(ctx: &FedContext, object_id: &str, id: &str) -> Result<u64, FederationError> {
     let network = super::settings(ctx)?;
     let actor_id = super::actor_id(ctx, network);
-    let inboxes = ctx.store().follower_inboxes(std::slice::from_ref(&actor_id)).await?;
+    let inboxes = ctx.store().follower_inboxes_of(&actor_id).await?;
     if inboxes.is_empty() {
         return Ok(0);
     }
