@@ -9,13 +9,17 @@
 //! a flush per article cost the database more CPU than the article's own
 //! rows: a batch of new articles is one statement and one commit.
 //!
-//! Every caller queues its write, then takes the committer lock. Whoever
-//! holds it drains the queue in a task of its own (so a dropped request
-//! cannot abandon the others' writes half-way) and answers every write
-//! before giving the lock up; a caller that gets the lock and finds its
-//! answer waiting returns it. A batch of new articles is written in a few
-//! multi-row statements ([`Store::insert_new_items`]), any other batch
-//! article by article. A batch that fails is rolled back and its writes
+//! Every caller queues its write, then waits for its answer or for a
+//! committer's permit, whichever comes first (one permit on SQLite, two on
+//! PostgreSQL, so that a batch is written while the one before waits for
+//! its flush). Whoever gets a permit drains the queue in a task of its own
+//! (so a dropped request cannot abandon the others' writes half-way),
+//! answering each batch's writes as soon as it commits; a caller that gets
+//! the permit and finds its answer waiting returns it. A batch of new
+//! articles is written in one statement on PostgreSQL
+//! ([`Store::insert_new_items_json`]) and in a few multi-row statements on
+//! SQLite ([`Store::insert_new_items`]), any other batch article by
+//! article. A batch that fails is rolled back and its writes
 //! are retried one transaction each, so one bad article costs only itself.
 
 use std::sync::{Arc, Mutex};
@@ -72,6 +76,11 @@ impl QueuedBoost {
 pub(crate) struct Job {
     item: NetworkItem,
     boost: QueuedBoost,
+    /// The item's search text, and on PostgreSQL its row for a batch
+    /// ([`crate::shared_feed::new_item_json`]): made by the writer's own
+    /// task, while the batch before commits, not by the committer's.
+    text: String,
+    row: Option<String>,
     answer: oneshot::Sender<Answer>,
 }
 
@@ -86,7 +95,10 @@ pub(crate) trait Grouped: Send + Sized + 'static {
 /// The queue of one kind of grouped write of one [`Store`] (shared by its clones).
 pub(crate) struct GroupQueue<J> {
     pending: Mutex<Vec<J>>,
-    committer: Arc<tokio::sync::Mutex<()>>,
+    /// A permit per batch being written at once: one on SQLite (one
+    /// writer); on PostgreSQL, [`POSTGRES_COMMITTERS`], so that the next
+    /// batch is written while one waits for its flush to disk.
+    committers: Arc<tokio::sync::Semaphore>,
     /// The size of the last batch committed and when it was.
     last: Mutex<Option<(usize, std::time::Instant)>>,
 }
@@ -94,13 +106,24 @@ pub(crate) struct GroupQueue<J> {
 /// The queue of member-article writes.
 pub(crate) type ItemQueue = GroupQueue<Job>;
 
-impl<J> Default for GroupQueue<J> {
-    fn default() -> Self {
+/// Batches of member articles written at once on PostgreSQL.
+pub(crate) const POSTGRES_COMMITTERS: usize = 2;
+
+impl<J> GroupQueue<J> {
+    /// A queue whose batches are written by up to `committers` at once.
+    pub(crate) fn new(committers: usize) -> Self {
         GroupQueue {
             pending: Mutex::new(Vec::new()),
-            committer: Arc::default(),
+            committers: Arc::new(tokio::sync::Semaphore::new(committers.max(1))),
             last: Mutex::new(None),
         }
+    }
+}
+
+impl<J> Default for GroupQueue<J> {
+    /// One batch at a time.
+    fn default() -> Self {
+        GroupQueue::new(1)
     }
 }
 
@@ -150,14 +173,14 @@ impl Store {
         mut answered: oneshot::Receiver<StoreResult<A>>,
     ) -> StoreResult<A> {
         J::queue(self).push(job);
-        let committer = J::queue(self).committer.clone();
+        let committers = J::queue(self).committers.clone();
         // Answered as soon as the batch carrying this write commits, not
         // when the committer's turn ends: while it goes on to the next
         // batches, this write's sender can already send the next one.
-        let lock = tokio::select! {
+        let permit = tokio::select! {
             biased;
             done = &mut answered => return done.unwrap_or_else(|_| Err(interrupted())),
-            lock = committer.lock_owned() => lock,
+            permit = committers.acquire_owned() => permit.map_err(|_| interrupted())?,
         };
         match answered.try_recv() {
             Ok(done) => return done,
@@ -180,7 +203,7 @@ impl Store {
                 J::commit(&store, jobs).await;
                 J::queue(&store).committed(size);
             }
-            drop(lock);
+            drop(permit);
         });
         answered.await.unwrap_or_else(|_| Err(interrupted()))
     }
@@ -188,13 +211,20 @@ impl Store {
     /// Queues `item`'s write and waits for the transaction that carries it.
     pub(crate) async fn write_item_grouped(&self, item: &NetworkItem, boost: Boost<'_>) -> Answer {
         let (answer, answered) = oneshot::channel();
+        let boost = match boost {
+            Boost::Never => QueuedBoost::Never,
+            Boost::IfNew(id) => QueuedBoost::IfNew(id.to_owned()),
+            Boost::IfNotYet(id) => QueuedBoost::IfNotYet(id.to_owned()),
+        };
+        let text = item.search_text();
+        // An edit usually finds its article stored: it is not tried as new.
+        let row = (self.backend == crate::Backend::Postgres && !matches!(boost, QueuedBoost::IfNew(_)))
+            .then(|| crate::shared_feed::new_item_json(item, &text, boost.announce_id()));
         let job = Job {
             item: item.clone(),
-            boost: match boost {
-                Boost::Never => QueuedBoost::Never,
-                Boost::IfNew(id) => QueuedBoost::IfNew(id.to_owned()),
-                Boost::IfNotYet(id) => QueuedBoost::IfNotYet(id.to_owned()),
-            },
+            boost,
+            text,
+            row,
             answer,
         };
         self.write_grouped(job, answered).await
@@ -245,15 +275,12 @@ impl Store {
 
     async fn try_batch(&self, jobs: &[Job]) -> StoreResult<Vec<(ItemWrite, bool)>> {
         let mut tx = self.begin_write().await?;
-        let new: Vec<(&NetworkItem, Option<&str>)> =
-            jobs.iter().map(|job| (&job.item, job.boost.announce_id())).collect();
         let answers = if self.backend == crate::Backend::Postgres {
-            // The new articles in one statement (an edit usually finds its
-            // article stored: it goes the long way at once), then the rest.
-            let fresh: Vec<(&NetworkItem, Option<&str>)> = jobs
+            // The new articles in one statement (an edit, without a row,
+            // goes the long way at once), then the rest.
+            let fresh: Vec<(&str, &str)> = jobs
                 .iter()
-                .filter(|job| !matches!(job.boost, QueuedBoost::IfNew(_)))
-                .map(|job| (&job.item, job.boost.announce_id()))
+                .filter_map(|job| Some((job.item.id.as_str(), job.row.as_deref()?)))
                 .collect();
             let mut written = self.insert_new_items_json(&mut tx, &fresh).await?;
             let mut answers = Vec::with_capacity(jobs.len());
@@ -265,7 +292,16 @@ impl Store {
                 });
             }
             answers
-        } else if self.insert_new_items(&mut tx, &new).await? {
+        } else if self
+            .insert_new_items(
+                &mut tx,
+                &jobs
+                    .iter()
+                    .map(|job| (&job.item, job.text.as_str(), job.boost.announce_id()))
+                    .collect::<Vec<_>>(),
+            )
+            .await?
+        {
             // New articles: each boosted when its write asks for a boost.
             jobs.iter()
                 .map(|job| (ItemWrite::Inserted, job.boost.announce_id().is_some()))

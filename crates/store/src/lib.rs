@@ -205,7 +205,10 @@ impl Store {
             writer: writer.unwrap_or_else(|| pool.clone()),
             pool,
             backend,
-            items: Default::default(),
+            items: std::sync::Arc::new(group_commit::ItemQueue::new(match backend {
+                Backend::Sqlite => 1,
+                Backend::Postgres => group_commit::POSTGRES_COMMITTERS,
+            })),
             senders: Default::default(),
             members: Default::default(),
             follower_inboxes: Default::default(),

@@ -118,6 +118,34 @@ fn bind_item<'q>(
         .bind(announce)
 }
 
+/// `item`'s row for [`Store::insert_new_items_json`] (PostgreSQL): its
+/// columns, its search text (`text`, [`NetworkItem::search_text`]) and
+/// vector, the id of the `Announce` it is stored with, its tags and
+/// languages, as one JSON object.
+pub(crate) fn new_item_json(item: &NetworkItem, text: &str, announce: Option<&str>) -> String {
+    serde_json::json!({
+        "id": item.id,
+        "member": item.member,
+        "attributed_to": item.attributed_to,
+        "url": item.url,
+        "kind": item.kind,
+        "language": item.language,
+        "title": item.title,
+        "summary_html": item.summary_html,
+        "content_html": item.content_html,
+        "search": dialect::feed_search_vector(&item.title, text),
+        "search_text": text,
+        "image_url": item.image_url,
+        "image_alt": item.image_alt,
+        "published_at": to_db(item.published_at),
+        "updated_at": to_db(item.updated_at),
+        "announce_id": announce,
+        "tags": item.tags,
+        "languages": item.languages,
+    })
+    .to_string()
+}
+
 /// Parameters of one item in [`Store::insert_new_items`]' INSERT, and the
 /// most in one statement (SQLite allows 32,766).
 const ITEM_PARAMS: usize = 17;
@@ -160,24 +188,23 @@ impl Store {
     pub(crate) async fn insert_new_items(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        items: &[(&NetworkItem, Option<&str>)],
+        items: &[(&NetworkItem, &str, Option<&str>)],
     ) -> StoreResult<bool> {
         let mut ids = std::collections::HashSet::with_capacity(items.len());
-        if items.len() < 2 || !items.iter().all(|(item, _)| ids.insert(item.id.as_str())) {
+        if items.len() < 2 || !items.iter().all(|(item, _, _)| ids.insert(item.id.as_str())) {
             return Ok(false);
         }
-        let tagged: usize = items.iter().map(|(i, _)| i.tags.len() + i.languages.len()).sum();
+        let tagged: usize = items.iter().map(|(i, _, _)| i.tags.len() + i.languages.len()).sum();
         if items.len() * ITEM_PARAMS > MAX_PARAMS || tagged * 3 > MAX_PARAMS {
             return Ok(false);
         }
         let mut stored = Sql::new("SELECT 1 AS x FROM network_items WHERE id IN (");
         stored
-            .bind_list(items.iter().map(|(item, _)| item.id.as_str()))
+            .bind_list(items.iter().map(|(item, _, _)| item.id.as_str()))
             .push(") LIMIT 1");
         if stored.query().fetch_optional(&mut **tx).await?.is_some() {
             return Ok(false);
         }
-        let texts: Vec<String> = items.iter().map(|(item, _)| item.search_text()).collect();
         // The one statement whose placeholders are counted here rather than
         // by `Sql`: up to 256 articles' bodies are bound borrowed, in the
         // order `bind_item` binds them, instead of copied into a builder.
@@ -199,14 +226,14 @@ impl Store {
         )));
         let received = to_db(now());
         let first = self.next_fts_rowid(tx).await?;
-        for (((item, announce), text), rowid) in items.iter().zip(&texts).zip(first..) {
+        for ((item, text, announce), rowid) in items.iter().zip(first..) {
             insert = bind_item(insert, item, text, received, Some(rowid), *announce);
         }
         insert.execute(&mut **tx).await?;
         for (table, column) in [("network_item_tags", "tag"), ("network_item_languages", "language")] {
             let values: Vec<(&NetworkItem, &String)> = items
                 .iter()
-                .flat_map(|(item, _)| {
+                .flat_map(|(item, _, _)| {
                     let of = if column == "tag" { &item.tags } else { &item.languages };
                     of.iter().map(move |v| (*item, v))
                 })
@@ -232,54 +259,40 @@ impl Store {
         Ok(true)
     }
 
-    /// Writes those of `items` (with the `Announce` id each gets) that the
-    /// feed does not have yet, in one statement (PostgreSQL, see
-    /// [`dialect::insert_new_network_items_json`]), inside `tx`. Returns
-    /// the ids written: the others, stored already (or twice in `items`:
-    /// only the first is tried), are the caller's to write one by one, with
-    /// their checks. Nothing is written on SQLite (an empty set).
+    /// Writes those of `items` that the feed does not have yet, in one
+    /// statement (PostgreSQL, see [`dialect::insert_new_network_items_json`]),
+    /// inside `tx`. Each item comes as its id and its row in JSON
+    /// ([`new_item_json`], made by the writer's own task rather than by the
+    /// one committing for everyone). Returns the ids written: the others,
+    /// stored already (or twice in `items`: only the first is tried), are
+    /// the caller's to write one by one, with their checks. Nothing is
+    /// written on SQLite (an empty set).
     pub(crate) async fn insert_new_items_json(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        items: &[(&NetworkItem, Option<&str>)],
+        items: &[(&str, &str)],
     ) -> StoreResult<std::collections::HashSet<String>> {
         let mut written = std::collections::HashSet::new();
         let Some(sql) = dialect::insert_new_network_items_json(self.backend) else {
             return Ok(written);
         };
         let mut tried = std::collections::HashSet::with_capacity(items.len());
-        let rows: Vec<serde_json::Value> = items
-            .iter()
-            .filter(|(item, _)| tried.insert(item.id.as_str()))
-            .map(|(item, announce)| {
-                let text = item.search_text();
-                serde_json::json!({
-                    "id": item.id,
-                    "member": item.member,
-                    "attributed_to": item.attributed_to,
-                    "url": item.url,
-                    "kind": item.kind,
-                    "language": item.language,
-                    "title": item.title,
-                    "summary_html": item.summary_html,
-                    "content_html": item.content_html,
-                    "search": dialect::feed_search_vector(&item.title, &text),
-                    "search_text": text,
-                    "image_url": item.image_url,
-                    "image_alt": item.image_alt,
-                    "published_at": to_db(item.published_at),
-                    "updated_at": to_db(item.updated_at),
-                    "announce_id": announce,
-                    "tags": item.tags,
-                    "languages": item.languages,
-                })
-            })
-            .collect();
-        if rows.is_empty() {
+        let mut rows = String::with_capacity(items.iter().map(|(_, row)| row.len() + 1).sum::<usize>() + 2);
+        rows.push('[');
+        for (id, row) in items {
+            if tried.insert(*id) {
+                if rows.len() > 1 {
+                    rows.push(',');
+                }
+                rows.push_str(row);
+            }
+        }
+        rows.push(']');
+        if tried.is_empty() {
             return Ok(written);
         }
         let inserted = sqlx::query(sql)
-            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(rows)
             .bind(to_db(now()))
             .fetch_all(&mut **tx)
             .await?;
