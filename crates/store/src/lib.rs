@@ -169,7 +169,7 @@ impl Store {
         };
         let options =
             AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Config(format!("database.url: {e}")))?;
-        let pool_options = |connections: u32| {
+        let pool_options = |connections: u32, writes: bool| {
             // No ping before handing out a connection: it was a round trip
             // to PostgreSQL (a hop to the connection's thread on SQLite) for
             // every statement, about a tenth of the server's CPU when member
@@ -183,7 +183,7 @@ impl Store {
             if backend != Backend::Sqlite {
                 return pool;
             }
-            pool.after_connect(|conn, _meta| {
+            pool.after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     conn.execute(sqlx::raw_sql(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -191,16 +191,25 @@ impl Store {
                          PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192;",
                     ))
                     .await?;
+                    if writes {
+                        // A statement that changes many rows inside a
+                        // transaction (a batch of member articles) keeps
+                        // the pages it changed, to undo itself alone if it
+                        // fails: in memory, not in a temporary file past
+                        // its first 64 KiB. Readers keep theirs on disk
+                        // (a large sort would otherwise take memory).
+                        conn.execute("PRAGMA temp_store = MEMORY").await?;
+                    }
                     Ok(())
                 })
             })
         };
         // The writer first: it creates the file and switches it to WAL.
         let writer = match backend {
-            Backend::Sqlite => Some(pool_options(1).connect_with(options.clone()).await?),
+            Backend::Sqlite => Some(pool_options(1, true).connect_with(options.clone()).await?),
             Backend::Postgres => None,
         };
-        let pool = pool_options(max_connections).connect_with(options).await?;
+        let pool = pool_options(max_connections, false).connect_with(options).await?;
         Ok(Store {
             writer: writer.unwrap_or_else(|| pool.clone()),
             pool,
