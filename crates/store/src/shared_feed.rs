@@ -278,9 +278,14 @@ impl Store {
         };
         let mut tried = std::collections::HashSet::with_capacity(items.len());
         let mut rows = String::with_capacity(items.iter().map(|(_, row)| row.len() + 1).sum::<usize>() + 2);
+        // In the order of their ids, so that two batches written at once
+        // that share an article (a redelivery) take its lock in the same
+        // order as the others' and wait for each other rather than deadlock.
+        let mut sorted = items.to_vec();
+        sorted.sort_unstable_by_key(|(id, _)| *id);
         rows.push('[');
-        for (id, row) in items {
-            if tried.insert(*id) {
+        for (id, row) in sorted {
+            if tried.insert(id) {
                 if rows.len() > 1 {
                     rows.push(',');
                 }
