@@ -370,7 +370,14 @@ async fn member_answers_follow_other_processes(backend: Backend) {
         ..MemberProfile::default()
     };
     other
-        .request_membership(actor, "m.example", "org@m.example", "https://m.example/inbox", &profile, MemberStatus::Requested)
+        .request_membership(
+            actor,
+            "m.example",
+            "org@m.example",
+            "https://m.example/inbox",
+            &profile,
+            MemberStatus::Requested,
+        )
         .await
         .unwrap();
     let status = |store: &Store| {
@@ -439,12 +446,21 @@ async fn follower_inboxes_follow_the_follows(backend: Backend) {
 
     // Through this store: at once.
     store.upsert_remote_actor(&a).await.unwrap();
-    store.add_follower(network, &a.id, "f-a", FollowStatus::Accepted).await.unwrap();
-    assert_eq!(store.follower_inboxes_of(network).await.unwrap(), ["https://a.example/inbox"]);
+    store
+        .add_follower(network, &a.id, "f-a", FollowStatus::Accepted)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.follower_inboxes_of(network).await.unwrap(),
+        ["https://a.example/inbox"]
+    );
 
     // Through another process: once the follows are read again.
     other.upsert_remote_actor(&b).await.unwrap();
-    other.add_follower(network, &b.id, "f-b", FollowStatus::Accepted).await.unwrap();
+    other
+        .add_follower(network, &b.id, "f-b", FollowStatus::Accepted)
+        .await
+        .unwrap();
     store.recheck_inbox_caches().await.unwrap();
     assert_eq!(
         store.follower_inboxes_of(network).await.unwrap(),
@@ -452,7 +468,10 @@ async fn follower_inboxes_follow_the_follows(backend: Backend) {
     );
     other.remove_follower(network, &a.id).await.unwrap();
     store.recheck_inbox_caches().await.unwrap();
-    assert_eq!(store.follower_inboxes_of(network).await.unwrap(), ["https://b.example/inbox"]);
+    assert_eq!(
+        store.follower_inboxes_of(network).await.unwrap(),
+        ["https://b.example/inbox"]
+    );
     // Gone through this store: at once.
     store.remove_follower(network, &b.id).await.unwrap();
     assert!(store.follower_inboxes_of(network).await.unwrap().is_empty());
