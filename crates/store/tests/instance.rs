@@ -1,14 +1,18 @@
 //! The instance-wide rows and signals on SQLite and PostgreSQL: the public
 //! URL recorded once (the first process wins, a replacement says what it
 //! replaced), the change watch that wakes a server when another process
-//! queues work, and the blank check `gazette restore` relies on.
+//! queues work, the inbox's answers kept for a moment and forgotten when
+//! another process changes them, and the blank check `gazette restore`
+//! relies on.
 
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
+use chrono::Utc;
+use gazette_core::{FollowStatus, MemberProfile, MemberStatus, RemoteActor};
 use gazette_store::testing::TestDb;
-use gazette_store::{KnownScheme, PublicUrlSource, SignatureScheme, Store};
+use gazette_store::{KnownScheme, PublicUrlSource, SenderLists, SignatureScheme, Store};
 
 gazette_store::each_backend!(
     db:
@@ -19,7 +23,10 @@ gazette_store::each_backend!(
     only_writes_readers_see_are_content,
     every_table_is_classified_for_the_content_signal,
     a_migrated_database_is_not_blank,
-    signature_schemes_are_remembered_per_host
+    signature_schemes_are_remembered_per_host,
+    sender_answers_follow_the_lists,
+    member_answers_follow_other_processes,
+    follower_inboxes_follow_the_follows
 );
 
 async fn public_url_is_recorded_once(db: &TestDb) {
@@ -259,5 +266,170 @@ async fn signature_schemes_are_remembered_per_host(db: &TestDb) {
             .scheme,
         SignatureScheme::Rfc9421
     );
+    other.close().await;
+}
+
+/// The inbox's answers about senders are reused, but a list written through
+/// the same store changes them at once, and one written by another process
+/// (here a second store on the same database) once the change watch's
+/// `recheck_inbox_caches` has run.
+async fn sender_answers_follow_the_lists(db: &TestDb) {
+    let store = &db.store;
+    let other = Store::connect(&db.url, 1).await.unwrap();
+    let hosts = vec!["m.example".to_owned()];
+    let actor = Some("https://m.example/users/a");
+    let check = store.sender_check(&hosts, actor).await.unwrap();
+    assert_eq!((check.blocked_hosts.len(), check.unlisted_hosts.len()), (0, 1));
+    store.recheck_inbox_caches().await.unwrap();
+    assert_eq!(
+        store.sender_lists_seen(),
+        Some(SenderLists {
+            domain_blocks: 0,
+            domain_allows: 0,
+            actor_blocks: 0
+        })
+    );
+
+    // Through this store: at once.
+    store.add_domain_allow("m.example").await.unwrap();
+    assert!(
+        store
+            .sender_check(&hosts, actor)
+            .await
+            .unwrap()
+            .unlisted_hosts
+            .is_empty()
+    );
+    store
+        .add_actor_block("https://m.example/users/a", "spam")
+        .await
+        .unwrap();
+    assert!(store.sender_check(&hosts, actor).await.unwrap().actor_blocked);
+
+    // Through another process: seen once the lists are read again (until
+    // then the answer may be reused for up to a second).
+    other.remove_actor_block("https://m.example/users/a").await.unwrap();
+    other.add_domain_block("m.example", "spam").await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
+    let fresh = store.sender_check(&hosts, actor).await.unwrap();
+    assert!(!fresh.actor_blocked && fresh.blocked_hosts == hosts, "{fresh:?}");
+    assert_eq!(
+        store.sender_lists_seen(),
+        Some(SenderLists {
+            domain_blocks: 1,
+            domain_allows: 1,
+            actor_blocks: 0
+        })
+    );
+    // A reason changed: the answer is the same.
+    other.add_domain_block("m.example", "another reason").await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
+    assert_eq!(store.sender_check(&hosts, actor).await.unwrap(), fresh);
+}
+
+/// The inbox's answers about which member is on a host are reused too: a
+/// member written by another process (a second store on the same
+/// database) is seen once the change watch's `recheck_inbox_caches` ran.
+async fn member_answers_follow_other_processes(db: &TestDb) {
+    let store = &db.store;
+    let other = Store::connect(&db.url, 1).await.unwrap();
+    let actor = "https://m.example/users/org";
+    let profile = MemberProfile {
+        name: "Mutual M".into(),
+        ..MemberProfile::default()
+    };
+    other
+        .request_membership(
+            actor,
+            "m.example",
+            "org@m.example",
+            "https://m.example/inbox",
+            &profile,
+            MemberStatus::Requested,
+        )
+        .await
+        .unwrap();
+    let status = |store: &Store| {
+        let store = store.clone();
+        async move { store.member_on_host("m.example").await.unwrap().map(|m| m.status) }
+    };
+    assert_eq!(status(store).await, Some(MemberStatus::Requested));
+    store.recheck_inbox_caches().await.unwrap();
+
+    other.set_member_status(actor, MemberStatus::Approved).await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
+    assert_eq!(status(store).await, Some(MemberStatus::Approved));
+
+    // Its activity, noted through this store, changes the kept copy in place.
+    store.touch_member(actor).await.unwrap();
+    let kept = store.member_on_host("m.example").await.unwrap().unwrap();
+    assert!(kept.last_activity_at.is_some());
+
+    other.set_member_status(actor, MemberStatus::Suspended).await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
+    assert_eq!(status(store).await, Some(MemberStatus::Suspended));
+    other.close().await;
+}
+
+/// Where the network actor's boosts go is reused too: a follow written
+/// through this store is seen at once, one written by another process once
+/// the change watch's `recheck_inbox_caches` ran.
+async fn follower_inboxes_follow_the_follows(db: &TestDb) {
+    let store = &db.store;
+    let other = Store::connect(&db.url, 1).await.unwrap();
+    let network = "https://here.example/users/network";
+    let follower = |id: &str, host: &str| RemoteActor {
+        id: id.into(),
+        kind: "Person".into(),
+        preferred_username: "f".into(),
+        name: "Follower".into(),
+        host: host.into(),
+        inbox: format!("{id}/inbox"),
+        shared_inbox: Some(format!("https://{host}/inbox")),
+        url: None,
+        icon: None,
+        public_key_id: format!("{id}#main-key"),
+        public_key_pem: "PEM".into(),
+        moved_to: None,
+        refreshed_at: Utc::now(),
+    };
+    let (a, b) = (
+        follower("https://a.example/users/f", "a.example"),
+        follower("https://b.example/users/f", "b.example"),
+    );
+    assert!(store.follower_inboxes_of(network).await.unwrap().is_empty());
+    store.recheck_inbox_caches().await.unwrap();
+
+    // Through this store: at once.
+    store.upsert_remote_actor(&a).await.unwrap();
+    store
+        .add_follower(network, &a.id, "f-a", FollowStatus::Accepted)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.follower_inboxes_of(network).await.unwrap(),
+        ["https://a.example/inbox"]
+    );
+
+    // Through another process: once the follows are read again.
+    other.upsert_remote_actor(&b).await.unwrap();
+    other
+        .add_follower(network, &b.id, "f-b", FollowStatus::Accepted)
+        .await
+        .unwrap();
+    store.recheck_inbox_caches().await.unwrap();
+    assert_eq!(
+        store.follower_inboxes_of(network).await.unwrap(),
+        ["https://a.example/inbox", "https://b.example/inbox"]
+    );
+    other.remove_follower(network, &a.id).await.unwrap();
+    store.recheck_inbox_caches().await.unwrap();
+    assert_eq!(
+        store.follower_inboxes_of(network).await.unwrap(),
+        ["https://b.example/inbox"]
+    );
+    // Gone through this store: at once.
+    store.remove_follower(network, &b.id).await.unwrap();
+    assert!(store.follower_inboxes_of(network).await.unwrap().is_empty());
     other.close().await;
 }
