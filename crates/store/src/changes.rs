@@ -308,22 +308,22 @@ impl Store {
             if *sent.borrow_and_update() >= mine {
                 return Ok(());
             }
-            if let Ok(sending) = announcer.sending.try_lock() {
+            if let Ok(lock) = announcer.sending.try_lock() {
+                let sending = Sending {
+                    lock: Some(lock),
+                    sent: &announcer.sent,
+                };
                 // Every call counted so far is covered by this one.
                 let covers = announcer.requested.load(Ordering::Acquire);
-                let result = sqlx::query("SELECT pg_notify($1, 'write')")
+                sqlx::query("SELECT pg_notify($1, 'write')")
                     .bind(CHANNEL)
                     .execute(&self.pool)
-                    .await;
-                // Free before the calls waiting wake (after a failure, they
-                // try themselves).
-                drop(sending);
-                announcer.sent.send_modify(|s| {
-                    if result.is_ok() {
-                        *s = (*s).max(covers);
-                    }
+                    .await?;
+                // Told to the calls waiting when `sending` ends.
+                sending.sent.send_if_modified(|s| {
+                    *s = (*s).max(covers);
+                    false
                 });
-                result?;
             } else if sent.changed().await.is_err() {
                 return Ok(());
             }
@@ -341,6 +341,22 @@ pub(crate) struct Announcer {
     sent: tokio::sync::watch::Sender<u64>,
     /// Held by the call sending a notification.
     sending: tokio::sync::Mutex<()>,
+}
+
+/// The call sending a notification. However it ends (sent, failed, or
+/// dropped half-way with the request that made it), the calls waiting wake
+/// once it has let go of the lock: to return if they are covered, or to
+/// try themselves.
+struct Sending<'a> {
+    lock: Option<tokio::sync::MutexGuard<'a, ()>>,
+    sent: &'a tokio::sync::watch::Sender<u64>,
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        self.lock.take();
+        self.sent.send_modify(|_| {});
+    }
 }
 
 impl Default for Announcer {
