@@ -8,9 +8,11 @@
 //! watch is down), so no process serves a page older than the signal's
 //! delay, and has the delivery worker check its cached signing keys
 //! again (a key rotated by another process signs at once) and the inbox
-//! its cached block-list answers and network members (a block by another
-//! process refuses, and a member it approved or suspended is seen as such,
-//! within the signal's delay, as pages change within it).
+//! its answers kept for a moment: block lists, network members, the
+//! network actor's follower inboxes (a block by another process refuses,
+//! a member it approved or suspended is seen as such, and a follow it
+//! accepted gets the next boost, within the signal's delay, as pages
+//! change within it).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,10 +52,10 @@ pub async fn run(
                                 // Delivery bookkeeping (a commit per delivery
                                 // while an article goes out) keeps the pages.
                                 if change.content {
-                                    // Before the pages: a page seen fresh means the
-                                    // inbox sees another process's blocks and members too.
+                                    // Before the pages: a page seen fresh means the inbox
+                                    // sees another process's blocks, members and follows too.
                                     if let Err(e) = store.recheck_inbox_caches().await {
-                                        tracing::warn!(error = %e, "cannot read the block lists and members again");
+                                        tracing::warn!(error = %e, "cannot check the inbox's kept answers again");
                                     }
                                     cache.invalidate();
                                     // A key rotated by `gazette keys rotate` signs at once.
