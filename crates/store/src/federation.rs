@@ -323,13 +323,10 @@ impl Store {
     /// each member article goes, asked with every article. The follow
     /// writes above forget it.
     pub async fn follower_inboxes_of(&self, local_actor: &str) -> StoreResult<Vec<String>> {
-        if let Some(inboxes) = self.follower_inboxes.get(local_actor) {
-            return Ok(inboxes);
-        }
-        let read_at = std::time::Instant::now();
-        let inboxes = self.follower_inboxes(&[local_actor.to_owned()]).await?;
-        self.follower_inboxes.put(local_actor, &inboxes, read_at);
-        Ok(inboxes)
+        let actors = [local_actor.to_owned()];
+        self.follower_inboxes
+            .get_or_read(local_actor, self.follower_inboxes(&actors))
+            .await
     }
 
     /// Records an incoming activity id; false when it was seen before.

@@ -34,7 +34,6 @@ mod quotes;
 mod received_interactions;
 mod reports;
 mod safety;
-mod sender_cache;
 mod settings;
 mod shared_feed;
 mod signature_schemes;
@@ -107,7 +106,7 @@ pub struct Store {
     /// Member-article writes waiting for a shared transaction.
     items: std::sync::Arc<group_commit::ItemQueue>,
     /// The inbox's recent block-list answers ([`Store::sender_check`]).
-    senders: std::sync::Arc<sender_cache::SenderCache>,
+    senders: std::sync::Arc<moment_cache::MomentCache<safety::SenderCheck, 6>>,
     /// The inbox's recent answers to "which member is on this host"
     /// ([`Store::member_on_host`]) and "where do the network actor's
     /// followers receive its boosts" ([`Store::follower_inboxes_of`]).

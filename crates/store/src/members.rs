@@ -169,22 +169,19 @@ impl Store {
     /// inbox asks of every member article, so the answer is reused for a
     /// moment (see [`crate::moment_cache`]); the writes here forget it.
     pub async fn member_on_host(&self, host: &str) -> StoreResult<Option<Member>> {
-        if let Some(member) = self.members.get(host) {
-            return Ok(member);
-        }
-        let read_at = std::time::Instant::now();
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {MEMBER_COLUMNS} FROM network_members WHERE host = $1
-             ORDER BY CASE WHEN status = 'approved' THEN 0 ELSE 1 END,
-               CASE WHEN status = 'approved' THEN decided_at END, name, actor
-             LIMIT 1"
-        )))
-        .bind(host)
-        .fetch_optional(&self.pool)
-        .await?;
-        let member = row.map(|r| member_from_row(&r)).transpose()?;
-        self.members.put(host, &member, read_at);
-        Ok(member)
+        let read = async {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {MEMBER_COLUMNS} FROM network_members WHERE host = $1
+                 ORDER BY CASE WHEN status = 'approved' THEN 0 ELSE 1 END,
+                   CASE WHEN status = 'approved' THEN decided_at END, name, actor
+                 LIMIT 1"
+            )))
+            .bind(host)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|r| member_from_row(&r)).transpose()
+        };
+        self.members.get_or_read(host, read).await
     }
 
     /// Members, optionally of one status, by name.

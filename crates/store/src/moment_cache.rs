@@ -1,8 +1,10 @@
-//! Answers the coordinator's inbox asks for with every member article,
-//! kept for a moment: which member an article's host belongs to, and where
-//! the network actor's followers receive its boosts. A busy network sends
-//! hundreds of articles a second from the same few hosts, and each would
-//! otherwise cost these queries again. A write through this store forgets
+//! Answers the inbox asks for with every activity, kept for a moment:
+//! whether its sender's hosts and actor are blocked (or, in allowlist
+//! mode, listed), which member a member article's host belongs to, and
+//! where the network actor's followers receive its boosts. A busy inbox
+//! hears from the same few senders hundreds or thousands of times a
+//! second, and each activity would otherwise cost these queries again.
+//! A write through this store forgets
 //! the answers it may change at once (a member's last activity, written
 //! once a minute per member, is updated in place); one written by another
 //! process (the CLI, another server on the same PostgreSQL database) is
@@ -22,18 +24,21 @@ pub(crate) const FRESH_FOR: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 4096;
 
 /// Answers by key, with when each was read (shared by a store's clones).
+/// `N`: the numbers [`crate::Store::recheck_inbox_caches`] reads of the
+/// tables the answers come from.
 #[derive(Debug)]
-pub(crate) struct MomentCache<V> {
+pub(crate) struct MomentCache<V, const N: usize = 2> {
     entries: Mutex<HashMap<String, (V, Instant)>>,
     /// When it was last emptied: an answer read before then may predate
     /// the write that emptied it, and is not kept.
     cleared_at: Mutex<Instant>,
-    /// What [`crate::Store::recheck_inbox_caches`] read of the table the
-    /// answers come from (its size, its latest change) when last checked.
-    pub(crate) fingerprint: Mutex<Option<[i64; 2]>>,
+    /// What [`crate::Store::recheck_inbox_caches`] read of the tables the
+    /// answers come from (their sizes, their latest changes) when last
+    /// checked.
+    pub(crate) fingerprint: Mutex<Option<[i64; N]>>,
 }
 
-impl<V> Default for MomentCache<V> {
+impl<V, const N: usize> Default for MomentCache<V, N> {
     fn default() -> Self {
         MomentCache {
             entries: Mutex::default(),
@@ -43,7 +48,25 @@ impl<V> Default for MomentCache<V> {
     }
 }
 
-impl<V: Clone> MomentCache<V> {
+impl<V: Clone, const N: usize> MomentCache<V, N> {
+    /// The answer for `key`: the one kept, or else what `read` reads (then
+    /// kept, unless a write forgot the answers while it read).
+    pub(crate) async fn get_or_read<E>(
+        &self,
+        key: &str,
+        read: impl std::future::Future<Output = Result<V, E>>,
+    ) -> Result<V, E> {
+        if let Some(answer) = self.get(key) {
+            return Ok(answer);
+        }
+        // Before the query, so a write committed while it ran is not
+        // hidden longer than FRESH_FOR.
+        let read_at = Instant::now();
+        let answer = read.await?;
+        self.put(key, &answer, read_at);
+        Ok(answer)
+    }
+
     /// The answer for `key` when it was read less than [`FRESH_FOR`] ago.
     pub(crate) fn get(&self, key: &str) -> Option<V> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -84,7 +107,7 @@ impl<V: Clone> MomentCache<V> {
 
     /// Forgets every answer if `now` differs from the fingerprint last
     /// seen (a write by another process), and keeps `now`.
-    pub(crate) fn recheck(&self, now: [i64; 2]) {
+    pub(crate) fn recheck(&self, now: [i64; N]) {
         let mut seen = self.fingerprint.lock().unwrap_or_else(|e| e.into_inner());
         if *seen != Some(now) {
             self.clear();

@@ -416,12 +416,7 @@ impl Store {
         }
         let members: [i64; 2] = [row.try_get("m_n")?, row.try_get("m_t")?];
         let followers: [i64; 2] = [row.try_get("f_n")?, row.try_get("f_t")?];
-        let mut seen = self.senders.fingerprint.lock().unwrap_or_else(|e| e.into_inner());
-        if *seen != Some(lists) {
-            self.senders.clear();
-        }
-        *seen = Some(lists);
-        drop(seen);
+        self.senders.recheck(lists);
         self.members.recheck(members);
         self.follower_inboxes.recheck(followers);
         Ok(())
@@ -442,15 +437,17 @@ impl Store {
     /// Everything the inbox must know about a sender, in one query: which of
     /// `hosts` are blocked, which are on the allowlist (for allowlist mode),
     /// and whether `actor` is blocked. The answer is reused for a moment
-    /// (see [`crate::sender_cache`]); the lists' writes above forget it.
+    /// (see [`crate::moment_cache`]); the lists' writes above forget it.
     pub async fn sender_check(&self, hosts: &[String], actor: Option<&str>) -> StoreResult<SenderCheck> {
-        if let Some(check) = self.senders.get(hosts, actor) {
-            return Ok(check);
+        // Neither a URL nor a host holds a line break.
+        let mut key = actor.unwrap_or_default().to_owned();
+        for host in hosts {
+            key.push('\n');
+            key.push_str(host);
         }
-        let read_at = std::time::Instant::now();
-        let check = self.read_sender_check(hosts, actor).await?;
-        self.senders.put(hosts, actor, &check, read_at);
-        Ok(check)
+        self.senders
+            .get_or_read(&key, self.read_sender_check(hosts, actor))
+            .await
     }
 
     /// [`Store::sender_check`] from the database.
