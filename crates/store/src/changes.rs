@@ -15,7 +15,6 @@
 //! that migration 34's triggers move on every write to a table in
 //! [`CONTENT_TABLES`]; on PostgreSQL every notification but the queue's.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::Row;
@@ -301,71 +300,16 @@ impl Store {
         if self.backend != Backend::Postgres {
             return Ok(());
         }
-        let announcer = &self.announcer;
-        let mine = announcer.requested.fetch_add(1, Ordering::AcqRel) + 1;
-        let mut sent = announcer.sent.subscribe();
-        loop {
-            if *sent.borrow_and_update() >= mine {
-                return Ok(());
-            }
-            if let Ok(lock) = announcer.sending.try_lock() {
-                let sending = Sending {
-                    lock: Some(lock),
-                    sent: &announcer.sent,
-                };
-                // Every call counted so far is covered by this one.
-                let covers = announcer.requested.load(Ordering::Acquire);
+        self.announcer
+            .run(|| async {
                 sqlx::query("SELECT pg_notify($1, 'write')")
                     .bind(CHANNEL)
                     .execute(&self.pool)
-                    .await?;
-                // Told to the calls waiting when `sending` ends.
-                sending.sent.send_if_modified(|s| {
-                    *s = (*s).max(covers);
-                    false
-                });
-            } else if sent.changed().await.is_err() {
-                return Ok(());
-            }
-        }
-    }
-}
-
-/// [`Store::announce_change`]'s calls and the notifications sent for them
-/// (shared by a store's clones).
-#[derive(Debug)]
-pub(crate) struct Announcer {
-    /// Calls so far.
-    requested: AtomicU64,
-    /// The number of calls covered by the last notification sent.
-    sent: tokio::sync::watch::Sender<u64>,
-    /// Held by the call sending a notification.
-    sending: tokio::sync::Mutex<()>,
-}
-
-/// The call sending a notification. However it ends (sent, failed, or
-/// dropped half-way with the request that made it), the calls waiting wake
-/// once it has let go of the lock: to return if they are covered, or to
-/// try themselves.
-struct Sending<'a> {
-    lock: Option<tokio::sync::MutexGuard<'a, ()>>,
-    sent: &'a tokio::sync::watch::Sender<u64>,
-}
-
-impl Drop for Sending<'_> {
-    fn drop(&mut self) {
-        self.lock.take();
-        self.sent.send_modify(|_| {});
-    }
-}
-
-impl Default for Announcer {
-    fn default() -> Self {
-        Announcer {
-            requested: AtomicU64::new(0),
-            sent: tokio::sync::watch::Sender::new(0),
-            sending: tokio::sync::Mutex::new(()),
-        }
+                    .await
+                    .map(|_| ())
+            })
+            .await?;
+        Ok(())
     }
 }
 

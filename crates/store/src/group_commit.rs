@@ -17,10 +17,12 @@
 //! answering each batch's writes as soon as it commits; a caller that gets
 //! the permit and finds its answer waiting returns it. A batch of new
 //! articles is written in one statement on PostgreSQL
-//! ([`Store::insert_new_items_json`]) and in a few multi-row statements on
-//! SQLite ([`Store::insert_new_items`]), any other batch article by
-//! article. A batch that fails is rolled back and its writes
-//! are retried one transaction each, so one bad article costs only itself.
+//! ([`Store::insert_new_items_json`]) and in three multi-row statements sent
+//! at once on SQLite ([`Store::insert_new_items`]), any other batch article
+//! by article. On SQLite the batch's writes are answered once the log is
+//! flushed, which happens beside the next batch ([`crate::wal_flush`]). A
+//! batch that fails is rolled back and its writes are retried one
+//! transaction each, so one bad article costs only itself.
 
 use std::sync::{Arc, Mutex};
 
@@ -251,9 +253,17 @@ impl Store {
                     ms = started.elapsed().as_secs_f64() * 1e3,
                     "member articles committed"
                 );
-                for (job, done) in jobs.into_iter().zip(answers) {
-                    let _ = job.answer.send(Ok(done));
-                }
+                // Answered once on disk; the next batch is written meanwhile.
+                let store = self.clone();
+                tokio::spawn(async move {
+                    let flushed = store.flush_wal().await;
+                    for (job, done) in jobs.into_iter().zip(answers) {
+                        let _ = job.answer.send(match &flushed {
+                            Ok(()) => Ok(done),
+                            Err(e) => Err(unflushed(e)),
+                        });
+                    }
+                });
             }
             Err(e) => {
                 if jobs.len() > 1 {
@@ -274,7 +284,15 @@ impl Store {
     }
 
     async fn try_batch(&self, jobs: &[Job]) -> StoreResult<Vec<(ItemWrite, bool)>> {
-        let mut tx = self.begin_write().await?;
+        // On SQLite the commit does not wait for the disk: see `commit_batch`.
+        let mut writer = None;
+        let mut tx = match self.backend {
+            crate::Backend::Postgres => self.begin_write().await?,
+            crate::Backend::Sqlite => {
+                sqlx::Connection::begin_with(&mut **writer.insert(self.batch_writer().await?), "BEGIN IMMEDIATE")
+                    .await?
+            }
+        };
         let answers = if self.backend == crate::Backend::Postgres {
             // The new articles in one statement (an edit, without a row,
             // goes the long way at once), then the rest.
@@ -318,6 +336,15 @@ impl Store {
         tracing::trace!(commit_ms = written.elapsed().as_secs_f64() * 1e3, "batch committed");
         Ok(answers)
     }
+}
+
+/// The error each write of a committed batch gets when the write-ahead log
+/// could not be flushed after it: it may not survive a crash, so its sender
+/// should try again (a write repeated is recognised).
+pub(crate) fn unflushed(e: &StoreError) -> StoreError {
+    StoreError::Database(sqlx::Error::Io(std::io::Error::other(format!(
+        "committed but not flushed to disk: {e}"
+    ))))
 }
 
 pub(crate) fn interrupted() -> StoreError {

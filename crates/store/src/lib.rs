@@ -5,6 +5,7 @@
 mod articles;
 mod authors;
 mod changes;
+mod coalesce;
 mod deliveries;
 mod dialect;
 mod ed25519_rotation;
@@ -43,6 +44,7 @@ pub mod testing;
 mod time;
 mod tokens;
 mod users;
+mod wal_flush;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -115,7 +117,13 @@ pub struct Store {
     /// Received likes and boosts waiting for a shared statement (SQLite).
     interactions: std::sync::Arc<received_interactions::InteractionQueue>,
     /// [`Store::announce_change`]'s notifications, shared by concurrent calls.
-    announcer: std::sync::Arc<changes::Announcer>,
+    announcer: std::sync::Arc<coalesce::Coalesced>,
+    /// The SQLite write-ahead log, flushed by the group commits that set
+    /// the writing connection not to (see [`wal_flush`]); `None` on
+    /// PostgreSQL or without a log file.
+    wal: Option<std::sync::Arc<wal_flush::WalFlush>>,
+    /// Set while a group commit holds the writing connection so relaxed.
+    relaxed: wal_flush::Relaxed,
     /// The URL connected to, for connections outside the pools (the
     /// PostgreSQL listener of [`Store::changes`]).
     url: ConnectUrl,
@@ -168,6 +176,7 @@ impl Store {
         };
         let options =
             AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Config(format!("database.url: {e}")))?;
+        let relaxed = wal_flush::Relaxed::default();
         let pool_options = |connections: u32, writes: bool| {
             // No ping before handing out a connection: it was a round trip
             // to PostgreSQL (a hop to the connection's thread on SQLite) for
@@ -182,6 +191,15 @@ impl Store {
             if backend != Backend::Sqlite {
                 return pool;
             }
+            let relaxed = relaxed.clone();
+            let pool = if writes {
+                pool.after_release(move |conn, _meta| {
+                    let relaxed = relaxed.clone();
+                    Box::pin(async move { Ok(wal_flush::restore_full_sync(conn, &relaxed).await) })
+                })
+            } else {
+                pool
+            };
             pool.after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     conn.execute(sqlx::raw_sql(
@@ -209,7 +227,13 @@ impl Store {
             Backend::Postgres => None,
         };
         let pool = pool_options(max_connections, false).connect_with(options).await?;
+        let wal = match &writer {
+            Some(writer) => wal_flush::open(writer).await?.map(std::sync::Arc::new),
+            None => None,
+        };
         Ok(Store {
+            wal,
+            relaxed,
             writer: writer.unwrap_or_else(|| pool.clone()),
             pool,
             backend,

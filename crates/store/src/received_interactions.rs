@@ -3,7 +3,8 @@
 //! second, and each write alone costs a hop to SQLite's connection thread
 //! and, when it adds a row, a flush to disk. Those that arrive while a
 //! batch is being written wait and go together in the next statement (see
-//! [`crate::group_commit`]). PostgreSQL takes them one statement each.
+//! [`crate::group_commit`]), answered once the statement is on disk (see
+//! [`crate::wal_flush`]). PostgreSQL takes them one statement each.
 
 use std::sync::Arc;
 
@@ -38,26 +39,35 @@ impl Grouped for Interaction {
     }
 
     async fn commit(store: &Store, jobs: Vec<Interaction>) {
-        match store.insert_interactions(&jobs).await {
-            Ok(added) => {
-                for (job, added) in jobs.into_iter().zip(added) {
-                    let _ = job.answer.send(Ok(added));
-                }
-            }
+        let answers = match store.insert_interactions(&jobs).await {
+            Ok(added) => added.into_iter().map(Ok).collect(),
             // One of them failed (its actor was deleted meanwhile, say):
             // each alone, so the others are written and it gets its error.
             Err(e) => {
                 if jobs.len() > 1 {
                     tracing::debug!(error = %e, writes = jobs.len(), "batch of interactions failed; writing them one by one");
                 }
-                for job in jobs {
-                    let done = store.insert_interactions(std::slice::from_ref(&job)).await;
-                    let _ = job
-                        .answer
-                        .send(done.map(|added| added.first().copied().unwrap_or(false)));
+                let mut answers = Vec::with_capacity(jobs.len());
+                for job in &jobs {
+                    let done = store.insert_interactions(std::slice::from_ref(job)).await;
+                    answers.push(done.map(|added| added.first().copied().unwrap_or(false)));
                 }
+                answers
             }
-        }
+        };
+        // Answered once on disk (see `crate::wal_flush`); the next batch is
+        // written meanwhile.
+        let store = store.clone();
+        tokio::spawn(async move {
+            let flushed = store.flush_wal().await;
+            for (job, done) in jobs.into_iter().zip(answers) {
+                let _ = job.answer.send(match (&flushed, done) {
+                    (Ok(()), done) => done,
+                    (Err(e), Ok(_)) => Err(crate::group_commit::unflushed(e)),
+                    (Err(_), Err(e)) => Err(e),
+                });
+            }
+        });
     }
 }
 
@@ -95,10 +105,17 @@ impl Store {
 
     /// Writes `jobs` in one statement; for each, whether it added a row.
     async fn insert_interactions(&self, jobs: &[Interaction]) -> StoreResult<Vec<bool>> {
+        // Plain `?` placeholders on SQLite (see `Store::insert_new_items`);
+        // PostgreSQL takes one interaction at a time.
         let rows: Vec<String> = (0..jobs.len())
             .map(|r| {
                 let at = r * PARAMS;
-                let row: Vec<String> = (at + 1..=at + PARAMS).map(|n| format!("${n}")).collect();
+                let row: Vec<String> = (at + 1..=at + PARAMS)
+                    .map(|n| match self.backend {
+                        crate::Backend::Sqlite => "?".to_owned(),
+                        crate::Backend::Postgres => format!("${n}"),
+                    })
+                    .collect();
                 format!("({})", row.join(", "))
             })
             .collect();
@@ -123,7 +140,13 @@ impl Store {
                 .bind(at);
         }
         let mut added = std::collections::HashSet::new();
-        for row in insert.fetch_all(self.writer()).await? {
+        // On SQLite a commit that does not wait for the disk: the caller
+        // flushes before it answers (see `crate::wal_flush`).
+        let rows = match self.backend {
+            crate::Backend::Sqlite => insert.fetch_all(&mut *self.batch_writer().await?).await?,
+            crate::Backend::Postgres => insert.fetch_all(self.writer()).await?,
+        };
+        for row in rows {
             added.insert(row.try_get::<String, _>("activity_id")?);
         }
         // Each id answers once, should a batch hold the same activity twice.

@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 use crate::Store;
 use crate::dialect;
 use crate::error::{StoreError, StoreResult};
-use crate::sql::{Sql, Value};
+use crate::sql::Sql;
 use crate::time::{from_db, now, to_db};
 
 /// What writing an item did.
@@ -187,7 +187,7 @@ impl Store {
     /// them one by one, with their checks.
     pub(crate) async fn insert_new_items(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         items: &[(&NetworkItem, &str, Option<&str>)],
     ) -> StoreResult<bool> {
         let mut ids = std::collections::HashSet::with_capacity(items.len());
@@ -198,64 +198,64 @@ impl Store {
         if items.len() * ITEM_PARAMS > MAX_PARAMS || tagged * 3 > MAX_PARAMS {
             return Ok(false);
         }
-        let mut stored = Sql::new("SELECT 1 AS x FROM network_items WHERE id IN (");
-        stored
-            .bind_list(items.iter().map(|(item, _, _)| item.id.as_str()))
-            .push(") LIMIT 1");
-        if stored.query().fetch_optional(&mut **tx).await?.is_some() {
+        // Whether any is stored already, and the first full-text key free:
+        // one question to the writer's thread, as the writes below are one.
+        // Plain `?` placeholders, numbered by their order: sqlx looks each
+        // numbered one up by name, a cost that grows with the square of
+        // their count.
+        let mut check = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT EXISTS (SELECT 1 FROM network_items WHERE id IN ({})) AS stored,
+                    (SELECT COALESCE(MAX(fts_rowid), 0) + 1 FROM network_items) AS next",
+            vec!["?"; items.len()].join(", ")
+        )));
+        for (item, _, _) in items {
+            check = check.bind(item.id.as_str());
+        }
+        let row = check.fetch_one(&mut **tx).await?;
+        if row.try_get::<i64, _>("stored")? != 0 {
             return Ok(false);
         }
-        // The one statement whose placeholders are counted here rather than
-        // by `Sql`: up to 256 articles' bodies are bound borrowed, in the
-        // order `bind_item` binds them, instead of copied into a builder.
-        let rows: Vec<String> = (0..items.len())
-            .map(|r| {
-                let at = r * ITEM_PARAMS;
-                let row = (at + 1..=at + ITEM_PARAMS)
-                    .map(|n| format!("${n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!("({row})")
-            })
-            .collect();
-        let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let first: i64 = row.try_get("next")?;
+        // The items, their tags and their languages: three statements sent
+        // at once, their values bound in order, the bodies borrowed.
+        let row = format!("({})", vec!["?"; ITEM_PARAMS].join(", "));
+        let mut sql = format!(
             "INSERT INTO network_items (id, member, attributed_to, url, kind, language, title, summary_html,
                 content_html, search_text, image_url, image_alt, published_at, updated_at, received_at,
                 fts_rowid, announce_id) VALUES {}",
-            rows.join(", ")
-        )));
+            vec![row; items.len()].join(", ")
+        );
+        let tags: Vec<(&NetworkItem, &String)> = items
+            .iter()
+            .flat_map(|(item, _, _)| item.tags.iter().map(move |t| (*item, t)))
+            .collect();
+        let languages: Vec<(&NetworkItem, &String)> = items
+            .iter()
+            .flat_map(|(item, _, _)| item.languages.iter().map(move |l| (*item, l)))
+            .collect();
+        for (table, column, values) in [
+            ("network_item_tags", "tag", &tags),
+            ("network_item_languages", "language", &languages),
+        ] {
+            if !values.is_empty() {
+                sql.push_str(&format!(
+                    ";\nINSERT INTO {table} (item, {column}, published_at) VALUES {} ON CONFLICT DO NOTHING",
+                    vec!["(?, ?, ?)"; values.len()].join(", ")
+                ));
+            }
+        }
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
         let received = to_db(now());
-        let first = self.next_fts_rowid(tx).await?;
         for ((item, text, announce), rowid) in items.iter().zip(first..) {
             insert = bind_item(insert, item, text, received, Some(rowid), *announce);
         }
-        insert.execute(&mut **tx).await?;
-        for (table, column) in [("network_item_tags", "tag"), ("network_item_languages", "language")] {
-            let values: Vec<(&NetworkItem, &String)> = items
-                .iter()
-                .flat_map(|(item, _, _)| {
-                    let of = if column == "tag" { &item.tags } else { &item.languages };
-                    of.iter().map(move |v| (*item, v))
-                })
-                .collect();
-            if values.is_empty() {
-                continue;
-            }
-            let mut insert = Sql::new(&format!("INSERT INTO {table} (item, {column}, published_at) VALUES "));
-            for (i, (item, v)) in values.into_iter().enumerate() {
-                insert
-                    .push(if i == 0 { "(" } else { ", (" })
-                    .bind_list([
-                        Value::from(&item.id),
-                        Value::from(v),
-                        Value::from(to_db(item.published_at)),
-                    ])
-                    .push(")");
-            }
-            insert.push(" ON CONFLICT DO NOTHING");
-            let insert = insert.query();
-            insert.execute(&mut **tx).await?;
+        for (item, value) in tags.iter().chain(&languages) {
+            insert = insert
+                .bind(item.id.as_str())
+                .bind(value.as_str())
+                .bind(to_db(item.published_at));
         }
+        insert.execute(&mut **tx).await?;
         Ok(true)
     }
 
@@ -269,7 +269,7 @@ impl Store {
     /// written on SQLite (an empty set).
     pub(crate) async fn insert_new_items_json(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         items: &[(&str, &str)],
     ) -> StoreResult<std::collections::HashSet<String>> {
         let mut written = std::collections::HashSet::new();
@@ -310,7 +310,7 @@ impl Store {
     /// One article's write and boost inside the transaction `tx`.
     pub(crate) async fn write_item_boosting(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         item: &NetworkItem,
         boost: Boost<'_>,
     ) -> StoreResult<(ItemWrite, bool)> {
@@ -354,7 +354,7 @@ impl Store {
 
     async fn write_network_item(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         item: &NetworkItem,
         announce_if_new: Option<&str>,
     ) -> StoreResult<ItemWrite> {
@@ -443,7 +443,7 @@ impl Store {
     /// after the largest: new items are appended to the index, migration
     /// 24), read inside the writer's transaction `tx`, so no other write
     /// takes it meanwhile; items written together take the numbers after it.
-    async fn next_fts_rowid(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> StoreResult<i64> {
+    async fn next_fts_rowid(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> StoreResult<i64> {
         let row = sqlx::query("SELECT COALESCE(MAX(fts_rowid), 0) + 1 AS n FROM network_items")
             .fetch_one(&mut **tx)
             .await?;

@@ -32,6 +32,14 @@ pub async fn hold_write_lock(url: &str) -> StoreResult<AnyConnection> {
     Ok(conn)
 }
 
+/// On SQLite, how many times the group commits flushed the write-ahead log
+/// so far, and the writing connection's `synchronous` setting now (2 is
+/// `FULL`, what every write outside a group commit gets); `None` on
+/// PostgreSQL.
+pub async fn wal_flush_state(store: &Store) -> StoreResult<Option<(u64, i64)>> {
+    store.wal_flush_state().await
+}
+
 /// Runs the SQL script `sql` (several statements) on the database at `url`,
 /// creating a SQLite file if there is none, without migrating anything: for
 /// tests that build a database as an older release left it.

@@ -396,6 +396,12 @@ async fn received_likes_written_together(store: &Store) {
         "the same activity again"
     );
     assert_eq!(store.interaction_counts(&art.id).await.unwrap().likes, 2);
+    // Answered after a flush of the log; the writing connection waits for
+    // the disk again once the statements are done.
+    if let Some((flushes, synchronous)) = gazette_store::testing::wal_flush_state(store).await.unwrap() {
+        assert!(flushes >= 1, "the likes were flushed before they were answered");
+        assert_eq!(synchronous, 2, "the writer is left at synchronous = FULL");
+    }
     store.set_article_status(&art.id, ArticleStatus::Draft).await.unwrap();
     let c = remote("https://m.example/users/c", "m.example", None);
     store.upsert_remote_actor(&c).await.unwrap();

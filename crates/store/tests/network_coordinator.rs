@@ -20,6 +20,7 @@ gazette_store::each_backend!(
     boosts_are_recorded_with_the_write_once,
     tag_and_language_filters_page_in_feed_order,
     concurrent_articles_share_transactions,
+    batches_are_answered_after_a_shared_flush,
     search_words_are_read_alike_on_both_sides,
     facet_counts_leave_out_their_own_filter,
     signed_objects_are_kept_per_item,
@@ -891,6 +892,35 @@ async fn concurrent_articles_share_transactions(store: &Store) {
         ..Default::default()
     };
     assert_eq!(store.network_feed(&q, None, 200).await.unwrap().entries.len(), 120);
+}
+
+/// On SQLite a batch commits without waiting for the disk, and its writers
+/// are answered after a flush of the log, which batches share; every
+/// other write still waits for the disk at its commit.
+async fn batches_are_answered_after_a_shared_flush(store: &Store) {
+    let a = member(store, "a.example", "Alpha", "BE", "cooperative", &[]).await;
+    let before = gazette_store::testing::wal_flush_state(store).await.unwrap();
+    let mut writes = Vec::new();
+    for n in 0..80 {
+        let store = store.clone();
+        let article = item(&a, &format!("f{n}"), &format!("Flushed {n}"), "on disk", n);
+        writes.push(tokio::spawn(async move { store.upsert_network_item(&article).await }));
+    }
+    for w in writes {
+        assert_eq!(w.await.unwrap().unwrap(), ItemWrite::Inserted);
+    }
+    let after = gazette_store::testing::wal_flush_state(store).await.unwrap();
+    match (before, after) {
+        (Some((before, _)), Some((after, synchronous))) => {
+            let flushes = after - before;
+            assert!((1..80).contains(&flushes), "{flushes} flushes for 80 articles");
+            assert_eq!(synchronous, 2, "the writer is left at synchronous = FULL");
+        }
+        (None, None) => assert_eq!(store.backend(), Backend::Postgres),
+        other => panic!("{other:?}"),
+    }
+    let feed = store.network_feed(&FeedFilter::default(), None, 100).await.unwrap();
+    assert_eq!(feed.entries.len(), 80);
 }
 
 /// The index and a reader's query split words the same way: accents and
