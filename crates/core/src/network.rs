@@ -208,41 +208,61 @@ pub fn plain_text(html: &str) -> String {
     ];
     let mut out = String::with_capacity(html.len());
     // One pass: a tag is a space, an entity its character, and any run of
-    // white space one space (none at either end).
-    let push = |out: &mut String, c: char| {
+    // white space one space (none at either end). Text between those is
+    // copied a run at a time: the text of every member article is made
+    // this way when it arrives at a coordinator.
+    let mut space = false;
+    let push = |out: &mut String, space: &mut bool, c: char| {
         if c.is_whitespace() {
-            if !out.is_empty() && !out.ends_with(' ') {
-                out.push(' ');
-            }
+            *space = !out.is_empty();
         } else {
+            if *space {
+                out.push(' ');
+                *space = false;
+            }
             out.push(c);
         }
     };
-    let mut in_tag = false;
-    let mut rest = html;
-    while let Some(c) = rest.chars().next() {
-        let mut len = c.len_utf8();
+    let bytes = html.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        // A run of plain ASCII, neither markup nor white space.
+        let run = bytes[at..]
+            .iter()
+            .position(|&b| matches!(b, b'<' | b'&') || b.is_ascii_whitespace() || b == 0x0b || !b.is_ascii())
+            .unwrap_or(bytes.len() - at);
+        if run > 0 {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push_str(&html[at..at + run]);
+            at += run;
+            continue;
+        }
+        let rest = &html[at..];
+        let Some(c) = rest.chars().next() else { break };
         match c {
             '<' => {
-                in_tag = true;
-                push(&mut out, ' ');
+                push(&mut out, &mut space, ' ');
+                at += rest.find('>').map_or(rest.len(), |end| end + 1);
             }
-            '>' if in_tag => in_tag = false,
-            _ if in_tag => {}
-            MATCH_START | MATCH_END => {}
             '&' => match ENTITIES.iter().find(|(name, _)| rest.starts_with(name)) {
                 Some((name, decoded)) => {
-                    len = name.len();
-                    push(&mut out, *decoded);
+                    push(&mut out, &mut space, *decoded);
+                    at += name.len();
                 }
-                None => push(&mut out, c),
+                None => {
+                    push(&mut out, &mut space, c);
+                    at += 1;
+                }
             },
-            c => push(&mut out, c),
+            MATCH_START | MATCH_END => at += c.len_utf8(),
+            c => {
+                push(&mut out, &mut space, c);
+                at += c.len_utf8();
+            }
         }
-        rest = &rest[len..];
-    }
-    if out.ends_with(' ') {
-        out.pop();
     }
     out
 }
@@ -308,6 +328,75 @@ impl FeedCursor {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The reading `plain_text` must agree with: one character at a time.
+    fn plain_text_by_char(html: &str) -> String {
+        const ENTITIES: [(&str, char); 6] = [
+            ("&lt;", '<'),
+            ("&gt;", '>'),
+            ("&quot;", '"'),
+            ("&#39;", '\''),
+            ("&nbsp;", ' '),
+            ("&amp;", '&'),
+        ];
+        let mut out = String::new();
+        let push = |out: &mut String, c: char| {
+            if c.is_whitespace() {
+                if !out.is_empty() && !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            } else {
+                out.push(c);
+            }
+        };
+        let mut in_tag = false;
+        let mut rest = html;
+        while let Some(c) = rest.chars().next() {
+            let mut len = c.len_utf8();
+            match c {
+                '<' => {
+                    in_tag = true;
+                    push(&mut out, ' ');
+                }
+                '>' if in_tag => in_tag = false,
+                _ if in_tag => {}
+                MATCH_START | MATCH_END => {}
+                '&' => match ENTITIES.iter().find(|(name, _)| rest.starts_with(name)) {
+                    Some((name, decoded)) => {
+                        len = name.len();
+                        push(&mut out, *decoded);
+                    }
+                    None => push(&mut out, c),
+                },
+                c => push(&mut out, c),
+            }
+            rest = &rest[len..];
+        }
+        if out.ends_with(' ') {
+            out.pop();
+        }
+        out
+    }
+
+    #[test]
+    fn plain_text_of_markup() {
+        assert_eq!(
+            plain_text("<p>Une <em>coopérative</em>&nbsp;&amp; ses\u{a0}membres</p>\n<p>2&lt;3 &copy;</p>"),
+            "Une coopérative & ses membres 2<3 &copy;"
+        );
+        assert_eq!(plain_text("  <br>  "), "");
+        assert_eq!(plain_text("a\u{e000}b\u{e001}c"), "abc");
+        assert_eq!(plain_text("unclosed <a href"), "unclosed");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_text_reads_like_one_character_at_a_time(
+            html in "([a-zé ,.]{0,6}|<[a-z /=\"]{0,5}>|&(lt|gt|quot|#39|nbsp|amp|copy);?|[\t\n\u{b}\u{c}\u{85}\u{a0}\u{2003}\u{3000}\u{e000}\u{e001}<>&]){0,24}"
+        ) {
+            proptest::prop_assert_eq!(plain_text(&html), plain_text_by_char(&html));
+        }
+    }
 
     #[test]
     fn failed_backfills_wait_twice_as_long_each_time_up_to_six_hours() {
