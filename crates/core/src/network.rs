@@ -195,17 +195,19 @@ impl NetworkItem {
 pub const MATCH_START: char = '\u{E000}';
 pub const MATCH_END: char = '\u{E001}';
 
+/// The entities [`plain_text`] decodes: those the sanitiser writes.
+const ENTITIES: [(&str, char); 6] = [
+    ("&lt;", '<'),
+    ("&gt;", '>'),
+    ("&quot;", '"'),
+    ("&#39;", '\''),
+    ("&nbsp;", ' '),
+    ("&amp;", '&'),
+];
+
 /// Text of sanitised HTML: tags dropped, the common entities decoded,
 /// whitespace collapsed, match marks removed.
 pub fn plain_text(html: &str) -> String {
-    const ENTITIES: [(&str, char); 6] = [
-        ("&lt;", '<'),
-        ("&gt;", '>'),
-        ("&quot;", '"'),
-        ("&#39;", '\''),
-        ("&nbsp;", ' '),
-        ("&amp;", '&'),
-    ];
     let mut out = String::with_capacity(html.len());
     // One pass: a tag is a space, an entity its character, and any run of
     // white space one space (none at either end). Text between those is
@@ -331,14 +333,6 @@ mod tests {
 
     /// The reading `plain_text` must agree with: one character at a time.
     fn plain_text_by_char(html: &str) -> String {
-        const ENTITIES: [(&str, char); 6] = [
-            ("&lt;", '<'),
-            ("&gt;", '>'),
-            ("&quot;", '"'),
-            ("&#39;", '\''),
-            ("&nbsp;", ' '),
-            ("&amp;", '&'),
-        ];
         let mut out = String::new();
         let push = |out: &mut String, c: char| {
             if c.is_whitespace() {

@@ -253,17 +253,22 @@ impl Store {
                     ms = started.elapsed().as_secs_f64() * 1e3,
                     "member articles committed"
                 );
-                // Answered once on disk; the next batch is written meanwhile.
-                let store = self.clone();
-                tokio::spawn(async move {
-                    let flushed = store.flush_wal().await;
+                // On SQLite answered once on disk, the next batch written
+                // meanwhile; PostgreSQL's commit flushed already.
+                let answer = |flushed: &StoreResult<()>| {
                     for (job, done) in jobs.into_iter().zip(answers) {
-                        let _ = job.answer.send(match &flushed {
+                        let _ = job.answer.send(match flushed {
                             Ok(()) => Ok(done),
                             Err(e) => Err(unflushed(e)),
                         });
                     }
-                });
+                };
+                if self.flushes_after_commit() {
+                    let store = self.clone();
+                    tokio::spawn(async move { answer(&store.flush_wal().await) });
+                } else {
+                    answer(&Ok(()));
+                }
             }
             Err(e) => {
                 if jobs.len() > 1 {

@@ -53,6 +53,7 @@ impl WalFlush {
     }
 
     /// Flushes done so far.
+    #[cfg(feature = "test-util")]
     pub(crate) fn flushes(&self) -> u64 {
         self.done.load(Ordering::Relaxed)
     }
@@ -99,6 +100,7 @@ impl Store {
     /// The flushes of the SQLite log made for group commits so far, and the
     /// writing connection's `synchronous` setting now (2 is `FULL`); `None`
     /// without a log file to flush (PostgreSQL).
+    #[cfg(feature = "test-util")]
     pub(crate) async fn wal_flush_state(&self) -> StoreResult<Option<(u64, i64)>> {
         use sqlx::Row;
         let Some(wal) = &self.wal else {
@@ -124,6 +126,11 @@ impl Store {
             conn.execute("PRAGMA synchronous = NORMAL").await?;
         }
         Ok(conn)
+    }
+
+    /// Whether a group commit's writers wait for [`Store::flush_wal`].
+    pub(crate) fn flushes_after_commit(&self) -> bool {
+        self.wal.is_some()
     }
 
     /// Returns once every commit made before the call is on disk: the
