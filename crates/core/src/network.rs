@@ -228,11 +228,20 @@ pub fn plain_text(html: &str) -> String {
     let bytes = html.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
-        // A run of plain ASCII, neither markup nor white space.
-        let run = bytes[at..]
-            .iter()
-            .position(|&b| matches!(b, b'<' | b'&') || b.is_ascii_whitespace() || b == 0x0b || !b.is_ascii())
-            .unwrap_or(bytes.len() - at);
+        // A run of plain ASCII, neither markup nor white space, with the
+        // single spaces between its words (they need no collapsing).
+        let plain = |b: u8| b.is_ascii() && !matches!(b, b'<' | b'&') && !b.is_ascii_whitespace() && b != 0x0b;
+        let mut end = at;
+        while end < bytes.len() {
+            if plain(bytes[end]) {
+                end += 1;
+            } else if bytes[end] == b' ' && end > at && bytes.get(end + 1).is_some_and(|&b| plain(b)) {
+                end += 2;
+            } else {
+                break;
+            }
+        }
+        let run = end - at;
         if run > 0 {
             if space {
                 out.push(' ');
