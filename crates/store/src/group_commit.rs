@@ -253,22 +253,7 @@ impl Store {
                     ms = started.elapsed().as_secs_f64() * 1e3,
                     "member articles committed"
                 );
-                // On SQLite answered once on disk, the next batch written
-                // meanwhile; PostgreSQL's commit flushed already.
-                let answer = |flushed: &StoreResult<()>| {
-                    for (job, done) in jobs.into_iter().zip(answers) {
-                        let _ = job.answer.send(match flushed {
-                            Ok(()) => Ok(done),
-                            Err(e) => Err(unflushed(e)),
-                        });
-                    }
-                };
-                if self.flushes_after_commit() {
-                    let store = self.clone();
-                    tokio::spawn(async move { answer(&store.flush_wal().await) });
-                } else {
-                    answer(&Ok(()));
-                }
+                self.answer_when_flushed(jobs.into_iter().zip(answers).map(|(job, done)| (job.answer, Ok(done))));
             }
             Err(e) => {
                 if jobs.len() > 1 {
@@ -277,7 +262,9 @@ impl Store {
                 for job in jobs {
                     let done = async {
                         let mut tx = self.begin_write().await?;
-                        let done = self.write_item_boosting(&mut tx, &job.item, job.boost.borrow()).await?;
+                        let done = self
+                            .write_item_boosting(&mut tx, &job.item, &job.text, job.boost.borrow())
+                            .await?;
                         tx.commit().await?;
                         Ok(done)
                     }
@@ -311,7 +298,8 @@ impl Store {
                 answers.push(if written.remove(&job.item.id) {
                     (ItemWrite::Inserted, job.boost.announce_id().is_some())
                 } else {
-                    self.write_item_boosting(&mut tx, &job.item, job.boost.borrow()).await?
+                    self.write_item_boosting(&mut tx, &job.item, &job.text, job.boost.borrow())
+                        .await?
                 });
             }
             answers
@@ -332,7 +320,10 @@ impl Store {
         } else {
             let mut answers = Vec::with_capacity(jobs.len());
             for job in jobs {
-                answers.push(self.write_item_boosting(&mut tx, &job.item, job.boost.borrow()).await?);
+                answers.push(
+                    self.write_item_boosting(&mut tx, &job.item, &job.text, job.boost.borrow())
+                        .await?,
+                );
             }
             answers
         };
@@ -341,15 +332,6 @@ impl Store {
         tracing::trace!(commit_ms = written.elapsed().as_secs_f64() * 1e3, "batch committed");
         Ok(answers)
     }
-}
-
-/// The error each write of a committed batch gets when the write-ahead log
-/// could not be flushed after it: it may not survive a crash, so its sender
-/// should try again (a write repeated is recognised).
-pub(crate) fn unflushed(e: &StoreError) -> StoreError {
-    StoreError::Database(sqlx::Error::Io(std::io::Error::other(format!(
-        "committed but not flushed to disk: {e}"
-    ))))
 }
 
 pub(crate) fn interrupted() -> StoreError {

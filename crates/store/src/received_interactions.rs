@@ -55,19 +55,7 @@ impl Grouped for Interaction {
                 answers
             }
         };
-        // Answered once on disk (see `crate::wal_flush`); the next batch is
-        // written meanwhile.
-        let store = store.clone();
-        tokio::spawn(async move {
-            let flushed = store.flush_wal().await;
-            for (job, done) in jobs.into_iter().zip(answers) {
-                let _ = job.answer.send(match (&flushed, done) {
-                    (Ok(()), done) => done,
-                    (Err(e), Ok(_)) => Err(crate::group_commit::unflushed(e)),
-                    (Err(_), Err(e)) => Err(e),
-                });
-            }
-        });
+        store.answer_when_flushed(jobs.into_iter().zip(answers).map(|(job, done)| (job.answer, done)));
     }
 }
 

@@ -307,18 +307,20 @@ impl Store {
         Ok(written)
     }
 
-    /// One article's write and boost inside the transaction `tx`.
+    /// One article's write and boost inside the transaction `tx`; `text`
+    /// is its [`NetworkItem::search_text`], made by the caller.
     pub(crate) async fn write_item_boosting(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         item: &NetworkItem,
+        text: &str,
         boost: Boost<'_>,
     ) -> StoreResult<(ItemWrite, bool)> {
         let on_insert = match boost {
             Boost::Never => None,
             Boost::IfNew(id) | Boost::IfNotYet(id) => Some(id),
         };
-        let write = self.write_network_item(tx, item, on_insert).await?;
+        let write = self.write_network_item(tx, item, text, on_insert).await?;
         let boosted = match (boost, write) {
             (Boost::Never, _) => false,
             (_, ItemWrite::Inserted) => true,
@@ -346,7 +348,10 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut writes = Vec::with_capacity(items.len());
         for item in items {
-            writes.push(self.write_network_item(&mut tx, item, None).await?);
+            writes.push(
+                self.write_network_item(&mut tx, item, &item.search_text(), None)
+                    .await?,
+            );
         }
         tx.commit().await?;
         Ok(writes)
@@ -356,6 +361,7 @@ impl Store {
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         item: &NetworkItem,
+        search_text: &str,
         announce_if_new: Option<&str>,
     ) -> StoreResult<ItemWrite> {
         // PostgreSQL's upsert tells what it did (see the dialect); SQLite's
@@ -376,7 +382,6 @@ impl Store {
                 None => ItemWrite::Updated,
             },
         };
-        let search_text = item.search_text();
         // A stored item keeps its key in the full-text index.
         let fts_rowid = match (self.backend, &existing) {
             (crate::Backend::Sqlite, None) => Some(self.next_fts_rowid(tx).await?),
@@ -385,13 +390,13 @@ impl Store {
         let mut upsert = bind_item(
             sqlx::query(dialect::upsert_network_item(self.backend)),
             item,
-            &search_text,
+            search_text,
             to_db(now()),
             fts_rowid,
             announce_if_new,
         );
         if self.backend == crate::Backend::Postgres {
-            upsert = upsert.bind(dialect::feed_search_vector(&item.title, &search_text));
+            upsert = upsert.bind(dialect::feed_search_vector(&item.title, search_text));
         }
         let Some(written) = upsert.fetch_optional(&mut **tx).await? else {
             // The stored version stays (PostgreSQL; SQLite read it first).

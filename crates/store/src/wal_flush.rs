@@ -128,9 +128,30 @@ impl Store {
         Ok(conn)
     }
 
-    /// Whether a group commit's writers wait for [`Store::flush_wal`].
-    pub(crate) fn flushes_after_commit(&self) -> bool {
-        self.wal.is_some()
+    /// Sends each write of a committed batch its answer: on SQLite once the
+    /// log is flushed, from a task of its own so that the writer goes on
+    /// with the next batch meanwhile; at once where the commit flushed.
+    pub(crate) fn answer_when_flushed<T: Send + 'static>(
+        &self,
+        answers: impl IntoIterator<Item = (tokio::sync::oneshot::Sender<StoreResult<T>>, StoreResult<T>)>,
+    ) {
+        fn send<T>(
+            flushed: &StoreResult<()>,
+            answers: impl IntoIterator<Item = (tokio::sync::oneshot::Sender<StoreResult<T>>, StoreResult<T>)>,
+        ) {
+            for (to, done) in answers {
+                let _ = to.send(match (flushed, done) {
+                    (Err(e), Ok(_)) => Err(unflushed(e)),
+                    (_, done) => done,
+                });
+            }
+        }
+        if self.wal.is_none() {
+            return send(&Ok(()), answers);
+        }
+        let answers: Vec<_> = answers.into_iter().collect();
+        let store = self.clone();
+        tokio::spawn(async move { send(&store.flush_wal().await, answers) });
     }
 
     /// Returns once every commit made before the call is on disk: the
@@ -153,4 +174,13 @@ impl Store {
             })
             .await
     }
+}
+
+/// The error a write of a committed batch gets when the log could not be
+/// flushed after it: it may not survive a crash, so its sender should try
+/// again (a write repeated is recognised).
+fn unflushed(e: &StoreError) -> StoreError {
+    StoreError::Database(sqlx::Error::Io(std::io::Error::other(format!(
+        "committed but not flushed to disk: {e}"
+    ))))
 }
