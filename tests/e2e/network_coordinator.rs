@@ -291,6 +291,90 @@ async fn relayed_member_article(backend: Backend) {
     assert_eq!(kept, second, "served as the member signed it");
 }
 
+/// A member rotates its author's keys. The coordinator reads the keys it
+/// keeps again (every second here): during the grace period it replaces
+/// its copy of the author's article with the one proven by the new key,
+/// and once the old key retires it forgets that key, so a copy proven by
+/// it is no longer taken on its proof (relayed by a stranger) and does
+/// not stay served.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_key_rotation_reaches_the_kept_copies() {
+    member_key_rotation(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_key_rotation_reaches_the_kept_copies_postgres() {
+    member_key_rotation(Backend::Postgres).await;
+}
+
+async fn member_key_rotation(backend: Backend) {
+    let (Some(c), Some(m)) = (Env::new(backend).await, Env::new(backend).await) else {
+        return;
+    };
+    let c = c
+        .federated()
+        .with_env("GAZETTE_NETWORK__ENABLED", "true")
+        .with_env("GAZETTE_FEDERATION__REMOTE_KEY_CHECK_SECONDS", "1");
+    let m = m.federated();
+    let sm = m.serve_federated(&["--demo"]);
+    let handle = format!("demo@{}", sm.base.trim_start_matches("http://"));
+    let sc = c.serve_federated(&[]);
+    c.ok(&["network", "invite", &format!("@{handle}")]);
+    expect_count(&sc.base, "", 3).await;
+    let source = m.write(
+        "rotated.md",
+        "---\nslug: before-rotation\nkind: news\ntitle: Before the rotation\nsummary: Signed.\n\
+         language: en\nauthor: camille_renard\n---\nBody.\n",
+    );
+    let url = common::last_line(&m.ok(&["publish", path(&source)])).to_owned();
+    let signed = as2(&url).await;
+    let old_key = signed["proof"]["verificationMethod"].as_str().unwrap().to_owned();
+    assert!(old_key.ends_with("/users/camille_renard#ed25519-key"), "{signed}");
+    let kept = eventually("the signed article in the boosts", DEADLINE, || {
+        boosted(&sc.base, &signed["id"])
+    })
+    .await;
+    assert_eq!(kept["proof"], signed["proof"]);
+
+    // The rotation: both keys listed for the grace period; the coordinator
+    // reads the article again, proven by the new key.
+    m.ok(&["keys", "rotate", "camille_renard"]);
+    let new_key = old_key.replace("#ed25519-key", "#ed25519-key-2");
+    let renewed = eventually("the kept copy proven by the new key", DEADLINE, || async {
+        boosted(&sc.base, &signed["id"])
+            .await
+            .filter(|o| o["proof"]["verificationMethod"] == new_key.as_str())
+    })
+    .await;
+    assert_eq!(renewed["nameMap"], signed["nameMap"]);
+
+    // The old key retires. A copy proven by it, relayed by a stranger, is
+    // taken on its proof while the coordinator still holds the key (and
+    // then replaced again at the next reading); once the key is
+    // forgotten it is refused, since the member no longer lists it.
+    m.ok(&["keys", "retire", "camille_renard"]);
+    let relay = Forger::start().await;
+    let mut n = 0;
+    let body = eventually("a copy proven by the retired key refused", DEADLINE, || {
+        n += 1;
+        let (relay, inbox, signed) = (&relay, sc.url("/inbox"), &signed);
+        async move {
+            let (status, body) = relay.relay(&inbox, signed, &format!("retired-{n}")).await;
+            (status == 401).then_some(body)
+        }
+    })
+    .await;
+    assert!(body.contains(&old_key), "{body}");
+    let served = eventually("the kept copy proven by the new key again", DEADLINE, || async {
+        boosted(&sc.base, &signed["id"])
+            .await
+            .filter(|o| o["proof"]["verificationMethod"] == new_key.as_str())
+    })
+    .await;
+    assert_eq!(served["nameMap"], signed["nameMap"]);
+    drop(sm);
+}
+
 /// The object of the network actor's boost of `id` on its outbox's first page.
 async fn boosted(base: &str, id: &Value) -> Option<Value> {
     let page = as2(&format!("{base}/users/network/outbox?page=1")).await;

@@ -243,6 +243,18 @@ pub async fn serve(
         }
         false => None,
     };
+    let key_checks = {
+        let federation = gazette_federation::federation_config(fed.clone())
+            .await
+            .map_err(|e| CliError::Federation(e.to_string()))?;
+        let max_age = Duration::from_secs(config.federation.remote_key_check_seconds);
+        tokio::spawn(gazette_federation::proofs::refresh::run(
+            federation,
+            max_age.min(KEY_CHECK_ROUND),
+            chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::days(1)),
+            shutdown.clone(),
+        ))
+    };
     let scheduler = tokio::spawn(crate::scheduler::run(
         store.clone(),
         fed,
@@ -270,6 +282,7 @@ pub async fn serve(
     })
     .await;
     let _ = scheduler.await;
+    let _ = key_checks.await;
     let _ = wakeups.await;
     let _ = purge.await;
     let _ = checkpoints.await;
@@ -286,6 +299,11 @@ pub async fn serve(
         source: e,
     })
 }
+
+/// The longest wait between two rounds reading other servers' Ed25519
+/// keys again (each round reads those older than
+/// `federation.remote_key_check_seconds`).
+const KEY_CHECK_ROUND: Duration = Duration::from_secs(3600);
 
 /// How often SQLite's write-ahead log is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);

@@ -145,6 +145,10 @@ pub struct FederationConfig {
     pub signature: SignaturePolicy,
     /// Days the old keys (RSA and Ed25519) stay served after `gazette keys rotate` (0: retired at once).
     pub key_grace_days: u64,
+    /// Seconds a remote Ed25519 key (one that verified a proof) is used
+    /// from the store before it is read again from its controller, so a
+    /// key its owner retired stops vouching here (default a day).
+    pub remote_key_check_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -309,6 +313,7 @@ impl Default for FederationConfig {
             authorized_fetch: false,
             signature: SignaturePolicy::DoubleKnock,
             key_grace_days: 7,
+            remote_key_check_seconds: 86_400,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What integrity proofs need kept (migration 36): local actors' Ed25519
 //! keys, other servers' Ed25519 keys that verified a proof (by key id),
-//! and a coordinator's member articles as received with their proof.
+//! and a coordinator's member articles as received with their proof
+//! (and the key of that proof, migration 42).
 //! Making keys and checking proofs is `gazette-federation`'s; this keeps
 //! the rows.
 
@@ -51,6 +52,26 @@ pub(crate) fn ed25519_key(r: &AnyRow) -> StoreResult<Ed25519Key> {
     })
 }
 
+/// A `remote_multikeys` row.
+fn remote_multikey(r: &AnyRow) -> StoreResult<RemoteMultikey> {
+    Ok(RemoteMultikey {
+        id: r.try_get("id")?,
+        controller: r.try_get("controller")?,
+        public_key_multibase: r.try_get("public_key_multibase")?,
+        fetched_at: from_db(r.try_get("fetched_at")?)?,
+    })
+}
+
+/// A member article as received, kept because its proof verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptCopy<'a> {
+    /// The article's JSON, byte for byte as it came.
+    pub json: &'a str,
+    /// The key id (`verificationMethod`) of its proof; its first proof's
+    /// when it has several.
+    pub proof_key: &'a str,
+}
+
 impl Store {
     /// The Ed25519 key of `local_key`, if it has one.
     pub async fn find_ed25519_key(&self, local_key: &str) -> StoreResult<Option<Ed25519Key>> {
@@ -93,15 +114,7 @@ impl Store {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-        row.map(|r| {
-            Ok(RemoteMultikey {
-                id: r.try_get("id")?,
-                controller: r.try_get("controller")?,
-                public_key_multibase: r.try_get("public_key_multibase")?,
-                fetched_at: from_db(r.try_get("fetched_at")?)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(remote_multikey).transpose()
     }
 
     /// Remembers (or refreshes) a remote key read from its controller's document.
@@ -120,17 +133,18 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps the signed JSON of feed item `item` (replacing what was kept);
-    /// `None` forgets it (an edit that came without a proof).
-    pub async fn set_network_item_object(&self, item: &str, object_json: Option<&str>) -> StoreResult<()> {
-        match object_json {
-            Some(json) => {
+    /// Keeps `copy`, the signed JSON of feed item `item` (replacing what
+    /// was kept); `None` forgets it (an edit that came without a proof).
+    pub async fn set_network_item_object(&self, item: &str, copy: Option<KeptCopy<'_>>) -> StoreResult<()> {
+        match copy {
+            Some(copy) => {
                 sqlx::query(
-                    "INSERT INTO network_item_objects (item, object_json) VALUES ($1, $2)
-                     ON CONFLICT (item) DO UPDATE SET object_json = excluded.object_json",
+                    "INSERT INTO network_item_objects (item, object_json, proof_key) VALUES ($1, $2, $3)
+                     ON CONFLICT (item) DO UPDATE SET object_json = excluded.object_json, proof_key = excluded.proof_key",
                 )
                 .bind(item)
-                .bind(json)
+                .bind(copy.json)
+                .bind(copy.proof_key)
                 .execute(self.writer())
                 .await?;
             }
@@ -142,6 +156,68 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The feed items whose kept copy is proven by the key `key_id`, by id.
+    pub async fn network_items_proven_by(&self, key_id: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT item FROM network_item_objects WHERE proof_key = $1 ORDER BY item")
+            .bind(key_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("item")?)).collect()
+    }
+
+    /// Forgets the remote key `key_id` (its controller no longer lists it)
+    /// and every kept copy its proof vouched for, in one transaction;
+    /// returns the items whose copies went, by id. Their boosts then carry
+    /// the article's id, for followers to read from its origin.
+    pub async fn retire_remote_multikey(&self, key_id: &str) -> StoreResult<Vec<String>> {
+        let mut tx = self.writer().begin().await?;
+        let rows = sqlx::query("DELETE FROM network_item_objects WHERE proof_key = $1 RETURNING item")
+            .bind(key_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM remote_multikeys WHERE id = $1")
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut items = rows
+            .iter()
+            .map(|r| Ok(r.try_get("item")?))
+            .collect::<StoreResult<Vec<String>>>()?;
+        items.sort();
+        Ok(items)
+    }
+
+    /// Up to `limit` stored remote keys last read from their controllers
+    /// before `before`, the oldest reading first.
+    pub async fn remote_multikeys_read_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<RemoteMultikey>> {
+        let rows = sqlx::query(
+            "SELECT id, controller, public_key_multibase, fetched_at FROM remote_multikeys
+             WHERE fetched_at < $1 ORDER BY fetched_at, id LIMIT $2",
+        )
+        .bind(to_db(before))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(remote_multikey).collect()
+    }
+
+    /// Every stored key of `controller`, by id.
+    pub async fn remote_multikeys_of(&self, controller: &str) -> StoreResult<Vec<RemoteMultikey>> {
+        let rows = sqlx::query(
+            "SELECT id, controller, public_key_multibase, fetched_at FROM remote_multikeys
+             WHERE controller = $1 ORDER BY id",
+        )
+        .bind(controller)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(remote_multikey).collect()
     }
 
     /// The signed JSON kept for feed item `item`, if any.

@@ -67,7 +67,7 @@ pub use follower_pages::{FollowerCursor, FollowerFilter, FollowerPage};
 pub use follower_sync::{LocalFollow, followers_digest};
 pub use identity::{PublicUrlSource, RecordedPublicUrl};
 pub use imports::{ImportImage, ImportOutcome, ImportedPost};
-pub use integrity_keys::{Ed25519Key, RemoteMultikey};
+pub use integrity_keys::{Ed25519Key, KeptCopy, RemoteMultikey};
 pub use key_rotation::{ActorKey, OldActorKey, RotatedKeys, key_fragment};
 pub use media::{MediaUse, NewMedia};
 pub use members::MemberHealth;

@@ -248,6 +248,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0041_ed25519_key_rotation.sql"),
         postgres: include_str!("../../../migrations/postgres/0041_ed25519_key_rotation.sql"),
     },
+    Migration {
+        version: 42,
+        description: "a coordinator's kept copy names the key of its proof, to be replaced when that key retires",
+        sqlite: include_str!("../../../migrations/sqlite/0042_kept_copy_keys.sql"),
+        postgres: include_str!("../../../migrations/postgres/0042_kept_copy_keys.sql"),
+    },
 ];
 
 /// Arbitrary constant naming Gazette's migration lock on PostgreSQL.

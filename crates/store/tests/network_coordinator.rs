@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use gazette_core::network::{MATCH_END, MATCH_START};
 use gazette_core::{FeedCursor, FeedFilter, FollowStatus, MemberProfile, MemberStatus, NetworkItem, RemoteActor};
 use gazette_store::testing::TestDb;
-use gazette_store::{Backend, Boost, ItemWrite, Store};
+use gazette_store::{Backend, Boost, ItemWrite, KeptCopy, RemoteMultikey, Store};
 
 gazette_store::each_backend!(
     membership_requests_and_decisions,
@@ -24,6 +24,7 @@ gazette_store::each_backend!(
     search_words_are_read_alike_on_both_sides,
     facet_counts_leave_out_their_own_filter,
     signed_objects_are_kept_per_item,
+    retiring_a_remote_key_forgets_its_copies,
 );
 
 fn profile(name: &str, country: &str, legal_form: &str, sectors: &[&str]) -> MemberProfile {
@@ -619,7 +620,7 @@ async fn reruns_rate_limits_departures_and_groups(store: &Store) {
         public_key_id: format!("{id}#main-key"),
         public_key_pem: "pem".into(),
         moved_to: None,
-        refreshed_at: chrono::DateTime::from_timestamp_micros(chrono::Utc::now().timestamp_micros()).unwrap(),
+        refreshed_at: chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap(),
     };
     let g = group("https://net.example/users/network", "Group", "The Network");
     let p = group("https://net.example/users/person", "Person", "Someone");
@@ -1203,19 +1204,115 @@ async fn signed_objects_are_kept_per_item(store: &Store) {
     let it = item(&m, "1", "Signed", "Body", 0);
     store.upsert_network_item(&it).await.unwrap();
     assert_eq!(store.find_network_item_object(&it.id).await.unwrap(), None);
-    store.set_network_item_object(&it.id, Some("{\"v\":1}")).await.unwrap();
-    store.set_network_item_object(&it.id, Some("{\"v\":2}")).await.unwrap();
+    let copy = |json, proof_key| Some(KeptCopy { json, proof_key });
+    store
+        .set_network_item_object(&it.id, copy("{\"v\":1}", "https://s.example/u#k1"))
+        .await
+        .unwrap();
+    store
+        .set_network_item_object(&it.id, copy("{\"v\":2}", "https://s.example/u#k2"))
+        .await
+        .unwrap();
     assert_eq!(
         store.find_network_item_object(&it.id).await.unwrap().as_deref(),
         Some("{\"v\":2}")
     );
+    assert!(
+        store
+            .network_items_proven_by("https://s.example/u#k1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.network_items_proven_by("https://s.example/u#k2").await.unwrap(),
+        std::slice::from_ref(&it.id)
+    );
     store.set_network_item_object(&it.id, None).await.unwrap();
     assert_eq!(store.find_network_item_object(&it.id).await.unwrap(), None);
+    assert!(
+        store
+            .network_items_proven_by("https://s.example/u#k2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // An object for an item that is not stored is refused (foreign key).
     assert!(
         store
-            .set_network_item_object("https://s.example/objects/none", Some("{}"))
+            .set_network_item_object("https://s.example/objects/none", copy("{}", "https://s.example/u#k1"))
             .await
             .is_err()
     );
+}
+
+/// A remote key is read again oldest first; retiring it forgets the
+/// copies it vouched for, and only those, in one go.
+async fn retiring_a_remote_key_forgets_its_copies(store: &Store) {
+    let m = member(store, "r.example", "Rho", "BE", "cooperative", &["energy"]).await;
+    let (a, b, c) = (
+        item(&m, "1", "One", "Body", 0),
+        item(&m, "2", "Two", "Body", 1),
+        item(&m, "3", "Three", "Body", 2),
+    );
+    let (k1, k2) = (
+        "https://r.example/users/rho#ed25519-key",
+        "https://r.example/users/rho#ed25519-key-2",
+    );
+    let t0 = Utc::now() - Duration::hours(2);
+    for (id, at) in [(k1, t0), (k2, t0 + Duration::hours(1))] {
+        store
+            .save_remote_multikey(&RemoteMultikey {
+                id: id.into(),
+                controller: "https://r.example/users/rho".into(),
+                public_key_multibase: format!("z6Mk{}", &id[id.len() - 3..]),
+                fetched_at: at,
+            })
+            .await
+            .unwrap();
+    }
+    for (it, key) in [(&a, k1), (&b, k1), (&c, k2)] {
+        store.upsert_network_item(it).await.unwrap();
+        store
+            .set_network_item_object(
+                &it.id,
+                Some(KeptCopy {
+                    json: "{}",
+                    proof_key: key,
+                }),
+            )
+            .await
+            .unwrap();
+    }
+    let ids = |keys: Vec<RemoteMultikey>| keys.into_iter().map(|k| k.id).collect::<Vec<_>>();
+    let now = Utc::now();
+    assert_eq!(
+        ids(store.remote_multikeys_read_before(now, 10).await.unwrap()),
+        [k1, k2]
+    );
+    assert_eq!(ids(store.remote_multikeys_read_before(now, 1).await.unwrap()), [k1]);
+    assert_eq!(
+        ids(store
+            .remote_multikeys_read_before(t0 + Duration::minutes(30), 10)
+            .await
+            .unwrap()),
+        [k1]
+    );
+    assert_eq!(
+        ids(store.remote_multikeys_of("https://r.example/users/rho").await.unwrap()),
+        [k1, k2]
+    );
+    let mut gone = vec![a.id.clone(), b.id.clone()];
+    gone.sort();
+    assert_eq!(store.retire_remote_multikey(k1).await.unwrap(), gone);
+    assert_eq!(store.find_remote_multikey(k1).await.unwrap(), None);
+    assert!(store.find_remote_multikey(k2).await.unwrap().is_some());
+    assert_eq!(store.find_network_item_object(&a.id).await.unwrap(), None);
+    assert_eq!(
+        store.find_network_item_object(&c.id).await.unwrap().as_deref(),
+        Some("{}")
+    );
+    // The items stay in the feed; only their copies went.
+    assert!(store.find_network_item(&a.id).await.unwrap().is_some());
+    assert!(store.retire_remote_multikey(k1).await.unwrap().is_empty());
 }

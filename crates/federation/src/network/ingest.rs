@@ -16,7 +16,7 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
 use gazette_core::{Member, MemberStatus};
-use gazette_store::{Boost, ItemWrite};
+use gazette_store::{Boost, ItemWrite, KeptCopy};
 use serde_json::Value;
 use url::Url;
 
@@ -87,7 +87,10 @@ pub async fn on_object(
     };
     if sender.actor.host == host {
         store_item(data, &member, object, source).await?;
-    } else if crate::proofs::verify::proven_by_member(data, object, &host).await {
+    } else if crate::proofs::verify::proven_by_member(data, object, &host)
+        .await
+        .is_some()
+    {
         // FEP-8b32: the member's own proof vouches for it, with a key we
         // keep, so a member that is down does not hold its article up.
         tracing::info!(object = id, sender = %sender.actor.id, "member article relayed with its member's proof; taken without asking its origin");
@@ -221,14 +224,48 @@ async fn keep_signed(
     let Some(id) = object_id(object) else {
         return Ok(());
     };
-    let signed = crate::proofs::verify::proven_by_member(data, object, host).await;
+    let proof_key = crate::proofs::verify::proven_by_member(data, object, host).await;
     // Only an edit can leave an older signed copy behind: a new article
     // without a proof costs no write here.
-    if signed || source == Source::Edit {
-        let json = signed.then(|| object.to_string());
-        data.store().set_network_item_object(id, json.as_deref()).await?;
+    if proof_key.is_some() || source == Source::Edit {
+        let json = proof_key.as_ref().map(|_| object.to_string());
+        let copy = json
+            .as_deref()
+            .zip(proof_key.as_deref())
+            .map(|(json, proof_key)| KeptCopy { json, proof_key });
+        data.store().set_network_item_object(id, copy).await?;
     }
     Ok(())
+}
+
+/// Reads the member articles `items` again from their origins, so their
+/// kept copies carry proofs by their members' current keys (the key of
+/// the copy kept before retired, or is being replaced). Not announced
+/// again. Returns how many were read; one that fails is logged and left:
+/// its boost carries the article's id meanwhile, or the copy kept before
+/// while its key is still listed.
+pub(crate) async fn renew_kept_copies(data: &Data<FedContext>, items: &[String]) -> usize {
+    let mut renewed = 0;
+    for id in items {
+        let member = match member_of(data, id).await {
+            Ok(Some((member, _))) if member.status == MemberStatus::Approved => member,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(object = %id, error = %e, "cannot renew a kept copy");
+                continue;
+            }
+        };
+        match refetch_and_store(data, &member, id, Source::Backfill).await {
+            Ok(write) => {
+                tracing::info!(object = %id, ?write, "member article read again for its member's current key");
+                renewed += 1;
+            }
+            Err(e) => {
+                tracing::info!(object = %id, error = %e, "cannot read a member article again for its current key")
+            }
+        }
+    }
+    renewed
 }
 
 /// Stores a member's article (already trusted) and has the network actor

@@ -18,6 +18,7 @@ mod publish;
 pub(crate) mod rate;
 pub mod retry;
 
+pub(crate) use ingest::renew_kept_copies;
 pub use ingest::{on_announce, on_delete, on_object};
 pub use membership::{on_actor_update, on_follow, on_follow_accepted, on_unfollow};
 pub use profile::{item_from_object, profile_from_actor};

@@ -18,6 +18,7 @@
 pub mod jcs;
 pub mod keys;
 pub mod multikey;
+pub mod refresh;
 pub mod verify;
 
 use chrono::{DateTime, SecondsFormat, Utc};

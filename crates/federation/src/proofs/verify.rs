@@ -229,26 +229,34 @@ fn find_method<'a>(methods: &'a Value, id: &str) -> Option<&'a Value> {
     }
 }
 
-/// True when `object` (a member's article relayed by another server)
-/// carries a proof that verifies with a key of the actor it is attributed
-/// to, on `host`: then it can be taken without asking its origin. A key
-/// we keep is used without fetching, so a member that is down does not
-/// hold its articles up; without a proof, or with a key we would have to
-/// fetch from a server that does not answer, it is false (the caller asks
-/// the origin as before).
-pub async fn proven_by_member(data: &Data<FedContext>, object: &Value, host: &str) -> bool {
-    if object.get("proof").is_none() {
-        return false;
-    }
+/// The key id of the proof of `object` (a member's article relayed by
+/// another server, or read from its member) when its proofs verify with
+/// keys of the actor it is attributed to, on `host`: then it can be taken
+/// without asking its origin, and kept as received. A key we keep is used
+/// without fetching, so a member that is down does not hold its articles
+/// up; without a proof, or with a key we would have to fetch from a
+/// server that does not answer, it is `None` (the caller asks the origin
+/// as before). With several proofs, the first one's key.
+pub async fn proven_by_member(data: &Data<FedContext>, object: &Value, host: &str) -> Option<String> {
+    object.get("proof")?;
     let owners = ids(object.get("attributedTo"));
     match verify_document(data, object).await {
-        Ok(controllers) if !controllers.is_empty() => controllers
-            .iter()
-            .all(|c| owners.contains(&c.as_str()) && Url::parse(c).is_ok_and(|u| crate::remote::host_of(&u) == host)),
-        Ok(_) => false,
+        Ok(controllers)
+            if !controllers.is_empty()
+                && controllers.iter().all(|c| {
+                    owners.contains(&c.as_str()) && Url::parse(c).is_ok_and(|u| crate::remote::host_of(&u) == host)
+                }) =>
+        {
+            proofs_of(object)
+                .ok()?
+                .into_iter()
+                .map(|p| p.verification_method)
+                .find(|m| m.starts_with("https://") || m.starts_with("http://"))
+        }
+        Ok(_) => None,
         Err(e) => {
             tracing::info!(error = %e, "a relayed member article's proof cannot be checked here");
-            false
+            None
         }
     }
 }

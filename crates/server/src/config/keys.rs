@@ -305,6 +305,17 @@ pub const KEYS: &[Key] = &[
         }),
     },
     Key {
+        section: "federation",
+        name: "remote_key_check_seconds",
+        set: Setter::PositiveInt(|c, n| {
+            if n > 30 * 86_400 {
+                return Err(format!("{n} seconds: at most 2592000 (30 days)"));
+            }
+            c.federation.remote_key_check_seconds = n;
+            Ok(())
+        }),
+    },
+    Key {
         section: "admin",
         name: "session_idle_minutes",
         set: Setter::PositiveInt(|c, n| {
