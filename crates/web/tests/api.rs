@@ -12,6 +12,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use gazette_core::{AuthorInput, Language};
+use gazette_store::QuoteState;
 use gazette_store::testing::TestDb;
 use gazette_web::{AppConfig, AppState, Templates, ThemeConfig};
 use http_body_util::BodyExt;
@@ -262,7 +263,7 @@ fn article(slug: &str) -> Value {
 #[tokio::test]
 async fn refuses_requests_without_a_valid_token() {
     let app = app().await;
-    let routes: [(Method, &str); 23] = [
+    let routes: [(Method, &str); 26] = [
         (Method::GET, "/api/articles"),
         (Method::POST, "/api/articles"),
         (Method::GET, "/api/articles/x"),
@@ -270,6 +271,9 @@ async fn refuses_requests_without_a_valid_token() {
         (Method::DELETE, "/api/articles/x"),
         (Method::POST, "/api/articles/x/publish"),
         (Method::POST, "/api/articles/x/unpublish"),
+        (Method::GET, "/api/articles/x/quotes"),
+        (Method::PUT, "/api/articles/x/quote-policy"),
+        (Method::DELETE, "/api/articles/x/quotes/q"),
         (Method::GET, "/api/authors"),
         (Method::POST, "/api/authors"),
         (Method::GET, "/api/authors/x"),
@@ -1367,6 +1371,144 @@ async fn followers_list_and_answers() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Quotes of an article (FEP-044f) through the API: the policy that
+/// applies and the article's own, the quotes other servers asked for,
+/// and revoking an accepted one (its author queues the `Delete` of the
+/// stamp to the quoting server).
+#[tokio::test]
+async fn quotes_of_an_article() {
+    let app = app().await;
+    let store = &app._db.store;
+    let created = app.json(Method::POST, "/api/articles", &article("citee")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json());
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.post("/api/articles/citee/publish").await.status, StatusCode::OK);
+
+    let r = app.get("/api/articles/citee/quotes").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.json(),
+        json!({ "policy": "default", "applies": "everyone", "accepted": 0, "items": [] })
+    );
+
+    let quoter = "https://masto.example/users/lea";
+    store
+        .upsert_remote_actor(&gazette_core::RemoteActor {
+            id: quoter.into(),
+            kind: "Person".into(),
+            preferred_username: "lea".into(),
+            name: "Léa".into(),
+            host: "masto.example".into(),
+            inbox: format!("{quoter}/inbox"),
+            shared_inbox: None,
+            url: Some("https://masto.example/@lea".into()),
+            icon: None,
+            public_key_id: format!("{quoter}#main-key"),
+            public_key_pem: "PEM".into(),
+            moved_to: None,
+            refreshed_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let answer = |post: &'static str, state| gazette_store::QuoteAnswer {
+        article_id: &id,
+        quote_post: post,
+        quote_url: None,
+        actor: quoter,
+        request_id: post,
+        state,
+    };
+    let accepted = store
+        .record_quote(&answer("https://masto.example/statuses/1", QuoteState::Accepted))
+        .await
+        .unwrap();
+    let refused = store
+        .record_quote(&answer("https://masto.example/statuses/2", QuoteState::Rejected))
+        .await
+        .unwrap();
+
+    let list = app.get(&format!("/api/articles/{id}/quotes")).await.json();
+    assert_eq!(list["accepted"], 1);
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let by_id = |v: &Value, q: &str| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == q)
+            .cloned()
+            .unwrap()
+    };
+    let first = by_id(&list, &accepted.id);
+    assert_eq!(first["state"], "accepted");
+    assert_eq!(first["post"], "https://masto.example/statuses/1");
+    assert_eq!(first["stamp"], format!("{PUBLIC_URL}/quotes/{}", accepted.id));
+    assert_eq!(first["quoter"]["handle"], "@lea@masto.example");
+    assert_eq!(first["quoter"]["url"], "https://masto.example/@lea");
+    assert_eq!(by_id(&list, &refused.id)["stamp"], Value::Null);
+
+    // The policy: a published article's change is announced to its followers.
+    let r = app
+        .json(
+            Method::PUT,
+            "/api/articles/citee/quote-policy",
+            &json!({ "policy": "followers" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json());
+    assert_eq!(r.json(), json!({ "policy": "followers", "announced": true }));
+    let list = app.get("/api/articles/citee/quotes").await.json();
+    assert_eq!(
+        (&list["policy"], &list["applies"]),
+        (&json!("followers"), &json!("followers"))
+    );
+    let again = app
+        .json(
+            Method::PUT,
+            "/api/articles/citee/quote-policy",
+            &json!({ "policy": "followers" }),
+        )
+        .await;
+    assert_eq!(again.json()["announced"], false);
+    app.json(
+        Method::PUT,
+        "/api/articles/citee/quote-policy",
+        &json!({ "policy": "some" }),
+    )
+    .await
+    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("policy"));
+    app.json(
+        Method::PUT,
+        "/api/articles/nothing-here/quote-policy",
+        &json!({ "policy": "nobody" }),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+
+    // Revoking: the accepted one (twice is still done), not the refused one.
+    let revoke = format!("/api/articles/citee/quotes/{}", accepted.id);
+    assert_eq!(app.delete(&revoke).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(store.get_quote(&accepted.id).await.unwrap().state, QuoteState::Revoked);
+    assert_eq!(app.delete(&revoke).await.status, StatusCode::NO_CONTENT);
+    app.delete(&format!("/api/articles/citee/quotes/{}", refused.id))
+        .await
+        .assert_error(StatusCode::CONFLICT, "conflict", None);
+    app.delete("/api/articles/citee/quotes/unknown")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+    let list = app.get("/api/articles/citee/quotes").await.json();
+    assert_eq!(list["accepted"], 0);
+    assert_eq!(by_id(&list, &accepted.id)["state"], "revoked");
+    // The Delete of the stamp, queued for the quoting server's inbox.
+    let delete = format!("{PUBLIC_URL}/users/marie#quote-revocations/{}", accepted.id);
+    let queued = store.list_deliveries(&delete).await.unwrap();
+    assert_eq!(
+        queued.iter().map(|d| d.inbox.as_str()).collect::<Vec<_>>(),
+        [format!("{quoter}/inbox")]
+    );
 }
 
 #[tokio::test]

@@ -245,6 +245,12 @@ pub(crate) struct IdOrSlug {
     id_or_slug: String,
 }
 
+impl IdOrSlug {
+    pub(super) fn as_str(&self) -> &str {
+        &self.id_or_slug
+    }
+}
+
 impl<S: Send + Sync> FromRequest<S> for ArticleUpdate {
     type Rejection = ApiError;
 
@@ -422,7 +428,7 @@ impl From<WriteError> for ApiError {
 }
 
 /// An article by id, else by slug.
-async fn find(state: &AppState, key: &str) -> Result<Article, ApiError> {
+pub(super) async fn find(state: &AppState, key: &str) -> Result<Article, ApiError> {
     if let Some(a) = state.store().find_article(key).await? {
         return Ok(a);
     }

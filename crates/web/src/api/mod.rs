@@ -1,4 +1,4 @@
-//! The REST API under `/api`: articles, authors, media, the organisation
+//! The REST API under `/api`: articles (and their quotes), authors, media, the organisation
 //! profile, the delivery queue, and blocks and the allowlist as JSON, for
 //! the CLI, editors and other tools; on a network coordinator, its members
 //! and the moderation of the shared feed. Every route but `GET /api/openapi.json`
@@ -20,6 +20,7 @@ mod interactions;
 mod media;
 mod network;
 mod organisation;
+mod quotes;
 mod reports;
 mod settings;
 
@@ -65,6 +66,9 @@ fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(articles::publish_article))
         .routes(routes!(articles::unpublish_article))
+        .routes(routes!(quotes::list_quotes))
+        .routes(routes!(quotes::set_quote_policy))
+        .routes(routes!(quotes::revoke_quote))
         .routes(routes!(authors::list_authors, authors::create_author))
         .routes(routes!(
             authors::get_author,
