@@ -227,17 +227,33 @@ async fn a_relayed_member_article_is_taken_on_its_proof_postgres() {
     relayed_member_article(Backend::Postgres).await;
 }
 
-async fn relayed_member_article(backend: Backend) {
+/// A coordinator (with `coordinator_env` besides) whose one member, the
+/// demo instance, is approved and backfilled (its three articles in the
+/// feed): the coordinator's and the member's environments and servers.
+async fn coordinator_and_demo_member(
+    backend: Backend,
+    coordinator_env: &[(&str, &str)],
+) -> Option<(Env, common::Server, Env, common::Server)> {
     let (Some(c), Some(m)) = (Env::new(backend).await, Env::new(backend).await) else {
-        return;
+        return None;
     };
-    let c = c.federated().with_env("GAZETTE_NETWORK__ENABLED", "true");
+    let mut c = c.federated().with_env("GAZETTE_NETWORK__ENABLED", "true");
+    for (key, value) in coordinator_env {
+        c = c.with_env(key, value);
+    }
     let m = m.federated();
     let sm = m.serve_federated(&["--demo"]);
     let handle = format!("demo@{}", sm.base.trim_start_matches("http://"));
     let sc = c.serve_federated(&[]);
     c.ok(&["network", "invite", &format!("@{handle}")]);
     expect_count(&sc.base, "", 3).await;
+    Some((c, sc, m, sm))
+}
+
+async fn relayed_member_article(backend: Backend) {
+    let Some((c, sc, m, sm)) = coordinator_and_demo_member(backend, &[]).await else {
+        return;
+    };
 
     // A new article reaches the feed; the network's boost serves it signed.
     let article = |slug: &str, title: &str| {
@@ -308,19 +324,10 @@ async fn a_member_key_rotation_reaches_the_kept_copies_postgres() {
 }
 
 async fn member_key_rotation(backend: Backend) {
-    let (Some(c), Some(m)) = (Env::new(backend).await, Env::new(backend).await) else {
+    let check_every_second = [("GAZETTE_FEDERATION__REMOTE_KEY_CHECK_SECONDS", "1")];
+    let Some((_c, sc, m, sm)) = coordinator_and_demo_member(backend, &check_every_second).await else {
         return;
     };
-    let c = c
-        .federated()
-        .with_env("GAZETTE_NETWORK__ENABLED", "true")
-        .with_env("GAZETTE_FEDERATION__REMOTE_KEY_CHECK_SECONDS", "1");
-    let m = m.federated();
-    let sm = m.serve_federated(&["--demo"]);
-    let handle = format!("demo@{}", sm.base.trim_start_matches("http://"));
-    let sc = c.serve_federated(&[]);
-    c.ok(&["network", "invite", &format!("@{handle}")]);
-    expect_count(&sc.base, "", 3).await;
     let source = m.write(
         "rotated.md",
         "---\nslug: before-rotation\nkind: news\ntitle: Before the rotation\nsummary: Signed.\n\

@@ -1373,6 +1373,25 @@ async fn followers_list_and_answers() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// A remote account `id` on `host`, as the inbox would have stored it.
+fn remote_actor(id: &str, host: &str, username: &str) -> gazette_core::RemoteActor {
+    gazette_core::RemoteActor {
+        id: id.into(),
+        kind: "Person".into(),
+        preferred_username: username.into(),
+        name: username.to_uppercase(),
+        host: host.into(),
+        inbox: format!("{id}/inbox"),
+        shared_inbox: None,
+        url: None,
+        icon: None,
+        public_key_id: format!("{id}#main-key"),
+        public_key_pem: "PEM".into(),
+        moved_to: None,
+        refreshed_at: chrono::Utc::now(),
+    }
+}
+
 /// Quotes of an article (FEP-044f) through the API: the policy that
 /// applies and the article's own, the quotes other servers asked for,
 /// and revoking an accepted one (its author queues the `Delete` of the
@@ -1394,24 +1413,9 @@ async fn quotes_of_an_article() {
     );
 
     let quoter = "https://masto.example/users/lea";
-    store
-        .upsert_remote_actor(&gazette_core::RemoteActor {
-            id: quoter.into(),
-            kind: "Person".into(),
-            preferred_username: "lea".into(),
-            name: "Léa".into(),
-            host: "masto.example".into(),
-            inbox: format!("{quoter}/inbox"),
-            shared_inbox: None,
-            url: Some("https://masto.example/@lea".into()),
-            icon: None,
-            public_key_id: format!("{quoter}#main-key"),
-            public_key_pem: "PEM".into(),
-            moved_to: None,
-            refreshed_at: chrono::Utc::now(),
-        })
-        .await
-        .unwrap();
+    let mut lea = remote_actor(quoter, "masto.example", "lea");
+    lea.url = Some("https://masto.example/@lea".into());
+    store.upsert_remote_actor(&lea).await.unwrap();
     let answer = |post: &'static str, state| gazette_store::QuoteAnswer {
         article_id: &id,
         quote_post: post,
@@ -1517,21 +1521,7 @@ async fn blocks_and_allowlist() {
     let store = &app._db.store;
     let spammer = "https://spam.example/users/a";
     store
-        .upsert_remote_actor(&gazette_core::RemoteActor {
-            id: spammer.into(),
-            kind: "Person".into(),
-            preferred_username: "a".into(),
-            name: "A".into(),
-            host: "spam.example".into(),
-            inbox: format!("{spammer}/inbox"),
-            shared_inbox: None,
-            url: None,
-            icon: None,
-            public_key_id: format!("{spammer}#main-key"),
-            public_key_pem: "PEM".into(),
-            moved_to: None,
-            refreshed_at: chrono::Utc::now(),
-        })
+        .upsert_remote_actor(&remote_actor(spammer, "spam.example", "a"))
         .await
         .unwrap();
     let r = app.get("/api/blocks").await;
