@@ -3,6 +3,7 @@
 //! and sort the answer into delivered, retry later, or give up — the same
 //! split Mastodon makes.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use gazette_store::{Delivery, DeliveryOutcome};
@@ -16,7 +17,7 @@ use gazette_federation::signatures::knock::{Knock, Knocker};
 use gazette_federation::signatures::sign;
 
 use crate::config::DeliveryConfig;
-use crate::signing::{KeyError, KeySource, Signer, SigningKey};
+use crate::signing::{KeyError, KeySource, Rfc9421Post, SignError, SignedHeaders, Signer, SigningKey};
 
 /// The media type deliveries are sent as.
 const ACTIVITY_JSON: &str = "application/activity+json";
@@ -62,7 +63,7 @@ pub(crate) async fn attempt<K: KeySource>(
     // is known); after a 400 or 401, once more at once with the other
     // profile, or what its Accept-Signature asks for.
     let first = Knock::plain(knocker.first(&host).await);
-    let (answer, covered) = match post(client, &key, &url, d, &first).await {
+    let (answer, covered) = match post(client, signer, &key, &url, d, &first).await {
         Ok(sent) => sent,
         Err(failed) => return failed.into_attempt(),
     };
@@ -86,7 +87,7 @@ pub(crate) async fn attempt<K: KeySource>(
                 next = second.scheme().as_str(),
                 "signature refused; knocking again"
             );
-            match post(client, &key, &url, d, &second).await {
+            match post(client, signer, &key, &url, d, &second).await {
                 Ok((answer, _)) => (answer, second),
                 Err(failed) => return failed.into_attempt(),
             }
@@ -109,12 +110,15 @@ struct Answer {
 enum Failed {
     /// It could not be signed: the delivery is given up.
     Sign(String),
+    /// The server stopped first: the delivery is handed back untried.
+    Stopped,
     Http(reqwest::Error),
 }
 
 impl Failed {
     fn into_attempt(self) -> Attempt {
         Attempt::Done(match self {
+            Failed::Stopped => return Attempt::Release(SignError::Stopped.to_string()),
             Failed::Sign(why) => DeliveryOutcome::Abandoned(why),
             Failed::Http(e) => match find_forbidden(&e) {
                 Some(forbidden) => DeliveryOutcome::Abandoned(forbidden.to_string()),
@@ -124,20 +128,42 @@ impl Failed {
     }
 }
 
+/// A delivery's signature headers, in one profile or the other.
+enum Signed {
+    DraftCavage(SignedHeaders),
+    Rfc9421(Rfc9421Post),
+}
+
 /// Signs the delivery as `knock` says and POSTs it; the answer, and the
 /// RFC 9421 components the signature covered (none for draft-cavage).
-async fn post(
+async fn post<K: KeySource>(
     client: &reqwest::Client,
-    key: &SigningKey,
+    signer: &Signer<K>,
+    key: &Arc<SigningKey>,
     url: &Url,
     d: &Delivery,
     knock: &Knock,
 ) -> Result<(Answer, Vec<String>), Failed> {
     let now = SystemTime::now();
-    let body = d.payload.as_bytes();
-    let (request, covered) = match knock {
-        Knock::DraftCavage => {
-            let signed = key.sign_post(url, body, now).map_err(|e| Failed::Sign(e.to_string()))?;
+    // The RSA signature (about a millisecond) is made off the runtime's
+    // workers: a fan-out signs thousands, and requests wait behind none.
+    let signed = {
+        let (key, url, knock, body) = (key.clone(), url.clone(), knock.clone(), d.payload.clone());
+        signer
+            .off_runtime(move || match knock {
+                Knock::DraftCavage => key.sign_post(&url, body.as_bytes(), now).map(Signed::DraftCavage),
+                Knock::Rfc9421(challenge) => key
+                    .sign_post_rfc9421(&url, body.as_bytes(), ACTIVITY_JSON, now, challenge.as_ref())
+                    .map(Signed::Rfc9421),
+            })
+            .await
+            .map_err(|e| match e {
+                SignError::Stopped => Failed::Stopped,
+                e => Failed::Sign(e.to_string()),
+            })?
+    };
+    let (request, covered) = match signed {
+        Signed::DraftCavage(signed) => {
             let request = client
                 .post(url.clone())
                 .header(HOST, signed.host)
@@ -147,10 +173,7 @@ async fn post(
                 .header(CONTENT_TYPE, ACTIVITY_JSON);
             (request, Vec::new())
         }
-        Knock::Rfc9421(challenge) => {
-            let signed = key
-                .sign_post_rfc9421(url, body, ACTIVITY_JSON, now, challenge.as_ref())
-                .map_err(|e| Failed::Sign(e.to_string()))?;
+        Signed::Rfc9421(signed) => {
             let covered = signed.covered();
             let request = client
                 .post(url.clone())

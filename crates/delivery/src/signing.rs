@@ -21,6 +21,7 @@ use reqwest::header::{CONTENT_TYPE, DATE, HOST, HeaderMap, HeaderName, HeaderVal
 use reqwest::{Method, Url};
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use tokio::sync::Semaphore;
 
 /// Where the worker gets a local actor's private key (PEM, PKCS#8 as
 /// activitypub_federation's `generate_actor_keypair()` writes it, or PKCS#1).
@@ -84,6 +85,8 @@ pub enum SignError {
     NoHost(String),
     #[error("RFC 9421 signature: {0}")]
     Rfc9421(String),
+    #[error("the server stopped before the signature was made")]
+    Stopped,
 }
 
 /// One actor's parsed private key and its key id (`<actor>#main-key`, or
@@ -286,6 +289,8 @@ pub struct Signer<K> {
     ttl: Duration,
     changes: KeyChanges,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Signatures made at once off the runtime, at most one per core.
+    signing: Arc<Semaphore>,
 }
 
 struct Cached {
@@ -317,11 +322,38 @@ impl<K: KeySource> Signer<K> {
 
     /// A signer that checks its keys again whenever `changes` says so.
     pub fn with_changes(source: K, ttl: Duration, changes: KeyChanges) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Signer {
             source,
             ttl,
             changes,
             cache: Mutex::new(HashMap::new()),
+            signing: Arc::new(Semaphore::new(cores)),
+        }
+    }
+
+    /// Runs `sign` (an RSA signature: about a millisecond of CPU) on a
+    /// blocking thread, no more at once than there are cores, so the
+    /// runtime's workers go on answering requests while a fan-out signs
+    /// thousands of deliveries: a request waits for a core as the kernel
+    /// shares them out, not behind every signature queued before it.
+    pub async fn off_runtime<T: Send + 'static>(
+        &self,
+        sign: impl FnOnce() -> Result<T, SignError> + Send + 'static,
+    ) -> Result<T, SignError> {
+        // The semaphore is never closed.
+        let permit = self.signing.clone().acquire_owned().await.ok();
+        let done = tokio::task::spawn_blocking(move || {
+            let signed = sign();
+            drop(permit);
+            signed
+        })
+        .await;
+        match done {
+            Ok(signed) => signed,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // The runtime is shutting down: the delivery is tried again later.
+            Err(_) => Err(SignError::Stopped),
         }
     }
 
