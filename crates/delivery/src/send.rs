@@ -145,7 +145,7 @@ async fn post<K: KeySource>(
     knock: &Knock,
 ) -> Result<(Answer, Vec<String>), Failed> {
     let now = SystemTime::now();
-    // The RSA signature (about a millisecond) is made off the runtime's
+    // The RSA signature (about half a millisecond) is made off the runtime's
     // workers: a fan-out signs thousands, and requests wait behind none.
     let signed = {
         let (key, url, knock, body) = (key.clone(), url.clone(), knock.clone(), d.payload.clone());

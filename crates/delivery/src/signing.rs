@@ -332,7 +332,7 @@ impl<K: KeySource> Signer<K> {
         }
     }
 
-    /// Runs `sign` (an RSA signature: about a millisecond of CPU) on a
+    /// Runs `sign` (an RSA-2048 signature: about half a millisecond of CPU) on a
     /// blocking thread, no more at once than there are cores, so the
     /// runtime's workers go on answering requests while a fan-out signs
     /// thousands of deliveries: a request waits for a core as the kernel
@@ -443,6 +443,58 @@ mod tests {
     fn pem() -> String {
         let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
         key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
+    }
+
+    /// Signatures run off the runtime no more at once than there are
+    /// cores, each on a blocking thread, and give back what they made.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn signatures_off_the_runtime_are_limited_to_the_cores() {
+        use std::sync::atomic::AtomicUsize;
+        let key = KeyPem {
+            key_id: format!("{ACTOR}#main-key"),
+            pem: pem(),
+        };
+        let signer = Arc::new(Signer::new(
+            Arc::new(Rotating(Mutex::new(key))),
+            Duration::from_secs(60),
+        ));
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut jobs = tokio::task::JoinSet::new();
+        for i in 0..16 {
+            let (signer, running, most) = (signer.clone(), running.clone(), most.clone());
+            jobs.spawn(async move {
+                signer
+                    .off_runtime(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(i)
+                    })
+                    .await
+            });
+        }
+        let mut done: Vec<usize> = jobs.join_all().await.into_iter().map(Result::unwrap).collect();
+        done.sort_unstable();
+        assert_eq!(done, (0..16).collect::<Vec<_>>());
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            (1..=cores).contains(&most),
+            "{most} signatures at once on {cores} cores"
+        );
+        // And a real one, through the same path.
+        let key = signer.key(ACTOR).await.unwrap();
+        let url = Url::parse("https://remote.example/inbox").unwrap();
+        let signed = signer
+            .off_runtime(move || key.sign_post(&url, b"{}", SystemTime::now()))
+            .await
+            .unwrap();
+        assert!(
+            signed
+                .signature
+                .contains("keyId=\"https://news.example/users/org#main-key\"")
+        );
     }
 
     /// A key rotated in the source signs as soon as a change is reported,
