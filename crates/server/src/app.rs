@@ -231,22 +231,16 @@ pub async fn serve(
         shutdown.clone(),
     ));
     let fed = state.fed().clone();
+    // The server's one federation configuration, shared by its tasks.
+    let federation = state.federation_config().clone();
     let backfill = match config.network.enabled {
-        true => {
-            let federation = gazette_federation::federation_config(fed.clone())
-                .await
-                .map_err(|e| CliError::Federation(e.to_string()))?;
-            Some(tokio::spawn(gazette_federation::network::backfill::run(
-                federation,
-                shutdown.clone(),
-            )))
-        }
+        true => Some(tokio::spawn(gazette_federation::network::backfill::run(
+            federation.clone(),
+            shutdown.clone(),
+        ))),
         false => None,
     };
     let key_checks = {
-        let federation = gazette_federation::federation_config(fed.clone())
-            .await
-            .map_err(|e| CliError::Federation(e.to_string()))?;
         let max_age = Duration::from_secs(config.federation.remote_key_check_seconds);
         tokio::spawn(gazette_federation::proofs::refresh::run(
             federation,

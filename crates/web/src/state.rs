@@ -156,7 +156,7 @@ impl AppState {
         &self.0.fed
     }
 
-    pub(crate) fn federation_config(&self) -> &FederationConfig<FedContext> {
+    pub fn federation_config(&self) -> &FederationConfig<FedContext> {
         &self.0.federation
     }
 
