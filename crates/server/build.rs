@@ -1,0 +1,60 @@
+//! Lays out the code a release build runs most together: on x86_64 Linux,
+//! where rustc links with its own lld (the default since Rust 1.90), the
+//! functions listed in `symbol-order.txt` (written by
+//! `scripts/order-symbols`: start-up, publishing, the public read path) are
+//! placed first in the binary. The kernel maps code in blocks of 64 KiB or
+//! more around each page first run; with the running code packed, the
+//! server keeps about 10 MiB less of the binary resident (docs/benchmarks.md,
+//! issue 16). Other builds are left as they are, and so is a build whose
+//! linker was chosen by hand. `GAZETTE_SYMBOL_ORDER=off` turns it off.
+
+use std::path::Path;
+use std::process::Command;
+
+fn main() {
+    println!("cargo:rerun-if-changed=symbol-order.txt");
+    println!("cargo:rerun-if-env-changed=GAZETTE_SYMBOL_ORDER");
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let ordered = var("PROFILE") == "release"
+        && var("TARGET") == "x86_64-unknown-linux-gnu"
+        && var("GAZETTE_SYMBOL_ORDER") != "off"
+        && var("RUSTC_LINKER").is_empty()
+        && !var("CARGO_ENCODED_RUSTFLAGS").contains("link")
+        && own_lld(&var("RUSTC"));
+    if !ordered {
+        return;
+    }
+    let order = Path::new(&var("CARGO_MANIFEST_DIR")).join("symbol-order.txt");
+    if order.is_file() {
+        println!(
+            "cargo:rustc-link-arg-bin=gazette=-Wl,--symbol-ordering-file={}",
+            order.display()
+        );
+        // Names of functions since renamed or gone are skipped quietly.
+        println!("cargo:rustc-link-arg-bin=gazette=-Wl,--no-warn-symbol-ordering");
+    }
+}
+
+/// Whether `rustc` is 1.90 or later and ships its lld (`gcc-ld/ld.lld` in
+/// its sysroot): then it links with that lld unless told otherwise. A
+/// packaged rustc without it links with the system's linker, which may not
+/// know the ordering option.
+fn own_lld(rustc: &str) -> bool {
+    let rustc = if rustc.is_empty() { "rustc" } else { rustc };
+    let output = |arg: &str| {
+        let out = Command::new(rustc).arg(arg).output().ok()?;
+        String::from_utf8(out.stdout).ok()
+    };
+    // "rustc 1.95.0 (…)"
+    let minor = output("--version").and_then(|text| {
+        let mut parts = text.split_whitespace().nth(1)?.split('.');
+        (parts.next()? == "1").then_some(())?;
+        parts.next()?.parse::<u32>().ok()
+    });
+    let lld = output("--print=sysroot").is_some_and(|sysroot| {
+        Path::new(sysroot.trim())
+            .join("lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld/ld.lld")
+            .is_file()
+    });
+    minor.is_some_and(|minor| minor >= 90) && lld
+}
