@@ -408,11 +408,8 @@ impl<K: KeySource> Signer<K> {
     ) -> Result<T, SignError> {
         let (done, signed) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            // A caller that has gone (its task cancelled, the server
-            // stopping) needs no signature, and cannot be told of one.
-            if !done.is_closed() {
-                let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(sign)));
-            }
+            // The caller may have gone (its task cancelled): nothing to tell.
+            let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(sign)));
         });
         if !self.signing.run(job) {
             return Err(SignError::Stopped);
