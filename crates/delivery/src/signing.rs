@@ -331,9 +331,10 @@ impl SigningThreads {
                     .spawn(move || {
                         // Only Linux gives each thread its own nice value;
                         // where this fails the thread signs at the usual priority.
-                        if let Err(e) =
-                            rustix::process::setpriority_process(Some(rustix::thread::gettid()), SigningThreads::NICE)
-                        {
+                        if let Err(e) = rustix::process::setpriority_process(
+                            Some(rustix::thread::gettid()),
+                            SigningThreads::NICE,
+                        ) {
                             tracing::debug!("signing thread keeps its priority: {e}");
                         }
                         loop {
