@@ -21,6 +21,7 @@ use reqwest::header::{CONTENT_TYPE, DATE, HOST, HeaderMap, HeaderName, HeaderVal
 use reqwest::{Method, Url};
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use tokio::sync::Semaphore;
 
 /// Where the worker gets a local actor's private key (PEM, PKCS#8 as
 /// activitypub_federation's `generate_actor_keypair()` writes it, or PKCS#1).
@@ -288,75 +289,8 @@ pub struct Signer<K> {
     ttl: Duration,
     changes: KeyChanges,
     cache: Mutex<HashMap<String, Cached>>,
-    /// The threads that make signatures off the runtime, one per core.
-    signing: SigningThreads,
-}
-
-/// A signature to make on a [`SigningThreads`] thread.
-type Job = Box<dyn FnOnce() + Send>;
-
-/// One thread per core, started on first use, that makes the signatures
-/// at a lower scheduling priority (nice [`SigningThreads::NICE`]) than the
-/// runtime's workers. While requests come in the kernel gives the cores to
-/// the workers first, so a fetch is answered without waiting for the
-/// signatures in flight; when the workers are idle the signing threads
-/// have the cores to themselves. The threads end when their signer is
-/// dropped.
-struct SigningThreads {
-    count: usize,
-    jobs: std::sync::OnceLock<std::sync::mpsc::Sender<Job>>,
-}
-
-impl SigningThreads {
-    /// How much lower the signing threads' priority is: nice 10 weighs
-    /// about a tenth of nice 0 when both want a core.
-    const NICE: i32 = 10;
-
-    fn new(count: usize) -> Self {
-        SigningThreads {
-            count,
-            jobs: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// Hands `job` to a signing thread; false when none could be started.
-    fn run(&self, job: Job) -> bool {
-        let jobs = self.jobs.get_or_init(|| {
-            let (send, receive) = std::sync::mpsc::channel::<Job>();
-            let receive = Arc::new(Mutex::new(receive));
-            for n in 0..self.count {
-                let receive = receive.clone();
-                let started = std::thread::Builder::new()
-                    .name(format!("gazette-sign-{n}"))
-                    .spawn(move || {
-                        // Only Linux gives each thread its own nice value;
-                        // where this fails the thread signs at the usual priority.
-                        if let Err(e) = rustix::process::setpriority_process(
-                            Some(rustix::thread::gettid()),
-                            SigningThreads::NICE,
-                        ) {
-                            tracing::debug!("signing thread keeps its priority: {e}");
-                        }
-                        loop {
-                            // One waits for a job while the others sign.
-                            let job = match receive.lock() {
-                                Ok(jobs) => jobs.recv(),
-                                Err(_) => return,
-                            };
-                            match job {
-                                Ok(job) => job(),
-                                Err(_) => return,
-                            }
-                        }
-                    });
-                if let Err(e) = started {
-                    tracing::warn!("starting a signing thread: {e}");
-                }
-            }
-            send
-        });
-        jobs.send(job).is_ok()
-    }
+    /// Signatures made at once off the runtime, at most one per core.
+    signing: Arc<Semaphore>,
 }
 
 struct Cached {
@@ -394,31 +328,31 @@ impl<K: KeySource> Signer<K> {
             ttl,
             changes,
             cache: Mutex::new(HashMap::new()),
-            signing: SigningThreads::new(cores),
+            signing: Arc::new(Semaphore::new(cores)),
         }
     }
 
-    /// Runs `sign` (an RSA-2048 signature: about half a millisecond of CPU) on
-    /// one of the signer's threads, one per core, at a lower priority than
-    /// the runtime's workers. A fan-out signing thousands of deliveries then
-    /// takes the cores the workers leave: a request that comes in meanwhile
-    /// is answered at once, not after the signatures queued before it.
+    /// Runs `sign` (an RSA-2048 signature: about half a millisecond of CPU) on a
+    /// blocking thread, no more at once than there are cores, so the
+    /// runtime's workers go on answering requests while a fan-out signs
+    /// thousands of deliveries: a request waits for a core as the kernel
+    /// shares them out, not behind every signature queued before it.
     pub async fn off_runtime<T: Send + 'static>(
         &self,
         sign: impl FnOnce() -> Result<T, SignError> + Send + 'static,
     ) -> Result<T, SignError> {
-        let (done, signed) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            // The caller may have gone (its task cancelled): nothing to tell.
-            let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(sign)));
-        });
-        if !self.signing.run(job) {
-            return Err(SignError::Stopped);
-        }
-        match signed.await {
-            Ok(Ok(signed)) => signed,
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            // No signing thread is left: the delivery is tried again later.
+        // The semaphore is never closed.
+        let permit = self.signing.clone().acquire_owned().await.ok();
+        let done = tokio::task::spawn_blocking(move || {
+            let signed = sign();
+            drop(permit);
+            signed
+        })
+        .await;
+        match done {
+            Ok(signed) => signed,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // The runtime is shutting down: the delivery is tried again later.
             Err(_) => Err(SignError::Stopped),
         }
     }
@@ -512,8 +446,7 @@ mod tests {
     }
 
     /// Signatures run off the runtime no more at once than there are
-    /// cores, on threads of a lower priority (on Linux), and give back what
-    /// they made.
+    /// cores, each on a blocking thread, and give back what they made.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn signatures_off_the_runtime_are_limited_to_the_cores() {
         use std::sync::atomic::AtomicUsize;
@@ -526,15 +459,12 @@ mod tests {
             Duration::from_secs(60),
         ));
         let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let nice = Arc::new(Mutex::new(Vec::new()));
         let mut jobs = tokio::task::JoinSet::new();
         for i in 0..16 {
-            let (signer, running, most, nice) = (signer.clone(), running.clone(), most.clone(), nice.clone());
+            let (signer, running, most) = (signer.clone(), running.clone(), most.clone());
             jobs.spawn(async move {
                 signer
                     .off_runtime(move || {
-                        let priority = rustix::process::getpriority_process(Some(rustix::thread::gettid()));
-                        nice.lock().unwrap().push(priority.unwrap());
                         let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                         most.fetch_max(now, Ordering::SeqCst);
                         std::thread::sleep(Duration::from_millis(20));
@@ -553,13 +483,6 @@ mod tests {
             (1..=cores).contains(&most),
             "{most} signatures at once on {cores} cores"
         );
-        if cfg!(target_os = "linux") {
-            let nice = nice.lock().unwrap();
-            assert!(
-                nice.iter().all(|&n| n == SigningThreads::NICE),
-                "signing threads' nice values: {nice:?}"
-            );
-        }
         // And a real one, through the same path.
         let key = signer.key(ACTOR).await.unwrap();
         let url = Url::parse("https://remote.example/inbox").unwrap();
