@@ -371,6 +371,39 @@ async fn idle_connections_make_room_for_a_new_one() {
     assert!(head.contains("HTTP/1.1 200"), "{head}");
 }
 
+/// Past `server.keep_alive_connections` open, a connection answers with
+/// `Connection: close` and closes (a crowd of servers each fetching a
+/// preview once does not stay connected); the ones within it stay open.
+#[tokio::test]
+async fn connections_past_the_keep_alive_budget_close_after_answering() {
+    let env = Env::new(Backend::Sqlite)
+        .await
+        .unwrap()
+        .with_env("GAZETTE_SERVER__KEEP_ALIVE_CONNECTIONS", "1");
+    let server = env.serve(&[]);
+    let request = healthz_request(&server);
+    let mut first = TcpStream::connect(address(&server)).await.unwrap();
+    first.write_all(request.as_bytes()).await.unwrap();
+    let head = read_head(&mut first).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(!head.to_ascii_lowercase().contains("connection: close"), "{head}");
+
+    let mut second = TcpStream::connect(address(&server)).await.unwrap();
+    second.write_all(request.as_bytes()).await.unwrap();
+    let head = read_head(&mut second).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("connection: close"), "{head}");
+    assert!(
+        read_until_closed(&mut second, Duration::from_secs(30)).await.is_some(),
+        "the connection past the budget is still open"
+    );
+
+    // The first one, within the budget, still serves.
+    first.write_all(request.as_bytes()).await.unwrap();
+    let head = read_head(&mut first).await;
+    assert!(head.contains("HTTP/1.1 200"), "{head}");
+}
+
 /// A token made for a user stops working when `gazette user disable`
 /// disables them (before, tokens had no owner and kept working).
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use gazette_store::{Delivery, DeliveryOutcome};
-use reqwest::header::{CONTENT_TYPE, DATE, HOST};
+use reqwest::header::{CONNECTION, CONTENT_TYPE, DATE, HOST};
 use reqwest::{StatusCode, Url};
 
 use gazette_http::{error_chain, find_forbidden};
@@ -33,12 +33,17 @@ pub(crate) enum Attempt {
     Release(String),
 }
 
+/// `last` says no other delivery to this host is in hand: the connection is
+/// then closed after the answer rather than kept in the pool. A fan-out
+/// reaches each of a thousand servers once, and an idle connection to each
+/// holds its buffers (some 20 KiB) until the pool drops it.
 pub(crate) async fn attempt<K: KeySource>(
     client: &reqwest::Client,
     signer: &Signer<K>,
     knocker: &Knocker,
     config: &DeliveryConfig,
     d: &Delivery,
+    last: bool,
 ) -> Attempt {
     let abandon = |why: String| Attempt::Done(DeliveryOutcome::Abandoned(why));
     let url = match Url::parse(&d.inbox) {
@@ -63,7 +68,7 @@ pub(crate) async fn attempt<K: KeySource>(
     // is known); after a 400 or 401, once more at once with the other
     // profile, or what its Accept-Signature asks for.
     let first = Knock::plain(knocker.first(&host).await);
-    let (answer, covered) = match post(client, signer, &key, &url, d, &first).await {
+    let (answer, covered) = match post(client, signer, &key, &url, d, &first, last).await {
         Ok(sent) => sent,
         Err(failed) => return failed.into_attempt(),
     };
@@ -87,7 +92,7 @@ pub(crate) async fn attempt<K: KeySource>(
                 next = second.scheme().as_str(),
                 "signature refused; knocking again"
             );
-            match post(client, signer, &key, &url, d, &second).await {
+            match post(client, signer, &key, &url, d, &second, last).await {
                 Ok((answer, _)) => (answer, second),
                 Err(failed) => return failed.into_attempt(),
             }
@@ -134,7 +139,8 @@ enum Signed {
     Rfc9421(Rfc9421Post),
 }
 
-/// Signs the delivery as `knock` says and POSTs it; the answer, and the
+/// Signs the delivery as `knock` says and POSTs it (asking for the
+/// connection to close after the answer when `close`); the answer, and the
 /// RFC 9421 components the signature covered (none for draft-cavage).
 async fn post<K: KeySource>(
     client: &reqwest::Client,
@@ -143,6 +149,7 @@ async fn post<K: KeySource>(
     url: &Url,
     d: &Delivery,
     knock: &Knock,
+    close: bool,
 ) -> Result<(Answer, Vec<String>), Failed> {
     let now = SystemTime::now();
     // The RSA signature (about half a millisecond) is made off the runtime's
@@ -194,6 +201,12 @@ async fn post<K: KeySource>(
             follower_sync::header(&d.actor_id, &d.host, digest),
         ),
         None => request,
+    };
+    // Hop-by-hop, so outside what either signature covers.
+    let request = if close {
+        request.header(CONNECTION, "close")
+    } else {
+        request
     };
     let mut response = request.body(d.payload.clone()).send().await.map_err(Failed::Http)?;
     let header = |name| {

@@ -269,7 +269,17 @@ async fn deliver<K: KeySource>(
         release(&shared.store, &d, Utc::now()).await;
         return;
     }
-    match send::attempt(&shared.client, &shared.signer, &shared.knocker, &shared.config, &d).await {
+    let last = slot.alone();
+    match send::attempt(
+        &shared.client,
+        &shared.signer,
+        &shared.knocker,
+        &shared.config,
+        &d,
+        last,
+    )
+    .await
+    {
         Attempt::Done(outcome) => {
             if let DeliveryOutcome::Retry(error) | DeliveryOutcome::RetryAfter(error, _) = &outcome {
                 tracing::debug!(inbox = %d.inbox, attempts = d.attempts + 1, %error, "delivery failed");
@@ -387,6 +397,14 @@ impl HostSlots {
             .filter(|(_, slot)| slot.assigned >= self.per_host)
             .map(|(host, _)| host.clone())
             .collect()
+    }
+}
+
+impl HostGuard {
+    /// No other delivery to this host is in hand (sending or waiting).
+    fn alone(&self) -> bool {
+        let map = self.slots.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.get(&self.host).is_none_or(|slot| slot.assigned <= 1)
     }
 }
 

@@ -38,6 +38,7 @@ gazette_store::each_backend!(
     gives_up_on_gone_at_once,
     refuses_private_addresses,
     bounds_concurrency_per_host,
+    keeps_a_connection_only_while_more_for_its_host_are_in_hand,
     a_killed_worker_leaves_nothing_behind,
     a_host_refusing_rfc9421_gets_draft_cavage_and_is_remembered,
     a_host_refusing_draft_cavage_gets_what_accept_signature_asks,
@@ -96,6 +97,8 @@ struct Sink {
     accepts: Accepts,
     /// The signature profile of every request that arrived, and the status it got.
     knocks: Mutex<Vec<(&'static str, u16)>>,
+    /// Per delivered request, whether it asked for its connection to close.
+    closing: Mutex<Vec<bool>>,
 }
 
 /// Which signature profiles a sink takes; others get `refusal`, with an
@@ -192,6 +195,7 @@ async fn sink(actors: &[Actor], options: SinkOptions) -> Arc<Sink> {
         problems: Mutex::new(Vec::new()),
         accepts: options.accepts,
         knocks: Mutex::new(Vec::new()),
+        closing: Mutex::new(Vec::new()),
     });
     let app = axum::Router::new()
         .route("/{*path}", axum::routing::post(inbox))
@@ -252,6 +256,10 @@ async fn inbox(
         .lock()
         .unwrap()
         .push((uri.path().to_owned(), String::from_utf8_lossy(&body).into_owned()));
+    let closing = headers
+        .get("connection")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+    sink.closing.lock().unwrap().push(closing);
     let status = sink.script.lock().unwrap().pop_front().unwrap_or(sink.default_status);
     sink.knocks.lock().unwrap().push((profile, status));
     (StatusCode::from_u16(status).unwrap(), HeaderMap::new())
@@ -748,6 +756,39 @@ async fn bounds_concurrency_per_host(db: &TestDb) {
     assert!(max_busy <= 3 && max_other <= 3, "per host: {max_busy}, {max_other}");
     assert!(overall.max() <= 5, "overall: {}", overall.max());
     assert!(max_busy >= 2, "requests to one host do run side by side");
+}
+
+/// A host with one delivery in hand is asked to close the connection after
+/// answering (a fan-out reaches each server once; an idle pooled connection
+/// to each would hold its buffers); a host with several keeps it for the
+/// next.
+async fn keeps_a_connection_only_while_more_for_its_host_are_in_hand(db: &TestDb) {
+    let store = &db.store;
+    let (keys, actors) = actors();
+    let options = || SinkOptions {
+        latency: Duration::from_millis(20),
+        ..Default::default()
+    };
+    let (busy, lone) = (sink(&actors, options()).await, sink(&actors, options()).await);
+    let activity = "https://here.example/activities/1";
+    let mut inboxes: Vec<String> = (0..12).map(|i| busy.url(&format!("/users/{i}/inbox"))).collect();
+    inboxes.push(lone.url("/inbox"));
+    enqueue(store, activity, ORG, &inboxes).await;
+    let running = start(
+        store,
+        DeliveryConfig {
+            per_host_concurrency: 2,
+            ..config()
+        },
+        keys,
+    );
+    until("all are sent", || async { all_finished(store, &[activity]).await }).await;
+    running.stop().await;
+    assert_delivered(store, &[activity], &[&busy, &lone]).await;
+    assert_eq!(*lone.closing.lock().unwrap(), vec![true]);
+    let busy_closing = busy.closing.lock().unwrap().clone();
+    assert_eq!(busy_closing.len(), 12);
+    assert!(busy_closing.iter().any(|c| !c), "kept for the next: {busy_closing:?}");
 }
 
 async fn a_killed_worker_leaves_nothing_behind(db: &TestDb) {

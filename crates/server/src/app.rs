@@ -149,6 +149,7 @@ pub async fn web_state(
             header_read_timeout: Duration::from_secs(config.server.header_read_timeout_seconds),
             request_timeout: Duration::from_secs(config.server.request_timeout_seconds),
             max_connections: usize::try_from(config.server.max_connections).unwrap_or(usize::MAX),
+            keep_alive_connections: usize::try_from(config.server.keep_alive_connections).unwrap_or(usize::MAX),
             max_in_flight: usize::try_from(config.server.max_in_flight).unwrap_or(usize::MAX),
             max_inbox_per_host: usize::try_from(config.server.max_inbox_per_host).unwrap_or(usize::MAX),
             password_checks: usize::try_from(config.admin.password_checks).unwrap_or(usize::MAX),

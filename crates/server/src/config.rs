@@ -79,6 +79,9 @@ pub struct ServerConfig {
     pub request_timeout_seconds: u64,
     /// Open connections at most; one more gets a 503 and is closed.
     pub max_connections: u64,
+    /// Connections kept open between requests: past this many open, each
+    /// closes after its answer; 0: none kept.
+    pub keep_alive_connections: u64,
     /// Requests handled at once at most; past it, 503 with `Retry-After`.
     pub max_in_flight: u64,
     /// Inbox posts one remote server may have in progress; past it, 429.
@@ -263,6 +266,7 @@ impl Default for ServerConfig {
             header_read_timeout_seconds: 10,
             request_timeout_seconds: 60,
             max_connections: 1024,
+            keep_alive_connections: 128,
             max_in_flight: 256,
             max_inbox_per_host: 16,
             response_cache_bytes: 16 << 20,

@@ -40,6 +40,11 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Open connections at most; past it a connection gets one 503.
     pub max_connections: usize,
+    /// Connections kept open between requests at most: while more are
+    /// open, each closes once it has answered (with `Connection: close`).
+    /// A thousand servers fetching a boosted article's preview each leave
+    /// one open otherwise, some 30 KiB of buffers apiece.
+    pub keep_alive_connections: usize,
     /// Requests being handled at once at most; past it, 503.
     pub max_in_flight: usize,
     /// Inbox posts one remote server may have in progress at once; past
@@ -63,6 +68,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            keep_alive_connections: 128,
             max_in_flight: 256,
             max_inbox_per_host: 16,
             password_checks: 2,

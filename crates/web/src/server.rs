@@ -3,6 +3,10 @@
 //! that sends a byte now and then cannot hold a connection), and a graceful
 //! shutdown that lets requests in progress finish.
 //!
+//! Past `keep_alive_connections` open, a connection closes once it has
+//! answered, so a crowd of clients that each ask once (servers fetching a
+//! preview) does not stay connected with its buffers.
+//!
 //! When every slot is taken, a new connection first reclaims one from a
 //! connection that is not answering anything (kept alive between requests,
 //! or still sending its headers), oldest first; when all are answering, it
@@ -23,6 +27,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::http::HeaderValue;
+use axum::http::header::CONNECTION;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
@@ -45,6 +51,8 @@ const SPARE_GRACE: Duration = Duration::from_millis(50);
 struct Open {
     next: std::sync::atomic::AtomicU64,
     by_age: Mutex<BTreeMap<u64, Arc<Conn>>>,
+    /// How many `by_age` holds, read without its lock.
+    count: AtomicUsize,
     /// New connections waiting for a connection that is answering to
     /// close once its answer is given.
     wanted: AtomicUsize,
@@ -68,6 +76,7 @@ impl Open {
         let conn = Arc::new(Conn::default());
         if let Ok(mut map) = self.by_age.lock() {
             map.insert(id, conn.clone());
+            self.count.store(map.len(), Ordering::Relaxed);
         }
         (id, conn)
     }
@@ -75,7 +84,13 @@ impl Open {
     fn remove(&self, id: u64) {
         if let Ok(mut map) = self.by_age.lock() {
             map.remove(&id);
+            self.count.store(map.len(), Ordering::Relaxed);
         }
+    }
+
+    /// More connections open (holding a slot) than `keep_alive` may stay.
+    fn crowded(&self, keep_alive: usize) -> bool {
+        self.count.load(Ordering::Relaxed) > keep_alive
     }
 
     /// One fewer connection wanted; false when none was.
@@ -99,6 +114,7 @@ impl Open {
             Some((id, conn)) => {
                 // Out of the list at once, so two newcomers do not pick it both.
                 map.remove(&id);
+                self.count.store(map.len(), Ordering::Relaxed);
                 conn.close.notify_one();
                 true
             }
@@ -196,6 +212,7 @@ async fn connection(
     };
     let state = me.clone();
     let others = open.clone();
+    let keep_alive = limits.keep_alive_connections;
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         let app = app.clone();
         let state = state.clone();
@@ -207,13 +224,19 @@ async fn connection(
             state.busy.store(true, Ordering::Release);
             state.served.store(true, Ordering::Release);
             req.extensions_mut().insert(ConnectInfo(peer));
-            let resp = app.oneshot(req.map(Body::new)).await;
+            let mut resp = app.oneshot(req.map(Body::new)).await;
             state.busy.store(false, Ordering::Release);
-            if others.take_wanted() {
-                // A new connection waits for a slot: this one closes once
-                // this answer is written (and is no one else's to reclaim).
+            // A new connection waits for a slot, or more are open than may
+            // stay open between requests: this one closes once this answer
+            // is written (and is no one else's to reclaim).
+            if others.take_wanted() || others.crowded(keep_alive) {
                 if let Some(id) = id {
                     others.remove(id);
+                }
+                // Said in the answer, so the client does not send another
+                // request down a connection about to close.
+                if let Ok(resp) = resp.as_mut() {
+                    resp.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
                 }
                 state.close.notify_one();
             }

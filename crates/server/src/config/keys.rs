@@ -126,6 +126,14 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         section: "server",
+        name: "keep_alive_connections",
+        set: Setter::Int(|c, n| {
+            c.server.keep_alive_connections = n;
+            Ok(())
+        }),
+    },
+    Key {
+        section: "server",
         name: "max_in_flight",
         set: Setter::PositiveInt(|c, n| {
             c.server.max_in_flight = n;
