@@ -74,7 +74,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(follow::router())
         .merge(newsletter::router())
         .merge(media::router())
-        .nest("/api", api::router())
+        .nest("/api", api::router(&state.config().public_url))
         .nest("/admin", admin::router())
         .route("/metrics", axum::routing::get(metrics::get_metrics))
         .fallback(old_urls::redirect_old_path)

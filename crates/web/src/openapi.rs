@@ -5,17 +5,15 @@
 //! `api::routes`; this module adds what belongs to the whole API: its
 //! description, tags, bearer scheme, error body and shared error responses.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::{Extension, Json};
+use axum::Extension;
+use axum::body::Bytes;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
 use gazette_core::FieldError;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
-
-use crate::AppState;
 
 /// What the document says about the API as a whole; the paths under `/api`
 /// come from the router (see [`document`]).
@@ -45,9 +43,26 @@ use crate::AppState;
 )]
 struct ApiDoc;
 
-/// The whole document: [`ApiDoc`] with the API router's operations under `/api`.
-pub(crate) fn document(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi().nest("/api", api)
+/// The whole document as served: [`ApiDoc`] with the API router's
+/// operations under `/api` and this instance as its server, written out
+/// once when the router is built. Kept as its JSON (some 100 KiB) rather
+/// than as utoipa's structures (over 1 MiB on the heap for as long as the
+/// server runs), and not copied per request.
+#[derive(Clone)]
+pub(crate) struct Document(Bytes);
+
+pub(crate) fn document(api: utoipa::openapi::OpenApi, public_url: &str) -> Document {
+    let mut doc = ApiDoc::openapi().nest("/api", api);
+    doc.servers = Some(vec![Server::new(public_url)]);
+    let json = serde_json::to_vec(&doc).unwrap_or_else(|e| {
+        // Not expected (string keys, no custom serializers); said plainly
+        // rather than served empty.
+        tracing::error!(error = %e, "writing the OpenAPI document failed");
+        serde_json::json!({ "error": format!("the OpenAPI document could not be written: {e}") })
+            .to_string()
+            .into_bytes()
+    });
+    Document(Bytes::from(json))
 }
 
 /// `GET /api/openapi.json` — public, so tools can discover the API before they hold a token.
@@ -56,13 +71,8 @@ pub(crate) fn document(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenAp
     security(()),
     responses((status = 200, description = "The OpenAPI document", body = Object))
 )]
-pub(crate) async fn get_openapi(
-    State(state): State<AppState>,
-    Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>,
-) -> Json<utoipa::openapi::OpenApi> {
-    let mut doc = (*doc).clone();
-    doc.servers = Some(vec![Server::new(&state.config().public_url)]);
-    Json(doc)
+pub(crate) async fn get_openapi(Extension(doc): Extension<Document>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], doc.0)
 }
 
 /// The bearer token every operation but this document requires.

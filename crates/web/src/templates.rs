@@ -13,6 +13,7 @@
 //! This file loads templates, strings and static files; `helpers` holds the
 //! filters and functions templates call.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -131,7 +132,8 @@ pub(crate) struct StaticFile {
 /// Interface strings: language tag → key → string (or list, for month names).
 type Strings = HashMap<String, HashMap<String, serde_json::Value>>;
 
-/// Compiled templates and static files (built-in, overridden by the theme folder).
+/// Templates (compiled when first rendered) and static files, built-in and
+/// overridden by the theme folder.
 pub struct Templates {
     env: Environment<'static>,
     statics: HashMap<String, StaticFile>,
@@ -143,9 +145,9 @@ impl Templates {
     /// be read or does not compile is an error naming the file, so a broken
     /// theme stops the server at startup rather than on some later request.
     pub fn load(theme_dir: Option<&Path>) -> Result<Templates, String> {
-        let mut sources: HashMap<String, String> = BUILTIN_TEMPLATES
+        let mut sources: HashMap<String, Cow<'static, str>> = BUILTIN_TEMPLATES
             .iter()
-            .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+            .map(|(n, s)| ((*n).to_owned(), Cow::Borrowed(*s)))
             .collect();
         let mut strings: Strings =
             serde_json::from_str(BUILTIN_STRINGS).map_err(|e| format!("built-in {STRINGS_FILE}: {e}"))?;
@@ -176,7 +178,7 @@ impl Templates {
                         strings.entry(lang).or_default().extend(map);
                     }
                 } else {
-                    sources.insert(name, text);
+                    sources.insert(name, Cow::Owned(text));
                 }
             }
             for (name, path) in files_under(&dir.join("static"))? {
@@ -193,7 +195,7 @@ impl Templates {
             .keep_trailing_newline(true)
             .build()
             .map_err(|e| format!("template syntax: {e}"))?;
-        env.set_syntax(syntax);
+        env.set_syntax(syntax.clone());
         env.set_formatter(format_value);
         // Escape for HTML and XML; robots.txt and other plain text stay raw.
         env.set_auto_escape_callback(|name| {
@@ -206,14 +208,24 @@ impl Templates {
         let strings = Arc::new(strings);
         register_helpers(&mut env, &strings, &statics);
         let kept_strings = Arc::clone(&strings);
+        // Every template compiled once here, so a theme's broken template
+        // stops the server at startup; then dropped. The environment
+        // compiles each again the first time it is rendered and keeps it:
+        // compiled, the templates take over a MiB, most of it the admin's,
+        // which only an editor's visit needs.
         let mut names: Vec<_> = sources.keys().cloned().collect();
         names.sort();
-        for name in names {
-            if let Some(source) = sources.remove(&name) {
-                env.add_template_owned(name.clone(), source)
+        let mut check = Environment::new();
+        check.set_syntax(syntax);
+        for name in &names {
+            if let Some(source) = sources.get(name) {
+                check
+                    .template_from_named_str(name, source)
                     .map_err(|e| format!("template `{name}`: {e:#}"))?;
             }
         }
+        drop(check);
+        env.set_loader(move |name| Ok(sources.get(name).map(|s| s.to_string())));
         Ok(Templates {
             env,
             statics,

@@ -24,8 +24,6 @@ mod quotes;
 mod reports;
 mod settings;
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -44,9 +42,9 @@ use crate::{ApiError, AppState};
 /// The API, to be nested under `/api`, with its OpenAPI document (the
 /// routes' operations and [`crate::openapi`]'s whole-API parts) held for
 /// [`crate::openapi::get_openapi`].
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router(public_url: &str) -> Router<AppState> {
     let (router, operations) = routes().split_for_parts();
-    let document = Arc::new(crate::openapi::document(operations));
+    let document = crate::openapi::document(operations, public_url);
     router
         .layer(Extension(document))
         .method_not_allowed_fallback(method_not_allowed)
