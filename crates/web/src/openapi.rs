@@ -45,7 +45,7 @@ struct ApiDoc;
 
 /// The whole document as served: [`ApiDoc`] with the API router's
 /// operations under `/api` and this instance as its server, written out
-/// once when the router is built. Kept as its JSON (some 100 KiB) rather
+/// once when the router is built. Kept as its JSON (about 64 KiB) rather
 /// than as utoipa's structures (over 1 MiB on the heap for as long as the
 /// server runs), and not copied per request.
 #[derive(Clone)]
