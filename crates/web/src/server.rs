@@ -227,18 +227,17 @@ async fn connection(
             let mut resp = app.oneshot(req.map(Body::new)).await;
             state.busy.store(false, Ordering::Release);
             // A new connection waits for a slot, or more are open than may
-            // stay open between requests: this one closes once this answer
-            // is written (and is no one else's to reclaim).
+            // stay open between requests: this answer says `Connection:
+            // close`, so hyper closes the connection once it is written and
+            // the client sends nothing more down it (and it is no one
+            // else's to reclaim).
             if others.take_wanted() || others.crowded(keep_alive) {
                 if let Some(id) = id {
                     others.remove(id);
                 }
-                // Said in the answer, so the client does not send another
-                // request down a connection about to close.
                 if let Ok(resp) = resp.as_mut() {
                     resp.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
                 }
-                state.close.notify_one();
             }
             resp
         }
