@@ -1,9 +1,11 @@
 //! `GET /api/openapi.json`: the REST API described as OpenAPI 3.1, generated
 //! by utoipa from the handlers' `#[utoipa::path]` attributes and the types
 //! they take and answer (`ToSchema`), so it cannot drift from them. The
-//! routes and their operations are registered once, together, by
-//! `api::routes`; this module adds what belongs to the whole API: its
+//! routes and their operations both come from each handler's attribute
+//! (`api::router`); this module adds what belongs to the whole API: its
 //! description, tags, bearer scheme, error body and shared error responses.
+
+use std::sync::{Arc, OnceLock};
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -44,16 +46,38 @@ use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 struct ApiDoc;
 
 /// The whole document as served: [`ApiDoc`] with the API router's
-/// operations under `/api` and this instance as its server, written out
-/// once when the router is built. Kept as its JSON (about 64 KiB) rather
-/// than as utoipa's structures (over 1 MiB on the heap for as long as the
-/// server runs), and not copied per request.
+/// operations under `/api` and this instance as its server. Written out the
+/// first time it is asked for, then kept as its JSON (about 64 KiB) rather
+/// than as utoipa's structures (over 1 MiB), and not copied per request.
 #[derive(Clone)]
-pub(crate) struct Document(Bytes);
+pub(crate) struct Document(Arc<Lazy>);
 
-pub(crate) fn document(api: utoipa::openapi::OpenApi, public_url: &str) -> Document {
-    let mut doc = ApiDoc::openapi().nest("/api", api);
-    doc.servers = Some(vec![Server::new(public_url)]);
+pub(crate) struct Lazy {
+    public_url: String,
+    operations: fn() -> utoipa::openapi::OpenApi,
+    json: OnceLock<Bytes>,
+}
+
+impl Document {
+    /// The document of `operations` (the API's paths, relative to `/api`),
+    /// served by `public_url`.
+    pub(crate) fn new(public_url: &str, operations: fn() -> utoipa::openapi::OpenApi) -> Document {
+        Document(Arc::new(Lazy {
+            public_url: public_url.to_owned(),
+            operations,
+            json: OnceLock::new(),
+        }))
+    }
+
+    fn json(&self) -> Bytes {
+        let lazy = &*self.0;
+        lazy.json.get_or_init(|| write(lazy)).clone()
+    }
+}
+
+fn write(lazy: &Lazy) -> Bytes {
+    let mut doc = ApiDoc::openapi().nest("/api", (lazy.operations)());
+    doc.servers = Some(vec![Server::new(&lazy.public_url)]);
     let json = serde_json::to_vec(&doc).unwrap_or_else(|e| {
         // Not expected (string keys, no custom serializers); said plainly
         // rather than served empty.
@@ -62,7 +86,7 @@ pub(crate) fn document(api: utoipa::openapi::OpenApi, public_url: &str) -> Docum
             .to_string()
             .into_bytes()
     });
-    Document(Bytes::from(json))
+    Bytes::from(json)
 }
 
 /// `GET /api/openapi.json` — public, so tools can discover the API before they hold a token.
@@ -72,7 +96,7 @@ pub(crate) fn document(api: utoipa::openapi::OpenApi, public_url: &str) -> Docum
     responses((status = 200, description = "The OpenAPI document", body = Object))
 )]
 pub(crate) async fn get_openapi(Extension(doc): Extension<Document>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json")], doc.0)
+    ([(CONTENT_TYPE, "application/json")], doc.json())
 }
 
 /// The bearer token every operation but this document requires.

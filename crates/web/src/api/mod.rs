@@ -31,77 +31,119 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use axum::{Extension, Router};
 use gazette_core::ApiToken;
 use serde::de::DeserializeOwned;
-use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::PathItemExt;
+use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, openapi};
 
-/// The API, to be nested under `/api`, with its OpenAPI document (the
-/// routes' operations and [`crate::openapi`]'s whole-API parts) held for
-/// [`crate::openapi::get_openapi`].
+/// The API, to be nested under `/api`, with [`crate::openapi::get_openapi`]'s
+/// document, written when it is first asked for.
+///
+/// Each handler is routed on the path and methods of its `#[utoipa::path]`,
+/// the same attribute the document's operation comes from, so the two
+/// cannot disagree. The router is built at start; the document (utoipa's
+/// structures for every operation and schema, over 2 MB on the heap while
+/// they are written out, and most of a megabyte of code) only when a client
+/// asks for it, so a server nobody asks keeps neither in memory.
 pub(crate) fn router(public_url: &str) -> Router<AppState> {
-    let (router, operations) = routes().split_for_parts();
-    let document = crate::openapi::document(operations, public_url);
+    let router = api_handlers!(route_each);
+    let document = crate::openapi::Document::new(public_url, || api_handlers!(document_each).split_for_parts().1);
     router
         .layer(Extension(document))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
 }
 
-/// Every route of the API with its OpenAPI operation; `routes!` takes the
-/// path and method of each from its `#[utoipa::path]`.
-fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(crate::openapi::get_openapi))
-        .routes(routes!(articles::list_articles, articles::create_article))
-        .routes(routes!(
+/// Every handler of the API, once, each with the layer of its own if it has
+/// one; `$then!` receives the list ([`route_each`], [`document_each`]).
+macro_rules! api_handlers {
+    ($then:ident) => {
+        $then! {
+            openapi::get_openapi,
+            articles::list_articles,
+            articles::create_article,
             articles::get_article,
             articles::update_article,
-            articles::delete_article
-        ))
-        .routes(routes!(articles::publish_article))
-        .routes(routes!(articles::unpublish_article))
-        .routes(routes!(quotes::list_quotes))
-        .routes(routes!(quotes::set_quote_policy))
-        .routes(routes!(quotes::revoke_quote))
-        .routes(routes!(authors::list_authors, authors::create_author))
-        .routes(routes!(
+            articles::delete_article,
+            articles::publish_article,
+            articles::unpublish_article,
+            quotes::list_quotes,
+            quotes::set_quote_policy,
+            quotes::revoke_quote,
+            authors::list_authors,
+            authors::create_author,
             authors::get_author,
             authors::update_author,
-            authors::delete_author
-        ))
-        .routes(routes!(media::list_media, media::upload_media).layer(media::upload_body_limit()))
-        .routes(routes!(media::get_media))
-        .routes(routes!(deliveries::get_deliveries))
-        .routes(routes!(blocks::list_blocks, blocks::create_block))
-        .routes(routes!(blocks::delete_block))
-        .routes(routes!(blocks::list_allowlist, blocks::create_allow))
-        .routes(routes!(blocks::delete_allow))
-        .routes(routes!(followers::list_followers))
-        .routes(routes!(followers::approve_follower))
-        .routes(routes!(followers::reject_follower))
-        .routes(routes!(
+            authors::delete_author,
+            media::list_media,
+            media::upload_media => media::upload_body_limit(),
+            media::get_media,
+            deliveries::get_deliveries,
+            blocks::list_blocks,
+            blocks::create_block,
+            blocks::delete_block,
+            blocks::list_allowlist,
+            blocks::create_allow,
+            blocks::delete_allow,
+            followers::list_followers,
+            followers::approve_follower,
+            followers::reject_follower,
             interactions::list_interactions,
-            interactions::create_interaction
-        ))
-        .routes(routes!(interactions::delete_interaction))
-        .routes(routes!(reports::list_reports))
-        .routes(routes!(reports::resolve_report))
-        .routes(routes!(
+            interactions::create_interaction,
+            interactions::delete_interaction,
+            reports::list_reports,
+            reports::resolve_report,
             organisation::get_organisation,
-            organisation::update_organisation
-        ))
-        .routes(routes!(network::list_members))
-        .routes(routes!(network::decide_member))
-        .routes(routes!(network::create_invitation))
-        .routes(routes!(network::list_items))
-        .routes(routes!(network::hide_item))
-        .routes(routes!(network::restore_item))
-        .routes(routes!(settings::get_settings, settings::update_settings))
+            organisation::update_organisation,
+            network::list_members,
+            network::decide_member,
+            network::create_invitation,
+            network::list_items,
+            network::hide_item,
+            network::restore_item,
+            settings::get_settings,
+            settings::update_settings,
+        }
+    };
 }
+use api_handlers;
+
+/// The router: each handler on the path and the methods its
+/// `#[utoipa::path]` names (the `__path_…` type that attribute writes
+/// beside the function), none of the operation's description built.
+macro_rules! route_each {
+    ($($module:ident :: $handler:ident $(=> $layer:expr)?),* $(,)?) => {{
+        let router = Router::<AppState>::new();
+        $(
+            let router = {
+                type Operation = utoipa_axum::paste! { $module::[<__path_ $handler>] };
+                let methods = <Operation as utoipa::Path>::methods()
+                    .iter()
+                    .fold(MethodRouter::new(), |methods, method| {
+                        methods.on(method.to_method_filter(), $module::$handler)
+                    });
+                $(let methods = methods.layer($layer);)?
+                router.route(&<Operation as utoipa::Path>::path(), methods)
+            };
+        )*
+        router
+    }};
+}
+use route_each;
+
+/// The document's operations: utoipa-axum's `routes!` for each handler (its
+/// router, built again here, is dropped).
+macro_rules! document_each {
+    ($($module:ident :: $handler:ident $(=> $layer:expr)?),* $(,)?) => {
+        OpenApiRouter::<AppState>::new() $(.routes(routes!($module::$handler)))*
+    };
+}
+use document_each;
 
 /// Unknown paths under `/api` answer in JSON too, so clients parse one shape.
 async fn not_found() -> ApiError {
