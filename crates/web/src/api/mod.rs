@@ -7,9 +7,9 @@
 //! in plain text ([`ApiJson`], [`ApiQuery`]).
 //!
 //! One submodule per resource; this file holds the router and the extractors
-//! they share. Each route is registered once, with its OpenAPI operation
-//! (`#[utoipa::path]` on the handler), so the router and the document at
-//! `/api/openapi.json` cannot disagree.
+//! they share. Each handler is listed once; its route and its OpenAPI
+//! operation both come from its `#[utoipa::path]`, so the router and the
+//! document at `/api/openapi.json` cannot disagree.
 
 mod articles;
 mod authors;
