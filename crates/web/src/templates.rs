@@ -208,23 +208,13 @@ impl Templates {
         let strings = Arc::new(strings);
         register_helpers(&mut env, &strings, &statics);
         let kept_strings = Arc::clone(&strings);
-        // Every template compiled once here, so a theme's broken template
-        // stops the server at startup; then dropped. The environment
-        // compiles each again the first time it is rendered and keeps it:
-        // compiled, the templates take over a MiB, most of it the admin's,
-        // which only an editor's visit needs.
-        let mut names: Vec<_> = sources.keys().cloned().collect();
-        names.sort();
-        let mut check = Environment::new();
-        check.set_syntax(syntax);
-        for name in &names {
-            if let Some(source) = sources.get(name) {
-                check
-                    .template_from_named_str(name, source)
-                    .map_err(|e| format!("template `{name}`: {e:#}"))?;
-            }
-        }
-        drop(check);
+        // The theme's own templates compiled once here, so a broken one
+        // stops the server at startup; then dropped. (The built-in ones are
+        // compiled by this module's tests.) The environment compiles each
+        // template the first time it is rendered and keeps it: compiled,
+        // the templates take over a MiB, most of it the admin's, which only
+        // an editor's visit needs.
+        check_compile(&syntax, sources.iter().filter(|(_, s)| matches!(s, Cow::Owned(_))))?;
         env.set_loader(move |name| Ok(sources.get(name).map(|s| s.to_string())));
         Ok(Templates {
             env,
@@ -257,6 +247,24 @@ impl Templates {
     pub(crate) fn static_file(&self, path: &str) -> Option<&StaticFile> {
         self.statics.get(path)
     }
+}
+
+/// Compiles each of `sources` (name, text): the first that does not
+/// compile is an error naming it.
+fn check_compile<'a>(
+    syntax: &minijinja::syntax::SyntaxConfig,
+    sources: impl Iterator<Item = (&'a String, &'a Cow<'static, str>)>,
+) -> Result<(), String> {
+    let mut sources: Vec<_> = sources.collect();
+    sources.sort();
+    let mut check = Environment::new();
+    check.set_syntax(syntax.clone());
+    for (name, source) in sources {
+        check
+            .template_from_named_str(name, source)
+            .map_err(|e| format!("template `{name}`: {e:#}"))?;
+    }
+    Ok(())
 }
 
 /// Every regular file below `root`, keyed by its `/`-separated relative path.
@@ -345,6 +353,21 @@ mod tests {
 
     #[test]
     fn builtins_compile_and_escape() {
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .unwrap();
+        let builtins: Vec<(String, Cow<'static, str>)> = BUILTIN_TEMPLATES
+            .iter()
+            .map(|(n, s)| ((*n).to_owned(), Cow::Borrowed(*s)))
+            .collect();
+        check_compile(&syntax, builtins.iter().map(|(n, s)| (n, s))).unwrap();
+        let broken = [("page.html".to_owned(), Cow::Borrowed("{% if x %}"))];
+        let err = check_compile(&syntax, broken.iter().map(|(n, s)| (n, s))).unwrap_err();
+        assert!(err.starts_with("template `page.html`"), "{err}");
+
         let t = Templates::load(None).unwrap();
         let out = t
             .render(
