@@ -52,9 +52,6 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
-/// How long a SQLite reading connection past the first stays open unused.
-const SQLITE_READER_IDLE: Duration = Duration::from_secs(30);
-
 pub use articles::{ArticlePage, ArticleQuery, ArticleView, PendingArticleEvent, QuotePolicyChange, TagCount};
 pub use changes::{CONTENT_TABLES, Change, Changes, NOT_CONTENT};
 pub use deliveries::{
@@ -194,15 +191,6 @@ impl Store {
             if backend != Backend::Sqlite {
                 return pool;
             }
-            // A reader left idle for half a minute is closed, down to one:
-            // each keeps a thread, SQLite's copy of the schema and its own
-            // map of the file (about 0.3 MiB resident together), and a burst
-            // (a start runs several tasks' first queries at once) opens
-            // several. Reopening one costs about a millisecond.
-            let pool = match writes {
-                true => pool,
-                false => pool.min_connections(1).idle_timeout(SQLITE_READER_IDLE),
-            };
             let relaxed = relaxed.clone();
             let pool = if writes {
                 pool.after_release(move |conn, _meta| {
