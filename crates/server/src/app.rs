@@ -28,7 +28,7 @@ pub async fn open_store(config: &Config) -> Result<Store, CliError> {
             source: e,
         })?;
     }
-    let store = Store::connect(&url, config.database.max_connections).await?;
+    let store = Store::connect(&url, config.database.connections(&url)).await?;
     store.migrate().await?;
     Ok(store)
 }

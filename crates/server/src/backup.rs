@@ -168,7 +168,7 @@ async fn restore_postgres(config: &Config, url: &str, file: &Path) -> Result<(),
 /// Opens the restored copy, checks it is a Gazette database and brings its
 /// schema to this version.
 async fn check_and_migrate(url: &str, config: &Config) -> Result<(), CliError> {
-    let store = Store::connect(url, config.database.max_connections).await?;
+    let store = Store::connect(url, config.database.connections(url)).await?;
     let result = async {
         if store.pending_migrations().await?.len() == gazette_store::MIGRATIONS.len() {
             return Err(CliError::Usage(

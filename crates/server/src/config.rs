@@ -90,12 +90,33 @@ pub struct ServerConfig {
     pub response_cache_bytes: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DatabaseConfig {
     /// `sqlite:…`, `postgres:…` or `postgresql:…`; `None` means SQLite in
     /// `data_dir` (see [`Config::database_url`]).
     pub url: Option<String>,
-    pub max_connections: u32,
+    /// Connections kept open at most; `None`: see [`DatabaseConfig::connections`].
+    pub max_connections: Option<u32>,
+}
+
+impl DatabaseConfig {
+    /// The connections to open at most for `url`: the configured number,
+    /// else on SQLite (where they are the readers) one per core, from 2 to
+    /// 8, and 8 on PostgreSQL. A SQLite reader runs on the core that asked:
+    /// more readers than cores read no faster (the coordinator's ingest took
+    /// as many articles per second with 2 as with 8 on 2 cores) but each
+    /// keeps a thread, SQLite's copy of the schema and its own map of the
+    /// file (the preview stampede's peak was 63–68 MiB with 2 against 86 with
+    /// 8; docs/benchmarks.md).
+    pub fn connections(&self, url: &str) -> u32 {
+        match self.max_connections {
+            Some(n) => n,
+            None if url.starts_with("sqlite:") => std::thread::available_parallelism()
+                .map_or(2, |n| u32::try_from(n.get()).unwrap_or(8))
+                .clamp(2, 8),
+            None => 8,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -270,15 +291,6 @@ impl Default for ServerConfig {
             max_in_flight: 256,
             max_inbox_per_host: 16,
             response_cache_bytes: 16 << 20,
-        }
-    }
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        DatabaseConfig {
-            url: None,
-            max_connections: 8,
         }
     }
 }

@@ -169,7 +169,7 @@ pub const KEYS: &[Key] = &[
         name: "max_connections",
         set: Setter::PositiveInt(|c, n| {
             c.database.max_connections =
-                u32::try_from(n).map_err(|_| format!("expected at most {}, got {n}", u32::MAX))?;
+                Some(u32::try_from(n).map_err(|_| format!("expected at most {}, got {n}", u32::MAX))?);
             Ok(())
         }),
     },

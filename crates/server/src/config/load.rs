@@ -314,7 +314,10 @@ mod tests {
         assert_eq!(c.server.data_dir, PathBuf::from("./data"));
         assert_eq!(c.database.url, None);
         assert_eq!(c.database_url(), "sqlite://./data/gazette.db");
-        assert_eq!(c.database.max_connections, 8);
+        assert_eq!(c.database.max_connections, None);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+        assert_eq!(c.database.connections("sqlite://x.db"), cores.clamp(2, 8));
+        assert_eq!(c.database.connections("postgres://localhost/x"), 8);
         assert_eq!(c.media.max_upload_bytes, 10 * 1024 * 1024);
         assert_eq!(c.theme.dir, None);
         assert_eq!(c.theme.primary_color, "#1d6b4f");
@@ -420,7 +423,8 @@ level = "gazette=debug,info"
         assert_eq!(c.instance.time_zone.name(), "Europe/Lisbon");
         assert_eq!(c.server.listen.to_string(), "0.0.0.0:3000");
         assert_eq!(c.database_url(), "sqlite:///var/lib/gazette/gazette.db");
-        assert_eq!(c.database.max_connections, 20);
+        assert_eq!(c.database.max_connections, Some(20));
+        assert_eq!(c.database.connections("sqlite://x.db"), 20);
         assert_eq!(c.media.max_upload_bytes, 1_048_576);
         assert_eq!(c.theme.dir, Some(PathBuf::from("/srv/theme")));
         assert_eq!(c.theme.primary_color, "#aabbcc");
@@ -451,7 +455,7 @@ level = "gazette=debug,info"
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
         let c = l.config;
         assert_eq!(c.database_url(), "postgres://gazette@db/gazette");
-        assert_eq!(c.database.max_connections, 12);
+        assert_eq!(c.database.max_connections, Some(12));
         assert_eq!(c.instance.name, "From file");
         assert_eq!(c.instance.public_url, "https://example.org");
         assert_eq!(c.server.listen.to_string(), "[::1]:9000");
