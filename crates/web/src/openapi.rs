@@ -52,7 +52,8 @@ struct ApiDoc;
 #[derive(Clone)]
 pub(crate) struct Document(Arc<Lazy>);
 
-pub(crate) struct Lazy {
+/// What the document is written from, and the JSON once written.
+struct Lazy {
     public_url: String,
     operations: fn() -> utoipa::openapi::OpenApi,
     json: OnceLock<Bytes>,

@@ -188,13 +188,7 @@ impl Templates {
         }
 
         let mut env = Environment::new();
-        // Block tags leave no blank lines behind; text files keep their final newline.
-        let syntax = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .map_err(|e| format!("template syntax: {e}"))?;
+        let syntax = syntax()?;
         env.set_syntax(syntax.clone());
         env.set_formatter(format_value);
         // Escape for HTML and XML; robots.txt and other plain text stay raw.
@@ -247,6 +241,17 @@ impl Templates {
     pub(crate) fn static_file(&self, path: &str) -> Option<&StaticFile> {
         self.statics.get(path)
     }
+}
+
+/// The templates' syntax: block tags leave no blank lines behind; text
+/// files keep their final newline.
+fn syntax() -> Result<minijinja::syntax::SyntaxConfig, String> {
+    minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| format!("template syntax: {e}"))
 }
 
 /// Compiles each of `sources` (name, text): the first that does not
@@ -353,12 +358,7 @@ mod tests {
 
     #[test]
     fn builtins_compile_and_escape() {
-        let syntax = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .unwrap();
+        let syntax = syntax().unwrap();
         let builtins: Vec<(String, Cow<'static, str>)> = BUILTIN_TEMPLATES
             .iter()
             .map(|(n, s)| ((*n).to_owned(), Cow::Borrowed(*s)))
