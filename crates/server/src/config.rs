@@ -106,7 +106,7 @@ impl DatabaseConfig {
     /// more readers than cores read no faster (the coordinator's ingest took
     /// as many articles per second with 2 as with 8 on 2 cores) but each
     /// keeps a thread, SQLite's copy of the schema and its own map of the
-    /// file (the preview stampede's peak was 63–68 MiB with 2 against 86 with
+    /// file (the preview stampede's peak was 64–66 MiB with 2 against 84 with
     /// 8; docs/benchmarks.md).
     pub fn connections(&self, url: &str) -> u32 {
         match self.max_connections {
