@@ -18,7 +18,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
 /// What the document says about the API as a whole; the paths under `/api`
-/// come from the router (see [`document`]).
+/// come from the router (see [`Document`]).
 #[derive(OpenApi)]
 #[openapi(
     info(
