@@ -149,10 +149,11 @@ impl Store {
     /// Connects to `url` (`sqlite://FILE` or `postgres://…`). A SQLite file is
     /// created if missing and opened in WAL mode with foreign keys on, full
     /// fsync on commit, a busy timeout (for other processes: within this
-    /// one, writes queue for the single writing connection), reads
-    /// through a memory map of up to 256 MiB (a page another connection
-    /// wrote is read again without a system call), a 32 MiB page cache (a
-    /// batch of articles does not spill to the WAL before its commit), and
+    /// one, writes queue for the single writing connection), the writer
+    /// reading through a memory map of up to 256 MiB with an 8 MiB page
+    /// cache that may hold 32 MiB of changed pages (a batch of articles
+    /// does not spill to the WAL before its commit), each reader through
+    /// SQLite's default 2 MiB cache, and
     /// a checkpoint every 8,192 WAL pages rather than 1,000 (a page written
     /// again and again between checkpoints is copied once; `gazette serve`
     /// also copies the log beside the writes, see [`Store::checkpoint_wal`]).
@@ -205,10 +206,21 @@ impl Store {
                     conn.execute(sqlx::raw_sql(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                         PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192;",
+                         PRAGMA wal_autocheckpoint = 8192;",
                     ))
                     .await?;
+                    // The writer reads the file through a map, keeps up to
+                    // 8 MiB of pages between its transactions and up to
+                    // 8,192 changed pages (32 MiB) before it writes any to
+                    // the log ahead of the commit. A reader copies the
+                    // pages it reads into SQLite's default 2 MiB cache: a
+                    // page mapped by several connections counts once for
+                    // each in the process's resident memory.
                     if writes {
+                        conn.execute(sqlx::raw_sql(
+                            "PRAGMA mmap_size = 268435456; PRAGMA cache_size = -8192; PRAGMA cache_spill = 8192;",
+                        ))
+                        .await?;
                         // A statement that changes many rows inside a
                         // transaction (a batch of member articles) keeps
                         // the pages it changed, to undo itself alone if it
