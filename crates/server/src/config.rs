@@ -105,9 +105,9 @@ impl DatabaseConfig {
     /// 8, and 8 on PostgreSQL. A SQLite reader runs on the core that asked:
     /// more readers than cores read no faster (the coordinator's ingest took
     /// as many articles per second with 2 as with 8 on 2 cores) but each
-    /// keeps a thread, SQLite's copy of the schema and its own map of the
-    /// file (the preview stampede's peak was 64–66 MiB with 2 against 84 with
-    /// 8; docs/benchmarks.md).
+    /// keeps a thread, SQLite's copy of the schema and its own page cache
+    /// (the preview stampede's peak was 64–66 MiB with 2 against 84 with 8,
+    /// when each reader also mapped the file; docs/benchmarks.md).
     pub fn connections(&self, url: &str) -> u32 {
         match self.max_connections {
             Some(n) => n,
