@@ -5,8 +5,10 @@
 //! placed first in the binary. The kernel maps code in blocks of 64 KiB or
 //! more around each page first run; with the running code packed, the
 //! server keeps about 10 MiB less of the binary resident (docs/benchmarks.md,
-//! issue 16). Other builds are left as they are, and so is a build whose
-//! linker was chosen by hand. `GAZETTE_SYMBOL_ORDER=off` turns it off.
+//! issue 16). Where glibc is 2.36 or later, the same builds also pack
+//! their relative relocations (DT_RELR, below). Other builds are left as
+//! they are, and so is a build whose linker was chosen by hand.
+//! `GAZETTE_SYMBOL_ORDER=off` turns both off.
 
 use std::path::Path;
 use std::process::Command;
