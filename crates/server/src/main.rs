@@ -31,7 +31,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// otherwise. With mimalloc's default delay (10 ms, and ten times that for
 /// whole segments), pages freed by a thread that then waits, as most do
 /// between bursts, stayed committed: under the preview stampede its heap
-/// peaked at 18–25 MiB, against 7–11 given back at once. Each SQLite
+/// peaked at 18–25 MiB, against 5–12 given back at once. Each SQLite
 /// connection runs on its own thread, so glibc gave each an arena of its
 /// own, and each kept what its page cache had freed: about 11 MiB at the
 /// peak in all, against 6–9 in one arena (docs/benchmarks.md, "eighth
@@ -40,7 +40,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 fn tune_allocators() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets a mimalloc option (a plain integer it reads when it
-        // schedules a purge); valid at any time, from any thread.
+        // schedules a purge), before any other thread exists to read it.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     }
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
