@@ -11,6 +11,7 @@
 //!
 //! ```text
 //! bench_stampede --gazette PATH --database-url URL [--followers 5000] [--hosts 1000] [--rounds 3]
+//!                [--client plain|reqwest]
 //! ```
 //!
 //! `PATH serve --demo` starts on a fresh database (URL must be empty);
@@ -55,7 +56,97 @@ enum Event {
 struct Host {
     events: mpsc::UnboundedSender<Event>,
     stampede: Arc<AtomicBool>,
-    client: reqwest::Client,
+    fetcher: Fetcher,
+}
+
+/// How a host fetches. The hosts stand for servers elsewhere, whose CPU
+/// is not the server's: `Plain` (the default) spends as little of the
+/// shared cores as a load generator can (one connection, one request,
+/// read to the end, close), `Reqwest` is a full HTTP client per host, as
+/// the runs before 2026-12-08 measured.
+#[derive(Clone)]
+enum Fetcher {
+    Plain(std::net::SocketAddr),
+    Reqwest(reqwest::Client),
+}
+
+impl Fetcher {
+    /// GETs `url` (on the server) with `accept`, reads the whole answer and
+    /// returns its status (0 on any failure).
+    async fn fetch(&self, url: &str, accept: &str) -> u16 {
+        match self {
+            Fetcher::Reqwest(client) => match client.get(url).header("Accept", accept).send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    match resp.bytes().await {
+                        Ok(_) => status,
+                        Err(_) => 0,
+                    }
+                }
+                Err(_) => 0,
+            },
+            Fetcher::Plain(addr) => {
+                match tokio::time::timeout(Duration::from_secs(60), plain_get(*addr, url, accept)).await {
+                    Ok(Ok(status)) => status,
+                    _ => 0,
+                }
+            }
+        }
+    }
+}
+
+/// One HTTP/1.1 GET on a new connection, as a server fetching a preview
+/// once sends it, read to the end of the body (by its length, or its
+/// chunks), then the connection closed.
+async fn plain_get(addr: std::net::SocketAddr, url: &str, accept: &str) -> std::io::Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let rest = url.strip_prefix("http://").ok_or_else(|| bad("not http"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: {accept}\r\nUser-Agent: bench-stampede\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut buf = Vec::with_capacity(32 * 1024);
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        if stream.read_buf(&mut buf).await? == 0 {
+            return Err(bad("closed before the headers' end"));
+        }
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(|_| bad("headers not UTF-8"))?;
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("no status"))?;
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    if let Some(len) = header("content-length") {
+        let len: usize = len.parse().map_err(|_| bad("content-length"))?;
+        while buf.len() < head_end + len {
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Err(bad("closed before the body's end"));
+            }
+        }
+    } else if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        // Enough of chunked decoding to find the last chunk.
+        while !buf[head_end..].windows(5).any(|w| w == b"0\r\n\r\n") {
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Err(bad("closed before the last chunk"));
+            }
+        }
+    } else if status != 304 && status != 204 {
+        while stream.read_buf(&mut buf).await? != 0 {}
+    }
+    Ok(status)
 }
 
 async fn inbox(State(host): State<Arc<Host>>, body: Bytes) -> StatusCode {
@@ -75,20 +166,11 @@ async fn inbox(State(host): State<Arc<Host>>, body: Bytes) -> StatusCode {
     let _ = host.events.send(Event::Created { slug, at });
     if host.stampede.load(Ordering::Relaxed) {
         for (url, accept) in [(page, "text/html"), (id, "application/activity+json")] {
-            let (client, events, url) = (host.client.clone(), host.events.clone(), url.to_owned());
+            let (fetcher, events, url) = (host.fetcher.clone(), host.events.clone(), url.to_owned());
             tokio::spawn(async move {
                 let start = Instant::now();
-                let status = match client.get(&url).header("Accept", accept).send().await {
-                    // Read to the end, as a preview fetch does.
-                    Ok(resp) => {
-                        let status = resp.status().as_u16();
-                        match resp.bytes().await {
-                            Ok(_) => status,
-                            Err(_) => 0,
-                        }
-                    }
-                    Err(_) => 0,
-                };
+                // Read to the end, as a preview fetch does.
+                let status = fetcher.fetch(&url, accept).await;
                 let micros = start.elapsed().as_micros() as u64;
                 let _ = events.send(Event::Fetched { micros, status });
             });
@@ -108,12 +190,17 @@ fn vm(pid: u32, field: &str) -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let flags = Flags::parse(&["gazette", "database-url", "followers", "hosts", "rounds"])?;
+    let flags = Flags::parse(&["gazette", "database-url", "followers", "hosts", "rounds", "client"])?;
     let followers: usize = flags.get("followers", 5000)?;
     let hosts: usize = flags.get("hosts", 1000)?;
     let rounds: usize = flags.get("rounds", 3)?;
     let gazette = flags.str("gazette").ok_or("missing --gazette")?;
     let database_url = flags.str("database-url").ok_or("missing --database-url")?.to_owned();
+    let plain = match flags.str("client").unwrap_or("plain") {
+        "plain" => true,
+        "reqwest" => false,
+        other => return Err(format!("--client {other}: expected plain or reqwest").into()),
+    };
     gazette_federation::install_crypto_provider();
 
     let server = support::Gazette::start(Path::new(gazette), &database_url, "bench-stampede")?;
@@ -128,14 +215,20 @@ async fn main() -> Result<(), BoxError> {
     for _ in 0..hosts {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         ports.push(listener.local_addr()?.port());
-        let client = reqwest::Client::builder()
-            .resolve("localhost", listen)
-            .timeout(Duration::from_secs(60))
-            .build()?;
+        let fetcher = if plain {
+            Fetcher::Plain(listen)
+        } else {
+            Fetcher::Reqwest(
+                reqwest::Client::builder()
+                    .resolve("localhost", listen)
+                    .timeout(Duration::from_secs(60))
+                    .build()?,
+            )
+        };
         let host = Arc::new(Host {
             events: tx.clone(),
             stampede: stampede.clone(),
-            client,
+            fetcher,
         });
         let app = axum::Router::new()
             .fallback(axum::routing::post(inbox))
@@ -180,8 +273,9 @@ async fn main() -> Result<(), BoxError> {
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
     println!(
-        "database: {}; {followers} followers on {hosts} hosts (shared inboxes); RSS after start: {rss_at_start}",
-        database_url.split(':').next().unwrap_or("?")
+        "database: {}; {followers} followers on {hosts} hosts (shared inboxes); fetch client: {}; RSS after start: {rss_at_start}",
+        database_url.split(':').next().unwrap_or("?"),
+        if plain { "plain" } else { "reqwest" }
     );
     println!();
     println!(
