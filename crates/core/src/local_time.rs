@@ -2,41 +2,210 @@
 //! instance's `instance.time_zone`, a user's own), a wall-clock time typed in
 //! a zone turned into an instant — refusing one that a daylight-saving change
 //! skips, taking the first of one it repeats — and instants shown in a zone.
-//! The rules come from the tz database (`chrono-tz`); none are written here.
+//! The rules come from the tz database (`tzdb_data`, read with `tz-rs`);
+//! none are written here. [`Tz`] makes them a chrono time zone.
 
-use chrono::offset::LocalResult;
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-pub use chrono_tz::Tz;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::offset::{LocalResult, MappedLocalTime};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use tz::{LocalTimeType, TimeZoneRef};
 
 use crate::error::FieldError;
 
 /// The zone used where nothing else is set.
 pub const DEFAULT_ZONE: &str = "UTC";
 
+/// A zone of the tz database (`Europe/Paris`), usable as a chrono time zone.
+#[derive(Clone, Copy)]
+pub struct Tz {
+    /// The name as the database spells it.
+    name: &'static str,
+    rules: &'static TimeZoneRef<'static>,
+}
+
+/// What applies where the rules give nothing (an instant too far off for
+/// their arithmetic): UTC.
+static UTC_TYPE: LocalTimeType = LocalTimeType::utc();
+
+/// A second of every day: no offset from UTC reaches it.
+const DAY: i64 = 86_400;
+
+impl Tz {
+    /// Coordinated Universal Time.
+    pub const UTC: Tz = Tz {
+        name: "UTC",
+        rules: &tzdb_data::time_zone::UTC,
+    };
+
+    /// The zone's name as the tz database spells it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// What the rules say at `unix` (seconds since the epoch, UTC).
+    fn kind_at(&self, unix: i64) -> &'static LocalTimeType {
+        self.rules.find_local_time_type(unix).unwrap_or(&UTC_TYPE)
+    }
+
+    fn offset_at_unix(&self, unix: i64) -> ZoneOffset {
+        ZoneOffset {
+            zone: *self,
+            kind: self.kind_at(unix),
+        }
+    }
+}
+
+impl PartialEq for Tz {
+    fn eq(&self, other: &Tz) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Tz {}
+
+impl fmt::Debug for Tz {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl fmt::Display for Tz {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// A name the tz database does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownZone;
+
+impl fmt::Display for UnknownZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a time zone of the tz database")
+    }
+}
+
+impl std::error::Error for UnknownZone {}
+
+impl FromStr for Tz {
+    type Err = UnknownZone;
+
+    /// The zone named `name` in any case (`europe/paris` too).
+    fn from_str(name: &str) -> Result<Tz, UnknownZone> {
+        let rules = tzdb_data::find_tz(name.as_bytes()).ok_or(UnknownZone)?;
+        // The list is in the order of the names in lower case.
+        let at = tzdb_data::TZ_NAMES
+            .binary_search_by(|n| lower_case(n).cmp(lower_case(name)))
+            .map_err(|_| UnknownZone)?;
+        Ok(Tz {
+            name: tzdb_data::TZ_NAMES[at],
+            rules,
+        })
+    }
+}
+
+fn lower_case(s: &str) -> impl Iterator<Item = u8> + '_ {
+    s.bytes().map(|b| b.to_ascii_lowercase())
+}
+
+/// The offset in effect in a zone at some instant, with its abbreviation
+/// (`CET`, `CEST`): what `%Z` writes.
+#[derive(Clone, Copy)]
+pub struct ZoneOffset {
+    zone: Tz,
+    kind: &'static LocalTimeType,
+}
+
+impl Offset for ZoneOffset {
+    fn fix(&self) -> FixedOffset {
+        FixedOffset::east_opt(self.kind.ut_offset()).unwrap_or_else(|| Utc.fix())
+    }
+}
+
+impl fmt::Display for ZoneOffset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind.time_zone_designation() {
+            "" => write!(f, "{}", self.fix()),
+            abbreviation => f.write_str(abbreviation),
+        }
+    }
+}
+
+impl fmt::Debug for ZoneOffset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} ({})", self.zone.name, self, self.fix())
+    }
+}
+
+impl TimeZone for Tz {
+    type Offset = ZoneOffset;
+
+    fn from_offset(offset: &ZoneOffset) -> Tz {
+        offset.zone
+    }
+
+    fn offset_from_utc_datetime(&self, utc: &NaiveDateTime) -> ZoneOffset {
+        self.offset_at_unix(utc.and_utc().timestamp())
+    }
+
+    fn offset_from_utc_date(&self, utc: &NaiveDate) -> ZoneOffset {
+        self.offset_from_utc_datetime(&utc.and_time(NaiveTime::MIN))
+    }
+
+    /// The instants whose wall clock reads `local`: none in a gap the
+    /// clocks skip, two where they go back. Offsets stay under a day, and
+    /// the rules never change twice within two days (a test checks every
+    /// zone), so the offsets in effect a day before and a day after are the
+    /// only candidates; each one holds if it is in effect at the instant it
+    /// gives.
+    fn offset_from_local_datetime(&self, local: &NaiveDateTime) -> MappedLocalTime<ZoneOffset> {
+        let wall = local.and_utc().timestamp();
+        let mut found: [Option<(i64, ZoneOffset)>; 2] = [None, None];
+        for (slot, probe) in found.iter_mut().zip([wall - DAY, wall + DAY]) {
+            let offset = i64::from(self.kind_at(probe).ut_offset());
+            let instant = wall - offset;
+            let there = self.offset_at_unix(instant);
+            if i64::from(there.kind.ut_offset()) == offset {
+                *slot = Some((instant, there));
+            }
+        }
+        match found {
+            [Some((a, x)), Some((b, y))] if a != b => {
+                if a < b {
+                    LocalResult::Ambiguous(x, y)
+                } else {
+                    LocalResult::Ambiguous(y, x)
+                }
+            }
+            [Some((_, x)), _] | [None, Some((_, x))] => LocalResult::Single(x),
+            [None, None] => LocalResult::None,
+        }
+    }
+
+    fn offset_from_local_date(&self, local: &NaiveDate) -> MappedLocalTime<ZoneOffset> {
+        self.offset_from_local_datetime(&local.and_time(NaiveTime::MIN))
+    }
+}
+
 /// The zone named `name` (an IANA name such as `Europe/Paris`, any case),
 /// or an error naming it; `field` is the field the name came from.
 pub fn parse_zone(field: &str, name: &str) -> Result<Tz, FieldError> {
     let name = name.trim();
-    if let Ok(tz) = name.parse::<Tz>() {
-        return Ok(tz);
-    }
-    chrono_tz::TZ_VARIANTS
-        .iter()
-        .find(|tz| tz.name().eq_ignore_ascii_case(name))
-        .copied()
-        .ok_or_else(|| {
-            FieldError::new(
-                field,
-                "unknown_time_zone",
-                format!("`{name}` is not a time zone name such as Europe/Paris or UTC"),
-            )
-            .with_key("time_zone_unknown", [("value", name.to_owned())])
-        })
+    name.parse::<Tz>().map_err(|_| {
+        FieldError::new(
+            field,
+            "unknown_time_zone",
+            format!("`{name}` is not a time zone name such as Europe/Paris or UTC"),
+        )
+        .with_key("time_zone_unknown", [("value", name.to_owned())])
+    })
 }
 
 /// Every zone name the database knows, for pickers.
 pub fn zone_names() -> impl Iterator<Item = &'static str> {
-    chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    tzdb_data::TZ_NAMES.iter().copied()
 }
 
 /// A wall-clock time read in a zone.
@@ -233,6 +402,69 @@ mod tests {
             read_local("2026-03-29T03:00", paris()).unwrap().instant(),
             utc("2026-03-29T01:00:00Z")
         );
+    }
+
+    #[test]
+    fn every_name_reads_back_as_itself_in_any_case() {
+        let names: Vec<&str> = zone_names().collect();
+        assert!(names.len() > 500, "{} zones", names.len());
+        for name in names {
+            assert_eq!(name.parse::<Tz>().unwrap().name(), name);
+            assert_eq!(name.to_lowercase().parse::<Tz>().unwrap().name(), name);
+        }
+        assert_eq!("utc".parse::<Tz>().unwrap(), Tz::UTC);
+        assert_eq!("Europe/Nowhere".parse::<Tz>(), Err(UnknownZone));
+    }
+
+    #[test]
+    fn the_rules_never_change_twice_within_two_days() {
+        // What `offset_from_local_datetime` relies on, checked on every
+        // zone over the rules written out (later years repeat a yearly rule).
+        for name in zone_names() {
+            let tz: Tz = name.parse().unwrap();
+            let changes: Vec<i64> = tz
+                .rules
+                .transitions()
+                .windows(2)
+                .filter(|w| {
+                    let types = tz.rules.local_time_types();
+                    types[w[0].local_time_type_index()].ut_offset()
+                        != types[w[1].local_time_type_index()].ut_offset()
+                })
+                .map(|w| w[1].unix_leap_time())
+                .collect();
+            for pair in changes.windows(2) {
+                assert!(pair[1] - pair[0] >= 2 * DAY, "{name}: changes at {} and {}", pair[0], pair[1]);
+            }
+        }
+    }
+
+    #[test]
+    fn southern_summer_far_future_and_far_past() {
+        let sydney = parse_zone("tz", "Australia/Sydney").unwrap();
+        // 4 October 2026: Sydney goes from 02:00 AEST to 03:00 AEDT.
+        assert!(matches!(
+            read_local("2026-10-04T02:30", sydney),
+            Err(LocalTimeError::Skipped { .. })
+        ));
+        // 5 April 2026: back from 03:00 AEDT to 02:00 AEST.
+        assert_eq!(
+            read_local("2026-04-05T02:30", sydney).unwrap(),
+            Reading::Repeated {
+                first: utc("2026-04-04T15:30:00Z"),
+                second: utc("2026-04-04T16:30:00Z"),
+            }
+        );
+        assert_eq!(format_in(utc("2027-01-10T00:00:00Z"), sydney, "%H:%M %Z"), "11:00 AEDT");
+        // Past the rules written out, the yearly rule goes on.
+        assert_eq!(offset_at(utc("2100-07-01T12:00:00Z"), paris()), "+02:00");
+        assert_eq!(offset_at(utc("2100-12-01T12:00:00Z"), paris()), "+01:00");
+        // Before railway time, Paris kept its own mean time.
+        let lmt = utc("1850-01-01T12:00:00Z").with_timezone(&paris());
+        assert_eq!(lmt.offset().fix().local_minus_utc(), 561);
+        // A zone whose abbreviations are numbers.
+        let sao_paulo = parse_zone("tz", "America/Sao_Paulo").unwrap();
+        assert_eq!(format_in(utc("2026-12-01T12:00:00Z"), sao_paulo, "%H:%M %Z"), "09:00 -03");
     }
 
     #[test]
