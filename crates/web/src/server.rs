@@ -33,7 +33,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
-use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::limits::Limits;
@@ -123,6 +122,44 @@ impl Open {
     }
 }
 
+/// How many connections are being served, and a wake-up for the shutdown
+/// once none is. Lighter than a `JoinSet`, which wakes the accepting task
+/// each time a connection ends: here only the last one does, and only
+/// once the shutdown waits.
+#[derive(Default)]
+struct Live {
+    count: AtomicUsize,
+    none_left: Notify,
+}
+
+/// One connection counted in [`Live`] until dropped (also when its task
+/// panics).
+struct Counted(Arc<Live>);
+
+impl Live {
+    fn enter(self: &Arc<Self>) -> Counted {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        Counted(self.clone())
+    }
+
+    /// Returns once no connection is counted.
+    async fn all_ended(&self) {
+        // A wake-up stored from an earlier moment at zero only makes this
+        // look again.
+        while self.count.load(Ordering::Acquire) > 0 {
+            self.none_left.notified().await;
+        }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.none_left.notify_one();
+        }
+    }
+}
+
 /// Accepts connections on `listener` and serves `app` on each until
 /// `shutdown` resolves; then stops accepting and waits for the connections
 /// to finish what they are answering.
@@ -135,7 +172,7 @@ pub(crate) async fn run(
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let open = Arc::new(Open::default());
     let (stop, stopped) = watch::channel(false);
-    let mut connections = JoinSet::new();
+    let live = Arc::new(Live::default());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -152,14 +189,18 @@ pub(crate) async fn run(
                     }
                 };
                 let slot = take_slot(&slots, &open);
-                connections.spawn(connection(stream, peer, app.clone(), limits.clone(), slot, open.clone(), stopped.clone()));
+                let counted = live.enter();
+                let serve = connection(stream, peer, app.clone(), limits.clone(), slot, open.clone(), stopped.clone());
+                tokio::spawn(async move {
+                    let _counted = counted;
+                    serve.await;
+                });
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
     drop(listener);
     let _ = stop.send(true);
-    while connections.join_next().await.is_some() {}
+    live.all_ended().await;
     Ok(())
 }
 
