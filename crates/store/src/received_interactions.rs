@@ -116,7 +116,8 @@ impl Store {
              ON CONFLICT DO NOTHING
              RETURNING activity_id",
             rows.join(", ")
-        )));
+        )))
+        .persistent(false);
         let at = to_db(now());
         for job in jobs {
             insert = insert

@@ -207,7 +207,8 @@ impl Store {
             "SELECT EXISTS (SELECT 1 FROM network_items WHERE id IN ({})) AS stored,
                     (SELECT COALESCE(MAX(fts_rowid), 0) + 1 FROM network_items) AS next",
             vec!["?"; items.len()].join(", ")
-        )));
+        )))
+        .persistent(false);
         for (item, _, _) in items {
             check = check.bind(item.id.as_str());
         }
@@ -244,7 +245,7 @@ impl Store {
                 ));
             }
         }
-        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
         let received = to_db(now());
         for ((item, text, announce), rowid) in items.iter().zip(first..) {
             insert = bind_item(insert, item, text, received, Some(rowid), *announce);
