@@ -373,3 +373,27 @@ fn log_end(result: Result<(), hyper::Error>) {
         tracing::debug!(error = %e, "connection ended");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    #[test]
+    fn the_shutdown_waits_for_the_last_connection_only() {
+        let live = Arc::new(Live::default());
+        let mut cx = Context::from_waker(Waker::noop());
+        // Back to zero once before: the wake-up it stored must not end the wait.
+        drop(live.enter());
+        let (a, b) = (live.enter(), live.enter());
+        let mut wait = std::pin::pin!(live.all_ended());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        drop(a);
+        assert!(wait.as_mut().poll(&mut cx).is_pending(), "ended with a connection open");
+        drop(b);
+        assert!(wait.as_mut().poll(&mut cx).is_ready());
+        // Nothing open: at once.
+        assert!(std::pin::pin!(live.all_ended()).poll(&mut cx).is_ready());
+    }
+}
