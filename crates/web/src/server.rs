@@ -124,8 +124,8 @@ impl Open {
 
 /// How many connections are being served, and a wake-up for the shutdown
 /// once none is. Lighter than a `JoinSet`, which wakes the accepting task
-/// each time a connection ends: here only the last one does, and only
-/// once the shutdown waits.
+/// each time a connection ends: here a connection that leaves none open
+/// stores a wake-up, which only a shutdown waiting for it takes.
 #[derive(Default)]
 struct Live {
     count: AtomicUsize,
