@@ -440,13 +440,17 @@ mod tests {
                 .windows(2)
                 .filter(|w| {
                     let types = tz.rules.local_time_types();
-                    types[w[0].local_time_type_index()].ut_offset()
-                        != types[w[1].local_time_type_index()].ut_offset()
+                    types[w[0].local_time_type_index()].ut_offset() != types[w[1].local_time_type_index()].ut_offset()
                 })
                 .map(|w| w[1].unix_leap_time())
                 .collect();
             for pair in changes.windows(2) {
-                assert!(pair[1] - pair[0] >= 2 * DAY, "{name}: changes at {} and {}", pair[0], pair[1]);
+                assert!(
+                    pair[1] - pair[0] >= 2 * DAY,
+                    "{name}: changes at {} and {}",
+                    pair[0],
+                    pair[1]
+                );
             }
         }
     }
@@ -476,7 +480,10 @@ mod tests {
         assert_eq!(lmt.offset().fix().local_minus_utc(), 561);
         // A zone whose abbreviations are numbers.
         let sao_paulo = parse_zone("tz", "America/Sao_Paulo").unwrap();
-        assert_eq!(format_in(utc("2026-12-01T12:00:00Z"), sao_paulo, "%H:%M %Z"), "09:00 -03");
+        assert_eq!(
+            format_in(utc("2026-12-01T12:00:00Z"), sao_paulo, "%H:%M %Z"),
+            "09:00 -03"
+        );
     }
 
     #[test]

@@ -104,9 +104,8 @@ async fn plain_get(addr: std::net::SocketAddr, url: &str, accept: &str) -> std::
     let rest = url.strip_prefix("http://").ok_or_else(|| bad("not http"))?;
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: {accept}\r\nUser-Agent: bench-stampede\r\n\r\n"
-    );
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: {accept}\r\nUser-Agent: bench-stampede\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut buf = Vec::with_capacity(32 * 1024);
     let head_end = loop {
