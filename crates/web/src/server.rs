@@ -376,7 +376,7 @@ fn log_end(result: Result<(), hyper::Error>) {
 
 #[cfg(test)]
 mod tests {
-    use std::task::{Context, Poll, Waker};
+    use std::task::{Context, Waker};
 
     use super::*;
 
